@@ -1,0 +1,95 @@
+"""register, login, logout, whoami."""
+
+from __future__ import annotations
+
+import getpass
+import socket
+import sys
+from typing import Annotated
+
+import typer
+
+from cli import output
+from cli.options import AsJson, PasswordStdin, ServerUrl, default_server
+from cli.session import with_client
+from client.core import RoostClient
+from client.errors import ClientError, Unreachable
+
+
+def read_password(from_stdin: bool, *, confirm: bool) -> str:
+    if from_stdin:
+        line = sys.stdin.readline()
+        if not line:
+            raise ClientError("--password-stdin: nothing on stdin")
+        return line.rstrip("\r\n")
+    password = getpass.getpass("Password: ")
+    if confirm and getpass.getpass("Repeat password: ") != password:
+        raise ClientError("the passwords do not match")
+    return password
+
+
+def register(
+    username: Annotated[str, typer.Argument(help="3-32 letters, digits or underscores.")],
+    server: ServerUrl = "",
+    password_stdin: PasswordStdin = False,
+    device: Annotated[str, typer.Option(help="A name for this device.")] = "",
+) -> None:
+    """Create an account and log this device in."""
+    password = read_password(password_stdin, confirm=True)
+    session = with_client(lambda c: c.register(server or default_server(), username, password,
+                                               device or socket.gethostname()))
+    output.note(f"registered {session.username}; this device is {session.device_name} ({session.device_id})")
+
+
+def login(
+    username: str,
+    server: ServerUrl = "",
+    password_stdin: PasswordStdin = False,
+    device: Annotated[str, typer.Option(help="A name for this device.")] = "",
+) -> None:
+    """Log this device in to an existing account."""
+    password = read_password(password_stdin, confirm=False)
+    session = with_client(lambda c: c.login(server or default_server(), username, password,
+                                            device or socket.gethostname()))
+    output.note(f"logged in as {session.username}; this device is {session.device_name} ({session.device_id})")
+
+
+def logout(
+    force: Annotated[bool, typer.Option(
+        "--force", help="Forget this device here even if the server cannot be reached.")] = False,
+) -> None:
+    """Revoke this device's token and forget the account here (cache and outbox included)."""
+
+    async def body(client: RoostClient) -> bool:
+        try:
+            return await client.logout(force=force)
+        except Unreachable as exc:
+            raise ClientError(f"{exc}; the token stays valid. Try again online, or use --force") from None
+
+    if with_client(body):
+        output.note("logged out; this device's token is revoked")
+    else:
+        output.note("forgot this device here; revoke it from another device with roost devices revoke")
+
+
+def whoami(as_json: AsJson = False) -> None:
+    """Show the account and device this home is logged in as."""
+
+    async def body(client: RoostClient) -> dict[str, object]:
+        account = client.home.require_account()
+        info = {"username": account.username, "user_id": account.user_id,
+                "device_id": account.device_id, "device_name": account.device_name,
+                "server": account.server}
+        try:
+            me = await client.call("auth.whoami")
+            info.update(username=me.username, device_name=me.device_name)
+        except Unreachable:
+            output.note("offline: showing the saved account")
+        return info
+
+    info = with_client(body)
+    if as_json:
+        output.print_json(info)
+    else:
+        output.stdout.print(f"{info['username']} on {info['server']} (device {info['device_name']}, "
+                            f"{info['device_id']})", markup=False)

@@ -1,0 +1,63 @@
+"""The `roost` command: every sub-command is registered here, behind one error boundary."""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Any
+
+import typer
+
+from cli import account, devices, outbox, profile, serve
+from cli.output import note
+from client.errors import ClientError, ServerError
+from storage.errors import StorageError
+
+
+class _RoostTyper(typer.Typer):
+    """The error boundary: a known failure is one line on stderr and exit 1, never a traceback
+    (ROOST_DEBUG=1 shows it)."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return super().__call__(*args, **kwargs)
+        except (ClientError, StorageError) as exc:
+            _fail(_describe(exc), exc)
+        except KeyboardInterrupt:
+            sys.exit(130)
+        except Exception as exc:  # a bug: still one line, with a way to see more
+            _fail(f"internal error: {type(exc).__name__}: {exc} (ROOST_DEBUG=1 shows the traceback)", exc)
+
+
+def _describe(exc: Exception) -> str:
+    if isinstance(exc, ServerError):
+        return f"{exc.message} [{exc.code}]"
+    return str(exc)
+
+
+def _fail(message: str, exc: BaseException) -> None:
+    if os.environ.get("ROOST_DEBUG") == "1":
+        raise exc
+    note(f"error: {message}")
+    sys.exit(1)
+
+
+app = _RoostTyper(
+    name="roost",
+    help="Roost: posts, chat and file sync for your group, from the terminal.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.command()(serve.serve)
+app.command()(account.register)
+app.command()(account.login)
+app.command()(account.logout)
+app.command()(account.whoami)
+app.add_typer(profile.app, name="profile")
+app.add_typer(devices.app, name="devices")
+app.add_typer(outbox.app, name="outbox")
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,36 @@
+"""One output object: data on stdout (JSON with --json), notes and errors on stderr."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import msgspec
+from rich.console import Console
+
+stdout = Console(highlight=False, soft_wrap=True)
+stderr = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def print_json(value: Any) -> None:
+    """One JSON document on stdout (structs, lists, dicts; datetimes as RFC 3339)."""
+    print(msgspec.json.encode(value).decode())
+
+
+def note(message: str) -> None:
+    stderr.print(message, markup=False)
+
+
+def queued(op: str, client_id: str, as_json: bool) -> None:
+    note(f"queued: the server is unreachable; {op} will be sent on the next connection")
+    if as_json:
+        print_json({"queued": True, "op": op, "client_id": client_id})
+
+
+def offline(cached_at: int | None) -> None:
+    when = datetime.fromtimestamp(cached_at / 1000).strftime("%Y-%m-%d %H:%M") if cached_at else "earlier"
+    note(f"offline: showing what was cached at {when}")
+
+
+def when(value: datetime | None) -> str:
+    return value.astimezone().strftime("%Y-%m-%d %H:%M") if value else "-"

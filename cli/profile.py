@@ -1,0 +1,65 @@
+"""profile show / set."""
+
+from __future__ import annotations
+
+from typing import Annotated, Optional
+
+import typer
+
+from cli import output
+from cli.options import AsJson
+from cli.session import with_client
+from client.core import Read, RoostClient, Written
+from client.errors import ClientError
+from protocol.profiles import GetProfile, Profile, SetProfile
+
+app = typer.Typer(help="Show or change profiles.", no_args_is_help=True)
+
+
+@app.command("show")
+def show(
+    username: Annotated[Optional[str], typer.Argument(help="Whose profile; yours if left out.")] = None,
+    as_json: AsJson = False,
+) -> None:
+    """Show a profile."""
+
+    async def body(client: RoostClient) -> Read[Profile]:
+        key = (username or client.home.require_account().username).lower()
+        return await client.read("profile.get", GetProfile(username=username), cache_key=key)
+
+    answer = with_client(body)
+    if answer.offline:
+        output.offline(answer.cached_at)
+    _print(answer.result, as_json)
+
+
+@app.command("set")
+def set_(
+    display_name: Annotated[Optional[str], typer.Option("--name", help="Display name.")] = None,
+    bio: Annotated[Optional[str], typer.Option(help="Bio, up to 500 characters.")] = None,
+    as_json: AsJson = False,
+) -> None:
+    """Change your display name and/or bio (queued if the server is unreachable)."""
+    if display_name is None and bio is None:
+        raise ClientError("nothing to change: give --name and/or --bio")
+
+    async def body(client: RoostClient) -> Written[Profile]:
+        return await client.write("profile.set", SetProfile(display_name=display_name, bio=bio))
+
+    written = with_client(body)
+    if written.queued:
+        output.queued("profile.set", written.client_id, as_json)
+    else:
+        assert written.result is not None
+        _print(written.result, as_json)
+
+
+def _print(profile: Profile, as_json: bool) -> None:
+    if as_json:
+        output.print_json(profile)
+        return
+    name = profile.display_name or profile.username
+    output.stdout.print(f"{name} (@{profile.username})", markup=False)
+    if profile.bio:
+        output.stdout.print(profile.bio, markup=False)
+    output.stdout.print(f"joined {output.when(profile.created_at)}", style="dim", markup=False)

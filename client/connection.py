@@ -1,0 +1,203 @@
+"""One WebSocket session with a Roost server: requests matched to replies, an event stream,
+and (optionally) staying connected with exponential backoff and jitter.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import itertools
+import logging
+from collections.abc import Awaitable, Callable
+from http import HTTPStatus
+from typing import Any
+
+import msgspec
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus, InvalidURI
+
+from client.backoff import Backoff
+from client.errors import AuthRejected, ConnectionLost, ServerError, Unreachable
+from protocol.envelope import Event, Reply, decode_server_frame, encode_request
+from protocol.errors import ProtocolError
+from protocol.ops import spec_for
+
+log = logging.getLogger("roost.client")
+
+EVENT_QUEUE_SIZE = 10_000
+
+
+class State(enum.StrEnum):
+    CONNECTING = "connecting"
+    CONNECTED = "connected"
+    RECONNECTING = "reconnecting"
+    CLOSED = "closed"
+
+
+StateListener = Callable[[State, float], None]  # state, seconds until the next attempt
+
+
+class Connection:
+    def __init__(
+        self,
+        url: str,
+        token: str | None = None,
+        *,
+        open_timeout: float = 5.0,
+        request_timeout: float = 30.0,
+        max_frame_bytes: int = 8 << 20,
+    ) -> None:
+        self.url = url
+        self._token = token
+        self._open_timeout = open_timeout
+        self._request_timeout = request_timeout
+        self._max_frame_bytes = max_frame_bytes
+        self._ws: ClientConnection | None = None
+        self._reader: asyncio.Task[None] | None = None
+        self._pending: dict[int, asyncio.Future[Reply]] = {}
+        self._ids = itertools.count(1)
+        self.events: asyncio.Queue[Event] = asyncio.Queue(EVENT_QUEUE_SIZE)
+        self.dropped_events = 0
+        self.close_reason: str | None = None
+        self._stopped = False
+
+    @property
+    def connected(self) -> bool:
+        return self._ws is not None and self._reader is not None and not self._reader.done()
+
+    async def open(self) -> None:
+        """Connect once; Unreachable or AuthRejected on failure."""
+        headers = {"Authorization": f"Bearer {self._token}"} if self._token else None
+        try:
+            self._ws = await connect(
+                self.url,
+                additional_headers=headers,
+                open_timeout=self._open_timeout,
+                compression=None,
+                max_size=self._max_frame_bytes,
+                user_agent_header="roost",
+            )
+        except InvalidStatus as exc:
+            status = exc.response.status_code
+            body = exc.response.body.decode(errors="replace").strip() if exc.response.body else ""
+            if status == HTTPStatus.UNAUTHORIZED:
+                raise AuthRejected(
+                    f"the server refused this device ({body or 'unauthorized'}); run roost login"
+                ) from None
+            raise Unreachable(f"{self.url} answered HTTP {status}: {body}") from None
+        except InvalidURI as exc:
+            raise Unreachable(f"bad server URL {self.url!r}: {exc}") from None
+        except (OSError, TimeoutError, InvalidHandshake) as exc:
+            raise Unreachable(f"cannot reach {self.url}: {exc or type(exc).__name__}") from None
+        self.close_reason = None
+        self._reader = asyncio.create_task(self._read_forever(self._ws))
+
+    async def call(self, op: str, args: Any = None) -> Any:
+        """Run an op; returns its result struct or raises ServerError / ConnectionLost."""
+        spec = spec_for(op)
+        result = await self.call_raw(op, msgspec.json.encode(args if args is not None else {}))
+        return spec.decode_result(result)
+
+    async def call_raw(self, op: str, args_json: bytes) -> bytes:
+        """Run an op with already-encoded args; returns the result's JSON bytes."""
+        ws = self._ws
+        if ws is None or not self.connected:
+            raise ConnectionLost(f"not connected to {self.url}")
+        request_id = next(self._ids)
+        future: asyncio.Future[Reply] = asyncio.get_running_loop().create_future()
+        self._pending[request_id] = future
+        try:
+            await ws.send(encode_request(request_id, op, msgspec.Raw(args_json)), text=True)
+            reply = await asyncio.wait_for(future, self._request_timeout)
+        except ConnectionClosed:
+            raise ConnectionLost(self._lost_message()) from None
+        except TimeoutError:
+            raise ConnectionLost(f"no reply to {op} within {self._request_timeout:.0f}s") from None
+        finally:
+            self._pending.pop(request_id, None)
+        if not reply.ok:
+            error = reply.error
+            raise ServerError(error.code, error.message, error.retry_after) if error else ServerError(
+                "malformed", "error reply without an error")
+        return bytes(reply.result) if reply.result is not None else b"{}"
+
+    async def close(self) -> None:
+        self._stopped = True
+        if self._ws is not None:
+            await self._ws.close()
+        if self._reader is not None:
+            await asyncio.gather(self._reader, return_exceptions=True)
+
+    async def wait_closed(self) -> None:
+        if self._reader is not None:
+            await asyncio.gather(self._reader, return_exceptions=True)
+
+    async def keep_connected(
+        self,
+        on_connect: Callable[["Connection"], Awaitable[None]] | None = None,
+        on_state: StateListener | None = None,
+        backoff: Backoff | None = None,
+    ) -> None:
+        """Stay connected until close(): reconnect with backoff, run on_connect each time.
+
+        Returns when close() is called; raises AuthRejected (retrying cannot help then).
+        """
+        backoff = backoff or Backoff()
+        notify = on_state or (lambda state, delay: None)
+        while not self._stopped:
+            notify(State.CONNECTING, 0.0)
+            try:
+                await self.open()
+                notify(State.CONNECTED, 0.0)
+                backoff.reset()
+                if on_connect is not None:
+                    await on_connect(self)
+                await self.wait_closed()
+            except Unreachable as exc:
+                log.debug("connection attempt failed: %s", exc)
+            if self._stopped:
+                break
+            delay = backoff.next_delay()
+            notify(State.RECONNECTING, delay)
+            await asyncio.sleep(delay)
+        notify(State.CLOSED, 0.0)
+
+    # ------------------------------------------------------------------------------------
+    async def _read_forever(self, ws: ClientConnection) -> None:
+        try:
+            async for frame in ws:
+                try:
+                    message = decode_server_frame(frame)
+                except ProtocolError as exc:
+                    log.warning("ignoring a frame the server should not send: %s", exc)
+                    continue
+                if isinstance(message, Reply):
+                    self._resolve(message)
+                else:
+                    self._push_event(message)
+        except ConnectionClosed:
+            pass
+        finally:
+            if ws.close_code is not None and ws.close_code != 1000:
+                self.close_reason = f"{ws.close_code} {ws.close_reason}".strip()
+            for future in self._pending.values():
+                if not future.done():
+                    future.set_exception(ConnectionLost(self._lost_message()))
+            self._pending.clear()
+
+    def _resolve(self, reply: Reply) -> None:
+        future = self._pending.get(reply.id) if reply.id is not None else None
+        if future is not None and not future.done():
+            future.set_result(reply)
+        elif reply.error is not None:
+            log.warning("server error not tied to a request: %s %s", reply.error.code, reply.error.message)
+
+    def _push_event(self, event: Event) -> None:
+        try:
+            self.events.put_nowait(event)
+        except asyncio.QueueFull:
+            self.dropped_events += 1  # nobody is listening; a cursor catch-up will fill the gap
+
+    def _lost_message(self) -> str:
+        reason = f" ({self.close_reason})" if self.close_reason else ""
+        return f"connection to {self.url} lost{reason}"

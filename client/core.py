@@ -1,0 +1,148 @@
+"""`RoostClient`: what the CLI and TUI call. It owns the client home's database, connects with
+the saved token, replays the outbox first, queues writes when offline, and answers reads from
+the cache when the server cannot be reached.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+import msgspec
+
+from client.connection import Connection
+from client.errors import ClientError, Unreachable
+from client.home import Account, ClientHome
+from client.outbox import Outbox, ReplayReport, new_client_id
+from protocol import accounts as wire
+from protocol.ops import spec_for
+from storage.cache import CacheRepository
+from storage.client_schema import MIGRATIONS
+from storage.database import Database
+from storage.outbox import OutboxRepository
+
+T = TypeVar("T")
+
+
+@dataclass
+class Written(Generic[T]):
+    result: T | None  # None when queued
+    queued: bool
+    client_id: str
+
+
+@dataclass
+class Read(Generic[T]):
+    result: T
+    offline: bool  # True: this came from the cache, the server was unreachable
+    cached_at: int | None = None
+
+
+class RoostClient:
+    def __init__(self, home: ClientHome, *, open_timeout: float = 5.0) -> None:
+        self.home = home
+        self._open_timeout = open_timeout
+        self._db = Database(home.database_path, MIGRATIONS)
+        self.cache = CacheRepository(self._db)
+        self.outbox = Outbox(OutboxRepository(self._db))
+        self._conn: Connection | None = None
+        self.last_replay: ReplayReport | None = None
+
+    async def __aenter__(self) -> "RoostClient":
+        self.home.path.mkdir(parents=True, exist_ok=True)
+        await self._db.open()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        if self._conn is not None:
+            await self._conn.close()
+            self._conn = None
+        await self._db.close()
+
+    # --------------------------------------------------------------------- connecting
+    async def connect(self) -> Connection:
+        """The logged-in connection, opened on first use; the outbox is replayed first."""
+        if self._conn is not None and self._conn.connected:
+            return self._conn
+        account = self.home.require_account()
+        conn = Connection(account.server, self.home.token(), open_timeout=self._open_timeout)
+        await conn.open()
+        self._conn = conn
+        self.last_replay = await self.outbox.replay(conn)
+        return conn
+
+    async def call(self, op: str, args: Any = None) -> Any:
+        conn = await self.connect()
+        return await conn.call(op, args)
+
+    async def write(self, op: str, args: msgspec.Struct) -> Written[Any]:
+        """Send a write, or queue it if the server cannot be reached (it may have been applied
+        if the connection broke after sending: the replay's idempotency key sorts that out)."""
+        if not spec_for(op).write:
+            raise ClientError(f"{op} is not a queueable write")
+        if getattr(args, "client_id", None) is None:
+            args = msgspec.structs.replace(args, client_id=new_client_id())
+        client_id: str = getattr(args, "client_id")
+        try:
+            result = await self.call(op, args)
+        except Unreachable:
+            await self.outbox.enqueue(op, args)
+            return Written(None, True, client_id)
+        return Written(result, False, client_id)
+
+    async def read(self, op: str, args: Any, *, cache_key: str) -> Read[Any]:
+        """Ask the server and cache the answer; when offline, answer from the cache."""
+        spec = spec_for(op)
+        try:
+            result = await self.call(op, args)
+        except Unreachable:
+            cached = await self.cache.get(op, cache_key)
+            if cached is None:
+                raise
+            return Read(spec.decode_result(cached.value), True, cached.updated_at)
+        await self.cache.put(op, cache_key, msgspec.json.encode(result))
+        return Read(result, False)
+
+    # --------------------------------------------------------------------- accounts
+    async def register(self, server: str, username: str, password: str, device: str) -> wire.DeviceSession:
+        return await self._sign_in("auth.register", server, username, password, device)
+
+    async def login(self, server: str, username: str, password: str, device: str) -> wire.DeviceSession:
+        return await self._sign_in("auth.login", server, username, password, device)
+
+    async def _sign_in(self, op: str, server: str, username: str, password: str, device: str) -> wire.DeviceSession:
+        existing = self.home.account()
+        if existing is not None:
+            raise ClientError(
+                f"this home is logged in as {existing.username}; roost logout first, or set ROOST_HOME"
+            )
+        conn = Connection(server, open_timeout=self._open_timeout)
+        await conn.open()
+        try:
+            session: wire.DeviceSession = await conn.call(
+                op, wire.Credentials(username=username, password=password, device_name=device)
+            )
+        finally:
+            await conn.close()
+        account = Account(server, session.user_id, session.username, session.device_id, session.device_name)
+        self.home.save(account, session.token)
+        return session
+
+    async def logout(self, *, force: bool = False) -> bool:
+        """Revoke this device on the server and forget it here. With force, forget it even when
+        the server is unreachable (the token then stays valid until revoked from another device).
+        Returns whether the server confirmed the revocation."""
+        self.home.require_account()
+        try:
+            await self.call("auth.logout")
+            revoked = True
+        except Unreachable:
+            if not force:
+                raise
+            revoked = False
+        await self.close()
+        self.home.forget()
+        return revoked

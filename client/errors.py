@@ -1,0 +1,46 @@
+"""Client exceptions; the CLI turns each into one line on stderr.
+
+    ClientError
+    ├── Unreachable        the server could not be reached (writes get queued instead)
+    │   └── ConnectionLost the connection dropped while a request was in flight
+    ├── AuthRejected       the server refused this device's token (revoked or unknown)
+    ├── NotLoggedIn        this client home has no account yet
+    └── ServerError        the server refused an op; carries its stable error code
+"""
+
+from __future__ import annotations
+
+from protocol.errors import ErrorCode
+
+
+class ClientError(Exception):
+    pass
+
+
+class Unreachable(ClientError):
+    pass
+
+
+class ConnectionLost(Unreachable):
+    pass
+
+
+class AuthRejected(ClientError):
+    pass
+
+
+class NotLoggedIn(ClientError):
+    pass
+
+
+class ServerError(ClientError):
+    def __init__(self, code: str, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.retry_after = retry_after
+
+    @property
+    def transient(self) -> bool:
+        """Worth retrying later with the same idempotency key."""
+        return self.code in {ErrorCode.RATE_LIMITED, ErrorCode.UNAVAILABLE, ErrorCode.INTERNAL}

@@ -1,0 +1,29 @@
+"""Ops for profiles: a display name and a bio per user."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import msgspec
+
+from protocol.types import Bio, ClientId, DisplayName, Username
+
+
+class GetProfile(msgspec.Struct, forbid_unknown_fields=True):
+    username: Username | None = None  # None: the caller's own profile
+
+
+class SetProfile(msgspec.Struct, forbid_unknown_fields=True):
+    """Fields left out stay as they are."""
+
+    display_name: DisplayName | None = None
+    bio: Bio | None = None
+    client_id: ClientId | None = None
+
+
+class Profile(msgspec.Struct):
+    username: str
+    display_name: str
+    bio: str
+    created_at: datetime
+    updated_at: datetime

@@ -1,0 +1,1 @@
+"""The Roost server: one asyncio `websockets` server, an op router, one module per capability."""

@@ -1,0 +1,120 @@
+"""Handlers for auth.* and devices.*: accounts, device tokens, revocation."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import UTC, datetime
+
+from protocol import accounts as wire
+from protocol.errors import ErrorCode, RoostError
+from protocol.types import Empty
+from server.context import OpContext
+from server.session import CLOSE_REVOKED
+from storage.database import now_ms
+from storage.errors import Duplicate
+
+TOKEN_BYTES = 32  # 256 random bits
+
+
+def new_token() -> str:
+    return secrets.token_urlsafe(TOKEN_BYTES)
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+async def register(ctx: OpContext, args: wire.Credentials) -> wire.DeviceSession:
+    services = ctx.services
+    username = args.username.lower()
+    if await services.accounts.user_by_name(username) is not None:
+        raise RoostError(ErrorCode.USERNAME_TAKEN, f"username {username!r} is taken")
+    password_hash = await services.passwords.hash(args.password)
+    token = new_token()
+    now = now_ms()
+    try:
+        async with services.db.write() as tx:
+            user = await services.accounts.create_user(tx, services.ids.next(), username, password_hash, now)
+            device = await services.accounts.create_device(
+                tx, services.ids.next(), user.id, args.device_name, token_hash(token), now
+            )
+    except Duplicate:  # lost a race with another registration of the same name
+        raise RoostError(ErrorCode.USERNAME_TAKEN, f"username {username!r} is taken") from None
+    return wire.DeviceSession(str(user.id), username, str(device.id), device.name, token)
+
+
+async def login(ctx: OpContext, args: wire.Credentials) -> wire.DeviceSession:
+    services = ctx.services
+    user = await services.accounts.user_by_name(args.username.lower())
+    if not await services.passwords.verify(user.password_hash if user else None, args.password):
+        raise RoostError(ErrorCode.INVALID_CREDENTIALS, "wrong username or password")
+    assert user is not None
+    rehash = services.passwords.needs_rehash(user.password_hash)
+    new_hash = await services.passwords.hash(args.password) if rehash else None
+    token = new_token()
+    async with services.db.write() as tx:
+        if new_hash is not None:
+            await services.accounts.set_password_hash(tx, user.id, new_hash)
+        device = await services.accounts.create_device(
+            tx, services.ids.next(), user.id, args.device_name, token_hash(token), now_ms()
+        )
+    return wire.DeviceSession(str(user.id), user.username, str(device.id), device.name, token)
+
+
+async def logout(ctx: OpContext, args: Empty) -> Empty:
+    await _revoke(ctx, ctx.identity.device_id)
+    return Empty()
+
+
+async def whoami(ctx: OpContext, args: Empty) -> wire.WhoAmI:
+    me = ctx.identity
+    return wire.WhoAmI(str(me.user_id), me.username, str(me.device_id), me.device_name)
+
+
+async def list_devices(ctx: OpContext, args: Empty) -> wire.DeviceList:
+    me = ctx.identity
+    records = await ctx.services.accounts.devices_of(me.user_id)
+    return wire.DeviceList(
+        [
+            wire.Device(
+                id=str(r.id),
+                name=r.name,
+                created_at=_time(r.created_at),
+                last_seen_at=_time(r.last_seen_at) if r.last_seen_at else None,
+                current=r.id == me.device_id,
+            )
+            for r in records
+        ]
+    )
+
+
+async def revoke_device(ctx: OpContext, args: wire.RevokeDevice) -> Empty:
+    await _revoke(ctx, int(args.device_id))
+    return Empty()
+
+
+async def _revoke(ctx: OpContext, device_id: int) -> None:
+    me = ctx.identity
+    async with ctx.services.db.write() as tx:
+        revoked = await ctx.services.accounts.revoke_device(tx, me.user_id, device_id, now_ms())
+    if not revoked:  # someone else's device looks exactly like a missing one
+        raise RoostError(ErrorCode.NOT_FOUND, f"no device {device_id} on your account")
+    if device_id == me.device_id:
+        ctx.services.hub.detach(ctx.session)
+        ctx.session.identity = None  # this connection may finish reading its reply, nothing more
+    ctx.services.hub.kick_device(device_id, CLOSE_REVOKED, "device token revoked")
+
+
+def _time(ms: int) -> datetime:
+    return datetime.fromtimestamp(ms / 1000, UTC)
+
+
+HANDLERS = {
+    "auth.register": register,
+    "auth.login": login,
+    "auth.logout": logout,
+    "auth.whoami": whoami,
+    "devices.list": list_devices,
+    "devices.revoke": revoke_device,
+}

@@ -1,0 +1,202 @@
+"""The server process: open storage, authenticate handshakes, run each connection's read loop,
+and shut down gracefully (stop accepting, let in-flight ops finish, close the database).
+
+The path of a request: `_connection` reads a frame -> limits (size, rate) -> `Router.dispatch`
+-> handler -> repositories -> commit -> reply queued on the `Session` -> events to the `Hub`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from collections.abc import Callable
+from http import HTTPStatus
+
+from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.exceptions import ConnectionClosed
+from websockets.http11 import Request, Response
+
+from protocol.envelope import encode_error, peek_request_id
+from protocol.errors import ErrorCode, RoostError
+from protocol.ids import SnowflakeGenerator
+from server import accounts, profiles
+from server.config import ServerConfig
+from server.context import Services
+from server.hub import InProcessHub
+from server.limits import TokenBucket
+from server.passwords import Passwords
+from server.router import Router
+from server.session import Session
+from storage.accounts import AccountRepository, Identity
+from storage.database import Database, now_ms
+from storage.idempotency import IdempotencyRepository
+from storage.profiles import ProfileRepository
+from storage.server_schema import MIGRATIONS
+
+log = logging.getLogger("roost.server")
+
+ACTIVITY_FLUSH_SECONDS = 10.0
+
+
+class RoostServer:
+    def __init__(self, config: ServerConfig) -> None:
+        self.config = config
+        self.db = Database(config.database_path, MIGRATIONS)
+        self.hub = InProcessHub()
+        self._server: Server | None = None
+        self._router: Router | None = None
+        self._accounts = AccountRepository(self.db)
+        self._closing = False
+        self._inflight = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self._last_seen: dict[int, int] = {}  # device id -> ms; flushed in batches
+        self._flusher: asyncio.Task[None] | None = None
+
+    @property
+    def port(self) -> int:
+        assert self._server is not None, "start() first"
+        return int(self._server.sockets[0].getsockname()[1])
+
+    async def start(self) -> None:
+        self.config.data_dir.mkdir(parents=True, exist_ok=True)
+        await self.db.open()
+        services = Services(
+            config=self.config,
+            db=self.db,
+            hub=self.hub,
+            ids=SnowflakeGenerator(self.config.node_id),
+            passwords=Passwords(self.config.limits.password_hashes_at_once),
+            accounts=self._accounts,
+            profiles=ProfileRepository(self.db),
+            idempotency=IdempotencyRepository(),
+        )
+        self._router = Router(services, {**accounts.HANDLERS, **profiles.HANDLERS})
+        self._server = await serve(
+            self._connection,
+            self.config.host,
+            self.config.port,
+            process_request=self._authenticate,
+            compression=None,  # blocks are zstd already; deflate triples per-connection memory
+            max_size=self.config.limits.max_frame_bytes,
+            ping_interval=self.config.ping_interval,
+            ping_timeout=self.config.ping_timeout,
+            close_timeout=5,
+            server_header="Roost",
+        )
+        self._flusher = asyncio.create_task(self._flush_activity_forever())
+        log.info("listening on ws://%s:%d (data in %s)", self.config.host, self.port, self.config.data_dir)
+
+    async def stop(self) -> None:
+        """Stop accepting, let in-flight ops finish (up to the grace period), then close."""
+        if self._server is None:
+            return
+        self._closing = True
+        self._server.server.close()  # stop listening; open connections stay for now
+        try:
+            await asyncio.wait_for(self._idle.wait(), self.config.shutdown_grace)
+        except TimeoutError:
+            log.warning("shutdown: %d ops still running after %.0fs", self._inflight, self.config.shutdown_grace)
+        self._server.close(close_connections=True, reason="server shutting down")
+        await self._server.wait_closed()
+        if self._flusher is not None:
+            self._flusher.cancel()
+        await self._flush_activity()
+        await self.db.close()
+        self._server = None
+        log.info("stopped")
+
+    # ---------------------------------------------------------------------------- handshake
+    async def _authenticate(self, connection: ServerConnection, request: Request) -> Response | None:
+        """Bearer token check; a connection with no token may only register or log in."""
+        if self._closing:
+            return _refuse(connection, HTTPStatus.SERVICE_UNAVAILABLE, "server is shutting down")
+        header = request.headers.get("Authorization")
+        identity: Identity | None = None
+        if header is not None:
+            scheme, _, token = header.partition(" ")
+            if scheme.lower() != "bearer" or not token.strip():
+                return _refuse(connection, HTTPStatus.UNAUTHORIZED, "Authorization must be 'Bearer TOKEN'")
+            identity = await self._accounts.identity_for_token(accounts.token_hash(token.strip()))
+            if identity is None:
+                return _refuse(connection, HTTPStatus.UNAUTHORIZED, "invalid or revoked device token")
+        connection.roost_identity = identity  # type: ignore[attr-defined]
+        return None
+
+    # ---------------------------------------------------------------------------- connection
+    async def _connection(self, ws: ServerConnection) -> None:
+        limits = self.config.limits
+        identity: Identity | None = getattr(ws, "roost_identity", None)
+        session = Session(ws, identity, TokenBucket(limits.ops_per_second, limits.ops_burst),
+                          limits.send_queue_frames, on_kick=self.hub.detach)
+        if identity is not None:
+            self.hub.attach(session)
+            self._last_seen[identity.device_id] = now_ms()
+        try:
+            async for frame in ws:
+                reply = await self._answer(session, frame)
+                session.deliver(reply)
+        except ConnectionClosed:
+            pass
+        finally:
+            if session.identity is not None:
+                self.hub.detach(session)
+                self._last_seen[session.identity.device_id] = now_ms()
+
+    async def _answer(self, session: Session, frame: str | bytes) -> bytes:
+        limits = self.config.limits
+        if self._closing:
+            return encode_error(None, RoostError(ErrorCode.UNAVAILABLE, "server is shutting down"))
+        if isinstance(frame, bytes):
+            return encode_error(None, RoostError(ErrorCode.MALFORMED, "binary frames are only accepted during a block upload"))
+        if len(frame) > limits.max_request_bytes:
+            return encode_error(peek_request_id(frame), RoostError(
+                ErrorCode.TOO_LARGE, f"request of {len(frame)} characters; the limit is {limits.max_request_bytes}"))
+        assert self._router is not None
+        self._inflight += 1
+        self._idle.clear()
+        try:
+            return await self._router.dispatch(session, frame)
+        finally:
+            self._inflight -= 1
+            if self._inflight == 0:
+                self._idle.set()
+
+    # ---------------------------------------------------------------------------- activity
+    async def _flush_activity_forever(self) -> None:
+        while True:
+            await asyncio.sleep(ACTIVITY_FLUSH_SECONDS)
+            try:
+                await self._flush_activity()
+            except Exception:
+                log.exception("could not record device activity")
+
+    async def _flush_activity(self) -> None:
+        if not self._last_seen:
+            return
+        seen, self._last_seen = self._last_seen, {}
+        async with self.db.write() as tx:
+            await self._accounts.touch_devices(tx, seen)
+
+
+def _refuse(connection: ServerConnection, status: HTTPStatus, message: str) -> Response:
+    return connection.respond(status, message + "\n")
+
+
+async def run(config: ServerConfig, *, on_ready: Callable[[RoostServer], None] | None = None) -> None:
+    """Serve until SIGINT or SIGTERM, then shut down gracefully."""
+    server = RoostServer(config)
+    await server.start()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    if on_ready is not None:
+        on_ready(server)
+    await stop.wait()
+    log.info("shutting down")
+    await server.stop()
+
+
+__all__ = ["RoostServer", "run"]

@@ -1,0 +1,34 @@
+"""Server settings and limits; `roost serve` options map onto these."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+DEFAULT_PORT = 7447
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_frame_bytes: int = 1 << 20  # the socket closes (1009) above this
+    max_request_bytes: int = 64 << 10  # a JSON request above this gets a too_large reply
+    ops_per_second: float = 100.0  # per connection, sustained
+    ops_burst: int = 200  # per connection, momentary
+    send_queue_frames: int = 1000  # a device further behind than this is disconnected
+    password_hashes_at_once: int = 2  # argon2id uses 64 MiB and one core per hash
+
+
+@dataclass(frozen=True)
+class ServerConfig:
+    data_dir: Path
+    host: str = "127.0.0.1"
+    port: int = DEFAULT_PORT
+    node_id: int = 0  # snowflake node; distinct per server process when scaled out
+    limits: Limits = field(default_factory=Limits)
+    ping_interval: float | None = 20.0
+    ping_timeout: float | None = 20.0
+    shutdown_grace: float = 10.0  # how long in-flight ops may take to finish on shutdown
+
+    @property
+    def database_path(self) -> Path:
+        return self.data_dir / "roost.db"

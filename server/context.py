@@ -1,0 +1,68 @@
+"""What a handler gets: the server's services, the calling session, and its transaction.
+
+Events a handler emits are held until its transaction commits, so nobody hears of a write
+that could still roll back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiosqlite
+
+from protocol.envelope import encode_event
+from protocol.errors import ErrorCode, RoostError
+from protocol.ids import SnowflakeGenerator
+from server.config import ServerConfig
+from server.hub import Hub
+from server.passwords import Passwords
+from server.session import Session
+from storage.accounts import AccountRepository, Identity
+from storage.database import Database
+from storage.idempotency import IdempotencyRepository
+from storage.profiles import ProfileRepository
+
+
+@dataclass
+class Services:
+    """Long-lived pieces every handler may use; built once per server."""
+
+    config: ServerConfig
+    db: Database
+    hub: Hub
+    ids: SnowflakeGenerator
+    passwords: Passwords
+    accounts: AccountRepository
+    profiles: ProfileRepository
+    idempotency: IdempotencyRepository
+
+
+@dataclass
+class OpContext:
+    services: Services
+    session: Session
+    tx: aiosqlite.Connection | None = None  # set for write ops: the op's own transaction
+    _pending: list[tuple[tuple[int, ...], bytes, Session | None]] = field(default_factory=list)
+
+    @property
+    def identity(self) -> Identity:
+        if self.session.identity is None:  # the router checks first; this guards handlers
+            raise RoostError(ErrorCode.UNAUTHENTICATED, "log in first")
+        return self.session.identity
+
+    @property
+    def write_tx(self) -> aiosqlite.Connection:
+        assert self.tx is not None, "only write ops run inside a transaction"
+        return self.tx
+
+    def emit(self, user_ids: Iterable[int], event: str, data: Any, *, to_self: bool = False) -> None:
+        """Push an event to these users' connections once the op commits."""
+        skip = None if to_self else self.session
+        self._pending.append((tuple(user_ids), encode_event(event, data), skip))
+
+    def publish_pending(self) -> None:
+        for user_ids, frame, skip in self._pending:
+            self.services.hub.publish(user_ids, frame, skip=skip)
+        self._pending.clear()

@@ -1,0 +1,83 @@
+"""Fan-out of events to connected devices, behind an interface a Redis hub can implement later.
+
+The hub only routes bytes that are already encoded: an event is encoded once and the same
+frame goes to every recipient.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Protocol
+
+
+class Subscriber(Protocol):
+    """One connected, authenticated device connection."""
+
+    @property
+    def user_id(self) -> int: ...
+
+    @property
+    def device_id(self) -> int: ...
+
+    def deliver(self, frame: bytes) -> None:
+        """Queue a frame without waiting; a subscriber that falls too far behind drops itself."""
+
+    def kick(self, code: int, reason: str) -> None:
+        """Close this connection."""
+
+
+class Hub(Protocol):
+    def attach(self, subscriber: Subscriber) -> None: ...
+
+    def detach(self, subscriber: Subscriber) -> None: ...
+
+    def publish(self, user_ids: Iterable[int], frame: bytes, *, skip: Subscriber | None = None) -> int:
+        """Send `frame` to every connection of these users but `skip`; returns how many."""
+
+    def kick_device(self, device_id: int, code: int, reason: str) -> None:
+        """Close every connection of a device (after its token was revoked)."""
+
+    def is_online(self, user_id: int) -> bool: ...
+
+
+class InProcessHub:
+    """The hub for a single server process: dictionaries of live connections."""
+
+    def __init__(self) -> None:
+        self._by_user: dict[int, set[Subscriber]] = {}
+        self._by_device: dict[int, set[Subscriber]] = {}
+
+    def attach(self, subscriber: Subscriber) -> None:
+        self._by_user.setdefault(subscriber.user_id, set()).add(subscriber)
+        self._by_device.setdefault(subscriber.device_id, set()).add(subscriber)
+
+    def detach(self, subscriber: Subscriber) -> None:
+        _discard(self._by_user, subscriber.user_id, subscriber)
+        _discard(self._by_device, subscriber.device_id, subscriber)
+
+    def publish(self, user_ids: Iterable[int], frame: bytes, *, skip: Subscriber | None = None) -> int:
+        sent = 0
+        for user_id in user_ids:
+            for subscriber in tuple(self._by_user.get(user_id, ())):
+                if subscriber is not skip:
+                    subscriber.deliver(frame)
+                    sent += 1
+        return sent
+
+    def kick_device(self, device_id: int, code: int, reason: str) -> None:
+        for subscriber in tuple(self._by_device.get(device_id, ())):
+            subscriber.kick(code, reason)
+
+    def is_online(self, user_id: int) -> bool:
+        return bool(self._by_user.get(user_id))
+
+    def connection_count(self) -> int:
+        return sum(len(s) for s in self._by_device.values())
+
+
+def _discard(index: dict[int, set[Subscriber]], key: int, subscriber: Subscriber) -> None:
+    members = index.get(key)
+    if members is not None:
+        members.discard(subscriber)
+        if not members:
+            del index[key]

@@ -1,0 +1,44 @@
+"""Handlers for profile.get and profile.set."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from protocol import profiles as wire
+from protocol.errors import ErrorCode, RoostError
+from server.context import OpContext
+from storage.database import now_ms
+from storage.profiles import ProfileRecord
+
+
+async def get_profile(ctx: OpContext, args: wire.GetProfile) -> wire.Profile:
+    if args.username is None:
+        record = await ctx.services.profiles.by_user_id(None, ctx.identity.user_id)
+    else:
+        record = await ctx.services.profiles.by_username(args.username.lower())
+    if record is None:
+        raise RoostError(ErrorCode.NOT_FOUND, f"no user {args.username!r}")
+    return to_wire(record)
+
+
+async def set_profile(ctx: OpContext, args: wire.SetProfile) -> wire.Profile:
+    me = ctx.identity
+    record = await ctx.services.profiles.update(
+        ctx.write_tx, me.user_id, display_name=args.display_name, bio=args.bio, now=now_ms()
+    )
+    profile = to_wire(record)
+    ctx.emit([me.user_id], "profile.updated", profile)  # the user's other devices
+    return profile
+
+
+def to_wire(record: ProfileRecord) -> wire.Profile:
+    return wire.Profile(
+        username=record.username,
+        display_name=record.display_name,
+        bio=record.bio,
+        created_at=datetime.fromtimestamp(record.created_at / 1000, UTC),
+        updated_at=datetime.fromtimestamp(record.updated_at / 1000, UTC),
+    )
+
+
+HANDLERS = {"profile.get": get_profile, "profile.set": set_profile}

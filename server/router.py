@@ -1,0 +1,81 @@
+"""Decode a request, check who is asking, run the op's handler, encode the reply.
+
+Every op in `protocol.ops.OPS` must have exactly one handler (checked at start-up), so no op
+can bypass authentication, argument validation or idempotency.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+import msgspec
+
+from protocol.envelope import decode_request, encode, encode_error, encode_ok
+from protocol.errors import ErrorCode, ProtocolError, RoostError
+from protocol.ops import OPS, OpSpec, spec_for
+from server.context import OpContext, Services
+from server.session import Session
+from storage.database import now_ms
+
+log = logging.getLogger("roost.server")
+
+Handler = Callable[[OpContext, Any], Awaitable[msgspec.Struct]]
+
+
+class Router:
+    def __init__(self, services: Services, handlers: Mapping[str, Handler]) -> None:
+        missing = OPS.keys() - handlers.keys()
+        extra = handlers.keys() - OPS.keys()
+        if missing or extra:
+            raise RuntimeError(f"op table and handlers disagree: missing {missing}, unknown {extra}")
+        self._services = services
+        self._handlers = dict(handlers)
+
+    async def dispatch(self, session: Session, frame: str | bytes) -> bytes:
+        """Answer one request frame; never raises."""
+        try:
+            request = decode_request(frame)
+        except ProtocolError as exc:
+            return encode_error(exc.request_id, exc)
+        try:
+            wait = session.bucket.take()
+            if wait:
+                raise RoostError(ErrorCode.RATE_LIMITED, f"too many requests; retry in {wait:.2f}s",
+                                 retry_after=round(wait, 3))
+            spec = spec_for(request.op)
+            if spec.needs_auth and session.identity is None:
+                raise RoostError(ErrorCode.UNAUTHENTICATED, f"{spec.name} needs a logged-in device")
+            args = spec.decode_args(request.args)
+            result = await self._run(spec, session, args)
+            return encode_ok(request.id, msgspec.Raw(result))
+        except RoostError as exc:
+            return encode_error(request.id, exc)
+        except Exception:
+            log.exception("op %s failed", request.op[:64])
+            return encode_error(request.id, RoostError(ErrorCode.INTERNAL, "internal server error"))
+
+    async def _run(self, spec: OpSpec, session: Session, args: Any) -> bytes:
+        handler = self._handlers[spec.name]
+        ctx = OpContext(self._services, session)
+        if not spec.write:
+            result = encode(await handler(ctx, args))
+            ctx.publish_pending()
+            return result
+        user_id = ctx.identity.user_id
+        client_id: str | None = getattr(args, "client_id", None)
+        idempotency = self._services.idempotency
+        async with self._services.db.write() as tx:
+            ctx.tx = tx
+            if client_id is not None:
+                prior = await idempotency.lookup(tx, user_id, client_id)
+                if prior is not None:
+                    if prior.op != spec.name:
+                        raise RoostError(ErrorCode.CONFLICT, "client_id was already used for another op")
+                    return prior.result  # a replay: the first answer, nothing applied again
+            result = encode(await handler(ctx, args))
+            if client_id is not None:
+                await idempotency.record(tx, user_id, client_id, spec.name, result, now_ms())
+        ctx.publish_pending()  # only now is the write committed
+        return result

@@ -1,0 +1,85 @@
+"""One WebSocket connection: who it is, its rate limit, and its ordered, bounded send queue.
+
+Replies and events share one queue so a client sees them in the order the server produced
+them. The queue drains through a writer task that exists only while there is something to
+send, so an idle connection costs no task. A client that stops reading lets its queue grow;
+past the limit it is disconnected and catches up by cursor when it reconnects, instead of
+making the server hold (or wait on) its backlog.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import deque
+from collections.abc import Callable
+
+from websockets.asyncio.server import ServerConnection
+from websockets.exceptions import ConnectionClosed
+
+from server.limits import TokenBucket
+from storage.accounts import Identity
+
+log = logging.getLogger("roost.server")
+
+CLOSE_TOO_SLOW = 4008  # private-use close codes: 4000 + the nearest HTTP status
+CLOSE_REVOKED = 4001
+
+
+class Session:
+    __slots__ = ("ws", "identity", "bucket", "on_kick", "_outgoing", "_limit", "_writer", "_closing")
+
+    def __init__(self, ws: ServerConnection, identity: Identity | None, bucket: TokenBucket,
+                 send_queue_frames: int, on_kick: Callable[[Session], None] | None = None) -> None:
+        self.ws = ws
+        self.identity = identity
+        self.bucket = bucket
+        self.on_kick = on_kick  # e.g. leave the hub at once, not when the close handshake ends
+        self._outgoing: deque[bytes] = deque()
+        self._limit = send_queue_frames
+        self._writer: asyncio.Task[None] | None = None
+        self._closing = False
+
+    # Subscriber protocol (server.hub) -------------------------------------------------------
+    @property
+    def user_id(self) -> int:
+        assert self.identity is not None
+        return self.identity.user_id
+
+    @property
+    def device_id(self) -> int:
+        assert self.identity is not None
+        return self.identity.device_id
+
+    def deliver(self, frame: bytes) -> None:
+        if self._closing:
+            return
+        if len(self._outgoing) >= self._limit:
+            log.warning("disconnecting %s: %d frames unsent", self._who(), len(self._outgoing))
+            self.kick(CLOSE_TOO_SLOW, "too far behind; reconnect to catch up")
+            return
+        self._outgoing.append(frame)
+        if self._writer is None:
+            self._writer = asyncio.create_task(self._drain())
+
+    def kick(self, code: int, reason: str) -> None:
+        if self._closing:
+            return
+        self._closing = True
+        self._outgoing.clear()
+        if self.on_kick is not None:
+            self.on_kick(self)
+        asyncio.create_task(self.ws.close(code, reason))
+
+    # ----------------------------------------------------------------------------------------
+    async def _drain(self) -> None:
+        try:
+            while self._outgoing:
+                await self.ws.send(self._outgoing.popleft(), text=True)
+        except ConnectionClosed:
+            self._outgoing.clear()
+        finally:
+            self._writer = None
+
+    def _who(self) -> str:
+        return f"device {self.identity.device_id}" if self.identity else "anonymous connection"

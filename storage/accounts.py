@@ -1,0 +1,114 @@
+"""Users and their devices. Tokens are never stored: only their SHA-256."""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+
+import aiosqlite
+
+from storage.database import Database, is_unique_violation
+from storage.errors import Duplicate
+
+
+@dataclass(frozen=True, slots=True)
+class User:
+    id: int
+    username: str
+    password_hash: str
+    created_at: int
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceRecord:
+    id: int
+    user_id: int
+    name: str
+    created_at: int
+    last_seen_at: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class Identity:
+    """Who a valid token belongs to."""
+
+    user_id: int
+    username: str
+    device_id: int
+    device_name: str
+
+
+class AccountRepository:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def create_user(
+        self, tx: aiosqlite.Connection, user_id: int, username: str, password_hash: str, now: int
+    ) -> User:
+        try:
+            await tx.execute(
+                "INSERT INTO users (id, username, password_hash, created_at) VALUES (?, ?, ?, ?)",
+                (user_id, username, password_hash, now),
+            )
+        except sqlite3.IntegrityError as exc:
+            if is_unique_violation(exc):
+                raise Duplicate(username) from exc
+            raise
+        await tx.execute(
+            "INSERT INTO profiles (user_id, display_name, bio, updated_at) VALUES (?, '', '', ?)",
+            (user_id, now),
+        )
+        return User(user_id, username, password_hash, now)
+
+    async def user_by_name(self, username: str) -> User | None:
+        async with self._db.reader.execute(
+            "SELECT id, username, password_hash, created_at FROM users WHERE username = ?",
+            (username,),
+        ) as cur:
+            row = await cur.fetchone()
+        return User(*row) if row else None
+
+    async def set_password_hash(self, tx: aiosqlite.Connection, user_id: int, password_hash: str) -> None:
+        await tx.execute("UPDATE users SET password_hash = ? WHERE id = ?", (password_hash, user_id))
+
+    async def create_device(
+        self, tx: aiosqlite.Connection, device_id: int, user_id: int, name: str, token_hash: str, now: int
+    ) -> DeviceRecord:
+        await tx.execute(
+            "INSERT INTO devices (id, user_id, name, token_hash, created_at, last_seen_at)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (device_id, user_id, name, token_hash, now, now),
+        )
+        return DeviceRecord(device_id, user_id, name, now, now)
+
+    async def identity_for_token(self, token_hash: str) -> Identity | None:
+        async with self._db.reader.execute(
+            "SELECT u.id, u.username, d.id, d.name FROM devices d JOIN users u ON u.id = d.user_id"
+            " WHERE d.token_hash = ? AND d.revoked_at IS NULL",
+            (token_hash,),
+        ) as cur:
+            row = await cur.fetchone()
+        return Identity(*row) if row else None
+
+    async def devices_of(self, user_id: int) -> list[DeviceRecord]:
+        async with self._db.reader.execute(
+            "SELECT id, user_id, name, created_at, last_seen_at FROM devices"
+            " WHERE user_id = ? AND revoked_at IS NULL ORDER BY id",
+            (user_id,),
+        ) as cur:
+            rows = await cur.fetchall()
+        return [DeviceRecord(*row) for row in rows]
+
+    async def revoke_device(self, tx: aiosqlite.Connection, user_id: int, device_id: int, now: int) -> bool:
+        """Revoke a device of `user_id`; False if it is not theirs or already revoked."""
+        cur = await tx.execute(
+            "UPDATE devices SET revoked_at = ? WHERE id = ? AND user_id = ? AND revoked_at IS NULL",
+            (now, device_id, user_id),
+        )
+        return cur.rowcount == 1
+
+    async def touch_devices(self, tx: aiosqlite.Connection, seen: dict[int, int]) -> None:
+        """Record when devices were last connected (batched: one write for many devices)."""
+        await tx.executemany(
+            "UPDATE devices SET last_seen_at = ? WHERE id = ?", [(t, d) for d, t in seen.items()]
+        )

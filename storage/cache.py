@@ -1,0 +1,34 @@
+"""The client's cache: the last server answer for each (kind, key), shown when offline."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from storage.database import Database, now_ms
+
+
+@dataclass(frozen=True, slots=True)
+class Cached:
+    value: bytes  # JSON as the server sent it
+    updated_at: int
+
+
+class CacheRepository:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def put(self, kind: str, key: str, value: bytes) -> None:
+        async with self._db.write() as tx:
+            await tx.execute(
+                "INSERT INTO cache (kind, key, value, updated_at) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT (kind, key) DO UPDATE SET value = excluded.value,"
+                " updated_at = excluded.updated_at",
+                (kind, key, value, now_ms()),
+            )
+
+    async def get(self, kind: str, key: str) -> Cached | None:
+        async with self._db.reader.execute(
+            "SELECT value, updated_at FROM cache WHERE kind = ? AND key = ?", (kind, key)
+        ) as cur:
+            row = await cur.fetchone()
+        return Cached(bytes(row[0]), int(row[1])) if row else None

@@ -1,0 +1,31 @@
+"""The client database's schema (cache + outbox), as numbered migrations. Append only."""
+
+from __future__ import annotations
+
+from storage.database import Migration
+
+MIGRATIONS: list[Migration] = [
+    Migration(
+        1,
+        "outbox and a keyed cache",
+        """
+        CREATE TABLE outbox (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            client_id TEXT NOT NULL UNIQUE,
+            op TEXT NOT NULL,
+            args BLOB NOT NULL,
+            created_at INTEGER NOT NULL,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            failed_code TEXT,
+            failed_message TEXT
+        );
+        CREATE TABLE cache (
+            kind TEXT NOT NULL,
+            key TEXT NOT NULL,
+            value BLOB NOT NULL,
+            updated_at INTEGER NOT NULL,
+            PRIMARY KEY (kind, key)
+        )
+        """,
+    ),
+]

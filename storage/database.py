@@ -1,0 +1,138 @@
+"""An SQLite database opened for one asyncio process: one writer, one reader, migrations.
+
+Writes go through `write()`, which serialises them behind an asyncio lock and wraps them in
+`BEGIN IMMEDIATE ... COMMIT`, so a transaction's statements are never interleaved with another
+coroutine's. Reads use a second connection, which under WAL sees only committed data.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import time
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import aiosqlite
+
+from storage.errors import Duplicate, MigrationError, StorageError
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    description: str
+    sql: str
+
+
+class Database:
+    def __init__(self, path: Path, migrations: Sequence[Migration], *, synchronous: str = "FULL"):
+        self.path = path
+        self._migrations = migrations
+        self._synchronous = synchronous
+        self._writer: aiosqlite.Connection | None = None
+        self._reader: aiosqlite.Connection | None = None
+        self._write_lock = asyncio.Lock()
+
+    async def open(self) -> "Database":
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._writer = await self._connect()
+            await self._writer.execute("PRAGMA journal_mode=WAL")
+            await migrate(self._writer, self._migrations)
+            self._reader = await self._connect()
+        except sqlite3.Error as exc:
+            await self.close()
+            raise StorageError(f"cannot open database {self.path}: {exc}") from exc
+        return self
+
+    async def _connect(self) -> aiosqlite.Connection:
+        # isolation_level=None: we issue BEGIN/COMMIT ourselves, nothing implicit.
+        conn = await aiosqlite.connect(self.path, isolation_level=None)
+        conn.row_factory = sqlite3.Row
+        await conn.execute("PRAGMA foreign_keys=ON")
+        await conn.execute("PRAGMA busy_timeout=5000")
+        # FULL: an acked commit survives a crash of the process and of the machine.
+        await conn.execute(f"PRAGMA synchronous={self._synchronous}")
+        return conn
+
+    @property
+    def reader(self) -> aiosqlite.Connection:
+        if self._reader is None:
+            raise StorageError("database is not open")
+        return self._reader
+
+    @asynccontextmanager
+    async def write(self) -> AsyncIterator[aiosqlite.Connection]:
+        """One write transaction; committed when the block exits, rolled back if it raises."""
+        if self._writer is None:
+            raise StorageError("database is not open")
+        async with self._write_lock:
+            conn = self._writer
+            await conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                await conn.execute("ROLLBACK")
+                raise
+            try:
+                await conn.execute("COMMIT")
+            except sqlite3.Error as exc:
+                await conn.execute("ROLLBACK")
+                raise StorageError(f"commit failed: {exc}") from exc
+
+    async def close(self) -> None:
+        for conn in (self._reader, self._writer):
+            if conn is not None:
+                await conn.close()
+        self._reader = self._writer = None
+
+
+async def migrate(conn: aiosqlite.Connection, migrations: Sequence[Migration]) -> int:
+    """Bring the schema up to the newest migration; returns the version now on disk."""
+    await conn.execute(
+        "CREATE TABLE IF NOT EXISTS schema_version ("
+        " version INTEGER PRIMARY KEY, description TEXT NOT NULL, applied_at INTEGER NOT NULL)"
+    )
+    async with conn.execute("SELECT COALESCE(MAX(version), 0) FROM schema_version") as cur:
+        row = await cur.fetchone()
+    current = int(row[0]) if row else 0
+    newest = max((m.version for m in migrations), default=0)
+    if current > newest:
+        raise MigrationError(
+            f"database schema is version {current}, newer than this Roost ({newest}); upgrade Roost"
+        )
+    for migration in sorted(migrations, key=lambda m: m.version):
+        if migration.version <= current:
+            continue
+        await conn.execute("BEGIN IMMEDIATE")
+        try:
+            for statement in _statements(migration.sql):
+                await conn.execute(statement)
+            await conn.execute(
+                "INSERT INTO schema_version (version, description, applied_at) VALUES (?, ?, ?)",
+                (migration.version, migration.description, now_ms()),
+            )
+            await conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            await conn.execute("ROLLBACK")
+            raise MigrationError(f"migration {migration.version} failed: {exc}") from exc
+        current = migration.version
+    return current
+
+
+def _statements(sql: str) -> list[str]:
+    return [s.strip() for s in sql.split(";") if s.strip()]
+
+
+def now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+def is_unique_violation(exc: sqlite3.Error) -> bool:
+    return isinstance(exc, sqlite3.IntegrityError) and "UNIQUE" in str(exc)
+
+
+__all__ = ["Database", "Duplicate", "Migration", "migrate", "now_ms", "is_unique_violation"]

@@ -1,0 +1,94 @@
+"""Fixtures: an in-process server on an ephemeral port, server subprocesses, client homes."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+
+import pytest
+
+from client.connection import Connection
+from client.core import RoostClient
+from client.home import ClientHome
+from protocol import accounts as wire
+from server.app import RoostServer
+from server.config import Limits, ServerConfig
+from tests.helpers import PASSWORD, Home, ServerProcess
+
+
+class LiveServer:
+    def __init__(self, server: RoostServer) -> None:
+        self.server = server
+        self.url = f"ws://127.0.0.1:{server.port}"
+
+    async def register(self, username: str, device: str = "test") -> wire.DeviceSession:
+        """An account made over the real protocol; returns its device session (with token)."""
+        conn = Connection(self.url)
+        await conn.open()
+        try:
+            session: wire.DeviceSession = await conn.call(
+                "auth.register", wire.Credentials(username=username, password=PASSWORD, device_name=device))
+            return session
+        finally:
+            await conn.close()
+
+    async def login(self, username: str, device: str = "other") -> wire.DeviceSession:
+        conn = Connection(self.url)
+        await conn.open()
+        try:
+            session: wire.DeviceSession = await conn.call(
+                "auth.login", wire.Credentials(username=username, password=PASSWORD, device_name=device))
+            return session
+        finally:
+            await conn.close()
+
+    async def connect(self, token: str | None) -> Connection:
+        conn = Connection(self.url, token)
+        await conn.open()
+        return conn
+
+
+async def start_server(data_dir: Path, limits: Limits | None = None) -> RoostServer:
+    config = ServerConfig(data_dir=data_dir, port=0, limits=limits or Limits(), shutdown_grace=5.0)
+    server = RoostServer(config)
+    await server.start()
+    return server
+
+
+@pytest.fixture
+async def live(tmp_path: Path) -> AsyncIterator[LiveServer]:
+    server = await start_server(tmp_path / "server")
+    try:
+        yield LiveServer(server)
+    finally:
+        await server.stop()
+
+
+@pytest.fixture
+async def server_process(tmp_path: Path) -> AsyncIterator[ServerProcess]:
+    proc = await ServerProcess(tmp_path / "server-data").start()
+    try:
+        yield proc
+    finally:
+        if proc.proc is not None and proc.proc.returncode is None:
+            await proc.kill()
+
+
+@pytest.fixture
+def make_home(tmp_path: Path) -> Callable[[str, str], Home]:
+    """make_home(name, server_url): a fresh ROOST_HOME for one device, driven by the CLI."""
+
+    def make(name: str, server_url: str) -> Home:
+        return Home(tmp_path / "homes" / name, server_url)
+
+    return make
+
+
+@pytest.fixture
+def client_home(tmp_path: Path) -> Callable[[str], RoostClient]:
+    """client_home(name): a RoostClient (the core the CLI and TUI use) on a fresh home."""
+
+    def make(name: str) -> RoostClient:
+        return RoostClient(ClientHome(tmp_path / "homes" / name), open_timeout=2.0)
+
+    return make

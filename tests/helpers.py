@@ -1,0 +1,123 @@
+"""Test helpers: a Roost server as a real subprocess, the real CLI, client homes.
+
+Timeouts are multiples of `SECOND`, which ROOST_TEST_TIMEOUT_SCALE stretches on slow machines.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+SECOND = float(os.environ.get("ROOST_TEST_TIMEOUT_SCALE", "1"))
+PASSWORD = "correct horse battery"
+_LISTENING = re.compile(r"Roost listening on (ws://\S+)")
+
+
+def roost_command() -> list[str]:
+    """The installed `roost` script beside this interpreter, else `python -m cli`."""
+    script = Path(sys.executable).with_name("roost")
+    if script.exists():
+        return [str(script)]
+    found = shutil.which("roost")
+    return [found] if found else [sys.executable, "-m", "cli"]
+
+
+@dataclass
+class CliResult:
+    code: int
+    stdout: str
+    stderr: str
+
+
+class ServerProcess:
+    """`roost serve` in a child process, so tests can SIGKILL it and start it again."""
+
+    def __init__(self, data_dir: Path, port: int = 0) -> None:
+        self.data_dir = data_dir
+        self.port = port
+        self.url = ""
+        self.proc: asyncio.subprocess.Process | None = None
+        self.log: list[str] = []
+
+    async def start(self) -> "ServerProcess":
+        self.proc = await asyncio.create_subprocess_exec(
+            *roost_command(), "serve", "--port", str(self.port), "--data", str(self.data_dir),
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        )
+        assert self.proc.stderr is not None
+        async with asyncio.timeout(15 * SECOND):
+            while True:
+                line = (await self.proc.stderr.readline()).decode()
+                if not line:
+                    raise RuntimeError("server exited during start-up:\n" + "".join(self.log))
+                self.log.append(line)
+                if m := _LISTENING.search(line):
+                    self.url = m[1]
+                    self.port = int(self.url.rsplit(":", 1)[1])  # restarts reuse the port
+                    break
+        self._drain = asyncio.create_task(self._read_log())
+        return self
+
+    async def _read_log(self) -> None:
+        assert self.proc is not None and self.proc.stderr is not None
+        async for line in self.proc.stderr:
+            self.log.append(line.decode())
+
+    async def kill(self) -> None:
+        """SIGKILL: no shutdown code runs, as in a crash."""
+        await self._signal(signal.SIGKILL)
+
+    async def terminate(self) -> int:
+        return await self._signal(signal.SIGTERM)
+
+    async def _signal(self, sig: int) -> int:
+        assert self.proc is not None
+        if self.proc.returncode is None:
+            self.proc.send_signal(sig)
+        async with asyncio.timeout(20 * SECOND):
+            code = await self.proc.wait()
+            await self._drain
+        return code
+
+
+class Home:
+    """One client home (one device of one user), driven through the real CLI."""
+
+    def __init__(self, path: Path, server_url: str) -> None:
+        self.path = path
+        self.server_url = server_url
+
+    def env(self) -> dict[str, str]:
+        env = dict(os.environ)
+        env.update(ROOST_HOME=str(self.path), ROOST_SERVER=self.server_url, COLUMNS="200")
+        env.pop("ROOST_DEBUG", None)
+        return env
+
+    async def run(self, *args: str, stdin: str | None = None) -> CliResult:
+        proc = await asyncio.create_subprocess_exec(
+            *roost_command(), *args, env=self.env(),
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        )
+        async with asyncio.timeout(60 * SECOND):
+            out, err = await proc.communicate(stdin.encode() if stdin is not None else b"")
+        assert proc.returncode is not None
+        return CliResult(proc.returncode, out.decode(), err.decode())
+
+    async def ok(self, *args: str, stdin: str | None = None) -> CliResult:
+        result = await self.run(*args, stdin=stdin)
+        assert result.code == 0, f"roost {' '.join(args)} failed ({result.code}): {result.stderr}"
+        return result
+
+    async def register(self, username: str, password: str = PASSWORD) -> CliResult:
+        return await self.ok("register", username, "--password-stdin", stdin=password + "\n")
+
+    async def login(self, username: str, password: str = PASSWORD, device: str = "second") -> CliResult:
+        return await self.ok("login", username, "--password-stdin", "--device", device,
+                             stdin=password + "\n")
