@@ -108,7 +108,9 @@ async def server_process(name: str, argv: list[str], workdir: Path) -> AsyncIter
     """
     log_path = workdir / f"{name}.log"
     with open(log_path, "wb") as log:
-        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(
+            argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT
+        )
     try:
         port = await _wait_for_port(proc, log_path)
         yield ServerProcess(name, proc, port, log_path)
@@ -125,7 +127,9 @@ async def _wait_for_port(proc: subprocess.Popen[bytes], log_path: Path) -> int:
         if proc.poll() is not None:
             raise RuntimeError(f"server exited with {proc.returncode}:\n{log_path.read_text()}")
         await asyncio.sleep(0.05)
-    raise RuntimeError(f"server did not start within {SERVER_START_TIMEOUT:.0f}s:\n{log_path.read_text()}")
+    raise RuntimeError(
+        f"server did not start within {SERVER_START_TIMEOUT:.0f}s:\n{log_path.read_text()}"
+    )
 
 
 async def _stop(proc: subprocess.Popen[bytes], timeout: float = 20.0) -> None:
@@ -143,8 +147,18 @@ async def _stop(proc: subprocess.Popen[bytes], timeout: float = 20.0) -> None:
 
 def roost_argv(data_dir: Path) -> list[str]:
     # `roost serve`, run by this interpreter so the pid is the server's own (no launcher shim).
-    return [sys.executable, "-c", "from cli.main import app; app()",
-            "serve", "--host", HOST, "--port", "0", "--data", str(data_dir)]
+    return [
+        sys.executable,
+        "-c",
+        "from cli.main import app; app()",
+        "serve",
+        "--host",
+        HOST,
+        "--port",
+        "0",
+        "--data",
+        str(data_dir),
+    ]
 
 
 def bare_argv() -> list[str]:
@@ -174,12 +188,14 @@ def bearer(token: str | None) -> dict[str, str]:
 
 
 async def open_one(uri: str, token: str | None, open_timeout: float) -> ClientConnection:
-    return await connect(uri, additional_headers=bearer(token), compression=None,
-                         open_timeout=open_timeout)
+    return await connect(
+        uri, additional_headers=bearer(token), compression=None, open_timeout=open_timeout
+    )
 
 
-async def request(ws: ClientConnection, request_id: int, op: str, args: dict[str, object],
-                  timeout: float = 10.0) -> dict[str, object]:
+async def request(
+    ws: ClientConnection, request_id: int, op: str, args: dict[str, object], timeout: float = 10.0
+) -> dict[str, object]:
     """Send one request and return its reply, skipping any events that arrive first."""
     await ws.send(json.dumps({"id": request_id, "op": op, "args": args}))
     async with asyncio.timeout(timeout):
@@ -192,15 +208,26 @@ async def request(ws: ClientConnection, request_id: int, op: str, args: dict[str
 async def register(uri: str) -> str:
     """One account and device; its token authenticates every benchmark connection."""
     async with await open_one(uri, None, 10) as ws:
-        reply = await request(ws, 1, "auth.register", {
-            "username": "bench", "password": "benchpassword", "device_name": "bench"})
+        reply = await request(
+            ws,
+            1,
+            "auth.register",
+            {"username": "bench", "password": "benchpassword", "device_name": "bench"},
+        )
     if not reply.get("ok"):
         raise RuntimeError(f"auth.register failed: {reply}")
     return str(reply["result"]["token"])  # type: ignore[index]
 
 
-async def open_many(uri: str, token: str | None, n: int, concurrency: int, open_timeout: float,
-                    result: Result, opened: list[ClientConnection]) -> None:
+async def open_many(
+    uri: str,
+    token: str | None,
+    n: int,
+    concurrency: int,
+    open_timeout: float,
+    result: Result,
+    opened: list[ClientConnection],
+) -> None:
     """Open n connections into `opened` (as they open, so an interrupted ramp can still close
     them) with at most `concurrency` handshakes in flight; record the rate and the errors."""
     gate = asyncio.Semaphore(concurrency)
@@ -233,8 +260,9 @@ async def close_all(connections: list[ClientConnection], concurrency: int = 500)
     await asyncio.gather(*(one(ws) for ws in connections))
 
 
-async def check_authenticated(connections: list[ClientConnection], sample: int,
-                              result: Result) -> None:
+async def check_authenticated(
+    connections: list[ClientConnection], sample: int, result: Result
+) -> None:
     """auth.whoami on a random sample: each must answer ok:true as the bench user."""
     chosen = random.sample(connections, min(sample, len(connections)))
 
@@ -265,8 +293,9 @@ async def measure(server: ServerProcess, token: str | None, args: argparse.Names
 
     connections: list[ClientConnection] = []
     try:
-        await open_many(server.uri, token, args.n, args.concurrency, args.open_timeout, result,
-                        connections)
+        await open_many(
+            server.uri, token, args.n, args.concurrency, args.open_timeout, result, connections
+        )
         await asyncio.sleep(args.idle)
         if server.proc.poll() is not None:
             raise RuntimeError(f"{server.name} server died:\n{server.log_tail()}")
@@ -277,7 +306,9 @@ async def measure(server: ServerProcess, token: str | None, args: argparse.Names
     finally:
         await close_all(connections)
     if result.connections:
-        result.kib_per_connection = (result.rss_after - result.rss_before) / result.connections / 1024
+        result.kib_per_connection = (
+            (result.rss_after - result.rss_before) / result.connections / 1024
+        )
     return result
 
 
@@ -303,8 +334,11 @@ def raise_open_file_limit(n: int) -> int:
     if soft < target:
         resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
     if target < n + FD_MARGIN:
-        print(f"warning: open-file limit {target} is below {n} connections + {FD_MARGIN}; "
-              "expect 'Too many open files'", file=sys.stderr)
+        print(
+            f"warning: open-file limit {target} is below {n} connections + {FD_MARGIN}; "
+            "expect 'Too many open files'",
+            file=sys.stderr,
+        )
     return target
 
 
@@ -316,19 +350,27 @@ def ratios(bare: Result, roost: Result) -> dict[str, float | None]:
     def ratio(a: float, b: float) -> float | None:
         return a / b if b > 0 else None
 
-    return {"memory_per_connection": ratio(roost.kib_per_connection, bare.kib_per_connection),
-            "connect_rate": ratio(roost.connect_rate, bare.connect_rate)}
+    return {
+        "memory_per_connection": ratio(roost.kib_per_connection, bare.kib_per_connection),
+        "connect_rate": ratio(roost.connect_rate, bare.connect_rate),
+    }
 
 
 def print_table(results: list[Result], args: argparse.Namespace, fd_limit: int) -> None:
-    print(f"idle connections: n={args.n} per server, {HOST}, at most {args.concurrency} "
-          f"handshakes in flight, idle {args.idle:g}s before measuring, open-file limit {fd_limit}")
-    print(f"{'server':<7}{'conns':>7}{'errors':>8}{'held':>7}{'ramp s':>8}{'conn/s':>9}"
-          f"{'RSS before':>13}{'RSS after':>13}{'KiB/conn':>10}")
+    print(
+        f"idle connections: n={args.n} per server, {HOST}, at most {args.concurrency} "
+        f"handshakes in flight, idle {args.idle:g}s before measuring, open-file limit {fd_limit}"
+    )
+    print(
+        f"{'server':<7}{'conns':>7}{'errors':>8}{'held':>7}{'ramp s':>8}{'conn/s':>9}"
+        f"{'RSS before':>13}{'RSS after':>13}{'KiB/conn':>10}"
+    )
     for r in results:
-        print(f"{r.server:<7}{r.connections:>7}{r.errors:>8}{r.server_established:>7}"
-              f"{r.ramp_seconds:>8.2f}{r.connect_rate:>9.0f}{mib(r.rss_before):>13}"
-              f"{mib(r.rss_after):>13}{r.kib_per_connection:>10.2f}")
+        print(
+            f"{r.server:<7}{r.connections:>7}{r.errors:>8}{r.server_established:>7}"
+            f"{r.ramp_seconds:>8.2f}{r.connect_rate:>9.0f}{mib(r.rss_before):>13}"
+            f"{mib(r.rss_after):>13}{r.kib_per_connection:>10.2f}"
+        )
     print("(held: TCP connections the server process has established when RSS is read)")
     for r in results:
         for kind, count in r.error_kinds.items():
@@ -357,13 +399,26 @@ async def main_async(args: argparse.Namespace) -> int:
         shutil.rmtree(workdir, ignore_errors=True)
     r = ratios(bare, roost)
     if args.json:
-        print(json.dumps({"n": args.n, "concurrency": args.concurrency, "idle_seconds": args.idle,
-                          "open_file_limit": fd_limit, "bare": asdict(bare),
-                          "roost": asdict(roost), "ratio": r}, indent=2))
+        print(
+            json.dumps(
+                {
+                    "n": args.n,
+                    "concurrency": args.concurrency,
+                    "idle_seconds": args.idle,
+                    "open_file_limit": fd_limit,
+                    "bare": asdict(bare),
+                    "roost": asdict(roost),
+                    "ratio": r,
+                },
+                indent=2,
+            )
+        )
     else:
         print_table([bare, roost], args, fd_limit)
-        print(f"ratio: memory/conn {format_ratio(r['memory_per_connection'])} bare, "
-              f"connect rate {format_ratio(r['connect_rate'])} bare")
+        print(
+            f"ratio: memory/conn {format_ratio(r['memory_per_connection'])} bare, "
+            f"connect rate {format_ratio(r['connect_rate'])} bare"
+        )
     healthy = bare.errors == 0 and roost.errors == 0 and roost.auth_ok == roost.auth_checked
     return 0 if healthy else 1
 
@@ -371,16 +426,31 @@ async def main_async(args: argparse.Namespace) -> int:
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--n", type=int, default=5000, help="connections per server (default 5000)")
-    parser.add_argument("--concurrency", type=int, default=200,
-                        help="handshakes in flight at once (default 200)")
-    parser.add_argument("--idle", type=float, default=2.0,
-                        help="seconds all connections stay idle before RSS is read (default 2)")
-    parser.add_argument("--open-timeout", type=float, default=10.0,
-                        help="client handshake timeout in seconds (websockets' default 10)")
-    parser.add_argument("--auth-sample", type=int, default=100,
-                        help="Roost connections checked with auth.whoami (default 100)")
+    parser.add_argument(
+        "--concurrency", type=int, default=200, help="handshakes in flight at once (default 200)"
+    )
+    parser.add_argument(
+        "--idle",
+        type=float,
+        default=2.0,
+        help="seconds all connections stay idle before RSS is read (default 2)",
+    )
+    parser.add_argument(
+        "--open-timeout",
+        type=float,
+        default=10.0,
+        help="client handshake timeout in seconds (websockets' default 10)",
+    )
+    parser.add_argument(
+        "--auth-sample",
+        type=int,
+        default=100,
+        help="Roost connections checked with auth.whoami (default 100)",
+    )
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
-    parser.add_argument("--verbose", action="store_true", help="print the server log tail on errors")
+    parser.add_argument(
+        "--verbose", action="store_true", help="print the server log tail on errors"
+    )
     parser.add_argument("--bare-server", action="store_true", help=argparse.SUPPRESS)
     return parser.parse_args(argv)
 
@@ -393,7 +463,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return asyncio.run(main_async(args))
     except (KeyboardInterrupt, asyncio.CancelledError):
-        print("interrupted; connections closed, servers stopped, temp files removed", file=sys.stderr)
+        print(
+            "interrupted; connections closed, servers stopped, temp files removed", file=sys.stderr
+        )
         return 130
 
 

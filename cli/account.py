@@ -36,9 +36,14 @@ def register(
 ) -> None:
     """Create an account and log this device in."""
     password = read_password(password_stdin, confirm=True)
-    session = with_client(lambda c: c.register(server or default_server(), username, password,
-                                               device or socket.gethostname()))
-    output.note(f"registered {session.username}; this device is {session.device_name} ({session.device_id})")
+    session = with_client(
+        lambda c: c.register(
+            server or default_server(), username, password, device or socket.gethostname()
+        )
+    )
+    output.note(
+        f"registered {session.username}; this device is {session.device_name} ({session.device_id})"
+    )
 
 
 def login(
@@ -49,14 +54,22 @@ def login(
 ) -> None:
     """Log this device in to an existing account."""
     password = read_password(password_stdin, confirm=False)
-    session = with_client(lambda c: c.login(server or default_server(), username, password,
-                                            device or socket.gethostname()))
-    output.note(f"logged in as {session.username}; this device is {session.device_name} ({session.device_id})")
+    session = with_client(
+        lambda c: c.login(
+            server or default_server(), username, password, device or socket.gethostname()
+        )
+    )
+    device = f"{session.device_name} ({session.device_id})"
+    output.note(f"logged in as {session.username}; this device is {device}")
 
 
 def logout(
-    force: Annotated[bool, typer.Option(
-        "--force", help="Forget this device here even if the server cannot be reached.")] = False,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force", help="Forget this device here even if the server cannot be reached."
+        ),
+    ] = False,
 ) -> None:
     """Revoke this device's token and forget the account here (cache and outbox included)."""
 
@@ -64,12 +77,16 @@ def logout(
         try:
             return await client.logout(force=force)
         except Unreachable as exc:
-            raise ClientError(f"{exc}; the token stays valid. Try again online, or use --force") from None
+            raise ClientError(
+                f"{exc}; the token stays valid. Try again online, or use --force"
+            ) from None
 
     if with_client(body):
         output.note("logged out; this device's token is revoked")
     else:
-        output.note("forgot this device here; revoke it from another device with roost devices revoke")
+        output.note(
+            "forgot this device here; revoke it from another device with roost devices revoke"
+        )
 
 
 def whoami(as_json: AsJson = False) -> None:
@@ -77,9 +94,13 @@ def whoami(as_json: AsJson = False) -> None:
 
     async def body(client: RoostClient) -> dict[str, object]:
         account = client.home.require_account()
-        info = {"username": account.username, "user_id": account.user_id,
-                "device_id": account.device_id, "device_name": account.device_name,
-                "server": account.server}
+        info: dict[str, object] = {
+            "username": account.username,
+            "user_id": account.user_id,
+            "device_id": account.device_id,
+            "device_name": account.device_name,
+            "server": account.server,
+        }
         try:
             me = await client.call("auth.whoami")
             info.update(username=me.username, device_name=me.device_name)
@@ -91,5 +112,8 @@ def whoami(as_json: AsJson = False) -> None:
     if as_json:
         output.print_json(info)
     else:
-        output.stdout.print(f"{info['username']} on {info['server']} (device {info['device_name']}, "
-                            f"{info['device_id']})", markup=False)
+        output.stdout.print(
+            f"{info['username']} on {info['server']} (device {info['device_name']}, "
+            f"{info['device_id']})",
+            markup=False,
+        )

@@ -24,8 +24,13 @@ def list_devices(ctx: typer.Context, as_json: AsJson = False) -> None:
         return
     table = Table("id", "name", "created", "last seen", "")
     for d in devices.devices:
-        table.add_row(d.id, d.name, output.when(d.created_at), output.when(d.last_seen_at),
-                      "this device" if d.current else "")
+        table.add_row(
+            d.id,
+            d.name,
+            output.when(d.created_at),
+            output.when(d.last_seen_at),
+            "this device" if d.current else "",
+        )
     output.stdout.print(table)
 
 

@@ -26,7 +26,10 @@ class _RoostTyper(typer.Typer):
         except KeyboardInterrupt:
             sys.exit(130)
         except Exception as exc:  # a bug: still one line, with a way to see more
-            _fail(f"internal error: {type(exc).__name__}: {exc} (ROOST_DEBUG=1 shows the traceback)", exc)
+            _fail(
+                f"internal error: {type(exc).__name__}: {exc} (ROOST_DEBUG=1 shows the traceback)",
+                exc,
+            )
 
 
 def _describe(exc: Exception) -> str:

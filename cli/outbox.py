@@ -55,9 +55,13 @@ def drop(seq: int) -> None:
 
 def _as_dict(e: OutboxEntry) -> dict[str, object]:
     return {
-        "seq": e.seq, "op": e.op, "client_id": e.client_id, "args": msgspec.json.decode(e.args),
+        "seq": e.seq,
+        "op": e.op,
+        "client_id": e.client_id,
+        "args": msgspec.json.decode(e.args),
         "queued_at": datetime.fromtimestamp(e.created_at / 1000).astimezone().isoformat(),
-        "attempts": e.attempts, "state": "refused" if e.failed else "pending",
+        "attempts": e.attempts,
+        "state": "refused" if e.failed else "pending",
         "error": {"code": e.failed_code, "message": e.failed_message} if e.failed else None,
     }
 

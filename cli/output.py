@@ -28,7 +28,11 @@ def queued(op: str, client_id: str, as_json: bool) -> None:
 
 
 def offline(cached_at: int | None) -> None:
-    when = datetime.fromtimestamp(cached_at / 1000).strftime("%Y-%m-%d %H:%M") if cached_at else "earlier"
+    when = (
+        datetime.fromtimestamp(cached_at / 1000).strftime("%Y-%m-%d %H:%M")
+        if cached_at
+        else "earlier"
+    )
     note(f"offline: showing what was cached at {when}")
 
 

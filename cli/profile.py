@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -18,7 +18,9 @@ app = typer.Typer(help="Show or change profiles.", no_args_is_help=True)
 
 @app.command("show")
 def show(
-    username: Annotated[Optional[str], typer.Argument(help="Whose profile; yours if left out.")] = None,
+    username: Annotated[
+        str | None, typer.Argument(help="Whose profile; yours if left out.")
+    ] = None,
     as_json: AsJson = False,
 ) -> None:
     """Show a profile."""
@@ -35,8 +37,8 @@ def show(
 
 @app.command("set")
 def set_(
-    display_name: Annotated[Optional[str], typer.Option("--name", help="Display name.")] = None,
-    bio: Annotated[Optional[str], typer.Option(help="Bio, up to 500 characters.")] = None,
+    display_name: Annotated[str | None, typer.Option("--name", help="Display name.")] = None,
+    bio: Annotated[str | None, typer.Option(help="Bio, up to 500 characters.")] = None,
     as_json: AsJson = False,
 ) -> None:
     """Change your display name and/or bio (queued if the server is unreachable)."""

@@ -31,4 +31,6 @@ def report_replay(client: RoostClient) -> None:
     if report.sent:
         output.note(f"sent {len(report.sent)} queued write(s)")
     for entry, error in report.failed:
-        output.note(f"queued {entry.op} #{entry.seq} was refused: {error.message} (see roost outbox)")
+        output.note(
+            f"queued {entry.op} #{entry.seq} was refused: {error.message} (see roost outbox)"
+        )

@@ -6,7 +6,9 @@ import random
 
 
 class Backoff:
-    def __init__(self, base: float = 0.5, cap: float = 30.0, rng: random.Random | None = None) -> None:
+    def __init__(
+        self, base: float = 0.5, cap: float = 30.0, rng: random.Random | None = None
+    ) -> None:
         self._base = base
         self._cap = cap
         self._rng = rng or random.Random()

@@ -117,8 +117,11 @@ class Connection:
             self._pending.pop(request_id, None)
         if not reply.ok:
             error = reply.error
-            raise ServerError(error.code, error.message, error.retry_after) if error else ServerError(
-                "malformed", "error reply without an error")
+            raise (
+                ServerError(error.code, error.message, error.retry_after)
+                if error
+                else ServerError("malformed", "error reply without an error")
+            )
         return bytes(reply.result) if reply.result is not None else b"{}"
 
     async def close(self) -> None:
@@ -134,7 +137,7 @@ class Connection:
 
     async def keep_connected(
         self,
-        on_connect: Callable[["Connection"], Awaitable[None]] | None = None,
+        on_connect: Callable[[Connection], Awaitable[None]] | None = None,
         on_state: StateListener | None = None,
         backoff: Backoff | None = None,
     ) -> None:
@@ -190,7 +193,9 @@ class Connection:
         if future is not None and not future.done():
             future.set_result(reply)
         elif reply.error is not None:
-            log.warning("server error not tied to a request: %s %s", reply.error.code, reply.error.message)
+            log.warning(
+                "server error not tied to a request: %s %s", reply.error.code, reply.error.message
+            )
 
     def _push_event(self, event: Event) -> None:
         try:

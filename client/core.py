@@ -5,12 +5,13 @@ the cache when the server cannot be reached.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 import msgspec
 
-from client.connection import Connection
+from client.connection import Connection, StateListener
 from client.errors import ClientError, Unreachable
 from client.home import Account, ClientHome
 from client.outbox import Outbox, ReplayReport, new_client_id
@@ -19,9 +20,15 @@ from protocol.ops import spec_for
 from storage.cache import CacheRepository
 from storage.client_schema import MIGRATIONS
 from storage.database import Database
-from storage.outbox import OutboxRepository
+from storage.outbox import OutboxEntry, OutboxRepository
 
 T = TypeVar("T")
+
+# Writes whose result is the new state of something a read caches: op -> the cache entry
+# (read op, key) to refresh, so what you just wrote is what you see offline.
+CACHED_BY_WRITE: dict[str, Callable[[Any], tuple[str, str]]] = {
+    "profile.set": lambda profile: ("profile.get", profile.username),
+}
 
 
 @dataclass
@@ -47,8 +54,9 @@ class RoostClient:
         self.outbox = Outbox(OutboxRepository(self._db))
         self._conn: Connection | None = None
         self.last_replay: ReplayReport | None = None
+        self._staying = False
 
-    async def __aenter__(self) -> "RoostClient":
+    async def __aenter__(self) -> RoostClient:
         self.home.path.mkdir(parents=True, exist_ok=True)
         await self._db.open()
         return self
@@ -67,12 +75,39 @@ class RoostClient:
         """The logged-in connection, opened on first use; the outbox is replayed first."""
         if self._conn is not None and self._conn.connected:
             return self._conn
+        if self._staying:  # the reconnect loop owns the connection; writes queue meanwhile
+            raise Unreachable("reconnecting to the server")
         account = self.home.require_account()
         conn = Connection(account.server, self.home.token(), open_timeout=self._open_timeout)
         await conn.open()
         self._conn = conn
-        self.last_replay = await self.outbox.replay(conn)
+        self.last_replay = await self.outbox.replay(conn, self._replayed)
         return conn
+
+    async def stay_connected(self, on_state: StateListener | None = None) -> None:
+        """Keep a live connection (for long-running clients such as the TUI): reconnect with
+        backoff and jitter, replay the outbox on every connect. Returns after close()."""
+        account = self.home.require_account()
+        conn = Connection(account.server, self.home.token(), open_timeout=self._open_timeout)
+        self._conn = conn
+        self._staying = True
+
+        async def on_connect(connection: Connection) -> None:
+            self.last_replay = await self.outbox.replay(connection, self._replayed)
+
+        try:
+            await conn.keep_connected(on_connect, on_state)
+        finally:
+            self._staying = False
+
+    async def _replayed(self, entry: OutboxEntry, result: bytes) -> None:
+        await self._remember_write(entry.op, spec_for(entry.op).decode_result(result))
+
+    async def _remember_write(self, op: str, result: Any) -> None:
+        cached_as = CACHED_BY_WRITE.get(op)
+        if cached_as is not None:
+            read_op, key = cached_as(result)
+            await self.cache.put(read_op, key, msgspec.json.encode(result))
 
     async def call(self, op: str, args: Any = None) -> Any:
         conn = await self.connect()
@@ -83,14 +118,14 @@ class RoostClient:
         if the connection broke after sending: the replay's idempotency key sorts that out)."""
         if not spec_for(op).write:
             raise ClientError(f"{op} is not a queueable write")
-        if getattr(args, "client_id", None) is None:
-            args = msgspec.structs.replace(args, client_id=new_client_id())
-        client_id: str = getattr(args, "client_id")
+        client_id: str = getattr(args, "client_id", None) or new_client_id()
+        args = msgspec.structs.replace(args, client_id=client_id)
         try:
             result = await self.call(op, args)
         except Unreachable:
             await self.outbox.enqueue(op, args)
             return Written(None, True, client_id)
+        await self._remember_write(op, result)
         return Written(result, False, client_id)
 
     async def read(self, op: str, args: Any, *, cache_key: str) -> Read[Any]:
@@ -107,17 +142,24 @@ class RoostClient:
         return Read(result, False)
 
     # --------------------------------------------------------------------- accounts
-    async def register(self, server: str, username: str, password: str, device: str) -> wire.DeviceSession:
+    async def register(
+        self, server: str, username: str, password: str, device: str
+    ) -> wire.DeviceSession:
         return await self._sign_in("auth.register", server, username, password, device)
 
-    async def login(self, server: str, username: str, password: str, device: str) -> wire.DeviceSession:
+    async def login(
+        self, server: str, username: str, password: str, device: str
+    ) -> wire.DeviceSession:
         return await self._sign_in("auth.login", server, username, password, device)
 
-    async def _sign_in(self, op: str, server: str, username: str, password: str, device: str) -> wire.DeviceSession:
+    async def _sign_in(
+        self, op: str, server: str, username: str, password: str, device: str
+    ) -> wire.DeviceSession:
         existing = self.home.account()
         if existing is not None:
             raise ClientError(
-                f"this home is logged in as {existing.username}; roost logout first, or set ROOST_HOME"
+                f"this home is logged in as {existing.username};"
+                " roost logout first, or set ROOST_HOME"
             )
         conn = Connection(server, open_timeout=self._open_timeout)
         await conn.open()
@@ -127,7 +169,9 @@ class RoostClient:
             )
         finally:
             await conn.close()
-        account = Account(server, session.user_id, session.username, session.device_id, session.device_name)
+        account = Account(
+            server, session.user_id, session.username, session.device_id, session.device_name
+        )
         self.home.save(account, session.token)
         return session
 

@@ -1,11 +1,11 @@
 """Client exceptions; the CLI turns each into one line on stderr.
 
-    ClientError
-    ├── Unreachable        the server could not be reached (writes get queued instead)
-    │   └── ConnectionLost the connection dropped while a request was in flight
-    ├── AuthRejected       the server refused this device's token (revoked or unknown)
-    ├── NotLoggedIn        this client home has no account yet
-    └── ServerError        the server refused an op; carries its stable error code
+ClientError
+├── Unreachable        the server could not be reached (writes get queued instead)
+│   └── ConnectionLost the connection dropped while a request was in flight
+├── AuthRejected       the server refused this device's token (revoked or unknown)
+├── NotLoggedIn        this client home has no account yet
+└── ServerError        the server refused an op; carries its stable error code
 """
 
 from __future__ import annotations

@@ -31,7 +31,7 @@ class ClientHome:
         self.path = path
 
     @classmethod
-    def from_env(cls) -> "ClientHome":
+    def from_env(cls) -> ClientHome:
         env = os.environ.get("ROOST_HOME")
         return cls(Path(env) if env else Path(platformdirs.user_data_dir("roost")))
 
@@ -54,7 +54,9 @@ class ClientHome:
         except FileNotFoundError:
             return None
         except (ValueError, TypeError) as exc:
-            raise NotLoggedIn(f"{self._config_path} is damaged ({exc}); run roost login again") from None
+            raise NotLoggedIn(
+                f"{self._config_path} is damaged ({exc}); run roost login again"
+            ) from None
 
     def require_account(self) -> Account:
         account = self.account()
@@ -75,9 +77,13 @@ class ClientHome:
 
     def forget(self) -> None:
         """Log this home out: the token and account go, the cache and outbox too."""
-        for path in (self._token_path, self._config_path, self.database_path,
-                     self.database_path.with_name("client.db-wal"),
-                     self.database_path.with_name("client.db-shm")):
+        for path in (
+            self._token_path,
+            self._config_path,
+            self.database_path,
+            self.database_path.with_name("client.db-wal"),
+            self.database_path.with_name("client.db-shm"),
+        ):
             path.unlink(missing_ok=True)
 
 

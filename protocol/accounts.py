@@ -6,7 +6,8 @@ from datetime import datetime
 
 import msgspec
 
-from protocol.types import DeviceName, Id, Password, Username
+from protocol.spec import OpSpec
+from protocol.types import DeviceName, Empty, Id, Password, Username
 
 
 class Credentials(msgspec.Struct, forbid_unknown_fields=True):
@@ -48,3 +49,27 @@ class DeviceList(msgspec.Struct):
 
 class RevokeDevice(msgspec.Struct, forbid_unknown_fields=True):
     device_id: Id
+
+
+SPECS = [
+    OpSpec(
+        "auth.register",
+        Credentials,
+        DeviceSession,
+        needs_auth=False,
+        summary="create an account and log this device in",
+    ),
+    OpSpec(
+        "auth.login", Credentials, DeviceSession, needs_auth=False, summary="log a new device in"
+    ),
+    OpSpec("auth.logout", Empty, Empty, summary="revoke the calling device's token"),
+    OpSpec("auth.whoami", Empty, WhoAmI, summary="who the calling device belongs to"),
+    OpSpec("devices.list", Empty, DeviceList, summary="the caller's devices"),
+    OpSpec(
+        "devices.revoke",
+        RevokeDevice,
+        Empty,
+        summary="revoke one of the caller's devices and close its connections",
+    ),
+]
+EVENTS: dict[str, type[msgspec.Struct]] = {}

@@ -66,7 +66,9 @@ def decode_request(frame: bytes | str) -> Request:
     try:
         request = _request_decoder.decode(frame)
     except (msgspec.DecodeError, UnicodeError) as exc:
-        raise ProtocolError(ErrorCode.MALFORMED, _bad_frame_message(exc), _salvage_id(frame)) from None
+        raise ProtocolError(
+            ErrorCode.MALFORMED, _bad_frame_message(exc), _salvage_id(frame)
+        ) from None
     if not 0 <= request.id <= MAX_REQUEST_ID:
         raise ProtocolError(ErrorCode.MALFORMED, f"request id must be in 0..{MAX_REQUEST_ID}")
     return request

@@ -1,8 +1,8 @@
 """Stable error codes and the one exception that carries them across the wire.
 
-    RoostError                 an error a peer may see: a code from ErrorCode plus a message
-    ├── ProtocolError          the frame itself could not be understood (raised by decoding)
-    └── (handlers raise RoostError directly for refusals: not_found, forbidden, ...)
+RoostError                 an error a peer may see: a code from ErrorCode plus a message
+├── ProtocolError          the frame itself could not be understood (raised by decoding)
+└── (handlers raise RoostError directly for refusals: not_found, forbidden, ...)
 """
 
 from __future__ import annotations

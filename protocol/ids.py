@@ -6,7 +6,7 @@ On the wire ids are decimal strings (JSON numbers above 2**53 lose precision in 
 from __future__ import annotations
 
 import time
-from typing import Callable
+from collections.abc import Callable
 
 Clock = Callable[[], int]
 
@@ -37,7 +37,11 @@ class SnowflakeGenerator:
         else:
             self._sequence = 0
         self._last_ms = now
-        return ((now - EPOCH_MS) << (NODE_BITS + SEQUENCE_BITS)) | (self._node << SEQUENCE_BITS) | self._sequence
+        return (
+            ((now - EPOCH_MS) << (NODE_BITS + SEQUENCE_BITS))
+            | (self._node << SEQUENCE_BITS)
+            | self._sequence
+        )
 
 
 def timestamp_ms(snowflake: int) -> int:
@@ -47,4 +51,3 @@ def timestamp_ms(snowflake: int) -> int:
 
 def _wall_ms() -> int:
     return time.time_ns() // 1_000_000
-

@@ -6,6 +6,7 @@ from datetime import datetime
 
 import msgspec
 
+from protocol.spec import OpSpec
 from protocol.types import Bio, ClientId, DisplayName, Username
 
 
@@ -27,3 +28,16 @@ class Profile(msgspec.Struct):
     bio: str
     created_at: datetime
     updated_at: datetime
+
+
+SPECS = [
+    OpSpec("profile.get", GetProfile, Profile, summary="a user's profile"),
+    OpSpec(
+        "profile.set",
+        SetProfile,
+        Profile,
+        write=True,
+        summary="change the caller's display name and/or bio",
+    ),
+]
+EVENTS: dict[str, type[msgspec.Struct]] = {"profile.updated": Profile}

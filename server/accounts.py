@@ -10,6 +10,7 @@ from protocol import accounts as wire
 from protocol.errors import ErrorCode, RoostError
 from protocol.types import Empty
 from server.context import OpContext
+from server.router import Handler
 from server.session import CLOSE_REVOKED
 from storage.database import now_ms
 from storage.errors import Duplicate
@@ -35,7 +36,9 @@ async def register(ctx: OpContext, args: wire.Credentials) -> wire.DeviceSession
     now = now_ms()
     try:
         async with services.db.write() as tx:
-            user = await services.accounts.create_user(tx, services.ids.next(), username, password_hash, now)
+            user = await services.accounts.create_user(
+                tx, services.ids.next(), username, password_hash, now
+            )
             device = await services.accounts.create_device(
                 tx, services.ids.next(), user.id, args.device_name, token_hash(token), now
             )
@@ -110,7 +113,7 @@ def _time(ms: int) -> datetime:
     return datetime.fromtimestamp(ms / 1000, UTC)
 
 
-HANDLERS = {
+HANDLERS: dict[str, Handler] = {
     "auth.register": register,
     "auth.login": login,
     "auth.logout": logout,

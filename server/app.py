@@ -37,6 +37,7 @@ from storage.server_schema import MIGRATIONS
 log = logging.getLogger("roost.server")
 
 ACTIVITY_FLUSH_SECONDS = 10.0
+CAPABILITIES = [accounts, profiles]  # each module's HANDLERS serve its ops in protocol.ops
 
 
 class RoostServer:
@@ -72,7 +73,8 @@ class RoostServer:
             profiles=ProfileRepository(self.db),
             idempotency=IdempotencyRepository(),
         )
-        self._router = Router(services, {**accounts.HANDLERS, **profiles.HANDLERS})
+        handlers = {op: h for module in CAPABILITIES for op, h in module.HANDLERS.items()}
+        self._router = Router(services, handlers)
         self._server = await serve(
             self._connection,
             self.config.host,
@@ -86,7 +88,12 @@ class RoostServer:
             server_header="Roost",
         )
         self._flusher = asyncio.create_task(self._flush_activity_forever())
-        log.info("listening on ws://%s:%d (data in %s)", self.config.host, self.port, self.config.data_dir)
+        log.info(
+            "listening on ws://%s:%d (data in %s)",
+            self.config.host,
+            self.port,
+            self.config.data_dir,
+        )
 
     async def stop(self) -> None:
         """Stop accepting, let in-flight ops finish (up to the grace period), then close."""
@@ -97,7 +104,11 @@ class RoostServer:
         try:
             await asyncio.wait_for(self._idle.wait(), self.config.shutdown_grace)
         except TimeoutError:
-            log.warning("shutdown: %d ops still running after %.0fs", self._inflight, self.config.shutdown_grace)
+            log.warning(
+                "shutdown: %d ops still running after %.0fs",
+                self._inflight,
+                self.config.shutdown_grace,
+            )
         self._server.close(close_connections=True, reason="server shutting down")
         await self._server.wait_closed()
         if self._flusher is not None:
@@ -108,7 +119,9 @@ class RoostServer:
         log.info("stopped")
 
     # ---------------------------------------------------------------------------- handshake
-    async def _authenticate(self, connection: ServerConnection, request: Request) -> Response | None:
+    async def _authenticate(
+        self, connection: ServerConnection, request: Request
+    ) -> Response | None:
         """Bearer token check; a connection with no token may only register or log in."""
         if self._closing:
             return _refuse(connection, HTTPStatus.SERVICE_UNAVAILABLE, "server is shutting down")
@@ -117,10 +130,14 @@ class RoostServer:
         if header is not None:
             scheme, _, token = header.partition(" ")
             if scheme.lower() != "bearer" or not token.strip():
-                return _refuse(connection, HTTPStatus.UNAUTHORIZED, "Authorization must be 'Bearer TOKEN'")
+                return _refuse(
+                    connection, HTTPStatus.UNAUTHORIZED, "Authorization must be 'Bearer TOKEN'"
+                )
             identity = await self._accounts.identity_for_token(accounts.token_hash(token.strip()))
             if identity is None:
-                return _refuse(connection, HTTPStatus.UNAUTHORIZED, "invalid or revoked device token")
+                return _refuse(
+                    connection, HTTPStatus.UNAUTHORIZED, "invalid or revoked device token"
+                )
         connection.roost_identity = identity  # type: ignore[attr-defined]
         return None
 
@@ -128,8 +145,13 @@ class RoostServer:
     async def _connection(self, ws: ServerConnection) -> None:
         limits = self.config.limits
         identity: Identity | None = getattr(ws, "roost_identity", None)
-        session = Session(ws, identity, TokenBucket(limits.ops_per_second, limits.ops_burst),
-                          limits.send_queue_frames, on_kick=self.hub.detach)
+        session = Session(
+            ws,
+            identity,
+            TokenBucket(limits.ops_per_second, limits.ops_burst),
+            limits.send_queue_frames,
+            on_kick=self.hub.detach,
+        )
         if identity is not None:
             self.hub.attach(session)
             self._last_seen[identity.device_id] = now_ms()
@@ -149,10 +171,20 @@ class RoostServer:
         if self._closing:
             return encode_error(None, RoostError(ErrorCode.UNAVAILABLE, "server is shutting down"))
         if isinstance(frame, bytes):
-            return encode_error(None, RoostError(ErrorCode.MALFORMED, "binary frames are only accepted during a block upload"))
+            return encode_error(
+                None,
+                RoostError(
+                    ErrorCode.MALFORMED, "binary frames are only accepted during a block upload"
+                ),
+            )
         if len(frame) > limits.max_request_bytes:
-            return encode_error(peek_request_id(frame), RoostError(
-                ErrorCode.TOO_LARGE, f"request of {len(frame)} characters; the limit is {limits.max_request_bytes}"))
+            return encode_error(
+                peek_request_id(frame),
+                RoostError(
+                    ErrorCode.TOO_LARGE,
+                    f"request of {len(frame)} characters; the limit is {limits.max_request_bytes}",
+                ),
+            )
         assert self._router is not None
         self._inflight += 1
         self._idle.clear()
@@ -184,7 +216,9 @@ def _refuse(connection: ServerConnection, status: HTTPStatus, message: str) -> R
     return connection.respond(status, message + "\n")
 
 
-async def run(config: ServerConfig, *, on_ready: Callable[[RoostServer], None] | None = None) -> None:
+async def run(
+    config: ServerConfig, *, on_ready: Callable[[RoostServer], None] | None = None
+) -> None:
     """Serve until SIGINT or SIGTERM, then shut down gracefully."""
     server = RoostServer(config)
     await server.start()

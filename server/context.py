@@ -57,7 +57,9 @@ class OpContext:
         assert self.tx is not None, "only write ops run inside a transaction"
         return self.tx
 
-    def emit(self, user_ids: Iterable[int], event: str, data: Any, *, to_self: bool = False) -> None:
+    def emit(
+        self, user_ids: Iterable[int], event: str, data: Any, *, to_self: bool = False
+    ) -> None:
         """Push an event to these users' connections once the op commits."""
         skip = None if to_self else self.session
         self._pending.append((tuple(user_ids), encode_event(event, data), skip))

@@ -31,7 +31,9 @@ class Hub(Protocol):
 
     def detach(self, subscriber: Subscriber) -> None: ...
 
-    def publish(self, user_ids: Iterable[int], frame: bytes, *, skip: Subscriber | None = None) -> int:
+    def publish(
+        self, user_ids: Iterable[int], frame: bytes, *, skip: Subscriber | None = None
+    ) -> int:
         """Send `frame` to every connection of these users but `skip`; returns how many."""
 
     def kick_device(self, device_id: int, code: int, reason: str) -> None:
@@ -55,7 +57,9 @@ class InProcessHub:
         _discard(self._by_user, subscriber.user_id, subscriber)
         _discard(self._by_device, subscriber.device_id, subscriber)
 
-    def publish(self, user_ids: Iterable[int], frame: bytes, *, skip: Subscriber | None = None) -> int:
+    def publish(
+        self, user_ids: Iterable[int], frame: bytes, *, skip: Subscriber | None = None
+    ) -> int:
         sent = 0
         for user_id in user_ids:
             for subscriber in tuple(self._by_user.get(user_id, ())):

@@ -7,9 +7,11 @@ from collections.abc import Callable
 
 
 class TokenBucket:
-    __slots__ = ("_rate", "_burst", "_tokens", "_last", "_clock")
+    __slots__ = ("_burst", "_clock", "_last", "_rate", "_tokens")
 
-    def __init__(self, rate: float, burst: int, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, rate: float, burst: int, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self._rate = rate
         self._burst = float(burst)
         self._tokens = float(burst)

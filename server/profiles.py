@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from protocol import profiles as wire
 from protocol.errors import ErrorCode, RoostError
 from server.context import OpContext
+from server.router import Handler
 from storage.database import now_ms
 from storage.profiles import ProfileRecord
 
@@ -41,4 +42,4 @@ def to_wire(record: ProfileRecord) -> wire.Profile:
     )
 
 
-HANDLERS = {"profile.get": get_profile, "profile.set": set_profile}
+HANDLERS: dict[str, Handler] = {"profile.get": get_profile, "profile.set": set_profile}

@@ -29,7 +29,9 @@ class Router:
         missing = OPS.keys() - handlers.keys()
         extra = handlers.keys() - OPS.keys()
         if missing or extra:
-            raise RuntimeError(f"op table and handlers disagree: missing {missing}, unknown {extra}")
+            raise RuntimeError(
+                f"op table and handlers disagree: missing {missing}, unknown {extra}"
+            )
         self._services = services
         self._handlers = dict(handlers)
 
@@ -42,8 +44,11 @@ class Router:
         try:
             wait = session.bucket.take()
             if wait:
-                raise RoostError(ErrorCode.RATE_LIMITED, f"too many requests; retry in {wait:.2f}s",
-                                 retry_after=round(wait, 3))
+                raise RoostError(
+                    ErrorCode.RATE_LIMITED,
+                    f"too many requests; retry in {wait:.2f}s",
+                    retry_after=round(wait, 3),
+                )
             spec = spec_for(request.op)
             if spec.needs_auth and session.identity is None:
                 raise RoostError(ErrorCode.UNAUTHENTICATED, f"{spec.name} needs a logged-in device")
@@ -72,7 +77,9 @@ class Router:
                 prior = await idempotency.lookup(tx, user_id, client_id)
                 if prior is not None:
                     if prior.op != spec.name:
-                        raise RoostError(ErrorCode.CONFLICT, "client_id was already used for another op")
+                        raise RoostError(
+                            ErrorCode.CONFLICT, "client_id was already used for another op"
+                        )
                     return prior.result  # a replay: the first answer, nothing applied again
             result = encode(await handler(ctx, args))
             if client_id is not None:

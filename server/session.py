@@ -27,18 +27,35 @@ CLOSE_REVOKED = 4001
 
 
 class Session:
-    __slots__ = ("ws", "identity", "bucket", "on_kick", "_outgoing", "_limit", "_writer", "_closing")
+    __slots__ = (
+        "_closer",
+        "_closing",
+        "_limit",
+        "_outgoing",
+        "_writer",
+        "bucket",
+        "identity",
+        "on_kick",
+        "ws",
+    )
 
-    def __init__(self, ws: ServerConnection, identity: Identity | None, bucket: TokenBucket,
-                 send_queue_frames: int, on_kick: Callable[[Session], None] | None = None) -> None:
+    def __init__(
+        self,
+        ws: ServerConnection,
+        identity: Identity | None,
+        bucket: TokenBucket,
+        send_queue_frames: int,
+        on_kick: Callable[[Session], None] | None = None,
+    ) -> None:
         self.ws = ws
         self.identity = identity
         self.bucket = bucket
         self.on_kick = on_kick  # e.g. leave the hub at once, not when the close handshake ends
-        self._outgoing: deque[bytes] = deque()
+        self._outgoing: deque[bytes] | None = None  # made on first send: idle sockets stay small
         self._limit = send_queue_frames
         self._writer: asyncio.Task[None] | None = None
         self._closing = False
+        self._closer: asyncio.Task[None] | None = None  # held so the task is not collected
 
     # Subscriber protocol (server.hub) -------------------------------------------------------
     @property
@@ -54,6 +71,8 @@ class Session:
     def deliver(self, frame: bytes) -> None:
         if self._closing:
             return
+        if self._outgoing is None:
+            self._outgoing = deque()
         if len(self._outgoing) >= self._limit:
             log.warning("disconnecting %s: %d frames unsent", self._who(), len(self._outgoing))
             self.kick(CLOSE_TOO_SLOW, "too far behind; reconnect to catch up")
@@ -66,10 +85,10 @@ class Session:
         if self._closing:
             return
         self._closing = True
-        self._outgoing.clear()
+        self._outgoing = None
         if self.on_kick is not None:
             self.on_kick(self)
-        asyncio.create_task(self.ws.close(code, reason))
+        self._closer = asyncio.create_task(self.ws.close(code, reason))
 
     # ----------------------------------------------------------------------------------------
     async def _drain(self) -> None:
@@ -77,7 +96,7 @@ class Session:
             while self._outgoing:
                 await self.ws.send(self._outgoing.popleft(), text=True)
         except ConnectionClosed:
-            self._outgoing.clear()
+            self._outgoing = None
         finally:
             self._writer = None
 

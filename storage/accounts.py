@@ -68,11 +68,21 @@ class AccountRepository:
             row = await cur.fetchone()
         return User(*row) if row else None
 
-    async def set_password_hash(self, tx: aiosqlite.Connection, user_id: int, password_hash: str) -> None:
-        await tx.execute("UPDATE users SET password_hash = ? WHERE id = ?", (password_hash, user_id))
+    async def set_password_hash(
+        self, tx: aiosqlite.Connection, user_id: int, password_hash: str
+    ) -> None:
+        await tx.execute(
+            "UPDATE users SET password_hash = ? WHERE id = ?", (password_hash, user_id)
+        )
 
     async def create_device(
-        self, tx: aiosqlite.Connection, device_id: int, user_id: int, name: str, token_hash: str, now: int
+        self,
+        tx: aiosqlite.Connection,
+        device_id: int,
+        user_id: int,
+        name: str,
+        token_hash: str,
+        now: int,
     ) -> DeviceRecord:
         await tx.execute(
             "INSERT INTO devices (id, user_id, name, token_hash, created_at, last_seen_at)"
@@ -99,7 +109,9 @@ class AccountRepository:
             rows = await cur.fetchall()
         return [DeviceRecord(*row) for row in rows]
 
-    async def revoke_device(self, tx: aiosqlite.Connection, user_id: int, device_id: int, now: int) -> bool:
+    async def revoke_device(
+        self, tx: aiosqlite.Connection, user_id: int, device_id: int, now: int
+    ) -> bool:
         """Revoke a device of `user_id`; False if it is not theirs or already revoked."""
         cur = await tx.execute(
             "UPDATE devices SET revoked_at = ? WHERE id = ? AND user_id = ? AND revoked_at IS NULL",

@@ -36,7 +36,7 @@ class Database:
         self._reader: aiosqlite.Connection | None = None
         self._write_lock = asyncio.Lock()
 
-    async def open(self) -> "Database":
+    async def open(self) -> Database:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
             self._writer = await self._connect()
@@ -135,4 +135,4 @@ def is_unique_violation(exc: sqlite3.Error) -> bool:
     return isinstance(exc, sqlite3.IntegrityError) and "UNIQUE" in str(exc)
 
 
-__all__ = ["Database", "Duplicate", "Migration", "migrate", "now_ms", "is_unique_violation"]
+__all__ = ["Database", "Duplicate", "Migration", "is_unique_violation", "migrate", "now_ms"]

@@ -1,8 +1,8 @@
 """Storage exceptions.
 
-    StorageError          anything the database layer could not do
-    ├── MigrationError    the schema on disk is newer than this code, or a migration failed
-    └── Duplicate         a unique key already exists (e.g. a username)
+StorageError          anything the database layer could not do
+├── MigrationError    the schema on disk is newer than this code, or a migration failed
+└── Duplicate         a unique key already exists (e.g. a username)
 """
 
 from __future__ import annotations

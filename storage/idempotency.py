@@ -18,7 +18,9 @@ class StoredResult:
 
 
 class IdempotencyRepository:
-    async def lookup(self, tx: aiosqlite.Connection, user_id: int, client_id: str) -> StoredResult | None:
+    async def lookup(
+        self, tx: aiosqlite.Connection, user_id: int, client_id: str
+    ) -> StoredResult | None:
         async with tx.execute(
             "SELECT op, result FROM idempotency_keys WHERE user_id = ? AND client_id = ?",
             (user_id, client_id),
@@ -27,7 +29,13 @@ class IdempotencyRepository:
         return StoredResult(row[0], bytes(row[1])) if row else None
 
     async def record(
-        self, tx: aiosqlite.Connection, user_id: int, client_id: str, op: str, result: bytes, now: int
+        self,
+        tx: aiosqlite.Connection,
+        user_id: int,
+        client_id: str,
+        op: str,
+        result: bytes,
+        now: int,
     ) -> None:
         await tx.execute(
             "INSERT INTO idempotency_keys (user_id, client_id, op, result, created_at)"

@@ -32,7 +32,9 @@ class ProfileRepository:
     async def by_username(self, username: str) -> ProfileRecord | None:
         return await self._one(self._db.reader, " WHERE u.username = ?", username)
 
-    async def by_user_id(self, conn: aiosqlite.Connection | None, user_id: int) -> ProfileRecord | None:
+    async def by_user_id(
+        self, conn: aiosqlite.Connection | None, user_id: int
+    ) -> ProfileRecord | None:
         return await self._one(conn or self._db.reader, " WHERE u.id = ?", user_id)
 
     async def update(
@@ -53,7 +55,9 @@ class ProfileRepository:
         assert record is not None, "every user has a profile row"
         return record
 
-    async def _one(self, conn: aiosqlite.Connection, where: str, key: object) -> ProfileRecord | None:
+    async def _one(
+        self, conn: aiosqlite.Connection, where: str, key: object
+    ) -> ProfileRecord | None:
         async with conn.execute(_SELECT + where, (key,)) as cur:
             row = await cur.fetchone()
         return ProfileRecord(*row) if row else None

@@ -27,7 +27,9 @@ class LiveServer:
         await conn.open()
         try:
             session: wire.DeviceSession = await conn.call(
-                "auth.register", wire.Credentials(username=username, password=PASSWORD, device_name=device))
+                "auth.register",
+                wire.Credentials(username=username, password=PASSWORD, device_name=device),
+            )
             return session
         finally:
             await conn.close()
@@ -37,7 +39,9 @@ class LiveServer:
         await conn.open()
         try:
             session: wire.DeviceSession = await conn.call(
-                "auth.login", wire.Credentials(username=username, password=PASSWORD, device_name=device))
+                "auth.login",
+                wire.Credentials(username=username, password=PASSWORD, device_name=device),
+            )
             return session
         finally:
             await conn.close()

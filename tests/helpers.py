@@ -46,10 +46,16 @@ class ServerProcess:
         self.proc: asyncio.subprocess.Process | None = None
         self.log: list[str] = []
 
-    async def start(self) -> "ServerProcess":
+    async def start(self) -> ServerProcess:
         self.proc = await asyncio.create_subprocess_exec(
-            *roost_command(), "serve", "--port", str(self.port), "--data", str(self.data_dir),
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            *roost_command(),
+            "serve",
+            "--port",
+            str(self.port),
+            "--data",
+            str(self.data_dir),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
         )
         assert self.proc.stderr is not None
         async with asyncio.timeout(15 * SECOND):
@@ -102,8 +108,12 @@ class Home:
 
     async def run(self, *args: str, stdin: str | None = None) -> CliResult:
         proc = await asyncio.create_subprocess_exec(
-            *roost_command(), *args, env=self.env(),
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            *roost_command(),
+            *args,
+            env=self.env(),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
         )
         async with asyncio.timeout(60 * SECOND):
             out, err = await proc.communicate(stdin.encode() if stdin is not None else b"")
@@ -118,6 +128,9 @@ class Home:
     async def register(self, username: str, password: str = PASSWORD) -> CliResult:
         return await self.ok("register", username, "--password-stdin", stdin=password + "\n")
 
-    async def login(self, username: str, password: str = PASSWORD, device: str = "second") -> CliResult:
-        return await self.ok("login", username, "--password-stdin", "--device", device,
-                             stdin=password + "\n")
+    async def login(
+        self, username: str, password: str = PASSWORD, device: str = "second"
+    ) -> CliResult:
+        return await self.ok(
+            "login", username, "--password-stdin", "--device", device, stdin=password + "\n"
+        )

@@ -40,7 +40,9 @@ async def test_wrong_password_and_unknown_user_get_the_same_answer(live: LiveSer
     conn = await live.connect(None)
     for username in ("carol", "nobody_here"):
         with pytest.raises(ServerError) as err:
-            await conn.call("auth.login", wire.Credentials(username=username, password="not the password"))
+            await conn.call(
+                "auth.login", wire.Credentials(username=username, password="not the password")
+            )
         assert err.value.code == "invalid_credentials"
         assert err.value.message == "wrong username or password"
     await conn.close()
@@ -52,7 +54,9 @@ async def test_duplicate_username_is_refused_even_when_racing(live: LiveServer) 
         await live.register("DAVE")
     assert err.value.code == "username_taken"
     # Two registrations of one new name at once: exactly one wins.
-    results = await asyncio.gather(live.register("erin"), live.register("erin"), return_exceptions=True)
+    results = await asyncio.gather(
+        live.register("erin"), live.register("erin"), return_exceptions=True
+    )
     assert sum(isinstance(r, wire.DeviceSession) for r in results) == 1
     assert [r.code for r in results if isinstance(r, ServerError)] == ["username_taken"]
 

@@ -18,7 +18,8 @@ from tests.helpers import SECOND
 
 async def test_slow_consumer_is_dropped_and_others_keep_their_pace(tmp_path: Path) -> None:
     server = await start_server(
-        tmp_path / "s", Limits(send_queue_frames=20, ops_per_second=10_000, ops_burst=10_000))
+        tmp_path / "s", Limits(send_queue_frames=20, ops_per_second=10_000, ops_burst=10_000)
+    )
     live = LiveServer(server)
     try:
         writer_session = await live.register("alice", device="writer")
@@ -30,8 +31,13 @@ async def test_slow_consumer_is_dropped_and_others_keep_their_pace(tmp_path: Pat
         sock = socket.socket()
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
         sock.connect(("127.0.0.1", server.port))
-        stuck = await connect(live.url, sock=sock, max_queue=1, compression=None,
-                              additional_headers={"Authorization": f"Bearer {stuck_session.token}"})
+        stuck = await connect(
+            live.url,
+            sock=sock,
+            max_queue=1,
+            compression=None,
+            additional_headers={"Authorization": f"Bearer {stuck_session.token}"},
+        )
         assert server.hub.connection_count() == 3
 
         started = time.monotonic()
@@ -60,7 +66,9 @@ async def test_graceful_shutdown_finishes_in_flight_ops(tmp_path: Path) -> None:
     from protocol.accounts import Credentials
 
     # A login takes a while (argon2id); stop the server while it is running.
-    login = asyncio.create_task(conn.call("auth.login", Credentials(username="carol", password="correct horse battery")))
+    login = asyncio.create_task(
+        conn.call("auth.login", Credentials(username="carol", password="correct horse battery"))
+    )
     await asyncio.sleep(0.02)
     await server.stop()
     session = await login

@@ -23,8 +23,12 @@ async def exchange(ws: ClientConnection, frame: str | bytes) -> dict:
 
 async def authed(live: LiveServer, name: str) -> ClientConnection:
     session = await live.register(name)
-    return await connect(live.url, additional_headers={"Authorization": f"Bearer {session.token}"},
-                         compression=None, max_size=None)
+    return await connect(
+        live.url,
+        additional_headers={"Authorization": f"Bearer {session.token}"},
+        compression=None,
+        max_size=None,
+    )
 
 
 async def still_serving(ws: ClientConnection) -> None:
@@ -63,11 +67,17 @@ async def test_bad_request_gets_an_error_and_the_connection_survives(
 
 async def test_too_long_text_names_the_field_and_the_limit(live: LiveServer) -> None:
     async with await authed(live, "bob") as ws:
-        reply = await exchange(ws, json.dumps({"id": 1, "op": "profile.set", "args": {"bio": "é" * 501}}))
-        assert reply["error"] == {"code": "invalid_args",
-                                  "message": "bad profile.set args: bio is too long (at most 500 characters)"}
+        reply = await exchange(
+            ws, json.dumps({"id": 1, "op": "profile.set", "args": {"bio": "é" * 501}})
+        )
+        assert reply["error"] == {
+            "code": "invalid_args",
+            "message": "bad profile.set args: bio is too long (at most 500 characters)",
+        }
         # 500 code points is fine even though it is 1,000 bytes of UTF-8
-        reply = await exchange(ws, json.dumps({"id": 2, "op": "profile.set", "args": {"bio": "é" * 500}}))
+        reply = await exchange(
+            ws, json.dumps({"id": 2, "op": "profile.set", "args": {"bio": "é" * 500}})
+        )
         assert reply["ok"] is True
 
 
@@ -78,11 +88,15 @@ async def test_binary_frame_out_of_place_is_refused(live: LiveServer) -> None:
         await still_serving(ws)
 
 
-async def test_large_request_gets_too_large_and_oversized_frame_closes_only_that_socket(live: LiveServer) -> None:
+async def test_large_request_gets_too_large_and_oversized_frame_closes_only_that_socket(
+    live: LiveServer,
+) -> None:
     limits = live.server.config.limits
     bystander = await authed(live, "dave")
     async with await authed(live, "erin") as ws:
-        big = json.dumps({"id": 3, "op": "profile.set", "args": {"bio": "x" * limits.max_request_bytes}})
+        big = json.dumps(
+            {"id": 3, "op": "profile.set", "args": {"bio": "x" * limits.max_request_bytes}}
+        )
         reply = await exchange(ws, big)
         assert reply["id"] == 3 and reply["error"]["code"] == "too_large"
         await still_serving(ws)

@@ -76,8 +76,9 @@ async def test_idempotency_keys_are_per_user(live: LiveServer) -> None:
 async def test_concurrent_writers_all_commit(live: LiveServer) -> None:
     users = [await live.register(f"user{i}") for i in range(8)]
     conns = [await live.connect(u.token) for u in users]
-    results = await asyncio.gather(*(
-        c.call("profile.set", SetProfile(bio=f"bio of {i}")) for i, c in enumerate(conns)))
+    results = await asyncio.gather(
+        *(c.call("profile.set", SetProfile(bio=f"bio of {i}")) for i, c in enumerate(conns))
+    )
     assert [r.bio for r in results] == [f"bio of {i}" for i in range(8)]
     for i, c in enumerate(conns):
         assert (await c.call("profile.get")).bio == f"bio of {i}"
