@@ -46,6 +46,9 @@ class Database:
         except sqlite3.Error as exc:
             await self.close()
             raise StorageError(f"cannot open database {self.path}: {exc}") from exc
+        except BaseException:
+            await self.close()
+            raise
         return self
 
     async def _connect(self) -> aiosqlite.Connection:
