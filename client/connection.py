@@ -131,6 +131,11 @@ class Connection:
         if self._reader is not None:
             await asyncio.gather(self._reader, return_exceptions=True)
 
+    async def _drop(self) -> None:
+        if self._ws is not None:
+            await self._ws.close()
+        await self.wait_closed()
+
     async def wait_closed(self) -> None:
         if self._reader is not None:
             await asyncio.gather(self._reader, return_exceptions=True)
@@ -158,6 +163,9 @@ class Connection:
                 await self.wait_closed()
             except Unreachable as exc:
                 log.debug("connection attempt failed: %s", exc)
+            except ServerError as exc:  # e.g. `unavailable` while replaying: retry later
+                log.debug("dropping the connection after %s: %s", exc.code, exc.message)
+                await self._drop()
             if self._stopped:
                 break
             delay = backoff.next_delay()

@@ -5,13 +5,15 @@ the cache when the server cannot be reached.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 import msgspec
 
-from client.connection import Connection, StateListener
+from client.backoff import Backoff
+from client.connection import Connection, State, StateListener
 from client.errors import ClientError, Unreachable
 from client.home import Account, ClientHome
 from client.outbox import Outbox, ReplayReport, new_client_id
@@ -55,6 +57,10 @@ class RoostClient:
         self._conn: Connection | None = None
         self.last_replay: ReplayReport | None = None
         self._staying = False
+        self._replayed_all = asyncio.Event()
+        # Called with (entry, result) for each queued write the server acked on replay,
+        # so a UI can turn a pending item into a sent one.
+        self.replay_listeners: list[Callable[[OutboxEntry, Any], None]] = []
 
     async def __aenter__(self) -> RoostClient:
         self.home.path.mkdir(parents=True, exist_ok=True)
@@ -73,10 +79,14 @@ class RoostClient:
     # --------------------------------------------------------------------- connecting
     async def connect(self) -> Connection:
         """The logged-in connection, opened on first use; the outbox is replayed first."""
+        if self._staying:
+            # The reconnect loop owns the connection. Until it is up and the outbox has been
+            # replayed, new writes queue behind the older ones, so order is kept.
+            if self._conn is None or not self._conn.connected or not self._replayed_all.is_set():
+                raise Unreachable("reconnecting to the server")
+            return self._conn
         if self._conn is not None and self._conn.connected:
             return self._conn
-        if self._staying:  # the reconnect loop owns the connection; writes queue meanwhile
-            raise Unreachable("reconnecting to the server")
         account = self.home.require_account()
         conn = Connection(account.server, self.home.token(), open_timeout=self._open_timeout)
         await conn.open()
@@ -84,24 +94,42 @@ class RoostClient:
         self.last_replay = await self.outbox.replay(conn, self._replayed)
         return conn
 
-    async def stay_connected(self, on_state: StateListener | None = None) -> None:
+    async def stay_connected(
+        self, on_state: StateListener | None = None, backoff: Backoff | None = None
+    ) -> None:
         """Keep a live connection (for long-running clients such as the TUI): reconnect with
         backoff and jitter, replay the outbox on every connect. Returns after close()."""
         account = self.home.require_account()
         conn = Connection(account.server, self.home.token(), open_timeout=self._open_timeout)
         self._conn = conn
         self._staying = True
+        notify = on_state or (lambda state, delay: None)
+
+        def state_changed(state: State, delay: float) -> None:
+            if state is not State.CONNECTED:
+                self._replayed_all.clear()
+            notify(state, delay)
 
         async def on_connect(connection: Connection) -> None:
             self.last_replay = await self.outbox.replay(connection, self._replayed)
+            self._replayed_all.set()
 
         try:
-            await conn.keep_connected(on_connect, on_state)
+            await conn.keep_connected(on_connect, state_changed, backoff)
         finally:
             self._staying = False
+            self._replayed_all.clear()
+
+    @property
+    def connection(self) -> Connection | None:
+        """The current connection (its `events` queue carries server pushes)."""
+        return self._conn
 
     async def _replayed(self, entry: OutboxEntry, result: bytes) -> None:
-        await self._remember_write(entry.op, spec_for(entry.op).decode_result(result))
+        decoded = spec_for(entry.op).decode_result(result)
+        await self._remember_write(entry.op, decoded)
+        for listener in self.replay_listeners:
+            listener(entry, decoded)
 
     async def _remember_write(self, op: str, result: Any) -> None:
         cached_as = CACHED_BY_WRITE.get(op)

@@ -63,21 +63,32 @@ class Outbox:
         """
         report = ReplayReport()
         async with self._replaying:
-            for entry in await self._repo.entries(include_failed=False):
-                await self._repo.mark_attempt(entry.seq)
-                try:
-                    result = await self._send(conn, entry)
-                except ServerError as exc:
-                    if exc.transient:
-                        raise
-                    await self._repo.mark_failed(entry.seq, exc.code, exc.message)
-                    report.failed.append((entry, exc))
-                    continue
-                await self._repo.remove(entry.seq)
-                report.sent.append(entry)
-                if on_replayed is not None:
-                    await on_replayed(entry, result)
+            while pending := await self._repo.entries(include_failed=False):
+                await self._replay_batch(conn, pending, report, on_replayed)
         return report
+
+    async def _replay_batch(
+        self,
+        conn: Connection,
+        pending: list[OutboxEntry],
+        report: ReplayReport,
+        on_replayed: Replayed | None,
+    ) -> None:
+        # Entries queued while this batch is sent are picked up by the caller's next pass.
+        for entry in pending:
+            await self._repo.mark_attempt(entry.seq)
+            try:
+                result = await self._send(conn, entry)
+            except ServerError as exc:
+                if exc.transient:
+                    raise
+                await self._repo.mark_failed(entry.seq, exc.code, exc.message)
+                report.failed.append((entry, exc))
+                continue
+            await self._repo.remove(entry.seq)
+            report.sent.append(entry)
+            if on_replayed is not None:
+                await on_replayed(entry, result)
 
     async def _send(self, conn: Connection, entry: OutboxEntry) -> bytes:
         for _ in range(MAX_RATE_LIMIT_WAITS):
