@@ -8,9 +8,10 @@ from typing import Any
 
 import typer
 
-from cli import account, devices, outbox, profile, serve
+from cli import account, devices, outbox, profile, serve, tui
 from cli.output import note
 from client.errors import ClientError, ServerError
+from client.home import ClientHome
 from storage.errors import StorageError
 
 
@@ -48,7 +49,6 @@ def _fail(message: str, exc: BaseException) -> None:
 app = _RoostTyper(
     name="roost",
     help="Roost: posts, chat and file sync for your group, from the terminal.",
-    no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
 )
@@ -60,6 +60,18 @@ app.command()(account.whoami)
 app.add_typer(profile.app, name="profile")
 app.add_typer(devices.app, name="devices")
 app.add_typer(outbox.app, name="outbox")
+app.command()(tui.tui)
+
+
+@app.callback(invoke_without_command=True)
+def _plain_roost(ctx: typer.Context) -> None:
+    """Plain `roost`: the terminal app when logged in, else this help."""
+    if ctx.invoked_subcommand is not None:
+        return
+    if ClientHome.from_env().account() is not None:
+        tui.tui()
+    else:
+        typer.echo(ctx.get_help())
 
 
 def main() -> None:

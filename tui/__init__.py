@@ -1,1 +1,1 @@
-"""The Textual app over the client core (screens and widgets arrive with the TUI work)."""
+"""The Roost terminal app (Textual): thin screens and widgets over the client core."""

@@ -1,0 +1,95 @@
+"""How each screen looks, at 120x40 and 80x24, painted from a fixed client cache (offline).
+
+Update after an intended change with `python -m pytest tests/tui --snapshot-update`, and look
+at the SVGs in __snapshots__ before committing them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import msgspec
+import pytest
+from textual.pilot import Pilot
+from textual.widgets import Input
+
+from client.core import RoostClient
+from client.home import Account, ClientHome
+from protocol.accounts import Device, DeviceList
+from protocol.profiles import Profile
+from tui.app import RoostApp
+
+SIZES = [(120, 40), (80, 24)]
+JOINED = datetime(2026, 1, 15, 9, 30, tzinfo=UTC)
+
+
+def cached_home(path: Path) -> ClientHome:
+    """A logged-in home whose server is unreachable, with a profile and devices cached."""
+    home = ClientHome(path)
+    home.save(Account("ws://127.0.0.1:9", "1001", "alice", "2001", "laptop"), "not-a-real-token")
+    profile = Profile("alice", "Alice Gardener", "Bees, gardens, bad puns.", JOINED, JOINED)
+    devices = DeviceList(
+        [
+            Device("2001", "laptop", JOINED, datetime(2026, 11, 20, 18, 0, tzinfo=UTC), True),
+            Device("2002", "phone", JOINED, datetime(2026, 11, 19, 7, 45, tzinfo=UTC), False),
+        ]
+    )
+
+    async def fill() -> None:
+        async with RoostClient(home) as client:
+            await client.cache.put("profile.get", "alice", msgspec.json.encode(profile))
+            await client.cache.put("devices.list", "mine", msgspec.json.encode(devices))
+
+    asyncio.run(fill())
+    return home
+
+
+async def settle(pilot: Pilot[Any]) -> None:
+    await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_profile_screen(snap_compare: Any, tmp_path: Path, size: tuple[int, int]) -> None:
+    app = RoostApp(cached_home(tmp_path / "h"), connect=False)
+    assert snap_compare(app, terminal_size=size, run_before=settle)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_devices_screen(snap_compare: Any, tmp_path: Path, size: tuple[int, int]) -> None:
+    app = RoostApp(cached_home(tmp_path / "h"), connect=False)
+
+    async def open_devices(pilot: Pilot[Any]) -> None:
+        await settle(pilot)
+        await pilot.press("f3")
+        await settle(pilot)
+
+    assert snap_compare(app, terminal_size=size, run_before=open_devices)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_help_screen(snap_compare: Any, tmp_path: Path, size: tuple[int, int]) -> None:
+    app = RoostApp(cached_home(tmp_path / "h"), connect=False)
+
+    async def open_help(pilot: Pilot[Any]) -> None:
+        await settle(pilot)
+        await pilot.press("f1")
+        await settle(pilot)
+
+    assert snap_compare(app, terminal_size=size, run_before=open_help)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_login_screen(snap_compare: Any, tmp_path: Path, size: tuple[int, int]) -> None:
+    app = RoostApp(ClientHome(tmp_path / "empty"), connect=False)
+
+    async def fill(pilot: Pilot[Any]) -> None:
+        await settle(pilot)
+        pilot.app.screen.query_one("#server", Input).value = "ws://roost.example:7447"
+        pilot.app.screen.query_one("#device", Input).value = "laptop"
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=size, run_before=fill)

@@ -1,0 +1,171 @@
+"""`RoostApp`: paints from the client cache at once, then stays live over one connection.
+
+The app owns the `RoostClient`, keeps the connection up in a worker (reconnecting with
+backoff), pumps server events and acked offline writes to the screens that listen, and
+keeps the status bar's state (`link_state`, `retry_at`, `outbox_count`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Iterable
+from typing import Any
+
+import msgspec
+from textual import work
+from textual.app import App, SystemCommand
+from textual.binding import Binding
+from textual.reactive import reactive
+from textual.screen import Screen
+from textual.widget import Widget
+
+from client.backoff import Backoff
+from client.connection import State
+from client.core import RoostClient
+from client.errors import AuthRejected, ClientError
+from client.home import ClientHome
+from protocol.ops import EVENTS
+from storage.outbox import OutboxEntry
+from tui.messages import ServerEvent, WriteAcked
+from tui.screens.devices import DevicesScreen
+from tui.screens.help import HelpScreen
+from tui.screens.login import LoginScreen
+from tui.screens.profile import ProfileScreen
+
+LINK_LABELS = {
+    State.CONNECTING: "connecting",
+    State.CONNECTED: "connected",
+    State.RECONNECTING: "reconnecting",
+    State.CLOSED: "offline",
+}
+
+
+class RoostApp(App[None]):
+    CSS_PATH = "roost.tcss"
+    TITLE = "Roost"
+    MODES = {"profile": ProfileScreen, "devices": DevicesScreen}
+    BINDINGS = [
+        Binding("f1,question_mark", "help", "Help"),
+        Binding("f2", "switch_mode('profile')", "Profile"),
+        Binding("f3", "switch_mode('devices')", "Devices"),
+        Binding("ctrl+t", "toggle_dark", "Theme"),
+        Binding("ctrl+q", "quit", "Quit", priority=True),
+    ]
+
+    link_state: reactive[str] = reactive("offline")
+    retry_at: reactive[float] = reactive(0.0)
+    outbox_count: reactive[int] = reactive(0)
+
+    def __init__(self, home: ClientHome, *, backoff: Backoff | None = None, connect: bool = True):
+        super().__init__()
+        self.home = home
+        self.client = RoostClient(home, open_timeout=3.0)
+        self.listeners: set[Widget] = set()  # screens that hear server events and acks
+        self._backoff = backoff
+        self._connect = connect
+
+    async def on_mount(self) -> None:
+        await self.client.__aenter__()
+        self.client.replay_listeners.append(self._replayed)
+        if self.home.account() is None:
+            self.push_screen(LoginScreen(), self._signed_in)
+        else:
+            await self.start_session()
+
+    async def on_unmount(self) -> None:
+        await self.client.close()
+
+    async def start_session(self) -> None:
+        account = self.home.require_account()
+        self.sub_title = f"@{account.username} on {account.server}"
+        await self.switch_mode("profile")
+        await self.refresh_outbox()
+        if self._connect:
+            self.stay_connected()
+
+    async def _signed_in(self, ok: bool | None) -> None:
+        if ok:
+            await self.start_session()
+
+    async def signed_out(self) -> None:
+        """After this device was logged out or revoked: back to the login screen."""
+        if self.client.connection is not None:
+            await self.client.connection.close()
+        self.home.forget()
+        await self.client.close()
+        self.client = RoostClient(self.home, open_timeout=3.0)
+        await self.client.__aenter__()
+        self.client.replay_listeners.append(self._replayed)
+        self.link_state = "offline"
+        self.push_screen(LoginScreen(), self._signed_in)
+
+    # ------------------------------------------------------------------ connection
+    @work(exclusive=True, group="link")
+    async def stay_connected(self) -> None:
+        pump = asyncio.create_task(self._pump_events())
+        try:
+            await self.client.stay_connected(self._link_changed, self._backoff)
+        except AuthRejected as exc:
+            self.notify(str(exc), title="Logged out", severity="error", timeout=30)
+            await self.signed_out()
+        finally:
+            pump.cancel()
+
+    def _link_changed(self, state: State, delay: float) -> None:
+        if state is State.RECONNECTING:
+            self.retry_at = time.monotonic() + delay
+        self.link_state = LINK_LABELS[state]
+        if state is State.CONNECTED:
+            self.call_later(self.refresh_outbox)
+
+    async def _pump_events(self) -> None:
+        while self.client.connection is None:
+            await asyncio.sleep(0.05)
+        events = self.client.connection.events
+        while True:
+            event = await events.get()
+            kind = EVENTS.get(event.event)
+            try:
+                data: Any = msgspec.json.decode(event.data, type=kind) if kind else None
+            except msgspec.ValidationError:
+                continue  # an event this version does not understand
+            self.broadcast(ServerEvent(event.event, data))
+
+    def _replayed(self, entry: OutboxEntry, result: Any) -> None:
+        self.broadcast(WriteAcked(entry.client_id, entry.op, result))
+        self.call_later(self.refresh_outbox)
+
+    def broadcast(self, message: ServerEvent | WriteAcked) -> None:
+        for listener in tuple(self.listeners):
+            listener.post_message(message)
+
+    async def refresh_outbox(self) -> None:
+        try:
+            self.outbox_count = await self.client.outbox.count()
+        except ClientError:
+            pass
+
+    # ------------------------------------------------------------------ actions
+    def action_help(self) -> None:
+        self.push_screen(HelpScreen())
+
+    @work(exclusive=True, group="logout")
+    async def action_logout(self) -> None:
+        try:
+            await self.client.call("auth.logout")
+        except ClientError as exc:
+            self.notify(f"cannot log out now: {exc}", severity="error")
+            return
+        await self.signed_out()
+
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        yield SystemCommand("Profile", "Show and edit your profile", self._mode("profile"))
+        yield SystemCommand("Devices", "Devices logged in to your account", self._mode("devices"))
+        yield SystemCommand("Help", "Keys and how Roost works", self.action_help)
+        yield SystemCommand("Toggle theme", "Light or dark", self.action_toggle_dark)
+        yield SystemCommand("Log out", "Revoke this device and forget it here", self.action_logout)
+
+    def _mode(self, mode: str) -> Any:
+        return lambda: self.switch_mode(mode)

@@ -1,0 +1,38 @@
+"""The help screen: every key binding and what the command palette offers."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Markdown
+
+HELP = """\
+# Roost — keys
+
+| key | what it does |
+|---|---|
+| **F2** | your profile (edit name and bio; look up someone else's) |
+| **F3** | devices logged in to your account (revoke a lost one) |
+| **Ctrl+P** | command palette: every action by name |
+| **Ctrl+T** | light / dark theme |
+| **Ctrl+S** | save the form you are editing |
+| **F1** or **?** | this help |
+| **Escape** | close a dialog |
+| **Ctrl+Q** | quit |
+
+The status bar shows whether you are **connected**, **offline** (and when the next attempt to
+reconnect is), and how many writes wait in the **outbox**. What you change while offline is
+shown at once, marked *pending*, and sent in order when the server is back.
+
+The mouse works too: click tabs, buttons and rows.
+"""
+
+
+class HelpScreen(ModalScreen[None]):
+    BINDINGS = [Binding("escape,f1,question_mark,q", "dismiss", "Close")]
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(id="help-box"):
+            yield Markdown(HELP)

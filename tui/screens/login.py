@@ -1,0 +1,79 @@
+"""Log in or register when this client home has no account yet."""
+
+from __future__ import annotations
+
+import os
+import socket
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import Button, Footer, Input, Label, Static
+
+from client.errors import ClientError, ServerError
+from client.home import DEFAULT_SERVER
+
+
+class LoginScreen(Screen[bool]):
+    """Dismissed with True once this device is logged in."""
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="login-box"):
+            yield Static("Roost", id="login-title")
+            yield Static("Log in, or create an account on your group's server.", id="login-hint")
+            yield Label("Server")
+            yield Input(os.environ.get("ROOST_SERVER", DEFAULT_SERVER), id="server")
+            yield Label("Username")
+            yield Input(placeholder="3-32 letters, digits or _", id="username", max_length=32)
+            yield Label("Password")
+            yield Input(placeholder="at least 8 characters", password=True, id="password")
+            yield Label("This device")
+            yield Input(socket.gethostname(), id="device", max_length=64)
+            with Horizontal(id="login-actions"):
+                yield Button("Log in", id="login", variant="primary")
+                yield Button("Register", id="register")
+            yield Static(id="login-error")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#username", Input).focus()
+
+    def _value(self, field: str) -> str:
+        return self.query_one(f"#{field}", Input).value.strip()
+
+    @on(Input.Submitted)
+    def _submitted(self) -> None:
+        self._sign_in(register=False)
+
+    @on(Button.Pressed, "#login")
+    def _login(self) -> None:
+        self._sign_in(register=False)
+
+    @on(Button.Pressed, "#register")
+    def _register(self) -> None:
+        self._sign_in(register=True)
+
+    @work(exclusive=True, group="sign-in")
+    async def _sign_in(self, *, register: bool) -> None:
+        from tui.app import RoostApp
+
+        app = self.app
+        assert isinstance(app, RoostApp)
+        error = self.query_one("#login-error", Static)
+        error.update("registering…" if register else "logging in…")
+        sign_in = app.client.register if register else app.client.login
+        try:
+            await sign_in(
+                self._value("server"),
+                self._value("username"),
+                self.query_one("#password", Input).value,
+                self._value("device") or "tui",
+            )
+        except ServerError as exc:
+            error.update(exc.message)
+            return
+        except ClientError as exc:
+            error.update(str(exc))
+            return
+        self.dismiss(True)
