@@ -1,0 +1,117 @@
+"""Start-up of the terminal app: process start to the first screen painted from the cache.
+
+Each run starts a fresh Python process that opens `RoostApp` headless on a client home with a
+cached profile (its server unreachable, so nothing but the cache can paint it) and reports
+the moment the cached profile is on screen. The baseline, in the same run, is a bare Textual
+app that paints one line: what any Textual program costs to start here. Prints medians and
+the ratio.
+
+    python bench/tui_startup.py            # 10 runs of each
+    python bench/tui_startup.py --runs 20
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+ROOST_CHILD = r"""
+import sys, time
+sys.path.insert(0, {root!r})
+from pathlib import Path
+from client.home import ClientHome
+from tui.app import RoostApp
+from tui.widgets.profile import ProfileCard
+
+original = ProfileCard.show
+def show(self, profile, **kw):
+    original(self, profile, **kw)
+    if profile is not None:
+        self.app.call_after_refresh(lambda: (print(time.time(), flush=True), self.app.exit()))
+ProfileCard.show = show
+RoostApp(ClientHome(Path({home!r})), connect=False).run(headless=True, size=(120, 40))
+"""
+
+BARE_CHILD = r"""
+import time
+from textual.app import App
+from textual.widgets import Static
+
+class Bare(App):
+    def compose(self):
+        yield Static("hello")
+    def on_mount(self):
+        self.call_after_refresh(lambda: (print(time.time(), flush=True), self.exit()))
+Bare().run(headless=True, size=(120, 40))
+"""
+
+
+def make_home(path: Path) -> None:
+    """A logged-in home with a cached profile, built through the client core."""
+    sys.path.insert(0, str(ROOT))
+    import asyncio
+    from datetime import UTC, datetime
+
+    import msgspec
+
+    from client.core import RoostClient
+    from client.home import Account, ClientHome
+    from protocol.profiles import Profile
+
+    home = ClientHome(path)
+    home.save(Account("ws://127.0.0.1:9", "1", "alice", "2", "bench"), "token")
+    now = datetime.now(UTC)
+    profile = Profile("alice", "Alice", "A bio to paint.", now, now)
+
+    async def fill() -> None:
+        async with RoostClient(home) as client:
+            await client.cache.put("profile.get", "alice", msgspec.json.encode(profile))
+
+    asyncio.run(fill())
+
+
+def time_once(code: str) -> float:
+    started = time.time()
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    lines = [line for line in out.stdout.split() if line.replace(".", "", 1).isdigit()]
+    if out.returncode != 0 or not lines:
+        raise RuntimeError(f"child failed ({out.returncode}): {out.stderr[-2000:]}")
+    return float(lines[-1]) - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=10)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        home = Path(tmp) / "home"
+        make_home(home)
+        roost_code = ROOST_CHILD.format(root=str(ROOT), home=str(home))
+        time_once(roost_code)  # warm the OS file cache for both
+        time_once(BARE_CHILD)
+        roost = [time_once(roost_code) for _ in range(args.runs)]
+        bare = [time_once(BARE_CHILD) for _ in range(args.runs)]
+    r, b = statistics.median(roost), statistics.median(bare)
+    print(f"runs: {args.runs} each, headless 120x40, process start to first paint")
+    print(f"bare Textual app   median {ms(b)}  ({spread(bare)})")
+    print(f"roost tui (cache)  median {ms(r)}  ({spread(roost)})")
+    print(f"ratio: roost {r / b:.2f}x bare; target < 1000 ms: {'met' if r < 1.0 else 'NOT met'}")
+
+
+def ms(seconds: float) -> str:
+    return f"{seconds * 1000:7.1f} ms"
+
+
+def spread(samples: list[float]) -> str:
+    return f"min {min(samples) * 1000:.1f}, max {max(samples) * 1000:.1f}"
+
+
+if __name__ == "__main__":
+    main()
