@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from cli import output
-from cli.options import AsJson, PasswordStdin, ServerUrl, default_server
+from cli.options import AsJson, CaFile, PasswordStdin, ServerUrl, ca_path, default_server
 from cli.session import with_client
 from client.core import RoostClient
 from client.errors import ClientError, Unreachable
@@ -33,12 +33,17 @@ def register(
     server: ServerUrl = "",
     password_stdin: PasswordStdin = False,
     device: Annotated[str, typer.Option(help="A name for this device.")] = "",
+    ca: CaFile = "",
 ) -> None:
     """Create an account and log this device in."""
     password = read_password(password_stdin, confirm=True)
     session = with_client(
         lambda c: c.register(
-            server or default_server(), username, password, device or socket.gethostname()
+            server or default_server(),
+            username,
+            password,
+            device or socket.gethostname(),
+            ca_path(ca),
         )
     )
     output.note(
@@ -51,12 +56,17 @@ def login(
     server: ServerUrl = "",
     password_stdin: PasswordStdin = False,
     device: Annotated[str, typer.Option(help="A name for this device.")] = "",
+    ca: CaFile = "",
 ) -> None:
     """Log this device in to an existing account."""
     password = read_password(password_stdin, confirm=False)
     session = with_client(
         lambda c: c.login(
-            server or default_server(), username, password, device or socket.gethostname()
+            server or default_server(),
+            username,
+            password,
+            device or socket.gethostname(),
+            ca_path(ca),
         )
     )
     device = f"{session.device_name} ({session.device_id})"

@@ -21,3 +21,19 @@ PasswordStdin = Annotated[
 
 def default_server() -> str:
     return os.environ.get("ROOST_SERVER", DEFAULT_SERVER)
+
+
+CaFile = Annotated[
+    str,
+    typer.Option(
+        "--ca",
+        help="CA certificate (PEM) to trust for a wss:// server with its own certificate;"
+        " ROOST_CA sets the default. Remembered for this home.",
+    ),
+]
+
+
+def ca_path(given: str) -> str | None:
+    """The CA file to use, as an absolute path (it is saved in the home's config)."""
+    chosen = given or os.environ.get("ROOST_CA", "")
+    return os.path.abspath(chosen) if chosen else None

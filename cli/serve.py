@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import ssl
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import platformdirs
 import typer
 
 from cli import output
+from client.errors import ClientError
+
+if TYPE_CHECKING:
+    from server.app import RoostServer
 
 
 def serve(
@@ -23,23 +28,38 @@ def serve(
             help="Folder for the database (and blocks); default: the platform data folder.",
         ),
     ] = None,
+    tls_cert: Annotated[
+        Path | None, typer.Option("--tls-cert", help="PEM certificate (chain): serve wss://.")
+    ] = None,
+    tls_key: Annotated[
+        Path | None, typer.Option("--tls-key", help="PEM private key for --tls-cert.")
+    ] = None,
 ) -> None:
     """Run a Roost server."""
     # The server is imported here so client-only commands never load it.
-    from server.app import run
     from server.config import ServerConfig
 
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    if (tls_cert is None) != (tls_key is None):
+        raise ClientError("--tls-cert and --tls-key go together")
     config = ServerConfig(
-        data_dir=data or Path(platformdirs.user_data_dir("roost-server")), host=host, port=port
+        data_dir=data or Path(platformdirs.user_data_dir("roost-server")),
+        host=host,
+        port=port,
+        tls_cert=tls_cert,
+        tls_key=tls_key,
     )
-    asyncio.run(
-        run(
-            config,
-            on_ready=lambda s: output.note(
-                f"Roost listening on ws://{config.host}:{s.port} (data in {config.data_dir})"
-            ),
+    from server.app import run
+
+    def ready(server: RoostServer) -> None:
+        output.note(
+            f"Roost listening on {config.scheme}://{config.host}:{server.port}"
+            f" (data in {config.data_dir})"
         )
-    )
+
+    try:
+        asyncio.run(run(config, on_ready=ready))
+    except (OSError, ssl.SSLError) as exc:  # port taken, unreadable certificate, ...
+        raise ClientError(f"cannot start the server: {exc}") from None

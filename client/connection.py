@@ -8,6 +8,7 @@ import asyncio
 import enum
 import itertools
 import logging
+import ssl
 from collections.abc import Awaitable, Callable
 from http import HTTPStatus
 from typing import Any
@@ -46,8 +47,10 @@ class Connection:
         open_timeout: float = 5.0,
         request_timeout: float = 30.0,
         max_frame_bytes: int = 8 << 20,
+        ca: str | None = None,
     ) -> None:
         self.url = url
+        self._ca = ca
         self._token = token
         self._open_timeout = open_timeout
         self._request_timeout = request_timeout
@@ -76,6 +79,7 @@ class Connection:
                 compression=None,
                 max_size=self._max_frame_bytes,
                 user_agent_header="roost",
+                ssl=self._tls_context(),
             )
         except InvalidStatus as exc:
             status = exc.response.status_code
@@ -87,10 +91,22 @@ class Connection:
             raise Unreachable(f"{self.url} answered HTTP {status}: {body}") from None
         except InvalidURI as exc:
             raise Unreachable(f"bad server URL {self.url!r}: {exc}") from None
+        except ssl.SSLCertVerificationError as exc:
+            hint = "" if self._ca else "; for a server with its own certificate, pass --ca FILE"
+            raise Unreachable(f"cannot trust {self.url}: {exc.verify_message}{hint}") from None
         except (OSError, TimeoutError, InvalidHandshake) as exc:
             raise Unreachable(f"cannot reach {self.url}: {exc or type(exc).__name__}") from None
         self.close_reason = None
         self._reader = asyncio.create_task(self._read_forever(self._ws))
+
+    def _tls_context(self) -> ssl.SSLContext | None:
+        """For wss:// URLs: the system's trusted CAs, or only the given CA file."""
+        if not self.url.startswith("wss://"):
+            return None
+        try:
+            return ssl.create_default_context(cafile=self._ca)
+        except (OSError, ssl.SSLError) as exc:
+            raise Unreachable(f"cannot use CA file {self._ca}: {exc}") from None
 
     async def call(self, op: str, args: Any = None) -> Any:
         """Run an op; returns its result struct or raises ServerError / ConnectionLost."""

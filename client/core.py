@@ -88,7 +88,7 @@ class RoostClient:
         if self._conn is not None and self._conn.connected:
             return self._conn
         account = self.home.require_account()
-        conn = Connection(account.server, self.home.token(), open_timeout=self._open_timeout)
+        conn = self._logged_in_connection(account)
         await conn.open()
         self._conn = conn
         self.last_replay = await self.outbox.replay(conn, self._replayed)
@@ -100,7 +100,7 @@ class RoostClient:
         """Keep a live connection (for long-running clients such as the TUI): reconnect with
         backoff and jitter, replay the outbox on every connect. Returns after close()."""
         account = self.home.require_account()
-        conn = Connection(account.server, self.home.token(), open_timeout=self._open_timeout)
+        conn = self._logged_in_connection(account)
         self._conn = conn
         self._staying = True
         notify = on_state or (lambda state, delay: None)
@@ -171,17 +171,22 @@ class RoostClient:
 
     # --------------------------------------------------------------------- accounts
     async def register(
-        self, server: str, username: str, password: str, device: str
+        self, server: str, username: str, password: str, device: str, ca: str | None = None
     ) -> wire.DeviceSession:
-        return await self._sign_in("auth.register", server, username, password, device)
+        return await self._sign_in("auth.register", server, username, password, device, ca)
 
     async def login(
-        self, server: str, username: str, password: str, device: str
+        self, server: str, username: str, password: str, device: str, ca: str | None = None
     ) -> wire.DeviceSession:
-        return await self._sign_in("auth.login", server, username, password, device)
+        return await self._sign_in("auth.login", server, username, password, device, ca)
+
+    def _logged_in_connection(self, account: Account) -> Connection:
+        return Connection(
+            account.server, self.home.token(), open_timeout=self._open_timeout, ca=account.ca
+        )
 
     async def _sign_in(
-        self, op: str, server: str, username: str, password: str, device: str
+        self, op: str, server: str, username: str, password: str, device: str, ca: str | None
     ) -> wire.DeviceSession:
         existing = self.home.account()
         if existing is not None:
@@ -189,7 +194,7 @@ class RoostClient:
                 f"this home is logged in as {existing.username};"
                 " roost logout first, or set ROOST_HOME"
             )
-        conn = Connection(server, open_timeout=self._open_timeout)
+        conn = Connection(server, open_timeout=self._open_timeout, ca=ca)
         await conn.open()
         try:
             session: wire.DeviceSession = await conn.call(
@@ -198,7 +203,7 @@ class RoostClient:
         finally:
             await conn.close()
         account = Account(
-            server, session.user_id, session.username, session.device_id, session.device_name
+            server, session.user_id, session.username, session.device_id, session.device_name, ca
         )
         self.home.save(account, session.token)
         return session

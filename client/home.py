@@ -24,6 +24,7 @@ class Account:
     username: str
     device_id: str
     device_name: str
+    ca: str | None = None  # CA file trusted for this server (a self-signed wss:// server)
 
 
 class ClientHome:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+import ssl
 from collections.abc import Callable
 from http import HTTPStatus
 
@@ -75,7 +76,22 @@ class RoostServer:
         )
         handlers = {op: h for module in CAPABILITIES for op, h in module.HANDLERS.items()}
         self._router = Router(services, handlers)
-        self._server = await serve(
+        try:
+            self._server = await self._listen()
+        except BaseException:
+            await self.db.close()  # its worker threads would keep the process alive
+            raise
+        self._flusher = asyncio.create_task(self._flush_activity_forever())
+        log.info(
+            "listening on %s://%s:%d (data in %s)",
+            self.config.scheme,
+            self.config.host,
+            self.port,
+            self.config.data_dir,
+        )
+
+    async def _listen(self) -> Server:
+        return await serve(
             self._connection,
             self.config.host,
             self.config.port,
@@ -86,13 +102,7 @@ class RoostServer:
             ping_timeout=self.config.ping_timeout,
             close_timeout=5,
             server_header="Roost",
-        )
-        self._flusher = asyncio.create_task(self._flush_activity_forever())
-        log.info(
-            "listening on ws://%s:%d (data in %s)",
-            self.config.host,
-            self.port,
-            self.config.data_dir,
+            ssl=tls_context(self.config),
         )
 
     async def stop(self) -> None:
@@ -210,6 +220,15 @@ class RoostServer:
         seen, self._last_seen = self._last_seen, {}
         async with self.db.write() as tx:
             await self._accounts.touch_devices(tx, seen)
+
+
+def tls_context(config: ServerConfig) -> ssl.SSLContext | None:
+    if config.tls_cert is None:
+        return None
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.load_cert_chain(config.tls_cert, config.tls_key)
+    return context
 
 
 def _refuse(connection: ServerConnection, status: HTTPStatus, message: str) -> Response:

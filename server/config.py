@@ -28,6 +28,12 @@ class ServerConfig:
     ping_interval: float | None = 20.0
     ping_timeout: float | None = 20.0
     shutdown_grace: float = 10.0  # how long in-flight ops may take to finish on shutdown
+    tls_cert: Path | None = None  # PEM certificate chain; with tls_key, serve wss://
+    tls_key: Path | None = None
+
+    @property
+    def scheme(self) -> str:
+        return "wss" if self.tls_cert else "ws"
 
     @property
     def database_path(self) -> Path:
