@@ -13,8 +13,10 @@ import signal
 import ssl
 from collections.abc import Callable
 from http import HTTPStatus
+from pathlib import Path
 
 from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.datastructures import Headers
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
@@ -26,9 +28,10 @@ from server.config import ServerConfig
 from server.context import Services
 from server.hub import InProcessHub
 from server.limits import TokenBucket
+from server.metrics import CONTENT_TYPE, Metrics
 from server.passwords import Passwords
 from server.router import Router
-from server.session import Session
+from server.session import CLOSE_TOO_SLOW, Session
 from storage.accounts import AccountRepository, Identity
 from storage.database import Database, now_ms
 from storage.idempotency import IdempotencyRepository
@@ -55,6 +58,12 @@ class RoostServer:
         self._idle.set()
         self._last_seen: dict[int, int] = {}  # device id -> ms; flushed in batches
         self._flusher: asyncio.Task[None] | None = None
+        self._sessions: set[Session] = set()
+        self.metrics = Metrics(
+            connections=lambda: len(self._sessions),
+            queued_frames=lambda: sum(s.queued for s in self._sessions),
+            stored_paths=self._stored_paths,
+        )
 
     @property
     def port(self) -> int:
@@ -75,7 +84,7 @@ class RoostServer:
             idempotency=IdempotencyRepository(),
         )
         handlers = {op: h for module in CAPABILITIES for op, h in module.HANDLERS.items()}
-        self._router = Router(services, handlers)
+        self._router = Router(services, handlers, observe=self.metrics.observe_op)
         try:
             self._server = await self._listen()
         except BaseException:
@@ -89,6 +98,10 @@ class RoostServer:
             self.port,
             self.config.data_dir,
         )
+
+    def _stored_paths(self) -> list[Path]:
+        db = self.config.database_path
+        return [db, db.with_name(db.name + "-wal"), self.config.data_dir / "blocks"]
 
     async def _listen(self) -> Server:
         return await serve(
@@ -132,7 +145,10 @@ class RoostServer:
     async def _authenticate(
         self, connection: ServerConnection, request: Request
     ) -> Response | None:
-        """Bearer token check; a connection with no token may only register or log in."""
+        """Bearer token check; a connection with no token may only register or log in.
+        Also serves /metrics (plain HTTP) on the same port."""
+        if request.path == "/metrics":
+            return self._metrics_page()
         if self._closing:
             return _refuse(connection, HTTPStatus.SERVICE_UNAVAILABLE, "server is shutting down")
         header = request.headers.get("Authorization")
@@ -151,6 +167,14 @@ class RoostServer:
         connection.roost_identity = identity  # type: ignore[attr-defined]
         return None
 
+    def _metrics_page(self) -> Response:
+        body = self.metrics.render()
+        headers = Headers(
+            [("Content-Type", CONTENT_TYPE), ("Content-Length", str(len(body))),
+             ("Connection", "close")]
+        )  # fmt: skip
+        return Response(HTTPStatus.OK, "OK", headers, body)
+
     # ---------------------------------------------------------------------------- connection
     async def _connection(self, ws: ServerConnection) -> None:
         limits = self.config.limits
@@ -160,8 +184,9 @@ class RoostServer:
             identity,
             TokenBucket(limits.ops_per_second, limits.ops_burst),
             limits.send_queue_frames,
-            on_kick=self.hub.detach,
+            on_kick=self._kicked,
         )
+        self._sessions.add(session)
         if identity is not None:
             self.hub.attach(session)
             self._last_seen[identity.device_id] = now_ms()
@@ -172,9 +197,15 @@ class RoostServer:
         except ConnectionClosed:
             pass
         finally:
+            self._sessions.discard(session)
             if session.identity is not None:
                 self.hub.detach(session)
                 self._last_seen[session.identity.device_id] = now_ms()
+
+    def _kicked(self, session: Session, code: int) -> None:
+        self.hub.detach(session)  # no more events for it, even before the close completes
+        if code == CLOSE_TOO_SLOW:
+            self.metrics.dropped.inc()
 
     async def _answer(self, session: Session, frame: str | bytes) -> bytes:
         limits = self.config.limits

@@ -7,6 +7,7 @@ can bypass authentication, argument validation or idempotency.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
@@ -22,10 +23,16 @@ from storage.database import now_ms
 log = logging.getLogger("roost.server")
 
 Handler = Callable[[OpContext, Any], Awaitable[msgspec.Struct]]
+OpObserver = Callable[[str, str, float], None]  # op, outcome ("ok" or error code), seconds
 
 
 class Router:
-    def __init__(self, services: Services, handlers: Mapping[str, Handler]) -> None:
+    def __init__(
+        self,
+        services: Services,
+        handlers: Mapping[str, Handler],
+        observe: OpObserver | None = None,
+    ) -> None:
         missing = OPS.keys() - handlers.keys()
         extra = handlers.keys() - OPS.keys()
         if missing or extra:
@@ -34,6 +41,7 @@ class Router:
             )
         self._services = services
         self._handlers = dict(handlers)
+        self._observe = observe or (lambda op, outcome, seconds: None)
 
     async def dispatch(self, session: Session, frame: str | bytes) -> bytes:
         """Answer one request frame; never raises."""
@@ -41,6 +49,8 @@ class Router:
             request = decode_request(frame)
         except ProtocolError as exc:
             return encode_error(exc.request_id, exc)
+        started = time.perf_counter()
+        outcome = "ok"
         try:
             wait = session.bucket.take()
             if wait:
@@ -56,10 +66,14 @@ class Router:
             result = await self._run(spec, session, args)
             return encode_ok(request.id, msgspec.Raw(result))
         except RoostError as exc:
+            outcome = exc.code.value
             return encode_error(request.id, exc)
         except Exception:
+            outcome = ErrorCode.INTERNAL.value
             log.exception("op %s failed", request.op[:64])
             return encode_error(request.id, RoostError(ErrorCode.INTERNAL, "internal server error"))
+        finally:
+            self._observe(request.op, outcome, time.perf_counter() - started)
 
     async def _run(self, spec: OpSpec, session: Session, args: Any) -> bytes:
         handler = self._handlers[spec.name]

@@ -45,7 +45,7 @@ class Session:
         identity: Identity | None,
         bucket: TokenBucket,
         send_queue_frames: int,
-        on_kick: Callable[[Session], None] | None = None,
+        on_kick: Callable[[Session, int], None] | None = None,
     ) -> None:
         self.ws = ws
         self.identity = identity
@@ -87,7 +87,7 @@ class Session:
         self._closing = True
         self._outgoing = None
         if self.on_kick is not None:
-            self.on_kick(self)
+            self.on_kick(self, code)
         self._closer = asyncio.create_task(self.ws.close(code, reason))
 
     # ----------------------------------------------------------------------------------------
@@ -99,6 +99,11 @@ class Session:
             self._outgoing = None
         finally:
             self._writer = None
+
+    @property
+    def queued(self) -> int:
+        """Frames waiting to be sent on this connection."""
+        return len(self._outgoing) if self._outgoing else 0
 
     def _who(self) -> str:
         return f"device {self.identity.device_id}" if self.identity else "anonymous connection"

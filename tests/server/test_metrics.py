@@ -1,0 +1,58 @@
+"""/metrics on the server's own port: Prometheus text that moves with what the server does."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import urllib.request
+
+from client.errors import ServerError
+from protocol.profiles import SetProfile
+from tests.conftest import LiveServer
+
+
+def scrape(live: LiveServer) -> str:
+    url = live.url.replace("ws://", "http://") + "/metrics"
+    with urllib.request.urlopen(url, timeout=5) as response:
+        assert response.headers["Content-Type"].startswith("text/plain")
+        return response.read().decode()
+
+
+def value(page: str, sample: str) -> float:
+    match = re.search(rf"^{re.escape(sample)} (\S+)$", page, re.MULTILINE)
+    assert match, f"{sample} not in /metrics"
+    return float(match[1])
+
+
+async def test_metrics_count_connections_ops_and_errors(live: LiveServer) -> None:
+    session = await live.register("alice")
+    conn = await live.connect(session.token)
+    await conn.call("profile.set", SetProfile(bio="one"))
+    await conn.call("profile.set", SetProfile(bio="two"))
+    try:
+        await conn.call("devices.revoke", {"device_id": "1"})
+    except ServerError:
+        pass
+
+    page = await asyncio.to_thread(scrape, live)
+    assert value(page, "roost_connections") == 1
+    assert value(page, 'roost_ops_total{op="profile.set",outcome="ok"}') == 2
+    assert value(page, 'roost_ops_total{op="auth.register",outcome="ok"}') == 1
+    assert value(page, 'roost_ops_total{op="devices.revoke",outcome="not_found"}') == 1
+    assert value(page, 'roost_op_seconds_count{op="profile.set"}') == 2
+    assert value(page, "roost_stored_bytes") > 0
+    assert value(page, "roost_slow_consumers_dropped_total") == 0
+    await conn.close()
+
+
+async def test_invented_op_names_do_not_grow_the_label_set(live: LiveServer) -> None:
+    conn = await live.connect((await live.register("bob")).token)
+    for i in range(5):
+        try:
+            await conn.call_raw(f"made.up.{i}", b"{}")
+        except ServerError as exc:
+            assert exc.code == "unknown_op"
+    page = await asyncio.to_thread(scrape, live)
+    assert value(page, 'roost_ops_total{op="unknown",outcome="unknown_op"}') == 5
+    assert "made.up" not in page
+    await conn.close()
