@@ -1,0 +1,74 @@
+"""Backup while the server runs and writes; restore into a new data folder; serve from it."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+from client.connection import Connection
+from protocol.profiles import SetProfile
+from tests.helpers import Home, ServerProcess
+
+
+async def test_backup_during_writes_then_restore_and_serve(
+    server_process: ServerProcess, make_home: Callable[[str, str], Home], tmp_path: Path
+) -> None:
+    alice = make_home("alice", server_process.url)
+    await alice.register("alice")
+    await alice.ok("profile", "set", "--bio", "before the backup")
+
+    token = (alice.path / "token").read_text()
+    conn = Connection(server_process.url, token)
+    await conn.open()
+    writing = True
+
+    async def keep_writing() -> int:
+        n = 0
+        while writing:
+            await conn.call("profile.set", SetProfile(display_name=f"write {n}"))
+            n += 1
+            await asyncio.sleep(0.02)  # stay under the per-connection rate limit
+        return n
+
+    writer = asyncio.create_task(keep_writing())
+    operator = Home(tmp_path / "operator", server_process.url)
+    result = await operator.ok(
+        "admin", "backup", str(tmp_path / "backup"), "--data", str(server_process.data_dir)
+    )
+    writing = False
+    assert await writer > 0
+    await conn.close()
+    assert "backed up to" in result.stderr
+    assert json.loads((tmp_path / "backup" / "backup.json").read_text())["schema_version"] >= 1
+
+    again = await operator.run("admin", "backup", str(tmp_path / "backup"),
+                               "--data", str(server_process.data_dir))  # fmt: skip
+    assert again.code == 1 and "not empty" in again.stderr
+
+    await server_process.kill()
+    restored = tmp_path / "restored"
+    await operator.ok("admin", "restore", str(tmp_path / "backup"), "--data", str(restored))
+    refused = await operator.run("admin", "restore", str(tmp_path / "backup"),
+                                 "--data", str(restored))  # fmt: skip
+    assert refused.code == 1 and "--force" in refused.stderr
+
+    server = ServerProcess(restored)
+    await server.start()
+    try:
+        moved = make_home("alice-again", server.url)
+        await moved.login("alice")  # accounts came back with the data
+        profile = json.loads((await moved.ok("profile", "show", "--json")).stdout)
+        assert profile["bio"] == "before the backup"
+        assert profile["display_name"].startswith("write ")
+    finally:
+        await server.kill()
+
+
+async def test_restore_refuses_a_folder_that_is_not_a_backup(tmp_path: Path) -> None:
+    operator = Home(tmp_path / "operator", "ws://unused")
+    (tmp_path / "junk").mkdir()
+    result = await operator.run("admin", "restore", str(tmp_path / "junk"),
+                                "--data", str(tmp_path / "d"))  # fmt: skip
+    assert result.code == 1 and "is not a Roost backup" in result.stderr
