@@ -20,7 +20,7 @@ from websockets.http11 import Request, Response
 from protocol.envelope import encode_error, peek_request_id
 from protocol.errors import ErrorCode, RoostError
 from protocol.ids import SnowflakeGenerator
-from server import accounts, profiles
+from server import accounts, discovery, follows, notifications, profiles, social, timelines
 from server.config import ServerConfig
 from server.context import Services
 from server.hub import InProcessHub
@@ -28,6 +28,7 @@ from server.limits import TokenBucket
 from server.passwords import Passwords
 from server.router import Router
 from server.session import Session
+from server.social_services import SocialServices
 from storage.accounts import AccountRepository, Identity
 from storage.database import Database, now_ms
 from storage.idempotency import IdempotencyRepository
@@ -37,7 +38,15 @@ from storage.server_schema import MIGRATIONS
 log = logging.getLogger("roost.server")
 
 ACTIVITY_FLUSH_SECONDS = 10.0
-CAPABILITIES = [accounts, profiles]  # each module's HANDLERS serve its ops in protocol.ops
+CAPABILITIES = [
+    accounts,
+    profiles,
+    social,
+    timelines,
+    follows,
+    notifications,
+    discovery,
+]  # each module's HANDLERS serve its ops in protocol.ops
 
 
 class RoostServer:
@@ -72,6 +81,7 @@ class RoostServer:
             accounts=self._accounts,
             profiles=ProfileRepository(self.db),
             idempotency=IdempotencyRepository(),
+            social=SocialServices.open(self.db, self.config.celebrity_threshold),
         )
         handlers = {op: h for module in CAPABILITIES for op, h in module.HANDLERS.items()}
         self._router = Router(services, handlers)

@@ -28,6 +28,11 @@ class ServerConfig:
     ping_interval: float | None = 20.0
     ping_timeout: float | None = 20.0
     shutdown_grace: float = 10.0  # how long in-flight ops may take to finish on shutdown
+    # Authors with more followers than this are not fanned out at post time (merged on read).
+    celebrity_threshold: int = 10_000
+    # "hybrid" (fan-out on write + read-time merge) or "pull" (fan-out on read: the baseline
+    # the timeline benchmark compares against).
+    timeline_strategy: str = "hybrid"
 
     @property
     def database_path(self) -> Path:

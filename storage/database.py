@@ -127,7 +127,18 @@ async def migrate(conn: aiosqlite.Connection, migrations: Sequence[Migration]) -
 
 
 def _statements(sql: str) -> list[str]:
-    return [s.strip() for s in sql.split(";") if s.strip()]
+    """Split a script into statements; a trigger's `BEGIN ...; END` stays one statement."""
+    out: list[str] = []
+    current = ""
+    for piece in sql.split(";"):
+        current += piece + ";"
+        if sqlite3.complete_statement(current):
+            if current.strip(" \n;"):
+                out.append(current.strip().removesuffix(";").strip())
+            current = ""
+    if current.strip(" \n;"):
+        out.append(current.strip().removesuffix(";").strip())
+    return out
 
 
 def now_ms() -> int:
