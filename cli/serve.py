@@ -23,6 +23,15 @@ def serve(
             help="Folder for the database (and blocks); default: the platform data folder.",
         ),
     ] = None,
+    celebrity_threshold: Annotated[
+        int,
+        typer.Option(
+            "--celebrity-threshold",
+            min=0,
+            help="Authors with more followers than this are merged into timelines at read time"
+            " instead of being copied into each follower's timeline.",
+        ),
+    ] = 10_000,
 ) -> None:
     """Run a Roost server."""
     # The server is imported here so client-only commands never load it.
@@ -33,7 +42,10 @@ def serve(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     config = ServerConfig(
-        data_dir=data or Path(platformdirs.user_data_dir("roost-server")), host=host, port=port
+        data_dir=data or Path(platformdirs.user_data_dir("roost-server")),
+        host=host,
+        port=port,
+        celebrity_threshold=celebrity_threshold,
     )
     asyncio.run(
         run(
