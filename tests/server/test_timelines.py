@@ -14,6 +14,8 @@ from client.errors import ServerError
 from protocol import social as wire
 from server.app import RoostServer
 from server.config import ServerConfig
+from server.social_services import SocialServices
+from server.timelines import home_page
 from storage.social_graph import FollowRepository
 from storage.timelines import TimelineRepository
 from tests.conftest import LiveServer
@@ -148,3 +150,30 @@ async def test_user_timeline_pages_and_unknown_user(live: LiveServer) -> None:
         await b.call("timeline.home", wire.HomeTimeline(before="9999999999999999999"))
     assert err.value.code == "invalid_args"
     await close(a, b)
+
+
+async def test_the_pull_baseline_answers_the_same_pages(small: LiveServer) -> None:
+    """bench/timeline.py compares against fan-out on read: it must show the same posts."""
+    star, a, b, reader, x = await users(small, "star", "alice", "bob", "reader", "xx1")
+    for conn in (reader, a, x):
+        await follow(conn, "star")
+    await follow(reader, "alice")
+    await follow(reader, "bob")
+    for i in range(12):
+        await post((star, a, b, reader)[i % 4], f"p{i}")
+    gone = await post(a, "deleted")
+    await a.call("post.delete", wire.PostRef(post_id=gone.id))
+    social = SocialServices.open(small.server.db, celebrity_threshold=2)
+    me = await social.follows.user_id(None, "reader")
+    assert me is not None
+    before = None
+    texts: list[str] = []
+    for _ in range(3):
+        hybrid = await home_page(social, me, before, 5)
+        pulled = await home_page(social, me, before, 5, pull=True)
+        assert hybrid == pulled
+        texts += [p.text for p in hybrid.posts]
+        before = int(hybrid.next_before) if hybrid.next_before else None
+    assert before is None
+    assert texts == [f"p{i}" for i in reversed(range(12))]
+    await close(star, a, b, reader, x)
