@@ -21,6 +21,8 @@ client sees it. Run from the repository root:
 
     python bench/timeline.py                          # the full size (seeding takes minutes)
     python bench/timeline.py --users 5000 --posts 50000 --readers 100   # a quick look
+    python bench/timeline.py --data /tmp/roost-net    # seed once, reuse on later runs (each run
+                                                      # adds its benchmark posts to it)
 """
 
 from __future__ import annotations
@@ -250,10 +252,26 @@ def fmt(p: dict[str, float]) -> str:
     return f"p50 {p['p50']:7.2f} ms  p99 {p['p99']:7.2f} ms  (n={p['n']})"
 
 
+async def seeded(args: argparse.Namespace) -> tuple[Path, Network, dict[int, str]]:
+    """Seed a temporary folder, or reuse the one `--data` names (seeding it the first time)."""
+    if args.data is None:
+        tmp = Path(tempfile.mkdtemp(prefix="roost-bench-timeline-"))
+        return (tmp, *await seed(tmp, args))
+    saved = args.data / "bench-network.json"
+    if saved.exists():
+        state = json.loads(saved.read_text())
+        network = Network(**state["network"])
+        print(f"reusing the network seeded in {args.data}", flush=True)
+        return args.data, network, {int(k): v for k, v in state["tokens"].items()}
+    args.data.mkdir(parents=True, exist_ok=True)
+    network, tokens = await seed(args.data, args)
+    saved.write_text(json.dumps({"network": network.__dict__, "tokens": tokens}))
+    return args.data, network, tokens
+
+
 async def main(args: argparse.Namespace) -> None:
-    tmp = Path(tempfile.mkdtemp(prefix="roost-bench-timeline-"))
+    tmp, network, tokens = await seeded(args)
     try:
-        network, tokens = await seed(tmp, args)
         with ServerProcess(tmp, "hybrid") as server:
             hybrid = await read_timelines(server.url, network, tokens)
             author = await post_latency(server.url, tokens[network.author], args.post_count)
@@ -263,7 +281,8 @@ async def main(args: argparse.Namespace) -> None:
         with ServerProcess(tmp, "pull") as server:
             pull = await read_timelines(server.url, network, tokens)
     finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+        if args.data is None:
+            shutil.rmtree(tmp, ignore_errors=True)
     h, p = hybrid["all"], pull["all"]
     assert isinstance(h, dict) and isinstance(p, dict)
     result = {
@@ -298,6 +317,9 @@ if __name__ == "__main__":
     parser.add_argument("--post-count", type=int, default=200)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--json", action="store_true")
+    parser.add_argument(
+        "--data", type=Path, help="keep the seeded network here and reuse it on later runs"
+    )
     parser.add_argument("--serve", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--strategy", default="hybrid", help=argparse.SUPPRESS)
     parsed = parser.parse_args()

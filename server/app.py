@@ -38,6 +38,7 @@ from storage.server_schema import MIGRATIONS
 log = logging.getLogger("roost.server")
 
 ACTIVITY_FLUSH_SECONDS = 10.0
+CHECKPOINT_SECONDS = 1.0  # WAL checkpoints off the commit path (see storage.database)
 CAPABILITIES = [
     accounts,
     profiles,
@@ -52,7 +53,7 @@ CAPABILITIES = [
 class RoostServer:
     def __init__(self, config: ServerConfig) -> None:
         self.config = config
-        self.db = Database(config.database_path, MIGRATIONS)
+        self.db = Database(config.database_path, MIGRATIONS, checkpoint_every=CHECKPOINT_SECONDS)
         self.hub = InProcessHub()
         self._server: Server | None = None
         self._router: Router | None = None
