@@ -60,6 +60,9 @@ async def test_likes_are_counted_once_and_can_be_taken_back(live: LiveServer) ->
     assert (seen.post.like_count, seen.post.liked) == (1, False)
     unliked: wire.Post = await b.call("post.unlike", wire.PostRef(post_id=p.id))
     assert (unliked.like_count, unliked.liked) == (0, False)
+    # The post was hot in the server's memory; the unlike must have dropped that copy.
+    after: wire.Thread = await a.call("post.thread", wire.GetThread(post_id=p.id))
+    assert after.post.like_count == 0
     with pytest.raises(ServerError) as err:
         await b.call("post.like", wire.PostRef(post_id="999999"))
     assert (err.value.code, err.value.message) == ("not_found", "no post 999999")
