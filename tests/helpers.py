@@ -39,9 +39,10 @@ class CliResult:
 class ServerProcess:
     """`roost serve` in a child process, so tests can SIGKILL it and start it again."""
 
-    def __init__(self, data_dir: Path, port: int = 0) -> None:
+    def __init__(self, data_dir: Path, port: int = 0, extra_args: tuple[str, ...] = ()) -> None:
         self.data_dir = data_dir
         self.port = port
+        self.extra_args = extra_args
         self.url = ""
         self.proc: asyncio.subprocess.Process | None = None
         self.log: list[str] = []
@@ -54,6 +55,7 @@ class ServerProcess:
             str(self.port),
             "--data",
             str(self.data_dir),
+            *self.extra_args,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
         )

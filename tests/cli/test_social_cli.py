@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from tests.helpers import Home, ServerProcess
@@ -142,3 +144,30 @@ async def test_reference_to_a_dropped_queued_post_is_kept_and_reported(
         "refused",
         "unresolved",
     )
+
+
+async def test_serve_celebrity_threshold_option(
+    tmp_path: Path, make_home: Callable[[str, str], Home]
+) -> None:
+    """`roost serve --celebrity-threshold 0`: every author with a follower is merged at read
+    time; nothing is copied into followers' timelines, yet they see the posts."""
+    server = await ServerProcess(
+        tmp_path / "data", extra_args=("--celebrity-threshold", "0")
+    ).start()
+    try:
+        alice = make_home("alice", server.url)
+        bob = make_home("bob", server.url)
+        await alice.register("alice")
+        await bob.register("bob")
+        await bob.ok("follow", "alice")
+        posted = await _json(alice, "post", "merged, not copied")
+        assert [p["id"] for p in (await _json(bob, "timeline"))["posts"]] == [posted["id"]]
+    finally:
+        await server.terminate()
+    db = sqlite3.connect(tmp_path / "data" / "roost.db")
+    rows = db.execute(
+        "SELECT u.username FROM timeline t JOIN users u ON u.id = t.user_id WHERE t.post_id = ?",
+        (int(posted["id"]),),
+    ).fetchall()
+    db.close()
+    assert rows == [("alice",)]  # only the author's own timeline row
