@@ -44,6 +44,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from client.connection import Connection
+from client.outbox import new_client_id
 from protocol import social as wire
 from protocol.ids import EPOCH_MS, NODE_BITS, SEQUENCE_BITS
 from server.accounts import new_token, token_hash
@@ -242,7 +243,8 @@ async def post_latency(url: str, token: str, count: int) -> dict[str, float]:
     times = []
     for i in range(count):
         t0 = time.perf_counter()
-        await conn.call("post.create", wire.CreatePost(text=f"bench post {i} #bench"))
+        args = wire.CreatePost(text=f"bench post {i} #bench", client_id=new_client_id())
+        await conn.call("post.create", args)  # with an idempotency key, as clients send it
         times.append((time.perf_counter() - t0) * 1000)
     await conn.close()
     return percentiles(times)
