@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import aiosqlite
 
-from storage.database import Database
+from storage.repository import Repository
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,13 +26,7 @@ _SELECT = (
 )
 
 
-class NotificationRepository:
-    def __init__(self, db: Database) -> None:
-        self._db = db
-
-    def _conn(self, conn: aiosqlite.Connection | None) -> aiosqlite.Connection:
-        return conn or self._db.reader
-
+class NotificationRepository(Repository):
     async def add(
         self,
         tx: aiosqlite.Connection,

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import aiosqlite
 
-from storage.database import Database
+from storage.repository import Repository
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,13 +46,7 @@ _SUMMARY = (
 )
 
 
-class FollowRepository:
-    def __init__(self, db: Database) -> None:
-        self._db = db
-
-    def _conn(self, conn: aiosqlite.Connection | None) -> aiosqlite.Connection:
-        return conn or self._db.reader
-
+class FollowRepository(Repository):
     async def user_id(self, conn: aiosqlite.Connection | None, username: str) -> int | None:
         async with self._conn(conn).execute(
             "SELECT id FROM users WHERE username = ?", (username.lower(),)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import aiosqlite
 
-from storage.database import Database
+from storage.repository import Repository
 
 MAX_THREAD_REPLIES = 500
 MAX_ANCESTORS = 50
@@ -59,13 +59,7 @@ _SELECT = (
 )
 
 
-class PostRepository:
-    def __init__(self, db: Database) -> None:
-        self._db = db
-
-    def _conn(self, conn: aiosqlite.Connection | None) -> aiosqlite.Connection:
-        return conn or self._db.reader
-
+class PostRepository(Repository):
     # ------------------------------------------------------------------ reading
     async def get(self, conn: aiosqlite.Connection | None, post_id: int) -> PostRecord | None:
         found = await self.get_many(conn, [post_id])

@@ -9,18 +9,12 @@ from collections.abc import Sequence
 
 import aiosqlite
 
-from storage.database import Database
+from storage.repository import Repository
 
 NEWEST = (1 << 63) - 1
 
 
-class TimelineRepository:
-    def __init__(self, db: Database) -> None:
-        self._db = db
-
-    def _conn(self, conn: aiosqlite.Connection | None) -> aiosqlite.Connection:
-        return conn or self._db.reader
-
+class TimelineRepository(Repository):
     # ------------------------------------------------------------------ writing
     async def fan_out(
         self, tx: aiosqlite.Connection, post_id: int, author_id: int, *, to_followers: bool
