@@ -21,10 +21,13 @@ def note(message: str) -> None:
     stderr.print(message, markup=False)
 
 
-def queued(op: str, client_id: str, as_json: bool) -> None:
+def queued(op: str, client_id: str, as_json: bool, local_id: str | None = None) -> None:
     note(f"queued: the server is unreachable; {op} will be sent on the next connection")
+    if local_id is not None:
+        note(f"until then, refer to it as {local_id}")
     if as_json:
-        print_json({"queued": True, "op": op, "client_id": client_id})
+        extra = {"local_id": local_id} if local_id is not None else {}
+        print_json({"queued": True, "op": op, "client_id": client_id, **extra})
 
 
 def offline(cached_at: int | None) -> None:

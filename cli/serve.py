@@ -34,6 +34,15 @@ def serve(
     tls_key: Annotated[
         Path | None, typer.Option("--tls-key", help="PEM private key for --tls-cert.")
     ] = None,
+    celebrity_threshold: Annotated[
+        int,
+        typer.Option(
+            "--celebrity-threshold",
+            min=0,
+            help="Authors with more followers than this are merged into timelines at read time"
+            " instead of being copied into each follower's timeline.",
+        ),
+    ] = 10_000,
 ) -> None:
     """Run a Roost server."""
     # The server is imported here so client-only commands never load it.
@@ -50,6 +59,7 @@ def serve(
         port=port,
         tls_cert=tls_cert,
         tls_key=tls_key,
+        celebrity_threshold=celebrity_threshold,
     )
     from server.app import run
 

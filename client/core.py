@@ -16,7 +16,7 @@ from client.backoff import Backoff
 from client.connection import Connection, State, StateListener
 from client.errors import ClientError, Unreachable
 from client.home import Account, ClientHome
-from client.outbox import Outbox, ReplayReport, new_client_id
+from client.outbox import Outbox, ReplayReport, local_id, new_client_id
 from protocol import accounts as wire
 from protocol.ops import spec_for
 from storage.cache import CacheRepository
@@ -38,6 +38,7 @@ class Written(Generic[T]):
     result: T | None  # None when queued
     queued: bool
     client_id: str
+    local_id: str | None = None  # queued and creates something: use this id meanwhile
 
 
 @dataclass
@@ -149,10 +150,12 @@ class RoostClient:
         client_id: str = getattr(args, "client_id", None) or new_client_id()
         args = msgspec.structs.replace(args, client_id=client_id)
         try:
-            result = await self.call(op, args)
+            conn = await self.connect()  # replays the outbox first: local ids get server ids
+            args, _ = await self.outbox.resolve(args)
+            result = await conn.call(op, args)
         except Unreachable:
-            await self.outbox.enqueue(op, args)
-            return Written(None, True, client_id)
+            entry = await self.outbox.enqueue(op, args)
+            return Written(None, True, client_id, local_id(entry))
         await self._remember_write(op, result)
         return Written(result, False, client_id)
 

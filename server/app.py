@@ -23,7 +23,7 @@ from websockets.http11 import Request, Response
 from protocol.envelope import encode_error, peek_request_id
 from protocol.errors import ErrorCode, RoostError
 from protocol.ids import SnowflakeGenerator
-from server import accounts, profiles
+from server import accounts, discovery, follows, notifications, profiles, social, timelines
 from server.config import ServerConfig
 from server.context import Services
 from server.hub import InProcessHub
@@ -32,6 +32,7 @@ from server.metrics import CONTENT_TYPE, Metrics
 from server.passwords import Passwords
 from server.router import Router
 from server.session import CLOSE_TOO_SLOW, Session
+from server.social_services import SocialServices
 from storage.accounts import AccountRepository, Identity
 from storage.database import Database, now_ms
 from storage.idempotency import IdempotencyRepository
@@ -41,13 +42,22 @@ from storage.server_schema import MIGRATIONS
 log = logging.getLogger("roost.server")
 
 ACTIVITY_FLUSH_SECONDS = 10.0
-CAPABILITIES = [accounts, profiles]  # each module's HANDLERS serve its ops in protocol.ops
+CHECKPOINT_SECONDS = 1.0  # WAL checkpoints off the commit path (see storage.database)
+CAPABILITIES = [
+    accounts,
+    profiles,
+    social,
+    timelines,
+    follows,
+    notifications,
+    discovery,
+]  # each module's HANDLERS serve its ops in protocol.ops
 
 
 class RoostServer:
     def __init__(self, config: ServerConfig) -> None:
         self.config = config
-        self.db = Database(config.database_path, MIGRATIONS)
+        self.db = Database(config.database_path, MIGRATIONS, checkpoint_every=CHECKPOINT_SECONDS)
         self.hub = InProcessHub()
         self._server: Server | None = None
         self._router: Router | None = None
@@ -82,6 +92,7 @@ class RoostServer:
             accounts=self._accounts,
             profiles=ProfileRepository(self.db),
             idempotency=IdempotencyRepository(),
+            social=SocialServices.open(self.db, self.config.celebrity_threshold),
         )
         handlers = {op: h for module in CAPABILITIES for op, h in module.HANDLERS.items()}
         self._router = Router(services, handlers, observe=self.metrics.observe_op)

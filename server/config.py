@@ -35,6 +35,12 @@ class ServerConfig:
     def scheme(self) -> str:
         return "wss" if self.tls_cert else "ws"
 
+    # Authors with more followers than this are not fanned out at post time (merged on read).
+    celebrity_threshold: int = 10_000
+    # "hybrid" (fan-out on write + read-time merge) or "pull" (fan-out on read: the baseline
+    # the timeline benchmark compares against).
+    timeline_strategy: str = "hybrid"
+
     @property
     def database_path(self) -> Path:
         return self.data_dir / "roost.db"

@@ -6,9 +6,9 @@ that could still roll back.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aiosqlite
 
@@ -24,6 +24,9 @@ from storage.database import Database
 from storage.idempotency import IdempotencyRepository
 from storage.profiles import ProfileRepository
 
+if TYPE_CHECKING:
+    from server.social_services import SocialServices
+
 
 @dataclass
 class Services:
@@ -37,6 +40,7 @@ class Services:
     accounts: AccountRepository
     profiles: ProfileRepository
     idempotency: IdempotencyRepository
+    social: SocialServices
 
 
 @dataclass
@@ -45,6 +49,7 @@ class OpContext:
     session: Session
     tx: aiosqlite.Connection | None = None  # set for write ops: the op's own transaction
     _pending: list[tuple[tuple[int, ...], bytes, Session | None]] = field(default_factory=list)
+    _after_commit: list[Callable[[], None]] = field(default_factory=list)
 
     @property
     def identity(self) -> Identity:
@@ -64,7 +69,14 @@ class OpContext:
         skip = None if to_self else self.session
         self._pending.append((tuple(user_ids), encode_event(event, data), skip))
 
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        """Run `callback` once the op commits (e.g. drop in-memory copies of what changed)."""
+        self._after_commit.append(callback)
+
     def publish_pending(self) -> None:
+        for callback in self._after_commit:
+            callback()
+        self._after_commit.clear()
         for user_ids, frame, skip in self._pending:
             self.services.hub.publish(user_ids, frame, skip=skip)
         self._pending.clear()

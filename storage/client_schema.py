@@ -28,4 +28,16 @@ MIGRATIONS: list[Migration] = [
         )
         """,
     ),
+    Migration(
+        2,
+        "outbox entries that refer to earlier ones by local id",
+        """
+        ALTER TABLE outbox ADD COLUMN refs TEXT;
+        CREATE TABLE outbox_ids (
+            local_id TEXT PRIMARY KEY,
+            server_id TEXT NOT NULL,
+            created_at INTEGER NOT NULL
+        )
+        """,
+    ),
 ]

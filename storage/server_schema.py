@@ -41,4 +41,105 @@ MIGRATIONS: list[Migration] = [
         )
         """,
     ),
+    Migration(
+        2,
+        "social: posts, follows, likes, timelines, notifications, search",
+        """
+        CREATE TABLE posts (
+            id INTEGER PRIMARY KEY,
+            author_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+            text TEXT NOT NULL,
+            reply_to INTEGER,
+            repost_of INTEGER,
+            created_at INTEGER NOT NULL,
+            deleted_at INTEGER,
+            fanned_out INTEGER NOT NULL,
+            mentions TEXT NOT NULL DEFAULT '',
+            tags TEXT NOT NULL DEFAULT '',
+            like_count INTEGER NOT NULL DEFAULT 0,
+            repost_count INTEGER NOT NULL DEFAULT 0,
+            reply_count INTEGER NOT NULL DEFAULT 0
+        );
+        CREATE INDEX posts_by_author ON posts(author_id, id);
+        CREATE INDEX posts_unfanned ON posts(author_id, id) WHERE fanned_out = 0;
+        CREATE INDEX posts_by_reply_to ON posts(reply_to) WHERE reply_to IS NOT NULL;
+        CREATE INDEX posts_by_repost_of ON posts(repost_of) WHERE repost_of IS NOT NULL;
+        CREATE UNIQUE INDEX one_live_repost ON posts(author_id, repost_of)
+            WHERE repost_of IS NOT NULL AND deleted_at IS NULL;
+        CREATE TABLE post_mentions (
+            post_id INTEGER NOT NULL REFERENCES posts(id) ON DELETE CASCADE,
+            user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+            PRIMARY KEY (post_id, user_id)
+        ) WITHOUT ROWID;
+        CREATE TABLE post_tags (
+            tag TEXT NOT NULL,
+            post_id INTEGER NOT NULL REFERENCES posts(id) ON DELETE CASCADE,
+            author_id INTEGER NOT NULL,
+            created_at INTEGER NOT NULL,
+            PRIMARY KEY (post_id, tag)
+        ) WITHOUT ROWID;
+        CREATE INDEX post_tags_by_time ON post_tags(created_at, tag, author_id);
+        CREATE TABLE likes (
+            user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+            post_id INTEGER NOT NULL REFERENCES posts(id) ON DELETE CASCADE,
+            created_at INTEGER NOT NULL,
+            PRIMARY KEY (user_id, post_id)
+        ) WITHOUT ROWID;
+        CREATE TABLE follows (
+            follower_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+            followee_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+            created_at INTEGER NOT NULL,
+            PRIMARY KEY (follower_id, followee_id)
+        ) WITHOUT ROWID;
+        CREATE INDEX follows_by_followee ON follows(followee_id, follower_id);
+        CREATE TABLE social_stats (
+            user_id INTEGER PRIMARY KEY REFERENCES users(id) ON DELETE CASCADE,
+            followers INTEGER NOT NULL DEFAULT 0,
+            following INTEGER NOT NULL DEFAULT 0,
+            posts INTEGER NOT NULL DEFAULT 0,
+            has_unfanned INTEGER NOT NULL DEFAULT 0
+        );
+        INSERT INTO social_stats (user_id) SELECT id FROM users;
+        CREATE TRIGGER social_stats_for_new_user AFTER INSERT ON users BEGIN
+            INSERT INTO social_stats (user_id) VALUES (NEW.id);
+        END;
+        CREATE TABLE timeline (
+            user_id INTEGER NOT NULL,
+            post_id INTEGER NOT NULL,
+            author_id INTEGER NOT NULL,
+            PRIMARY KEY (user_id, post_id)
+        ) WITHOUT ROWID;
+        CREATE INDEX timeline_by_post ON timeline(post_id);
+        CREATE TABLE notifications (
+            id INTEGER PRIMARY KEY,
+            user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+            kind TEXT NOT NULL,
+            actor_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+            post_id INTEGER,
+            created_at INTEGER NOT NULL
+        );
+        CREATE INDEX notifications_by_user ON notifications(user_id, id);
+        CREATE TABLE notification_marks (
+            user_id INTEGER PRIMARY KEY REFERENCES users(id) ON DELETE CASCADE,
+            read_up_to INTEGER NOT NULL
+        );
+        CREATE VIRTUAL TABLE posts_fts USING fts5(text, content='posts', content_rowid='id');
+        CREATE VIRTUAL TABLE users_fts USING fts5(username, display_name, bio);
+        INSERT INTO users_fts (rowid, username, display_name, bio)
+            SELECT u.id, u.username, p.display_name, p.bio
+            FROM users u JOIN profiles p ON p.user_id = u.id;
+        CREATE TRIGGER users_fts_insert AFTER INSERT ON profiles BEGIN
+            INSERT INTO users_fts (rowid, username, display_name, bio)
+                SELECT id, username, NEW.display_name, NEW.bio FROM users WHERE id = NEW.user_id;
+        END;
+        CREATE TRIGGER users_fts_update AFTER UPDATE ON profiles BEGIN
+            DELETE FROM users_fts WHERE rowid = OLD.user_id;
+            INSERT INTO users_fts (rowid, username, display_name, bio)
+                SELECT id, username, NEW.display_name, NEW.bio FROM users WHERE id = NEW.user_id;
+        END;
+        CREATE TRIGGER users_fts_delete AFTER DELETE ON profiles BEGIN
+            DELETE FROM users_fts WHERE rowid = OLD.user_id;
+        END
+        """,
+    ),
 ]

@@ -40,11 +40,12 @@ async def test_newer_schema_is_refused(tmp_path: Path) -> None:
 
 
 async def test_failed_migration_leaves_the_previous_version(tmp_path: Path) -> None:
+    version = max(m.version for m in server_schema.MIGRATIONS) + 1
     broken = [
         *server_schema.MIGRATIONS,
-        Migration(2, "broken", "CREATE TABLE ok (x INTEGER); NOT SQL"),
+        Migration(version, "broken", "CREATE TABLE ok (x INTEGER); NOT SQL"),
     ]
-    with pytest.raises(MigrationError, match="migration 2 failed"):
+    with pytest.raises(MigrationError, match=f"migration {version} failed"):
         await Database(tmp_path / "x.db", broken).open()
     db = await Database(tmp_path / "x.db", server_schema.MIGRATIONS).open()
     async with db.reader.execute("SELECT name FROM sqlite_master WHERE name = 'ok'") as cur:
@@ -63,3 +64,17 @@ async def test_write_rolls_back_on_error(tmp_path: Path) -> None:
     async with db.reader.execute("SELECT COUNT(*) FROM cache") as cur:
         assert (await cur.fetchone())[0] == 0
     await db.close()
+
+
+def test_triggers_stay_one_statement() -> None:
+    from storage.database import _statements
+
+    script = (
+        "CREATE TABLE a (x); CREATE TRIGGER t AFTER INSERT ON a BEGIN"
+        " INSERT INTO b VALUES (1); DELETE FROM c; END; SELECT 1;"
+    )
+    assert _statements(script) == [
+        "CREATE TABLE a (x)",
+        "CREATE TRIGGER t AFTER INSERT ON a BEGIN INSERT INTO b VALUES (1); DELETE FROM c; END",
+        "SELECT 1",
+    ]

@@ -1,0 +1,231 @@
+"""Top-level social commands: post, repost, like, unlike, delete, thread, timeline, follow,
+unfollow, followers, following, user, search, trending, suggest, notifications."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated, Any
+
+import typer
+
+from cli import output
+from cli import social_output as show
+from cli.options import AsJson
+from cli.session import with_client
+from client.core import Read, RoostClient, Written
+from client.social import Social
+
+PostId = Annotated[str, typer.Argument(help="A post id (or local:N for a queued post).")]
+Limit = Annotated[int, typer.Option("--limit", min=1, max=100, help="How many to show.")]
+Before = Annotated[
+    str | None, typer.Option("--before", help="Only older than this id (from the last page).")
+]
+UserArg = Annotated[str | None, typer.Argument(help="A username; you if left out.")]
+
+
+def _write(body: Any, op: str, as_json: bool) -> Any:
+    """Run a write; print the queued note, or return the result for the caller to print."""
+
+    async def run(client: RoostClient) -> Written[Any]:
+        return await body(Social(client))  # type: ignore[no-any-return]
+
+    written: Written[Any] = with_client(run)
+    if written.queued:
+        output.queued(op, written.client_id, as_json, written.local_id)
+        return None
+    return written.result
+
+
+def _read(body: Any) -> Any:
+    async def run(client: RoostClient) -> Read[Any]:
+        return await body(Social(client))  # type: ignore[no-any-return]
+
+    answer: Read[Any] = with_client(run)
+    if answer.offline:
+        output.offline(answer.cached_at)
+    return answer.result
+
+
+def post(
+    text: Annotated[str, typer.Argument(help="Up to 280 characters; @user and #tag work.")],
+    reply_to: Annotated[str | None, typer.Option("--reply-to", help="Reply to this post.")] = None,
+    as_json: AsJson = False,
+) -> None:
+    """Publish a post (queued if the server is unreachable)."""
+    result = _write(lambda s: s.post(text, reply_to), "post.create", as_json)
+    if result is not None:
+        output.print_json(result) if as_json else show.print_post(result)
+
+
+def repost(post_id: PostId, as_json: AsJson = False) -> None:
+    """Repost a post."""
+    result = _write(lambda s: s.repost(post_id), "post.repost", as_json)
+    if result is not None:
+        output.print_json(result) if as_json else show.print_post(result)
+
+
+def like(post_id: PostId, as_json: AsJson = False) -> None:
+    """Like a post."""
+    result = _write(lambda s: s.like(post_id), "post.like", as_json)
+    if result is not None:
+        output.print_json(result) if as_json else output.note(f"liked {post_id}")
+
+
+def unlike(post_id: PostId, as_json: AsJson = False) -> None:
+    """Take back a like."""
+    result = _write(lambda s: s.unlike(post_id), "post.unlike", as_json)
+    if result is not None:
+        output.print_json(result) if as_json else output.note(f"unliked {post_id}")
+
+
+def delete(post_id: PostId, as_json: AsJson = False) -> None:
+    """Delete one of your posts or reposts."""
+    result = _write(lambda s: s.delete(post_id), "post.delete", as_json)
+    if result is not None:
+        output.print_json(result) if as_json else output.note(f"deleted {post_id}")
+
+
+def thread(post_id: PostId, as_json: AsJson = False) -> None:
+    """Show a post with what it replies to and its replies."""
+    result = _read(lambda s: s.thread(post_id))
+    output.print_json(result) if as_json else show.print_thread(result)
+
+
+def timeline(
+    user: Annotated[str | None, typer.Option("--user", help="One user's posts.")] = None,
+    limit: Limit = 20,
+    before: Before = None,
+    as_json: AsJson = False,
+) -> None:
+    """Your home timeline (or one user's posts), newest first."""
+    if user is None:
+        page = _read(lambda s: s.home(limit, before))
+    else:
+        page = _read(lambda s: s.user_timeline(user, limit, before))
+    if as_json:
+        output.print_json(page)
+    else:
+        show.print_page(page, "nothing here yet: follow someone, or post something")
+
+
+def follow(username: str, as_json: AsJson = False) -> None:
+    """Follow a user."""
+    result = _write(lambda s: s.follow(username), "follow.add", as_json)
+    if result is not None:
+        output.print_json(result) if as_json else output.note(f"following @{result.username}")
+
+
+def unfollow(username: str, as_json: AsJson = False) -> None:
+    """Stop following a user."""
+    result = _write(lambda s: s.unfollow(username), "follow.remove", as_json)
+    if result is not None:
+        output.print_json(result) if as_json else output.note(f"unfollowed @{result.username}")
+
+
+def followers(username: UserArg = None, as_json: AsJson = False) -> None:
+    """Who follows a user."""
+    result = _read(lambda s: s.followers(username))
+    output.print_json(result.users) if as_json else show.print_users(result.users, "no followers")
+
+
+def following(username: UserArg = None, as_json: AsJson = False) -> None:
+    """Whom a user follows."""
+    result = _read(lambda s: s.following(username))
+    if as_json:
+        output.print_json(result.users)
+    else:
+        show.print_users(result.users, "not following anyone")
+
+
+def user(username: UserArg = None, as_json: AsJson = False) -> None:
+    """A profile with post, follower and following counts."""
+    result = _read(lambda s: s.profile(username))
+    output.print_json(result) if as_json else show.print_profile(result)
+
+
+def search(
+    query: Annotated[str, typer.Argument(help="Words to find in posts and people.")],
+    limit: Limit = 20,
+    as_json: AsJson = False,
+) -> None:
+    """Search posts and people."""
+    result = _read(lambda s: s.search(query, limit))
+    if as_json:
+        output.print_json(result)
+        return
+    if result.users:
+        show.print_users(result.users, "")
+    show.print_posts(result.posts, f"no posts match {query!r}")
+
+
+def trending(
+    hours: Annotated[int, typer.Option("--hours", min=1, max=720, help="Window.")] = 24,
+    as_json: AsJson = False,
+) -> None:
+    """Hashtags used by the most people lately."""
+    result = _read(lambda s: s.trending(hours))
+    if as_json:
+        output.print_json(result.tags)
+        return
+    if not result.tags:
+        output.note(f"no hashtags in the last {hours} hours")
+    for t in result.tags:
+        people = "person" if t.authors == 1 else "people"
+        posts = "post" if t.posts == 1 else "posts"
+        output.stdout.print(f"#{t.tag}  {t.authors} {people}, {t.posts} {posts}", markup=False)
+
+
+def suggest(as_json: AsJson = False) -> None:
+    """Who to follow: people followed by people you follow."""
+    result = _read(lambda s: s.suggest())
+    if as_json:
+        output.print_json(result.users)
+        return
+    if not result.users:
+        output.note("no suggestions yet: follow a few people first")
+    for u in result.users:
+        output.stdout.print(
+            f"@{u.username}  followed by {', '.join('@' + n for n in u.followed_by)}"
+            f" ({u.mutuals} you follow, {u.followers} followers)",
+            markup=False,
+        )
+
+
+def notifications(
+    limit: Limit = 30,
+    before: Before = None,
+    mark_read: Annotated[bool, typer.Option("--read", help="Then mark them all as read.")] = False,
+    as_json: AsJson = False,
+) -> None:
+    """Mentions, replies, likes, reposts and follows, newest first."""
+    result = _read(lambda s: s.notifications(limit, before))
+    output.print_json(result) if as_json else show.print_notifications(result)
+    if mark_read and result.notifications:
+        newest = result.notifications[0].id
+        if _write(lambda s: s.mark_read(newest), "notifications.read", False) is not None:
+            output.note("marked as read")
+
+
+COMMANDS: list[Callable[..., None]] = [
+    post,
+    repost,
+    like,
+    unlike,
+    delete,
+    thread,
+    timeline,
+    follow,
+    unfollow,
+    followers,
+    following,
+    user,
+    search,
+    trending,
+    suggest,
+    notifications,
+]
+
+
+def register(app: typer.Typer) -> None:
+    for command in COMMANDS:
+        app.command()(command)

@@ -1,0 +1,107 @@
+"""How posts, timelines, people and notifications look on a terminal."""
+
+from __future__ import annotations
+
+from rich.table import Table
+from rich.text import Text
+
+from cli import output
+from protocol import social as wire
+
+
+def post_text(post: wire.Post, *, indent: str = "") -> Text:
+    shown = post.original if post.original is not None else post
+    text = Text(indent)
+    if post.original is not None:
+        text.append(f"↻ @{post.author} reposted\n{indent}", style="dim")
+    text.append(f"@{shown.author}", style="bold")
+    text.append(f"  {output.when(shown.created_at)}  id {shown.id}", style="dim")
+    if shown.reply_to:
+        text.append(f"  ↩ {shown.reply_to}", style="dim")
+    text.append("\n" + indent)
+    text.append(shown.text.replace("\n", "\n" + indent))
+    heart = "♥" if shown.liked else "♡"
+    counts = f"{heart} {shown.like_count}   ↻ {shown.repost_count}   ↩ {shown.reply_count}"
+    text.append(f"\n{indent}{counts}", style="dim")
+    return text
+
+
+def print_post(post: wire.Post) -> None:
+    output.stdout.print(post_text(post))
+
+
+def print_posts(posts: list[wire.Post], empty: str) -> None:
+    if not posts:
+        output.note(empty)
+        return
+    for i, post in enumerate(posts):
+        if i:
+            output.stdout.print()
+        print_post(post)
+
+
+def print_page(page: wire.Page, empty: str) -> None:
+    print_posts(page.posts, empty)
+    if page.next_before is not None:
+        output.note(f"older: --before {page.next_before}")
+
+
+def print_thread(thread: wire.Thread) -> None:
+    for post in thread.ancestors:
+        output.stdout.print(post_text(post))
+        output.stdout.print("│", style="dim")
+    output.stdout.print(post_text(thread.post))
+    for reply in thread.replies:
+        output.stdout.print()
+        output.stdout.print(post_text(reply, indent="    "))
+
+
+def print_users(users: list[wire.UserCard], empty: str) -> None:
+    if not users:
+        output.note(empty)
+        return
+    table = Table("user", "name", "followers", "following")
+    for u in users:
+        table.add_row(f"@{u.username}", u.display_name, str(u.followers), str(u.following))
+    output.stdout.print(table)
+
+
+def print_profile(p: wire.UserProfile) -> None:
+    name = p.display_name or p.username
+    output.stdout.print(f"{name} (@{p.username})", style="bold", markup=False)
+    if p.bio:
+        output.stdout.print(p.bio, markup=False)
+    relation = [
+        w for w, on in (("you follow them", p.you_follow), ("follows you", p.follows_you)) if on
+    ]
+    output.stdout.print(
+        f"{p.posts} posts · {p.followers} followers · {p.following} following"
+        + (f" · {', '.join(relation)}" if relation else ""),
+        markup=False,
+    )
+    output.stdout.print(f"joined {output.when(p.created_at)}", style="dim", markup=False)
+
+
+_VERB = {
+    "mention": "mentioned you",
+    "reply": "replied to you",
+    "like": "liked your post",
+    "repost": "reposted your post",
+    "follow": "followed you",
+}
+
+
+def print_notifications(notes: wire.Notifications) -> None:
+    if not notes.notifications:
+        output.note("no notifications")
+        return
+    for n in notes.notifications:
+        line = Text("● " if n.unread else "  ", style="bold cyan")
+        line.append(f"@{n.actor}", style="bold")
+        line.append(f" {_VERB.get(n.kind, n.kind)}")
+        line.append(f"  {output.when(n.created_at)}", style="dim")
+        if n.post is not None:
+            shown = n.post.original or n.post
+            line.append(f"\n    {shown.text}", style="dim")
+        output.stdout.print(line)
+    output.note(f"{notes.unread} unread")

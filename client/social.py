@@ -1,0 +1,125 @@
+"""The social capability on the client: posts, follows, timelines, notifications and discovery,
+each a write (queued while offline) or a read (cached, and served from the cache offline).
+
+Ids may be `local:N` for a post still in the outbox: a reply to it or a like of it is queued
+behind it and sent with the server's id once it exists.
+"""
+
+from __future__ import annotations
+
+from client.core import Read, RoostClient, Written
+from client.errors import ClientError
+from protocol import social as wire
+from protocol.post_text import is_blank
+
+
+def check_post_text(text: str) -> None:
+    if is_blank(text):
+        raise ClientError("a post needs some text")
+    if len(text) > wire.MAX_POST_CHARS:
+        raise ClientError(
+            f"a post is at most {wire.MAX_POST_CHARS} characters; this one has {len(text)}"
+        )
+
+
+class Social:
+    def __init__(self, client: RoostClient) -> None:
+        self.client = client
+
+    def _me(self) -> str:
+        return self.client.home.require_account().username
+
+    # ------------------------------------------------------------------ writes
+    async def post(self, text: str, reply_to: str | None = None) -> Written[wire.Post]:
+        check_post_text(text)  # refuse now rather than queue what the server will refuse
+        return await self.client.write("post.create", wire.CreatePost(text=text, reply_to=reply_to))
+
+    async def repost(self, post_id: str) -> Written[wire.Post]:
+        return await self.client.write("post.repost", wire.PostRef(post_id=post_id))
+
+    async def like(self, post_id: str) -> Written[wire.Post]:
+        return await self.client.write("post.like", wire.PostRef(post_id=post_id))
+
+    async def unlike(self, post_id: str) -> Written[wire.Post]:
+        return await self.client.write("post.unlike", wire.PostRef(post_id=post_id))
+
+    async def delete(self, post_id: str) -> Written[wire.Deleted]:
+        return await self.client.write("post.delete", wire.PostRef(post_id=post_id))
+
+    async def follow(self, username: str) -> Written[wire.UserProfile]:
+        return await self.client.write("follow.add", wire.UserRef(username=username))
+
+    async def unfollow(self, username: str) -> Written[wire.UserProfile]:
+        return await self.client.write("follow.remove", wire.UserRef(username=username))
+
+    async def mark_read(self, up_to: str | None = None) -> Written[wire.ReadMarker]:
+        return await self.client.write(
+            "notifications.read", wire.MarkNotificationsRead(up_to=up_to)
+        )
+
+    # ------------------------------------------------------------------ reads
+    async def home(self, limit: int = 20, before: str | None = None) -> Read[wire.Page]:
+        return await self.client.read(
+            "timeline.home",
+            wire.HomeTimeline(limit=limit, before=before),
+            cache_key=f"{self._me()}:{limit}:{before or ''}",
+        )
+
+    async def user_timeline(
+        self, username: str, limit: int = 20, before: str | None = None
+    ) -> Read[wire.Page]:
+        return await self.client.read(
+            "timeline.user",
+            wire.UserTimeline(username=username, limit=limit, before=before),
+            cache_key=f"{username.lower()}:{limit}:{before or ''}",
+        )
+
+    async def thread(self, post_id: str) -> Read[wire.Thread]:
+        return await self.client.read(
+            "post.thread", wire.GetThread(post_id=post_id), cache_key=post_id
+        )
+
+    async def notifications(
+        self, limit: int = 30, before: str | None = None
+    ) -> Read[wire.Notifications]:
+        return await self.client.read(
+            "notifications.list",
+            wire.ListNotifications(limit=limit, before=before),
+            cache_key=f"{limit}:{before or ''}",
+        )
+
+    async def profile(self, username: str | None = None) -> Read[wire.UserProfile]:
+        return await self.client.read(
+            "user.profile",
+            wire.GetUser(username=username),
+            cache_key=(username or self._me()).lower(),
+        )
+
+    async def followers(self, username: str | None = None) -> Read[wire.UserList]:
+        return await self.client.read(
+            "follow.followers",
+            wire.ListUsers(username=username),
+            cache_key=(username or self._me()).lower(),
+        )
+
+    async def following(self, username: str | None = None) -> Read[wire.UserList]:
+        return await self.client.read(
+            "follow.following",
+            wire.ListUsers(username=username),
+            cache_key=(username or self._me()).lower(),
+        )
+
+    async def search(self, query: str, limit: int = 20) -> Read[wire.SearchResult]:
+        return await self.client.read(
+            "search.query", wire.Search(query=query, limit=limit), cache_key=f"{limit}:{query}"
+        )
+
+    async def trending(self, hours: int = 24, limit: int = 10) -> Read[wire.TrendingTags]:
+        return await self.client.read(
+            "trending.tags", wire.Trending(hours=hours, limit=limit), cache_key=f"{hours}:{limit}"
+        )
+
+    async def suggest(self, limit: int = 10) -> Read[wire.Suggestions]:
+        return await self.client.read(
+            "suggest.follows", wire.Suggest(limit=limit), cache_key=str(limit)
+        )

@@ -1,0 +1,206 @@
+"""Handlers for posts: create (and reply), repost, like, unlike, delete, and the thread view.
+
+Each write runs in the op's transaction; followers' timelines are written in it (unless the
+author is over the celebrity threshold), notifications too, and the live events and cache
+invalidations happen only after commit.
+"""
+
+from __future__ import annotations
+
+from protocol import social as wire
+from protocol.errors import ErrorCode, RoostError
+from protocol.post_text import is_blank, parse_entities
+from server.context import OpContext
+from server.fanout import fans_out
+from server.notifications import notify
+from server.router import Handler
+from server.social_services import SocialServices, as_id
+from storage.database import now_ms
+from storage.social_posts import NewPost, PostRecord
+
+
+async def create_post(ctx: OpContext, args: wire.CreatePost) -> wire.Post:
+    if is_blank(args.text):
+        raise RoostError(ErrorCode.INVALID_ARGS, "a post needs some text")
+    social = ctx.services.social
+    tx = ctx.write_tx
+    parent: PostRecord | None = None
+    if args.reply_to is not None:
+        parent = await _live_post(ctx, args.reply_to)
+        if parent.repost_of is not None:  # replying to a repost answers the original
+            parent = await _live_post(ctx, str(parent.repost_of))
+    entities = parse_entities(args.text)
+    mentioned = await social.follows.user_ids(tx, entities.mentions)
+    post = await _publish(ctx, args.text, reply_to=parent, mentions=mentioned, tags=entities.tags)
+    if parent is not None:
+        await notify(ctx, parent.author_id, "reply", int(post.id))
+    for user_id in mentioned.values():
+        if parent is None or user_id != parent.author_id:
+            await notify(ctx, user_id, "mention", int(post.id))
+    return post
+
+
+async def repost(ctx: OpContext, args: wire.PostRef) -> wire.Post:
+    social = ctx.services.social
+    target = await _live_post(ctx, args.post_id)
+    if target.repost_of is not None:  # reposting a repost reposts the original
+        target = await _live_post(ctx, str(target.repost_of))
+    existing = await social.posts.live_repost(ctx.write_tx, ctx.identity.user_id, target.id)
+    if existing is not None:
+        view = await social.view(ctx.write_tx, ctx.identity.user_id, existing)
+        assert view is not None
+        return view
+    post = await _publish(ctx, "", repost_of=target)
+    await notify(ctx, target.author_id, "repost", target.id)
+    return post
+
+
+async def _publish(
+    ctx: OpContext,
+    text: str,
+    *,
+    reply_to: PostRecord | None = None,
+    repost_of: PostRecord | None = None,
+    mentions: dict[str, int] | None = None,
+    tags: list[str] | None = None,
+) -> wire.Post:
+    social = ctx.services.social
+    tx = ctx.write_tx
+    me = ctx.identity.user_id
+    followers = await social.follows.follower_ids(tx, me)
+    fan = fans_out(len(followers), social.celebrity_threshold)
+    post_id = ctx.services.ids.next()
+    await social.posts.insert(
+        tx,
+        NewPost(
+            id=post_id,
+            author_id=me,
+            text=text,
+            reply_to=reply_to.id if reply_to else None,
+            repost_of=repost_of.id if repost_of else None,
+            created_at=now_ms(),
+            fanned_out=fan,
+            mention_ids=list((mentions or {}).values()),
+            mentions=list(mentions or {}),
+            tags=tags or [],
+        ),
+    )
+    await social.timelines.fan_out(tx, post_id, me, to_followers=fan)
+    post = await social.view(tx, me, post_id)
+    assert post is not None
+    changed = [p.id for p in (reply_to, repost_of) if p is not None]
+    _after_commit(ctx, social, changed, [me, *followers] if fan else None)
+    online = [f for f in followers if ctx.services.hub.is_online(f)]
+    ctx.emit([me, *online], "post.created", post)
+    return post
+
+
+async def delete_post(ctx: OpContext, args: wire.PostRef) -> wire.Deleted:
+    social = ctx.services.social
+    tx = ctx.write_tx
+    post = await _live_post(ctx, args.post_id)
+    if post.author_id != ctx.identity.user_id:
+        raise RoostError(ErrorCode.FORBIDDEN, "you can only delete your own posts")
+    now = now_ms()
+    gone = [post]
+    for repost_id in await social.posts.live_reposts_of(tx, post.id):
+        record = await social.posts.get(tx, repost_id)
+        assert record is not None
+        gone.append(record)
+    for record in gone:
+        await social.posts.mark_deleted(tx, record, now)
+    await social.timelines.remove_posts(tx, [r.id for r in gone])
+    touched = [r.id for r in gone] + [
+        p for r in gone for p in (r.reply_to, r.repost_of) if p is not None
+    ]
+    _after_commit(ctx, social, touched, None)
+    followers = await social.follows.follower_ids(tx, post.author_id)
+    online = [f for f in followers if ctx.services.hub.is_online(f)]
+    deleted = wire.Deleted(post_id=str(post.id))
+    ctx.emit([post.author_id, *online], "post.deleted", deleted)
+    return deleted
+
+
+async def like(ctx: OpContext, args: wire.PostRef) -> wire.Post:
+    social = ctx.services.social
+    post = await _likeable(ctx, args.post_id)
+    if await social.posts.add_like(ctx.write_tx, ctx.identity.user_id, post.id, now_ms()):
+        await notify(ctx, post.author_id, "like", post.id)
+    _after_commit(ctx, social, [post.id], [])
+    return await _view(ctx, post.id)
+
+
+async def unlike(ctx: OpContext, args: wire.PostRef) -> wire.Post:
+    social = ctx.services.social
+    post = await _likeable(ctx, args.post_id)
+    me = ctx.identity.user_id
+    if await social.posts.remove_like(ctx.write_tx, me, post.id):
+        await social.notifications.remove(ctx.write_tx, post.author_id, "like", me, post.id)
+    _after_commit(ctx, social, [post.id], [])
+    return await _view(ctx, post.id)
+
+
+async def thread(ctx: OpContext, args: wire.GetThread) -> wire.Thread:
+    social = ctx.services.social
+    post = await social.posts.get(None, _id(args.post_id))
+    if post is None or post.deleted:
+        raise RoostError(ErrorCode.NOT_FOUND, f"no post {args.post_id}")
+    me = ctx.identity.user_id
+    view = await social.view(None, me, post.id)
+    if view is None:  # a repost whose original is gone
+        raise RoostError(ErrorCode.NOT_FOUND, f"no post {args.post_id}")
+    ancestors = await social.views(None, me, await social.posts.ancestors(None, post))
+    replies = await social.views(None, me, await social.posts.replies(None, post.id))
+    return wire.Thread(post=view, ancestors=ancestors, replies=replies)
+
+
+# ---------------------------------------------------------------------------- helpers
+def _id(value: str) -> int:
+    number = as_id(value)
+    assert number is not None
+    return number
+
+
+async def _live_post(ctx: OpContext, post_id: str) -> PostRecord:
+    post = await ctx.services.social.posts.get(ctx.write_tx, _id(post_id))
+    if post is None or post.deleted:
+        raise RoostError(ErrorCode.NOT_FOUND, f"no post {post_id}")
+    return post
+
+
+async def _likeable(ctx: OpContext, post_id: str) -> PostRecord:
+    post = await _live_post(ctx, post_id)
+    if post.repost_of is not None:  # a like of a repost is a like of the original
+        post = await _live_post(ctx, str(post.repost_of))
+    return post
+
+
+async def _view(ctx: OpContext, post_id: int) -> wire.Post:
+    view = await ctx.services.social.view(ctx.write_tx, ctx.identity.user_id, post_id)
+    assert view is not None
+    return view
+
+
+def _after_commit(
+    ctx: OpContext, social: SocialServices, posts: list[int], homes: list[int] | None
+) -> None:
+    """Drop what the op changed from memory once it commits; `homes=None`: every home."""
+
+    def forget() -> None:
+        social.forget_posts(posts)
+        if homes is None:
+            social.forget_all_homes()
+        elif homes:
+            social.forget_homes(homes)
+
+    ctx.after_commit(forget)
+
+
+HANDLERS: dict[str, Handler] = {
+    "post.create": create_post,
+    "post.repost": repost,
+    "post.delete": delete_post,
+    "post.like": like,
+    "post.unlike": unlike,
+    "post.thread": thread,
+}

@@ -1,0 +1,171 @@
+"""The social capability's long-lived parts: its repositories, the in-memory LRU caches of hot
+posts and home timelines, and turning post rows into wire posts.
+
+Caches are filled only by reads that began after the last invalidation (an epoch check), so a
+read racing a commit can never put back what that commit changed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import aiosqlite
+
+from protocol import social as wire
+from protocol.errors import ErrorCode, RoostError
+from server.fanout import DEFAULT_CELEBRITY_THRESHOLD
+from server.lru import LRU
+from storage.database import Database
+from storage.notifications import NotificationRepository
+from storage.social_graph import FollowRepository
+from storage.social_posts import PostRecord, PostRepository
+from storage.timelines import TimelineRepository
+
+HOT_POSTS = 50_000
+HOT_TIMELINES = 10_000
+HEAD_SIZE = 200  # how many of a home timeline's newest fanned-out ids are kept in memory
+
+
+@dataclass
+class HomeHead:
+    """The newest fanned-out ids of one home timeline and its read-time sources."""
+
+    ids: list[int]  # newest first
+    complete: bool  # True: these are all the ids the timeline holds
+    sources: list[int]  # followees whose posts are merged at read time
+
+
+@dataclass
+class SocialServices:
+    posts: PostRepository
+    follows: FollowRepository
+    timelines: TimelineRepository
+    notifications: NotificationRepository
+    celebrity_threshold: int = DEFAULT_CELEBRITY_THRESHOLD
+    hot_posts: LRU[int, PostRecord] = field(default_factory=lambda: LRU(HOT_POSTS))
+    hot_homes: LRU[int, HomeHead] = field(default_factory=lambda: LRU(HOT_TIMELINES))
+    epoch: int = 0  # bumped by every invalidation
+
+    @classmethod
+    def open(cls, db: Database, celebrity_threshold: int) -> SocialServices:
+        return cls(
+            PostRepository(db),
+            FollowRepository(db),
+            TimelineRepository(db),
+            NotificationRepository(db),
+            celebrity_threshold,
+        )
+
+    # ------------------------------------------------------------------ invalidation
+    def forget_posts(self, post_ids: list[int]) -> None:
+        self.epoch += 1
+        for post_id in post_ids:
+            self.hot_posts.discard(post_id)
+
+    def forget_homes(self, user_ids: list[int]) -> None:
+        self.epoch += 1
+        for user_id in user_ids:
+            self.hot_homes.discard(user_id)
+
+    def forget_all_homes(self) -> None:
+        self.epoch += 1
+        self.hot_homes.clear()
+
+    # ------------------------------------------------------------------ posts
+    async def records(
+        self, conn: aiosqlite.Connection | None, ids: list[int]
+    ) -> dict[int, PostRecord]:
+        """Post rows by id, from memory when hot. Inside a transaction (`conn` set) the
+        database is asked directly, so a handler sees its own uncommitted writes."""
+        if conn is not None:
+            return await self.posts.get_many(conn, ids)
+        epoch = self.epoch
+        found: dict[int, PostRecord] = {}
+        missing: list[int] = []
+        for post_id in ids:
+            hot = self.hot_posts.get(post_id)
+            if hot is None:
+                missing.append(post_id)
+            else:
+                found[post_id] = hot
+        if missing:
+            loaded = await self.posts.get_many(None, missing)
+            if epoch == self.epoch:
+                for post_id, record in loaded.items():
+                    self.hot_posts.put(post_id, record)
+            found.update(loaded)
+        return found
+
+    async def views(
+        self, conn: aiosqlite.Connection | None, viewer_id: int, ids: list[int]
+    ) -> list[wire.Post]:
+        """Wire posts for these ids, in order, leaving out deleted posts and reposts of
+        deleted posts."""
+        records = await self.records(conn, ids)
+        originals = [r.repost_of for r in records.values() if r.repost_of is not None]
+        missing = [o for o in originals if o not in records]
+        if missing:
+            records.update(await self.records(conn, missing))
+        shown = [records[i] for i in ids if i in records and visible(records[i], records)]
+        liked_ids = [r.repost_of if r.repost_of is not None else r.id for r in shown]
+        liked = await self.posts.liked(conn, viewer_id, liked_ids)
+        out: list[wire.Post] = []
+        for record in shown:
+            if record.repost_of is not None:
+                original = records[record.repost_of]
+                inner = to_wire(original, original.id in liked)
+                out.append(to_wire(record, False, inner))
+            else:
+                out.append(to_wire(record, record.id in liked))
+        return out
+
+    async def view(
+        self, conn: aiosqlite.Connection | None, viewer_id: int, post_id: int
+    ) -> wire.Post | None:
+        found = await self.views(conn, viewer_id, [post_id])
+        return found[0] if found else None
+
+
+def visible(record: PostRecord, records: dict[int, PostRecord]) -> bool:
+    if record.deleted:
+        return False
+    if record.repost_of is None:
+        return True
+    original = records.get(record.repost_of)
+    return original is not None and not original.deleted
+
+
+def to_wire(record: PostRecord, liked: bool, original: wire.Post | None = None) -> wire.Post:
+    return wire.Post(
+        id=str(record.id),
+        author=record.author,
+        text=record.text,
+        created_at=datetime.fromtimestamp(record.created_at / 1000, UTC),
+        reply_to=str(record.reply_to) if record.reply_to is not None else None,
+        repost_of=str(record.repost_of) if record.repost_of is not None else None,
+        like_count=record.like_count,
+        repost_count=record.repost_count,
+        reply_count=record.reply_count,
+        liked=liked,
+        mentions=record.mentions.split() if record.mentions else [],
+        tags=record.tags.split() if record.tags else [],
+        original=original,
+    )
+
+
+def when(ms: int) -> datetime:
+    return datetime.fromtimestamp(ms / 1000, UTC)
+
+
+MAX_ID = (1 << 63) - 1
+
+
+def as_id(value: str | None) -> int | None:
+    """A wire id as an int; ids past the 64-bit range exist nowhere, so they are refused."""
+    if value is None:
+        return None
+    number = int(value)
+    if number > MAX_ID:
+        raise RoostError(ErrorCode.INVALID_ARGS, f"id {value} is out of range")
+    return number

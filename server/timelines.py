@@ -1,0 +1,103 @@
+"""Home and user timelines: read the fanned-out ids (from memory when hot), merge in the posts
+of followees that were not fanned out, hydrate, and page by id.
+"""
+
+from __future__ import annotations
+
+from protocol import social as wire
+from protocol.errors import ErrorCode, RoostError
+from server.context import OpContext
+from server.fanout import merge_newest, next_cursor
+from server.router import Handler
+from server.social_services import HEAD_SIZE, HomeHead, SocialServices, as_id
+
+OVERFETCH = 10  # extra ids read per page so a few deleted posts do not shorten it
+MAX_ROUNDS = 5  # pages refilled at most this often when deletions thin them out
+
+
+async def home_page(
+    social: SocialServices, user_id: int, before: int | None, limit: int, *, pull: bool = False
+) -> wire.Page:
+    """One page of a home timeline, newest first, only ids below `before`. With `pull`, the
+    fan-out-on-read baseline answers instead (every followee's posts joined at read time)."""
+    shown: list[wire.Post] = []
+    cursor = before
+    exhausted = False
+    for _ in range(MAX_ROUNDS):
+        want = limit - len(shown) + OVERFETCH
+        if pull:
+            ids = await social.timelines.pull_all_ids(None, user_id, cursor, want)
+        else:
+            ids = await _hybrid_ids(social, user_id, cursor, want)
+        exhausted = len(ids) < want
+        posts = await social.views(None, user_id, ids)
+        shown += posts[: limit - len(shown)]
+        if len(shown) >= limit or exhausted or not ids:
+            break
+        cursor = ids[-1]
+    ids_shown = [int(p.id) for p in shown]
+    after = next_cursor(ids_shown, limit, exhausted)
+    return wire.Page(posts=shown, next_before=str(after) if after is not None else None)
+
+
+async def _hybrid_ids(
+    social: SocialServices, user_id: int, before: int | None, want: int
+) -> list[int]:
+    head = await _head(social, user_id)
+    below = [i for i in head.ids if before is None or i < before]
+    if len(below) >= want or head.complete:
+        fanned = below[:want]
+    else:
+        fanned = await social.timelines.fanned_ids(None, user_id, before, want)
+    pulled = await social.timelines.unfanned_ids(None, head.sources, before, want)
+    return merge_newest([fanned, pulled], want)
+
+
+async def _head(social: SocialServices, user_id: int) -> HomeHead:
+    head = social.hot_homes.get(user_id)
+    if head is not None:
+        return head
+    epoch = social.epoch
+    ids = await social.timelines.fanned_ids(None, user_id, None, HEAD_SIZE)
+    sources = await social.timelines.pull_sources(None, user_id)
+    head = HomeHead(ids, len(ids) < HEAD_SIZE, sources)
+    if epoch == social.epoch:
+        social.hot_homes.put(user_id, head)
+    return head
+
+
+async def user_page(
+    social: SocialServices, viewer_id: int, author_id: int, before: int | None, limit: int
+) -> wire.Page:
+    shown: list[wire.Post] = []
+    cursor = before
+    exhausted = False
+    for _ in range(MAX_ROUNDS):
+        want = limit - len(shown) + OVERFETCH
+        ids = await social.posts.by_author(None, author_id, cursor, want)
+        exhausted = len(ids) < want
+        shown += (await social.views(None, viewer_id, ids))[: limit - len(shown)]
+        if len(shown) >= limit or exhausted:
+            break
+        cursor = ids[-1]
+    after = next_cursor([int(p.id) for p in shown], limit, exhausted)
+    return wire.Page(posts=shown, next_before=str(after) if after is not None else None)
+
+
+# ---------------------------------------------------------------------------- handlers
+async def home(ctx: OpContext, args: wire.HomeTimeline) -> wire.Page:
+    pull = ctx.services.config.timeline_strategy == "pull"
+    before = as_id(args.before)
+    return await home_page(ctx.services.social, ctx.identity.user_id, before, args.limit, pull=pull)
+
+
+async def user(ctx: OpContext, args: wire.UserTimeline) -> wire.Page:
+    social = ctx.services.social
+    author_id = await social.follows.user_id(None, args.username)
+    if author_id is None:
+        raise RoostError(ErrorCode.NOT_FOUND, f"no user {args.username!r}")
+    before = as_id(args.before)
+    return await user_page(social, ctx.identity.user_id, author_id, before, args.limit)
+
+
+HANDLERS: dict[str, Handler] = {"timeline.home": home, "timeline.user": user}

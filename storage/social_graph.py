@@ -1,0 +1,218 @@
+"""Who follows whom, with the per-user counters (followers, following, posts) kept beside it,
+profiles with those counts, user search and friends-of-friends suggestions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import aiosqlite
+
+from storage.repository import Repository
+
+
+@dataclass(frozen=True, slots=True)
+class UserSummary:
+    id: int
+    username: str
+    display_name: str
+    followers: int
+    following: int
+
+
+@dataclass(frozen=True, slots=True)
+class UserStats:
+    id: int
+    username: str
+    display_name: str
+    bio: str
+    created_at: int
+    followers: int
+    following: int
+    posts: int
+
+
+@dataclass(frozen=True, slots=True)
+class SuggestionRecord:
+    user: UserSummary
+    mutuals: int
+    followed_by: list[str]
+
+
+_SUMMARY = (
+    "SELECT u.id, u.username, p.display_name, s.followers, s.following FROM users u"
+    " JOIN profiles p ON p.user_id = u.id JOIN social_stats s ON s.user_id = u.id"
+)
+
+
+class FollowRepository(Repository):
+    async def user_id(self, conn: aiosqlite.Connection | None, username: str) -> int | None:
+        async with self._conn(conn).execute(
+            "SELECT id FROM users WHERE username = ?", (username.lower(),)
+        ) as cur:
+            row = await cur.fetchone()
+        return int(row[0]) if row else None
+
+    async def user_ids(
+        self, conn: aiosqlite.Connection | None, usernames: Sequence[str]
+    ) -> dict[str, int]:
+        if not usernames:
+            return {}
+        marks = ",".join("?" * len(usernames))
+        async with self._conn(conn).execute(
+            f"SELECT username, id FROM users WHERE username IN ({marks})", list(usernames)
+        ) as cur:
+            return {row[0]: row[1] for row in await cur.fetchall()}
+
+    async def usernames(
+        self, conn: aiosqlite.Connection | None, ids: Sequence[int]
+    ) -> dict[int, str]:
+        wanted = list(dict.fromkeys(ids))
+        if not wanted:
+            return {}
+        marks = ",".join("?" * len(wanted))
+        async with self._conn(conn).execute(
+            f"SELECT id, username FROM users WHERE id IN ({marks})", wanted
+        ) as cur:
+            return {row[0]: row[1] for row in await cur.fetchall()}
+
+    async def stats(self, conn: aiosqlite.Connection | None, user_id: int) -> UserStats | None:
+        async with self._conn(conn).execute(
+            "SELECT u.id, u.username, p.display_name, p.bio, u.created_at, s.followers,"
+            " s.following, s.posts FROM users u JOIN profiles p ON p.user_id = u.id"
+            " JOIN social_stats s ON s.user_id = u.id WHERE u.id = ?",
+            (user_id,),
+        ) as cur:
+            row = await cur.fetchone()
+        return UserStats(*row) if row else None
+
+    async def follower_count(self, conn: aiosqlite.Connection | None, user_id: int) -> int:
+        async with self._conn(conn).execute(
+            "SELECT followers FROM social_stats WHERE user_id = ?", (user_id,)
+        ) as cur:
+            row = await cur.fetchone()
+        return int(row[0]) if row else 0
+
+    async def is_following(
+        self, conn: aiosqlite.Connection | None, follower_id: int, followee_id: int
+    ) -> bool:
+        async with self._conn(conn).execute(
+            "SELECT 1 FROM follows WHERE follower_id = ? AND followee_id = ?",
+            (follower_id, followee_id),
+        ) as cur:
+            return await cur.fetchone() is not None
+
+    async def follower_ids(self, conn: aiosqlite.Connection | None, user_id: int) -> list[int]:
+        async with self._conn(conn).execute(
+            "SELECT follower_id FROM follows WHERE followee_id = ?", (user_id,)
+        ) as cur:
+            return [row[0] for row in await cur.fetchall()]
+
+    async def followers(
+        self, conn: aiosqlite.Connection | None, user_id: int, limit: int
+    ) -> list[UserSummary]:
+        return await self._summaries(
+            conn,
+            " JOIN follows f ON f.follower_id = u.id WHERE f.followee_id = ?"
+            " ORDER BY f.created_at DESC LIMIT ?",
+            (user_id, limit),
+        )
+
+    async def following(
+        self, conn: aiosqlite.Connection | None, user_id: int, limit: int
+    ) -> list[UserSummary]:
+        return await self._summaries(
+            conn,
+            " JOIN follows f ON f.followee_id = u.id WHERE f.follower_id = ?"
+            " ORDER BY f.created_at DESC LIMIT ?",
+            (user_id, limit),
+        )
+
+    async def search(
+        self, conn: aiosqlite.Connection | None, match: str, limit: int
+    ) -> list[UserSummary]:
+        return await self._summaries(
+            conn,
+            " JOIN users_fts f ON f.rowid = u.id WHERE users_fts MATCH ?"
+            " ORDER BY f.rank, s.followers DESC LIMIT ?",
+            (match, limit),
+        )
+
+    async def suggestions(
+        self, conn: aiosqlite.Connection | None, user_id: int, limit: int
+    ) -> list[SuggestionRecord]:
+        """Friends of friends the user does not follow yet, ranked by how many of the people
+        they follow follow them (mutuals), then by follower count."""
+        c = self._conn(conn)
+        async with c.execute(
+            "SELECT f2.followee_id, COUNT(*) AS mutuals FROM follows f1"
+            " JOIN follows f2 ON f2.follower_id = f1.followee_id"
+            " JOIN social_stats s ON s.user_id = f2.followee_id"
+            " WHERE f1.follower_id = ? AND f2.followee_id != ?"
+            " AND NOT EXISTS (SELECT 1 FROM follows f3"
+            "   WHERE f3.follower_id = ? AND f3.followee_id = f2.followee_id)"
+            " GROUP BY f2.followee_id ORDER BY mutuals DESC, s.followers DESC, f2.followee_id"
+            " LIMIT ?",
+            (user_id, user_id, user_id, limit),
+        ) as cur:
+            ranked = [(row[0], row[1]) for row in await cur.fetchall()]
+        if not ranked:
+            return []
+        marks = ",".join("?" * len(ranked))
+        summaries = {
+            s.id: s
+            for s in await self._summaries(
+                conn, f" WHERE u.id IN ({marks})", [uid for uid, _ in ranked]
+            )
+        }
+        out: list[SuggestionRecord] = []
+        for uid, mutuals in ranked:
+            async with c.execute(
+                "SELECT u.username FROM follows f1 JOIN follows f2"
+                " ON f2.follower_id = f1.followee_id JOIN users u ON u.id = f1.followee_id"
+                " WHERE f1.follower_id = ? AND f2.followee_id = ? ORDER BY u.username LIMIT 3",
+                (user_id, uid),
+            ) as cur:
+                names = [row[0] for row in await cur.fetchall()]
+            out.append(SuggestionRecord(summaries[uid], mutuals, names))
+        return out
+
+    async def follow(
+        self, tx: aiosqlite.Connection, follower_id: int, followee_id: int, now: int
+    ) -> bool:
+        """False when the follow already existed."""
+        cur = await tx.execute(
+            "INSERT OR IGNORE INTO follows (follower_id, followee_id, created_at) VALUES (?, ?, ?)",
+            (follower_id, followee_id, now),
+        )
+        if cur.rowcount:
+            await self._count(tx, follower_id, followee_id, +1)
+        return bool(cur.rowcount)
+
+    async def unfollow(self, tx: aiosqlite.Connection, follower_id: int, followee_id: int) -> bool:
+        cur = await tx.execute(
+            "DELETE FROM follows WHERE follower_id = ? AND followee_id = ?",
+            (follower_id, followee_id),
+        )
+        if cur.rowcount:
+            await self._count(tx, follower_id, followee_id, -1)
+        return bool(cur.rowcount)
+
+    async def _count(
+        self, tx: aiosqlite.Connection, follower_id: int, followee_id: int, delta: int
+    ) -> None:
+        await tx.execute(
+            "UPDATE social_stats SET following = following + ? WHERE user_id = ?",
+            (delta, follower_id),
+        )
+        await tx.execute(
+            "UPDATE social_stats SET followers = followers + ? WHERE user_id = ?",
+            (delta, followee_id),
+        )
+
+    async def _summaries(
+        self, conn: aiosqlite.Connection | None, tail: str, params: Sequence[object]
+    ) -> list[UserSummary]:
+        async with self._conn(conn).execute(_SUMMARY + tail, list(params)) as cur:
+            return [UserSummary(*row) for row in await cur.fetchall()]

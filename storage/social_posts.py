@@ -1,0 +1,244 @@
+"""Posts, reposts, replies and likes: rows, counters, mentions, hashtags and the post index.
+
+Deleting a post keeps its row (marked `deleted_at`) so replies still know what they answered;
+it leaves search, trending and every count at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import aiosqlite
+
+from storage.repository import Repository
+
+MAX_THREAD_REPLIES = 500
+MAX_ANCESTORS = 50
+
+
+@dataclass(frozen=True, slots=True)
+class PostRecord:
+    id: int
+    author_id: int
+    author: str
+    text: str
+    reply_to: int | None
+    repost_of: int | None
+    created_at: int
+    deleted_at: int | None
+    mentions: str  # space-separated usernames
+    tags: str  # space-separated tags
+    like_count: int
+    repost_count: int
+    reply_count: int
+
+    @property
+    def deleted(self) -> bool:
+        return self.deleted_at is not None
+
+
+@dataclass(frozen=True, slots=True)
+class NewPost:
+    id: int
+    author_id: int
+    text: str
+    reply_to: int | None
+    repost_of: int | None
+    created_at: int
+    fanned_out: bool
+    mention_ids: Sequence[int]
+    mentions: Sequence[str]
+    tags: Sequence[str]
+
+
+_SELECT = (
+    "SELECT p.id, p.author_id, u.username, p.text, p.reply_to, p.repost_of, p.created_at,"
+    " p.deleted_at, p.mentions, p.tags, p.like_count, p.repost_count, p.reply_count"
+    " FROM posts p JOIN users u ON u.id = p.author_id"
+)
+
+
+class PostRepository(Repository):
+    # ------------------------------------------------------------------ reading
+    async def get(self, conn: aiosqlite.Connection | None, post_id: int) -> PostRecord | None:
+        found = await self.get_many(conn, [post_id])
+        return found.get(post_id)
+
+    async def get_many(
+        self, conn: aiosqlite.Connection | None, ids: Iterable[int]
+    ) -> dict[int, PostRecord]:
+        wanted = list(dict.fromkeys(ids))
+        if not wanted:
+            return {}
+        marks = ",".join("?" * len(wanted))
+        async with self._conn(conn).execute(f"{_SELECT} WHERE p.id IN ({marks})", wanted) as cur:
+            rows = await cur.fetchall()
+        return {row[0]: PostRecord(*row) for row in rows}
+
+    async def liked(
+        self, conn: aiosqlite.Connection | None, user_id: int, ids: Sequence[int]
+    ) -> set[int]:
+        if not ids:
+            return set()
+        marks = ",".join("?" * len(ids))
+        async with self._conn(conn).execute(
+            f"SELECT post_id FROM likes WHERE user_id = ? AND post_id IN ({marks})",
+            (user_id, *ids),
+        ) as cur:
+            return {row[0] for row in await cur.fetchall()}
+
+    async def by_author(
+        self, conn: aiosqlite.Connection | None, author_id: int, before: int | None, limit: int
+    ) -> list[int]:
+        async with self._conn(conn).execute(
+            "SELECT id FROM posts WHERE author_id = ? AND id < ? AND deleted_at IS NULL"
+            " ORDER BY id DESC LIMIT ?",
+            (author_id, before if before is not None else (1 << 63) - 1, limit),
+        ) as cur:
+            return [row[0] for row in await cur.fetchall()]
+
+    async def live_repost(
+        self, conn: aiosqlite.Connection | None, user_id: int, original_id: int
+    ) -> int | None:
+        async with self._conn(conn).execute(
+            "SELECT id FROM posts WHERE author_id = ? AND repost_of = ? AND deleted_at IS NULL",
+            (user_id, original_id),
+        ) as cur:
+            row = await cur.fetchone()
+        return int(row[0]) if row else None
+
+    async def ancestors(self, conn: aiosqlite.Connection | None, post: PostRecord) -> list[int]:
+        """Ids of the posts `post` replies to, oldest first (deleted ones included)."""
+        async with self._conn(conn).execute(
+            "WITH RECURSIVE up(id, depth) AS (SELECT ?, 0 UNION ALL"
+            " SELECT p.reply_to, up.depth + 1 FROM posts p JOIN up ON p.id = up.id"
+            " WHERE p.reply_to IS NOT NULL AND up.depth < ?)"
+            " SELECT id FROM up WHERE depth > 0 ORDER BY depth DESC",
+            (post.id, MAX_ANCESTORS),
+        ) as cur:
+            return [row[0] for row in await cur.fetchall()]
+
+    async def replies(self, conn: aiosqlite.Connection | None, post_id: int) -> list[int]:
+        """Ids of live replies to a post and to those replies, oldest first."""
+        async with self._conn(conn).execute(
+            "WITH RECURSIVE down(id) AS (SELECT ? UNION"
+            " SELECT p.id FROM posts p JOIN down ON p.reply_to = down.id"
+            " WHERE p.deleted_at IS NULL)"
+            " SELECT id FROM down WHERE id != ? ORDER BY id LIMIT ?",
+            (post_id, post_id, MAX_THREAD_REPLIES),
+        ) as cur:
+            return [row[0] for row in await cur.fetchall()]
+
+    async def search(self, conn: aiosqlite.Connection | None, match: str, limit: int) -> list[int]:
+        async with self._conn(conn).execute(
+            "SELECT p.id FROM posts_fts f JOIN posts p ON p.id = f.rowid"
+            " WHERE posts_fts MATCH ? AND p.deleted_at IS NULL ORDER BY f.rank, p.id DESC LIMIT ?",
+            (match, limit),
+        ) as cur:
+            return [row[0] for row in await cur.fetchall()]
+
+    # ------------------------------------------------------------------ writing
+    async def insert(self, tx: aiosqlite.Connection, post: NewPost) -> None:
+        await tx.execute(
+            "INSERT INTO posts (id, author_id, text, reply_to, repost_of, created_at, fanned_out,"
+            " mentions, tags) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                post.id,
+                post.author_id,
+                post.text,
+                post.reply_to,
+                post.repost_of,
+                post.created_at,
+                int(post.fanned_out),
+                " ".join(post.mentions),
+                " ".join(post.tags),
+            ),
+        )
+        if post.text:
+            await tx.execute(
+                "INSERT INTO posts_fts (rowid, text) VALUES (?, ?)", (post.id, post.text)
+            )
+        if post.mention_ids:
+            await tx.executemany(
+                "INSERT OR IGNORE INTO post_mentions (post_id, user_id) VALUES (?, ?)",
+                [(post.id, m) for m in post.mention_ids],
+            )
+        if post.tags:
+            await tx.executemany(
+                "INSERT INTO post_tags (tag, post_id, author_id, created_at) VALUES (?, ?, ?, ?)",
+                [(t, post.id, post.author_id, post.created_at) for t in post.tags],
+            )
+        await tx.execute(
+            "UPDATE social_stats SET posts = posts + 1,"
+            " has_unfanned = MAX(has_unfanned, ?) WHERE user_id = ?",
+            (int(not post.fanned_out), post.author_id),
+        )
+        if post.reply_to is not None:
+            await _bump(tx, "reply_count", post.reply_to, +1)
+        if post.repost_of is not None:
+            await _bump(tx, "repost_count", post.repost_of, +1)
+
+    async def mark_deleted(self, tx: aiosqlite.Connection, post: PostRecord, now: int) -> None:
+        """Delete one live post: it leaves search, trending and its author's and parents' counts."""
+        await tx.execute("UPDATE posts SET deleted_at = ? WHERE id = ?", (now, post.id))
+        if post.text:
+            await tx.execute(
+                "INSERT INTO posts_fts (posts_fts, rowid, text) VALUES ('delete', ?, ?)",
+                (post.id, post.text),
+            )
+        await tx.execute("DELETE FROM post_tags WHERE post_id = ?", (post.id,))
+        await tx.execute(
+            "UPDATE social_stats SET posts = posts - 1 WHERE user_id = ?", (post.author_id,)
+        )
+        if post.reply_to is not None:
+            await _bump(tx, "reply_count", post.reply_to, -1)
+        if post.repost_of is not None:
+            await _bump(tx, "repost_count", post.repost_of, -1)
+
+    async def live_reposts_of(self, tx: aiosqlite.Connection, post_id: int) -> list[int]:
+        async with tx.execute(
+            "SELECT id FROM posts WHERE repost_of = ? AND deleted_at IS NULL", (post_id,)
+        ) as cur:
+            return [row[0] for row in await cur.fetchall()]
+
+    async def add_like(
+        self, tx: aiosqlite.Connection, user_id: int, post_id: int, now: int
+    ) -> bool:
+        cur = await tx.execute(
+            "INSERT OR IGNORE INTO likes (user_id, post_id, created_at) VALUES (?, ?, ?)",
+            (user_id, post_id, now),
+        )
+        if cur.rowcount:
+            await _bump(tx, "like_count", post_id, +1)
+        return bool(cur.rowcount)
+
+    async def remove_like(self, tx: aiosqlite.Connection, user_id: int, post_id: int) -> bool:
+        cur = await tx.execute(
+            "DELETE FROM likes WHERE user_id = ? AND post_id = ?", (user_id, post_id)
+        )
+        if cur.rowcount:
+            await _bump(tx, "like_count", post_id, -1)
+        return bool(cur.rowcount)
+
+
+async def _bump(tx: aiosqlite.Connection, column: str, post_id: int, delta: int) -> None:
+    assert column in {"like_count", "repost_count", "reply_count"}
+    await tx.execute(f"UPDATE posts SET {column} = {column} + ? WHERE id = ?", (delta, post_id))
+
+
+@dataclass(frozen=True, slots=True)
+class TagCount:
+    tag: str
+    authors: int
+    posts: int
+
+
+async def trending_tags(conn: aiosqlite.Connection, since: int, limit: int) -> list[TagCount]:
+    """Tags of live posts since `since`, ranked by how many different people used them."""
+    async with conn.execute(
+        "SELECT tag, COUNT(DISTINCT author_id) AS authors, COUNT(*) AS uses FROM post_tags"
+        " WHERE created_at >= ? GROUP BY tag ORDER BY authors DESC, uses DESC, tag LIMIT ?",
+        (since, limit),
+    ) as cur:
+        return [TagCount(*row) for row in await cur.fetchall()]

@@ -1,0 +1,173 @@
+"""The social commands through the real CLI and a server subprocess, online and offline."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from tests.helpers import Home, ServerProcess
+
+
+async def _json(home: Home, *args: str) -> Any:
+    return json.loads((await home.ok(*args, "--json")).stdout)
+
+
+async def test_post_follow_timeline_and_notifications(
+    server_process: ServerProcess, make_home: Callable[[str, str], Home]
+) -> None:
+    alice = make_home("alice", server_process.url)
+    bob = make_home("bob", server_process.url)
+    await alice.register("alice")
+    await bob.register("bob")
+    await bob.ok("follow", "alice")
+    first = await _json(alice, "post", "hello #roost, @bob")
+    assert {"id", "author", "text", "created_at", "reply_to", "repost_of", "like_count"} <= set(
+        first
+    )
+    assert (first["mentions"], first["tags"]) == (["bob"], ["roost"])
+    await bob.ok("like", first["id"])
+    reply = await _json(bob, "post", "hi back", "--reply-to", first["id"])
+    assert reply["reply_to"] == first["id"]
+
+    home = await _json(bob, "timeline")
+    assert [p["text"] for p in home["posts"]] == ["hi back", "hello #roost, @bob"]
+    assert home["posts"][1]["like_count"] == 1
+    mine = await _json(bob, "timeline", "--user", "alice", "--limit", "1")
+    assert [p["id"] for p in mine["posts"]] == [first["id"]]
+
+    notes = await _json(alice, "notifications")
+    assert [n["kind"] for n in notes["notifications"]] == ["reply", "like", "follow"]
+    read = await alice.ok("notifications", "--read")
+    assert "@bob replied to you" in read.stdout and "marked as read" in read.stderr
+    assert (await _json(alice, "notifications"))["unread"] == 0
+    assert (await _json(bob, "notifications"))["notifications"][0]["kind"] == "mention"
+
+    shown = await bob.ok("timeline")
+    assert "@alice" in shown.stdout and "hello #roost, @bob" in shown.stdout
+    assert [u["username"] for u in await _json(alice, "followers")] == ["bob"]
+    assert [u["username"] for u in await _json(bob, "following")] == ["alice"]
+    assert [p["id"] for p in (await _json(bob, "search", "hello"))["posts"]] == [first["id"]]
+    assert (await _json(bob, "trending"))[0]["tag"] == "roost"
+    assert await _json(bob, "suggest") == []
+    profile = await _json(bob, "user", "alice")
+    assert (profile["followers"], profile["posts"], profile["you_follow"]) == (1, 1, True)
+
+
+async def test_refusals_are_one_line_errors(
+    server_process: ServerProcess, make_home: Callable[[str, str], Home]
+) -> None:
+    alice = make_home("alice", server_process.url)
+    bob = make_home("bob", server_process.url)
+    await alice.register("alice")
+    await bob.register("bob")
+    post = await _json(alice, "post", "mine")
+    cases = [
+        (bob, ("delete", post["id"]), "error: you can only delete your own posts [forbidden]"),
+        (bob, ("like", "424242"), "error: no post 424242 [not_found]"),
+        (bob, ("follow", "nobody"), "error: no user 'nobody' [not_found]"),
+        (alice, ("post", "x" * 281), "error: a post is at most 280 characters; this one has 281"),
+        (alice, ("like", "local:99"), "error: local:99 is not a queued post (see roost outbox)"),
+    ]
+    for home, args, message in cases:
+        result = await home.run(*args)
+        assert (result.code, result.stderr.strip()) == (1, message), args
+    assert (await _json(alice, "timeline", "--user", "alice"))["posts"][0]["id"] == post["id"]
+
+
+async def test_offline_writes_refer_to_queued_posts_by_local_id(
+    server_process: ServerProcess, make_home: Callable[[str, str], Home]
+) -> None:
+    alice = make_home("alice", server_process.url)
+    bob = make_home("bob", server_process.url)
+    await alice.register("alice")
+    await bob.register("bob")
+    await alice.ok("follow", "bob")
+    online = await _json(bob, "post", "posted while alice was online")
+    await _json(alice, "timeline")  # cached for the trip
+    await _json(alice, "notifications")
+
+    await server_process.terminate()
+    queued = await _json(alice, "post", "written on a train")
+    assert queued["queued"] is True and queued["local_id"].startswith("local:")
+    local = queued["local_id"]
+    note = await alice.ok("post", "and a reply to it", "--reply-to", local)
+    assert "queued" in note.stderr
+    await alice.ok("like", local)
+    await alice.ok("like", online["id"])
+    cached = await alice.ok("timeline", "--json")
+    assert cached.stderr.startswith("offline:")
+    assert [p["text"] for p in json.loads(cached.stdout)["posts"]] == [
+        "posted while alice was online"
+    ]
+    assert (await alice.ok("notifications")).stderr.startswith("offline:")
+
+    await server_process.start()
+    replay = await alice.ok("whoami")
+    assert "sent 4 queued write(s)" in replay.stderr
+    posts = (await _json(alice, "timeline"))["posts"]
+    assert [p["text"] for p in posts] == [
+        "and a reply to it",
+        "written on a train",
+        "posted while alice was online",
+    ]
+    reply, train, bobs = posts
+    assert reply["reply_to"] == train["id"]  # the local id was swapped for the server's
+    assert (train["like_count"], train["liked"], train["reply_count"]) == (1, True, 1)
+    assert bobs["like_count"] == 1
+    assert await _json(alice, "outbox") == []
+
+    # A second replay (e.g. after a lost ack) applies nothing twice.
+    again = await alice.ok("whoami")
+    assert "sent" not in again.stderr
+    assert len((await _json(alice, "timeline"))["posts"]) == 3
+
+
+async def test_reference_to_a_dropped_queued_post_is_kept_and_reported(
+    server_process: ServerProcess, make_home: Callable[[str, str], Home]
+) -> None:
+    carol = make_home("carol", server_process.url)
+    await carol.register("carol")
+    await server_process.terminate()
+    local = (await _json(carol, "post", "never mind"))["local_id"]
+    await carol.ok("like", local)
+    entries = await _json(carol, "outbox")
+    await carol.ok("outbox", "drop", str(entries[0]["seq"]))
+    await server_process.start()
+    result = await carol.ok("whoami")
+    assert "refers to a queued post the server did not accept" in result.stderr
+    [kept] = await _json(carol, "outbox")
+    assert (kept["op"], kept["state"], kept["error"]["code"]) == (
+        "post.like",
+        "refused",
+        "unresolved",
+    )
+
+
+async def test_serve_celebrity_threshold_option(
+    tmp_path: Path, make_home: Callable[[str, str], Home]
+) -> None:
+    """`roost serve --celebrity-threshold 0`: every author with a follower is merged at read
+    time; nothing is copied into followers' timelines, yet they see the posts."""
+    server = await ServerProcess(
+        tmp_path / "data", extra_args=("--celebrity-threshold", "0")
+    ).start()
+    try:
+        alice = make_home("alice", server.url)
+        bob = make_home("bob", server.url)
+        await alice.register("alice")
+        await bob.register("bob")
+        await bob.ok("follow", "alice")
+        posted = await _json(alice, "post", "merged, not copied")
+        assert [p["id"] for p in (await _json(bob, "timeline"))["posts"]] == [posted["id"]]
+    finally:
+        await server.terminate()
+    db = sqlite3.connect(tmp_path / "data" / "roost.db")
+    rows = db.execute(
+        "SELECT u.username FROM timeline t JOIN users u ON u.id = t.user_id WHERE t.post_id = ?",
+        (int(posted["id"]),),
+    ).fetchall()
+    db.close()
+    assert rows == [("alice",)]  # only the author's own timeline row
