@@ -28,6 +28,7 @@ from client.home import ClientHome
 from protocol.ops import EVENTS
 from storage.outbox import OutboxEntry
 from tui.messages import ServerEvent, WriteAcked
+from tui.screens.confirm import ConfirmScreen
 from tui.screens.devices import DevicesScreen
 from tui.screens.help import HelpScreen
 from tui.screens.login import LoginScreen
@@ -106,11 +107,24 @@ class RoostApp(App[None]):
         pump = asyncio.create_task(self._pump_events())
         try:
             await self.client.stay_connected(self._link_changed, self._backoff)
-        except AuthRejected as exc:
-            self.notify(str(exc), title="Logged out", severity="error", timeout=30)
-            await self.signed_out()
+        except AuthRejected:
+            self.link_state = "offline"
+            queued = await self.client.outbox.count()
+            question = (
+                "The server refused this device: it was revoked, or the server's data was"
+                " reset. Log out here and sign in again?"
+                + (f" {queued} queued write(s) will be discarded." if queued else "")
+            )
+            # Nothing is deleted without a yes: another device may still need this home's data.
+            self.push_screen(ConfirmScreen(question, "Log out"), self._refused_answer)
         finally:
             pump.cancel()
+
+    async def _refused_answer(self, yes: bool | None) -> None:
+        if yes:
+            await self.signed_out()
+        else:
+            self.exit(message="This device is not logged in on the server; nothing was deleted.")
 
     def _link_changed(self, state: State, delay: float) -> None:
         if state is State.RECONNECTING:

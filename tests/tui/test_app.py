@@ -162,3 +162,26 @@ async def test_help_and_theme(live: LiveServer, tmp_path: Path) -> None:
         await until(lambda: app.screen.__class__.__name__ == "HelpScreen", "help")
         await pilot.press("escape")
         await until(lambda: isinstance(app.screen, ProfileScreen), "back")
+
+
+async def test_revoked_device_asks_before_forgetting_anything(
+    live: LiveServer, tmp_path: Path
+) -> None:
+    from protocol.accounts import RevokeDevice
+    from tui.screens.confirm import ConfirmScreen
+
+    home = await registered_home(tmp_path, live.url, "erin", name="tablet")
+    desk = await live.login("erin", device="desk")
+    tablet_id = home.require_account().device_id
+
+    app = RoostApp(home, backoff=FAST)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await until(lambda: app.link_state == "connected", "connected")
+        conn = await live.connect(desk.token)
+        await conn.call("devices.revoke", RevokeDevice(device_id=tablet_id))
+        await conn.close()
+        await until(lambda: isinstance(app.screen, ConfirmScreen), "the question")
+        assert home.account() is not None  # nothing forgotten yet
+        await pilot.press("y")
+        await until(lambda: isinstance(app.screen, LoginScreen), "login screen")
+    assert home.account() is None
