@@ -28,6 +28,12 @@ class ServerConfig:
     ping_interval: float | None = 20.0
     ping_timeout: float | None = 20.0
     shutdown_grace: float = 10.0  # how long in-flight ops may take to finish on shutdown
+    # chat: presence is announced after this long connected / this long after the last device
+    # left; sends arriving within chat_commit_window share one transaction (group commit).
+    presence_online_delay: float = 3.0
+    presence_offline_delay: float = 2.0
+    chat_commit_window: float = 0.001
+    chat_batch_limit: int = 512
 
     @property
     def database_path(self) -> Path:
