@@ -8,7 +8,7 @@ from typing import Any
 
 import typer
 
-from cli import account, devices, outbox, profile, serve
+from cli import account, chat, devices, outbox, profile, serve
 from cli.output import note
 from client.errors import ClientError, ServerError
 from storage.errors import StorageError
@@ -60,6 +60,7 @@ app.command()(account.whoami)
 app.add_typer(profile.app, name="profile")
 app.add_typer(devices.app, name="devices")
 app.add_typer(outbox.app, name="outbox")
+app.add_typer(chat.app, name="chat")
 
 
 def main() -> None:
