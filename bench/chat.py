@@ -134,6 +134,7 @@ async def run_worker(spec: dict[str, object]) -> dict[str, object]:
         pending: dict[int, float] = {}
         reader = asyncio.create_task(read(ws, pending))
         interval = 1.0 / per_client
+        tag = f"{os.getpid()}-{random.getrandbits(48):x}"  # an idempotency key per send
         next_at = max(start_at, time.monotonic()) + random.uniform(0, interval)
         end = start_at + duration
         n = 0
@@ -149,7 +150,7 @@ async def run_worker(spec: dict[str, object]) -> dict[str, object]:
                     frame = {
                         "id": n,
                         "op": "chat.send",
-                        "args": {"to": c["group"], "text": repr(now)},
+                        "args": {"to": c["group"], "text": repr(now), "client_id": f"{tag}-{n}"},
                     }
                 await ws.send(msgspec.json.encode(frame).decode())
                 counts["sent"] += 1

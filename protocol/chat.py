@@ -22,6 +22,7 @@ MAX_GROUP_MEMBERS = 256
 TYPING_SECONDS = 6.0  # a typing indicator lapses this long after the last chat.typing
 
 _TARGET = r"^(@[A-Za-z0-9_]{3,32}|[0-9]{1,19})$"
+_TARGET_RE = re.compile(_TARGET)
 Target = Annotated[str, msgspec.Meta(pattern=_TARGET, description="@username or a conversation id")]
 MessageText = Annotated[
     str, msgspec.Meta(min_length=1, max_length=MAX_MESSAGE_CHARS, description="1-4000 characters")
@@ -51,7 +52,7 @@ class ConversationTarget:
 
 def parse_target(text: str) -> DirectTarget | ConversationTarget:
     """`@user` or a conversation id; RoostError(invalid_args) for anything else."""
-    if not re.fullmatch(_TARGET, text):
+    if not _TARGET_RE.fullmatch(text):
         raise RoostError(
             ErrorCode.INVALID_ARGS,
             f"{text[:40]!r} is not a chat target: use @username or a conversation id",

@@ -176,8 +176,7 @@ class MessageCommitter:
             prior = await self._idempotency.lookup_many(
                 tx, [(i.user_id, i.client_id) for i in batch if i.client_id]
             )
-            current = await self._chat.members(tx, conversation_ids)
-            member_ids = {cid: {m.user_id for m in ms} for cid, ms in current.items()}
+            member_ids = await self._chat.current_member_ids(tx, conversation_ids)
             last = await self._chat.last_seqs(tx, conversation_ids)
             plan = plan_batch(batch, prior, member_ids, last, now)
             await self._chat.store_messages(tx, [row for _, row in plan.accepted])

@@ -160,6 +160,24 @@ class ChatRepository:
                 out[row[0]].append(MemberRecord(*row))
         return out
 
+    async def current_member_ids(
+        self, conn: aiosqlite.Connection | None, conversation_ids: Iterable[int]
+    ) -> dict[int, set[int]]:
+        """Current members' ids only: the cheap form of `members` for the send path."""
+        ids = sorted(set(conversation_ids))
+        out: dict[int, set[int]] = {cid: set() for cid in ids}
+        if not ids:
+            return out
+        marks = ",".join("?" * len(ids))
+        async with self._conn(conn).execute(
+            "SELECT conversation_id, user_id FROM conversation_members"
+            f" WHERE conversation_id IN ({marks}) AND left_seq IS NULL",
+            ids,
+        ) as cur:
+            for row in await cur.fetchall():
+                out[row[0]].add(row[1])
+        return out
+
     async def conversations_of(
         self, conn: aiosqlite.Connection | None, user_id: int
     ) -> list[tuple[ConversationRecord, MemberRecord]]:
