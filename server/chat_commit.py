@@ -200,8 +200,8 @@ class MessageCommitter:
             )
         self.batches += 1
         # Committed: now tell everyone, then ack.
-        for item, row, message in results:
-            frame = encode_event("chat.message", message)
+        for (item, row, message), body in zip(results, encoded, strict=True):
+            frame = encode_event("chat.message", msgspec.Raw(body))  # encoded once
             self._hub.publish(member_ids[row.conversation_id], frame, skip=item.skip)
             _resolve(item, message)
         for item, body in plan.replayed:
