@@ -8,7 +8,7 @@ from typing import Any
 
 import typer
 
-from cli import account, admin, devices, outbox, profile, serve, social, tui
+from cli import account, admin, chat, devices, outbox, profile, serve, social, tui
 from cli.output import note
 from client.errors import ClientError, ServerError
 from client.home import ClientHome
@@ -61,6 +61,7 @@ app.add_typer(profile.app, name="profile")
 app.add_typer(devices.app, name="devices")
 app.add_typer(outbox.app, name="outbox")
 social.register(app)
+app.add_typer(chat.app, name="chat")
 app.add_typer(admin.app, name="admin")
 app.command()(tui.tui)
 

@@ -20,6 +20,7 @@ from client.outbox import Outbox, ReplayReport, local_id, new_client_id
 from protocol import accounts as wire
 from protocol.ops import spec_for
 from storage.cache import CacheRepository
+from storage.chat_cache import ChatCacheRepository
 from storage.client_schema import MIGRATIONS
 from storage.database import Database
 from storage.outbox import OutboxEntry, OutboxRepository
@@ -55,6 +56,7 @@ class RoostClient:
         self._db = Database(home.database_path, MIGRATIONS)
         self.cache = CacheRepository(self._db)
         self.outbox = Outbox(OutboxRepository(self._db))
+        self.chat_store = ChatCacheRepository(self._db)  # used by client.chat
         self._conn: Connection | None = None
         self.last_replay: ReplayReport | None = None
         self._staying = False

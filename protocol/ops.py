@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import msgspec
 
-from protocol import accounts, profiles, social
+from protocol import accounts, chat, profiles, social
 from protocol.errors import ErrorCode, RoostError
 from protocol.spec import OpSpec
 
-CAPABILITIES = [accounts, profiles, social]
+CAPABILITIES = [accounts, profiles, social, chat]
 
 OPS: dict[str, OpSpec] = {spec.name: spec for cap in CAPABILITIES for spec in cap.SPECS}
 

@@ -23,17 +23,20 @@ from websockets.http11 import Request, Response
 from protocol.envelope import encode_error, peek_request_id
 from protocol.errors import ErrorCode, RoostError
 from protocol.ids import SnowflakeGenerator
-from server import accounts, discovery, follows, notifications, profiles, social, timelines
+from server import accounts, chat, discovery, follows, notifications, profiles, social, timelines
+from server.chat_commit import MessageCommitter
 from server.config import ServerConfig
 from server.context import Services
 from server.hub import InProcessHub
 from server.limits import TokenBucket
 from server.metrics import CONTENT_TYPE, Metrics
 from server.passwords import Passwords
+from server.presence import Presence
 from server.router import Router
 from server.session import CLOSE_TOO_SLOW, Session
 from server.social_services import SocialServices
 from storage.accounts import AccountRepository, Identity
+from storage.chat import ChatRepository
 from storage.database import Database, now_ms
 from storage.idempotency import IdempotencyRepository
 from storage.profiles import ProfileRepository
@@ -51,6 +54,7 @@ CAPABILITIES = [
     follows,
     notifications,
     discovery,
+    chat,
 ]  # each module's HANDLERS serve its ops in protocol.ops
 
 
@@ -74,6 +78,15 @@ class RoostServer:
             queued_frames=lambda: sum(s.queued for s in self._sessions),
             stored_paths=self._stored_paths,
         )
+        chat_repo = ChatRepository(self.db)  # chat: repository, group commit, presence
+        self._chat = chat_repo
+        self.presence = Presence(
+            self.hub,
+            chat_repo,
+            online_delay=config.presence_online_delay,
+            offline_delay=config.presence_offline_delay,
+        )
+        self.messages: MessageCommitter | None = None
 
     @property
     def port(self) -> int:
@@ -83,16 +96,30 @@ class RoostServer:
     async def start(self) -> None:
         self.config.data_dir.mkdir(parents=True, exist_ok=True)
         await self.db.open()
+        ids = SnowflakeGenerator(self.config.node_id)
+        idempotency = IdempotencyRepository()
+        self.messages = MessageCommitter(
+            self.db,
+            self._chat,
+            idempotency,
+            self.hub,
+            ids,
+            window=self.config.chat_commit_window,
+            max_batch=self.config.chat_batch_limit,
+        )
         services = Services(
             config=self.config,
             db=self.db,
             hub=self.hub,
-            ids=SnowflakeGenerator(self.config.node_id),
+            ids=ids,
             passwords=Passwords(self.config.limits.password_hashes_at_once),
             accounts=self._accounts,
             profiles=ProfileRepository(self.db),
-            idempotency=IdempotencyRepository(),
+            idempotency=idempotency,
             social=SocialServices.open(self.db, self.config.celebrity_threshold),
+            chat=self._chat,
+            messages=self.messages,
+            presence=self.presence,
         )
         handlers = {op: h for module in CAPABILITIES for op, h in module.HANDLERS.items()}
         self._router = Router(services, handlers, observe=self.metrics.observe_op)
@@ -148,6 +175,9 @@ class RoostServer:
         if self._flusher is not None:
             self._flusher.cancel()
         await self._flush_activity()
+        if self.messages is not None:
+            await self.messages.close()
+        await self.presence.close()
         await self.db.close()
         self._server = None
         log.info("stopped")
@@ -200,6 +230,7 @@ class RoostServer:
         self._sessions.add(session)
         if identity is not None:
             self.hub.attach(session)
+            self.presence.connected(identity.user_id)
             self._last_seen[identity.device_id] = now_ms()
         try:
             async for frame in ws:
@@ -209,6 +240,8 @@ class RoostServer:
             pass
         finally:
             self._sessions.discard(session)
+            if identity is not None:
+                self.presence.disconnected(identity.user_id)
             if session.identity is not None:
                 self.hub.detach(session)
                 self._last_seen[session.identity.device_id] = now_ms()

@@ -40,6 +40,12 @@ class ServerConfig:
     # "hybrid" (fan-out on write + read-time merge) or "pull" (fan-out on read: the baseline
     # the timeline benchmark compares against).
     timeline_strategy: str = "hybrid"
+    # chat: presence is announced after this long connected / this long after the last device
+    # left; sends arriving within chat_commit_window share one transaction (group commit).
+    presence_online_delay: float = 3.0
+    presence_offline_delay: float = 2.0
+    chat_commit_window: float = 0.001
+    chat_batch_limit: int = 512
 
     @property
     def database_path(self) -> Path:

@@ -15,11 +15,14 @@ import aiosqlite
 from protocol.envelope import encode_event
 from protocol.errors import ErrorCode, RoostError
 from protocol.ids import SnowflakeGenerator
+from server.chat_commit import MessageCommitter
 from server.config import ServerConfig
 from server.hub import Hub
 from server.passwords import Passwords
+from server.presence import Presence
 from server.session import Session
 from storage.accounts import AccountRepository, Identity
+from storage.chat import ChatRepository
 from storage.database import Database
 from storage.idempotency import IdempotencyRepository
 from storage.profiles import ProfileRepository
@@ -41,6 +44,9 @@ class Services:
     profiles: ProfileRepository
     idempotency: IdempotencyRepository
     social: SocialServices
+    chat: ChatRepository
+    messages: MessageCommitter  # chat.send's group commit
+    presence: Presence
 
 
 @dataclass

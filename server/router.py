@@ -78,7 +78,9 @@ class Router:
     async def _run(self, spec: OpSpec, session: Session, args: Any) -> bytes:
         handler = self._handlers[spec.name]
         ctx = OpContext(self._services, session)
-        if not spec.write:
+        # A handler marked `commits_itself` (batched writes: chat.send's group commit) keeps
+        # its own transaction and idempotency record; the router only runs it.
+        if not spec.write or getattr(handler, "commits_itself", False):
             result = encode(await handler(ctx, args))
             ctx.publish_pending()
             return result

@@ -40,4 +40,24 @@ MIGRATIONS: list[Migration] = [
         )
         """,
     ),
+    Migration(
+        3,
+        "chat: cached messages, catch-up cursors, targets",
+        """
+        CREATE TABLE chat_messages (
+            conversation TEXT NOT NULL,
+            seq INTEGER NOT NULL,
+            body BLOB NOT NULL,
+            PRIMARY KEY (conversation, seq)
+        ) WITHOUT ROWID;
+        CREATE TABLE chat_cursors (
+            conversation TEXT PRIMARY KEY,
+            seq INTEGER NOT NULL
+        );
+        CREATE TABLE chat_targets (
+            target TEXT PRIMARY KEY,
+            conversation TEXT NOT NULL
+        )
+        """,
+    ),
 ]

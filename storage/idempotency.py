@@ -6,6 +6,7 @@ write it names was committed.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import aiosqlite
@@ -41,4 +42,30 @@ class IdempotencyRepository:
             "INSERT INTO idempotency_keys (user_id, client_id, op, result, created_at)"
             " VALUES (?, ?, ?, ?, ?)",
             (user_id, client_id, op, result, now),
+        )
+
+    async def lookup_many(
+        self, tx: aiosqlite.Connection, keys: Sequence[tuple[int, str]]
+    ) -> dict[tuple[int, str], StoredResult]:
+        """Several (user_id, client_id) keys in one query (for batched writes)."""
+        if not keys:
+            return {}
+        values = ",".join("(?, ?)" for _ in keys)
+        params = [part for key in keys for part in key]
+        async with tx.execute(
+            "SELECT user_id, client_id, op, result FROM idempotency_keys"
+            f" WHERE (user_id, client_id) IN (VALUES {values})",
+            params,
+        ) as cur:
+            rows = await cur.fetchall()
+        return {(row[0], row[1]): StoredResult(row[2], bytes(row[3])) for row in rows}
+
+    async def record_many(
+        self, tx: aiosqlite.Connection, records: Sequence[tuple[int, str, str, bytes, int]]
+    ) -> None:
+        """(user_id, client_id, op, result, now) rows in one statement."""
+        await tx.executemany(
+            "INSERT INTO idempotency_keys (user_id, client_id, op, result, created_at)"
+            " VALUES (?, ?, ?, ?, ?)",
+            records,
         )

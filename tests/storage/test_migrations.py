@@ -25,7 +25,7 @@ async def test_fresh_database_reaches_the_newest_version_and_reopens(
         async with db.reader.execute("PRAGMA foreign_keys") as cur:
             assert (await cur.fetchone())[0] == 1
         await db.close()
-        assert versions == list(range(1, newest + 1))
+        assert versions == list(range(1, newest + 1))  # numbered without gaps
 
 
 async def test_newer_schema_is_refused(tmp_path: Path) -> None:

@@ -1,0 +1,209 @@
+"""Chat for the CLI and TUI: catch-up by cursors, a local message store for offline reading,
+delivery acknowledgements, and the chat writes (queued in the outbox when offline)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import msgspec
+
+from client.core import Read, RoostClient, Written
+from client.errors import Unreachable
+from protocol import chat as wire
+from protocol.envelope import Event
+from protocol.types import Empty
+
+CONVERSATIONS_CACHE = ("chat.list", "all")
+RECEIPTS_CURSOR = ("chat.sync", "receipts_cursor")
+SYNC_PAGE = 1000
+MAX_SYNC_PAGES = 1000  # bounded: a million entries per catch-up
+
+_message = msgspec.json.Decoder(wire.Message)
+_conversations = msgspec.json.Decoder(list[wire.Conversation])
+
+
+@dataclass
+class CaughtUp:
+    messages: list[wire.Message]
+    receipts: list[wire.Receipt]
+    conversations: list[wire.Conversation]
+
+
+class ChatClient:
+    def __init__(self, client: RoostClient) -> None:
+        self._client = client
+        self._store = client.chat_store
+
+    # ---------------------------------------------------------------- catch-up
+    async def sync(self) -> CaughtUp:
+        """Fetch everything missed since this device's cursors, store it, acknowledge it."""
+        conn = await self._client.connect()
+        me = self._client.home.require_account().username
+        cursors = await self._store.cursors()
+        cached = await self._client.cache.get(*RECEIPTS_CURSOR)
+        receipts_after = cached.value.decode() if cached else None
+        caught = CaughtUp([], [], [])
+        for _ in range(MAX_SYNC_PAGES):
+            page: wire.SyncResult = await conn.call(
+                "chat.sync",
+                wire.Sync(
+                    cursors=[wire.Cursor(c, s) for c, s in cursors.items()],
+                    receipts_after=receipts_after,
+                    limit=SYNC_PAGE,
+                ),
+            )
+            await self._keep(page.messages)
+            moved = _last_seqs(page.messages)
+            await self._store.advance_cursors(moved)
+            cursors.update(moved)
+            await self._acknowledge(page.messages, me)
+            caught.messages += page.messages
+            caught.receipts += page.receipts
+            caught.conversations = page.conversations
+            receipts_after = page.receipts_cursor
+            if not page.more:
+                break
+        if receipts_after is not None:
+            await self._client.cache.put(*RECEIPTS_CURSOR, receipts_after.encode())
+        await self._remember_conversations(caught.conversations)
+        return caught
+
+    async def on_event(self, event: Event) -> wire.Message | None:
+        """Store a live `chat.message` (long-running clients); its cursor moves only when no
+        seq is missing before it, so a gap is filled by the next sync."""
+        if event.event != "chat.message":
+            return None
+        message = _message.decode(event.data)
+        await self._keep([message])
+        cursors = await self._store.cursors()
+        if cursors.get(message.conversation, 0) + 1 == message.seq:
+            await self._store.advance_cursors({message.conversation: message.seq})
+        me = self._client.home.require_account().username
+        await self._acknowledge([message], me)
+        return message
+
+    # ---------------------------------------------------------------- reads
+    async def conversations(self) -> Read[list[wire.Conversation]]:
+        """Every conversation with unread counts (after catching up); cached when offline."""
+        try:
+            caught = await self.sync()
+        except Unreachable:
+            cached = await self._client.cache.get(*CONVERSATIONS_CACHE)
+            if cached is None:
+                raise
+            return Read(_conversations.decode(cached.value), True, cached.updated_at)
+        return Read(caught.conversations, False)
+
+    async def history(
+        self, target: str, *, limit: int, before: int | None
+    ) -> Read[wire.MessagePage]:
+        """A page of a conversation; offline, the page as far as this device has it."""
+        wire.parse_target(target)  # a bad target is a usage error even offline
+        try:
+            page: wire.MessagePage = await self._client.call(
+                "chat.history", wire.History(to=target, limit=limit, before=before)
+            )
+        except Unreachable:
+            return await self._cached_history(target, limit=limit, before=before)
+        if page.conversation is not None:
+            await self._store.remember_target(_key(target), page.conversation)
+            await self._keep(page.messages)
+            await self._acknowledge(page.messages, self._client.home.require_account().username)
+        return Read(page, False)
+
+    async def _cached_history(
+        self, target: str, *, limit: int, before: int | None
+    ) -> Read[wire.MessagePage]:
+        conversation = await self._store.conversation_for(_key(target))
+        if conversation is None:
+            raise Unreachable(f"the server is unreachable and nothing of {target} is cached")
+        bodies, more = await self._store.page(conversation, before=before, limit=limit)
+        messages = [_message.decode(b) for b in bodies]
+        return Read(wire.MessagePage(conversation, messages, more), True)
+
+    async def presence(self) -> list[wire.Presence]:
+        result: wire.PresenceList = await self._client.call("presence.get", Empty())
+        return result.users
+
+    # ---------------------------------------------------------------- writes
+    async def send(self, target: str, text: str) -> Written[wire.Message]:
+        written = await self._client.write("chat.send", wire.SendMessage(to=target, text=text))
+        if written.result is not None:
+            message: wire.Message = written.result
+            await self._store.remember_target(_key(target), message.conversation)
+            await self._keep([message])
+        return written
+
+    async def create_group(self, name: str, members: list[str]) -> Written[wire.Conversation]:
+        written = await self._client.write(
+            "chat.group.create", wire.CreateGroup(name=name, members=members)
+        )
+        if written.result is not None:
+            await self._store.remember_target(written.result.id, written.result.id)
+        return written
+
+    async def add(self, conversation: str, username: str) -> Written[wire.Conversation]:
+        return await self._client.write(
+            "chat.group.add", wire.GroupMember(conversation=conversation, username=username)
+        )
+
+    async def remove(self, conversation: str, username: str) -> Written[wire.Conversation]:
+        return await self._client.write(
+            "chat.group.remove", wire.GroupMember(conversation=conversation, username=username)
+        )
+
+    async def leave(self, conversation: str) -> Written[wire.Conversation]:
+        return await self._client.write(
+            "chat.group.leave", wire.LeaveGroup(conversation=conversation)
+        )
+
+    async def read(self, target: str, seq: int | None = None) -> Written[wire.Receipt]:
+        return await self._client.write("chat.read", wire.MarkRead(to=target, seq=seq))
+
+    # ---------------------------------------------------------------- internals
+    async def _keep(self, messages: list[wire.Message]) -> None:
+        await self._store.put_messages(
+            [(m.conversation, m.seq, msgspec.json.encode(m)) for m in messages]
+        )
+
+    async def _acknowledge(self, messages: list[wire.Message], me: str) -> None:
+        """Tell the server this device received others' messages (the `delivered` state)."""
+        received = _last_seqs([m for m in messages if m.sender != me])
+        if not received:
+            return
+        try:
+            await self._client.call(
+                "chat.delivered",
+                wire.Delivered([wire.Cursor(c, s) for c, s in received.items()]),
+            )
+        except Unreachable:
+            pass  # the next sync acknowledges again
+
+    async def _remember_conversations(self, conversations: list[wire.Conversation]) -> None:
+        await self._client.cache.put(*CONVERSATIONS_CACHE, msgspec.json.encode(conversations))
+        for c in conversations:
+            await self._store.remember_target(c.id, c.id)
+            if c.kind == "direct":
+                await self._store.remember_target("@" + c.name, c.id)
+
+
+def _last_seqs(messages: list[wire.Message]) -> dict[str, int]:
+    last: dict[str, int] = {}
+    for m in messages:
+        last[m.conversation] = max(last.get(m.conversation, 0), m.seq)
+    return last
+
+
+def _key(target: str) -> str:
+    return target.lower()
+
+
+def describe(message: wire.Message) -> str:
+    """One line for a conversation entry, as the CLI prints it."""
+    what: dict[str, str] = {
+        "created": f"created the group {message.text!r}",
+        "added": f"added @{message.member}",
+        "removed": f"removed @{message.member}",
+        "left": "left the group",
+    }
+    return what.get(message.kind, message.text)

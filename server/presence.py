@@ -1,0 +1,144 @@
+"""Presence and its debouncing: a user is announced online only after staying connected for
+`online_delay` seconds, and offline `offline_delay` seconds after their last device left
+(so a reconnect in between announces nothing). Typing indicators are in server/chat.py.
+
+`PresenceTracker` is plain logic with an injected scheduler; `Presence` wires it to the hub
+and to the one repository query that says who may see whom.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from protocol import chat as wire
+from protocol.envelope import encode_event
+from server.hub import Hub
+from storage.chat import ChatRepository
+
+log = logging.getLogger("roost.server")
+
+
+class Timer(Protocol):
+    def cancel(self) -> None: ...
+
+
+Scheduler = Callable[[float, Callable[[], None]], Timer]
+Announce = Callable[[int, bool], None]  # user id, online
+
+
+@dataclass
+class _UserPresence:
+    connections: int = 0
+    announced: bool = False  # what others were last told: online or not
+    timer: Timer | None = field(default=None, repr=False)
+
+
+class PresenceTracker:
+    def __init__(
+        self, schedule: Scheduler, announce: Announce, *, online_delay: float, offline_delay: float
+    ) -> None:
+        self._schedule = schedule
+        self._announce = announce
+        self._online_delay = online_delay
+        self._offline_delay = offline_delay
+        self._users: dict[int, _UserPresence] = {}
+
+    def is_online(self, user_id: int) -> bool:
+        state = self._users.get(user_id)
+        return state is not None and state.announced
+
+    def connected(self, user_id: int) -> None:
+        state = self._users.setdefault(user_id, _UserPresence())
+        state.connections += 1
+        if state.connections == 1:
+            self._cancel(state)
+            if not state.announced:
+                state.timer = self._schedule(self._online_delay, lambda: self._settle(user_id))
+
+    def disconnected(self, user_id: int) -> None:
+        state = self._users.get(user_id)
+        if state is None or state.connections == 0:
+            return
+        state.connections -= 1
+        if state.connections == 0:
+            self._cancel(state)
+            if state.announced:
+                state.timer = self._schedule(self._offline_delay, lambda: self._settle(user_id))
+            else:
+                del self._users[user_id]
+
+    def _settle(self, user_id: int) -> None:
+        state = self._users.get(user_id)
+        if state is None:
+            return
+        state.timer = None
+        online = state.connections > 0
+        if online != state.announced:
+            state.announced = online
+            self._announce(user_id, online)
+        if not online:
+            del self._users[user_id]
+
+    @staticmethod
+    def _cancel(state: _UserPresence) -> None:
+        if state.timer is not None:
+            state.timer.cancel()
+            state.timer = None
+
+
+class Presence:
+    """Presence for one server process: tracks connections, pushes `presence.changed`."""
+
+    def __init__(
+        self, hub: Hub, chat: ChatRepository, *, online_delay: float, offline_delay: float
+    ) -> None:
+        self._hub = hub
+        self._chat = chat
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._closed = False
+        self.tracker = PresenceTracker(
+            self._call_later, self._announce, online_delay=online_delay, offline_delay=offline_delay
+        )
+
+    def connected(self, user_id: int) -> None:
+        self.tracker.connected(user_id)
+
+    def disconnected(self, user_id: int) -> None:
+        self.tracker.disconnected(user_id)
+
+    def is_online(self, user_id: int) -> bool:
+        return self.tracker.is_online(user_id)
+
+    async def audience(self, user_id: int) -> set[int]:
+        return await self._chat.presence_audience(None, user_id)
+
+    def _call_later(self, delay: float, callback: Callable[[], None]) -> Timer:
+        return asyncio.get_running_loop().call_later(delay, callback)
+
+    def _announce(self, user_id: int, online: bool) -> None:
+        if self._closed:
+            return
+        task = asyncio.create_task(self._publish(user_id, online))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _publish(self, user_id: int, online: bool) -> None:
+        try:
+            audience = await self.audience(user_id)
+            names = await self._chat.usernames(None, [user_id])
+        except Exception:
+            log.exception("could not announce presence of user %d", user_id)
+            return
+        if user_id in names:
+            frame = encode_event("presence.changed", wire.Presence(names[user_id], online))
+            self._hub.publish(audience, frame)
+
+    async def close(self) -> None:
+        self._closed = True
+        for task in tuple(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)

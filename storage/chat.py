@@ -1,0 +1,403 @@
+"""Chat on the server: conversations, their members (with each member's delivered and read
+receipts), and messages numbered by a gap-free per-conversation `seq`.
+
+`conversations.last_seq` is the last seq handed out; it is bumped in the same transaction that
+stores the message, so a seq exists exactly when its message does.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import aiosqlite
+
+from storage.database import Database, is_unique_violation
+from storage.errors import Duplicate
+
+DIRECT = "direct"
+GROUP = "group"
+
+
+@dataclass(frozen=True, slots=True)
+class ConversationRecord:
+    id: int
+    kind: str
+    name: str
+    created_by: int
+    created_at: int
+    last_seq: int
+
+
+@dataclass(frozen=True, slots=True)
+class MemberRecord:
+    conversation_id: int
+    user_id: int
+    username: str
+    joined_seq: int
+    left_seq: int | None  # None while a member
+    delivered_seq: int
+    read_seq: int
+    receipt_id: int
+
+    @property
+    def current(self) -> bool:
+        return self.left_seq is None
+
+    @property
+    def visible_seq(self) -> int | None:
+        """The last seq this member may read: None means no limit (still a member)."""
+        return self.left_seq
+
+
+@dataclass(frozen=True, slots=True)
+class MessageRecord:
+    conversation_id: int
+    seq: int
+    sender: str
+    kind: str
+    text: str
+    member: str | None
+    sent_at: int
+
+
+@dataclass(frozen=True, slots=True)
+class NewMessage:
+    """A row to store; `seq` already assigned."""
+
+    conversation_id: int
+    seq: int
+    sender_id: int
+    kind: str
+    text: str
+    member_id: int | None
+    sent_at: int
+
+
+def direct_key(a: int, b: int) -> str:
+    low, high = sorted((a, b))
+    return f"{low}:{high}"
+
+
+_MEMBER = (
+    "SELECT cm.conversation_id, cm.user_id, u.username, cm.joined_seq, cm.left_seq,"
+    " cm.delivered_seq, cm.read_seq, cm.receipt_id"
+    " FROM conversation_members cm JOIN users u ON u.id = cm.user_id"
+)
+_MESSAGE = (
+    "SELECT m.conversation_id, m.seq, s.username, m.kind, m.text, t.username, m.sent_at"
+    " FROM messages m JOIN users s ON s.id = m.sender_id LEFT JOIN users t ON t.id = m.member_id"
+)
+_CONVERSATION = "SELECT id, kind, name, created_by, created_at, last_seq FROM conversations"
+
+
+class ChatRepository:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    def _conn(self, conn: aiosqlite.Connection | None) -> aiosqlite.Connection:
+        return conn or self._db.reader
+
+    # ------------------------------------------------------------------ reads
+    async def user_ids(
+        self, conn: aiosqlite.Connection | None, usernames: Iterable[str]
+    ) -> dict[str, int]:
+        names = sorted(set(usernames))
+        if not names:
+            return {}
+        marks = ",".join("?" * len(names))
+        async with self._conn(conn).execute(
+            f"SELECT username, id FROM users WHERE username IN ({marks})", names
+        ) as cur:
+            return {row[0]: row[1] for row in await cur.fetchall()}
+
+    async def conversation(
+        self, conn: aiosqlite.Connection | None, conversation_id: int
+    ) -> ConversationRecord | None:
+        async with self._conn(conn).execute(
+            _CONVERSATION + " WHERE id = ?", (conversation_id,)
+        ) as cur:
+            row = await cur.fetchone()
+        return ConversationRecord(*row) if row else None
+
+    async def direct_conversation_id(
+        self, conn: aiosqlite.Connection | None, a: int, b: int
+    ) -> int | None:
+        async with self._conn(conn).execute(
+            "SELECT id FROM conversations WHERE direct_key = ?", (direct_key(a, b),)
+        ) as cur:
+            row = await cur.fetchone()
+        return int(row[0]) if row else None
+
+    async def membership(
+        self, conn: aiosqlite.Connection | None, conversation_id: int, user_id: int
+    ) -> MemberRecord | None:
+        async with self._conn(conn).execute(
+            _MEMBER + " WHERE cm.conversation_id = ? AND cm.user_id = ?",
+            (conversation_id, user_id),
+        ) as cur:
+            row = await cur.fetchone()
+        return MemberRecord(*row) if row else None
+
+    async def members(
+        self,
+        conn: aiosqlite.Connection | None,
+        conversation_ids: Iterable[int],
+        *,
+        current_only: bool = True,
+    ) -> dict[int, list[MemberRecord]]:
+        ids = sorted(set(conversation_ids))
+        out: dict[int, list[MemberRecord]] = {cid: [] for cid in ids}
+        if not ids:
+            return out
+        marks = ",".join("?" * len(ids))
+        where = " AND cm.left_seq IS NULL" if current_only else ""
+        async with self._conn(conn).execute(
+            _MEMBER + f" WHERE cm.conversation_id IN ({marks}){where} ORDER BY u.username", ids
+        ) as cur:
+            for row in await cur.fetchall():
+                out[row[0]].append(MemberRecord(*row))
+        return out
+
+    async def current_member_ids(
+        self, conn: aiosqlite.Connection | None, conversation_ids: Iterable[int]
+    ) -> dict[int, set[int]]:
+        """Current members' ids only: the cheap form of `members` for the send path."""
+        ids = sorted(set(conversation_ids))
+        out: dict[int, set[int]] = {cid: set() for cid in ids}
+        if not ids:
+            return out
+        marks = ",".join("?" * len(ids))
+        async with self._conn(conn).execute(
+            "SELECT conversation_id, user_id FROM conversation_members"
+            f" WHERE conversation_id IN ({marks}) AND left_seq IS NULL",
+            ids,
+        ) as cur:
+            for row in await cur.fetchall():
+                out[row[0]].add(row[1])
+        return out
+
+    async def conversations_of(
+        self, conn: aiosqlite.Connection | None, user_id: int
+    ) -> list[tuple[ConversationRecord, MemberRecord]]:
+        """Every conversation the user is or was in, most recently active first."""
+        async with self._conn(conn).execute(
+            "SELECT c.id, c.kind, c.name, c.created_by, c.created_at, c.last_seq,"
+            " cm.conversation_id, cm.user_id, u.username, cm.joined_seq, cm.left_seq,"
+            " cm.delivered_seq, cm.read_seq, cm.receipt_id"
+            " FROM conversation_members cm JOIN conversations c ON c.id = cm.conversation_id"
+            " JOIN users u ON u.id = cm.user_id WHERE cm.user_id = ?"
+            " ORDER BY c.last_seq > 0 DESC, c.id DESC",
+            (user_id,),
+        ) as cur:
+            rows = await cur.fetchall()
+        return [(ConversationRecord(*row[:6]), MemberRecord(*row[6:])) for row in rows]
+
+    async def unread_counts(
+        self, conn: aiosqlite.Connection | None, user_id: int
+    ) -> dict[int, int]:
+        async with self._conn(conn).execute(
+            "SELECT m.conversation_id, COUNT(*) FROM conversation_members cm"
+            " JOIN messages m ON m.conversation_id = cm.conversation_id AND m.seq > cm.read_seq"
+            " WHERE cm.user_id = ? AND m.sender_id != ? AND m.kind = 'text'"
+            " AND (cm.left_seq IS NULL OR m.seq <= cm.left_seq)"
+            " GROUP BY m.conversation_id",
+            (user_id, user_id),
+        ) as cur:
+            return {row[0]: row[1] for row in await cur.fetchall()}
+
+    async def page(
+        self,
+        conn: aiosqlite.Connection | None,
+        conversation_id: int,
+        *,
+        before: int | None,
+        upto: int | None,
+        limit: int,
+    ) -> tuple[list[MessageRecord], bool]:
+        """Up to `limit` messages just before `before` (and not after `upto`), oldest first,
+        and whether older ones exist."""
+        ceiling = 2**62 if before is None else before
+        if upto is not None:
+            ceiling = min(ceiling, upto + 1)
+        async with self._conn(conn).execute(
+            _MESSAGE + " WHERE m.conversation_id = ? AND m.seq < ? ORDER BY m.seq DESC LIMIT ?",
+            (conversation_id, ceiling, limit + 1),
+        ) as cur:
+            rows = list(await cur.fetchall())
+        more = len(rows) > limit
+        return [MessageRecord(*row) for row in reversed(rows[:limit])], more
+
+    async def after(
+        self,
+        conn: aiosqlite.Connection | None,
+        conversation_id: int,
+        *,
+        after: int,
+        upto: int | None,
+        limit: int,
+    ) -> list[MessageRecord]:
+        """Messages with seq > after (and <= upto), oldest first."""
+        async with self._conn(conn).execute(
+            _MESSAGE + " WHERE m.conversation_id = ? AND m.seq > ? AND m.seq <= ?"
+            " ORDER BY m.seq LIMIT ?",
+            (conversation_id, after, 2**62 if upto is None else upto, limit),
+        ) as cur:
+            return [MessageRecord(*row) for row in await cur.fetchall()]
+
+    async def receipts_after(
+        self, conn: aiosqlite.Connection | None, user_id: int, after_id: int
+    ) -> list[MemberRecord]:
+        """Receipt changes (of anyone) in the user's conversations, oldest change first."""
+        async with self._conn(conn).execute(
+            _MEMBER + " WHERE cm.receipt_id > ? AND cm.conversation_id IN"
+            " (SELECT conversation_id FROM conversation_members WHERE user_id = ?)"
+            " ORDER BY cm.receipt_id",
+            (after_id, user_id),
+        ) as cur:
+            return [MemberRecord(*row) for row in await cur.fetchall()]
+
+    async def senders_between(
+        self, conn: aiosqlite.Connection | None, conversation_id: int, low: int, high: int
+    ) -> set[int]:
+        """Who sent the messages with low < seq <= high."""
+        async with self._conn(conn).execute(
+            "SELECT DISTINCT sender_id FROM messages WHERE conversation_id = ?"
+            " AND seq > ? AND seq <= ? AND kind = 'text'",
+            (conversation_id, low, high),
+        ) as cur:
+            return {row[0] for row in await cur.fetchall()}
+
+    async def presence_audience(self, conn: aiosqlite.Connection | None, user_id: int) -> set[int]:
+        """Who may see this user's presence: everyone sharing a conversation with them now.
+        (The one place to widen it, e.g. to people who follow each other.)"""
+        async with self._conn(conn).execute(
+            "SELECT DISTINCT other.user_id FROM conversation_members me"
+            " JOIN conversation_members other ON other.conversation_id = me.conversation_id"
+            " WHERE me.user_id = ? AND me.left_seq IS NULL AND other.left_seq IS NULL"
+            " AND other.user_id != ?",
+            (user_id, user_id),
+        ) as cur:
+            return {row[0] for row in await cur.fetchall()}
+
+    async def usernames(
+        self, conn: aiosqlite.Connection | None, user_ids: Iterable[int]
+    ) -> dict[int, str]:
+        ids = sorted(set(user_ids))
+        if not ids:
+            return {}
+        marks = ",".join("?" * len(ids))
+        async with self._conn(conn).execute(
+            f"SELECT id, username FROM users WHERE id IN ({marks})", ids
+        ) as cur:
+            return {row[0]: row[1] for row in await cur.fetchall()}
+
+    # ------------------------------------------------------------------ writes
+    async def create_conversation(
+        self,
+        tx: aiosqlite.Connection,
+        conversation_id: int,
+        kind: str,
+        name: str,
+        created_by: int,
+        now: int,
+        *,
+        direct_pair: tuple[int, int] | None = None,
+    ) -> ConversationRecord:
+        key = direct_key(*direct_pair) if direct_pair else None
+        try:
+            await tx.execute(
+                "INSERT INTO conversations (id, kind, name, direct_key, created_by, created_at)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (conversation_id, kind, name, key, created_by, now),
+            )
+        except sqlite3.IntegrityError as exc:
+            if is_unique_violation(exc):
+                raise Duplicate(f"direct conversation {key}") from exc
+            raise
+        return ConversationRecord(conversation_id, kind, name, created_by, now, 0)
+
+    async def add_member(
+        self, tx: aiosqlite.Connection, conversation_id: int, user_id: int, joined_seq: int
+    ) -> None:
+        """Add a member, or bring back one who had left."""
+        await tx.execute(
+            "INSERT INTO conversation_members (conversation_id, user_id, joined_seq)"
+            " VALUES (?, ?, ?) ON CONFLICT (conversation_id, user_id)"
+            " DO UPDATE SET left_seq = NULL, joined_seq = excluded.joined_seq",
+            (conversation_id, user_id, joined_seq),
+        )
+
+    async def set_left(
+        self, tx: aiosqlite.Connection, conversation_id: int, user_id: int, left_seq: int
+    ) -> None:
+        await tx.execute(
+            "UPDATE conversation_members SET left_seq = ?"
+            " WHERE conversation_id = ? AND user_id = ?",
+            (left_seq, conversation_id, user_id),
+        )
+
+    async def last_seqs(
+        self, tx: aiosqlite.Connection, conversation_ids: Iterable[int]
+    ) -> dict[int, int]:
+        ids = sorted(set(conversation_ids))
+        if not ids:
+            return {}
+        marks = ",".join("?" * len(ids))
+        async with tx.execute(
+            f"SELECT id, last_seq FROM conversations WHERE id IN ({marks})", ids
+        ) as cur:
+            return {row[0]: row[1] for row in await cur.fetchall()}
+
+    async def store_messages(self, tx: aiosqlite.Connection, rows: Sequence[NewMessage]) -> None:
+        """Store messages whose seqs were assigned from `last_seqs` in this same transaction,
+        and move each conversation's `last_seq` to its highest new seq."""
+        if not rows:
+            return
+        await tx.executemany(
+            "INSERT INTO messages (conversation_id, seq, sender_id, kind, text, member_id, sent_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [
+                (r.conversation_id, r.seq, r.sender_id, r.kind, r.text, r.member_id, r.sent_at)
+                for r in rows
+            ],
+        )
+        top: dict[int, int] = {}
+        for r in rows:
+            top[r.conversation_id] = max(top.get(r.conversation_id, 0), r.seq)
+        await tx.executemany(
+            "UPDATE conversations SET last_seq = ? WHERE id = ? AND last_seq < ?",
+            [(seq, cid, seq) for cid, seq in top.items()],
+        )
+
+    async def append(
+        self,
+        tx: aiosqlite.Connection,
+        conversation_id: int,
+        sender_id: int,
+        kind: str,
+        text: str,
+        member_id: int | None,
+        now: int,
+    ) -> NewMessage:
+        """Store one message with the conversation's next seq."""
+        seqs = await self.last_seqs(tx, [conversation_id])
+        row = NewMessage(
+            conversation_id, seqs[conversation_id] + 1, sender_id, kind, text, member_id, now
+        )
+        await self.store_messages(tx, [row])
+        return row
+
+    async def advance_receipts(
+        self, tx: aiosqlite.Connection, updates: Sequence[tuple[int, int, int, int, int]]
+    ) -> None:
+        """(conversation, user, delivered_seq, read_seq, receipt_id): receipts only move
+        forward, reading implies delivery, and receipt_id changes only when something moved."""
+        await tx.executemany(
+            "UPDATE conversation_members SET"
+            " delivered_seq = MAX(delivered_seq, ?2, ?3), read_seq = MAX(read_seq, ?3),"
+            " receipt_id = ?4 WHERE conversation_id = ?5 AND user_id = ?1"
+            " AND (delivered_seq < MAX(?2, ?3) OR read_seq < ?3)",
+            [(user, delivered, read, rid, cid) for cid, user, delivered, read, rid in updates],
+        )
