@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import msgspec
 
-from protocol import accounts, profiles
+from protocol import accounts, files, profiles
 from protocol.errors import ErrorCode, RoostError
 from protocol.spec import OpSpec
 
-CAPABILITIES = [accounts, profiles]
+CAPABILITIES = [accounts, profiles, files]
 
 OPS: dict[str, OpSpec] = {spec.name: spec for cap in CAPABILITIES for spec in cap.SPECS}
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from http import HTTPStatus
 
 from websockets.asyncio.server import Server, ServerConnection, serve
@@ -20,7 +20,7 @@ from websockets.http11 import Request, Response
 from protocol.envelope import encode_error, peek_request_id
 from protocol.errors import ErrorCode, RoostError
 from protocol.ids import SnowflakeGenerator
-from server import accounts, profiles
+from server import accounts, blocks, files, profiles, sharing
 from server.config import ServerConfig
 from server.context import Services
 from server.hub import InProcessHub
@@ -29,7 +29,10 @@ from server.passwords import Passwords
 from server.router import Router
 from server.session import Session
 from storage.accounts import AccountRepository, Identity
+from storage.blocks import LocalBlockStore
+from storage.chunker import check_compiled
 from storage.database import Database, now_ms
+from storage.files import FileRepository
 from storage.idempotency import IdempotencyRepository
 from storage.profiles import ProfileRepository
 from storage.server_schema import MIGRATIONS
@@ -37,7 +40,12 @@ from storage.server_schema import MIGRATIONS
 log = logging.getLogger("roost.server")
 
 ACTIVITY_FLUSH_SECONDS = 10.0
-CAPABILITIES = [accounts, profiles]  # each module's HANDLERS serve its ops in protocol.ops
+CAPABILITIES = [
+    accounts,
+    profiles,
+    files,
+    sharing,
+]  # each module's HANDLERS serve its ops in protocol.ops
 
 
 class RoostServer:
@@ -47,6 +55,7 @@ class RoostServer:
         self.hub = InProcessHub()
         self._server: Server | None = None
         self._router: Router | None = None
+        self._services: Services | None = None
         self._accounts = AccountRepository(self.db)
         self._closing = False
         self._inflight = 0
@@ -62,6 +71,7 @@ class RoostServer:
 
     async def start(self) -> None:
         self.config.data_dir.mkdir(parents=True, exist_ok=True)
+        check_compiled()
         await self.db.open()
         services = Services(
             config=self.config,
@@ -72,7 +82,10 @@ class RoostServer:
             accounts=self._accounts,
             profiles=ProfileRepository(self.db),
             idempotency=IdempotencyRepository(),
+            files=FileRepository(self.db),
+            blocks=LocalBlockStore(self.config.data_dir / "blocks"),
         )
+        self._services = services
         handlers = {op: h for module in CAPABILITIES for op, h in module.HANDLERS.items()}
         self._router = Router(services, handlers)
         self._server = await serve(
@@ -170,13 +183,9 @@ class RoostServer:
         limits = self.config.limits
         if self._closing:
             return encode_error(None, RoostError(ErrorCode.UNAVAILABLE, "server is shutting down"))
-        if isinstance(frame, bytes):
-            return encode_error(
-                None,
-                RoostError(
-                    ErrorCode.MALFORMED, "binary frames are only accepted during a block upload"
-                ),
-            )
+        if isinstance(frame, bytes):  # block transfer; not charged to the op rate limit
+            assert self._services is not None
+            return await self._tracked(blocks.answer_binary(self._services, session, frame))
         if len(frame) > limits.max_request_bytes:
             return encode_error(
                 peek_request_id(frame),
@@ -186,10 +195,14 @@ class RoostServer:
                 ),
             )
         assert self._router is not None
+        return await self._tracked(self._router.dispatch(session, frame))
+
+    async def _tracked(self, answer: Awaitable[bytes]) -> bytes:
+        """Count an op as in flight, so shutdown lets it finish."""
         self._inflight += 1
         self._idle.clear()
         try:
-            return await self._router.dispatch(session, frame)
+            return await answer
         finally:
             self._inflight -= 1
             if self._inflight == 0:

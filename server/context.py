@@ -20,7 +20,9 @@ from server.hub import Hub
 from server.passwords import Passwords
 from server.session import Session
 from storage.accounts import AccountRepository, Identity
+from storage.blocks import BlockStore
 from storage.database import Database
+from storage.files import FileRepository
 from storage.idempotency import IdempotencyRepository
 from storage.profiles import ProfileRepository
 
@@ -37,6 +39,8 @@ class Services:
     accounts: AccountRepository
     profiles: ProfileRepository
     idempotency: IdempotencyRepository
+    files: FileRepository
+    blocks: BlockStore
 
 
 @dataclass

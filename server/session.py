@@ -94,7 +94,9 @@ class Session:
     async def _drain(self) -> None:
         try:
             while self._outgoing:
-                await self.ws.send(self._outgoing.popleft(), text=True)
+                frame = self._outgoing.popleft()
+                # JSON replies and events go as text; block frames (RBLK...) as binary.
+                await self.ws.send(frame, text=frame[:1] == b"{")
         except ConnectionClosed:
             self._outgoing = None
         finally:

@@ -25,7 +25,9 @@ async def test_fresh_database_reaches_the_newest_version_and_reopens(
         async with db.reader.execute("PRAGMA foreign_keys") as cur:
             assert (await cur.fetchone())[0] == 1
         await db.close()
-        assert versions == list(range(1, newest + 1))
+        # every migration applied once; numbers may skip while branches are merged
+        assert versions == sorted(m.version for m in schema.MIGRATIONS)
+        assert versions[-1] == newest
 
 
 async def test_newer_schema_is_refused(tmp_path: Path) -> None:
