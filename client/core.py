@@ -56,6 +56,11 @@ class RoostClient:
         self.last_replay: ReplayReport | None = None
         self._staying = False
 
+    @property
+    def database(self) -> Database:
+        """The client database, for capability repositories kept outside this module."""
+        return self._db
+
     async def __aenter__(self) -> RoostClient:
         self.home.path.mkdir(parents=True, exist_ok=True)
         await self._db.open()
