@@ -13,7 +13,7 @@ IGNORE_FILE = ".roostignore"
 class Ignore:
     def __init__(self, root: Path) -> None:
         self._root = root
-        self._spec: pathspec.PathSpec | None = None
+        self._spec: pathspec.GitIgnoreSpec | None = None
         self._mtime: int | None = None
         self.reload()
 
@@ -26,7 +26,7 @@ class Ignore:
             return
         if mtime != self._mtime:
             lines = path.read_text(errors="replace").splitlines()
-            self._spec = pathspec.PathSpec.from_lines("gitwildmatch", lines)
+            self._spec = pathspec.GitIgnoreSpec.from_lines(lines)
             self._mtime = mtime
 
     def ignored(self, rel: str, is_dir: bool = False) -> bool:
