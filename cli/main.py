@@ -8,7 +8,7 @@ from typing import Any
 
 import typer
 
-from cli import account, devices, outbox, profile, serve
+from cli import account, devices, files, outbox, profile, serve
 from cli.output import note
 from client.errors import ClientError, ServerError
 from storage.errors import StorageError
@@ -60,6 +60,10 @@ app.command()(account.whoami)
 app.add_typer(profile.app, name="profile")
 app.add_typer(devices.app, name="devices")
 app.add_typer(outbox.app, name="outbox")
+app.command()(files.sync)
+app.command()(files.share)
+app.add_typer(files.files_app, name="files")
+app.add_typer(files.media_app, name="media")
 
 
 def main() -> None:

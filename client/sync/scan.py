@@ -90,7 +90,7 @@ async def scan(root: Path, ignore: Ignore, index: SyncIndex) -> ScanResult:
     fresh: list[LocalRow] = []
     for rel, st in stats.items():
         if stat.S_ISDIR(st.st_mode):
-            files[rel] = LocalFile("dir")
+            files[rel] = LocalFile("dir", 0, st.st_mtime_ns, st.st_ino)
             continue
         if not stat.S_ISREG(st.st_mode):
             continue
