@@ -111,6 +111,13 @@ def sync(
             if once:
                 report = await engine.run_once()
                 _print_report(report, root)
+                c = engine.transfer.counters if engine.transfer else None
+                if c is not None:
+                    output.note(
+                        f"sent {c.blocks_sent} blocks ({c.bytes_sent} bytes), fetched"
+                        f" {c.blocks_fetched} blocks ({c.bytes_fetched} bytes),"
+                        f" {c.blocks_reused} re-used from disk"
+                    )
                 output.note(f"{engine.root} is in sync")
                 return
             stop = asyncio.Event()

@@ -40,12 +40,9 @@ from storage.server_schema import MIGRATIONS
 log = logging.getLogger("roost.server")
 
 ACTIVITY_FLUSH_SECONDS = 10.0
-CAPABILITIES = [
-    accounts,
-    profiles,
-    files,
-    sharing,
-]  # each module's HANDLERS serve its ops in protocol.ops
+# each module's HANDLERS serve its ops in protocol.ops
+CAPABILITIES = [accounts, profiles, files, sharing]
+BLOCK_FRAMES_AT_ONCE = 8  # per connection: verifying and storing blocks overlaps the network
 
 
 class RoostServer:
@@ -168,8 +165,16 @@ class RoostServer:
         if identity is not None:
             self.hub.attach(session)
             self._last_seen[identity.device_id] = now_ms()
+        blocks_at_once = asyncio.Semaphore(BLOCK_FRAMES_AT_ONCE)
+        block_tasks: set[asyncio.Task[None]] = set()
         try:
             async for frame in ws:
+                if isinstance(frame, bytes):  # answered concurrently; JSON keeps its order
+                    await blocks_at_once.acquire()  # backpressure: stop reading meanwhile
+                    task = asyncio.create_task(self._answer_block(session, frame, blocks_at_once))
+                    block_tasks.add(task)
+                    task.add_done_callback(block_tasks.discard)
+                    continue
                 reply = await self._answer(session, frame)
                 session.deliver(reply)
         except ConnectionClosed:
@@ -178,6 +183,12 @@ class RoostServer:
             if session.identity is not None:
                 self.hub.detach(session)
                 self._last_seen[session.identity.device_id] = now_ms()
+
+    async def _answer_block(self, session: Session, frame: bytes, slots: asyncio.Semaphore) -> None:
+        try:
+            session.deliver(await self._answer(session, frame))
+        finally:
+            slots.release()
 
     async def _answer(self, session: Session, frame: str | bytes) -> bytes:
         limits = self.config.limits

@@ -7,6 +7,7 @@ the handlers' plain functions.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -84,6 +85,8 @@ def _chunks(items: Sequence[str]) -> Iterable[Sequence[str]]:
 class FileRepository:
     def __init__(self, db: Database) -> None:
         self._db = db
+        self._uploads: list[tuple[tuple[int, str, int, int, int], asyncio.Future[None]]] = []
+        self._flusher: asyncio.Task[None] | None = None
 
     # ------------------------------------------------------------------ namespaces
     async def ensure_home(
@@ -314,16 +317,37 @@ class FileRepository:
     async def record_upload(
         self, user_id: int, hash_: str, size: int, stored_size: int, now: int
     ) -> None:
-        async with self._db.write() as tx:
-            await tx.execute(
-                "INSERT OR IGNORE INTO blocks (hash, size, stored_size, created_at)"
-                " VALUES (?, ?, ?, ?)",
-                (hash_, size, stored_size, now),
-            )
-            await tx.execute(
-                "INSERT OR IGNORE INTO block_uploads (user_id, hash, created_at) VALUES (?, ?, ?)",
-                (user_id, hash_, now),
-            )
+        """Record a stored block as uploaded by this user; returns once committed. Uploads
+        arriving together share one transaction (a group commit: one fsync for many)."""
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._uploads.append(((user_id, hash_, size, stored_size, now), done))
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.create_task(self._flush_uploads())
+        await done
+
+    async def _flush_uploads(self) -> None:
+        while self._uploads:
+            batch, self._uploads = self._uploads, []
+            try:
+                async with self._db.write() as tx:
+                    await tx.executemany(
+                        "INSERT OR IGNORE INTO blocks (hash, size, stored_size, created_at)"
+                        " VALUES (?, ?, ?, ?)",
+                        [(h, size, stored, now) for (_, h, size, stored, now), _ in batch],
+                    )
+                    await tx.executemany(
+                        "INSERT OR IGNORE INTO block_uploads (user_id, hash, created_at)"
+                        " VALUES (?, ?, ?)",
+                        [(user, h, now) for (user, h, _, _, now), _ in batch],
+                    )
+            except Exception as exc:
+                for _, done in batch:
+                    if not done.done():
+                        done.set_exception(exc)
+            else:
+                for _, done in batch:
+                    if not done.done():
+                        done.set_result(None)
 
     async def readable_blocks(
         self, user_id: int, hashes: Sequence[str], conn: aiosqlite.Connection | None = None

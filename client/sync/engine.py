@@ -8,6 +8,7 @@ mounted under their name; the home holds everything else.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 from collections.abc import Callable
@@ -230,9 +231,22 @@ class SyncEngine:
             taken.add(copy)
             os.replace(self.root / p.ws, self.root / copy)
             report.conflicts.append(copy)
-        for p in by[Action.CONFLICT] + by[Action.DOWNLOAD]:
-            await self._download(p, found, local_sources, report)
         records: list[SyncedRow] = [_synced_from(p.remote) for p in by[Action.RECORD] if p.remote]
+        hashed: list[LocalRow] = []
+        slots = asyncio.Semaphore(self.window)  # several small files at once
+
+        async def download(p: _Plan) -> None:
+            async with slots:
+                await self._download(p, found, local_sources, report, records, hashed)
+
+        for p in by[Action.CONFLICT] + by[Action.DOWNLOAD]:
+            if p.remote is not None and p.remote.kind == "dir":
+                await download(p)  # folders first, in path order
+        async with asyncio.TaskGroup() as group:
+            for p in by[Action.CONFLICT] + by[Action.DOWNLOAD]:
+                if p.remote is not None and p.remote.kind != "dir":
+                    group.create_task(download(p))
+        await self.index.put_local(hashed)
         await self._upload(by[Action.UPLOAD], report)
         await self._delete_remote(by[Action.DELETE_REMOTE], report)
         for p in sorted(by[Action.DELETE_LOCAL], key=lambda p: p.ws, reverse=True):
@@ -253,6 +267,8 @@ class SyncEngine:
         found: ScanResult,
         local_sources: dict[str, BlockSource],
         report: PassReport,
+        records: list[SyncedRow],
+        hashed: list[LocalRow],
     ) -> None:
         assert self.transfer is not None and p.remote is not None
         remote, dest = p.remote, self.root / p.ws
@@ -271,12 +287,12 @@ class SyncEngine:
             )
             st = dest.stat()
             chunks = tuple(zip(blocks, lengths, strict=True))
-            await self.index.put_local(
-                [LocalRow(p.ws, st.st_size, st.st_mtime_ns, st.st_ino, encode_chunks(chunks))]
+            hashed.append(
+                LocalRow(p.ws, st.st_size, st.st_mtime_ns, st.st_ino, encode_chunks(chunks))
             )
             for h, src in sources_of(dest, chunks).items():
                 local_sources.setdefault(h, src)
-        await self.index.put_synced([_synced_from(remote)])
+        records.append(_synced_from(remote))
         report.downloaded.append(p.ws)
 
     async def _upload(self, plans: list[_Plan], report: PassReport) -> None:
