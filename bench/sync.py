@@ -36,7 +36,7 @@ from pathlib import Path
 import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import syncthing_pair  # noqa: E402
+import syncthing_pair
 
 PASSWORD = "correct horse battery"
 ROOST = [str(Path(sys.executable).with_name("roost"))]
@@ -140,17 +140,24 @@ class Roost:
         self.run("b", "login", "bench", "--device", "b", "--password-stdin", stdin=PASSWORD + "\n")
 
     def env(self, device: str) -> dict[str, str]:
-        return {**os.environ, "ROOST_HOME": str(self.work / f"home-{device}"),
-                "ROOST_SERVER": self.url}  # fmt: skip
+        return {
+            **os.environ,
+            "ROOST_HOME": str(self.work / f"home-{device}"),
+            "ROOST_SERVER": self.url,
+        }
 
     def run(self, device: str, *args: str, stdin: str = "", peak: Peak | None = None) -> str:
         proc = subprocess.Popen(
-            [*ROOST, *args], env=self.env(device), stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        )  # fmt: skip
+            [*ROOST, *args],
+            env=self.env(device),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         if peak is not None:
             peak.watch("client", proc.pid)
-        out, err = proc.communicate(stdin, timeout=3600)
+        _, err = proc.communicate(stdin, timeout=3600)
         if proc.returncode:
             raise RuntimeError(f"roost {' '.join(args)} failed: {err}")
         return err
@@ -176,17 +183,26 @@ class Rsync:
         )
         self.port = syncthing_pair.free_port()
         self.proc = subprocess.Popen(
-            ["rsync", "--daemon", "--no-detach", f"--port={self.port}", f"--config={conf}",
-             "--address=127.0.0.1"],
-        )  # fmt: skip
+            [
+                "rsync",
+                "--daemon",
+                "--no-detach",
+                f"--port={self.port}",
+                f"--config={conf}",
+                "--address=127.0.0.1",
+            ],
+        )
         syncthing_pair.wait_port(self.port)
 
     def push(self, src: Path) -> tuple[float, int]:
         start = time.perf_counter()
         out = subprocess.run(
             ["rsync", "-a", "--stats", str(src), f"rsync://127.0.0.1:{self.port}/bench/"],
-            capture_output=True, text=True, check=True, timeout=3600,
-        ).stdout  # fmt: skip
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=3600,
+        ).stdout
         seconds = time.perf_counter() - start
         m = RSYNC_SENT.search(out)
         return seconds, int(m[1].replace(",", "")) if m else 0
@@ -225,8 +241,12 @@ def main() -> None:
         t_down = timed(lambda: roost.sync("b", peak))
         assert digest(work / "ws-b" / "big.bin") == digest(src), "B's copy differs"
         rs_seconds, _ = rsync.push(src)
-        results["a"] = {"roost_s": round(t_up + t_down, 2), "roost_up_s": round(t_up, 2),
-                        "roost_down_s": round(t_down, 2), "rsync_s": round(rs_seconds, 2)}  # fmt: skip
+        results["a"] = {
+            "roost_s": round(t_up + t_down, 2),
+            "roost_up_s": round(t_up, 2),
+            "roost_down_s": round(t_down, 2),
+            "rsync_s": round(rs_seconds, 2),
+        }
         # (b) 100 bytes inserted mid-file
         insert_middle(src, b"#" * 100)
         blocks, sent = roost.sync("a")
@@ -265,8 +285,11 @@ def main() -> None:
             peak.watch("server", roost.server.pid)
             t_big = timed(lambda: (roost.sync("a", peak), roost.sync("b", peak)))
             peak.stop()
-            results["d"] = {"mib": args.big_mib, "seconds": round(t_big, 1),
-                            **{f"{k}_peak_rss_mib": v >> 20 for k, v in peak.peaks.items()}}  # fmt: skip
+            results["d"] = {
+                "mib": args.big_mib,
+                "seconds": round(t_big, 1),
+                **{f"{k}_peak_rss_mib": v >> 20 for k, v in peak.peaks.items()},
+            }
     finally:
         roost.stop()
         rsync.stop()
@@ -276,10 +299,14 @@ def main() -> None:
         return
     a, b, c = results["a"], results["b"], results["c"]
     assert isinstance(a, dict) and isinstance(b, dict) and isinstance(c, dict)
-    print(f"(a) new {args.size_mib} MiB file A->B: roost {a['roost_s']} s "
-          f"(up {a['roost_up_s']} + down {a['roost_down_s']}), rsync daemon {a['rsync_s']} s")  # fmt: skip
-    print(f"(b) 100 B inserted mid-file: roost sent {b['roost_blocks']} blocks, "
-          f"{b['roost_bytes']} bytes; rsync sent {b['rsync_bytes']} bytes")  # fmt: skip
+    print(
+        f"(a) new {args.size_mib} MiB file A->B: roost {a['roost_s']} s "
+        f"(up {a['roost_up_s']} + down {a['roost_down_s']}), rsync daemon {a['rsync_s']} s"
+    )
+    print(
+        f"(b) 100 B inserted mid-file: roost sent {b['roost_blocks']} blocks, "
+        f"{b['roost_bytes']} bytes; rsync sent {b['rsync_bytes']} bytes"
+    )
     print(f"(c) {c['files']} files of 4 KiB: roost {c['roost_s']} s, rsync {c['rsync_s']} s")
     print(f"syncthing: {results['syncthing']}")
     print(f"peak RSS during (a)-(c), MiB: {results['peak_rss_mib_during_a']}")

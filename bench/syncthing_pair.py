@@ -40,14 +40,24 @@ class Instance:
         self.data = home / "data"
         self.data.mkdir(parents=True)
         subprocess.run(
-            ["syncthing", "generate", f"--home={home}", "--no-default-folder",
-             "--skip-port-probing"],
-            check=True, capture_output=True, timeout=60,
-        )  # fmt: skip
+            [
+                "syncthing",
+                "generate",
+                f"--home={home}",
+                "--no-default-folder",
+                "--skip-port-probing",
+            ],
+            check=True,
+            capture_output=True,
+            timeout=60,
+        )
         self.id = subprocess.run(
             ["syncthing", "serve", f"--home={home}", "--device-id"],
-            check=True, capture_output=True, text=True, timeout=60,
-        ).stdout.strip()  # fmt: skip
+            check=True,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        ).stdout.strip()
         self.gui_port, self.listen_port = free_port(), free_port()
         self.key = secrets.token_hex(16)
         self.proc: subprocess.Popen[bytes] | None = None
@@ -65,11 +75,16 @@ class Instance:
         assert options is not None
         for name, value in {
             "listenAddress": f"tcp://127.0.0.1:{self.listen_port}",
-            "globalAnnounceEnabled": "false", "localAnnounceEnabled": "false",
-            "relaysEnabled": "false", "natEnabled": "false", "urAccepted": "-1",
-            "autoUpgradeIntervalH": "0", "startBrowser": "false",
-            "crashReportingEnabled": "false", "setLowPriority": "false",
-        }.items():  # fmt: skip
+            "globalAnnounceEnabled": "false",
+            "localAnnounceEnabled": "false",
+            "relaysEnabled": "false",
+            "natEnabled": "false",
+            "urAccepted": "-1",
+            "autoUpgradeIntervalH": "0",
+            "startBrowser": "false",
+            "crashReportingEnabled": "false",
+            "setLowPriority": "false",
+        }.items():
             _text(options, name, value)
         for d in list(root.findall("device")):
             root.remove(d)
@@ -77,13 +92,21 @@ class Instance:
             (self.id, "dynamic"),
             (peer.id, f"tcp://127.0.0.1:{peer.listen_port}"),
         ):
-            dev = ET.SubElement(root, "device", id=dev_id, name=dev_id[:7],
-                                compression="never", introducer="false")  # fmt: skip
+            dev = ET.SubElement(
+                root, "device", id=dev_id, name=dev_id[:7], compression="never", introducer="false"
+            )
             _text(dev, "address", addr)
         folder = ET.SubElement(
-            root, "folder", id="bench", label="bench", path=str(self.data), type="sendreceive",
-            rescanIntervalS="3600", fsWatcherEnabled="true", fsWatcherDelayS="1",
-        )  # fmt: skip
+            root,
+            "folder",
+            id="bench",
+            label="bench",
+            path=str(self.data),
+            type="sendreceive",
+            rescanIntervalS="3600",
+            fsWatcherEnabled="true",
+            fsWatcherDelayS="1",
+        )
         for dev_id in (self.id, peer.id):
             ET.SubElement(folder, "device", id=dev_id)
         tree.write(path)
@@ -92,8 +115,10 @@ class Instance:
         env = {**os.environ, "STNOUPGRADE": "1"}
         self.proc = subprocess.Popen(
             ["syncthing", "serve", f"--home={self.home}", "--no-browser", "--no-restart"],
-            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )  # fmt: skip
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         wait_port(self.gui_port, 60)
 
     def connected(self, peer: Instance) -> bool:
