@@ -212,6 +212,14 @@ class Rsync:
         self.proc.wait(10)
 
 
+class Progressive(dict[str, object]):
+    """Results that are also reported on stderr as they come, so a failed step loses none."""
+
+    def __setitem__(self, key: str, value: object) -> None:
+        print(f"  {key}: {value}", file=sys.stderr, flush=True)
+        super().__setitem__(key, value)
+
+
 def timed(fn: Callable[[], object]) -> float:
     start = time.perf_counter()
     fn()
@@ -225,7 +233,7 @@ def main() -> None:
     parser.add_argument("--small", type=int, default=10_000)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
-    results: dict[str, object] = {}
+    results: dict[str, object] = Progressive()
     work = Path(tempfile.mkdtemp(prefix="roost-bench-sync-"))
     roost = Roost(work)
     rsync = Rsync(work)

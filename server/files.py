@@ -93,7 +93,11 @@ async def stage(ctx: OpContext, args: wire.StageBlocks) -> Empty:
 
 
 async def _blocks_of(
-    ctx: OpContext, blocks: list[str] | None, upload_id: str | None, count: int
+    ctx: OpContext,
+    blocks: list[str] | None,
+    upload_id: str | None,
+    count: int,
+    known: set[str] | None = None,
 ) -> list[str]:
     """The block list, inline or staged, checked: every block present for this caller."""
     if blocks is not None and upload_id is not None:
@@ -116,17 +120,21 @@ async def _blocks_of(
 
 async def commit(ctx: OpContext, args: wire.Commit) -> wire.CommitResult:
     ns = await namespace_of(ctx, args.namespace_id, write=True)
-    outcomes = [await _commit_one(ctx, ns, item) for item in args.items]
+    inline = [h for item in args.items for h in item.blocks or ()]
+    known = await ctx.services.files.readable_blocks(ctx.identity.user_id, inline, ctx.write_tx)
+    outcomes = [await _commit_one(ctx, ns, item, known) for item in args.items]
     if any(o.entry for o in outcomes):
         await announce(ctx, ns.id)
     return wire.CommitResult(outcomes)
 
 
-async def _commit_one(ctx: OpContext, ns: NamespaceRecord, item: wire.CommitItem) -> wire.Outcome:
+async def _commit_one(
+    ctx: OpContext, ns: NamespaceRecord, item: wire.CommitItem, known: set[str]
+) -> wire.Outcome:
     files, tx = ctx.services.files, ctx.write_tx
     try:
         path = wire.validate_path(item.path)
-        blocks = await _blocks_of(ctx, item.blocks, item.upload_id, item.block_count)
+        blocks = await _blocks_of(ctx, item.blocks, item.upload_id, item.block_count, known)
         if problem := shape_problem(item, blocks):
             raise RoostError(ErrorCode.INVALID_ARGS, problem)
         parent = int(item.parent_id) if item.parent_id is not None else None

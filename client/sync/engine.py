@@ -23,7 +23,7 @@ from client.sync.conflicts import conflicted_copy_name
 from client.sync.decide import Action, Content, Version, decide, for_viewer
 from client.sync.ignore import Ignore
 from client.sync.scan import LocalFile, ScanResult, encode_chunks, scan
-from client.sync.transfer import BlockSource, Transfer, sources_of
+from client.sync.transfer import BlockSource, Transfer, first_error, sources_of
 from protocol import files as wire
 from storage.sync_index import LocalRow, RemoteRow, SyncedRow, SyncIndex
 
@@ -242,7 +242,7 @@ class SyncEngine:
         for p in by[Action.CONFLICT] + by[Action.DOWNLOAD]:
             if p.remote is not None and p.remote.kind == "dir":
                 await download(p)  # folders first, in path order
-        async with asyncio.TaskGroup() as group:
+        async with first_error(), asyncio.TaskGroup() as group:
             for p in by[Action.CONFLICT] + by[Action.DOWNLOAD]:
                 if p.remote is not None and p.remote.kind != "dir":
                     group.create_task(download(p))

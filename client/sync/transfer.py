@@ -7,11 +7,12 @@ Memory stays bounded: at most `window` blocks are in memory at once, whatever th
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import os
 import secrets
 from collections import deque
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -47,6 +48,18 @@ class Counters:
     bytes_fetched: int = 0
     blocks_reused: int = 0  # found locally instead of fetched
     sent_hashes: list[str] = field(default_factory=list)
+
+
+@contextlib.asynccontextmanager
+async def first_error() -> AsyncIterator[None]:
+    """Let the first failure of a task group through as itself (one line for the CLI)."""
+    try:
+        yield
+    except BaseExceptionGroup as group:
+        leaf: BaseException = group
+        while isinstance(leaf, BaseExceptionGroup):
+            leaf = leaf.exceptions[0]
+        raise leaf from None
 
 
 def sources_of(path: Path, chunks: Iterable[tuple[str, int]]) -> dict[str, BlockSource]:
@@ -107,9 +120,10 @@ class Transfer:
                     continue
                 await self.put_block(h, raw)
 
-        async with asyncio.TaskGroup() as group:
-            for _ in range(self.window):
-                group.create_task(worker())
+        async with first_error():
+            async with asyncio.TaskGroup() as group:
+                for _ in range(self.window):
+                    group.create_task(worker())
         return unreadable
 
     async def put_block(self, h: str, raw: bytes) -> None:

@@ -147,9 +147,8 @@ async def test_an_interrupted_upload_resumes_with_only_the_missing_blocks(
             raise Killed
 
     a.engine = SyncEngine(a.client, a.root, on_block=die_after_three, window=1)
-    with pytest.raises(ExceptionGroup) as caught:
+    with pytest.raises(Killed):
         await a.engine.run_once()
-    assert caught.group_contains(Killed)
     await a.client.close()
     await a.client.__aenter__()
     a.engine = SyncEngine(a.client, a.root)  # a new process, same home
