@@ -3,22 +3,8 @@
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator
-from pathlib import Path
 
-import pytest
-
-from tests.conftest import LiveServer
-from tests.files.helpers import Device, device
-
-
-@pytest.fixture
-async def pair(live: LiveServer, tmp_path: Path) -> AsyncIterator[tuple[Device, Device]]:
-    a = await device(live, tmp_path, "alice", "laptop", register=True)
-    b = await device(live, tmp_path, "alice", "desktop")
-    yield a, b
-    await a.client.close()
-    await b.client.close()
+from tests.files.helpers import Device
 
 
 async def test_first_sync_edit_delete_rename_and_empties(pair: tuple[Device, Device]) -> None:

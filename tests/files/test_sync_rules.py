@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import os
 import random
-from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 
@@ -13,16 +11,7 @@ from client.files import RemoteFiles
 from client.sync.engine import SyncEngine
 from storage.chunker import chunk_bytes
 from tests.conftest import LiveServer
-from tests.files.helpers import Device, device
-
-
-@pytest.fixture
-async def pair(live: LiveServer, tmp_path: Path) -> AsyncIterator[tuple[Device, Device]]:
-    a = await device(live, tmp_path, "alice", "laptop", register=True)
-    b = await device(live, tmp_path, "alice", "desktop")
-    yield a, b
-    await a.client.close()
-    await b.client.close()
+from tests.files.helpers import Device
 
 
 def conflicted(d: Device) -> list[str]:
