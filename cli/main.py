@@ -8,7 +8,7 @@ from typing import Any
 
 import typer
 
-from cli import account, admin, chat, devices, outbox, profile, serve, social, tui
+from cli import account, admin, chat, devices, files, outbox, profile, serve, social, tui
 from cli.output import note
 from client.errors import ClientError, ServerError
 from client.home import ClientHome
@@ -62,6 +62,10 @@ app.add_typer(devices.app, name="devices")
 app.add_typer(outbox.app, name="outbox")
 social.register(app)
 app.add_typer(chat.app, name="chat")
+app.command()(files.sync)
+app.command()(files.share)
+app.add_typer(files.files_app, name="files")
+app.add_typer(files.media_app, name="media")
 app.add_typer(admin.app, name="admin")
 app.command()(tui.tui)
 

@@ -57,7 +57,7 @@ class Connection:
         self._max_frame_bytes = max_frame_bytes
         self._ws: ClientConnection | None = None
         self._reader: asyncio.Task[None] | None = None
-        self._pending: dict[int, asyncio.Future[Reply]] = {}
+        self._pending: dict[int, asyncio.Future[Reply | bytes]] = {}
         self._ids = itertools.count(1)
         self.events: asyncio.Queue[Event] = asyncio.Queue(EVENT_QUEUE_SIZE)
         self.dropped_events = 0
@@ -120,25 +120,38 @@ class Connection:
         if ws is None or not self.connected:
             raise ConnectionLost(f"not connected to {self.url}")
         request_id = next(self._ids)
-        future: asyncio.Future[Reply] = asyncio.get_running_loop().create_future()
+        answer = await self._exchange(
+            ws, request_id, encode_request(request_id, op, msgspec.Raw(args_json)), op
+        )
+        assert isinstance(answer, Reply), "a JSON request gets a JSON reply"
+        return _result(answer)
+
+    async def call_binary(self, build: Callable[[int], bytes]) -> bytes:
+        """Send a binary frame built for a fresh request id; returns the binary answer, or the
+        JSON result of a JSON reply (ServerError when it is an error)."""
+        ws = self._ws
+        if ws is None or not self.connected:
+            raise ConnectionLost(f"not connected to {self.url}")
+        request_id = next(self._ids)
+        answer = await self._exchange(ws, request_id, build(request_id), "block transfer")
+        return answer if isinstance(answer, bytes) else _result(answer)
+
+    async def _exchange(
+        self, ws: ClientConnection, request_id: int, frame: bytes, what: str
+    ) -> Reply | bytes:
+        future: asyncio.Future[Reply | bytes] = asyncio.get_running_loop().create_future()
         self._pending[request_id] = future
         try:
-            await ws.send(encode_request(request_id, op, msgspec.Raw(args_json)), text=True)
-            reply = await asyncio.wait_for(future, self._request_timeout)
+            await ws.send(frame, text=frame[:1] == b"{")
+            return await asyncio.wait_for(future, self._request_timeout)
         except ConnectionClosed:
             raise ConnectionLost(self._lost_message()) from None
         except TimeoutError:
-            raise ConnectionLost(f"no reply to {op} within {self._request_timeout:.0f}s") from None
+            raise ConnectionLost(
+                f"no reply to {what} within {self._request_timeout:.0f}s"
+            ) from None
         finally:
             self._pending.pop(request_id, None)
-        if not reply.ok:
-            error = reply.error
-            raise (
-                ServerError(error.code, error.message, error.retry_after)
-                if error
-                else ServerError("malformed", "error reply without an error")
-            )
-        return bytes(reply.result) if reply.result is not None else b"{}"
 
     async def close(self) -> None:
         self._stopped = True
@@ -193,6 +206,9 @@ class Connection:
     async def _read_forever(self, ws: ClientConnection) -> None:
         try:
             async for frame in ws:
+                if isinstance(frame, bytes) and frame[:1] != b"{":
+                    self._resolve_binary(frame)
+                    continue
                 try:
                     message = decode_server_frame(frame)
                 except ProtocolError as exc:
@@ -221,6 +237,11 @@ class Connection:
                 "server error not tied to a request: %s %s", reply.error.code, reply.error.message
             )
 
+    def _resolve_binary(self, frame: bytes) -> None:
+        future = self._pending.get(int.from_bytes(frame[4:12], "big")) if len(frame) > 12 else None
+        if future is not None and not future.done():
+            future.set_result(frame)
+
     def _push_event(self, event: Event) -> None:
         try:
             self.events.put_nowait(event)
@@ -230,3 +251,14 @@ class Connection:
     def _lost_message(self) -> str:
         reason = f" ({self.close_reason})" if self.close_reason else ""
         return f"connection to {self.url} lost{reason}"
+
+
+def _result(reply: Reply) -> bytes:
+    if not reply.ok:
+        error = reply.error
+        raise (
+            ServerError(error.code, error.message, error.retry_after)
+            if error
+            else ServerError("malformed", "error reply without an error")
+        )
+    return bytes(reply.result) if reply.result is not None else b"{}"

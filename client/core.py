@@ -65,6 +65,11 @@ class RoostClient:
         # so a UI can turn a pending item into a sent one.
         self.replay_listeners: list[Callable[[OutboxEntry, Any], None]] = []
 
+    @property
+    def database(self) -> Database:
+        """The client database, for capability repositories kept outside this module."""
+        return self._db
+
     async def __aenter__(self) -> RoostClient:
         self.home.path.mkdir(parents=True, exist_ok=True)
         await self._db.open()

@@ -11,7 +11,7 @@ import asyncio
 import logging
 import signal
 import ssl
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from http import HTTPStatus
 from pathlib import Path
 
@@ -23,7 +23,19 @@ from websockets.http11 import Request, Response
 from protocol.envelope import encode_error, peek_request_id
 from protocol.errors import ErrorCode, RoostError
 from protocol.ids import SnowflakeGenerator
-from server import accounts, chat, discovery, follows, notifications, profiles, social, timelines
+from server import (
+    accounts,
+    blocks,
+    chat,
+    discovery,
+    files,
+    follows,
+    notifications,
+    profiles,
+    sharing,
+    social,
+    timelines,
+)
 from server.chat_commit import MessageCommitter
 from server.config import ServerConfig
 from server.context import Services
@@ -36,8 +48,11 @@ from server.router import Router
 from server.session import CLOSE_TOO_SLOW, Session
 from server.social_services import SocialServices
 from storage.accounts import AccountRepository, Identity
+from storage.blocks import LocalBlockStore
 from storage.chat import ChatRepository
+from storage.chunker import check_compiled
 from storage.database import Database, now_ms
+from storage.files import FileRepository
 from storage.idempotency import IdempotencyRepository
 from storage.profiles import ProfileRepository
 from storage.server_schema import MIGRATIONS
@@ -46,6 +61,7 @@ log = logging.getLogger("roost.server")
 
 ACTIVITY_FLUSH_SECONDS = 10.0
 CHECKPOINT_SECONDS = 1.0  # WAL checkpoints off the commit path (see storage.database)
+# each module's HANDLERS serve its ops in protocol.ops
 CAPABILITIES = [
     accounts,
     profiles,
@@ -55,7 +71,10 @@ CAPABILITIES = [
     notifications,
     discovery,
     chat,
-]  # each module's HANDLERS serve its ops in protocol.ops
+    files,
+    sharing,
+]
+BLOCK_FRAMES_AT_ONCE = 8  # per connection: verifying and storing blocks overlaps the network
 
 
 class RoostServer:
@@ -65,6 +84,7 @@ class RoostServer:
         self.hub = InProcessHub()
         self._server: Server | None = None
         self._router: Router | None = None
+        self._services: Services | None = None
         self._accounts = AccountRepository(self.db)
         self._closing = False
         self._inflight = 0
@@ -95,6 +115,7 @@ class RoostServer:
 
     async def start(self) -> None:
         self.config.data_dir.mkdir(parents=True, exist_ok=True)
+        check_compiled()
         await self.db.open()
         ids = SnowflakeGenerator(self.config.node_id)
         idempotency = IdempotencyRepository()
@@ -120,7 +141,10 @@ class RoostServer:
             chat=self._chat,
             messages=self.messages,
             presence=self.presence,
+            files=FileRepository(self.db),
+            blocks=LocalBlockStore(self.config.data_dir / "blocks"),
         )
+        self._services = services
         handlers = {op: h for module in CAPABILITIES for op, h in module.HANDLERS.items()}
         self._router = Router(services, handlers, observe=self.metrics.observe_op)
         try:
@@ -232,8 +256,16 @@ class RoostServer:
             self.hub.attach(session)
             self.presence.connected(identity.user_id)
             self._last_seen[identity.device_id] = now_ms()
+        blocks_at_once = asyncio.Semaphore(BLOCK_FRAMES_AT_ONCE)
+        block_tasks: set[asyncio.Task[None]] = set()
         try:
             async for frame in ws:
+                if isinstance(frame, bytes):  # answered concurrently; JSON keeps its order
+                    await blocks_at_once.acquire()  # backpressure: stop reading meanwhile
+                    task = asyncio.create_task(self._answer_block(session, frame, blocks_at_once))
+                    block_tasks.add(task)
+                    task.add_done_callback(block_tasks.discard)
+                    continue
                 reply = await self._answer(session, frame)
                 session.deliver(reply)
         except ConnectionClosed:
@@ -251,17 +283,19 @@ class RoostServer:
         if code == CLOSE_TOO_SLOW:
             self.metrics.dropped.inc()
 
+    async def _answer_block(self, session: Session, frame: bytes, slots: asyncio.Semaphore) -> None:
+        try:
+            session.deliver(await self._answer(session, frame))
+        finally:
+            slots.release()
+
     async def _answer(self, session: Session, frame: str | bytes) -> bytes:
         limits = self.config.limits
         if self._closing:
             return encode_error(None, RoostError(ErrorCode.UNAVAILABLE, "server is shutting down"))
-        if isinstance(frame, bytes):
-            return encode_error(
-                None,
-                RoostError(
-                    ErrorCode.MALFORMED, "binary frames are only accepted during a block upload"
-                ),
-            )
+        if isinstance(frame, bytes):  # block transfer; not charged to the op rate limit
+            assert self._services is not None
+            return await self._tracked(blocks.answer_binary(self._services, session, frame))
         if len(frame) > limits.max_request_bytes:
             return encode_error(
                 peek_request_id(frame),
@@ -271,10 +305,14 @@ class RoostServer:
                 ),
             )
         assert self._router is not None
+        return await self._tracked(self._router.dispatch(session, frame))
+
+    async def _tracked(self, answer: Awaitable[bytes]) -> bytes:
+        """Count an op as in flight, so shutdown lets it finish."""
         self._inflight += 1
         self._idle.clear()
         try:
-            return await self._router.dispatch(session, frame)
+            return await answer
         finally:
             self._inflight -= 1
             if self._inflight == 0:

@@ -22,8 +22,10 @@ from server.passwords import Passwords
 from server.presence import Presence
 from server.session import Session
 from storage.accounts import AccountRepository, Identity
+from storage.blocks import BlockStore
 from storage.chat import ChatRepository
 from storage.database import Database
+from storage.files import FileRepository
 from storage.idempotency import IdempotencyRepository
 from storage.profiles import ProfileRepository
 
@@ -47,6 +49,8 @@ class Services:
     chat: ChatRepository
     messages: MessageCommitter  # chat.send's group commit
     presence: Presence
+    files: FileRepository
+    blocks: BlockStore
 
 
 @dataclass

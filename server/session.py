@@ -75,7 +75,8 @@ class Session:
         if self._closing:
             return
         if self._writer is None and not self._outgoing and self._socket_has_room():
-            broadcast([self.ws], frame, text=True)  # nothing queued before it: order holds
+            # Nothing queued before it, so order holds. JSON goes as text, blocks as binary.
+            broadcast([self.ws], frame, text=frame[:1] == b"{")
             return
         if self._outgoing is None:
             self._outgoing = deque()
@@ -104,7 +105,9 @@ class Session:
     async def _drain(self) -> None:
         try:
             while self._outgoing:
-                await self.ws.send(self._outgoing.popleft(), text=True)
+                frame = self._outgoing.popleft()
+                # JSON replies and events go as text; block frames (RBLK...) as binary.
+                await self.ws.send(frame, text=frame[:1] == b"{")  # blocks go as binary
         except ConnectionClosed:
             self._outgoing = None
         finally:

@@ -60,4 +60,45 @@ MIGRATIONS: list[Migration] = [
         )
         """,
     ),
+    Migration(
+        4,
+        "file sync: workspace, local hash cache, synced base, remote view, cursors",
+        """
+        CREATE TABLE sync_workspace (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            root TEXT NOT NULL
+        );
+        CREATE TABLE sync_local (
+            path TEXT PRIMARY KEY,
+            size INTEGER NOT NULL,
+            mtime_ns INTEGER NOT NULL,
+            inode INTEGER NOT NULL,
+            blocks TEXT NOT NULL
+        );
+        CREATE TABLE sync_synced (
+            namespace_id TEXT NOT NULL,
+            path TEXT NOT NULL,
+            version_id TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            deleted INTEGER NOT NULL,
+            blocks TEXT NOT NULL,
+            PRIMARY KEY (namespace_id, path)
+        );
+        CREATE TABLE sync_remote (
+            namespace_id TEXT NOT NULL,
+            path TEXT NOT NULL,
+            version_id TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            size INTEGER NOT NULL,
+            mtime_ms INTEGER NOT NULL,
+            deleted INTEGER NOT NULL,
+            blocks TEXT NOT NULL,
+            PRIMARY KEY (namespace_id, path)
+        );
+        CREATE TABLE sync_cursors (
+            namespace_id TEXT PRIMARY KEY,
+            seq INTEGER NOT NULL
+        )
+        """,
+    ),
 ]

@@ -1,0 +1,326 @@
+"""File sync on loopback: Roost next to rsync (to a local rsync daemon) and, when installed,
+two Syncthing instances.
+
+  (a) a new file (default 1 GiB: half random bytes, half text) from device A to device B:
+      seconds until B holds an identical copy;
+  (b) 100 bytes inserted in the middle of that file: bytes sent by Roost (blocks on the wire,
+      zstd) next to rsync's "Total bytes sent";
+  (c) 10,000 files of 4 KiB: seconds from A's first scan until B holds them all;
+  (d) peak RSS of the Roost client and server while a 4 GiB file syncs (A up, then B down).
+
+Roost runs as a `roost serve` subprocess and `roost sync DIR --once` subprocesses for device A
+then device B (so (a) includes two interpreter start-ups, about 0.3 s each). rsync pushes to
+an `rsync --daemon` on 127.0.0.1. Everything is loopback; every wait is bounded.
+
+    python bench/sync.py                     # the full run (needs ~14 GiB of free disk)
+    python bench/sync.py --size-mib 256 --big-mib 0 --small 2000    # a quick look
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import random
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import psutil
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import syncthing_pair
+
+PASSWORD = "correct horse battery"
+ROOST = [str(Path(sys.executable).with_name("roost"))]
+LISTENING = re.compile(r"listening on (ws://\S+)")
+SENT = re.compile(r"sent (\d+) blocks \((\d+) bytes\)")
+RSYNC_SENT = re.compile(r"Total bytes sent: ([\d,]+)")
+WORDS = (
+    "the of and to in is was for on that with as by at from his her this which or be are an"
+    " sync block file server client device folder share version commit journal roost data"
+).split()
+
+
+def make_file(path: Path, size: int, seed: int = 1) -> None:
+    """Half random bytes, half text (lines reshuffled per MiB, so nothing dedups away)."""
+    rng = random.Random(seed)
+    lines = [" ".join(rng.choices(WORDS, k=12)) + "\n" for _ in range(24_000)]
+    tmp = path.with_name(path.name + ".part")
+    with open(tmp, "wb") as f:
+        written, mib = 0, 1 << 20
+        while written < size // 2:
+            n = min(mib, size // 2 - written)
+            f.write(rng.randbytes(n))
+            written += n
+        while written < size:
+            rng.shuffle(lines)
+            chunk = "".join(lines).encode()[: min(mib, size - written)]
+            f.write(chunk)
+            written += len(chunk)
+    os.replace(tmp, path)  # appears whole
+
+
+def insert_middle(path: Path, extra: bytes) -> None:
+    size = path.stat().st_size
+    tmp = path.with_name(path.name + ".part")
+    with open(path, "rb") as src, open(tmp, "wb") as dst:
+        remaining = size // 2
+        while remaining:
+            buf = src.read(min(16 << 20, remaining))
+            dst.write(buf)
+            remaining -= len(buf)
+        dst.write(extra)
+        shutil.copyfileobj(src, dst, 16 << 20)
+    os.replace(tmp, path)
+
+
+def digest(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while buf := f.read(16 << 20):
+            h.update(buf)
+    return h.hexdigest()
+
+
+class Peak:
+    """Samples the RSS of some processes every 20 ms."""
+
+    def __init__(self) -> None:
+        self.peaks: dict[str, int] = {}
+        self._procs: dict[str, psutil.Process] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def watch(self, name: str, pid: int) -> None:
+        self._procs[name] = psutil.Process(pid)
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.02):
+            for name, proc in list(self._procs.items()):
+                try:
+                    rss = proc.memory_info().rss
+                except psutil.Error:
+                    continue
+                self.peaks[name] = max(self.peaks.get(name, 0), rss)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+class Roost:
+    def __init__(self, work: Path) -> None:
+        self.work = work
+        self.server = subprocess.Popen(
+            [*ROOST, "serve", "--port", "0", "--data", str(work / "server")],
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        assert self.server.stderr is not None
+        deadline = time.monotonic() + 30
+        self.url = ""
+        while time.monotonic() < deadline:
+            line = self.server.stderr.readline()
+            if m := LISTENING.search(line):
+                self.url = m[1]
+                break
+        if not self.url:
+            raise RuntimeError("roost serve did not start")
+        threading.Thread(target=self.server.stderr.read, daemon=True).start()
+        self.run("a", "register", "bench", "--password-stdin", stdin=PASSWORD + "\n")
+        self.run("b", "login", "bench", "--device", "b", "--password-stdin", stdin=PASSWORD + "\n")
+
+    def env(self, device: str) -> dict[str, str]:
+        return {
+            **os.environ,
+            "ROOST_HOME": str(self.work / f"home-{device}"),
+            "ROOST_SERVER": self.url,
+        }
+
+    def run(self, device: str, *args: str, stdin: str = "", peak: Peak | None = None) -> str:
+        proc = subprocess.Popen(
+            [*ROOST, *args],
+            env=self.env(device),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        if peak is not None:
+            peak.watch("client", proc.pid)
+        _, err = proc.communicate(stdin, timeout=3600)
+        if proc.returncode:
+            raise RuntimeError(f"roost {' '.join(args)} failed: {err}")
+        return err
+
+    def sync(self, device: str, peak: Peak | None = None) -> tuple[int, int]:
+        err = self.run(device, "sync", str(self.work / f"ws-{device}"), "--once", peak=peak)
+        m = SENT.search(err)
+        return (int(m[1]), int(m[2])) if m else (0, 0)
+
+    def stop(self) -> None:
+        self.server.terminate()
+        self.server.wait(30)
+
+
+class Rsync:
+    def __init__(self, work: Path) -> None:
+        self.dest = work / "rsync-dest"
+        self.dest.mkdir()
+        conf = work / "rsyncd.conf"
+        conf.write_text(
+            f"use chroot = false\nuid = {os.getuid()}\ngid = {os.getgid()}\n"
+            f"[bench]\npath = {self.dest}\nread only = false\n"
+        )
+        self.port = syncthing_pair.free_port()
+        self.proc = subprocess.Popen(
+            [
+                "rsync",
+                "--daemon",
+                "--no-detach",
+                f"--port={self.port}",
+                f"--config={conf}",
+                "--address=127.0.0.1",
+            ],
+        )
+        syncthing_pair.wait_port(self.port)
+
+    def push(self, src: Path) -> tuple[float, int]:
+        start = time.perf_counter()
+        out = subprocess.run(
+            ["rsync", "-a", "--stats", str(src), f"rsync://127.0.0.1:{self.port}/bench/"],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=3600,
+        ).stdout
+        seconds = time.perf_counter() - start
+        m = RSYNC_SENT.search(out)
+        return seconds, int(m[1].replace(",", "")) if m else 0
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(10)
+
+
+class Progressive(dict[str, object]):
+    """Results that are also reported on stderr as they come, so a failed step loses none."""
+
+    def __setitem__(self, key: str, value: object) -> None:
+        print(f"  {key}: {value}", file=sys.stderr, flush=True)
+        super().__setitem__(key, value)
+
+
+def timed(fn: Callable[[], object]) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--size-mib", type=int, default=1024)
+    parser.add_argument("--big-mib", type=int, default=4096, help="(d); 0 skips it")
+    parser.add_argument("--small", type=int, default=10_000)
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    results: dict[str, object] = Progressive()
+    work = Path(tempfile.mkdtemp(prefix="roost-bench-sync-"))
+    roost = Roost(work)
+    rsync = Rsync(work)
+    try:
+        size = args.size_mib << 20
+        src = work / "ws-a" / "big.bin"
+        src.parent.mkdir()
+        make_file(src, size)
+        peak = Peak()
+        peak.watch("server", roost.server.pid)
+        # (a) a new file, A -> B
+        t_up = timed(lambda: roost.sync("a", peak))
+        t_down = timed(lambda: roost.sync("b", peak))
+        assert digest(work / "ws-b" / "big.bin") == digest(src), "B's copy differs"
+        rs_seconds, _ = rsync.push(src)
+        results["a"] = {
+            "roost_s": round(t_up + t_down, 2),
+            "roost_up_s": round(t_up, 2),
+            "roost_down_s": round(t_down, 2),
+            "rsync_s": round(rs_seconds, 2),
+        }
+        # (b) 100 bytes inserted mid-file
+        insert_middle(src, b"#" * 100)
+        blocks, sent = roost.sync("a")
+        roost.sync("b")
+        assert digest(work / "ws-b" / "big.bin") == digest(src)
+        shutil.copy(src, work / "rsync-src.bin")
+        os.replace(work / "rsync-src.bin", work / "big.bin")
+        _, rs_sent = rsync.push(work / "big.bin")
+        results["b"] = {"roost_blocks": blocks, "roost_bytes": sent, "rsync_bytes": rs_sent}
+        # (c) many small files
+        small = work / "ws-a" / "small"
+        small.mkdir()
+        rng = random.Random(3)
+        for i in range(args.small):
+            (small / f"f{i:05d}.txt").write_bytes(rng.randbytes(4096))
+        t_small = timed(lambda: (roost.sync("a"), roost.sync("b")))
+        assert len(list((work / "ws-b" / "small").iterdir())) == args.small
+        rs_small, _ = rsync.push(small)
+        results["c"] = {
+            "files": args.small,
+            "roost_s": round(t_small, 2),
+            "rsync_s": round(rs_small, 2),
+        }
+        # Syncthing, (a) and (c)
+        results["syncthing"] = syncthing_pair.measure(work, src, args.small)
+        peak.stop()
+        results["peak_rss_mib_during_a"] = {k: v >> 20 for k, v in peak.peaks.items()}
+        # (d) peak RSS with a 4 GiB file
+        if args.big_mib:
+            (work / "ws-a" / "big.bin").unlink()
+            shutil.rmtree(work / "ws-a" / "small")
+            roost.sync("a")
+            roost.sync("b")
+            make_file(work / "ws-a" / "huge.bin", args.big_mib << 20, seed=2)
+            peak = Peak()
+            peak.watch("server", roost.server.pid)
+            t_big = timed(lambda: (roost.sync("a", peak), roost.sync("b", peak)))
+            peak.stop()
+            results["d"] = {
+                "mib": args.big_mib,
+                "seconds": round(t_big, 1),
+                **{f"{k}_peak_rss_mib": v >> 20 for k, v in peak.peaks.items()},
+            }
+    finally:
+        roost.stop()
+        rsync.stop()
+        shutil.rmtree(work, ignore_errors=True)
+    if args.json:
+        print(json.dumps(results, indent=2))
+        return
+    a, b, c = results["a"], results["b"], results["c"]
+    assert isinstance(a, dict) and isinstance(b, dict) and isinstance(c, dict)
+    print(
+        f"(a) new {args.size_mib} MiB file A->B: roost {a['roost_s']} s "
+        f"(up {a['roost_up_s']} + down {a['roost_down_s']}), rsync daemon {a['rsync_s']} s"
+    )
+    print(
+        f"(b) 100 B inserted mid-file: roost sent {b['roost_blocks']} blocks, "
+        f"{b['roost_bytes']} bytes; rsync sent {b['rsync_bytes']} bytes"
+    )
+    print(f"(c) {c['files']} files of 4 KiB: roost {c['roost_s']} s, rsync {c['rsync_s']} s")
+    print(f"syncthing: {results['syncthing']}")
+    print(f"peak RSS during (a)-(c), MiB: {results['peak_rss_mib_during_a']}")
+    if "d" in results:
+        print(f"(d) {results['d']}")
+
+
+if __name__ == "__main__":
+    main()

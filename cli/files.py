@@ -1,0 +1,286 @@
+"""roost sync, roost files ..., roost share, roost media ...: thin over client.files and
+client.sync."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
+
+from cli import output
+from cli.options import AsJson
+from cli.session import with_client
+from client.core import RoostClient
+from client.errors import ClientError
+from client.files import RemoteFiles
+from client.sync.engine import PassReport, SyncEngine
+from client.sync.watch import run_forever
+from protocol import files as wire
+
+files_app = typer.Typer(
+    help="Your files from any device, without a workspace.", no_args_is_help=True
+)
+media_app = typer.Typer(help="Post attachments.", no_args_is_help=True)
+
+
+def _when(ms: int) -> datetime:
+    return datetime.fromtimestamp(ms / 1000, UTC)
+
+
+def version_json(e: wire.Entry, shown: str | None = None) -> dict[str, Any]:
+    return {
+        "version": e.version_id,
+        "path": shown or e.path,
+        "kind": e.kind,
+        "size": e.size,
+        "modified_at": _when(e.mtime_ms),
+        "committed_at": _when(e.created_at_ms),
+        "deleted": e.deleted,
+        "device": e.device,
+        "blocks": len(e.blocks),
+    }
+
+
+def _size(n: int) -> str:
+    size = float(n)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if size < 1024 or unit == "GiB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{n} B"
+
+
+@contextmanager
+def progress_bar() -> Iterator[Any]:
+    """A rich progress bar on a terminal; nothing otherwise."""
+    if not output.stderr.is_terminal:
+        yield None
+        return
+    bar = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        console=output.stderr,
+        transient=True,
+    )
+    with bar:
+        task = bar.add_task("syncing", total=None)
+        yield lambda h, n: bar.advance(task, n)
+
+
+def _print_report(report: PassReport, root: Path) -> None:
+    for label, items in (
+        ("uploaded", report.uploaded),
+        ("downloaded", report.downloaded),
+        ("deleted here", report.deleted_local),
+        ("deleted on server", report.deleted_remote),
+        ("conflicted copy", report.conflicts),
+    ):
+        for item in items:
+            output.note(f"{label}: {item}")
+    for item in report.kept_local:
+        output.note(f"kept local (read-only share): {item}")
+    for path, why in report.refused:
+        output.note(f"not synced yet: {path}: {why}")
+    for path in report.skipped:
+        output.note(f"skipped (name not allowed): {path}")
+
+
+def sync(
+    directory: Annotated[
+        Path, typer.Argument(help="The folder to sync; becomes this device's workspace.")
+    ],
+    once: Annotated[bool, typer.Option("--once", help="One sync, then exit.")] = False,
+) -> None:
+    """Sync a folder with your Roost files (and folders shared with you)."""
+    root = directory.expanduser()
+    if root.exists() and not root.is_dir():
+        raise ClientError(f"{root} is not a folder")
+
+    async def body(client: RoostClient) -> None:
+        with progress_bar() as on_block:
+            engine = SyncEngine(client, root, on_block=on_block)
+            if once:
+                report = await engine.run_once()
+                _print_report(report, root)
+                c = engine.transfer.counters if engine.transfer else None
+                if c is not None:
+                    output.note(
+                        f"sent {c.blocks_sent} blocks ({c.bytes_sent} bytes), fetched"
+                        f" {c.blocks_fetched} blocks ({c.bytes_fetched} bytes),"
+                        f" {c.blocks_reused} re-used from disk"
+                    )
+                output.note(f"{engine.root} is in sync")
+                return
+            stop = asyncio.Event()
+            loop = asyncio.get_running_loop()
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.add_signal_handler(sig, stop.set)
+            output.note(f"syncing {engine.root}; Ctrl-C to stop")
+            await run_forever(
+                engine,
+                stop,
+                on_report=lambda r: _print_report(r, root),
+                on_offline=lambda why, d: output.note(f"offline ({why}); retrying in {d:.0f}s"),
+            )
+
+    with_client(body)
+
+
+@files_app.command("ls")
+def ls(
+    path: Annotated[str, typer.Argument(help="A folder or file; the top when left out.")] = "",
+    as_json: AsJson = False,
+) -> None:
+    """List files and folders."""
+    rows = with_client(lambda c: RemoteFiles(c).ls(path))
+    if as_json:
+        output.print_json(
+            [version_json(e, shown) if e else {"path": shown, "kind": "share"} for shown, e in rows]
+        )
+        return
+    for shown, e in rows:
+        if e is None:
+            output.stdout.print(f"{'share':>10}  {'':16}  {shown}/", markup=False)
+        elif e.kind == "dir":
+            output.stdout.print(f"{'folder':>10}  {'':16}  {shown}/", markup=False)
+        else:
+            when = _when(e.mtime_ms).astimezone().strftime("%Y-%m-%d %H:%M")
+            output.stdout.print(f"{_size(e.size):>10}  {when:16}  {shown}", markup=False)
+
+
+@files_app.command("history")
+def history(path: str, as_json: AsJson = False) -> None:
+    """Every version of a file, newest first (deleted ones included)."""
+    versions = with_client(lambda c: RemoteFiles(c).history(path))
+    if as_json:
+        output.print_json([version_json(v) for v in versions])
+        return
+    for v in versions:
+        when = _when(v.created_at_ms).astimezone().strftime("%Y-%m-%d %H:%M:%S")
+        what = "deleted" if v.deleted else _size(v.size)
+        output.stdout.print(f"{v.version_id}  {when}  {what:>10}  from {v.device}", markup=False)
+
+
+@files_app.command("restore")
+def restore(
+    path: str,
+    version: Annotated[str, typer.Option("--version", help="A version id from files history.")],
+    as_json: AsJson = False,
+) -> None:
+    """Make an old version current again (as a new version); works for deleted files."""
+    entry = with_client(lambda c: RemoteFiles(c).restore(path, version))
+    if as_json:
+        output.print_json(version_json(entry))
+    else:
+        output.note(f"restored {path} to version {version} (now version {entry.version_id})")
+
+
+@files_app.command("get")
+def get(
+    path: str,
+    out: Annotated[Path | None, typer.Option("-o", "--output", help="Where to write it.")] = None,
+) -> None:
+    """Download a file."""
+    dest = out or Path(path.rstrip("/").rpartition("/")[2])
+
+    async def body(client: RoostClient) -> wire.Entry:
+        with progress_bar() as on_block:
+            files = RemoteFiles(client)
+            transfer = await files.transfer()
+            transfer.on_block = on_block
+            return await files.get(path, dest)
+
+    entry = with_client(body)
+    output.note(f"{path} -> {dest} ({_size(entry.size)})")
+
+
+@files_app.command("put")
+def put(
+    file: Annotated[Path, typer.Argument(help="The local file to upload.")],
+    path: Annotated[
+        str | None, typer.Argument(help="Where in Roost; its name at the top by default.")
+    ] = None,
+    as_json: AsJson = False,
+) -> None:
+    """Upload a file as a new version."""
+
+    async def body(client: RoostClient) -> wire.Entry:
+        with progress_bar() as on_block:
+            files = RemoteFiles(client)
+            (await files.transfer()).on_block = on_block
+            return await files.put(file, path)
+
+    entry = with_client(body)
+    if as_json:
+        output.print_json(version_json(entry))
+    else:
+        output.note(f"{file} -> {entry.path} (version {entry.version_id})")
+
+
+def share(
+    folder: Annotated[str | None, typer.Argument(help="A top-level folder of yours.")] = None,
+    user: Annotated[str | None, typer.Argument(help="Who to share it with.")] = None,
+    role: Annotated[
+        wire.Role, typer.Option(help="viewer (read-only) or editor.")
+    ] = wire.Role.VIEWER,
+    revoke: Annotated[bool, typer.Option("--revoke", help="Remove USER from FOLDER.")] = False,
+    as_json: AsJson = False,
+) -> None:
+    """Share a folder (FOLDER USER), revoke (--revoke), or list your shares (no arguments)."""
+    if folder is None:
+        found = with_client(lambda c: RemoteFiles(c).shares())
+        if as_json:
+            output.print_json(found)
+            return
+        for s in found:
+            members = ", ".join(f"{m.username} ({m.role})" for m in s.members)
+            output.stdout.print(
+                f"{s.folder}/  owner {s.owner}, you are {s.role}: {members}", markup=False
+            )
+        return
+    if user is None:
+        raise ClientError("give a USER to share with, or no arguments to list your shares")
+    if role == wire.Role.OWNER:
+        raise ClientError("--role must be viewer or editor")
+    if revoke:
+        info = with_client(lambda c: RemoteFiles(c).unshare(folder, user))
+        verb = f"{user} no longer shares {info.folder}"
+    else:
+        info = with_client(lambda c: RemoteFiles(c).share(folder, user, role.value))
+        verb = f"shared {info.folder} with {user} as {role.value}"
+    if as_json:
+        output.print_json(info)
+    else:
+        output.note(verb)
+
+
+@media_app.command("put")
+def media_put(file: Path, as_json: AsJson = False) -> None:
+    """Upload a file as an attachment; prints its id (what a post refers to)."""
+    att = with_client(lambda c: RemoteFiles(c).attach(file))
+    if as_json:
+        output.print_json(att)
+    else:
+        output.stdout.print(att.id, markup=False)
+        output.note(f"attached {att.name} ({_size(att.size)})")
+
+
+@media_app.command("get")
+def media_get(
+    attachment_id: Annotated[
+        str, typer.Argument(metavar="ID", help="The attachment id (a post's).")
+    ],
+    out: Annotated[Path | None, typer.Option("-o", "--output", help="Where to write it.")] = None,
+) -> None:
+    """Download an attachment."""
+    att, dest = with_client(lambda c: RemoteFiles(c).media_get(attachment_id, out))
+    output.note(f"{att.name} -> {dest} ({_size(att.size)})")

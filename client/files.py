@@ -1,0 +1,212 @@
+"""`RemoteFiles`: files from any device, without a workspace: list, get, put, history,
+restore, sharing, and post attachments. Paths are as a workspace shows them: a shared folder
+appears under its name, everything else is the home."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+from client.core import RoostClient, Written
+from client.errors import ClientError, ServerError
+from client.sync.scan import hash_file
+from client.sync.transfer import Transfer, sources_of
+from protocol import files as wire
+from protocol.errors import ErrorCode
+from protocol.types import Empty
+
+
+@dataclass(frozen=True)
+class Located:
+    namespace: wire.Namespace
+    path: str  # inside the namespace; "" for its root
+
+    def shown(self, inner: str) -> str:
+        prefix = "" if self.namespace.kind == "home" else self.namespace.name + "/"
+        return prefix + inner
+
+
+def normalize(path: str) -> str:
+    path = path.strip().strip("/")
+    if path in ("", "."):
+        return ""
+    problem = wire.path_problem(path)
+    if problem:
+        raise ClientError(f"bad path {path!r}: {problem}")
+    return path
+
+
+class RemoteFiles:
+    def __init__(self, client: RoostClient) -> None:
+        self.client = client
+        self._transfer: Transfer | None = None
+
+    async def transfer(self) -> Transfer:
+        conn = await self.client.connect()
+        if self._transfer is None or self._transfer.conn is not conn:
+            self._transfer = Transfer(conn)
+        return self._transfer
+
+    async def namespaces(self) -> list[wire.Namespace]:
+        listed: wire.NamespaceList = await self.client.call("files.namespaces")
+        return listed.namespaces
+
+    async def locate(self, path: str) -> Located:
+        path = normalize(path)
+        spaces = await self.namespaces()
+        top, _, rest = path.partition("/")
+        for ns in spaces:
+            if ns.kind == "shared" and ns.name == top:
+                return Located(ns, rest)
+        home = next(ns for ns in spaces if ns.kind == "home")
+        return Located(home, path)
+
+    async def entries(self, ns: wire.Namespace) -> list[wire.Entry]:
+        out: list[wire.Entry] = []
+        since = 0
+        while True:
+            page: wire.Changes = await self.client.call(
+                "files.changes", wire.GetChanges(ns.id, since, 1000)
+            )
+            out.extend(page.entries)
+            since = page.seq
+            if not page.more:
+                return out
+
+    async def ls(self, path: str = "") -> list[tuple[str, wire.Entry | None]]:
+        """Live paths under `path` as (shown path, entry); shares at the top have no entry."""
+        where = await self.locate(path)
+        rows: list[tuple[str, wire.Entry | None]] = []
+        prefix = where.path + "/" if where.path else ""
+        shares = {ns.name for ns in await self.namespaces() if ns.kind == "shared"}
+        for e in await self.entries(where.namespace):
+            if e.deleted or not (e.path == where.path or e.path.startswith(prefix)):
+                continue
+            if where.namespace.kind == "home" and e.path.partition("/")[0] in shares:
+                continue
+            rows.append((where.shown(e.path), e))
+        if where.namespace.kind == "home" and not where.path:
+            rows.extend((name, None) for name in shares)
+        if where.path and not rows:
+            raise ClientError(f"no file or folder {path!r}")
+        return sorted(rows, key=lambda r: r[0])
+
+    async def history(self, path: str) -> list[wire.Entry]:
+        where = await self.locate(path)
+        answer: wire.Versions = await self.client.call(
+            "files.history", wire.History(where.namespace.id, where.path)
+        )
+        return answer.versions
+
+    async def current(self, where: Located) -> wire.Entry | None:
+        try:
+            answer: wire.Versions = await self.client.call(
+                "files.history", wire.History(where.namespace.id, where.path)
+            )
+        except ServerError as exc:
+            if exc.code == ErrorCode.NOT_FOUND:
+                return None
+            raise
+        return answer.versions[0]
+
+    async def restore(self, path: str, version_id: str) -> wire.Entry:
+        where = await self.locate(path)
+        written: Written[wire.Entry] = await self.client.write(
+            "files.restore", wire.Restore(where.namespace.id, where.path, version_id)
+        )
+        if written.result is None:
+            raise ClientError("the server is unreachable; the restore was queued")
+        return written.result
+
+    async def get(self, path: str, out: Path) -> wire.Entry:
+        where = await self.locate(path)
+        entry = await self.current(where)
+        if entry is None or entry.deleted:
+            raise ClientError(f"no file {path!r} (see roost files history)")
+        if entry.kind == "dir":
+            raise ClientError(f"{path!r} is a folder")
+        await (await self.transfer()).download(entry.blocks, out, mtime_ms=entry.mtime_ms)
+        return entry
+
+    async def upload_blocks(self, local: Path) -> tuple[list[str], int]:
+        chunks = hash_file(local)
+        transfer = await self.transfer()
+        unreadable = await transfer.upload(None, sources_of(local, chunks))
+        if unreadable:
+            raise ClientError(f"{local} changed while it was being sent; try again")
+        return [h for h, _ in chunks], sum(n for _, n in chunks)
+
+    async def put(self, local: Path, path: str | None = None) -> wire.Entry:
+        if not local.is_file():
+            raise ClientError(f"{local} is not a file")
+        where = await self.locate(path or local.name)
+        if not where.path:
+            raise ClientError("give a path inside the folder")
+        if where.namespace.role == wire.Role.VIEWER:
+            raise ClientError(f"you are a viewer of {where.namespace.name!r}; it is read-only")
+        current = await self.current(where)
+        if current is not None and current.kind == "dir" and not current.deleted:
+            where = Located(where.namespace, f"{where.path}/{local.name}")
+            current = await self.current(where)
+        blocks, size = await self.upload_blocks(local)
+        item = wire.CommitItem(
+            path=where.path,
+            parent_id=current.version_id if current else None,
+            size=size,
+            mtime_ms=int(local.stat().st_mtime * 1000),
+            blocks=blocks,
+        )
+        [outcome] = await (await self.transfer()).commit(where.namespace.id, [item])
+        if outcome.entry is None:
+            raise ServerError(outcome.code or "conflict", outcome.message or "refused")
+        return outcome.entry
+
+    # ------------------------------------------------------------------ sharing
+    async def share(self, folder: str, username: str, role: str) -> wire.ShareInfo:
+        return await self._write(
+            "files.share", wire.Share(normalize(folder), username, wire.Role(role))
+        )
+
+    async def unshare(self, folder: str, username: str) -> wire.ShareInfo:
+        return await self._write("files.unshare", wire.Unshare(normalize(folder), username))
+
+    async def shares(self) -> list[wire.ShareInfo]:
+        answer: wire.ShareList = await self.client.call("files.shares", Empty())
+        return answer.shares
+
+    async def _write(self, op: str, args: wire.Share | wire.Unshare) -> wire.ShareInfo:
+        written: Written[wire.ShareInfo] = await self.client.write(op, args)
+        if written.result is None:
+            raise ClientError(f"the server is unreachable; {op} was queued")
+        return written.result
+
+    # ------------------------------------------------------------------ attachments
+    async def attach(self, local: Path) -> wire.Attachment:
+        if not local.is_file():
+            raise ClientError(f"{local} is not a file")
+        blocks, size = await self.upload_blocks(local)
+        transfer = await self.transfer()
+        upload_id = None
+        if len(blocks) > 200:
+            upload_id = secrets.token_urlsafe(12)
+            await transfer.stage(upload_id, blocks)
+        args = wire.Attach(
+            name=local.name,
+            size=size,
+            blocks=None if upload_id else blocks,
+            upload_id=upload_id,
+            block_count=len(blocks),
+        )
+        written: Written[wire.Attachment] = await self.client.write("files.attach", args)
+        if written.result is None:
+            raise ClientError("the server is unreachable; try again later")
+        return written.result
+
+    async def media_get(self, attachment_id: str, out: Path | None) -> tuple[wire.Attachment, Path]:
+        att: wire.Attachment = await self.client.call(
+            "media.get", wire.GetAttachment(attachment_id)
+        )
+        dest = out or Path(att.name)
+        await (await self.transfer()).download(att.blocks, dest)
+        return att, dest

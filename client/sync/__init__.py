@@ -1,0 +1,1 @@
+"""The sync engine: scan, index, watch, transfer, and the pure three-way decision rules."""

@@ -1,0 +1,386 @@
+"""`SyncEngine`: binds a folder as this device's workspace and keeps it in sync.
+
+One pass: pull each namespace's journal from its cursor into the remote view, scan the disk,
+decide each path with the three-way rule (`client.sync.decide`), then act: folders, conflicts
+and downloads, uploads (only missing blocks, batched commits), deletions. Shared folders are
+mounted under their name; the home holds everything else.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from client.connection import Connection
+from client.core import RoostClient
+from client.errors import ClientError
+from client.sync.conflicts import conflicted_copy_name
+from client.sync.decide import Action, Content, Version, decide, for_viewer
+from client.sync.ignore import Ignore
+from client.sync.scan import LocalFile, ScanResult, encode_chunks, scan
+from client.sync.transfer import BlockSource, Transfer, first_error, sources_of
+from protocol import files as wire
+from storage.sync_index import LocalRow, RemoteRow, SyncedRow, SyncIndex
+
+MAX_PASSES = 6  # a pass's own results (conflicted copies) settle in the next one
+
+
+@dataclass(frozen=True)
+class Mount:
+    namespace: wire.Namespace
+    prefix: str  # "" for the home, "Folder/" for a share
+
+    @property
+    def id(self) -> str:
+        return self.namespace.id
+
+    @property
+    def read_only(self) -> bool:
+        return self.namespace.role == wire.Role.VIEWER
+
+
+@dataclass
+class PassReport:
+    uploaded: list[str] = field(default_factory=list)
+    downloaded: list[str] = field(default_factory=list)
+    deleted_local: list[str] = field(default_factory=list)
+    deleted_remote: list[str] = field(default_factory=list)
+    conflicts: list[str] = field(default_factory=list)  # the conflicted copies made
+    kept_local: list[str] = field(default_factory=list)  # viewer changes never uploaded
+    refused: list[tuple[str, str]] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    hashed: int = 0
+
+    @property
+    def acted(self) -> bool:
+        return bool(
+            self.uploaded or self.downloaded or self.deleted_local or self.deleted_remote
+            or self.conflicts
+        )  # fmt: skip
+
+    def merge(self, other: PassReport) -> None:
+        for name in ("uploaded", "downloaded", "deleted_local", "deleted_remote", "conflicts"):
+            getattr(self, name).extend(getattr(other, name))
+        self.refused = other.refused
+        self.kept_local = other.kept_local
+        self.skipped = other.skipped
+        self.hashed += other.hashed
+
+
+@dataclass
+class _Plan:
+    mount: Mount
+    path: str  # in the namespace
+    local: LocalFile | None
+    remote: RemoteRow | None
+    action: Action
+
+    @property
+    def ws(self) -> str:
+        return self.mount.prefix + self.path
+
+
+def _content_of_local(f: LocalFile | None) -> Content | None:
+    return None if f is None else Content(f.kind, f.blocks if f.kind == "file" else ())
+
+
+def _version_of(row: RemoteRow | SyncedRow | None) -> Version | None:
+    if row is None:
+        return None
+    blocks = tuple(row.blocks.split(",")) if row.blocks else ()
+    return Version(row.version_id, None if row.deleted else Content(row.kind, blocks))
+
+
+def _synced_from(row: RemoteRow) -> SyncedRow:
+    return SyncedRow(row.namespace_id, row.path, row.version_id, row.kind, row.deleted, row.blocks)
+
+
+def _remote_from(e: wire.Entry) -> RemoteRow:
+    return RemoteRow(
+        e.namespace_id, e.path, e.version_id, e.kind, e.size, e.mtime_ms, e.deleted,
+        ",".join(e.blocks),
+    )  # fmt: skip
+
+
+class SyncEngine:
+    def __init__(
+        self,
+        client: RoostClient,
+        root: Path,
+        *,
+        on_block: Callable[[str, int], None] | None = None,
+        window: int = 8,
+    ) -> None:
+        self.client = client
+        self.root = root.resolve()
+        self.index = SyncIndex(client.database)
+        self.ignore = Ignore(self.root)
+        self.on_block = on_block
+        self.window = window
+        self.transfer: Transfer | None = None
+
+    async def bind(self) -> None:
+        """Make this folder the device's workspace (a different folder starts afresh)."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        if await self.index.root() != str(self.root):
+            await self.index.bind(str(self.root))
+
+    async def run_once(self) -> PassReport:
+        await self.bind()
+        total = PassReport()
+        for _ in range(MAX_PASSES):
+            report = await self.sync_pass()
+            total.merge(report)
+            if not report.acted:
+                break
+        return total
+
+    # ------------------------------------------------------------------ one pass
+    async def sync_pass(self) -> PassReport:
+        conn = await self.client.connect()
+        if self.transfer is None or self.transfer.conn is not conn:
+            old = self.transfer.counters if self.transfer else None
+            self.transfer = Transfer(conn, window=self.window, on_block=self.on_block)
+            if old is not None:
+                self.transfer.counters = old
+        mounts = await self._mounts(conn)
+        for mount in mounts:
+            await self._pull(conn, mount)
+        found = await scan(self.root, self.ignore, self.index)
+        report = PassReport(hashed=found.hashed, skipped=found.skipped)
+        plans = await self._plan(mounts, found)
+        local_sources: dict[str, BlockSource] = {}
+        for rel, f in found.files.items():
+            if f.kind == "file":
+                for h, src in sources_of(self.root / rel, f.chunks).items():
+                    local_sources.setdefault(h, src)
+        await self._apply(plans, found, local_sources, report)
+        return report
+
+    async def _mounts(self, conn: Connection) -> list[Mount]:
+        listed: wire.NamespaceList = await conn.call("files.namespaces")
+        mounts = [Mount(ns, "" if ns.kind == "home" else ns.name + "/") for ns in listed.namespaces]
+        current = {m.id for m in mounts}
+        for gone in await self.index.namespaces_known() - current:
+            await self.index.forget_namespace(gone)  # unshared: the files stay here, unsynced
+        for m in mounts:
+            if m.prefix:
+                (self.root / m.prefix).mkdir(exist_ok=True)
+        return mounts
+
+    async def _pull(self, conn: Connection, mount: Mount) -> None:
+        since = await self.index.cursor(mount.id)
+        while True:
+            page: wire.Changes = await conn.call(
+                "files.changes", wire.GetChanges(mount.id, since, 1000)
+            )
+            await self.index.put_remote(
+                [_remote_from(e) for e in page.entries], (mount.id, page.seq)
+            )
+            since = page.seq
+            if not page.more:
+                return
+
+    async def _plan(self, mounts: list[Mount], found: ScanResult) -> list[_Plan]:
+        shares = {m.prefix[:-1]: m for m in mounts if m.prefix}
+        home = next(m for m in mounts if not m.prefix)
+        local_by_mount: dict[str, dict[str, LocalFile]] = {m.id: {} for m in mounts}
+        for ws, f in found.files.items():
+            top, _, rest = ws.partition("/")
+            if top in shares:
+                if rest:
+                    local_by_mount[shares[top].id][rest] = f
+            else:
+                local_by_mount[home.id][ws] = f
+        plans: list[_Plan] = []
+        for m in mounts:
+            synced = await self.index.synced(m.id)
+            remote = await self.index.remote(m.id)
+            local = local_by_mount[m.id]
+            for path in set(synced) | set(remote) | set(local):
+                if not m.prefix and path.partition("/")[0] in shares:
+                    continue  # moved into a share: the mount owns these paths now
+                lf, rr = local.get(path), remote.get(path)
+                action = decide(
+                    _content_of_local(lf), _version_of(synced.get(path)), _version_of(rr)
+                )
+                if m.read_only:
+                    action = for_viewer(action, _content_of_local(lf), _version_of(rr))
+                if action != Action.NOTHING:
+                    plans.append(_Plan(m, path, lf, rr, action))
+        return plans
+
+    # ------------------------------------------------------------------ acting
+    async def _apply(
+        self,
+        plans: list[_Plan],
+        found: ScanResult,
+        local_sources: dict[str, BlockSource],
+        report: PassReport,
+    ) -> None:
+        by = {a: sorted((p for p in plans if p.action == a), key=lambda p: p.ws) for a in Action}
+        taken = set(found.files)
+        for p in by[Action.CONFLICT]:
+            assert p.local is not None
+            copy = conflicted_copy_name(p.ws, self._device(), datetime.now(), taken)
+            taken.add(copy)
+            os.replace(self.root / p.ws, self.root / copy)
+            report.conflicts.append(copy)
+        records: list[SyncedRow] = [_synced_from(p.remote) for p in by[Action.RECORD] if p.remote]
+        hashed: list[LocalRow] = []
+        slots = asyncio.Semaphore(self.window)  # several small files at once
+
+        async def download(p: _Plan) -> None:
+            async with slots:
+                await self._download(p, found, local_sources, report, records, hashed)
+
+        for p in by[Action.CONFLICT] + by[Action.DOWNLOAD]:
+            if p.remote is not None and p.remote.kind == "dir":
+                await download(p)  # folders first, in path order
+        async with first_error(), asyncio.TaskGroup() as group:
+            for p in by[Action.CONFLICT] + by[Action.DOWNLOAD]:
+                if p.remote is not None and p.remote.kind != "dir":
+                    group.create_task(download(p))
+        await self.index.put_local(hashed)
+        await self._upload(by[Action.UPLOAD], report)
+        await self._delete_remote(by[Action.DELETE_REMOTE], report)
+        for p in sorted(by[Action.DELETE_LOCAL], key=lambda p: p.ws, reverse=True):
+            if self._delete_local(p, found):
+                report.deleted_local.append(p.ws)
+                assert p.remote is not None
+                records.append(_synced_from(p.remote))
+        report.kept_local.extend(p.ws for p in by[Action.KEEP_LOCAL])
+        if records:
+            await self.index.put_synced(records)
+
+    def _device(self) -> str:
+        return self.client.home.require_account().device_name
+
+    async def _download(
+        self,
+        p: _Plan,
+        found: ScanResult,
+        local_sources: dict[str, BlockSource],
+        report: PassReport,
+        records: list[SyncedRow],
+        hashed: list[LocalRow],
+    ) -> None:
+        assert self.transfer is not None and p.remote is not None
+        remote, dest = p.remote, self.root / p.ws
+        if (
+            p.action == Action.DOWNLOAD
+            and p.local is not None
+            and _changed_since_scan(dest, p.local)
+        ):
+            return  # edited after the scan: the next pass sees the edit and decides again
+        if remote.kind == "dir":
+            dest.mkdir(parents=True, exist_ok=True)
+        else:
+            blocks = remote.blocks.split(",") if remote.blocks else []
+            lengths = await self.transfer.download(
+                blocks, dest, mtime_ms=remote.mtime_ms, local=local_sources
+            )
+            st = dest.stat()
+            chunks = tuple(zip(blocks, lengths, strict=True))
+            hashed.append(
+                LocalRow(p.ws, st.st_size, st.st_mtime_ns, st.st_ino, encode_chunks(chunks))
+            )
+            for h, src in sources_of(dest, chunks).items():
+                local_sources.setdefault(h, src)
+        records.append(_synced_from(remote))
+        report.downloaded.append(p.ws)
+
+    async def _upload(self, plans: list[_Plan], report: PassReport) -> None:
+        assert self.transfer is not None
+        by_mount: dict[str, list[_Plan]] = {}
+        for p in plans:
+            by_mount.setdefault(p.mount.id, []).append(p)
+        for ns_id, group in by_mount.items():
+            sources: dict[str, BlockSource] = {}
+            for p in group:
+                assert p.local is not None
+                sources.update(sources_of(self.root / p.ws, p.local.chunks))
+            unreadable = await self.transfer.upload(ns_id, sources)
+            if unreadable:  # changed under us: the next pass rescans and retries those
+                group = [p for p in group if p.local and not unreadable & set(p.local.blocks)]
+            items = [
+                wire.CommitItem(
+                    path=p.path,
+                    parent_id=p.remote.version_id if p.remote else None,
+                    kind=wire.Kind(p.local.kind),
+                    size=p.local.size,
+                    mtime_ms=p.local.mtime_ns // 1_000_000,
+                    blocks=list(p.local.blocks) if p.local.kind == "file" else None,
+                )
+                for p in group
+                if p.local is not None
+            ]
+            await self._commit(ns_id, group, items, report.uploaded, report)
+
+    async def _delete_remote(self, plans: list[_Plan], report: PassReport) -> None:
+        by_mount: dict[str, list[_Plan]] = {}
+        for p in sorted(plans, key=lambda p: p.ws, reverse=True):
+            by_mount.setdefault(p.mount.id, []).append(p)
+        for ns_id, group in by_mount.items():
+            items = [
+                wire.CommitItem(
+                    path=p.path,
+                    parent_id=p.remote.version_id if p.remote else None,
+                    kind=wire.Kind(p.remote.kind if p.remote else "file"),
+                    deleted=True,
+                )
+                for p in group
+            ]
+            await self._commit(ns_id, group, items, report.deleted_remote, report)
+
+    async def _commit(
+        self,
+        ns_id: str,
+        group: list[_Plan],
+        items: list[wire.CommitItem],
+        done: list[str],
+        report: PassReport,
+    ) -> None:
+        assert self.transfer is not None
+        outcomes = await self.transfer.commit(ns_id, items)
+        remote_rows: list[RemoteRow] = []
+        for p, outcome in zip(group, outcomes, strict=True):
+            if outcome.entry is None:  # usually a race: the next pass pulls and decides again
+                report.refused.append((p.ws, outcome.message or outcome.code or "refused"))
+                continue
+            remote_rows.append(_remote_from(outcome.entry))
+            done.append(p.ws)
+        await self.index.put_remote(remote_rows, None)
+        await self.index.put_synced([_synced_from(r) for r in remote_rows])
+
+    def _delete_local(self, p: _Plan, found: ScanResult) -> bool:
+        path = self.root / p.ws
+        if p.local is None:
+            return True
+        if p.local.kind == "dir":
+            with contextlib.suppress(FileNotFoundError):
+                try:
+                    path.rmdir()
+                except OSError:
+                    return False  # new local files inside: they will be uploaded
+            return True
+        if _changed_since_scan(path, p.local):
+            return False
+        path.unlink(missing_ok=True)
+        return True
+
+
+def _changed_since_scan(path: Path, seen: LocalFile) -> bool:
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        return True
+    return (st.st_size, st.st_mtime_ns) != (seen.size, seen.mtime_ns)
+
+
+__all__ = ["ClientError", "PassReport", "SyncEngine"]

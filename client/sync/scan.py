@@ -1,0 +1,114 @@
+"""Scan a workspace: every file and folder not ignored, with its blocks. Unchanged files (same
+size, mtime and inode as in the local index) are not re-read."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import stat
+from dataclasses import dataclass
+from pathlib import Path
+
+from client.sync.ignore import Ignore
+from protocol.files import path_problem
+from storage.chunker import chunk_file
+from storage.sync_index import LocalRow, SyncIndex
+
+
+@dataclass(frozen=True, slots=True)
+class LocalFile:
+    kind: str  # "file" | "dir"
+    size: int = 0
+    mtime_ns: int = 0
+    inode: int = 0
+    chunks: tuple[tuple[str, int], ...] = ()  # (hash, length), in order
+
+    @property
+    def blocks(self) -> tuple[str, ...]:
+        return tuple(h for h, _ in self.chunks)
+
+
+def encode_chunks(chunks: tuple[tuple[str, int], ...]) -> str:
+    return ",".join(f"{h}:{n}" for h, n in chunks)
+
+
+def decode_chunks(text: str) -> tuple[tuple[str, int], ...]:
+    if not text:
+        return ()
+    out = []
+    for item in text.split(","):
+        h, _, n = item.partition(":")
+        out.append((h, int(n or 0)))
+    return tuple(out)
+
+
+def hash_file(path: Path) -> tuple[tuple[str, int], ...]:
+    return tuple((c.hash, c.length) for c in chunk_file(path))
+
+
+@dataclass
+class ScanResult:
+    files: dict[str, LocalFile]
+    hashed: int  # how many files had to be read
+    skipped: list[str]  # names the server would refuse (e.g. a backslash)
+
+
+def walk(root: Path, ignore: Ignore) -> tuple[dict[str, os.stat_result], list[str]]:
+    found: dict[str, os.stat_result] = {}
+    skipped: list[str] = []
+    stack = [""]
+    while stack:
+        rel_dir = stack.pop()
+        try:
+            entries = list(os.scandir(root / rel_dir if rel_dir else root))
+        except (FileNotFoundError, NotADirectoryError, PermissionError):
+            continue
+        for entry in entries:
+            rel = f"{rel_dir}/{entry.name}" if rel_dir else entry.name
+            if entry.is_symlink():
+                continue
+            is_dir = entry.is_dir()
+            if ignore.ignored(rel, is_dir):
+                continue
+            if path_problem(rel):
+                skipped.append(rel)
+                continue
+            try:
+                found[rel] = entry.stat()
+            except FileNotFoundError:
+                continue
+            if is_dir:
+                stack.append(rel)
+    return found, skipped
+
+
+async def scan(root: Path, ignore: Ignore, index: SyncIndex) -> ScanResult:
+    ignore.reload()
+    stats, skipped = await asyncio.to_thread(walk, root, ignore)
+    cached = await index.local_rows()
+    files: dict[str, LocalFile] = {}
+    fresh: list[LocalRow] = []
+    for rel, st in stats.items():
+        if stat.S_ISDIR(st.st_mode):
+            files[rel] = LocalFile("dir", 0, st.st_mtime_ns, st.st_ino)
+            continue
+        if not stat.S_ISREG(st.st_mode):
+            continue
+        row = cached.get(rel)
+        if row and (row.size, row.mtime_ns, row.inode) == (st.st_size, st.st_mtime_ns, st.st_ino):
+            chunks = decode_chunks(row.blocks)
+        else:
+            try:
+                chunks = await asyncio.to_thread(hash_file, root / rel)
+            except (FileNotFoundError, PermissionError):
+                continue
+            fresh.append(
+                LocalRow(rel, st.st_size, st.st_mtime_ns, st.st_ino, encode_chunks(chunks))
+            )
+        files[rel] = LocalFile("file", st.st_size, st.st_mtime_ns, st.st_ino, chunks)
+    if fresh:
+        await index.put_local(fresh)
+    gone = [p for p in cached if p not in files]
+    if gone:
+        await index.drop_local(gone)
+    return ScanResult(files, len(fresh), skipped)

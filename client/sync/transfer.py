@@ -1,0 +1,248 @@
+"""Moving blocks: ask which are missing, send only those (zstd on the wire, a few in flight),
+fetch blocks into a temp file (fsync, atomic rename), commit in bounded batches.
+
+Memory stays bounded: at most `window` blocks are in memory at once, whatever the file size.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import os
+import secrets
+from collections import deque
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import msgspec
+
+from client.connection import Connection
+from client.errors import ClientError
+from client.sync.ignore import TEMP_PREFIX
+from protocol import files as wire
+from storage.blocks import decode_block, encode_block
+
+COMMIT_BUDGET = 48 << 10  # bytes of JSON per files.commit request (the limit is 64 KiB)
+
+
+class FileChanged(ClientError):
+    """A file changed while it was being read; the next pass picks up the new contents."""
+
+
+@dataclass(frozen=True, slots=True)
+class BlockSource:
+    """Where a block's bytes can be read locally."""
+
+    path: Path
+    offset: int
+    length: int
+
+
+@dataclass
+class Counters:
+    blocks_sent: int = 0
+    bytes_sent: int = 0  # on the wire, after compression
+    blocks_fetched: int = 0
+    bytes_fetched: int = 0
+    blocks_reused: int = 0  # found locally instead of fetched
+    sent_hashes: list[str] = field(default_factory=list)
+
+
+@contextlib.asynccontextmanager
+async def first_error() -> AsyncIterator[None]:
+    """Let the first failure of a task group through as itself (one line for the CLI)."""
+    try:
+        yield
+    except BaseExceptionGroup as group:
+        leaf: BaseException = group
+        while isinstance(leaf, BaseExceptionGroup):
+            leaf = leaf.exceptions[0]
+        raise leaf from None
+
+
+def sources_of(path: Path, chunks: Iterable[tuple[str, int]]) -> dict[str, BlockSource]:
+    out: dict[str, BlockSource] = {}
+    offset = 0
+    for h, n in chunks:
+        out.setdefault(h, BlockSource(path, offset, n))
+        offset += n
+    return out
+
+
+def read_block(src: BlockSource, expected: str) -> bytes:
+    with open(src.path, "rb") as f:
+        f.seek(src.offset)
+        data = f.read(src.length)
+    if hashlib.sha256(data).hexdigest() != expected:
+        raise FileChanged(f"{src.path.name} changed while syncing")
+    return data
+
+
+class Transfer:
+    def __init__(
+        self,
+        conn: Connection,
+        *,
+        window: int = 8,
+        on_block: Callable[[str, int], None] | None = None,
+    ) -> None:
+        self.conn = conn
+        self.window = window
+        self.on_block = on_block  # (hash, raw bytes) after each block moves; progress bars
+        self.counters = Counters()
+
+    # ------------------------------------------------------------------ upload
+    async def missing(self, namespace_id: str | None, hashes: Sequence[str]) -> list[str]:
+        unique = list(dict.fromkeys(hashes))
+        out: list[str] = []
+        step = wire.MAX_HASHES_PER_REQUEST
+        for i in range(0, len(unique), step):
+            answer: wire.Missing = await self.conn.call(
+                "files.missing", wire.FindMissing(namespace_id, unique[i : i + step])
+            )
+            out.extend(answer.hashes)
+        return out
+
+    async def upload(self, namespace_id: str | None, sources: dict[str, BlockSource]) -> set[str]:
+        """Send every block in `sources` the server does not already hold for us; returns the
+        blocks that could not be read (their file changed meanwhile)."""
+        todo = iter(await self.missing(namespace_id, list(sources)))
+        unreadable: set[str] = set()
+
+        async def worker() -> None:
+            for h in todo:  # shared by the workers: each block is sent once
+                try:
+                    raw = await asyncio.to_thread(read_block, sources[h], h)
+                except (FileChanged, OSError):
+                    unreadable.add(h)
+                    continue
+                await self.put_block(h, raw)
+
+        async with first_error():
+            async with asyncio.TaskGroup() as group:
+                for _ in range(self.window):
+                    group.create_task(worker())
+        return unreadable
+
+    async def put_block(self, h: str, raw: bytes) -> None:
+        codec, payload = await asyncio.to_thread(encode_block, raw)
+        digest = bytes.fromhex(h)
+        await self.conn.call_binary(
+            lambda rid: wire.encode_block_frame(wire.PUT, rid, digest, codec, payload)
+        )
+        self.counters.blocks_sent += 1
+        self.counters.bytes_sent += len(payload) + wire.HEADER_BYTES
+        self.counters.sent_hashes.append(h)
+        if self.on_block:
+            self.on_block(h, len(raw))
+
+    # ------------------------------------------------------------------ download
+    async def fetch_block(self, h: str) -> bytes:
+        digest = bytes.fromhex(h)
+        frame = await self.conn.call_binary(
+            lambda rid: wire.encode_block_frame(wire.GET, rid, digest)
+        )
+        parsed = wire.decode_block_frame(frame)
+        assert parsed.codec is not None
+        raw = await asyncio.to_thread(decode_block, parsed.codec, parsed.payload)
+        if hashlib.sha256(raw).hexdigest() != h:
+            raise ClientError(f"block {h[:12]} arrived damaged")
+        self.counters.blocks_fetched += 1
+        self.counters.bytes_fetched += len(frame)
+        if self.on_block:
+            self.on_block(h, len(raw))
+        return raw
+
+    async def _block(self, h: str, local: dict[str, BlockSource]) -> bytes:
+        src = local.get(h)
+        if src is not None:
+            try:
+                data = await asyncio.to_thread(read_block, src, h)
+                self.counters.blocks_reused += 1
+                return data
+            except (OSError, FileChanged):
+                pass
+        return await self.fetch_block(h)
+
+    async def download(
+        self,
+        blocks: Sequence[str],
+        dest: Path,
+        *,
+        mtime_ms: int | None = None,
+        local: dict[str, BlockSource] | None = None,
+    ) -> list[int]:
+        """Assemble a file from blocks (local copies first) in a temp file beside `dest`,
+        fsync it, then rename it into place. Returns each block's length."""
+        local = local or {}
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        tmp = dest.with_name(f"{TEMP_PREFIX}{secrets.token_hex(6)}")
+        pending: deque[asyncio.Task[bytes]] = deque()
+        lengths: list[int] = []
+        try:
+            with open(tmp, "wb") as f:
+                for h in blocks:
+                    pending.append(asyncio.create_task(self._block(h, local)))
+                    if len(pending) >= self.window:
+                        lengths.append(f.write(await pending.popleft()))
+                while pending:
+                    lengths.append(f.write(await pending.popleft()))
+                f.flush()
+                os.fsync(f.fileno())
+            if mtime_ms:
+                os.utime(tmp, ns=(mtime_ms * 1_000_000, mtime_ms * 1_000_000))
+            os.replace(tmp, dest)
+            return lengths
+        except BaseException:
+            for task in pending:
+                task.cancel()
+            tmp.unlink(missing_ok=True)
+            raise
+
+    # ------------------------------------------------------------------ commit
+    async def commit(
+        self, namespace_id: str, items: Sequence[wire.CommitItem]
+    ) -> list[wire.Outcome]:
+        """Commit items in batches that keep each request under the size limit; long block
+        lists are staged first."""
+        prepared = [await self._stage_if_long(item) for item in items]
+        outcomes: list[wire.Outcome] = []
+        batch: list[wire.CommitItem] = []
+        size = 0
+        for item in prepared:
+            cost = len(msgspec.json.encode(item)) + 8
+            if batch and (size + cost > COMMIT_BUDGET or len(batch) >= wire.MAX_COMMIT_ITEMS):
+                outcomes.extend(await self._commit_batch(namespace_id, batch))
+                batch, size = [], 0
+            batch.append(item)
+            size += cost
+        if batch:
+            outcomes.extend(await self._commit_batch(namespace_id, batch))
+        return outcomes
+
+    async def _commit_batch(
+        self, namespace_id: str, batch: list[wire.CommitItem]
+    ) -> list[wire.Outcome]:
+        result: wire.CommitResult = await self.conn.call(
+            "files.commit", wire.Commit(namespace_id, batch)
+        )
+        return result.outcomes
+
+    async def _stage_if_long(self, item: wire.CommitItem) -> wire.CommitItem:
+        blocks = item.blocks or []
+        if len(blocks) <= 200:
+            return item
+        upload_id = secrets.token_urlsafe(12)
+        await self.stage(upload_id, blocks)
+        return msgspec.structs.replace(
+            item, blocks=None, upload_id=upload_id, block_count=len(blocks)
+        )
+
+    async def stage(self, upload_id: str, blocks: Sequence[str]) -> None:
+        step = wire.MAX_HASHES_PER_REQUEST
+        for i in range(0, len(blocks), step):
+            await self.conn.call(
+                "files.stage", wire.StageBlocks(upload_id, i, list(blocks[i : i + step]))
+            )

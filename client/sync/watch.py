@@ -1,0 +1,90 @@
+"""Live sync: after the start-up pass, run a pass whenever watchfiles reports a local change
+(debounced), the server announces a change to one of our namespaces, or a poll interval passes
+(the journal cursor catches anything an event missed, e.g. while disconnected)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+
+import watchfiles
+
+from client.backoff import Backoff
+from client.errors import Unreachable
+from client.sync.engine import PassReport, SyncEngine
+from client.sync.ignore import TEMP_PREFIX
+
+log = logging.getLogger("roost.sync")
+
+DEBOUNCE_MS = 300
+POLL_SECONDS = 30.0
+
+
+async def run_forever(
+    engine: SyncEngine,
+    stop: asyncio.Event,
+    on_report: Callable[[PassReport], None] | None = None,
+    on_offline: Callable[[str, float], None] | None = None,
+) -> None:
+    await engine.bind()
+    wake = asyncio.Event()
+    wake.set()
+    watcher = asyncio.create_task(_watch_disk(engine, stop, wake))
+    listener: asyncio.Task[None] | None = None
+    backoff = Backoff()
+    try:
+        while not stop.is_set():
+            wake.clear()
+            try:
+                report = await engine.run_once()
+                backoff.reset()
+            except Unreachable as exc:
+                delay = backoff.next_delay()
+                if on_offline:
+                    on_offline(str(exc), delay)
+                await _sleep_or(stop, delay)
+                wake.set()
+                continue
+            if on_report:
+                on_report(report)
+            conn = engine.transfer.conn if engine.transfer else None
+            if conn is not None and (listener is None or listener.done()):
+                listener = asyncio.create_task(_listen(conn.events, wake))
+            await _wait_any(stop, wake, POLL_SECONDS)
+    finally:
+        watcher.cancel()
+        if listener:
+            listener.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await watcher
+
+
+async def _watch_disk(engine: SyncEngine, stop: asyncio.Event, wake: asyncio.Event) -> None:
+    async for changes in watchfiles.awatch(
+        engine.root, stop_event=stop, debounce=DEBOUNCE_MS, recursive=True
+    ):
+        if any(TEMP_PREFIX not in path for _, path in changes):
+            wake.set()
+
+
+async def _listen(events: asyncio.Queue, wake: asyncio.Event) -> None:  # type: ignore[type-arg]
+    while True:
+        event = await events.get()
+        if event.event.startswith("files."):
+            wake.set()
+
+
+async def _wait_any(stop: asyncio.Event, wake: asyncio.Event, timeout: float) -> None:
+    waiters = [asyncio.create_task(stop.wait()), asyncio.create_task(wake.wait())]
+    try:
+        await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for w in waiters:
+            w.cancel()
+
+
+async def _sleep_or(stop: asyncio.Event, delay: float) -> None:
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), delay)

@@ -1,0 +1,327 @@
+"""Ops and binary frames for files: namespaces, the journal, block negotiation, commits,
+versions, sharing and attachments.
+
+Block bytes never travel inside JSON: they go in binary frames (see `BlockFrame`), zstd on the
+wire when that helps, raw otherwise. Everything here is pure: no I/O.
+"""
+
+from __future__ import annotations
+
+import enum
+import struct
+from dataclasses import dataclass
+from typing import Annotated
+
+import msgspec
+
+from protocol.errors import ErrorCode, RoostError
+from protocol.spec import OpSpec
+from protocol.types import ClientId, Empty, Id, Username
+
+MAX_BLOCK_BYTES = 4 << 20  # FastCDC's max chunk size: no block is larger, raw
+MAX_HASHES_PER_REQUEST = 800  # 800 x 67 bytes stays under the 64 KiB request limit
+MAX_PATH_CHARS = 1024
+MAX_COMMIT_ITEMS = 200  # small files commit in batches: one transaction each
+MAX_NAME_BYTES = 255
+
+Hash = Annotated[
+    str, msgspec.Meta(pattern=r"^[0-9a-f]{64}$", description="a SHA-256 digest, 64 hex digits")
+]
+Hashes = Annotated[list[Hash], msgspec.Meta(max_length=MAX_HASHES_PER_REQUEST)]
+Path = Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_PATH_CHARS)]
+UploadId = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_-]{8,64}$")]
+
+
+class Kind(enum.StrEnum):
+    FILE = "file"
+    DIR = "dir"
+
+
+class Role(enum.StrEnum):
+    OWNER = "owner"
+    EDITOR = "editor"
+    VIEWER = "viewer"
+
+
+# ------------------------------------------------------------------------------- paths
+def validate_path(path: str) -> str:
+    """The path itself if it is a safe relative POSIX path, else RoostError(invalid_args)."""
+    problem = path_problem(path)
+    if problem is not None:
+        raise RoostError(ErrorCode.INVALID_ARGS, f"bad path {path[:80]!r}: {problem}")
+    return path
+
+
+def path_problem(path: str) -> str | None:
+    if not path:
+        return "empty"
+    if len(path) > MAX_PATH_CHARS:
+        return f"longer than {MAX_PATH_CHARS} characters"
+    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in path):
+        return "control characters are not allowed"
+    if "\\" in path:
+        return "backslashes are not allowed; use /"
+    if path.startswith("/"):
+        return "must be relative, not absolute"
+    for part in path.split("/"):
+        if part in ("", ".", ".."):
+            return "empty, '.' and '..' components are not allowed"
+        if len(part.encode()) > MAX_NAME_BYTES:
+            return f"a name is longer than {MAX_NAME_BYTES} bytes"
+    return None
+
+
+def path_key(path: str) -> str:
+    """Two paths with equal keys collide on case-insensitive file systems."""
+    return path.casefold()
+
+
+# ------------------------------------------------------------------------------- structs
+class Namespace(msgspec.Struct):
+    id: str
+    name: str  # "" for a home; the folder name for a shared folder
+    kind: str  # "home" | "shared"
+    role: str
+    owner: str
+    seq: int
+
+
+class NamespaceList(msgspec.Struct):
+    namespaces: list[Namespace]
+
+
+class Entry(msgspec.Struct):
+    """One version of one path, as the journal and history report it."""
+
+    version_id: str
+    namespace_id: str
+    path: str
+    seq: int
+    kind: str
+    size: int
+    mtime_ms: int
+    deleted: bool
+    blocks: list[str]
+    parent_id: str | None
+    device: str
+    created_at_ms: int
+
+
+class GetChanges(msgspec.Struct, forbid_unknown_fields=True):
+    namespace_id: Id
+    since: int = 0
+    limit: Annotated[int, msgspec.Meta(ge=1, le=5000)] = 1000
+
+
+class Changes(msgspec.Struct):
+    entries: list[Entry]  # the current version of each path changed after `since`, by seq
+    seq: int  # the cursor to ask with next
+    more: bool
+
+
+class FindMissing(msgspec.Struct, forbid_unknown_fields=True):
+    namespace_id: Id | None
+    hashes: Hashes
+
+
+class Missing(msgspec.Struct):
+    hashes: list[str]
+
+
+class StageBlocks(msgspec.Struct, forbid_unknown_fields=True):
+    """A page of a long block list, staged before the commit that names `upload_id`."""
+
+    upload_id: UploadId
+    offset: Annotated[int, msgspec.Meta(ge=0, le=1 << 20)]
+    hashes: Hashes
+
+
+class CommitItem(msgspec.Struct, forbid_unknown_fields=True):
+    """One path's new version; `parent_id` must name the path's current version (None for a
+    path never seen), else the item is refused with `conflict`."""
+
+    path: Path
+    parent_id: Id | None
+    kind: Kind = Kind.FILE
+    size: Annotated[int, msgspec.Meta(ge=0)] = 0
+    mtime_ms: int = 0
+    deleted: bool = False
+    blocks: Hashes | None = None  # inline, or
+    upload_id: UploadId | None = None  # staged with files.stage
+    block_count: Annotated[int, msgspec.Meta(ge=0)] = 0
+
+
+class Commit(msgspec.Struct, forbid_unknown_fields=True):
+    namespace_id: Id
+    items: Annotated[list[CommitItem], msgspec.Meta(min_length=1, max_length=MAX_COMMIT_ITEMS)]
+    client_id: ClientId | None = None
+
+
+class Outcome(msgspec.Struct, omit_defaults=True):
+    entry: Entry | None = None
+    code: str | None = None  # set when this item was refused
+    message: str | None = None
+
+
+class CommitResult(msgspec.Struct):
+    outcomes: list[Outcome]  # one per item, in order
+
+
+class History(msgspec.Struct, forbid_unknown_fields=True):
+    namespace_id: Id
+    path: Path
+
+
+class Versions(msgspec.Struct):
+    versions: list[Entry]  # newest first
+
+
+class Restore(msgspec.Struct, forbid_unknown_fields=True):
+    namespace_id: Id
+    path: Path
+    version_id: Id
+    client_id: ClientId | None = None
+
+
+class Share(msgspec.Struct, forbid_unknown_fields=True):
+    folder: Path  # a top-level folder of the caller's home, or a share the caller owns
+    username: Username
+    role: Role = Role.VIEWER
+    client_id: ClientId | None = None
+
+
+class Unshare(msgspec.Struct, forbid_unknown_fields=True):
+    folder: Path
+    username: Username
+    client_id: ClientId | None = None
+
+
+class Member(msgspec.Struct):
+    username: str
+    role: str
+
+
+class ShareInfo(msgspec.Struct):
+    namespace_id: str
+    folder: str
+    owner: str
+    role: str  # the caller's role
+    members: list[Member]
+
+
+class ShareList(msgspec.Struct):
+    shares: list[ShareInfo]
+
+
+class Attach(msgspec.Struct, forbid_unknown_fields=True):
+    name: Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_NAME_BYTES)]
+    size: Annotated[int, msgspec.Meta(ge=0)]
+    blocks: Hashes | None = None
+    upload_id: UploadId | None = None
+    block_count: Annotated[int, msgspec.Meta(ge=0)] = 0
+    client_id: ClientId | None = None
+
+
+class GetAttachment(msgspec.Struct, forbid_unknown_fields=True):
+    attachment_id: Id
+
+
+class Attachment(msgspec.Struct):
+    id: str
+    name: str
+    size: int
+    owner: str
+    blocks: list[str]
+    created_at_ms: int
+
+
+class Stored(msgspec.Struct):
+    """Reply to a block upload frame."""
+
+    hash: str
+    size: int
+
+
+class FilesChanged(msgspec.Struct):
+    namespace_id: str
+    seq: int
+
+
+class MembershipChanged(msgspec.Struct):
+    namespace_id: str
+    folder: str
+
+
+# ------------------------------------------------------------------------------- binary frames
+PUT = b"RPUT"  # client -> server: a block to store
+GET = b"RGET"  # client -> server: send me a block
+BLOCK = b"RBLK"  # server -> client: the block asked for
+_HEAD = struct.Struct(">4sQ32s")  # magic, request id, SHA-256 digest
+HEADER_BYTES = _HEAD.size + 1  # + codec byte (PUT and BLOCK only)
+
+
+class Codec(enum.IntEnum):
+    RAW = 0
+    ZSTD = 1
+
+
+@dataclass(frozen=True, slots=True)
+class BlockFrame:
+    magic: bytes
+    request_id: int
+    digest: bytes
+    codec: Codec | None
+    payload: memoryview
+
+    @property
+    def hash(self) -> str:
+        return self.digest.hex()
+
+
+def encode_block_frame(
+    magic: bytes, request_id: int, digest: bytes, codec: Codec | None = None, payload: bytes = b""
+) -> bytes:
+    head = _HEAD.pack(magic, request_id, digest)
+    if codec is None:
+        return head
+    return b"".join((head, bytes((codec,)), payload))
+
+
+def decode_block_frame(frame: bytes) -> BlockFrame:
+    """Parse a binary frame; ProtocolError-free: RoostError(malformed) on anything odd."""
+    if len(frame) < _HEAD.size:
+        raise RoostError(ErrorCode.MALFORMED, "binary frame too short")
+    magic, request_id, digest = _HEAD.unpack_from(frame)
+    if magic == GET:
+        return BlockFrame(magic, request_id, digest, None, memoryview(b""))
+    if magic not in (PUT, BLOCK) or len(frame) < HEADER_BYTES:
+        raise RoostError(ErrorCode.MALFORMED, "unknown binary frame")
+    try:
+        codec = Codec(frame[_HEAD.size])
+    except ValueError:
+        raise RoostError(ErrorCode.MALFORMED, "unknown block codec") from None
+    return BlockFrame(magic, request_id, digest, codec, memoryview(frame)[HEADER_BYTES:])
+
+
+def peek_frame_id(frame: bytes) -> int | None:
+    return int.from_bytes(frame[4:12], "big") if len(frame) >= 12 else None
+
+
+SPECS = [
+    OpSpec("files.namespaces", Empty, NamespaceList, summary="the namespaces the caller can read"),
+    OpSpec("files.changes", GetChanges, Changes, summary="a namespace's journal after a cursor"),
+    OpSpec("files.missing", FindMissing, Missing, summary="which blocks the caller must send"),
+    OpSpec("files.stage", StageBlocks, Empty, summary="stage a page of a long block list"),
+    OpSpec("files.commit", Commit, CommitResult, write=True, summary="commit new versions"),
+    OpSpec("files.history", History, Versions, summary="every version of a path"),
+    OpSpec("files.restore", Restore, Entry, write=True, summary="make an old version current"),
+    OpSpec("files.share", Share, ShareInfo, write=True, summary="share a folder with a user"),
+    OpSpec("files.unshare", Unshare, ShareInfo, write=True, summary="revoke a member"),
+    OpSpec("files.shares", Empty, ShareList, summary="the shares the caller belongs to"),
+    OpSpec("files.attach", Attach, Attachment, write=True, summary="make an attachment"),
+    OpSpec("media.get", GetAttachment, Attachment, summary="an attachment's name, size, blocks"),
+]
+EVENTS: dict[str, type[msgspec.Struct]] = {
+    "files.changed": FilesChanged,
+    "files.membership": MembershipChanged,
+}

@@ -1,0 +1,232 @@
+"""Handlers for files.* and media.get: thin; the commit rules are the plain functions below."""
+
+from __future__ import annotations
+
+from protocol import files as wire
+from protocol.errors import ErrorCode, RoostError
+from protocol.types import Empty
+from server.context import OpContext
+from server.router import Handler
+from storage.database import now_ms
+from storage.files import AttachmentRecord, NamespaceRecord, NewVersion, VersionRecord
+
+
+def to_entry(v: VersionRecord) -> wire.Entry:
+    return wire.Entry(
+        version_id=str(v.id),
+        namespace_id=str(v.namespace_id),
+        path=v.path,
+        seq=v.seq,
+        kind=v.kind,
+        size=v.size,
+        mtime_ms=v.mtime_ms,
+        deleted=v.deleted,
+        blocks=list(v.blocks),
+        parent_id=None if v.parent_id is None else str(v.parent_id),
+        device=v.device_name,
+        created_at_ms=v.created_at,
+    )
+
+
+def parent_problem(current: tuple[int, bool] | None, parent_id: int | None) -> str | None:
+    """Optimistic concurrency: a commit must build on the path's current version."""
+    current_id = current[0] if current else None
+    if current_id == parent_id:
+        return None
+    if current_id is None:
+        return f"parent {parent_id} is not a version of this path"
+    return f"the path changed: current version is {current_id}, not {parent_id}"
+
+
+def shape_problem(item: wire.CommitItem, blocks: list[str]) -> str | None:
+    if item.deleted or item.kind == wire.Kind.DIR:
+        if blocks or item.size:
+            return "deletions and folders carry no blocks and no size"
+        return None
+    if (item.size == 0) != (not blocks):
+        return "an empty file has no blocks; a non-empty one needs them"
+    if len(blocks) * wire.MAX_BLOCK_BYTES < item.size:
+        return "size is larger than the blocks can hold"
+    return None
+
+
+async def namespace_of(ctx: OpContext, ns_id: str, *, write: bool = False) -> NamespaceRecord:
+    ns = await ctx.services.files.namespace_for(ctx.identity.user_id, int(ns_id), ctx.tx)
+    if ns is None:  # someone else's namespace looks exactly like a missing one
+        raise RoostError(ErrorCode.NOT_FOUND, f"no namespace {ns_id}")
+    if write and ns.role == wire.Role.VIEWER:
+        raise RoostError(ErrorCode.FORBIDDEN, f"you are a viewer of {ns.name!r}; it is read-only")
+    return ns
+
+
+def _to_wire_ns(ns: NamespaceRecord) -> wire.Namespace:
+    return wire.Namespace(str(ns.id), ns.name, ns.kind, ns.role, ns.owner, ns.seq)
+
+
+async def namespaces(ctx: OpContext, args: Empty) -> wire.NamespaceList:
+    files, me = ctx.services.files, ctx.identity
+    if not await files.has_home(me.user_id):
+        async with ctx.services.db.write() as tx:
+            await files.ensure_home(tx, me.user_id, ctx.services.ids.next(), now_ms())
+    return wire.NamespaceList([_to_wire_ns(n) for n in await files.namespaces_of(me.user_id)])
+
+
+async def changes(ctx: OpContext, args: wire.GetChanges) -> wire.Changes:
+    await namespace_of(ctx, args.namespace_id)
+    found = await ctx.services.files.changes(int(args.namespace_id), args.since, args.limit + 1)
+    more = len(found) > args.limit
+    found = found[: args.limit]
+    cursor = found[-1].seq if found else args.since
+    return wire.Changes([to_entry(v) for v in found], cursor, more)
+
+
+async def missing(ctx: OpContext, args: wire.FindMissing) -> wire.Missing:
+    readable = await ctx.services.files.readable_blocks(ctx.identity.user_id, args.hashes)
+    return wire.Missing([h for h in dict.fromkeys(args.hashes) if h not in readable])
+
+
+async def stage(ctx: OpContext, args: wire.StageBlocks) -> Empty:
+    await ctx.services.files.stage(
+        ctx.identity.user_id, args.upload_id, args.offset, args.hashes, now_ms()
+    )
+    return Empty()
+
+
+async def _blocks_of(
+    ctx: OpContext,
+    blocks: list[str] | None,
+    upload_id: str | None,
+    count: int,
+    known: set[str] | None = None,
+) -> list[str]:
+    """The block list, inline or staged, checked: every block present for this caller."""
+    if blocks is not None and upload_id is not None:
+        raise RoostError(ErrorCode.INVALID_ARGS, "give blocks or upload_id, not both")
+    if upload_id is not None:
+        blocks = await ctx.services.files.take_staged(ctx.write_tx, ctx.identity.user_id, upload_id)
+        if len(blocks) != count:
+            raise RoostError(
+                ErrorCode.INVALID_ARGS, f"{len(blocks)} blocks staged, block_count says {count}"
+            )
+    blocks = blocks or []
+    present = await ctx.services.files.readable_blocks(ctx.identity.user_id, blocks, ctx.write_tx)
+    absent = [h for h in blocks if h not in present]
+    if absent:
+        raise RoostError(
+            ErrorCode.NOT_FOUND, f"{len(set(absent))} block(s) not uploaded, e.g. {absent[0][:12]}"
+        )
+    return blocks
+
+
+async def commit(ctx: OpContext, args: wire.Commit) -> wire.CommitResult:
+    ns = await namespace_of(ctx, args.namespace_id, write=True)
+    inline = [h for item in args.items for h in item.blocks or ()]
+    known = await ctx.services.files.readable_blocks(ctx.identity.user_id, inline, ctx.write_tx)
+    outcomes = [await _commit_one(ctx, ns, item, known) for item in args.items]
+    if any(o.entry for o in outcomes):
+        await announce(ctx, ns.id)
+    return wire.CommitResult(outcomes)
+
+
+async def _commit_one(
+    ctx: OpContext, ns: NamespaceRecord, item: wire.CommitItem, known: set[str]
+) -> wire.Outcome:
+    files, tx = ctx.services.files, ctx.write_tx
+    try:
+        path = wire.validate_path(item.path)
+        blocks = await _blocks_of(ctx, item.blocks, item.upload_id, item.block_count, known)
+        if problem := shape_problem(item, blocks):
+            raise RoostError(ErrorCode.INVALID_ARGS, problem)
+        parent = int(item.parent_id) if item.parent_id is not None else None
+        if problem := parent_problem(await files.current(tx, ns.id, path), parent):
+            raise RoostError(ErrorCode.CONFLICT, problem)
+        key = wire.path_key(path)
+        if not item.deleted and (other := await files.live_path_with_key(tx, ns.id, key, path)):
+            raise RoostError(ErrorCode.CONFLICT, f"{path!r} differs from {other!r} only by case")
+    except RoostError as exc:
+        return wire.Outcome(code=exc.code.value, message=exc.message)
+    version = await add_version(ctx, ns.id, NewVersion(
+        path, key, item.kind.value, item.size, item.mtime_ms, item.deleted, parent, blocks
+    ))  # fmt: skip
+    return wire.Outcome(entry=to_entry(version))
+
+
+async def add_version(ctx: OpContext, ns_id: int, new: NewVersion) -> VersionRecord:
+    me = ctx.identity
+    return await ctx.services.files.add_version(
+        ctx.write_tx, ctx.services.ids.next(), ns_id, new, me.user_id, me.device_name, now_ms()
+    )
+
+
+async def announce(ctx: OpContext, ns_id: int) -> None:
+    ns = await ctx.services.files.namespace_for(ctx.identity.user_id, ns_id, ctx.tx)
+    members = await ctx.services.files.members(ns_id, ctx.tx)
+    seq = ns.seq if ns else 0
+    ctx.emit([m[0] for m in members], "files.changed", wire.FilesChanged(str(ns_id), seq))
+
+
+async def history(ctx: OpContext, args: wire.History) -> wire.Versions:
+    await namespace_of(ctx, args.namespace_id)
+    path = wire.validate_path(args.path)
+    found = await ctx.services.files.history(int(args.namespace_id), path)
+    if not found:
+        raise RoostError(ErrorCode.NOT_FOUND, f"no file {path!r}")
+    return wire.Versions([to_entry(v) for v in found])
+
+
+async def restore(ctx: OpContext, args: wire.Restore) -> wire.Entry:
+    ns = await namespace_of(ctx, args.namespace_id, write=True)
+    path = wire.validate_path(args.path)
+    files, tx = ctx.services.files, ctx.write_tx
+    old = await files.version(tx, ns.id, int(args.version_id))
+    if old is None or old.path != path:
+        raise RoostError(ErrorCode.NOT_FOUND, f"{path!r} has no version {args.version_id}")
+    if old.deleted:
+        raise RoostError(ErrorCode.INVALID_ARGS, "that version is a deletion; pick an older one")
+    current = await files.current(tx, ns.id, path)
+    version = await add_version(ctx, ns.id, NewVersion(
+        path, wire.path_key(path), old.kind, old.size, now_ms(), False,
+        current[0] if current else None, old.blocks,
+    ))  # fmt: skip
+    await announce(ctx, ns.id)
+    return to_entry(version)
+
+
+async def attach(ctx: OpContext, args: wire.Attach) -> wire.Attachment:
+    if wire.path_problem(args.name) or "/" in args.name:
+        raise RoostError(ErrorCode.INVALID_ARGS, f"bad attachment name {args.name[:80]!r}")
+    blocks = await _blocks_of(ctx, args.blocks, args.upload_id, args.block_count)
+    if (args.size == 0) != (not blocks):
+        raise RoostError(ErrorCode.INVALID_ARGS, "an empty attachment has no blocks")
+    files, me = ctx.services.files, ctx.identity
+    attachment_id = ctx.services.ids.next()
+    await files.add_attachment(
+        ctx.write_tx, attachment_id, me.user_id, args.name, args.size, blocks, now_ms()
+    )
+    record = await files.attachment(attachment_id, ctx.write_tx)
+    assert record is not None
+    return _attachment(record)
+
+
+async def media_get(ctx: OpContext, args: wire.GetAttachment) -> wire.Attachment:
+    record = await ctx.services.files.attachment(int(args.attachment_id))
+    if record is None:
+        raise RoostError(ErrorCode.NOT_FOUND, f"no attachment {args.attachment_id}")
+    return _attachment(record)
+
+
+def _attachment(r: AttachmentRecord) -> wire.Attachment:
+    return wire.Attachment(str(r.id), r.name, r.size, r.owner, list(r.blocks), r.created_at)
+
+
+HANDLERS: dict[str, Handler] = {
+    "files.namespaces": namespaces,
+    "files.changes": changes,
+    "files.missing": missing,
+    "files.stage": stage,
+    "files.commit": commit,
+    "files.history": history,
+    "files.restore": restore,
+    "files.attach": attach,
+    "media.get": media_get,
+}

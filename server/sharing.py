@@ -1,0 +1,106 @@
+"""Handlers for files.share, files.unshare and files.shares: a top-level folder of the owner's
+home becomes its own namespace, which each member's workspace mounts under the folder's name.
+"""
+
+from __future__ import annotations
+
+from protocol import files as wire
+from protocol.errors import ErrorCode, RoostError
+from protocol.types import Empty
+from server.context import OpContext
+from server.files import add_version, announce
+from server.router import Handler
+from storage.database import now_ms
+from storage.files import NewVersion
+
+
+def folder_name(folder: str) -> str:
+    name = wire.validate_path(folder.strip("/"))
+    if "/" in name:
+        raise RoostError(ErrorCode.INVALID_ARGS, "only a top-level folder can be shared")
+    return name
+
+
+async def _target(ctx: OpContext, username: str) -> int:
+    user = await ctx.services.accounts.user_by_name(username.lower())
+    if user is None:
+        raise RoostError(ErrorCode.NOT_FOUND, f"no user {username!r}")
+    if user.id == ctx.identity.user_id:
+        raise RoostError(ErrorCode.INVALID_ARGS, "you already own this folder")
+    return user.id
+
+
+async def share(ctx: OpContext, args: wire.Share) -> wire.ShareInfo:
+    name = folder_name(args.folder)
+    if args.role == wire.Role.OWNER:
+        raise RoostError(ErrorCode.INVALID_ARGS, "role must be viewer or editor")
+    member_id = await _target(ctx, args.username)
+    files, tx, me = ctx.services.files, ctx.write_tx, ctx.identity
+    ns_id = await files.shared_by_name(tx, me.user_id, name)
+    if ns_id is None:
+        ns_id = ctx.services.ids.next()
+        await files.create_shared(tx, ns_id, me.user_id, name, now_ms())
+        await _move_into_share(ctx, ns_id, name)
+    await files.set_member(tx, ns_id, member_id, args.role.value)
+    members = await files.members(ns_id, tx)
+    for user_id, _, _ in members:
+        ctx.emit([user_id], "files.membership", wire.MembershipChanged(str(ns_id), name))
+    return await _info(ctx, ns_id)
+
+
+async def _move_into_share(ctx: OpContext, ns_id: int, name: str) -> None:
+    """The folder's live files become the share's first versions (same blocks, so no bytes
+    move); the home keeps tombstones, which clients ignore under a mount."""
+    files, tx, me = ctx.services.files, ctx.write_tx, ctx.identity
+    home = await files.ensure_home(tx, me.user_id, ctx.services.ids.next(), now_ms())
+    for v in await files.live_under(tx, home, name):
+        if v.path != name:
+            inner = v.path[len(name) + 1 :]
+            await add_version(ctx, ns_id, NewVersion(
+                inner, wire.path_key(inner), v.kind, v.size, v.mtime_ms, False, None, v.blocks
+            ))  # fmt: skip
+        await add_version(ctx, home, NewVersion(
+            v.path, wire.path_key(v.path), v.kind, 0, v.mtime_ms, True, v.id, ()
+        ))  # fmt: skip
+    await announce(ctx, home)
+    await announce(ctx, ns_id)
+
+
+async def unshare(ctx: OpContext, args: wire.Unshare) -> wire.ShareInfo:
+    name = folder_name(args.folder)
+    member_id = await _target(ctx, args.username)
+    files, tx = ctx.services.files, ctx.write_tx
+    ns_id = await files.shared_by_name(tx, ctx.identity.user_id, name)
+    if ns_id is None:
+        raise RoostError(ErrorCode.NOT_FOUND, f"you own no shared folder {name!r}")
+    if not await files.remove_member(tx, ns_id, member_id):
+        raise RoostError(ErrorCode.NOT_FOUND, f"{args.username} is not a member of {name!r}")
+    event = wire.MembershipChanged(str(ns_id), name)
+    ctx.emit([member_id], "files.membership", event)
+    return await _info(ctx, ns_id)
+
+
+async def shares(ctx: OpContext, args: Empty) -> wire.ShareList:
+    me = ctx.identity
+    found = [
+        await _info(ctx, ns.id)
+        for ns in await ctx.services.files.namespaces_of(me.user_id)
+        if ns.kind == "shared"
+    ]
+    return wire.ShareList(found)
+
+
+async def _info(ctx: OpContext, ns_id: int) -> wire.ShareInfo:
+    ns = await ctx.services.files.namespace_for(ctx.identity.user_id, ns_id, ctx.tx)
+    assert ns is not None
+    members = await ctx.services.files.members(ns_id, ctx.tx)
+    return wire.ShareInfo(
+        str(ns.id), ns.name, ns.owner, ns.role, [wire.Member(u, r) for _, u, r in members]
+    )
+
+
+HANDLERS: dict[str, Handler] = {
+    "files.share": share,
+    "files.unshare": unshare,
+    "files.shares": shares,
+}

@@ -1,0 +1,470 @@
+"""Files metadata: namespaces and members, the per-namespace journal of versions (gap-free
+`seq`), current paths, block reference counts, upload and staging records, attachments.
+
+All SQL for files lives here; the rules (who may do what, when a commit conflicts) live in
+the handlers' plain functions.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import aiosqlite
+
+from storage.database import Database
+
+_MAX_VARS = 500  # stay well under SQLite's bound-parameter limit
+
+
+@dataclass(frozen=True, slots=True)
+class NamespaceRecord:
+    id: int
+    kind: str
+    name: str
+    owner_id: int
+    owner: str
+    role: str
+    seq: int
+
+
+@dataclass(frozen=True, slots=True)
+class VersionRecord:
+    id: int
+    namespace_id: int
+    path: str
+    seq: int
+    kind: str
+    size: int
+    mtime_ms: int
+    deleted: bool
+    parent_id: int | None
+    device_name: str
+    created_at: int
+    blocks: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class NewVersion:
+    path: str
+    path_key: str
+    kind: str
+    size: int
+    mtime_ms: int
+    deleted: bool
+    parent_id: int | None
+    blocks: Sequence[str]
+
+
+@dataclass(frozen=True, slots=True)
+class AttachmentRecord:
+    id: int
+    owner: str
+    name: str
+    size: int
+    created_at: int
+    blocks: tuple[str, ...]
+
+
+_NS_SELECT = (
+    "SELECT n.id, n.kind, n.name, n.owner_id, u.username, m.role, n.seq FROM namespaces n"
+    " JOIN namespace_members m ON m.namespace_id = n.id JOIN users u ON u.id = n.owner_id"
+)
+_V_SELECT = (
+    "SELECT id, namespace_id, path, seq, kind, size, mtime_ms, deleted, parent_id,"
+    " device_name, created_at FROM file_versions"
+)
+
+
+def _chunks(items: Sequence[str]) -> Iterable[Sequence[str]]:
+    for i in range(0, len(items), _MAX_VARS):
+        yield items[i : i + _MAX_VARS]
+
+
+class FileRepository:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+        self._uploads: list[tuple[tuple[int, str, int, int, int], asyncio.Future[None]]] = []
+        self._flusher: asyncio.Task[None] | None = None
+
+    # ------------------------------------------------------------------ namespaces
+    async def ensure_home(
+        self, tx: aiosqlite.Connection, user_id: int, new_id: int, now: int
+    ) -> int:
+        async with tx.execute(
+            "SELECT id FROM namespaces WHERE owner_id = ? AND kind = 'home'", (user_id,)
+        ) as cur:
+            row = await cur.fetchone()
+        if row:
+            return int(row[0])
+        await tx.execute(
+            "INSERT INTO namespaces (id, kind, owner_id, name, created_at)"
+            " VALUES (?, 'home', ?, '', ?)",
+            (new_id, user_id, now),
+        )
+        await tx.execute(
+            "INSERT INTO namespace_members (namespace_id, user_id, role) VALUES (?, ?, 'owner')",
+            (new_id, user_id),
+        )
+        return new_id
+
+    async def has_home(self, user_id: int) -> bool:
+        async with self._db.reader.execute(
+            "SELECT 1 FROM namespaces WHERE owner_id = ? AND kind = 'home'", (user_id,)
+        ) as cur:
+            return await cur.fetchone() is not None
+
+    async def namespaces_of(
+        self, user_id: int, conn: aiosqlite.Connection | None = None
+    ) -> list[NamespaceRecord]:
+        async with (conn or self._db.reader).execute(
+            _NS_SELECT + " WHERE m.user_id = ? ORDER BY n.kind, n.name", (user_id,)
+        ) as cur:
+            return [NamespaceRecord(*row) for row in await cur.fetchall()]
+
+    async def namespace_for(
+        self, user_id: int, namespace_id: int, conn: aiosqlite.Connection | None = None
+    ) -> NamespaceRecord | None:
+        async with (conn or self._db.reader).execute(
+            _NS_SELECT + " WHERE m.user_id = ? AND n.id = ?", (user_id, namespace_id)
+        ) as cur:
+            row = await cur.fetchone()
+        return NamespaceRecord(*row) if row else None
+
+    async def shared_by_name(
+        self, conn: aiosqlite.Connection, owner_id: int, name: str
+    ) -> int | None:
+        async with conn.execute(
+            "SELECT id FROM namespaces WHERE owner_id = ? AND kind = 'shared' AND name = ?",
+            (owner_id, name),
+        ) as cur:
+            row = await cur.fetchone()
+        return int(row[0]) if row else None
+
+    async def create_shared(
+        self, tx: aiosqlite.Connection, ns_id: int, owner_id: int, name: str, now: int
+    ) -> None:
+        await tx.execute(
+            "INSERT INTO namespaces (id, kind, owner_id, name, created_at)"
+            " VALUES (?, 'shared', ?, ?, ?)",
+            (ns_id, owner_id, name, now),
+        )
+        await self.set_member(tx, ns_id, owner_id, "owner")
+
+    async def set_member(
+        self, tx: aiosqlite.Connection, ns_id: int, user_id: int, role: str
+    ) -> None:
+        await tx.execute(
+            "INSERT INTO namespace_members (namespace_id, user_id, role) VALUES (?, ?, ?)"
+            " ON CONFLICT (namespace_id, user_id) DO UPDATE SET role = excluded.role",
+            (ns_id, user_id, role),
+        )
+
+    async def remove_member(self, tx: aiosqlite.Connection, ns_id: int, user_id: int) -> bool:
+        cur = await tx.execute(
+            "DELETE FROM namespace_members"
+            " WHERE namespace_id = ? AND user_id = ? AND role != 'owner'",
+            (ns_id, user_id),
+        )
+        return cur.rowcount > 0
+
+    async def members(
+        self, ns_id: int, conn: aiosqlite.Connection | None = None
+    ) -> list[tuple[int, str, str]]:
+        """(user id, username, role) of each member."""
+        async with (conn or self._db.reader).execute(
+            "SELECT u.id, u.username, m.role FROM namespace_members m JOIN users u"
+            " ON u.id = m.user_id WHERE m.namespace_id = ? ORDER BY u.username",
+            (ns_id,),
+        ) as cur:
+            return [(int(r[0]), str(r[1]), str(r[2])) for r in await cur.fetchall()]
+
+    # ------------------------------------------------------------------ journal and versions
+    async def current(
+        self, conn: aiosqlite.Connection, ns_id: int, path: str
+    ) -> tuple[int, bool] | None:
+        async with conn.execute(
+            "SELECT version_id, deleted FROM files_current WHERE namespace_id = ? AND path = ?",
+            (ns_id, path),
+        ) as cur:
+            row = await cur.fetchone()
+        return (int(row[0]), bool(row[1])) if row else None
+
+    async def live_path_with_key(
+        self, conn: aiosqlite.Connection, ns_id: int, key: str, path: str
+    ) -> str | None:
+        """Another live path that differs from `path` only by case."""
+        async with conn.execute(
+            "SELECT path FROM files_current WHERE namespace_id = ? AND path_key = ?"
+            " AND path != ? AND deleted = 0 LIMIT 1",
+            (ns_id, key, path),
+        ) as cur:
+            row = await cur.fetchone()
+        return str(row[0]) if row else None
+
+    async def add_version(
+        self,
+        tx: aiosqlite.Connection,
+        version_id: int,
+        ns_id: int,
+        new: NewVersion,
+        user_id: int,
+        device_name: str,
+        now: int,
+    ) -> VersionRecord:
+        """Append to the journal: the namespace's next seq, the version, its blocks (each
+        distinct block's refcount + 1), and the path's current pointer."""
+        async with tx.execute(
+            "UPDATE namespaces SET seq = seq + 1 WHERE id = ? RETURNING seq", (ns_id,)
+        ) as cur:
+            row = await cur.fetchone()
+        assert row is not None
+        seq = int(row[0])
+        await tx.execute(
+            "INSERT INTO file_versions (id, namespace_id, path, seq, kind, size, mtime_ms,"
+            " deleted, parent_id, user_id, device_name, created_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                version_id, ns_id, new.path, seq, new.kind, new.size, new.mtime_ms,
+                int(new.deleted), new.parent_id, user_id, device_name, now,
+            ),
+        )  # fmt: skip
+        if new.blocks:
+            await tx.executemany(
+                "INSERT INTO version_blocks (version_id, idx, hash) VALUES (?, ?, ?)",
+                [(version_id, i, h) for i, h in enumerate(new.blocks)],
+            )
+            await tx.executemany(
+                "UPDATE blocks SET refcount = refcount + 1 WHERE hash = ?",
+                [(h,) for h in set(new.blocks)],
+            )
+        await tx.execute(
+            "INSERT INTO files_current (namespace_id, path, path_key, version_id, seq, deleted)"
+            " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (namespace_id, path) DO UPDATE SET"
+            " version_id = excluded.version_id, seq = excluded.seq, deleted = excluded.deleted",
+            (ns_id, new.path, new.path_key, version_id, seq, int(new.deleted)),
+        )
+        return VersionRecord(
+            version_id, ns_id, new.path, seq, new.kind, new.size, new.mtime_ms, new.deleted,
+            new.parent_id, device_name, now, tuple(new.blocks),
+        )  # fmt: skip
+
+    async def changes(self, ns_id: int, since: int, limit: int) -> list[VersionRecord]:
+        """The current version of each path changed after `since`, in seq order."""
+        async with self._db.reader.execute(
+            _V_SELECT + " WHERE id IN (SELECT version_id FROM files_current"
+            " WHERE namespace_id = ? AND seq > ? ORDER BY seq LIMIT ?) ORDER BY seq",
+            (ns_id, since, limit),
+        ) as cur:
+            rows = await cur.fetchall()
+        return await self._with_blocks(self._db.reader, rows)
+
+    async def live_under(
+        self, conn: aiosqlite.Connection, ns_id: int, prefix: str
+    ) -> list[VersionRecord]:
+        async with conn.execute(
+            _V_SELECT + " WHERE id IN (SELECT version_id FROM files_current"
+            " WHERE namespace_id = ? AND deleted = 0 AND (path = ? OR substr(path, 1, ?) = ?))"
+            " ORDER BY path",
+            (ns_id, prefix, len(prefix) + 1, prefix + "/"),
+        ) as cur:
+            rows = await cur.fetchall()
+        return await self._with_blocks(conn, rows)
+
+    async def history(self, ns_id: int, path: str) -> list[VersionRecord]:
+        async with self._db.reader.execute(
+            _V_SELECT + " WHERE namespace_id = ? AND path = ? ORDER BY id DESC", (ns_id, path)
+        ) as cur:
+            rows = await cur.fetchall()
+        return await self._with_blocks(self._db.reader, rows)
+
+    async def version(
+        self, conn: aiosqlite.Connection, ns_id: int, version_id: int
+    ) -> VersionRecord | None:
+        async with conn.execute(
+            _V_SELECT + " WHERE namespace_id = ? AND id = ?", (ns_id, version_id)
+        ) as cur:
+            rows = await cur.fetchall()
+        found = await self._with_blocks(conn, rows)
+        return found[0] if found else None
+
+    async def _with_blocks(
+        self, conn: aiosqlite.Connection, rows: Iterable[aiosqlite.Row]
+    ) -> list[VersionRecord]:
+        rows = list(rows)
+        ids = [int(r[0]) for r in rows]
+        blocks: dict[int, list[str]] = {}
+        for part in _chunks([str(i) for i in ids]):
+            marks = ",".join("?" * len(part))
+            async with conn.execute(
+                f"SELECT version_id, hash FROM version_blocks WHERE version_id IN ({marks})"
+                " ORDER BY version_id, idx",
+                [int(i) for i in part],
+            ) as cur:
+                for vid, h in await cur.fetchall():
+                    blocks.setdefault(int(vid), []).append(str(h))
+        return [
+            VersionRecord(
+                int(r[0]), int(r[1]), str(r[2]), int(r[3]), str(r[4]), int(r[5]), int(r[6]),
+                bool(r[7]), None if r[8] is None else int(r[8]), str(r[9]), int(r[10]),
+                tuple(blocks.get(int(r[0]), ())),
+            )
+            for r in rows
+        ]  # fmt: skip
+
+    # ------------------------------------------------------------------ blocks
+    async def record_upload(
+        self, user_id: int, hash_: str, size: int, stored_size: int, now: int
+    ) -> None:
+        """Record a stored block as uploaded by this user; returns once committed. Uploads
+        arriving together share one transaction (a group commit: one fsync for many)."""
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._uploads.append(((user_id, hash_, size, stored_size, now), done))
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.create_task(self._flush_uploads())
+        await done
+
+    async def _flush_uploads(self) -> None:
+        while self._uploads:
+            batch, self._uploads = self._uploads, []
+            try:
+                async with self._db.write() as tx:
+                    await tx.executemany(
+                        "INSERT OR IGNORE INTO blocks (hash, size, stored_size, created_at)"
+                        " VALUES (?, ?, ?, ?)",
+                        [(h, size, stored, now) for (_, h, size, stored, now), _ in batch],
+                    )
+                    await tx.executemany(
+                        "INSERT OR IGNORE INTO block_uploads (user_id, hash, created_at)"
+                        " VALUES (?, ?, ?)",
+                        [(user, h, now) for (user, h, _, _, now), _ in batch],
+                    )
+            except Exception as exc:
+                for _, done in batch:
+                    if not done.done():
+                        done.set_exception(exc)
+            else:
+                for _, done in batch:
+                    if not done.done():
+                        done.set_result(None)
+
+    async def readable_blocks(
+        self, user_id: int, hashes: Sequence[str], conn: aiosqlite.Connection | None = None
+    ) -> set[str]:
+        """The hashes this user may use without sending bytes: stored, and either uploaded
+        by them, in a version of a namespace they belong to, or in an attachment."""
+        found: set[str] = set()
+        c = conn or self._db.reader
+        for part in _chunks(list(dict.fromkeys(hashes))):
+            marks = ",".join("?" * len(part))
+            sql = (
+                f"SELECT b.hash FROM blocks b WHERE b.hash IN ({marks}) AND ("
+                " EXISTS (SELECT 1 FROM block_uploads u WHERE u.hash = b.hash AND u.user_id = ?)"
+                " OR EXISTS (SELECT 1 FROM attachment_blocks a WHERE a.hash = b.hash)"
+                " OR EXISTS (SELECT 1 FROM version_blocks vb JOIN file_versions v"
+                "  ON v.id = vb.version_id JOIN namespace_members m"
+                "  ON m.namespace_id = v.namespace_id WHERE vb.hash = b.hash AND m.user_id = ?))"
+            )
+            async with c.execute(sql, [*part, user_id, user_id]) as cur:
+                found.update(str(r[0]) for r in await cur.fetchall())
+        return found
+
+    async def stage(
+        self, user_id: int, upload_id: str, offset: int, hashes: Sequence[str], now: int
+    ) -> None:
+        async with self._db.write() as tx:
+            await tx.executemany(
+                "INSERT OR REPLACE INTO staged_blocks (user_id, upload_id, idx, hash, created_at)"
+                " VALUES (?, ?, ?, ?, ?)",
+                [(user_id, upload_id, offset + i, h, now) for i, h in enumerate(hashes)],
+            )
+
+    async def take_staged(
+        self, tx: aiosqlite.Connection, user_id: int, upload_id: str
+    ) -> list[str]:
+        async with tx.execute(
+            "SELECT hash FROM staged_blocks WHERE user_id = ? AND upload_id = ? ORDER BY idx",
+            (user_id, upload_id),
+        ) as cur:
+            hashes = [str(r[0]) for r in await cur.fetchall()]
+        await tx.execute(
+            "DELETE FROM staged_blocks WHERE user_id = ? AND upload_id = ?", (user_id, upload_id)
+        )
+        return hashes
+
+    async def release_version(self, tx: aiosqlite.Connection, version_id: int) -> None:
+        """Purge an old version: its blocks' refcounts drop; the blocks may then be collected."""
+        async with tx.execute(
+            "SELECT DISTINCT hash FROM version_blocks WHERE version_id = ?", (version_id,)
+        ) as cur:
+            hashes = [(str(r[0]),) for r in await cur.fetchall()]
+        await tx.executemany("UPDATE blocks SET refcount = refcount - 1 WHERE hash = ?", hashes)
+        await tx.execute("DELETE FROM version_blocks WHERE version_id = ?", (version_id,))
+        await tx.execute("DELETE FROM file_versions WHERE id = ?", (version_id,))
+
+    async def collectable(self, tx: aiosqlite.Connection, older_than: int) -> list[str]:
+        """Blocks nothing refers to and no recent upload is waiting to commit; forgotten here,
+        the caller deletes their bytes after the commit."""
+        async with tx.execute(
+            "SELECT hash FROM blocks WHERE refcount <= 0 AND created_at < ? AND NOT EXISTS"
+            " (SELECT 1 FROM attachment_blocks a WHERE a.hash = blocks.hash)",
+            (older_than,),
+        ) as cur:
+            hashes = [str(r[0]) for r in await cur.fetchall()]
+        for part in _chunks(hashes):
+            marks = ",".join("?" * len(part))
+            await tx.execute(f"DELETE FROM block_uploads WHERE hash IN ({marks})", list(part))
+            await tx.execute(f"DELETE FROM blocks WHERE hash IN ({marks})", list(part))
+        return hashes
+
+    async def refcount(self, hash_: str) -> int | None:
+        async with self._db.reader.execute(
+            "SELECT refcount FROM blocks WHERE hash = ?", (hash_,)
+        ) as cur:
+            row = await cur.fetchone()
+        return int(row[0]) if row else None
+
+    # ------------------------------------------------------------------ attachments
+    async def add_attachment(
+        self,
+        tx: aiosqlite.Connection,
+        attachment_id: int,
+        owner_id: int,
+        name: str,
+        size: int,
+        blocks: Sequence[str],
+        now: int,
+    ) -> None:
+        await tx.execute(
+            "INSERT INTO attachments (id, owner_id, name, size, created_at) VALUES (?, ?, ?, ?, ?)",
+            (attachment_id, owner_id, name, size, now),
+        )
+        await tx.executemany(
+            "INSERT INTO attachment_blocks (attachment_id, idx, hash) VALUES (?, ?, ?)",
+            [(attachment_id, i, h) for i, h in enumerate(blocks)],
+        )
+        await tx.executemany(
+            "UPDATE blocks SET refcount = refcount + 1 WHERE hash = ?", [(h,) for h in set(blocks)]
+        )
+
+    async def attachment(
+        self, attachment_id: int, conn: aiosqlite.Connection | None = None
+    ) -> AttachmentRecord | None:
+        c = conn or self._db.reader
+        async with c.execute(
+            "SELECT a.id, u.username, a.name, a.size, a.created_at FROM attachments a"
+            " JOIN users u ON u.id = a.owner_id WHERE a.id = ?",
+            (attachment_id,),
+        ) as cur:
+            row = await cur.fetchone()
+        if row is None:
+            return None
+        async with c.execute(
+            "SELECT hash FROM attachment_blocks WHERE attachment_id = ? ORDER BY idx",
+            (attachment_id,),
+        ) as cur:
+            blocks = tuple(str(r[0]) for r in await cur.fetchall())
+        return AttachmentRecord(
+            int(row[0]), str(row[1]), str(row[2]), int(row[3]), int(row[4]), blocks
+        )

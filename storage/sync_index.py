@@ -1,0 +1,142 @@
+"""The sync client's local index: the workspace root, a hash cache of local files (path, size,
+mtime, inode -> blocks), the synced base of each path (the merge base), the remote view fed by
+the journal cursor, and the cursors themselves.
+
+Block lists are stored as text, `hash:length` joined by commas (lengths give offsets).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from storage.database import Database
+
+
+@dataclass(frozen=True, slots=True)
+class LocalRow:
+    path: str
+    size: int
+    mtime_ns: int
+    inode: int
+    blocks: str
+
+
+@dataclass(frozen=True, slots=True)
+class SyncedRow:
+    namespace_id: str
+    path: str
+    version_id: str
+    kind: str
+    deleted: bool
+    blocks: str
+
+
+@dataclass(frozen=True, slots=True)
+class RemoteRow:
+    namespace_id: str
+    path: str
+    version_id: str
+    kind: str
+    size: int
+    mtime_ms: int
+    deleted: bool
+    blocks: str
+
+
+class SyncIndex:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def root(self) -> str | None:
+        async with self._db.reader.execute("SELECT root FROM sync_workspace") as cur:
+            row = await cur.fetchone()
+        return str(row[0]) if row else None
+
+    async def bind(self, root: str) -> None:
+        """A new root starts from nothing: the old base does not describe the new folder."""
+        async with self._db.write() as tx:
+            await tx.execute(
+                "INSERT INTO sync_workspace (id, root) VALUES (1, ?)"
+                " ON CONFLICT (id) DO UPDATE SET root = excluded.root",
+                (root,),
+            )
+            for table in ("sync_local", "sync_synced", "sync_remote", "sync_cursors"):
+                await tx.execute(f"DELETE FROM {table}")
+
+    # ------------------------------------------------------------------ local hash cache
+    async def local_rows(self) -> dict[str, LocalRow]:
+        async with self._db.reader.execute("SELECT * FROM sync_local") as cur:
+            return {r[0]: LocalRow(*r) for r in await cur.fetchall()}
+
+    async def put_local(self, rows: Iterable[LocalRow]) -> None:
+        async with self._db.write() as tx:
+            await tx.executemany(
+                "INSERT OR REPLACE INTO sync_local VALUES (?, ?, ?, ?, ?)",
+                [(r.path, r.size, r.mtime_ns, r.inode, r.blocks) for r in rows],
+            )
+
+    async def drop_local(self, paths: Iterable[str]) -> None:
+        async with self._db.write() as tx:
+            await tx.executemany("DELETE FROM sync_local WHERE path = ?", [(p,) for p in paths])
+
+    # ------------------------------------------------------------------ synced base
+    async def synced(self, namespace_id: str) -> dict[str, SyncedRow]:
+        async with self._db.reader.execute(
+            "SELECT * FROM sync_synced WHERE namespace_id = ?", (namespace_id,)
+        ) as cur:
+            return {
+                r[1]: SyncedRow(r[0], r[1], r[2], r[3], bool(r[4]), r[5])
+                for r in await cur.fetchall()
+            }
+
+    async def put_synced(self, rows: Iterable[SyncedRow]) -> None:
+        async with self._db.write() as tx:
+            await tx.executemany(
+                "INSERT OR REPLACE INTO sync_synced VALUES (?, ?, ?, ?, ?, ?)",
+                [
+                    (r.namespace_id, r.path, r.version_id, r.kind, int(r.deleted), r.blocks)
+                    for r in rows
+                ],
+            )
+
+    async def forget_namespace(self, namespace_id: str) -> None:
+        async with self._db.write() as tx:
+            for table in ("sync_synced", "sync_remote", "sync_cursors"):
+                await tx.execute(f"DELETE FROM {table} WHERE namespace_id = ?", (namespace_id,))
+
+    async def namespaces_known(self) -> set[str]:
+        async with self._db.reader.execute("SELECT namespace_id FROM sync_cursors") as cur:
+            return {str(r[0]) for r in await cur.fetchall()}
+
+    # ------------------------------------------------------------------ remote view
+    async def remote(self, namespace_id: str) -> dict[str, RemoteRow]:
+        async with self._db.reader.execute(
+            "SELECT * FROM sync_remote WHERE namespace_id = ?", (namespace_id,)
+        ) as cur:
+            return {
+                r[1]: RemoteRow(r[0], r[1], r[2], r[3], r[4], r[5], bool(r[6]), r[7])
+                for r in await cur.fetchall()
+            }
+
+    async def put_remote(self, rows: Iterable[RemoteRow], cursor: tuple[str, int] | None) -> None:
+        async with self._db.write() as tx:
+            await tx.executemany(
+                "INSERT OR REPLACE INTO sync_remote VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (r.namespace_id, r.path, r.version_id, r.kind, r.size, r.mtime_ms,
+                     int(r.deleted), r.blocks)
+                    for r in rows
+                ],
+            )  # fmt: skip
+            if cursor is not None:
+                await tx.execute(
+                    "INSERT OR REPLACE INTO sync_cursors (namespace_id, seq) VALUES (?, ?)", cursor
+                )
+
+    async def cursor(self, namespace_id: str) -> int:
+        async with self._db.reader.execute(
+            "SELECT seq FROM sync_cursors WHERE namespace_id = ?", (namespace_id,)
+        ) as cur:
+            row = await cur.fetchone()
+        return int(row[0]) if row else 0

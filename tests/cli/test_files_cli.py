@@ -1,0 +1,67 @@
+"""The files commands as a user types them, against a server subprocess."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+from tests.helpers import Home, ServerProcess
+
+
+async def test_sync_ls_put_get_history_restore_share_media(
+    server_process: ServerProcess, make_home: Callable[[str, str], Home], tmp_path: Path
+) -> None:
+    alice = make_home("alice", server_process.url)
+    bob = make_home("bob", server_process.url)
+    await alice.register("alice")
+    await bob.register("bob")
+    ws = tmp_path / "alice-ws"
+    (ws / "team").mkdir(parents=True)
+    (ws / "team" / "plan.txt").write_text("v1")
+    (ws / "empty").mkdir()
+    synced = await alice.ok("sync", str(ws), "--once")
+    assert "uploaded: team/plan.txt" in synced.stderr
+
+    listed = json.loads((await alice.ok("files", "ls", "--json")).stdout)
+    assert {r["path"]: r["kind"] for r in listed} == {
+        "empty": "dir", "team": "dir", "team/plan.txt": "file"
+    }  # fmt: skip
+    local = tmp_path / "report.txt"
+    local.write_text("quarterly")
+    put = json.loads(
+        (await alice.ok("files", "put", str(local), "team/report.txt", "--json")).stdout
+    )
+    assert put["size"] == 9 and put["deleted"] is False
+    await alice.ok("files", "get", "team/report.txt", "-o", str(tmp_path / "back.txt"))
+    assert (tmp_path / "back.txt").read_text() == "quarterly"
+
+    (ws / "team" / "plan.txt").write_text("v2")
+    await alice.ok("sync", str(ws), "--once")
+    history = json.loads((await alice.ok("files", "history", "team/plan.txt", "--json")).stdout)
+    assert [h["size"] for h in history] == [2, 2] and set(history[0]) >= {
+        "version", "size", "modified_at", "deleted"
+    }  # fmt: skip
+    await alice.ok("files", "restore", "team/plan.txt", "--version", history[-1]["version"])
+    await alice.ok("sync", str(ws), "--once")
+    assert (ws / "team" / "plan.txt").read_text() == "v1"
+    assert (ws / "team" / "report.txt").read_text() == "quarterly"  # put arrives by sync too
+
+    await alice.ok("share", "team", "bob", "--role", "viewer")
+    shares = json.loads((await bob.ok("share", "--json")).stdout)
+    assert [(s["folder"], s["role"]) for s in shares] == [("team", "viewer")]
+    bob_ws = tmp_path / "bob-ws"
+    await bob.ok("sync", str(bob_ws), "--once")
+    assert (bob_ws / "team" / "plan.txt").read_text() == "v1"
+    assert not (bob_ws / "empty").exists()  # alice's unshared folder stays hers
+
+    attached = (await alice.ok("media", "put", str(local))).stdout.strip()
+    await bob.ok("media", "get", attached, "-o", str(tmp_path / "media.txt"))
+    assert (tmp_path / "media.txt").read_text() == "quarterly"
+
+    refused = await bob.run("files", "put", str(local), "team/x.txt")
+    assert refused.code == 1 and "viewer" in refused.stderr and "Traceback" not in refused.stderr
+    missing = await alice.run("files", "get", "nope.txt")
+    assert missing.code == 1 and missing.stderr.startswith("error: no file 'nope.txt'")
+    bad = await alice.run("files", "history", "../etc/passwd")
+    assert bad.code == 1 and "bad path" in bad.stderr

@@ -1,0 +1,57 @@
+"""Devices for file tests: a logged-in RoostClient per (user, device) with its own home and
+workspace folder, synced through the real server."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from client.core import RoostClient
+from client.home import Account, ClientHome
+from client.sync.engine import PassReport, SyncEngine
+from tests.conftest import LiveServer
+
+
+class Device:
+    def __init__(self, client: RoostClient, root: Path) -> None:
+        self.client = client
+        self.root = root
+        self.engine = SyncEngine(client, root)
+
+    async def sync(self) -> PassReport:
+        return await self.engine.run_once()
+
+    @property
+    def sent(self) -> int:
+        t = self.engine.transfer
+        return t.counters.blocks_sent if t else 0
+
+    def write(self, rel: str, data: bytes | str) -> Path:
+        path = self.root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data.encode() if isinstance(data, str) else data)
+        return path
+
+    def read(self, rel: str) -> bytes:
+        return (self.root / rel).read_bytes()
+
+    def listing(self) -> list[str]:
+        out = []
+        for dirpath, dirs, files in os.walk(self.root):
+            for name in dirs + files:
+                out.append(str((Path(dirpath) / name).relative_to(self.root)))
+        return sorted(out)
+
+
+async def device(
+    live: LiveServer, tmp: Path, user: str, name: str, *, register: bool = False
+) -> Device:
+    session = await (live.register(user, name) if register else live.login(user, name))
+    home = ClientHome(tmp / "homes" / f"{user}-{name}")
+    home.save(
+        Account(live.url, session.user_id, session.username, session.device_id, name),
+        session.token,
+    )
+    client = RoostClient(home, open_timeout=2.0)
+    await client.__aenter__()
+    return Device(client, tmp / "ws" / f"{user}-{name}")

@@ -1,0 +1,147 @@
+"""The plain logic, without sockets: three-way decisions, conflict names, paths, chunking."""
+
+from __future__ import annotations
+
+import io
+import random
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from client.sync.conflicts import conflicted_copy_name
+from client.sync.decide import Action, Content, Version, decide, for_viewer
+from protocol.errors import RoostError
+from protocol.files import MAX_BLOCK_BYTES, path_problem, validate_path
+from storage.blocks import BadBlock, LocalBlockStore, decode_block, encode_block, verify_block
+from storage.chunker import MAX_SIZE, check_compiled, chunk_bytes, chunk_stream
+
+A, B, C = Content("file", ("a",)), Content("file", ("b",)), Content("file", ("c",))
+V1, V2 = Version("1", A), Version("2", B)
+
+
+@pytest.mark.parametrize(
+    ("local", "synced", "remote", "expected"),
+    [
+        (A, V1, V1, Action.NOTHING),
+        (B, V1, V1, Action.UPLOAD),  # edited here
+        (A, V1, V2, Action.DOWNLOAD),  # edited there
+        (C, V1, V2, Action.CONFLICT),  # edited on both sides
+        (B, V1, V2, Action.RECORD),  # both made the same edit
+        (None, V1, V1, Action.DELETE_REMOTE),
+        (A, V1, Version("2", None), Action.DELETE_LOCAL),
+        (None, V1, V2, Action.DOWNLOAD),  # deleted here, edited there: the edit wins
+        (B, V1, Version("2", None), Action.UPLOAD),  # edited here, deleted there
+        (A, None, None, Action.UPLOAD),  # new here
+        (None, None, V1, Action.DOWNLOAD),  # new there
+        (A, None, V1, Action.RECORD),  # same new file on both sides
+        (B, None, V1, Action.CONFLICT),  # different new files at one path
+        (None, None, Version("1", None), Action.RECORD),
+        (None, Version("1", None), Version("1", None), Action.NOTHING),
+    ],
+)
+def test_three_way(local: Content | None, synced: Version | None, remote: Version | None,
+                   expected: Action) -> None:  # fmt: skip
+    assert decide(local, synced, remote) == expected
+
+
+@given(
+    st.sampled_from([None, A, B, C]), st.sampled_from([None, V1]), st.sampled_from([None, V1, V2])
+)
+def test_a_local_change_is_never_lost(
+    local: Content | None, synced: Version | None, remote: Version | None
+) -> None:
+    action = decide(local, synced, remote)
+    local_changed = local != (synced.content if synced else None)
+    if local_changed and local is not None:
+        # the local bytes are uploaded, kept as a conflicted copy, or already equal remote's
+        assert action in (Action.UPLOAD, Action.CONFLICT, Action.RECORD)
+
+
+def test_viewer_changes_stay_local() -> None:
+    assert for_viewer(Action.UPLOAD, B, V1) == Action.CONFLICT
+    assert for_viewer(Action.UPLOAD, A, None) == Action.KEEP_LOCAL
+    assert for_viewer(Action.DELETE_REMOTE, None, V1) == Action.DOWNLOAD
+    assert for_viewer(Action.DOWNLOAD, A, V2) == Action.DOWNLOAD
+
+
+def test_conflicted_copy_names() -> None:
+    when = datetime(2026, 11, 21, 9, 5, 7)
+    assert (
+        conflicted_copy_name("a/report.final.txt", "my laptop", when)
+        == "a/report.final (conflicted copy from my laptop 2026-11-21 090507).txt"
+    )
+    assert (
+        conflicted_copy_name("Makefile", "pc", when)
+        == "Makefile (conflicted copy from pc 2026-11-21 090507)"
+    )
+    first = conflicted_copy_name("x.txt", "pc", when)
+    assert conflicted_copy_name("x.txt", "pc", when, {first}).endswith(" 2).txt")
+    assert "/" not in conflicted_copy_name("x", "a/b", when)
+
+
+@pytest.mark.parametrize(
+    "bad", ["", "/etc/passwd", "a/../b", "..", "./a", "a//b", "a/", "a\\b", "a\x00b", "a\nb",
+            "x" * 256, "a/" * 600],
+)  # fmt: skip
+def test_bad_paths_are_refused(bad: str) -> None:
+    assert path_problem(bad) is not None
+    with pytest.raises(RoostError):
+        validate_path(bad)
+
+
+@given(st.text(max_size=300))
+def test_path_validation_never_lets_traversal_through(path: str) -> None:
+    if path_problem(path) is None:
+        parts = path.split("/")
+        assert not path.startswith("/") and ".." not in parts and "" not in parts
+        assert all(ord(c) >= 0x20 and c != "\x7f" for c in path)
+
+
+NAME_CHARS = st.characters(blacklist_categories=("Cs", "Cc"), blacklist_characters="/\\")
+NAMES = st.text(NAME_CHARS, min_size=1, max_size=20).filter(lambda p: p not in (".", ".."))
+
+
+@given(st.lists(NAMES, min_size=1, max_size=5))
+def test_plain_names_are_accepted(parts: list[str]) -> None:
+    assert path_problem("/".join(parts)) is None
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.binary(max_size=1 << 16), st.integers(0, 3 << 20), st.integers(0, 2**32))
+def test_chunks_reassemble_to_the_input(head: bytes, size: int, seed: int) -> None:
+    data = head + random.Random(seed).randbytes(size)
+    chunks = chunk_bytes(data)
+    assert sum(c.length for c in chunks) == len(data)
+    assert b"".join(data[c.offset : c.offset + c.length] for c in chunks) == data
+    assert all(c.length <= MAX_SIZE for c in chunks)
+    assert [c.digest for c in chunk_stream(io.BytesIO(data))] == [c.digest for c in chunks]
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.binary(max_size=1 << 17))
+def test_block_codec_round_trips(raw: bytes) -> None:
+    import hashlib
+
+    codec, payload = encode_block(raw)
+    assert decode_block(codec, payload) == raw
+    assert verify_block(hashlib.sha256(raw).digest(), codec, payload) == len(raw)
+
+
+def test_compiled_chunker_is_in_use() -> None:
+    check_compiled()
+
+
+def test_block_store_is_atomic_and_content_addressed(tmp_path: Path) -> None:
+    store = LocalBlockStore(tmp_path / "blocks")
+    digest = bytes(32)
+    store.put(digest, b"\x00abc")
+    store.put(digest, b"\x00abc")  # idempotent
+    assert store.get(digest) == b"\x00abc" and store.has(digest)
+    assert [p.name for p in (tmp_path / "blocks").rglob("*") if p.is_file()] == ["0" * 62]
+    store.delete(digest)
+    assert not store.has(digest)
+    with pytest.raises(BadBlock):
+        decode_block(encode_block(b"x" * 10)[0], b"x" * (MAX_BLOCK_BYTES + 1))

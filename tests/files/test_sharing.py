@@ -1,0 +1,98 @@
+"""Shared folders through the real server: viewers, editors, strangers, revocation."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from client.errors import ClientError, ServerError
+from client.files import RemoteFiles
+from protocol import files as wire
+from tests.conftest import LiveServer
+from tests.files.helpers import device
+
+
+async def test_viewer_editor_and_stranger(live: LiveServer, tmp_path: Path) -> None:
+    alice = await device(live, tmp_path, "alice", "a1", register=True)
+    bob = await device(live, tmp_path, "bob", "b1", register=True)  # viewer
+    carol = await device(live, tmp_path, "carol", "c1", register=True)  # editor
+    dave = await device(live, tmp_path, "dave", "d1", register=True)  # not a member
+    try:
+        alice.write("team/plan.txt", "draft")
+        alice.write("private/diary.txt", "secret")
+        await alice.sync()
+        sent = alice.sent
+        files = RemoteFiles(alice.client)
+        info = await files.share("team", "bob", "viewer")
+        assert [(m.username, m.role) for m in info.members] == [
+            ("alice", "owner"),
+            ("bob", "viewer"),
+        ]
+        await files.share("team", "carol", "editor")
+        await alice.sync()
+        assert alice.sent == sent  # sharing moved no bytes
+        assert alice.listing() == ["private", "private/diary.txt", "team", "team/plan.txt"]
+
+        for d in (bob, carol, dave):
+            await d.sync()
+        assert bob.read("team/plan.txt") == b"draft" == carol.read("team/plan.txt")
+        assert not (bob.root / "private").exists() and not (carol.root / "private").exists()
+        assert dave.listing() == []
+
+        carol.write("team/plan.txt", "carol's edit")
+        carol.write("team/notes.txt", "new from carol")
+        await carol.sync()
+        bob.write("team/plan.txt", "bob tries")
+        bob.write("team/bob-only.txt", "mine")
+        report = await bob.sync()
+        [copy] = report.conflicts
+        assert sorted(report.kept_local) == sorted(["team/bob-only.txt", copy])
+        assert bob.read("team/plan.txt") == b"carol's edit"  # the share's version came back
+        assert bob.read(copy) == b"bob tries"  # bob's edit survives locally
+        await alice.sync()
+        assert alice.read("team/plan.txt") == b"carol's edit"
+        assert alice.read("team/notes.txt") == b"new from carol"
+        assert not (alice.root / "team/bob-only.txt").exists()  # never uploaded
+        assert not (alice.root / copy).exists()
+
+        share_ns = next(n for n in await RemoteFiles(bob.client).namespaces() if n.kind == "shared")
+        with pytest.raises(ServerError) as refused:
+            await bob.client.call(
+                "files.commit",
+                wire.Commit(share_ns.id, [wire.CommitItem(path="x.txt", parent_id=None)]),
+            )
+        assert refused.value.code == "forbidden"
+        with pytest.raises(ServerError) as hidden:
+            await dave.client.call("files.changes", wire.GetChanges(share_ns.id))
+        assert hidden.value.code == "not_found"
+        alice_home = next(n for n in await files.namespaces() if n.kind == "home")
+        with pytest.raises(ServerError) as hidden:
+            await bob.client.call("files.changes", wire.GetChanges(alice_home.id))
+        assert hidden.value.code == "not_found"
+        with pytest.raises(ClientError):
+            await RemoteFiles(bob.client).put(bob.root / copy, "team/upload.txt")
+
+        shares = await RemoteFiles(bob.client).shares()
+        assert [(s.folder, s.owner, s.role) for s in shares] == [("team", "alice", "viewer")]
+        await files.unshare("team", "bob")
+        assert await RemoteFiles(bob.client).shares() == []
+        with pytest.raises(ServerError):
+            await bob.client.call("files.changes", wire.GetChanges(share_ns.id))
+    finally:
+        for d in (alice, bob, carol, dave):
+            await d.client.close()
+
+
+async def test_share_refuses_bad_requests(live: LiveServer, tmp_path: Path) -> None:
+    alice = await device(live, tmp_path, "alice", "a1", register=True)
+    try:
+        files = RemoteFiles(alice.client)
+        with pytest.raises(ServerError, match="no user"):
+            await files.share("team", "nobody", "viewer")
+        with pytest.raises(ServerError, match="top-level"):
+            await files.share("a/b", "alice", "viewer")
+        with pytest.raises(ServerError, match="already own"):
+            await files.share("team", "alice", "editor")
+    finally:
+        await alice.client.close()

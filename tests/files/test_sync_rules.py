@@ -1,0 +1,163 @@
+"""Sync rules through the real server: conflicts, inserts, offline edits, versions, resume."""
+
+from __future__ import annotations
+
+import os
+import random
+
+import pytest
+
+from client.files import RemoteFiles
+from client.sync.engine import SyncEngine
+from storage.chunker import chunk_bytes
+from tests.conftest import LiveServer
+from tests.files.helpers import Device
+
+
+def conflicted(d: Device) -> list[str]:
+    return [p for p in d.listing() if "conflicted copy from" in p]
+
+
+async def test_concurrent_edits_keep_both_everywhere(pair: tuple[Device, Device]) -> None:
+    a, b = pair
+    a.write("doc.txt", "base")
+    await a.sync()
+    await b.sync()
+    a.write("doc.txt", "from laptop")
+    b.write("doc.txt", "from desktop")
+    await a.sync()
+    report = await b.sync()
+    assert len(report.conflicts) == 1
+    copy = report.conflicts[0]
+    assert copy.startswith("doc (conflicted copy from desktop ") and copy.endswith(").txt")
+    assert b.read("doc.txt") == b"from laptop"
+    assert b.read(copy) == b"from desktop"
+    await a.sync()
+    assert a.read(copy) == b"from desktop" and a.read("doc.txt") == b"from laptop"
+    assert a.listing() == b.listing()
+
+
+async def test_edit_beats_delete_both_ways(pair: tuple[Device, Device]) -> None:
+    a, b = pair
+    a.write("x.txt", "one")
+    a.write("y.txt", "one")
+    await a.sync()
+    await b.sync()
+    (a.root / "x.txt").unlink()  # deleted here, edited there
+    b.write("x.txt", "edited")
+    a.write("y.txt", "edited")  # edited here, deleted there
+    (b.root / "y.txt").unlink()
+    await a.sync()
+    await b.sync()
+    await a.sync()
+    for d in (a, b):
+        assert d.read("x.txt") == b"edited" and d.read("y.txt") == b"edited"
+    assert not conflicted(a) and not conflicted(b)
+
+
+async def test_insert_in_the_middle_moves_only_nearby_blocks(pair: tuple[Device, Device]) -> None:
+    a, b = pair
+    data = random.Random(5).randbytes(24 << 20)
+    a.write("big.bin", data)
+    await a.sync()
+    first = a.sent
+    assert first >= 10
+    await b.sync()
+    middle = len(data) // 2
+    changed = data[:middle] + b"x" * 100 + data[middle:]
+    a.write("big.bin", changed)
+    await a.sync()
+    assert 1 <= a.sent - first <= 2  # content-defined chunks: only the edited one(s) move
+    fetched = b.engine.transfer.counters.blocks_fetched if b.engine.transfer else 0
+    await b.sync()
+    assert b.read("big.bin") == changed
+    assert b.engine.transfer is not None
+    assert b.engine.transfer.counters.blocks_fetched - fetched <= 2  # the rest come from disk
+
+
+async def test_offline_edits_are_found_by_the_start_scan(
+    pair: tuple[Device, Device], live: LiveServer
+) -> None:
+    a, b = pair
+    a.write("a.txt", "1")
+    await a.sync()
+    await b.sync()
+    await b.client.close()  # desktop goes away; edits happen while nothing runs
+    (b.root / "a.txt").write_text("edited offline")
+    (b.root / "new").mkdir()
+    (b.root / "new/file.txt").write_text("made offline")
+    a.write("from-a.txt", "while desktop was off")
+    await a.sync()
+    await b.client.__aenter__()
+    b.engine = SyncEngine(b.client, b.root)  # a fresh start, as after a reboot
+    report = await b.engine.run_once()
+    assert report.hashed == 2  # only the two changed files were re-read
+    await a.sync()
+    assert a.read("a.txt") == b"edited offline"
+    assert a.read("new/file.txt") == b"made offline"
+    assert b.read("from-a.txt") == b"while desktop was off"
+
+
+async def test_history_and_restore_including_a_deleted_file(pair: tuple[Device, Device]) -> None:
+    a, b = pair
+    a.write("r.txt", "v1")
+    await a.sync()
+    a.write("r.txt", "v2 longer")
+    await a.sync()
+    (a.root / "r.txt").unlink()
+    await a.sync()
+    files = RemoteFiles(a.client)
+    versions = await files.history("r.txt")
+    assert [v.deleted for v in versions] == [True, False, False]
+    first = versions[-1]
+    restored = await files.restore("r.txt", first.version_id)
+    assert restored.parent_id == versions[0].version_id and not restored.deleted
+    assert len(await files.history("r.txt")) == 4  # a restore is a new version
+    await a.sync()
+    await b.sync()
+    assert a.read("r.txt") == b"v1" == b.read("r.txt")
+
+
+async def test_an_interrupted_upload_resumes_with_only_the_missing_blocks(
+    pair: tuple[Device, Device],
+) -> None:
+    a, b = pair
+    data = random.Random(9).randbytes(20 << 20)
+    a.write("movie.bin", data)
+
+    class Killed(Exception):
+        pass
+
+    sent: list[str] = []
+
+    def die_after_three(h: str, n: int) -> None:
+        sent.append(h)
+        if len(sent) == 3:
+            raise Killed
+
+    a.engine = SyncEngine(a.client, a.root, on_block=die_after_three, window=1)
+    with pytest.raises(Killed):
+        await a.engine.run_once()
+    await a.client.close()
+    await a.client.__aenter__()
+    a.engine = SyncEngine(a.client, a.root)  # a new process, same home
+    await a.engine.run_once()
+    assert a.engine.transfer is not None
+    total = len({c.hash for c in chunk_bytes(data)})
+    assert total > 10
+    assert a.engine.transfer.counters.blocks_sent == total - 3
+    assert not set(a.engine.transfer.counters.sent_hashes) & set(sent)
+    await b.sync()
+    assert b.read("movie.bin") == data
+
+
+async def test_roostignore_keeps_paths_local(pair: tuple[Device, Device]) -> None:
+    a, b = pair
+    a.write(".roostignore", "*.log\nbuild/\n")
+    a.write("app.log", "noise")
+    a.write("build/out.o", "binary")
+    a.write("src/main.c", "int main;")
+    await a.sync()
+    await b.sync()
+    assert b.listing() == [".roostignore", "src", "src/main.c"]
+    assert os.path.exists(a.root / "app.log")
