@@ -270,14 +270,18 @@ class ChatRepository:
             return {row[0] for row in await cur.fetchall()}
 
     async def presence_audience(self, conn: aiosqlite.Connection | None, user_id: int) -> set[int]:
-        """Who may see this user's presence: everyone sharing a conversation with them now.
-        (The one place to widen it, e.g. to people who follow each other.)"""
+        """Who may see this user's presence: everyone sharing a conversation with them now,
+        and everyone they follow who follows them back. (Symmetric: so is `presence.get`.)"""
         async with self._conn(conn).execute(
-            "SELECT DISTINCT other.user_id FROM conversation_members me"
+            "SELECT other.user_id FROM conversation_members me"
             " JOIN conversation_members other ON other.conversation_id = me.conversation_id"
             " WHERE me.user_id = ? AND me.left_seq IS NULL AND other.left_seq IS NULL"
-            " AND other.user_id != ?",
-            (user_id, user_id),
+            " AND other.user_id != ?"
+            " UNION"
+            " SELECT out.followee_id FROM follows out JOIN follows back"
+            " ON back.follower_id = out.followee_id AND back.followee_id = out.follower_id"
+            " WHERE out.follower_id = ?",
+            (user_id, user_id, user_id),
         ) as cur:
             return {row[0] for row in await cur.fetchall()}
 
