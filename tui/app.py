@@ -31,7 +31,9 @@ from tui.messages import ServerEvent, WriteAcked
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.devices import DevicesScreen
 from tui.screens.help import HelpScreen
+from tui.screens.home import HomeScreen
 from tui.screens.login import LoginScreen
+from tui.screens.notifications import NotificationsScreen
 from tui.screens.profile import ProfileScreen
 
 LINK_LABELS = {
@@ -45,11 +47,18 @@ LINK_LABELS = {
 class RoostApp(App[None]):
     CSS_PATH = "roost.tcss"
     TITLE = "Roost"
-    MODES = {"profile": ProfileScreen, "devices": DevicesScreen}
+    MODES = {
+        "home": HomeScreen,
+        "notifications": NotificationsScreen,
+        "profile": ProfileScreen,
+        "devices": DevicesScreen,
+    }
     BINDINGS = [
         Binding("f1,question_mark", "help", "Help"),
-        Binding("f2", "switch_mode('profile')", "Profile"),
-        Binding("f3", "switch_mode('devices')", "Devices"),
+        Binding("f2", "switch_mode('home')", "Home"),
+        Binding("f3", "switch_mode('notifications')", "Alerts"),
+        Binding("f4", "switch_mode('profile')", "Profile"),
+        Binding("f5", "switch_mode('devices')", "Devices"),
         Binding("ctrl+t", "toggle_dark", "Theme"),
         Binding("ctrl+q", "quit", "Quit", priority=True),
     ]
@@ -80,7 +89,7 @@ class RoostApp(App[None]):
     async def start_session(self) -> None:
         account = self.home.require_account()
         self.sub_title = f"@{account.username} on {account.server}"
-        await self.switch_mode("profile")
+        await self.switch_mode("home")
         await self.refresh_outbox()
         if self._connect:
             self.stay_connected()
@@ -145,6 +154,14 @@ class RoostApp(App[None]):
             except msgspec.ValidationError:
                 continue  # an event this version does not understand
             self.broadcast(ServerEvent(event.event, data))
+            if event.event == "notification.new" and self.current_mode != "notifications":
+                self.alert(f"Roost: @{data.actor} {data.kind}" if data is not None else "Roost")
+
+    def alert(self, text: str) -> None:
+        """Ring the terminal, and ask it for a desktop notification (OSC 9) where it can."""
+        self.bell()
+        if not self.is_headless and self._driver is not None:
+            self._driver.write(f"\x1b]9;{text}\x07")
 
     def _replayed(self, entry: OutboxEntry, result: Any) -> None:
         self.broadcast(WriteAcked(entry.client_id, entry.op, result))
@@ -175,6 +192,10 @@ class RoostApp(App[None]):
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
+        yield SystemCommand("Home", "Your timeline", self._mode("home"))
+        yield SystemCommand(
+            "Notifications", "Mentions, replies, likes", self._mode("notifications")
+        )
         yield SystemCommand("Profile", "Show and edit your profile", self._mode("profile"))
         yield SystemCommand("Devices", "Devices logged in to your account", self._mode("devices"))
         yield SystemCommand("Help", "Keys and how Roost works", self.action_help)

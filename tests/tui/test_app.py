@@ -18,6 +18,7 @@ from tests.conftest import LiveServer
 from tests.helpers import PASSWORD, SECOND
 from tui.app import RoostApp
 from tui.screens.devices import DevicesScreen
+from tui.screens.home import HomeScreen
 from tui.screens.login import LoginScreen
 from tui.screens.profile import ProfileScreen
 from tui.widgets.profile import ProfileCard
@@ -61,11 +62,10 @@ async def test_register_from_the_login_screen(live: LiveServer, tmp_path: Path) 
         await until(lambda: "too short" in str(error.render()), "password error")
         app.screen.query_one("#password", Input).value = PASSWORD
         app.screen.query_one("#register", Button).press()  # a click now would be a double-click
-        await until(
-            lambda: isinstance(app.screen, ProfileScreen), f"profile screen ({error.render()})"
-        )
+        await until(lambda: isinstance(app.screen, HomeScreen), f"home screen ({error.render()})")
         await until(lambda: app.link_state == "connected", "connected")
-        assert "@newbie" in card_text(app)
+        await pilot.press("f4")
+        await until(lambda: "@newbie" in card_text(app), "own profile")
     assert ClientHome(tmp_path / "new").require_account().username == "newbie"
 
 
@@ -77,6 +77,7 @@ async def test_edit_profile_and_see_another_devices_edit_live(
     app = RoostApp(home, backoff=FAST)
     async with app.run_test(size=(120, 40)) as pilot:
         await until(lambda: app.link_state == "connected", "connected")
+        await pilot.press("f4")
         await until(lambda: "Alice T." in card_text(app), "profile painted")
 
         screen = app.screen
@@ -100,6 +101,8 @@ async def test_offline_edit_is_pending_until_the_server_returns(tmp_path: Path) 
     app = RoostApp(home, backoff=FAST)
     async with app.run_test(size=(120, 40)) as pilot:
         await until(lambda: app.link_state == "connected", "connected")
+        await pilot.press("f4")
+        await until(lambda: isinstance(app.screen, ProfileScreen), "profile screen")
         await server.stop()
         await until(lambda: app.link_state in ("reconnecting", "connecting"), "offline")
 
@@ -131,7 +134,7 @@ async def test_revoke_another_device_from_the_devices_screen(
     app = RoostApp(home, backoff=FAST)
     async with app.run_test(size=(120, 40)) as pilot:
         await until(lambda: app.link_state == "connected", "connected")
-        await pilot.press("f3")
+        await pilot.press("f5")
         await until(lambda: isinstance(app.screen, DevicesScreen), "devices screen")
         table = app.screen.query_one("#devices", DataTable)
         await until(lambda: table.row_count == 2, "two devices")
@@ -161,7 +164,7 @@ async def test_help_and_theme(live: LiveServer, tmp_path: Path) -> None:
         await pilot.press("f1")
         await until(lambda: app.screen.__class__.__name__ == "HelpScreen", "help")
         await pilot.press("escape")
-        await until(lambda: isinstance(app.screen, ProfileScreen), "back")
+        await until(lambda: isinstance(app.screen, HomeScreen), "back")
 
 
 async def test_revoked_device_asks_before_forgetting_anything(

@@ -7,6 +7,8 @@ at the SVGs in __snapshots__ before committing them.
 from __future__ import annotations
 
 import asyncio
+import os
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -20,10 +22,14 @@ from client.core import RoostClient
 from client.home import Account, ClientHome
 from protocol.accounts import Device, DeviceList
 from protocol.profiles import Profile
+from protocol.social import Notification, Notifications, Page, Post
 from tui.app import RoostApp
 
 SIZES = [(120, 40), (80, 24)]
+os.environ["TZ"] = "UTC"  # times on screen are local: pin them so the pictures do not move
+time.tzset()
 JOINED = datetime(2026, 1, 15, 9, 30, tzinfo=UTC)
+POSTED = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 
 
 def cached_home(path: Path) -> ClientHome:
@@ -38,10 +44,26 @@ def cached_home(path: Path) -> ClientHome:
         ]
     )
 
+    posts = [
+        Post("3003", "bob", "Swarm season is here. Who has a spare hive box? #bees", POSTED,
+             like_count=2, reply_count=1, tags=["bees"]),
+        Post("3002", "alice", "Planted the wildflower strip today.", POSTED, liked=True,
+             like_count=1),
+    ]  # fmt: skip
+    notes = Notifications(
+        [Notification("4002", "like", "bob", POSTED, posts[1]),
+         Notification("4001", "follow", "carol", POSTED, None, unread=False)],
+        read_up_to="4001", unread=1, next_before=None,
+    )  # fmt: skip
+
     async def fill() -> None:
         async with RoostClient(home) as client:
             await client.cache.put("profile.get", "alice", msgspec.json.encode(profile))
             await client.cache.put("devices.list", "mine", msgspec.json.encode(devices))
+            await client.cache.put(
+                "timeline.home", "alice:20:", msgspec.json.encode(Page(posts, None))
+            )
+            await client.cache.put("notifications.list", "30:", msgspec.json.encode(notes))
 
     asyncio.run(fill())
     return home
@@ -52,34 +74,43 @@ async def settle(pilot: Pilot[Any]) -> None:
     await pilot.pause()
 
 
+def opening(key: str) -> Any:
+    async def run_before(pilot: Pilot[Any]) -> None:
+        await settle(pilot)
+        await pilot.press(key)
+        await settle(pilot)
+
+    return run_before
+
+
 @pytest.mark.parametrize("size", SIZES)
-def test_profile_screen(snap_compare: Any, tmp_path: Path, size: tuple[int, int]) -> None:
+def test_home_screen(snap_compare: Any, tmp_path: Path, size: tuple[int, int]) -> None:
     app = RoostApp(cached_home(tmp_path / "h"), connect=False)
     assert snap_compare(app, terminal_size=size, run_before=settle)
 
 
 @pytest.mark.parametrize("size", SIZES)
+def test_notifications_screen(snap_compare: Any, tmp_path: Path, size: tuple[int, int]) -> None:
+    app = RoostApp(cached_home(tmp_path / "h"), connect=False)
+    assert snap_compare(app, terminal_size=size, run_before=opening("f3"))
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_profile_screen(snap_compare: Any, tmp_path: Path, size: tuple[int, int]) -> None:
+    app = RoostApp(cached_home(tmp_path / "h"), connect=False)
+    assert snap_compare(app, terminal_size=size, run_before=opening("f4"))
+
+
+@pytest.mark.parametrize("size", SIZES)
 def test_devices_screen(snap_compare: Any, tmp_path: Path, size: tuple[int, int]) -> None:
     app = RoostApp(cached_home(tmp_path / "h"), connect=False)
-
-    async def open_devices(pilot: Pilot[Any]) -> None:
-        await settle(pilot)
-        await pilot.press("f3")
-        await settle(pilot)
-
-    assert snap_compare(app, terminal_size=size, run_before=open_devices)
+    assert snap_compare(app, terminal_size=size, run_before=opening("f5"))
 
 
 @pytest.mark.parametrize("size", SIZES)
 def test_help_screen(snap_compare: Any, tmp_path: Path, size: tuple[int, int]) -> None:
     app = RoostApp(cached_home(tmp_path / "h"), connect=False)
-
-    async def open_help(pilot: Pilot[Any]) -> None:
-        await settle(pilot)
-        await pilot.press("f1")
-        await settle(pilot)
-
-    assert snap_compare(app, terminal_size=size, run_before=open_help)
+    assert snap_compare(app, terminal_size=size, run_before=opening("f1"))
 
 
 @pytest.mark.parametrize("size", SIZES)

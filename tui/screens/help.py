@@ -13,8 +13,10 @@ HELP = """\
 
 | key | what it does |
 |---|---|
-| **F2** | your profile (edit name and bio; look up someone else's) |
-| **F3** | devices logged in to your account (revoke a lost one) |
+| **F2** | home timeline: **n** new post, **r** reply, **l** like, **t** repost, **Enter** thread |
+| **F3** | notifications (**m** marks them read) |
+| **F4** | your profile (edit name and bio; look up someone else's) |
+| **F5** | devices logged in to your account (revoke a lost one) |
 | **Ctrl+P** | command palette: every action by name |
 | **Ctrl+T** | light / dark theme |
 | **Ctrl+S** | save the form you are editing |

@@ -1,0 +1,90 @@
+"""Notifications: mentions, replies, likes, reposts and follows, newest first, unread marked."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import msgspec
+from rich.text import Text
+from textual import work
+from textual.binding import Binding
+from textual.widget import Widget
+from textual.widgets import ListItem, ListView, Static
+
+from client.errors import ClientError
+from client.social import Social
+from protocol.social import Notification, Notifications
+from tui.messages import ServerEvent
+from tui.screens.base import RoostScreen
+
+VERBS = {
+    "mention": "mentioned you",
+    "reply": "replied to you",
+    "like": "liked your post",
+    "repost": "reposted your post",
+    "follow": "followed you",
+}
+
+
+def render_notification(n: Notification) -> Text:
+    text = Text()
+    text.append("● " if n.unread else "  ", style="bold yellow")
+    text.append(f"@{n.actor} ", style="bold")
+    text.append(VERBS.get(n.kind, n.kind))
+    text.append(f"  {n.created_at.astimezone():%Y-%m-%d %H:%M}", style="dim")
+    if n.post is not None:
+        text.append(f"\n  {n.post.text}", style="italic")
+    return text
+
+
+class NotificationsScreen(RoostScreen):
+    BINDINGS = [Binding("m", "mark_read", "Mark read"), Binding("ctrl+r", "reload", "Reload")]
+
+    def compose_body(self) -> Iterable[Widget]:
+        yield Static(id="notifications-title", classes="section-title")
+        yield ListView(id="notifications")
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.query_one("#notifications", ListView).focus()
+        self.load()
+
+    def on_screen_resume(self) -> None:
+        self.load()
+
+    def action_reload(self) -> None:
+        self.load()
+
+    @work(exclusive=True, group="notifications")
+    async def load(self) -> None:
+        client = self.roost.client
+        cached = await client.cache.get("notifications.list", "30:")
+        if cached is not None:
+            await self._show(msgspec.json.decode(cached.value, type=Notifications), offline=True)
+        try:
+            answer = await Social(client).notifications()
+        except ClientError:
+            return
+        await self._show(answer.result, offline=answer.offline)
+
+    async def _show(self, page: Notifications, *, offline: bool) -> None:
+        title = f"Notifications — {page.unread} unread" if page.unread else "Notifications"
+        self.query_one("#notifications-title", Static).update(
+            title + (" (offline)" if offline else "")
+        )
+        view = self.query_one("#notifications", ListView)
+        await view.clear()
+        await view.extend(ListItem(Static(render_notification(n))) for n in page.notifications)
+
+    @work(group="notifications-write")
+    async def action_mark_read(self) -> None:
+        try:
+            await Social(self.roost.client).mark_read()
+        except ClientError as exc:
+            self.notify(str(exc), severity="error")
+            return
+        self.load()
+
+    def on_server_event(self, message: ServerEvent) -> None:
+        if message.name == "notification.new":
+            self.load()

@@ -1,0 +1,54 @@
+"""A post with the posts it answers and its replies."""
+
+from __future__ import annotations
+
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Static
+
+from client.errors import ClientError
+from client.social import Social
+from tui.widgets.posts import render_post
+
+
+class ThreadScreen(ModalScreen[None]):
+    BINDINGS = [Binding("escape,q", "dismiss", "Close")]
+
+    def __init__(self, post_id: str) -> None:
+        super().__init__()
+        self._post_id = post_id
+
+    def compose(self) -> ComposeResult:
+        yield VerticalScroll(Static("loading…", id="thread-body"), id="thread-box")
+
+    def on_mount(self) -> None:
+        self.load()
+
+    @work(exclusive=True)
+    async def load(self) -> None:
+        from tui.app import RoostApp
+
+        app = self.app
+        assert isinstance(app, RoostApp)
+        body = self.query_one("#thread-body", Static)
+        try:
+            answer = await Social(app.client).thread(self._post_id)
+        except ClientError as exc:
+            body.update(f"cannot open this thread: {exc}")
+            return
+        thread = answer.result
+        parts = [render_post(p) for p in thread.ancestors]
+        focus = render_post(thread.post)
+        focus.stylize("bold")
+        parts.append(focus)
+        parts.extend(render_post(p) for p in thread.replies)
+        text = parts[0]
+        for part in parts[1:]:
+            text.append("\n\n")
+            text.append_text(part)
+        if answer.offline:
+            text.append("\n\n(offline copy)", style="dim")
+        body.update(text)

@@ -1,0 +1,43 @@
+"""Posts as list rows, and the box you write one in."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.widgets import ListItem, Static
+
+from protocol.social import Post
+
+
+def render_post(post: Post, *, pending: bool = False) -> Text:
+    shown = post.original if post.repost_of and post.original else post
+    text = Text()
+    if post.repost_of:
+        text.append(f"↻ @{post.author} reposted\n", style="dim")
+    text.append(f"@{shown.author}", style="bold")
+    text.append(f"  {shown.created_at.astimezone():%Y-%m-%d %H:%M}", style="dim")
+    if shown.reply_to:
+        text.append("  ↩ reply", style="dim")
+    if pending:
+        text.append("  pending — will be sent when online", style="bold yellow")
+    text.append("\n")
+    text.append(shown.text)
+    text.append("\n")
+    heart = "♥" if shown.liked else "♡"
+    text.append(
+        f"{heart} {shown.like_count}   ↻ {shown.repost_count}   ↩ {shown.reply_count}", style="dim"
+    )
+    return text
+
+
+class PostItem(ListItem):
+    """One post in a timeline; `key` is its id (or the client id while it is pending)."""
+
+    def __init__(self, post: Post, *, pending_client_id: str | None = None) -> None:
+        super().__init__(Static(render_post(post, pending=pending_client_id is not None)))
+        self.post = post
+        self.pending_client_id = pending_client_id
+
+    def update_post(self, post: Post) -> None:
+        self.post = post
+        self.pending_client_id = None
+        self.query_one(Static).update(render_post(post))
