@@ -223,7 +223,12 @@ class RemoteFiles:
         except ServerError as exc:
             if exc.code != ErrorCode.NOT_FOUND:
                 raise
-            return [await self.media_get(media_id, out)]
+            try:
+                return [await self.media_get(media_id, out)]
+            except ServerError as again:
+                if again.code != ErrorCode.NOT_FOUND:
+                    raise
+                raise ServerError(again.code, f"no post or attachment {media_id}") from None
         if not media.attachments:
             raise ClientError(f"post {media_id} has no attachments")
         dests = media_destinations([a.name for a in media.attachments], out)

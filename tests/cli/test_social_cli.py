@@ -205,7 +205,8 @@ async def test_post_with_attachments_then_media_get(
 
     await alice.ok("delete", posted["id"])
     gone = await bob.run("media", "get", one, "-o", str(tmp_path / "again.txt"))
-    assert gone.code == 1 and "[not_found]" in gone.stderr and not (tmp_path / "again.txt").exists()
+    assert gone.code == 1 and not (tmp_path / "again.txt").exists()
+    assert gone.stderr == f"error: no post or attachment {one} [not_found]\n"
 
     await server_process.terminate()
     offline = await alice.run("post", "later", "--attach", str(tmp_path / "plan.txt"))
