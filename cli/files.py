@@ -48,15 +48,6 @@ def version_json(e: wire.Entry, shown: str | None = None) -> dict[str, Any]:
     }
 
 
-def _size(n: int) -> str:
-    size = float(n)
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if size < 1024 or unit == "GiB":
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1024
-    return f"{n} B"
-
-
 @contextmanager
 def progress_bar() -> Iterator[Any]:
     """A rich progress bar on a terminal; nothing otherwise."""
@@ -154,7 +145,7 @@ def ls(
             output.stdout.print(f"{'folder':>10}  {'':16}  {shown}/", markup=False)
         else:
             when = _when(e.mtime_ms).astimezone().strftime("%Y-%m-%d %H:%M")
-            output.stdout.print(f"{_size(e.size):>10}  {when:16}  {shown}", markup=False)
+            output.stdout.print(f"{output.size(e.size):>10}  {when:16}  {shown}", markup=False)
 
 
 @files_app.command("history")
@@ -166,7 +157,7 @@ def history(path: str, as_json: AsJson = False) -> None:
         return
     for v in versions:
         when = _when(v.created_at_ms).astimezone().strftime("%Y-%m-%d %H:%M:%S")
-        what = "deleted" if v.deleted else _size(v.size)
+        what = "deleted" if v.deleted else output.size(v.size)
         output.stdout.print(f"{v.version_id}  {when}  {what:>10}  from {v.device}", markup=False)
 
 
@@ -200,7 +191,7 @@ def get(
             return await files.get(path, dest)
 
     entry = with_client(body)
-    output.note(f"{path} -> {dest} ({_size(entry.size)})")
+    output.note(f"{path} -> {dest} ({output.size(entry.size)})")
 
 
 @files_app.command("put")
@@ -271,16 +262,25 @@ def media_put(file: Path, as_json: AsJson = False) -> None:
         output.print_json(att)
     else:
         output.stdout.print(att.id, markup=False)
-        output.note(f"attached {att.name} ({_size(att.size)})")
+        output.note(f"attached {att.name} ({output.size(att.size)})")
 
 
 @media_app.command("get")
 def media_get(
-    attachment_id: Annotated[
-        str, typer.Argument(metavar="ID", help="The attachment id (a post's).")
+    media_id: Annotated[
+        str,
+        typer.Argument(
+            metavar="ID", help="A post id (all its attachments) or one attachment's id."
+        ),
     ],
-    out: Annotated[Path | None, typer.Option("-o", "--output", help="Where to write it.")] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "-o", "--output", help="A directory, or a file name when there is one attachment."
+        ),
+    ] = None,
 ) -> None:
-    """Download an attachment."""
-    att, dest = with_client(lambda c: RemoteFiles(c).media_get(attachment_id, out))
-    output.note(f"{att.name} -> {dest} ({_size(att.size)})")
+    """Download a post's attachments, or one attachment."""
+    got = with_client(lambda c: RemoteFiles(c).download_media(media_id, out))
+    for att, dest in got:
+        output.note(f"{att.name} -> {dest} ({output.size(att.size)})")

@@ -41,3 +41,13 @@ def offline(cached_at: int | None) -> None:
 
 def when(value: datetime | None) -> str:
     return value.astimezone().strftime("%Y-%m-%d %H:%M") if value else "-"
+
+
+def size(n: int) -> str:
+    """A byte count as people read it: 812 B, 1.4 MiB."""
+    amount = float(n)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if amount < 1024 or unit == "GiB":
+            return f"{amount:.0f} {unit}" if unit == "B" else f"{amount:.1f} {unit}"
+        amount /= 1024
+    return f"{n} B"

@@ -4,6 +4,7 @@ unfollow, followers, following, user, search, trending, suggest, notifications."
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -49,10 +50,22 @@ def _read(body: Any) -> Any:
 def post(
     text: Annotated[str, typer.Argument(help="Up to 280 characters; @user and #tag work.")],
     reply_to: Annotated[str | None, typer.Option("--reply-to", help="Reply to this post.")] = None,
+    attach: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--attach", metavar="FILE", help="Attach a file (repeat for up to 4); needs the server."
+        ),
+    ] = None,
     as_json: AsJson = False,
 ) -> None:
-    """Publish a post (queued if the server is unreachable)."""
-    result = _write(lambda s: s.post(text, reply_to), "post.create", as_json)
+    """Publish a post (queued if the server is unreachable, unless it has attachments: they
+    are uploaded first, so offline that is refused)."""
+    files = attach or []
+    result = _write(
+        lambda s: s.post_files(text, files, reply_to) if files else s.post(text, reply_to),
+        "post.create",
+        as_json,
+    )
     if result is not None:
         output.print_json(result) if as_json else show.print_post(result)
 

@@ -20,6 +20,9 @@ def post_text(post: wire.Post, *, indent: str = "") -> Text:
         text.append(f"  ↩ {shown.reply_to}", style="dim")
     text.append("\n" + indent)
     text.append(shown.text.replace("\n", "\n" + indent))
+    for att in shown.attachments:
+        text.append(f"\n{indent}📎 {att.name}", style="cyan")
+        text.append(f"  {output.size(att.size)}  id {att.id}", style="dim")
     heart = "♥" if shown.liked else "♡"
     counts = f"{heart} {shown.like_count}   ↻ {shown.repost_count}   ↩ {shown.reply_count}"
     text.append(f"\n{indent}{counts}", style="dim")

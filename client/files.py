@@ -210,3 +210,52 @@ class RemoteFiles:
         dest = out or Path(att.name)
         await (await self.transfer()).download(att.blocks, dest)
         return att, dest
+
+    async def download_media(
+        self, media_id: str, out: Path | None
+    ) -> list[tuple[wire.Attachment, Path]]:
+        """Download a post's attachments, or one attachment: posts and attachments share one
+        id space, so the id says which it is. Asks for a post first, then an attachment."""
+        try:
+            media: wire.PostMedia = await self.client.call(
+                "media.post", wire.GetPostMedia(media_id)
+            )
+        except ServerError as exc:
+            if exc.code != ErrorCode.NOT_FOUND:
+                raise
+            try:
+                return [await self.media_get(media_id, out)]
+            except ServerError as again:
+                if again.code != ErrorCode.NOT_FOUND:
+                    raise
+                raise ServerError(again.code, f"no post or attachment {media_id}") from None
+        if not media.attachments:
+            raise ClientError(f"post {media_id} has no attachments")
+        dests = media_destinations([a.name for a in media.attachments], out)
+        transfer = await self.transfer()
+        for att, dest in zip(media.attachments, dests, strict=True):
+            await transfer.download(att.blocks, dest)
+        return list(zip(media.attachments, dests, strict=True))
+
+
+def media_destinations(names: list[str], out: Path | None) -> list[Path]:
+    """Where a post's attachments go: into `out` when it is a directory, or when there is more
+    than one (it is then created); onto `out` itself for a single file; else the current
+    directory. Names repeated within the post get " (2)", " (3)" before the extension."""
+    folder = out is None or out.is_dir() or len(names) > 1
+    if not folder:
+        assert out is not None
+        return [out]
+    base = out or Path()
+    taken: set[str] = set()
+    dests: list[Path] = []
+    for name in names:
+        plain = Path(name).name or "attachment"
+        candidate, n = plain, 1
+        while candidate.lower() in taken:
+            n += 1
+            stem, dot, ext = plain.rpartition(".")
+            candidate = f"{stem} ({n}).{ext}" if dot and stem else f"{plain} ({n})"
+        taken.add(candidate.lower())
+        dests.append(base / candidate)
+    return dests

@@ -7,8 +7,11 @@ behind it and sent with the server's id once it exists.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from client.core import Read, RoostClient, Written
-from client.errors import ClientError
+from client.errors import ClientError, Unreachable
+from client.files import RemoteFiles
 from protocol import social as wire
 from protocol.post_text import is_blank
 
@@ -30,9 +33,31 @@ class Social:
         return self.client.home.require_account().username
 
     # ------------------------------------------------------------------ writes
-    async def post(self, text: str, reply_to: str | None = None) -> Written[wire.Post]:
+    async def post(
+        self, text: str, reply_to: str | None = None, attachments: list[str] | None = None
+    ) -> Written[wire.Post]:
         check_post_text(text)  # refuse now rather than queue what the server will refuse
-        return await self.client.write("post.create", wire.CreatePost(text=text, reply_to=reply_to))
+        args = wire.CreatePost(text=text, reply_to=reply_to, attachments=attachments or [])
+        return await self.client.write("post.create", args)
+
+    async def post_files(
+        self, text: str, files: list[Path], reply_to: str | None = None
+    ) -> Written[wire.Post]:
+        """Upload each file as an attachment, then post with them. Uploads need the server,
+        so this is never queued whole: offline it fails before anything is sent or queued.
+        (Once the uploads are in, the post itself may still be queued if the link drops.)"""
+        check_post_text(text)
+        if len(files) > wire.MAX_ATTACHMENTS:
+            raise ClientError(f"a post carries at most {wire.MAX_ATTACHMENTS} attachments")
+        for path in files:
+            if not path.is_file():
+                raise ClientError(f"{path} is not a file")
+        remote = RemoteFiles(self.client)
+        try:
+            ids = [(await remote.attach(path)).id for path in files]
+        except Unreachable as exc:
+            raise ClientError("cannot attach while offline; nothing was posted or queued") from exc
+        return await self.post(text, reply_to, ids)
 
     async def repost(self, post_id: str) -> Written[wire.Post]:
         return await self.client.write("post.repost", wire.PostRef(post_id=post_id))

@@ -226,6 +226,10 @@ class GetAttachment(msgspec.Struct, forbid_unknown_fields=True):
     attachment_id: Id
 
 
+class GetPostMedia(msgspec.Struct, forbid_unknown_fields=True):
+    post_id: Id
+
+
 class Attachment(msgspec.Struct):
     id: str
     name: str
@@ -233,6 +237,11 @@ class Attachment(msgspec.Struct):
     owner: str
     blocks: list[str]
     created_at_ms: int
+
+
+class PostMedia(msgspec.Struct):
+    post_id: str  # the post carrying them: a repost's original
+    attachments: list[Attachment]
 
 
 class Stored(msgspec.Struct):
@@ -320,6 +329,7 @@ SPECS = [
     OpSpec("files.shares", Empty, ShareList, summary="the shares the caller belongs to"),
     OpSpec("files.attach", Attach, Attachment, write=True, summary="make an attachment"),
     OpSpec("media.get", GetAttachment, Attachment, summary="an attachment's name, size, blocks"),
+    OpSpec("media.post", GetPostMedia, PostMedia, summary="a post's attachments with blocks"),
 ]
 EVENTS: dict[str, type[msgspec.Struct]] = {
     "files.changed": FilesChanged,

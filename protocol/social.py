@@ -16,6 +16,7 @@ from protocol.spec import OpSpec
 from protocol.types import ClientId, Id, Username
 
 MAX_POST_CHARS = 280
+MAX_ATTACHMENTS = 4  # per post
 PAGE_MAX = 100
 
 PostText = Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_POST_CHARS)]
@@ -27,6 +28,7 @@ Query = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 class CreatePost(msgspec.Struct, forbid_unknown_fields=True):
     text: PostText
     reply_to: Id | None = None
+    attachments: Annotated[list[Id], msgspec.Meta(max_length=MAX_ATTACHMENTS)] = []
     client_id: ClientId | None = None
 
 
@@ -93,6 +95,14 @@ class MarkNotificationsRead(msgspec.Struct, forbid_unknown_fields=True):
 
 
 # ------------------------------------------------------------------------------ results
+class PostAttachment(msgspec.Struct):
+    """What a post shows of an attachment; `media.get` with the id gives its blocks."""
+
+    id: str
+    name: str
+    size: int
+
+
 class Post(msgspec.Struct):
     id: str
     author: str
@@ -106,6 +116,7 @@ class Post(msgspec.Struct):
     liked: bool = False  # by the caller
     mentions: list[str] = []
     tags: list[str] = []
+    attachments: list[PostAttachment] = []
     original: Post | None = None  # a repost carries the post it reposts
 
 

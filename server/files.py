@@ -7,6 +7,7 @@ from protocol.errors import ErrorCode, RoostError
 from protocol.types import Empty
 from server.context import OpContext
 from server.router import Handler
+from server.social_services import as_id
 from storage.database import now_ms
 from storage.files import AttachmentRecord, NamespaceRecord, NewVersion, VersionRecord
 
@@ -209,10 +210,31 @@ async def attach(ctx: OpContext, args: wire.Attach) -> wire.Attachment:
 
 
 async def media_get(ctx: OpContext, args: wire.GetAttachment) -> wire.Attachment:
-    record = await ctx.services.files.attachment(int(args.attachment_id))
-    if record is None:
+    record = await ctx.services.files.attachment(
+        _number(args.attachment_id), reader_id=ctx.identity.user_id
+    )
+    if record is None:  # missing and not yours to read look the same
         raise RoostError(ErrorCode.NOT_FOUND, f"no attachment {args.attachment_id}")
     return _attachment(record)
+
+
+async def post_media(ctx: OpContext, args: wire.GetPostMedia) -> wire.PostMedia:
+    """A live post's attachments; every signed-in user can read every live post, so its
+    attachments too."""
+    posts = ctx.services.social.posts
+    post = await posts.get(None, _number(args.post_id))
+    if post is not None and post.repost_of is not None:
+        post = await posts.get(None, post.repost_of)
+    if post is None or post.deleted:
+        raise RoostError(ErrorCode.NOT_FOUND, f"no post {args.post_id}")
+    found = [await ctx.services.files.attachment(a.id) for a in post.attachments]
+    return wire.PostMedia(str(post.id), [_attachment(r) for r in found if r is not None])
+
+
+def _number(value: str) -> int:
+    number = as_id(value)  # refuses ids past the 64-bit range as invalid_args
+    assert number is not None
+    return number
 
 
 def _attachment(r: AttachmentRecord) -> wire.Attachment:
@@ -229,4 +251,5 @@ HANDLERS: dict[str, Handler] = {
     "files.restore": restore,
     "files.attach": attach,
     "media.get": media_get,
+    "media.post": post_media,
 }

@@ -29,9 +29,17 @@ async def create_post(ctx: OpContext, args: wire.CreatePost) -> wire.Post:
         parent = await _live_post(ctx, args.reply_to)
         if parent.repost_of is not None:  # replying to a repost answers the original
             parent = await _live_post(ctx, str(parent.repost_of))
+    attachments = await _own_attachments(ctx, args.attachments)
     entities = parse_entities(args.text)
     mentioned = await social.follows.user_ids(tx, entities.mentions)
-    post = await _publish(ctx, args.text, reply_to=parent, mentions=mentioned, tags=entities.tags)
+    post = await _publish(
+        ctx,
+        args.text,
+        reply_to=parent,
+        mentions=mentioned,
+        tags=entities.tags,
+        attachments=attachments,
+    )
     if parent is not None:
         await notify(ctx, parent.author_id, "reply", int(post.id))
     for user_id in mentioned.values():
@@ -63,6 +71,7 @@ async def _publish(
     repost_of: PostRecord | None = None,
     mentions: dict[str, int] | None = None,
     tags: list[str] | None = None,
+    attachments: list[int] | None = None,
 ) -> wire.Post:
     social = ctx.services.social
     tx = ctx.write_tx
@@ -83,6 +92,7 @@ async def _publish(
             mention_ids=list((mentions or {}).values()),
             mentions=list(mentions or {}),
             tags=tags or [],
+            attachment_ids=attachments or [],
         ),
     )
     await social.timelines.fan_out(tx, post_id, me, to_followers=fan)
@@ -166,6 +176,24 @@ async def _live_post(ctx: OpContext, post_id: str) -> PostRecord:
     if post is None or post.deleted:
         raise RoostError(ErrorCode.NOT_FOUND, f"no post {post_id}")
     return post
+
+
+async def _own_attachments(ctx: OpContext, ids: list[str]) -> list[int]:
+    """The caller's attachments by id, in order and without repeats. Someone else's is
+    refused as forbidden when the caller may read it, else as not found like a missing one,
+    so an id reveals nothing the caller could not already see."""
+    files = ctx.services.files
+    me = ctx.identity.user_id
+    wanted = list(dict.fromkeys(_id(a) for a in ids))
+    for attachment_id in wanted:
+        record = await files.attachment(attachment_id, ctx.write_tx, reader_id=me)
+        if record is None:
+            raise RoostError(ErrorCode.NOT_FOUND, f"no attachment {attachment_id}")
+        if record.owner_id != me:
+            raise RoostError(
+                ErrorCode.FORBIDDEN, f"attachment {attachment_id} is @{record.owner}'s, not yours"
+            )
+    return wanted
 
 
 async def _likeable(ctx: OpContext, post_id: str) -> PostRecord:

@@ -150,6 +150,7 @@ def to_wire(record: PostRecord, liked: bool, original: wire.Post | None = None) 
         liked=liked,
         mentions=record.mentions.split() if record.mentions else [],
         tags=record.tags.split() if record.tags else [],
+        attachments=[wire.PostAttachment(str(a.id), a.name, a.size) for a in record.attachments],
         original=original,
     )
 

@@ -60,6 +60,7 @@ class NewVersion:
 @dataclass(frozen=True, slots=True)
 class AttachmentRecord:
     id: int
+    owner_id: int
     owner: str
     name: str
     size: int
@@ -67,6 +68,12 @@ class AttachmentRecord:
     blocks: tuple[str, ...]
 
 
+# Who may read attachment `a` (one `?`: the reader): its owner, or anyone while it is on a
+# live post, since every signed-in user can read every post.
+_READABLE_ATTACHMENT = (
+    "(a.owner_id = ? OR EXISTS (SELECT 1 FROM post_attachments pa JOIN posts p"
+    " ON p.id = pa.post_id WHERE pa.attachment_id = a.id AND p.deleted_at IS NULL))"
+)
 _NS_SELECT = (
     "SELECT n.id, n.kind, n.name, n.owner_id, u.username, m.role, n.seq FROM namespaces n"
     " JOIN namespace_members m ON m.namespace_id = n.id JOIN users u ON u.id = n.owner_id"
@@ -353,7 +360,8 @@ class FileRepository:
         self, user_id: int, hashes: Sequence[str], conn: aiosqlite.Connection | None = None
     ) -> set[str]:
         """The hashes this user may use without sending bytes: stored, and either uploaded
-        by them, in a version of a namespace they belong to, or in an attachment."""
+        by them, in a version of a namespace they belong to, or in an attachment they may
+        read (see `_READABLE_ATTACHMENT`)."""
         found: set[str] = set()
         c = conn or self._db.reader
         for part in _chunks(list(dict.fromkeys(hashes))):
@@ -361,12 +369,13 @@ class FileRepository:
             sql = (
                 f"SELECT b.hash FROM blocks b WHERE b.hash IN ({marks}) AND ("
                 " EXISTS (SELECT 1 FROM block_uploads u WHERE u.hash = b.hash AND u.user_id = ?)"
-                " OR EXISTS (SELECT 1 FROM attachment_blocks a WHERE a.hash = b.hash)"
+                " OR EXISTS (SELECT 1 FROM attachment_blocks ab JOIN attachments a"
+                f"  ON a.id = ab.attachment_id WHERE ab.hash = b.hash AND {_READABLE_ATTACHMENT})"
                 " OR EXISTS (SELECT 1 FROM version_blocks vb JOIN file_versions v"
                 "  ON v.id = vb.version_id JOIN namespace_members m"
                 "  ON m.namespace_id = v.namespace_id WHERE vb.hash = b.hash AND m.user_id = ?))"
             )
-            async with c.execute(sql, [*part, user_id, user_id]) as cur:
+            async with c.execute(sql, [*part, user_id, user_id, user_id]) as cur:
                 found.update(str(r[0]) for r in await cur.fetchall())
         return found
 
@@ -449,14 +458,23 @@ class FileRepository:
         )
 
     async def attachment(
-        self, attachment_id: int, conn: aiosqlite.Connection | None = None
+        self,
+        attachment_id: int,
+        conn: aiosqlite.Connection | None = None,
+        *,
+        reader_id: int | None = None,
     ) -> AttachmentRecord | None:
+        """One attachment; with `reader_id`, only if that user may read it."""
         c = conn or self._db.reader
-        async with c.execute(
-            "SELECT a.id, u.username, a.name, a.size, a.created_at FROM attachments a"
-            " JOIN users u ON u.id = a.owner_id WHERE a.id = ?",
-            (attachment_id,),
-        ) as cur:
+        sql = (
+            "SELECT a.id, a.owner_id, u.username, a.name, a.size, a.created_at FROM attachments a"
+            " JOIN users u ON u.id = a.owner_id WHERE a.id = ?"
+        )
+        params: list[int] = [attachment_id]
+        if reader_id is not None:
+            sql += f" AND {_READABLE_ATTACHMENT}"
+            params.append(reader_id)
+        async with c.execute(sql, params) as cur:
             row = await cur.fetchone()
         if row is None:
             return None
@@ -466,5 +484,5 @@ class FileRepository:
         ) as cur:
             blocks = tuple(str(r[0]) for r in await cur.fetchall())
         return AttachmentRecord(
-            int(row[0]), str(row[1]), str(row[2]), int(row[3]), int(row[4]), blocks
+            int(row[0]), int(row[1]), str(row[2]), str(row[3]), int(row[4]), int(row[5]), blocks
         )

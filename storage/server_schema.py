@@ -270,4 +270,17 @@ MIGRATIONS: list[Migration] = [
         CREATE INDEX attachment_blocks_by_hash ON attachment_blocks(hash)
         """,
     ),
+    Migration(
+        5,
+        "post attachments: which attachments a post carries, in order",
+        """
+        CREATE TABLE post_attachments (
+            post_id INTEGER NOT NULL REFERENCES posts(id) ON DELETE CASCADE,
+            idx INTEGER NOT NULL,
+            attachment_id INTEGER NOT NULL REFERENCES attachments(id) ON DELETE CASCADE,
+            PRIMARY KEY (post_id, idx)
+        );
+        CREATE INDEX post_attachments_by_attachment ON post_attachments(attachment_id)
+        """,
+    ),
 ]

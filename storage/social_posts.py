@@ -7,7 +7,7 @@ it leaves search, trending and every count at once.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import aiosqlite
 
@@ -15,6 +15,15 @@ from storage.repository import Repository
 
 MAX_THREAD_REPLIES = 500
 MAX_ANCESTORS = 50
+
+
+@dataclass(frozen=True, slots=True)
+class AttachedFile:
+    """An attachment as a post shows it."""
+
+    id: int
+    name: str
+    size: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +41,7 @@ class PostRecord:
     like_count: int
     repost_count: int
     reply_count: int
+    attachments: tuple[AttachedFile, ...] = ()
 
     @property
     def deleted(self) -> bool:
@@ -50,6 +60,7 @@ class NewPost:
     mention_ids: Sequence[int]
     mentions: Sequence[str]
     tags: Sequence[str]
+    attachment_ids: Sequence[int] = ()
 
 
 _SELECT = (
@@ -74,7 +85,28 @@ class PostRepository(Repository):
         marks = ",".join("?" * len(wanted))
         async with self._conn(conn).execute(f"{_SELECT} WHERE p.id IN ({marks})", wanted) as cur:
             rows = await cur.fetchall()
-        return {row[0]: PostRecord(*row) for row in rows}
+        files = await self._attachments(conn, [row[0] for row in rows])
+        records = {row[0]: PostRecord(*row) for row in rows}
+        for post_id, attached in files.items():
+            records[post_id] = replace(records[post_id], attachments=attached)
+        return records
+
+    async def _attachments(
+        self, conn: aiosqlite.Connection | None, ids: list[int]
+    ) -> dict[int, tuple[AttachedFile, ...]]:
+        if not ids:
+            return {}
+        marks = ",".join("?" * len(ids))
+        found: dict[int, list[AttachedFile]] = {}
+        async with self._conn(conn).execute(
+            "SELECT pa.post_id, a.id, a.name, a.size FROM post_attachments pa"
+            f" JOIN attachments a ON a.id = pa.attachment_id WHERE pa.post_id IN ({marks})"
+            " ORDER BY pa.post_id, pa.idx",
+            ids,
+        ) as cur:
+            for post_id, *file in await cur.fetchall():
+                found.setdefault(post_id, []).append(AttachedFile(*file))
+        return {post_id: tuple(files) for post_id, files in found.items()}
 
     async def liked(
         self, conn: aiosqlite.Connection | None, user_id: int, ids: Sequence[int]
@@ -158,6 +190,11 @@ class PostRepository(Repository):
         if post.text:
             await tx.execute(
                 "INSERT INTO posts_fts (rowid, text) VALUES (?, ?)", (post.id, post.text)
+            )
+        if post.attachment_ids:
+            await tx.executemany(
+                "INSERT INTO post_attachments (post_id, idx, attachment_id) VALUES (?, ?, ?)",
+                [(post.id, i, a) for i, a in enumerate(post.attachment_ids)],
             )
         if post.mention_ids:
             await tx.executemany(

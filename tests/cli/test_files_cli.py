@@ -56,7 +56,9 @@ async def test_sync_ls_put_get_history_restore_share_media(
     assert not (bob_ws / "empty").exists()  # alice's unshared folder stays hers
 
     attached = (await alice.ok("media", "put", str(local))).stdout.strip()
-    await bob.ok("media", "get", attached, "-o", str(tmp_path / "media.txt"))
+    unposted = await bob.run("media", "get", attached, "-o", str(tmp_path / "media.txt"))
+    assert unposted.code == 1 and "[not_found]" in unposted.stderr  # alice's until posted
+    await alice.ok("media", "get", attached, "-o", str(tmp_path / "media.txt"))
     assert (tmp_path / "media.txt").read_text() == "quarterly"
 
     refused = await bob.run("files", "put", str(local), "team/x.txt")

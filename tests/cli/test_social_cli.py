@@ -171,3 +171,47 @@ async def test_serve_celebrity_threshold_option(
     ).fetchall()
     db.close()
     assert rows == [("alice",)]  # only the author's own timeline row
+
+
+async def test_post_with_attachments_then_media_get(
+    server_process: ServerProcess, make_home: Callable[[str, str], Home], tmp_path: Path
+) -> None:
+    alice = make_home("alice", server_process.url)
+    bob = make_home("bob", server_process.url)
+    await alice.register("alice")
+    await bob.register("bob")
+    await bob.ok("follow", "alice")
+    (tmp_path / "plan.txt").write_text("step one")
+    (tmp_path / "map.bin").write_bytes(bytes(range(256)) * 8)
+    posted = await _json(
+        alice, "post", "the plan", "--attach", str(tmp_path / "plan.txt"),
+        "--attach", str(tmp_path / "map.bin"),
+    )  # fmt: skip
+    assert [(a["name"], a["size"]) for a in posted["attachments"]] == [
+        ("plan.txt", 8), ("map.bin", 2048)
+    ]  # fmt: skip
+    [on_home] = (await _json(bob, "timeline"))["posts"]
+    assert on_home["attachments"] == posted["attachments"]
+    readable = (await bob.ok("timeline")).stdout
+    assert "plan.txt" in readable and "8 B" in readable and "2.0 KiB" in readable
+
+    got = await bob.ok("media", "get", posted["id"], "-o", str(tmp_path / "got"))
+    assert "plan.txt ->" in got.stderr and "map.bin ->" in got.stderr
+    assert (tmp_path / "got" / "plan.txt").read_text() == "step one"
+    assert (tmp_path / "got" / "map.bin").read_bytes() == (tmp_path / "map.bin").read_bytes()
+    one = posted["attachments"][0]["id"]
+    await bob.ok("media", "get", one, "-o", str(tmp_path / "one.txt"))
+    assert (tmp_path / "one.txt").read_text() == "step one"
+
+    await alice.ok("delete", posted["id"])
+    gone = await bob.run("media", "get", one, "-o", str(tmp_path / "again.txt"))
+    assert gone.code == 1 and not (tmp_path / "again.txt").exists()
+    assert gone.stderr == f"error: no post or attachment {one} [not_found]\n"
+
+    await server_process.terminate()
+    offline = await alice.run("post", "later", "--attach", str(tmp_path / "plan.txt"))
+    assert offline.code == 1 and offline.stdout == ""
+    assert offline.stderr == "error: cannot attach while offline; nothing was posted or queued\n"
+    assert json.loads((await alice.ok("outbox", "--json")).stdout) == []
+    queued = await alice.ok("post", "text only still queues")
+    assert "queued" in queued.stderr

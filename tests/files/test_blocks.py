@@ -11,6 +11,7 @@ import pytest
 
 from client.errors import ServerError
 from client.files import RemoteFiles
+from client.social import Social
 from client.sync.transfer import Transfer
 from protocol import files as wire
 from storage.blocks import encode_block
@@ -114,6 +115,7 @@ async def test_attachments_upload_through_the_block_store(live: LiveServer, tmp_
         photo.write_bytes(os.urandom(2 << 20))
         att = await RemoteFiles(alice.client).attach(photo)
         assert (att.name, att.size, att.owner) == ("cat.jpg", 2 << 20, "alice")
+        await Social(alice.client).post("my cat", attachments=[att.id])  # now anyone's to read
         got, out = await RemoteFiles(bob.client).media_get(att.id, tmp_path / "got.jpg")
         assert out.read_bytes() == photo.read_bytes() and got.blocks == att.blocks
         with pytest.raises(ServerError) as missing:
