@@ -12,9 +12,10 @@ import hashlib
 import os
 import secrets
 from collections import deque
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
 import msgspec
 
@@ -24,6 +25,9 @@ from client.sync.ignore import TEMP_PREFIX
 from protocol import files as wire
 from storage.blocks import decode_block, encode_block
 
+SMALL_BLOCK_BYTES = 256 << 10  # the server lets more of these be in flight (see server/app.py)
+SMALL_BLOCKS_FACTOR = 4  # small blocks in flight = window x this
+WRITE_BYTES = 4 << 20  # a download writes its temp file in pieces this big
 COMMIT_BUDGET = 48 << 10  # bytes of JSON per files.commit request (the limit is 64 KiB)
 
 
@@ -80,6 +84,46 @@ def read_block(src: BlockSource, expected: str) -> bytes:
     return data
 
 
+class _TempFile:
+    """A download's temp file, written off the event loop in pieces of up to WRITE_BYTES."""
+
+    def __init__(self, tmp: Path) -> None:
+        self.tmp = tmp
+        self.file: BinaryIO | None = None
+        self.buffer: list[bytes] = []
+        self.buffered = 0
+
+    async def add(self, data: bytes, lengths: list[int]) -> None:
+        lengths.append(len(data))
+        self.buffer.append(data)
+        self.buffered += len(data)
+        if self.buffered >= WRITE_BYTES:
+            await asyncio.to_thread(self._write)
+
+    def _write(self) -> None:
+        if self.file is None:
+            self.tmp.parent.mkdir(parents=True, exist_ok=True)
+            self.file = open(self.tmp, "wb")  # closed in finish or discard
+        self.file.writelines(self.buffer)
+        self.buffer, self.buffered = [], 0
+
+    def finish(self, dest: Path, mtime_ms: int | None) -> None:
+        """Flush, fsync, close, set the mtime, rename into place."""
+        self._write()
+        assert self.file is not None
+        self.file.flush()
+        os.fsync(self.file.fileno())
+        self.file.close()
+        if mtime_ms:
+            os.utime(self.tmp, ns=(mtime_ms * 1_000_000, mtime_ms * 1_000_000))
+        os.replace(self.tmp, dest)
+
+    def discard(self) -> None:
+        if self.file is not None:
+            self.file.close()
+        self.tmp.unlink(missing_ok=True)
+
+
 class Transfer:
     def __init__(
         self,
@@ -108,10 +152,12 @@ class Transfer:
     async def upload(self, namespace_id: str | None, sources: dict[str, BlockSource]) -> set[str]:
         """Send every block in `sources` the server does not already hold for us; returns the
         blocks that could not be read (their file changed meanwhile)."""
-        todo = iter(await self.missing(namespace_id, list(sources)))
+        needed = await self.missing(namespace_id, list(sources))
+        small = iter([h for h in needed if sources[h].length <= SMALL_BLOCK_BYTES])
+        large = iter([h for h in needed if sources[h].length > SMALL_BLOCK_BYTES])
         unreadable: set[str] = set()
 
-        async def worker() -> None:
+        async def worker(todo: Iterator[str]) -> None:
             for h in todo:  # shared by the workers: each block is sent once
                 try:
                     raw = await asyncio.to_thread(read_block, sources[h], h)
@@ -123,7 +169,9 @@ class Transfer:
         async with first_error():
             async with asyncio.TaskGroup() as group:
                 for _ in range(self.window):
-                    group.create_task(worker())
+                    group.create_task(worker(large))
+                for _ in range(self.window * SMALL_BLOCKS_FACTOR):  # little memory, much waiting
+                    group.create_task(worker(small))
         return unreadable
 
     async def put_block(self, h: str, raw: bytes) -> None:
@@ -177,28 +225,24 @@ class Transfer:
         """Assemble a file from blocks (local copies first) in a temp file beside `dest`,
         fsync it, then rename it into place. Returns each block's length."""
         local = local or {}
-        dest.parent.mkdir(parents=True, exist_ok=True)
         tmp = dest.with_name(f"{TEMP_PREFIX}{secrets.token_hex(6)}")
         pending: deque[asyncio.Task[bytes]] = deque()
         lengths: list[int] = []
+        out = _TempFile(tmp)
         try:
-            with open(tmp, "wb") as f:
-                for h in blocks:
-                    pending.append(asyncio.create_task(self._block(h, local)))
-                    if len(pending) >= self.window:
-                        lengths.append(f.write(await pending.popleft()))
-                while pending:
-                    lengths.append(f.write(await pending.popleft()))
-                f.flush()
-                os.fsync(f.fileno())
-            if mtime_ms:
-                os.utime(tmp, ns=(mtime_ms * 1_000_000, mtime_ms * 1_000_000))
-            os.replace(tmp, dest)
+            for h in blocks:
+                pending.append(asyncio.create_task(self._block(h, local)))
+                if len(pending) >= self.window:
+                    await out.add(await pending.popleft(), lengths)
+            while pending:
+                await out.add(await pending.popleft(), lengths)
+            # a small file is opened, written, fsynced and renamed in one hop off the loop
+            await asyncio.to_thread(out.finish, dest, mtime_ms)
             return lengths
         except BaseException:
             for task in pending:
                 task.cancel()
-            tmp.unlink(missing_ok=True)
+            await asyncio.to_thread(out.discard)
             raise
 
     # ------------------------------------------------------------------ commit
