@@ -23,6 +23,7 @@ from client.connection import Connection
 from client.errors import ClientError
 from client.sync.ignore import TEMP_PREFIX
 from protocol import files as wire
+from protocol.files import Codec
 from storage.blocks import decode_block, encode_block
 
 SMALL_BLOCK_BYTES = 256 << 10  # the server lets more of these be in flight (see server/app.py)
@@ -82,6 +83,11 @@ def read_block(src: BlockSource, expected: str) -> bytes:
     if hashlib.sha256(data).hexdigest() != expected:
         raise FileChanged(f"{src.path.name} changed while syncing")
     return data
+
+
+def read_and_encode(src: BlockSource, expected: str) -> tuple[bytes, Codec, bytes]:
+    raw = read_block(src, expected)
+    return (raw, *encode_block(raw))
 
 
 class _TempFile:
@@ -160,11 +166,11 @@ class Transfer:
         async def worker(todo: Iterator[str]) -> None:
             for h in todo:  # shared by the workers: each block is sent once
                 try:
-                    raw = await asyncio.to_thread(read_block, sources[h], h)
+                    raw, codec, payload = await asyncio.to_thread(read_and_encode, sources[h], h)
                 except (FileChanged, OSError):
                     unreadable.add(h)
                     continue
-                await self.put_block(h, raw)
+                await self._send_block(h, len(raw), codec, payload)
 
         async with first_error():
             async with asyncio.TaskGroup() as group:
@@ -176,6 +182,9 @@ class Transfer:
 
     async def put_block(self, h: str, raw: bytes) -> None:
         codec, payload = await asyncio.to_thread(encode_block, raw)
+        await self._send_block(h, len(raw), codec, payload)
+
+    async def _send_block(self, h: str, raw_size: int, codec: Codec, payload: bytes) -> None:
         digest = bytes.fromhex(h)
         await self.conn.call_binary(
             lambda rid: wire.encode_block_frame(wire.PUT, rid, digest, codec, payload)
@@ -184,7 +193,7 @@ class Transfer:
         self.counters.bytes_sent += len(payload) + wire.HEADER_BYTES
         self.counters.sent_hashes.append(h)
         if self.on_block:
-            self.on_block(h, len(raw))
+            self.on_block(h, raw_size)
 
     # ------------------------------------------------------------------ download
     async def fetch_block(self, h: str) -> bytes:
