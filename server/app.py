@@ -48,7 +48,7 @@ from server.router import Router
 from server.session import CLOSE_TOO_SLOW, Session
 from server.social_services import SocialServices
 from storage.accounts import AccountRepository, Identity
-from storage.blocks import LocalBlockStore
+from storage.blocks import BlockWriter, LocalBlockStore
 from storage.chat import ChatRepository
 from storage.chunker import check_compiled
 from storage.database import Database, now_ms
@@ -130,6 +130,7 @@ class RoostServer:
             window=self.config.chat_commit_window,
             max_batch=self.config.chat_batch_limit,
         )
+        block_store = LocalBlockStore(self.config.data_dir / "blocks")
         services = Services(
             config=self.config,
             db=self.db,
@@ -144,7 +145,8 @@ class RoostServer:
             messages=self.messages,
             presence=self.presence,
             files=FileRepository(self.db),
-            blocks=LocalBlockStore(self.config.data_dir / "blocks"),
+            blocks=block_store,
+            block_writer=BlockWriter(block_store),
         )
         self._services = services
         handlers = {op: h for module in CAPABILITIES for op, h in module.HANDLERS.items()}

@@ -15,7 +15,7 @@ from protocol.envelope import encode_error, encode_ok
 from protocol.errors import ErrorCode, RoostError
 from server.context import Services
 from server.session import Session
-from storage.blocks import BadBlock, BlockMissing, verify_block
+from storage.blocks import BadBlock, BlockMissing
 from storage.database import now_ms
 
 log = logging.getLogger("roost.server")
@@ -43,15 +43,8 @@ async def answer_binary(services: Services, session: Session, frame: bytes) -> b
 async def _put(services: Services, session: Session, f: wire.BlockFrame) -> bytes:
     assert f.codec is not None and session.identity is not None
     stored = bytes(f.payload.obj)[wire.HEADER_BYTES - 1 :]  # codec byte + payload, as sent
-
-    def verify_and_store() -> int:  # one hop off the loop: it dominates small blocks
-        assert f.codec is not None
-        size = verify_block(f.digest, f.codec, f.payload)
-        services.blocks.put(f.digest, stored)
-        return size
-
     try:
-        size = await asyncio.to_thread(verify_and_store)
+        size = await services.block_writer.put(f.digest, stored)  # verified, durable
     except BadBlock as exc:
         raise RoostError(ErrorCode.INVALID_ARGS, f"block {f.hash[:12]} refused: {exc}") from None
     await services.files.record_upload(

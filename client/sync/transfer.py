@@ -24,10 +24,11 @@ from client.errors import ClientError
 from client.sync.ignore import TEMP_PREFIX
 from protocol import files as wire
 from protocol.files import Codec
-from storage.blocks import decode_block, encode_block
+from storage.blocks import decode_block, encode_block, make_durable
 
 SMALL_BLOCK_BYTES = 256 << 10  # the server lets more of these be in flight (see server/app.py)
 SMALL_BLOCKS_FACTOR = 4  # small blocks in flight = window x this
+LAND_BATCH = 128  # downloads made durable and renamed together, at most
 WRITE_BYTES = 4 << 20  # a download writes its temp file in pieces this big
 COMMIT_BUDGET = 48 << 10  # bytes of JSON per files.commit request (the limit is 64 KiB)
 
@@ -113,12 +114,16 @@ class _TempFile:
         self.file.writelines(self.buffer)
         self.buffer, self.buffered = [], 0
 
-    def finish(self, dest: Path, mtime_ms: int | None) -> None:
-        """Flush, fsync, close, set the mtime, rename into place."""
+    def flushed(self) -> BinaryIO:
+        """Write what is buffered and flush it to the OS; the caller then makes it durable."""
         self._write()
         assert self.file is not None
         self.file.flush()
-        os.fsync(self.file.fileno())
+        return self.file
+
+    def into_place(self, dest: Path, mtime_ms: int | None) -> None:
+        """Close, set the mtime, rename over `dest`: only once the contents are durable."""
+        assert self.file is not None
         self.file.close()
         if mtime_ms:
             os.utime(self.tmp, ns=(mtime_ms * 1_000_000, mtime_ms * 1_000_000))
@@ -128,6 +133,30 @@ class _TempFile:
         if self.file is not None:
             self.file.close()
         self.tmp.unlink(missing_ok=True)
+
+
+_Landing = tuple[_TempFile, Path, int | None]
+
+
+def land_files(batch: Sequence[_Landing]) -> list[BaseException | None]:
+    """Finish downloads together: flush each temp file, make them all durable at once (one
+    syncfs rather than an fsync each), then rename each into place. Each rename still
+    follows its own file's durability, as with one fsync per file."""
+    errors: list[BaseException | None] = [None] * len(batch)
+    flushed: list[BinaryIO] = []
+    for i, (out, _, _) in enumerate(batch):
+        try:
+            flushed.append(out.flushed())
+        except OSError as exc:
+            errors[i] = exc
+    make_durable(flushed)
+    for i, (out, dest, mtime_ms) in enumerate(batch):
+        if errors[i] is None:
+            try:
+                out.into_place(dest, mtime_ms)
+            except OSError as exc:
+                errors[i] = exc
+    return errors
 
 
 class Transfer:
@@ -142,6 +171,8 @@ class Transfer:
         self.window = window
         self.on_block = on_block  # (hash, raw bytes) after each block moves; progress bars
         self.counters = Counters()
+        self._landing: list[tuple[_Landing, asyncio.Future[None]]] = []
+        self._lander: asyncio.Task[None] | None = None
 
     # ------------------------------------------------------------------ upload
     async def missing(self, namespace_id: str | None, hashes: Sequence[str]) -> list[str]:
@@ -245,14 +276,36 @@ class Transfer:
                     await out.add(await pending.popleft(), lengths)
             while pending:
                 await out.add(await pending.popleft(), lengths)
-            # a small file is opened, written, fsynced and renamed in one hop off the loop
-            await asyncio.to_thread(out.finish, dest, mtime_ms)
+            await self._land(out, dest, mtime_ms)  # with whatever other files finish now
             return lengths
         except BaseException:
             for task in pending:
                 task.cancel()
             await asyncio.to_thread(out.discard)
             raise
+
+    async def _land(self, out: _TempFile, dest: Path, mtime_ms: int | None) -> None:
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._landing.append(((out, dest, mtime_ms), done))
+        if self._lander is None or self._lander.done():
+            self._lander = asyncio.create_task(self._land_pending())
+        await done
+
+    async def _land_pending(self) -> None:
+        while self._landing:
+            batch = self._landing[:LAND_BATCH]
+            del self._landing[:LAND_BATCH]
+            try:
+                errors = await asyncio.to_thread(land_files, [item for item, _ in batch])
+            except Exception as exc:
+                errors = [exc] * len(batch)
+            for (_, done), error in zip(batch, errors, strict=True):
+                if done.done():
+                    continue
+                if error is None:
+                    done.set_result(None)
+                else:
+                    done.set_exception(error)
 
     # ------------------------------------------------------------------ commit
     async def commit(
