@@ -232,7 +232,13 @@ def main() -> None:
     parser.add_argument("--big-mib", type=int, default=4096, help="(d); 0 skips it")
     parser.add_argument("--small", type=int, default=10_000)
     parser.add_argument("--json", action="store_true")
+    parser.add_argument(
+        "--only", choices=("a", "c"), help="run just (a) or just (c), Roost only, to iterate fast"
+    )
     args = parser.parse_args()
+    if args.only:
+        only(args)
+        return
     results: dict[str, object] = Progressive()
     work = Path(tempfile.mkdtemp(prefix="roost-bench-sync-"))
     roost = Roost(work)
@@ -320,6 +326,40 @@ def main() -> None:
     print(f"peak RSS during (a)-(c), MiB: {results['peak_rss_mib_during_a']}")
     if "d" in results:
         print(f"(d) {results['d']}")
+
+
+def only(args: argparse.Namespace) -> None:
+    """One scenario, Roost alone: (a) a new file A -> B, or (c) many small files A -> B."""
+    work = Path(tempfile.mkdtemp(prefix="roost-bench-sync-"))
+    roost = Roost(work)
+    try:
+        (work / "ws-a").mkdir()
+        if args.only == "a":
+            src = work / "ws-a" / "big.bin"
+            make_file(src, args.size_mib << 20)
+            t_up = timed(lambda: roost.sync("a"))
+            t_down = timed(lambda: roost.sync("b"))
+            assert digest(work / "ws-b" / "big.bin") == digest(src), "B's copy differs"
+            print(
+                f"(a) new {args.size_mib} MiB file A->B: roost {t_up + t_down:.2f} s "
+                f"(up {t_up:.2f} + down {t_down:.2f})"
+            )
+        else:
+            small = work / "ws-a" / "small"
+            small.mkdir()
+            rng = random.Random(3)
+            for i in range(args.small):
+                (small / f"f{i:05d}.txt").write_bytes(rng.randbytes(4096))
+            t_up = timed(lambda: roost.sync("a"))
+            t_down = timed(lambda: roost.sync("b"))
+            assert len(list((work / "ws-b" / "small").iterdir())) == args.small
+            print(
+                f"(c) {args.small} files of 4 KiB: roost {t_up + t_down:.2f} s "
+                f"(up {t_up:.2f} + down {t_down:.2f})"
+            )
+    finally:
+        roost.stop()
+        shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -48,7 +48,7 @@ from server.router import Router
 from server.session import CLOSE_TOO_SLOW, Session
 from server.social_services import SocialServices
 from storage.accounts import AccountRepository, Identity
-from storage.blocks import LocalBlockStore
+from storage.blocks import BlockWriter, LocalBlockStore
 from storage.chat import ChatRepository
 from storage.chunker import check_compiled
 from storage.database import Database, now_ms
@@ -75,6 +75,8 @@ CAPABILITIES = [
     sharing,
 ]
 BLOCK_FRAMES_AT_ONCE = 8  # per connection: verifying and storing blocks overlaps the network
+SMALL_FRAME_BYTES = (256 << 10) + 64  # a block of at most 256 KiB and its header
+SMALL_FRAMES_AT_ONCE = 64  # many small files: their latency is mostly waiting (4 MiB of memory)
 
 
 class RoostServer:
@@ -128,6 +130,7 @@ class RoostServer:
             window=self.config.chat_commit_window,
             max_batch=self.config.chat_batch_limit,
         )
+        block_store = LocalBlockStore(self.config.data_dir / "blocks")
         services = Services(
             config=self.config,
             db=self.db,
@@ -142,7 +145,8 @@ class RoostServer:
             messages=self.messages,
             presence=self.presence,
             files=FileRepository(self.db),
-            blocks=LocalBlockStore(self.config.data_dir / "blocks"),
+            blocks=block_store,
+            block_writer=BlockWriter(block_store),
         )
         self._services = services
         handlers = {op: h for module in CAPABILITIES for op, h in module.HANDLERS.items()}
@@ -257,12 +261,14 @@ class RoostServer:
             self.presence.connected(identity.user_id)
             self._last_seen[identity.device_id] = now_ms()
         blocks_at_once = asyncio.Semaphore(BLOCK_FRAMES_AT_ONCE)
+        small_at_once = asyncio.Semaphore(SMALL_FRAMES_AT_ONCE)
         block_tasks: set[asyncio.Task[None]] = set()
         try:
             async for frame in ws:
                 if isinstance(frame, bytes):  # answered concurrently; JSON keeps its order
-                    await blocks_at_once.acquire()  # backpressure: stop reading meanwhile
-                    task = asyncio.create_task(self._answer_block(session, frame, blocks_at_once))
+                    slots = small_at_once if len(frame) <= SMALL_FRAME_BYTES else blocks_at_once
+                    await slots.acquire()  # backpressure: stop reading meanwhile
+                    task = asyncio.create_task(self._answer_block(session, frame, slots))
                     block_tasks.add(task)
                     task.add_done_callback(block_tasks.discard)
                     continue

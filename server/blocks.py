@@ -19,6 +19,7 @@ from storage.blocks import BadBlock, BlockMissing, verify_block
 from storage.database import now_ms
 
 log = logging.getLogger("roost.server")
+BATCHED_BLOCK_BYTES = 256 << 10  # uploads this small are stored in batches (BlockWriter)
 
 
 async def answer_binary(services: Services, session: Session, frame: bytes) -> bytes:
@@ -42,16 +43,25 @@ async def answer_binary(services: Services, session: Session, frame: bytes) -> b
 
 async def _put(services: Services, session: Session, f: wire.BlockFrame) -> bytes:
     assert f.codec is not None and session.identity is not None
+    stored = bytes(f.payload.obj)[wire.HEADER_BYTES - 1 :]  # codec byte + payload, as sent
     try:
-        size = await asyncio.to_thread(verify_block, f.digest, f.codec, f.payload)
+        if len(stored) <= BATCHED_BLOCK_BYTES:  # many small ones: batched, one syncfs
+            size = await services.block_writer.put(f.digest, stored)  # verified, durable
+        else:  # large ones verify in parallel threads; an fsync each is cheap beside them
+            size = await asyncio.to_thread(_verify_and_store, services, f, stored)
     except BadBlock as exc:
         raise RoostError(ErrorCode.INVALID_ARGS, f"block {f.hash[:12]} refused: {exc}") from None
-    stored = bytes(f.payload.obj)[wire.HEADER_BYTES - 1 :]  # codec byte + payload, as sent
-    await asyncio.to_thread(services.blocks.put, f.digest, stored)
     await services.files.record_upload(
         session.identity.user_id, f.hash, size, len(stored), now_ms()
     )
     return encode_ok(f.request_id, wire.Stored(f.hash, size))
+
+
+def _verify_and_store(services: Services, f: wire.BlockFrame, stored: bytes) -> int:
+    assert f.codec is not None
+    size = verify_block(f.digest, f.codec, f.payload)
+    services.blocks.put(f.digest, stored)
+    return size
 
 
 async def _get(services: Services, session: Session, f: wire.BlockFrame) -> bytes:

@@ -22,7 +22,7 @@ from server.passwords import Passwords
 from server.presence import Presence
 from server.session import Session
 from storage.accounts import AccountRepository, Identity
-from storage.blocks import BlockStore
+from storage.blocks import BlockStore, BlockWriter
 from storage.chat import ChatRepository
 from storage.database import Database
 from storage.files import FileRepository
@@ -51,6 +51,7 @@ class Services:
     presence: Presence
     files: FileRepository
     blocks: BlockStore
+    block_writer: BlockWriter  # uploads: verified and stored in batches
 
 
 @dataclass

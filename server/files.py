@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from protocol import files as wire
 from protocol.errors import ErrorCode, RoostError
 from protocol.types import Empty
@@ -100,7 +102,8 @@ async def _blocks_of(
     count: int,
     known: set[str] | None = None,
 ) -> list[str]:
-    """The block list, inline or staged, checked: every block present for this caller."""
+    """The block list, inline or staged, checked: every block present for this caller
+    (`known`: blocks already found readable in this transaction, saving a query)."""
     if blocks is not None and upload_id is not None:
         raise RoostError(ErrorCode.INVALID_ARGS, "give blocks or upload_id, not both")
     if upload_id is not None:
@@ -110,8 +113,13 @@ async def _blocks_of(
                 ErrorCode.INVALID_ARGS, f"{len(blocks)} blocks staged, block_count says {count}"
             )
     blocks = blocks or []
-    present = await ctx.services.files.readable_blocks(ctx.identity.user_id, blocks, ctx.write_tx)
-    absent = [h for h in blocks if h not in present]
+    present = known if known is not None and upload_id is None else set()
+    unknown = [h for h in blocks if h not in present]
+    if unknown:
+        present = await ctx.services.files.readable_blocks(
+            ctx.identity.user_id, unknown, ctx.write_tx
+        )
+    absent = [h for h in unknown if h not in present]
     if absent:
         raise RoostError(
             ErrorCode.NOT_FOUND, f"{len(set(absent))} block(s) not uploaded, e.g. {absent[0][:12]}"
@@ -119,37 +127,87 @@ async def _blocks_of(
     return blocks
 
 
+@dataclass
+class PathState:
+    """What the journal says of the batch's paths, updated as the batch's items are accepted:
+    path -> (current version, deleted), and case-folded key -> live paths."""
+
+    current: dict[str, tuple[int, bool]]
+    live_by_key: dict[str, set[str]]
+
+    def accept(self, path: str, key: str, version_id: int, deleted: bool) -> None:
+        self.current[path] = (version_id, deleted)
+        live = self.live_by_key.setdefault(key, set())
+        if deleted:
+            live.discard(path)
+        else:
+            live.add(path)
+
+    def case_twin(self, path: str, key: str) -> str | None:
+        others = sorted(self.live_by_key.get(key, set()) - {path})
+        return others[0] if others else None
+
+
 async def commit(ctx: OpContext, args: wire.Commit) -> wire.CommitResult:
+    """Each item is checked and recorded in order, as if committed one by one, but the
+    lookups and writes are a few set-based statements for the whole batch."""
     ns = await namespace_of(ctx, args.namespace_id, write=True)
-    inline = [h for item in args.items for h in item.blocks or ()]
-    known = await ctx.services.files.readable_blocks(ctx.identity.user_id, inline, ctx.write_tx)
-    outcomes = [await _commit_one(ctx, ns, item, known) for item in args.items]
-    if any(o.entry for o in outcomes):
-        await announce(ctx, ns.id)
-    return wire.CommitResult(outcomes)
-
-
-async def _commit_one(
-    ctx: OpContext, ns: NamespaceRecord, item: wire.CommitItem, known: set[str]
-) -> wire.Outcome:
     files, tx = ctx.services.files, ctx.write_tx
+    inline = [h for item in args.items for h in item.blocks or ()]
+    known = await files.readable_blocks(ctx.identity.user_id, inline, tx)
+    paths = [p for item in args.items if (p := _valid_path(item.path)) is not None]
+    keys = [wire.path_key(p) for p in paths]
+    state = PathState(
+        await files.currents(tx, ns.id, paths), await files.live_paths_by_key(tx, ns.id, keys)
+    )
+    outcomes: list[wire.Outcome | None] = []
+    accepted: list[tuple[int, NewVersion]] = []
+    for item in args.items:
+        try:
+            new = await _check_item(ctx, item, known, state)
+        except RoostError as exc:
+            outcomes.append(wire.Outcome(code=exc.code.value, message=exc.message))
+            continue
+        version_id = ctx.services.ids.next()
+        state.accept(new.path, new.path_key, version_id, new.deleted)
+        accepted.append((version_id, new))
+        outcomes.append(None)
+    me = ctx.identity
+    versions = iter(
+        await files.add_versions(tx, ns.id, accepted, me.user_id, me.device_name, now_ms())
+    )
+    result = [
+        o if o is not None else wire.Outcome(entry=to_entry(next(versions))) for o in outcomes
+    ]
+    if accepted:
+        await announce(ctx, ns.id)
+    return wire.CommitResult(result)
+
+
+def _valid_path(path: str) -> str | None:
     try:
-        path = wire.validate_path(item.path)
-        blocks = await _blocks_of(ctx, item.blocks, item.upload_id, item.block_count, known)
-        if problem := shape_problem(item, blocks):
-            raise RoostError(ErrorCode.INVALID_ARGS, problem)
-        parent = int(item.parent_id) if item.parent_id is not None else None
-        if problem := parent_problem(await files.current(tx, ns.id, path), parent):
-            raise RoostError(ErrorCode.CONFLICT, problem)
-        key = wire.path_key(path)
-        if not item.deleted and (other := await files.live_path_with_key(tx, ns.id, key, path)):
-            raise RoostError(ErrorCode.CONFLICT, f"{path!r} differs from {other!r} only by case")
-    except RoostError as exc:
-        return wire.Outcome(code=exc.code.value, message=exc.message)
-    version = await add_version(ctx, ns.id, NewVersion(
+        return wire.validate_path(path)
+    except RoostError:
+        return None
+
+
+async def _check_item(
+    ctx: OpContext, item: wire.CommitItem, known: set[str], state: PathState
+) -> NewVersion:
+    """The version an item would add, or the RoostError that refuses it."""
+    path = wire.validate_path(item.path)
+    blocks = await _blocks_of(ctx, item.blocks, item.upload_id, item.block_count, known)
+    if problem := shape_problem(item, blocks):
+        raise RoostError(ErrorCode.INVALID_ARGS, problem)
+    parent = int(item.parent_id) if item.parent_id is not None else None
+    if problem := parent_problem(state.current.get(path), parent):
+        raise RoostError(ErrorCode.CONFLICT, problem)
+    key = wire.path_key(path)
+    if not item.deleted and (other := state.case_twin(path, key)):
+        raise RoostError(ErrorCode.CONFLICT, f"{path!r} differs from {other!r} only by case")
+    return NewVersion(
         path, key, item.kind.value, item.size, item.mtime_ms, item.deleted, parent, blocks
-    ))  # fmt: skip
-    return wire.Outcome(entry=to_entry(version))
+    )
 
 
 async def add_version(ctx: OpContext, ns_id: int, new: NewVersion) -> VersionRecord:

@@ -7,11 +7,15 @@ server never recompresses: it verifies (decompress + SHA-256) and writes.
 
 from __future__ import annotations
 
+import asyncio
+import ctypes
 import hashlib
 import os
 import secrets
+import sys
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Protocol
+from typing import BinaryIO, Protocol
 
 import zstandard
 
@@ -55,6 +59,58 @@ def verify_block(digest: bytes, codec: Codec, payload: bytes | memoryview) -> in
     return len(raw)
 
 
+def _no_syncfs(fd: int) -> None:
+    os.fsync(fd)
+
+
+_syncfs_fd: Callable[[int], None] = _no_syncfs
+
+
+def _load_syncfs() -> Callable[[Path], None] | None:
+    """Linux's syncfs(2): flush every dirty page and inode of one filesystem, and wait."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        call = libc.syncfs
+    except (OSError, AttributeError):
+        return None
+
+    def syncfs(path: Path) -> None:
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            syncfs_fd(fd)
+        finally:
+            os.close(fd)
+
+    def syncfs_fd(fd: int) -> None:
+        if call(fd) != 0:
+            err = ctypes.get_errno()
+            raise OSError(err, os.strerror(err))
+
+    global _syncfs_fd
+    _syncfs_fd = syncfs_fd
+    return syncfs
+
+
+_syncfs = _load_syncfs()
+
+
+def make_durable(files: Sequence[BinaryIO]) -> None:
+    """fsync every one of these open, flushed files: with syncfs, one call per filesystem
+    they are on (about the cost of one fsync); otherwise one fsync each."""
+    if _syncfs is None or len(files) == 1:
+        for f in files:
+            os.fsync(f.fileno())
+        return
+    seen: set[int] = set()
+    for f in files:
+        dev = os.fstat(f.fileno()).st_dev
+        if dev not in seen:
+            seen.add(dev)
+            _syncfs_fd(f.fileno())
+
+
 class BlockStore(Protocol):
     """Where block bytes live; content-addressed, shared by every user."""
 
@@ -62,6 +118,9 @@ class BlockStore(Protocol):
 
     def put(self, digest: bytes, stored: bytes) -> None:
         """Store codec byte + payload; atomic (a reader sees all of it or nothing)."""
+
+    def put_many(self, blocks: Sequence[tuple[bytes, bytes]]) -> None:
+        """`put` for many (digest, stored) pairs; durable together when it returns."""
 
     def get(self, digest: bytes) -> bytes:
         """Codec byte + payload; BlockMissing if absent."""
@@ -104,6 +163,35 @@ class LocalBlockStore:
             tmp.unlink(missing_ok=True)
             raise StorageError(f"cannot store block {digest.hex()[:12]}: {exc}") from exc
 
+    def put_many(self, blocks: Sequence[tuple[bytes, bytes]]) -> None:
+        """Write every new block to a temp file, make them all durable with one `syncfs`
+        (an fsync per 4 KiB block costs ~1 ms on this disk; one syncfs for 64 costs ~8),
+        rename them into place, and make the renames durable with a second `syncfs`.
+        Without syncfs (not Linux), each temp file is fsynced as `put` does."""
+        if _syncfs is None or not self._fsync or len(blocks) == 1:
+            for digest, stored in blocks:
+                self.put(digest, stored)
+            return
+        written: list[tuple[Path, Path]] = []
+        try:
+            for digest, stored in blocks:
+                path = self._path(digest)
+                if path.exists() or any(p == path for _, p in written):
+                    continue
+                path.parent.mkdir(exist_ok=True)
+                tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+                written.append((tmp, path))
+                with open(tmp, "wb") as f:
+                    f.write(stored)
+            _syncfs(self.root)
+            for tmp, path in written:
+                os.replace(tmp, path)
+            _syncfs(self.root)
+        except OSError as exc:
+            for tmp, _ in written:
+                tmp.unlink(missing_ok=True)
+            raise StorageError(f"cannot store {len(blocks)} blocks: {exc}") from exc
+
     def get(self, digest: bytes) -> bytes:
         try:
             return self._path(digest).read_bytes()
@@ -112,3 +200,60 @@ class LocalBlockStore:
 
     def delete(self, digest: bytes) -> None:
         self._path(digest).unlink(missing_ok=True)
+
+
+class BlockWriter:
+    """Verifies and stores uploaded blocks in batches: blocks that arrive while a batch is
+    being written wait for the next one, which is verified, written and made durable in
+    one thread hop (`put_many`). `put` returns once its block is durable, or raises."""
+
+    def __init__(self, store: BlockStore, *, max_batch: int = 128) -> None:
+        self._store = store
+        self._max_batch = max_batch
+        self._pending: list[tuple[bytes, bytes, asyncio.Future[int]]] = []
+        self._flusher: asyncio.Task[None] | None = None
+
+    async def put(self, digest: bytes, stored: bytes) -> int:
+        """Store codec byte + payload; the block's raw size once durable, BadBlock if it does
+        not verify."""
+        done: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        self._pending.append((digest, stored, done))
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.create_task(self._flush())
+        return await done
+
+    async def _flush(self) -> None:
+        while self._pending:
+            batch = self._pending[: self._max_batch]
+            del self._pending[: self._max_batch]
+            try:
+                results = await asyncio.to_thread(self._write, batch)
+            except Exception as exc:
+                for *_, done in batch:
+                    if not done.done():
+                        done.set_exception(exc)
+                continue
+            for (*_, done), result in zip(batch, results, strict=True):
+                if done.done():
+                    continue
+                if isinstance(result, BaseException):
+                    done.set_exception(result)
+                else:
+                    done.set_result(result)
+
+    def _write(self, batch: list[tuple[bytes, bytes, asyncio.Future[int]]]) -> list[int | BadBlock]:
+        results: list[int | BadBlock] = []
+        good: list[tuple[bytes, bytes]] = []
+        for digest, stored, _ in batch:
+            try:
+                codec = Codec(stored[0]) if stored else None
+                if codec is None:
+                    raise BadBlock("no codec byte")
+                results.append(verify_block(digest, codec, memoryview(stored)[1:]))
+            except (BadBlock, ValueError) as exc:
+                results.append(exc if isinstance(exc, BadBlock) else BadBlock(f"bad codec: {exc}"))
+                continue
+            good.append((digest, stored))
+        if good:
+            self._store.put_many(good)
+        return results

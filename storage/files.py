@@ -8,6 +8,7 @@ the handlers' plain functions.
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -198,17 +199,37 @@ class FileRepository:
             row = await cur.fetchone()
         return (int(row[0]), bool(row[1])) if row else None
 
-    async def live_path_with_key(
-        self, conn: aiosqlite.Connection, ns_id: int, key: str, path: str
-    ) -> str | None:
-        """Another live path that differs from `path` only by case."""
-        async with conn.execute(
-            "SELECT path FROM files_current WHERE namespace_id = ? AND path_key = ?"
-            " AND path != ? AND deleted = 0 LIMIT 1",
-            (ns_id, key, path),
-        ) as cur:
-            row = await cur.fetchone()
-        return str(row[0]) if row else None
+    async def currents(
+        self, conn: aiosqlite.Connection, ns_id: int, paths: Sequence[str]
+    ) -> dict[str, tuple[int, bool]]:
+        """`current` for many paths at once: path -> (version id, deleted)."""
+        out: dict[str, tuple[int, bool]] = {}
+        for part in _chunks(list(dict.fromkeys(paths))):
+            marks = ",".join("?" * len(part))
+            async with conn.execute(
+                "SELECT path, version_id, deleted FROM files_current"
+                f" WHERE namespace_id = ? AND path IN ({marks})",
+                [ns_id, *part],
+            ) as cur:
+                for path, vid, deleted in await cur.fetchall():
+                    out[str(path)] = (int(vid), bool(deleted))
+        return out
+
+    async def live_paths_by_key(
+        self, conn: aiosqlite.Connection, ns_id: int, keys: Sequence[str]
+    ) -> dict[str, set[str]]:
+        """The live paths under each of these case-folded keys."""
+        out: dict[str, set[str]] = {}
+        for part in _chunks(list(dict.fromkeys(keys))):
+            marks = ",".join("?" * len(part))
+            async with conn.execute(
+                "SELECT path_key, path FROM files_current"
+                f" WHERE namespace_id = ? AND deleted = 0 AND path_key IN ({marks})",
+                [ns_id, *part],
+            ) as cur:
+                for key, path in await cur.fetchall():
+                    out.setdefault(str(key), set()).add(str(path))
+        return out
 
     async def add_version(
         self,
@@ -220,42 +241,70 @@ class FileRepository:
         device_name: str,
         now: int,
     ) -> VersionRecord:
-        """Append to the journal: the namespace's next seq, the version, its blocks (each
-        distinct block's refcount + 1), and the path's current pointer."""
+        [version] = await self.add_versions(
+            tx, ns_id, [(version_id, new)], user_id, device_name, now
+        )
+        return version
+
+    async def add_versions(
+        self,
+        tx: aiosqlite.Connection,
+        ns_id: int,
+        news: Sequence[tuple[int, NewVersion]],
+        user_id: int,
+        device_name: str,
+        now: int,
+    ) -> list[VersionRecord]:
+        """Append to the journal, in order: the namespace's next seqs, the versions, their
+        blocks (each distinct block's refcount + 1 per version), the paths' current pointers.
+        A handful of statements whatever the number of versions."""
+        if not news:
+            return []
         async with tx.execute(
-            "UPDATE namespaces SET seq = seq + 1 WHERE id = ? RETURNING seq", (ns_id,)
+            "UPDATE namespaces SET seq = seq + ? WHERE id = ? RETURNING seq", (len(news), ns_id)
         ) as cur:
             row = await cur.fetchone()
         assert row is not None
-        seq = int(row[0])
-        await tx.execute(
+        first = int(row[0]) - len(news) + 1
+        records = [
+            VersionRecord(
+                vid, ns_id, new.path, first + i, new.kind, new.size, new.mtime_ms, new.deleted,
+                new.parent_id, device_name, now, tuple(new.blocks),
+            )
+            for i, (vid, new) in enumerate(news)
+        ]  # fmt: skip
+        await tx.executemany(
             "INSERT INTO file_versions (id, namespace_id, path, seq, kind, size, mtime_ms,"
             " deleted, parent_id, user_id, device_name, created_at)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                version_id, ns_id, new.path, seq, new.kind, new.size, new.mtime_ms,
-                int(new.deleted), new.parent_id, user_id, device_name, now,
-            ),
+            [
+                (
+                    v.id, ns_id, v.path, v.seq, v.kind, v.size, v.mtime_ms, int(v.deleted),
+                    v.parent_id, user_id, device_name, now,
+                )
+                for v in records
+            ],
         )  # fmt: skip
-        if new.blocks:
+        block_rows = [(v.id, i, h) for v in records for i, h in enumerate(v.blocks)]
+        if block_rows:
             await tx.executemany(
-                "INSERT INTO version_blocks (version_id, idx, hash) VALUES (?, ?, ?)",
-                [(version_id, i, h) for i, h in enumerate(new.blocks)],
+                "INSERT INTO version_blocks (version_id, idx, hash) VALUES (?, ?, ?)", block_rows
             )
+            refs = Counter(h for v in records for h in set(v.blocks))
             await tx.executemany(
-                "UPDATE blocks SET refcount = refcount + 1 WHERE hash = ?",
-                [(h,) for h in set(new.blocks)],
+                "UPDATE blocks SET refcount = refcount + ? WHERE hash = ?",
+                [(n, h) for h, n in refs.items()],
             )
-        await tx.execute(
+        await tx.executemany(
             "INSERT INTO files_current (namespace_id, path, path_key, version_id, seq, deleted)"
             " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (namespace_id, path) DO UPDATE SET"
             " version_id = excluded.version_id, seq = excluded.seq, deleted = excluded.deleted",
-            (ns_id, new.path, new.path_key, version_id, seq, int(new.deleted)),
+            [
+                (ns_id, v.path, new.path_key, v.id, v.seq, int(v.deleted))
+                for v, (_, new) in zip(records, news, strict=True)
+            ],
         )
-        return VersionRecord(
-            version_id, ns_id, new.path, seq, new.kind, new.size, new.mtime_ms, new.deleted,
-            new.parent_id, device_name, now, tuple(new.blocks),
-        )  # fmt: skip
+        return records
 
     async def changes(self, ns_id: int, since: int, limit: int) -> list[VersionRecord]:
         """The current version of each path changed after `since`, in seq order."""

@@ -27,6 +27,8 @@ from client.sync.transfer import BlockSource, Transfer, first_error, sources_of
 from protocol import files as wire
 from storage.sync_index import LocalRow, RemoteRow, SyncedRow, SyncIndex
 
+SMALL_FILE_BYTES = 256 << 10  # at most one block: many can be in flight for little memory
+SMALL_FILES_FACTOR = 8  # small files at once = window x this; their latency is mostly waiting
 MAX_PASSES = 6  # a pass's own results (conflicted copies) settle in the next one
 
 
@@ -233,10 +235,12 @@ class SyncEngine:
             report.conflicts.append(copy)
         records: list[SyncedRow] = [_synced_from(p.remote) for p in by[Action.RECORD] if p.remote]
         hashed: list[LocalRow] = []
-        slots = asyncio.Semaphore(self.window)  # several small files at once
+        big_slots = asyncio.Semaphore(self.window)  # several files at once, each `window` blocks
+        small_slots = asyncio.Semaphore(self.window * SMALL_FILES_FACTOR)  # one block each
 
         async def download(p: _Plan) -> None:
-            async with slots:
+            small = p.remote is not None and p.remote.size <= SMALL_FILE_BYTES
+            async with small_slots if small else big_slots:
                 await self._download(p, found, local_sources, report, records, hashed)
 
         for p in by[Action.CONFLICT] + by[Action.DOWNLOAD]:

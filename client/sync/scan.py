@@ -82,30 +82,69 @@ def walk(root: Path, ignore: Ignore) -> tuple[dict[str, os.stat_result], list[st
     return found, skipped
 
 
+HASH_BATCH_BYTES = 8 << 20  # small files are hashed many per thread hop, up to this many bytes
+HASHERS = 2  # batches hashed at once (hashing releases the GIL)
+
+Hashed = tuple[str, tuple[tuple[str, int], ...] | None]
+
+
+def _hash_batch(root: Path, rels: list[str]) -> list[Hashed]:
+    out: list[Hashed] = []
+    for rel in rels:
+        try:
+            out.append((rel, hash_file(root / rel)))
+        except (FileNotFoundError, PermissionError):
+            out.append((rel, None))  # gone or unreadable: not part of this scan
+    return out
+
+
+async def _hash_all(root: Path, rels: list[str], stats: dict[str, os.stat_result]) -> list[Hashed]:
+    batches: list[list[str]] = []
+    size = HASH_BATCH_BYTES
+    for rel in rels:
+        if size >= HASH_BATCH_BYTES:
+            batches.append([])
+            size = 0
+        batches[-1].append(rel)
+        size += stats[rel].st_size + 4096
+    slots = asyncio.Semaphore(HASHERS)
+
+    async def one(batch: list[str]) -> list[Hashed]:
+        async with slots:
+            return await asyncio.to_thread(_hash_batch, root, batch)
+
+    return [h for done in await asyncio.gather(*map(one, batches)) for h in done]
+
+
 async def scan(root: Path, ignore: Ignore, index: SyncIndex) -> ScanResult:
     ignore.reload()
     stats, skipped = await asyncio.to_thread(walk, root, ignore)
     cached = await index.local_rows()
     files: dict[str, LocalFile] = {}
     fresh: list[LocalRow] = []
+    known: dict[str, tuple[tuple[str, int], ...]] = {}
+    to_hash: list[str] = []
     for rel, st in stats.items():
-        if stat.S_ISDIR(st.st_mode):
-            files[rel] = LocalFile("dir", 0, st.st_mtime_ns, st.st_ino)
-            continue
-        if not stat.S_ISREG(st.st_mode):
-            continue
-        row = cached.get(rel)
-        if row and (row.size, row.mtime_ns, row.inode) == (st.st_size, st.st_mtime_ns, st.st_ino):
-            chunks = decode_chunks(row.blocks)
-        else:
-            try:
-                chunks = await asyncio.to_thread(hash_file, root / rel)
-            except (FileNotFoundError, PermissionError):
-                continue
+        if stat.S_ISREG(st.st_mode):
+            row = cached.get(rel)
+            if row and (row.size, row.mtime_ns, row.inode) == (
+                st.st_size, st.st_mtime_ns, st.st_ino
+            ):  # fmt: skip
+                known[rel] = decode_chunks(row.blocks)
+            else:
+                to_hash.append(rel)
+    for rel, chunks in await _hash_all(root, to_hash, stats):
+        if chunks is not None:
+            known[rel] = chunks
+            st = stats[rel]
             fresh.append(
                 LocalRow(rel, st.st_size, st.st_mtime_ns, st.st_ino, encode_chunks(chunks))
             )
-        files[rel] = LocalFile("file", st.st_size, st.st_mtime_ns, st.st_ino, chunks)
+    for rel, st in stats.items():
+        if stat.S_ISDIR(st.st_mode):
+            files[rel] = LocalFile("dir", 0, st.st_mtime_ns, st.st_ino)
+        elif rel in known:
+            files[rel] = LocalFile("file", st.st_size, st.st_mtime_ns, st.st_ino, known[rel])
     if fresh:
         await index.put_local(fresh)
     gone = [p for p in cached if p not in files]

@@ -12,9 +12,10 @@ import hashlib
 import os
 import secrets
 from collections import deque
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
 import msgspec
 
@@ -22,8 +23,13 @@ from client.connection import Connection
 from client.errors import ClientError
 from client.sync.ignore import TEMP_PREFIX
 from protocol import files as wire
-from storage.blocks import decode_block, encode_block
+from protocol.files import Codec
+from storage.blocks import decode_block, encode_block, make_durable
 
+SMALL_BLOCK_BYTES = 256 << 10  # the server lets more of these be in flight (see server/app.py)
+SMALL_BLOCKS_FACTOR = 4  # small blocks in flight = window x this
+LAND_BATCH = 128  # downloads made durable and renamed together, at most
+WRITE_BYTES = 4 << 20  # a download writes its temp file in pieces this big
 COMMIT_BUDGET = 48 << 10  # bytes of JSON per files.commit request (the limit is 64 KiB)
 
 
@@ -80,6 +86,79 @@ def read_block(src: BlockSource, expected: str) -> bytes:
     return data
 
 
+def read_and_encode(src: BlockSource, expected: str) -> tuple[bytes, Codec, bytes]:
+    raw = read_block(src, expected)
+    return (raw, *encode_block(raw))
+
+
+class _TempFile:
+    """A download's temp file, written off the event loop in pieces of up to WRITE_BYTES."""
+
+    def __init__(self, tmp: Path) -> None:
+        self.tmp = tmp
+        self.file: BinaryIO | None = None
+        self.buffer: list[bytes] = []
+        self.buffered = 0
+
+    async def add(self, data: bytes, lengths: list[int]) -> None:
+        lengths.append(len(data))
+        self.buffer.append(data)
+        self.buffered += len(data)
+        if self.buffered >= WRITE_BYTES:
+            await asyncio.to_thread(self._write)
+
+    def _write(self) -> None:
+        if self.file is None:
+            self.tmp.parent.mkdir(parents=True, exist_ok=True)
+            self.file = open(self.tmp, "wb")  # closed in finish or discard
+        self.file.writelines(self.buffer)
+        self.buffer, self.buffered = [], 0
+
+    def flushed(self) -> BinaryIO:
+        """Write what is buffered and flush it to the OS; the caller then makes it durable."""
+        self._write()
+        assert self.file is not None
+        self.file.flush()
+        return self.file
+
+    def into_place(self, dest: Path, mtime_ms: int | None) -> None:
+        """Close, set the mtime, rename over `dest`: only once the contents are durable."""
+        assert self.file is not None
+        self.file.close()
+        if mtime_ms:
+            os.utime(self.tmp, ns=(mtime_ms * 1_000_000, mtime_ms * 1_000_000))
+        os.replace(self.tmp, dest)
+
+    def discard(self) -> None:
+        if self.file is not None:
+            self.file.close()
+        self.tmp.unlink(missing_ok=True)
+
+
+_Landing = tuple[_TempFile, Path, int | None]
+
+
+def land_files(batch: Sequence[_Landing]) -> list[BaseException | None]:
+    """Finish downloads together: flush each temp file, make them all durable at once (one
+    syncfs rather than an fsync each), then rename each into place. Each rename still
+    follows its own file's durability, as with one fsync per file."""
+    errors: list[BaseException | None] = [None] * len(batch)
+    flushed: list[BinaryIO] = []
+    for i, (out, _, _) in enumerate(batch):
+        try:
+            flushed.append(out.flushed())
+        except OSError as exc:
+            errors[i] = exc
+    make_durable(flushed)
+    for i, (out, dest, mtime_ms) in enumerate(batch):
+        if errors[i] is None:
+            try:
+                out.into_place(dest, mtime_ms)
+            except OSError as exc:
+                errors[i] = exc
+    return errors
+
+
 class Transfer:
     def __init__(
         self,
@@ -92,6 +171,8 @@ class Transfer:
         self.window = window
         self.on_block = on_block  # (hash, raw bytes) after each block moves; progress bars
         self.counters = Counters()
+        self._landing: list[tuple[_Landing, asyncio.Future[None]]] = []
+        self._lander: asyncio.Task[None] | None = None
 
     # ------------------------------------------------------------------ upload
     async def missing(self, namespace_id: str | None, hashes: Sequence[str]) -> list[str]:
@@ -108,26 +189,33 @@ class Transfer:
     async def upload(self, namespace_id: str | None, sources: dict[str, BlockSource]) -> set[str]:
         """Send every block in `sources` the server does not already hold for us; returns the
         blocks that could not be read (their file changed meanwhile)."""
-        todo = iter(await self.missing(namespace_id, list(sources)))
+        needed = await self.missing(namespace_id, list(sources))
+        small = iter([h for h in needed if sources[h].length <= SMALL_BLOCK_BYTES])
+        large = iter([h for h in needed if sources[h].length > SMALL_BLOCK_BYTES])
         unreadable: set[str] = set()
 
-        async def worker() -> None:
+        async def worker(todo: Iterator[str]) -> None:
             for h in todo:  # shared by the workers: each block is sent once
                 try:
-                    raw = await asyncio.to_thread(read_block, sources[h], h)
+                    raw, codec, payload = await asyncio.to_thread(read_and_encode, sources[h], h)
                 except (FileChanged, OSError):
                     unreadable.add(h)
                     continue
-                await self.put_block(h, raw)
+                await self._send_block(h, len(raw), codec, payload)
 
         async with first_error():
             async with asyncio.TaskGroup() as group:
                 for _ in range(self.window):
-                    group.create_task(worker())
+                    group.create_task(worker(large))
+                for _ in range(self.window * SMALL_BLOCKS_FACTOR):  # little memory, much waiting
+                    group.create_task(worker(small))
         return unreadable
 
     async def put_block(self, h: str, raw: bytes) -> None:
         codec, payload = await asyncio.to_thread(encode_block, raw)
+        await self._send_block(h, len(raw), codec, payload)
+
+    async def _send_block(self, h: str, raw_size: int, codec: Codec, payload: bytes) -> None:
         digest = bytes.fromhex(h)
         await self.conn.call_binary(
             lambda rid: wire.encode_block_frame(wire.PUT, rid, digest, codec, payload)
@@ -136,7 +224,7 @@ class Transfer:
         self.counters.bytes_sent += len(payload) + wire.HEADER_BYTES
         self.counters.sent_hashes.append(h)
         if self.on_block:
-            self.on_block(h, len(raw))
+            self.on_block(h, raw_size)
 
     # ------------------------------------------------------------------ download
     async def fetch_block(self, h: str) -> bytes:
@@ -177,29 +265,47 @@ class Transfer:
         """Assemble a file from blocks (local copies first) in a temp file beside `dest`,
         fsync it, then rename it into place. Returns each block's length."""
         local = local or {}
-        dest.parent.mkdir(parents=True, exist_ok=True)
         tmp = dest.with_name(f"{TEMP_PREFIX}{secrets.token_hex(6)}")
         pending: deque[asyncio.Task[bytes]] = deque()
         lengths: list[int] = []
+        out = _TempFile(tmp)
         try:
-            with open(tmp, "wb") as f:
-                for h in blocks:
-                    pending.append(asyncio.create_task(self._block(h, local)))
-                    if len(pending) >= self.window:
-                        lengths.append(f.write(await pending.popleft()))
-                while pending:
-                    lengths.append(f.write(await pending.popleft()))
-                f.flush()
-                os.fsync(f.fileno())
-            if mtime_ms:
-                os.utime(tmp, ns=(mtime_ms * 1_000_000, mtime_ms * 1_000_000))
-            os.replace(tmp, dest)
+            for h in blocks:
+                pending.append(asyncio.create_task(self._block(h, local)))
+                if len(pending) >= self.window:
+                    await out.add(await pending.popleft(), lengths)
+            while pending:
+                await out.add(await pending.popleft(), lengths)
+            await self._land(out, dest, mtime_ms)  # with whatever other files finish now
             return lengths
         except BaseException:
             for task in pending:
                 task.cancel()
-            tmp.unlink(missing_ok=True)
+            await asyncio.to_thread(out.discard)
             raise
+
+    async def _land(self, out: _TempFile, dest: Path, mtime_ms: int | None) -> None:
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._landing.append(((out, dest, mtime_ms), done))
+        if self._lander is None or self._lander.done():
+            self._lander = asyncio.create_task(self._land_pending())
+        await done
+
+    async def _land_pending(self) -> None:
+        while self._landing:
+            batch = self._landing[:LAND_BATCH]
+            del self._landing[:LAND_BATCH]
+            try:
+                errors = await asyncio.to_thread(land_files, [item for item, _ in batch])
+            except Exception as exc:
+                errors = [exc] * len(batch)
+            for (_, done), error in zip(batch, errors, strict=True):
+                if done.done():
+                    continue
+                if error is None:
+                    done.set_result(None)
+                else:
+                    done.set_exception(error)
 
     # ------------------------------------------------------------------ commit
     async def commit(

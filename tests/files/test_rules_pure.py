@@ -145,3 +145,15 @@ def test_block_store_is_atomic_and_content_addressed(tmp_path: Path) -> None:
     assert not store.has(digest)
     with pytest.raises(BadBlock):
         decode_block(encode_block(b"x" * 10)[0], b"x" * (MAX_BLOCK_BYTES + 1))
+
+
+def test_block_store_puts_many_at_once(tmp_path: Path) -> None:
+    store = LocalBlockStore(tmp_path / "blocks")
+    items = [(bytes([i]) * 32, b"\x00" + bytes([i]) * 10) for i in range(5)]
+    store.put(items[0][0], items[0][1])
+    store.put_many([*items, items[1]])  # already stored and repeated ones are written once
+    for digest, stored in items:
+        assert store.get(digest) == stored
+    assert sorted(p.name for p in (tmp_path / "blocks").rglob("*") if p.is_file()) == sorted(
+        d.hex()[2:] for d, _ in items
+    )
