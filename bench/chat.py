@@ -39,6 +39,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import msgspec
+import psutil
 from websockets.asyncio.client import ClientConnection
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -78,6 +79,8 @@ class Step:
     p99_ms: float
     ack_p99_ms: float
     sustained: bool
+    server_cpu: float  # CPU seconds per second of the step: 1.0 is one whole core
+    client_cpu: float  # the same, summed over the client processes
 
 
 # ---------------------------------------------------------------------------------- bare server
@@ -180,8 +183,17 @@ async def run_worker(spec: dict[str, object]) -> dict[str, object]:
                 except ValueError:
                     pass  # a membership entry, not a timed message
 
+    cpu_at_start: list[float] = []
+
+    async def mark_start() -> None:
+        await asyncio.sleep(max(0.0, start_at - time.monotonic()))
+        cpu_at_start.append(time.process_time())
+
+    marker = asyncio.create_task(mark_start())
     await asyncio.gather(*(client(c) for c in clients))
-    return {"deliveries": deliveries, "acks": acks, **counts}
+    await marker
+    cpu = time.process_time() - cpu_at_start[0]
+    return {"deliveries": deliveries, "acks": acks, "cpu": cpu, **counts}
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -191,8 +203,14 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
+def cpu_seconds(pid: int) -> float:
+    times = psutil.Process(pid).cpu_times()
+    return float(times.user + times.system)
+
+
 async def run_step(
     server: str,
+    pid: int,
     uri: str,
     clients: list[dict[str, str]],
     rate: float,
@@ -221,12 +239,17 @@ async def run_step(
         proc.stdin.write(json.dumps(spec).encode())
         proc.stdin.close()
         procs.append(proc)
+    await asyncio.sleep(max(0.0, start_at - time.monotonic()))
+    server_cpu_start = cpu_seconds(pid)
     results = []
     for proc in procs:
         out, _ = await proc.communicate()
         if proc.returncode != 0:
             raise RuntimeError(f"a worker failed with {proc.returncode}")
         results.append(json.loads(out))
+        if len(results) == 1:
+            server_cpu_end = cpu_seconds(pid)
+    busy = duration + DRAIN_SECONDS  # each worker's span from start_at to its end
     deliveries = [d for r in results for d in r["deliveries"]]
     acks = [a for r in results for a in r["acks"]]
     sent = sum(r["sent"] for r in results)
@@ -245,6 +268,8 @@ async def run_step(
         p99_ms=percentile(deliveries, 0.99) * 1000,
         ack_p99_ms=percentile(acks, 0.99) * 1000,
         sustained=errors == 0 and acked_in_time >= SUSTAINED_SHARE * offered_total,
+        server_cpu=(server_cpu_end - server_cpu_start) / busy,
+        client_cpu=sum(r["cpu"] for r in results) / busy,
     )
 
 
@@ -291,12 +316,13 @@ def bare_clients(n: int, group_size: int) -> list[dict[str, str]]:
 def print_table(steps: list[Step]) -> None:
     print(
         f"{'server':<7} {'offered/s':>9} {'acked/s':>9} {'errors':>6} {'deliveries':>10}"
-        f" {'p50 ms':>7} {'p99 ms':>7} {'ack p99':>8}  sustained"
+        f" {'p50 ms':>7} {'p99 ms':>7} {'ack p99':>8} {'srv cpu':>7} {'cli cpu':>7}  sustained"
     )
     for s in steps:
         print(
             f"{s.server:<7} {s.offered:>9.0f} {s.achieved:>9.0f} {s.errors:>6}"
             f" {s.deliveries:>10} {s.p50_ms:>7.1f} {s.p99_ms:>7.1f} {s.ack_p99_ms:>8.1f}"
+            f" {s.server_cpu:>7.2f} {s.client_cpu:>7.2f}"
             f"  {'yes' if s.sustained else 'no'}"
         )
 
@@ -311,7 +337,7 @@ async def main(args: argparse.Namespace) -> int:
             clients = await roost_clients(roost.uri, args.n, args.group)
             for rate in rates:
                 step = await run_step(
-                    "roost", roost.uri, clients, rate, args.duration, args.workers
+                    "roost", roost.proc.pid, roost.uri, clients, rate, args.duration, args.workers
                 )
                 print_table([step]) if not args.json else None
                 steps.append(step)
@@ -320,6 +346,7 @@ async def main(args: argparse.Namespace) -> int:
             for rate in rates:
                 step = await run_step(
                     "bare",
+                    bare.proc.pid,
                     bare.uri,
                     bare_clients(args.n, args.group),
                     rate,

@@ -5,17 +5,24 @@ them. The queue drains through a writer task that exists only while there is som
 send, so an idle connection costs no task. A client that stops reading lets its queue grow;
 past the limit it is disconnected and catches up by cursor when it reconnects, instead of
 making the server hold (or wait on) its backlog.
+
+When nothing is queued and the socket's buffer has room, frames skip the queue: the frames a
+connection is given during one turn of the event loop are framed and handed to the socket in a
+single write at the end of that turn (a group commit fans out many events at once; one syscall
+per connection instead of one per frame).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import weakref
 from collections import deque
 from collections.abc import Callable
 
-from websockets.asyncio.server import ServerConnection, broadcast
+from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
+from websockets.protocol import OPEN
 
 from server.limits import TokenBucket
 from storage.accounts import Identity
@@ -24,13 +31,20 @@ log = logging.getLogger("roost.server")
 
 CLOSE_TOO_SLOW = 4008  # private-use close codes: 4000 + the nearest HTTP status
 CLOSE_REVOKED = 4001
-# Below this many unsent bytes in the socket's buffer, a frame is written at once, without a
-# writer task (chat fan-out sends tens of thousands of small frames a second).
+# Below this many unsent bytes in the socket's buffer, a frame is written at the end of the loop
+# turn, without a writer task (chat fan-out sends tens of thousands of small frames a second).
 DIRECT_WRITE_BYTES = 64 << 10
+
+# Per event loop, the sessions holding frames to write at the end of the current turn.
+_to_flush: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, list[Session]] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 class Session:
     __slots__ = (
+        "_batch",
+        "_batch_bytes",
         "_closer",
         "_closing",
         "_limit",
@@ -55,6 +69,8 @@ class Session:
         self.bucket = bucket
         self.on_kick = on_kick  # e.g. leave the hub at once, not when the close handshake ends
         self._outgoing: deque[bytes] | None = None  # made on first send: idle sockets stay small
+        self._batch: list[bytes] | None = None  # frames to write together at the turn's end
+        self._batch_bytes = 0  # the socket's buffer plus the batch
         self._limit = send_queue_frames
         self._writer: asyncio.Task[None] | None = None
         self._closing = False
@@ -74,15 +90,24 @@ class Session:
     def deliver(self, frame: bytes) -> None:
         if self._closing:
             return
-        if self._writer is None and not self._outgoing and self._socket_has_room():
-            # Nothing queued before it, so order holds. JSON goes as text, blocks as binary.
-            broadcast([self.ws], frame, text=frame[:1] == b"{")
-            return
+        batch = self._batch
+        if batch is not None:
+            if self._batch_bytes < DIRECT_WRITE_BYTES:  # join this turn's write
+                batch.append(frame)
+                self._batch_bytes += len(frame)
+                return
+        elif self._writer is None and not self._outgoing:
+            buffered = self._socket_buffered()
+            if buffered < DIRECT_WRITE_BYTES:  # nothing queued before it, so order holds
+                self._batch = [frame]
+                self._batch_bytes = buffered + len(frame)
+                _schedule_flush(self)
+                return
+        # Behind: the queue, drained by a writer task that waits for the socket.
         if self._outgoing is None:
             self._outgoing = deque()
         if len(self._outgoing) >= self._limit:
-            log.warning("disconnecting %s: %d frames unsent", self._who(), len(self._outgoing))
-            self.kick(CLOSE_TOO_SLOW, "too far behind; reconnect to catch up")
+            self._too_slow(len(self._outgoing))
             return
         self._outgoing.append(frame)
         if self._writer is None:
@@ -93,16 +118,43 @@ class Session:
             return
         self._closing = True
         self._outgoing = None
+        self._batch = None
         if self.on_kick is not None:
             self.on_kick(self, code)
         self._closer = asyncio.create_task(self.ws.close(code, reason))
 
     # ----------------------------------------------------------------------------------------
-    def _socket_has_room(self) -> bool:
+    def _too_slow(self, unsent: int) -> None:
+        log.warning("disconnecting %s: %d frames unsent", self._who(), unsent)
+        self.kick(CLOSE_TOO_SLOW, "too far behind; reconnect to catch up")
+
+    def flush(self) -> None:
+        """Frame this turn's frames and hand them to the socket in one write."""
+        batch, self._batch = self._batch, None
+        if not batch:
+            return
+        ws = self.ws
+        protocol = ws.protocol
+        # As websockets' broadcast(): a closing connection gets nothing more.
+        if protocol.state is not OPEN or ws.send_in_progress is not None:
+            return
+        try:
+            for frame in batch:  # JSON goes as text, blocks (RBLK...) as binary
+                if frame[:1] == b"{":
+                    protocol.send_text(frame)
+                else:
+                    protocol.send_binary(frame)
+            # The state is OPEN, so these are frames only (no end-of-stream marker).
+            ws.transport.write(b"".join(protocol.data_to_send()))
+        except Exception:
+            log.exception("could not write to %s", self._who())
+
+    def _socket_buffered(self) -> int:
         transport = self.ws.transport
-        return transport is not None and transport.get_write_buffer_size() < DIRECT_WRITE_BYTES
+        return DIRECT_WRITE_BYTES if transport is None else transport.get_write_buffer_size()
 
     async def _drain(self) -> None:
+        self.flush()  # what this turn already batched goes first
         try:
             while self._outgoing:
                 frame = self._outgoing.popleft()
@@ -120,3 +172,17 @@ class Session:
 
     def _who(self) -> str:
         return f"device {self.identity.device_id}" if self.identity else "anonymous connection"
+
+
+def _schedule_flush(session: Session) -> None:
+    loop = asyncio.get_running_loop()
+    pending = _to_flush.get(loop)
+    if pending is None:
+        pending = _to_flush[loop] = []
+        loop.call_soon(_flush_all, loop)
+    pending.append(session)
+
+
+def _flush_all(loop: asyncio.AbstractEventLoop) -> None:
+    for session in _to_flush.pop(loop, ()):
+        session.flush()

@@ -19,6 +19,15 @@ class StoredResult:
 
 
 class IdempotencyRepository:
+    # A join from the wanted keys, so each is one primary-key search: SQLite plans
+    # `(user_id, client_id) IN (VALUES ...)` as a scan of the whole table (25 ms at 200k keys).
+    LOOKUP_MANY_SQL = (
+        "WITH wanted(user_id, client_id) AS (VALUES {values})"
+        " SELECT k.user_id, k.client_id, k.op, k.result"
+        " FROM wanted CROSS JOIN idempotency_keys AS k"
+        " ON k.user_id = wanted.user_id AND k.client_id = wanted.client_id"
+    )
+
     async def lookup(
         self, tx: aiosqlite.Connection, user_id: int, client_id: str
     ) -> StoredResult | None:
@@ -52,11 +61,7 @@ class IdempotencyRepository:
             return {}
         values = ",".join("(?, ?)" for _ in keys)
         params = [part for key in keys for part in key]
-        async with tx.execute(
-            "SELECT user_id, client_id, op, result FROM idempotency_keys"
-            f" WHERE (user_id, client_id) IN (VALUES {values})",
-            params,
-        ) as cur:
+        async with tx.execute(self.LOOKUP_MANY_SQL.format(values=values), params) as cur:
             rows = await cur.fetchall()
         return {(row[0], row[1]): StoredResult(row[2], bytes(row[3])) for row in rows}
 
