@@ -1,8 +1,8 @@
-"""Start-up of the terminal app: process start to the first screen painted from the cache.
+"""Start-up of the terminal app: process start to the first timeline painted from the cache.
 
 Each run starts a fresh Python process that opens `RoostApp` headless on a client home with a
-cached profile (its server unreachable, so nothing but the cache can paint it) and reports
-the moment the cached profile is on screen. The baseline, in the same run, is a bare Textual
+cached home timeline (its server unreachable, so nothing but the cache can paint it) and
+reports the moment the cached posts are on screen. The baseline, in the same run, is a bare Textual
 app that paints one line: what any Textual program costs to start here. Prints medians and
 the ratio.
 
@@ -28,14 +28,14 @@ sys.path.insert(0, {root!r})
 from pathlib import Path
 from client.home import ClientHome
 from tui.app import RoostApp
-from tui.widgets.profile import ProfileCard
+from tui.screens.home import HomeScreen
 
-original = ProfileCard.show
-def show(self, profile, **kw):
-    original(self, profile, **kw)
-    if profile is not None:
+original = HomeScreen._show_page
+async def show(self, page, **kw):
+    await original(self, page, **kw)
+    if page.posts:
         self.app.call_after_refresh(lambda: (print(time.time(), flush=True), self.app.exit()))
-ProfileCard.show = show
+HomeScreen._show_page = show
 RoostApp(ClientHome(Path({home!r})), connect=False).run(headless=True, size=(120, 40))
 """
 
@@ -54,7 +54,7 @@ Bare().run(headless=True, size=(120, 40))
 
 
 def make_home(path: Path) -> None:
-    """A logged-in home with a cached profile, built through the client core."""
+    """A logged-in home with a cached first timeline page, built through the client core."""
     sys.path.insert(0, str(ROOT))
     import asyncio
     from datetime import UTC, datetime
@@ -63,16 +63,17 @@ def make_home(path: Path) -> None:
 
     from client.core import RoostClient
     from client.home import Account, ClientHome
-    from protocol.profiles import Profile
+    from protocol.social import Page, Post
 
     home = ClientHome(path)
     home.save(Account("ws://127.0.0.1:9", "1", "alice", "2", "bench"), "token")
     now = datetime.now(UTC)
-    profile = Profile("alice", "Alice", "A bio to paint.", now, now)
+    posts = [Post(str(1000 - i), "bob", f"post number {i} #bench", now) for i in range(20)]
 
     async def fill() -> None:
         async with RoostClient(home) as client:
-            await client.cache.put("profile.get", "alice", msgspec.json.encode(profile))
+            page = msgspec.json.encode(Page(posts, None))
+            await client.cache.put("timeline.home", "alice:20:", page)
 
     asyncio.run(fill())
 
@@ -101,7 +102,7 @@ def main() -> None:
     r, b = statistics.median(roost), statistics.median(bare)
     print(f"runs: {args.runs} each, headless 120x40, process start to first paint")
     print(f"bare Textual app   median {ms(b)}  ({spread(bare)})")
-    print(f"roost tui (cache)  median {ms(r)}  ({spread(roost)})")
+    print(f"roost tui timeline median {ms(r)}  ({spread(roost)})")
     print(f"ratio: roost {r / b:.2f}x bare; target < 1000 ms: {'met' if r < 1.0 else 'NOT met'}")
 
 
