@@ -14,6 +14,7 @@ from cli.options import AsJson, CaFile, PasswordStdin, ServerUrl, ca_path, defau
 from cli.session import with_client
 from client.core import RoostClient
 from client.errors import ClientError, Unreachable
+from protocol.accounts import DeviceSession
 
 
 def read_password(from_stdin: bool, *, confirm: bool) -> str:
@@ -28,49 +29,44 @@ def read_password(from_stdin: bool, *, confirm: bool) -> str:
     return password
 
 
+DeviceName = Annotated[str, typer.Option("--device", help="A name for this device.")]
+
+
 def register(
     username: Annotated[str, typer.Argument(help="3-32 letters, digits or underscores.")],
     server: ServerUrl = "",
     password_stdin: PasswordStdin = False,
-    device: Annotated[str, typer.Option(help="A name for this device.")] = "",
+    device: DeviceName = "",
     ca: CaFile = "",
 ) -> None:
     """Create an account and log this device in."""
-    password = read_password(password_stdin, confirm=True)
-    session = with_client(
-        lambda c: c.register(
-            server or default_server(),
-            username,
-            password,
-            device or socket.gethostname(),
-            ca_path(ca),
-        )
-    )
-    output.note(
-        f"registered {session.username}; this device is {session.device_name} ({session.device_id})"
-    )
+    session = _sign_in(True, username, server, password_stdin, device, ca)
+    output.note(f"registered {session.username}; this device is {_device(session)}")
 
 
 def login(
     username: str,
     server: ServerUrl = "",
     password_stdin: PasswordStdin = False,
-    device: Annotated[str, typer.Option(help="A name for this device.")] = "",
+    device: DeviceName = "",
     ca: CaFile = "",
 ) -> None:
     """Log this device in to an existing account."""
-    password = read_password(password_stdin, confirm=False)
-    session = with_client(
-        lambda c: c.login(
-            server or default_server(),
-            username,
-            password,
-            device or socket.gethostname(),
-            ca_path(ca),
-        )
-    )
-    device = f"{session.device_name} ({session.device_id})"
-    output.note(f"logged in as {session.username}; this device is {device}")
+    session = _sign_in(False, username, server, password_stdin, device, ca)
+    output.note(f"logged in as {session.username}; this device is {_device(session)}")
+
+
+def _sign_in(
+    register: bool, username: str, server: str, password_stdin: bool, device: str, ca: str
+) -> DeviceSession:
+    password = read_password(password_stdin, confirm=register)
+    args = (server or default_server(), username, password,
+            device or socket.gethostname(), ca_path(ca))  # fmt: skip
+    return with_client(lambda c: (c.register if register else c.login)(*args))
+
+
+def _device(session: DeviceSession) -> str:
+    return f"{session.device_name} ({session.device_id})"
 
 
 def logout(
