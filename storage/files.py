@@ -386,9 +386,10 @@ class FileRepository:
             batch, self._uploads = self._uploads, []
             try:
                 async with self._db.write() as tx:
-                    await tx.executemany(
-                        "INSERT OR IGNORE INTO blocks (hash, size, stored_size, created_at)"
-                        " VALUES (?, ?, ?, ?)",
+                    await tx.executemany(  # a re-upload restarts the grace period of gc
+                        "INSERT INTO blocks (hash, size, stored_size, created_at)"
+                        " VALUES (?, ?, ?, ?)"
+                        " ON CONFLICT (hash) DO UPDATE SET created_at = excluded.created_at",
                         [(h, size, stored, now) for (_, h, size, stored, now), _ in batch],
                     )
                     await tx.executemany(
