@@ -23,6 +23,7 @@ from storage.database import now_ms
 
 log = logging.getLogger("roost.server")
 op_log = logging.getLogger("roost.ops")  # one record per op: see server.logs
+_QUIET = {"ok", ErrorCode.RATE_LIMITED.value}
 
 Handler = Callable[[OpContext, Any], Awaitable[msgspec.Struct]]
 OpObserver = Callable[[str, str, float], None]  # op, outcome ("ok" or error code), seconds
@@ -77,8 +78,9 @@ class Router:
         finally:
             seconds = time.perf_counter() - started
             self._observe(request.op, outcome, seconds)
-            # refusals are worth an operator's eye; successes only when asked (--log-level debug)
-            level = logging.DEBUG if outcome == "ok" else logging.INFO
+            # Refusals are worth an operator's eye; successes only when asked (--log-level
+            # debug), and rate-limit refusals too: a flood must not become a flood of logs.
+            level = logging.DEBUG if outcome in _QUIET else logging.INFO
             if op_log.isEnabledFor(level):
                 op_log.log(level, "op", extra=op_fields(session, request.op, outcome, seconds))
 
