@@ -462,13 +462,15 @@ class FileRepository:
         await tx.execute("DELETE FROM version_blocks WHERE version_id = ?", (version_id,))
         await tx.execute("DELETE FROM file_versions WHERE id = ?", (version_id,))
 
-    async def collectable(self, tx: aiosqlite.Connection, older_than: int) -> list[str]:
-        """Blocks nothing refers to and no recent upload is waiting to commit; forgotten here,
-        the caller deletes their bytes after the commit."""
+    async def collectable(
+        self, tx: aiosqlite.Connection, older_than: int, limit: int = -1
+    ) -> list[str]:
+        """Blocks nothing refers to and no recent upload is waiting to commit (at most `limit`
+        of them; -1: all); forgotten here, the caller deletes their bytes after the commit."""
         async with tx.execute(
             "SELECT hash FROM blocks WHERE refcount <= 0 AND created_at < ? AND NOT EXISTS"
-            " (SELECT 1 FROM attachment_blocks a WHERE a.hash = blocks.hash)",
-            (older_than,),
+            " (SELECT 1 FROM attachment_blocks a WHERE a.hash = blocks.hash) LIMIT ?",
+            (older_than, limit),
         ) as cur:
             hashes = [str(r[0]) for r in await cur.fetchall()]
         for part in _chunks(hashes):

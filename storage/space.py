@@ -17,6 +17,8 @@ from storage.blocks import LocalBlockStore
 from storage.database import Database
 from storage.files import FileRepository, _chunks
 
+GC_BATCH = 2000  # blocks forgotten per transaction
+
 
 async def used_bytes(conn: aiosqlite.Connection, user_id: int) -> int:
     """Logical bytes counted against a user: every kept version in namespaces they own,
@@ -69,13 +71,18 @@ async def collect_garbage(
     the database has no row for (left by a crash between storing and recording an upload)."""
     now = time.time() if now is None else now
     idle_before = now - grace_seconds
-    async with db.write() as tx:
-        hashes = await FileRepository(db).collectable(tx, older_than=int(idle_before * 1000))
-    freed = kept = 0
-    for h in hashes:
-        n = store.collect(bytes.fromhex(h), idle_before)
-        freed += n
-        kept += n == 0
+    files = FileRepository(db)
+    freed = kept = count = 0
+    while True:  # in short transactions: a running server's writes wait for each one
+        async with db.write() as tx:
+            hashes = await files.collectable(tx, int(idle_before * 1000), GC_BATCH)
+        for h in hashes:
+            n = store.collect(bytes.fromhex(h), idle_before)
+            freed += n
+            kept += n == 0
+        count += len(hashes)
+        if len(hashes) < GC_BATCH:
+            break
     orphans = [d for d, mtime in store.digests() if mtime < idle_before]
     known: set[str] = set()
     for part in _chunks([d.hex() for d in orphans]):
@@ -84,7 +91,7 @@ async def collect_garbage(
             f"SELECT hash FROM blocks WHERE hash IN ({marks})", list(part)
         ) as cur:
             known.update(str(r[0]) for r in await cur.fetchall())
-    count = len(hashes) - kept
+    count -= kept
     for digest in orphans:
         if digest.hex() not in known and (n := store.collect(digest, idle_before)):
             freed += n
