@@ -49,16 +49,25 @@ def serve(
     max_frame: Annotated[
         str, typer.Option("--max-frame", help="Largest JSON request, e.g. 64KiB.")
     ] = "64KiB",
+    max_text: Annotated[
+        int | None,
+        typer.Option(
+            "--max-text",
+            min=1,
+            help=f"Characters in a post or a chat message (at most {MAX_POST_CHARS} and"
+            f" {MAX_MESSAGE_CHARS}: a larger value leaves the other as it is).",
+        ),
+    ] = None,
     max_post_text: Annotated[
-        int,
+        int | None,
         typer.Option("--max-post-text", min=1, max=MAX_POST_CHARS, help="Characters in a post."),
-    ] = MAX_POST_CHARS,
+    ] = None,
     max_chat_text: Annotated[
-        int,
+        int | None,
         typer.Option(
             "--max-chat-text", min=1, max=MAX_MESSAGE_CHARS, help="Characters in a chat message."
         ),
-    ] = MAX_MESSAGE_CHARS,
+    ] = None,
     rate: Annotated[
         float,
         typer.Option("--rate", min=0.01, help="Requests per second per user, sustained."),
@@ -101,8 +110,8 @@ def serve(
         max_request_bytes=_size("--max-frame", max_frame, at_least=1024),
         ops_per_second=rate,
         ops_burst=burst,
-        max_post_chars=max_post_text,
-        max_message_chars=max_chat_text,
+        max_post_chars=_text_limit(max_post_text, max_text, MAX_POST_CHARS),
+        max_message_chars=_text_limit(max_chat_text, max_text, MAX_MESSAGE_CHARS),
         quota_bytes=_size("--quota", quota),
         max_file_bytes=_size("--max-file-size", max_file_size),
     )
@@ -147,3 +156,8 @@ def _size(flag: str, text: str | None, *, at_least: int = 0) -> int | None:
     if value < at_least:
         raise typer.BadParameter(f"must be at least {at_least} bytes", param_hint=flag)
     return value
+
+
+def _text_limit(own: int | None, shared: int | None, ceiling: int) -> int:
+    """--max-post-text / --max-chat-text, else --max-text up to what the protocol allows."""
+    return own or min(shared or ceiling, ceiling)

@@ -37,7 +37,8 @@ async def test_rate_and_quota_flags_reach_the_user(
     make_home: Callable[[str, str], Home], tmp_path: Path
 ) -> None:
     server = await ServerProcess(
-        tmp_path / "data", extra_args=("--rate", "0.1", "--burst", "4", "--quota", "1MiB")
+        tmp_path / "data",
+        extra_args=("--rate", "0.1", "--burst", "4", "--quota", "1MiB", "--max-text", "100"),
     ).start()
     try:
         alice = make_home("alice", server.url)
@@ -45,6 +46,7 @@ async def test_rate_and_quota_flags_reach_the_user(
         usage = json.loads((await alice.ok("usage", "--json")).stdout)
         assert (usage["used_bytes"], usage["quota_bytes"]) == (0, 1 << 20)
         assert (usage["ops_per_second"], usage["ops_burst"]) == (0.1, 4)
+        assert (usage["max_post_chars"], usage["max_message_chars"]) == (100, 100)
         for _ in range(4):
             result = await alice.run("usage")
             if result.code:
