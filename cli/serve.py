@@ -14,7 +14,7 @@ import typer
 from cli import output
 from client.errors import ClientError
 from protocol.chat import MAX_MESSAGE_CHARS
-from protocol.sizes import parse_size
+from protocol.sizes import format_size, parse_size
 from protocol.social import MAX_POST_CHARS
 
 if TYPE_CHECKING:
@@ -107,7 +107,7 @@ def serve(
     if (tls_cert is None) != (tls_key is None):
         raise ClientError("--tls-cert and --tls-key go together")
     limits = Limits(
-        max_request_bytes=_size("--max-frame", max_frame, at_least=1024),
+        max_request_bytes=_size("--max-frame", max_frame, at_least=1 << 10, at_most=64 << 20),
         ops_per_second=rate,
         ops_burst=burst,
         max_post_chars=_text_limit(max_post_text, max_text, MAX_POST_CHARS),
@@ -143,10 +143,12 @@ def serve(
 
 
 @overload
-def _size(flag: str, text: str, *, at_least: int = 0) -> int: ...
+def _size(flag: str, text: str, *, at_least: int = 0, at_most: int | None = None) -> int: ...
 @overload
-def _size(flag: str, text: None, *, at_least: int = 0) -> None: ...
-def _size(flag: str, text: str | None, *, at_least: int = 0) -> int | None:
+def _size(flag: str, text: None, *, at_least: int = 0, at_most: int | None = None) -> None: ...
+def _size(
+    flag: str, text: str | None, *, at_least: int = 0, at_most: int | None = None
+) -> int | None:
     if text is None:
         return None
     try:
@@ -154,7 +156,9 @@ def _size(flag: str, text: str | None, *, at_least: int = 0) -> int | None:
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint=flag) from None
     if value < at_least:
-        raise typer.BadParameter(f"must be at least {at_least} bytes", param_hint=flag)
+        raise typer.BadParameter(f"must be at least {format_size(at_least)}", param_hint=flag)
+    if at_most is not None and value > at_most:  # each connection may buffer this much
+        raise typer.BadParameter(f"must be at most {format_size(at_most)}", param_hint=flag)
     return value
 
 
