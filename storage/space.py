@@ -52,8 +52,7 @@ async def purge_history(
         (ns_id, path, len(path) + 1, path + "/", ns_id),
     ) as cur:
         rows = [(int(r[0]), int(r[1])) for r in await cur.fetchall()]
-    for version_id, _ in rows:
-        await files.release_version(tx, version_id)
+    await files.release_versions(tx, [version_id for version_id, _ in rows])
     return Purged(len(rows), sum(size for _, size in rows))
 
 
