@@ -184,6 +184,7 @@ def purge(
     """Forget every old version of a file (or of everything in a folder), keeping the current
     one: a deleted file keeps only its deletion. Frees their space for good."""
     if not yes and not typer.confirm(f"Purge the old versions of {path}? This cannot be undone"):
+        output.note("nothing purged")
         raise typer.Exit(1)
     done = with_client(lambda c: RemoteFiles(c).purge(path))
     if as_json:
