@@ -14,7 +14,7 @@ from cli.options import AsJson, CaFile, PasswordStdin, ServerUrl, ca_path, defau
 from cli.session import with_client
 from client.core import RoostClient
 from client.errors import ClientError, Unreachable
-from protocol.accounts import DeviceSession
+from protocol.accounts import DeviceSession, Usage
 
 
 def read_password(from_stdin: bool, *, confirm: bool) -> str:
@@ -123,3 +123,25 @@ def whoami(as_json: AsJson = False) -> None:
             f"{info['device_id']})",
             markup=False,
         )
+
+
+def usage(as_json: AsJson = False) -> None:
+    """Your storage use and the limits this server applies to you."""
+    found: Usage = with_client(lambda c: c.call("account.usage"))
+    if as_json:
+        output.print_json(found)
+        return
+    used = output.size(found.used_bytes)
+    if found.quota_bytes is None:
+        line = f"storage: {used} used (no quota)"
+    else:
+        share = found.used_bytes / found.quota_bytes if found.quota_bytes else 1.0
+        line = f"storage: {used} of {output.size(found.quota_bytes)} used ({share:.0%})"
+    biggest = "no limit" if found.max_file_bytes is None else output.size(found.max_file_bytes)
+    for text in (
+        line,
+        f"largest file: {biggest}",
+        f"post: {found.max_post_chars} characters; chat message: {found.max_message_chars}",
+        f"requests: {found.ops_per_second:g}/s, bursts of {found.ops_burst}",
+    ):
+        output.stdout.print(text, markup=False)

@@ -1,7 +1,8 @@
-"""admin: operator commands run on the server machine (backup and restore)."""
+"""admin: operator commands run on the server machine (backup, restore, gc)."""
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Annotated
 
@@ -9,9 +10,17 @@ import platformdirs
 import typer
 
 from cli import output
+from protocol.sizes import format_size
 from storage import backup as backups
+from storage import space
+from storage.blocks import LocalBlockStore
+from storage.database import Database
+from storage.errors import StorageError
+from storage.server_schema import MIGRATIONS
 
-app = typer.Typer(help="Operate a server: backup and restore.", no_args_is_help=True)
+app = typer.Typer(
+    help="Operate a server: backup, restore, garbage collection.", no_args_is_help=True
+)
 
 DataDir = Annotated[
     Path | None,
@@ -45,3 +54,51 @@ def restore(
         f"restored {source}: schema {report.schema_version}, {report.block_files} block files;"
         " start the server with roost serve"
     )
+
+
+@app.command("gc")
+def gc(
+    data: DataDir = None,
+    grace: Annotated[
+        str,
+        typer.Option(
+            "--grace",
+            help="Keep unreferenced blocks younger than this (e.g. 30s, 10m, 24h): uploads"
+            " not committed yet. Longer than your slowest upload.",
+        ),
+    ] = "1h",
+) -> None:
+    """Delete file blocks nothing refers to any more; safe while the server runs."""
+    folder = _data(data)
+    if not (folder / backups.DATABASE).exists():
+        raise StorageError(f"no Roost database in {folder}")
+    seconds = _duration(grace)
+    found = asyncio.run(_collect(folder, seconds))
+    output.note(f"freed {found.blocks} block(s), {format_size(found.bytes)} on disk")
+
+
+async def _collect(folder: Path, grace_seconds: float) -> space.Collected:
+    db = await Database(folder / backups.DATABASE, MIGRATIONS).open()
+    try:
+        store = LocalBlockStore(folder / backups.BLOCKS)
+        return await space.collect_garbage(db, store, grace_seconds=grace_seconds)
+    finally:
+        await db.close()
+
+
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def _duration(text: str) -> float:
+    number, unit = text[:-1], text[-1:]
+    if unit.isdigit():
+        number, unit = text, "s"
+    try:
+        value = float(number) * _UNITS[unit]
+    except (KeyError, ValueError):
+        raise typer.BadParameter(
+            f"{text!r}: write e.g. 30s, 10m, 24h", param_hint="--grace"
+        ) from None
+    if not 0 <= value < 10**9:
+        raise typer.BadParameter(f"{text!r} is out of range", param_hint="--grace")
+    return value

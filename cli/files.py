@@ -175,6 +175,24 @@ def restore(
         output.note(f"restored {path} to version {version} (now version {entry.version_id})")
 
 
+@files_app.command("purge")
+def purge(
+    path: str,
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
+    as_json: AsJson = False,
+) -> None:
+    """Forget every old version of a file (or of everything in a folder), keeping the current
+    one: a deleted file keeps only its deletion. Frees their space for good."""
+    if not yes and not typer.confirm(f"Purge the old versions of {path}? This cannot be undone"):
+        output.note("nothing purged")
+        raise typer.Exit(1)
+    done = with_client(lambda c: RemoteFiles(c).purge(path))
+    if as_json:
+        output.print_json({"versions": done.versions, "bytes": done.bytes})
+    else:
+        output.note(f"purged {done.versions} old version(s) of {path}: {output.size(done.bytes)}")
+
+
 @files_app.command("get")
 def get(
     path: str,

@@ -8,6 +8,8 @@ from typing import Any
 import msgspec
 from rich.console import Console
 
+from protocol.sizes import format_size
+
 stdout = Console(highlight=False, soft_wrap=True)
 stderr = Console(stderr=True, highlight=False, soft_wrap=True)
 
@@ -45,9 +47,4 @@ def when(value: datetime | None) -> str:
 
 def size(n: int) -> str:
     """A byte count as people read it: 812 B, 1.4 MiB."""
-    amount = float(n)
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if amount < 1024 or unit == "GiB":
-            return f"{amount:.0f} {unit}" if unit == "B" else f"{amount:.1f} {unit}"
-        amount /= 1024
-    return f"{n} B"
+    return format_size(n)

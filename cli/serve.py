@@ -6,13 +6,16 @@ import asyncio
 import logging
 import ssl
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, overload
 
 import platformdirs
 import typer
 
 from cli import output
 from client.errors import ClientError
+from protocol.chat import MAX_MESSAGE_CHARS
+from protocol.sizes import format_size, parse_size
+from protocol.social import MAX_POST_CHARS
 
 if TYPE_CHECKING:
     from server.app import RoostServer
@@ -43,16 +46,75 @@ def serve(
             " instead of being copied into each follower's timeline.",
         ),
     ] = 10_000,
+    max_frame: Annotated[
+        str, typer.Option("--max-frame", help="Largest JSON request, e.g. 64KiB.")
+    ] = "64KiB",
+    max_text: Annotated[
+        int | None,
+        typer.Option(
+            "--max-text",
+            min=1,
+            help=f"Characters in a post or a chat message (at most {MAX_POST_CHARS} and"
+            f" {MAX_MESSAGE_CHARS}: a larger value leaves the other as it is).",
+        ),
+    ] = None,
+    max_post_text: Annotated[
+        int | None,
+        typer.Option("--max-post-text", min=1, max=MAX_POST_CHARS, help="Characters in a post."),
+    ] = None,
+    max_chat_text: Annotated[
+        int | None,
+        typer.Option(
+            "--max-chat-text", min=1, max=MAX_MESSAGE_CHARS, help="Characters in a chat message."
+        ),
+    ] = None,
+    rate: Annotated[
+        float,
+        typer.Option("--rate", min=0.01, help="Requests per second per user, sustained."),
+    ] = 100.0,
+    burst: Annotated[
+        int, typer.Option("--burst", min=1, help="Requests per user at once, above --rate.")
+    ] = 200,
+    quota: Annotated[
+        str | None,
+        typer.Option("--quota", help="Storage per user, e.g. 10GiB (default: no quota)."),
+    ] = None,
+    max_file_size: Annotated[
+        str | None,
+        typer.Option("--max-file-size", help="Largest file or attachment, e.g. 2GiB."),
+    ] = None,
+    log_format: Annotated[
+        str, typer.Option("--log-format", help="text, or json: one JSON object per line.")
+    ] = "text",
+    log_level: Annotated[
+        str, typer.Option("--log-level", help="debug (every op), info, warning or error.")
+    ] = "info",
 ) -> None:
     """Run a Roost server."""
     # The server is imported here so client-only commands never load it.
-    from server.config import ServerConfig
+    from server import logs
+    from server.config import Limits, ServerConfig
 
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    if log_format not in logs.FORMATS:
+        raise typer.BadParameter(
+            f"must be one of {', '.join(logs.FORMATS)}", param_hint="--log-format"
+        )
+    if log_level not in logs.LEVELS:
+        raise typer.BadParameter(
+            f"must be one of {', '.join(logs.LEVELS)}", param_hint="--log-level"
+        )
+    logs.configure(log_format, log_level)
     if (tls_cert is None) != (tls_key is None):
         raise ClientError("--tls-cert and --tls-key go together")
+    limits = Limits(
+        max_request_bytes=_size("--max-frame", max_frame, at_least=1 << 10, at_most=64 << 20),
+        ops_per_second=rate,
+        ops_burst=burst,
+        max_post_chars=_text_limit(max_post_text, max_text, MAX_POST_CHARS),
+        max_message_chars=_text_limit(max_chat_text, max_text, MAX_MESSAGE_CHARS),
+        quota_bytes=_size("--quota", quota),
+        max_file_bytes=_size("--max-file-size", max_file_size),
+    )
     config = ServerConfig(
         data_dir=data or Path(platformdirs.user_data_dir("roost-server")),
         host=host,
@@ -60,16 +122,46 @@ def serve(
         tls_cert=tls_cert,
         tls_key=tls_key,
         celebrity_threshold=celebrity_threshold,
+        limits=limits,
     )
     from server.app import run
 
     def ready(server: RoostServer) -> None:
-        output.note(
+        line = (
             f"Roost listening on {config.scheme}://{config.host}:{server.port}"
             f" (data in {config.data_dir})"
         )
+        if log_format == "json":  # every line on stderr stays JSON
+            logging.getLogger("roost.server").info(line)
+        else:
+            output.note(line)
 
     try:
         asyncio.run(run(config, on_ready=ready))
     except (OSError, ssl.SSLError) as exc:  # port taken, unreadable certificate, ...
         raise ClientError(f"cannot start the server: {exc}") from None
+
+
+@overload
+def _size(flag: str, text: str, *, at_least: int = 0, at_most: int | None = None) -> int: ...
+@overload
+def _size(flag: str, text: None, *, at_least: int = 0, at_most: int | None = None) -> None: ...
+def _size(
+    flag: str, text: str | None, *, at_least: int = 0, at_most: int | None = None
+) -> int | None:
+    if text is None:
+        return None
+    try:
+        value = parse_size(text)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint=flag) from None
+    if value < at_least:
+        raise typer.BadParameter(f"must be at least {format_size(at_least)}", param_hint=flag)
+    if at_most is not None and value > at_most:  # each connection may buffer this much
+        raise typer.BadParameter(f"must be at most {format_size(at_most)}", param_hint=flag)
+    return value
+
+
+def _text_limit(own: int | None, shared: int | None, ceiling: int) -> int:
+    """--max-post-text / --max-chat-text, else --max-text up to what the protocol allows."""
+    return own or min(shared or ceiling, ceiling)

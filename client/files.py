@@ -10,6 +10,7 @@ from pathlib import Path
 
 from client.core import RoostClient, Written
 from client.errors import ClientError, ServerError
+from client.limits import fetch_usage, quota_problem, upload_problem
 from client.sync.scan import hash_file
 from client.sync.transfer import Transfer, sources_of
 from protocol import files as wire
@@ -119,6 +120,17 @@ class RemoteFiles:
             raise ClientError("the server is unreachable; the restore was queued")
         return written.result
 
+    async def purge(self, path: str) -> wire.Purged:
+        where = await self.locate(path)
+        if not where.path:
+            raise ClientError("give a file or folder to purge, not a whole namespace")
+        written: Written[wire.Purged] = await self.client.write(
+            "files.purge", wire.Purge(where.namespace.id, where.path)
+        )
+        if written.result is None:
+            raise ClientError("the server is unreachable; the purge was queued")
+        return written.result
+
     async def get(self, path: str, out: Path) -> wire.Entry:
         where = await self.locate(path)
         entry = await self.current(where)
@@ -128,6 +140,16 @@ class RemoteFiles:
             raise ClientError(f"{path!r} is a folder")
         await (await self.transfer()).download(entry.blocks, out, mtime_ms=entry.mtime_ms)
         return entry
+
+    async def check_fits(self, local: Path, *, own_quota: bool) -> None:
+        """Refuse before uploading what the server would refuse at commit."""
+        size = local.stat().st_size
+        usage = await fetch_usage(self.client.call)
+        problem = upload_problem(str(local), size, usage)
+        if problem is None and own_quota:
+            problem = quota_problem(size, usage)
+        if problem:
+            raise ClientError(problem)
 
     async def upload_blocks(self, local: Path) -> tuple[list[str], int]:
         chunks = hash_file(local)
@@ -149,6 +171,7 @@ class RemoteFiles:
         if current is not None and current.kind == "dir" and not current.deleted:
             where = Located(where.namespace, f"{where.path}/{local.name}")
             current = await self.current(where)
+        await self.check_fits(local, own_quota=where.namespace.kind == "home")
         blocks, size = await self.upload_blocks(local)
         item = wire.CommitItem(
             path=where.path,
@@ -185,6 +208,7 @@ class RemoteFiles:
     async def attach(self, local: Path) -> wire.Attachment:
         if not local.is_file():
             raise ClientError(f"{local} is not a file")
+        await self.check_fits(local, own_quota=True)
         blocks, size = await self.upload_blocks(local)
         transfer = await self.transfer()
         upload_id = None

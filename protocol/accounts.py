@@ -51,6 +51,19 @@ class RevokeDevice(msgspec.Struct, forbid_unknown_fields=True):
     device_id: Id
 
 
+class Usage(msgspec.Struct):
+    """The caller's storage use and the limits this server applies to them."""
+
+    used_bytes: int  # see server.quota for what counts
+    quota_bytes: int | None  # None: no quota
+    max_file_bytes: int | None  # None: no limit
+    max_post_chars: int
+    max_message_chars: int
+    max_request_bytes: int
+    ops_per_second: float  # shared by all of the user's connections
+    ops_burst: int
+
+
 SPECS = [
     OpSpec(
         "auth.register",
@@ -65,6 +78,7 @@ SPECS = [
     OpSpec("auth.logout", Empty, Empty, summary="revoke the calling device's token"),
     OpSpec("auth.whoami", Empty, WhoAmI, summary="who the calling device belongs to"),
     OpSpec("devices.list", Empty, DeviceList, summary="the caller's devices"),
+    OpSpec("account.usage", Empty, Usage, summary="the caller's storage use and limits"),
     OpSpec(
         "devices.revoke",
         RevokeDevice,

@@ -24,6 +24,7 @@ class ErrorCode(enum.StrEnum):
     NOT_FOUND = "not_found"
     CONFLICT = "conflict"
     RATE_LIMITED = "rate_limited"
+    QUOTA_EXCEEDED = "quota_exceeded"  # the write would take its owner past their storage quota
     UNAVAILABLE = "unavailable"  # the server is shutting down; retry elsewhere or later
     INTERNAL = "internal"  # a bug on the server; details are in its log, never in the reply
 

@@ -183,6 +183,17 @@ class Restore(msgspec.Struct, forbid_unknown_fields=True):
     client_id: ClientId | None = None
 
 
+class Purge(msgspec.Struct, forbid_unknown_fields=True):
+    namespace_id: Id
+    path: Path  # a file, or a folder: every path under it
+    client_id: ClientId | None = None
+
+
+class Purged(msgspec.Struct):
+    versions: int  # old versions forgotten
+    bytes: int  # their logical size, no longer counted against the owner's quota
+
+
 class Share(msgspec.Struct, forbid_unknown_fields=True):
     folder: Path  # a top-level folder of the caller's home, or a share the caller owns
     username: Username
@@ -324,6 +335,13 @@ SPECS = [
     OpSpec("files.commit", Commit, CommitResult, write=True, summary="commit new versions"),
     OpSpec("files.history", History, Versions, summary="every version of a path"),
     OpSpec("files.restore", Restore, Entry, write=True, summary="make an old version current"),
+    OpSpec(
+        "files.purge",
+        Purge,
+        Purged,
+        write=True,
+        summary="forget every old version of a path, keeping the current one",
+    ),
     OpSpec("files.share", Share, ShareInfo, write=True, summary="share a folder with a user"),
     OpSpec("files.unshare", Unshare, ShareInfo, write=True, summary="revoke a member"),
     OpSpec("files.shares", Empty, ShareList, summary="the shares the caller belongs to"),

@@ -14,6 +14,7 @@ from server.router import Handler
 from server.session import CLOSE_REVOKED
 from storage.database import now_ms
 from storage.errors import Duplicate
+from storage.space import used_bytes
 
 TOKEN_BYTES = 32  # 256 random bits
 
@@ -109,6 +110,20 @@ async def _revoke(ctx: OpContext, device_id: int) -> None:
     ctx.services.hub.kick_device(device_id, CLOSE_REVOKED, "device token revoked")
 
 
+async def usage(ctx: OpContext, args: Empty) -> wire.Usage:
+    limits = ctx.services.config.limits
+    return wire.Usage(
+        used_bytes=await used_bytes(ctx.services.db.reader, ctx.identity.user_id),
+        quota_bytes=limits.quota_bytes,
+        max_file_bytes=limits.max_file_bytes,
+        max_post_chars=limits.max_post_chars,
+        max_message_chars=limits.max_message_chars,
+        max_request_bytes=limits.max_request_bytes,
+        ops_per_second=limits.ops_per_second,
+        ops_burst=limits.ops_burst,
+    )
+
+
 def _time(ms: int) -> datetime:
     return datetime.fromtimestamp(ms / 1000, UTC)
 
@@ -120,4 +135,5 @@ HANDLERS: dict[str, Handler] = {
     "auth.whoami": whoami,
     "devices.list": list_devices,
     "devices.revoke": revoke_device,
+    "account.usage": usage,
 }

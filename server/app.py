@@ -40,7 +40,7 @@ from server.chat_commit import MessageCommitter
 from server.config import ServerConfig
 from server.context import Services
 from server.hub import InProcessHub
-from server.limits import TokenBucket
+from server.limits import RateLimits
 from server.metrics import CONTENT_TYPE, Metrics
 from server.passwords import Passwords
 from server.presence import Presence
@@ -109,6 +109,7 @@ class RoostServer:
             offline_delay=config.presence_offline_delay,
         )
         self.messages: MessageCommitter | None = None
+        self._rates = RateLimits(config.limits.ops_per_second, config.limits.ops_burst)
 
     @property
     def port(self) -> int:
@@ -176,7 +177,10 @@ class RoostServer:
             self.config.port,
             process_request=self._authenticate,
             compression=None,  # blocks are zstd already; deflate triples per-connection memory
-            max_size=self.config.limits.max_frame_bytes,
+            # a request over max_request_bytes gets a too_large reply, not a closed socket
+            max_size=max(
+                self.config.limits.max_frame_bytes, self.config.limits.max_request_bytes * 4
+            ),
             ping_interval=self.config.ping_interval,
             ping_timeout=self.config.ping_timeout,
             close_timeout=5,
@@ -251,7 +255,7 @@ class RoostServer:
         session = Session(
             ws,
             identity,
-            TokenBucket(limits.ops_per_second, limits.ops_burst),
+            self._rates.bucket_for(identity.user_id if identity else None),
             limits.send_queue_frames,
             on_kick=self._kicked,
         )

@@ -11,6 +11,7 @@ from protocol.types import Empty
 from server import chat_rules as rules
 from server.chat_commit import to_wire
 from server.context import OpContext
+from server.quota import check_text_length
 from server.router import Handler
 from storage.chat import DIRECT, GROUP, ConversationRecord, MemberRecord, MessageRecord, NewMessage
 from storage.database import now_ms
@@ -122,6 +123,7 @@ def receipt_view(member: MemberRecord) -> wire.Receipt:
 # ----------------------------------------------------------------------------- messages
 async def send(ctx: OpContext, args: wire.SendMessage) -> wire.Message:
     me = ctx.identity
+    check_text_length(args.text, ctx.services.config.limits.max_message_chars)
     conversation_id = await _conversation_id(ctx, args.to, create=True)
     assert conversation_id is not None
     return await ctx.services.messages.send(

@@ -13,8 +13,13 @@ class Limits:
     # The socket closes (1009) above this: a 4 MiB block (raw when zstd does not help) + header.
     max_frame_bytes: int = (4 << 20) + (64 << 10)
     max_request_bytes: int = 64 << 10  # a JSON request above this gets a too_large reply
-    ops_per_second: float = 100.0  # per connection, sustained
-    ops_burst: int = 200  # per connection, momentary
+    # Per user: all of a user's connections share one bucket (anonymous ones have their own).
+    ops_per_second: float = 100.0  # sustained
+    ops_burst: int = 200  # momentary
+    max_post_chars: int = 280  # at most protocol.social.MAX_POST_CHARS
+    max_message_chars: int = 4000  # at most protocol.chat.MAX_MESSAGE_CHARS
+    quota_bytes: int | None = None  # per user: see server.quota for what counts; None: none
+    max_file_bytes: int | None = None  # one file version or attachment; None: no limit
     send_queue_frames: int = 1000  # a device further behind than this is disconnected
     password_hashes_at_once: int = 2  # argon2id uses 64 MiB and one core per hash
 

@@ -8,10 +8,12 @@ from protocol import files as wire
 from protocol.errors import ErrorCode, RoostError
 from protocol.types import Empty
 from server.context import OpContext
+from server.quota import QuotaCheck, check_file_size
 from server.router import Handler
 from server.social_services import as_id
 from storage.database import now_ms
 from storage.files import AttachmentRecord, NamespaceRecord, NewVersion, VersionRecord
+from storage.space import purge_history, used_bytes
 
 
 def to_entry(v: VersionRecord) -> wire.Entry:
@@ -162,9 +164,11 @@ async def commit(ctx: OpContext, args: wire.Commit) -> wire.CommitResult:
     )
     outcomes: list[wire.Outcome | None] = []
     accepted: list[tuple[int, NewVersion]] = []
+    space = await space_of(ctx, ns.owner_id)
     for item in args.items:
         try:
             new = await _check_item(ctx, item, known, state)
+            charge(ctx, space, new.size)
         except RoostError as exc:
             outcomes.append(wire.Outcome(code=exc.code.value, message=exc.message))
             continue
@@ -210,6 +214,21 @@ async def _check_item(
     )
 
 
+async def space_of(ctx: OpContext, owner_id: int) -> QuotaCheck:
+    """The owner's quota with what they use now (not summed when there is no quota)."""
+    quota = ctx.services.config.limits.quota_bytes
+    used = 0 if quota is None else await used_bytes(ctx.write_tx, owner_id)
+    return QuotaCheck(used, quota, owner_is_caller=owner_id == ctx.identity.user_id)
+
+
+def charge(ctx: OpContext, space: QuotaCheck, size: int) -> None:
+    """Refuse a file over the size limit or over the quota; else count it. Deletions and
+    empty files cost nothing, so a user over quota can still clean up."""
+    if size:
+        check_file_size(size, ctx.services.config.limits.max_file_bytes)
+        space.take(size)
+
+
 async def add_version(ctx: OpContext, ns_id: int, new: NewVersion) -> VersionRecord:
     me = ctx.identity
     return await ctx.services.files.add_version(
@@ -242,6 +261,7 @@ async def restore(ctx: OpContext, args: wire.Restore) -> wire.Entry:
         raise RoostError(ErrorCode.NOT_FOUND, f"{path!r} has no version {args.version_id}")
     if old.deleted:
         raise RoostError(ErrorCode.INVALID_ARGS, "that version is a deletion; pick an older one")
+    charge(ctx, await space_of(ctx, ns.owner_id), old.size)
     current = await files.current(tx, ns.id, path)
     version = await add_version(ctx, ns.id, NewVersion(
         path, wire.path_key(path), old.kind, old.size, now_ms(), False,
@@ -251,6 +271,17 @@ async def restore(ctx: OpContext, args: wire.Restore) -> wire.Entry:
     return to_entry(version)
 
 
+async def purge(ctx: OpContext, args: wire.Purge) -> wire.Purged:
+    ns = await namespace_of(ctx, args.namespace_id, write=True)
+    if ns.role != wire.Role.OWNER:
+        raise RoostError(ErrorCode.FORBIDDEN, f"only the owner of {ns.name!r} can purge history")
+    path = wire.validate_path(args.path)
+    done = await purge_history(ctx.write_tx, ctx.services.files, ns.id, path)
+    if not done.versions and await ctx.services.files.current(ctx.write_tx, ns.id, path) is None:
+        raise RoostError(ErrorCode.NOT_FOUND, f"no history of {path!r}")
+    return wire.Purged(done.versions, done.bytes)
+
+
 async def attach(ctx: OpContext, args: wire.Attach) -> wire.Attachment:
     if wire.path_problem(args.name) or "/" in args.name:
         raise RoostError(ErrorCode.INVALID_ARGS, f"bad attachment name {args.name[:80]!r}")
@@ -258,6 +289,7 @@ async def attach(ctx: OpContext, args: wire.Attach) -> wire.Attachment:
     if (args.size == 0) != (not blocks):
         raise RoostError(ErrorCode.INVALID_ARGS, "an empty attachment has no blocks")
     files, me = ctx.services.files, ctx.identity
+    charge(ctx, await space_of(ctx, me.user_id), args.size)
     attachment_id = ctx.services.ids.next()
     await files.add_attachment(
         ctx.write_tx, attachment_id, me.user_id, args.name, args.size, blocks, now_ms()
@@ -307,6 +339,7 @@ HANDLERS: dict[str, Handler] = {
     "files.commit": commit,
     "files.history": history,
     "files.restore": restore,
+    "files.purge": purge,
     "files.attach": attach,
     "media.get": media_get,
     "media.post": post_media,

@@ -27,3 +27,24 @@ class TokenBucket:
             self._tokens -= 1.0
             return 0.0
         return (1.0 - self._tokens) / self._rate
+
+
+class RateLimits:
+    """One token bucket per user, shared by all of that user's connections, so opening more
+    connections buys no more requests; an anonymous connection gets a bucket of its own."""
+
+    def __init__(
+        self, rate: float, burst: int, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self._rate = rate
+        self._burst = burst
+        self._clock = clock
+        self._by_user: dict[int, TokenBucket] = {}
+
+    def bucket_for(self, user_id: int | None) -> TokenBucket:
+        if user_id is None:
+            return TokenBucket(self._rate, self._burst, self._clock)
+        bucket = self._by_user.get(user_id)
+        if bucket is None:
+            bucket = self._by_user[user_id] = TokenBucket(self._rate, self._burst, self._clock)
+        return bucket

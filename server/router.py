@@ -7,6 +7,7 @@ can bypass authentication, argument validation or idempotency.
 from __future__ import annotations
 
 import logging
+import math
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
@@ -21,6 +22,8 @@ from server.session import Session
 from storage.database import now_ms
 
 log = logging.getLogger("roost.server")
+op_log = logging.getLogger("roost.ops")  # one record per op: see server.logs
+_QUIET = {"ok", ErrorCode.RATE_LIMITED.value}
 
 Handler = Callable[[OpContext, Any], Awaitable[msgspec.Struct]]
 OpObserver = Callable[[str, str, float], None]  # op, outcome ("ok" or error code), seconds
@@ -56,7 +59,7 @@ class Router:
             if wait:
                 raise RoostError(
                     ErrorCode.RATE_LIMITED,
-                    f"too many requests; retry in {wait:.2f}s",
+                    f"rate limited: retry in {max(1, math.ceil(wait))} s",
                     retry_after=round(wait, 3),
                 )
             spec = spec_for(request.op)
@@ -73,7 +76,13 @@ class Router:
             log.exception("op %s failed", request.op[:64])
             return encode_error(request.id, RoostError(ErrorCode.INTERNAL, "internal server error"))
         finally:
-            self._observe(request.op, outcome, time.perf_counter() - started)
+            seconds = time.perf_counter() - started
+            self._observe(request.op, outcome, seconds)
+            # Refusals are worth an operator's eye; successes only when asked (--log-level
+            # debug), and rate-limit refusals too: a flood must not become a flood of logs.
+            level = logging.DEBUG if outcome in _QUIET else logging.INFO
+            if op_log.isEnabledFor(level):
+                op_log.log(level, "op", extra=op_fields(session, request.op, outcome, seconds))
 
     async def _run(self, spec: OpSpec, session: Session, args: Any) -> bytes:
         handler = self._handlers[spec.name]
@@ -102,3 +111,15 @@ class Router:
                 await idempotency.record(tx, user_id, client_id, spec.name, result, now_ms())
         ctx.publish_pending()  # only now is the write committed
         return result
+
+
+def op_fields(session: Session, op: str, outcome: str, seconds: float) -> dict[str, object]:
+    """The structured fields of one op's log record."""
+    who = session.identity
+    return {
+        "op": op if op in OPS else "(unknown)",  # never echo a client's string into logs
+        "user": who.username if who else None,
+        "ms": round(seconds * 1000, 3),
+        "code": outcome,
+        "conn": session.ws.id.hex[:12],
+    }

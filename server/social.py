@@ -13,6 +13,7 @@ from protocol.post_text import is_blank, parse_entities
 from server.context import OpContext
 from server.fanout import fans_out
 from server.notifications import notify
+from server.quota import check_text_length
 from server.router import Handler
 from server.social_services import SocialServices, as_id
 from storage.database import now_ms
@@ -22,6 +23,7 @@ from storage.social_posts import NewPost, PostRecord
 async def create_post(ctx: OpContext, args: wire.CreatePost) -> wire.Post:
     if is_blank(args.text):
         raise RoostError(ErrorCode.INVALID_ARGS, "a post needs some text")
+    check_text_length(args.text, ctx.services.config.limits.max_post_chars)
     social = ctx.services.social
     tx = ctx.write_tx
     parent: PostRecord | None = None

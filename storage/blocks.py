@@ -13,7 +13,7 @@ import hashlib
 import os
 import secrets
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
@@ -127,6 +127,11 @@ class BlockStore(Protocol):
 
     def delete(self, digest: bytes) -> None: ...
 
+    def collect(self, digest: bytes, idle_before: float) -> int:
+        """Delete a block no longer referenced, unless it was stored or re-stored at or after
+        `idle_before` (epoch seconds): an upload racing the collection keeps it. The bytes
+        freed, 0 if kept or absent."""
+
 
 class BlockMissing(StorageError):
     pass
@@ -149,7 +154,7 @@ class LocalBlockStore:
 
     def put(self, digest: bytes, stored: bytes) -> None:
         path = self._path(digest)
-        if path.exists():
+        if _refresh(path):
             return
         path.parent.mkdir(exist_ok=True)
         tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
@@ -176,7 +181,7 @@ class LocalBlockStore:
         try:
             for digest, stored in blocks:
                 path = self._path(digest)
-                if path.exists() or any(p == path for _, p in written):
+                if _refresh(path) or any(p == path for _, p in written):
                     continue
                 path.parent.mkdir(exist_ok=True)
                 tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
@@ -200,6 +205,65 @@ class LocalBlockStore:
 
     def delete(self, digest: bytes) -> None:
         self._path(digest).unlink(missing_ok=True)
+
+    def collect(self, digest: bytes, idle_before: float) -> int:
+        # Moved aside first, so an upload that refreshes it from now on finds it gone and
+        # writes it again; one that refreshed it before the move shows in its mtime.
+        path = self._path(digest)
+        aside = path.with_name(f".{path.name}.{secrets.token_hex(4)}.gc")
+        try:
+            os.rename(path, aside)
+        except FileNotFoundError:
+            return 0
+        info = aside.stat()
+        if info.st_mtime >= idle_before:
+            try:
+                os.link(aside, path)  # put back, unless a new upload already wrote it
+            except FileExistsError:
+                pass
+            aside.unlink()
+            return 0
+        aside.unlink()
+        return info.st_size
+
+    def digests(self) -> Iterator[tuple[bytes, float]]:
+        """Every stored block's digest and mtime (epoch seconds)."""
+        for folder in self.root.iterdir():
+            if len(folder.name) != 2 or not folder.is_dir():
+                continue
+            for entry in os.scandir(folder):
+                if entry.name.startswith("."):
+                    continue
+                try:
+                    digest = bytes.fromhex(folder.name + entry.name)
+                    mtime = entry.stat().st_mtime
+                except (ValueError, FileNotFoundError):
+                    continue
+                if len(digest) == 32:
+                    yield digest, mtime
+
+    def remove_stale_temps(self, older_than: float) -> int:
+        """Temp files left by a crash mid-write; the bytes freed."""
+        freed = 0
+        for tmp in self.root.glob("??/.*"):
+            try:
+                info = tmp.stat()
+                if info.st_mtime < older_than:
+                    tmp.unlink()
+                    freed += info.st_size
+            except FileNotFoundError:
+                continue
+        return freed
+
+
+def _refresh(path: Path) -> bool:
+    """Whether a block is already stored; if it is, its mtime becomes now, so a garbage
+    collection running at this moment keeps it (see `LocalBlockStore.collect`)."""
+    try:
+        os.utime(path)
+    except FileNotFoundError:
+        return False
+    return True
 
 
 class BlockWriter:

@@ -19,12 +19,14 @@ from pathlib import Path
 from client.connection import Connection
 from client.core import RoostClient
 from client.errors import ClientError
+from client.limits import fetch_usage, upload_problem
 from client.sync.conflicts import conflicted_copy_name
 from client.sync.decide import Action, Content, Version, decide, for_viewer
 from client.sync.ignore import Ignore
 from client.sync.scan import LocalFile, ScanResult, encode_chunks, scan
 from client.sync.transfer import BlockSource, Transfer, first_error, sources_of
 from protocol import files as wire
+from protocol.accounts import Usage
 from storage.sync_index import LocalRow, RemoteRow, SyncedRow, SyncIndex
 
 SMALL_FILE_BYTES = 256 << 10  # at most one block: many can be in flight for little memory
@@ -304,7 +306,9 @@ class SyncEngine:
         by_mount: dict[str, list[_Plan]] = {}
         for p in plans:
             by_mount.setdefault(p.mount.id, []).append(p)
+        usage = await fetch_usage(self.transfer.conn.call) if plans else None
         for ns_id, group in by_mount.items():
+            group = [p for p in group if not self._refused_for_size(p, usage, report)]
             sources: dict[str, BlockSource] = {}
             for p in group:
                 assert p.local is not None
@@ -325,6 +329,14 @@ class SyncEngine:
                 if p.local is not None
             ]
             await self._commit(ns_id, group, items, report.uploaded, report)
+
+    def _refused_for_size(self, p: _Plan, usage: Usage | None, report: PassReport) -> bool:
+        """A file over the server's size limit is reported, not uploaded: every pass would
+        send its bytes only to have the commit refused."""
+        problem = upload_problem(p.ws, p.local.size, usage) if p.local else None
+        if problem:
+            report.refused.append((p.ws, problem))
+        return problem is not None
 
     async def _delete_remote(self, plans: list[_Plan], report: PassReport) -> None:
         by_mount: dict[str, list[_Plan]] = {}

@@ -1,0 +1,99 @@
+"""Storage space: what each user's data adds up to (for quotas), purging old versions, and
+collecting blocks that nothing refers to any more.
+
+Collection is safe beside a running server: only blocks unreferenced for a grace period are
+taken (an upload not yet committed is younger than that), rows go first, in one transaction,
+then the bytes, each kept if an upload re-stored it meanwhile (`BlockStore.collect`).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import aiosqlite
+
+from storage.blocks import LocalBlockStore
+from storage.database import Database
+from storage.files import FileRepository, _chunks
+
+GC_BATCH = 2000  # blocks forgotten per transaction
+
+
+async def used_bytes(conn: aiosqlite.Connection, user_id: int) -> int:
+    """Logical bytes counted against a user: every kept version in namespaces they own,
+    and their attachments."""
+    async with conn.execute(
+        "SELECT (SELECT COALESCE(SUM(v.size), 0) FROM file_versions v"
+        "  WHERE v.namespace_id IN (SELECT id FROM namespaces WHERE owner_id = ?))"
+        " + (SELECT COALESCE(SUM(size), 0) FROM attachments WHERE owner_id = ?)",
+        (user_id, user_id),
+    ) as cur:
+        row = await cur.fetchone()
+    return int(row[0]) if row else 0
+
+
+@dataclass(frozen=True)
+class Purged:
+    versions: int
+    bytes: int
+
+
+async def purge_history(
+    tx: aiosqlite.Connection, files: FileRepository, ns_id: int, path: str
+) -> Purged:
+    """Forget every version of `path` and of the paths under it except each one's current
+    version (a deleted file keeps only its tombstone, so other devices still learn of the
+    deletion); their blocks' refcounts drop, for `collect_garbage` to take."""
+    async with tx.execute(
+        "SELECT v.id, v.size FROM file_versions v WHERE v.namespace_id = ?"
+        " AND (v.path = ? OR substr(v.path, 1, ?) = ?)"
+        " AND v.id NOT IN (SELECT version_id FROM files_current WHERE namespace_id = ?)",
+        (ns_id, path, len(path) + 1, path + "/", ns_id),
+    ) as cur:
+        rows = [(int(r[0]), int(r[1])) for r in await cur.fetchall()]
+    await files.release_versions(tx, [version_id for version_id, _ in rows])
+    return Purged(len(rows), sum(size for _, size in rows))
+
+
+@dataclass(frozen=True)
+class Collected:
+    blocks: int  # unreferenced blocks whose bytes were deleted
+    bytes: int  # on disk, compressed, freed (blocks plus leftover temp files)
+    kept: int  # unreferenced, but re-uploaded during the collection: left in place
+
+
+async def collect_garbage(
+    db: Database, store: LocalBlockStore, *, grace_seconds: float, now: float | None = None
+) -> Collected:
+    """Delete blocks with no reference that are older than the grace period; then block files
+    the database has no row for (left by a crash between storing and recording an upload)."""
+    now = time.time() if now is None else now
+    idle_before = now - grace_seconds
+    files = FileRepository(db)
+    freed = kept = count = 0
+    while True:  # in short transactions: a running server's writes wait for each one
+        async with db.write() as tx:
+            hashes = await files.collectable(tx, int(idle_before * 1000), GC_BATCH)
+        for h in hashes:
+            n = store.collect(bytes.fromhex(h), idle_before)
+            freed += n
+            kept += n == 0
+        count += len(hashes)
+        if len(hashes) < GC_BATCH:
+            break
+    orphans = [d for d, mtime in store.digests() if mtime < idle_before]
+    known: set[str] = set()
+    for part in _chunks([d.hex() for d in orphans]):
+        marks = ",".join("?" * len(part))
+        async with db.reader.execute(
+            f"SELECT hash FROM blocks WHERE hash IN ({marks})", list(part)
+        ) as cur:
+            known.update(str(r[0]) for r in await cur.fetchall())
+    count -= kept
+    for digest in orphans:
+        if digest.hex() not in known and (n := store.collect(digest, idle_before)):
+            freed += n
+            count += 1
+    freed += store.remove_stale_temps(idle_before)
+    return Collected(count, freed, kept)

@@ -1,0 +1,127 @@
+"""roost serve's limit and log flags, roost usage, roost files purge and roost admin gc, as an
+operator and a user type them, against a server subprocess."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from client.core import RoostClient
+from client.files import RemoteFiles
+from client.home import ClientHome
+from tests.helpers import Home, ServerProcess
+
+
+def _age_unreferenced_blocks(data: Path, hours: int) -> None:
+    db = sqlite3.connect(data / "roost.db", timeout=10)
+    with db:
+        rows = db.execute("SELECT hash FROM blocks WHERE refcount = 0").fetchall()
+        db.execute(
+            "UPDATE blocks SET created_at = created_at - ? WHERE refcount = 0", (hours * 3_600_000,)
+        )
+    db.close()
+    past = time.time() - hours * 3600
+    for (h,) in rows:
+        os.utime(data / "blocks" / h[:2] / h[2:], (past, past))
+
+
+def _block_files(data: Path) -> set[str]:
+    return {p.name for p in (data / "blocks").rglob("*") if p.is_file()}
+
+
+async def test_rate_and_quota_flags_reach_the_user(
+    make_home: Callable[[str, str], Home], tmp_path: Path
+) -> None:
+    server = await ServerProcess(
+        tmp_path / "data",
+        extra_args=("--rate", "0.1", "--burst", "4", "--quota", "1MiB", "--max-text", "100"),
+    ).start()
+    try:
+        alice = make_home("alice", server.url)
+        await alice.register("alice")
+        usage = json.loads((await alice.ok("usage", "--json")).stdout)
+        assert (usage["used_bytes"], usage["quota_bytes"]) == (0, 1 << 20)
+        assert (usage["ops_per_second"], usage["ops_burst"]) == (0.1, 4)
+        assert (usage["max_post_chars"], usage["max_message_chars"]) == (100, 100)
+        for _ in range(4):
+            result = await alice.run("usage")
+            if result.code:
+                break
+        assert result.code == 1
+        assert "rate limited: retry in" in result.stderr and result.stderr.count("\n") == 1
+    finally:
+        await server.kill()
+
+
+async def test_a_bad_size_is_a_usage_error(make_home: Callable[[str, str], Home]) -> None:
+    operator = make_home("operator", "ws://unused")
+    result = await operator.run("serve", "--quota", "ten gigs", "--port", "0")
+    assert result.code == 2 and "'ten gigs' is not a size" in result.stderr
+
+
+async def test_purge_then_gc_frees_the_blocks_of_old_versions_only(
+    server_process: ServerProcess, make_home: Callable[[str, str], Home], tmp_path: Path
+) -> None:
+    alice = make_home("alice", server_process.url)
+    await alice.register("alice")
+    data = server_process.data_dir
+    doc = tmp_path / "doc.bin"
+    doc.write_bytes(os.urandom(50_000))
+    await alice.ok("files", "put", str(doc))
+    first = _block_files(data)
+    doc.write_bytes(os.urandom(60_000))
+    await alice.ok("files", "put", str(doc))
+    assert len(_block_files(data)) == len(first) + 1
+    usage = json.loads((await alice.ok("usage", "--json")).stdout)
+    assert usage["used_bytes"] == 110_000 and usage["quota_bytes"] is None
+
+    operator = Home(tmp_path / "operator", server_process.url)
+    young = await operator.ok("admin", "gc", "--data", str(data))
+    assert "freed 0 block(s)" in young.stderr  # nothing unreferenced yet
+
+    purged = await alice.ok("files", "purge", "doc.bin", "--yes")
+    assert "purged 1 old version(s)" in purged.stderr
+    kept = await operator.ok("admin", "gc", "--data", str(data))
+    assert "freed 0 block(s)" in kept.stderr  # within the grace period: could be an upload
+    _age_unreferenced_blocks(data, hours=2)  # as if the purge had been two hours ago
+
+    # An upload not committed yet must survive a collection run meanwhile.
+    client = RoostClient(ClientHome(alice.path), open_timeout=2.0)
+    pending = tmp_path / "pending.bin"
+    pending.write_bytes(os.urandom(40_000))
+    async with client:
+        await RemoteFiles(client).upload_blocks(pending)
+        freed = await operator.ok("admin", "gc", "--data", str(data))
+        assert "freed 1 block(s)" in freed.stderr  # the purged version's, nothing else
+        assert _block_files(data).isdisjoint(first)
+        await RemoteFiles(client).put(pending)  # its blocks are all still there
+
+    await alice.ok("files", "get", "doc.bin", "-o", str(tmp_path / "back.bin"))
+    assert (tmp_path / "back.bin").read_bytes() == doc.read_bytes()
+    history = json.loads((await alice.ok("files", "history", "doc.bin", "--json")).stdout)
+    assert len(history) == 1
+    assert json.loads((await alice.ok("usage", "--json")).stdout)["used_bytes"] == 100_000
+
+
+async def test_json_logs_are_one_object_per_line(
+    make_home: Callable[[str, str], Home], tmp_path: Path
+) -> None:
+    server = await ServerProcess(
+        tmp_path / "data", extra_args=("--log-format", "json", "--log-level", "debug")
+    ).start()
+    alice = make_home("alice", server.url)
+    await alice.register("alice")
+    await alice.run("files", "history", "no-such-file")
+    assert await server.terminate() == 0
+    records = [json.loads(line) for line in server.log]  # every line is JSON
+    assert all({"ts", "level", "event"} <= set(r) for r in records)
+    ops = [r for r in records if r["event"] == "op"]
+    refused = next(r for r in ops if r["op"] == "files.history")
+    assert refused["code"] == "not_found" and refused["user"] == "alice"
+    assert refused["level"] == "info" and isinstance(refused["ms"], float) and refused["conn"]
+    registered = next(r for r in ops if r["op"] == "auth.register")
+    assert registered["code"] == "ok" and registered["level"] == "debug"

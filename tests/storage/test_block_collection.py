@@ -1,0 +1,82 @@
+"""Block collection: an upload that re-stores a block while it is being collected keeps it;
+abandoned uploads go once past the grace period; leftovers of crashes are found."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+from client.files import RemoteFiles
+from storage import space
+from storage.blocks import LocalBlockStore, encode_block
+from tests.conftest import LiveServer
+from tests.files.helpers import device
+
+
+def _stored(store: LocalBlockStore, data: bytes, *, age: float) -> bytes:
+    digest = hashlib.sha256(data).digest()
+    codec, payload = encode_block(data)
+    store.put(digest, bytes((codec,)) + payload)
+    name = digest.hex()
+    past = time.time() - age
+    os.utime(store.root / name[:2] / name[2:], (past, past))
+    return digest
+
+
+def test_an_idle_block_is_deleted_and_its_size_reported(tmp_path: Path) -> None:
+    store = LocalBlockStore(tmp_path, fsync=False)
+    digest = _stored(store, b"old bytes" * 100, age=7200)
+    assert store.collect(digest, idle_before=time.time() - 3600) > 0
+    assert not store.has(digest)
+    assert store.collect(digest, idle_before=time.time()) == 0  # already gone
+
+
+def test_a_block_stored_again_before_collection_is_kept(tmp_path: Path) -> None:
+    store = LocalBlockStore(tmp_path, fsync=False)
+    data = b"shared bytes" * 100
+    digest = _stored(store, data, age=7200)
+    codec, payload = encode_block(data)
+    store.put(digest, bytes((codec,)) + payload)  # a new upload of the same block: refreshed
+    assert store.collect(digest, idle_before=time.time() - 3600) == 0
+    assert store.get(digest)[1:] == payload
+    assert list(tmp_path.glob("??/.*")) == []  # nothing left aside
+
+
+def test_orphan_listing_and_stale_temp_files(tmp_path: Path) -> None:
+    store = LocalBlockStore(tmp_path, fsync=False)
+    digest = _stored(store, b"x" * 10, age=0)
+    (tmp_path / digest.hex()[:2] / ".leftover.tmp").write_bytes(b"half")
+    assert [d for d, _ in store.digests()] == [digest]
+    assert store.remove_stale_temps(older_than=time.time() + 1) == 4
+    assert store.has(digest)
+
+
+async def test_abandoned_uploads_are_collected_in_short_transactions(
+    live: LiveServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Blocks uploaded and never committed are collected once past the grace period, a few
+    per transaction, while the server keeps running."""
+    alice = await device(live, tmp_path, "alice", "laptop", register=True)
+    try:
+        files = RemoteFiles(alice.client)
+        for i in range(5):
+            local = tmp_path / f"abandoned{i}"
+            local.write_bytes(os.urandom(1000))
+            await files.upload_blocks(local)
+        server = live.server._services
+        assert server is not None and isinstance(server.blocks, LocalBlockStore)
+        young = await space.collect_garbage(server.db, server.blocks, grace_seconds=3600)
+        assert young.blocks == 0
+        monkeypatch.setattr(space, "GC_BATCH", 2)
+        done = await space.collect_garbage(
+            server.db, server.blocks, grace_seconds=0, now=time.time() + 1
+        )
+        assert done.blocks == 5 and done.bytes > 5000
+        assert list(server.blocks.digests()) == []
+        await files.put(tmp_path / "abandoned0")  # uploaded again, as if new
+    finally:
+        await alice.client.close()
