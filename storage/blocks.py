@@ -147,6 +147,19 @@ class LocalBlockStore:
     def has(self, digest: bytes) -> bool:
         return self._path(digest).exists()
 
+    def sweep_temp_files(self) -> int:
+        """Delete the temp files of writes a crash cut short (never renamed into place, so
+        nothing refers to them); returns how many. Call before serving: a live write's temp
+        file would go too."""
+        removed = 0
+        for folder in self.root.iterdir():
+            if not folder.is_dir():
+                continue
+            for tmp in folder.glob(".*.tmp"):
+                tmp.unlink(missing_ok=True)
+                removed += 1
+        return removed
+
     def put(self, digest: bytes, stored: bytes) -> None:
         path = self._path(digest)
         if path.exists():
