@@ -77,6 +77,19 @@ def sources_of(path: Path, chunks: Iterable[tuple[str, int]]) -> dict[str, Block
     return out
 
 
+def sweep_temp_files(root: Path) -> int:
+    """Delete the download temp files a killed sync left in the workspace (they are never
+    renamed into place); returns how many. Only while no download of ours is running."""
+    removed = 0
+    for folder, _, names in os.walk(root):
+        for name in names:
+            if name.startswith(TEMP_PREFIX):
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(os.path.join(folder, name))
+                    removed += 1
+    return removed
+
+
 def read_block(src: BlockSource, expected: str) -> bytes:
     with open(src.path, "rb") as f:
         f.seek(src.offset)

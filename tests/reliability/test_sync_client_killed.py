@@ -1,5 +1,6 @@
-"""`roost sync` killed with SIGKILL in the middle of an upload: the next run converges and
-sends only the blocks the server did not already hold."""
+"""`roost sync` killed with SIGKILL in the middle of an upload (and, on another device, of a
+download): the next run converges, sends only the blocks the server did not already hold, and
+leaves no temp file behind."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from pathlib import Path
 
 from client.connection import Connection
 from client.home import ClientHome
+from client.sync.ignore import TEMP_PREFIX
 from protocol import files as wire
 from storage.chunker import chunk_file
 from tests.helpers import SECOND, Home, ServerProcess, roost_command
@@ -21,13 +23,30 @@ SENT = re.compile(r"sent (\d+) blocks")
 
 
 def make_workspace(root: Path, rng: random.Random) -> None:
-    """About 9 MiB: many one-block files (batched small uploads) and a few multi-block ones."""
+    """About 14 MiB: many one-block files (batched small uploads) and one of several blocks,
+    big enough that its download lands in a temp file piece by piece."""
     for i in range(160):
         path = root / f"notes{i % 8}" / f"n{i}.bin"
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(rng.randbytes(rng.randint(8_000, 48_000)))
-    for i in range(2):
-        (root / f"big{i}.bin").write_bytes(rng.randbytes(2_500_000))
+    (root / "big.bin").write_bytes(rng.randbytes(9_500_000))
+
+
+def temp_files(root: Path) -> list[Path]:
+    return [p for p in root.rglob("*") if p.name.startswith(TEMP_PREFIX)]
+
+
+async def start_sync(home: Home, root: Path) -> asyncio.subprocess.Process:
+    return await asyncio.create_subprocess_exec(
+        *roost_command(), "sync", str(root), env=home.env(),
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+
+
+async def kill(proc: asyncio.subprocess.Process) -> None:
+    if proc.returncode is None:
+        proc.send_signal(signal.SIGKILL)
+    await proc.wait()
 
 
 def tree(root: Path) -> dict[str, bytes]:
@@ -57,17 +76,13 @@ async def test_a_sync_killed_mid_upload_resumes_without_resending_blocks(
 
     watcher = Connection(server_process.url, ClientHome(laptop.path).token())
     await watcher.open()
-    proc = await asyncio.create_subprocess_exec(
-        *roost_command(), "sync", str(workspace), env=laptop.env(),
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
+    proc = await start_sync(laptop, workspace)
     try:
         async with asyncio.timeout(60 * SECOND):  # kill it once some blocks, not all, arrived
             while len(await missing(watcher, hashes)) == len(hashes):
                 assert proc.returncode is None, "roost sync exited before uploading"
                 await asyncio.sleep(0.005)
-        proc.send_signal(signal.SIGKILL)
-        await proc.wait()
+        await kill(proc)
         held_before = len(hashes) - len(await missing(watcher, hashes))
         assert 0 < held_before < len(hashes), "the kill did not land mid-upload"
         # The server may still store blocks that were in flight; what it holds only grows, so
@@ -75,9 +90,7 @@ async def test_a_sync_killed_mid_upload_resumes_without_resending_blocks(
         await asyncio.sleep(0.5)
         left = await missing(watcher, hashes)
     finally:
-        if proc.returncode is None:
-            proc.kill()
-            await proc.wait()
+        await kill(proc)
 
     rerun = await laptop.ok("sync", str(workspace), "--once")
     sent = int(SENT.search(rerun.stderr)[1])  # type: ignore[index]
@@ -91,5 +104,15 @@ async def test_a_sync_killed_mid_upload_resumes_without_resending_blocks(
 
     desktop = make_home("desktop", server_process.url)  # converged: another device gets it all
     await desktop.login("alice", device="desktop")
-    await desktop.ok("sync", str(tmp_path / "desktop"), "--once")
-    assert tree(tmp_path / "desktop") == tree(workspace)
+    elsewhere = tmp_path / "desktop"
+    proc = await start_sync(desktop, elsewhere)
+    try:
+        async with asyncio.timeout(60 * SECOND):  # kill it while the big file is half written
+            while not temp_files(elsewhere):
+                assert proc.returncode is None, "roost sync exited before downloading"
+                await asyncio.sleep(0.005)
+    finally:
+        await kill(proc)
+    await desktop.ok("sync", str(elsewhere), "--once")
+    assert temp_files(elsewhere) == []
+    assert tree(elsewhere) == tree(workspace)
