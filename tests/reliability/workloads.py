@@ -210,16 +210,21 @@ class FileSync:
     MAX_PATHS = 24
 
     def __init__(
-        self, device: RoostClient, checker: RoostClient, root: Path, data_dir: Path, rng: Any
+        self,
+        device: RoostClient,
+        checker: RoostClient,
+        root: Path,
+        data_dir: Path,
+        rng: random.Random,
     ) -> None:
         self.device = device
         self.checker = checker
         self.engine = SyncEngine(device, root)
         self.root = root
         self.blocks_dir = data_dir / "blocks"
-        self.rng: random.Random = rng
+        self.rng = rng
         self.written: dict[str, set[str]] = {}  # path -> every content hash written there
-        self.verified: set[str] = set()  # version ids already fetched whole
+        self.verified: dict[str, str] = {}  # version id -> content hash, once fetched whole
 
     async def setup(self) -> None:
         await self.engine.bind()
@@ -283,17 +288,16 @@ class FileSync:
             data = b"".join([await transfer.fetch_block(h) for h in v.blocks])
             assert len(data) == v.size, f"{v.path}: version of the wrong size"
             assert _content_hash(data) in self.written.get(v.path, set()), f"{v.path}: bytes"
-            self.verified.add(v.version_id)
+            self.verified[v.version_id] = _content_hash(data)
         for path, hashes in self.written.items():  # each content committed at most once
             live = [v for v in versions if v.path == path and not v.deleted]
             assert len({tuple(v.blocks) for v in live}) == len(live), f"{path} committed twice"
             assert len(live) <= len(hashes)
         now = {e.path: e for e in current.entries}
-        for path, content in self._local().items():  # acked edits kept, converged: server == disk
+        for path, content in self._local().items():  # converged: the server holds the disk
             entry = now.get(path)
             if content is None:
                 assert entry is None or entry.deleted, f"{path} should be deleted"
                 continue
             assert entry is not None and not entry.deleted, f"{path} missing on the server"
-            data = b"".join([await transfer.fetch_block(h) for h in entry.blocks])
-            assert _content_hash(data) == content, f"{path} differs from the device"
+            assert self.verified[entry.version_id] == content, f"{path} differs from the disk"
