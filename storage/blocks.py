@@ -13,7 +13,7 @@ import hashlib
 import os
 import secrets
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
@@ -111,6 +111,27 @@ def make_durable(files: Sequence[BinaryIO]) -> None:
             _syncfs_fd(f.fileno())
 
 
+def sync_dirs(folders: Iterable[Path]) -> None:
+    """Make renames and new entries in these folders durable: a rename is only as durable as
+    its folder, so without this a machine crash can lose a file whose write was acked. One
+    syncfs per filesystem where available, else an fsync of each folder."""
+    unique = list(dict.fromkeys(folders))
+    if _syncfs is not None and len(unique) > 1:
+        seen: set[int] = set()
+        for folder in unique:
+            dev = folder.stat().st_dev
+            if dev not in seen:
+                seen.add(dev)
+                _syncfs(folder)
+        return
+    for folder in unique:
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
 class BlockStore(Protocol):
     """Where block bytes live; content-addressed, shared by every user."""
 
@@ -164,6 +185,7 @@ class LocalBlockStore:
         path = self._path(digest)
         if path.exists():
             return
+        new_folder = not path.parent.exists()
         path.parent.mkdir(exist_ok=True)
         tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
         try:
@@ -172,6 +194,8 @@ class LocalBlockStore:
                 if self._fsync:
                     os.fsync(f.fileno())
             os.replace(tmp, path)
+            if self._fsync:
+                sync_dirs([path.parent, self.root] if new_folder else [path.parent])
         except OSError as exc:
             tmp.unlink(missing_ok=True)
             raise StorageError(f"cannot store block {digest.hex()[:12]}: {exc}") from exc

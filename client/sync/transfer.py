@@ -24,7 +24,7 @@ from client.errors import ClientError
 from client.sync.ignore import TEMP_PREFIX
 from protocol import files as wire
 from protocol.files import Codec
-from storage.blocks import decode_block, encode_block, make_durable
+from storage.blocks import decode_block, encode_block, make_durable, sync_dirs
 
 SMALL_BLOCK_BYTES = 256 << 10  # the server lets more of these be in flight (see server/app.py)
 SMALL_BLOCKS_FACTOR = 4  # small blocks in flight = window x this
@@ -169,6 +169,9 @@ def land_files(batch: Sequence[_Landing]) -> list[BaseException | None]:
                 out.into_place(dest, mtime_ms)
             except OSError as exc:
                 errors[i] = exc
+    # The index records these as synced next: a rename lost to a machine crash would then
+    # read as a local delete and be sent to the server.
+    sync_dirs(dest.parent for (_, dest, _), error in zip(batch, errors, strict=True) if not error)
     return errors
 
 
