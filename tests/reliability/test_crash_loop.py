@@ -55,10 +55,10 @@ async def test_acked_writes_survive_a_seeded_kill_loop(tmp_path: Path, cycles: i
         return c
 
     try:
-        chat = ChatBurst([await client(f"chatter{i}") for i in range(CHAT_SENDERS)], rng)
-        posts = PostFanOut(
-            await client("author"), [await client(f"follower{i}") for i in range(FOLLOWERS)]
-        )
+        chatters = await asyncio.gather(*(client(f"chatter{i}") for i in range(CHAT_SENDERS)))
+        followers = await asyncio.gather(*(client(f"follower{i}") for i in range(FOLLOWERS)))
+        chat = ChatBurst(list(chatters), rng)
+        posts = PostFanOut(await client("author"), list(followers))
         files = FileSync(
             await client("filer"),
             await client("filer_check", register=False, user="filer"),
