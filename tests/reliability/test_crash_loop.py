@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import os
 import random
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -75,7 +76,9 @@ async def test_acked_writes_survive_a_seeded_kill_loop(tmp_path: Path, cycles: i
             async with asyncio.timeout(CYCLE_SECONDS * SECOND):
                 running = [asyncio.create_task(w.run(cycle)) for w in workloads]
                 await asyncio.sleep(rng.uniform(0.05, 1.2))  # somewhere in the middle of it all
+                killed_at = datetime.now(UTC)
                 await server.kill()
+                chat.replays.killed_at = posts.replays.killed_at = killed_at
                 done = await asyncio.gather(*running, return_exceptions=True)
                 failed = [r for r in done if isinstance(r, BaseException)]
                 assert not failed, f"{where}: a workload failed while the server died: {failed!r}"
@@ -93,7 +96,9 @@ async def test_acked_writes_survive_a_seeded_kill_loop(tmp_path: Path, cycles: i
                 assert not logged, f"{where}: the server logged errors: {logged}"
             print(
                 f"cycle {cycle}: {len(chat.acked)} messages, {len(posts.acked)} posts,"
-                f" {len(files.verified)} file versions; {replaying} writes replayed"
+                f" {len(files.verified)} file versions; {replaying} writes replayed, of which"
+                f" {chat.replays.lost_acks + posts.replays.lost_acks} so far had been committed"
+                " before the kill"
             )
     finally:
         for c in clients:

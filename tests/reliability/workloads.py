@@ -10,6 +10,7 @@ import asyncio
 import hashlib
 import random
 from collections import Counter
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -66,6 +67,8 @@ class Replays:
 
     def __init__(self, clients: list[RoostClient]) -> None:
         self.results: dict[str, Any] = {}
+        self.killed_at = datetime.max.replace(tzinfo=UTC)
+        self.lost_acks = 0  # replays the server had committed before it died: first result back
         self._clients = clients
         for c in clients:
             c.replay_listeners.append(self._acked)
@@ -121,6 +124,7 @@ class ChatBurst:
         await self.replays.resume()
         for cid, text in self.queued.items():  # replayed after the restart: acked now
             self.acked[text] = self.replays.results[cid].seq
+            self.replays.lost_acks += self.replays.results[cid].sent_at < self.replays.killed_at
         self.queued.clear()
         stored: dict[int, chat_wire.Message] = {}
         before = None
@@ -181,6 +185,7 @@ class PostFanOut:
         await self.replays.resume()
         for cid, text in self.queued.items():
             self.acked[text] = self.replays.results[cid].id
+            self.replays.lost_acks += self.replays.results[cid].created_at < self.replays.killed_at
         self.queued.clear()
         name = self.author.home.require_account().username
         own = await self._timeline(
