@@ -132,6 +132,8 @@ class RoostServer:
             max_batch=self.config.chat_batch_limit,
         )
         block_store = LocalBlockStore(self.config.data_dir / "blocks")
+        if swept := await asyncio.to_thread(block_store.sweep_temp_files):
+            log.info("removed %d block temp files left by an interrupted write", swept)
         services = Services(
             config=self.config,
             db=self.db,

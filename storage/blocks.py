@@ -13,7 +13,7 @@ import hashlib
 import os
 import secrets
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
@@ -111,6 +111,27 @@ def make_durable(files: Sequence[BinaryIO]) -> None:
             _syncfs_fd(f.fileno())
 
 
+def sync_dirs(folders: Iterable[Path]) -> None:
+    """Make renames and new entries in these folders durable: a rename is only as durable as
+    its folder, so without this a machine crash can lose a file whose write was acked. One
+    syncfs per filesystem where available, else an fsync of each folder."""
+    unique = list(dict.fromkeys(folders))
+    if _syncfs is not None and len(unique) > 1:
+        seen: set[int] = set()
+        for folder in unique:
+            dev = folder.stat().st_dev
+            if dev not in seen:
+                seen.add(dev)
+                _syncfs(folder)
+        return
+    for folder in unique:
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
 class BlockStore(Protocol):
     """Where block bytes live; content-addressed, shared by every user."""
 
@@ -152,10 +173,24 @@ class LocalBlockStore:
     def has(self, digest: bytes) -> bool:
         return self._path(digest).exists()
 
+    def sweep_temp_files(self) -> int:
+        """Delete the temp files of writes a crash cut short (never renamed into place, so
+        nothing refers to them); returns how many. Call before serving: a live write's temp
+        file would go too."""
+        removed = 0
+        for folder in self.root.iterdir():
+            if not folder.is_dir():
+                continue
+            for tmp in folder.glob(".*.tmp"):
+                tmp.unlink(missing_ok=True)
+                removed += 1
+        return removed
+
     def put(self, digest: bytes, stored: bytes) -> None:
         path = self._path(digest)
         if _refresh(path):
             return
+        new_folder = not path.parent.exists()
         path.parent.mkdir(exist_ok=True)
         tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
         try:
@@ -164,6 +199,8 @@ class LocalBlockStore:
                 if self._fsync:
                     os.fsync(f.fileno())
             os.replace(tmp, path)
+            if self._fsync:
+                sync_dirs([path.parent, self.root] if new_folder else [path.parent])
         except OSError as exc:
             tmp.unlink(missing_ok=True)
             raise StorageError(f"cannot store block {digest.hex()[:12]}: {exc}") from exc

@@ -24,7 +24,13 @@ from client.sync.conflicts import conflicted_copy_name
 from client.sync.decide import Action, Content, Version, decide, for_viewer
 from client.sync.ignore import Ignore
 from client.sync.scan import LocalFile, ScanResult, encode_chunks, scan
-from client.sync.transfer import BlockSource, Transfer, first_error, sources_of
+from client.sync.transfer import (
+    BlockSource,
+    Transfer,
+    first_error,
+    sources_of,
+    sweep_temp_files,
+)
 from protocol import files as wire
 from protocol.accounts import Usage
 from storage.sync_index import LocalRow, RemoteRow, SyncedRow, SyncIndex
@@ -127,12 +133,17 @@ class SyncEngine:
         self.on_block = on_block
         self.window = window
         self.transfer: Transfer | None = None
+        self._swept = False
 
     async def bind(self) -> None:
-        """Make this folder the device's workspace (a different folder starts afresh)."""
+        """Make this folder the device's workspace (a different folder starts afresh). The
+        first time, remove the temp files of downloads a killed sync left behind."""
         self.root.mkdir(parents=True, exist_ok=True)
         if await self.index.root() != str(self.root):
             await self.index.bind(str(self.root))
+        if not self._swept:
+            await asyncio.to_thread(sweep_temp_files, self.root)
+            self._swept = True
 
     async def run_once(self) -> PassReport:
         await self.bind()

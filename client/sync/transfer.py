@@ -24,7 +24,7 @@ from client.errors import ClientError
 from client.sync.ignore import TEMP_PREFIX
 from protocol import files as wire
 from protocol.files import Codec
-from storage.blocks import decode_block, encode_block, make_durable
+from storage.blocks import decode_block, encode_block, make_durable, sync_dirs
 
 SMALL_BLOCK_BYTES = 256 << 10  # the server lets more of these be in flight (see server/app.py)
 SMALL_BLOCKS_FACTOR = 4  # small blocks in flight = window x this
@@ -75,6 +75,19 @@ def sources_of(path: Path, chunks: Iterable[tuple[str, int]]) -> dict[str, Block
         out.setdefault(h, BlockSource(path, offset, n))
         offset += n
     return out
+
+
+def sweep_temp_files(root: Path) -> int:
+    """Delete the download temp files a killed sync left in the workspace (they are never
+    renamed into place); returns how many. Only while no download of ours is running."""
+    removed = 0
+    for folder, _, names in os.walk(root):
+        for name in names:
+            if name.startswith(TEMP_PREFIX):
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(os.path.join(folder, name))
+                    removed += 1
+    return removed
 
 
 def read_block(src: BlockSource, expected: str) -> bytes:
@@ -156,6 +169,9 @@ def land_files(batch: Sequence[_Landing]) -> list[BaseException | None]:
                 out.into_place(dest, mtime_ms)
             except OSError as exc:
                 errors[i] = exc
+    # The index records these as synced next: a rename lost to a machine crash would then
+    # read as a local delete and be sent to the server.
+    sync_dirs(dest.parent for (_, dest, _), error in zip(batch, errors, strict=True) if not error)
     return errors
 
 

@@ -1,0 +1,68 @@
+"""A rename is only as durable as its folder: stored blocks and landed downloads have their
+folders synced before they are acknowledged or recorded, so a machine crash cannot lose them."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+import pytest
+
+from client.sync.transfer import _TempFile, land_files
+from storage import blocks
+from storage.blocks import LocalBlockStore
+
+
+class Synced:
+    """What was made durable while a test ran: inodes fsynced, filesystems syncfs'd."""
+
+    def __init__(self) -> None:
+        self.inodes: set[int] = set()
+        self.devices: set[int] = set()
+
+    def covers(self, path: Path) -> bool:
+        st = path.stat()
+        return st.st_ino in self.inodes or st.st_dev in self.devices
+
+
+@pytest.fixture
+def synced(monkeypatch: pytest.MonkeyPatch) -> Synced:
+    """Records every fsync and syncfs (the real calls still run)."""
+    seen = Synced()
+    real_fsync, real_syncfs = os.fsync, blocks._syncfs
+
+    def fsync(fd: int) -> None:
+        seen.inodes.add(os.fstat(fd).st_ino)
+        real_fsync(fd)
+
+    def syncfs(path: Path) -> None:
+        seen.devices.add(path.stat().st_dev)
+        assert real_syncfs is not None
+        real_syncfs(path)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    if real_syncfs is not None:
+        monkeypatch.setattr(blocks, "_syncfs", syncfs)
+    return seen
+
+
+def test_a_stored_block_has_its_folder_synced(tmp_path: Path, synced: Synced) -> None:
+    store = LocalBlockStore(tmp_path / "blocks")
+    data = b"\x00" + b"a large block" * 1000
+    digest = hashlib.sha256(data[1:]).digest()
+    store.put(digest, data)
+    folder = tmp_path / "blocks" / digest.hex()[:2]
+    assert store.get(digest) == data
+    assert synced.covers(folder)  # the rename
+    assert synced.covers(tmp_path / "blocks")  # the new folder
+
+
+async def test_a_landed_download_has_its_folder_synced(tmp_path: Path, synced: Synced) -> None:
+    dest = tmp_path / "docs" / "report.txt"
+    dest.parent.mkdir()
+    out = _TempFile(dest.with_name(".roost-tmp-x"))
+    await out.add(b"downloaded", [])
+    assert land_files([(out, dest, None)]) == [None]
+    assert dest.read_bytes() == b"downloaded"
+    assert synced.covers(dest.parent)
