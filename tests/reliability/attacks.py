@@ -170,10 +170,14 @@ ROWS: dict[str, Row] = {
     "timeline.home": Row([allowed(lambda w: {"limit": 100})], open_because=OWN),
     "timeline.user": Row([allowed(lambda w: {"username": "alice"})], open_because=PUBLIC),
     "follow.add": Row(
-        [allowed(lambda w: {"username": "alice", "client_id": key()})], open_because=PUBLIC
+        [allowed(lambda w: {"username": "alice", "client_id": key()})],
+        open_because=PUBLIC,
+        valid=lambda w: {"username": "bob", "client_id": key()},  # alice cannot follow herself
     ),
     "follow.remove": Row(
-        [allowed(lambda w: {"username": "alice", "client_id": key()})], open_because=PUBLIC
+        [allowed(lambda w: {"username": "alice", "client_id": key()})],
+        open_because=PUBLIC,
+        valid=lambda w: {"username": "bob", "client_id": key()},  # alice cannot follow herself
     ),
     "follow.followers": Row([allowed(lambda w: {"username": "alice"})], open_because=PUBLIC),
     "follow.following": Row([allowed(lambda w: {"username": "alice"})], open_because=PUBLIC),

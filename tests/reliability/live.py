@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+import re
 import subprocess
 import threading
 from collections.abc import Iterator
@@ -25,6 +26,7 @@ from tests.helpers import _LISTENING, PASSWORD, SECOND, roost_command
 # The server allows 200 requests in a burst per connection; a peer opens a new connection
 # before it would reach that, so tests exchange many frames without being rate limited.
 REQUESTS_PER_CONNECTION = 150
+_LOG_RECORD = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d")
 
 
 class RoostProcess:
@@ -71,7 +73,14 @@ class RoostProcess:
         raise RuntimeError("no VmRSS")
 
     def errors_logged(self) -> list[str]:
-        return [line for line in self.log if " ERROR " in line or "Traceback" in line]
+        """Each ERROR record of the server log, with its traceback."""
+        errors: list[str] = []
+        for line in self.log:
+            if " ERROR " in line:
+                errors.append(line)
+            elif errors and not _LOG_RECORD.match(line):
+                errors[-1] += line  # a traceback line of the record before
+        return errors
 
     def stop(self) -> None:
         if self.alive:
