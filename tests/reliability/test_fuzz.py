@@ -231,6 +231,17 @@ def check_raw(fuzz: Fuzz, frame: tuple[str | bytes, bool | None]) -> None:
     fuzz.bystander_is_served()
 
 
+def test_every_seed_request_is_valid(fuzz: Fuzz) -> None:
+    """The fuzzer starts from requests the server accepts (or refuses for a reason of state),
+    so mutations reach the handlers instead of stopping at the argument check."""
+    for op in FUZZED_OPS:
+        reply = fuzz.attacker.request(op, ROWS[op].valid_args(fuzz.world))
+        assert reply["ok"] or reply["error"]["code"] not in ("invalid_args", "malformed"), (
+            op,
+            reply,
+        )
+
+
 FAST = settings(
     max_examples=300,
     deadline=None,
@@ -281,17 +292,6 @@ def test_mutated_requests_long(long_run: Fuzz, data: st.DataObject) -> None:
 @given(frame=raw_frames)
 def test_random_frames_long(long_run: Fuzz, frame: tuple[str | bytes, bool | None]) -> None:
     check_raw(long_run, frame)
-
-
-def test_every_seed_request_is_valid(fuzz: Fuzz) -> None:
-    """The fuzzer starts from requests the server accepts (or refuses for a reason of state),
-    so mutations reach the handlers instead of stopping at the argument check."""
-    for op in FUZZED_OPS:
-        reply = fuzz.attacker.request(op, ROWS[op].valid_args(fuzz.world))
-        assert reply["ok"] or reply["error"]["code"] not in ("invalid_args", "malformed"), (
-            op,
-            reply,
-        )
 
 
 # ---------------------------------------------------------------------------- limits, memory
