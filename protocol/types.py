@@ -17,13 +17,13 @@ def at_most(limit: int) -> str:
     """A regex for the decimal numbers 0..limit (leading zeros allowed): the shorter ones, and
     those of the same length that are smaller at their first differing digit."""
     digits = str(limit)
-    shorter = f"[0-9]{{1,{len(digits) - 1}}}"
+    shorter = [f"[0-9]{{1,{len(digits) - 1}}}"] if len(digits) > 1 else []
     same = [
         digits[:i] + f"[0-{int(d) - 1}]" + f"[0-9]{{{len(digits) - i - 1}}}"
         for i, d in enumerate(digits)
         if d != "0"
     ]
-    return "^(" + "|".join([shorter, *same, digits]) + ")$"
+    return "^(" + "|".join([*shorter, *same, digits]) + ")$"
 
 
 Id = Annotated[str, msgspec.Meta(pattern=at_most(INT64_MAX), description="snowflake id, decimal")]

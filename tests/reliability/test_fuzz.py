@@ -41,6 +41,7 @@ class Fuzz:
     server: RoostProcess
     world: World
     attacker: Peer  # alice's device: the mutated requests act on her own things
+    anonymous: Peer  # no token: may only register or log in
     bystander: Peer  # bob, asking politely throughout
 
     def bystander_is_served(self) -> None:
@@ -54,9 +55,10 @@ def fuzz(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fuzz]:
     server = RoostProcess(Path(tmp_path_factory.mktemp("fuzz")))
     try:
         world = build_world(server.url)
-        state = Fuzz(server, world, world.peer("alice"), world.peer("bob"))
+        state = Fuzz(server, world, world.peer("alice"), Peer(server.url), world.peer("bob"))
         yield state
         state.attacker.close()
+        state.anonymous.close()
         state.bystander.close()
         assert not server.errors_logged(), "".join(server.errors_logged())
     finally:
@@ -181,16 +183,22 @@ def mutated_requests(draw: st.DrawFn, world: World) -> tuple[str, int | None]:
 
 
 # ---------------------------------------------------------------------------- checks
-def answer(fuzz: Fuzz, frame: str | bytes, *, text: bool | None = None) -> dict[str, Any] | None:
+anonymously = st.sampled_from([False, False, False, True])  # mostly as alice: deeper paths
+
+
+def answer(
+    fuzz: Fuzz, frame: str | bytes, *, text: bool | None = None, anonymous: bool = False
+) -> dict[str, Any] | None:
     """Send one frame; the server's JSON reply, or None if it closed this connection (with an
     allowed code). Anything else fails: no reply, a crash, an internal error."""
-    fuzz.attacker.send(frame, text=text)
+    peer = fuzz.anonymous if anonymous else fuzz.attacker
+    peer.send(frame, text=text)
     try:
-        reply = fuzz.attacker.reply()
+        reply = peer.reply()
     except ConnectionClosed:
-        code = fuzz.attacker.ws.close_code
-        assert code in CLOSE_CODES, f"connection closed with {code} {fuzz.attacker.ws.close_reason}"
-        fuzz.attacker.reconnect()
+        code = peer.ws.close_code
+        assert code in CLOSE_CODES, f"connection closed with {code} {peer.ws.close_reason}"
+        peer.reconnect()
         return None
     assert isinstance(reply, dict), f"a block frame in answer to {frame[:100]!r}"
     assert set(reply) <= {"id", "ok", "result", "error"}, reply
@@ -204,7 +212,7 @@ def answer(fuzz: Fuzz, frame: str | bytes, *, text: bool | None = None) -> dict[
 
 def check_mutated(fuzz: Fuzz, data: st.DataObject) -> None:
     text, expected_id = data.draw(mutated_requests(fuzz.world))
-    reply = answer(fuzz, text)
+    reply = answer(fuzz, text, anonymous=data.draw(anonymously))
     if reply is not None and expected_id is not None:
         assert reply["id"] == expected_id, (text[:300], reply)
     fuzz.bystander_is_served()
@@ -226,8 +234,8 @@ raw_frames = st.one_of(
 )
 
 
-def check_raw(fuzz: Fuzz, frame: tuple[str | bytes, bool | None]) -> None:
-    answer(fuzz, frame[0], text=frame[1])
+def check_raw(fuzz: Fuzz, frame: tuple[str | bytes, bool | None], anonymous: bool) -> None:
+    answer(fuzz, frame[0], text=frame[1], anonymous=anonymous)
     fuzz.bystander_is_served()
 
 
@@ -264,11 +272,11 @@ def test_mutated_requests_get_an_error_code_and_others_carry_on(
 
 
 @FAST
-@given(frame=raw_frames)
+@given(frame=raw_frames, anonymous=anonymously)
 def test_random_frames_get_an_error_code_or_close_only_that_connection(
-    fuzz: Fuzz, frame: tuple[str | bytes, bool | None]
+    fuzz: Fuzz, frame: tuple[str | bytes, bool | None], anonymous: bool
 ) -> None:
-    check_raw(fuzz, frame)
+    check_raw(fuzz, frame, anonymous)
 
 
 @pytest.fixture(scope="module")
@@ -289,9 +297,11 @@ def test_mutated_requests_long(long_run: Fuzz, data: st.DataObject) -> None:
 
 @pytest.mark.slow
 @LONG
-@given(frame=raw_frames)
-def test_random_frames_long(long_run: Fuzz, frame: tuple[str | bytes, bool | None]) -> None:
-    check_raw(long_run, frame)
+@given(frame=raw_frames, anonymous=anonymously)
+def test_random_frames_long(
+    long_run: Fuzz, frame: tuple[str | bytes, bool | None], anonymous: bool
+) -> None:
+    check_raw(long_run, frame, anonymous)
 
 
 # ---------------------------------------------------------------------------- limits, memory
