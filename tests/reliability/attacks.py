@@ -71,6 +71,10 @@ def block_claim_refused(world: World, result: dict[str, Any]) -> None:
     assert [o.get("code") for o in result["outcomes"]] == ["not_found"], result
 
 
+def history_until_removal(world: World, result: dict[str, Any]) -> None:
+    assert [m["kind"] for m in result["messages"]] == ["created", "text", "removed"], result
+
+
 def only_own_namespace(world: World, result: dict[str, Any]) -> None:
     assert [n["id"] for n in result["namespaces"]] == [world.ids["mallory_home"]], result
 
@@ -200,6 +204,9 @@ ROWS: dict[str, Row] = {
                 lambda w: {"to": w.ids["group"], "text": "hi", "client_id": key()}
             ),
             refused("not_found")(lambda w: {"to": w.ids["dm"], "text": "hi", "client_id": key()}),
+            refused("not_found", "carol")(  # removed from the group
+                lambda w: {"to": w.ids["group"], "text": "hi", "client_id": key()}
+            ),
         ]
     ),
     "chat.group.create": Row(
@@ -214,7 +221,10 @@ ROWS: dict[str, Row] = {
                     "username": "mallory",
                     "client_id": key(),
                 }
-            )
+            ),
+            refused("not_found", "carol")(  # a removed member cannot add herself back
+                lambda w: {"conversation": w.ids["group"], "username": "carol", "client_id": key()}
+            ),
         ]
     ),
     "chat.group.remove": Row(
@@ -235,6 +245,8 @@ ROWS: dict[str, Row] = {
         [
             refused("not_found")(lambda w: {"to": w.ids["group"]}),
             refused("not_found")(lambda w: {"to": w.ids["dm"]}),
+            # a removed member keeps the history up to her removal (the leak check: nothing after)
+            Attempt("carol", lambda w: {"to": w.ids["group"]}, None, history_until_removal),
         ]
     ),
     "chat.read": Row(
@@ -264,6 +276,7 @@ ROWS: dict[str, Row] = {
         [
             refused("not_found")(lambda w: {"namespace_id": w.ids["home"]}),
             refused("not_found")(lambda w: {"namespace_id": w.ids["share"]}),
+            refused("not_found", "carol")(lambda w: {"namespace_id": w.ids["share"]}),
         ]
     ),
     "files.missing": Row(
@@ -288,6 +301,7 @@ ROWS: dict[str, Row] = {
             refused("not_found")(commit("home", commit_item("stolen.txt", block="plan"))),
             refused("not_found")(commit("share", commit_item(PLAN_PATH, "plan_version"))),
             refused("forbidden", "bob")(commit("share", commit_item(PLAN_PATH, "plan_version"))),
+            refused("not_found", "carol")(commit("share", commit_item(PLAN_PATH, "plan_version"))),
             allowed(commit("mallory_home", commit_item("claimed.txt")), block_claim_refused),
         ]
     ),

@@ -40,11 +40,14 @@ def test_every_op_in_the_registry_has_a_row() -> None:
         assert guarded or row.open_because, f"{op}: no refusal tried and no reason it is open"
 
 
-def leaks(world: World, request: Any, reply: dict[str, Any]) -> list[str]:
-    """Alice's secrets in a reply that the request did not itself carry."""
+def leaks(world: World, who: str, request: Any, reply: dict[str, Any]) -> list[str]:
+    """Alice's secrets in a reply that the request did not carry and `who` may not know."""
     asked, answered = json.dumps(request), json.dumps(reply)
+    known = world.known.get(who, set())
     return [
-        name for name, secret in world.secrets.items() if secret in answered and secret not in asked
+        name
+        for name, secret in world.secrets.items()
+        if name not in known and secret in answered and secret not in asked
     ]
 
 
@@ -90,11 +93,12 @@ class Attackers:
 
 
 def run(attackers: Attackers, op: str, attempt: Attempt, who: str | None = None) -> None:
-    world = attackers.world
+    world, who = attackers.world, who or attempt.who
     args = attempt.args(world)
-    reply = attackers.peer(who or attempt.who).request(op, args, request_id=41)
-    where = f"{op} as {who or attempt.who} with {args}: {reply}"
-    assert not leaks(world, args, reply), f"leak of {leaks(world, args, reply)}: {where}"
+    reply = attackers.peer(who).request(op, args, request_id=41)
+    where = f"{op} as {who} with {args}: {reply}"
+    leaked = leaks(world, who, args, reply)
+    assert not leaked, f"leak of {leaked}: {where}"
     expected = "unauthenticated" if who == "anonymous" and OPS[op].needs_auth else attempt.code
     if expected is None:
         assert reply["ok"] is True, where
@@ -123,16 +127,18 @@ def test_every_op_refuses_or_reveals_nothing_of_alices(world: World) -> None:
     assert alice_snapshot(world) == before
 
 
-def test_blocks_of_alice_cannot_be_fetched_by_hash(world: World) -> None:
-    mallory = world.peer("mallory")
+@pytest.mark.parametrize("who", ["mallory", "carol"])
+def test_blocks_of_alice_cannot_be_fetched_by_hash(world: World, who: str) -> None:
+    """Not by a stranger, nor by a former editor of the share that holds one of them."""
+    peer = world.peer(who)
     try:
         for name, block in world.hashes.items():
-            mallory.send(files_wire.encode_block_frame(files_wire.GET, 9, bytes.fromhex(block)))
-            reply = mallory.reply()
-            assert isinstance(reply, dict), f"{name} block was sent to a stranger"
+            peer.send(files_wire.encode_block_frame(files_wire.GET, 9, bytes.fromhex(block)))
+            reply = peer.reply()
+            assert isinstance(reply, dict), f"{name} block was sent to {who}"
             assert reply["ok"] is False and reply["error"]["code"] == "not_found", reply
     finally:
-        mallory.close()
+        peer.close()
 
 
 def test_a_viewer_reads_the_share_but_not_alices_home(world: World) -> None:

@@ -4,6 +4,8 @@ alice   a public post, a direct conversation and a group with bob (both with a m
         a private file in her home, a folder `team` shared with bob as a viewer, an
         attachment on no post, a spare device, notifications (bob likes and mentions her)
 bob     alice's friend: in her group, viewer of `team`
+carol   a former member: removed from alice's group and from `team` (she was an editor);
+        she keeps the group's history up to her removal, nothing after, and nothing of `team`
 mallory a stranger: in none of alice's conversations or shares
 """
 
@@ -24,11 +26,13 @@ def key() -> str:
 @dataclass
 class World:
     url: str
-    tokens: dict[str, str]  # alice, bob, mallory
+    tokens: dict[str, str]  # alice, bob, carol, mallory
     ids: dict[str, str]  # names below -> ids
     hashes: dict[str, str]  # diary, plan, attachment -> block hash
     # Strings of alice's that only she (and for shared things, bob) may ever receive.
     secrets: dict[str, str] = field(default_factory=dict)
+    # Which of those each person may legitimately have received.
+    known: dict[str, set[str]] = field(default_factory=dict)
 
     def peer(self, who: str) -> Peer:
         return Peer(self.url, self.tokens[who])
@@ -39,7 +43,7 @@ PLAN_PATH = "plan.txt"  # inside the shared folder `team`
 
 
 def build_world(url: str) -> World:
-    sessions = {name: register(url, name) for name in ("alice", "bob", "mallory")}
+    sessions = {name: register(url, name) for name in ("alice", "bob", "carol", "mallory")}
     spare = login(url, "alice", "spare-phone")
     world = World(url, {n: s["token"] for n, s in sessions.items()}, {}, {})
     world.ids["alice_device"] = sessions["alice"]["device_id"]
@@ -57,6 +61,7 @@ def build_world(url: str) -> World:
             "dm text": "alice-dm-secret-7f3a",
             "group text": "alice-group-secret-91bc",
             "group name": "alice-secret-circle",
+            "group text after carol": "alice-group-after-carol-5d1e",
             "diary path": DIARY_PATH,
             "diary block": world.hashes["diary"],
             "plan block": world.hashes["plan"],
@@ -73,6 +78,11 @@ def build_world(url: str) -> World:
             "notification": world.ids["notification"],
         }
     )
+    world.known = {
+        "carol": {"group text", "group name", "group id", "share namespace"},
+        "bob": {"dm text", "dm id", "group text", "group text after carol", "group name"}
+        | {"group id", "share namespace", "plan block", "plan version"},
+    }
     return world
 
 
@@ -90,12 +100,14 @@ def _chat(world: World, alice: Peer) -> None:
     world.ids["dm"] = dm["conversation"]
     group = alice.call(
         "chat.group.create",
-        {"name": "alice-secret-circle", "members": ["bob"], "client_id": key()},
+        {"name": "alice-secret-circle", "members": ["bob", "carol"], "client_id": key()},
     )
     world.ids["group"] = group["id"]
-    alice.call(
-        "chat.send", {"to": group["id"], "text": "alice-group-secret-91bc", "client_id": key()}
-    )
+    for text in ("alice-group-secret-91bc", "alice-group-after-carol-5d1e"):
+        alice.call("chat.send", {"to": group["id"], "text": text, "client_id": key()})
+        if text.endswith("91bc"):
+            args = {"conversation": group["id"], "username": "carol", "client_id": key()}
+            alice.call("chat.group.remove", args)
 
 
 def _files(world: World, alice: Peer, mallory: Peer) -> None:
@@ -115,6 +127,8 @@ def _files(world: World, alice: Peer, mallory: Peer) -> None:
         "files.share", {"folder": "team", "username": "bob", "role": "viewer", "client_id": key()}
     )
     world.ids["share"] = share["namespace_id"]
+    for step, args in (("files.share", {"role": "editor"}), ("files.unshare", {})):
+        alice.call(step, {"folder": "team", "username": "carol", "client_id": key(), **args})
     entries = alice.call("files.changes", {"namespace_id": share["namespace_id"]})["entries"]
     world.ids["plan_version"] = next(e["version_id"] for e in entries if e["path"] == PLAN_PATH)
     scan = alice.put_block(b"a scan alice keeps to herself " + uuid.uuid4().bytes)
