@@ -13,11 +13,9 @@ import json
 import re
 import subprocess
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
 from protocol import files as files_wire
@@ -101,6 +99,7 @@ class Peer:
         self.token = token
         self._ids = itertools.count(1)
         self._sent = 0
+        self.events: list[dict[str, Any]] = []  # received while waiting for replies
         self.ws = self._open()
 
     def _open(self) -> ClientConnection:
@@ -129,7 +128,8 @@ class Peer:
         self.ws.send(frame, text=text)
 
     def reply(self, timeout: float = 10.0) -> dict[str, Any] | bytes:
-        """The next frame that is not an event: a JSON reply as a dict, or a binary frame."""
+        """The next frame that is not an event (those are kept in `events`): a JSON reply as a
+        dict, or a binary frame."""
         while True:
             frame = self.ws.recv(timeout * SECOND)
             if isinstance(frame, bytes):
@@ -137,6 +137,7 @@ class Peer:
             decoded: dict[str, Any] = json.loads(frame)
             if "event" not in decoded:
                 return decoded
+            self.events.append(decoded)
 
     def request(self, op: str, args: Any = None, request_id: int | None = None) -> dict[str, Any]:
         rid = next(self._ids) if request_id is None else request_id
@@ -192,12 +193,3 @@ def login(url: str, username: str, device: str) -> dict[str, Any]:
         return session
     finally:
         peer.close()
-
-
-def receive_all(peer: Peer) -> Iterator[str | bytes]:
-    """Whatever is already buffered, without waiting (used to drain events)."""
-    while True:
-        try:
-            yield peer.ws.recv(0)
-        except (TimeoutError, ConnectionClosed):
-            return

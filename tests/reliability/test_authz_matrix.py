@@ -8,6 +8,7 @@ after all of it alice's things are exactly as they were. A new op without a row 
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,7 @@ from protocol import files as files_wire
 from protocol.ops import OPS
 from tests.reliability.attacks import ROWS, Attempt
 from tests.reliability.live import Peer, RoostProcess, login
-from tests.reliability.world import DIARY_PATH, PLAN_PATH, World, build_world
+from tests.reliability.world import DIARY_PATH, PLAN_PATH, World, build_world, key
 
 
 @pytest.fixture(scope="module")
@@ -157,3 +158,30 @@ def test_a_viewer_reads_the_share_but_not_alices_home(world: World) -> None:
         assert isinstance(bob.reply(), bytes)  # a share's blocks are readable by its viewer
     finally:
         bob.close()
+
+
+def test_events_of_alices_things_reach_members_only(world: World) -> None:
+    """Pushed events are replies nobody asked for: while alice writes to her group and her
+    share and types, the stranger and the removed member get nothing of it; bob does."""
+    peers = {who: world.peer(who) for who in ("mallory", "carol", "bob")}
+    alice = world.peer("alice")
+    try:
+        group, share = world.ids["group"], world.ids["share"]
+        late = "alice-late-group-secret-0c4d"
+        world.secrets["late group text"] = late
+        alice.call("chat.typing", {"conversation": group})
+        alice.call("chat.send", {"to": group, "text": late, "client_id": key()})
+        block = alice.put_block(b"the plan, revised " + uuid.uuid4().bytes)
+        item = {"path": "plan-v2.txt", "parent_id": None, "size": 9, "blocks": [block]}
+        alice.call("files.commit", {"namespace_id": share, "items": [item]})
+        for peer in peers.values():
+            peer.call("auth.whoami")  # queued after any event those writes caused
+        for who in ("mallory", "carol"):
+            got = peers[who].events
+            leaked = leaks(world, who, {}, {"events": got})
+            assert not leaked and not any(share in json.dumps(e) for e in got), (who, got)
+        kinds = {e["event"] for e in peers["bob"].events}
+        assert {"chat.typing", "chat.message", "files.changed"} <= kinds, peers["bob"].events
+    finally:
+        for peer in (alice, *peers.values()):
+            peer.close()
