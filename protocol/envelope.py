@@ -65,7 +65,7 @@ def decode_request(frame: bytes | str) -> Request:
     """Decode one request frame or raise ProtocolError; never raises anything else."""
     try:
         request = _request_decoder.decode(frame)
-    except (msgspec.DecodeError, UnicodeError) as exc:
+    except (msgspec.DecodeError, UnicodeError, RecursionError) as exc:
         raise ProtocolError(
             ErrorCode.MALFORMED, _bad_frame_message(exc), _salvage_id(frame)
         ) from None
@@ -96,7 +96,7 @@ def decode_server_frame(frame: bytes | str) -> Reply | Event:
     """Client side: a reply or an event; ProtocolError if the server sent neither."""
     try:
         parsed = _frame_decoder.decode(frame)
-    except (msgspec.DecodeError, UnicodeError) as exc:
+    except (msgspec.DecodeError, UnicodeError, RecursionError) as exc:
         raise ProtocolError(ErrorCode.MALFORMED, f"bad server frame: {exc}"[:200]) from None
     if parsed.event is not None:
         return Event(event=parsed.event, data=parsed.data)
@@ -120,7 +120,8 @@ def _salvage_id(frame: bytes | str) -> int | None:
     try:
         obj = _any_decoder.decode(frame)
     except (msgspec.DecodeError, UnicodeError, RecursionError):
-        return None
+        rid = peek_request_id(frame)  # bad further on (e.g. nested too deeply), but it starts well
+        return rid if rid is not None and rid <= MAX_REQUEST_ID else None
     if isinstance(obj, dict):
         rid = obj.get("id")
         if isinstance(rid, int) and not isinstance(rid, bool) and 0 <= rid <= MAX_REQUEST_ID:
@@ -132,6 +133,8 @@ def _bad_frame_message(exc: Exception) -> str:
     text = str(exc)
     if isinstance(exc, UnicodeError):
         return "frame is not valid UTF-8"
+    if isinstance(exc, RecursionError):  # msgspec's guard against a stack overflow
+        return "frame is nested too deeply"
     if text.startswith("Expected `object`") and "`$`" not in text:
         return "frame must be a JSON object with id, op and args"
     return f"bad request frame: {text}"[:200]

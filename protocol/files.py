@@ -16,7 +16,7 @@ import msgspec
 
 from protocol.errors import ErrorCode, RoostError
 from protocol.spec import OpSpec
-from protocol.types import ClientId, Empty, Id, Username
+from protocol.types import ClientId, Count, Empty, Id, Int64, Username
 
 MAX_BLOCK_BYTES = 4 << 20  # FastCDC's max chunk size: no block is larger, raw
 MAX_HASHES_PER_REQUEST = 800  # 800 x 67 bytes stays under the 64 KiB request limit
@@ -109,7 +109,7 @@ class Entry(msgspec.Struct):
 
 class GetChanges(msgspec.Struct, forbid_unknown_fields=True):
     namespace_id: Id
-    since: int = 0
+    since: Int64 = 0
     limit: Annotated[int, msgspec.Meta(ge=1, le=5000)] = 1000
 
 
@@ -143,12 +143,12 @@ class CommitItem(msgspec.Struct, forbid_unknown_fields=True):
     path: Path
     parent_id: Id | None
     kind: Kind = Kind.FILE
-    size: Annotated[int, msgspec.Meta(ge=0)] = 0
-    mtime_ms: int = 0
+    size: Count = 0
+    mtime_ms: Int64 = 0
     deleted: bool = False
     blocks: Hashes | None = None  # inline, or
     upload_id: UploadId | None = None  # staged with files.stage
-    block_count: Annotated[int, msgspec.Meta(ge=0)] = 0
+    block_count: Count = 0
 
 
 class Commit(msgspec.Struct, forbid_unknown_fields=True):
@@ -226,10 +226,10 @@ class ShareList(msgspec.Struct):
 
 class Attach(msgspec.Struct, forbid_unknown_fields=True):
     name: Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_NAME_BYTES)]
-    size: Annotated[int, msgspec.Meta(ge=0)]
+    size: Count
     blocks: Hashes | None = None
     upload_id: UploadId | None = None
-    block_count: Annotated[int, msgspec.Meta(ge=0)] = 0
+    block_count: Count = 0
     client_id: ClientId | None = None
 
 

@@ -4,6 +4,7 @@ the argument decoding that turns msgspec's validation messages into ones people 
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -11,6 +12,7 @@ from typing import Any
 import msgspec
 import msgspec.inspect
 
+from protocol import types
 from protocol.errors import ErrorCode, RoostError
 
 
@@ -41,11 +43,13 @@ def _decode(
         raise RoostError(code, f"bad {what}: {explain(kind, str(exc))}"[:300]) from None
     except UnicodeError:
         raise RoostError(code, f"bad {what}: not valid UTF-8") from None
+    except RecursionError:  # msgspec's guard against a stack overflow
+        raise RoostError(code, f"bad {what}: nested too deeply") from None
 
 
 _TOO_LONG = re.compile(r"Expected `str` of length <= (\d+) - at `\$\.(\w+)`")
 _TOO_SHORT = re.compile(r"Expected `str` of length >= (\d+) - at `\$\.(\w+)`")
-_PATTERN = re.compile(r"Expected `str` matching regex .* - at `\$\.(\w+)`")
+_PATTERN = re.compile(r"Expected `str` matching regex '(.*)' - at `\$\.([\w.\[\]]+)`")
 
 
 def explain(kind: type[msgspec.Struct], message: str) -> str:
@@ -55,11 +59,26 @@ def explain(kind: type[msgspec.Struct], message: str) -> str:
     if m := _TOO_SHORT.fullmatch(message):
         return f"{m[2]} is too short (at least {m[1]} characters)"
     if m := _PATTERN.fullmatch(message):
-        rule = _field_descriptions(kind).get(m[1])
+        field = m[2]  # a name, or a path such as items[0].parent_id
+        rule = _field_descriptions(kind).get(field) or _known_patterns().get(m[1])
         return (
-            f"{m[1]} must be {rule}" if rule else f"{m[1]} contains characters that are not allowed"
+            f"{field} must be {rule}"
+            if rule
+            else f"{field} contains characters that are not allowed"
         )
     return message
+
+
+@functools.cache
+def _known_patterns() -> dict[str, str]:
+    """The shared field types' patterns, described: for fields inside lists, nested structs
+    or optional values, where the field itself carries no description."""
+    out: dict[str, str] = {}
+    for kind in (types.Id, types.Username, types.ClientId):
+        for meta in getattr(kind, "__metadata__", ()):
+            if isinstance(meta, msgspec.Meta) and meta.pattern and meta.description:
+                out[meta.pattern] = meta.description
+    return out
 
 
 def _field_descriptions(kind: type[msgspec.Struct]) -> dict[str, str]:

@@ -10,8 +10,25 @@ from typing import Annotated
 import msgspec
 
 NO_CONTROL_CHARS = r"^[^\x00-\x1f\x7f]*$"
+INT64_MAX = 2**63 - 1  # what the database stores; a larger number would fail deep inside
 
-Id = Annotated[str, msgspec.Meta(pattern=r"^[0-9]{1,19}$", description="snowflake id, decimal")]
+
+def at_most(limit: int) -> str:
+    """A regex for the decimal numbers 0..limit (leading zeros allowed): the shorter ones, and
+    those of the same length that are smaller at their first differing digit."""
+    digits = str(limit)
+    shorter = [f"[0-9]{{1,{len(digits) - 1}}}"] if len(digits) > 1 else []
+    same = [
+        digits[:i] + f"[0-{int(d) - 1}]" + f"[0-9]{{{len(digits) - i - 1}}}"
+        for i, d in enumerate(digits)
+        if d != "0"
+    ]
+    return "^(" + "|".join([*shorter, *same, digits]) + ")$"
+
+
+Id = Annotated[str, msgspec.Meta(pattern=at_most(INT64_MAX), description="snowflake id, decimal")]
+Int64 = Annotated[int, msgspec.Meta(ge=-INT64_MAX - 1, le=INT64_MAX)]
+Count = Annotated[int, msgspec.Meta(ge=0, le=INT64_MAX)]  # sizes, counts, cursors
 Username = Annotated[
     str,
     msgspec.Meta(

@@ -30,8 +30,20 @@ async def _target(ctx: OpContext, username: str) -> int:
     return user.id
 
 
+async def _not_someone_elses(ctx: OpContext, name: str) -> None:
+    """A member mounts another's share under its folder name: sharing or unsharing that name
+    would act on the owner's folder, which only the owner may do."""
+    for ns in await ctx.services.files.namespaces_of(ctx.identity.user_id, ctx.tx):
+        if ns.kind == "shared" and ns.role != wire.Role.OWNER:
+            if wire.path_key(ns.name) == wire.path_key(name):
+                raise RoostError(
+                    ErrorCode.FORBIDDEN, f"{ns.name!r} is @{ns.owner}'s; only they can share it"
+                )
+
+
 async def share(ctx: OpContext, args: wire.Share) -> wire.ShareInfo:
     name = folder_name(args.folder)
+    await _not_someone_elses(ctx, name)
     if args.role == wire.Role.OWNER:
         raise RoostError(ErrorCode.INVALID_ARGS, "role must be viewer or editor")
     member_id = await _target(ctx, args.username)
@@ -72,6 +84,7 @@ async def unshare(ctx: OpContext, args: wire.Unshare) -> wire.ShareInfo:
     files, tx = ctx.services.files, ctx.write_tx
     ns_id = await files.shared_by_name(tx, ctx.identity.user_id, name)
     if ns_id is None:
+        await _not_someone_elses(ctx, name)
         raise RoostError(ErrorCode.NOT_FOUND, f"you own no shared folder {name!r}")
     if not await files.remove_member(tx, ns_id, member_id):
         raise RoostError(ErrorCode.NOT_FOUND, f"{args.username} is not a member of {name!r}")

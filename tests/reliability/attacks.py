@@ -1,0 +1,362 @@
+"""How to attack alice's things with every op in the registry: the table the authorization
+matrix runs, and the valid requests the fuzzer starts from.
+
+Each op has one `Row`: attempts made as another user (`mallory`, a stranger and non-member),
+as `bob` where a role applies (a viewer of alice's share, a non-creator member of her group),
+and the reason when the op is open to every signed-in user. A refused attempt names the code
+it must get; an allowed one is checked for leaks of alice's data. `valid(world)` is a request
+alice herself may make: the fuzzer's starting point.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from tests.reliability.world import DIARY_PATH, PLAN_PATH, World, key
+
+Args = Callable[[World], dict[str, Any]]
+Check = Callable[[World, dict[str, Any]], None]
+
+
+@dataclass(frozen=True)
+class Attempt:
+    who: str  # "mallory" (a stranger) or "bob" (a member with a lesser role)
+    args: Args
+    code: str | None  # the refusal expected; None: allowed, and checked for leaks
+    check: Check | None = None  # more about an allowed result
+
+
+@dataclass(frozen=True)
+class Row:
+    attempts: list[Attempt]
+    open_because: str = ""  # why every signed-in user may call it (empty: it guards something)
+    fuzz: bool = True  # False: sending it as the fuzzing device would end the run
+    valid: Args | None = None  # alice's own valid request; default: the first attempt's args
+
+    def valid_args(self, world: World) -> dict[str, Any]:
+        return (self.valid or self.attempts[0].args)(world)
+
+
+def refused(code: str, who: str = "mallory") -> Callable[[Args], Attempt]:
+    return lambda args: Attempt(who, args, code)
+
+
+def allowed(args: Args, check: Check | None = None) -> Attempt:
+    return Attempt("mallory", args, None, check)
+
+
+def empty(world: World) -> dict[str, Any]:
+    return {}
+
+
+def ids(*names: str) -> Callable[[World], list[str]]:
+    return lambda world: [world.ids[n] for n in names]
+
+
+# --------------------------------------------------------------------------- checks
+def none_of_alices_conversations(world: World, result: dict[str, Any]) -> None:
+    theirs = {world.ids["dm"], world.ids["group"]}
+    assert not theirs & {c["id"] for c in result["conversations"]}, result
+    assert not theirs & {m["conversation"] for m in result.get("messages", [])}, result
+
+
+def nothing_readable(world: World, result: dict[str, Any]) -> None:
+    # knowing a hash is not access: every one of alice's blocks counts as missing
+    assert result["hashes"] == list(world.hashes.values()), result
+
+
+def block_claim_refused(world: World, result: dict[str, Any]) -> None:
+    assert [o.get("code") for o in result["outcomes"]] == ["not_found"], result
+
+
+def history_until_removal(world: World, result: dict[str, Any]) -> None:
+    assert [m["kind"] for m in result["messages"]] == ["created", "text", "removed"], result
+
+
+def only_own_namespace(world: World, result: dict[str, Any]) -> None:
+    assert [n["id"] for n in result["namespaces"]] == [world.ids["mallory_home"]], result
+
+
+def no_shares(world: World, result: dict[str, Any]) -> None:
+    assert result["shares"] == [], result
+
+
+def alice_not_a_contact(world: World, result: dict[str, Any]) -> None:
+    assert "alice" not in {u["user"] for u in result["users"]}, result
+
+
+def no_notifications(world: World, result: dict[str, Any]) -> None:
+    assert result["notifications"] == [] and result["unread"] == 0, result
+
+
+def only_own_devices(world: World, result: dict[str, Any]) -> None:
+    assert len(result["devices"]) == 1 and result["devices"][0]["current"], result
+
+
+def mallory_herself(world: World, result: dict[str, Any]) -> None:
+    assert result["username"] == "mallory", result
+
+
+def acknowledged_only(world: World, result: dict[str, Any]) -> None:
+    assert result == {}, result
+
+
+def commit_item(path: str, version: str | None = None, block: str = "diary") -> Args:
+    def build(world: World) -> dict[str, Any]:
+        return {
+            "path": path,
+            "parent_id": world.ids[version] if version else None,
+            "size": 10,
+            "mtime_ms": 2,
+            "blocks": [world.hashes[block]],
+        }
+
+    return build
+
+
+def commit(namespace: str, item: Args) -> Args:
+    return lambda w: {"namespace_id": w.ids[namespace], "items": [item(w)], "client_id": key()}
+
+
+PUBLIC = "posts, profiles and the follow graph are public to every signed-in user"
+OWN = "acts only on the caller's own data"
+
+# ----------------------------------------------------------------------------- the table
+ROWS: dict[str, Row] = {
+    # accounts
+    "auth.register": Row(
+        [refused("username_taken")(lambda w: {"username": "Alice", "password": "guessing123"})],
+        open_because="creating an account needs no login; taking alice's name must fail",
+    ),
+    "auth.login": Row(
+        [refused("invalid_credentials")(lambda w: {"username": "alice", "password": "guess1234"})],
+        open_because="logging in needs no login; a wrong password must fail",
+    ),
+    "auth.logout": Row(
+        [Attempt("mallory-spare", empty, None, acknowledged_only)],
+        open_because="revokes only the calling device",
+        fuzz=False,
+    ),
+    "auth.whoami": Row([allowed(empty, mallory_herself)], open_because=OWN),
+    "devices.list": Row([allowed(empty, only_own_devices)], open_because=OWN),
+    "devices.revoke": Row(
+        [refused("not_found")(lambda w: {"device_id": w.ids["alice_spare_device"]})]
+    ),
+    # profiles
+    "profile.get": Row([allowed(lambda w: {"username": "alice"})], open_because=PUBLIC),
+    "profile.set": Row(
+        [allowed(lambda w: {"bio": "mallory's own bio", "client_id": key()})], open_because=OWN
+    ),
+    # social
+    "post.create": Row(
+        [
+            refused("not_found")(
+                lambda w: {"text": "look", "attachments": [w.ids["attachment"]], "client_id": key()}
+            )
+        ],
+        valid=lambda w: {"text": "hi #x @bob", "reply_to": w.ids["post"], "client_id": key()},
+    ),
+    "post.repost": Row(
+        [allowed(lambda w: {"post_id": w.ids["post"], "client_id": key()})], open_because=PUBLIC
+    ),
+    "post.delete": Row(
+        [refused("forbidden")(lambda w: {"post_id": w.ids["post"], "client_id": key()})]
+    ),
+    "post.like": Row(
+        [allowed(lambda w: {"post_id": w.ids["post"], "client_id": key()})], open_because=PUBLIC
+    ),
+    "post.unlike": Row(
+        [allowed(lambda w: {"post_id": w.ids["post"], "client_id": key()})], open_because=PUBLIC
+    ),
+    "post.thread": Row([allowed(lambda w: {"post_id": w.ids["post"]})], open_because=PUBLIC),
+    "timeline.home": Row([allowed(lambda w: {"limit": 100})], open_because=OWN),
+    "timeline.user": Row([allowed(lambda w: {"username": "alice"})], open_because=PUBLIC),
+    "follow.add": Row(
+        [allowed(lambda w: {"username": "alice", "client_id": key()})],
+        open_because=PUBLIC,
+        valid=lambda w: {"username": "bob", "client_id": key()},  # alice cannot follow herself
+    ),
+    "follow.remove": Row(
+        [allowed(lambda w: {"username": "alice", "client_id": key()})],
+        open_because=PUBLIC,
+        valid=lambda w: {"username": "bob", "client_id": key()},  # alice cannot follow herself
+    ),
+    "follow.followers": Row([allowed(lambda w: {"username": "alice"})], open_because=PUBLIC),
+    "follow.following": Row([allowed(lambda w: {"username": "alice"})], open_because=PUBLIC),
+    "user.profile": Row([allowed(lambda w: {"username": "alice"})], open_because=PUBLIC),
+    "search.query": Row(
+        [allowed(lambda w: {"query": "alice secret"}), allowed(lambda w: {"query": "notes"})],
+        open_because="searches public posts and users only",
+    ),
+    "trending.tags": Row([allowed(empty)], open_because=PUBLIC),
+    "suggest.follows": Row([allowed(empty)], open_because=PUBLIC),
+    "notifications.list": Row([allowed(empty, no_notifications)], open_because=OWN),
+    "notifications.read": Row(
+        [allowed(lambda w: {"up_to": w.ids["notification"], "client_id": key()})],
+        open_because="moves only the caller's own read marker",
+    ),
+    # chat
+    "chat.send": Row(
+        [
+            refused("not_found")(
+                lambda w: {"to": w.ids["group"], "text": "hi", "client_id": key()}
+            ),
+            refused("not_found")(lambda w: {"to": w.ids["dm"], "text": "hi", "client_id": key()}),
+            refused("not_found", "carol")(  # removed from the group
+                lambda w: {"to": w.ids["group"], "text": "hi", "client_id": key()}
+            ),
+        ]
+    ),
+    "chat.group.create": Row(
+        [allowed(lambda w: {"name": "mine", "members": ["bob"], "client_id": key()})],
+        open_because="starts a new group of the caller's; anyone may write to anyone",
+    ),
+    "chat.group.add": Row(
+        [
+            refused("not_found")(
+                lambda w: {
+                    "conversation": w.ids["group"],
+                    "username": "mallory",
+                    "client_id": key(),
+                }
+            ),
+            refused("not_found", "carol")(  # a removed member cannot add herself back
+                lambda w: {"conversation": w.ids["group"], "username": "carol", "client_id": key()}
+            ),
+        ]
+    ),
+    "chat.group.remove": Row(
+        [
+            refused("not_found")(
+                lambda w: {"conversation": w.ids["group"], "username": "bob", "client_id": key()}
+            ),
+            refused("forbidden", "bob")(  # a member, not the creator
+                lambda w: {"conversation": w.ids["group"], "username": "alice", "client_id": key()}
+            ),
+        ]
+    ),
+    "chat.group.leave": Row(
+        [refused("not_found")(lambda w: {"conversation": w.ids["group"], "client_id": key()})]
+    ),
+    "chat.list": Row([allowed(empty, none_of_alices_conversations)], open_because=OWN),
+    "chat.history": Row(
+        [
+            refused("not_found")(lambda w: {"to": w.ids["group"]}),
+            refused("not_found")(lambda w: {"to": w.ids["dm"]}),
+            # a removed member keeps the history up to her removal (the leak check: nothing after)
+            Attempt("carol", lambda w: {"to": w.ids["group"]}, None, history_until_removal),
+        ]
+    ),
+    "chat.read": Row(
+        [
+            refused("not_found")(lambda w: {"to": w.ids["group"], "client_id": key()}),
+            refused("not_found")(lambda w: {"to": w.ids["dm"], "seq": 1, "client_id": key()}),
+        ]
+    ),
+    "chat.delivered": Row(
+        [allowed(lambda w: {"cursors": [{"conversation": w.ids["group"], "seq": 2}]})],
+        open_because="cursors of conversations the caller is not in are ignored",
+    ),
+    "chat.sync": Row(
+        [
+            allowed(
+                lambda w: {"cursors": [{"conversation": w.ids["group"], "seq": 0}]},
+                none_of_alices_conversations,
+            )
+        ],
+        open_because=OWN,
+    ),
+    "chat.typing": Row([refused("not_found")(lambda w: {"conversation": w.ids["group"]})]),
+    "presence.get": Row([allowed(empty, alice_not_a_contact)], open_because=OWN),
+    # files
+    "files.namespaces": Row([allowed(empty, only_own_namespace)], open_because=OWN),
+    "files.changes": Row(
+        [
+            refused("not_found")(lambda w: {"namespace_id": w.ids["home"]}),
+            refused("not_found")(lambda w: {"namespace_id": w.ids["share"]}),
+            refused("not_found", "carol")(lambda w: {"namespace_id": w.ids["share"]}),
+        ]
+    ),
+    "files.missing": Row(
+        [
+            allowed(
+                lambda w: {"namespace_id": None, "hashes": list(w.hashes.values())},
+                nothing_readable,
+            )
+        ],
+        open_because="answers about the caller's own access only",
+    ),
+    "files.stage": Row(
+        [
+            allowed(
+                lambda w: {"upload_id": "stolen-blocks", "offset": 0, "hashes": [w.hashes["diary"]]}
+            )
+        ],
+        open_because="stages the caller's own list; blocks are checked at commit",
+    ),
+    "files.commit": Row(
+        [
+            refused("not_found")(commit("home", commit_item("stolen.txt", block="plan"))),
+            refused("not_found")(commit("share", commit_item(PLAN_PATH, "plan_version"))),
+            refused("forbidden", "bob")(commit("share", commit_item(PLAN_PATH, "plan_version"))),
+            refused("not_found", "carol")(commit("share", commit_item(PLAN_PATH, "plan_version"))),
+            allowed(commit("mallory_home", commit_item("claimed.txt")), block_claim_refused),
+        ]
+    ),
+    "files.history": Row(
+        [
+            refused("not_found")(lambda w: {"namespace_id": w.ids["home"], "path": DIARY_PATH}),
+            refused("not_found")(lambda w: {"namespace_id": w.ids["share"], "path": PLAN_PATH}),
+        ]
+    ),
+    "files.restore": Row(
+        [
+            refused("not_found")(
+                lambda w: {
+                    "namespace_id": w.ids["home"],
+                    "path": DIARY_PATH,
+                    "version_id": w.ids["diary_version"],
+                    "client_id": key(),
+                }
+            ),
+            refused("forbidden", "bob")(
+                lambda w: {
+                    "namespace_id": w.ids["share"],
+                    "path": PLAN_PATH,
+                    "version_id": w.ids["plan_version"],
+                    "client_id": key(),
+                }
+            ),
+        ]
+    ),
+    "files.share": Row(
+        [
+            refused("forbidden", "bob")(  # a viewer cannot re-share alice's folder
+                lambda w: {"folder": "team", "username": "mallory", "role": "editor"}
+            ),
+        ],
+        valid=lambda w: {"folder": "team", "username": "mallory", "role": "viewer"},
+    ),
+    "files.unshare": Row(
+        [
+            refused("not_found")(lambda w: {"folder": "team", "username": "bob"}),
+            refused("forbidden", "bob")(lambda w: {"folder": "team", "username": "alice"}),
+        ],
+        valid=lambda w: {"folder": "team", "username": "bob"},
+    ),
+    "files.shares": Row([allowed(empty, no_shares)], open_because=OWN),
+    "files.attach": Row(
+        [
+            refused("not_found")(
+                lambda w: {"name": "mine.bin", "size": 9, "blocks": [w.hashes["attachment"]]}
+            )
+        ]
+    ),
+    "media.get": Row([refused("not_found")(lambda w: {"attachment_id": w.ids["attachment"]})]),
+    "media.post": Row(
+        [allowed(lambda w: {"post_id": w.ids["post"]})],
+        open_because="a live post's attachments are as public as the post",
+    ),
+}

@@ -1,0 +1,144 @@
+"""Alice's world on a live server: things of hers that others must not see or change.
+
+alice   a public post, a direct conversation and a group with bob (both with a message),
+        a private file in her home, a folder `team` shared with bob as a viewer, an
+        attachment on no post, a spare device, notifications (bob likes and mentions her)
+bob     alice's friend: in her group, viewer of `team`
+carol   a former member: removed from alice's group and from `team` (she was an editor);
+        she keeps the group's history up to her removal, nothing after, and nothing of `team`
+mallory a stranger: in none of alice's conversations or shares
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from tests.reliability.live import Peer, login, register
+
+
+def key() -> str:
+    """A fresh idempotency key."""
+    return uuid.uuid4().hex
+
+
+@dataclass
+class World:
+    url: str
+    tokens: dict[str, str]  # alice, bob, carol, mallory
+    ids: dict[str, str]  # names below -> ids
+    hashes: dict[str, str]  # diary, plan, attachment -> block hash
+    # Strings of alice's that only she (and for shared things, bob) may ever receive.
+    secrets: dict[str, str] = field(default_factory=dict)
+    # Which of those each person may legitimately have received.
+    known: dict[str, set[str]] = field(default_factory=dict)
+
+    def peer(self, who: str) -> Peer:
+        return Peer(self.url, self.tokens[who])
+
+
+DIARY_PATH = "diary/notes-of-alice.txt"
+PLAN_PATH = "plan.txt"  # inside the shared folder `team`
+
+
+def build_world(url: str) -> World:
+    sessions = {name: register(url, name) for name in ("alice", "bob", "carol", "mallory")}
+    spare = login(url, "alice", "spare-phone")
+    world = World(url, {n: s["token"] for n, s in sessions.items()}, {}, {})
+    world.ids["alice_device"] = sessions["alice"]["device_id"]
+    world.ids["alice_spare_device"] = spare["device_id"]
+    alice, bob, mallory = world.peer("alice"), world.peer("bob"), world.peer("mallory")
+    try:
+        _social(world, alice, bob)
+        _chat(world, alice)
+        _files(world, alice, mallory)
+    finally:
+        for peer in (alice, bob, mallory):
+            peer.close()
+    world.secrets.update(
+        {
+            "dm text": "alice-dm-secret-7f3a",
+            "group text": "alice-group-secret-91bc",
+            "group name": "alice-secret-circle",
+            "group text after carol": "alice-group-after-carol-5d1e",
+            "diary path": DIARY_PATH,
+            "diary block": world.hashes["diary"],
+            "plan block": world.hashes["plan"],
+            "attachment block": world.hashes["attachment"],
+            "attachment name": "alice-private-scan.bin",
+            "alice device": world.ids["alice_device"],
+            "alice spare device": world.ids["alice_spare_device"],
+            "home namespace": world.ids["home"],
+            "share namespace": world.ids["share"],
+            "dm id": world.ids["dm"],
+            "group id": world.ids["group"],
+            "attachment id": world.ids["attachment"],
+            "plan version": world.ids["plan_version"],
+            "notification": world.ids["notification"],
+        }
+    )
+    world.known = {
+        "carol": {"group text", "group name", "group id", "share namespace"},
+        "bob": {"dm text", "dm id", "group text", "group text after carol", "group name"}
+        | {"group id", "share namespace", "plan block", "plan version"},
+    }
+    return world
+
+
+def _social(world: World, alice: Peer, bob: Peer) -> None:
+    post = alice.call("post.create", {"text": "hello from alice #garden", "client_id": key()})
+    world.ids["post"] = post["id"]
+    bob.call("post.like", {"post_id": post["id"], "client_id": key()})
+    bob.call("post.create", {"text": "hi @alice", "client_id": key()})
+    notes = alice.call("notifications.list", {})["notifications"]
+    world.ids["notification"] = notes[0]["id"]
+
+
+def _chat(world: World, alice: Peer) -> None:
+    dm = alice.call("chat.send", {"to": "@bob", "text": "alice-dm-secret-7f3a", "client_id": key()})
+    world.ids["dm"] = dm["conversation"]
+    group = alice.call(
+        "chat.group.create",
+        {"name": "alice-secret-circle", "members": ["bob", "carol"], "client_id": key()},
+    )
+    world.ids["group"] = group["id"]
+    for text in ("alice-group-secret-91bc", "alice-group-after-carol-5d1e"):
+        alice.call("chat.send", {"to": group["id"], "text": text, "client_id": key()})
+        if text.endswith("91bc"):
+            args = {"conversation": group["id"], "username": "carol", "client_id": key()}
+            alice.call("chat.group.remove", args)
+
+
+def _files(world: World, alice: Peer, mallory: Peer) -> None:
+    spaces = alice.call("files.namespaces", {})["namespaces"]
+    world.ids["home"] = home = spaces[0]["id"]
+    world.ids["mallory_home"] = mallory.call("files.namespaces", {})["namespaces"][0]["id"]
+    diary = alice.put_block(b"alice's diary, never shared " + uuid.uuid4().bytes)
+    plan = alice.put_block(b"the team plan " + uuid.uuid4().bytes)
+    items = [
+        _item(DIARY_PATH, diary),
+        _item("team/" + PLAN_PATH, plan),
+    ]
+    outcomes = alice.call("files.commit", {"namespace_id": home, "items": items})["outcomes"]
+    assert all("entry" in o for o in outcomes), outcomes
+    world.ids["diary_version"] = outcomes[0]["entry"]["version_id"]
+    share = alice.call(
+        "files.share", {"folder": "team", "username": "bob", "role": "viewer", "client_id": key()}
+    )
+    world.ids["share"] = share["namespace_id"]
+    for step, args in (("files.share", {"role": "editor"}), ("files.unshare", {})):
+        alice.call(step, {"folder": "team", "username": "carol", "client_id": key(), **args})
+    entries = alice.call("files.changes", {"namespace_id": share["namespace_id"]})["entries"]
+    world.ids["plan_version"] = next(e["version_id"] for e in entries if e["path"] == PLAN_PATH)
+    scan = alice.put_block(b"a scan alice keeps to herself " + uuid.uuid4().bytes)
+    attachment = alice.call(
+        "files.attach",
+        {"name": "alice-private-scan.bin", "size": 100, "blocks": [scan], "client_id": key()},
+    )
+    world.ids["attachment"] = attachment["id"]
+    world.hashes.update(diary=diary, plan=plan, attachment=scan)
+
+
+def _item(path: str, block: str, parent: str | None = None) -> dict[str, Any]:
+    return {"path": path, "parent_id": parent, "size": 40, "mtime_ms": 1, "blocks": [block]}
