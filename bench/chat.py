@@ -81,6 +81,7 @@ class Step:
     sustained: bool
     server_cpu: float  # CPU seconds per second of the step: 1.0 is one whole core
     client_cpu: float  # the same, summed over the client processes
+    server_ms_per_1k: float  # server CPU milliseconds per 1,000 acked messages (noise-robust)
 
 
 # ---------------------------------------------------------------------------------- bare server
@@ -250,6 +251,8 @@ async def run_step(
         if len(results) == 1:
             server_cpu_end = cpu_seconds(pid)
     busy = duration + DRAIN_SECONDS  # each worker's span from start_at to its end
+    acked = sum(r["acked"] for r in results)
+    server_cpu_used = server_cpu_end - server_cpu_start
     deliveries = [d for r in results for d in r["deliveries"]]
     acks = [a for r in results for a in r["acks"]]
     sent = sum(r["sent"] for r in results)
@@ -260,7 +263,7 @@ async def run_step(
         server=server,
         offered=rate,
         sent=sent,
-        acked=sum(r["acked"] for r in results),
+        acked=acked,
         errors=errors,
         achieved=acked_in_time / duration,
         deliveries=len(deliveries),
@@ -268,8 +271,9 @@ async def run_step(
         p99_ms=percentile(deliveries, 0.99) * 1000,
         ack_p99_ms=percentile(acks, 0.99) * 1000,
         sustained=errors == 0 and acked_in_time >= SUSTAINED_SHARE * offered_total,
-        server_cpu=(server_cpu_end - server_cpu_start) / busy,
+        server_cpu=server_cpu_used / busy,
         client_cpu=sum(r["cpu"] for r in results) / busy,
+        server_ms_per_1k=server_cpu_used * 1e6 / acked if acked else math.nan,
     )
 
 
@@ -309,6 +313,28 @@ async def roost_clients(uri: str, n: int, group_size: int) -> list[dict[str, str
     return clients
 
 
+async def prepare_roost(args: argparse.Namespace, workdir: Path) -> list[dict[str, str]]:
+    """Register the users and make the groups in a server stopped afterwards, so every step runs
+    on a fresh process. With --seed DIR this happens once (argon2 makes registering 500 users
+    take a minute or more): later runs start from a copy of the seeded data folder."""
+    seed: Path | None = args.seed
+    shape = {"n": args.n, "group": args.group}
+    saved = seed / "clients.json" if seed is not None else None
+    if seed is not None and saved is not None and saved.exists():
+        stored = json.loads(saved.read_text())
+        if stored["shape"] != shape:
+            raise SystemExit(f"{seed} was seeded for {stored['shape']}, not {shape}")
+        shutil.copytree(seed / "data", workdir / "data")
+        return list(stored["clients"])
+    async with server_process("roost-setup", roost_argv(workdir / "data"), workdir) as roost:
+        print(f"registering {args.n} users in groups of {args.group} ...", file=sys.stderr)
+        clients = await roost_clients(roost.uri, args.n, args.group)
+    if seed is not None and saved is not None:
+        shutil.copytree(workdir / "data", seed / "data", dirs_exist_ok=True)
+        saved.write_text(json.dumps({"shape": shape, "clients": clients}))
+    return clients
+
+
 def bare_clients(n: int, group_size: int) -> list[dict[str, str]]:
     return [{"group": f"g{i // group_size}"} for i in range(n)]
 
@@ -316,13 +342,14 @@ def bare_clients(n: int, group_size: int) -> list[dict[str, str]]:
 def print_table(steps: list[Step]) -> None:
     print(
         f"{'server':<7} {'offered/s':>9} {'acked/s':>9} {'errors':>6} {'deliveries':>10}"
-        f" {'p50 ms':>7} {'p99 ms':>7} {'ack p99':>8} {'srv cpu':>7} {'cli cpu':>7}  sustained"
+        f" {'p50 ms':>7} {'p99 ms':>7} {'ack p99':>8} {'srv cpu':>7} {'cli cpu':>7}"
+        f" {'srv ms/1k':>9}  sustained"
     )
     for s in steps:
         print(
             f"{s.server:<7} {s.offered:>9.0f} {s.achieved:>9.0f} {s.errors:>6}"
             f" {s.deliveries:>10} {s.p50_ms:>7.1f} {s.p99_ms:>7.1f} {s.ack_p99_ms:>8.1f}"
-            f" {s.server_cpu:>7.2f} {s.client_cpu:>7.2f}"
+            f" {s.server_cpu:>7.2f} {s.client_cpu:>7.2f} {s.server_ms_per_1k:>9.1f}"
             f"  {'yes' if s.sustained else 'no'}"
         )
 
@@ -332,29 +359,36 @@ async def main(args: argparse.Namespace) -> int:
     workdir = Path(tempfile.mkdtemp(prefix="roost-bench-chat-"))
     steps: list[Step] = []
     try:
-        async with server_process("roost", roost_argv(workdir / "data"), workdir) as roost:
-            print(f"registering {args.n} users in groups of {args.group} ...", file=sys.stderr)
-            clients = await roost_clients(roost.uri, args.n, args.group)
-            for rate in rates:
-                step = await run_step(
-                    "roost", roost.proc.pid, roost.uri, clients, rate, args.duration, args.workers
-                )
-                print_table([step]) if not args.json else None
-                steps.append(step)
+        if "roost" in args.servers:
+            clients = await prepare_roost(args, workdir)
+            async with server_process("roost", roost_argv(workdir / "data"), workdir) as roost:
+                for rate in rates:
+                    step = await run_step(
+                        "roost",
+                        roost.proc.pid,
+                        roost.uri,
+                        clients,
+                        rate,
+                        args.duration,
+                        args.workers,
+                    )
+                    print_table([step]) if not args.json else None
+                    steps.append(step)
         bare_argv = [sys.executable, str(Path(__file__).resolve()), "--bare-server"]
-        async with server_process("bare", bare_argv, workdir) as bare:
-            for rate in rates:
-                step = await run_step(
-                    "bare",
-                    bare.proc.pid,
-                    bare.uri,
-                    bare_clients(args.n, args.group),
-                    rate,
-                    args.duration,
-                    args.workers,
-                )
-                print_table([step]) if not args.json else None
-                steps.append(step)
+        if "bare" in args.servers:
+            async with server_process("bare", bare_argv, workdir) as bare:
+                for rate in rates:
+                    step = await run_step(
+                        "bare",
+                        bare.proc.pid,
+                        bare.uri,
+                        bare_clients(args.n, args.group),
+                        rate,
+                        args.duration,
+                        args.workers,
+                    )
+                    print_table([step]) if not args.json else None
+                    steps.append(step)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 
@@ -405,6 +439,14 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--rates", default="1000,2000,3000,4000,6000", help="total msg/s steps")
     parser.add_argument("--duration", type=float, default=5.0, help="seconds per step")
     parser.add_argument("--workers", type=int, default=2, help="client processes")
+    parser.add_argument(
+        "--servers", default="roost,bare", help="which servers to run (default roost,bare)"
+    )
+    parser.add_argument(
+        "--seed",
+        type=Path,
+        help="keep the registered users in this folder and start later runs from a copy",
+    )
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--bare-server", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import msgspec
+
 from protocol import chat as wire
 from protocol.errors import ErrorCode, RoostError
 from protocol.types import Empty
@@ -120,7 +122,8 @@ def receipt_view(member: MemberRecord) -> wire.Receipt:
 
 
 # ----------------------------------------------------------------------------- messages
-async def send(ctx: OpContext, args: wire.SendMessage) -> wire.Message:
+async def send(ctx: OpContext, args: wire.SendMessage) -> msgspec.Raw:
+    """Returns the committed wire.Message, already encoded by the group commit."""
     me = ctx.identity
     conversation_id = await _conversation_id(ctx, args.to, create=True)
     assert conversation_id is not None

@@ -28,7 +28,7 @@ from storage.idempotency import IdempotencyRepository, StoredResult
 log = logging.getLogger("roost.server")
 
 SEND_OP = "chat.send"
-_message_decoder = msgspec.json.Decoder(wire.Message)
+_encoder = msgspec.json.Encoder()
 
 
 @dataclass(eq=False)
@@ -39,7 +39,7 @@ class PendingSend:
     text: str
     client_id: str | None
     skip: Subscriber | None  # the sender's own connection gets the reply, not the event
-    future: asyncio.Future[wire.Message] = field(repr=False)
+    future: asyncio.Future[msgspec.Raw] = field(repr=False)  # the encoded wire.Message
 
 
 @dataclass
@@ -130,8 +130,10 @@ class MessageCommitter:
         text: str,
         client_id: str | None,
         skip: Subscriber | None,
-    ) -> wire.Message:
-        future: asyncio.Future[wire.Message] = asyncio.get_running_loop().create_future()
+    ) -> msgspec.Raw:
+        """The committed message, already encoded (it is the reply, the event and the stored
+        idempotency result: encoded once for all three)."""
+        future: asyncio.Future[msgspec.Raw] = asyncio.get_running_loop().create_future()
         self._queue.append(
             PendingSend(user_id, username, conversation_id, text, client_id, skip, future)
         )
@@ -188,35 +190,37 @@ class MessageCommitter:
                     for _, row in plan.accepted
                 ],
             )
-            results = [(item, row, to_wire(row, item.username)) for item, row in plan.accepted]
-            encoded = [msgspec.json.encode(message) for _, _, message in results]
+            results = [
+                (item, row, _encoder.encode(to_wire(row, item.username)))
+                for item, row in plan.accepted
+            ]
             await self._idempotency.record_many(
                 tx,
                 [
                     (item.user_id, item.client_id, SEND_OP, body, now)
-                    for (item, _, _), body in zip(results, encoded, strict=True)
+                    for item, _, body in results
                     if item.client_id
                 ],
             )
         self.batches += 1
         # Committed: now tell everyone, then ack.
-        for (item, row, message), body in zip(results, encoded, strict=True):
-            frame = encode_event("chat.message", msgspec.Raw(body))  # encoded once
+        for item, row, body in results:
+            frame = encode_event("chat.message", msgspec.Raw(body))
             self._hub.publish(member_ids[row.conversation_id], frame, skip=item.skip)
-            _resolve(item, message)
+            _resolve(item, body)
         for item, body in plan.replayed:
-            _resolve(item, _message_decoder.decode(body))
+            _resolve(item, body)
         for item, error in plan.refused:
             if not item.future.done():
                 item.future.set_exception(error)
-        by_first = {id(item): message for item, _, message in results}
+        by_first = {id(item): body for item, _, body in results}
         for item, first in plan.repeats:
             _resolve(item, by_first[id(first)])
 
 
-def _resolve(item: PendingSend, message: wire.Message) -> None:
+def _resolve(item: PendingSend, body: bytes) -> None:
     if not item.future.done():
-        item.future.set_result(message)
+        item.future.set_result(msgspec.Raw(body))
 
 
 def to_wire(row: NewMessage, sender: str, member: str | None = None) -> wire.Message:

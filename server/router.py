@@ -22,7 +22,8 @@ from storage.database import now_ms
 
 log = logging.getLogger("roost.server")
 
-Handler = Callable[[OpContext, Any], Awaitable[msgspec.Struct]]
+# A handler returns its result as a Struct, or already encoded (msgspec.Raw) when it has the bytes.
+Handler = Callable[[OpContext, Any], Awaitable[msgspec.Struct | msgspec.Raw]]
 OpObserver = Callable[[str, str, float], None]  # op, outcome ("ok" or error code), seconds
 
 
