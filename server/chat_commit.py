@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -98,6 +99,13 @@ def plan_batch(
     return plan
 
 
+@dataclass
+class CommittedBatch:
+    plan: BatchPlan
+    member_ids: dict[int, set[int]]
+    results: list[tuple[PendingSend, NewMessage, bytes]]  # accepted sends, each message encoded
+
+
 class MessageCommitter:
     def __init__(
         self,
@@ -174,27 +182,30 @@ class MessageCommitter:
     async def _commit(self, batch: list[PendingSend]) -> None:
         now = now_ms()
         conversation_ids = {item.conversation_id for item in batch}
-        async with self._db.write() as tx:
-            prior = await self._idempotency.lookup_many(
-                tx, [(i.user_id, i.client_id) for i in batch if i.client_id]
-            )
-            member_ids = await self._chat.current_member_ids(tx, conversation_ids)
-            last = await self._chat.last_seqs(tx, conversation_ids)
+        keys = [(i.user_id, i.client_id) for i in batch if i.client_id]
+        # Receipt ids are drawn here: the generator belongs to the event loop's thread.
+        receipt_ids = [self._ids.next() for _ in batch]
+
+        def transaction(tx: sqlite3.Connection) -> CommittedBatch:
+            # The whole batch in one hop to the database thread (see Database.write_in_thread).
+            prior = self._idempotency.lookup_many_sync(tx, keys)
+            member_ids = self._chat.current_member_ids_sync(tx, conversation_ids)
+            last = self._chat.last_seqs_sync(tx, conversation_ids)
             plan = plan_batch(batch, prior, member_ids, last, now)
-            await self._chat.store_messages(tx, [row for _, row in plan.accepted])
+            self._chat.store_messages_sync(tx, [row for _, row in plan.accepted])
             # The sender has read what they sent.
-            await self._chat.advance_receipts(
+            self._chat.advance_receipts_sync(
                 tx,
                 [
-                    (row.conversation_id, row.sender_id, row.seq, row.seq, self._ids.next())
-                    for _, row in plan.accepted
+                    (row.conversation_id, row.sender_id, row.seq, row.seq, receipt_id)
+                    for (_, row), receipt_id in zip(plan.accepted, receipt_ids, strict=False)
                 ],
             )
             results = [
                 (item, row, _encoder.encode(to_wire(row, item.username)))
                 for item, row in plan.accepted
             ]
-            await self._idempotency.record_many(
+            self._idempotency.record_many_sync(
                 tx,
                 [
                     (item.user_id, item.client_id, SEND_OP, body, now)
@@ -202,6 +213,10 @@ class MessageCommitter:
                     if item.client_id
                 ],
             )
+            return CommittedBatch(plan, member_ids, results)
+
+        done = await self._db.write_in_thread(transaction)
+        plan, member_ids, results = done.plan, done.member_ids, done.results
         self.batches += 1
         # Committed: now tell everyone, then ack.
         for item, row, body in results:
