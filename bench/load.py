@@ -533,6 +533,11 @@ async def main(args: argparse.Namespace) -> int:
             f" p99 {r.p99_without_ms / b.p99_without_ms:5.1f}x (without the slow consumer);"
             f" Roost p99 with / without it {r.p99_with_ms / r.p99_without_ms:.2f}x"
         )
+    dropped = "with 4008" in roost.slow_consumer or "1 dropped" in roost.slow_consumer
+    print(
+        f"\nerrors: {roost.errors} (must be 0); slow consumer disconnected:"
+        f" {'yes' if dropped else 'no'}; RSS slope {roost.rss_slope_mib_per_min:+.2f} MiB/min"
+    )
     if args.json:
         print(json.dumps([asdict(r) for r in runs], indent=2))
     return 0 if roost.errors == 0 else 1

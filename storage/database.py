@@ -13,13 +13,14 @@ import asyncio
 import logging
 import sqlite3
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
 import aiosqlite
+from aiosqlite.context import Result
 
 from storage.errors import Duplicate, MigrationError, StorageError
 
@@ -79,7 +80,8 @@ class Database:
 
     async def _connect(self) -> aiosqlite.Connection:
         # isolation_level=None: we issue BEGIN/COMMIT ourselves, nothing implicit.
-        conn = await aiosqlite.connect(self.path, isolation_level=None)
+        path = str(self.path)
+        conn = await _FetchingConnection(lambda: sqlite3.connect(path, isolation_level=None), 64)
         conn.row_factory = sqlite3.Row
         await conn.execute("PRAGMA foreign_keys=ON")
         await conn.execute("PRAGMA busy_timeout=5000")
@@ -141,6 +143,71 @@ class Database:
             if conn is not None:
                 await conn.close()
         self._reader = self._writer = self._checkpointer = None
+
+
+class FetchedCursor:
+    """A cursor whose rows were all fetched in the same thread hop that ran the statement."""
+
+    __slots__ = ("_at", "_rows", "lastrowid", "rowcount")
+
+    def __init__(self, rows: list[Any], rowcount: int, lastrowid: int | None) -> None:
+        self._rows = rows
+        self._at = 0
+        self.rowcount = rowcount
+        self.lastrowid = lastrowid
+
+    async def fetchone(self) -> Any:
+        if self._at >= len(self._rows):
+            return None
+        self._at += 1
+        return self._rows[self._at - 1]
+
+    async def fetchall(self) -> list[Any]:
+        rows, self._at = self._rows[self._at :], len(self._rows)
+        return rows
+
+    async def fetchmany(self, size: int = 1) -> list[Any]:
+        rows = self._rows[self._at : self._at + size]
+        self._at += len(rows)
+        return rows
+
+    async def close(self) -> None:
+        pass
+
+    def __aiter__(self) -> FetchedCursor:
+        return self
+
+    async def __anext__(self) -> Any:
+        row = await self.fetchone()
+        if row is None:
+            raise StopAsyncIteration
+        return row
+
+    async def __aenter__(self) -> FetchedCursor:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        pass
+
+
+class _FetchingConnection(aiosqlite.Connection):
+    """`execute` runs the statement and fetches its rows in one hop to the connection's thread.
+    aiosqlite takes three (execute, fetch, close), each 20-30 µs and, on a busy machine, a wait
+    for two threads to be scheduled: a write transaction holds the write lock that much longer.
+    Every query here reads a bounded page, so fetching all rows at once costs no extra memory."""
+
+    def execute(  # type: ignore[override]
+        self, sql: str, parameters: Iterable[Any] | None = None
+    ) -> Result[FetchedCursor]:
+        return Result(on_thread(self, _execute_fetching, sql, parameters or ()))
+
+
+def _execute_fetching(conn: sqlite3.Connection, sql: str, parameters: Any) -> FetchedCursor:
+    cursor = conn.execute(sql, parameters)
+    try:
+        return FetchedCursor(cursor.fetchall(), cursor.rowcount, cursor.lastrowid)
+    finally:
+        cursor.close()
 
 
 async def on_thread(conn: aiosqlite.Connection, fn: Callable[..., T], *args: Any) -> T:
