@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import heapq
 import json
 import math
 import os
@@ -81,6 +82,7 @@ class Step:
     sustained: bool
     server_cpu: float  # CPU seconds per second of the step: 1.0 is one whole core
     client_cpu: float  # the same, summed over the client processes
+    server_ms_per_1k: float  # server CPU milliseconds per 1,000 acked messages (noise-robust)
 
 
 # ---------------------------------------------------------------------------------- bare server
@@ -119,81 +121,91 @@ async def run_bare_server() -> None:
 
 # ---------------------------------------------------------------------------------- workers
 async def run_worker(spec: dict[str, object]) -> dict[str, object]:
-    """One client process: its share of the connections; sends on schedule, times deliveries."""
+    """One client process: its share of the connections; sends on schedule, times deliveries.
+
+    Kept cheap, the same for both servers, since it shares the cores with the server: one
+    schedule (a heap) for all its clients instead of a sleeping task each, request frames
+    filled into a prepared template, and a delivery's send time found in the frame's text
+    without decoding the whole frame."""
     uri = str(spec["uri"])
     mode = str(spec["mode"])
     clients: list[dict[str, str]] = spec["clients"]  # type: ignore[assignment]
     per_client = float(spec["per_client_rate"])  # type: ignore[arg-type]
     duration = float(spec["duration"])  # type: ignore[arg-type]
     start_at = float(spec["start_at"])  # type: ignore[arg-type]
+    end = start_at + duration
     deliveries: list[float] = []
     acks: list[float] = []
     counts = {"sent": 0, "acked": 0, "errors": 0}
+    pending: list[dict[int, float]] = [{} for _ in clients]
+    tag = f"{os.getpid()}-{random.getrandbits(48):x}"  # with the request id: a client_id
+    if mode == "bare":
+        template = '{"id":%d,"text":"%r"}'
+        frames = [template for _ in clients]
+    else:
+        frames = [
+            '{"id":%d,"op":"chat.send","args":{"to":"' + c["group"] + '","text":"%r",'
+            '"client_id":"' + f"{tag}-{i}-" + '%d"}}'
+            for i, c in enumerate(clients)
+        ]
 
-    async def client(c: dict[str, str]) -> None:
-        ws = await open_one(uri, c.get("token") or None, 30)
-        if mode == "bare":
-            await ws.send(c["group"])
-        pending: dict[int, float] = {}
-        reader = asyncio.create_task(read(ws, pending))
-        interval = 1.0 / per_client
-        tag = f"{os.getpid()}-{random.getrandbits(48):x}"  # an idempotency key per send
-        next_at = max(start_at, time.monotonic()) + random.uniform(0, interval)
-        end = start_at + duration
-        n = 0
-        try:
-            while next_at < end:
-                await asyncio.sleep(max(0.0, next_at - time.monotonic()))
-                n += 1
-                now = time.monotonic()
-                pending[n] = now
-                if mode == "bare":
-                    frame = {"id": n, "text": repr(now)}
-                else:
-                    frame = {
-                        "id": n,
-                        "op": "chat.send",
-                        "args": {"to": c["group"], "text": repr(now), "client_id": f"{tag}-{n}"},
-                    }
-                await ws.send(msgspec.json.encode(frame).decode())
-                counts["sent"] += 1
-                next_at += interval
-            await asyncio.sleep(DRAIN_SECONDS)
-        finally:
-            reader.cancel()
-            await asyncio.gather(reader, return_exceptions=True)
-            await ws.close()
-
-    async def read(ws: ClientConnection, pending: dict[int, float]) -> None:
+    async def read(i: int, ws: ClientConnection) -> None:
+        mine = pending[i]
         async for raw in ws:
             now = time.monotonic()
+            assert isinstance(raw, str)
+            if raw.startswith('{"event"'):
+                # Only timed chat messages count (not a group's "created" entry).
+                at = raw.find(_TEXT)
+                if at >= 0 and raw.startswith(("chat.message", "m"), 10):
+                    text = raw[at + len(_TEXT) : raw.find('"', at + len(_TEXT))]
+                    try:
+                        deliveries.append(now - float(text))
+                    except ValueError:
+                        pass
+                continue
             frame = _frame.decode(raw)
-            if frame.id is not None:
-                sent_at = pending.pop(frame.id, None)
-                if frame.ok and sent_at is not None:
-                    counts["acked"] += 1
-                    if now <= start_at + duration + 0.5:
-                        acks.append(now - sent_at)
-                else:
-                    counts["errors"] += 1
-            elif frame.event in ("chat.message", "m"):
-                text = _text.decode(frame.data).text
-                try:
-                    deliveries.append(now - float(text))
-                except ValueError:
-                    pass  # a membership entry, not a timed message
+            sent_at = mine.pop(frame.id, None) if frame.id is not None else None
+            if frame.ok and sent_at is not None:
+                counts["acked"] += 1
+                if now <= end + 0.5:
+                    acks.append(now - sent_at)
+            else:
+                counts["errors"] += 1
 
+    conns = await asyncio.gather(*(open_one(uri, c.get("token") or None, 30) for c in clients))
+    if mode == "bare":
+        for ws, c in zip(conns, clients, strict=True):
+            await ws.send(c["group"])
+    readers = [asyncio.create_task(read(i, ws)) for i, ws in enumerate(conns)]
     cpu_at_start: list[float] = []
-
-    async def mark_start() -> None:
-        await asyncio.sleep(max(0.0, start_at - time.monotonic()))
-        cpu_at_start.append(time.process_time())
-
-    marker = asyncio.create_task(mark_start())
-    await asyncio.gather(*(client(c) for c in clients))
-    await marker
+    interval = 1.0 / per_client
+    heap = [(start_at + random.uniform(0, interval), i, 0) for i in range(len(clients))]
+    heapq.heapify(heap)
+    await asyncio.sleep(max(0.0, start_at - time.monotonic()))
+    cpu_at_start.append(time.process_time())
+    while heap and heap[0][0] < end:
+        due, i, n = heapq.heappop(heap)
+        delay = due - time.monotonic()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        n += 1
+        now = time.monotonic()
+        pending[i][n] = now
+        frame = frames[i] % ((n, now) if mode == "bare" else (n, now, n))
+        await conns[i].send(frame)
+        counts["sent"] += 1
+        heapq.heappush(heap, (due + interval, i, n))
+    await asyncio.sleep(max(0.0, end + DRAIN_SECONDS - time.monotonic()))
     cpu = time.process_time() - cpu_at_start[0]
+    for task in readers:
+        task.cancel()
+    await asyncio.gather(*readers, return_exceptions=True)
+    await asyncio.gather(*(ws.close() for ws in conns), return_exceptions=True)
     return {"deliveries": deliveries, "acks": acks, "cpu": cpu, **counts}
+
+
+_TEXT = '"text":"'
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -250,6 +262,8 @@ async def run_step(
         if len(results) == 1:
             server_cpu_end = cpu_seconds(pid)
     busy = duration + DRAIN_SECONDS  # each worker's span from start_at to its end
+    acked = sum(r["acked"] for r in results)
+    server_cpu_used = server_cpu_end - server_cpu_start
     deliveries = [d for r in results for d in r["deliveries"]]
     acks = [a for r in results for a in r["acks"]]
     sent = sum(r["sent"] for r in results)
@@ -260,7 +274,7 @@ async def run_step(
         server=server,
         offered=rate,
         sent=sent,
-        acked=sum(r["acked"] for r in results),
+        acked=acked,
         errors=errors,
         achieved=acked_in_time / duration,
         deliveries=len(deliveries),
@@ -268,8 +282,9 @@ async def run_step(
         p99_ms=percentile(deliveries, 0.99) * 1000,
         ack_p99_ms=percentile(acks, 0.99) * 1000,
         sustained=errors == 0 and acked_in_time >= SUSTAINED_SHARE * offered_total,
-        server_cpu=(server_cpu_end - server_cpu_start) / busy,
+        server_cpu=server_cpu_used / busy,
         client_cpu=sum(r["cpu"] for r in results) / busy,
+        server_ms_per_1k=server_cpu_used * 1e6 / acked if acked else math.nan,
     )
 
 
@@ -309,6 +324,28 @@ async def roost_clients(uri: str, n: int, group_size: int) -> list[dict[str, str
     return clients
 
 
+async def prepare_roost(args: argparse.Namespace, workdir: Path) -> list[dict[str, str]]:
+    """Register the users and make the groups in a server stopped afterwards, so every step runs
+    on a fresh process. With --seed DIR this happens once (argon2 makes registering 500 users
+    take a minute or more): later runs start from a copy of the seeded data folder."""
+    seed: Path | None = args.seed
+    shape = {"n": args.n, "group": args.group}
+    saved = seed / "clients.json" if seed is not None else None
+    if seed is not None and saved is not None and saved.exists():
+        stored = json.loads(saved.read_text())
+        if stored["shape"] != shape:
+            raise SystemExit(f"{seed} was seeded for {stored['shape']}, not {shape}")
+        shutil.copytree(seed / "data", workdir / "data")
+        return list(stored["clients"])
+    async with server_process("roost-setup", roost_argv(workdir / "data"), workdir) as roost:
+        print(f"registering {args.n} users in groups of {args.group} ...", file=sys.stderr)
+        clients = await roost_clients(roost.uri, args.n, args.group)
+    if seed is not None and saved is not None:
+        shutil.copytree(workdir / "data", seed / "data", dirs_exist_ok=True)
+        saved.write_text(json.dumps({"shape": shape, "clients": clients}))
+    return clients
+
+
 def bare_clients(n: int, group_size: int) -> list[dict[str, str]]:
     return [{"group": f"g{i // group_size}"} for i in range(n)]
 
@@ -316,13 +353,14 @@ def bare_clients(n: int, group_size: int) -> list[dict[str, str]]:
 def print_table(steps: list[Step]) -> None:
     print(
         f"{'server':<7} {'offered/s':>9} {'acked/s':>9} {'errors':>6} {'deliveries':>10}"
-        f" {'p50 ms':>7} {'p99 ms':>7} {'ack p99':>8} {'srv cpu':>7} {'cli cpu':>7}  sustained"
+        f" {'p50 ms':>7} {'p99 ms':>7} {'ack p99':>8} {'srv cpu':>7} {'cli cpu':>7}"
+        f" {'srv ms/1k':>9}  sustained"
     )
     for s in steps:
         print(
             f"{s.server:<7} {s.offered:>9.0f} {s.achieved:>9.0f} {s.errors:>6}"
             f" {s.deliveries:>10} {s.p50_ms:>7.1f} {s.p99_ms:>7.1f} {s.ack_p99_ms:>8.1f}"
-            f" {s.server_cpu:>7.2f} {s.client_cpu:>7.2f}"
+            f" {s.server_cpu:>7.2f} {s.client_cpu:>7.2f} {s.server_ms_per_1k:>9.1f}"
             f"  {'yes' if s.sustained else 'no'}"
         )
 
@@ -332,29 +370,36 @@ async def main(args: argparse.Namespace) -> int:
     workdir = Path(tempfile.mkdtemp(prefix="roost-bench-chat-"))
     steps: list[Step] = []
     try:
-        async with server_process("roost", roost_argv(workdir / "data"), workdir) as roost:
-            print(f"registering {args.n} users in groups of {args.group} ...", file=sys.stderr)
-            clients = await roost_clients(roost.uri, args.n, args.group)
-            for rate in rates:
-                step = await run_step(
-                    "roost", roost.proc.pid, roost.uri, clients, rate, args.duration, args.workers
-                )
-                print_table([step]) if not args.json else None
-                steps.append(step)
+        if "roost" in args.servers:
+            clients = await prepare_roost(args, workdir)
+            async with server_process("roost", roost_argv(workdir / "data"), workdir) as roost:
+                for rate in rates:
+                    step = await run_step(
+                        "roost",
+                        roost.proc.pid,
+                        roost.uri,
+                        clients,
+                        rate,
+                        args.duration,
+                        args.workers,
+                    )
+                    print_table([step]) if not args.json else None
+                    steps.append(step)
         bare_argv = [sys.executable, str(Path(__file__).resolve()), "--bare-server"]
-        async with server_process("bare", bare_argv, workdir) as bare:
-            for rate in rates:
-                step = await run_step(
-                    "bare",
-                    bare.proc.pid,
-                    bare.uri,
-                    bare_clients(args.n, args.group),
-                    rate,
-                    args.duration,
-                    args.workers,
-                )
-                print_table([step]) if not args.json else None
-                steps.append(step)
+        if "bare" in args.servers:
+            async with server_process("bare", bare_argv, workdir) as bare:
+                for rate in rates:
+                    step = await run_step(
+                        "bare",
+                        bare.proc.pid,
+                        bare.uri,
+                        bare_clients(args.n, args.group),
+                        rate,
+                        args.duration,
+                        args.workers,
+                    )
+                    print_table([step]) if not args.json else None
+                    steps.append(step)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 
@@ -404,7 +449,15 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--group", type=int, default=10, help="clients per group (default 10)")
     parser.add_argument("--rates", default="1000,2000,3000,4000,6000", help="total msg/s steps")
     parser.add_argument("--duration", type=float, default=5.0, help="seconds per step")
-    parser.add_argument("--workers", type=int, default=2, help="client processes")
+    parser.add_argument("--workers", type=int, default=4, help="client processes (default 4)")
+    parser.add_argument(
+        "--servers", default="roost,bare", help="which servers to run (default roost,bare)"
+    )
+    parser.add_argument(
+        "--seed",
+        type=Path,
+        help="keep the registered users in this folder and start later runs from a copy",
+    )
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--bare-server", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)

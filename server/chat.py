@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import msgspec
+
 from protocol import chat as wire
 from protocol.errors import ErrorCode, RoostError
 from protocol.types import Empty
@@ -121,7 +123,8 @@ def receipt_view(member: MemberRecord) -> wire.Receipt:
 
 
 # ----------------------------------------------------------------------------- messages
-async def send(ctx: OpContext, args: wire.SendMessage) -> wire.Message:
+async def send(ctx: OpContext, args: wire.SendMessage) -> msgspec.Raw:
+    """Returns the committed wire.Message, already encoded by the group commit."""
     me = ctx.identity
     check_text_length(args.text, ctx.services.config.limits.max_message_chars)
     conversation_id = await _conversation_id(ctx, args.to, create=True)

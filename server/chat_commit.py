@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -28,7 +29,7 @@ from storage.idempotency import IdempotencyRepository, StoredResult
 log = logging.getLogger("roost.server")
 
 SEND_OP = "chat.send"
-_message_decoder = msgspec.json.Decoder(wire.Message)
+_encoder = msgspec.json.Encoder()
 
 
 @dataclass(eq=False)
@@ -39,7 +40,7 @@ class PendingSend:
     text: str
     client_id: str | None
     skip: Subscriber | None  # the sender's own connection gets the reply, not the event
-    future: asyncio.Future[wire.Message] = field(repr=False)
+    future: asyncio.Future[msgspec.Raw] = field(repr=False)  # the encoded wire.Message
 
 
 @dataclass
@@ -98,6 +99,13 @@ def plan_batch(
     return plan
 
 
+@dataclass
+class CommittedBatch:
+    plan: BatchPlan
+    member_ids: dict[int, set[int]]
+    results: list[tuple[PendingSend, NewMessage, bytes]]  # accepted sends, each message encoded
+
+
 class MessageCommitter:
     def __init__(
         self,
@@ -130,8 +138,10 @@ class MessageCommitter:
         text: str,
         client_id: str | None,
         skip: Subscriber | None,
-    ) -> wire.Message:
-        future: asyncio.Future[wire.Message] = asyncio.get_running_loop().create_future()
+    ) -> msgspec.Raw:
+        """The committed message, already encoded (it is the reply, the event and the stored
+        idempotency result: encoded once for all three)."""
+        future: asyncio.Future[msgspec.Raw] = asyncio.get_running_loop().create_future()
         self._queue.append(
             PendingSend(user_id, username, conversation_id, text, client_id, skip, future)
         )
@@ -172,51 +182,60 @@ class MessageCommitter:
     async def _commit(self, batch: list[PendingSend]) -> None:
         now = now_ms()
         conversation_ids = {item.conversation_id for item in batch}
-        async with self._db.write() as tx:
-            prior = await self._idempotency.lookup_many(
-                tx, [(i.user_id, i.client_id) for i in batch if i.client_id]
-            )
-            member_ids = await self._chat.current_member_ids(tx, conversation_ids)
-            last = await self._chat.last_seqs(tx, conversation_ids)
+        keys = [(i.user_id, i.client_id) for i in batch if i.client_id]
+        # Receipt ids are drawn here: the generator belongs to the event loop's thread.
+        receipt_ids = [self._ids.next() for _ in batch]
+
+        def transaction(tx: sqlite3.Connection) -> CommittedBatch:
+            # The whole batch in one hop to the database thread (see Database.write_in_thread).
+            prior = self._idempotency.lookup_many_sync(tx, keys)
+            member_ids = self._chat.current_member_ids_sync(tx, conversation_ids)
+            last = self._chat.last_seqs_sync(tx, conversation_ids)
             plan = plan_batch(batch, prior, member_ids, last, now)
-            await self._chat.store_messages(tx, [row for _, row in plan.accepted])
+            self._chat.store_messages_sync(tx, [row for _, row in plan.accepted])
             # The sender has read what they sent.
-            await self._chat.advance_receipts(
+            self._chat.advance_receipts_sync(
                 tx,
                 [
-                    (row.conversation_id, row.sender_id, row.seq, row.seq, self._ids.next())
-                    for _, row in plan.accepted
+                    (row.conversation_id, row.sender_id, row.seq, row.seq, receipt_id)
+                    for (_, row), receipt_id in zip(plan.accepted, receipt_ids, strict=False)
                 ],
             )
-            results = [(item, row, to_wire(row, item.username)) for item, row in plan.accepted]
-            encoded = [msgspec.json.encode(message) for _, _, message in results]
-            await self._idempotency.record_many(
+            results = [
+                (item, row, _encoder.encode(to_wire(row, item.username)))
+                for item, row in plan.accepted
+            ]
+            self._idempotency.record_many_sync(
                 tx,
                 [
                     (item.user_id, item.client_id, SEND_OP, body, now)
-                    for (item, _, _), body in zip(results, encoded, strict=True)
+                    for item, _, body in results
                     if item.client_id
                 ],
             )
+            return CommittedBatch(plan, member_ids, results)
+
+        done = await self._db.write_in_thread(transaction)
+        plan, member_ids, results = done.plan, done.member_ids, done.results
         self.batches += 1
         # Committed: now tell everyone, then ack.
-        for (item, row, message), body in zip(results, encoded, strict=True):
-            frame = encode_event("chat.message", msgspec.Raw(body))  # encoded once
+        for item, row, body in results:
+            frame = encode_event("chat.message", msgspec.Raw(body))
             self._hub.publish(member_ids[row.conversation_id], frame, skip=item.skip)
-            _resolve(item, message)
+            _resolve(item, body)
         for item, body in plan.replayed:
-            _resolve(item, _message_decoder.decode(body))
+            _resolve(item, body)
         for item, error in plan.refused:
             if not item.future.done():
                 item.future.set_exception(error)
-        by_first = {id(item): message for item, _, message in results}
+        by_first = {id(item): body for item, _, body in results}
         for item, first in plan.repeats:
             _resolve(item, by_first[id(first)])
 
 
-def _resolve(item: PendingSend, message: wire.Message) -> None:
+def _resolve(item: PendingSend, body: bytes) -> None:
     if not item.future.done():
-        item.future.set_result(message)
+        item.future.set_result(msgspec.Raw(body))
 
 
 def to_wire(row: NewMessage, sender: str, member: str | None = None) -> wire.Message:

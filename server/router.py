@@ -25,7 +25,8 @@ log = logging.getLogger("roost.server")
 op_log = logging.getLogger("roost.ops")  # one record per op: see server.logs
 _QUIET = {"ok", ErrorCode.RATE_LIMITED.value}
 
-Handler = Callable[[OpContext, Any], Awaitable[msgspec.Struct]]
+# A handler returns its result as a Struct, or already encoded (msgspec.Raw) when it has the bytes.
+Handler = Callable[[OpContext, Any], Awaitable[msgspec.Struct | msgspec.Raw]]
 OpObserver = Callable[[str, str, float], None]  # op, outcome ("ok" or error code), seconds
 
 

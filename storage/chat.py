@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import aiosqlite
 
-from storage.database import Database, is_unique_violation
+from storage.database import Database, is_unique_violation, on_thread
 from storage.errors import Duplicate
 
 DIRECT = "direct"
@@ -163,19 +163,23 @@ class ChatRepository:
     async def current_member_ids(
         self, conn: aiosqlite.Connection | None, conversation_ids: Iterable[int]
     ) -> dict[int, set[int]]:
+        return await on_thread(self._conn(conn), self.current_member_ids_sync, conversation_ids)
+
+    def current_member_ids_sync(
+        self, conn: sqlite3.Connection, conversation_ids: Iterable[int]
+    ) -> dict[int, set[int]]:
         """Current members' ids only: the cheap form of `members` for the send path."""
         ids = sorted(set(conversation_ids))
         out: dict[int, set[int]] = {cid: set() for cid in ids}
         if not ids:
             return out
         marks = ",".join("?" * len(ids))
-        async with self._conn(conn).execute(
+        for row in conn.execute(
             "SELECT conversation_id, user_id FROM conversation_members"
             f" WHERE conversation_id IN ({marks}) AND left_seq IS NULL",
             ids,
-        ) as cur:
-            for row in await cur.fetchall():
-                out[row[0]].add(row[1])
+        ):
+            out[row[0]].add(row[1])
         return out
 
     async def conversations_of(
@@ -345,21 +349,27 @@ class ChatRepository:
     async def last_seqs(
         self, tx: aiosqlite.Connection, conversation_ids: Iterable[int]
     ) -> dict[int, int]:
+        return await on_thread(tx, self.last_seqs_sync, conversation_ids)
+
+    def last_seqs_sync(
+        self, tx: sqlite3.Connection, conversation_ids: Iterable[int]
+    ) -> dict[int, int]:
         ids = sorted(set(conversation_ids))
         if not ids:
             return {}
         marks = ",".join("?" * len(ids))
-        async with tx.execute(
-            f"SELECT id, last_seq FROM conversations WHERE id IN ({marks})", ids
-        ) as cur:
-            return {row[0]: row[1] for row in await cur.fetchall()}
+        rows = tx.execute(f"SELECT id, last_seq FROM conversations WHERE id IN ({marks})", ids)
+        return {row[0]: row[1] for row in rows}
 
     async def store_messages(self, tx: aiosqlite.Connection, rows: Sequence[NewMessage]) -> None:
+        await on_thread(tx, self.store_messages_sync, rows)
+
+    def store_messages_sync(self, tx: sqlite3.Connection, rows: Sequence[NewMessage]) -> None:
         """Store messages whose seqs were assigned from `last_seqs` in this same transaction,
         and move each conversation's `last_seq` to its highest new seq."""
         if not rows:
             return
-        await tx.executemany(
+        tx.executemany(
             "INSERT INTO messages (conversation_id, seq, sender_id, kind, text, member_id, sent_at)"
             " VALUES (?, ?, ?, ?, ?, ?, ?)",
             [
@@ -370,7 +380,7 @@ class ChatRepository:
         top: dict[int, int] = {}
         for r in rows:
             top[r.conversation_id] = max(top.get(r.conversation_id, 0), r.seq)
-        await tx.executemany(
+        tx.executemany(
             "UPDATE conversations SET last_seq = ? WHERE id = ? AND last_seq < ?",
             [(seq, cid, seq) for cid, seq in top.items()],
         )
@@ -396,9 +406,14 @@ class ChatRepository:
     async def advance_receipts(
         self, tx: aiosqlite.Connection, updates: Sequence[tuple[int, int, int, int, int]]
     ) -> None:
+        await on_thread(tx, self.advance_receipts_sync, updates)
+
+    def advance_receipts_sync(
+        self, tx: sqlite3.Connection, updates: Sequence[tuple[int, int, int, int, int]]
+    ) -> None:
         """(conversation, user, delivered_seq, read_seq, receipt_id): receipts only move
         forward, reading implies delivery, and receipt_id changes only when something moved."""
-        await tx.executemany(
+        tx.executemany(
             "UPDATE conversation_members SET"
             " delivered_seq = MAX(delivered_seq, ?2, ?3), read_seq = MAX(read_seq, ?3),"
             " receipt_id = ?4 WHERE conversation_id = ?5 AND user_id = ?1"

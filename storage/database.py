@@ -2,7 +2,9 @@
 
 Writes go through `write()`, which serialises them behind an asyncio lock and wraps them in
 `BEGIN IMMEDIATE ... COMMIT`, so a transaction's statements are never interleaved with another
-coroutine's. Reads use a second connection, which under WAL sees only committed data.
+coroutine's. `write_in_thread()` runs a whole transaction on the writer's thread in one hop
+(for batched hot paths). Reads use a second connection, which under WAL sees only committed
+data.
 """
 
 from __future__ import annotations
@@ -11,16 +13,20 @@ import asyncio
 import logging
 import sqlite3
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, TypeVar
 
 import aiosqlite
+from aiosqlite.context import Result
 
 from storage.errors import Duplicate, MigrationError, StorageError
 
 log = logging.getLogger("roost.storage")
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -74,7 +80,8 @@ class Database:
 
     async def _connect(self) -> aiosqlite.Connection:
         # isolation_level=None: we issue BEGIN/COMMIT ourselves, nothing implicit.
-        conn = await aiosqlite.connect(self.path, isolation_level=None)
+        path = str(self.path)
+        conn = await _FetchingConnection(lambda: sqlite3.connect(path, isolation_level=None), 64)
         conn.row_factory = sqlite3.Row
         await conn.execute("PRAGMA foreign_keys=ON")
         await conn.execute("PRAGMA busy_timeout=5000")
@@ -107,6 +114,17 @@ class Database:
                 await conn.execute("ROLLBACK")
                 raise StorageError(f"commit failed: {exc}") from exc
 
+    async def write_in_thread(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        """One write transaction run whole on the writer's thread: `work` gets the plain
+        sqlite3 connection and runs between BEGIN IMMEDIATE and COMMIT (rolled back if it
+        raises). One thread hop for the whole transaction, where `write()` costs one per
+        statement (three per query): a group commit of a dozen statements waited a dozen times
+        for its thread, and for the event loop, to be scheduled again."""
+        if self._writer is None:
+            raise StorageError("database is not open")
+        async with self._write_lock:
+            return await on_thread(self._writer, _transaction, work)
+
     async def _checkpoint_forever(self) -> None:
         assert self._checkpoint_every is not None and self._checkpointer is not None
         while True:
@@ -125,6 +143,93 @@ class Database:
             if conn is not None:
                 await conn.close()
         self._reader = self._writer = self._checkpointer = None
+
+
+class FetchedCursor:
+    """A cursor whose rows were all fetched in the same thread hop that ran the statement."""
+
+    __slots__ = ("_at", "_rows", "lastrowid", "rowcount")
+
+    def __init__(self, rows: list[Any], rowcount: int, lastrowid: int | None) -> None:
+        self._rows = rows
+        self._at = 0
+        self.rowcount = rowcount
+        self.lastrowid = lastrowid
+
+    async def fetchone(self) -> Any:
+        if self._at >= len(self._rows):
+            return None
+        self._at += 1
+        return self._rows[self._at - 1]
+
+    async def fetchall(self) -> list[Any]:
+        rows, self._at = self._rows[self._at :], len(self._rows)
+        return rows
+
+    async def fetchmany(self, size: int = 1) -> list[Any]:
+        rows = self._rows[self._at : self._at + size]
+        self._at += len(rows)
+        return rows
+
+    async def close(self) -> None:
+        pass
+
+    def __aiter__(self) -> FetchedCursor:
+        return self
+
+    async def __anext__(self) -> Any:
+        row = await self.fetchone()
+        if row is None:
+            raise StopAsyncIteration
+        return row
+
+    async def __aenter__(self) -> FetchedCursor:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        pass
+
+
+class _FetchingConnection(aiosqlite.Connection):
+    """`execute` runs the statement and fetches its rows in one hop to the connection's thread.
+    aiosqlite takes three (execute, fetch, close), each 20-30 µs and, on a busy machine, a wait
+    for two threads to be scheduled: a write transaction holds the write lock that much longer.
+    Every query here reads a bounded page, so fetching all rows at once costs no extra memory."""
+
+    def execute(  # type: ignore[override]
+        self, sql: str, parameters: Iterable[Any] | None = None
+    ) -> Result[FetchedCursor]:
+        return Result(on_thread(self, _execute_fetching, sql, parameters or ()))
+
+
+def _execute_fetching(conn: sqlite3.Connection, sql: str, parameters: Any) -> FetchedCursor:
+    cursor = conn.execute(sql, parameters)
+    try:
+        return FetchedCursor(cursor.fetchall(), cursor.rowcount, cursor.lastrowid)
+    finally:
+        cursor.close()
+
+
+async def on_thread(conn: aiosqlite.Connection, fn: Callable[..., T], *args: Any) -> T:
+    """Run `fn(sqlite3_connection, *args)` on `conn`'s own thread, in order with its other
+    calls. aiosqlite has no public form of this; its `_execute` is what `execute` itself uses."""
+    result: T = await conn._execute(fn, conn._conn, *args)  # type: ignore[no-untyped-call]
+    return result
+
+
+def _transaction(conn: sqlite3.Connection, work: Callable[[sqlite3.Connection], T]) -> T:
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        result = work(conn)
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    try:
+        conn.execute("COMMIT")
+    except sqlite3.Error as exc:
+        conn.execute("ROLLBACK")
+        raise StorageError(f"commit failed: {exc}") from exc
+    return result
 
 
 async def migrate(conn: aiosqlite.Connection, migrations: Sequence[Migration]) -> int:

@@ -6,10 +6,13 @@ write it names was committed.
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import aiosqlite
+
+from storage.database import on_thread
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,20 +59,29 @@ class IdempotencyRepository:
     async def lookup_many(
         self, tx: aiosqlite.Connection, keys: Sequence[tuple[int, str]]
     ) -> dict[tuple[int, str], StoredResult]:
+        return await on_thread(tx, self.lookup_many_sync, keys)
+
+    def lookup_many_sync(
+        self, tx: sqlite3.Connection, keys: Sequence[tuple[int, str]]
+    ) -> dict[tuple[int, str], StoredResult]:
         """Several (user_id, client_id) keys in one query (for batched writes)."""
         if not keys:
             return {}
         values = ",".join("(?, ?)" for _ in keys)
         params = [part for key in keys for part in key]
-        async with tx.execute(self.LOOKUP_MANY_SQL.format(values=values), params) as cur:
-            rows = await cur.fetchall()
+        rows = tx.execute(self.LOOKUP_MANY_SQL.format(values=values), params)
         return {(row[0], row[1]): StoredResult(row[2], bytes(row[3])) for row in rows}
 
     async def record_many(
         self, tx: aiosqlite.Connection, records: Sequence[tuple[int, str, str, bytes, int]]
     ) -> None:
+        await on_thread(tx, self.record_many_sync, records)
+
+    def record_many_sync(
+        self, tx: sqlite3.Connection, records: Sequence[tuple[int, str, str, bytes, int]]
+    ) -> None:
         """(user_id, client_id, op, result, now) rows in one statement."""
-        await tx.executemany(
+        tx.executemany(
             "INSERT INTO idempotency_keys (user_id, client_id, op, result, created_at)"
             " VALUES (?, ?, ?, ?, ?)",
             records,

@@ -1,0 +1,574 @@
+"""Mixed load: many connected clients on one Roost server for a minute, beside a bare
+`websockets` echo server driven by the same clients in the same run.
+
+C clients (default 2,000 connections, shared by U users, default 200: registering is argon2
+on purpose, so each user has several connections, as a person with several devices) each
+send requests on a fixed random schedule; together `--rate` requests a second (default 300:
+one every ~7 s per client, a busy person's pace) in this mix: home timeline reads
+(`timeline.home`), posts (`post.create`), chat messages (`chat.send` to the user's group of
+10) and small file commits (a 1 KiB `RPUT` block, then `files.commit` of a new path; its
+latency covers both round trips). Users follow the next 10 users, so a post fans out to 10
+timelines and their online connections.
+
+Halfway through, a *slow consumer* connects: a user who is in every chat group and follows
+everyone, so it is sent most events, and who stops reading (a tiny socket receive buffer, no
+reads). The server must close it (4008, too far behind) and the others must not notice:
+latency percentiles are reported for each half ("without" / "with" the slow consumer), both
+after a warm-up.
+
+Reported per server: ops/s and latency p50/p99 by kind, errors (any refused or unanswered
+request, any connection lost: must be zero), and the server's RSS sampled every second
+(first and last after the warm-up, and the slope). The baseline is a bare websockets server
+that answers each request at once (an ack, no work): the transport cost of the same load;
+the ratio of the two is printed. The clients run in `--workers` processes on the same cores.
+
+    pip install -e '.[bench]'
+    python bench/load.py                                   # 2,000 clients, 60 s
+    python bench/load.py --clients 500 --duration 20 --rate 500    # a quick look
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import hashlib
+import heapq
+import json
+import math
+import os
+import random
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import msgspec
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from chat import percentile, roost_clients
+from connections import HOST, bearer, open_one, request, roost_argv, server_process
+
+from protocol.files import PUT, Codec, encode_block_frame
+
+KINDS = ("timeline", "post", "chat", "file")
+MIX = {"timeline": 0.50, "post": 0.15, "chat": 0.30, "file": 0.05}
+FOLLOWS = 10  # each user follows the next FOLLOWS users
+SLOW_USER = "slowreader"
+CONNECTS_AT_ONCE = 50  # handshakes in flight per worker
+DRAIN_SECONDS = 3.0
+
+
+class _Frame(msgspec.Struct):
+    id: int | None = None
+    ok: bool | None = None
+    event: str | None = None
+    result: msgspec.Raw = msgspec.Raw(b"null")
+
+
+class _Outcomes(msgspec.Struct):
+    outcomes: list[dict[str, object]] = []
+
+
+class _Stored(msgspec.Struct):
+    hash: str = ""  # the bare server answers an RPUT with {}
+
+
+_frame = msgspec.json.Decoder(_Frame)
+_stored = msgspec.json.Decoder(_Stored)
+_outcomes = msgspec.json.Decoder(_Outcomes)
+
+
+@dataclass
+class KindStats:
+    ops: int = 0  # answered ok over the whole run
+    p50_without_ms: float = math.nan
+    p99_without_ms: float = math.nan
+    p50_with_ms: float = math.nan
+    p99_with_ms: float = math.nan
+
+
+@dataclass
+class Run:
+    server: str
+    clients: int
+    duration: float
+    offered: float
+    ops_per_s: float = 0.0
+    errors: int = 0
+    error_kinds: dict[str, int] = field(default_factory=dict)
+    events: int = 0  # events the clients received
+    kinds: dict[str, KindStats] = field(default_factory=dict)
+    rss_first_mib: float = math.nan  # after the warm-up
+    rss_last_mib: float = math.nan
+    rss_slope_mib_per_min: float = math.nan
+    slow_consumer: str = "-"  # how the slow consumer's connection ended
+    server_cpu: float = 0.0  # CPU seconds per second of the run (1.0 is one core)
+
+
+# ---------------------------------------------------------------------------------- bare server
+async def run_bare_server() -> None:
+    """The baseline: answer every request at once with an ack; nothing stored or sent on."""
+    from websockets.asyncio.server import ServerConnection, serve
+
+    class _Id(msgspec.Struct):
+        id: int
+
+    decode_id = msgspec.json.Decoder(_Id).decode
+
+    async def handler(ws: ServerConnection) -> None:
+        async for frame in ws:
+            if isinstance(frame, bytes):  # a block: its request id is in the header
+                request_id = int.from_bytes(frame[4:12], "big")
+                await ws.send(b'{"id":%d,"ok":true,"result":{}}' % request_id, text=True)
+            else:
+                request_id = decode_id(frame).id
+                result = b'{"outcomes":[]}' if '"files.commit"' in frame else b"{}"
+                await ws.send(b'{"id":%d,"ok":true,"result":%s}' % (request_id, result), text=True)
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    async with serve(handler, HOST, 0, compression=None, max_queue=None) as server:
+        port = server.sockets[0].getsockname()[1]
+        print(f"bare echo listening on ws://{HOST}:{port}", file=sys.stderr, flush=True)
+        await stop.wait()
+
+
+# ---------------------------------------------------------------------------------- workers
+async def run_worker(spec: dict[str, object]) -> dict[str, object]:
+    """One client process: its share of the connections, one schedule for all of them."""
+    uri = str(spec["uri"])
+    clients: list[dict[str, str]] = spec["clients"]  # type: ignore[assignment]
+    rate = float(spec["rate"])  # type: ignore[arg-type]  # this worker's requests per second
+    start_at = float(spec["start_at"])  # type: ignore[arg-type]
+    duration = float(spec["duration"])  # type: ignore[arg-type]
+    half = start_at + duration / 2
+    warm = start_at + float(spec["warmup"])  # type: ignore[arg-type]
+    end = start_at + duration
+    latencies: dict[str, list[float]] = {f"{k}:{p}": [] for k in KINDS for p in ("without", "with")}
+    ok = {k: 0 for k in KINDS}
+    errors: dict[str, int] = {}
+    events = 0
+    pending: list[dict[int, tuple[str, float]]] = [{} for _ in clients]
+    conns: list[ClientConnection | None] = [None] * len(clients)
+    tag = f"{os.getpid()}x{random.getrandbits(32):x}"
+    next_id = 0
+
+    def error(kind: str) -> None:
+        errors[kind] = errors.get(kind, 0) + 1
+
+    def finish(kind: str, sent_at: float, now: float) -> None:
+        ok[kind] += 1
+        if warm <= sent_at < end:
+            latencies[f"{kind}:{'without' if sent_at < half else 'with'}"].append(now - sent_at)
+
+    async def reader(i: int, ws: ClientConnection) -> None:
+        nonlocal events
+        mine = pending[i]
+        try:
+            async for raw in ws:
+                now = time.monotonic()
+                if raw[:9] == '{"event":':  # counted, not parsed: keeps the clients cheap
+                    events += 1
+                    continue
+                frame = _frame.decode(raw)
+                entry = mine.pop(frame.id, None)
+                if entry is None:
+                    continue
+                kind, sent_at = entry
+                if not frame.ok:
+                    error(f"{kind} refused")
+                elif kind == "block":  # the block is stored: now commit the file
+                    await commit_file(i, ws, sent_at, frame.result)
+                elif kind == "file" and any(
+                    "code" in o for o in _outcomes.decode(frame.result).outcomes
+                ):
+                    error("file item refused")
+                else:
+                    finish(kind, sent_at, now)
+        except ConnectionClosed:
+            pass
+        except Exception as exc:  # a bug here must show, not pass for unanswered requests
+            error(f"client failed: {exc!r}"[:120])
+        if time.monotonic() < end + DRAIN_SECONDS:
+            error("connection lost")
+
+    async def commit_file(i: int, ws: ClientConnection, sent_at: float, block: msgspec.Raw) -> None:
+        nonlocal next_id
+        next_id += 1
+        digest = _stored.decode(block).hash
+        item = {
+            "path": f"load/{tag}-{next_id}.txt",
+            "parent_id": None,
+            "size": 1024,
+            "blocks": [digest] if digest else [],
+        }
+        args = {
+            "namespace_id": clients[i]["namespace"],
+            "items": [item],
+            "client_id": f"{tag}-f{next_id}",
+        }
+        pending[i][next_id] = ("file", sent_at)
+        await ws.send(_request(next_id, "files.commit", args))
+
+    async def fire(i: int, kind: str) -> None:
+        nonlocal next_id
+        ws = conns[i]
+        if ws is None:
+            return
+        next_id += 1
+        rid = next_id
+        c = clients[i]
+        if kind == "timeline":
+            frame: str | bytes = _request(rid, "timeline.home", {"limit": 20})
+        elif kind == "post":
+            frame = _request(
+                rid, "post.create", {"text": f"load test post {rid}", "client_id": f"{tag}-p{rid}"}
+            )
+        elif kind == "chat":
+            frame = _request(
+                rid,
+                "chat.send",
+                {"to": c["group"], "text": f"load {rid}", "client_id": f"{tag}-c{rid}"},
+            )
+        else:  # a small new file: its block first
+            payload = f"{tag} {rid} ".encode().ljust(1024, b".")
+            frame = encode_block_frame(
+                PUT, rid, hashlib.sha256(payload).digest(), Codec.RAW, payload
+            )
+            kind = "block"
+        pending[i][rid] = (kind, time.monotonic())
+        try:
+            await ws.send(frame)
+        except ConnectionClosed:
+            pending[i].pop(rid, None)
+            error(f"{kind} not sent")
+
+    slots = asyncio.Semaphore(CONNECTS_AT_ONCE)
+
+    async def open_client(i: int) -> None:
+        async with slots:
+            try:
+                ws = await open_one(uri, clients[i].get("token") or None, 60)
+            except Exception:
+                error("connect failed")
+                return
+        conns[i] = ws
+        readers.append(asyncio.create_task(reader(i, ws)))
+
+    readers: list[asyncio.Task[None]] = []
+    await asyncio.gather(*(open_client(i) for i in range(len(clients))))
+    cpu_start = time.process_time()
+    # One schedule for the whole process (a heap of next send times), not a task per client.
+    interval = len(clients) / rate
+    kinds, weights = list(MIX), list(MIX.values())
+    heap = [(start_at + random.uniform(0, interval), i) for i in range(len(clients))]
+    heapq.heapify(heap)
+    while heap and heap[0][0] < end:
+        due, i = heapq.heappop(heap)
+        delay = due - time.monotonic()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        await fire(i, random.choices(kinds, weights)[0])
+        heapq.heappush(heap, (due + interval, i))
+    await asyncio.sleep(max(0.0, end + DRAIN_SECONDS - time.monotonic()))
+    for mine in pending:
+        for kind, _ in mine.values():
+            error(f"{kind} unanswered")
+    cpu = time.process_time() - cpu_start
+    for task in readers:
+        task.cancel()
+    await asyncio.gather(*readers, return_exceptions=True)
+    await asyncio.gather(*(ws.close() for ws in conns if ws is not None), return_exceptions=True)
+    return {"latencies": latencies, "ok": ok, "errors": errors, "events": events, "cpu": cpu}
+
+
+def _request(request_id: int, op: str, args: dict[str, object]) -> str:
+    return msgspec.json.encode({"id": request_id, "op": op, "args": args}).decode()
+
+
+# ---------------------------------------------------------------------------------- set-up
+async def set_up_roost(uri: str, users: int) -> tuple[list[dict[str, str]], str]:
+    """Users in groups of 10 with follows and home namespaces, and the slow consumer's user
+    (in every group, following everyone). Returns each user's client spec and its token."""
+    print(f"registering {users} users ...", file=sys.stderr, flush=True)
+    specs = await roost_clients(uri, users, 10)
+    slow_ws = await open_one(uri, None, 60)
+    async with slow_ws:
+        reply = await request(
+            slow_ws,
+            1,
+            "auth.register",
+            {"username": SLOW_USER, "password": "slow password", "device_name": "slow"},
+            timeout=120,
+        )
+    slow_token = str(reply["result"]["token"])  # type: ignore[index]
+    slots = asyncio.Semaphore(8)
+
+    async def prepare(i: int) -> None:
+        async with slots, await open_one(uri, specs[i]["token"], 60) as ws:
+            rid = 0
+            for k in range(1, FOLLOWS + 1):
+                rid += 1
+                await _ok(ws, rid, "follow.add", {"username": f"bench{(i + k) % users}"})
+            if i % 10 == 0:  # the group's creator adds the slow consumer
+                await _ok(
+                    ws,
+                    rid + 1,
+                    "chat.group.add",
+                    {"conversation": specs[i]["group"], "username": SLOW_USER},
+                )
+            reply = await _ok(ws, rid + 2, "files.namespaces", {})
+            homes = [n for n in reply["namespaces"] if n["kind"] == "home"]  # type: ignore[index, union-attr]
+            specs[i]["namespace"] = str(homes[0]["id"])
+
+    print("following, joining groups ...", file=sys.stderr, flush=True)
+    await asyncio.gather(*(prepare(i) for i in range(users)))
+    async with await open_one(uri, slow_token, 60) as ws:
+        for i in range(users):
+            await _ok(ws, i + 1, "follow.add", {"username": f"bench{i}"})
+    return specs, slow_token
+
+
+async def _ok(
+    ws: ClientConnection, rid: int, op: str, args: dict[str, object]
+) -> dict[str, object]:
+    reply = await request(ws, rid, op, args, timeout=120)
+    if not reply.get("ok"):
+        raise RuntimeError(f"{op} failed during set-up: {reply}")
+    return reply["result"]  # type: ignore[return-value]
+
+
+# ---------------------------------------------------------------------------------- one run
+async def slow_consumer(uri: str, token: str, at: float, until: float) -> str:
+    """Connect at `at` with a tiny receive buffer and never read; say how the connection ended."""
+    await asyncio.sleep(max(0.0, at - time.monotonic()))
+    host, port = uri.removeprefix("ws://").split(":")
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # before connect: sets the window
+    sock.setblocking(False)
+    await asyncio.get_running_loop().sock_connect(sock, (host, int(port)))
+    ws = await connect(
+        uri,
+        sock=sock,
+        additional_headers=bearer(token),
+        compression=None,
+        max_queue=1,
+        ping_interval=None,
+    )
+    ws.transport.pause_reading()  # stop reading: the server's frames pile up
+    await asyncio.sleep(max(0.0, until - time.monotonic()))
+    ws.transport.resume_reading()
+    try:
+        async with asyncio.timeout(10):
+            async for _ in ws:
+                pass
+    except ConnectionClosed:
+        pass
+    except TimeoutError:
+        await ws.close()
+        return "still open"
+    rcvd = ws.close_rcvd
+    return f"closed by the server with {rcvd.code}" if rcvd else "closed, no close frame"
+
+
+def metric(uri: str, name: str) -> float | None:
+    url = uri.replace("ws://", "http://") + "/metrics"
+    with urllib.request.urlopen(url, timeout=10) as page:
+        for line in page.read().decode().splitlines():
+            if line.startswith(name + " "):
+                return float(line.split()[1])
+    return None
+
+
+async def run_load(
+    server: str,
+    pid: int,
+    uri: str,
+    users: list[dict[str, str]],
+    slow_token: str | None,
+    args: argparse.Namespace,
+) -> Run:
+    import psutil
+
+    clients = [users[i % len(users)] for i in range(args.clients)]
+    start_at = time.monotonic() + 5.0 + args.clients / 300  # every worker connected by then
+    procs = []
+    for w in range(args.workers):
+        share = clients[w :: args.workers]
+        spec = {
+            "uri": uri,
+            "clients": share,
+            "rate": args.rate * len(share) / len(clients),
+            "start_at": start_at,
+            "duration": args.duration,
+            "warmup": args.warmup,
+        }
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable,
+            str(Path(__file__).resolve()),
+            "--worker",
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+        )
+        assert proc.stdin is not None
+        proc.stdin.write(json.dumps(spec).encode())
+        proc.stdin.close()
+        procs.append(proc)
+    end = start_at + args.duration
+    slow = (
+        asyncio.create_task(slow_consumer(uri, slow_token, start_at + args.duration / 2, end))
+        if slow_token and not args.no_slow_consumer
+        else None
+    )
+    process = psutil.Process(pid)
+    await asyncio.sleep(max(0.0, start_at - time.monotonic()))
+    cpu_start = sum(process.cpu_times()[:2])
+    samples: list[tuple[float, float]] = []  # (seconds since start, RSS MiB)
+    while time.monotonic() < end:
+        samples.append((time.monotonic() - start_at, process.memory_info().rss / 2**20))
+        await asyncio.sleep(1.0)
+    cpu = (sum(process.cpu_times()[:2]) - cpu_start) / args.duration
+    results = []
+    for proc in procs:
+        out, _ = await proc.communicate()
+        if proc.returncode != 0:
+            raise RuntimeError(f"a worker failed with {proc.returncode}")
+        results.append(json.loads(out))
+    run = Run(server, args.clients, args.duration, args.rate, server_cpu=cpu)
+    for kind in KINDS:
+        stats = KindStats(ops=sum(r["ok"][kind] for r in results))
+        for phase in ("without", "with"):
+            values = [v for r in results for v in r["latencies"][f"{kind}:{phase}"]]
+            setattr(stats, f"p50_{phase}_ms", percentile(values, 0.50) * 1000)
+            setattr(stats, f"p99_{phase}_ms", percentile(values, 0.99) * 1000)
+        run.kinds[kind] = stats
+    run.ops_per_s = sum(s.ops for s in run.kinds.values()) / args.duration
+    for r in results:
+        for kind, n in r["errors"].items():
+            run.error_kinds[kind] = run.error_kinds.get(kind, 0) + n
+    run.errors = sum(run.error_kinds.values())
+    run.events = sum(r["events"] for r in results)
+    steady = [(t, m) for t, m in samples if t >= args.warmup]
+    if len(steady) >= 2:
+        run.rss_first_mib, run.rss_last_mib = steady[0][1], steady[-1][1]
+        run.rss_slope_mib_per_min = _slope(steady) * 60
+    if slow is not None:
+        run.slow_consumer = await slow
+        dropped = metric(uri, "roost_slow_consumers_dropped_total")
+        run.slow_consumer += (
+            f"; server counted {dropped:.0f} dropped" if dropped is not None else ""
+        )
+    return run
+
+
+def _slope(points: list[tuple[float, float]]) -> float:
+    """Least-squares slope of (x, y) points."""
+    n = len(points)
+    mx = sum(x for x, _ in points) / n
+    my = sum(y for _, y in points) / n
+    var = sum((x - mx) ** 2 for x, _ in points)
+    return sum((x - mx) * (y - my) for x, y in points) / var if var else 0.0
+
+
+def print_run(run: Run) -> None:
+    print(
+        f"\n{run.server}: {run.clients} clients, {run.duration:.0f} s, offered {run.offered:.0f}/s,"
+        f" answered {run.ops_per_s:.0f} ops/s, errors {run.errors} {run.error_kinds or ''},"
+        f" events received {run.events}, server CPU {run.server_cpu:.2f} cores"
+    )
+    print(
+        f"  {'kind':<9} {'ops':>7}  {'p50 / p99 ms without slow':>27}"
+        f"  {'p50 / p99 ms with slow':>24}"
+    )
+    for kind, s in run.kinds.items():
+        print(
+            f"  {kind:<9} {s.ops:>7}  {s.p50_without_ms:>12.1f} / {s.p99_without_ms:>7.1f}"
+            f"    {s.p50_with_ms:>12.1f} / {s.p99_with_ms:>7.1f}"
+        )
+    print(
+        f"  server RSS after warm-up: first {run.rss_first_mib:.1f} MiB, last"
+        f" {run.rss_last_mib:.1f} MiB, slope {run.rss_slope_mib_per_min:+.2f} MiB/min"
+    )
+    if run.server == "roost":
+        print(f"  slow consumer: {run.slow_consumer}")
+
+
+async def main(args: argparse.Namespace) -> int:
+    workdir = Path(tempfile.mkdtemp(prefix="roost-bench-load-"))
+    runs: list[Run] = []
+    try:
+        async with server_process("roost", roost_argv(workdir / "data"), workdir) as roost:
+            users, slow_token = await set_up_roost(roost.uri, args.users)
+            print(f"running {args.clients} clients for {args.duration:.0f} s ...", file=sys.stderr)
+            runs.append(await run_load("roost", roost.proc.pid, roost.uri, users, slow_token, args))
+            print_run(runs[-1])
+        bare_argv = [sys.executable, str(Path(__file__).resolve()), "--bare-server"]
+        async with server_process("bare", bare_argv, workdir) as bare:
+            fake = [{"group": "g", "namespace": "1"} for _ in range(args.users)]
+            runs.append(await run_load("bare", bare.proc.pid, bare.uri, fake, None, args))
+            print_run(runs[-1])
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    roost, bare = runs
+    print("\nratio Roost / bare (latency: how much more than the transport alone):")
+    print(
+        f"  ops/s {roost.ops_per_s / bare.ops_per_s:.2f}x;"
+        f" server CPU {roost.server_cpu / bare.server_cpu:.1f}x"
+    )
+    for kind in KINDS:
+        r, b = roost.kinds[kind], bare.kinds[kind]
+        print(
+            f"  {kind:<9} p50 {r.p50_without_ms / b.p50_without_ms:5.1f}x,"
+            f" p99 {r.p99_without_ms / b.p99_without_ms:5.1f}x (without the slow consumer);"
+            f" Roost p99 with / without it {r.p99_with_ms / r.p99_without_ms:.2f}x"
+        )
+    dropped = "with 4008" in roost.slow_consumer or "1 dropped" in roost.slow_consumer
+    print(
+        f"\nerrors: {roost.errors} (must be 0); slow consumer disconnected:"
+        f" {'yes' if dropped else 'no'}; RSS slope {roost.rss_slope_mib_per_min:+.2f} MiB/min"
+    )
+    if args.json:
+        print(json.dumps([asdict(r) for r in runs], indent=2))
+    return 0 if roost.errors == 0 else 1
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
+    parser.add_argument("--clients", type=int, default=2000, help="connections (default 2000)")
+    parser.add_argument("--users", type=int, default=200, help="users they belong to (default 200)")
+    parser.add_argument("--rate", type=float, default=300.0, help="requests/s, all clients (300)")
+    parser.add_argument("--duration", type=float, default=60.0, help="seconds (default 60)")
+    parser.add_argument("--warmup", type=float, default=10.0, help="seconds left out of figures")
+    parser.add_argument("--workers", type=int, default=4, help="client processes (default 4)")
+    parser.add_argument(
+        "--no-slow-consumer", action="store_true", help="leave the slow consumer out (a control)"
+    )
+    parser.add_argument("--json", action="store_true", help="also print the figures as JSON")
+    parser.add_argument("--bare-server", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    return parser.parse_args()
+
+
+if __name__ == "__main__":
+    options = parse_args()
+    if options.bare_server:
+        asyncio.run(run_bare_server())
+    elif options.worker:
+        result = asyncio.run(run_worker(json.loads(sys.stdin.read())))
+        sys.stdout.write(json.dumps(result))
+    else:
+        os.environ.setdefault("PYTHONUNBUFFERED", "1")
+        sys.exit(asyncio.run(main(options)))

@@ -1,0 +1,72 @@
+"""The database's fast paths keep the guarantees of the slow ones: a transaction run whole on the
+writer's thread commits all or nothing, and a query whose rows come back with it reads as a
+cursor did."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from storage import server_schema
+from storage.database import Database
+
+
+def _add_user(tx: sqlite3.Connection, user_id: int) -> None:
+    tx.execute(
+        "INSERT INTO users (id, username, password_hash, created_at) VALUES (?, ?, 'x', 0)",
+        (user_id, f"u{user_id}"),
+    )
+
+
+async def _user_ids(db: Database) -> list[int]:
+    async with db.reader.execute("SELECT id FROM users ORDER BY id") as cur:
+        return [row[0] for row in await cur.fetchall()]
+
+
+async def test_write_in_thread_commits_everything_or_nothing(tmp_path: Path) -> None:
+    db = await Database(tmp_path / "x.db", server_schema.MIGRATIONS).open()
+    try:
+
+        def good(tx: sqlite3.Connection) -> str:
+            _add_user(tx, 1)
+            _add_user(tx, 2)
+            return "done"
+
+        assert await db.write_in_thread(good) == "done"
+
+        def half_then_fails(tx: sqlite3.Connection) -> None:
+            _add_user(tx, 3)
+            _add_user(tx, 1)  # a duplicate: the whole transaction must roll back
+
+        with pytest.raises(sqlite3.IntegrityError):
+            await db.write_in_thread(half_then_fails)
+        assert await _user_ids(db) == [1, 2]
+        # The write lock was released: an ordinary write still goes through.
+        async with db.write() as tx:
+            await tx.execute(
+                "INSERT INTO users (id, username, password_hash, created_at)"
+                " VALUES (4, 'u4', 'x', 0)"
+            )
+        assert await _user_ids(db) == [1, 2, 4]
+    finally:
+        await db.close()
+
+
+async def test_queries_read_as_cursors_did(tmp_path: Path) -> None:
+    db = await Database(tmp_path / "x.db", server_schema.MIGRATIONS).open()
+    try:
+        await db.write_in_thread(lambda tx: [_add_user(tx, i) for i in range(1, 6)])
+        async with db.reader.execute("SELECT id FROM users ORDER BY id") as cur:
+            assert (await cur.fetchone())[0] == 1
+            assert [r[0] for r in await cur.fetchmany(2)] == [2, 3]
+            assert [r[0] for r in await cur.fetchall()] == [4, 5]
+            assert await cur.fetchone() is None
+        cur = await db.reader.execute("SELECT id FROM users WHERE id > ?", (3,))
+        assert [row[0] async for row in cur] == [4, 5]
+        async with db.write() as tx:
+            updated = await tx.execute("UPDATE users SET password_hash = 'y' WHERE id <= 2")
+            assert updated.rowcount == 2
+    finally:
+        await db.close()
