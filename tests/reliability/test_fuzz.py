@@ -304,7 +304,52 @@ def test_random_frames_long(
     check_raw(long_run, frame, anonymous)
 
 
+# ---------------------------------------------------------------------------- found by fuzzing
+DEEP = "[" * 20_000 + "]" * 20_000
+
+
+@pytest.mark.parametrize(
+    ("op", "args", "code", "says"),
+    [
+        # msgspec's RecursionError escaped the decoder and killed the connection (1011)
+        ("chat.sync", DEEP, "malformed", "nested too deeply"),
+        ("profile.set", '{"bio": ' + DEEP + "}", "malformed", "nested too deeply"),
+        # numbers past 64 bits reached SQLite and came back as `internal`
+        (
+            "files.changes",
+            '{"namespace_id": "9999999999999999999"}',
+            "invalid_args",
+            "namespace_id",
+        ),
+        ("chat.typing", '{"conversation": "9223372036854775808"}', "invalid_args", "conversation"),
+        (
+            "chat.delivered",
+            '{"cursors": [{"conversation": "9999999999999999999", "seq": 1}]}',
+            "invalid_args",
+            "cursors[0].conversation must be snowflake id",
+        ),
+        ("devices.revoke", '{"device_id": "18446744073709551616"}', "invalid_args", "device_id"),
+        ("files.attach", '{"name": "a", "size": 18446744073709551616}', "invalid_args", "size"),
+    ],
+    ids=["deep-args", "deep-field", "ns-id", "conv-id", "cursor-id", "device-id", "size"],
+)
+def test_crashes_found_by_fuzzing_stay_fixed(
+    fuzz: Fuzz, op: str, args: str, code: str, says: str
+) -> None:
+    reply = answer(fuzz, f'{{"id": 77, "op": "{op}", "args": {args}}}')
+    assert reply is not None and reply["id"] == 77, reply
+    assert reply["error"]["code"] == code and says in reply["error"]["message"], reply
+    fuzz.bystander_is_served()
+
+
 # ---------------------------------------------------------------------------- limits, memory
+def test_frames_the_socket_refuses(fuzz: Fuzz) -> None:
+    """Invalid UTF-8 in a text frame: only that connection is closed (1007)."""
+    for frame in (b'{"id": 1, "op": "auth.whoami", "args": {"x": "\xff\xfe"}}', b"\xc3("):
+        assert answer(fuzz, frame, text=True) is None
+        fuzz.bystander_is_served()
+
+
 def test_frames_over_the_limits(fuzz: Fuzz) -> None:
     """Over the request limit: `too_large`, the connection stays. Over the frame limit: only
     that connection is closed (1009)."""
