@@ -141,6 +141,7 @@ ROWS: dict[str, Row] = {
     ),
     "auth.whoami": Row([allowed(empty, mallory_herself)], open_because=OWN),
     "devices.list": Row([allowed(empty, only_own_devices)], open_because=OWN),
+    "account.usage": Row([allowed(empty)], open_because=OWN),
     "devices.revoke": Row(
         [refused("not_found")(lambda w: {"device_id": w.ids["alice_spare_device"]})]
     ),
@@ -330,6 +331,18 @@ ROWS: dict[str, Row] = {
                 }
             ),
         ]
+    ),
+    "files.purge": Row(
+        [
+            refused("not_found")(lambda w: {"namespace_id": w.ids["home"], "path": DIARY_PATH}),
+            refused("forbidden", "bob")(  # only the owner forgets a share's history
+                lambda w: {"namespace_id": w.ids["share"], "path": PLAN_PATH}
+            ),
+            refused("not_found", "carol")(
+                lambda w: {"namespace_id": w.ids["share"], "path": PLAN_PATH}
+            ),
+        ],
+        fuzz=False,  # alice's own purge would forget the versions other rows restore
     ),
     "files.share": Row(
         [
