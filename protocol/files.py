@@ -197,9 +197,10 @@ class Unshare(msgspec.Struct, forbid_unknown_fields=True):
     client_id: ClientId | None = None
 
 
-class Member(msgspec.Struct):
+class Member(msgspec.Struct, omit_defaults=True):
     username: str
     role: str
+    mounted_as: str | None = None  # set when the member's workspace shows it under another name
 
 
 class ShareInfo(msgspec.Struct):
