@@ -73,8 +73,8 @@ def _verify_and_store(services: Services, f: wire.BlockFrame, stored: bytes) -> 
 
 async def _get(services: Services, session: Session, f: wire.BlockFrame) -> bytes:
     assert session.identity is not None
-    readable = await services.files.readable_blocks(session.identity.user_id, [f.hash])
-    if f.hash not in readable:  # absent and unreadable look the same
+    if not await services.files.is_readable(session.identity.user_id, f.hash):
+        # absent and unreadable look the same
         raise RoostError(ErrorCode.NOT_FOUND, f"no block {f.hash[:12]} you can read")
     try:
         stored = await asyncio.to_thread(services.blocks.get, f.digest)

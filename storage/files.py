@@ -96,6 +96,8 @@ class FileRepository:
         self._db = db
         self._uploads: list[tuple[tuple[int, str, int, int, int], asyncio.Future[None]]] = []
         self._flusher: asyncio.Task[None] | None = None
+        self._checks: dict[int, list[tuple[str, asyncio.Future[bool]]]] = {}
+        self._checker: asyncio.Task[None] | None = None
 
     # ------------------------------------------------------------------ namespaces
     async def ensure_home(
@@ -460,6 +462,31 @@ class FileRepository:
             async with c.execute(sql, [*part, user_id, user_id, user_id]) as cur:
                 found.update(str(r[0]) for r in await cur.fetchall())
         return found
+
+    async def is_readable(self, user_id: int, hash_: str) -> bool:
+        """`readable_blocks` for one block. A user's checks that arrive together share one
+        query (a download keeps several blocks in flight); a check arriving while a query
+        runs waits for the next one, so each answer reflects the state after it was asked."""
+        done: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self._checks.setdefault(user_id, []).append((hash_, done))
+        if self._checker is None or self._checker.done():
+            self._checker = asyncio.create_task(self._run_checks())
+        return await done
+
+    async def _run_checks(self) -> None:
+        while self._checks:
+            pending, self._checks = self._checks, {}
+            for user_id, wanted in pending.items():
+                try:
+                    found = await self.readable_blocks(user_id, [h for h, _ in wanted])
+                except Exception as exc:
+                    for _, done in wanted:
+                        if not done.done():
+                            done.set_exception(exc)
+                    continue
+                for h, done in wanted:
+                    if not done.done():
+                        done.set_result(h in found)
 
     async def stage(
         self, user_id: int, upload_id: str, offset: int, hashes: Sequence[str], now: int

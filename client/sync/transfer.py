@@ -20,10 +20,10 @@ from typing import BinaryIO
 import msgspec
 
 from client.connection import Connection
-from client.errors import ClientError
+from client.errors import ClientError, ServerError
 from client.sync.ignore import TEMP_PREFIX
 from protocol import files as wire
-from protocol.errors import RoostError
+from protocol.errors import ErrorCode, RoostError
 from protocol.files import Codec
 from storage.blocks import decode_block, encode_block, make_durable
 
@@ -81,17 +81,19 @@ def sources_of(path: Path, chunks: Iterable[tuple[str, int]]) -> dict[str, Block
     return out
 
 
-def read_block(src: BlockSource, expected: str) -> bytes:
+def read_block(src: BlockSource, expected: str, *, verify: bool = True) -> bytes:
     with open(src.path, "rb") as f:
         f.seek(src.offset)
         data = f.read(src.length)
-    if hashlib.sha256(data).hexdigest() != expected:
+    if len(data) != src.length or (verify and hashlib.sha256(data).hexdigest() != expected):
         raise FileChanged(f"{src.path.name} changed while syncing")
     return data
 
 
-def read_and_encode(src: BlockSource, expected: str) -> tuple[bytes, Codec, bytes]:
-    raw = read_block(src, expected)
+def read_and_encode(
+    src: BlockSource, expected: str, *, verify: bool = True
+) -> tuple[bytes, Codec, bytes]:
+    raw = read_block(src, expected, verify=verify)
     return (raw, *encode_block(raw))
 
 
@@ -256,12 +258,17 @@ class Transfer:
 
         async def worker(todo: Iterator[str]) -> None:
             for h in todo:  # shared by the workers: each block is sent once
-                try:
-                    raw, codec, payload = await asyncio.to_thread(read_and_encode, sources[h], h)
+                try:  # the server hashes it anyway: a changed file shows in its answer
+                    raw, codec, payload = await asyncio.to_thread(
+                        read_and_encode, sources[h], h, verify=False
+                    )
+                    await self._send_block(h, len(raw), codec, payload)
                 except (FileChanged, OSError):
                     unreadable.add(h)
-                    continue
-                await self._send_block(h, len(raw), codec, payload)
+                except ServerError as exc:
+                    if exc.code != ErrorCode.INVALID_ARGS:  # the bytes were not what we hashed
+                        raise
+                    unreadable.add(h)
 
         async def batch_worker() -> None:
             for batch in small_batches:  # shared too

@@ -129,3 +129,22 @@ async def test_oversize_batches_are_refused(live: LiveServer, tmp_path: Path) ->
         await alice.client.call("auth.whoami")  # the connection carries on
     finally:
         await alice.client.close()
+
+
+async def test_blocks_of_a_file_changed_after_hashing_are_not_sent(
+    live: LiveServer, tmp_path: Path
+) -> None:
+    alice = await device(live, tmp_path, "alice", "a1", register=True)
+    try:
+        big, small = os.urandom(600_000), os.urandom(5000)
+        big_path, small_path = alice.write("big.bin", big), alice.write("small.bin", small)
+        hb, hs = hashlib.sha256(big).hexdigest(), hashlib.sha256(small).hexdigest()
+        sources = {**sources_of(big_path, [(hb, len(big))]), **sources_of(small_path, [(hs, 5000)])}
+        alice.write("big.bin", os.urandom(600_000))  # edited after the scan hashed it
+        alice.write("small.bin", os.urandom(5000))
+        transfer = Transfer(await alice.client.connect())
+        assert await transfer.upload(None, sources) == {hb, hs}  # left for the next pass
+        assert transfer.counters.blocks_sent == 0
+        assert stored_files(live) == []
+    finally:
+        await alice.client.close()
