@@ -52,7 +52,7 @@ async def _put(services: Services, session: Session, f: wire.BlockFrame) -> byte
     assert f.codec is not None and session.identity is not None
     stored = bytes(f.payload.obj)[wire.HEADER_BYTES - 1 :]  # codec byte + payload, as sent
     try:
-        if len(stored) <= BATCHED_BLOCK_BYTES:  # many small ones: batched, one syncfs
+        if len(stored) <= BATCHED_BLOCK_BYTES:  # many small ones: batched into one pack
             size = await services.block_writer.put(f.digest, stored)  # verified, durable
         else:  # large ones verify in parallel threads; an fsync each is cheap beside them
             size = await asyncio.to_thread(_verify_and_store, services, f, stored)

@@ -1,7 +1,9 @@
-"""Moving blocks: ask which are missing, send only those (zstd on the wire, a few in flight),
-fetch blocks into a temp file (fsync, atomic rename), commit in bounded batches.
+"""Moving blocks: ask which are missing, send only those (zstd on the wire, a few in flight;
+small blocks many to a batch frame), fetch blocks into a temp file (fsync, atomic rename),
+commit in bounded batches.
 
-Memory stays bounded: at most `window` blocks are in memory at once, whatever the file size.
+Memory stays bounded: at most `window` large blocks, and a few batches of small ones, are in
+memory at once, whatever the file size.
 """
 
 from __future__ import annotations
@@ -28,7 +30,6 @@ from protocol.files import Codec
 from storage.blocks import decode_block, encode_block, make_durable
 
 SMALL_BLOCK_BYTES = 256 << 10  # the server lets more of these be in flight (see server/app.py)
-SMALL_BLOCKS_FACTOR = 4  # small blocks in flight = window x this
 LAND_BATCH = 128  # downloads made durable and renamed together, at most
 WRITE_BYTES = 4 << 20  # a download writes its temp file in pieces this big
 COMMIT_BUDGET = 48 << 10  # bytes of JSON per files.commit request (the limit is 64 KiB)
