@@ -28,7 +28,7 @@ from protocol import files as wire
 from storage.sync_index import LocalRow, RemoteRow, SyncedRow, SyncIndex
 
 SMALL_FILE_BYTES = 256 << 10  # at most one block: many can be in flight for little memory
-SMALL_FILES_FACTOR = 32  # small files at once = window x this: their blocks share batch frames
+SMALL_FILES_FACTOR = 8  # small files at once = window x this; their blocks share batch frames
 MAX_PASSES = 6  # a pass's own results (conflicted copies) settle in the next one
 
 
