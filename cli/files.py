@@ -79,6 +79,8 @@ def _print_report(report: PassReport, root: Path) -> None:
             output.note(f"{label}: {item}")
     for item in report.kept_local:
         output.note(f"kept local (read-only share): {item}")
+    for item in report.detached:
+        output.note(f"no longer shared with you, kept on this device only: {item}")
     for path, why in report.refused:
         output.note(f"not synced yet: {path}: {why}")
     for path in report.skipped:

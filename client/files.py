@@ -138,7 +138,9 @@ class RemoteFiles:
             raise ClientError(f"no file {path!r} (see roost files history)")
         if entry.kind == "dir":
             raise ClientError(f"{path!r} is a folder")
-        await (await self.transfer()).download(entry.blocks, out, mtime_ms=entry.mtime_ms)
+        await (await self.transfer()).download(
+            entry.blocks, out, mtime_ms=entry.mtime_ms, size=entry.size
+        )
         return entry
 
     async def check_fits(self, local: Path, *, own_quota: bool) -> None:
@@ -232,7 +234,7 @@ class RemoteFiles:
             "media.get", wire.GetAttachment(attachment_id)
         )
         dest = out or Path(att.name)
-        await (await self.transfer()).download(att.blocks, dest)
+        await (await self.transfer()).download(att.blocks, dest, size=att.size)
         return att, dest
 
     async def download_media(
@@ -258,7 +260,7 @@ class RemoteFiles:
         dests = media_destinations([a.name for a in media.attachments], out)
         transfer = await self.transfer()
         for att, dest in zip(media.attachments, dests, strict=True):
-            await transfer.download(att.blocks, dest)
+            await transfer.download(att.blocks, dest, size=att.size)
         return list(zip(media.attachments, dests, strict=True))
 
 

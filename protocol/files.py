@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import enum
 import struct
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -207,9 +208,10 @@ class Unshare(msgspec.Struct, forbid_unknown_fields=True):
     client_id: ClientId | None = None
 
 
-class Member(msgspec.Struct):
+class Member(msgspec.Struct, omit_defaults=True):
     username: str
     role: str
+    mounted_as: str | None = None  # set when the member's workspace shows it under another name
 
 
 class ShareInfo(msgspec.Struct):
@@ -260,6 +262,12 @@ class Stored(msgspec.Struct):
 
     hash: str
     size: int
+
+
+class StoredBatch(msgspec.Struct):
+    """Reply to a batch upload frame: every block, in the order sent."""
+
+    blocks: list[Stored]
 
 
 class FilesChanged(msgspec.Struct):
@@ -321,6 +329,105 @@ def decode_block_frame(frame: bytes) -> BlockFrame:
     except ValueError:
         raise RoostError(ErrorCode.MALFORMED, "unknown block codec") from None
     return BlockFrame(magic, request_id, digest, codec, memoryview(frame)[HEADER_BYTES:])
+
+
+# Batches: many small blocks in one frame each way, so 10,000 small files are not 10,000 round
+# trips. A batch frame: magic, request id, block count; then per block either a digest (RGTS)
+# or digest + stored length + stored bytes, the codec byte then the payload (RPTS, RBKS).
+PUT_BATCH = b"RPTS"  # client -> server: blocks to store, all or none
+GET_BATCH = b"RGTS"  # client -> server: send me these blocks
+BLOCK_BATCH = b"RBKS"  # server -> client: the blocks asked for, in the order asked
+MAX_BATCH_BLOCKS = 1024
+MAX_BATCH_BYTES = 4 << 20  # stored bytes in one batch; with headers, under the frame limit
+_BATCH_HEAD = struct.Struct(">4sQH")  # magic, request id, count
+_BATCH_ITEM = struct.Struct(">32sI")  # digest, stored length
+BATCH_ITEM_BYTES = _BATCH_ITEM.size
+
+
+@dataclass(frozen=True, slots=True)
+class BatchItem:
+    digest: bytes
+    stored: memoryview  # codec byte + payload; empty in a GET_BATCH
+
+    @property
+    def hash(self) -> str:
+        return self.digest.hex()
+
+    @property
+    def codec(self) -> Codec:
+        return Codec(self.stored[0])
+
+    @property
+    def payload(self) -> memoryview:
+        return self.stored[1:]
+
+
+@dataclass(frozen=True, slots=True)
+class BatchFrame:
+    magic: bytes
+    request_id: int
+    items: list[BatchItem]
+
+
+def encode_get_batch(request_id: int, digests: Sequence[bytes]) -> bytes:
+    return b"".join((_BATCH_HEAD.pack(GET_BATCH, request_id, len(digests)), *digests))
+
+
+def encode_batch(magic: bytes, request_id: int, blocks: Sequence[tuple[bytes, bytes]]) -> bytes:
+    """A PUT_BATCH or BLOCK_BATCH of (digest, stored) pairs; stored = codec byte + payload."""
+    parts = [_BATCH_HEAD.pack(magic, request_id, len(blocks))]
+    for digest, stored in blocks:
+        parts.append(_BATCH_ITEM.pack(digest, len(stored)))
+        parts.append(stored)
+    return b"".join(parts)
+
+
+def is_batch(frame: bytes) -> bool:
+    return frame[:4] in (PUT_BATCH, GET_BATCH, BLOCK_BATCH)
+
+
+def decode_batch(frame: bytes) -> BatchFrame:
+    """Parse a batch frame whole before anything acts on it: RoostError(malformed) when it is
+    cut short, has bytes left over or an unknown codec; too_large past the batch limits."""
+    if len(frame) < _BATCH_HEAD.size:
+        raise RoostError(ErrorCode.MALFORMED, "batch frame too short")
+    magic, request_id, count = _BATCH_HEAD.unpack_from(frame)
+    if magic not in (PUT_BATCH, GET_BATCH, BLOCK_BATCH):
+        raise RoostError(ErrorCode.MALFORMED, "unknown binary frame")
+    if count > MAX_BATCH_BLOCKS:
+        raise RoostError(
+            ErrorCode.TOO_LARGE, f"{count} blocks in one batch; the limit is {MAX_BATCH_BLOCKS}"
+        )
+    view = memoryview(frame)
+    pos = _BATCH_HEAD.size
+    items: list[BatchItem] = []
+    if magic == GET_BATCH:
+        if len(frame) != pos + 32 * count:
+            raise RoostError(ErrorCode.MALFORMED, "batch frame length does not match its count")
+        for i in range(count):
+            start = pos + 32 * i
+            items.append(BatchItem(bytes(view[start : start + 32]), view[:0]))
+        return BatchFrame(magic, request_id, items)
+    total = 0
+    for _ in range(count):
+        if len(frame) < pos + _BATCH_ITEM.size:
+            raise RoostError(ErrorCode.MALFORMED, "batch frame cut short")
+        digest, length = _BATCH_ITEM.unpack_from(frame, pos)
+        pos += _BATCH_ITEM.size
+        total += length
+        if total > MAX_BATCH_BYTES:
+            raise RoostError(
+                ErrorCode.TOO_LARGE, f"batch over {MAX_BATCH_BYTES >> 20} MiB of block bytes"
+            )
+        if length < 1 or len(frame) < pos + length:
+            raise RoostError(ErrorCode.MALFORMED, "batch frame cut short")
+        if frame[pos] not in (Codec.RAW, Codec.ZSTD):
+            raise RoostError(ErrorCode.MALFORMED, "unknown block codec")
+        items.append(BatchItem(digest, view[pos : pos + length]))
+        pos += length
+    if pos != len(frame):
+        raise RoostError(ErrorCode.MALFORMED, "batch frame length does not match its count")
+    return BatchFrame(magic, request_id, items)
 
 
 def peek_frame_id(frame: bytes) -> int | None:

@@ -22,6 +22,7 @@ from websockets.http11 import Request, Response
 
 from protocol.envelope import encode_error, peek_request_id
 from protocol.errors import ErrorCode, RoostError
+from protocol.files import is_batch
 from protocol.ids import SnowflakeGenerator
 from server import (
     accounts,
@@ -272,7 +273,8 @@ class RoostServer:
         try:
             async for frame in ws:
                 if isinstance(frame, bytes):  # answered concurrently; JSON keeps its order
-                    slots = small_at_once if len(frame) <= SMALL_FRAME_BYTES else blocks_at_once
+                    small = len(frame) <= SMALL_FRAME_BYTES and not is_batch(frame)
+                    slots = small_at_once if small else blocks_at_once  # a batch is MiBs
                     await slots.acquire()  # backpressure: stop reading meanwhile
                     task = asyncio.create_task(self._answer_block(session, frame, slots))
                     block_tasks.add(task)

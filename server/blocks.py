@@ -1,4 +1,4 @@
-"""The binary path: block uploads (RPUT) and downloads (RGET) as binary WebSocket frames.
+"""The binary path: block uploads (RPUT, RPTS) and downloads (RGET, RGTS) as binary frames.
 
 An upload is verified (decompressed, SHA-256 checked) off the event loop before it is stored;
 a download is served only if the block is readable by the caller (see
@@ -28,6 +28,13 @@ async def answer_binary(services: Services, session: Session, frame: bytes) -> b
     try:
         if session.identity is None:
             raise RoostError(ErrorCode.UNAUTHENTICATED, "block transfer needs a logged-in device")
+        if wire.is_batch(frame):
+            batch = wire.decode_batch(frame)
+            if batch.magic == wire.PUT_BATCH:
+                return await _put_batch(services, session, batch)
+            if batch.magic == wire.GET_BATCH:
+                return await _get_batch(services, session, batch)
+            raise RoostError(ErrorCode.MALFORMED, "clients may not send RBKS frames")
         parsed = wire.decode_block_frame(frame)
         if parsed.magic == wire.PUT:
             return await _put(services, session, parsed)
@@ -45,7 +52,7 @@ async def _put(services: Services, session: Session, f: wire.BlockFrame) -> byte
     assert f.codec is not None and session.identity is not None
     stored = bytes(f.payload.obj)[wire.HEADER_BYTES - 1 :]  # codec byte + payload, as sent
     try:
-        if len(stored) <= BATCHED_BLOCK_BYTES:  # many small ones: batched, one syncfs
+        if len(stored) <= BATCHED_BLOCK_BYTES:  # many small ones: batched into one pack
             size = await services.block_writer.put(f.digest, stored)  # verified, durable
         else:  # large ones verify in parallel threads; an fsync each is cheap beside them
             size = await asyncio.to_thread(_verify_and_store, services, f, stored)
@@ -66,8 +73,8 @@ def _verify_and_store(services: Services, f: wire.BlockFrame, stored: bytes) -> 
 
 async def _get(services: Services, session: Session, f: wire.BlockFrame) -> bytes:
     assert session.identity is not None
-    readable = await services.files.readable_blocks(session.identity.user_id, [f.hash])
-    if f.hash not in readable:  # absent and unreadable look the same
+    if not await services.files.is_readable(session.identity.user_id, f.hash):
+        # absent and unreadable look the same
         raise RoostError(ErrorCode.NOT_FOUND, f"no block {f.hash[:12]} you can read")
     try:
         stored = await asyncio.to_thread(services.blocks.get, f.digest)
@@ -75,3 +82,64 @@ async def _get(services: Services, session: Session, f: wire.BlockFrame) -> byte
         log.error("block %s is in the database but not in the block store", f.hash)
         raise RoostError(ErrorCode.NOT_FOUND, f"no block {f.hash[:12]} you can read") from None
     return wire.encode_block_frame(wire.BLOCK, f.request_id, f.digest) + stored
+
+
+async def _put_batch(services: Services, session: Session, batch: wire.BatchFrame) -> bytes:
+    """Verify every block of the batch, then store them all: one bad block refuses the whole
+    batch before anything is written."""
+    assert session.identity is not None
+    try:
+        sizes = await asyncio.to_thread(_verify_and_store_all, services, batch.items)
+    except BadBlock as exc:
+        raise RoostError(ErrorCode.INVALID_ARGS, f"batch refused, nothing stored: {exc}") from None
+    user, now = session.identity.user_id, now_ms()
+    await asyncio.gather(*(
+        services.files.record_upload(user, item.hash, size, len(item.stored), now)
+        for item, size in zip(batch.items, sizes, strict=True)
+    ))  # fmt: skip
+    stored = [wire.Stored(item.hash, size) for item, size in zip(batch.items, sizes, strict=True)]
+    return encode_ok(batch.request_id, wire.StoredBatch(stored))
+
+
+def _verify_and_store_all(services: Services, items: list[wire.BatchItem]) -> list[int]:
+    sizes: list[int] = []
+    for item in items:
+        try:
+            sizes.append(verify_block(item.digest, item.codec, item.payload))
+        except BadBlock as exc:
+            raise BadBlock(f"block {item.hash[:12]}: {exc}") from None
+    services.blocks.put_many([(item.digest, bytes(item.stored)) for item in items])
+    return sizes
+
+
+async def _get_batch(services: Services, session: Session, batch: wire.BatchFrame) -> bytes:
+    """Every block asked for, or not_found naming the first one the caller cannot read: a
+    batch never serves a block that a single RGET would refuse."""
+    assert session.identity is not None
+    hashes = [item.hash for item in batch.items]
+    readable = await services.files.readable_blocks(session.identity.user_id, hashes)
+    for h in hashes:
+        if h not in readable:  # absent and unreadable look the same
+            raise RoostError(ErrorCode.NOT_FOUND, f"no block {h[:12]} you can read")
+    try:
+        stored = await asyncio.to_thread(_read_all, services, [i.digest for i in batch.items])
+    except BlockMissing as exc:
+        log.error("a readable block is not in the block store: %s", exc)
+        raise RoostError(ErrorCode.NOT_FOUND, "a block of the batch is missing") from None
+    pairs = list(zip((i.digest for i in batch.items), stored, strict=True))
+    return wire.encode_batch(wire.BLOCK_BATCH, batch.request_id, pairs)
+
+
+def _read_all(services: Services, digests: list[bytes]) -> list[bytes]:
+    """The stored bytes of each block, as long as they fit one reply frame."""
+    out: list[bytes] = []
+    total = 0
+    for digest in digests:
+        out.append(services.blocks.get(digest))
+        total += len(out[-1])
+        if total > wire.MAX_BATCH_BYTES:
+            raise RoostError(
+                ErrorCode.TOO_LARGE,
+                f"these blocks are over {wire.MAX_BATCH_BYTES >> 20} MiB; ask for fewer at once",
+            )
+    return out

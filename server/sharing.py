@@ -14,6 +14,22 @@ from storage.database import now_ms
 from storage.files import NewVersion
 
 
+def mount_name(name: str, owner: str, taken: set[str]) -> str:
+    """Where a new member's workspace shows a share: under its own name, unless the member
+    already has a top-level file, folder or share of that name (case-folded names in `taken`);
+    then "NAME (from OWNER)", "NAME (from OWNER 2)", ... so nothing of theirs is merged into
+    the share, nor the share into their things."""
+    candidate, n = name, 1
+    while candidate.casefold() in taken:
+        n += 1
+        suffix = f" (from {owner})" if n == 2 else f" (from {owner} {n - 1})"
+        base = name
+        while len((base + suffix).encode()) > wire.MAX_NAME_BYTES:
+            base = base[:-1]
+        candidate = base + suffix
+    return candidate
+
+
 def folder_name(folder: str) -> str:
     name = wire.validate_path(folder.strip("/"))
     if "/" in name:
@@ -53,9 +69,14 @@ async def share(ctx: OpContext, args: wire.Share) -> wire.ShareInfo:
         ns_id = ctx.services.ids.next()
         await files.create_shared(tx, ns_id, me.user_id, name, now_ms())
         await _move_into_share(ctx, ns_id, name)
-    await files.set_member(tx, ns_id, member_id, args.role.value)
+    mounted: str | None = None
+    if await files.namespace_for(member_id, ns_id, tx) is None:  # new member: pick a mount
+        taken = await files.top_level_names(tx, member_id)
+        mounted = mount_name(name, me.username, taken)
+        mounted = None if mounted == name else mounted
+    await files.set_member(tx, ns_id, member_id, args.role.value, mounted)
     members = await files.members(ns_id, tx)
-    for user_id, _, _ in members:
+    for user_id, *_ in members:
         ctx.emit([user_id], "files.membership", wire.MembershipChanged(str(ns_id), name))
     return await _info(ctx, ns_id)
 
@@ -107,8 +128,13 @@ async def _info(ctx: OpContext, ns_id: int) -> wire.ShareInfo:
     ns = await ctx.services.files.namespace_for(ctx.identity.user_id, ns_id, ctx.tx)
     assert ns is not None
     members = await ctx.services.files.members(ns_id, ctx.tx)
+    ns_name = await ctx.services.files.shared_name(ns_id, ctx.tx)
     return wire.ShareInfo(
-        str(ns.id), ns.name, ns.owner, ns.role, [wire.Member(u, r) for _, u, r in members]
+        str(ns.id),
+        ns.name,
+        ns.owner,
+        ns.role,
+        [wire.Member(u, r, None if m in (None, ns_name) else m) for _, u, r, m in members],
     )
 
 

@@ -101,4 +101,14 @@ MIGRATIONS: list[Migration] = [
         )
         """,
     ),
+    Migration(
+        5,
+        "file sync: the folder each shared namespace is mounted under",
+        """
+        CREATE TABLE sync_mounts (
+            namespace_id TEXT PRIMARY KEY,
+            folder TEXT NOT NULL
+        )
+        """,
+    ),
 ]

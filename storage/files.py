@@ -76,7 +76,8 @@ _READABLE_ATTACHMENT = (
     " ON p.id = pa.post_id WHERE pa.attachment_id = a.id AND p.deleted_at IS NULL))"
 )
 _NS_SELECT = (
-    "SELECT n.id, n.kind, n.name, n.owner_id, u.username, m.role, n.seq FROM namespaces n"
+    "SELECT n.id, n.kind, COALESCE(m.mount_name, n.name), n.owner_id, u.username, m.role, n.seq"
+    " FROM namespaces n"
     " JOIN namespace_members m ON m.namespace_id = n.id JOIN users u ON u.id = n.owner_id"
 )
 _V_SELECT = (
@@ -95,6 +96,8 @@ class FileRepository:
         self._db = db
         self._uploads: list[tuple[tuple[int, str, int, int, int], asyncio.Future[None]]] = []
         self._flusher: asyncio.Task[None] | None = None
+        self._checks: dict[int, list[tuple[str, asyncio.Future[bool]]]] = {}
+        self._checker: asyncio.Task[None] | None = None
 
     # ------------------------------------------------------------------ namespaces
     async def ensure_home(
@@ -150,6 +153,14 @@ class FileRepository:
             row = await cur.fetchone()
         return int(row[0]) if row else None
 
+    async def shared_name(self, ns_id: int, conn: aiosqlite.Connection | None = None) -> str:
+        """A namespace's own name (members may mount it under another)."""
+        async with (conn or self._db.reader).execute(
+            "SELECT name FROM namespaces WHERE id = ?", (ns_id,)
+        ) as cur:
+            row = await cur.fetchone()
+        return str(row[0]) if row else ""
+
     async def create_shared(
         self, tx: aiosqlite.Connection, ns_id: int, owner_id: int, name: str, now: int
     ) -> None:
@@ -161,13 +172,37 @@ class FileRepository:
         await self.set_member(tx, ns_id, owner_id, "owner")
 
     async def set_member(
-        self, tx: aiosqlite.Connection, ns_id: int, user_id: int, role: str
+        self,
+        tx: aiosqlite.Connection,
+        ns_id: int,
+        user_id: int,
+        role: str,
+        mount_name: str | None = None,
     ) -> None:
+        """Add a member (mounting the share as `mount_name`, None for its own name) or change
+        a member's role (the mount name stays)."""
         await tx.execute(
-            "INSERT INTO namespace_members (namespace_id, user_id, role) VALUES (?, ?, ?)"
+            "INSERT INTO namespace_members (namespace_id, user_id, role, mount_name)"
+            " VALUES (?, ?, ?, ?)"
             " ON CONFLICT (namespace_id, user_id) DO UPDATE SET role = excluded.role",
-            (ns_id, user_id, role),
+            (ns_id, user_id, role, mount_name),
         )
+
+    async def top_level_names(self, conn: aiosqlite.Connection, user_id: int) -> set[str]:
+        """Case-folded names a user's workspace already uses at its top: live top-level paths
+        of their home and the names their shares are mounted under."""
+        names: set[str] = set()
+        async with conn.execute(
+            "SELECT DISTINCT substr(c.path, 1, instr(c.path || '/', '/') - 1)"
+            " FROM files_current c JOIN namespaces n ON n.id = c.namespace_id"
+            " WHERE n.owner_id = ? AND n.kind = 'home' AND c.deleted = 0",
+            (user_id,),
+        ) as cur:
+            names.update(str(r[0]).casefold() for r in await cur.fetchall())
+        for ns in await self.namespaces_of(user_id, conn):
+            if ns.kind == "shared":
+                names.add(ns.name.casefold())
+        return names
 
     async def remove_member(self, tx: aiosqlite.Connection, ns_id: int, user_id: int) -> bool:
         cur = await tx.execute(
@@ -179,14 +214,14 @@ class FileRepository:
 
     async def members(
         self, ns_id: int, conn: aiosqlite.Connection | None = None
-    ) -> list[tuple[int, str, str]]:
-        """(user id, username, role) of each member."""
+    ) -> list[tuple[int, str, str, str | None]]:
+        """(user id, username, role, mount name or None) of each member."""
         async with (conn or self._db.reader).execute(
-            "SELECT u.id, u.username, m.role FROM namespace_members m JOIN users u"
+            "SELECT u.id, u.username, m.role, m.mount_name FROM namespace_members m JOIN users u"
             " ON u.id = m.user_id WHERE m.namespace_id = ? ORDER BY u.username",
             (ns_id,),
         ) as cur:
-            return [(int(r[0]), str(r[1]), str(r[2])) for r in await cur.fetchall()]
+            return [(int(r[0]), str(r[1]), str(r[2]), r[3]) for r in await cur.fetchall()]
 
     # ------------------------------------------------------------------ journal and versions
     async def current(
@@ -428,6 +463,31 @@ class FileRepository:
             async with c.execute(sql, [*part, user_id, user_id, user_id]) as cur:
                 found.update(str(r[0]) for r in await cur.fetchall())
         return found
+
+    async def is_readable(self, user_id: int, hash_: str) -> bool:
+        """`readable_blocks` for one block. A user's checks that arrive together share one
+        query (a download keeps several blocks in flight); a check arriving while a query
+        runs waits for the next one, so each answer reflects the state after it was asked."""
+        done: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self._checks.setdefault(user_id, []).append((hash_, done))
+        if self._checker is None or self._checker.done():
+            self._checker = asyncio.create_task(self._run_checks())
+        return await done
+
+    async def _run_checks(self) -> None:
+        while self._checks:
+            pending, self._checks = self._checks, {}
+            for user_id, wanted in pending.items():
+                try:
+                    found = await self.readable_blocks(user_id, [h for h, _ in wanted])
+                except Exception as exc:
+                    for _, done in wanted:
+                        if not done.done():
+                            done.set_exception(exc)
+                    continue
+                for h, done in wanted:
+                    if not done.done():
+                        done.set_result(h in found)
 
     async def stage(
         self, user_id: int, upload_id: str, offset: int, hashes: Sequence[str], now: int

@@ -283,4 +283,11 @@ MIGRATIONS: list[Migration] = [
         CREATE INDEX post_attachments_by_attachment ON post_attachments(attachment_id)
         """,
     ),
+    Migration(
+        6,
+        "shares: the name each member's workspace mounts a share under",
+        """
+        ALTER TABLE namespace_members ADD COLUMN mount_name TEXT
+        """,
+    ),
 ]

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import aiosqlite
 
-from storage.blocks import LocalBlockStore
+from storage.blocks import LocalBlockStore, pack_table
 from storage.database import Database
 from storage.files import FileRepository, _chunks
 
@@ -56,6 +56,19 @@ async def purge_history(
     return Purged(len(rows), sum(size for _, size in rows))
 
 
+async def _with_rows(db: Database, digests: list[bytes]) -> set[bytes]:
+    """Those of `digests` the database still has a row for (referenced, or uploaded and not
+    yet collectable)."""
+    known: set[bytes] = set()
+    for part in _chunks([d.hex() for d in digests]):
+        marks = ",".join("?" * len(part))
+        async with db.reader.execute(
+            f"SELECT hash FROM blocks WHERE hash IN ({marks})", list(part)
+        ) as cur:
+            known.update(bytes.fromhex(str(r[0])) for r in await cur.fetchall())
+    return known
+
+
 @dataclass(frozen=True)
 class Collected:
     blocks: int  # unreferenced blocks whose bytes were deleted
@@ -77,23 +90,28 @@ async def collect_garbage(
             hashes = await files.collectable(tx, int(idle_before * 1000), GC_BATCH)
         for h in hashes:
             n = store.collect(bytes.fromhex(h), idle_before)
+            if n is None:
+                continue  # packed (the pack pass below takes it) or already gone
             freed += n
             kept += n == 0
-        count += len(hashes)
+            count += n > 0
         if len(hashes) < GC_BATCH:
             break
     orphans = [d for d, mtime in store.digests() if mtime < idle_before]
-    known: set[str] = set()
-    for part in _chunks([d.hex() for d in orphans]):
-        marks = ",".join("?" * len(part))
-        async with db.reader.execute(
-            f"SELECT hash FROM blocks WHERE hash IN ({marks})", list(part)
-        ) as cur:
-            known.update(str(r[0]) for r in await cur.fetchall())
-    count -= kept
+    known = await _with_rows(db, orphans)
     for digest in orphans:
-        if digest.hex() not in known and (n := store.collect(digest, idle_before)):
+        if digest not in known and (n := store.collect(digest, idle_before)):
             freed += n
             count += 1
+    for pack, mtime in store.packs():
+        if mtime >= idle_before:
+            continue
+        digests = [d for d, _, _ in pack_table(pack)]
+        live = await _with_rows(db, digests)
+        dead = len(digests) - len(live)
+        # A pack is rewritten once half of it is garbage: copying survivors costs I/O.
+        if dead and dead * 2 >= len(digests) and (n := store.repack(pack, live, idle_before)):
+            freed += n
+            count += dead
     freed += store.remove_stale_temps(idle_before)
     return Collected(count, freed, kept)

@@ -61,7 +61,9 @@ class SyncIndex:
                 " ON CONFLICT (id) DO UPDATE SET root = excluded.root",
                 (root,),
             )
-            for table in ("sync_local", "sync_synced", "sync_remote", "sync_cursors"):
+            for table in (
+                "sync_local", "sync_synced", "sync_remote", "sync_cursors", "sync_mounts"
+            ):  # fmt: skip
                 await tx.execute(f"DELETE FROM {table}")
 
     # ------------------------------------------------------------------ local hash cache
@@ -102,8 +104,20 @@ class SyncIndex:
 
     async def forget_namespace(self, namespace_id: str) -> None:
         async with self._db.write() as tx:
-            for table in ("sync_synced", "sync_remote", "sync_cursors"):
+            for table in ("sync_synced", "sync_remote", "sync_cursors", "sync_mounts"):
                 await tx.execute(f"DELETE FROM {table} WHERE namespace_id = ?", (namespace_id,))
+
+    async def mounts(self) -> dict[str, str]:
+        """Shared namespace id -> the top-level folder this workspace shows it as."""
+        async with self._db.reader.execute("SELECT namespace_id, folder FROM sync_mounts") as cur:
+            return {str(r[0]): str(r[1]) for r in await cur.fetchall()}
+
+    async def put_mounts(self, mounts: dict[str, str]) -> None:
+        async with self._db.write() as tx:
+            await tx.executemany(
+                "INSERT OR REPLACE INTO sync_mounts (namespace_id, folder) VALUES (?, ?)",
+                list(mounts.items()),
+            )
 
     async def namespaces_known(self) -> set[str]:
         async with self._db.reader.execute("SELECT namespace_id FROM sync_cursors") as cur:

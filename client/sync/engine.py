@@ -22,7 +22,7 @@ from client.errors import ClientError
 from client.limits import fetch_usage, upload_problem
 from client.sync.conflicts import conflicted_copy_name
 from client.sync.decide import Action, Content, Version, decide, for_viewer
-from client.sync.ignore import Ignore
+from client.sync.ignore import IGNORE_FILE, Ignore, ignore_line
 from client.sync.scan import LocalFile, ScanResult, encode_chunks, scan
 from client.sync.transfer import (
     BlockSource,
@@ -36,7 +36,7 @@ from protocol.accounts import Usage
 from storage.sync_index import LocalRow, RemoteRow, SyncedRow, SyncIndex
 
 SMALL_FILE_BYTES = 256 << 10  # at most one block: many can be in flight for little memory
-SMALL_FILES_FACTOR = 8  # small files at once = window x this; their latency is mostly waiting
+SMALL_FILES_FACTOR = 8  # small files at once = window x this; their blocks share batch frames
 MAX_PASSES = 6  # a pass's own results (conflicted copies) settle in the next one
 
 
@@ -62,6 +62,7 @@ class PassReport:
     deleted_remote: list[str] = field(default_factory=list)
     conflicts: list[str] = field(default_factory=list)  # the conflicted copies made
     kept_local: list[str] = field(default_factory=list)  # viewer changes never uploaded
+    detached: list[str] = field(default_factory=list)  # unshared folders kept here, unsynced
     refused: list[tuple[str, str]] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
     hashed: int = 0
@@ -74,7 +75,9 @@ class PassReport:
         )  # fmt: skip
 
     def merge(self, other: PassReport) -> None:
-        for name in ("uploaded", "downloaded", "deleted_local", "deleted_remote", "conflicts"):
+        for name in (
+            "uploaded", "downloaded", "deleted_local", "deleted_remote", "conflicts", "detached"
+        ):  # fmt: skip
             getattr(self, name).extend(getattr(other, name))
         self.refused = other.refused
         self.kept_local = other.kept_local
@@ -163,11 +166,13 @@ class SyncEngine:
             self.transfer = Transfer(conn, window=self.window, on_block=self.on_block)
             if old is not None:
                 self.transfer.counters = old
-        mounts = await self._mounts(conn)
+        detached: list[str] = []
+        mounts = await self._mounts(conn, detached)
         for mount in mounts:
             await self._pull(conn, mount)
+        self.ignore.reload()
         found = await scan(self.root, self.ignore, self.index)
-        report = PassReport(hashed=found.hashed, skipped=found.skipped)
+        report = PassReport(hashed=found.hashed, skipped=found.skipped, detached=detached)
         plans = await self._plan(mounts, found)
         local_sources: dict[str, BlockSource] = {}
         for rel, f in found.files.items():
@@ -177,16 +182,48 @@ class SyncEngine:
         await self._apply(plans, found, local_sources, report)
         return report
 
-    async def _mounts(self, conn: Connection) -> list[Mount]:
+    async def _mounts(self, conn: Connection, detached: list[str]) -> list[Mount]:
         listed: wire.NamespaceList = await conn.call("files.namespaces")
         mounts = [Mount(ns, "" if ns.kind == "home" else ns.name + "/") for ns in listed.namespaces]
         current = {m.id for m in mounts}
-        for gone in await self.index.namespaces_known() - current:
-            await self.index.forget_namespace(gone)  # unshared: the files stay here, unsynced
+        before = await self.index.mounts()
+        for gone in (await self.index.namespaces_known() | set(before)) - current:
+            if gone in before:  # removed from a share: keep the copy here, out of the home
+                kept = self._detach(before[gone])
+                if kept is not None:
+                    detached.append(kept)
+            await self.index.forget_namespace(gone)
         for m in mounts:
             if m.prefix:
                 (self.root / m.prefix).mkdir(exist_ok=True)
+        await self.index.put_mounts({m.id: m.prefix[:-1] for m in mounts if m.prefix})
         return mounts
+
+    def _detach(self, folder: str) -> str | None:
+        """A share this device no longer belongs to: its folder is renamed "NAME (unshared)"
+        and listed in .roostignore, so it stays on this device but is never uploaded into the
+        home (as Dropbox leaves a removed member's copy). Deleting the lines syncs it."""
+        path = self.root / folder
+        if not path.is_dir() or not any(path.iterdir()):
+            with contextlib.suppress(OSError):
+                path.rmdir()  # nothing to keep
+            return None
+        kept, n = f"{folder} (unshared)", 1
+        while (self.root / kept).exists():
+            n += 1
+            kept = f"{folder} (unshared {n})"
+        os.replace(path, self.root / kept)
+        ignore_file = self.root / IGNORE_FILE
+        prefix = ""
+        if ignore_file.exists() and not ignore_file.read_bytes().endswith(b"\n"):
+            prefix = "\n"
+        with open(ignore_file, "a", encoding="utf-8") as f:
+            f.write(
+                f"{prefix}# {folder!r} is no longer shared with you; this copy stays on this"
+                " device only. Delete these lines to sync it into your own files.\n"
+                f"{ignore_line(kept)}\n"
+            )
+        return kept
 
     async def _pull(self, conn: Connection, mount: Mount) -> None:
         since = await self.index.cursor(mount.id)
@@ -300,7 +337,7 @@ class SyncEngine:
         else:
             blocks = remote.blocks.split(",") if remote.blocks else []
             lengths = await self.transfer.download(
-                blocks, dest, mtime_ms=remote.mtime_ms, local=local_sources
+                blocks, dest, mtime_ms=remote.mtime_ms, local=local_sources, size=remote.size
             )
             st = dest.stat()
             chunks = tuple(zip(blocks, lengths, strict=True))

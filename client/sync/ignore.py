@@ -36,3 +36,13 @@ class Ignore:
         if self._spec is None:
             return False
         return self._spec.match_file(rel + "/" if is_dir else rel)
+
+
+def ignore_line(folder: str) -> str:
+    """A .roostignore line matching exactly this top-level folder, special characters escaped."""
+    escaped = "".join("\\" + c if c in "*?[]\\" else c for c in folder)
+    if escaped[:1] in ("#", "!"):
+        escaped = "\\" + escaped
+    if escaped.endswith(" "):
+        escaped = escaped[:-1] + "\\ "
+    return f"/{escaped}/"

@@ -1,7 +1,9 @@
-"""Moving blocks: ask which are missing, send only those (zstd on the wire, a few in flight),
-fetch blocks into a temp file (fsync, atomic rename), commit in bounded batches.
+"""Moving blocks: ask which are missing, send only those (zstd on the wire, a few in flight;
+small blocks many to a batch frame), fetch blocks into a temp file (fsync, atomic rename),
+commit in bounded batches.
 
-Memory stays bounded: at most `window` blocks are in memory at once, whatever the file size.
+Memory stays bounded: at most `window` large blocks, and a few batches of small ones, are in
+memory at once, whatever the file size.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import itertools
 import os
 import secrets
 from collections import deque
@@ -20,17 +23,21 @@ from typing import BinaryIO
 import msgspec
 
 from client.connection import Connection
-from client.errors import ClientError
+from client.errors import ClientError, ServerError
 from client.sync.ignore import TEMP_PREFIX
 from protocol import files as wire
+from protocol.errors import ErrorCode, RoostError
 from protocol.files import Codec
 from storage.blocks import decode_block, encode_block, make_durable, sync_dirs
 
 SMALL_BLOCK_BYTES = 256 << 10  # the server lets more of these be in flight (see server/app.py)
-SMALL_BLOCKS_FACTOR = 4  # small blocks in flight = window x this
 LAND_BATCH = 128  # downloads made durable and renamed together, at most
 WRITE_BYTES = 4 << 20  # a download writes its temp file in pieces this big
 COMMIT_BUDGET = 48 << 10  # bytes of JSON per files.commit request (the limit is 64 KiB)
+BATCH_BLOCKS = 256  # small blocks per batch frame (RPTS up, RGTS/RBKS down)
+BATCH_BYTES = 2 << 20  # raw bytes of small blocks per batch frame (the server allows 4 MiB)
+BATCHES_IN_FLIGHT = 4  # upload batches at once: one is read while others travel
+FETCH_BATCH_BLOCKS = 16  # small blocks per RGTS: several in flight, so files land meanwhile
 
 
 class FileChanged(ClientError):
@@ -90,18 +97,76 @@ def sweep_temp_files(root: Path) -> int:
     return removed
 
 
-def read_block(src: BlockSource, expected: str) -> bytes:
+def read_block(src: BlockSource, expected: str, *, verify: bool = True) -> bytes:
     with open(src.path, "rb") as f:
         f.seek(src.offset)
         data = f.read(src.length)
-    if hashlib.sha256(data).hexdigest() != expected:
+    if len(data) != src.length or (verify and hashlib.sha256(data).hexdigest() != expected):
         raise FileChanged(f"{src.path.name} changed while syncing")
     return data
 
 
-def read_and_encode(src: BlockSource, expected: str) -> tuple[bytes, Codec, bytes]:
-    raw = read_block(src, expected)
+def read_and_encode(
+    src: BlockSource, expected: str, *, verify: bool = True
+) -> tuple[bytes, Codec, bytes]:
+    raw = read_block(src, expected, verify=verify)
     return (raw, *encode_block(raw))
+
+
+def read_and_encode_many(
+    wanted: Sequence[tuple[str, BlockSource]],
+) -> tuple[list[tuple[str, int, bytes]], set[str]]:
+    """Read and encode a batch of small blocks in one thread hop: (hash, raw size, codec
+    byte + payload) for each, and the hashes whose file changed meanwhile."""
+    out: list[tuple[str, int, bytes]] = []
+    unreadable: set[str] = set()
+    for h, src in wanted:
+        try:
+            raw, codec, payload = read_and_encode(src, h)
+        except (FileChanged, OSError):
+            unreadable.add(h)
+            continue
+        out.append((h, len(raw), bytes((codec,)) + payload))
+    return out, unreadable
+
+
+def batches(hashes: Sequence[str], sizes: Callable[[str], int]) -> Iterator[list[str]]:
+    """Consecutive groups of at most BATCH_BLOCKS hashes and BATCH_BYTES raw bytes."""
+    batch: list[str] = []
+    total = 0
+    for h in hashes:
+        n = sizes(h)
+        if batch and (len(batch) >= BATCH_BLOCKS or total + n > BATCH_BYTES):
+            yield batch
+            batch, total = [], 0
+        batch.append(h)
+        total += n
+    if batch:
+        yield batch
+
+
+def decode_verified(codec: Codec, payload: bytes | memoryview, expected: str) -> bytes:
+    raw = decode_block(codec, payload)
+    if hashlib.sha256(raw).hexdigest() != expected:
+        raise ClientError(f"block {expected[:12]} arrived damaged")
+    return raw
+
+
+def decode_block_batch(frame: bytes, expected: Sequence[str]) -> list[bytes]:
+    """The raw blocks of an RBKS reply, each checked against the hash asked for."""
+    try:
+        batch = wire.decode_batch(frame)
+    except RoostError as exc:
+        raise ClientError(f"the server sent a bad block batch: {exc.message}") from None
+    got = [item.hash for item in batch.items]
+    if batch.magic != wire.BLOCK_BATCH or got != list(expected):
+        raise ClientError("the server answered a block batch with other blocks")
+    return [decode_verified(item.codec, item.payload, item.hash) for item in batch.items]
+
+
+# Temp names: random per process, numbered within it (os.urandom per file cost ~0.1 ms here).
+_TEMP_RUN = secrets.token_hex(6)
+_temp_numbers = itertools.count()
 
 
 class _TempFile:
@@ -189,6 +254,10 @@ class Transfer:
         self.counters = Counters()
         self._landing: list[tuple[_Landing, asyncio.Future[None]]] = []
         self._lander: asyncio.Task[None] | None = None
+        self._wanted: list[tuple[str, int, asyncio.Future[bytes]]] = []  # small blocks to fetch
+        self._wanted_bytes = 0
+        self._ask_soon: asyncio.Handle | None = None
+        self._fetching: set[asyncio.Task[None]] = set()
 
     # ------------------------------------------------------------------ upload
     async def missing(self, namespace_id: str | None, hashes: Sequence[str]) -> list[str]:
@@ -206,26 +275,50 @@ class Transfer:
         """Send every block in `sources` the server does not already hold for us; returns the
         blocks that could not be read (their file changed meanwhile)."""
         needed = await self.missing(namespace_id, list(sources))
-        small = iter([h for h in needed if sources[h].length <= SMALL_BLOCK_BYTES])
+        small = [h for h in needed if sources[h].length <= SMALL_BLOCK_BYTES]
         large = iter([h for h in needed if sources[h].length > SMALL_BLOCK_BYTES])
+        small_batches = batches(small, lambda h: sources[h].length)
         unreadable: set[str] = set()
 
         async def worker(todo: Iterator[str]) -> None:
             for h in todo:  # shared by the workers: each block is sent once
-                try:
-                    raw, codec, payload = await asyncio.to_thread(read_and_encode, sources[h], h)
+                try:  # the server hashes it anyway: a changed file shows in its answer
+                    raw, codec, payload = await asyncio.to_thread(
+                        read_and_encode, sources[h], h, verify=False
+                    )
+                    await self._send_block(h, len(raw), codec, payload)
                 except (FileChanged, OSError):
                     unreadable.add(h)
-                    continue
-                await self._send_block(h, len(raw), codec, payload)
+                except ServerError as exc:
+                    if exc.code != ErrorCode.INVALID_ARGS:  # the bytes were not what we hashed
+                        raise
+                    unreadable.add(h)
+
+        async def batch_worker() -> None:
+            for batch in small_batches:  # shared too
+                wanted = [(h, sources[h]) for h in batch]
+                encoded, changed = await asyncio.to_thread(read_and_encode_many, wanted)
+                unreadable.update(changed)
+                if encoded:
+                    await self._send_batch(encoded)
 
         async with first_error():
             async with asyncio.TaskGroup() as group:
                 for _ in range(self.window):
                     group.create_task(worker(large))
-                for _ in range(self.window * SMALL_BLOCKS_FACTOR):  # little memory, much waiting
-                    group.create_task(worker(small))
+                for _ in range(BATCHES_IN_FLIGHT):
+                    group.create_task(batch_worker())
         return unreadable
+
+    async def _send_batch(self, encoded: list[tuple[str, int, bytes]]) -> None:
+        pairs = [(bytes.fromhex(h), stored) for h, _, stored in encoded]
+        await self.conn.call_binary(lambda rid: wire.encode_batch(wire.PUT_BATCH, rid, pairs))
+        for h, raw_size, stored in encoded:
+            self.counters.blocks_sent += 1
+            self.counters.bytes_sent += len(stored) + wire.BATCH_ITEM_BYTES
+            self.counters.sent_hashes.append(h)
+            if self.on_block:
+                self.on_block(h, raw_size)
 
     async def put_block(self, h: str, raw: bytes) -> None:
         codec, payload = await asyncio.to_thread(encode_block, raw)
@@ -250,16 +343,60 @@ class Transfer:
         )
         parsed = wire.decode_block_frame(frame)
         assert parsed.codec is not None
-        raw = await asyncio.to_thread(decode_block, parsed.codec, parsed.payload)
-        if hashlib.sha256(raw).hexdigest() != h:
-            raise ClientError(f"block {h[:12]} arrived damaged")
-        self.counters.blocks_fetched += 1
-        self.counters.bytes_fetched += len(frame)
-        if self.on_block:
-            self.on_block(h, len(raw))
+        raw = await asyncio.to_thread(decode_verified, parsed.codec, parsed.payload, h)
+        self._fetched(h, len(raw), len(frame))
         return raw
 
-    async def _block(self, h: str, local: dict[str, BlockSource]) -> bytes:
+    def _fetched(self, h: str, raw_size: int, wire_bytes: int) -> None:
+        self.counters.blocks_fetched += 1
+        self.counters.bytes_fetched += wire_bytes
+        if self.on_block:
+            self.on_block(h, raw_size)
+
+    async def fetch_small(self, h: str, size_hint: int) -> bytes:
+        """Fetch a block of at most `size_hint` bytes together with the other small blocks
+        wanted in the same loop turn: one RGTS round trip for up to FETCH_BATCH_BLOCKS."""
+        if size_hint > SMALL_BLOCK_BYTES:
+            return await self.fetch_block(h)
+        loop = asyncio.get_running_loop()
+        if self._wanted and self._wanted_bytes + size_hint > BATCH_BYTES:
+            self._ask()
+        done: asyncio.Future[bytes] = loop.create_future()
+        self._wanted.append((h, size_hint, done))
+        self._wanted_bytes += size_hint
+        if len(self._wanted) >= FETCH_BATCH_BLOCKS:
+            self._ask()
+        elif self._ask_soon is None:
+            self._ask_soon = loop.call_soon(self._ask)
+        return await done
+
+    def _ask(self) -> None:
+        if self._ask_soon is not None:
+            self._ask_soon.cancel()
+            self._ask_soon = None
+        batch, self._wanted, self._wanted_bytes = self._wanted, [], 0
+        if batch:
+            task = asyncio.create_task(self._fetch_batch(batch))
+            self._fetching.add(task)
+            task.add_done_callback(self._fetching.discard)
+
+    async def _fetch_batch(self, batch: list[tuple[str, int, asyncio.Future[bytes]]]) -> None:
+        hashes = [h for h, _, _ in batch]
+        digests = [bytes.fromhex(h) for h in hashes]
+        try:
+            frame = await self.conn.call_binary(lambda rid: wire.encode_get_batch(rid, digests))
+            raws = await asyncio.to_thread(decode_block_batch, frame, hashes)
+        except Exception as exc:
+            for _, _, done in batch:
+                if not done.done():
+                    done.set_exception(exc)
+            return
+        for (h, _, done), raw in zip(batch, raws, strict=True):
+            self._fetched(h, len(raw), len(frame) // len(batch))
+            if not done.done():
+                done.set_result(raw)
+
+    async def _block(self, h: str, local: dict[str, BlockSource], size_hint: int) -> bytes:
         src = local.get(h)
         if src is not None:
             try:
@@ -268,7 +405,7 @@ class Transfer:
                 return data
             except (OSError, FileChanged):
                 pass
-        return await self.fetch_block(h)
+        return await self.fetch_small(h, size_hint)
 
     async def download(
         self,
@@ -277,17 +414,20 @@ class Transfer:
         *,
         mtime_ms: int | None = None,
         local: dict[str, BlockSource] | None = None,
+        size: int | None = None,
     ) -> list[int]:
         """Assemble a file from blocks (local copies first) in a temp file beside `dest`,
-        fsync it, then rename it into place. Returns each block's length."""
+        fsync it, then rename it into place. Returns each block's length. Given the file's
+        `size`, a small file's blocks travel in batches with other small files' blocks."""
         local = local or {}
-        tmp = dest.with_name(f"{TEMP_PREFIX}{secrets.token_hex(6)}")
+        size_hint = size if size is not None else wire.MAX_BLOCK_BYTES
+        tmp = dest.with_name(f"{TEMP_PREFIX}{_TEMP_RUN}-{next(_temp_numbers)}")
         pending: deque[asyncio.Task[bytes]] = deque()
         lengths: list[int] = []
         out = _TempFile(tmp)
         try:
             for h in blocks:
-                pending.append(asyncio.create_task(self._block(h, local)))
+                pending.append(asyncio.create_task(self._block(h, local, size_hint)))
                 if len(pending) >= self.window:
                     await out.add(await pending.popleft(), lengths)
             while pending:

@@ -15,7 +15,14 @@ from client.sync.conflicts import conflicted_copy_name
 from client.sync.decide import Action, Content, Version, decide, for_viewer
 from protocol.errors import RoostError
 from protocol.files import MAX_BLOCK_BYTES, path_problem, validate_path
-from storage.blocks import BadBlock, LocalBlockStore, decode_block, encode_block, verify_block
+from storage.blocks import (
+    BadBlock,
+    BlockMissing,
+    LocalBlockStore,
+    decode_block,
+    encode_block,
+    verify_block,
+)
 from storage.chunker import MAX_SIZE, check_compiled, chunk_bytes, chunk_stream
 
 A, B, C = Content("file", ("a",)), Content("file", ("b",)), Content("file", ("c",))
@@ -154,6 +161,15 @@ def test_block_store_puts_many_at_once(tmp_path: Path) -> None:
     store.put_many([*items, items[1]])  # already stored and repeated ones are written once
     for digest, stored in items:
         assert store.get(digest) == stored
-    assert sorted(p.name for p in (tmp_path / "blocks").rglob("*") if p.is_file()) == sorted(
-        d.hex()[2:] for d, _ in items
-    )
+    files = [p for p in (tmp_path / "blocks").rglob("*") if p.is_file()]
+    packs = [p for p in files if p.suffix == ".pack"]
+    assert [p.name for p in files if p not in packs] == [items[0][0].hex()[2:]]  # stored alone
+    assert len(packs) == 1  # the other four: one pack
+    # A restarted server, or another process on the same folder, finds packed blocks.
+    again = LocalBlockStore(tmp_path / "blocks")
+    assert all(again.get(d) == s and again.has(d) for d, s in items)
+    more = [(bytes([9, i]) * 16, b"\x00more" + bytes([i])) for i in range(3)]
+    store.put_many(more)
+    assert again.get(more[2][0]) == more[2][1]
+    with pytest.raises(BlockMissing):
+        again.get(bytes([7]) * 32)

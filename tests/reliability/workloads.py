@@ -24,6 +24,7 @@ from protocol import accounts
 from protocol import chat as chat_wire
 from protocol import files as files_wire
 from protocol import social as social_wire
+from storage.blocks import LocalBlockStore
 from storage.outbox import OutboxEntry
 from tests.helpers import PASSWORD
 
@@ -285,9 +286,10 @@ class FileSync:
         seqs = sorted(v.seq for v in versions)
         assert seqs == list(range(1, home.seq + 1)), "the file journal has a gap"
         transfer = Transfer(conn)
+        stored = LocalBlockStore(self.blocks_dir, fsync=False)  # as it is on disk now
         for v in versions:
             for h in v.blocks:  # no half-committed version: every block is stored
-                assert (self.blocks_dir / h[:2] / h[2:]).is_file(), f"{v.path}: block {h} lost"
+                assert stored.has(bytes.fromhex(h)), f"{v.path}: block {h} lost"
             if v.deleted or v.kind == "dir" or v.version_id in self.verified:
                 continue
             data = b"".join([await transfer.fetch_block(h) for h in v.blocks])

@@ -12,7 +12,7 @@ import pytest
 
 from client.files import RemoteFiles
 from storage import space
-from storage.blocks import LocalBlockStore, encode_block
+from storage.blocks import BlockMissing, LocalBlockStore, encode_block
 from tests.conftest import LiveServer
 from tests.files.helpers import device
 
@@ -32,7 +32,7 @@ def test_an_idle_block_is_deleted_and_its_size_reported(tmp_path: Path) -> None:
     digest = _stored(store, b"old bytes" * 100, age=7200)
     assert store.collect(digest, idle_before=time.time() - 3600) > 0
     assert not store.has(digest)
-    assert store.collect(digest, idle_before=time.time()) == 0  # already gone
+    assert store.collect(digest, idle_before=time.time()) is None  # already gone
 
 
 def test_a_block_stored_again_before_collection_is_kept(tmp_path: Path) -> None:
@@ -80,3 +80,55 @@ async def test_abandoned_uploads_are_collected_in_short_transactions(
         await files.put(tmp_path / "abandoned0")  # uploaded again, as if new
     finally:
         await alice.client.close()
+
+
+def _packed(store: LocalBlockStore, blobs: list[bytes], *, age: float) -> list[bytes]:
+    """Store `blobs` together (one pack), made `age` seconds old."""
+    items = []
+    for data in blobs:
+        codec, payload = encode_block(data)
+        items.append((hashlib.sha256(data).digest(), bytes((codec,)) + payload))
+    store.put_many(items)
+    [(pack, _)] = store.packs()
+    past = time.time() - age
+    os.utime(pack, (past, past))
+    return [digest for digest, _ in items]
+
+
+def test_a_pack_is_rewritten_with_only_its_live_blocks(tmp_path: Path) -> None:
+    store = LocalBlockStore(tmp_path, fsync=False)
+    blobs = [os.urandom(3000) for _ in range(4)]
+    digests = _packed(store, blobs, age=7200)
+    other = LocalBlockStore(tmp_path, fsync=False)  # a server process indexed it before
+    [(pack, _)] = store.packs()
+    freed = store.repack(pack, {digests[0], digests[1]}, idle_before=time.time() - 3600)
+    assert freed > 5000
+    assert [store.get(d)[1:] for d in digests[:2]] == blobs[:2]
+    assert [other.get(d)[1:] for d in digests[:2]] == blobs[:2]  # finds the new pack
+    for gone in digests[2:]:
+        with pytest.raises(BlockMissing):
+            other.get(gone)
+    assert store.remove_stale_temps(older_than=time.time() + 1) == 0  # nothing left aside
+
+
+def test_a_pack_whose_block_is_stored_again_is_kept(tmp_path: Path) -> None:
+    store = LocalBlockStore(tmp_path, fsync=False)
+    blobs = [os.urandom(3000) for _ in range(3)]
+    digests = _packed(store, blobs, age=7200)
+    codec, payload = encode_block(blobs[2])
+    store.put(digests[2], bytes((codec,)) + payload)  # re-uploaded: the pack is refreshed
+    [(pack, _)] = store.packs()
+    assert store.repack(pack, set(), idle_before=time.time() - 3600) == 0
+    assert [store.get(d)[1:] for d in digests] == blobs
+
+
+def test_a_block_stored_again_after_its_pack_went_is_written_anew(tmp_path: Path) -> None:
+    server = LocalBlockStore(tmp_path, fsync=False)
+    blobs = [os.urandom(3000) for _ in range(2)]
+    digests = _packed(server, blobs, age=7200)
+    collector = LocalBlockStore(tmp_path, fsync=False)
+    [(pack, _)] = collector.packs()
+    assert collector.repack(pack, set(), idle_before=time.time() - 3600) > 0
+    codec, payload = encode_block(blobs[0])
+    server.put(digests[0], bytes((codec,)) + payload)  # its index still names the old pack
+    assert server.get(digests[0])[1:] == blobs[0]

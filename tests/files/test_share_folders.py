@@ -1,0 +1,106 @@
+"""Folder edge cases of sharing: a share named like a member's own folder is mounted beside
+it, never merged; a removed member keeps their copy on the device, never uploaded."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from client.files import RemoteFiles
+from client.sync.ignore import Ignore, ignore_line
+from server.sharing import mount_name
+from tests.conftest import LiveServer
+from tests.files.helpers import device
+
+
+def test_mount_names_avoid_what_the_member_already_has() -> None:
+    assert mount_name("Photos", "alice", set()) == "Photos"
+    assert mount_name("Photos", "alice", {"photos"}) == "Photos (from alice)"
+    taken = {"photos", "photos (from alice)"}
+    assert mount_name("Photos", "alice", taken) == "Photos (from alice 2)"
+    long = "x" * 255
+    assert len(mount_name(long, "alice", {long}).encode()) <= 255
+
+
+def test_ignore_lines_match_exactly_that_folder(tmp_path: Path) -> None:
+    for name in ("Photos (unshared)", "a*b [1]? (unshared)", "#tag (unshared)", "!x"):
+        (tmp_path / ".roostignore").write_text(ignore_line(name) + "\n")
+        ignore = Ignore(tmp_path)
+        assert ignore.ignored(name, is_dir=True), name
+        assert not ignore.ignored("other", is_dir=True)
+        assert not ignore.ignored(f"sub/{name}", is_dir=True)
+
+
+async def test_a_share_named_like_my_own_folder_is_mounted_beside_it(
+    live: LiveServer, tmp_path: Path
+) -> None:
+    alice = await device(live, tmp_path, "alice", "a1", register=True)
+    bob = await device(live, tmp_path, "bob", "b1", register=True)
+    try:
+        alice.write("Photos/beach.jpg", "alice's beach")
+        bob.write("Photos/cat.jpg", "bob's own cat")
+        await alice.sync()
+        await bob.sync()
+        info = await RemoteFiles(alice.client).share("Photos", "bob", "editor")
+        assert [(m.username, m.mounted_as) for m in info.members] == [
+            ("alice", None),
+            ("bob", "Photos (from alice)"),
+        ]
+        await bob.sync()
+        assert bob.read("Photos/cat.jpg") == b"bob's own cat"
+        assert not (bob.root / "Photos/beach.jpg").exists()
+        assert bob.read("Photos (from alice)/beach.jpg") == b"alice's beach"
+        [share] = await RemoteFiles(bob.client).shares()
+        assert share.folder == "Photos (from alice)"
+
+        bob.write("Photos (from alice)/dog.jpg", "for alice")
+        await bob.sync()
+        await alice.sync()
+        assert alice.read("Photos/dog.jpg") == b"for alice"
+        assert not (alice.root / "Photos/cat.jpg").exists()  # bob's own stays his
+
+        # The mount is kept even once bob's own folder is gone: nothing moves under him.
+        (bob.root / "Photos/cat.jpg").unlink()
+        (bob.root / "Photos").rmdir()
+        await bob.sync()
+        await bob.sync()
+        assert bob.read("Photos (from alice)/dog.jpg") == b"for alice"
+        assert not (bob.root / "Photos").exists()
+        names = [e.path for _, e in await RemoteFiles(bob.client).ls() if e and not e.deleted]
+        assert "Photos (from alice)/beach.jpg" not in names  # the home holds none of it
+    finally:
+        await alice.client.close()
+        await bob.client.close()
+
+
+async def test_a_removed_member_keeps_a_copy_that_never_reaches_their_home(
+    live: LiveServer, tmp_path: Path
+) -> None:
+    alice = await device(live, tmp_path, "alice", "a1", register=True)
+    bob = await device(live, tmp_path, "bob", "b1", register=True)
+    try:
+        alice.write("team/plan.txt", "the plan")
+        await alice.sync()
+        files = RemoteFiles(alice.client)
+        await files.share("team", "bob", "editor")
+        await bob.sync()
+        bob.write("team/draft.txt", "bob's draft")
+        await bob.sync()
+
+        await files.unshare("team", "bob")
+        report = await bob.sync()
+        assert report.detached == ["team (unshared)"]
+        assert not (bob.root / "team").exists()
+        assert bob.read("team (unshared)/plan.txt") == b"the plan"
+        assert bob.read("team (unshared)/draft.txt") == b"bob's draft"
+        assert "/team (unshared)/" in bob.read(".roostignore").decode()
+        bob.write("team (unshared)/later.txt", "edited after")
+        await bob.sync()
+        listed = [shown for shown, _ in await RemoteFiles(bob.client).ls()]
+        assert not any(p.startswith("team") for p in listed), listed  # nothing uploaded
+        # The share itself is untouched for alice.
+        await alice.sync()
+        assert alice.read("team/draft.txt") == b"bob's draft"
+        assert not (alice.root / "team/later.txt").exists()
+    finally:
+        await alice.client.close()
+        await bob.client.close()
