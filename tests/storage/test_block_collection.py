@@ -132,3 +132,36 @@ def test_a_block_stored_again_after_its_pack_went_is_written_anew(tmp_path: Path
     codec, payload = encode_block(blobs[0])
     server.put(digests[0], bytes((codec,)) + payload)  # its index still names the old pack
     assert server.get(digests[0])[1:] == blobs[0]
+
+
+async def test_purged_small_files_leave_their_packs_and_the_rest_still_syncs(
+    live: LiveServer, tmp_path: Path
+) -> None:
+    """Small files travel and are stored together in packs; once most of them are deleted and
+    purged, collection rewrites the packs, and what is left still reaches a new device."""
+    laptop = await device(live, tmp_path, "alice", "laptop", register=True)
+    phone = await device(live, tmp_path, "alice", "phone")
+    try:
+        for i in range(40):
+            laptop.write(f"notes/n{i}.bin", os.urandom(3000))
+        await laptop.sync()
+        server = live.server._services
+        assert server is not None and isinstance(server.blocks, LocalBlockStore)
+        assert server.blocks.packs(), "small files were not stored together"
+        for i in range(30):
+            (laptop.root / f"notes/n{i}.bin").unlink()
+        await laptop.sync()
+        files = RemoteFiles(laptop.client)
+        for i in range(30):
+            await files.purge(f"notes/n{i}.bin")
+        done = await space.collect_garbage(
+            server.db, server.blocks, grace_seconds=0, now=time.time() + 1
+        )
+        assert done.blocks == 30 and done.bytes > 30 * 3000
+        await phone.sync()
+        assert phone.listing() == laptop.listing()
+        assert all(phone.read(f"notes/n{i}.bin") == laptop.read(f"notes/n{i}.bin")
+                   for i in range(30, 40))  # fmt: skip
+    finally:
+        await laptop.client.close()
+        await phone.client.close()
