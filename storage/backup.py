@@ -90,12 +90,15 @@ def _copy_blocks(source: Path, target: Path) -> int:
         return 0
     copied = 0
     for path in source.rglob("*"):
-        if not path.is_file() or path.name.endswith((".tmp", ".partial")):
-            continue  # an upload still in flight is not part of any commit
+        if not path.is_file() or path.name.endswith((".tmp", ".partial", ".gc")):
+            continue  # an upload in flight or a block being collected: in no commit
         dest = target / path.relative_to(source)
         if not dest.exists():
             dest.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(path, dest)
+            try:
+                shutil.copy2(path, dest)
+            except FileNotFoundError:
+                continue  # collected since it was listed
         copied += 1
     return copied
 
