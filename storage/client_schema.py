@@ -103,11 +103,14 @@ MIGRATIONS: list[Migration] = [
     ),
     Migration(
         5,
-        "file sync: the folder each shared namespace is mounted under",
+        "file sync: the folder each share is mounted under; unshared copies kept here only",
         """
         CREATE TABLE sync_mounts (
             namespace_id TEXT PRIMARY KEY,
             folder TEXT NOT NULL
+        );
+        CREATE TABLE sync_detached (
+            folder TEXT PRIMARY KEY
         )
         """,
     ),

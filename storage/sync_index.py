@@ -62,7 +62,8 @@ class SyncIndex:
                 (root,),
             )
             for table in (
-                "sync_local", "sync_synced", "sync_remote", "sync_cursors", "sync_mounts"
+                "sync_local", "sync_synced", "sync_remote", "sync_cursors", "sync_mounts",
+                "sync_detached",
             ):  # fmt: skip
                 await tx.execute(f"DELETE FROM {table}")
 
@@ -111,6 +112,15 @@ class SyncIndex:
         """Shared namespace id -> the top-level folder this workspace shows it as."""
         async with self._db.reader.execute("SELECT namespace_id, folder FROM sync_mounts") as cur:
             return {str(r[0]): str(r[1]) for r in await cur.fetchall()}
+
+    async def detached(self) -> set[str]:
+        """Top-level folders kept on this device only (copies of shares it left)."""
+        async with self._db.reader.execute("SELECT folder FROM sync_detached") as cur:
+            return {str(r[0]) for r in await cur.fetchall()}
+
+    async def detach(self, folder: str) -> None:
+        async with self._db.write() as tx:
+            await tx.execute("INSERT OR IGNORE INTO sync_detached (folder) VALUES (?)", (folder,))
 
     async def put_mounts(self, mounts: dict[str, str]) -> None:
         async with self._db.write() as tx:

@@ -22,7 +22,7 @@ from client.errors import ClientError
 from client.limits import fetch_usage, upload_problem
 from client.sync.conflicts import conflicted_copy_name
 from client.sync.decide import Action, Content, Version, decide, for_viewer
-from client.sync.ignore import IGNORE_FILE, Ignore, ignore_line
+from client.sync.ignore import Ignore
 from client.sync.scan import LocalFile, ScanResult, encode_chunks, scan
 from client.sync.transfer import (
     BlockSource,
@@ -170,7 +170,7 @@ class SyncEngine:
         mounts = await self._mounts(conn, detached)
         for mount in mounts:
             await self._pull(conn, mount)
-        self.ignore.reload()
+        self.ignore.detached = await self.index.detached()
         found = await scan(self.root, self.ignore, self.index)
         report = PassReport(hashed=found.hashed, skipped=found.skipped, detached=detached)
         plans = await self._plan(mounts, found)
@@ -189,7 +189,7 @@ class SyncEngine:
         before = await self.index.mounts()
         for gone in (await self.index.namespaces_known() | set(before)) - current:
             if gone in before:  # removed from a share: keep the copy here, out of the home
-                kept = self._detach(before[gone])
+                kept = await self._detach(before[gone])
                 if kept is not None:
                     detached.append(kept)
             await self.index.forget_namespace(gone)
@@ -199,10 +199,10 @@ class SyncEngine:
         await self.index.put_mounts({m.id: m.prefix[:-1] for m in mounts if m.prefix})
         return mounts
 
-    def _detach(self, folder: str) -> str | None:
+    async def _detach(self, folder: str) -> str | None:
         """A share this device no longer belongs to: its folder is renamed "NAME (unshared)"
-        and listed in .roostignore, so it stays on this device but is never uploaded into the
-        home (as Dropbox leaves a removed member's copy). Deleting the lines syncs it."""
+        and kept on this device only, never uploaded into the home (as Dropbox leaves a
+        removed member a copy). Renaming it again makes it an ordinary folder that syncs."""
         path = self.root / folder
         if not path.is_dir() or not any(path.iterdir()):
             with contextlib.suppress(OSError):
@@ -212,17 +212,8 @@ class SyncEngine:
         while (self.root / kept).exists():
             n += 1
             kept = f"{folder} (unshared {n})"
+        await self.index.detach(kept)  # first, so a crash leaves it ignored, never uploaded
         os.replace(path, self.root / kept)
-        ignore_file = self.root / IGNORE_FILE
-        prefix = ""
-        if ignore_file.exists() and not ignore_file.read_bytes().endswith(b"\n"):
-            prefix = "\n"
-        with open(ignore_file, "a", encoding="utf-8") as f:
-            f.write(
-                f"{prefix}# {folder!r} is no longer shared with you; this copy stays on this"
-                " device only. Delete these lines to sync it into your own files.\n"
-                f"{ignore_line(kept)}\n"
-            )
         return kept
 
     async def _pull(self, conn: Connection, mount: Mount) -> None:

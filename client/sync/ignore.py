@@ -1,4 +1,5 @@
-"""What the sync engine leaves alone: `.roostignore` (gitignore syntax) plus its own temp files."""
+"""What the sync engine leaves alone: `.roostignore` (gitignore syntax), its own temp files,
+and folders kept on this device only."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ class Ignore:
         self._root = root
         self._spec: pathspec.GitIgnoreSpec | None = None
         self._mtime: int | None = None
+        self.detached: set[str] = set()  # top-level folders kept on this device only
         self.reload()
 
     def reload(self) -> None:
@@ -31,18 +33,8 @@ class Ignore:
 
     def ignored(self, rel: str, is_dir: bool = False) -> bool:
         name = rel.rpartition("/")[2]
-        if name.startswith(TEMP_PREFIX):
+        if name.startswith(TEMP_PREFIX) or rel.partition("/")[0] in self.detached:
             return True
         if self._spec is None:
             return False
         return self._spec.match_file(rel + "/" if is_dir else rel)
-
-
-def ignore_line(folder: str) -> str:
-    """A .roostignore line matching exactly this top-level folder, special characters escaped."""
-    escaped = "".join("\\" + c if c in "*?[]\\" else c for c in folder)
-    if escaped[:1] in ("#", "!"):
-        escaped = "\\" + escaped
-    if escaped.endswith(" "):
-        escaped = escaped[:-1] + "\\ "
-    return f"/{escaped}/"

@@ -6,7 +6,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from client.files import RemoteFiles
-from client.sync.ignore import Ignore, ignore_line
 from server.sharing import mount_name
 from tests.conftest import LiveServer
 from tests.files.helpers import device
@@ -19,15 +18,6 @@ def test_mount_names_avoid_what_the_member_already_has() -> None:
     assert mount_name("Photos", "alice", taken) == "Photos (from alice 2)"
     long = "x" * 255
     assert len(mount_name(long, "alice", {long}).encode()) <= 255
-
-
-def test_ignore_lines_match_exactly_that_folder(tmp_path: Path) -> None:
-    for name in ("Photos (unshared)", "a*b [1]? (unshared)", "#tag (unshared)", "!x"):
-        (tmp_path / ".roostignore").write_text(ignore_line(name) + "\n")
-        ignore = Ignore(tmp_path)
-        assert ignore.ignored(name, is_dir=True), name
-        assert not ignore.ignored("other", is_dir=True)
-        assert not ignore.ignored(f"sub/{name}", is_dir=True)
 
 
 async def test_a_share_named_like_my_own_folder_is_mounted_beside_it(
@@ -92,11 +82,15 @@ async def test_a_removed_member_keeps_a_copy_that_never_reaches_their_home(
         assert not (bob.root / "team").exists()
         assert bob.read("team (unshared)/plan.txt") == b"the plan"
         assert bob.read("team (unshared)/draft.txt") == b"bob's draft"
-        assert "/team (unshared)/" in bob.read(".roostignore").decode()
         bob.write("team (unshared)/later.txt", "edited after")
         await bob.sync()
         listed = [shown for shown, _ in await RemoteFiles(bob.client).ls()]
-        assert not any(p.startswith("team") for p in listed), listed  # nothing uploaded
+        assert listed == []  # nothing of it reached bob's home
+        # Renamed, it is an ordinary folder of bob's and syncs.
+        (bob.root / "team (unshared)").rename(bob.root / "old team")
+        await bob.sync()
+        listed = [shown for shown, _ in await RemoteFiles(bob.client).ls()]
+        assert "old team/draft.txt" in listed and "old team/later.txt" in listed
         # The share itself is untouched for alice.
         await alice.sync()
         assert alice.read("team/draft.txt") == b"bob's draft"
