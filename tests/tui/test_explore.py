@@ -173,6 +173,8 @@ async def test_an_offline_follow_is_pending_until_the_server_returns(tmp_path: P
         await lookup.action_submit()
         await until(lambda: getattr(app.screen, "username", None) == "eddie", "his profile")
         await until(lambda: "0 followers" in other_card(app), "his profile")
+        note = app.screen.query_one("#user-posts-note", Static)
+        await until(lambda: str(note.render()) == "No posts yet.", "an empty state that says so")
         await server.stop()
         await until(lambda: app.link_state != "connected", "offline")
 
@@ -186,8 +188,6 @@ async def test_an_offline_follow_is_pending_until_the_server_returns(tmp_path: P
         await server.start()
         await until(lambda: str(button.label) == "Unfollow", "sent")
         await until(lambda: app.outbox_count == 0, "outbox drained")
-        status = str(app.screen.query_one("#user-posts-note", Static).render())
-        assert status == "No posts yet."
     async with RoostClient(home) as dora:
         following = (await Social(dora).following()).result
     assert [u.username for u in following.users] == ["eddie"]

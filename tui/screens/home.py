@@ -92,6 +92,8 @@ class HomeScreen(RoostScreen):
             if post.id not in shown:
                 await self.timeline.append(PostItem(post))
         self._next_before = page.next_before
+        if self.timeline.index is None and len(self.timeline):
+            self.timeline.index = 0  # so the keys act on a post right away
 
     @on(ListView.Highlighted, "#timeline")
     def _near_the_end(self, event: ListView.Highlighted) -> None:

@@ -48,7 +48,7 @@ class ProfileScreen(RoostScreen):
         Binding("ctrl+s", "save", "Save"),
         Binding("ctrl+l", "lookup", "Look up"),
         Binding("escape", "back", "Back"),
-        Binding("f", "follow", "Follow/Unfollow"),
+        Binding("f", "follow", "Follow"),
         Binding("enter", "open_thread", "Thread", show=False),
         Binding("p", "open_author", "Author"),
     ]
@@ -90,9 +90,9 @@ class ProfileScreen(RoostScreen):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         # One screen, two faces: hide the keys that do not apply to this one.
         if action in OWN_ONLY and self.username is not None:
-            return None
+            return False
         if action in OTHERS_ONLY and self.username is None:
-            return None
+            return False
         return True
 
     @property
@@ -214,6 +214,8 @@ class ProfileScreen(RoostScreen):
         view = self.query_one("#user-posts", ListView)
         await view.clear()
         await view.extend(PostItem(post) for post in page.posts)
+        if page.posts:
+            view.index = 0
         note = "" if page.posts else "No posts yet."
         self.query_one("#user-posts-note", Static).update(note)
 
