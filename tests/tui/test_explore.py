@@ -137,7 +137,7 @@ async def test_open_a_profile_from_a_post_then_unfollow_and_follow_again(
         app.screen.query_one("#timeline", ListView).index = 0
         await pilot.press("p")
         await until(lambda: isinstance(app.screen, ProfileScreen), "bob's profile")
-        await until(lambda: "1 followers" in other_card(app), "counts")
+        await until(lambda: "1 follower " in other_card(app), "counts")
         assert "Bob T." in other_card(app)
         await until(lambda: timeline_texts(app) == ["Smoker lit, going in"], "his posts")
         button = app.screen.query_one("#follow", FollowButton)
@@ -150,7 +150,7 @@ async def test_open_a_profile_from_a_post_then_unfollow_and_follow_again(
 
         await pilot.press("f")
         await until(lambda: str(button.label) == "Unfollow", "followed again")
-        assert "1 followers" in other_card(app)
+        assert "1 follower " in other_card(app)
         assert await followers_of_bob() == ["alice"]
 
         await pilot.press("escape")
@@ -181,7 +181,7 @@ async def test_an_offline_follow_is_pending_until_the_server_returns(tmp_path: P
         await pilot.press("f")
         button = app.screen.query_one("#follow", FollowButton)
         await until(lambda: str(button.label) == "Unfollow (pending)", "pending follow")
-        assert "1 followers" in other_card(app)
+        assert "1 follower " in other_card(app)
         await until(lambda: app.outbox_count == 1, "queued")
 
         server = RoostServer(ServerConfig(data_dir=tmp_path / "s", port=port, shutdown_grace=1.0))

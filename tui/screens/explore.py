@@ -18,11 +18,11 @@ from textual.widgets import Input, ListView, Static
 from client.errors import ClientError, ServerError
 from client.social import Social
 from protocol.social import SearchResult, Suggestions, TrendingTags
-from tui.messages import WriteAcked
+from tui.messages import FollowChanged, WriteAcked
 from tui.screens.base import RoostScreen
 from tui.screens.profile import open_profile
 from tui.screens.thread import ThreadScreen
-from tui.widgets.explore import SuggestionRow, TagItem, UserItem
+from tui.widgets.explore import SuggestionRow, TagItem, UserItem, counted
 from tui.widgets.posts import PostItem
 from tui.widgets.profile import FollowButton
 
@@ -118,6 +118,12 @@ class ExploreScreen(RoostScreen):
         empty = "No suggestions yet: follow someone, and the people they follow show up here."
         self._note("#suggestions-note", "" if suggestions.users or kept else empty)
 
+    def on_follow_changed(self, message: FollowChanged) -> None:
+        """Followed or unfollowed elsewhere (a profile): the suggestion's button agrees."""
+        for button in self.query(FollowButton):
+            if button.username == message.username:
+                button.set_following(message.following)
+
     def on_write_acked(self, message: WriteAcked) -> None:
         for button in self.query(FollowButton):
             if button.acked(message.client_id, message.result):
@@ -153,8 +159,8 @@ class ExploreScreen(RoostScreen):
         await self._show_results(query, answer.result, offline=answer.offline)
 
     async def _show_results(self, query: str, found: SearchResult, *, offline: bool) -> None:
-        people = f"{len(found.users)} {'person' if len(found.users) == 1 else 'people'}"
-        title = f"“{query}”: {people}, {len(found.posts)} posts"
+        people = counted(len(found.users), "person", "people")
+        title = f"“{query}”: {people}, {counted(len(found.posts), 'post', 'posts')}"
         self.query_one("#results-title", Static).update(title + (" (offline)" if offline else ""))
         await self.results.clear()
         await self.results.extend(UserItem(user) for user in found.users)

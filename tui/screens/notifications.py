@@ -54,6 +54,7 @@ class NotificationsScreen(RoostScreen):
 
     def compose_body(self) -> Iterable[Widget]:
         yield Static(id="notifications-title", classes="section-title")
+        yield Static(id="notifications-note")
         yield ListView(id="notifications")
 
     def on_mount(self) -> None:
@@ -88,8 +89,12 @@ class NotificationsScreen(RoostScreen):
         index = view.index
         await view.clear()
         await view.extend(NotificationItem(n) for n in page.notifications)
-        if index is not None and page.notifications:  # a reload keeps your place
-            view.index = min(index, len(page.notifications) - 1)
+        if page.notifications:  # a reload keeps your place
+            view.index = min(index or 0, len(page.notifications) - 1)
+        empty = "Nothing yet: mentions, replies, likes, reposts and follows show up here."
+        note = self.query_one("#notifications-note", Static)
+        note.update("" if page.notifications else empty)
+        note.display = not page.notifications
 
     def _highlighted(self) -> Notification | None:
         item = self.query_one("#notifications", ListView).highlighted_child

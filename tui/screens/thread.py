@@ -23,7 +23,9 @@ class ThreadScreen(ModalScreen[None]):
         self._author: str | None = None
 
     def compose(self) -> ComposeResult:
-        yield VerticalScroll(Static("loading…", id="thread-body"), id="thread-box")
+        box = VerticalScroll(Static("loading…", id="thread-body"), id="thread-box")
+        box.border_subtitle = "Esc close · p author's profile"  # a modal has no footer
+        yield box
 
     def on_mount(self) -> None:
         self.load()

@@ -11,20 +11,25 @@ from protocol.social import Suggestion, Tag, UserCard
 from tui.widgets.profile import FollowButton
 
 
+def counted(n: int, one: str, many: str) -> str:
+    return f"{n} {one if n == 1 else many}"
+
+
 def render_user(user: UserCard) -> Text:
     text = Text()
     text.append(f"@{user.username}", style="bold")
     if user.display_name:
         text.append(f"  {user.display_name}")
-    text.append(f"\n{user.followers} followers · {user.following} following", style="dim")
+    followers = counted(user.followers, "follower", "followers")
+    text.append(f"\n{followers} · {user.following} following", style="dim")
     return text
 
 
 def render_tag(tag: Tag) -> Text:
     text = Text()
     text.append(f"#{tag.tag}", style="bold")
-    people = "person" if tag.authors == 1 else "people"
-    text.append(f"  {tag.posts} posts · {tag.authors} {people}", style="dim")
+    posts, people = counted(tag.posts, "post", "posts"), counted(tag.authors, "person", "people")
+    text.append(f"  {posts} · {people}", style="dim")
     return text
 
 

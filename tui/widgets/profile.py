@@ -25,7 +25,9 @@ BIO_LIMIT = 500
 
 
 def profile_counts(profile: UserProfile) -> str:
-    parts = [f"{profile.posts} posts", f"{profile.followers} followers"]
+    posts = "1 post" if profile.posts == 1 else f"{profile.posts} posts"
+    followers = "1 follower" if profile.followers == 1 else f"{profile.followers} followers"
+    parts = [posts, followers]
     parts.append(f"{profile.following} following")
     if profile.follows_you:
         parts.append("follows you")
