@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import msgspec
 from textual.widgets import Input, ListView, Static
 
 from client.core import RoostClient
 from client.social import Social
+from protocol.social import UserProfile
 from server.app import RoostServer
 from server.config import ServerConfig
 from tests.conftest import LiveServer
@@ -152,6 +154,9 @@ async def test_open_a_profile_from_a_post_then_unfollow_and_follow_again(
         await until(lambda: str(button.label) == "Unfollow", "followed again")
         assert "1 follower " in other_card(app)
         assert await followers_of_bob() == ["alice"]
+        cached = await app.client.cache.get("user.profile", "bob")
+        assert cached is not None  # what an offline visit will show: followed
+        assert msgspec.json.decode(cached.value, type=UserProfile).you_follow
 
         await pilot.press("escape")
         await until(lambda: isinstance(app.screen, HomeScreen), "back home")

@@ -52,7 +52,7 @@ class ExploreScreen(RoostScreen):
                 yield Static("Search", id="results-title", classes="section-title")
                 yield Static(SEARCH_HINT, id="results-note")
                 yield ListView(id="results")
-            with VerticalScroll(id="explore-side"):
+            with VerticalScroll(id="explore-side", can_focus=False):
                 yield Static("Trending", classes="section-title")
                 yield Static(id="trending-note")
                 yield ListView(id="trending")
@@ -104,6 +104,8 @@ class ExploreScreen(RoostScreen):
         view = self.query_one("#trending", ListView)
         await view.clear()
         await view.extend(TagItem(tag) for tag in trending.tags)
+        if trending.tags:
+            view.index = 0  # Enter picks a tag as soon as the list has the focus
         empty = f"No hashtags in the last {trending.hours} hours."
         self._note("#trending-note", "" if trending.tags else empty)
 
