@@ -151,12 +151,10 @@ class ExploreScreen(RoostScreen):
         try:
             answer = await Social(self.roost.client).search(query)
         except ServerError as exc:
-            title.update("Search")
-            self._note("#results-note", exc.message)
+            await self._no_results(exc.message)
             return
         except ClientError:
-            title.update("Search")
-            self._note("#results-note", "Offline: searching needs the server.")
+            await self._no_results("Offline: searching needs the server.")
             return
         await self._show_results(query, answer.result, offline=answer.offline)
 
@@ -171,6 +169,11 @@ class ExploreScreen(RoostScreen):
         if found.users or found.posts:
             self.results.index = 0
             self.results.focus()
+
+    async def _no_results(self, why: str) -> None:
+        self.query_one("#results-title", Static).update("Search")
+        await self.results.clear()  # older results under a new query would mislead
+        self._note("#results-note", why)
 
     @on(ListView.Selected, "#results")
     def _result_chosen(self, event: ListView.Selected) -> None:
