@@ -18,6 +18,7 @@ from tui.app import RoostApp
 from tui.screens.explore import ExploreScreen
 from tui.screens.home import HomeScreen
 from tui.screens.profile import ProfileScreen
+from tui.screens.thread import ThreadScreen
 from tui.widgets.explore import SuggestionRow, TagItem, UserItem
 from tui.widgets.posts import PostItem
 from tui.widgets.profile import FollowButton
@@ -142,6 +143,10 @@ async def test_open_a_profile_from_a_post_then_unfollow_and_follow_again(
         await until(lambda: "1 follower " in other_card(app), "counts")
         assert "Bob T." in other_card(app)
         await until(lambda: timeline_texts(app) == ["Smoker lit, going in"], "his posts")
+        await pilot.press("enter")  # his post, with its replies
+        await until(lambda: isinstance(app.screen, ThreadScreen), "the thread")
+        await pilot.press("escape")
+        await until(lambda: isinstance(app.screen, ProfileScreen), "back on his profile")
         button = app.screen.query_one("#follow", FollowButton)
         assert str(button.label) == "Unfollow"
 

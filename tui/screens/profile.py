@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 
 PAGE = 20
 OWN_ONLY = {"save", "lookup"}
-OTHERS_ONLY = {"back", "follow", "open_thread", "open_author"}
+OTHERS_ONLY = {"back", "follow", "open_author"}
 
 
 def open_profile(app: RoostApp, username: str) -> None:
@@ -49,7 +49,6 @@ class ProfileScreen(RoostScreen):
         Binding("ctrl+l", "lookup", "Look up"),
         Binding("escape", "back", "Back"),
         Binding("f", "follow", "Follow"),
-        Binding("enter", "open_thread", "Thread", show=False),
         Binding("p", "open_author", "Author"),
     ]
 
@@ -243,6 +242,7 @@ class ProfileScreen(RoostScreen):
         item = self.query_one("#user-posts", ListView).highlighted_child
         return item if isinstance(item, PostItem) else None
 
+    @on(ListView.Selected, "#user-posts")
     def action_open_thread(self) -> None:
         item = self._selected_post()
         if item is not None:
