@@ -31,6 +31,9 @@ T = TypeVar("T")
 # (read op, key) to refresh, so what you just wrote is what you see offline.
 CACHED_BY_WRITE: dict[str, Callable[[Any], tuple[str, str]]] = {
     "profile.set": lambda profile: ("profile.get", profile.username),
+    # So someone's profile read offline shows whether you follow them now.
+    "follow.add": lambda profile: ("user.profile", profile.username.lower()),
+    "follow.remove": lambda profile: ("user.profile", profile.username.lower()),
 }
 
 

@@ -24,3 +24,12 @@ class WriteAcked(Message):
         self.client_id = client_id
         self.op = op
         self.result = result
+
+
+class FollowChanged(Message):
+    """You followed or unfollowed someone from this app: timelines that depend on it reload."""
+
+    def __init__(self, username: str, following: bool) -> None:
+        super().__init__()
+        self.username = username
+        self.following = following

@@ -13,10 +13,12 @@ HELP = """\
 
 | key | what it does |
 |---|---|
-| **F2** | home timeline: **n** new post, **r** reply, **l** like, **t** repost, **Enter** thread |
-| **F3** | notifications (**m** marks them read) |
+| **F2** | home: **n** post, **r** reply, **l** like, **t** repost, **Enter** thread, **p** author |
+| **F3** | notifications (**m** marks them read; **Enter** opens the post, **p** who did it) |
 | **F4** | your profile (edit name and bio; look up someone else's) |
 | **F5** | devices logged in to your account (revoke a lost one) |
+| **F8** | explore: search people, posts and #tags, trending tags, who to follow |
+| **f** | on someone's profile: follow or unfollow; **Escape** goes back |
 | **Ctrl+P** | command palette: every action by name |
 | **Ctrl+T** | light / dark theme |
 | **Ctrl+S** | save the form you are editing |

@@ -14,8 +14,9 @@ from textual.widgets import Input, ListView, Static
 from client.errors import ClientError, ServerError
 from client.social import Social, check_post_text
 from protocol.social import Deleted, Page, Post
-from tui.messages import ServerEvent, WriteAcked
+from tui.messages import FollowChanged, ServerEvent, WriteAcked
 from tui.screens.base import RoostScreen
+from tui.screens.profile import open_profile
 from tui.screens.thread import ThreadScreen
 from tui.widgets.posts import PostItem
 
@@ -29,6 +30,7 @@ class HomeScreen(RoostScreen):
         Binding("l", "like", "Like"),
         Binding("t", "repost", "Repost"),
         Binding("enter", "open_thread", "Thread", show=False),
+        Binding("p", "open_author", "Author"),
         Binding("ctrl+r", "reload", "Reload"),
     ]
 
@@ -90,6 +92,8 @@ class HomeScreen(RoostScreen):
             if post.id not in shown:
                 await self.timeline.append(PostItem(post))
         self._next_before = page.next_before
+        if self.timeline.index is None and len(self.timeline):
+            self.timeline.index = 0  # so the keys act on a post right away
 
     @on(ListView.Highlighted, "#timeline")
     def _near_the_end(self, event: ListView.Highlighted) -> None:
@@ -200,7 +204,19 @@ class HomeScreen(RoostScreen):
         if item is not None and not item.pending_client_id:
             self.app.push_screen(ThreadScreen(item.post.repost_of or item.post.id))
 
+    @on(ListView.Selected, "#timeline")
+    def _selected_row(self) -> None:
+        self.action_open_thread()
+
+    def action_open_author(self) -> None:
+        item = self._selected()
+        if item is not None:
+            open_profile(self.roost, (item.post.original or item.post).author)
+
     # ------------------------------------------------------------------ live
+    def on_follow_changed(self, message: FollowChanged) -> None:
+        self.load()  # a follow copies their recent posts in; an unfollow takes them out
+
     async def _add_on_top(self, post: Post) -> None:
         if any(i.post.id == post.id for i in self.timeline.query(PostItem)):
             return
@@ -216,6 +232,8 @@ class HomeScreen(RoostScreen):
                     await item.remove()
 
     async def on_write_acked(self, message: WriteAcked) -> None:
+        if message.op in ("follow.add", "follow.remove"):
+            self.load()
         for item in self.timeline.query(PostItem):
             if item.pending_client_id == message.client_id and isinstance(message.result, Post):
                 item.update_post(message.result)

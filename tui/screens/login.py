@@ -19,8 +19,8 @@ class LoginScreen(Screen[bool]):
     """Dismissed with True once this device is logged in."""
 
     def compose(self) -> ComposeResult:
-        with Vertical(id="login-box"):
-            yield Static("Roost", id="login-title")
+        with Vertical(id="login-box") as box:
+            box.border_title = "Roost"  # in the border: the form fits 80x24
             yield Static("Log in, or create an account on your group's server.", id="login-hint")
             yield Label("Server")
             yield Input(os.environ.get("ROOST_SERVER", DEFAULT_SERVER), id="server")

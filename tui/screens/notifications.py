@@ -6,7 +6,7 @@ from collections.abc import Iterable
 
 import msgspec
 from rich.text import Text
-from textual import work
+from textual import on, work
 from textual.binding import Binding
 from textual.widget import Widget
 from textual.widgets import ListItem, ListView, Static
@@ -16,6 +16,8 @@ from client.social import Social
 from protocol.social import Notification, Notifications
 from tui.messages import ServerEvent
 from tui.screens.base import RoostScreen
+from tui.screens.profile import open_profile
+from tui.screens.thread import ThreadScreen
 
 VERBS = {
     "mention": "mentioned you",
@@ -37,11 +39,22 @@ def render_notification(n: Notification) -> Text:
     return text
 
 
+class NotificationItem(ListItem):
+    def __init__(self, notification: Notification) -> None:
+        super().__init__(Static(render_notification(notification)))
+        self.notification = notification
+
+
 class NotificationsScreen(RoostScreen):
-    BINDINGS = [Binding("m", "mark_read", "Mark read"), Binding("ctrl+r", "reload", "Reload")]
+    BINDINGS = [
+        Binding("m", "mark_read", "Mark read"),
+        Binding("p", "open_actor", "Profile"),
+        Binding("ctrl+r", "reload", "Reload"),
+    ]
 
     def compose_body(self) -> Iterable[Widget]:
         yield Static(id="notifications-title", classes="section-title")
+        yield Static(id="notifications-note")
         yield ListView(id="notifications")
 
     def on_mount(self) -> None:
@@ -73,8 +86,33 @@ class NotificationsScreen(RoostScreen):
             title + (" (offline)" if offline else "")
         )
         view = self.query_one("#notifications", ListView)
+        index = view.index
         await view.clear()
-        await view.extend(ListItem(Static(render_notification(n))) for n in page.notifications)
+        await view.extend(NotificationItem(n) for n in page.notifications)
+        if page.notifications:  # a reload keeps your place
+            view.index = min(index or 0, len(page.notifications) - 1)
+        empty = "Nothing yet: mentions, replies, likes, reposts and follows show up here."
+        note = self.query_one("#notifications-note", Static)
+        note.update("" if page.notifications else empty)
+        note.display = not page.notifications
+
+    def _highlighted(self) -> Notification | None:
+        item = self.query_one("#notifications", ListView).highlighted_child
+        return item.notification if isinstance(item, NotificationItem) else None
+
+    def action_open_actor(self) -> None:
+        note = self._highlighted()
+        if note is not None:
+            open_profile(self.roost, note.actor)
+
+    @on(ListView.Selected, "#notifications")
+    def _open(self) -> None:
+        """Enter: the post it is about, or for a follow, who followed you."""
+        note = self._highlighted()
+        if note is not None and note.post is not None:
+            self.app.push_screen(ThreadScreen(note.post.id))
+        elif note is not None:
+            open_profile(self.roost, note.actor)
 
     @work(group="notifications-write")
     async def action_mark_read(self) -> None:

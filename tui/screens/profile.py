@@ -1,43 +1,98 @@
-"""Profile: yours (shown and edited) or anyone's (looked up by username)."""
+"""Profile: yours (shown and edited), or someone else's (counts, their posts, Follow/Unfollow).
+
+Your own is the F4 mode; someone else's is pushed on top of the screen that opened it
+(`open_profile`) and Escape goes back.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 import msgspec
 from textual import on, work
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widget import Widget
-from textual.widgets import Button, Input, Static
+from textual.widgets import Button, Input, ListView, Static
 
 from client.errors import ClientError, ServerError, Unreachable
+from client.social import Social
 from protocol.profiles import GetProfile, Profile, SetProfile
+from protocol.social import Page, UserProfile
 from tui.messages import ServerEvent, WriteAcked
 from tui.screens.base import RoostScreen
-from tui.widgets.profile import ProfileCard, ProfileEditor
+from tui.screens.thread import ThreadScreen
+from tui.widgets.posts import PostItem
+from tui.widgets.profile import FollowButton, ProfileCard, ProfileEditor
+
+if TYPE_CHECKING:
+    from tui.app import RoostApp
+
+PAGE = 20
+OWN_ONLY = {"save", "lookup"}
+OTHERS_ONLY = {"back", "follow", "open_author"}
+
+
+def open_profile(app: RoostApp, username: str) -> None:
+    """Show someone's profile over the current screen; your own is the Profile mode."""
+    if username.lower() == app.home.require_account().username.lower():
+        app.switch_mode("profile")
+    else:
+        app.push_screen(ProfileScreen(username))
 
 
 class ProfileScreen(RoostScreen):
-    BINDINGS = [Binding("ctrl+s", "save", "Save"), Binding("ctrl+l", "lookup", "Look up")]
+    BINDINGS = [
+        Binding("ctrl+s", "save", "Save"),
+        Binding("ctrl+l", "lookup", "Look up"),
+        Binding("escape", "back", "Back"),
+        Binding("f", "follow", "Follow"),
+        Binding("p", "open_author", "Author"),
+    ]
 
-    def __init__(self) -> None:
+    def __init__(self, username: str | None = None) -> None:
+        """`username`: someone else's profile; None: your own, editable."""
         super().__init__()
+        self.username = username
         self._pending: set[str] = set()  # client ids of our edits not yet acked
         self._own: Profile | None = None
+        self._other: UserProfile | None = None
 
     def compose_body(self) -> Iterable[Widget]:
+        if self.username is not None:
+            yield from self._compose_other(self.username)
+            return
         with Horizontal(id="profile-body"):
             with Vertical(id="profile-left"):
                 yield Static("Your profile", classes="section-title")
                 yield ProfileCard(id="own-card")
                 yield Static("Look up someone", classes="section-title")
                 yield Input(placeholder="username, then Enter", id="lookup", max_length=32)
-                yield ProfileCard(id="other-card")
+                yield Static(id="lookup-note")
             with Vertical(id="profile-right"):
                 yield Static("Edit your profile", classes="section-title")
                 yield ProfileEditor(id="editor")
+
+    def _compose_other(self, username: str) -> Iterable[Widget]:
+        with Horizontal(id="profile-body"):
+            with Vertical(id="profile-left"):
+                yield Static(f"@{username}", classes="section-title")
+                yield ProfileCard(id="other-card")
+                yield FollowButton(username, id="follow", following_label="Unfollow")
+            with Vertical(id="profile-right"):
+                yield Static(f"Posts by @{username}", classes="section-title")
+                yield Static(id="user-posts-note")
+                yield ListView(id="user-posts")
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # One screen, two faces: hide the keys that do not apply to this one.
+        if action in OWN_ONLY and self.username is not None:
+            return False
+        if action in OTHERS_ONLY and self.username is None:
+            return False
+        return True
 
     @property
     def own_card(self) -> ProfileCard:
@@ -49,8 +104,11 @@ class ProfileScreen(RoostScreen):
 
     def on_mount(self) -> None:
         super().on_mount()
-        self.query_one("#other-card", ProfileCard).display = False
-        self.load()
+        if self.username is None:
+            self.load()
+        else:
+            self.query_one("#user-posts", ListView).focus()
+            self.load_other(self.username)
 
     @work(exclusive=True, group="profile-load")
     async def load(self) -> None:
@@ -107,34 +165,109 @@ class ProfileScreen(RoostScreen):
 
     @on(Input.Submitted, "#lookup")
     def _lookup(self, event: Input.Submitted) -> None:
-        self.look_up(event.value.strip().lstrip("@"))
+        username = event.value.strip().lstrip("@")
+        if username:
+            event.input.value = ""
+            open_profile(self.roost, username)
 
-    @work(exclusive=True, group="profile-lookup")
-    async def look_up(self, username: str) -> None:
+    # ------------------------------------------------------------------ someone else's
+    @work(exclusive=True, group="profile-load")
+    async def load_other(self, username: str) -> None:
+        """Paint their profile and posts from the cache at once, then ask the server."""
+        cache = self.roost.client.cache
+        cached = await cache.get("user.profile", username.lower())
+        if cached is not None:
+            self._show_other(msgspec.json.decode(cached.value, type=UserProfile), "offline copy")
+        cached_posts = await cache.get("timeline.user", f"{username.lower()}:{PAGE}:")
+        if cached_posts is not None:
+            await self._show_posts(msgspec.json.decode(cached_posts.value, type=Page))
+        social = Social(self.roost.client)
         card = self.query_one("#other-card", ProfileCard)
-        card.display = True
-        if not username:
-            card.display = False
-            return
         try:
-            answer = await self.roost.client.read(
-                "profile.get", GetProfile(username=username), cache_key=username.lower()
-            )
+            answer = await social.profile(username)
         except ServerError as exc:
             card.show(None, note=exc.message)
+            self.query_one("#follow", FollowButton).display = False
             return
         except ClientError:
-            card.show(None, note=f"offline, and @{username} is not cached")
+            if cached is None:
+                card.show(None, note=f"offline, and @{username} is not cached")
+                self.query_one("#follow", FollowButton).display = False
             return
-        card.show(answer.result, note="offline copy" if answer.offline else "")
+        self._show_other(answer.result, "offline copy" if answer.offline else "")
+        try:
+            posts = await social.user_timeline(username, PAGE)
+        except ClientError:
+            return
+        await self._show_posts(posts.result)
 
+    def _show_other(self, profile: UserProfile, note: str = "") -> None:
+        self._other = profile
+        button = self.query_one("#follow", FollowButton)
+        button.display = True
+        button.set_following(profile.you_follow)
+        card = self.query_one("#other-card", ProfileCard)
+        card.show(profile, pending=button.pending_client_id is not None, note=note)
+
+    async def _show_posts(self, page: Page) -> None:
+        view = self.query_one("#user-posts", ListView)
+        await view.clear()
+        await view.extend(PostItem(post) for post in page.posts)
+        if page.posts:
+            view.index = 0
+        note = "" if page.posts else "No posts yet."
+        self.query_one("#user-posts-note", Static).update(note)
+
+    @on(FollowButton.Changed, "#follow")
+    def _follow_changed(self, event: FollowButton.Changed) -> None:
+        if event.profile is not None:
+            self._show_other(event.profile)
+        elif self._other is not None:  # queued: show what it will be once sent
+            step = 1 if event.button.following else -1
+            draft = msgspec.structs.replace(
+                self._other,
+                you_follow=event.button.following,
+                followers=max(0, self._other.followers + step),
+            )
+            self._other = draft
+            self.query_one("#other-card", ProfileCard).show(draft, pending=True)
+
+    def action_follow(self) -> None:
+        self.query_one("#follow", FollowButton).press()
+
+    def action_back(self) -> None:
+        self.dismiss()
+
+    def _selected_post(self) -> PostItem | None:
+        item = self.query_one("#user-posts", ListView).highlighted_child
+        return item if isinstance(item, PostItem) else None
+
+    @on(ListView.Selected, "#user-posts")
+    def action_open_thread(self) -> None:
+        item = self._selected_post()
+        if item is not None:
+            self.app.push_screen(ThreadScreen(item.post.repost_of or item.post.id))
+
+    def action_open_author(self) -> None:
+        item = self._selected_post()
+        if item is not None:
+            post = item.post.original or item.post
+            if post.author.lower() != (self.username or "").lower():
+                open_profile(self.roost, post.author)
+
+    # ------------------------------------------------------------------ live
     def on_write_acked(self, message: WriteAcked) -> None:
+        if self.username is not None:
+            self.query_one("#follow", FollowButton).acked(message.client_id, message.result)
+            return
         if message.client_id in self._pending:
             self._pending.discard(message.client_id)
             if not self._pending:
                 self._show_own(message.result)
 
     def on_server_event(self, message: ServerEvent) -> None:
+        if self.username is not None:
+            return
         if message.name == "profile.updated" and isinstance(message.data, Profile):
             if not self._pending:
                 self._show_own(message.data, fill=True)

@@ -15,14 +15,17 @@ from tui.widgets.posts import render_post
 
 
 class ThreadScreen(ModalScreen[None]):
-    BINDINGS = [Binding("escape,q", "dismiss", "Close")]
+    BINDINGS = [Binding("escape,q", "dismiss", "Close"), Binding("p", "open_author", "Author")]
 
     def __init__(self, post_id: str) -> None:
         super().__init__()
         self._post_id = post_id
+        self._author: str | None = None
 
     def compose(self) -> ComposeResult:
-        yield VerticalScroll(Static("loading…", id="thread-body"), id="thread-box")
+        box = VerticalScroll(Static("loading…", id="thread-body"), id="thread-box")
+        box.border_subtitle = "Esc close · p author's profile"  # a modal has no footer
+        yield box
 
     def on_mount(self) -> None:
         self.load()
@@ -40,6 +43,7 @@ class ThreadScreen(ModalScreen[None]):
             body.update(f"cannot open this thread: {exc}")
             return
         thread = answer.result
+        self._author = (thread.post.original or thread.post).author
         parts = [render_post(p) for p in thread.ancestors]
         focus = render_post(thread.post)
         focus.stylize("bold")
@@ -52,3 +56,10 @@ class ThreadScreen(ModalScreen[None]):
         if answer.offline:
             text.append("\n\n(offline copy)", style="dim")
         body.update(text)
+
+    def action_open_author(self) -> None:
+        from tui.app import RoostApp
+        from tui.screens.profile import open_profile
+
+        if self._author is not None and isinstance(self.app, RoostApp):
+            open_profile(self.app, self._author)

@@ -1,30 +1,60 @@
-"""Profile widgets: a card that shows one profile, and the form that edits your own."""
+"""Profile widgets: a card that shows one profile, the form that edits your own, and the
+button that follows or unfollows someone (queued and shown pending while offline)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from textual import on
+from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.widgets import Button, Input, Label, Static, TextArea
 
+from client.errors import ClientError, ServerError
+from client.social import Social
 from protocol.profiles import Profile
+from protocol.social import UserProfile
+from tui.messages import FollowChanged
+
+if TYPE_CHECKING:
+    from tui.app import RoostApp
 
 BIO_LIMIT = 500
 
 
+def profile_counts(profile: UserProfile) -> str:
+    posts = "1 post" if profile.posts == 1 else f"{profile.posts} posts"
+    followers = "1 follower" if profile.followers == 1 else f"{profile.followers} followers"
+    parts = [posts, followers]
+    parts.append(f"{profile.following} following")
+    if profile.follows_you:
+        parts.append("follows you")
+    return " · ".join(parts)
+
+
 class ProfileCard(Vertical):
-    """One profile: name, handle, bio, when they joined; marked while an edit is pending."""
+    """One profile: name, handle, bio, when they joined, and (for someone else's) their
+    counts; marked while an edit is pending."""
 
     def compose(self) -> ComposeResult:
         yield Static(id="name")
         yield Static(id="handle")
+        yield Static(id="counts")
         yield Static(id="bio")
         yield Static(id="joined")
 
-    def show(self, profile: Profile | None, *, pending: bool = False, note: str = "") -> None:
+    def on_mount(self) -> None:
+        self.query_one("#counts", Static).display = False
+
+    def show(
+        self, profile: Profile | UserProfile | None, *, pending: bool = False, note: str = ""
+    ) -> None:
+        counts = self.query_one("#counts", Static)
+        counts.display = isinstance(profile, UserProfile)
+        if isinstance(profile, UserProfile):
+            counts.update(profile_counts(profile))
         if profile is None:
             self.query_one("#name", Static).update(note or "(not loaded yet)")
             for part in ("#handle", "#bio", "#joined"):
@@ -78,3 +108,84 @@ class ProfileEditor(Vertical):
     @on(Button.Pressed, "#save")
     def _save(self) -> None:
         self.post_message(self.Saved(self.name_input.value, self.bio_area.text))
+
+
+class FollowButton(Button):
+    """Follows or unfollows one person. Offline the write is queued: the button shows the new
+    state marked pending until `acked()` hears the server took it."""
+
+    @dataclass
+    class Changed(Message):
+        button: FollowButton
+        profile: UserProfile | None  # the server's answer; None while the write is queued
+
+        @property
+        def control(self) -> FollowButton:
+            return self.button
+
+    def __init__(
+        self,
+        username: str,
+        *,
+        following: bool = False,
+        following_label: str = "Following",
+        id: str | None = None,
+        compact: bool = False,
+    ) -> None:
+        super().__init__("Follow", id=id, compact=compact)
+        self.username = username
+        self.following = following
+        self.pending_client_id: str | None = None
+        self._following_label = following_label
+        self._relabel()
+
+    def set_following(self, following: bool) -> None:
+        """What the server says; ignored while our own change is still queued."""
+        if self.pending_client_id is None:
+            self.following = following
+            self._relabel()
+
+    def _relabel(self) -> None:
+        label = self._following_label if self.following else "Follow"
+        self.label = f"{label} (pending)" if self.pending_client_id else label
+        self.variant = "default" if self.following else "primary"
+        self.set_class(self.pending_client_id is not None, "pending")
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        if self.pending_client_id is None:  # one queued change at a time
+            self.toggle()
+
+    @work(exclusive=True, group="follow")
+    async def toggle(self) -> None:
+        app: RoostApp = self.app  # type: ignore[assignment]
+        social = Social(app.client)
+        want = not self.following
+        try:
+            written = await (
+                social.follow(self.username) if want else social.unfollow(self.username)
+            )
+        except ServerError as exc:
+            self.notify(exc.message, severity="error")
+            return
+        except ClientError as exc:
+            self.notify(str(exc), severity="error")
+            return
+        self.following = want
+        if written.queued:
+            self.pending_client_id = written.client_id
+            await app.refresh_outbox()
+        else:
+            app.broadcast(FollowChanged(self.username, want))
+        self._relabel()
+        self.post_message(self.Changed(self, written.result))
+
+    def acked(self, client_id: str, result: object) -> bool:
+        """A queued write was committed: show the server's answer. True if it was ours."""
+        if client_id != self.pending_client_id or not isinstance(result, UserProfile):
+            return False
+        self.pending_client_id = None
+        self.following = result.you_follow
+        self._relabel()
+        self.post_message(self.Changed(self, result))
+        return True

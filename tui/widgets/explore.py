@@ -1,0 +1,77 @@
+"""Explore widgets: a person in search results, a trending tag, and a suggestion to follow."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Horizontal
+from textual.widgets import ListItem, Static
+
+from protocol.social import Suggestion, Tag, UserCard
+from tui.widgets.profile import FollowButton
+
+
+def counted(n: int, one: str, many: str) -> str:
+    return f"{n} {one if n == 1 else many}"
+
+
+def render_user(user: UserCard) -> Text:
+    text = Text()
+    text.append(f"@{user.username}", style="bold")
+    if user.display_name:
+        text.append(f"  {user.display_name}")
+    followers = counted(user.followers, "follower", "followers")
+    text.append(f"\n{followers} · {user.following} following", style="dim")
+    return text
+
+
+def render_tag(tag: Tag) -> Text:
+    text = Text()
+    text.append(f"#{tag.tag}", style="bold")
+    posts, people = counted(tag.posts, "post", "posts"), counted(tag.authors, "person", "people")
+    text.append(f"  {posts} · {people}", style="dim")
+    return text
+
+
+def render_suggestion(s: Suggestion) -> Text:
+    text = Text()
+    text.append(f"@{s.username}", style="bold")
+    if s.display_name:
+        text.append(f"  {s.display_name}")
+    why = ", ".join(f"@{u}" for u in s.followed_by[:2])
+    more = s.mutuals - len(s.followed_by[:2])
+    if why:
+        text.append(f"\nfollowed by {why}" + (f" +{more}" if more > 0 else ""), style="dim")
+    return text
+
+
+class UserItem(ListItem):
+    """A person found by a search; Enter opens their profile."""
+
+    def __init__(self, user: UserCard) -> None:
+        super().__init__(Static(render_user(user)))
+        self.user = user
+
+
+class TagItem(ListItem):
+    """A trending hashtag; Enter searches it."""
+
+    def __init__(self, tag: Tag) -> None:
+        super().__init__(Static(render_tag(tag)))
+        self.tag = tag
+
+
+class SuggestionRow(Horizontal):
+    """Someone your friends follow, with a Follow button."""
+
+    def __init__(self, suggestion: Suggestion) -> None:
+        super().__init__(classes="suggestion")
+        self.suggestion = suggestion
+
+    def compose(self) -> ComposeResult:
+        yield Static(render_suggestion(self.suggestion), classes="suggestion-text")
+        yield FollowButton(self.suggestion.username, compact=True)
+
+    @property
+    def button(self) -> FollowButton:
+        return self.query_one(FollowButton)
