@@ -63,6 +63,8 @@ KINDS = ("timeline", "post", "chat", "file")
 MIX = {"timeline": 0.50, "post": 0.15, "chat": 0.30, "file": 0.05}
 FOLLOWS = 10  # each user follows the next FOLLOWS users
 SLOW_USER = "slowreader"
+BUSY_FRIEND = "busyfriend"  # never connects: the other member of the slow consumer's busy group
+BUSY_TEXT = "x" * 4000  # the longest chat message
 CONNECTS_AT_ONCE = 50  # handshakes in flight per worker
 DRAIN_SECONDS = 3.0
 
@@ -112,6 +114,7 @@ class Run:
     rss_slope_mib_per_min: float = math.nan
     slow_consumer: str = "-"  # how the slow consumer's connection ended
     server_cpu: float = 0.0  # CPU seconds per second of the run (1.0 is one core)
+    queued_peak: int = 0  # most frames queued on the server, all connections, sampled each second
 
 
 # ---------------------------------------------------------------------------------- bare server
@@ -298,9 +301,10 @@ def _request(request_id: int, op: str, args: dict[str, object]) -> str:
 
 
 # ---------------------------------------------------------------------------------- set-up
-async def set_up_roost(uri: str, users: int) -> tuple[list[dict[str, str]], str]:
+async def set_up_roost(uri: str, users: int) -> tuple[list[dict[str, str]], str, str]:
     """Users in groups of 10 with follows and home namespaces, and the slow consumer's user
-    (in every group, following everyone). Returns each user's client spec and its token."""
+    (in every group, following everyone, and in a busy group of its own). Returns each user's
+    client spec, the slow consumer's token and its busy group."""
     print(f"registering {users} users ...", file=sys.stderr, flush=True)
     specs = await roost_clients(uri, users, 10)
     slow_ws = await open_one(uri, None, 60)
@@ -313,6 +317,13 @@ async def set_up_roost(uri: str, users: int) -> tuple[list[dict[str, str]], str]
             timeout=120,
         )
     slow_token = str(reply["result"]["token"])  # type: ignore[index]
+    async with await open_one(uri, None, 60) as ws:
+        await _ok(
+            ws,
+            1,
+            "auth.register",
+            {"username": BUSY_FRIEND, "password": "busy password", "device_name": "b"},
+        )
     slots = asyncio.Semaphore(8)
 
     async def prepare(i: int) -> None:
@@ -337,7 +348,10 @@ async def set_up_roost(uri: str, users: int) -> tuple[list[dict[str, str]], str]
     async with await open_one(uri, slow_token, 60) as ws:
         for i in range(users):
             await _ok(ws, i + 1, "follow.add", {"username": f"bench{i}"})
-    return specs, slow_token
+        busy = await _ok(
+            ws, users + 1, "chat.group.create", {"name": "busy", "members": [BUSY_FRIEND]}
+        )
+    return specs, slow_token, str(busy["id"])
 
 
 async def _ok(
@@ -378,8 +392,27 @@ async def slow_consumer(uri: str, token: str, at: float, until: float) -> str:
     except TimeoutError:
         await ws.close()
         return "still open"
-    rcvd = ws.close_rcvd
-    return f"closed by the server with {rcvd.code}" if rcvd else "closed, no close frame"
+    return f"closed by the server, code {ws.close_code}"
+
+
+async def busy_feed(uri: str, token: str, group: str, rate: float, until: float) -> None:
+    """The slow consumer's busy feed: its own user's other device sends long messages to its
+    group, which the server pushes to every other connection of that user (the slow one).
+    It runs through both halves, so only the slow consumer differs between them."""
+    async with await open_one(uri, token, 60) as ws:
+        drain = asyncio.create_task(_discard(ws))
+        n, next_at = 0, time.monotonic()
+        while next_at < until:
+            await asyncio.sleep(max(0.0, next_at - time.monotonic()))
+            n += 1
+            await ws.send(_request(n, "chat.send", {"to": group, "text": BUSY_TEXT}))
+            next_at += 1.0 / rate
+        drain.cancel()
+
+
+async def _discard(ws: ClientConnection) -> None:
+    async for _ in ws:
+        pass
 
 
 def metric(uri: str, name: str) -> float | None:
@@ -397,6 +430,7 @@ async def run_load(
     uri: str,
     users: list[dict[str, str]],
     slow_token: str | None,
+    busy_group: str | None,
     args: argparse.Namespace,
 ) -> Run:
     import psutil
@@ -431,13 +465,24 @@ async def run_load(
         if slow_token and not args.no_slow_consumer
         else None
     )
+    feed = (
+        asyncio.create_task(busy_feed(uri, slow_token, busy_group, args.busy_rate, end))
+        if slow_token and busy_group and args.busy_rate
+        else None
+    )
     process = psutil.Process(pid)
     await asyncio.sleep(max(0.0, start_at - time.monotonic()))
     cpu_start = sum(process.cpu_times()[:2])
     samples: list[tuple[float, float]] = []  # (seconds since start, RSS MiB)
+    queued_peak = 0.0
     while time.monotonic() < end:
         samples.append((time.monotonic() - start_at, process.memory_info().rss / 2**20))
+        if server == "roost":
+            queued = await asyncio.to_thread(metric, uri, "roost_send_queue_frames")
+            queued_peak = max(queued_peak, queued or 0.0)
         await asyncio.sleep(1.0)
+    if feed is not None:
+        await feed
     cpu = (sum(process.cpu_times()[:2]) - cpu_start) / args.duration
     results = []
     for proc in procs:
@@ -446,6 +491,7 @@ async def run_load(
             raise RuntimeError(f"a worker failed with {proc.returncode}")
         results.append(json.loads(out))
     run = Run(server, args.clients, args.duration, args.rate, server_cpu=cpu)
+    run.queued_peak = int(queued_peak)
     for kind in KINDS:
         stats = KindStats(ops=sum(r["ok"][kind] for r in results))
         for phase in ("without", "with"):
@@ -501,7 +547,10 @@ def print_run(run: Run) -> None:
         f" {run.rss_last_mib:.1f} MiB, slope {run.rss_slope_mib_per_min:+.2f} MiB/min"
     )
     if run.server == "roost":
-        print(f"  slow consumer: {run.slow_consumer}")
+        print(
+            f"  slow consumer: {run.slow_consumer}; server send queues peaked at"
+            f" {run.queued_peak} frames (all connections, sampled each second)"
+        )
 
 
 async def main(args: argparse.Namespace) -> int:
@@ -509,14 +558,18 @@ async def main(args: argparse.Namespace) -> int:
     runs: list[Run] = []
     try:
         async with server_process("roost", roost_argv(workdir / "data"), workdir) as roost:
-            users, slow_token = await set_up_roost(roost.uri, args.users)
+            users, slow_token, busy_group = await set_up_roost(roost.uri, args.users)
             print(f"running {args.clients} clients for {args.duration:.0f} s ...", file=sys.stderr)
-            runs.append(await run_load("roost", roost.proc.pid, roost.uri, users, slow_token, args))
+            runs.append(
+                await run_load(
+                    "roost", roost.proc.pid, roost.uri, users, slow_token, busy_group, args
+                )
+            )
             print_run(runs[-1])
         bare_argv = [sys.executable, str(Path(__file__).resolve()), "--bare-server"]
         async with server_process("bare", bare_argv, workdir) as bare:
             fake = [{"group": "g", "namespace": "1"} for _ in range(args.users)]
-            runs.append(await run_load("bare", bare.proc.pid, bare.uri, fake, None, args))
+            runs.append(await run_load("bare", bare.proc.pid, bare.uri, fake, None, None, args))
             print_run(runs[-1])
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
@@ -533,7 +586,7 @@ async def main(args: argparse.Namespace) -> int:
             f" p99 {r.p99_without_ms / b.p99_without_ms:5.1f}x (without the slow consumer);"
             f" Roost p99 with / without it {r.p99_with_ms / r.p99_without_ms:.2f}x"
         )
-    dropped = "with 4008" in roost.slow_consumer or "1 dropped" in roost.slow_consumer
+    dropped = "code 4008" in roost.slow_consumer
     print(
         f"\nerrors: {roost.errors} (must be 0); slow consumer disconnected:"
         f" {'yes' if dropped else 'no'}; RSS slope {roost.rss_slope_mib_per_min:+.2f} MiB/min"
@@ -553,6 +606,12 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--duration", type=float, default=60.0, help="seconds (default 60)")
     parser.add_argument("--warmup", type=float, default=10.0, help="seconds left out of figures")
     parser.add_argument("--workers", type=int, default=4, help="client processes (default 4)")
+    parser.add_argument(
+        "--busy-rate",
+        type=float,
+        default=60.0,
+        help="4,000-character messages/s to the slow consumer's own group (default 60)",
+    )
     parser.add_argument(
         "--no-slow-consumer", action="store_true", help="leave the slow consumer out (a control)"
     )
