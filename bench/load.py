@@ -12,7 +12,9 @@ timelines and their online connections.
 
 Halfway through, a *slow consumer* connects: a user who is in every chat group and follows
 everyone, so it is sent most events, and who stops reading (a tiny socket receive buffer, no
-reads). The server must close it (4008, too far behind) and the others must not notice:
+reads). Its own other device sends `--busy-rate` long messages a second to a group of its own
+from the start (so both halves carry the same load), which fill the kernel's buffers within
+seconds. The server must close it (4008, too far behind) and the others must not notice:
 latency percentiles are reported for each half ("without" / "with" the slow consumer), both
 after a warm-up.
 
@@ -24,7 +26,7 @@ the ratio of the two is printed. The clients run in `--workers` processes on the
 
     pip install -e '.[bench]'
     python bench/load.py                                   # 2,000 clients, 60 s
-    python bench/load.py --clients 500 --duration 20 --rate 500    # a quick look
+    python bench/load.py --clients 200 --users 20 --rate 100 --duration 40   # a quick look
 """
 
 from __future__ import annotations
@@ -65,6 +67,7 @@ FOLLOWS = 10  # each user follows the next FOLLOWS users
 SLOW_USER = "slowreader"
 BUSY_FRIEND = "busyfriend"  # never connects: the other member of the slow consumer's busy group
 BUSY_TEXT = "x" * 4000  # the longest chat message
+BUSY_CONNECTIONS = 6
 CONNECTS_AT_ONCE = 50  # handshakes in flight per worker
 DRAIN_SECONDS = 3.0
 
@@ -396,23 +399,22 @@ async def slow_consumer(uri: str, token: str, at: float, until: float) -> str:
 
 
 async def busy_feed(uri: str, token: str, group: str, rate: float, until: float) -> None:
-    """The slow consumer's busy feed: its own user's other device sends long messages to its
+    """The slow consumer's busy feed: its own user's other devices send long messages to its
     group, which the server pushes to every other connection of that user (the slow one).
-    It runs through both halves, so only the slow consumer differs between them."""
-    async with await open_one(uri, token, 60) as ws:
-        drain = asyncio.create_task(_discard(ws))
-        n, next_at = 0, time.monotonic()
-        while next_at < until:
-            await asyncio.sleep(max(0.0, next_at - time.monotonic()))
-            n += 1
-            await ws.send(_request(n, "chat.send", {"to": group, "text": BUSY_TEXT}))
-            next_at += 1.0 / rate
-        drain.cancel()
+    It runs through both halves, so only the slow consumer differs between them. A connection's
+    requests are answered one at a time, so the feed is spread over a few connections, each
+    waiting for its reply before its next send (it slows down rather than piles up)."""
 
+    async def one(k: int, connections: int) -> None:
+        async with await open_one(uri, token, 60) as ws:
+            n, next_at = 0, time.monotonic() + k / rate
+            while next_at < until:
+                await asyncio.sleep(max(0.0, next_at - time.monotonic()))
+                n += 1
+                await request(ws, n, "chat.send", {"to": group, "text": BUSY_TEXT}, timeout=60)
+                next_at += connections / rate
 
-async def _discard(ws: ClientConnection) -> None:
-    async for _ in ws:
-        pass
+    await asyncio.gather(*(one(k, BUSY_CONNECTIONS) for k in range(BUSY_CONNECTIONS)))
 
 
 def metric(uri: str, name: str) -> float | None:
