@@ -12,11 +12,11 @@ timelines and their online connections.
 
 Halfway through, a *slow consumer* connects: a user who is in every chat group and follows
 everyone, so it is sent most events, and who stops reading (a tiny socket receive buffer, no
-reads). Its own other device sends `--busy-rate` long messages a second to a group of its own
-from the start (so both halves carry the same load), which fill the kernel's buffers within
-seconds. The server must close it (4008, too far behind) and the others must not notice:
-latency percentiles are reported for each half ("without" / "with" the slow consumer), both
-after a warm-up.
+reads). From the start (so both halves carry the same load) 30 feeder users, each in a group
+with it, send it `--busy-rate` long messages a second between them, which fill the kernel's
+buffers within seconds. The server must close it (4008, too far behind) and the others must
+not notice: latency percentiles are reported for each half ("without" / "with" the slow
+consumer), both after a warm-up.
 
 Reported per server: ops/s and latency p50/p99 by kind, errors (any refused or unanswered
 request, any connection lost: must be zero), and the server's RSS sampled every second
@@ -65,9 +65,8 @@ KINDS = ("timeline", "post", "chat", "file")
 MIX = {"timeline": 0.50, "post": 0.15, "chat": 0.30, "file": 0.05}
 FOLLOWS = 10  # each user follows the next FOLLOWS users
 SLOW_USER = "slowreader"
-BUSY_FRIEND = "busyfriend"  # never connects: the other member of the slow consumer's busy group
 BUSY_TEXT = "x" * 4000  # the longest chat message
-BUSY_CONNECTIONS = 6
+FEEDERS = 30  # users feeding the slow consumer
 CONNECTS_AT_ONCE = 50  # handshakes in flight per worker
 DRAIN_SECONDS = 3.0
 
@@ -304,10 +303,12 @@ def _request(request_id: int, op: str, args: dict[str, object]) -> str:
 
 
 # ---------------------------------------------------------------------------------- set-up
-async def set_up_roost(uri: str, users: int) -> tuple[list[dict[str, str]], str, str]:
+async def set_up_roost(
+    uri: str, users: int
+) -> tuple[list[dict[str, str]], str, list[tuple[str, str]]]:
     """Users in groups of 10 with follows and home namespaces, and the slow consumer's user
-    (in every group, following everyone, and in a busy group of its own). Returns each user's
-    client spec, the slow consumer's token and its busy group."""
+    (in every group, following everyone) and the feeders of its busy feed. Returns each user's
+    client spec, the slow consumer's token and its feeders."""
     print(f"registering {users} users ...", file=sys.stderr, flush=True)
     specs = await roost_clients(uri, users, 10)
     slow_ws = await open_one(uri, None, 60)
@@ -320,19 +321,27 @@ async def set_up_roost(uri: str, users: int) -> tuple[list[dict[str, str]], str,
             timeout=120,
         )
     slow_token = str(reply["result"]["token"])  # type: ignore[index]
-    async with await open_one(uri, None, 60) as ws:
-        await _ok(
-            ws,
-            1,
-            "auth.register",
-            {"username": BUSY_FRIEND, "password": "busy password", "device_name": "b"},
-        )
+    feeders: list[tuple[str, str]] = []  # (token, its group with the slow consumer's user)
+    for k in range(FEEDERS):
+        async with await open_one(uri, None, 60) as ws:
+            answer = await _ok(
+                ws,
+                1,
+                "auth.register",
+                {"username": f"feeder{k}", "password": "feed password", "device_name": "f"},
+            )
+        token = str(answer["token"])
+        async with await open_one(uri, token, 60) as ws:
+            group = await _ok(
+                ws, 1, "chat.group.create", {"name": f"feed{k}", "members": [SLOW_USER]}
+            )
+        feeders.append((token, str(group["id"])))
     slots = asyncio.Semaphore(8)
 
     async def prepare(i: int) -> None:
         async with slots, await open_one(uri, specs[i]["token"], 60) as ws:
             rid = 0
-            for k in range(1, FOLLOWS + 1):
+            for k in range(1, min(FOLLOWS, users - 1) + 1):
                 rid += 1
                 await _ok(ws, rid, "follow.add", {"username": f"bench{(i + k) % users}"})
             if i % 10 == 0:  # the group's creator adds the slow consumer
@@ -351,10 +360,7 @@ async def set_up_roost(uri: str, users: int) -> tuple[list[dict[str, str]], str,
     async with await open_one(uri, slow_token, 60) as ws:
         for i in range(users):
             await _ok(ws, i + 1, "follow.add", {"username": f"bench{i}"})
-        busy = await _ok(
-            ws, users + 1, "chat.group.create", {"name": "busy", "members": [BUSY_FRIEND]}
-        )
-    return specs, slow_token, str(busy["id"])
+    return specs, slow_token, feeders
 
 
 async def _ok(
@@ -398,23 +404,23 @@ async def slow_consumer(uri: str, token: str, at: float, until: float) -> str:
     return f"closed by the server, code {ws.close_code}"
 
 
-async def busy_feed(uri: str, token: str, group: str, rate: float, until: float) -> None:
-    """The slow consumer's busy feed: its own user's other devices send long messages to its
-    group, which the server pushes to every other connection of that user (the slow one).
-    It runs through both halves, so only the slow consumer differs between them. A connection's
-    requests are answered one at a time, so the feed is spread over a few connections, each
-    waiting for its reply before its next send (it slows down rather than piles up)."""
+async def busy_feed(uri: str, feeders: list[tuple[str, str]], rate: float, until: float) -> None:
+    """The slow consumer's busy feed: feeder users (each in a group with the slow consumer's
+    user, one connection each) send it long messages. It runs through both halves, so only the
+    slow consumer differs between them. A connection's requests are answered one at a time, so
+    each feeder waits for its reply before its next send (it slows down rather than piles up);
+    many feeders keep the rate up when replies are slow."""
 
-    async def one(k: int, connections: int) -> None:
+    async def one(k: int, token: str, group: str) -> None:
         async with await open_one(uri, token, 60) as ws:
             n, next_at = 0, time.monotonic() + k / rate
             while next_at < until:
                 await asyncio.sleep(max(0.0, next_at - time.monotonic()))
                 n += 1
                 await request(ws, n, "chat.send", {"to": group, "text": BUSY_TEXT}, timeout=60)
-                next_at += connections / rate
+                next_at += len(feeders) / rate
 
-    await asyncio.gather(*(one(k, BUSY_CONNECTIONS) for k in range(BUSY_CONNECTIONS)))
+    await asyncio.gather(*(one(k, token, group) for k, (token, group) in enumerate(feeders)))
 
 
 def metric(uri: str, name: str) -> float | None:
@@ -432,7 +438,7 @@ async def run_load(
     uri: str,
     users: list[dict[str, str]],
     slow_token: str | None,
-    busy_group: str | None,
+    feeders: list[tuple[str, str]],
     args: argparse.Namespace,
 ) -> Run:
     import psutil
@@ -468,8 +474,8 @@ async def run_load(
         else None
     )
     feed = (
-        asyncio.create_task(busy_feed(uri, slow_token, busy_group, args.busy_rate, end))
-        if slow_token and busy_group and args.busy_rate
+        asyncio.create_task(busy_feed(uri, feeders, args.busy_rate, end))
+        if feeders and args.busy_rate
         else None
     )
     process = psutil.Process(pid)
@@ -560,18 +566,16 @@ async def main(args: argparse.Namespace) -> int:
     runs: list[Run] = []
     try:
         async with server_process("roost", roost_argv(workdir / "data"), workdir) as roost:
-            users, slow_token, busy_group = await set_up_roost(roost.uri, args.users)
+            users, slow_token, feeders = await set_up_roost(roost.uri, args.users)
             print(f"running {args.clients} clients for {args.duration:.0f} s ...", file=sys.stderr)
             runs.append(
-                await run_load(
-                    "roost", roost.proc.pid, roost.uri, users, slow_token, busy_group, args
-                )
+                await run_load("roost", roost.proc.pid, roost.uri, users, slow_token, feeders, args)
             )
             print_run(runs[-1])
         bare_argv = [sys.executable, str(Path(__file__).resolve()), "--bare-server"]
         async with server_process("bare", bare_argv, workdir) as bare:
             fake = [{"group": "g", "namespace": "1"} for _ in range(args.users)]
-            runs.append(await run_load("bare", bare.proc.pid, bare.uri, fake, None, None, args))
+            runs.append(await run_load("bare", bare.proc.pid, bare.uri, fake, None, [], args))
             print_run(runs[-1])
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
