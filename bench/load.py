@@ -116,6 +116,7 @@ class Run:
     rss_slope_mib_per_min: float = math.nan
     slow_consumer: str = "-"  # how the slow consumer's connection ended
     server_cpu: float = 0.0  # CPU seconds per second of the run (1.0 is one core)
+    dropped: int = 0  # connections the server closed as too far behind (its /metrics)
     queued_peak: int = 0  # most frames queued on the server, all connections, sampled each second
 
 
@@ -520,6 +521,7 @@ async def run_load(
     if slow is not None:
         run.slow_consumer = await slow
         dropped = metric(uri, "roost_slow_consumers_dropped_total")
+        run.dropped = int(dropped or 0)
         run.slow_consumer += (
             f"; server counted {dropped:.0f} dropped" if dropped is not None else ""
         )
@@ -592,7 +594,7 @@ async def main(args: argparse.Namespace) -> int:
             f" p99 {r.p99_without_ms / b.p99_without_ms:5.1f}x (without the slow consumer);"
             f" Roost p99 with / without it {r.p99_with_ms / r.p99_without_ms:.2f}x"
         )
-    dropped = "code 4008" in roost.slow_consumer
+    dropped = roost.dropped >= 1 or "code 4008" in roost.slow_consumer
     print(
         f"\nerrors: {roost.errors} (must be 0); slow consumer disconnected:"
         f" {'yes' if dropped else 'no'}; RSS slope {roost.rss_slope_mib_per_min:+.2f} MiB/min"
