@@ -12,9 +12,11 @@ timelines and their online connections.
 
 Halfway through, a *slow consumer* connects: a user who is in every chat group and follows
 everyone, so it is sent most events, and who stops reading (a tiny socket receive buffer, no
-reads). The server must close it (4008, too far behind) and the others must not notice:
-latency percentiles are reported for each half ("without" / "with" the slow consumer), both
-after a warm-up.
+reads). From the start (so both halves carry the same load) 30 feeder users, each in a group
+with it, send it `--busy-rate` long messages a second between them, which fill the kernel's
+buffers within seconds. The server must close it (4008, too far behind) and the others must
+not notice: latency percentiles are reported for each half ("without" / "with" the slow
+consumer), both after a warm-up.
 
 Reported per server: ops/s and latency p50/p99 by kind, errors (any refused or unanswered
 request, any connection lost: must be zero), and the server's RSS sampled every second
@@ -24,7 +26,7 @@ the ratio of the two is printed. The clients run in `--workers` processes on the
 
     pip install -e '.[bench]'
     python bench/load.py                                   # 2,000 clients, 60 s
-    python bench/load.py --clients 500 --duration 20 --rate 500    # a quick look
+    python bench/load.py --clients 200 --users 20 --rate 100 --duration 40   # a quick look
 """
 
 from __future__ import annotations
@@ -63,6 +65,8 @@ KINDS = ("timeline", "post", "chat", "file")
 MIX = {"timeline": 0.50, "post": 0.15, "chat": 0.30, "file": 0.05}
 FOLLOWS = 10  # each user follows the next FOLLOWS users
 SLOW_USER = "slowreader"
+BUSY_TEXT = "x" * 4000  # the longest chat message
+FEEDERS = 30  # users feeding the slow consumer
 CONNECTS_AT_ONCE = 50  # handshakes in flight per worker
 DRAIN_SECONDS = 3.0
 
@@ -112,6 +116,8 @@ class Run:
     rss_slope_mib_per_min: float = math.nan
     slow_consumer: str = "-"  # how the slow consumer's connection ended
     server_cpu: float = 0.0  # CPU seconds per second of the run (1.0 is one core)
+    dropped: int = 0  # connections the server closed as too far behind (its /metrics)
+    queued_peak: int = 0  # most frames queued on the server, all connections, sampled each second
 
 
 # ---------------------------------------------------------------------------------- bare server
@@ -298,9 +304,12 @@ def _request(request_id: int, op: str, args: dict[str, object]) -> str:
 
 
 # ---------------------------------------------------------------------------------- set-up
-async def set_up_roost(uri: str, users: int) -> tuple[list[dict[str, str]], str]:
+async def set_up_roost(
+    uri: str, users: int
+) -> tuple[list[dict[str, str]], str, list[tuple[str, str]]]:
     """Users in groups of 10 with follows and home namespaces, and the slow consumer's user
-    (in every group, following everyone). Returns each user's client spec and its token."""
+    (in every group, following everyone) and the feeders of its busy feed. Returns each user's
+    client spec, the slow consumer's token and its feeders."""
     print(f"registering {users} users ...", file=sys.stderr, flush=True)
     specs = await roost_clients(uri, users, 10)
     slow_ws = await open_one(uri, None, 60)
@@ -313,12 +322,27 @@ async def set_up_roost(uri: str, users: int) -> tuple[list[dict[str, str]], str]
             timeout=120,
         )
     slow_token = str(reply["result"]["token"])  # type: ignore[index]
+    feeders: list[tuple[str, str]] = []  # (token, its group with the slow consumer's user)
+    for k in range(FEEDERS):
+        async with await open_one(uri, None, 60) as ws:
+            answer = await _ok(
+                ws,
+                1,
+                "auth.register",
+                {"username": f"feeder{k}", "password": "feed password", "device_name": "f"},
+            )
+        token = str(answer["token"])
+        async with await open_one(uri, token, 60) as ws:
+            group = await _ok(
+                ws, 1, "chat.group.create", {"name": f"feed{k}", "members": [SLOW_USER]}
+            )
+        feeders.append((token, str(group["id"])))
     slots = asyncio.Semaphore(8)
 
     async def prepare(i: int) -> None:
         async with slots, await open_one(uri, specs[i]["token"], 60) as ws:
             rid = 0
-            for k in range(1, FOLLOWS + 1):
+            for k in range(1, min(FOLLOWS, users - 1) + 1):
                 rid += 1
                 await _ok(ws, rid, "follow.add", {"username": f"bench{(i + k) % users}"})
             if i % 10 == 0:  # the group's creator adds the slow consumer
@@ -337,7 +361,7 @@ async def set_up_roost(uri: str, users: int) -> tuple[list[dict[str, str]], str]
     async with await open_one(uri, slow_token, 60) as ws:
         for i in range(users):
             await _ok(ws, i + 1, "follow.add", {"username": f"bench{i}"})
-    return specs, slow_token
+    return specs, slow_token, feeders
 
 
 async def _ok(
@@ -378,8 +402,26 @@ async def slow_consumer(uri: str, token: str, at: float, until: float) -> str:
     except TimeoutError:
         await ws.close()
         return "still open"
-    rcvd = ws.close_rcvd
-    return f"closed by the server with {rcvd.code}" if rcvd else "closed, no close frame"
+    return f"closed by the server, code {ws.close_code}"
+
+
+async def busy_feed(uri: str, feeders: list[tuple[str, str]], rate: float, until: float) -> None:
+    """The slow consumer's busy feed: feeder users (each in a group with the slow consumer's
+    user, one connection each) send it long messages. It runs through both halves, so only the
+    slow consumer differs between them. A connection's requests are answered one at a time, so
+    each feeder waits for its reply before its next send (it slows down rather than piles up);
+    many feeders keep the rate up when replies are slow."""
+
+    async def one(k: int, token: str, group: str) -> None:
+        async with await open_one(uri, token, 60) as ws:
+            n, next_at = 0, time.monotonic() + k / rate
+            while next_at < until:
+                await asyncio.sleep(max(0.0, next_at - time.monotonic()))
+                n += 1
+                await request(ws, n, "chat.send", {"to": group, "text": BUSY_TEXT}, timeout=60)
+                next_at += len(feeders) / rate
+
+    await asyncio.gather(*(one(k, token, group) for k, (token, group) in enumerate(feeders)))
 
 
 def metric(uri: str, name: str) -> float | None:
@@ -397,6 +439,7 @@ async def run_load(
     uri: str,
     users: list[dict[str, str]],
     slow_token: str | None,
+    feeders: list[tuple[str, str]],
     args: argparse.Namespace,
 ) -> Run:
     import psutil
@@ -431,13 +474,24 @@ async def run_load(
         if slow_token and not args.no_slow_consumer
         else None
     )
+    feed = (
+        asyncio.create_task(busy_feed(uri, feeders, args.busy_rate, end))
+        if feeders and args.busy_rate
+        else None
+    )
     process = psutil.Process(pid)
     await asyncio.sleep(max(0.0, start_at - time.monotonic()))
     cpu_start = sum(process.cpu_times()[:2])
     samples: list[tuple[float, float]] = []  # (seconds since start, RSS MiB)
+    queued_peak = 0.0
     while time.monotonic() < end:
         samples.append((time.monotonic() - start_at, process.memory_info().rss / 2**20))
+        if server == "roost":
+            queued = await asyncio.to_thread(metric, uri, "roost_send_queue_frames")
+            queued_peak = max(queued_peak, queued or 0.0)
         await asyncio.sleep(1.0)
+    if feed is not None:
+        await feed
     cpu = (sum(process.cpu_times()[:2]) - cpu_start) / args.duration
     results = []
     for proc in procs:
@@ -446,6 +500,7 @@ async def run_load(
             raise RuntimeError(f"a worker failed with {proc.returncode}")
         results.append(json.loads(out))
     run = Run(server, args.clients, args.duration, args.rate, server_cpu=cpu)
+    run.queued_peak = int(queued_peak)
     for kind in KINDS:
         stats = KindStats(ops=sum(r["ok"][kind] for r in results))
         for phase in ("without", "with"):
@@ -466,6 +521,7 @@ async def run_load(
     if slow is not None:
         run.slow_consumer = await slow
         dropped = metric(uri, "roost_slow_consumers_dropped_total")
+        run.dropped = int(dropped or 0)
         run.slow_consumer += (
             f"; server counted {dropped:.0f} dropped" if dropped is not None else ""
         )
@@ -501,7 +557,10 @@ def print_run(run: Run) -> None:
         f" {run.rss_last_mib:.1f} MiB, slope {run.rss_slope_mib_per_min:+.2f} MiB/min"
     )
     if run.server == "roost":
-        print(f"  slow consumer: {run.slow_consumer}")
+        print(
+            f"  slow consumer: {run.slow_consumer}; server send queues peaked at"
+            f" {run.queued_peak} frames (all connections, sampled each second)"
+        )
 
 
 async def main(args: argparse.Namespace) -> int:
@@ -509,14 +568,16 @@ async def main(args: argparse.Namespace) -> int:
     runs: list[Run] = []
     try:
         async with server_process("roost", roost_argv(workdir / "data"), workdir) as roost:
-            users, slow_token = await set_up_roost(roost.uri, args.users)
+            users, slow_token, feeders = await set_up_roost(roost.uri, args.users)
             print(f"running {args.clients} clients for {args.duration:.0f} s ...", file=sys.stderr)
-            runs.append(await run_load("roost", roost.proc.pid, roost.uri, users, slow_token, args))
+            runs.append(
+                await run_load("roost", roost.proc.pid, roost.uri, users, slow_token, feeders, args)
+            )
             print_run(runs[-1])
         bare_argv = [sys.executable, str(Path(__file__).resolve()), "--bare-server"]
         async with server_process("bare", bare_argv, workdir) as bare:
             fake = [{"group": "g", "namespace": "1"} for _ in range(args.users)]
-            runs.append(await run_load("bare", bare.proc.pid, bare.uri, fake, None, args))
+            runs.append(await run_load("bare", bare.proc.pid, bare.uri, fake, None, [], args))
             print_run(runs[-1])
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
@@ -533,7 +594,7 @@ async def main(args: argparse.Namespace) -> int:
             f" p99 {r.p99_without_ms / b.p99_without_ms:5.1f}x (without the slow consumer);"
             f" Roost p99 with / without it {r.p99_with_ms / r.p99_without_ms:.2f}x"
         )
-    dropped = "with 4008" in roost.slow_consumer or "1 dropped" in roost.slow_consumer
+    dropped = roost.dropped >= 1 or "code 4008" in roost.slow_consumer
     print(
         f"\nerrors: {roost.errors} (must be 0); slow consumer disconnected:"
         f" {'yes' if dropped else 'no'}; RSS slope {roost.rss_slope_mib_per_min:+.2f} MiB/min"
@@ -553,6 +614,12 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--duration", type=float, default=60.0, help="seconds (default 60)")
     parser.add_argument("--warmup", type=float, default=10.0, help="seconds left out of figures")
     parser.add_argument("--workers", type=int, default=4, help="client processes (default 4)")
+    parser.add_argument(
+        "--busy-rate",
+        type=float,
+        default=60.0,
+        help="4,000-character messages/s to the slow consumer's own group (default 60)",
+    )
     parser.add_argument(
         "--no-slow-consumer", action="store_true", help="leave the slow consumer out (a control)"
     )
