@@ -30,6 +30,7 @@ from storage.outbox import OutboxEntry
 from tui.messages import ServerEvent, WriteAcked
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.devices import DevicesScreen
+from tui.screens.files import FilesScreen
 from tui.screens.help import HelpScreen
 from tui.screens.home import HomeScreen
 from tui.screens.login import LoginScreen
@@ -52,6 +53,7 @@ class RoostApp(App[None]):
         "notifications": NotificationsScreen,
         "profile": ProfileScreen,
         "devices": DevicesScreen,
+        "files": FilesScreen,
     }
     BINDINGS = [
         Binding("f1,question_mark", "help", "Help"),
@@ -59,6 +61,7 @@ class RoostApp(App[None]):
         Binding("f3", "switch_mode('notifications')", "Alerts"),
         Binding("f4", "switch_mode('profile')", "Profile"),
         Binding("f5", "switch_mode('devices')", "Devices"),
+        Binding("f7", "switch_mode('files')", "Files"),
         Binding("ctrl+t", "toggle_dark", "Theme"),
         Binding("ctrl+q", "quit", "Quit", priority=True),
     ]
@@ -198,6 +201,7 @@ class RoostApp(App[None]):
         )
         yield SystemCommand("Profile", "Show and edit your profile", self._mode("profile"))
         yield SystemCommand("Devices", "Devices logged in to your account", self._mode("devices"))
+        yield SystemCommand("Files", "Your workspace: sync, history, sharing", self._mode("files"))
         yield SystemCommand("Help", "Keys and how Roost works", self.action_help)
         yield SystemCommand("Toggle theme", "Light or dark", self.action_toggle_dark)
         yield SystemCommand("Log out", "Revoke this device and forget it here", self.action_logout)
