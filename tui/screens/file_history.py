@@ -72,8 +72,9 @@ class FileHistoryScreen(ModalScreen[bool]):
             self.table.add_row(
                 v.version_id, when, size, v.device, "current" if i == 0 else "", key=v.version_id
             )
-        if len(self.versions) > 1:
-            self.table.move_cursor(row=1)  # the one before the current: what a restore wants
+        older = [i for i, v in enumerate(self.versions) if i and not v.deleted]
+        if older:
+            self.table.move_cursor(row=older[0])  # the last content before now: what one restores
         self._note(
             ("offline: the list may be out of date · " if answer.offline else "")
             + "r or Restore: make the selected version current again (a new version)"

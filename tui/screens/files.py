@@ -36,8 +36,8 @@ from tui.widgets.files import (
 )
 
 NO_WORKSPACE_HINT = (
-    "No folder is bound on this device: these are your files on the server."
-    " Bind one with `roost sync DIR` in a terminal; then s syncs it from here."
+    "No folder is bound on this device: these are your files on the server. Bind one with"
+    " `roost sync DIR` in a terminal, then sync it from here with s."
 )
 CONFLICT_HINT = (
     "{n} conflicted cop{ies}: two devices changed the same file. Open both, keep what you"
@@ -127,12 +127,15 @@ class FilesScreen(RoostScreen):
         return self.engine
 
     def _describe(self, bound: bool) -> None:
+        shown = " · deleted shown (d hides)" if self.show_deleted else ""
         if not bound:
-            self._title("Server files" + (" (offline: last known)" if self._offline else ""))
+            offline = " · offline: last known" if self._offline else ""
+            self._title(f"Server files{offline}{shown}")
             self._hint(NO_WORKSPACE_HINT)
             return
         state = "sync on" if self.syncing else "sync off (s starts it)"
-        self._title(f"Workspace · {state}" + (" · offline: last known" if self._offline else ""))
+        offline = " · offline: last known" if self._offline else ""
+        self._title(f"Workspace · {state}{offline}{shown}")
         copies = sum(1 for r in self._rows if r.conflicted_copy and not r.deleted)
         pending = sum(1 for r in self._rows if r.state in ("pending", "conflict"))
         if copies:
@@ -151,7 +154,7 @@ class FilesScreen(RoostScreen):
         if row is not None:
             text = f"{row.path}: {row.state}" + (f" ({row.detail})" if row.detail else "")
             if row.conflicted_copy:
-                text += " · a conflicted copy: compare it with the original, keep one"
+                text += " · compare with the original, keep one"
         self.query_one("#file-detail", Static).update(text)
 
     def action_reload(self) -> None:
@@ -159,7 +162,6 @@ class FilesScreen(RoostScreen):
 
     def action_toggle_deleted(self) -> None:
         self.show_deleted = not self.show_deleted
-        self.notify("showing deleted files" if self.show_deleted else "deleted files hidden")
         self.load()
 
     # ------------------------------------------------------------------ syncing
@@ -245,10 +247,9 @@ class FilesScreen(RoostScreen):
         if top_row is None or top_row.kind == "file":
             self.notify("select a top-level folder to share")
             return
-        if top_row.share is not None and top_row.share.role != wire.Role.OWNER:
-            self.notify(f"only @{top_row.share.owner} can share {top}/", severity="warning")
-            return
-        self.app.push_screen(ShareScreen(top), self._shared)
+        share = top_row.share
+        owner = share.owner if share is not None and share.role != wire.Role.OWNER else None
+        self.app.push_screen(ShareScreen(top, owner), self._shared)
 
     def _shared(self, _: None) -> None:
         self.load()

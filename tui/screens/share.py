@@ -19,14 +19,16 @@ from protocol import files as wire
 class ShareScreen(ModalScreen[None]):
     BINDINGS = [Binding("escape", "close", "Close")]
 
-    def __init__(self, folder: str) -> None:
+    def __init__(self, folder: str, owner: str | None = None) -> None:
         super().__init__()
         self.folder = folder
+        self.owner = owner  # someone else's share: its members are shown, not changed
         self.members: list[wire.Member] = []
 
     def compose(self) -> ComposeResult:
         with Vertical(id="share-box"):
-            yield Static(f"Share {self.folder}/", classes="section-title")
+            title = f"Members of {self.folder}/" if self.owner else f"Share {self.folder}/"
+            yield Static(title, classes="section-title")
             table: DataTable[str] = DataTable(id="members", cursor_type="row")
             yield table
             yield Input(placeholder="username to share with", id="share-user")
@@ -52,7 +54,12 @@ class ShareScreen(ModalScreen[None]):
 
     def on_mount(self) -> None:
         self.table.add_columns("member", "role")
-        self.query_one("#share-user", Input).focus()
+        if self.owner is not None:
+            for widget in self.query("#share-user, #share-role, #share, #revoke"):
+                widget.display = False
+            self.table.focus()
+        else:
+            self.query_one("#share-user", Input).focus()
         self.load()
 
     @work(exclusive=True, group="share-load")
@@ -65,14 +72,17 @@ class ShareScreen(ModalScreen[None]):
         info = next((s for s in answer.result.shares if s.folder == self.folder), None)
         self._show(info)
         if answer.offline:
-            self._note("offline: the members may be out of date")
+            note = self.query_one("#share-note", Static)
+            self._note(f"offline: the members may be out of date. {note.render()}")
 
     def _show(self, info: wire.ShareInfo | None) -> None:
         self.members = info.members if info else []
         self.table.clear()
         for m in self.members:
             self.table.add_row(f"@{m.username}", m.role, key=m.username)
-        if not self.members:
+        if self.owner is not None:
+            self._note(f"Only @{self.owner}, its owner, can change who shares it.")
+        elif not self.members:
             self._note("Not shared yet: add someone below.")
 
     def _role(self) -> str:

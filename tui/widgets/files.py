@@ -20,6 +20,7 @@ from client.sync.engine import PathState, Preview
 from protocol import files as wire
 
 CONFLICT_MARK = " (conflicted copy from "
+FIRST_OPEN_ROWS = 300  # a tree this small opens fully on its first paint
 
 # What the next sync pass would do to a path, in the words the tree shows.
 STATE_OF_ACTION: dict[Action, tuple[str, str]] = {
@@ -175,7 +176,7 @@ def render_row(row: FileRow, progress: TransferProgress | None = None) -> Text:
     if moving and progress is not None:
         arrow = "↑" if moving == "uploading" else "↓"
         text.append(f"  {arrow} {moving} {progress.percent(row.path)}%", style=STATE_STYLE[moving])
-    elif row.kind != "dir" or row.state != "synced":
+    elif row.kind != "dir" or row.state not in ("synced", "on server"):
         text.append(f"  {row.state}", style=STATE_STYLE.get(row.state, ""))
         if row.detail and row.state not in ("synced", "on server", "deleted"):
             text.append(f" ({row.detail})", style="dim")
@@ -216,7 +217,7 @@ class FileTree(Tree[FileRow]):
                 else:
                     node = parent.add(render_row(r, progress), data=r)
                     add(node, r.path)
-                    if r.path in opened or (first and r.kind == "share"):
+                    if r.path in opened or (first and len(rows) <= FIRST_OPEN_ROWS):
                         node.expand()
                 self._by_path[r.path] = node
 
