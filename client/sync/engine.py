@@ -208,12 +208,13 @@ class SyncEngine:
 
     async def preview(self) -> Preview:
         """What the next pass would do to every path, without doing it: pull the journals when
-        the server is reachable (else use the last remote view), scan, decide."""
+        the server is reachable and no pass is running (else use the last remote view), scan,
+        decide."""
         listed = await self.client.read("files.namespaces", None, cache_key="mine")
         namespaces: list[wire.Namespace] = listed.result.namespaces
         offline = listed.offline
         mounts = [Mount(ns, "" if ns.kind == "home" else ns.name + "/") for ns in namespaces]
-        if not offline:
+        if not offline and not self._journal.locked():  # else a running pass is pulling
             try:
                 async with self._journal:
                     conn = await self.client.connect()

@@ -195,6 +195,8 @@ class FilesScreen(RoostScreen):
 
     def _planned(self, states: list[PathState]) -> None:
         self.progress.plan(states)
+        if any(path not in self.files_tree.rows for path in self.progress.total):
+            self.load()  # new files: show them while they move
 
     def _synced(self, report: PassReport) -> None:
         self.progress.clear()
