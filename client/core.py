@@ -98,6 +98,9 @@ class RoostClient:
         account = self.home.require_account()
         conn = self._logged_in_connection(account)
         await conn.open()
+        if self._staying:  # the reconnect loop took over while this one was opening: use it
+            await conn.close()
+            return await self.connect()
         self._conn = conn
         self.last_replay = await self.outbox.replay(conn, self._replayed)
         return conn
@@ -127,6 +130,10 @@ class RoostClient:
         finally:
             self._staying = False
             self._replayed_all.clear()
+
+    async def ready(self) -> None:
+        """Wait until the kept connection is up and the outbox replayed (see stay_connected)."""
+        await self._replayed_all.wait()
 
     @property
     def connection(self) -> Connection | None:

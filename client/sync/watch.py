@@ -48,7 +48,11 @@ async def run_forever(
                 delay = backoff.next_delay()
                 if on_offline:
                     on_offline(str(exc), delay)
-                await _sleep_or(stop, delay)
+                if listen:
+                    await _sleep_or(stop, delay)
+                else:  # the caller wakes us when its connection is back
+                    wake.clear()
+                    await _wait_any(stop, wake, delay)
                 wake.set()
                 continue
             if on_report:

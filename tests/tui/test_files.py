@@ -10,6 +10,8 @@ from client.core import RoostClient
 from client.files import RemoteFiles
 from client.home import ClientHome
 from protocol import files as wire
+from server.app import RoostServer
+from server.config import ServerConfig
 from tests.conftest import LiveServer
 from tests.files.helpers import Device, device
 from tests.tui.test_app import FAST, until
@@ -139,3 +141,82 @@ async def test_a_share_made_in_the_dialog_reaches_the_other_user(
     await conn.close()
     shared = [ns for ns in listed.namespaces if ns.kind == "shared"]
     assert [(ns.name, ns.role, ns.owner) for ns in shared] == [("Garden", "editor", "cleo")]
+
+
+async def test_a_deleted_file_shows_with_d_and_comes_back_from_its_history(
+    live: LiveServer, tmp_path: Path
+) -> None:
+    d = await device(live, tmp_path, "dora", "laptop", register=True)
+    d.write("recipe.txt", "honey cake")
+    d.write("keep.txt", "stays")
+    await d.sync()
+    (d.root / "recipe.txt").unlink()
+    await d.sync()
+
+    app = RoostApp(await closed(d), backoff=FAST)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await files_screen(app, pilot)
+        await until(lambda: row(screen, "keep.txt") is not None, "listed")
+        assert row(screen, "recipe.txt") is None  # deleted files hide by default
+        await pilot.press("d")
+        await until(lambda: getattr(row(screen, "recipe.txt"), "state", "") == "deleted", "shown")
+        screen.files_tree.select_path("recipe.txt")
+        await until(lambda: getattr(screen.files_tree.selected_row, "path", "") == "recipe.txt",
+                    "selected")  # fmt: skip
+        await pilot.press("enter")  # Enter on a file opens its history
+        await until(lambda: isinstance(app.screen, FileHistoryScreen), "history dialog")
+        table = app.screen.query_one("#versions", DataTable)
+        await until(lambda: table.row_count == 2, "the deletion and the version before it")
+        assert table.cursor_row == 1
+        await pilot.press("r")
+        await until(lambda: isinstance(app.screen, FilesScreen), "dialog closed")
+        await until(lambda: getattr(row(screen, "recipe.txt"), "state", "") == "pending",
+                    "to download")  # fmt: skip
+        await pilot.press("s")
+        await until(lambda: (d.root / "recipe.txt").exists(), "back on disk")
+    assert (d.root / "recipe.txt").read_text() == "honey cake"
+
+
+async def test_a_restore_made_offline_is_pending_until_the_server_returns(tmp_path: Path) -> None:
+    server = RoostServer(ServerConfig(data_dir=tmp_path / "s", port=0, shutdown_grace=1.0))
+    await server.start()
+    port = server.port
+    d = await device(LiveServer(server), tmp_path, "eli", "laptop", register=True)
+    d.write("plan.txt", "first")
+    await d.sync()
+    d.write("plan.txt", "second")
+    await d.sync()
+
+    app = RoostApp(await closed(d), backoff=FAST)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await files_screen(app, pilot)
+        await until(lambda: row(screen, "plan.txt") is not None, "listed")
+        screen.files_tree.select_path("plan.txt")
+        await until(lambda: getattr(screen.files_tree.selected_row, "path", "") == "plan.txt",
+                    "selected")  # fmt: skip
+        await pilot.press("h")  # read once online: the history is cached
+        await until(lambda: isinstance(app.screen, FileHistoryScreen), "history dialog")
+        await until(lambda: app.screen.query_one("#versions", DataTable).row_count == 2, "read")
+        await pilot.press("escape")
+        await until(lambda: isinstance(app.screen, FilesScreen), "closed")
+
+        await server.stop()
+        await until(lambda: app.link_state != "connected", "offline")
+        await pilot.press("h")
+        await until(lambda: isinstance(app.screen, FileHistoryScreen), "history dialog offline")
+        note = app.screen.query_one("#history-note", Static)
+        await until(lambda: "offline" in str(note.render()), "from the cache")
+        await pilot.press("r")
+        await until(lambda: isinstance(app.screen, FilesScreen), "closed after queueing")
+        await until(lambda: "restore queued" in getattr(row(screen, "plan.txt"), "detail", ""),
+                    "pending in the tree")  # fmt: skip
+        await until(lambda: app.outbox_count == 1, "counted in the status bar")
+
+        server = RoostServer(ServerConfig(data_dir=tmp_path / "s", port=port, shutdown_grace=1.0))
+        await server.start()
+        await until(lambda: app.link_state == "connected", "back online")
+        await until(lambda: "restore queued" not in getattr(row(screen, "plan.txt"), "detail", "x"),
+                    "acked")  # fmt: skip
+        await pilot.press("s")
+        await until(lambda: (d.root / "plan.txt").read_text() == "first", "restored on disk")
+    await server.stop()

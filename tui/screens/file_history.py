@@ -4,6 +4,7 @@ makes it current again as a new version, so nothing is lost either way."""
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -16,6 +17,9 @@ from client.core import RoostClient
 from client.errors import ClientError, ServerError
 from client.files import Located, RemoteFiles
 from protocol import files as wire
+
+if TYPE_CHECKING:
+    from tui.app import RoostApp
 from tui.widgets.files import size_text
 
 
@@ -42,11 +46,15 @@ class FileHistoryScreen(ModalScreen[bool]):
                 yield Button("Close", id="close")
 
     @property
-    def client(self) -> RoostClient:
+    def roost(self) -> RoostApp:
         from tui.app import RoostApp
 
         assert isinstance(self.app, RoostApp)
-        return self.app.client
+        return self.app
+
+    @property
+    def client(self) -> RoostClient:
+        return self.roost.client
 
     @property
     def table(self) -> DataTable[str]:
@@ -109,6 +117,7 @@ class FileHistoryScreen(ModalScreen[bool]):
             return
         if written.queued:
             self.notify(f"queued: {self.shown} is restored when the server is back")
+            await self.roost.refresh_outbox()
         else:
             self.notify(f"restored {self.shown} to version {version.version_id}")
         self.dismiss(True)

@@ -12,6 +12,7 @@ import os
 from collections.abc import Iterable
 from pathlib import Path
 
+import msgspec
 from textual import on, work
 from textual.binding import Binding
 from textual.widget import Widget
@@ -23,7 +24,7 @@ from client.sync.engine import PassReport, PathState, SyncEngine
 from client.sync.watch import run_forever
 from protocol import files as wire
 from storage.sync_index import SyncIndex
-from tui.messages import ServerEvent
+from tui.messages import ServerEvent, WriteAcked
 from tui.screens.base import RoostScreen
 from tui.screens.file_history import FileHistoryScreen
 from tui.screens.share import ShareScreen
@@ -33,6 +34,7 @@ from tui.widgets.files import (
     TransferProgress,
     rows_from_listing,
     rows_from_preview,
+    with_queued_restores,
 )
 
 NO_WORKSPACE_HINT = (
@@ -88,6 +90,7 @@ class FilesScreen(RoostScreen):
         self.query_one("#sync-progress", ProgressBar).display = False
         self.files_tree.focus()
         self.set_interval(0.25, self._paint_progress)
+        self.watch(self.app, "link_state", self._link_changed, init=False)
         self.load()
 
     # ------------------------------------------------------------------ reading
@@ -114,10 +117,34 @@ class FilesScreen(RoostScreen):
         except ClientError as exc:
             self._hint(f"cannot list files: {exc}")
             return
+        self._rows = with_queued_restores(self._rows, await self._queued_restores())
         rows = [r for r in self._rows if self.show_deleted or not r.deleted]
         self.files_tree.show(label, rows, self.progress)
         self._describe(root is not None)
         self._detail(self.files_tree.selected_row)
+
+    async def _queued_restores(self) -> set[str]:
+        spaces = {ns.id: ns for ns in self.namespaces}
+        paths: set[str] = set()
+        for entry in await self.roost.client.outbox.entries():
+            if entry.op != "files.restore":
+                continue
+            args = msgspec.json.decode(entry.args, type=wire.Restore)
+            ns = spaces.get(args.namespace_id)
+            if ns is not None:
+                paths.add(args.path if ns.kind == "home" else f"{ns.name}/{args.path}")
+        return paths
+
+    def _link_changed(self, state: str) -> None:
+        if state == "connected":
+            self.back_online()
+
+    @work(exclusive=True, group="files-online")
+    async def back_online(self) -> None:
+        """Once the outbox has been replayed: pull what changed meanwhile, and sync."""
+        await self.roost.client.ready()
+        self._wake.set()
+        self.load()
 
     def _engine(self, root: Path) -> SyncEngine:
         if self.engine is None or self.engine.root != root.resolve():
@@ -224,7 +251,16 @@ class FilesScreen(RoostScreen):
             else:
                 self.load()
 
+    async def on_write_acked(self, message: WriteAcked) -> None:
+        if message.op.startswith("files."):
+            self.load()  # a queued restore or share reached the server
+
     # ------------------------------------------------------------------ dialogs
+    @on(Tree.NodeSelected, "#files-tree")
+    def _selected(self, event: Tree.NodeSelected[FileRow]) -> None:
+        if event.node.data is not None and event.node.data.kind == "file":
+            self.action_history()  # Enter on a file: its versions
+
     def action_history(self) -> None:
         row = self.files_tree.selected_row
         if row is None or row.kind != "file":

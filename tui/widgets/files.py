@@ -8,7 +8,7 @@ without a screen); `FileTree` only draws them.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from rich.text import Text
 from textual.widgets import Tree
@@ -103,6 +103,20 @@ def rows_from_listing(listing: Listing) -> list[FileRow]:
         state = "deleted" if e.deleted else "on server"
         rows.append(FileRow(shown, e.kind, e.size, state, f"from {e.device}"))
     return rows
+
+
+def with_queued_restores(rows: list[FileRow], paths: set[str]) -> list[FileRow]:
+    """Rows whose restore waits in the outbox show as pending (a deleted one reappears)."""
+    queued = [
+        replace(r, state="pending", detail="restore queued: sent when online")
+        if r.path in paths
+        else r
+        for r in rows
+    ]
+    known = {r.path for r in rows}
+    queued += [FileRow(p, "file", 0, "pending", "restore queued: sent when online")
+               for p in sorted(paths - known)]  # fmt: skip
+    return queued
 
 
 @dataclass
