@@ -6,6 +6,7 @@ the cache when the server cannot be reached.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
@@ -64,6 +65,7 @@ class RoostClient:
         self.last_replay: ReplayReport | None = None
         self._staying = False
         self._replayed_all = asyncio.Event()
+        self._link = State.CLOSED  # the kept connection's state, while staying connected
         # Called with (entry, result) for each queued write the server acked on replay,
         # so a UI can turn a pending item into a sent one.
         self.replay_listeners: list[Callable[[OutboxEntry, Any], None]] = []
@@ -92,7 +94,12 @@ class RoostClient:
         """The logged-in connection, opened on first use; the outbox is replayed first."""
         if self._staying:
             # The reconnect loop owns the connection. Until it is up and the outbox has been
-            # replayed, new writes queue behind the older ones, so order is kept.
+            # replayed, new writes queue behind the older ones, so order is kept. An attempt
+            # or replay under way is waited for: screens ask at start-up and the moment the
+            # link says connected, and would otherwise fall back to the cache for good.
+            if self._link in (State.CONNECTING, State.CONNECTED):
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._replayed_all.wait(), self._open_timeout)
             if self._conn is None or not self._conn.connected or not self._replayed_all.is_set():
                 raise Unreachable("reconnecting to the server")
             return self._conn
@@ -101,6 +108,9 @@ class RoostClient:
         account = self.home.require_account()
         conn = self._logged_in_connection(account)
         await conn.open()
+        if self._staying:  # the reconnect loop took over while this one was opening: use it
+            await conn.close()
+            return await self.connect()
         self._conn = conn
         self.last_replay = await self.outbox.replay(conn, self._replayed)
         return conn
@@ -114,9 +124,11 @@ class RoostClient:
         conn = self._logged_in_connection(account)
         self._conn = conn
         self._staying = True
+        self._link = State.CONNECTING
         notify = on_state or (lambda state, delay: None)
 
         def state_changed(state: State, delay: float) -> None:
+            self._link = state
             if state is not State.CONNECTED:
                 self._replayed_all.clear()
             notify(state, delay)
@@ -130,6 +142,10 @@ class RoostClient:
         finally:
             self._staying = False
             self._replayed_all.clear()
+
+    async def ready(self) -> None:
+        """Wait until the kept connection is up and the outbox replayed (see stay_connected)."""
+        await self._replayed_all.wait()
 
     @property
     def connection(self) -> Connection | None:

@@ -8,7 +8,7 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
-from client.core import RoostClient, Written
+from client.core import Read, RoostClient, Written
 from client.errors import ClientError, ServerError
 from client.limits import fetch_usage, quota_problem, upload_problem
 from client.sync.scan import hash_file
@@ -38,6 +38,25 @@ def normalize(path: str) -> str:
     return path
 
 
+def locate_in(spaces: list[wire.Namespace], path: str) -> Located:
+    """Which namespace a workspace path lives in: a share's folder name, else the home."""
+    top, _, rest = path.partition("/")
+    for ns in spaces:
+        if ns.kind == "shared" and ns.name == top:
+            return Located(ns, rest)
+    home = next(ns for ns in spaces if ns.kind == "home")
+    return Located(home, path)
+
+
+@dataclass(frozen=True)
+class Listing:
+    """Every live and deleted path of every namespace, for a view without a workspace."""
+
+    namespaces: list[wire.Namespace]
+    entries: list[tuple[str, wire.Entry]]  # (shown path, its current version), by path
+    offline: bool
+
+
 class RemoteFiles:
     def __init__(self, client: RoostClient) -> None:
         self.client = client
@@ -54,14 +73,7 @@ class RemoteFiles:
         return listed.namespaces
 
     async def locate(self, path: str) -> Located:
-        path = normalize(path)
-        spaces = await self.namespaces()
-        top, _, rest = path.partition("/")
-        for ns in spaces:
-            if ns.kind == "shared" and ns.name == top:
-                return Located(ns, rest)
-        home = next(ns for ns in spaces if ns.kind == "home")
-        return Located(home, path)
+        return locate_in(await self.namespaces(), normalize(path))
 
     async def entries(self, ns: wire.Namespace) -> list[wire.Entry]:
         out: list[wire.Entry] = []
@@ -92,6 +104,42 @@ class RemoteFiles:
         if where.path and not rows:
             raise ClientError(f"no file or folder {path!r}")
         return sorted(rows, key=lambda r: r[0])
+
+    async def listing(self) -> Listing:
+        """All paths of all namespaces through the client cache, so it also shows offline."""
+        listed = await self.client.read("files.namespaces", None, cache_key="mine")
+        spaces: list[wire.Namespace] = listed.result.namespaces
+        offline = listed.offline
+        shares = {ns.name for ns in spaces if ns.kind == "shared"}
+        rows: list[tuple[str, wire.Entry]] = []
+        for ns in spaces:
+            since = 0
+            while True:
+                page: Read[wire.Changes] = await self.client.read(
+                    "files.changes",
+                    wire.GetChanges(ns.id, since, 1000),
+                    cache_key=f"{ns.id}:{since}",
+                )
+                offline = offline or page.offline
+                for e in page.result.entries:
+                    if ns.kind == "home" and e.path.partition("/")[0] in shares:
+                        continue  # moved into a share: shown under the share
+                    rows.append((e.path if ns.kind == "home" else f"{ns.name}/{e.path}", e))
+                since = page.result.seq
+                if not page.result.more:
+                    break
+        return Listing(spaces, sorted(rows, key=lambda r: r[0]), offline)
+
+    async def versions(self, where: Located) -> Read[wire.Versions]:
+        """A path's history through the client cache (newest first)."""
+        return await self.client.read(
+            "files.history",
+            wire.History(where.namespace.id, where.path),
+            cache_key=f"{where.namespace.id}:{where.path}",
+        )
+
+    async def cached_shares(self) -> Read[wire.ShareList]:
+        return await self.client.read("files.shares", Empty(), cache_key="mine")
 
     async def history(self, path: str) -> list[wire.Entry]:
         where = await self.locate(path)

@@ -31,6 +31,7 @@ from tui.messages import FollowChanged, ServerEvent, WriteAcked
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.devices import DevicesScreen
 from tui.screens.explore import ExploreScreen
+from tui.screens.files import FilesScreen
 from tui.screens.help import HelpScreen
 from tui.screens.home import HomeScreen
 from tui.screens.login import LoginScreen
@@ -53,6 +54,7 @@ class RoostApp(App[None]):
         "notifications": NotificationsScreen,
         "profile": ProfileScreen,
         "devices": DevicesScreen,
+        "files": FilesScreen,
         "explore": ExploreScreen,
     }
     BINDINGS = [
@@ -61,6 +63,7 @@ class RoostApp(App[None]):
         Binding("f3", "switch_mode('notifications')", "Alerts"),
         Binding("f4", "switch_mode('profile')", "Profile"),
         Binding("f5", "switch_mode('devices')", "Devices"),
+        Binding("f7", "switch_mode('files')", "Files"),
         Binding("f8", "switch_mode('explore')", "Explore"),
         Binding("ctrl+t", "toggle_dark", "Theme"),
         Binding("ctrl+q", "quit", "Quit", priority=True),
@@ -201,6 +204,7 @@ class RoostApp(App[None]):
         )
         yield SystemCommand("Profile", "Show and edit your profile", self._mode("profile"))
         yield SystemCommand("Devices", "Devices logged in to your account", self._mode("devices"))
+        yield SystemCommand("Files", "Your workspace: sync, history, sharing", self._mode("files"))
         yield SystemCommand("Explore", "Search, trending, who to follow", self._mode("explore"))
         yield SystemCommand("Help", "Keys and how Roost works", self.action_help)
         yield SystemCommand("Toggle theme", "Light or dark", self.action_toggle_dark)

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from client.connection import Connection
 from client.core import RoostClient
-from client.errors import ClientError
+from client.errors import ClientError, Unreachable
 from client.limits import fetch_usage, upload_problem
 from client.sync.conflicts import conflicted_copy_name
 from client.sync.decide import Action, Content, Version, decide, for_viewer
@@ -85,6 +85,26 @@ class PassReport:
         self.hashed += other.hashed
 
 
+@dataclass(frozen=True)
+class PathState:
+    """One workspace path as the next pass sees it, for a UI: what it is and what the pass
+    would do (`Action.NOTHING`: in sync). `blocks` are those the action moves."""
+
+    path: str  # in the workspace
+    kind: str
+    size: int
+    action: Action
+    deleted: bool  # only a tombstone on the server (restorable from its history)
+    blocks: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Preview:
+    namespaces: list[wire.Namespace]
+    paths: list[PathState]
+    offline: bool  # the remote view is the last one pulled
+
+
 @dataclass
 class _Plan:
     mount: Mount
@@ -96,6 +116,18 @@ class _Plan:
     @property
     def ws(self) -> str:
         return self.mount.prefix + self.path
+
+    def state(self) -> PathState | None:
+        local, remote = self.local, self.remote
+        if local is not None:
+            fetched = self.action in (Action.DOWNLOAD, Action.CONFLICT)
+            moves = remote.blocks if fetched and remote else ""
+            blocks = tuple(moves.split(",")) if moves else local.blocks
+            return PathState(self.ws, local.kind, local.size, self.action, False, blocks)
+        if remote is not None:
+            blocks = tuple(remote.blocks.split(",")) if remote.blocks else ()
+            return PathState(self.ws, remote.kind, remote.size, self.action, remote.deleted, blocks)
+        return None
 
 
 def _content_of_local(f: LocalFile | None) -> Content | None:
@@ -127,6 +159,7 @@ class SyncEngine:
         root: Path,
         *,
         on_block: Callable[[str, int], None] | None = None,
+        on_plan: Callable[[list[PathState]], None] | None = None,
         window: int = 8,
     ) -> None:
         self.client = client
@@ -134,9 +167,12 @@ class SyncEngine:
         self.index = SyncIndex(client.database)
         self.ignore = Ignore(self.root)
         self.on_block = on_block
+        self.on_plan = on_plan  # (what this pass is about to do) before it acts; progress views
         self.window = window
         self.transfer: Transfer | None = None
         self._swept = False
+        # A pull that lands after a pass's commits would turn the remote view back: one at once.
+        self._journal = asyncio.Lock()
 
     async def bind(self) -> None:
         """Make this folder the device's workspace (a different folder starts afresh). The
@@ -160,6 +196,10 @@ class SyncEngine:
 
     # ------------------------------------------------------------------ one pass
     async def sync_pass(self) -> PassReport:
+        async with self._journal:
+            return await self._sync_pass()
+
+    async def _sync_pass(self) -> PassReport:
         conn = await self.client.connect()
         if self.transfer is None or self.transfer.conn is not conn:
             old = self.transfer.counters if self.transfer else None
@@ -174,6 +214,8 @@ class SyncEngine:
         found = await scan(self.root, self.ignore, self.index)
         report = PassReport(hashed=found.hashed, skipped=found.skipped, detached=detached)
         plans = await self._plan(mounts, found)
+        if self.on_plan:
+            self.on_plan([s for p in plans if (s := p.state()) is not None])
         local_sources: dict[str, BlockSource] = {}
         for rel, f in found.files.items():
             if f.kind == "file":
@@ -181,6 +223,27 @@ class SyncEngine:
                     local_sources.setdefault(h, src)
         await self._apply(plans, found, local_sources, report)
         return report
+
+    async def preview(self) -> Preview:
+        """What the next pass would do to every path, without doing it: pull the journals when
+        the server is reachable and no pass is running (else use the last remote view), scan,
+        decide."""
+        listed = await self.client.read("files.namespaces", None, cache_key="mine")
+        namespaces: list[wire.Namespace] = listed.result.namespaces
+        offline = listed.offline
+        mounts = [Mount(ns, "" if ns.kind == "home" else ns.name + "/") for ns in namespaces]
+        if not offline and not self._journal.locked():  # else a running pass is pulling
+            try:
+                async with self._journal:
+                    conn = await self.client.connect()
+                    for mount in mounts:
+                        await self._pull(conn, mount)
+            except Unreachable:
+                offline = True
+        found = await scan(self.root, self.ignore, self.index)
+        plans = await self._plan(mounts, found, everything=True)
+        states = [s for p in plans if (s := p.state()) is not None]
+        return Preview(namespaces, sorted(states, key=lambda s: s.path), offline)
 
     async def _mounts(self, conn: Connection, detached: list[str]) -> list[Mount]:
         listed: wire.NamespaceList = await conn.call("files.namespaces")
@@ -229,7 +292,9 @@ class SyncEngine:
             if not page.more:
                 return
 
-    async def _plan(self, mounts: list[Mount], found: ScanResult) -> list[_Plan]:
+    async def _plan(
+        self, mounts: list[Mount], found: ScanResult, *, everything: bool = False
+    ) -> list[_Plan]:
         shares = {m.prefix[:-1]: m for m in mounts if m.prefix}
         home = next(m for m in mounts if not m.prefix)
         local_by_mount: dict[str, dict[str, LocalFile]] = {m.id: {} for m in mounts}
@@ -254,7 +319,7 @@ class SyncEngine:
                 )
                 if m.read_only:
                     action = for_viewer(action, _content_of_local(lf), _version_of(rr))
-                if action != Action.NOTHING:
+                if action != Action.NOTHING or everything:
                     plans.append(_Plan(m, path, lf, rr, action))
         return plans
 
@@ -438,4 +503,4 @@ def _changed_since_scan(path: Path, seen: LocalFile) -> bool:
     return (st.st_size, st.st_mtime_ns) != (seen.size, seen.mtime_ns)
 
 
-__all__ = ["ClientError", "PassReport", "SyncEngine"]
+__all__ = ["ClientError", "PassReport", "PathState", "Preview", "SyncEngine"]

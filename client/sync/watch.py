@@ -27,9 +27,13 @@ async def run_forever(
     stop: asyncio.Event,
     on_report: Callable[[PassReport], None] | None = None,
     on_offline: Callable[[str, float], None] | None = None,
+    wake: asyncio.Event | None = None,
 ) -> None:
+    """Sync until `stop`. A caller that already reads the connection's events (the TUI) passes
+    its own `wake` and sets it on `files.*` events; otherwise this listens for them itself."""
     await engine.bind()
-    wake = asyncio.Event()
+    listen = wake is None
+    wake = wake or asyncio.Event()
     wake.set()
     watcher = asyncio.create_task(_watch_disk(engine, stop, wake))
     listener: asyncio.Task[None] | None = None
@@ -44,13 +48,17 @@ async def run_forever(
                 delay = backoff.next_delay()
                 if on_offline:
                     on_offline(str(exc), delay)
-                await _sleep_or(stop, delay)
+                if listen:
+                    await _sleep_or(stop, delay)
+                else:  # the caller wakes us when its connection is back
+                    wake.clear()
+                    await _wait_any(stop, wake, delay)
                 wake.set()
                 continue
             if on_report:
                 on_report(report)
             conn = engine.transfer.conn if engine.transfer else None
-            if conn is not None and (listener is None or listener.done()):
+            if listen and conn is not None and (listener is None or listener.done()):
                 listener = asyncio.create_task(_listen(conn.events, wake))
             await _wait_any(stop, wake, POLL_SECONDS)
     finally:

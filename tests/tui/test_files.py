@@ -1,0 +1,222 @@
+"""The Files screen against a real server: conflicts, history and restore, sharing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from textual.widgets import Button, DataTable, Input, RadioButton, Static
+
+from client.core import RoostClient
+from client.files import RemoteFiles
+from client.home import ClientHome
+from protocol import files as wire
+from server.app import RoostServer
+from server.config import ServerConfig
+from tests.conftest import LiveServer
+from tests.files.helpers import Device, device
+from tests.tui.test_app import FAST, until
+from tui.app import RoostApp
+from tui.screens.file_history import FileHistoryScreen
+from tui.screens.files import FilesScreen
+from tui.screens.share import ShareScreen
+from tui.widgets.files import FileRow
+
+
+async def files_screen(app: RoostApp, pilot: object) -> FilesScreen:
+    await until(lambda: app.link_state == "connected", "connected")
+    await app.run_action("switch_mode('files')")
+    await until(
+        lambda: isinstance(app.screen, FilesScreen) and bool(app.screen.query("#files-tree")),
+        "files screen",
+    )
+    screen = app.screen
+    assert isinstance(screen, FilesScreen)
+    return screen
+
+
+def row(screen: FilesScreen, path: str) -> FileRow | None:
+    return screen.files_tree.rows.get(path)
+
+
+async def closed(d: Device) -> ClientHome:
+    await d.client.close()  # the app opens the same home itself
+    return d.client.home
+
+
+async def test_a_conflict_shows_the_conflicted_copy_highlighted(
+    live: LiveServer, tmp_path: Path
+) -> None:
+    laptop = await device(live, tmp_path, "alice", "laptop", register=True)
+    desk = await device(live, tmp_path, "alice", "desktop")
+    laptop.write("doc.txt", "base")
+    await laptop.sync()
+    await desk.sync()
+    laptop.write("doc.txt", "from laptop")
+    await laptop.sync()
+    await laptop.client.close()
+    desk.write("doc.txt", "from desktop")
+
+    app = RoostApp(await closed(desk), backoff=FAST)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await files_screen(app, pilot)
+        await until(lambda: getattr(row(screen, "doc.txt"), "state", "") == "conflict", "ahead")
+        await pilot.press("s")
+        copies = lambda: [r for r in screen.files_tree.rows.values() if r.conflicted_copy]  # noqa: E731
+        await until(lambda: len(copies()) == 1, "the conflicted copy in the tree")
+        copy = copies()[0].path
+        assert copy.startswith("doc (conflicted copy from desktop ")
+        label = screen.files_tree.node_of(copy).label
+        assert "conflicted copy" in label.plain
+        assert any("on yellow" in str(span.style) for span in label.spans)  # highlighted
+        hint = str(screen.query_one("#files-hint", Static).render())
+        assert "1 conflicted copy" in hint and "delete the copy" in hint
+        await until(lambda: getattr(row(screen, "doc.txt"), "state", "") == "synced", "synced")
+    assert (desk.root / "doc.txt").read_text() == "from laptop"
+    assert (desk.root / copy).read_text() == "from desktop"
+
+
+async def test_restore_a_version_from_the_history_dialog(live: LiveServer, tmp_path: Path) -> None:
+    laptop = await device(live, tmp_path, "bea", "laptop", register=True)
+    laptop.write("notes/plan.txt", "first draft")
+    await laptop.sync()
+    laptop.write("notes/plan.txt", "second thoughts")
+    await laptop.sync()
+    root = laptop.root
+
+    app = RoostApp(await closed(laptop), backoff=FAST)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await files_screen(app, pilot)
+        await until(lambda: row(screen, "notes/plan.txt") is not None, "the file listed")
+        await pilot.press("s")
+        await until(lambda: screen.syncing, "syncing")
+        assert screen.files_tree.select_path("notes/plan.txt")
+        await until(lambda: getattr(screen.files_tree.selected_row, "path", "") == "notes/plan.txt",
+                    "selected")  # fmt: skip
+        await pilot.press("h")
+        await until(lambda: isinstance(app.screen, FileHistoryScreen), "history dialog")
+        dialog = app.screen
+        assert isinstance(dialog, FileHistoryScreen)
+        table = dialog.query_one("#versions", DataTable)
+        await until(lambda: table.row_count == 2, "two versions")
+        assert table.cursor_row == 1  # the older one is offered
+        dialog.query_one("#restore", Button).press()
+        await until(lambda: isinstance(app.screen, FilesScreen), "dialog closed")
+        await until(lambda: (root / "notes/plan.txt").read_text() == "first draft", "restored")
+    async with RoostClient(laptop.client.home) as client:
+        versions = await RemoteFiles(client).history("notes/plan.txt")
+    assert len(versions) == 3 and versions[0].size == len("first draft")
+
+
+async def test_a_share_made_in_the_dialog_reaches_the_other_user(
+    live: LiveServer, tmp_path: Path
+) -> None:
+    owner = await device(live, tmp_path, "cleo", "laptop", register=True)
+    owner.write("Garden/hives.txt", "three hives")
+    owner.write("readme.txt", "hello")
+    await owner.sync()
+    dev = await live.register("dev")
+
+    app = RoostApp(await closed(owner), backoff=FAST)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await files_screen(app, pilot)
+        await until(lambda: row(screen, "Garden") is not None, "the folder listed")
+        screen.files_tree.select_path("Garden/hives.txt")  # any path inside: its top folder
+        await until(lambda: getattr(screen.files_tree.selected_row, "path", "") != "", "selected")
+        await pilot.press("m")
+        await until(lambda: isinstance(app.screen, ShareScreen), "share dialog")
+        dialog = app.screen
+        dialog.query_one("#share-user", Input).value = "dev"
+        dialog.query_one("#role-editor", RadioButton).value = True
+        dialog.query_one("#share", Button).press()
+        members = dialog.query_one("#members", DataTable)
+        await until(lambda: members.row_count == 2, "owner and new member listed")
+        assert [str(c) for c in members.get_row("dev")] == ["@dev", "editor"]
+        await pilot.press("escape")
+        await until(lambda: isinstance(app.screen, FilesScreen), "back")
+        await until(lambda: getattr(row(screen, "Garden"), "kind", "") == "share", "marked shared")
+        assert "shared by you" in screen.files_tree.node_of("Garden").label.plain
+
+    conn = await live.connect(dev.token)
+    listed: wire.NamespaceList = await conn.call("files.namespaces")
+    await conn.close()
+    shared = [ns for ns in listed.namespaces if ns.kind == "shared"]
+    assert [(ns.name, ns.role, ns.owner) for ns in shared] == [("Garden", "editor", "cleo")]
+
+
+async def test_a_deleted_file_shows_with_d_and_comes_back_from_its_history(
+    live: LiveServer, tmp_path: Path
+) -> None:
+    d = await device(live, tmp_path, "dora", "laptop", register=True)
+    d.write("recipe.txt", "honey cake")
+    d.write("keep.txt", "stays")
+    await d.sync()
+    (d.root / "recipe.txt").unlink()
+    await d.sync()
+
+    app = RoostApp(await closed(d), backoff=FAST)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await files_screen(app, pilot)
+        await until(lambda: row(screen, "keep.txt") is not None, "listed")
+        assert row(screen, "recipe.txt") is None  # deleted files hide by default
+        await pilot.press("d")
+        await until(lambda: getattr(row(screen, "recipe.txt"), "state", "") == "deleted", "shown")
+        screen.files_tree.select_path("recipe.txt")
+        await until(lambda: getattr(screen.files_tree.selected_row, "path", "") == "recipe.txt",
+                    "selected")  # fmt: skip
+        await pilot.press("enter")  # Enter on a file opens its history
+        await until(lambda: isinstance(app.screen, FileHistoryScreen), "history dialog")
+        table = app.screen.query_one("#versions", DataTable)
+        await until(lambda: table.row_count == 2, "the deletion and the version before it")
+        assert table.cursor_row == 1
+        await pilot.press("r")
+        await until(lambda: isinstance(app.screen, FilesScreen), "dialog closed")
+        await until(lambda: getattr(row(screen, "recipe.txt"), "state", "") == "pending",
+                    "to download")  # fmt: skip
+        await pilot.press("s")
+        await until(lambda: (d.root / "recipe.txt").exists(), "back on disk")
+    assert (d.root / "recipe.txt").read_text() == "honey cake"
+
+
+async def test_a_restore_made_offline_is_pending_until_the_server_returns(tmp_path: Path) -> None:
+    server = RoostServer(ServerConfig(data_dir=tmp_path / "s", port=0, shutdown_grace=1.0))
+    await server.start()
+    port = server.port
+    d = await device(LiveServer(server), tmp_path, "eli", "laptop", register=True)
+    d.write("plan.txt", "first")
+    await d.sync()
+    d.write("plan.txt", "second")
+    await d.sync()
+
+    app = RoostApp(await closed(d), backoff=FAST)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await files_screen(app, pilot)
+        await until(lambda: row(screen, "plan.txt") is not None, "listed")
+        screen.files_tree.select_path("plan.txt")
+        await until(lambda: getattr(screen.files_tree.selected_row, "path", "") == "plan.txt",
+                    "selected")  # fmt: skip
+        await pilot.press("h")  # read once online: the history is cached
+        await until(lambda: isinstance(app.screen, FileHistoryScreen), "history dialog")
+        await until(lambda: app.screen.query_one("#versions", DataTable).row_count == 2, "read")
+        await pilot.press("escape")
+        await until(lambda: isinstance(app.screen, FilesScreen), "closed")
+
+        await server.stop()
+        await until(lambda: app.link_state != "connected", "offline")
+        await pilot.press("h")
+        await until(lambda: isinstance(app.screen, FileHistoryScreen), "history dialog offline")
+        note = app.screen.query_one("#history-note", Static)
+        await until(lambda: "offline" in str(note.render()), "from the cache")
+        await pilot.press("r")
+        await until(lambda: isinstance(app.screen, FilesScreen), "closed after queueing")
+        await until(lambda: "restore queued" in getattr(row(screen, "plan.txt"), "detail", ""),
+                    "pending in the tree")  # fmt: skip
+        await until(lambda: app.outbox_count == 1, "counted in the status bar")
+
+        server = RoostServer(ServerConfig(data_dir=tmp_path / "s", port=port, shutdown_grace=1.0))
+        await server.start()
+        await until(lambda: app.link_state == "connected", "back online")
+        await until(lambda: "restore queued" not in getattr(row(screen, "plan.txt"), "detail", "x"),
+                    "acked")  # fmt: skip
+        await pilot.press("s")
+        await until(lambda: (d.root / "plan.txt").read_text() == "first", "restored on disk")
+    await server.stop()

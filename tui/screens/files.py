@@ -1,0 +1,306 @@
+"""Files: this device's workspace as a tree with each path's sync state, the sync engine run
+in a worker (s) with its progress, version history and restore (h), sharing (m).
+
+Without a bound workspace it shows the server's files (through the cache, so offline too) and
+how to bind one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Iterable
+from pathlib import Path
+
+import msgspec
+from textual import on, work
+from textual.binding import Binding
+from textual.widget import Widget
+from textual.widgets import ProgressBar, Static, Tree
+
+from client.errors import ClientError, Unreachable
+from client.files import RemoteFiles, locate_in
+from client.sync.engine import PassReport, PathState, SyncEngine
+from client.sync.watch import run_forever
+from protocol import files as wire
+from storage.sync_index import SyncIndex
+from tui.messages import ServerEvent, WriteAcked
+from tui.screens.base import RoostScreen
+from tui.screens.file_history import FileHistoryScreen
+from tui.screens.share import ShareScreen
+from tui.widgets.files import (
+    FileRow,
+    FileTree,
+    TransferProgress,
+    rows_from_listing,
+    rows_from_preview,
+    with_queued_restores,
+)
+
+NO_WORKSPACE_HINT = (
+    "No folder is bound on this device: these are your files on the server. Bind one with"
+    " `roost sync DIR` in a terminal, then sync it from here with s."
+)
+CONFLICT_HINT = (
+    "{n} conflicted cop{ies}: two devices changed the same file. Open both, keep what you"
+    " want, delete the copy."
+)
+
+
+def shown_root(root: Path) -> str:
+    home = str(Path.home())
+    text = str(root)
+    return "~" + text[len(home) :] if home != "/" and text.startswith(home + os.sep) else text
+
+
+class FilesScreen(RoostScreen):
+    BINDINGS = [
+        Binding("s", "toggle_sync", "Sync on/off"),
+        Binding("h", "history", "History"),
+        Binding("m", "share", "Share"),
+        Binding("d", "toggle_deleted", "Deleted"),
+        Binding("ctrl+r", "reload", "Reload"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.engine: SyncEngine | None = None
+        self.namespaces: list[wire.Namespace] = []
+        self.progress = TransferProgress()
+        self.show_deleted = False
+        self.syncing = False
+        self._rows: list[FileRow] = []
+        self._stop = asyncio.Event()
+        self._wake = asyncio.Event()
+        self._offline = False
+
+    def compose_body(self) -> Iterable[Widget]:
+        yield Static(id="files-title", classes="section-title")
+        yield Static(id="files-hint")
+        yield FileTree("Files", id="files-tree")
+        yield Static(id="file-detail")
+        yield ProgressBar(id="sync-progress", show_eta=False)
+
+    @property
+    def files_tree(self) -> FileTree:
+        return self.query_one("#files-tree", FileTree)
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.query_one("#sync-progress", ProgressBar).display = False
+        self.files_tree.focus()
+        self.set_interval(0.25, self._paint_progress)
+        self.watch(self.app, "link_state", self._link_changed, init=False)
+        self.load()
+
+    # ------------------------------------------------------------------ reading
+    @work(exclusive=True, group="files-load")
+    async def load(self) -> None:
+        client = self.roost.client
+        root = await SyncIndex(client.database).root()
+        try:
+            if root is None:
+                listing = await RemoteFiles(client).listing()
+                self.namespaces, self._offline = listing.namespaces, listing.offline
+                label = "Your files on the server"
+                self._rows = rows_from_listing(listing)
+            else:
+                engine = self._engine(Path(root))
+                preview = await engine.preview()
+                self.namespaces, self._offline = preview.namespaces, preview.offline
+                label = shown_root(engine.root)
+                self._rows = rows_from_preview(preview)
+        except Unreachable:
+            self._title("offline, and nothing cached yet")
+            self._hint("The files show here once the server has been reached.")
+            return
+        except ClientError as exc:
+            self._hint(f"cannot list files: {exc}")
+            return
+        self._rows = with_queued_restores(self._rows, await self._queued_restores())
+        rows = [r for r in self._rows if self.show_deleted or not r.deleted]
+        self.files_tree.show(label, rows, self.progress)
+        self._describe(root is not None)
+        self._detail(self.files_tree.selected_row)
+
+    async def _queued_restores(self) -> set[str]:
+        spaces = {ns.id: ns for ns in self.namespaces}
+        paths: set[str] = set()
+        for entry in await self.roost.client.outbox.entries():
+            if entry.op != "files.restore":
+                continue
+            args = msgspec.json.decode(entry.args, type=wire.Restore)
+            ns = spaces.get(args.namespace_id)
+            if ns is not None:
+                paths.add(args.path if ns.kind == "home" else f"{ns.name}/{args.path}")
+        return paths
+
+    def _link_changed(self, state: str) -> None:
+        if state == "connected":
+            self.back_online()
+
+    @work(exclusive=True, group="files-online")
+    async def back_online(self) -> None:
+        """Once the outbox has been replayed: pull what changed meanwhile, and sync."""
+        await self.roost.client.ready()
+        self._wake.set()
+        self.load()
+
+    def _engine(self, root: Path) -> SyncEngine:
+        if self.engine is None or self.engine.root != root.resolve():
+            self.engine = SyncEngine(
+                self.roost.client, root, on_block=self.progress.block, on_plan=self._planned
+            )
+        return self.engine
+
+    def _describe(self, bound: bool) -> None:
+        shown = " · deleted shown (d hides)" if self.show_deleted else ""
+        if not bound:
+            offline = " · offline: last known" if self._offline else ""
+            self._title(f"Server files{offline}{shown}")
+            self._hint(NO_WORKSPACE_HINT)
+            return
+        state = "sync on" if self.syncing else "sync off (s starts it)"
+        offline = " · offline: last known" if self._offline else ""
+        self._title(f"Workspace · {state}{offline}{shown}")
+        copies = sum(1 for r in self._rows if r.conflicted_copy and not r.deleted)
+        pending = sum(1 for r in self._rows if r.state in ("pending", "conflict"))
+        if copies:
+            self._hint(CONFLICT_HINT.format(n=copies, ies="y" if copies == 1 else "ies"))
+        elif pending and not self.syncing:
+            self._hint(f"{pending} change(s) waiting: press s to sync")
+        else:
+            self._hint("h: history and restore · m: share a top-level folder · d: deleted files")
+
+    @on(Tree.NodeHighlighted, "#files-tree")
+    def _highlighted(self, event: Tree.NodeHighlighted[FileRow]) -> None:
+        self._detail(event.node.data)
+
+    def _detail(self, row: FileRow | None) -> None:
+        text = ""
+        if row is not None:
+            text = f"{row.path}: {row.state}" + (f" ({row.detail})" if row.detail else "")
+            if row.conflicted_copy:
+                text += " · compare with the original, keep one"
+        self.query_one("#file-detail", Static).update(text)
+
+    def action_reload(self) -> None:
+        self.load()
+
+    def action_toggle_deleted(self) -> None:
+        self.show_deleted = not self.show_deleted
+        self.load()
+
+    # ------------------------------------------------------------------ syncing
+    def action_toggle_sync(self) -> None:
+        if self.engine is None:
+            self.notify("no workspace on this device: bind one with `roost sync DIR`")
+            return
+        if self.syncing:
+            self._stop.set()
+            return
+        self.run_sync()
+
+    @work(exclusive=True, group="files-sync")
+    async def run_sync(self) -> None:
+        assert self.engine is not None
+        self.syncing = True
+        self._stop = asyncio.Event()
+        self._describe(True)
+        try:
+            await run_forever(
+                self.engine, self._stop, self._synced, self._sync_offline, wake=self._wake
+            )
+        except ClientError as exc:
+            self.notify(f"sync stopped: {exc}", severity="error")
+        finally:
+            self.syncing = False
+            self.progress.clear()
+            if self.is_attached:  # not when the app is closing
+                self._paint_progress()
+                self.load()
+
+    def _planned(self, states: list[PathState]) -> None:
+        self.progress.plan(states)
+        if any(path not in self.files_tree.rows for path in self.progress.total):
+            self.load()  # new files: show them while they move
+
+    def _synced(self, report: PassReport) -> None:
+        self.progress.clear()
+        for copy in report.conflicts:
+            self.notify(f"conflict: kept both; your copy is {copy}", severity="warning")
+        for path, why in report.refused:
+            self.notify(f"not synced yet: {path}: {why}", severity="warning")
+        self.load()
+
+    def _sync_offline(self, why: str, delay: float) -> None:
+        self._title(f"Workspace · sync waiting: {why}; retrying in {delay:.0f} s")
+
+    def _paint_progress(self) -> None:
+        bar = self.query_one("#sync-progress", ProgressBar)
+        done, total = self.progress.bytes
+        bar.display = total > 0
+        if total:
+            bar.update(total=total, progress=done)
+            self.files_tree.show_progress(self.progress)
+
+    async def on_server_event(self, message: ServerEvent) -> None:
+        if message.name.startswith("files."):
+            if self.syncing:
+                self._wake.set()  # the engine's pass pulls the change, then the tree reloads
+            else:
+                self.load()
+
+    async def on_write_acked(self, message: WriteAcked) -> None:
+        if message.op.startswith("files."):
+            self.load()  # a queued restore or share reached the server
+
+    # ------------------------------------------------------------------ dialogs
+    @on(Tree.NodeSelected, "#files-tree")
+    def _selected(self, event: Tree.NodeSelected[FileRow]) -> None:
+        if event.node.data is not None and event.node.data.kind == "file":
+            self.action_history()  # Enter on a file: its versions
+
+    def action_history(self) -> None:
+        row = self.files_tree.selected_row
+        if row is None or row.kind != "file":
+            self.notify("select a file to see its versions")
+            return
+        if not self.namespaces:
+            return
+        where = locate_in(self.namespaces, row.path)
+        self.app.push_screen(FileHistoryScreen(where, row.path), self._restored)
+
+    def _restored(self, restored: bool | None) -> None:
+        if restored:
+            if self.syncing:
+                self._wake.set()
+            else:
+                self.load()
+
+    def action_share(self) -> None:
+        row = self.files_tree.selected_row
+        top = row.path.partition("/")[0] if row else ""
+        top_row = self.files_tree.rows.get(top)
+        if top_row is None or top_row.kind == "file":
+            self.notify("select a top-level folder to share")
+            return
+        share = top_row.share
+        owner = share.owner if share is not None and share.role != wire.Role.OWNER else None
+        self.app.push_screen(ShareScreen(top, owner), self._shared)
+
+    def _shared(self, _: None) -> None:
+        self.load()
+
+    # ------------------------------------------------------------------ text
+    def _title(self, text: str) -> None:
+        self.query_one("#files-title", Static).update(text)
+
+    def _hint(self, text: str) -> None:
+        hint = self.query_one("#files-hint", Static)
+        hint.update(text)
+        hint.set_class("conflicted" in text, "warning")
+
+    def on_unmount(self) -> None:
+        self._stop.set()
+        super().on_unmount()
