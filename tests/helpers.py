@@ -36,6 +36,11 @@ class CliResult:
     stderr: str
 
 
+# For tests that drive one user hard on purpose (fuzzing, kill loops): per-user rate limits
+# would answer instead of what is under test (tests/server/test_limits.py covers them).
+NO_RATE_LIMIT = ("--rate", "1000000", "--burst", "1000000")
+
+
 class ServerProcess:
     """`roost serve` in a child process, so tests can SIGKILL it and start it again."""
 

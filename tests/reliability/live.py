@@ -19,13 +19,11 @@ from typing import Any
 from websockets.sync.client import ClientConnection, connect
 
 from protocol import files as files_wire
-from tests.helpers import _LISTENING, PASSWORD, SECOND, roost_command
+from tests.helpers import _LISTENING, NO_RATE_LIMIT, PASSWORD, SECOND, roost_command
 
 # Each peer opens a new connection after this many requests, so no one connection carries the
-# whole run. Rate limits are per user, so the server below runs with them raised: the fuzzer
-# and the matrix test answers, not the limiter (tests/server/test_limits.py covers that).
+# whole run.
 REQUESTS_PER_CONNECTION = 150
-NO_RATE_LIMIT = ["--rate", "1000000", "--burst", "1000000"]
 _LOG_RECORD = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d")
 
 

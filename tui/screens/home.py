@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 import msgspec
 from textual import on, work
 from textual.binding import Binding
+from textual.css.query import NoMatches
 from textual.widget import Widget
 from textual.widgets import Input, ListView, Static
 
@@ -74,7 +75,10 @@ class HomeScreen(RoostScreen):
             if cached is None:
                 self._note("offline, and nothing cached yet")
             return
-        await self._show_page(answer.result, replace=True)
+        try:
+            await self._show_page(answer.result, replace=True)
+        except NoMatches:
+            return  # the app closed while the answer was on its way
         self._note("offline: showing the cached timeline" if answer.offline else "")
 
     async def _show_page(self, page: Page, *, replace: bool) -> None:
