@@ -33,6 +33,7 @@ from tui.screens.devices import DevicesScreen
 from tui.screens.help import HelpScreen
 from tui.screens.home import HomeScreen
 from tui.screens.login import LoginScreen
+from tui.screens.messages import MessagesScreen
 from tui.screens.notifications import NotificationsScreen
 from tui.screens.profile import ProfileScreen
 
@@ -52,6 +53,7 @@ class RoostApp(App[None]):
         "notifications": NotificationsScreen,
         "profile": ProfileScreen,
         "devices": DevicesScreen,
+        "messages": MessagesScreen,
     }
     BINDINGS = [
         Binding("f1,question_mark", "help", "Help"),
@@ -59,6 +61,7 @@ class RoostApp(App[None]):
         Binding("f3", "switch_mode('notifications')", "Alerts"),
         Binding("f4", "switch_mode('profile')", "Profile"),
         Binding("f5", "switch_mode('devices')", "Devices"),
+        Binding("f6", "switch_mode('messages')", "Messages"),
         Binding("ctrl+t", "toggle_dark", "Theme"),
         Binding("ctrl+q", "quit", "Quit", priority=True),
     ]
@@ -198,6 +201,7 @@ class RoostApp(App[None]):
         )
         yield SystemCommand("Profile", "Show and edit your profile", self._mode("profile"))
         yield SystemCommand("Devices", "Devices logged in to your account", self._mode("devices"))
+        yield SystemCommand("Messages", "Direct and group chats", self._mode("messages"))
         yield SystemCommand("Help", "Keys and how Roost works", self.action_help)
         yield SystemCommand("Toggle theme", "Light or dark", self.action_toggle_dark)
         yield SystemCommand("Log out", "Revoke this device and forget it here", self.action_logout)

@@ -17,6 +17,7 @@ HELP = """\
 | **F3** | notifications (**m** marks them read) |
 | **F4** | your profile (edit name and bio; look up someone else's) |
 | **F5** | devices logged in to your account (revoke a lost one) |
+| **F6** | messages: **Enter** opens a conversation, **n** new chat, **Escape** back to the list |
 | **Ctrl+P** | command palette: every action by name |
 | **Ctrl+T** | light / dark theme |
 | **Ctrl+S** | save the form you are editing |
