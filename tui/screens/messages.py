@@ -134,10 +134,10 @@ class MessagesScreen(RoostScreen):
         try:
             answer = await self.chat.conversations()
         except ClientError:
-            self._list_note("offline, and nothing cached yet" if cached is None else "offline")
+            self._list_note("offline, nothing cached yet" if cached is None else "offline: cached")
             return
         await self._show_list(answer.result)
-        self._list_note("offline" if answer.offline else "")
+        self._list_note("offline: cached" if answer.offline else "")
         try:
             self._online = {p.user: p.online for p in await self.chat.presence()}
         except ClientError:
@@ -205,8 +205,10 @@ class MessagesScreen(RoostScreen):
         conversation = self._open_conversation()
         title = self._target or "Messages"
         if conversation is not None and conversation.kind == "direct":
-            online = self._online.get(conversation.name)
-            title = f"@{conversation.name}  " + ("● online" if online else "○ offline")
+            online = self._online.get(conversation.name)  # unknown while offline
+            title = f"@{conversation.name}" + {True: "  ● online", False: "  ○ away"}.get(
+                online, ""
+            )
         elif conversation is not None:
             title = f"# {conversation.name} — {', '.join(conversation.members)}"
         self.query_one("#conversation-title", Static).update(title)
