@@ -128,6 +128,11 @@ class RoostClient:
             self._staying = False
             self._replayed_all.clear()
 
+    async def wait_replayed(self) -> None:
+        """Under stay_connected(): until the link is up and the outbox replayed, so reads and
+        writes go to the server (the link reports "connected" before the replay ends)."""
+        await self._replayed_all.wait()
+
     @property
     def connection(self) -> Connection | None:
         """The current connection (its `events` queue carries server pushes)."""

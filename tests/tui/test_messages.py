@@ -30,7 +30,7 @@ def _has(app: RoostApp) -> bool:
 
 def shown(app: RoostApp) -> list[str]:
     """Each message row as the user reads it."""
-    return [str(r.render()) for r in rows(app)]
+    return [str(r.render()).replace("\u00a0", " ") for r in rows(app)]
 
 
 def conversations(app: RoostApp) -> list[str]:

@@ -57,8 +57,8 @@ class MessagesScreen(RoostScreen):
         with Horizontal(id="messages-body"):
             with Vertical(id="conversations-pane"):
                 yield Static("Conversations", classes="section-title")
-                yield ListView(id="conversations")
                 yield Static(id="conversations-note")
+                yield ListView(id="conversations")
             with Vertical(id="conversation-pane"):
                 yield Static("Messages", id="conversation-title", classes="section-title")
                 with VerticalScroll(id="chat-log"):
@@ -110,7 +110,15 @@ class MessagesScreen(RoostScreen):
 
     def _link_changed(self, state: str) -> None:
         if state == "connected":
-            self.load()
+            self.catch_up()
+        elif self._online:
+            self._online = {}  # presence is unknown until the server answers again
+            self.call_later(self._show_list, self._conversations)
+
+    @work(exclusive=True, group="messages-catch-up")
+    async def catch_up(self) -> None:
+        await self.roost.client.wait_replayed()
+        self.load()
 
     def on_screen_resume(self) -> None:
         if self._open_id is not None:
@@ -138,6 +146,10 @@ class MessagesScreen(RoostScreen):
             return
         await self._show_list(answer.result)
         self._list_note("offline: cached" if answer.offline else "")
+        opened = self._open_conversation()
+        shown = [r.message.seq for r in self.chat_log.query(MessageRow) if not r.pending_client_id]
+        if opened is not None and opened.last_seq > max(shown, default=0):
+            self.load_conversation()  # it moved on while we were away
         try:
             self._online = {p.user: p.online for p in await self.chat.presence()}
         except ClientError:
@@ -167,6 +179,8 @@ class MessagesScreen(RoostScreen):
             view.index = ids.index(keep) if keep in ids else (0 if ids else None)
         if not conversations:
             self._list_note(EMPTY_LIST)
+        if self._target is not None:
+            self._show_title()
         if self._open_id is not None:
             self.refresh_marks()  # members or receipts may have become known
 
@@ -206,9 +220,9 @@ class MessagesScreen(RoostScreen):
         title = self._target or "Messages"
         if conversation is not None and conversation.kind == "direct":
             online = self._online.get(conversation.name)  # unknown while offline
-            title = f"@{conversation.name}" + {True: "  ● online", False: "  ○ away"}.get(
-                online, ""
-            )
+            title = f"@{conversation.name}"
+            if online is not None:
+                title += "  ● online" if online else "  ○ away"
         elif conversation is not None:
             title = f"# {conversation.name} — {', '.join(conversation.members)}"
         self.query_one("#conversation-title", Static).update(title)

@@ -138,7 +138,8 @@ def render_message(message: wire.Message, me: str, mark: str, *, pending: bool =
     if pending:
         text.append("  pending", style="bold yellow")
     elif mark:
-        text.append(f"  {mark}", style="green" if "read" in mark else "dim")
+        # A no-break space keeps the mark in one piece when the line wraps.
+        text.append("  " + mark.replace(" ", "\u00a0"), style="green" if "read" in mark else "dim")
     return text
 
 
