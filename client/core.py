@@ -98,6 +98,11 @@ class RoostClient:
         account = self.home.require_account()
         conn = self._logged_in_connection(account)
         await conn.open()
+        if self._staying:
+            # stay_connected() began while this opened: its connection is the one that
+            # reconnects, so this one must not replace it.
+            await conn.close()
+            return await self.connect()
         self._conn = conn
         self.last_replay = await self.outbox.replay(conn, self._replayed)
         return conn

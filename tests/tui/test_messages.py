@@ -153,9 +153,15 @@ async def test_an_offline_send_is_pending_until_the_server_returns(tmp_path: Pat
         await until(lambda: seqs() == [(1, "see you at the market"), (2, "running late")], "sent")
         assert not any(r.pending_client_id for r in rows(app))
         assert "✓ sent" in shown(app)[-1] and "pending" not in shown(app)[-1]
+        # The list caught up with the server again, and the conversation is live again.
+        note = app.screen.query_one("#conversations-note", Static)
+        await until(lambda: "offline" not in str(note.render()), "online list")
+        async with RoostClient(dave) as client:
+            await ChatClient(client).send("@carol", "no rush")
+        await until(lambda: [r.message.seq for r in rows(app)] == [1, 2, 3], "live again")
     async with RoostClient(dave) as client:
         page = (await ChatClient(client).history("@carol", limit=10, before=None)).result
-    assert [m.text for m in page.messages] == ["see you at the market", "running late"]
+    assert [m.text for m in page.messages] == ["see you at the market", "running late", "no rush"]
     await server.stop()
 
 

@@ -50,7 +50,10 @@ def chat_home(path: Path) -> ClientHome:
         wire.Message("502", 2, "carol", "Seeds swap on Saturday?", AT),
         wire.Message("502", 3, "alice", "Count me in.", AT),
     ]
-    receipts = [wire.Receipt("501", "bob", 4, 2, "9001"), wire.Receipt("501", "alice", 4, 4, "9002")]
+    receipts = [
+        wire.Receipt("501", "bob", 4, 2, "9001"),
+        wire.Receipt("501", "alice", 4, 4, "9002"),
+    ]
 
     async def fill() -> None:
         async with RoostClient(home) as client:
