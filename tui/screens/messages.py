@@ -355,8 +355,8 @@ class MessagesScreen(RoostScreen):
         if target == self._target:
             if self._open_id is None:
                 self._open_id = message.conversation
-                self.refresh_marks()
             await self._append(message)
+            self.refresh_marks()  # a receipt may have come before the row was there
         if known:
             c = next(c for c in self._conversations if c.id == message.conversation)
             await self._moved_to_top(_with(c, last_seq=max(c.last_seq, message.seq)))
