@@ -3,6 +3,8 @@ delivery acknowledgements, and the chat writes (queued in the outbox when offlin
 
 from __future__ import annotations
 
+import asyncio
+import weakref
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -106,6 +108,11 @@ class ChatClient:
         by_conversation: dict[str, list[wire.Receipt]] = {}
         for r in receipts:
             by_conversation.setdefault(r.conversation, []).append(r)
+        # Read-merge-write: a live receipt and a catch-up page must not overwrite each other.
+        async with _receipts_lock(self._client):
+            await self._merge_receipts(by_conversation)
+
+    async def _merge_receipts(self, by_conversation: dict[str, list[wire.Receipt]]) -> None:
         for conversation, changed in by_conversation.items():
             known = {r.user: r for r in await self.receipts(conversation)}
             for r in changed:
@@ -260,6 +267,13 @@ class ChatClient:
             await self._store.remember_target(c.id, c.id)
             if c.kind == "direct":
                 await self._store.remember_target("@" + c.name, c.id)
+
+
+_RECEIPT_LOCKS: weakref.WeakKeyDictionary[RoostClient, asyncio.Lock] = weakref.WeakKeyDictionary()
+
+
+def _receipts_lock(client: RoostClient) -> asyncio.Lock:
+    return _RECEIPT_LOCKS.setdefault(client, asyncio.Lock())
 
 
 def _last_seqs(messages: list[wire.Message]) -> dict[str, int]:
