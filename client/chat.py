@@ -3,7 +3,10 @@ delivery acknowledgements, and the chat writes (queued in the outbox when offlin
 
 from __future__ import annotations
 
+import asyncio
+import weakref
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import msgspec
 
@@ -15,11 +18,23 @@ from protocol.types import Empty
 
 CONVERSATIONS_CACHE = ("chat.list", "all")
 RECEIPTS_CURSOR = ("chat.sync", "receipts_cursor")
+RECEIPTS_CACHE = "chat.receipts"  # key: conversation id -> the members' latest receipts
 SYNC_PAGE = 1000
 MAX_SYNC_PAGES = 1000  # bounded: a million entries per catch-up
 
 _message = msgspec.json.Decoder(wire.Message)
 _conversations = msgspec.json.Decoder(list[wire.Conversation])
+_receipts = msgspec.json.Decoder(list[wire.Receipt])
+_send_args = msgspec.json.Decoder(wire.SendMessage)
+
+
+@dataclass
+class QueuedSend:
+    """A message still waiting in the outbox (shown as pending)."""
+
+    client_id: str
+    text: str
+    queued_at: datetime
 
 
 @dataclass
@@ -57,6 +72,7 @@ class ChatClient:
             await self._store.advance_cursors(moved)
             cursors.update(moved)
             await self._acknowledge(page.messages, me)
+            await self.keep_receipts(page.receipts)
             caught.messages += page.messages
             caught.receipts += page.receipts
             caught.conversations = page.conversations
@@ -74,13 +90,38 @@ class ChatClient:
         if event.event != "chat.message":
             return None
         message = _message.decode(event.data)
+        await self.received(message)
+        return message
+
+    async def received(self, message: wire.Message) -> None:
+        """Keep a message that arrived live and tell the server this device has it."""
         await self._keep([message])
         cursors = await self._store.cursors()
         if cursors.get(message.conversation, 0) + 1 == message.seq:
             await self._store.advance_cursors({message.conversation: message.seq})
         me = self._client.home.require_account().username
         await self._acknowledge([message], me)
-        return message
+
+    async def keep_receipts(self, receipts: list[wire.Receipt]) -> None:
+        """Remember each member's newest receipt per conversation (they only move forward),
+        so marks on one's own messages show offline and after a restart."""
+        by_conversation: dict[str, list[wire.Receipt]] = {}
+        for r in receipts:
+            by_conversation.setdefault(r.conversation, []).append(r)
+        # Read-merge-write: a live receipt and a catch-up page must not overwrite each other.
+        async with _receipts_lock(self._client):
+            await self._merge_receipts(by_conversation)
+
+    async def _merge_receipts(self, by_conversation: dict[str, list[wire.Receipt]]) -> None:
+        for conversation, changed in by_conversation.items():
+            known = {r.user: r for r in await self.receipts(conversation)}
+            for r in changed:
+                old = known.get(r.user)
+                if old is None or int(r.id) > int(old.id):
+                    known[r.user] = r
+            await self._client.cache.put(
+                RECEIPTS_CACHE, conversation, msgspec.json.encode(list(known.values()))
+            )
 
     # ---------------------------------------------------------------- reads
     async def conversations(self) -> Read[list[wire.Conversation]]:
@@ -121,6 +162,35 @@ class ChatClient:
         messages = [_message.decode(b) for b in bodies]
         return Read(wire.MessagePage(conversation, messages, more), True)
 
+    async def cached_conversations(self) -> list[wire.Conversation] | None:
+        """The conversation list as last fetched, for painting before the server answers."""
+        cached = await self._client.cache.get(*CONVERSATIONS_CACHE)
+        return _conversations.decode(cached.value) if cached else None
+
+    async def cached_messages(self, target: str, *, limit: int) -> list[wire.Message]:
+        """The newest messages of a conversation this device holds (none if unknown)."""
+        conversation = await self._store.conversation_for(_key(target))
+        if conversation is None:
+            return []
+        bodies, _ = await self._store.page(conversation, before=None, limit=limit)
+        return [_message.decode(b) for b in bodies]
+
+    async def receipts(self, conversation: str) -> list[wire.Receipt]:
+        cached = await self._client.cache.get(RECEIPTS_CACHE, conversation)
+        return _receipts.decode(cached.value) if cached else []
+
+    async def queued_sends(self, target: str) -> list[QueuedSend]:
+        """Messages to this target still waiting in the outbox, oldest first."""
+        queued = []
+        for entry in await self._client.outbox.entries():
+            if entry.op != "chat.send" or entry.failed:
+                continue
+            args = _send_args.decode(entry.args)
+            if _key(args.to) == _key(target):
+                at = datetime.fromtimestamp(entry.created_at / 1000, UTC)
+                queued.append(QueuedSend(entry.client_id, args.text, at))
+        return queued
+
     async def presence(self) -> list[wire.Presence]:
         result: wire.PresenceList = await self._client.call("presence.get", Empty())
         return result.users
@@ -129,10 +199,22 @@ class ChatClient:
     async def send(self, target: str, text: str) -> Written[wire.Message]:
         written = await self._client.write("chat.send", wire.SendMessage(to=target, text=text))
         if written.result is not None:
-            message: wire.Message = written.result
-            await self._store.remember_target(_key(target), message.conversation)
-            await self._keep([message])
+            await self.kept_sent(written.result, target)
         return written
+
+    async def kept_sent(self, message: wire.Message, target: str) -> None:
+        """Store one's own message once the server acked it (also after an outbox replay)."""
+        await self._store.remember_target(_key(target), message.conversation)
+        await self._keep([message])
+
+    async def typing(self, conversation: str, typing: bool = True) -> None:
+        """Show (or stop) the typing indicator; ephemeral, so dropped when offline."""
+        try:
+            await self._client.call(
+                "chat.typing", wire.SetTyping(conversation=conversation, typing=typing)
+            )
+        except Unreachable:
+            pass
 
     async def create_group(self, name: str, members: list[str]) -> Written[wire.Conversation]:
         written = await self._client.write(
@@ -185,6 +267,13 @@ class ChatClient:
             await self._store.remember_target(c.id, c.id)
             if c.kind == "direct":
                 await self._store.remember_target("@" + c.name, c.id)
+
+
+_RECEIPT_LOCKS: weakref.WeakKeyDictionary[RoostClient, asyncio.Lock] = weakref.WeakKeyDictionary()
+
+
+def _receipts_lock(client: RoostClient) -> asyncio.Lock:
+    return _RECEIPT_LOCKS.setdefault(client, asyncio.Lock())
 
 
 def _last_seqs(messages: list[wire.Message]) -> dict[str, int]:

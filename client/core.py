@@ -108,7 +108,9 @@ class RoostClient:
         account = self.home.require_account()
         conn = self._logged_in_connection(account)
         await conn.open()
-        if self._staying:  # the reconnect loop took over while this one was opening: use it
+        if self._staying:
+            # stay_connected() began while this opened: its connection is the one that
+            # reconnects, so this one must not replace it.
             await conn.close()
             return await self.connect()
         self._conn = conn
@@ -143,8 +145,9 @@ class RoostClient:
             self._staying = False
             self._replayed_all.clear()
 
-    async def ready(self) -> None:
-        """Wait until the kept connection is up and the outbox replayed (see stay_connected)."""
+    async def wait_replayed(self) -> None:
+        """Under stay_connected(): until the link is up and the outbox replayed, so reads and
+        writes go to the server (the link reports "connected" before the replay ends)."""
         await self._replayed_all.wait()
 
     @property

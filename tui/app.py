@@ -21,10 +21,12 @@ from textual.screen import Screen
 from textual.widget import Widget
 
 from client.backoff import Backoff
+from client.chat import ChatClient
 from client.connection import State
 from client.core import RoostClient
 from client.errors import AuthRejected, ClientError
 from client.home import ClientHome
+from protocol.chat import Message as ChatMessage
 from protocol.ops import EVENTS
 from storage.outbox import OutboxEntry
 from tui.messages import FollowChanged, ServerEvent, WriteAcked
@@ -35,6 +37,7 @@ from tui.screens.files import FilesScreen
 from tui.screens.help import HelpScreen
 from tui.screens.home import HomeScreen
 from tui.screens.login import LoginScreen
+from tui.screens.messages import MessagesScreen
 from tui.screens.notifications import NotificationsScreen
 from tui.screens.profile import ProfileScreen
 
@@ -54,6 +57,7 @@ class RoostApp(App[None]):
         "notifications": NotificationsScreen,
         "profile": ProfileScreen,
         "devices": DevicesScreen,
+        "messages": MessagesScreen,
         "files": FilesScreen,
         "explore": ExploreScreen,
     }
@@ -63,6 +67,7 @@ class RoostApp(App[None]):
         Binding("f3", "switch_mode('notifications')", "Alerts"),
         Binding("f4", "switch_mode('profile')", "Profile"),
         Binding("f5", "switch_mode('devices')", "Devices"),
+        Binding("f6", "switch_mode('messages')", "Messages"),
         Binding("f7", "switch_mode('files')", "Files"),
         Binding("f8", "switch_mode('explore')", "Explore"),
         Binding("ctrl+t", "toggle_dark", "Theme"),
@@ -162,6 +167,20 @@ class RoostApp(App[None]):
             self.broadcast(ServerEvent(event.event, data))
             if event.event == "notification.new" and self.current_mode != "notifications":
                 self.alert(f"Roost: @{data.actor} {data.kind}" if data is not None else "Roost")
+            elif event.event == "chat.message" and not self._messages_screen_listening():
+                await self._alert_direct_message(data)  # once it listens, that screen alerts
+
+    def _messages_screen_listening(self) -> bool:
+        return any(isinstance(listener, MessagesScreen) for listener in self.listeners)
+
+    async def _alert_direct_message(self, message: ChatMessage) -> None:
+        account = self.home.account()
+        if message.kind != "text" or account is None or message.sender == account.username:
+            return
+        known = await ChatClient(self.client).cached_conversations() or []
+        kinds = {c.id: c.kind for c in known}
+        if kinds.get(message.conversation, "direct") == "direct":
+            self.alert(f"Roost: @{message.sender}: {message.text[:80]}")
 
     def alert(self, text: str) -> None:
         """Ring the terminal, and ask it for a desktop notification (OSC 9) where it can."""
@@ -204,6 +223,7 @@ class RoostApp(App[None]):
         )
         yield SystemCommand("Profile", "Show and edit your profile", self._mode("profile"))
         yield SystemCommand("Devices", "Devices logged in to your account", self._mode("devices"))
+        yield SystemCommand("Messages", "Direct and group chats", self._mode("messages"))
         yield SystemCommand("Files", "Your workspace: sync, history, sharing", self._mode("files"))
         yield SystemCommand("Explore", "Search, trending, who to follow", self._mode("explore"))
         yield SystemCommand("Help", "Keys and how Roost works", self.action_help)

@@ -142,7 +142,7 @@ class FilesScreen(RoostScreen):
     @work(exclusive=True, group="files-online")
     async def back_online(self) -> None:
         """Once the outbox has been replayed: pull what changed meanwhile, and sync."""
-        await self.roost.client.ready()
+        await self.roost.client.wait_replayed()
         self._wake.set()
         self.load()
 

@@ -17,6 +17,8 @@ HELP = """\
 | **F3** | notifications (**m** marks them read; **Enter** opens the post, **p** who did it) |
 | **F4** | your profile (edit name and bio; look up someone else's) |
 | **F5** | devices logged in to your account (revoke a lost one) |
+| **F6** | messages: **Enter** opens a conversation, **n** new chat, **Escape** back to the list |
+| **F7** | files: **s** sync on/off, **h** history and restore, **m** share, **d** deleted |
 | **F8** | explore: search people, posts and #tags, trending tags, who to follow |
 | **f** | on someone's profile: follow or unfollow; **Escape** goes back |
 | **Ctrl+P** | command palette: every action by name |
