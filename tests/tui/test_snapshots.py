@@ -22,7 +22,7 @@ from client.core import RoostClient
 from client.home import Account, ClientHome
 from protocol.accounts import Device, DeviceList
 from protocol.profiles import Profile
-from protocol.social import Notification, Notifications, Page, Post
+from protocol.social import Notification, Notifications, Page, Post, Thread
 from tui.app import RoostApp
 
 SIZES = [(120, 40), (80, 24)]
@@ -105,6 +105,37 @@ def test_profile_screen(snap_compare: Any, tmp_path: Path, size: tuple[int, int]
 def test_devices_screen(snap_compare: Any, tmp_path: Path, size: tuple[int, int]) -> None:
     app = RoostApp(cached_home(tmp_path / "h"), connect=False)
     assert snap_compare(app, terminal_size=size, run_before=opening("f5"))
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_thread_screen(snap_compare: Any, tmp_path: Path, size: tuple[int, int]) -> None:
+    home = cached_home(tmp_path / "h")
+    swarm = Post(
+        "3003",
+        "bob",
+        "Swarm season is here. Who has a spare hive box? #bees",
+        POSTED,
+        like_count=2,
+        reply_count=1,
+        tags=["bees"],
+    )
+    reply = Post(
+        "3004",
+        "alice",
+        "@bob I have one, come by on Saturday.",
+        POSTED,
+        reply_to="3003",
+        mentions=["bob"],
+    )
+    thread = Thread(swarm, [], [reply])  # fmt: skip
+
+    async def fill() -> None:
+        async with RoostClient(home) as client:
+            await client.cache.put("post.thread", "3003", msgspec.json.encode(thread))
+
+    asyncio.run(fill())
+    app = RoostApp(home, connect=False)
+    assert snap_compare(app, terminal_size=size, run_before=opening("enter"))
 
 
 @pytest.mark.parametrize("size", SIZES)
