@@ -83,6 +83,14 @@ def serve(
         str | None,
         typer.Option("--max-file-size", help="Largest file or attachment, e.g. 2GiB."),
     ] = None,
+    send_queue_bytes: Annotated[
+        str,
+        typer.Option(
+            "--send-queue-bytes",
+            help="Events waiting for one connection, e.g. 1MiB: a device further behind is"
+            " disconnected and catches up when it reconnects.",
+        ),
+    ] = "1MiB",
     log_format: Annotated[
         str, typer.Option("--log-format", help="text, or json: one JSON object per line.")
     ] = "text",
@@ -114,6 +122,9 @@ def serve(
         max_message_chars=_text_limit(max_chat_text, max_text, MAX_MESSAGE_CHARS),
         quota_bytes=_size("--quota", quota),
         max_file_bytes=_size("--max-file-size", max_file_size),
+        send_queue_bytes=_size(
+            "--send-queue-bytes", send_queue_bytes, at_least=64 << 10, at_most=1 << 30
+        ),
     )
     config = ServerConfig(
         data_dir=data or Path(platformdirs.user_data_dir("roost-server")),

@@ -260,7 +260,7 @@ class RoostServer:
             ws,
             identity,
             self._rates.bucket_for(identity.user_id if identity else None),
-            limits.send_queue_frames,
+            limits,
             on_kick=self._kicked,
         )
         self._sessions.add(session)
@@ -282,7 +282,7 @@ class RoostServer:
                     task.add_done_callback(block_tasks.discard)
                     continue
                 reply = await self._answer(session, frame)
-                session.deliver(reply)
+                session.reply(reply)
         except ConnectionClosed:
             pass
         finally:
@@ -292,6 +292,7 @@ class RoostServer:
             if session.identity is not None:
                 self.hub.detach(session)
                 self._last_seen[session.identity.device_id] = now_ms()
+            self._rates.release(identity.user_id if identity else None)
 
     def _kicked(self, session: Session, code: int) -> None:
         self.hub.detach(session)  # no more events for it, even before the close completes
@@ -300,7 +301,7 @@ class RoostServer:
 
     async def _answer_block(self, session: Session, frame: bytes, slots: asyncio.Semaphore) -> None:
         try:
-            session.deliver(await self._answer(session, frame))
+            session.reply(await self._answer(session, frame))
         finally:
             slots.release()
 
@@ -337,6 +338,7 @@ class RoostServer:
     async def _flush_activity_forever(self) -> None:
         while True:
             await asyncio.sleep(ACTIVITY_FLUSH_SECONDS)
+            self._rates.sweep()  # buckets of users who left and have refilled since
             try:
                 await self._flush_activity()
             except Exception:

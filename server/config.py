@@ -20,7 +20,10 @@ class Limits:
     max_message_chars: int = 4000  # at most protocol.chat.MAX_MESSAGE_CHARS
     quota_bytes: int | None = None  # per user: see server.quota for what counts; None: none
     max_file_bytes: int | None = None  # one file version or attachment; None: no limit
-    send_queue_frames: int = 1000  # a device further behind than this is disconnected
+    # A connection further behind than either is disconnected (it catches up by cursor on
+    # reconnect): frames queued for it (replies and events), bytes of events queued for it.
+    send_queue_frames: int = 1000
+    send_queue_bytes: int = 1 << 20
     password_hashes_at_once: int = 2  # argon2id uses 64 MiB and one core per hash
 
 

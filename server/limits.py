@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 
 class TokenBucket:
-    __slots__ = ("_burst", "_clock", "_last", "_rate", "_tokens")
+    __slots__ = ("_burst", "_clock", "_last", "_rate", "_tokens", "holders")
 
     def __init__(
         self, rate: float, burst: int, clock: Callable[[], float] = time.monotonic
@@ -17,6 +17,7 @@ class TokenBucket:
         self._tokens = float(burst)
         self._clock = clock
         self._last = clock()
+        self.holders = 0  # connections using it (RateLimits)
 
     def take(self) -> float:
         """Spend one token: 0.0 if allowed, else the seconds until one is available."""
@@ -28,10 +29,18 @@ class TokenBucket:
             return 0.0
         return (1.0 - self._tokens) / self._rate
 
+    def full(self) -> bool:
+        """Refilled to the burst: no different from a new bucket."""
+        return self._tokens + (self._clock() - self._last) * self._rate >= self._burst
+
 
 class RateLimits:
     """One token bucket per user, shared by all of that user's connections, so opening more
-    connections buys no more requests; an anonymous connection gets a bucket of its own."""
+    connections buys no more requests; an anonymous connection gets a bucket of its own.
+
+    A bucket is forgotten only when no connection holds it and it has refilled to the burst,
+    i.e. when a new bucket would be no different: reconnecting never resets anyone's limit,
+    and the map holds the users connected lately, not everyone ever seen."""
 
     def __init__(
         self, rate: float, burst: int, clock: Callable[[], float] = time.monotonic
@@ -47,4 +56,25 @@ class RateLimits:
         bucket = self._by_user.get(user_id)
         if bucket is None:
             bucket = self._by_user[user_id] = TokenBucket(self._rate, self._burst, self._clock)
+        bucket.holders += 1
         return bucket
+
+    def release(self, user_id: int | None) -> None:
+        """A connection that took `bucket_for(user_id)` has ended."""
+        if user_id is None:
+            return
+        bucket = self._by_user.get(user_id)
+        if bucket is not None:
+            bucket.holders -= 1
+            if bucket.holders <= 0 and bucket.full():
+                del self._by_user[user_id]
+
+    def sweep(self) -> int:
+        """Forget the buckets no connection holds that have refilled since; how many."""
+        idle = [u for u, b in self._by_user.items() if b.holders <= 0 and b.full()]
+        for user_id in idle:
+            del self._by_user[user_id]
+        return len(idle)
+
+    def __len__(self) -> int:
+        return len(self._by_user)

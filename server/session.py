@@ -3,8 +3,11 @@
 Replies and events share one queue so a client sees them in the order the server produced
 them. The queue drains through a writer task that exists only while there is something to
 send, so an idle connection costs no task. A client that stops reading lets its queue grow;
-past the limit it is disconnected and catches up by cursor when it reconnects, instead of
-making the server hold (or wait on) its backlog.
+past either limit (frames queued, or bytes of events queued) it is disconnected at once (no
+closing handshake: a peer that does not read would never answer one) and catches up by cursor
+when it reconnects, instead of making the server hold (or wait on) its backlog. Replies count
+toward the frame limit only: their bytes are what the client asked for (a block download),
+bounded by its own window of requests.
 
 When nothing is queued and the socket's buffer has room, frames skip the queue: the frames a
 connection is given during one turn of the event loop are framed and handed to the socket in a
@@ -23,6 +26,7 @@ from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
 from websockets.protocol import OPEN
 
+from server.config import Limits
 from server.limits import TokenBucket
 from storage.accounts import Identity
 
@@ -32,7 +36,9 @@ CLOSE_TOO_SLOW = 4008  # private-use close codes: 4000 + the nearest HTTP status
 CLOSE_REVOKED = 4001
 # Below this many unsent bytes in the socket's buffer, a frame is written at the end of the loop
 # turn, without a writer task (chat fan-out sends tens of thousands of small frames a second).
+# The writer task also hands frames to the socket up to this much at a time, one write each.
 DIRECT_WRITE_BYTES = 64 << 10
+EVENT_PREFIX = b'{"event":'  # protocol.envelope.encode_event; replies start with {"id":
 
 # Per event loop, the sessions holding frames to write at the end of the current turn. A plain
 # dict (a weak one costs ~1 µs a look-up, once per connection per turn): each entry lives only
@@ -46,7 +52,8 @@ class Session:
         "_batch_bytes",
         "_closer",
         "_closing",
-        "_limit",
+        "_event_bytes",
+        "_limits",
         "_outgoing",
         "_writer",
         "bucket",
@@ -60,7 +67,7 @@ class Session:
         ws: ServerConnection,
         identity: Identity | None,
         bucket: TokenBucket,
-        send_queue_frames: int,
+        limits: Limits,
         on_kick: Callable[[Session, int], None] | None = None,
     ) -> None:
         self.ws = ws
@@ -70,7 +77,8 @@ class Session:
         self._outgoing: deque[bytes] | None = None  # made on first send: idle sockets stay small
         self._batch: list[bytes] | None = None  # frames to write together at the turn's end
         self._batch_bytes = 0  # the socket's buffer plus the batch
-        self._limit = send_queue_frames
+        self._limits = limits  # shared by every session: one slot for both send limits
+        self._event_bytes = 0  # bytes of the events in _outgoing
         self._writer: asyncio.Task[None] | None = None
         self._closing = False
         self._closer: asyncio.Task[None] | None = None  # held so the task is not collected
@@ -87,6 +95,14 @@ class Session:
         return self.identity.device_id
 
     def deliver(self, frame: bytes) -> None:
+        """Send an event (the hub's subscriber protocol)."""
+        self._send(frame, event=True)
+
+    def reply(self, frame: bytes) -> None:
+        """Send the reply to one of this connection's requests."""
+        self._send(frame, event=False)
+
+    def _send(self, frame: bytes, *, event: bool) -> None:
         if self._closing:
             return
         batch = self._batch
@@ -105,40 +121,64 @@ class Session:
         # Behind: the queue, drained by a writer task that waits for the socket.
         if self._outgoing is None:
             self._outgoing = deque()
-        if len(self._outgoing) >= self._limit:
-            self._too_slow(len(self._outgoing))
+        limits = self._limits
+        if len(self._outgoing) >= limits.send_queue_frames:
+            self._too_slow(f"{len(self._outgoing)} frames unsent")
             return
+        if event:
+            if self._event_bytes + len(frame) > limits.send_queue_bytes:
+                self._too_slow(f"{self._event_bytes} bytes of events unsent")
+                return
+            self._event_bytes += len(frame)
         self._outgoing.append(frame)
         if self._writer is None:
             self._writer = asyncio.create_task(self._drain())
 
     def kick(self, code: int, reason: str) -> None:
+        if self._stop_sending(code):
+            self._closer = asyncio.create_task(self.ws.close(code, reason))
+
+    def _stop_sending(self, code: int) -> bool:
+        """Send nothing more; False if that was already so."""
         if self._closing:
-            return
+            return False
         self._closing = True
         self._outgoing = None
+        self._event_bytes = 0
         self._batch = None
         if self.on_kick is not None:
             self.on_kick(self, code)
-        self._closer = asyncio.create_task(self.ws.close(code, reason))
+        return True
 
     # ----------------------------------------------------------------------------------------
-    def _too_slow(self, unsent: int) -> None:
-        log.warning("disconnecting %s: %d frames unsent", self._who(), unsent)
-        self.kick(CLOSE_TOO_SLOW, "too far behind; reconnect to catch up")
+    def _too_slow(self, unsent: str) -> None:
+        """Disconnect at once. A closing handshake would wait (until a keepalive ping timed out,
+        up to 40 s) behind megabytes that the peer is not reading, holding them; the close
+        frame goes out if the socket takes it, then the connection is cut."""
+        log.warning("disconnecting %s: %s", self._who(), unsent)
+        if not self._stop_sending(CLOSE_TOO_SLOW):
+            return
+        ws = self.ws
+        if ws.protocol.state is OPEN and ws.send_in_progress is None:
+            ws.protocol.send_close(CLOSE_TOO_SLOW, "too far behind; reconnect to catch up")
+            ws.transport.write(b"".join(ws.protocol.data_to_send()))
+        ws.transport.abort()  # the read loop then ends as for any lost connection
 
     def flush(self) -> None:
         """Frame this turn's frames and hand them to the socket in one write."""
         batch, self._batch = self._batch, None
-        if not batch:
-            return
+        if batch:
+            self._write(batch)
+
+    def _write(self, frames: list[bytes]) -> bool:
+        """Frame these and hand them to the socket in one write; False if it is closing."""
         ws = self.ws
         protocol = ws.protocol
         # As websockets' broadcast(): a closing connection gets nothing more.
         if protocol.state is not OPEN or ws.send_in_progress is not None:
-            return
+            return False
         try:
-            for frame in batch:  # JSON goes as text, blocks (RBLK...) as binary
+            for frame in frames:  # JSON goes as text, blocks (RBLK...) as binary
                 if frame[:1] == b"{":
                     protocol.send_text(frame)
                 else:
@@ -147,20 +187,37 @@ class Session:
             ws.transport.write(b"".join(protocol.data_to_send()))
         except Exception:
             log.exception("could not write to %s", self._who())
+            return False
+        return True
 
     def _socket_buffered(self) -> int:
         transport = self.ws.transport
         return DIRECT_WRITE_BYTES if transport is None else transport.get_write_buffer_size()
 
     async def _drain(self) -> None:
+        """Hand queued frames to the socket up to DIRECT_WRITE_BYTES at a time, one write each,
+        then wait until the socket's buffer is low again (not one awaited send per frame)."""
         self.flush()  # what this turn already batched goes first
         try:
             while self._outgoing:
-                frame = self._outgoing.popleft()
-                # JSON replies and events go as text; block frames (RBLK...) as binary.
-                await self.ws.send(frame, text=frame[:1] == b"{")  # blocks go as binary
-        except ConnectionClosed:
+                await self.ws.drain()  # returns at once while the buffer is below its mark
+                outgoing = self._outgoing
+                if not outgoing:  # dropped meanwhile
+                    break
+                frames: list[bytes] = []
+                room = DIRECT_WRITE_BYTES - self._socket_buffered()
+                while outgoing and (room > 0 or not frames):
+                    frame = outgoing.popleft()
+                    frames.append(frame)
+                    room -= len(frame)
+                    if frame[:9] == EVENT_PREFIX:
+                        self._event_bytes -= len(frame)
+                if not self._write(frames):
+                    self._outgoing = None
+                    self._event_bytes = 0
+        except (ConnectionClosed, OSError):
             self._outgoing = None
+            self._event_bytes = 0
         finally:
             self._writer = None
 

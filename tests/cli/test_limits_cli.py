@@ -63,6 +63,15 @@ async def test_a_bad_size_is_a_usage_error(make_home: Callable[[str, str], Home]
     assert result.code == 2 and "'ten gigs' is not a size" in result.stderr
 
 
+async def test_a_send_queue_budget_below_one_long_event_is_a_usage_error(
+    make_home: Callable[[str, str], Home],
+) -> None:
+    operator = make_home("operator", "ws://unused")
+    result = await operator.run("serve", "--send-queue-bytes", "4KiB", "--port", "0")
+    assert result.code == 2 and "must be at least 64.0 KiB" in result.stderr
+    assert "--send-queue-bytes" in result.stderr
+
+
 async def test_purge_then_gc_frees_the_blocks_of_old_versions_only(
     server_process: ServerProcess, make_home: Callable[[str, str], Home], tmp_path: Path
 ) -> None:

@@ -3,6 +3,7 @@ quota and file size, seen through the real server and the client core."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 from pathlib import Path
 
@@ -37,6 +38,53 @@ async def test_all_connections_of_a_user_share_one_rate_bucket(tmp_path: Path) -
         await other.call("auth.whoami")  # and so does every other user
         for conn in (laptop, phone, other):
             await conn.close()
+    finally:
+        await server.stop()
+
+
+async def test_reconnecting_does_not_reset_a_spent_rate_limit(tmp_path: Path) -> None:
+    """Buckets are forgotten to keep the server's memory flat, but only once full: a user who
+    spent the burst and reconnects (every connection gone meanwhile) is still limited."""
+    server = await start_server(tmp_path / "s", Limits(ops_per_second=0.2, ops_burst=3))
+    live = LiveServer(server)
+    try:
+        fred = await live.register("fred")
+        conn = await live.connect(fred.token)
+        for _ in range(3):
+            await conn.call("auth.whoami")
+        await conn.close()
+        while server.hub.is_online(int(fred.user_id)) or len(server._sessions):
+            await asyncio.sleep(0.01)
+        server._rates.sweep()  # as the server does every few seconds
+        again = await live.connect(fred.token)
+        with pytest.raises(ServerError) as refused:
+            await again.call("auth.whoami")
+        assert refused.value.code == "rate_limited"
+        await again.close()
+    finally:
+        await server.stop()
+
+
+async def test_buckets_of_users_who_left_are_forgotten_once_refilled(tmp_path: Path) -> None:
+    server = await start_server(tmp_path / "s", Limits(ops_per_second=50, ops_burst=5))
+    live = LiveServer(server)
+    try:
+        users = [await live.register(f"user{i}") for i in range(4)]
+        conns = [await live.connect(u.token) for u in users]
+        for conn in conns:
+            for _ in range(5):  # each spends the whole burst
+                await conn.call("auth.whoami")
+        assert len(server._rates) == 4
+        stays = conns.pop()
+        stays_bucket = server._rates.bucket_for(int(users[-1].user_id))
+        await asyncio.gather(*(c.close() for c in conns))
+        while len(server._sessions) > 1:
+            await asyncio.sleep(0.01)
+        await asyncio.sleep(0.2)  # 5 tokens at 50/s: refilled
+        server._rates.sweep()
+        assert len(server._rates) == 1  # the connected user's bucket stays, in use
+        assert server._rates.bucket_for(int(users[-1].user_id)) is stays_bucket
+        await stays.close()
     finally:
         await server.stop()
 
