@@ -118,6 +118,11 @@ class Run:
     server_cpu: float = 0.0  # CPU seconds per second of the run (1.0 is one core)
     dropped: int = 0  # connections the server closed as too far behind (its /metrics)
     queued_peak: int = 0  # most frames queued on the server, all connections, sampled each second
+    # per second of the run: second, requests sent, p50 ms, p99 ms, server CPU, machine CPU
+    # (cores busy, everything on it: clients, server, other work), RSS MiB, queued frames
+    series: list[tuple[int, int, float, float, float, float, float, int]] = field(
+        default_factory=list
+    )
 
 
 # ---------------------------------------------------------------------------------- bare server
@@ -162,6 +167,7 @@ async def run_worker(spec: dict[str, object]) -> dict[str, object]:
     warm = start_at + float(spec["warmup"])  # type: ignore[arg-type]
     end = start_at + duration
     latencies: dict[str, list[float]] = {f"{k}:{p}": [] for k in KINDS for p in ("without", "with")}
+    by_second: dict[int, list[float]] = {}  # second of the run -> latencies (all kinds)
     ok = {k: 0 for k in KINDS}
     errors: dict[str, int] = {}
     events = 0
@@ -177,6 +183,7 @@ async def run_worker(spec: dict[str, object]) -> dict[str, object]:
         ok[kind] += 1
         if warm <= sent_at < end:
             latencies[f"{kind}:{'without' if sent_at < half else 'with'}"].append(now - sent_at)
+        by_second.setdefault(int(sent_at - start_at), []).append(now - sent_at)
 
     async def reader(i: int, ws: ClientConnection) -> None:
         nonlocal events
@@ -296,7 +303,14 @@ async def run_worker(spec: dict[str, object]) -> dict[str, object]:
         task.cancel()
     await asyncio.gather(*readers, return_exceptions=True)
     await asyncio.gather(*(ws.close() for ws in conns if ws is not None), return_exceptions=True)
-    return {"latencies": latencies, "ok": ok, "errors": errors, "events": events, "cpu": cpu}
+    return {
+        "latencies": latencies,
+        "by_second": by_second,
+        "ok": ok,
+        "errors": errors,
+        "events": events,
+        "cpu": cpu,
+    }
 
 
 def _request(request_id: int, op: str, args: dict[str, object]) -> str:
@@ -482,14 +496,20 @@ async def run_load(
     process = psutil.Process(pid)
     await asyncio.sleep(max(0.0, start_at - time.monotonic()))
     cpu_start = sum(process.cpu_times()[:2])
+    machine_start = _machine_busy()
     samples: list[tuple[float, float]] = []  # (seconds since start, RSS MiB)
+    # (server CPU seconds so far, machine busy CPU seconds so far, RSS MiB, queued)
+    per_second: list[tuple[float, float, float, float]] = []
     queued_peak = 0.0
     while time.monotonic() < end:
-        samples.append((time.monotonic() - start_at, process.memory_info().rss / 2**20))
+        rss = process.memory_info().rss / 2**20
+        samples.append((time.monotonic() - start_at, rss))
+        queued = 0.0
         if server == "roost":
-            queued = await asyncio.to_thread(metric, uri, "roost_send_queue_frames")
-            queued_peak = max(queued_peak, queued or 0.0)
-        await asyncio.sleep(1.0)
+            queued = await asyncio.to_thread(metric, uri, "roost_send_queue_frames") or 0.0
+            queued_peak = max(queued_peak, queued)
+        per_second.append((sum(process.cpu_times()[:2]), _machine_busy(), rss, queued))
+        await asyncio.sleep(max(0.0, start_at + len(samples) - time.monotonic()))
     if feed is not None:
         await feed
     cpu = (sum(process.cpu_times()[:2]) - cpu_start) / args.duration
@@ -514,6 +534,22 @@ async def run_load(
             run.error_kinds[kind] = run.error_kinds.get(kind, 0) + n
     run.errors = sum(run.error_kinds.values())
     run.events = sum(r["events"] for r in results)
+    for second, (cpu_now, busy_now, rss, queued) in enumerate(per_second):
+        values = [v for r in results for v in r["by_second"].get(str(second), [])]
+        cpu_then = per_second[second - 1][0] if second else cpu_start
+        busy_then = per_second[second - 1][1] if second else machine_start
+        run.series.append(
+            (
+                second,
+                len(values),
+                percentile(values, 0.50) * 1000 if values else math.nan,
+                percentile(values, 0.99) * 1000 if values else math.nan,
+                cpu_now - cpu_then,
+                busy_now - busy_then,
+                rss,
+                int(queued),
+            )
+        )
     steady = [(t, m) for t, m in samples if t >= args.warmup]
     if len(steady) >= 2:
         run.rss_first_mib, run.rss_last_mib = steady[0][1], steady[-1][1]
@@ -526,6 +562,13 @@ async def run_load(
             f"; server counted {dropped:.0f} dropped" if dropped is not None else ""
         )
     return run
+
+
+def _machine_busy() -> float:
+    import psutil
+
+    times = psutil.cpu_times()
+    return sum(times) - times.idle - getattr(times, "iowait", 0.0)
 
 
 def _slope(points: list[tuple[float, float]]) -> float:
@@ -563,17 +606,32 @@ def print_run(run: Run) -> None:
         )
 
 
+def print_series(run: Run) -> None:
+    print(f"\n{run.server}, each second (the slow consumer joins at {run.duration / 2:.0f} s):")
+    print("  second  requests  p50 ms  p99 ms  server CPU  machine CPU  RSS MiB  queued frames")
+    for second, n, p50, p99, cpu, busy, rss, queued in run.series:
+        print(
+            f"  {second:>6}  {n:>8}  {p50:>6.1f}  {p99:>6.1f}  {cpu:>10.2f}  {busy:>11.2f}"
+            f"  {rss:>7.1f}  {queued:>13}"
+        )
+
+
 async def main(args: argparse.Namespace) -> int:
     workdir = Path(tempfile.mkdtemp(prefix="roost-bench-load-"))
     runs: list[Run] = []
     try:
-        async with server_process("roost", roost_argv(workdir / "data"), workdir) as roost:
+        argv = roost_argv(workdir / "data") + args.serve_arg
+        async with server_process("roost", argv, workdir) as roost:
             users, slow_token, feeders = await set_up_roost(roost.uri, args.users)
             print(f"running {args.clients} clients for {args.duration:.0f} s ...", file=sys.stderr)
             runs.append(
                 await run_load("roost", roost.proc.pid, roost.uri, users, slow_token, feeders, args)
             )
             print_run(runs[-1])
+            if args.series:
+                print_series(runs[-1])
+        if args.roost_only:
+            return 0 if runs[0].errors == 0 else 1
         bare_argv = [sys.executable, str(Path(__file__).resolve()), "--bare-server"]
         async with server_process("bare", bare_argv, workdir) as bare:
             fake = [{"group": "g", "namespace": "1"} for _ in range(args.users)]
@@ -624,6 +682,18 @@ def parse_args() -> argparse.Namespace:
         "--no-slow-consumer", action="store_true", help="leave the slow consumer out (a control)"
     )
     parser.add_argument("--json", action="store_true", help="also print the figures as JSON")
+    parser.add_argument(
+        "--series", action="store_true", help="print p50/p99, CPU, RSS, queues for each second"
+    )
+    parser.add_argument(
+        "--roost-only", action="store_true", help="skip the bare server (a quick look)"
+    )
+    parser.add_argument(
+        "--serve-arg",
+        action="append",
+        default=[],
+        help="an extra `roost serve` argument, repeatable (--serve-arg=--send-queue-bytes=1000000)",
+    )
     parser.add_argument("--bare-server", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     return parser.parse_args()
