@@ -24,9 +24,14 @@ request, any connection lost: must be zero), and the server's RSS sampled every 
 that answers each request at once (an ack, no work): the transport cost of the same load;
 the ratio of the two is printed. The clients run in `--workers` processes on the same cores.
 
+`--series` prints each second of the Roost run: requests sent, their p50/p99, the server's CPU,
+the whole machine's busy CPU (other work on a shared machine shows there), RSS and queued
+frames; a slow second with the server idle and the machine busy is not the server's doing.
+
     pip install -e '.[bench]'
     python bench/load.py                                   # 2,000 clients, 60 s
     python bench/load.py --clients 200 --users 20 --rate 100 --duration 40   # a quick look
+    python bench/load.py --roost-only --series --serve-arg=--send-queue-bytes=256KiB
 """
 
 from __future__ import annotations
