@@ -220,6 +220,8 @@ class Session:
             self._event_bytes = 0
         finally:
             self._writer = None
+            if not self._outgoing:  # caught up: give the deque back, as an idle socket has none
+                self._outgoing = None
 
     @property
     def queued(self) -> int:
