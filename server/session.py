@@ -38,7 +38,9 @@ CLOSE_REVOKED = 4001
 # turn, without a writer task (chat fan-out sends tens of thousands of small frames a second).
 # The writer task also hands frames to the socket up to this much at a time, one write each.
 DIRECT_WRITE_BYTES = 64 << 10
-EVENT_PREFIX = b'{"event":'  # protocol.envelope.encode_event; replies start with {"id":
+# Every event is protocol.envelope.encode_event's (replies start with {"id":): how the writer
+# tells the events it sends from replies, to count their bytes out of the budget again.
+EVENT_PREFIX = b'{"event":'
 
 # Per event loop, the sessions holding frames to write at the end of the current turn. A plain
 # dict (a weak one costs ~1 µs a look-up, once per connection per turn): each entry lives only
@@ -222,6 +224,7 @@ class Session:
             self._writer = None
             if not self._outgoing:  # caught up: give the deque back, as an idle socket has none
                 self._outgoing = None
+                self._event_bytes = 0
 
     @property
     def queued(self) -> int:
