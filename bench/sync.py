@@ -8,8 +8,10 @@ two Syncthing instances.
   (c) 10,000 files of 4 KiB: seconds from A's first scan until B holds them all;
   (d) peak RSS of the Roost client and server while a 4 GiB file syncs (A up, then B down).
 
-Roost runs as a `roost serve` subprocess and `roost sync DIR --once` subprocesses for device A
-then device B (so (a) includes two interpreter start-ups, about 0.3 s each). rsync pushes to
+Roost runs as a `roost serve` subprocess. For (a), devices A and B each run `roost sync DIR`
+(watching), as the two Syncthing instances run, and the file is moved into A's folder; then
+(a) is repeated cold with another new file: `roost sync DIR --once` on A, then on B (two
+interpreter start-ups included). The other steps use `roost sync DIR --once`. rsync pushes to
 an `rsync --daemon` on 127.0.0.1. Everything is loopback; every wait is bounded.
 
     python bench/sync.py                     # the full run (needs ~14 GiB of free disk)
@@ -19,12 +21,14 @@ an `rsync --daemon` on 127.0.0.1. Everything is loopback; every wait is bounded.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import json
 import os
 import random
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -172,6 +176,50 @@ class Roost:
         self.server.wait(30)
 
 
+class LivePair:
+    """Devices A and B each running `roost sync DIR` (watching, as a person leaves it running):
+    the same setting as the two Syncthing instances. `deliver` moves a file into A's folder
+    and times until B holds it (downloads appear whole: written aside, renamed once durable)."""
+
+    def __init__(self, roost: Roost, peak: Peak | None = None) -> None:
+        self.procs: list[subprocess.Popen[str]] = []
+        for device in ("b", "a"):
+            (roost.work / f"ws-{device}").mkdir(exist_ok=True)
+            proc = subprocess.Popen(
+                [*ROOST, "sync", str(roost.work / f"ws-{device}")],
+                env=roost.env(device),
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            self.procs.append(proc)
+            if peak is not None:
+                peak.watch(f"client-{device}", proc.pid)
+            assert proc.stderr is not None
+            line = proc.stderr.readline()  # "syncing DIR; Ctrl-C to stop", after signing in
+            if "syncing" not in line:
+                raise RuntimeError(f"roost sync did not start: {line}")
+            threading.Thread(target=proc.stderr.read, daemon=True).start()
+        time.sleep(1.0)  # both first passes (empty folders) are over
+
+    def deliver(self, staged: Path, into: Path, arrives: Path) -> float:
+        size = staged.stat().st_size
+        start = time.perf_counter()
+        os.replace(staged, into)  # appears whole in A's folder
+        while time.perf_counter() - start < 600:
+            with contextlib.suppress(FileNotFoundError):
+                if arrives.stat().st_size == size:
+                    return time.perf_counter() - start
+            time.sleep(0.01)
+        raise RuntimeError(f"{arrives.name} did not reach device B within 600 s")
+
+    def stop(self) -> None:
+        for proc in self.procs:
+            proc.send_signal(signal.SIGINT)
+        for proc in self.procs:
+            proc.wait(30)
+
+
 class Rsync:
     def __init__(self, work: Path) -> None:
         self.dest = work / "rsync-dest"
@@ -226,6 +274,31 @@ def timed(fn: Callable[[], object]) -> float:
     return time.perf_counter() - start
 
 
+def measure_a(roost: Roost, size: int, peak: Peak | None = None) -> dict[str, object]:
+    """(a): a new file from A to B with both devices running `roost sync` (the headline, as
+    Syncthing is measured); then another new file with `roost sync --once` on A, then on B,
+    two cold processes one after the other (start-ups included)."""
+    work = roost.work
+    staged = work / "staged.bin"
+    make_file(staged, size)
+    pair = LivePair(roost, peak)
+    try:
+        live = pair.deliver(staged, work / "ws-a" / "big.bin", work / "ws-b" / "big.bin")
+    finally:
+        pair.stop()
+    assert digest(work / "ws-b" / "big.bin") == digest(work / "ws-a" / "big.bin"), "B differs"
+    make_file(work / "ws-a" / "cold.bin", size, seed=5)
+    t_up = timed(lambda: roost.sync("a", peak))
+    t_down = timed(lambda: roost.sync("b", peak))
+    assert digest(work / "ws-b" / "cold.bin") == digest(work / "ws-a" / "cold.bin"), "B differs"
+    return {
+        "roost_s": round(live, 2),
+        "roost_cold_s": round(t_up + t_down, 2),
+        "roost_up_s": round(t_up, 2),
+        "roost_down_s": round(t_down, 2),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--size-mib", type=int, default=1024)
@@ -244,23 +317,12 @@ def main() -> None:
     roost = Roost(work)
     rsync = Rsync(work)
     try:
-        size = args.size_mib << 20
         src = work / "ws-a" / "big.bin"
-        src.parent.mkdir()
-        make_file(src, size)
         peak = Peak()
         peak.watch("server", roost.server.pid)
-        # (a) a new file, A -> B
-        t_up = timed(lambda: roost.sync("a", peak))
-        t_down = timed(lambda: roost.sync("b", peak))
-        assert digest(work / "ws-b" / "big.bin") == digest(src), "B's copy differs"
+        new_file = measure_a(roost, args.size_mib << 20, peak)
         rs_seconds, _ = rsync.push(src)
-        results["a"] = {
-            "roost_s": round(t_up + t_down, 2),
-            "roost_up_s": round(t_up, 2),
-            "roost_down_s": round(t_down, 2),
-            "rsync_s": round(rs_seconds, 2),
-        }
+        results["a"] = {**new_file, "rsync_s": round(rs_seconds, 2)}
         # (b) 100 bytes inserted mid-file
         insert_middle(src, b"#" * 100)
         blocks, sent = roost.sync("a")
@@ -291,6 +353,7 @@ def main() -> None:
         # (d) peak RSS with a 4 GiB file
         if args.big_mib:
             (work / "ws-a" / "big.bin").unlink()
+            (work / "ws-a" / "cold.bin").unlink()
             shutil.rmtree(work / "ws-a" / "small")
             roost.sync("a")
             roost.sync("b")
@@ -314,8 +377,9 @@ def main() -> None:
     a, b, c = results["a"], results["b"], results["c"]
     assert isinstance(a, dict) and isinstance(b, dict) and isinstance(c, dict)
     print(
-        f"(a) new {args.size_mib} MiB file A->B: roost {a['roost_s']} s "
-        f"(up {a['roost_up_s']} + down {a['roost_down_s']}), rsync daemon {a['rsync_s']} s"
+        f"(a) new {args.size_mib} MiB file A->B: roost {a['roost_s']} s with both devices"
+        f" syncing; {a['roost_cold_s']} s with `sync --once` on A then B (up"
+        f" {a['roost_up_s']} + down {a['roost_down_s']}); rsync daemon {a['rsync_s']} s"
     )
     print(
         f"(b) 100 B inserted mid-file: roost sent {b['roost_blocks']} blocks, "
@@ -335,15 +399,7 @@ def only(args: argparse.Namespace) -> None:
     try:
         (work / "ws-a").mkdir()
         if args.only == "a":
-            src = work / "ws-a" / "big.bin"
-            make_file(src, args.size_mib << 20)
-            t_up = timed(lambda: roost.sync("a"))
-            t_down = timed(lambda: roost.sync("b"))
-            assert digest(work / "ws-b" / "big.bin") == digest(src), "B's copy differs"
-            print(
-                f"(a) new {args.size_mib} MiB file A->B: roost {t_up + t_down:.2f} s "
-                f"(up {t_up:.2f} + down {t_down:.2f})"
-            )
+            print(f"(a) new {args.size_mib} MiB file A->B: {measure_a(roost, args.size_mib << 20)}")
         else:
             small = work / "ws-a" / "small"
             small.mkdir()

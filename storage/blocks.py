@@ -18,7 +18,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import BinaryIO, Protocol
+from typing import Protocol
 
 import zstandard
 
@@ -99,7 +99,11 @@ def _load_syncfs() -> Callable[[Path], None] | None:
 _syncfs = _load_syncfs()
 
 
-def make_durable(files: Sequence[BinaryIO]) -> None:
+class OpenFile(Protocol):
+    def fileno(self) -> int: ...
+
+
+def make_durable(files: Sequence[OpenFile]) -> None:
     """fsync every one of these open, flushed files: with syncfs, one call per filesystem
     they are on (about the cost of one fsync); otherwise one fsync each."""
     if _syncfs is None or len(files) == 1:

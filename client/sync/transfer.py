@@ -28,11 +28,13 @@ from client.sync.ignore import TEMP_PREFIX
 from protocol import files as wire
 from protocol.errors import ErrorCode, RoostError
 from protocol.files import Codec
-from storage.blocks import decode_block, encode_block, make_durable, sync_dirs
+from storage.blocks import OpenFile, decode_block, encode_block, make_durable, sync_dirs
+from storage.unbuffered import SequentialFile
 
 SMALL_BLOCK_BYTES = 256 << 10  # the server lets more of these be in flight (see server/app.py)
 LAND_BATCH = 128  # downloads made durable and renamed together, at most
 WRITE_BYTES = 4 << 20  # a download writes its temp file in pieces this big
+UNBUFFERED_BYTES = 16 << 20  # downloads this large bypass the page cache
 COMMIT_BUDGET = 48 << 10  # bytes of JSON per files.commit request (the limit is 64 KiB)
 BATCH_BLOCKS = 256  # small blocks per batch frame (RPTS up, RGTS/RBKS down)
 BATCH_BYTES = 2 << 20  # raw bytes of small blocks per batch frame (the server allows 4 MiB)
@@ -170,11 +172,14 @@ _temp_numbers = itertools.count()
 
 
 class _TempFile:
-    """A download's temp file, written off the event loop in pieces of up to WRITE_BYTES."""
+    """A download's temp file, written off the event loop in pieces of up to WRITE_BYTES.
+    A large one bypasses the page cache (storage.unbuffered): it is written once and the
+    cache would only be a detour on its way to the disk."""
 
-    def __init__(self, tmp: Path) -> None:
+    def __init__(self, tmp: Path, *, large: bool = False) -> None:
         self.tmp = tmp
-        self.file: BinaryIO | None = None
+        self.large = large
+        self.file: BinaryIO | SequentialFile | None = None
         self.buffer: list[bytes] = []
         self.buffered = 0
 
@@ -188,15 +193,20 @@ class _TempFile:
     def _write(self) -> None:
         if self.file is None:
             self.tmp.parent.mkdir(parents=True, exist_ok=True)
-            self.file = open(self.tmp, "wb")  # closed in finish or discard
-        self.file.writelines(self.buffer)
+            # closed in finish or discard
+            self.file = SequentialFile(self.tmp) if self.large else open(self.tmp, "wb")
+        for piece in self.buffer:
+            self.file.write(piece)
         self.buffer, self.buffered = [], 0
 
-    def flushed(self) -> BinaryIO:
+    def flushed(self) -> BinaryIO | SequentialFile:
         """Write what is buffered and flush it to the OS; the caller then makes it durable."""
         self._write()
         assert self.file is not None
-        self.file.flush()
+        if isinstance(self.file, SequentialFile):
+            self.file.finish()
+        else:
+            self.file.flush()
         return self.file
 
     def into_place(self, dest: Path, mtime_ms: int | None) -> None:
@@ -221,7 +231,7 @@ def land_files(batch: Sequence[_Landing]) -> list[BaseException | None]:
     syncfs rather than an fsync each), then rename each into place. Each rename still
     follows its own file's durability, as with one fsync per file."""
     errors: list[BaseException | None] = [None] * len(batch)
-    flushed: list[BinaryIO] = []
+    flushed: list[OpenFile] = []
     for i, (out, _, _) in enumerate(batch):
         try:
             flushed.append(out.flushed())
@@ -424,7 +434,7 @@ class Transfer:
         tmp = dest.with_name(f"{TEMP_PREFIX}{_TEMP_RUN}-{next(_temp_numbers)}")
         pending: deque[asyncio.Task[bytes]] = deque()
         lengths: list[int] = []
-        out = _TempFile(tmp)
+        out = _TempFile(tmp, large=size is not None and size >= UNBUFFERED_BYTES)
         try:
             for h in blocks:
                 pending.append(asyncio.create_task(self._block(h, local, size_hint)))

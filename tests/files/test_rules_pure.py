@@ -15,6 +15,7 @@ from client.sync.conflicts import conflicted_copy_name
 from client.sync.decide import Action, Content, Version, decide, for_viewer
 from protocol.errors import RoostError
 from protocol.files import MAX_BLOCK_BYTES, path_problem, validate_path
+from storage import chunker
 from storage.blocks import (
     BadBlock,
     BlockMissing,
@@ -23,7 +24,13 @@ from storage.blocks import (
     encode_block,
     verify_block,
 )
-from storage.chunker import MAX_SIZE, check_compiled, chunk_bytes, chunk_stream
+from storage.chunker import (
+    MAX_SIZE,
+    check_compiled,
+    chunk_bytes,
+    chunk_stream,
+    chunk_stream_parallel,
+)
 
 A, B, C = Content("file", ("a",)), Content("file", ("b",)), Content("file", ("c",))
 V1, V2 = Version("1", A), Version("2", B)
@@ -125,6 +132,20 @@ def test_chunks_reassemble_to_the_input(head: bytes, size: int, seed: int) -> No
     assert b"".join(data[c.offset : c.offset + c.length] for c in chunks) == data
     assert all(c.length <= MAX_SIZE for c in chunks)
     assert [c.digest for c in chunk_stream(io.BytesIO(data))] == [c.digest for c in chunks]
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(0, 5 << 20), st.integers(1 << 16, 6 << 20), st.integers(0, 2**32))
+def test_hashing_in_threads_finds_the_same_chunks(size: int, piece: int, seed: int) -> None:
+    """Pieces of any size, cut apart and re-cut at their ends, give the streamed chunks."""
+    data = random.Random(seed).randbytes(size // 2) + b"text " * (size // 10)
+    expected = [(c.offset, c.length, c.digest) for c in chunk_stream(io.BytesIO(data))]
+    old, chunker.PIECE = chunker.PIECE, piece
+    try:
+        got = [(c.offset, c.length, c.digest) for c in chunk_stream_parallel(io.BytesIO(data))]
+    finally:
+        chunker.PIECE = old
+    assert got == expected
 
 
 @settings(max_examples=25, deadline=None)

@@ -66,3 +66,16 @@ async def test_a_landed_download_has_its_folder_synced(tmp_path: Path, synced: S
     assert land_files([(out, dest, None)]) == [None]
     assert dest.read_bytes() == b"downloaded"
     assert synced.covers(dest.parent)
+
+
+async def test_a_large_download_written_past_the_cache_is_fsynced(
+    tmp_path: Path, synced: Synced
+) -> None:
+    dest = tmp_path / "video.bin"
+    out = _TempFile(dest.with_name(".roost-tmp-big"), large=True)
+    data = os.urandom(5 << 20) + b"tail"
+    for i in range(0, len(data), 1 << 20):
+        await out.add(data[i : i + (1 << 20)], [])
+    assert land_files([(out, dest, None)]) == [None]
+    assert dest.read_bytes() == data
+    assert synced.covers(dest) and synced.covers(dest.parent)

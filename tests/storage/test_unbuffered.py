@@ -1,0 +1,81 @@
+"""Large new files written past the page cache (O_DIRECT) hold exactly the bytes given, at
+their exact length, whatever the piece sizes; a filesystem that refuses O_DIRECT still gets
+the file, written the usual way."""
+
+from __future__ import annotations
+
+import errno
+import os
+import random
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from storage import unbuffered
+from storage.unbuffered import PIECE, SequentialFile
+
+
+def write_pieces(path: Path, pieces: list[bytes]) -> SequentialFile:
+    out = SequentialFile(path)
+    try:
+        for piece in pieces:
+            out.write(piece)
+        out.finish()
+        os.fsync(out.fileno())
+    finally:
+        out.close()
+    return out
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(st.integers(0, PIECE + 5000), max_size=5), st.integers(0, 2**32))
+def test_the_file_holds_exactly_what_was_written(
+    tmp_path_factory: pytest.TempPathFactory, sizes: list[int], seed: int
+) -> None:
+    rng = random.Random(seed)
+    pieces = [rng.randbytes(n) for n in sizes]
+    path = tmp_path_factory.mktemp("direct") / "file.bin"
+    out = write_pieces(path, pieces)
+    assert path.read_bytes() == b"".join(pieces)
+    assert out.size == sum(sizes)
+
+
+def test_a_large_file_on_a_disk_goes_past_the_page_cache(tmp_path: Path) -> None:
+    path = tmp_path / "big.bin"
+    data = random.Random(1).randbytes(3 * PIECE + 123)
+    out = write_pieces(path, [data[i : i + 1_000_000] for i in range(0, len(data), 1_000_000)])
+    assert path.read_bytes() == data
+    if not out.direct:
+        pytest.skip("this filesystem refuses O_DIRECT (the buffered path is tested below)")
+
+
+def test_a_filesystem_refusing_o_direct_still_gets_the_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real_write = os.write
+
+    def refusing_write(fd: int, data: object) -> int:  # as some network filesystems do
+        if os.get_blocking(fd) and unbuffered._O_DIRECT and _is_direct(fd):
+            raise OSError(errno.EINVAL, "Invalid argument")
+        return real_write(fd, data)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(os, "write", refusing_write)
+    data = random.Random(2).randbytes(PIECE + 77)
+    out = write_pieces(tmp_path / "f.bin", [data])
+    assert (tmp_path / "f.bin").read_bytes() == data
+    assert not out.direct
+
+
+def _is_direct(fd: int) -> bool:
+    import fcntl
+
+    return bool(fcntl.fcntl(fd, fcntl.F_GETFL) & unbuffered._O_DIRECT)
+
+
+def test_an_existing_file_is_never_overwritten(tmp_path: Path) -> None:
+    (tmp_path / "taken").write_bytes(b"keep me")
+    with pytest.raises(FileExistsError):
+        SequentialFile(tmp_path / "taken")
+    assert (tmp_path / "taken").read_bytes() == b"keep me"
