@@ -314,7 +314,9 @@ class Transfer:
 
         async with first_error():
             async with asyncio.TaskGroup() as group:
-                for _ in range(self.window):
+                # Twice the window: the server verifies and stores `window` blocks at once per
+                # connection, and as many again on their way keep it busy between replies.
+                for _ in range(2 * self.window):
                     group.create_task(worker(large))
                 for _ in range(BATCHES_IN_FLIGHT):
                     group.create_task(batch_worker())
