@@ -27,9 +27,9 @@ with warnings.catch_warnings():
 AVG_SIZE = 768 << 10  # pyfastcdc's real average is avg + min: about 1 MiB
 MIN_SIZE = 256 << 10
 MAX_SIZE = 4 << 20
-PIECE = 16 << 20  # a large file is read and cut in pieces this big
+PIECE = 8 << 20  # a large file is read and cut in pieces this big
 HASH_THREADS = 2
-PIECES_AHEAD = 2  # pieces being hashed while the next is cut: bounds memory to a few pieces
+PIECES_AHEAD = 1  # a piece is hashed while the next is cut: memory stays a few pieces
 
 
 class ChunkerUnavailable(RuntimeError):
