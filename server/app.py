@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
+import random
 import signal
 import ssl
 from collections.abc import Awaitable, Callable
@@ -79,6 +80,14 @@ CAPABILITIES = [
 BLOCK_FRAMES_AT_ONCE = 8  # per connection: verifying and storing blocks overlaps the network
 SMALL_FRAME_BYTES = (256 << 10) + 64  # a block of at most 256 KiB and its header
 SMALL_FRAMES_AT_ONCE = 64  # many small files: their latency is mostly waiting (4 MiB of memory)
+
+
+def keepalive_interval(configured: float | None) -> float | None:
+    """A connection's ping interval: somewhere between half the configured one and all of it.
+    Connections opened together (everyone reconnecting after a restart) would otherwise ping
+    in the same second, every interval, and every request then waits behind thousands of
+    pings. A dead peer is still found within the configured interval plus the timeout."""
+    return None if configured is None else configured * random.uniform(0.5, 1.0)
 
 
 class RoostServer:
@@ -254,6 +263,8 @@ class RoostServer:
 
     # ---------------------------------------------------------------------------- connection
     async def _connection(self, ws: ServerConnection) -> None:
+        # Before the first await, so the keepalive task's first sleep already uses it.
+        ws.ping_interval = keepalive_interval(self.config.ping_interval)
         limits = self.config.limits
         identity: Identity | None = getattr(ws, "roost_identity", None)
         session = Session(

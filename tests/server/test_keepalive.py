@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from server.app import RoostServer
+from server.app import RoostServer, keepalive_interval
 from server.config import ServerConfig
 from tests.conftest import LiveServer
 from tests.helpers import SECOND
@@ -35,3 +35,13 @@ async def test_silent_peer_is_dropped_after_the_ping_timeout(tmp_path: Path) -> 
         silent._ws.transport.abort()  # type: ignore[union-attr]
     finally:
         await server.stop()
+
+
+def test_connections_opened_together_do_not_ping_together() -> None:
+    """After a restart every device reconnects at once: their pings must spread out, and no
+    dead peer may go unnoticed for longer than the configured interval."""
+    intervals = [keepalive_interval(20.0) for _ in range(2000)]
+    assert all(10.0 <= i <= 20.0 for i in intervals)
+    seconds = {int(i) for i in intervals}
+    assert len(seconds) >= 10  # spread over ten different seconds, not one
+    assert keepalive_interval(None) is None  # keepalive off stays off
