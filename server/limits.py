@@ -33,6 +33,10 @@ class TokenBucket:
         """Refilled to the burst: no different from a new bucket."""
         return self._tokens + (self._clock() - self._last) * self._rate >= self._burst
 
+    def forgettable(self) -> bool:
+        """No connection holds it and a new bucket would be no different."""
+        return self.holders <= 0 and self.full()
+
 
 class RateLimits:
     """One token bucket per user, shared by all of that user's connections, so opening more
@@ -66,12 +70,12 @@ class RateLimits:
         bucket = self._by_user.get(user_id)
         if bucket is not None:
             bucket.holders -= 1
-            if bucket.holders <= 0 and bucket.full():
+            if bucket.forgettable():
                 del self._by_user[user_id]
 
     def sweep(self) -> int:
         """Forget the buckets no connection holds that have refilled since; how many."""
-        idle = [u for u, b in self._by_user.items() if b.holders <= 0 and b.full()]
+        idle = [u for u, b in self._by_user.items() if b.forgettable()]
         for user_id in idle:
             del self._by_user[user_id]
         return len(idle)

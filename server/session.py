@@ -145,8 +145,7 @@ class Session:
         if self._closing:
             return False
         self._closing = True
-        self._outgoing = None
-        self._event_bytes = 0
+        self._drop_queue()
         self._batch = None
         if self.on_kick is not None:
             self.on_kick(self, code)
@@ -215,16 +214,17 @@ class Session:
                     if frame[:9] == EVENT_PREFIX:
                         self._event_bytes -= len(frame)
                 if not self._write(frames):
-                    self._outgoing = None
-                    self._event_bytes = 0
+                    self._drop_queue()
         except (ConnectionClosed, OSError):
-            self._outgoing = None
-            self._event_bytes = 0
+            self._drop_queue()
         finally:
             self._writer = None
             if not self._outgoing:  # caught up: give the deque back, as an idle socket has none
-                self._outgoing = None
-                self._event_bytes = 0
+                self._drop_queue()
+
+    def _drop_queue(self) -> None:
+        self._outgoing = None
+        self._event_bytes = 0
 
     @property
     def queued(self) -> int:

@@ -86,13 +86,14 @@ def chunk_stream_parallel(stream: BinaryIO) -> Iterator[Chunk]:
         if not data:
             break
         cuts = [(c.offset, c.length, c.data) for c in cutter.cut_buf(data)]
-        if piece and len(cuts) > 1:
+        if not piece:  # the stream has ended: every cut is final
+            carry, next_base = b"", base + len(data)
+        elif len(cuts) == 1:  # one chunk so far: read more before cutting it
+            carry = data
+            continue
+        else:
             offset, _, view = cuts.pop()
             carry, next_base = bytes(view), base + offset
-        else:
-            carry, next_base = (data, base) if piece else (b"", base + len(data))
-            if piece:
-                continue  # one chunk so far: read more before cutting it
         pending.append([(base + off, n, pool.submit(_digest, view)) for off, n, view in cuts])
         base = next_base
         while len(pending) > PIECES_AHEAD:

@@ -1,11 +1,11 @@
 """Writing a large new file front to back without filling the page cache (O_DIRECT).
 
 Bytes written through the page cache cost kernel time to cache first, and more again to
-write back; for a file that is written once and not read soon (a download landing, a block
-arriving at the server) that is pure overhead. Where the OS and filesystem allow it, the bytes
-go from an aligned buffer straight to the disk instead; elsewhere (tmpfs, macOS, some network
-filesystems) the same calls write through the cache as usual. Either way the caller still
-fsyncs before relying on the file: O_DIRECT skips the cache, not the file's metadata.
+write back; for a file that is written once and not read soon (a large download landing)
+that is pure overhead. Where the OS and filesystem allow it, the bytes go from an aligned
+buffer straight to the disk instead; elsewhere (tmpfs, macOS, some network filesystems) the
+same calls write through the cache as usual. Either way the caller still fsyncs before
+relying on the file: O_DIRECT skips the cache, not the file's metadata.
 """
 
 from __future__ import annotations
@@ -42,6 +42,7 @@ class SequentialFile:
         return self._fd
 
     def write(self, data: bytes | memoryview) -> None:
+        self.size += len(data)
         if self._buffer is None:
             self._write_all(data)
             return
@@ -54,7 +55,6 @@ class SequentialFile:
             if self._filled == PIECE:
                 self._write_all(self._buffer)
                 self._filled = 0
-        self.size += len(data)
 
     def finish(self) -> None:
         """Write what is gathered and give the file its exact length (the last aligned write
@@ -77,8 +77,6 @@ class SequentialFile:
 
     def _write_all(self, data: bytes | memoryview | mmap.mmap) -> None:
         view = memoryview(data)
-        if self._buffer is None:
-            self.size += len(view)
         while view:
             try:
                 n = os.write(self._fd, view)
