@@ -103,10 +103,15 @@ class OpenFile(Protocol):
     def fileno(self) -> int: ...
 
 
+# syncfs waits for every dirty page of the filesystem, other programs' too (a 1 GiB file
+# another program just wrote costs ~1 s here): worth it only in place of many fsyncs.
+SYNCFS_OVER = 8
+
+
 def make_durable(files: Sequence[OpenFile]) -> None:
-    """fsync every one of these open, flushed files: with syncfs, one call per filesystem
-    they are on (about the cost of one fsync); otherwise one fsync each."""
-    if _syncfs is None or len(files) == 1:
+    """fsync every one of these open, flushed files: with many, one syncfs per filesystem
+    they are on (about the cost of one fsync when little else is dirty); else one fsync each."""
+    if _syncfs is None or len(files) <= SYNCFS_OVER:
         for f in files:
             os.fsync(f.fileno())
         return
@@ -120,10 +125,10 @@ def make_durable(files: Sequence[OpenFile]) -> None:
 
 def sync_dirs(folders: Iterable[Path]) -> None:
     """Make renames and new entries in these folders durable: a rename is only as durable as
-    its folder, so without this a machine crash can lose a file whose write was acked. One
-    syncfs per filesystem where available, else an fsync of each folder."""
+    its folder, so without this a machine crash can lose a file whose write was acked. With
+    many folders, one syncfs per filesystem where available; else an fsync of each folder."""
     unique = list(dict.fromkeys(folders))
-    if _syncfs is not None and len(unique) > 1:
+    if _syncfs is not None and len(unique) > SYNCFS_OVER:
         seen: set[int] = set()
         for folder in unique:
             dev = folder.stat().st_dev

@@ -79,3 +79,20 @@ async def test_a_large_download_written_past_the_cache_is_fsynced(
     assert land_files([(out, dest, None)]) == [None]
     assert dest.read_bytes() == data
     assert synced.covers(dest) and synced.covers(dest.parent)
+
+
+async def test_many_downloads_landed_together_are_all_durable(
+    tmp_path: Path, synced: Synced
+) -> None:
+    """Past `SYNCFS_OVER` files, one syncfs of their filesystem stands in for their fsyncs."""
+    batch = []
+    for i in range(blocks.SYNCFS_OVER + 4):
+        dest = tmp_path / f"folder{i}" / "note.txt"
+        dest.parent.mkdir()
+        out = _TempFile(dest.with_name(".roost-tmp-x"))
+        await out.add(f"note {i}".encode(), [])
+        batch.append((out, dest, None))
+    assert land_files(batch) == [None] * len(batch)
+    for i, (_, dest, _) in enumerate(batch):
+        assert dest.read_bytes() == f"note {i}".encode()
+        assert synced.covers(dest) and synced.covers(dest.parent)
