@@ -92,7 +92,10 @@ class SyncLock:
             os.close(fd)  # closing drops the flock
 
     def __del__(self) -> None:
-        self.release()
+        try:
+            self.release()  # an engine dropped without release(): still let go
+        except Exception:  # late in interpreter shutdown: the OS frees it anyway
+            pass
 
 
 def _try_lock(fd: int) -> bool:
