@@ -93,7 +93,10 @@ def sync(
     ],
     once: Annotated[bool, typer.Option("--once", help="One sync, then exit.")] = False,
 ) -> None:
-    """Sync a folder with your Roost files (and folders shared with you)."""
+    """Sync a folder with your Roost files (and folders shared with you).
+
+    One sync at a time per Roost home and per folder (roost tui's too); another is refused.
+    """
     root = directory.expanduser()
     if root.exists() and not root.is_dir():
         raise ClientError(f"{root} is not a folder")
@@ -113,6 +116,7 @@ def sync(
                     )
                 output.note(f"{engine.root} is in sync")
                 return
+            await engine.bind(watching=True)  # refused here, before saying it syncs
             stop = asyncio.Event()
             loop = asyncio.get_running_loop()
             for sig in (signal.SIGINT, signal.SIGTERM):

@@ -5,6 +5,7 @@ ClientError
 │   └── ConnectionLost the connection dropped while a request was in flight
 ├── AuthRejected       the server refused this device's token (revoked or unknown)
 ├── NotLoggedIn        this client home has no account yet
+├── SyncBusy           another roost process is syncing this home or folder
 └── ServerError        the server refused an op; carries its stable error code
 """
 
@@ -30,6 +31,10 @@ class AuthRejected(ClientError):
 
 
 class NotLoggedIn(ClientError):
+    pass
+
+
+class SyncBusy(ClientError):
     pass
 
 

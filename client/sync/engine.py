@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -23,6 +23,7 @@ from client.limits import fetch_usage, upload_problem
 from client.sync.conflicts import conflicted_copy_name
 from client.sync.decide import Action, Content, Version, decide, for_viewer
 from client.sync.ignore import Ignore
+from client.sync.lock import SyncLock
 from client.sync.scan import LocalFile, ScanResult, encode_chunks, scan
 from client.sync.transfer import (
     BlockSource,
@@ -170,29 +171,54 @@ class SyncEngine:
         self.on_plan = on_plan  # (what this pass is about to do) before it acts; progress views
         self.window = window
         self.transfer: Transfer | None = None
-        self._swept = False
+        self._lock: SyncLock | None = None
         # A pull that lands after a pass's commits would turn the remote view back: one at once.
         self._journal = asyncio.Lock()
 
-    async def bind(self) -> None:
-        """Make this folder the device's workspace (a different folder starts afresh). The
-        first time, remove the temp files of downloads a killed sync left behind."""
-        self.root.mkdir(parents=True, exist_ok=True)
-        if await self.index.root() != str(self.root):
-            await self.index.bind(str(self.root))
-        if not self._swept:
+    async def bind(self, *, watching: bool = False) -> None:
+        """Where every engine starts: take this home's and folder's sync lock (`SyncBusy` when
+        another engine holds either, before anything changes), make the folder the device's
+        workspace (a different folder starts afresh), and remove the temp files of downloads
+        a killed sync left behind (no other engine's can be in flight now). The lock stays
+        until `release()`."""
+        if self._lock is not None:
+            return
+        lock = SyncLock.acquire(self.client.home.path, self.root, watching=watching)
+        try:
+            if await self.index.root() != str(self.root):
+                await self.index.bind(str(self.root))
             await asyncio.to_thread(sweep_temp_files, self.root)
-            self._swept = True
+        except BaseException:
+            lock.release()
+            raise
+        self._lock = lock
+
+    def release(self) -> None:
+        """Let another engine sync this home and folder."""
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
+
+    @contextlib.asynccontextmanager
+    async def running(self, *, watching: bool = False) -> AsyncIterator[None]:
+        """Bound for the block; the lock goes at its end unless an outer block took it."""
+        took = self._lock is None
+        await self.bind(watching=watching)
+        try:
+            yield
+        finally:
+            if took:
+                self.release()
 
     async def run_once(self) -> PassReport:
-        await self.bind()
-        total = PassReport()
-        for _ in range(MAX_PASSES):
-            report = await self.sync_pass()
-            total.merge(report)
-            if not report.acted:
-                break
-        return total
+        async with self.running():
+            total = PassReport()
+            for _ in range(MAX_PASSES):
+                report = await self.sync_pass()
+                total.merge(report)
+                if not report.acted:
+                    break
+            return total
 
     # ------------------------------------------------------------------ one pass
     async def sync_pass(self) -> PassReport:

@@ -29,9 +29,20 @@ async def run_forever(
     on_offline: Callable[[str, float], None] | None = None,
     wake: asyncio.Event | None = None,
 ) -> None:
-    """Sync until `stop`. A caller that already reads the connection's events (the TUI) passes
-    its own `wake` and sets it on `files.*` events; otherwise this listens for them itself."""
-    await engine.bind()
+    """Sync until `stop`, holding the sync lock all along (`SyncBusy` when another engine has
+    it). A caller that already reads the connection's events (the TUI) passes its own `wake`
+    and sets it on `files.*` events; otherwise this listens for them itself."""
+    async with engine.running(watching=True):
+        await _run(engine, stop, on_report, on_offline, wake)
+
+
+async def _run(
+    engine: SyncEngine,
+    stop: asyncio.Event,
+    on_report: Callable[[PassReport], None] | None,
+    on_offline: Callable[[str, float], None] | None,
+    wake: asyncio.Event | None,
+) -> None:
     listen = wake is None
     wake = wake or asyncio.Event()
     wake.set()

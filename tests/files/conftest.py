@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import LiveServer
-from tests.files.helpers import Device, device
+from tests.files.helpers import Device, Watcher, device
+from tests.helpers import Home
 
 
 @pytest.fixture
@@ -18,3 +19,17 @@ async def pair(live: LiveServer, tmp_path: Path) -> AsyncIterator[tuple[Device, 
     yield a, b
     await a.client.close()
     await b.client.close()
+
+
+@pytest.fixture
+async def watch() -> AsyncIterator[Callable[[Home, Path], Awaitable[Watcher]]]:
+    """watch(home, ws): `roost sync ws` running for the test, killed at its end."""
+    started: list[Watcher] = []
+
+    async def start(home: Home, ws: Path) -> Watcher:
+        started.append(await Watcher.start(home, ws))
+        return started[-1]
+
+    yield start
+    for w in started:
+        await w.kill()

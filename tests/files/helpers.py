@@ -3,13 +3,17 @@ workspace folder, synced through the real server."""
 
 from __future__ import annotations
 
+import asyncio
 import os
+import signal
+import subprocess
 from pathlib import Path
 
 from client.core import RoostClient
 from client.home import Account, ClientHome
 from client.sync.engine import PassReport, SyncEngine
 from tests.conftest import LiveServer
+from tests.helpers import SECOND, Home, roost_command
 
 
 class Device:
@@ -55,3 +59,46 @@ async def device(
     client = RoostClient(home, open_timeout=2.0)
     await client.__aenter__()
     return Device(client, tmp / "ws" / f"{user}-{name}")
+
+
+class Watcher:
+    """`roost sync DIR` left running, as in another terminal; its stderr read line by line."""
+
+    def __init__(self, proc: asyncio.subprocess.Process) -> None:
+        self.proc = proc
+        self.lines: list[str] = []
+
+    @classmethod
+    async def start(cls, home: Home, ws: Path) -> Watcher:
+        """Once it says it syncs (so it holds the lock). Kill it when done."""
+        proc = await asyncio.create_subprocess_exec(
+            *roost_command(), "sync", str(ws),
+            env=home.env(), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )  # fmt: skip
+        watcher = cls(proc)
+        try:
+            await watcher.wait_for("Ctrl-C to stop")
+        except BaseException:
+            await watcher.kill()
+            raise
+        return watcher
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    async def wait_for(self, text: str) -> None:
+        assert self.proc.stderr is not None
+        async with asyncio.timeout(30 * SECOND):
+            while not any(text in line for line in self.lines):
+                line = (await self.proc.stderr.readline()).decode()
+                if not line:
+                    raise AssertionError(f"roost sync exited: {''.join(self.lines)}")
+                self.lines.append(line)
+
+    async def kill(self) -> None:
+        """SIGKILL: no clean-up of ours runs, as when a sync is killed."""
+        if self.proc.returncode is None:
+            self.proc.send_signal(signal.SIGKILL)
+        await self.proc.wait()

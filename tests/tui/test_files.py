@@ -13,7 +13,8 @@ from protocol import files as wire
 from server.app import RoostServer
 from server.config import ServerConfig
 from tests.conftest import LiveServer
-from tests.files.helpers import Device, device
+from tests.files.helpers import Device, Watcher, device
+from tests.helpers import Home
 from tests.tui.test_app import FAST, until
 from tui.app import RoostApp
 from tui.screens.file_history import FileHistoryScreen
@@ -220,3 +221,37 @@ async def test_a_restore_made_offline_is_pending_until_the_server_returns(tmp_pa
         await pilot.press("s")
         await until(lambda: (d.root / "plan.txt").read_text() == "first", "restored on disk")
     await server.stop()
+
+
+async def test_sync_is_refused_while_roost_sync_runs_in_another_terminal(
+    live: LiveServer, tmp_path: Path
+) -> None:
+    laptop = await device(live, tmp_path, "cleo", "laptop", register=True)
+    laptop.write("a.txt", "bound")
+    await laptop.sync()
+    home = await closed(laptop)
+    other = await Watcher.start(Home(home.path, live.url), laptop.root)
+    refusal = (
+        f"{laptop.root.resolve()} is already being synced by another roost process"
+        f" (pid {other.pid}); stop it first"
+    )
+    try:
+        app = RoostApp(home, backoff=FAST)
+        async with app.run_test(size=(120, 40)) as pilot:
+            screen = await files_screen(app, pilot)
+            hint = lambda: str(screen.query_one("#files-hint", Static).render())  # noqa: E731
+            await until(lambda: row(screen, "a.txt") is not None, "the workspace tree")
+            await pilot.press("s")
+            await until(lambda: refusal in hint(), "the refusal in place of the hint")
+            assert not screen.syncing
+            title = str(screen.query_one("#files-title", Static).render())
+            assert "sync off" in title
+
+            await other.kill()  # the lock dies with it: s now syncs here
+            await pilot.press("s")
+            await until(lambda: screen.syncing, "syncing")
+            laptop.write("b.txt", "synced by the app")
+            await until(lambda: getattr(row(screen, "b.txt"), "state", "") == "synced", "synced")
+            assert refusal not in hint()
+    finally:
+        await other.kill()

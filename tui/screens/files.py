@@ -18,7 +18,7 @@ from textual.binding import Binding
 from textual.widget import Widget
 from textual.widgets import ProgressBar, Static, Tree
 
-from client.errors import ClientError, Unreachable
+from client.errors import ClientError, SyncBusy, Unreachable
 from client.files import RemoteFiles, locate_in
 from client.sync.engine import PassReport, PathState, SyncEngine
 from client.sync.watch import run_forever
@@ -73,6 +73,7 @@ class FilesScreen(RoostScreen):
         self._stop = asyncio.Event()
         self._wake = asyncio.Event()
         self._offline = False
+        self._busy: str | None = None  # why sync could not start: another process syncs
 
     def compose_body(self) -> Iterable[Widget]:
         yield Static(id="files-title", classes="section-title")
@@ -165,7 +166,9 @@ class FilesScreen(RoostScreen):
         self._title(f"Workspace · {state}{offline}{shown}")
         copies = sum(1 for r in self._rows if r.conflicted_copy and not r.deleted)
         pending = sum(1 for r in self._rows if r.state in ("pending", "conflict"))
-        if copies:
+        if self._busy and not self.syncing:
+            self._hint(self._busy)
+        elif copies:
             self._hint(CONFLICT_HINT.format(n=copies, ies="y" if copies == 1 else "ies"))
         elif pending and not self.syncing:
             self._hint(f"{pending} change(s) waiting: press s to sync")
@@ -205,12 +208,15 @@ class FilesScreen(RoostScreen):
     async def run_sync(self) -> None:
         assert self.engine is not None
         self.syncing = True
+        self._busy = None
         self._stop = asyncio.Event()
         self._describe(True)
         try:
             await run_forever(
                 self.engine, self._stop, self._synced, self._sync_offline, wake=self._wake
             )
+        except SyncBusy as exc:
+            self._busy = str(exc)  # shown in place of the hint until a sync starts here
         except ClientError as exc:
             self.notify(f"sync stopped: {exc}", severity="error")
         finally:
@@ -299,7 +305,7 @@ class FilesScreen(RoostScreen):
     def _hint(self, text: str) -> None:
         hint = self.query_one("#files-hint", Static)
         hint.update(text)
-        hint.set_class("conflicted" in text, "warning")
+        hint.set_class("conflicted" in text or text == self._busy, "warning")
 
     def on_unmount(self) -> None:
         self._stop.set()
