@@ -24,7 +24,7 @@ from client.sync.conflicts import conflicted_copy_name
 from client.sync.decide import Action, Content, Version, decide, for_viewer
 from client.sync.ignore import Ignore
 from client.sync.lock import SyncLock
-from client.sync.scan import LocalFile, ScanResult, encode_chunks, scan
+from client.sync.scan import LocalFile, OnChunk, ScanResult, encode_chunks, scan
 from client.sync.transfer import (
     BlockSource,
     Transfer,
@@ -34,6 +34,7 @@ from client.sync.transfer import (
 )
 from protocol import files as wire
 from protocol.accounts import Usage
+from storage.chunker import Chunk
 from storage.sync_index import LocalRow, RemoteRow, SyncedRow, SyncIndex
 
 SMALL_FILE_BYTES = 256 << 10  # at most one block: many can be in flight for little memory
@@ -237,8 +238,37 @@ class SyncEngine:
         for mount in mounts:
             await self._pull(conn, mount)
         self.ignore.detached = await self.index.detached()
-        found = await scan(self.root, self.ignore, self.index)
-        report = PassReport(hashed=found.hashed, skipped=found.skipped, detached=detached)
+        scanning = [True]  # offers that arrive after the pass are dropped
+        try:
+            found = await scan(self.root, self.ignore, self.index, self._sender(mounts, scanning))
+            report = PassReport(hashed=found.hashed, skipped=found.skipped, detached=detached)
+            await self._act(mounts, found, report)
+        finally:
+            scanning[0] = False
+            self.transfer.forget_early()
+        return report
+
+    def _sender(self, mounts: list[Mount], scanning: list[bool]) -> OnChunk:
+        """Offer the blocks of large files being hashed to the transfer, so they travel while
+        the scan goes on; a read-only share's files are never sent."""
+        transfer, loop = self.transfer, asyncio.get_running_loop()
+        assert transfer is not None
+        shares = {m.prefix[:-1]: m for m in mounts if m.prefix}
+
+        def offer(h: str, src: BlockSource) -> None:  # on the event loop
+            if scanning[0]:
+                transfer.offer(h, src)
+
+        def on_chunk(path: Path, chunk: Chunk) -> None:  # in a hashing thread
+            top, _, rest = path.relative_to(self.root).as_posix().partition("/")
+            share = shares.get(top) if rest else None
+            if share is None or not share.read_only:
+                src = BlockSource(path, chunk.offset, chunk.length)
+                loop.call_soon_threadsafe(offer, chunk.hash, src)
+
+        return on_chunk
+
+    async def _act(self, mounts: list[Mount], found: ScanResult, report: PassReport) -> None:
         plans = await self._plan(mounts, found)
         if self.on_plan:
             self.on_plan([s for p in plans if (s := p.state()) is not None])
@@ -248,7 +278,6 @@ class SyncEngine:
                 for h, src in sources_of(self.root / rel, f.chunks).items():
                     local_sources.setdefault(h, src)
         await self._apply(plans, found, local_sources, report)
-        return report
 
     async def preview(self) -> Preview:
         """What the next pass would do to every path, without doing it: pull the journals when

@@ -6,12 +6,13 @@ from __future__ import annotations
 import asyncio
 import os
 import stat
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from client.sync.ignore import Ignore
 from protocol.files import path_problem
-from storage.chunker import chunk_file
+from storage.chunker import Chunk, chunk_stream_parallel
 from storage.sync_index import LocalRow, SyncIndex
 
 
@@ -42,8 +43,18 @@ def decode_chunks(text: str) -> tuple[tuple[str, int], ...]:
     return tuple(out)
 
 
-def hash_file(path: Path) -> tuple[tuple[str, int], ...]:
-    return tuple((c.hash, c.length) for c in chunk_file(path))
+OnChunk = Callable[[Path, Chunk], None]  # called from a hashing thread, chunk by chunk
+EARLY_BYTES = 32 << 20  # files this large are shown to `on_chunk` while they are hashed
+
+
+def hash_file(path: Path, on_chunk: OnChunk | None = None) -> tuple[tuple[str, int], ...]:
+    chunks: list[tuple[str, int]] = []
+    with open(path, "rb", buffering=0) as f:
+        for c in chunk_stream_parallel(f):
+            chunks.append((c.hash, c.length))
+            if on_chunk is not None:
+                on_chunk(path, c)
+    return tuple(chunks)
 
 
 @dataclass
@@ -88,17 +99,19 @@ HASHERS = 2  # batches hashed at once (hashing releases the GIL)
 Hashed = tuple[str, tuple[tuple[str, int], ...] | None]
 
 
-def _hash_batch(root: Path, rels: list[str]) -> list[Hashed]:
+def _hash_batch(root: Path, rels: list[str], on_chunk: OnChunk | None) -> list[Hashed]:
     out: list[Hashed] = []
     for rel in rels:
         try:
-            out.append((rel, hash_file(root / rel)))
+            out.append((rel, hash_file(root / rel, on_chunk)))
         except (FileNotFoundError, PermissionError):
             out.append((rel, None))  # gone or unreadable: not part of this scan
     return out
 
 
-async def _hash_all(root: Path, rels: list[str], stats: dict[str, os.stat_result]) -> list[Hashed]:
+async def _hash_all(
+    root: Path, rels: list[str], stats: dict[str, os.stat_result], on_chunk: OnChunk | None
+) -> list[Hashed]:
     batches: list[list[str]] = []
     size = HASH_BATCH_BYTES
     for rel in rels:
@@ -110,13 +123,18 @@ async def _hash_all(root: Path, rels: list[str], stats: dict[str, os.stat_result
     slots = asyncio.Semaphore(HASHERS)
 
     async def one(batch: list[str]) -> list[Hashed]:
+        large = any(stats[rel].st_size >= EARLY_BYTES for rel in batch)
         async with slots:
-            return await asyncio.to_thread(_hash_batch, root, batch)
+            return await asyncio.to_thread(_hash_batch, root, batch, on_chunk if large else None)
 
     return [h for done in await asyncio.gather(*map(one, batches)) for h in done]
 
 
-async def scan(root: Path, ignore: Ignore, index: SyncIndex) -> ScanResult:
+async def scan(
+    root: Path, ignore: Ignore, index: SyncIndex, on_chunk: OnChunk | None = None
+) -> ScanResult:
+    """With `on_chunk`, the chunks of large files being hashed are shown to it as they are
+    found (a sync starts sending them at once)."""
     ignore.reload()
     stats, skipped = await asyncio.to_thread(walk, root, ignore)
     cached = await index.local_rows()
@@ -133,7 +151,7 @@ async def scan(root: Path, ignore: Ignore, index: SyncIndex) -> ScanResult:
                 known[rel] = decode_chunks(row.blocks)
             else:
                 to_hash.append(rel)
-    for rel, chunks in await _hash_all(root, to_hash, stats):
+    for rel, chunks in await _hash_all(root, to_hash, stats, on_chunk):
         if chunks is not None:
             known[rel] = chunks
             st = stats[rel]

@@ -110,9 +110,10 @@ def read_block(src: BlockSource, expected: str, *, verify: bool = True) -> bytes
 
 def read_and_encode(
     src: BlockSource, expected: str, *, verify: bool = True
-) -> tuple[bytes, Codec, bytes]:
+) -> tuple[int, Codec, bytes]:
+    """(raw size, codec, payload): the raw bytes are not kept while the payload travels."""
     raw = read_block(src, expected, verify=verify)
-    return (raw, *encode_block(raw))
+    return (len(raw), *encode_block(raw))
 
 
 def read_and_encode_many(
@@ -124,11 +125,11 @@ def read_and_encode_many(
     unreadable: set[str] = set()
     for h, src in wanted:
         try:
-            raw, codec, payload = read_and_encode(src, h)
+            raw_size, codec, payload = read_and_encode(src, h)
         except (FileChanged, OSError):
             unreadable.add(h)
             continue
-        out.append((h, len(raw), bytes((codec,)) + payload))
+        out.append((h, raw_size, bytes((codec,)) + payload))
     return out, unreadable
 
 
@@ -268,6 +269,12 @@ class Transfer:
         self._wanted_bytes = 0
         self._ask_soon: asyncio.Handle | None = None
         self._fetching: set[asyncio.Task[None]] = set()
+        # Blocks offered while their file is still being hashed (`offer`): settled once sent
+        # or found present or failed; `upload` waits for them and then asks again.
+        self._early: dict[str, asyncio.Future[None]] = {}
+        self._early_sent: dict[str, int] = {}  # raw sizes, for on_block when `upload` takes them
+        self._offers: dict[str, BlockSource] = {}
+        self._early_runner: asyncio.Task[None] | None = None
 
     # ------------------------------------------------------------------ upload
     async def missing(self, namespace_id: str | None, hashes: Sequence[str]) -> list[str]:
@@ -284,6 +291,51 @@ class Transfer:
     async def upload(self, namespace_id: str | None, sources: dict[str, BlockSource]) -> set[str]:
         """Send every block in `sources` the server does not already hold for us; returns the
         blocks that could not be read (their file changed meanwhile)."""
+        early = [done for h in sources if (done := self._early.get(h)) is not None]
+        if early:
+            await asyncio.wait(early)  # sent ahead, or not: the server is asked again below
+        for h in sources:
+            if (raw_size := self._early_sent.pop(h, None)) is not None and self.on_block:
+                self.on_block(h, raw_size)  # progress counts a block sent ahead here, once
+        return await self._send_missing(namespace_id, sources)
+
+    def offer(self, h: str, src: BlockSource) -> None:
+        """Start sending a large block of a file that is still being hashed: a large new file
+        then travels while the rest of it is read, instead of after. Failures are dropped
+        here; `upload` asks the server again for whatever the plan sends."""
+        if h in self._early or src.length <= SMALL_BLOCK_BYTES:
+            return
+        self._early[h] = asyncio.get_running_loop().create_future()
+        self._offers[h] = src
+        if self._early_runner is None or self._early_runner.done():
+            self._early_runner = asyncio.create_task(self._send_offered())
+
+    async def _send_offered(self) -> None:
+        while self._offers:
+            batch, self._offers = self._offers, {}  # everything offered so far, in one query
+            try:
+                await self._send_missing(None, batch, early=True)
+            except Exception:
+                pass  # e.g. the connection dropped: the pass's own upload meets it and says so
+            finally:
+                for h in batch:
+                    if not (done := self._early[h]).done():
+                        done.set_result(None)
+
+    def forget_early(self) -> None:
+        """At the end of a pass: stop sending ahead and forget what was offered."""
+        if self._early_runner is not None:
+            self._early_runner.cancel()
+        for done in self._early.values():
+            if not done.done():
+                done.set_result(None)
+        self._early.clear()
+        self._early_sent.clear()
+        self._offers.clear()
+
+    async def _send_missing(
+        self, namespace_id: str | None, sources: dict[str, BlockSource], *, early: bool = False
+    ) -> set[str]:
         needed = await self.missing(namespace_id, list(sources))
         small = [h for h in needed if sources[h].length <= SMALL_BLOCK_BYTES]
         large = iter([h for h in needed if sources[h].length > SMALL_BLOCK_BYTES])
@@ -293,10 +345,10 @@ class Transfer:
         async def worker(todo: Iterator[str]) -> None:
             for h in todo:  # shared by the workers: each block is sent once
                 try:  # the server hashes it anyway: a changed file shows in its answer
-                    raw, codec, payload = await asyncio.to_thread(
+                    raw_size, codec, payload = await asyncio.to_thread(
                         read_and_encode, sources[h], h, verify=False
                     )
-                    await self._send_block(h, len(raw), codec, payload)
+                    await self._send_block(h, raw_size, codec, payload, early=early)
                 except (FileChanged, OSError):
                     unreadable.add(h)
                 except ServerError as exc:
@@ -336,7 +388,9 @@ class Transfer:
         codec, payload = await asyncio.to_thread(encode_block, raw)
         await self._send_block(h, len(raw), codec, payload)
 
-    async def _send_block(self, h: str, raw_size: int, codec: Codec, payload: bytes) -> None:
+    async def _send_block(
+        self, h: str, raw_size: int, codec: Codec, payload: bytes, *, early: bool = False
+    ) -> None:
         digest = bytes.fromhex(h)
         await self.conn.call_binary(
             lambda rid: wire.encode_block_frame(wire.PUT, rid, digest, codec, payload)
@@ -344,7 +398,9 @@ class Transfer:
         self.counters.blocks_sent += 1
         self.counters.bytes_sent += len(payload) + wire.HEADER_BYTES
         self.counters.sent_hashes.append(h)
-        if self.on_block:
+        if early:
+            self._early_sent[h] = raw_size
+        elif self.on_block:
             self.on_block(h, raw_size)
 
     # ------------------------------------------------------------------ download

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import random
 from pathlib import Path
 
 import pytest
 
 from client.errors import ClientError, ServerError
 from client.files import RemoteFiles
+from client.sync import scan
 from protocol import files as wire
+from storage.blocks import LocalBlockStore
+from storage.chunker import chunk_bytes
 from tests.conftest import LiveServer
 from tests.files.helpers import device
 
@@ -82,6 +86,33 @@ async def test_viewer_editor_and_stranger(live: LiveServer, tmp_path: Path) -> N
     finally:
         for d in (alice, bob, carol, dave):
             await d.client.close()
+
+
+async def test_a_viewers_large_edit_never_reaches_the_server(
+    live: LiveServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Large files start uploading while they are hashed, but not in a read-only share."""
+    monkeypatch.setattr(scan, "EARLY_BYTES", 1 << 20)
+    alice = await device(live, tmp_path, "alice", "a1", register=True)
+    bob = await device(live, tmp_path, "bob", "b1", register=True)
+    try:
+        alice.write("team/plan.txt", "draft")
+        await alice.sync()
+        await RemoteFiles(alice.client).share("team", "bob", "viewer")
+        await bob.sync()
+        data = random.Random(3).randbytes(6 << 20)
+        bob.write("team/film.bin", data)
+        bob.write("mine/film.bin", data[: 3 << 20])
+        report = await bob.sync()
+        assert report.kept_local == ["team/film.bin"]
+        mine = {c.digest for c in chunk_bytes(data[: 3 << 20])}
+        only_in_share = {c.digest for c in chunk_bytes(data)} - mine
+        stored = LocalBlockStore(live.server.config.data_dir / "blocks")
+        assert only_in_share and not any(stored.has(d) for d in only_in_share)
+        assert all(stored.has(d) for d in mine)  # the copy in bob's own folder went up
+    finally:
+        await alice.client.close()
+        await bob.client.close()
 
 
 async def test_share_refuses_bad_requests(live: LiveServer, tmp_path: Path) -> None:

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import os
 import random
+import time
+from collections.abc import Iterator
+from typing import BinaryIO
 
 import pytest
 
 from client.files import RemoteFiles
+from client.sync import scan
 from client.sync.engine import SyncEngine
 from client.sync.transfer import Transfer
-from storage.chunker import chunk_bytes
+from storage.chunker import Chunk, chunk_bytes
 from tests.conftest import LiveServer
 from tests.files.helpers import Device
 
@@ -74,6 +78,43 @@ async def test_insert_in_the_middle_moves_only_nearby_blocks(pair: tuple[Device,
     assert b.read("big.bin") == changed
     assert b.engine.transfer is not None
     assert b.engine.transfer.counters.blocks_fetched - fetched <= 2  # the rest come from disk
+
+
+async def test_a_large_new_file_travels_while_it_is_hashed(
+    pair: tuple[Device, Device], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On a slow disk, a large file's blocks are on the server before its scan ends; each
+    is sent once, and progress counts each once."""
+    a, b = pair
+    monkeypatch.setattr(scan, "EARLY_BYTES", 1 << 20)
+    real_chunks = scan.chunk_stream_parallel
+
+    def slow_disk(stream: BinaryIO) -> Iterator[Chunk]:
+        for c in real_chunks(stream):
+            time.sleep(0.05)
+            yield c
+
+    monkeypatch.setattr(scan, "chunk_stream_parallel", slow_disk)
+    data = random.Random(11).randbytes(12 << 20)
+    a.write("video.bin", data)
+    progress: list[int] = []
+    sent_before_plan: list[int] = []
+
+    def planned(_: object) -> None:
+        assert a.engine.transfer is not None
+        sent_before_plan.append(a.engine.transfer.counters.blocks_sent)
+
+    a.engine = SyncEngine(
+        a.client, a.root, on_block=lambda h, n: progress.append(n), on_plan=planned
+    )
+    await a.engine.run_once()
+    unique = list(dict.fromkeys(c.hash for c in chunk_bytes(data)))
+    assert sent_before_plan[0] >= len(unique) // 2  # most went while the disk was read
+    assert a.engine.transfer is not None
+    assert sorted(a.engine.transfer.counters.sent_hashes) == sorted(unique)  # each once
+    assert sum(progress) == len(data)
+    await b.sync()
+    assert b.read("video.bin") == data
 
 
 async def test_offline_edits_are_found_by_the_start_scan(
