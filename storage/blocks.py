@@ -32,12 +32,31 @@ class BadBlock(StorageError):
     """A block whose bytes do not decode, or do not hash to the digest they claim."""
 
 
+PROBE_OVER = 256 << 10  # blocks this large are sampled before a whole zstd pass
+PROBE_BYTES = 16 << 10  # each of three samples: the start, the middle and the end
+
+
 def encode_block(raw: bytes | memoryview) -> tuple[Codec, bytes]:
-    """Compress a block for the wire and the disk, keeping it raw when zstd does not help."""
-    packed = zstandard.ZstdCompressor(level=ZSTD_LEVEL).compress(raw)
+    """Compress a block for the wire and the disk, keeping it raw when zstd does not help.
+    A large block whose samples do not compress at all (media, archives, encrypted data)
+    stays raw without a whole pass: that pass costs as much as hashing it."""
+    compressor = zstandard.ZstdCompressor(level=ZSTD_LEVEL)
+    if len(raw) > PROBE_OVER and not _saves(compressor, _samples(raw)):
+        return Codec.RAW, bytes(raw)
+    packed = compressor.compress(raw)
     if len(packed) < len(raw) - len(raw) // 64:
         return Codec.ZSTD, packed
     return Codec.RAW, bytes(raw)
+
+
+def _samples(raw: bytes | memoryview) -> bytes:
+    view, middle = memoryview(raw), (len(raw) - PROBE_BYTES) // 2
+    return b"".join((view[:PROBE_BYTES], view[middle : middle + PROBE_BYTES], view[-PROBE_BYTES:]))
+
+
+def _saves(compressor: zstandard.ZstdCompressor, sample: bytes) -> bool:
+    """Whether zstd saves even 2% on these bytes."""
+    return len(compressor.compress(sample)) < len(sample) - len(sample) // 50
 
 
 def decode_block(codec: Codec, payload: bytes | memoryview) -> bytes:
