@@ -13,6 +13,7 @@ from cli.output import note
 from client.errors import ClientError, ServerError
 from client.home import ClientHome
 from storage.errors import StorageError
+from storage.malloc import tune_malloc
 
 
 class _RoostTyper(typer.Typer):
@@ -20,6 +21,7 @@ class _RoostTyper(typer.Typer):
     (ROOST_DEBUG=1 shows it)."""
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        tune_malloc()  # blocks reuse memory instead of faulting in fresh pages each time
         try:
             return super().__call__(*args, **kwargs)
         except (ClientError, StorageError) as exc:
