@@ -67,24 +67,34 @@ def progress_bar() -> Iterator[Any]:
         yield lambda h, n: bar.advance(task, n)
 
 
-def _print_report(report: PassReport, root: Path) -> None:
+LIST_PER_KIND = 20  # routine changes listed one per line before the rest is counted
+
+
+def report_lines(report: PassReport) -> list[str]:
+    """What a pass did, one line per path; routine changes past `LIST_PER_KIND` of a kind
+    are counted, not listed (10,000 new files would flood the terminal and take a second to
+    print), while everything that needs the person's attention is always listed."""
+    lines: list[str] = []
     for label, items in (
         ("uploaded", report.uploaded),
         ("downloaded", report.downloaded),
         ("deleted here", report.deleted_local),
         ("deleted on server", report.deleted_remote),
-        ("conflicted copy", report.conflicts),
     ):
-        for item in items:
-            output.note(f"{label}: {item}")
-    for item in report.kept_local:
-        output.note(f"kept local (read-only share): {item}")
-    for item in report.detached:
-        output.note(f"no longer shared with you, kept on this device only: {item}")
-    for path, why in report.refused:
-        output.note(f"not synced yet: {path}: {why}")
-    for path in report.skipped:
-        output.note(f"skipped (name not allowed): {path}")
+        lines += [f"{label}: {item}" for item in items[:LIST_PER_KIND]]
+        if len(items) > LIST_PER_KIND:
+            lines.append(f"{label}: {len(items) - LIST_PER_KIND:,} more ({len(items):,} in all)")
+    lines += [f"conflicted copy: {item}" for item in report.conflicts]
+    lines += [f"kept local (read-only share): {item}" for item in report.kept_local]
+    lines += [f"no longer shared with you, kept on this device only: {i}" for i in report.detached]
+    lines += [f"not synced yet: {path}: {why}" for path, why in report.refused]
+    lines += [f"skipped (name not allowed): {path}" for path in report.skipped]
+    return lines
+
+
+def _print_report(report: PassReport) -> None:
+    if lines := report_lines(report):
+        output.note("\n".join(lines))
 
 
 def sync(
@@ -106,7 +116,7 @@ def sync(
             engine = SyncEngine(client, root, on_block=on_block)
             if once:
                 report = await engine.run_once()
-                _print_report(report, root)
+                _print_report(report)
                 c = engine.transfer.counters if engine.transfer else None
                 if c is not None:
                     output.note(
@@ -125,7 +135,7 @@ def sync(
             await run_forever(
                 engine,
                 stop,
-                on_report=lambda r: _print_report(r, root),
+                on_report=_print_report,
                 on_offline=lambda why, d: output.note(f"offline ({why}); retrying in {d:.0f}s"),
             )
 
