@@ -234,7 +234,7 @@ class RoostServer:
         """Bearer token check; a connection with no token may only register or log in.
         Also serves /metrics (plain HTTP) on the same port."""
         if request.path == "/metrics":
-            return self._metrics_page()
+            return await self._metrics_page()
         if self._closing:
             return _refuse(connection, HTTPStatus.SERVICE_UNAVAILABLE, "server is shutting down")
         header = request.headers.get("Authorization")
@@ -253,8 +253,8 @@ class RoostServer:
         connection.roost_identity = identity  # type: ignore[attr-defined]
         return None
 
-    def _metrics_page(self) -> Response:
-        body = self.metrics.render()
+    async def _metrics_page(self) -> Response:
+        body = await self.metrics.render()
         headers = Headers(
             [("Content-Type", CONTENT_TYPE), ("Content-Length", str(len(body))),
              ("Connection", "close")]

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import re
+import threading
 import urllib.request
+from pathlib import Path
 
 from client.errors import ServerError
 from protocol.profiles import SetProfile
+from server import metrics
 from tests.conftest import LiveServer
 
 
@@ -56,3 +59,32 @@ async def test_invented_op_names_do_not_grow_the_label_set(live: LiveServer) -> 
     assert value(page, 'roost_ops_total{op="unknown",outcome="unknown_op"}') == 5
     assert "made.up" not in page
     await conn.close()
+
+
+async def test_stored_bytes_are_counted_off_the_event_loop_at_most_every_ten_seconds(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "blocks" / "ab").mkdir(parents=True)
+    (tmp_path / "blocks" / "ab" / "cdef").write_bytes(b"x" * 1000)
+    (tmp_path / "roost.db").write_bytes(b"y" * 24)
+    now = [100.0]
+    threads: list[int] = []
+
+    def count(paths: list[Path]) -> int:
+        threads.append(threading.get_ident())
+        return metrics._bytes(paths)
+
+    stored = metrics.StoredBytes(
+        lambda: [tmp_path / "roost.db", tmp_path / "roost.db-wal", tmp_path / "blocks"],
+        clock=lambda: now[0],
+        count=count,
+    )
+    assert await stored.refresh() == 1024
+    assert threads and threads[0] != threading.get_ident()  # a worker thread, not the loop's
+    (tmp_path / "blocks" / "ab" / "cdef2").write_bytes(b"z" * 500)
+    now[0] += metrics.STORED_BYTES_EVERY - 1
+    assert await asyncio.gather(stored.refresh(), stored.refresh()) == [1024, 1024]
+    assert len(threads) == 1  # the cached count
+    now[0] += 1
+    assert await asyncio.gather(stored.refresh(), stored.refresh()) == [1524, 1524]
+    assert len(threads) == 2  # two scrapes at once share one count
