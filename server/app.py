@@ -110,6 +110,7 @@ class RoostServer:
             connections=lambda: len(self._sessions),
             queued_frames=lambda: sum(s.queued for s in self._sessions),
             stored_paths=self._stored_paths,
+            cached_posts=lambda: len(self._services.social.hot_posts) if self._services else 0,
         )
         chat_repo = ChatRepository(self.db)  # chat: repository, group commit, presence
         self._chat = chat_repo
@@ -154,7 +155,9 @@ class RoostServer:
             accounts=self._accounts,
             profiles=ProfileRepository(self.db),
             idempotency=idempotency,
-            social=SocialServices.open(self.db, self.config.celebrity_threshold),
+            social=SocialServices.open(
+                self.db, self.config.celebrity_threshold, self.config.post_cache
+            ),
             chat=self._chat,
             messages=self.messages,
             presence=self.presence,

@@ -69,6 +69,7 @@ class Metrics:
         connections: Callable[[], int],
         queued_frames: Callable[[], int],
         stored_paths: Callable[[], list[Path]],
+        cached_posts: Callable[[], int],
     ) -> None:
         self.registry = CollectorRegistry()
         self.ops = Counter(
@@ -94,6 +95,8 @@ class Metrics:
         Gauge("roost_stored_bytes",
               "Bytes on disk: database (with WAL) and blocks, counted at most every 10 s",
               registry=self.registry).set_function(lambda: self.stored.value)  # fmt: skip
+        Gauge("roost_cached_posts", "Posts held in memory (at most roost serve --post-cache)",
+              registry=self.registry).set_function(cached_posts)  # fmt: skip
         Gauge("roost_uptime_seconds", "Seconds since this server started",
               registry=self.registry).set_function(lambda: time.time() - self.started)  # fmt: skip
 

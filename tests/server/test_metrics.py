@@ -9,6 +9,7 @@ import urllib.request
 from pathlib import Path
 
 from client.errors import ServerError
+from protocol import social
 from protocol.profiles import SetProfile
 from server import metrics
 from tests.conftest import LiveServer
@@ -32,6 +33,8 @@ async def test_metrics_count_connections_ops_and_errors(live: LiveServer) -> Non
     conn = await live.connect(session.token)
     await conn.call("profile.set", SetProfile(bio="one"))
     await conn.call("profile.set", SetProfile(bio="two"))
+    await conn.call("post.create", social.CreatePost(text="hello", client_id="metrics-post-1"))
+    await conn.call("timeline.home", social.HomeTimeline())
     try:
         await conn.call("devices.revoke", {"device_id": "1"})
     except ServerError:
@@ -45,6 +48,7 @@ async def test_metrics_count_connections_ops_and_errors(live: LiveServer) -> Non
     assert value(page, 'roost_op_seconds_count{op="profile.set"}') == 2
     assert value(page, "roost_stored_bytes") > 0
     assert value(page, "roost_slow_consumers_dropped_total") == 0
+    assert value(page, "roost_cached_posts") == 1  # read in the timeline, kept for the next
     await conn.close()
 
 
