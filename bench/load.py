@@ -24,14 +24,18 @@ request, any connection lost: must be zero), and the server's RSS sampled every 
 that answers each request at once (an ack, no work): the transport cost of the same load;
 the ratio of the two is printed. The clients run in `--workers` processes on the same cores.
 
-`--series` prints each second of the Roost run: requests sent, their p50/p99, the server's CPU,
-the whole machine's busy CPU (other work on a shared machine shows there), RSS and queued
-frames; a slow second with the server idle and the machine busy is not the server's doing.
+`--series` prints each second of the Roost run: requests sent, their p50/p99/max, events the
+clients received, the server's CPU, the whole machine's busy CPU (other work on a shared
+machine shows there), RSS, queued frames and the second the slow consumer was dropped; a slow
+second with the server idle and the machine busy is not the server's doing. `--rss-window N`
+reports the RSS slope of each N seconds after the warm-up, the last one as the run's (on a long
+run: is it flat once the caches are full?).
 
     pip install -e '.[bench]'
     python bench/load.py                                   # 2,000 clients, 60 s
     python bench/load.py --clients 200 --users 20 --rate 100 --duration 40   # a quick look
     python bench/load.py --roost-only --series --serve-arg=--send-queue-bytes=256KiB
+    python bench/load.py --duration 600 --series --rss-window 300          # RSS once warm
 """
 
 from __future__ import annotations
@@ -118,14 +122,16 @@ class Run:
     kinds: dict[str, KindStats] = field(default_factory=dict)
     rss_first_mib: float = math.nan  # after the warm-up
     rss_last_mib: float = math.nan
-    rss_slope_mib_per_min: float = math.nan
+    rss_slope_mib_per_min: float = math.nan  # over the last --rss-window seconds
+    rss_windows: list[tuple[float, float, float]] = field(default_factory=list)  # from, to, slope
     slow_consumer: str = "-"  # how the slow consumer's connection ended
     server_cpu: float = 0.0  # CPU seconds per second of the run (1.0 is one core)
     dropped: int = 0  # connections the server closed as too far behind (its /metrics)
     queued_peak: int = 0  # most frames queued on the server, all connections, sampled each second
-    # per second of the run: second, requests sent, p50 ms, p99 ms, server CPU, machine CPU
-    # (cores busy, everything on it: clients, server, other work), RSS MiB, queued frames
-    series: list[tuple[int, int, float, float, float, float, float, int]] = field(
+    # per second of the run: second, requests sent, p50 ms, p99 ms, max ms, events received,
+    # server CPU, machine CPU (cores busy, everything on it: clients, server, other work),
+    # RSS MiB, queued frames, connections dropped so far
+    series: list[tuple[int, int, float, float, float, int, float, float, float, int, int]] = field(
         default_factory=list
     )
 
@@ -173,6 +179,7 @@ async def run_worker(spec: dict[str, object]) -> dict[str, object]:
     end = start_at + duration
     latencies: dict[str, list[float]] = {f"{k}:{p}": [] for k in KINDS for p in ("without", "with")}
     by_second: dict[int, list[float]] = {}  # second of the run -> latencies (all kinds)
+    events_by_second: dict[int, int] = {}  # second of the run -> events received
     ok = {k: 0 for k in KINDS}
     errors: dict[str, int] = {}
     events = 0
@@ -198,6 +205,8 @@ async def run_worker(spec: dict[str, object]) -> dict[str, object]:
                 now = time.monotonic()
                 if raw[:9] == '{"event":':  # counted, not parsed: keeps the clients cheap
                     events += 1
+                    second = int(now - start_at)
+                    events_by_second[second] = events_by_second.get(second, 0) + 1
                     continue
                 frame = _frame.decode(raw)
                 entry = mine.pop(frame.id, None)
@@ -311,6 +320,7 @@ async def run_worker(spec: dict[str, object]) -> dict[str, object]:
     return {
         "latencies": latencies,
         "by_second": by_second,
+        "events_by_second": events_by_second,
         "ok": ok,
         "errors": errors,
         "events": events,
@@ -444,12 +454,19 @@ async def busy_feed(uri: str, feeders: list[tuple[str, str]], rate: float, until
 
 
 def metric(uri: str, name: str) -> float | None:
+    return metrics(uri).get(name)
+
+
+def metrics(uri: str) -> dict[str, float]:
+    """The server's /metrics samples without labels, by name."""
     url = uri.replace("ws://", "http://") + "/metrics"
     with urllib.request.urlopen(url, timeout=10) as page:
-        for line in page.read().decode().splitlines():
-            if line.startswith(name + " "):
-                return float(line.split()[1])
-    return None
+        lines = page.read().decode().splitlines()
+    return {
+        name: float(value)
+        for name, _, value in (line.partition(" ") for line in lines)
+        if value and not name.startswith("#") and "{" not in name
+    }
 
 
 async def run_load(
@@ -503,17 +520,21 @@ async def run_load(
     cpu_start = sum(process.cpu_times()[:2])
     machine_start = _machine_busy()
     samples: list[tuple[float, float]] = []  # (seconds since start, RSS MiB)
-    # (server CPU seconds so far, machine busy CPU seconds so far, RSS MiB, queued)
-    per_second: list[tuple[float, float, float, float]] = []
+    # (server CPU seconds so far, machine busy CPU seconds so far, RSS MiB, queued, dropped)
+    per_second: list[tuple[float, float, float, float, float]] = []
     queued_peak = 0.0
     while time.monotonic() < end:
         rss = process.memory_info().rss / 2**20
         samples.append((time.monotonic() - start_at, rss))
-        queued = 0.0
+        queued = dropped_so_far = 0.0
         if server == "roost":
-            queued = await asyncio.to_thread(metric, uri, "roost_send_queue_frames") or 0.0
+            page = await asyncio.to_thread(metrics, uri)
+            queued = page.get("roost_send_queue_frames", 0.0)
+            dropped_so_far = page.get("roost_slow_consumers_dropped_total", 0.0)
             queued_peak = max(queued_peak, queued)
-        per_second.append((sum(process.cpu_times()[:2]), _machine_busy(), rss, queued))
+        per_second.append(
+            (sum(process.cpu_times()[:2]), _machine_busy(), rss, queued, dropped_so_far)
+        )
         await asyncio.sleep(max(0.0, start_at + len(samples) - time.monotonic()))
     if feed is not None:
         await feed
@@ -539,8 +560,9 @@ async def run_load(
             run.error_kinds[kind] = run.error_kinds.get(kind, 0) + n
     run.errors = sum(run.error_kinds.values())
     run.events = sum(r["events"] for r in results)
-    for second, (cpu_now, busy_now, rss, queued) in enumerate(per_second):
+    for second, (cpu_now, busy_now, rss, queued, dropped_so_far) in enumerate(per_second):
         values = [v for r in results for v in r["by_second"].get(str(second), [])]
+        received = sum(r["events_by_second"].get(str(second), 0) for r in results)
         cpu_then = per_second[second - 1][0] if second else cpu_start
         busy_then = per_second[second - 1][1] if second else machine_start
         run.series.append(
@@ -549,16 +571,20 @@ async def run_load(
                 len(values),
                 percentile(values, 0.50) * 1000 if values else math.nan,
                 percentile(values, 0.99) * 1000 if values else math.nan,
+                max(values) * 1000 if values else math.nan,
+                received,
                 cpu_now - cpu_then,
                 busy_now - busy_then,
                 rss,
                 int(queued),
+                int(dropped_so_far),
             )
         )
     steady = [(t, m) for t, m in samples if t >= args.warmup]
     if len(steady) >= 2:
         run.rss_first_mib, run.rss_last_mib = steady[0][1], steady[-1][1]
-        run.rss_slope_mib_per_min = _slope(steady) * 60
+        run.rss_windows = _rss_windows(steady, args.rss_window or args.duration)
+        run.rss_slope_mib_per_min = run.rss_windows[-1][2]
     if slow is not None:
         run.slow_consumer = await slow
         dropped = metric(uri, "roost_slow_consumers_dropped_total")
@@ -574,6 +600,25 @@ def _machine_busy() -> float:
 
     times = psutil.cpu_times()
     return sum(times) - times.idle - getattr(times, "iowait", 0.0)
+
+
+def _rss_windows(
+    samples: list[tuple[float, float]], window: float
+) -> list[tuple[float, float, float]]:
+    """The RSS slope (MiB/min) of each `window` seconds of samples, counted back from the last
+    one, so the last window always ends at the end of the run: (from s, to s, slope)."""
+    end = samples[-1][0]
+    windows = []
+    while True:
+        start = end - window
+        points = [(t, m) for t, m in samples if start <= t <= end]
+        if len(points) < 2:
+            break
+        windows.append((points[0][0], points[-1][0], _slope(points) * 60))
+        if points[0] == samples[0]:
+            break
+        end = start
+    return windows[::-1]
 
 
 def _slope(points: list[tuple[float, float]]) -> float:
@@ -603,7 +648,14 @@ def print_run(run: Run) -> None:
     print(
         f"  server RSS after warm-up: first {run.rss_first_mib:.1f} MiB, last"
         f" {run.rss_last_mib:.1f} MiB, slope {run.rss_slope_mib_per_min:+.2f} MiB/min"
+        + (" over the last window" if len(run.rss_windows) > 1 else "")
     )
+    if len(run.rss_windows) > 1:
+        print(
+            "  RSS slope by window: "
+            + ", ".join(f"{a:.0f}-{b:.0f} s {slope:+.2f}" for a, b, slope in run.rss_windows)
+            + " MiB/min"
+        )
     if run.server == "roost":
         print(
             f"  slow consumer: {run.slow_consumer}; server send queues peaked at"
@@ -613,12 +665,18 @@ def print_run(run: Run) -> None:
 
 def print_series(run: Run) -> None:
     print(f"\n{run.server}, each second (the slow consumer joins at {run.duration / 2:.0f} s):")
-    print("  second  requests  p50 ms  p99 ms  server CPU  machine CPU  RSS MiB  queued frames")
-    for second, n, p50, p99, cpu, busy, rss, queued in run.series:
+    print(
+        "  second  requests  p50 ms  p99 ms  max ms  events  server CPU  machine CPU  RSS MiB"
+        "  queued frames"
+    )
+    dropped_before = 0
+    for second, n, p50, p99, most, events, cpu, busy, rss, queued, dropped in run.series:
         print(
-            f"  {second:>6}  {n:>8}  {p50:>6.1f}  {p99:>6.1f}  {cpu:>10.2f}  {busy:>11.2f}"
-            f"  {rss:>7.1f}  {queued:>13}"
+            f"  {second:>6}  {n:>8}  {p50:>6.1f}  {p99:>6.1f}  {most:>6.1f}  {events:>6}"
+            f"  {cpu:>10.2f}  {busy:>11.2f}  {rss:>7.1f}  {queued:>13}"
+            + ("  <- slow consumer dropped" if dropped > dropped_before else "")
         )
+        dropped_before = dropped
 
 
 async def main(args: argparse.Namespace) -> int:
@@ -689,6 +747,13 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--json", action="store_true", help="also print the figures as JSON")
     parser.add_argument(
         "--series", action="store_true", help="print p50/p99, CPU, RSS, queues for each second"
+    )
+    parser.add_argument(
+        "--rss-window",
+        type=float,
+        default=0.0,
+        help="RSS slope over each N seconds after the warm-up, the run's from the last one"
+        " (default: the whole run after the warm-up)",
     )
     parser.add_argument(
         "--roost-only", action="store_true", help="skip the bare server (a quick look)"

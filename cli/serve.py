@@ -46,6 +46,14 @@ def serve(
             " instead of being copied into each follower's timeline.",
         ),
     ] = 10_000,
+    post_cache: Annotated[
+        int,
+        typer.Option(
+            "--post-cache",
+            min=0,
+            help="Posts kept in memory for timelines, about 0.8 KiB each (0: none).",
+        ),
+    ] = 50_000,
     max_frame: Annotated[
         str, typer.Option("--max-frame", help="Largest JSON request, e.g. 64KiB.")
     ] = "64KiB",
@@ -133,6 +141,7 @@ def serve(
         tls_cert=tls_cert,
         tls_key=tls_key,
         celebrity_threshold=celebrity_threshold,
+        post_cache=post_cache,
         limits=limits,
     )
     from server.app import run

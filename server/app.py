@@ -110,6 +110,7 @@ class RoostServer:
             connections=lambda: len(self._sessions),
             queued_frames=lambda: sum(s.queued for s in self._sessions),
             stored_paths=self._stored_paths,
+            cached_posts=lambda: len(self._services.social.hot_posts) if self._services else 0,
         )
         chat_repo = ChatRepository(self.db)  # chat: repository, group commit, presence
         self._chat = chat_repo
@@ -154,7 +155,9 @@ class RoostServer:
             accounts=self._accounts,
             profiles=ProfileRepository(self.db),
             idempotency=idempotency,
-            social=SocialServices.open(self.db, self.config.celebrity_threshold),
+            social=SocialServices.open(
+                self.db, self.config.celebrity_threshold, self.config.post_cache
+            ),
             chat=self._chat,
             messages=self.messages,
             presence=self.presence,
@@ -234,7 +237,7 @@ class RoostServer:
         """Bearer token check; a connection with no token may only register or log in.
         Also serves /metrics (plain HTTP) on the same port."""
         if request.path == "/metrics":
-            return self._metrics_page()
+            return await self._metrics_page()
         if self._closing:
             return _refuse(connection, HTTPStatus.SERVICE_UNAVAILABLE, "server is shutting down")
         header = request.headers.get("Authorization")
@@ -253,8 +256,8 @@ class RoostServer:
         connection.roost_identity = identity  # type: ignore[attr-defined]
         return None
 
-    def _metrics_page(self) -> Response:
-        body = self.metrics.render()
+    async def _metrics_page(self) -> Response:
+        body = await self.metrics.render()
         headers = Headers(
             [("Content-Type", CONTENT_TYPE), ("Content-Length", str(len(body))),
              ("Connection", "close")]

@@ -46,6 +46,8 @@ class ServerConfig:
 
     # Authors with more followers than this are not fanned out at post time (merged on read).
     celebrity_threshold: int = 10_000
+    # Posts kept in memory (server.social_services.HOT_POSTS), about 0.8 KiB each.
+    post_cache: int = 50_000
     # "hybrid" (fan-out on write + read-time merge) or "pull" (fan-out on read: the baseline
     # the timeline benchmark compares against).
     timeline_strategy: str = "hybrid"

@@ -6,6 +6,7 @@ from the op table only, so a client cannot grow the label set by inventing op na
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -22,6 +23,44 @@ from prometheus_client import (
 from protocol.ops import OPS
 
 LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
+STORED_BYTES_EVERY = 10.0  # seconds between two counts of the bytes on disk
+
+
+class StoredBytes:
+    """The bytes on disk, counted in a worker thread at most every STORED_BYTES_EVERY seconds.
+    The block folder holds a file per large block and per pack: walking it on the event loop
+    at every scrape (once a second from a dashboard) stalled every connection meanwhile."""
+
+    def __init__(
+        self,
+        paths: Callable[[], list[Path]],
+        *,
+        every: float = STORED_BYTES_EVERY,
+        clock: Callable[[], float] = time.monotonic,
+        count: Callable[[list[Path]], int] | None = None,
+    ) -> None:
+        self._paths = paths
+        self._every = every
+        self._clock = clock
+        self._count = count or _bytes
+        self._counted_at: float | None = None
+        self._counting: asyncio.Task[int] | None = None  # scrapes at once share one count
+        self.value = 0
+
+    async def refresh(self) -> int:
+        """Count again if the last count is older than `every`; the value either way."""
+        if self._counted_at is not None and self._clock() - self._counted_at < self._every:
+            return self.value
+        if self._counting is None:
+            self._counting = asyncio.create_task(asyncio.to_thread(self._count, self._paths()))
+        counting = self._counting
+        try:
+            self.value = await asyncio.shield(counting)
+            self._counted_at = self._clock()
+        finally:
+            if self._counting is counting and counting.done():
+                self._counting = None
+        return self.value
 
 
 class Metrics:
@@ -30,6 +69,7 @@ class Metrics:
         connections: Callable[[], int],
         queued_frames: Callable[[], int],
         stored_paths: Callable[[], list[Path]],
+        cached_posts: Callable[[], int],
     ) -> None:
         self.registry = CollectorRegistry()
         self.ops = Counter(
@@ -45,14 +85,18 @@ class Metrics:
             registry=self.registry,
         )  # fmt: skip
         self.started = time.time()
+        self.stored = StoredBytes(stored_paths)
         # one entry per (op, outcome): bounded by the op table and the error codes
         self._children: dict[tuple[str, str], tuple[Counter, Histogram]] = {}
         Gauge("roost_connections", "Open WebSocket connections", registry=self.registry
               ).set_function(connections)  # fmt: skip
         Gauge("roost_send_queue_frames", "Frames queued for sending, all connections",
               registry=self.registry).set_function(queued_frames)  # fmt: skip
-        Gauge("roost_stored_bytes", "Bytes on disk: database (with WAL) and blocks",
-              registry=self.registry).set_function(lambda: _bytes(stored_paths()))  # fmt: skip
+        Gauge("roost_stored_bytes",
+              "Bytes on disk: database (with WAL) and blocks, counted at most every 10 s",
+              registry=self.registry).set_function(lambda: self.stored.value)  # fmt: skip
+        Gauge("roost_cached_posts", "Posts held in memory (at most roost serve --post-cache)",
+              registry=self.registry).set_function(cached_posts)  # fmt: skip
         Gauge("roost_uptime_seconds", "Seconds since this server started",
               registry=self.registry).set_function(lambda: time.time() - self.started)  # fmt: skip
 
@@ -67,18 +111,27 @@ class Metrics:
         children[0].inc()
         children[1].observe(seconds)
 
-    def render(self) -> bytes:
+    async def render(self) -> bytes:
+        await self.stored.refresh()
         return generate_latest(self.registry)
 
 
 def _bytes(paths: list[Path]) -> int:
     total = 0
     for path in paths:
-        if path.is_file():
-            total += path.stat().st_size
-        elif path.is_dir():
-            total += sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
+        if path.is_dir():
+            total += sum(_size(f) for f in path.rglob("*"))
+        else:
+            total += _size(path)
     return total
+
+
+def _size(path: Path) -> int:
+    """A file's size; 0 for a folder or for a file gone since it was listed (a temp file)."""
+    try:
+        return path.stat().st_size if path.is_file() else 0
+    except OSError:
+        return 0
 
 
 __all__ = ["CONTENT_TYPE", "Metrics"]

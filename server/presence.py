@@ -135,7 +135,7 @@ class Presence:
             return
         if user_id in names:
             frame = encode_event("presence.changed", wire.Presence(names[user_id], online))
-            self._hub.publish(audience, frame)
+            await self._hub.broadcast(audience, frame)
 
     async def close(self) -> None:
         self._closed = True

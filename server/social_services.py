@@ -22,7 +22,7 @@ from storage.social_graph import FollowRepository
 from storage.social_posts import PostRecord, PostRepository
 from storage.timelines import TimelineRepository
 
-HOT_POSTS = 50_000
+HOT_POSTS = 50_000  # the default of `roost serve --post-cache`; ~0.8 KiB of memory per post
 HOT_TIMELINES = 10_000
 HEAD_SIZE = 200  # how many of a home timeline's newest fanned-out ids are kept in memory
 
@@ -48,13 +48,16 @@ class SocialServices:
     epoch: int = 0  # bumped by every invalidation
 
     @classmethod
-    def open(cls, db: Database, celebrity_threshold: int) -> SocialServices:
+    def open(
+        cls, db: Database, celebrity_threshold: int, hot_posts: int = HOT_POSTS
+    ) -> SocialServices:
         return cls(
             PostRepository(db),
             FollowRepository(db),
             TimelineRepository(db),
             NotificationRepository(db),
             celebrity_threshold,
+            LRU(hot_posts),
         )
 
     # ------------------------------------------------------------------ invalidation

@@ -3,10 +3,12 @@ operator and a user type them, against a server subprocess."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import sqlite3
 import time
+import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
@@ -134,3 +136,32 @@ async def test_json_logs_are_one_object_per_line(
     assert refused["level"] == "info" and isinstance(refused["ms"], float) and refused["conn"]
     registered = next(r for r in ops if r["op"] == "auth.register")
     assert registered["code"] == "ok" and registered["level"] == "debug"
+
+
+async def test_post_cache_flag_bounds_the_posts_held_in_memory(
+    make_home: Callable[[str, str], Home], tmp_path: Path
+) -> None:
+    operator = make_home("operator", "ws://unused")
+    help_text = (await operator.ok("serve", "--help")).stdout
+    assert "--post-cache" in help_text and "50000" in help_text
+    refused = await operator.run("serve", "--post-cache", "-1", "--port", "0")
+    assert refused.code == 2
+    [line] = [line for line in refused.stderr.splitlines() if "--post-cache" in line]
+    assert "greater than or equal to 0" in line  # the whole reason on that one line
+
+    server = await ServerProcess(tmp_path / "data", extra_args=("--post-cache", "3")).start()
+    try:
+        alice = make_home("alice", server.url)
+        await alice.register("alice")
+        for i in range(5):
+            await alice.ok("post", f"post {i}")
+        assert len(json.loads((await alice.ok("timeline", "--json")).stdout)["posts"]) == 5
+        page = await asyncio.to_thread(_metrics, server.url)
+        assert "roost_cached_posts 3.0" in page.splitlines()
+    finally:
+        await server.kill()
+
+
+def _metrics(url: str) -> str:
+    with urllib.request.urlopen(url.replace("ws://", "http://") + "/metrics", timeout=5) as page:
+        return str(page.read().decode())

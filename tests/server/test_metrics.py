@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import re
+import threading
 import urllib.request
+from pathlib import Path
 
 from client.errors import ServerError
+from protocol import social
 from protocol.profiles import SetProfile
+from server import metrics
 from tests.conftest import LiveServer
 
 
@@ -29,6 +33,8 @@ async def test_metrics_count_connections_ops_and_errors(live: LiveServer) -> Non
     conn = await live.connect(session.token)
     await conn.call("profile.set", SetProfile(bio="one"))
     await conn.call("profile.set", SetProfile(bio="two"))
+    await conn.call("post.create", social.CreatePost(text="hello", client_id="metrics-post-1"))
+    await conn.call("timeline.home", social.HomeTimeline())
     try:
         await conn.call("devices.revoke", {"device_id": "1"})
     except ServerError:
@@ -42,6 +48,7 @@ async def test_metrics_count_connections_ops_and_errors(live: LiveServer) -> Non
     assert value(page, 'roost_op_seconds_count{op="profile.set"}') == 2
     assert value(page, "roost_stored_bytes") > 0
     assert value(page, "roost_slow_consumers_dropped_total") == 0
+    assert value(page, "roost_cached_posts") == 1  # read in the timeline, kept for the next
     await conn.close()
 
 
@@ -56,3 +63,32 @@ async def test_invented_op_names_do_not_grow_the_label_set(live: LiveServer) -> 
     assert value(page, 'roost_ops_total{op="unknown",outcome="unknown_op"}') == 5
     assert "made.up" not in page
     await conn.close()
+
+
+async def test_stored_bytes_are_counted_off_the_event_loop_at_most_every_ten_seconds(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "blocks" / "ab").mkdir(parents=True)
+    (tmp_path / "blocks" / "ab" / "cdef").write_bytes(b"x" * 1000)
+    (tmp_path / "roost.db").write_bytes(b"y" * 24)
+    now = [100.0]
+    threads: list[int] = []
+
+    def count(paths: list[Path]) -> int:
+        threads.append(threading.get_ident())
+        return metrics._bytes(paths)
+
+    stored = metrics.StoredBytes(
+        lambda: [tmp_path / "roost.db", tmp_path / "roost.db-wal", tmp_path / "blocks"],
+        clock=lambda: now[0],
+        count=count,
+    )
+    assert await stored.refresh() == 1024
+    assert threads and threads[0] != threading.get_ident()  # a worker thread, not the loop's
+    (tmp_path / "blocks" / "ab" / "cdef2").write_bytes(b"z" * 500)
+    now[0] += metrics.STORED_BYTES_EVERY - 1
+    assert await asyncio.gather(stored.refresh(), stored.refresh()) == [1024, 1024]
+    assert len(threads) == 1  # the cached count
+    now[0] += 1
+    assert await asyncio.gather(stored.refresh(), stored.refresh()) == [1524, 1524]
+    assert len(threads) == 2  # two scrapes at once share one count

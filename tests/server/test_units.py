@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import itertools
 from dataclasses import dataclass, field
 
-from server.hub import InProcessHub
+from server.hub import BROADCAST_PAUSE, BROADCAST_SLICE, InProcessHub
 from server.limits import TokenBucket
 
 
@@ -48,3 +50,36 @@ def test_hub_routes_by_user_and_kicks_by_device() -> None:
     hub.detach(a2)
     assert not hub.is_online(1) and hub.is_online(2)
     assert hub.connection_count() == 1
+
+
+async def test_a_broadcast_reaches_everyone_a_slice_per_event_loop_turn() -> None:
+    hub = InProcessHub(broadcast_pause=0)
+    subscribers = [FakeSubscriber(user_id=i // 10, device_id=i) for i in range(300)]
+    for s in subscribers:
+        hub.attach(s)
+    leaves = subscribers[-1]  # disconnects while the broadcast is under way
+    task = asyncio.create_task(hub.broadcast(range(30), b"presence"))
+    delivered = [0]
+    while not task.done():
+        await asyncio.sleep(0)
+        delivered.append(sum(len(s.frames) for s in subscribers))
+        if delivered[-1] and leaves in hub._by_user.get(leaves.user_id, ()):
+            hub.detach(leaves)
+    assert await task == 299
+    assert max(b - a for a, b in itertools.pairwise(delivered)) <= BROADCAST_SLICE
+    assert len(delivered) >= 300 // BROADCAST_SLICE
+    assert all(s.frames == [b"presence"] for s in subscribers[:-1]) and leaves.frames == []
+
+
+async def test_a_broadcast_is_spread_out_in_time() -> None:
+    hub = InProcessHub()
+    subscribers = [FakeSubscriber(user_id=i, device_id=i) for i in range(3 * BROADCAST_SLICE)]
+    for s in subscribers:
+        hub.attach(s)
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    task = asyncio.create_task(hub.broadcast(range(len(subscribers)), b"presence"))
+    await asyncio.sleep(BROADCAST_PAUSE / 2)
+    assert sum(len(s.frames) for s in subscribers) == BROADCAST_SLICE  # the first slice only
+    assert await task == 3 * BROADCAST_SLICE
+    assert loop.time() - started >= 2 * BROADCAST_PAUSE  # two pauses between three slices
