@@ -12,7 +12,7 @@ import pytest
 
 from client.files import RemoteFiles
 from client.sync import scan
-from client.sync.engine import SyncEngine
+from client.sync.engine import PassReport, SyncEngine
 from client.sync.transfer import Transfer
 from storage.chunker import Chunk, chunk_bytes
 from tests.conftest import LiveServer
@@ -40,6 +40,29 @@ async def test_concurrent_edits_keep_both_everywhere(pair: tuple[Device, Device]
     await a.sync()
     assert a.read(copy) == b"from desktop" and a.read("doc.txt") == b"from laptop"
     assert a.listing() == b.listing()
+
+
+async def test_a_run_that_did_all_it_planned_ends_after_one_pass(
+    pair: tuple[Device, Device], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    a, b = pair
+    a.write("notes/one.txt", "1")
+    a.write("two.txt", "2")
+    passes = 0
+    one_pass = a.engine.sync_pass
+
+    async def counted() -> PassReport:
+        nonlocal passes
+        passes += 1
+        return await one_pass()
+
+    monkeypatch.setattr(a.engine, "sync_pass", counted)
+    report = await a.sync()
+    assert sorted(report.uploaded) == ["notes", "notes/one.txt", "two.txt"]
+    assert passes == 1  # no second pass only to find nothing left
+    assert not (await a.sync()).acted  # and indeed nothing was left
+    await b.sync()
+    assert b.read("notes/one.txt") == b"1" and b.read("two.txt") == b"2"
 
 
 async def test_edit_beats_delete_both_ways(pair: tuple[Device, Device]) -> None:
