@@ -20,15 +20,19 @@ consumer), both after a warm-up.
 
 Reported per server: ops/s and latency p50/p99 by kind, errors (any refused or unanswered
 request, any connection lost: must be zero), and the server's RSS sampled every second
-(first and last after the warm-up, and the slope). The baseline is a bare websockets server
-that answers each request at once (an ack, no work): the transport cost of the same load;
-the ratio of the two is printed. The clients run in `--workers` processes on the same machine.
+(first and last after the warm-up, and the slope). The hot-post cache (`roost serve
+--post-cache`, 50,000 posts by default, ~0.8 KiB each) grows RSS until it is full, which takes
+~19 minutes at this load: the slope counts from the second `/metrics` shows it full (later
+than the warm-up's end), and until then the report says it is still filling. The baseline is
+a bare websockets server that answers each request at once (an ack, no work): the transport
+cost of the same load; the ratio of the two is printed. The clients run in `--workers`
+processes on the same machine.
 
 `--series` prints each second of the Roost run: requests sent, their p50/p99/max, events the
 clients received, the server's CPU, the whole machine's busy CPU (other work on a shared
 machine shows there), RSS, queued frames and the second the slow consumer was dropped; a slow
 second with the server idle and the machine busy is not the server's doing. `--rss-window N`
-reports the RSS slope of each N seconds after the warm-up, the last one as the run's (on a long
+reports the RSS slope of each N seconds from then on, the last one as the run's (on a long
 run: is it flat once the caches are full?).
 
 With 2 CPUs or more the server runs alone on the last one and the client processes (and this
@@ -45,7 +49,7 @@ much, so only the spread over several runs tells them apart.
     python bench/load.py                                   # 2,000 clients, 60 s
     python bench/load.py --clients 200 --users 20 --rate 100 --duration 40   # a quick look
     python bench/load.py --roost-only --series --serve-arg=--send-queue-bytes=256KiB
-    python bench/load.py --duration 600 --series --rss-window 300          # RSS once warm
+    python bench/load.py --roost-only --duration 540 --rss-window 120 --serve-arg=--post-cache=5000
     python bench/load.py --pairs 3                         # with the slow consumer 3x, without 3x
 """
 
@@ -81,6 +85,7 @@ from chat import percentile, roost_clients
 from connections import HOST, bearer, open_one, request, roost_argv, server_process
 
 from protocol.files import PUT, Codec, encode_block_frame
+from server.social_services import HOT_POSTS
 
 KINDS = ("timeline", "post", "chat", "file")
 MIX = {"timeline": 0.50, "post": 0.15, "chat": 0.30, "file": 0.05}
@@ -134,6 +139,12 @@ class Run:
     kinds: dict[str, KindStats] = field(default_factory=dict)
     rss_first_mib: float = math.nan  # after the warm-up
     rss_last_mib: float = math.nan
+    # The post cache (roost serve --post-cache) grows RSS until it is full; the slope and its
+    # windows count from the second it is full (or from the warm-up's end, if later)
+    post_cache: int = 0  # its capacity
+    cached_posts: int = 0  # how full it was at the end
+    post_cache_full_at: float = math.nan  # seconds into the run; NaN: still filling at the end
+    rss_full_mib: float = math.nan  # RSS when it was full
     rss_slope_mib_per_min: float = math.nan  # over the last --rss-window seconds
     rss_windows: list[tuple[float, float, float]] = field(default_factory=list)  # from, to, slope
     slow_consumer: str = "-"  # how the slow consumer's connection ended
@@ -583,6 +594,9 @@ async def run_load(
     # seconds so far, RSS MiB, queued, dropped)
     per_second: list[tuple[float, float, float, float, float, float]] = []
     queued_peak = 0.0
+    post_cache = post_cache_capacity(args.serve_arg) if server == "roost" else 0
+    full_at = math.nan
+    cached = 0.0
     while time.monotonic() < end:
         rss = process.memory_info().rss / 2**20
         samples.append((time.monotonic() - start_at, rss))
@@ -592,6 +606,9 @@ async def run_load(
             queued = page.get("roost_send_queue_frames", 0.0)
             dropped_so_far = page.get("roost_slow_consumers_dropped_total", 0.0)
             queued_peak = max(queued_peak, queued)
+            cached = page.get("roost_cached_posts", 0.0)
+            if math.isnan(full_at) and cached >= post_cache:
+                full_at = samples[-1][0]
         per_second.append(
             (
                 sum(process.cpu_times()[:2]),
@@ -650,10 +667,16 @@ async def run_load(
                 int(dropped_so_far),
             )
         )
+    run.post_cache, run.cached_posts, run.post_cache_full_at = post_cache, int(cached), full_at
     steady = [(t, m) for t, m in samples if t >= args.warmup]
     if len(steady) >= 2:
         run.rss_first_mib, run.rss_last_mib = steady[0][1], steady[-1][1]
-        run.rss_windows = _rss_windows(steady, args.rss_window or args.duration)
+        warm = [(t, m) for t, m in steady if not t < full_at]  # all of them when never full
+        if len(warm) < 2:
+            warm = steady[-2:]
+        if not math.isnan(full_at):
+            run.rss_full_mib = warm[0][1]
+        run.rss_windows = _rss_windows(warm, args.rss_window or args.duration)
         run.rss_slope_mib_per_min = run.rss_windows[-1][2]
     if slow is not None:
         run.slow_consumer = await slow
@@ -663,6 +686,17 @@ async def run_load(
             f"; server counted {dropped:.0f} dropped" if dropped is not None else ""
         )
     return run
+
+
+def post_cache_capacity(serve_args: list[str]) -> int:
+    """The server's --post-cache, from the arguments this benchmark passes to `roost serve`."""
+    value = str(HOT_POSTS)
+    for k, arg in enumerate(serve_args):
+        if arg.startswith("--post-cache="):
+            value = arg.partition("=")[2]
+        elif arg == "--post-cache" and k + 1 < len(serve_args):
+            value = serve_args[k + 1]
+    return int(value)
 
 
 def _machine_busy() -> float:
@@ -727,8 +761,19 @@ def print_run(run: Run) -> None:
             f"  {kind:<9} {s.ops:>7}  {s.p50_without_ms:>12.1f} / {s.p99_without_ms:>7.1f}"
             f"    {s.p50_with_ms:>12.1f} / {s.p99_with_ms:>7.1f}"
         )
+    since = "after warm-up"
+    if run.post_cache and math.isnan(run.post_cache_full_at):
+        since += (
+            f" (the post cache still filling: {run.cached_posts:,} of {run.post_cache:,} posts"
+            " at the end)"
+        )
+    elif run.post_cache:
+        since += (
+            f"; post cache full ({run.post_cache:,} posts) at {run.post_cache_full_at:.0f} s,"
+            f" RSS then {run.rss_full_mib:.1f} MiB, slope from then on"
+        )
     print(
-        f"  server RSS after warm-up: first {run.rss_first_mib:.1f} MiB, last"
+        f"  server RSS {since}: first {run.rss_first_mib:.1f} MiB, last"
         f" {run.rss_last_mib:.1f} MiB, slope {run.rss_slope_mib_per_min:+.2f} MiB/min"
         + (" over the last window" if len(run.rss_windows) > 1 else "")
     )
