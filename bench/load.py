@@ -819,7 +819,7 @@ async def roost_run(args: argparse.Namespace, cpus: Cpus | None, slow_consumer_j
         argv = roost_argv(workdir / "data") + args.serve_arg
         async with server_process("roost", argv, workdir) as roost:
             users, slow_token, feeders = await set_up_roost(roost.uri, args.users)
-            if cpus is not None:  # after the set-up: registering is argon2, on both cores
+            if cpus is not None:  # after the set-up, which ran on the clients' CPUs (inherited)
                 pin_process(roost.proc.pid, cpus.server)
             print(f"running {args.clients} clients for {args.duration:.0f} s ...", file=sys.stderr)
             run = await run_load(
