@@ -20,22 +20,37 @@ consumer), both after a warm-up.
 
 Reported per server: ops/s and latency p50/p99 by kind, errors (any refused or unanswered
 request, any connection lost: must be zero), and the server's RSS sampled every second
-(first and last after the warm-up, and the slope). The baseline is a bare websockets server
-that answers each request at once (an ack, no work): the transport cost of the same load;
-the ratio of the two is printed. The clients run in `--workers` processes on the same cores.
+(first and last after the warm-up, and the slope). The hot-post cache (`roost serve
+--post-cache`, 50,000 posts by default, ~0.8 KiB each) grows RSS until it is full, which takes
+~19 minutes at this load: the slope counts from the second `/metrics` shows it full (later
+than the warm-up's end), and until then the report says it is still filling. The baseline is
+a bare websockets server that answers each request at once (an ack, no work): the transport
+cost of the same load; the ratio of the two is printed. The clients run in `--workers`
+processes on the same machine.
 
 `--series` prints each second of the Roost run: requests sent, their p50/p99/max, events the
 clients received, the server's CPU, the whole machine's busy CPU (other work on a shared
 machine shows there), RSS, queued frames and the second the slow consumer was dropped; a slow
 second with the server idle and the machine busy is not the server's doing. `--rss-window N`
-reports the RSS slope of each N seconds after the warm-up, the last one as the run's (on a long
+reports the RSS slope of each N seconds from then on, the last one as the run's (on a long
 run: is it flat once the caches are full?).
+
+With 2 CPUs or more the server runs alone on the last one and the client processes (and this
+one: set-up, the slow consumer and its feeders) on the others (`--pin`, the default;
+`--no-pin` lets the scheduler mix them), so the clients' own bursts do not queue the server;
+the bare server is pinned the same way. `--series` then also shows how busy the server's core
+was (other work on a shared machine lands there too). `--pairs N` runs N times with the slow
+consumer and N times without it (controls), alternating, each on a fresh server, and prints
+each run's p99 second half / first half by kind with the medians for both and the absolute
+p50 / p99: one run's halves differ by more than the effect looked for, a control's just as
+much, so only the spread over several runs tells them apart.
 
     pip install -e '.[bench]'
     python bench/load.py                                   # 2,000 clients, 60 s
     python bench/load.py --clients 200 --users 20 --rate 100 --duration 40   # a quick look
     python bench/load.py --roost-only --series --serve-arg=--send-queue-bytes=256KiB
-    python bench/load.py --duration 600 --series --rss-window 300          # RSS once warm
+    python bench/load.py --roost-only --duration 540 --rss-window 120 --serve-arg=--post-cache=5000
+    python bench/load.py --pairs 3                         # with the slow consumer 3x, without 3x
 """
 
 from __future__ import annotations
@@ -51,6 +66,7 @@ import random
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -69,6 +85,7 @@ from chat import percentile, roost_clients
 from connections import HOST, bearer, open_one, request, roost_argv, server_process
 
 from protocol.files import PUT, Codec, encode_block_frame
+from server.social_services import HOT_POSTS
 
 KINDS = ("timeline", "post", "chat", "file")
 MIX = {"timeline": 0.50, "post": 0.15, "chat": 0.30, "file": 0.05}
@@ -122,18 +139,65 @@ class Run:
     kinds: dict[str, KindStats] = field(default_factory=dict)
     rss_first_mib: float = math.nan  # after the warm-up
     rss_last_mib: float = math.nan
+    # The post cache (roost serve --post-cache) grows RSS until it is full; the slope and its
+    # windows count from the second it is full (or from the warm-up's end, if later)
+    post_cache: int = 0  # its capacity
+    cached_posts: int = 0  # how full it was at the end
+    post_cache_full_at: float = math.nan  # seconds into the run; NaN: still filling at the end
+    rss_full_mib: float = math.nan  # RSS when it was full
     rss_slope_mib_per_min: float = math.nan  # over the last --rss-window seconds
     rss_windows: list[tuple[float, float, float]] = field(default_factory=list)  # from, to, slope
     slow_consumer: str = "-"  # how the slow consumer's connection ended
     server_cpu: float = 0.0  # CPU seconds per second of the run (1.0 is one core)
     dropped: int = 0  # connections the server closed as too far behind (its /metrics)
     queued_peak: int = 0  # most frames queued on the server, all connections, sampled each second
+    pinned: str = ""  # where the server and the clients ran, when pinned
     # per second of the run: second, requests sent, p50 ms, p99 ms, max ms, events received,
     # server CPU, machine CPU (cores busy, everything on it: clients, server, other work),
-    # RSS MiB, queued frames, connections dropped so far
-    series: list[tuple[int, int, float, float, float, int, float, float, float, int, int]] = field(
-        default_factory=list
-    )
+    # the server's own core busy (pinned runs; NaN otherwise), RSS MiB, queued frames,
+    # connections dropped so far
+    series: list[
+        tuple[int, int, float, float, float, int, float, float, float, float, int, int]
+    ] = field(default_factory=list)
+
+
+# ---------------------------------------------------------------------------------- pinning
+@dataclass
+class Cpus:
+    """Where each side runs when pinned: the server alone on the last CPU, the client
+    processes (and this one: set-up, the slow consumer, its feeders) on the others."""
+
+    server: set[int]
+    clients: set[int]
+
+    def describe(self) -> str:
+        return f"server on CPU {_cpu_list(self.server)}, clients on {_cpu_list(self.clients)}"
+
+
+def plan_cpus(pin: bool) -> Cpus | None:
+    if not pin or not hasattr(os, "sched_setaffinity"):
+        return None
+    cpus = sorted(os.sched_getaffinity(0))
+    if len(cpus) < 2:
+        return None
+    return Cpus({cpus[-1]}, set(cpus[:-1]))
+
+
+def pin_process(pid: int, cpus: set[int]) -> None:
+    """Every thread of `pid` onto `cpus`; threads it starts later inherit the setting.
+    (sched_setaffinity on a pid moves only its main thread.)"""
+    tasks = Path(f"/proc/{pid}/task")
+    for _ in range(2):  # a thread started while the first pass ran
+        tids = [int(t) for t in os.listdir(tasks)] if tasks.is_dir() else [pid]
+        for tid in tids:
+            try:
+                os.sched_setaffinity(tid, cpus)
+            except ProcessLookupError:
+                pass
+
+
+def _cpu_list(cpus: set[int]) -> str:
+    return ",".join(str(c) for c in sorted(cpus))
 
 
 # ---------------------------------------------------------------------------------- bare server
@@ -477,6 +541,8 @@ async def run_load(
     slow_token: str | None,
     feeders: list[tuple[str, str]],
     args: argparse.Namespace,
+    cpus: Cpus | None = None,
+    slow_consumer_joins: bool = True,
 ) -> Run:
     import psutil
 
@@ -503,11 +569,13 @@ async def run_load(
         assert proc.stdin is not None
         proc.stdin.write(json.dumps(spec).encode())
         proc.stdin.close()
+        if cpus is not None:
+            pin_process(proc.pid, cpus.clients)
         procs.append(proc)
     end = start_at + args.duration
     slow = (
         asyncio.create_task(slow_consumer(uri, slow_token, start_at + args.duration / 2, end))
-        if slow_token and not args.no_slow_consumer
+        if slow_token and slow_consumer_joins
         else None
     )
     feed = (
@@ -518,11 +586,17 @@ async def run_load(
     process = psutil.Process(pid)
     await asyncio.sleep(max(0.0, start_at - time.monotonic()))
     cpu_start = sum(process.cpu_times()[:2])
+    server_core = min(cpus.server) if cpus is not None else None
     machine_start = _machine_busy()
+    core_start = _core_busy(server_core)
     samples: list[tuple[float, float]] = []  # (seconds since start, RSS MiB)
-    # (server CPU seconds so far, machine busy CPU seconds so far, RSS MiB, queued, dropped)
-    per_second: list[tuple[float, float, float, float, float]] = []
+    # (server CPU seconds so far, machine busy CPU seconds so far, the server core's busy
+    # seconds so far, RSS MiB, queued, dropped)
+    per_second: list[tuple[float, float, float, float, float, float]] = []
     queued_peak = 0.0
+    post_cache = post_cache_capacity(args.serve_arg) if server == "roost" else 0
+    full_at = math.nan
+    cached = 0.0
     while time.monotonic() < end:
         rss = process.memory_info().rss / 2**20
         samples.append((time.monotonic() - start_at, rss))
@@ -532,8 +606,18 @@ async def run_load(
             queued = page.get("roost_send_queue_frames", 0.0)
             dropped_so_far = page.get("roost_slow_consumers_dropped_total", 0.0)
             queued_peak = max(queued_peak, queued)
+            cached = page.get("roost_cached_posts", 0.0)
+            if math.isnan(full_at) and cached >= post_cache:
+                full_at = samples[-1][0]
         per_second.append(
-            (sum(process.cpu_times()[:2]), _machine_busy(), rss, queued, dropped_so_far)
+            (
+                sum(process.cpu_times()[:2]),
+                _machine_busy(),
+                _core_busy(server_core),
+                rss,
+                queued,
+                dropped_so_far,
+            )
         )
         await asyncio.sleep(max(0.0, start_at + len(samples) - time.monotonic()))
     if feed is not None:
@@ -547,6 +631,7 @@ async def run_load(
         results.append(json.loads(out))
     run = Run(server, args.clients, args.duration, args.rate, server_cpu=cpu)
     run.queued_peak = int(queued_peak)
+    run.pinned = cpus.describe() if cpus is not None else ""
     for kind in KINDS:
         stats = KindStats(ops=sum(r["ok"][kind] for r in results))
         for phase in ("without", "with"):
@@ -560,11 +645,12 @@ async def run_load(
             run.error_kinds[kind] = run.error_kinds.get(kind, 0) + n
     run.errors = sum(run.error_kinds.values())
     run.events = sum(r["events"] for r in results)
-    for second, (cpu_now, busy_now, rss, queued, dropped_so_far) in enumerate(per_second):
+    for second, (cpu_now, busy_now, core_now, rss, queued, dropped_so_far) in enumerate(per_second):
         values = [v for r in results for v in r["by_second"].get(str(second), [])]
         received = sum(r["events_by_second"].get(str(second), 0) for r in results)
         cpu_then = per_second[second - 1][0] if second else cpu_start
         busy_then = per_second[second - 1][1] if second else machine_start
+        core_then = per_second[second - 1][2] if second else core_start
         run.series.append(
             (
                 second,
@@ -575,15 +661,22 @@ async def run_load(
                 received,
                 cpu_now - cpu_then,
                 busy_now - busy_then,
+                core_now - core_then,
                 rss,
                 int(queued),
                 int(dropped_so_far),
             )
         )
+    run.post_cache, run.cached_posts, run.post_cache_full_at = post_cache, int(cached), full_at
     steady = [(t, m) for t, m in samples if t >= args.warmup]
     if len(steady) >= 2:
         run.rss_first_mib, run.rss_last_mib = steady[0][1], steady[-1][1]
-        run.rss_windows = _rss_windows(steady, args.rss_window or args.duration)
+        warm = [(t, m) for t, m in steady if not t < full_at]  # all of them when never full
+        if len(warm) < 2:
+            warm = steady[-2:]
+        if not math.isnan(full_at):
+            run.rss_full_mib = warm[0][1]
+        run.rss_windows = _rss_windows(warm, args.rss_window or args.duration)
         run.rss_slope_mib_per_min = run.rss_windows[-1][2]
     if slow is not None:
         run.slow_consumer = await slow
@@ -595,10 +688,31 @@ async def run_load(
     return run
 
 
+def post_cache_capacity(serve_args: list[str]) -> int:
+    """The server's --post-cache, from the arguments this benchmark passes to `roost serve`."""
+    value = str(HOT_POSTS)
+    for k, arg in enumerate(serve_args):
+        if arg.startswith("--post-cache="):
+            value = arg.partition("=")[2]
+        elif arg == "--post-cache" and k + 1 < len(serve_args):
+            value = serve_args[k + 1]
+    return int(value)
+
+
 def _machine_busy() -> float:
     import psutil
 
     times = psutil.cpu_times()
+    return sum(times) - times.idle - getattr(times, "iowait", 0.0)
+
+
+def _core_busy(cpu: int | None) -> float:
+    """Busy CPU seconds of one core so far (NaN when the server is not pinned to one)."""
+    import psutil
+
+    if cpu is None:
+        return math.nan
+    times = psutil.cpu_times(percpu=True)[cpu]
     return sum(times) - times.idle - getattr(times, "iowait", 0.0)
 
 
@@ -635,18 +749,31 @@ def print_run(run: Run) -> None:
         f"\n{run.server}: {run.clients} clients, {run.duration:.0f} s, offered {run.offered:.0f}/s,"
         f" answered {run.ops_per_s:.0f} ops/s, errors {run.errors} {run.error_kinds or ''},"
         f" events received {run.events}, server CPU {run.server_cpu:.2f} cores"
+        + (f"; {run.pinned}" if run.pinned else "")
     )
+    control = run.server == "roost" and run.slow_consumer == "-"
+    first, second = ("first half", "second half") if control else ("without slow", "with slow")
     print(
-        f"  {'kind':<9} {'ops':>7}  {'p50 / p99 ms without slow':>27}"
-        f"  {'p50 / p99 ms with slow':>24}"
+        f"  {'kind':<9} {'ops':>7}  {'p50 / p99 ms ' + first:>27}  {'p50 / p99 ms ' + second:>24}"
     )
     for kind, s in run.kinds.items():
         print(
             f"  {kind:<9} {s.ops:>7}  {s.p50_without_ms:>12.1f} / {s.p99_without_ms:>7.1f}"
             f"    {s.p50_with_ms:>12.1f} / {s.p99_with_ms:>7.1f}"
         )
+    since = "after warm-up"
+    if run.post_cache and math.isnan(run.post_cache_full_at):
+        since += (
+            f" (the post cache still filling: {run.cached_posts:,} of {run.post_cache:,} posts"
+            " at the end)"
+        )
+    elif run.post_cache:
+        since += (
+            f"; post cache full ({run.post_cache:,} posts) at {run.post_cache_full_at:.0f} s,"
+            f" RSS then {run.rss_full_mib:.1f} MiB, slope from then on"
+        )
     print(
-        f"  server RSS after warm-up: first {run.rss_first_mib:.1f} MiB, last"
+        f"  server RSS {since}: first {run.rss_first_mib:.1f} MiB, last"
         f" {run.rss_last_mib:.1f} MiB, slope {run.rss_slope_mib_per_min:+.2f} MiB/min"
         + (" over the last window" if len(run.rss_windows) > 1 else "")
     )
@@ -658,47 +785,82 @@ def print_run(run: Run) -> None:
         )
     if run.server == "roost":
         print(
-            f"  slow consumer: {run.slow_consumer}; server send queues peaked at"
-            f" {run.queued_peak} frames (all connections, sampled each second)"
+            f"  slow consumer: {'left out (a control)' if control else run.slow_consumer};"
+            f" server send queues peaked at {run.queued_peak} frames (all connections,"
+            " sampled each second)"
         )
 
 
 def print_series(run: Run) -> None:
-    print(f"\n{run.server}, each second (the slow consumer joins at {run.duration / 2:.0f} s):")
+    joins = "no slow consumer" if run.slow_consumer == "-" else "the slow consumer joins at"
+    when = "" if run.slow_consumer == "-" else f" {run.duration / 2:.0f} s"
+    print(f"\n{run.server}, each second ({joins}{when}):")
     print(
-        "  second  requests  p50 ms  p99 ms  max ms  events  server CPU  machine CPU  RSS MiB"
-        "  queued frames"
+        "  second  requests  p50 ms  p99 ms  max ms  events  server CPU  machine CPU"
+        + ("  its core" if run.pinned else "")
+        + "  RSS MiB  queued frames"
     )
     dropped_before = 0
-    for second, n, p50, p99, most, events, cpu, busy, rss, queued, dropped in run.series:
+    for second, n, p50, p99, most, events, cpu, busy, core, rss, queued, dropped in run.series:
         print(
             f"  {second:>6}  {n:>8}  {p50:>6.1f}  {p99:>6.1f}  {most:>6.1f}  {events:>6}"
-            f"  {cpu:>10.2f}  {busy:>11.2f}  {rss:>7.1f}  {queued:>13}"
+            f"  {cpu:>10.2f}  {busy:>11.2f}"
+            + (f"  {core:>8.2f}" if run.pinned else "")
+            + f"  {rss:>7.1f}  {queued:>13}"
             + ("  <- slow consumer dropped" if dropped > dropped_before else "")
         )
         dropped_before = dropped
 
 
-async def main(args: argparse.Namespace) -> int:
+async def roost_run(args: argparse.Namespace, cpus: Cpus | None, slow_consumer_joins: bool) -> Run:
+    """One run on a fresh Roost server (its own data folder), printed as it ends."""
     workdir = Path(tempfile.mkdtemp(prefix="roost-bench-load-"))
-    runs: list[Run] = []
     try:
         argv = roost_argv(workdir / "data") + args.serve_arg
         async with server_process("roost", argv, workdir) as roost:
             users, slow_token, feeders = await set_up_roost(roost.uri, args.users)
+            if cpus is not None:  # after the set-up, which ran on the clients' CPUs (inherited)
+                pin_process(roost.proc.pid, cpus.server)
             print(f"running {args.clients} clients for {args.duration:.0f} s ...", file=sys.stderr)
-            runs.append(
-                await run_load("roost", roost.proc.pid, roost.uri, users, slow_token, feeders, args)
+            run = await run_load(
+                "roost",
+                roost.proc.pid,
+                roost.uri,
+                users,
+                slow_token,
+                feeders,
+                args,
+                cpus,
+                slow_consumer_joins,
             )
-            print_run(runs[-1])
+            print_run(run)
             if args.series:
-                print_series(runs[-1])
-        if args.roost_only:
-            return 0 if runs[0].errors == 0 else 1
+                print_series(run)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    return run
+
+
+async def main(args: argparse.Namespace) -> int:
+    cpus = plan_cpus(args.pin)
+    if cpus is not None:  # this process and the workers it starts: off the server's core
+        pin_process(os.getpid(), cpus.clients)
+        print(f"pinned: {cpus.describe()}", file=sys.stderr)
+    if args.pairs:
+        return await main_pairs(args, cpus)
+    runs = [await roost_run(args, cpus, not args.no_slow_consumer)]
+    if args.roost_only:
+        return 0 if runs[0].errors == 0 else 1
+    workdir = Path(tempfile.mkdtemp(prefix="roost-bench-load-"))
+    try:
         bare_argv = [sys.executable, str(Path(__file__).resolve()), "--bare-server"]
         async with server_process("bare", bare_argv, workdir) as bare:
+            if cpus is not None:
+                pin_process(bare.proc.pid, cpus.server)
             fake = [{"group": "g", "namespace": "1"} for _ in range(args.users)]
-            runs.append(await run_load("bare", bare.proc.pid, bare.uri, fake, None, [], args))
+            runs.append(
+                await run_load("bare", bare.proc.pid, bare.uri, fake, None, [], args, cpus, False)
+            )
             print_run(runs[-1])
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
@@ -725,6 +887,65 @@ async def main(args: argparse.Namespace) -> int:
     return 0 if roost.errors == 0 else 1
 
 
+async def main_pairs(args: argparse.Namespace, cpus: Cpus | None) -> int:
+    """`--pairs N`: N runs with the slow consumer and N controls without it, alternating, each
+    on a fresh server; the controls are the baseline here (no bare server)."""
+    with_runs: list[Run] = []
+    controls: list[Run] = []
+    for k in range(args.pairs):
+        for joins in (True, False):
+            label = "with the slow consumer" if joins else "control, no slow consumer"
+            print(f"\npair {k + 1} of {args.pairs}: {label}", file=sys.stderr, flush=True)
+            (with_runs if joins else controls).append(await roost_run(args, cpus, joins))
+    print_pairs(with_runs, controls)
+    runs = with_runs + controls
+    if args.json:
+        print(json.dumps([asdict(r) for r in runs], indent=2))
+    return 0 if all(r.errors == 0 for r in runs) else 1
+
+
+def print_pairs(with_runs: list[Run], controls: list[Run]) -> None:
+    n = len(with_runs)
+    print(
+        f"\n{n} runs with the slow consumer (it joins at {with_runs[0].duration / 2:.0f} s) and"
+        f" {len(controls)} controls without it, alternating, each on a fresh server"
+        + (f"; {with_runs[0].pinned}" if with_runs[0].pinned else "")
+    )
+    print("Roost p99 second half / first half, run by run -> the median:")
+    for kind in KINDS:
+        w = [r.kinds[kind].p99_with_ms / r.kinds[kind].p99_without_ms for r in with_runs]
+        c = [r.kinds[kind].p99_with_ms / r.kinds[kind].p99_without_ms for r in controls]
+        print(
+            f"  {kind:<9} with {_ratios(w)} -> {statistics.median(w):.2f}x;"
+            f" control {_ratios(c)} -> {statistics.median(c):.2f}x;"
+            f" with / control {statistics.median(w) / statistics.median(c):.2f}x"
+        )
+    print("p50 / p99 ms, first half -> second half, the median over the runs:")
+    for kind in KINDS:
+        print(f"  {kind:<9} with {_halves(with_runs, kind)};   control {_halves(controls, kind)}")
+    dropped = sum(1 for r in with_runs if r.dropped >= 1 or "code 4008" in r.slow_consumer)
+    print(
+        f"errors: {sum(r.errors for r in with_runs + controls)} (must be 0); slow consumer"
+        f" disconnected in {dropped} of {n}; RSS slope, median: with"
+        f" {statistics.median(r.rss_slope_mib_per_min for r in with_runs):+.2f}, control"
+        f" {statistics.median(r.rss_slope_mib_per_min for r in controls):+.2f} MiB/min"
+    )
+
+
+def _ratios(values: list[float]) -> str:
+    return ", ".join(f"{v:.2f}" for v in values)
+
+
+def _halves(runs: list[Run], kind: str) -> str:
+    def med(name: str) -> float:
+        return statistics.median(getattr(r.kinds[kind], name) for r in runs)
+
+    return (
+        f"{med('p50_without_ms'):.1f} / {med('p99_without_ms'):.1f} ->"
+        f" {med('p50_with_ms'):.1f} / {med('p99_with_ms'):.1f}"
+    )
+
+
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter
@@ -743,6 +964,21 @@ def parse_args() -> argparse.Namespace:
     )
     parser.add_argument(
         "--no-slow-consumer", action="store_true", help="leave the slow consumer out (a control)"
+    )
+    parser.add_argument(
+        "--pin",
+        action=argparse.BooleanOptionalAction,
+        default=(os.cpu_count() or 1) >= 2,
+        help="the server alone on the last CPU, the clients on the others"
+        " (default: on with 2 or more CPUs)",
+    )
+    parser.add_argument(
+        "--pairs",
+        type=int,
+        default=0,
+        help="N runs with the slow consumer and N controls without it, alternating, each on a"
+        " fresh server; prints each run's p99 second half / first half and the medians"
+        " (no bare server)",
     )
     parser.add_argument("--json", action="store_true", help="also print the figures as JSON")
     parser.add_argument(
