@@ -74,6 +74,7 @@ import time
 import urllib.request
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 import msgspec
 from websockets.asyncio.client import ClientConnection, connect
@@ -702,8 +703,7 @@ def post_cache_capacity(serve_args: list[str]) -> int:
 def _machine_busy() -> float:
     import psutil
 
-    times = psutil.cpu_times()
-    return sum(times) - times.idle - getattr(times, "iowait", 0.0)
+    return _busy(psutil.cpu_times())
 
 
 def _core_busy(cpu: int | None) -> float:
@@ -712,8 +712,12 @@ def _core_busy(cpu: int | None) -> float:
 
     if cpu is None:
         return math.nan
-    times = psutil.cpu_times(percpu=True)[cpu]
-    return sum(times) - times.idle - getattr(times, "iowait", 0.0)
+    return _busy(psutil.cpu_times(percpu=True)[cpu])
+
+
+def _busy(times: Any) -> float:
+    """CPU seconds spent on anything but idling or waiting for I/O."""
+    return float(sum(times) - times.idle - getattr(times, "iowait", 0.0))
 
 
 def _rss_windows(
