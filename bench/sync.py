@@ -183,6 +183,8 @@ class LivePair:
 
     def __init__(self, roost: Roost, peak: Peak | None = None) -> None:
         self.procs: list[subprocess.Popen[str]] = []
+        self.server_pid = roost.server.pid
+        self.cpu: dict[str, float] = {}  # CPU seconds (user + system) of the last delivery
         for device in ("b", "a"):
             (roost.work / f"ws-{device}").mkdir(exist_ok=True)
             proc = subprocess.Popen(
@@ -204,14 +206,26 @@ class LivePair:
 
     def deliver(self, staged: Path, into: Path, arrives: Path) -> float:
         size = staged.stat().st_size
+        before = self.cpu_seconds()
         start = time.perf_counter()
         os.replace(staged, into)  # appears whole in A's folder
         while time.perf_counter() - start < 600:
             with contextlib.suppress(FileNotFoundError):
                 if arrives.stat().st_size == size:
-                    return time.perf_counter() - start
+                    elapsed = time.perf_counter() - start
+                    after = self.cpu_seconds()
+                    self.cpu = {k: round(after[k] - before[k], 2) for k in after}
+                    return elapsed
             time.sleep(0.01)
         raise RuntimeError(f"{arrives.name} did not reach device B within 600 s")
+
+    def cpu_seconds(self) -> dict[str, float]:
+        pids = {"server": self.server_pid, "b": self.procs[0].pid, "a": self.procs[1].pid}
+        out = {}
+        for name, pid in pids.items():
+            times = psutil.Process(pid).cpu_times()
+            out[name] = times.user + times.system
+        return out
 
     def stop(self) -> None:
         for proc in self.procs:
@@ -293,6 +307,7 @@ def measure_a(roost: Roost, size: int, peak: Peak | None = None) -> dict[str, ob
     assert digest(work / "ws-b" / "cold.bin") == digest(work / "ws-a" / "cold.bin"), "B differs"
     return {
         "roost_s": round(live, 2),
+        "roost_cpu_s": pair.cpu,
         "roost_cold_s": round(t_up + t_down, 2),
         "roost_up_s": round(t_up, 2),
         "roost_down_s": round(t_down, 2),

@@ -50,7 +50,8 @@ async def answer_binary(services: Services, session: Session, frame: bytes) -> b
 
 async def _put(services: Services, session: Session, f: wire.BlockFrame) -> bytes:
     assert f.codec is not None and session.identity is not None
-    stored = bytes(f.payload.obj)[wire.HEADER_BYTES - 1 :]  # codec byte + payload, as sent
+    # codec byte + payload, as sent; a view, not a copy (a large block is MiBs)
+    stored = memoryview(f.payload.obj)[wire.HEADER_BYTES - 1 :]
     try:
         if len(stored) <= BATCHED_BLOCK_BYTES:  # many small ones: batched into one pack
             size = await services.block_writer.put(f.digest, stored)  # verified, durable
@@ -64,7 +65,7 @@ async def _put(services: Services, session: Session, f: wire.BlockFrame) -> byte
     return encode_ok(f.request_id, wire.Stored(f.hash, size))
 
 
-def _verify_and_store(services: Services, f: wire.BlockFrame, stored: bytes) -> int:
+def _verify_and_store(services: Services, f: wire.BlockFrame, stored: memoryview) -> int:
     assert f.codec is not None
     size = verify_block(f.digest, f.codec, f.payload)
     services.blocks.put(f.digest, stored)

@@ -16,7 +16,7 @@ import struct
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Protocol
 
@@ -59,11 +59,12 @@ def _saves(compressor: zstandard.ZstdCompressor, sample: bytes) -> bool:
     return len(compressor.compress(sample)) < len(sample) - len(sample) // 50
 
 
-def decode_block(codec: Codec, payload: bytes | memoryview) -> bytes:
+def decode_block(codec: Codec, payload: bytes | memoryview) -> bytes | memoryview:
+    """The raw bytes; a raw block comes back as it was given, not copied (it is MiBs)."""
     if codec == Codec.RAW:
         if len(payload) > MAX_BLOCK_BYTES:
             raise BadBlock("block larger than 4 MiB")
-        return bytes(payload)
+        return payload
     try:
         out = zstandard.ZstdDecompressor().decompress(payload, max_output_size=MAX_BLOCK_BYTES)
     except zstandard.ZstdError as exc:
@@ -168,10 +169,10 @@ class BlockStore(Protocol):
 
     def has(self, digest: bytes) -> bool: ...
 
-    def put(self, digest: bytes, stored: bytes) -> None:
+    def put(self, digest: bytes, stored: bytes | memoryview) -> None:
         """Store codec byte + payload; atomic (a reader sees all of it or nothing)."""
 
-    def put_many(self, blocks: Sequence[tuple[bytes, bytes]]) -> None:
+    def put_many(self, blocks: Sequence[tuple[bytes, bytes | memoryview]]) -> None:
         """`put` for many (digest, stored) pairs; durable together when it returns."""
 
     def get(self, digest: bytes) -> bytes:
@@ -274,11 +275,11 @@ class LocalBlockStore:
         return removed
 
     # ------------------------------------------------------------------ writing
-    def put(self, digest: bytes, stored: bytes) -> None:
+    def put(self, digest: bytes, stored: bytes | memoryview) -> None:
         if not self._refresh(digest):
             self._write_loose(digest, stored)
 
-    def _write_loose(self, digest: bytes, stored: bytes) -> int:
+    def _write_loose(self, digest: bytes, stored: bytes | memoryview) -> int:
         path = self._path(digest)
         new_folder = not path.parent.exists()
         path.parent.mkdir(exist_ok=True)
@@ -296,10 +297,10 @@ class LocalBlockStore:
             raise StorageError(f"cannot store block {digest.hex()[:12]}: {exc}") from exc
         return len(stored)
 
-    def put_many(self, blocks: Sequence[tuple[bytes, bytes]]) -> None:
+    def put_many(self, blocks: Sequence[tuple[bytes, bytes | memoryview]]) -> None:
         """Store the new blocks among these as one pack: written to a temp file, fsynced,
         renamed into place, the folder fsynced; durable together when this returns."""
-        new: dict[bytes, bytes] = {}
+        new: dict[bytes, bytes | memoryview] = {}
         for digest, stored in blocks:
             if digest not in new and not self._refresh(digest):
                 new[digest] = stored
@@ -308,7 +309,7 @@ class LocalBlockStore:
         elif new:
             self._write_pack(new)
 
-    def _write_pack(self, blocks: dict[bytes, bytes]) -> Path:
+    def _write_pack(self, blocks: Mapping[bytes, bytes | memoryview]) -> Path:
         new_folder = not self._packs.exists()
         self._packs.mkdir(exist_ok=True)
         name = f"{time.time_ns():x}-{secrets.token_hex(4)}.pack"
@@ -493,10 +494,10 @@ class BlockWriter:
     def __init__(self, store: BlockStore, *, max_batch: int = 128) -> None:
         self._store = store
         self._max_batch = max_batch
-        self._pending: list[tuple[bytes, bytes, asyncio.Future[int]]] = []
+        self._pending: list[tuple[bytes, bytes | memoryview, asyncio.Future[int]]] = []
         self._flusher: asyncio.Task[None] | None = None
 
-    async def put(self, digest: bytes, stored: bytes) -> int:
+    async def put(self, digest: bytes, stored: bytes | memoryview) -> int:
         """Store codec byte + payload; the block's raw size once durable, BadBlock if it does
         not verify."""
         done: asyncio.Future[int] = asyncio.get_running_loop().create_future()
@@ -524,9 +525,11 @@ class BlockWriter:
                 else:
                     done.set_result(result)
 
-    def _write(self, batch: list[tuple[bytes, bytes, asyncio.Future[int]]]) -> list[int | BadBlock]:
+    def _write(
+        self, batch: list[tuple[bytes, bytes | memoryview, asyncio.Future[int]]]
+    ) -> list[int | BadBlock]:
         results: list[int | BadBlock] = []
-        good: list[tuple[bytes, bytes]] = []
+        good: list[tuple[bytes, bytes | memoryview]] = []
         for digest, stored, _ in batch:
             try:
                 codec = Codec(stored[0]) if stored else None

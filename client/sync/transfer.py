@@ -42,6 +42,9 @@ BATCHES_IN_FLIGHT = 4  # upload batches at once: one is read while others travel
 FETCH_BATCH_BLOCKS = 16  # small blocks per RGTS: several in flight, so files land meanwhile
 
 
+Received = bytes | memoryview  # a block's bytes: a raw one is a view into its frame, not a copy
+
+
 class FileChanged(ClientError):
     """A file changed while it was being read; the next pass picks up the new contents."""
 
@@ -148,14 +151,14 @@ def batches(hashes: Sequence[str], sizes: Callable[[str], int]) -> Iterator[list
         yield batch
 
 
-def decode_verified(codec: Codec, payload: bytes | memoryview, expected: str) -> bytes:
+def decode_verified(codec: Codec, payload: Received, expected: str) -> Received:
     raw = decode_block(codec, payload)
     if hashlib.sha256(raw).hexdigest() != expected:
         raise ClientError(f"block {expected[:12]} arrived damaged")
     return raw
 
 
-def decode_block_batch(frame: bytes, expected: Sequence[str]) -> list[bytes]:
+def decode_block_batch(frame: bytes, expected: Sequence[str]) -> list[Received]:
     """The raw blocks of an RBKS reply, each checked against the hash asked for."""
     try:
         batch = wire.decode_batch(frame)
@@ -181,10 +184,10 @@ class _TempFile:
         self.tmp = tmp
         self.large = large
         self.file: BinaryIO | SequentialFile | None = None
-        self.buffer: list[bytes] = []
+        self.buffer: list[Received] = []
         self.buffered = 0
 
-    async def add(self, data: bytes, lengths: list[int]) -> None:
+    async def add(self, data: Received, lengths: list[int]) -> None:
         lengths.append(len(data))
         self.buffer.append(data)
         self.buffered += len(data)
@@ -265,7 +268,7 @@ class Transfer:
         self.counters = Counters()
         self._landing: list[tuple[_Landing, asyncio.Future[None]]] = []
         self._lander: asyncio.Task[None] | None = None
-        self._wanted: list[tuple[str, int, asyncio.Future[bytes]]] = []  # small blocks to fetch
+        self._wanted: list[tuple[str, int, asyncio.Future[Received]]] = []  # small blocks to fetch
         self._wanted_bytes = 0
         self._ask_soon: asyncio.Handle | None = None
         self._fetching: set[asyncio.Task[None]] = set()
@@ -404,7 +407,7 @@ class Transfer:
             self.on_block(h, raw_size)
 
     # ------------------------------------------------------------------ download
-    async def fetch_block(self, h: str) -> bytes:
+    async def fetch_block(self, h: str) -> Received:
         digest = bytes.fromhex(h)
         frame = await self.conn.call_binary(
             lambda rid: wire.encode_block_frame(wire.GET, rid, digest)
@@ -421,7 +424,7 @@ class Transfer:
         if self.on_block:
             self.on_block(h, raw_size)
 
-    async def fetch_small(self, h: str, size_hint: int) -> bytes:
+    async def fetch_small(self, h: str, size_hint: int) -> Received:
         """Fetch a block of at most `size_hint` bytes together with the other small blocks
         wanted in the same loop turn: one RGTS round trip for up to FETCH_BATCH_BLOCKS."""
         if size_hint > SMALL_BLOCK_BYTES:
@@ -429,7 +432,7 @@ class Transfer:
         loop = asyncio.get_running_loop()
         if self._wanted and self._wanted_bytes + size_hint > BATCH_BYTES:
             self._ask()
-        done: asyncio.Future[bytes] = loop.create_future()
+        done: asyncio.Future[Received] = loop.create_future()
         self._wanted.append((h, size_hint, done))
         self._wanted_bytes += size_hint
         if len(self._wanted) >= FETCH_BATCH_BLOCKS:
@@ -448,7 +451,7 @@ class Transfer:
             self._fetching.add(task)
             task.add_done_callback(self._fetching.discard)
 
-    async def _fetch_batch(self, batch: list[tuple[str, int, asyncio.Future[bytes]]]) -> None:
+    async def _fetch_batch(self, batch: list[tuple[str, int, asyncio.Future[Received]]]) -> None:
         hashes = [h for h, _, _ in batch]
         digests = [bytes.fromhex(h) for h in hashes]
         try:
@@ -464,7 +467,7 @@ class Transfer:
             if not done.done():
                 done.set_result(raw)
 
-    async def _block(self, h: str, local: dict[str, BlockSource], size_hint: int) -> bytes:
+    async def _block(self, h: str, local: dict[str, BlockSource], size_hint: int) -> Received:
         src = local.get(h)
         if src is not None:
             try:
@@ -490,7 +493,7 @@ class Transfer:
         local = local or {}
         size_hint = size if size is not None else wire.MAX_BLOCK_BYTES
         tmp = dest.with_name(f"{TEMP_PREFIX}{_TEMP_RUN}-{next(_temp_numbers)}")
-        pending: deque[asyncio.Task[bytes]] = deque()
+        pending: deque[asyncio.Task[Received]] = deque()
         lengths: list[int] = []
         out = _TempFile(tmp, large=size is not None and size >= UNBUFFERED_BYTES)
         try:

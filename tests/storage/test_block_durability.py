@@ -47,15 +47,20 @@ def synced(monkeypatch: pytest.MonkeyPatch) -> Synced:
     return seen
 
 
-def test_a_stored_block_has_its_folder_synced(tmp_path: Path, synced: Synced) -> None:
+@pytest.mark.parametrize("size", [13_000, (1 << 20) + 4097])
+def test_a_stored_block_has_its_file_and_folder_synced(
+    tmp_path: Path, synced: Synced, size: int
+) -> None:
     store = LocalBlockStore(tmp_path / "blocks")
-    data = b"\x00" + b"a large block" * 1000
+    data = b"\x00" + os.urandom(size)
     digest = hashlib.sha256(data[1:]).digest()
-    store.put(digest, data)
+    store.put(digest, memoryview(data))  # the server stores a view into the frame received
     folder = tmp_path / "blocks" / digest.hex()[:2]
     assert store.get(digest) == data
+    assert synced.covers(folder / digest.hex()[2:])  # the bytes
     assert synced.covers(folder)  # the rename
     assert synced.covers(tmp_path / "blocks")  # the new folder
+    assert [p.name for p in folder.iterdir()] == [digest.hex()[2:]]  # no temp file left
 
 
 async def test_a_landed_download_has_its_folder_synced(tmp_path: Path, synced: Synced) -> None:
