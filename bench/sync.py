@@ -16,6 +16,7 @@ an `rsync --daemon` on 127.0.0.1. Everything is loopback; every wait is bounded.
 
     python bench/sync.py                     # the full run (needs ~14 GiB of free disk)
     python bench/sync.py --size-mib 256 --big-mib 0 --small 2000    # a quick look
+    python bench/sync.py --pairs 6           # just (a), Roost and Syncthing taking turns
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ import random
 import re
 import shutil
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -323,7 +325,16 @@ def main() -> None:
     parser.add_argument(
         "--only", choices=("a", "c"), help="run just (a) or just (c), Roost only, to iterate fast"
     )
+    parser.add_argument(
+        "--pairs",
+        type=int,
+        default=0,
+        help="run just (a), N rounds of Roost and Syncthing taking turns on the same new file",
+    )
     args = parser.parse_args()
+    if args.pairs:
+        pairs(args.pairs, args.size_mib << 20)
+        return
     if args.only:
         only(args)
         return
@@ -405,6 +416,61 @@ def main() -> None:
     print(f"peak RSS during (a)-(c), MiB: {results['peak_rss_mib_during_a']}")
     if "d" in results:
         print(f"(d) {results['d']}")
+
+
+def pairs(rounds: int, size: int) -> None:
+    """(a) side by side, again and again: each round makes a new file, and Roost (both devices
+    running `roost sync`) and Syncthing each move it A -> B, taking turns at going first. Both
+    stay running throughout, so each is measured with the other idle beside it. One run of (a)
+    moves by a second or more with the machine's state (the disk's writeback above all); the
+    medians of many rounds, and how many rounds each wins, do not."""
+    if shutil.which("syncthing") is None:
+        raise SystemExit("--pairs compares with Syncthing: install it first")
+    work = Path(tempfile.mkdtemp(prefix="roost-bench-pairs-"))
+    (work / "roost").mkdir()
+    roost = Roost(work / "roost")
+    live: LivePair | None = None
+    rows: list[tuple[float, float]] = []
+    try:
+        live = LivePair(roost)
+        with syncthing_pair.started_pair(work) as (st_a, st_b):
+            for i in range(rounds):
+                src = work / "src.bin"
+                make_file(src, size, seed=100 + i)
+                name = f"round{i}.bin"
+                times: dict[str, float] = {}
+                for tool in ("roost", "syncthing") if i % 2 == 0 else ("syncthing", "roost"):
+                    if tool == "roost":
+                        staged = roost.work / "staged.bin"
+                        shutil.copyfile(src, staged)
+                        a, b = roost.work / "ws-a" / name, roost.work / "ws-b" / name
+                        times[tool] = live.deliver(staged, a, b)
+                        assert digest(b) == digest(src), "B differs"
+                    else:
+                        times[tool] = syncthing_pair.send_big(st_a, st_b, src, name)
+                rows.append((times["roost"], times["syncthing"]))
+                print(
+                    f"round {i + 1}: roost {times['roost']:.2f} s (CPU s {live.cpu}),"
+                    f" syncthing {times['syncthing']:.2f} s,"
+                    f" ratio {times['roost'] / times['syncthing']:.2f}",
+                    flush=True,
+                )
+                for folder in (roost.work / "ws-a", st_a.data):  # both sides delete it
+                    (folder / name).unlink()
+                src.unlink()
+                time.sleep(5)  # the deletions reach B and settle before the next round
+    finally:
+        if live is not None:
+            live.stop()
+        roost.stop()
+        shutil.rmtree(work, ignore_errors=True)
+    ours, theirs = (statistics.median(col) for col in zip(*rows, strict=True))
+    wins = sum(r <= s for r, s in rows)
+    print(
+        f"(a) {size >> 20} MiB, {rounds} rounds: roost median {ours:.2f} s, syncthing median"
+        f" {theirs:.2f} s, ratio {ours / theirs:.2f}; roost as fast or faster in {wins} of"
+        f" {rounds}"
+    )
 
 
 def only(args: argparse.Namespace) -> None:

@@ -4,6 +4,7 @@ for a new big file and for many small files to reach the second instance."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 import secrets
@@ -13,6 +14,7 @@ import subprocess
 import time
 import urllib.request
 import xml.etree.ElementTree as ET
+from collections.abc import Iterator
 from pathlib import Path
 
 TIMEOUT = 600.0
@@ -154,9 +156,9 @@ def _until(check: object, what: str) -> float:
     raise RuntimeError(f"syncthing: timed out waiting for {what}")
 
 
-def measure(work: Path, big_source: Path, small: int) -> dict[str, object] | str:
-    if shutil.which("syncthing") is None:
-        return "skipped: syncthing not installed"
+@contextlib.contextmanager
+def started_pair(work: Path) -> Iterator[tuple[Instance, Instance]]:
+    """Two instances sharing one folder, connected; stopped on the way out."""
     a, b = Instance(work / "st-a"), Instance(work / "st-b")
     try:
         a.configure(b)
@@ -164,12 +166,27 @@ def measure(work: Path, big_source: Path, small: int) -> dict[str, object] | str
         a.start()
         b.start()
         _until(lambda: a.connected(b) and b.connected(a), "the two instances to connect")
-        size = big_source.stat().st_size
-        staging = a.home / "staging.bin"
-        shutil.copyfile(big_source, staging)
-        target = b.data / "big.bin"
-        os.replace(staging, a.data / "big.bin")  # appears whole
-        big_s = _until(lambda: target.exists() and target.stat().st_size == size, "the big file")
+        yield a, b
+    finally:
+        a.stop()
+        b.stop()
+
+
+def send_big(a: Instance, b: Instance, big_source: Path, name: str = "big.bin") -> float:
+    """Seconds from a copy of `big_source` appearing whole in A's folder until B holds it."""
+    size = big_source.stat().st_size
+    staging = a.home / "staging.bin"
+    shutil.copyfile(big_source, staging)
+    target = b.data / name
+    os.replace(staging, a.data / name)  # appears whole
+    return _until(lambda: target.exists() and target.stat().st_size == size, "the big file")
+
+
+def measure(work: Path, big_source: Path, small: int) -> dict[str, object] | str:
+    if shutil.which("syncthing") is None:
+        return "skipped: syncthing not installed"
+    with started_pair(work) as (a, b):
+        big_s = send_big(a, b, big_source)
         folder = a.home / "small"
         folder.mkdir()
         rng = random.Random(4)
@@ -181,6 +198,3 @@ def measure(work: Path, big_source: Path, small: int) -> dict[str, object] | str
             lambda: dest.is_dir() and sum(1 for _ in dest.iterdir()) >= small, "the small files"
         )
         return {"a_s": round(big_s, 2), "c_s": round(small_s, 2)}
-    finally:
-        a.stop()
-        b.stop()
