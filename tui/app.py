@@ -62,16 +62,18 @@ class RoostApp(App[None]):
         "explore": ExploreScreen,
     }
     BINDINGS = [
-        Binding("f1,question_mark", "help", "Help"),
-        Binding("f2", "switch_mode('home')", "Home"),
-        Binding("f3", "switch_mode('notifications')", "Alerts"),
-        Binding("f4", "switch_mode('profile')", "Profile"),
-        Binding("f5", "switch_mode('devices')", "Devices"),
-        Binding("f6", "switch_mode('messages')", "Messages"),
-        Binding("f7", "switch_mode('files')", "Files"),
-        Binding("f8", "switch_mode('explore')", "Explore"),
+        # Help, Quit and the screens are shown by the status bar and the nav bar (the
+        # footer keeps its room for each screen's own keys).
+        Binding("f1,question_mark", "help", "Help", show=False),
+        Binding("f2", "switch_mode('home')", "Home", show=False),
+        Binding("f3", "switch_mode('notifications')", "Alerts", show=False),
+        Binding("f4", "switch_mode('profile')", "Profile", show=False),
+        Binding("f5", "switch_mode('devices')", "Devices", show=False),
+        Binding("f6", "switch_mode('messages')", "Messages", show=False),
+        Binding("f7", "switch_mode('files')", "Files", show=False),
+        Binding("f8", "switch_mode('explore')", "Explore", show=False),
         Binding("ctrl+t", "toggle_dark", "Theme"),
-        Binding("ctrl+q", "quit", "Quit", priority=True),
+        Binding("ctrl+q", "quit", "Quit", priority=True, show=False),
     ]
 
     link_state: reactive[str] = reactive("offline")

@@ -18,9 +18,11 @@ from tests.conftest import LiveServer
 from tests.helpers import PASSWORD, SECOND
 from tui.app import RoostApp
 from tui.screens.devices import DevicesScreen
+from tui.screens.files import FilesScreen
 from tui.screens.home import HomeScreen
 from tui.screens.login import LoginScreen
 from tui.screens.profile import ProfileScreen
+from tui.widgets.nav_bar import NavBar
 from tui.widgets.profile import ProfileCard
 
 FAST = Backoff(base=0.05, cap=0.2)
@@ -188,3 +190,33 @@ async def test_revoked_device_asks_before_forgetting_anything(
         await pilot.press("y")
         await until(lambda: isinstance(app.screen, LoginScreen), "login screen")
     assert home.account() is None
+
+
+async def test_every_screen_and_help_can_be_found_on_an_80_column_terminal(
+    live: LiveServer, tmp_path: Path
+) -> None:
+    home = await registered_home(tmp_path, live.url, "alice")
+    app = RoostApp(home, backoff=FAST)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(lambda: app.link_state == "connected", "connected")
+        line = nav_line(app)
+        for key, name in [("F2", "Home"), ("F6", "Messages"), ("F7", "Files"), ("F8", "Explore")]:
+            assert f"{key} {name}" in line
+        assert "F1 help" in str(app.screen.query_one("#keys", Static).render())
+        assert highlighted(app) == "F2 Home"
+
+        await pilot.click(NavBar, offset=(line.index("F7 Files") + 2, 0))  # a click switches
+        await until(lambda: isinstance(app.screen, FilesScreen), "the files screen")
+        assert highlighted(app) == "F7 Files"
+        await pilot.press("f6")  # and so does its key
+        await until(lambda: highlighted(app) == "F6 Messages", "messages highlighted")
+
+
+def nav_line(app: RoostApp) -> str:
+    return "".join(segment.text for segment in app.screen.query_one(NavBar).render_line(0))
+
+
+def highlighted(app: RoostApp) -> str:
+    """The nav bar's text shown in reverse: the screen shown."""
+    strip = app.screen.query_one(NavBar).render_line(0)
+    return "".join(s.text for s in strip if s.style and s.style.reverse).strip()

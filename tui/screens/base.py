@@ -1,4 +1,5 @@
-"""What every main screen shares: header, status bar, footer, and hearing app broadcasts."""
+"""What every main screen shares: header, nav bar, status bar, footer, and hearing app
+broadcasts."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Footer, Header
 
+from tui.widgets.nav_bar import NavBar
 from tui.widgets.status_bar import StatusBar
 
 if TYPE_CHECKING:
@@ -19,6 +21,7 @@ if TYPE_CHECKING:
 class RoostScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield Header()
+        yield NavBar()
         yield from self.compose_body()
         yield StatusBar()
         yield Footer()

@@ -1,4 +1,5 @@
-"""The status bar: connected / offline / reconnecting in N s, and the outbox count."""
+"""The status bar: connected / offline / reconnecting in N s, the keys for help and quit, and
+the outbox count."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ class StatusBar(Horizontal):
 
     def compose(self) -> ComposeResult:
         yield Static(id="link")
+        yield Static("F1 help  ^q quit", id="keys")
         yield Static(id="outbox")
 
     def on_mount(self) -> None:
