@@ -188,7 +188,9 @@ class SyncEngine:
         until `release()`."""
         if self._lock is not None:
             return
-        lock = SyncLock.acquire(self.client.home.path, self.root, watching=watching)
+        lock = await asyncio.to_thread(  # it looks through every folder inside the root
+            SyncLock.acquire, self.client.home.path, self.root, watching=watching
+        )
         try:
             if await self.index.root() != str(self.root):
                 await self.index.bind(str(self.root))

@@ -1,6 +1,7 @@
 """One sync engine per Roost home and per workspace folder at a time (as Syncthing and Dropbox
 refuse a second instance): an OS advisory lock (`flock`) on a file in the home and on the folder
-itself, held while an engine runs.
+itself, held while an engine runs. Nor can a folder inside a synced one, or around one, be
+synced at the same time: each folder above and inside it is tested for a sync's lock.
 
 Two engines would write the same sync index, and one's start-up sweep of temp files would
 delete the other's downloads in flight. The OS drops a `flock` when its process dies, so a
@@ -35,7 +36,7 @@ class Holder:
 
 def busy_message(root: Path, holder: Holder, *, watching: bool) -> str:
     """The one line a refused engine shows."""
-    who = "another roost process" + (f" (pid {holder.pid})" if holder.pid else "")
+    who = _who(holder.pid)
     if holder.other_home:
         return f"{root} is already being synced by {who} from another Roost home; stop it first"
     if holder.root is not None and holder.root != str(root):
@@ -78,6 +79,11 @@ class SyncLock:
             os.close(folder_fd)
             os.close(home_fd)
             raise SyncBusy(busy_message(root, holder, watching=watching))
+        overlap = _synced_around(root)
+        if overlap is not None:
+            os.close(folder_fd)
+            os.close(home_fd)
+            raise SyncBusy(overlap)
         about = {"pid": os.getpid(), "root": str(root), "watching": watching}
         os.ftruncate(home_fd, 0)
         os.pwrite(home_fd, json.dumps(about).encode(), 0)
@@ -96,6 +102,46 @@ class SyncLock:
             self.release()  # an engine dropped without release(): still let go
         except Exception:  # late in interpreter shutdown: the OS frees it anyway
             pass
+
+
+def _synced_around(root: Path) -> str | None:
+    """Why `root` cannot be synced when a folder above it or inside it is being synced (from
+    any home): two engines would each take the other's files for their own. None if neither.
+    Each folder is only tested: a shared lock, let go at once, fails against a sync's own."""
+    for folder in root.parents:
+        if (holder := _holder(folder)) is not None:
+            return (
+                f"{root} is inside {folder}, which {_who(holder.pid)} is syncing; a folder"
+                " inside a synced folder syncs with it, not on its own"
+            )
+    for parent, dirs, _ in os.walk(root):
+        for name in dirs:
+            folder = Path(parent) / name
+            if (holder := _holder(folder)) is not None:
+                return (
+                    f"{folder} inside {root} is already being synced by {_who(holder.pid)};"
+                    " stop it first (a synced folder cannot hold another)"
+                )
+    return None
+
+
+def _holder(folder: Path) -> Holder | None:
+    """Who syncs this folder, if anyone does."""
+    try:
+        fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    except OSError:
+        return None  # unreadable, or gone meanwhile: nobody syncs it from here
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return Holder(pid=_flock_holder_pid(fd))
+    finally:
+        os.close(fd)  # closing drops the shared lock, if it was taken
+    return None
+
+
+def _who(pid: int | None) -> str:
+    return "another roost process" + (f" (pid {pid})" if pid else "")
 
 
 def _try_lock(fd: int) -> bool:

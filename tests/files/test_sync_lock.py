@@ -88,6 +88,39 @@ async def test_two_homes_sync_side_by_side_but_not_the_same_folder(
     assert sorted(p.name for p in laptop_ws.iterdir()) == ["plan.txt"]
 
 
+async def test_a_folder_inside_or_around_a_synced_one_is_refused(
+    live: LiveServer, make_home: Callable[[str, str], Home], watch: Watch, tmp_path: Path
+) -> None:
+    laptop = make_home("laptop", live.url)
+    other = make_home("other", live.url)
+    await laptop.register("alice")
+    await other.login("alice", device="other")
+    ws = tmp_path / "ws"
+    (ws / "photos" / "2026").mkdir(parents=True)
+    (ws / "photos" / "2026" / "beach.jpg").write_bytes(b"waves")
+    up = await watch(laptop, ws)
+    await up.wait_for("uploaded: photos/2026/beach.jpg")
+
+    inside = await other.run("sync", str(ws / "photos"), "--once")
+    assert inside.code == 1
+    assert inside.stderr.strip() == (
+        f"error: {(ws / 'photos').resolve()} is inside {ws.resolve()}, which another roost"
+        f" process (pid {up.pid}) is syncing; a folder inside a synced folder syncs with it,"
+        " not on its own"
+    )
+    around = await other.run("sync", str(tmp_path), "--once")
+    assert around.code == 1
+    assert around.stderr.strip() == (
+        f"error: {ws.resolve()} inside {tmp_path.resolve()} is already being synced by another"
+        f" roost process (pid {up.pid}); stop it first (a synced folder cannot hold another)"
+    )
+    assert sorted(p.name for p in (ws / "photos").iterdir()) == ["2026"]  # nothing changed
+
+    await up.kill()  # once it stops, the inner folder is free to sync on its own
+    alone = await other.ok("sync", str(ws / "photos"), "--once")
+    assert "is in sync" in alone.stderr
+
+
 async def test_a_stopped_sync_lets_the_next_one_start(pair: tuple[Device, Device]) -> None:
     a, _ = pair
     a.write("notes.txt", "hello")
