@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from functools import partial
 from pathlib import Path
 from typing import Annotated
 
@@ -35,7 +36,12 @@ def _data(data: Path | None) -> Path:
 @app.command("backup")
 def backup(dest: Path, data: DataDir = None) -> None:
     """Back up the server's data into DEST (a new folder); safe while the server runs."""
-    report = backups.backup(_data(data), dest)
+    folder = _data(data)
+    report = backups.backup(
+        folder,
+        dest,
+        waiting=partial(output.note, f"waiting for a garbage collection of {folder} to end"),
+    )
     output.note(
         f"backed up to {dest}: database {report.database_bytes} bytes"
         f" (schema {report.schema_version}), {report.block_files} block files"
@@ -68,12 +74,16 @@ def gc(
         ),
     ] = "1h",
 ) -> None:
-    """Delete file blocks nothing refers to any more; safe while the server runs."""
+    """Delete file blocks nothing refers to any more; safe while the server runs (a backup
+    running now is waited for)."""
     folder = _data(data)
     if not (folder / backups.DATABASE).exists():
         raise StorageError(f"no Roost database in {folder}")
     seconds = _duration(grace)
-    found = asyncio.run(_collect(folder, seconds))
+    # Not during a backup: blocks its database snapshot names must stay until it copied them.
+    waiting = partial(output.note, f"waiting for a backup of {folder} to end")
+    with backups.maintenance(folder, exclusive=True, waiting=waiting):
+        found = asyncio.run(_collect(folder, seconds))
     output.note(f"freed {found.blocks} block(s), {format_size(found.bytes)} on disk")
 
 

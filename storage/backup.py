@@ -2,15 +2,22 @@
 consistent snapshot while the server keeps writing), then the block folder.
 
 Blocks are written before the commit that references them, so copying blocks after the
-database snapshot means every block the snapshot names is in the backup.
+database snapshot means every block the snapshot names is in the backup, as long as no
+garbage collection deletes one meanwhile (a version purged after the snapshot frees blocks
+the snapshot still names): a backup and a collection hold `maintenance.lock` in the data
+folder, backups shared, a collection alone, each waiting for the other kind.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
+import os
 import shutil
 import sqlite3
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,6 +26,7 @@ from storage.errors import StorageError
 DATABASE = "roost.db"
 BLOCKS = "blocks"
 MANIFEST = "backup.json"
+MAINTENANCE_LOCK = "maintenance.lock"
 
 
 @dataclass(frozen=True)
@@ -28,16 +36,40 @@ class BackupReport:
     block_files: int
 
 
-def backup(data_dir: Path, dest: Path) -> BackupReport:
-    """Copy a (possibly running) server's data folder into `dest`, which must not exist yet."""
+@contextlib.contextmanager
+def maintenance(
+    data_dir: Path, *, exclusive: bool, waiting: Callable[[], None] | None = None
+) -> Iterator[None]:
+    """Hold the data folder for a backup (shared: backups may run together) or a garbage
+    collection (`exclusive`); when the other kind holds it, call `waiting` and wait."""
+    fd = os.open(data_dir / MAINTENANCE_LOCK, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        mode = fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH
+        try:
+            fcntl.flock(fd, mode | fcntl.LOCK_NB)
+        except BlockingIOError:
+            if waiting is not None:
+                waiting()
+            fcntl.flock(fd, mode)
+        yield
+    finally:
+        os.close(fd)  # closing drops the lock
+
+
+def backup(
+    data_dir: Path, dest: Path, *, waiting: Callable[[], None] | None = None
+) -> BackupReport:
+    """Copy a (possibly running) server's data folder into `dest`, which must not exist yet.
+    A garbage collection running now is waited for (`waiting` is told first)."""
     source_db = data_dir / DATABASE
     if not source_db.exists():
         raise StorageError(f"no Roost database in {data_dir}")
     if dest.exists() and any(dest.iterdir()):
         raise StorageError(f"{dest} is not empty; back up into a new folder")
     dest.mkdir(parents=True, exist_ok=True)
-    _copy_database(source_db, dest / DATABASE)
-    blocks = _copy_blocks(data_dir / BLOCKS, dest / BLOCKS)
+    with maintenance(data_dir, exclusive=False, waiting=waiting):
+        _copy_database(source_db, dest / DATABASE)
+        blocks = _copy_blocks(data_dir / BLOCKS, dest / BLOCKS)
     version = _schema_version(dest / DATABASE)
     manifest = {"created_at": time.time(), "schema_version": version, "block_files": blocks}
     (dest / MANIFEST).write_text(json.dumps(manifest, indent=2))

@@ -1,4 +1,5 @@
-"""Backup while the server runs and writes; restore into a new data folder; serve from it."""
+"""Backup while the server runs and writes; restore into a new data folder; serve from it;
+a garbage collection waits for a backup running beside it."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ from pathlib import Path
 
 from client.connection import Connection
 from protocol.profiles import SetProfile
-from tests.helpers import Home, ServerProcess
+from storage import backup as backups
+from tests.helpers import SECOND, Home, ServerProcess
 
 
 async def test_backup_during_writes_then_restore_and_serve(
@@ -72,3 +74,20 @@ async def test_restore_refuses_a_folder_that_is_not_a_backup(tmp_path: Path) -> 
     result = await operator.run("admin", "restore", str(tmp_path / "junk"),
                                 "--data", str(tmp_path / "d"))  # fmt: skip
     assert result.code == 1 and "is not a Roost backup" in result.stderr
+
+
+async def test_gc_waits_for_a_running_backup_so_the_backup_keeps_every_block_it_names(
+    server_process: ServerProcess, make_home: Callable[[str, str], Home], tmp_path: Path
+) -> None:
+    data = server_process.data_dir
+    operator = Home(tmp_path / "operator", server_process.url)
+    with backups.maintenance(data, exclusive=False):  # as a backup holds it while it copies
+        gc = asyncio.create_task(operator.run("admin", "gc", "--data", str(data)))
+        await asyncio.sleep(2 * SECOND)
+        assert not gc.done()  # it waits: deleting blocks now could take one the backup names
+    result = await asyncio.wait_for(gc, 60 * SECOND)
+    assert result.code == 0
+    assert result.stderr.splitlines() == [
+        f"waiting for a backup of {data} to end",
+        "freed 0 block(s), 0 B on disk",
+    ]
