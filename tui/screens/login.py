@@ -7,6 +7,7 @@ import socket
 
 from textual import on, work
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Button, Footer, Input, Label, Static
@@ -17,6 +18,12 @@ from client.home import DEFAULT_SERVER
 
 class LoginScreen(Screen[bool]):
     """Dismissed with True once this device is logged in."""
+
+    # The main screens show these in their status bar; this one has none.
+    BINDINGS = [
+        Binding("ctrl+q", "app.quit", "Quit", priority=True),
+        Binding("f1", "app.help", "Help"),
+    ]
 
     def compose(self) -> ComposeResult:
         with Vertical(id="login-box") as box:

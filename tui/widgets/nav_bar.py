@@ -14,14 +14,7 @@ SWITCH = "switch_mode('"
 
 class NavBar(Static):
     def on_mount(self) -> None:
-        here = next(
-            (
-                mode
-                for mode, cls in self.app.MODES.items()
-                if isinstance(cls, type) and isinstance(self.screen, cls)
-            ),
-            None,
-        )
+        here = self.app.current_mode  # the mode this screen was shown in
         items = []
         for key, mode, label in screens(self.app.BINDINGS):
             text = f" [b]{key.upper()}[/b] {label} "
