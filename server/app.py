@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
+import os
 import random
 import signal
 import ssl
@@ -51,6 +52,7 @@ from server.router import Router
 from server.session import CLOSE_TOO_SLOW, Session
 from server.social_services import SocialServices
 from storage.accounts import AccountRepository, Identity
+from storage.backup import open_maintenance_lock
 from storage.blocks import BlockWriter, LocalBlockStore
 from storage.chat import ChatRepository
 from storage.chunker import check_compiled
@@ -130,6 +132,7 @@ class RoostServer:
 
     async def start(self) -> None:
         self.config.data_dir.mkdir(parents=True, exist_ok=True)
+        os.close(open_maintenance_lock(self.config.data_dir))  # for backups run read-only
         check_compiled()
         await self.db.open()
         ids = SnowflakeGenerator(self.config.node_id)

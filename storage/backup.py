@@ -42,7 +42,7 @@ def maintenance(
 ) -> Iterator[None]:
     """Hold the data folder for a backup (shared: backups may run together) or a garbage
     collection (`exclusive`); when the other kind holds it, call `waiting` and wait."""
-    fd = os.open(data_dir / MAINTENANCE_LOCK, os.O_RDWR | os.O_CREAT, 0o600)
+    fd = open_maintenance_lock(data_dir)
     try:
         mode = fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH
         try:
@@ -54,6 +54,19 @@ def maintenance(
         yield
     finally:
         os.close(fd)  # closing drops the lock
+
+
+def open_maintenance_lock(data_dir: Path) -> int:
+    """The lock file's descriptor, made if missing (`roost serve` makes it at start, so an
+    operator with read-only access to a running server's data can still take it)."""
+    path = data_dir / MAINTENANCE_LOCK
+    try:
+        return os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    except PermissionError:
+        try:
+            return os.open(path, os.O_RDONLY)  # an flock needs no write access
+        except OSError as exc:
+            raise StorageError(f"cannot open {path}: {exc.strerror}") from None
 
 
 def backup(

@@ -4,9 +4,13 @@ a garbage collection waits for a backup running beside it."""
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import json
+import os
 from collections.abc import Callable
 from pathlib import Path
+
+import pytest
 
 from client.connection import Connection
 from protocol.profiles import SetProfile
@@ -91,3 +95,25 @@ async def test_gc_waits_for_a_running_backup_so_the_backup_keeps_every_block_it_
         f"waiting for a backup of {data} to end",
         "freed 0 block(s), 0 B on disk",
     ]
+
+
+async def test_a_backup_without_write_access_to_the_data_still_holds_off_gc(
+    server_process: ServerProcess, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data = server_process.data_dir
+    assert (data / backups.MAINTENANCE_LOCK).exists()  # roost serve made it at start
+    real_open = os.open
+
+    def read_only(path: str | Path, flags: int, *args: int) -> int:  # as a read-only operator
+        if flags & os.O_CREAT:
+            raise PermissionError(13, "Permission denied")
+        return real_open(path, flags, *args)
+
+    monkeypatch.setattr(os, "open", read_only)
+    with backups.maintenance(data, exclusive=False):
+        fd = real_open(data / backups.MAINTENANCE_LOCK, os.O_RDONLY)
+        try:
+            with pytest.raises(BlockingIOError):  # what a gc meets meanwhile
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        finally:
+            os.close(fd)
