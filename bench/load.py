@@ -40,10 +40,11 @@ one: set-up, the slow consumer and its feeders) on the others (`--pin`, the defa
 `--no-pin` lets the scheduler mix them), so the clients' own bursts do not queue the server;
 the bare server is pinned the same way. `--series` then also shows how busy the server's core
 was (other work on a shared machine lands there too). `--pairs N` runs N times with the slow
-consumer and N times without it (controls), alternating, each on a fresh server, and prints
-each run's p99 second half / first half by kind with the medians for both and the absolute
-p50 / p99: one run's halves differ by more than the effect looked for, a control's just as
-much, so only the spread over several runs tells them apart.
+consumer and N times without it (controls), alternating (which goes first swaps every pair:
+a machine that slows down over a session would otherwise weigh on one set), each on a fresh
+server, and prints each run's p99 second half / first half by kind with the medians for both
+and the absolute p50 / p99: one run's halves differ by more than the effect looked for, a
+control's just as much, so only the spread over several runs tells them apart.
 
     pip install -e '.[bench]'
     python bench/load.py                                   # 2,000 clients, 60 s
@@ -892,12 +893,13 @@ async def main(args: argparse.Namespace) -> int:
 
 
 async def main_pairs(args: argparse.Namespace, cpus: Cpus | None) -> int:
-    """`--pairs N`: N runs with the slow consumer and N controls without it, alternating, each
-    on a fresh server; the controls are the baseline here (no bare server)."""
+    """`--pairs N`: N runs with the slow consumer and N controls without it, alternating (the
+    order swapped every pair), each on a fresh server; the controls are the baseline here (no
+    bare server)."""
     with_runs: list[Run] = []
     controls: list[Run] = []
     for k in range(args.pairs):
-        for joins in (True, False):
+        for joins in (True, False) if k % 2 == 0 else (False, True):  # neither always first
             label = "with the slow consumer" if joins else "control, no slow consumer"
             print(f"\npair {k + 1} of {args.pairs}: {label}", file=sys.stderr, flush=True)
             (with_runs if joins else controls).append(await roost_run(args, cpus, joins))
@@ -912,8 +914,8 @@ def print_pairs(with_runs: list[Run], controls: list[Run]) -> None:
     n = len(with_runs)
     print(
         f"\n{n} runs with the slow consumer (it joins at {with_runs[0].duration / 2:.0f} s) and"
-        f" {len(controls)} controls without it, alternating, each on a fresh server"
-        + (f"; {with_runs[0].pinned}" if with_runs[0].pinned else "")
+        f" {len(controls)} controls without it, alternating (the order swapped every pair),"
+        " each on a fresh server" + (f"; {with_runs[0].pinned}" if with_runs[0].pinned else "")
     )
     print("Roost p99 second half / first half, run by run -> the median:")
     for kind in KINDS:
@@ -980,8 +982,9 @@ def parse_args() -> argparse.Namespace:
         "--pairs",
         type=int,
         default=0,
-        help="N runs with the slow consumer and N controls without it, alternating, each on a"
-        " fresh server; prints each run's p99 second half / first half and the medians"
+        help="N runs with the slow consumer and N controls without it, alternating (the order"
+        " swapped every pair), each on a fresh server; prints each run's p99 second half /"
+        " first half and the medians"
         " (no bare server)",
     )
     parser.add_argument("--json", action="store_true", help="also print the figures as JSON")
