@@ -109,7 +109,7 @@ def _verify_and_store_all(services: Services, items: list[wire.BatchItem]) -> li
             sizes.append(verify_block(item.digest, item.codec, item.payload))
         except BadBlock as exc:
             raise BadBlock(f"block {item.hash[:12]}: {exc}") from None
-    services.blocks.put_many([(item.digest, bytes(item.stored)) for item in items])
+    services.blocks.put_many([(item.digest, item.stored) for item in items])  # views, as `_put`
     return sizes
 
 
