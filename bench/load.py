@@ -46,18 +46,31 @@ server, and prints each run's p99 second half / first half by kind with the medi
 and the absolute p50 / p99: one run's halves differ by more than the effect looked for, a
 control's just as much, so only the spread over several runs tells them apart.
 
+`--cycle N` compares within one run instead: from the warm-up's end, at the start of every
+N seconds a new stalled connection of the slow consumer's user joins, and is closed once
+`/metrics` shows the server dropped it (the feeders keep sending throughout). Requests sent in
+a second when one was open (or in the second after it went: its clean-up) are "with", all
+others "without"; and cycle by cycle, the p99 of the "with" seconds over that of the rest of
+the same cycle, so both sides of each ratio come from the same minute of the same machine.
+`--cycle-control` makes every other cycle a control: a connection of the same user that reads
+everything, open as long as the last stalled one was. The slow consumer's user is sent most
+events, so its connection costs the server something stalled or not; the control tells that
+cost apart from the cost of being stalled.
+
     pip install -e '.[bench]'
     python bench/load.py                                   # 2,000 clients, 60 s
     python bench/load.py --clients 200 --users 20 --rate 100 --duration 40   # a quick look
     python bench/load.py --roost-only --series --serve-arg=--send-queue-bytes=256KiB
     python bench/load.py --roost-only --duration 540 --rss-window 120 --serve-arg=--post-cache=5000
     python bench/load.py --pairs 3                         # with the slow consumer 3x, without 3x
+    python bench/load.py --roost-only --duration 900 --cycle 30 --cycle-control   # one run
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import hashlib
 import heapq
 import json
@@ -73,6 +86,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+from collections.abc import Iterable, Set
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -129,6 +143,16 @@ class KindStats:
 
 
 @dataclass
+class Spell:
+    """One connection of the slow consumer's user under --cycle."""
+
+    joined: float  # seconds into the run
+    gone: float
+    reading: bool  # a connection that reads (--cycle-control), not a stalled one
+    dropped: bool = False  # the server dropped it as too far behind
+
+
+@dataclass
 class Run:
     server: str
     clients: int
@@ -154,6 +178,12 @@ class Run:
     dropped: int = 0  # connections the server closed as too far behind (its /metrics)
     queued_peak: int = 0  # most frames queued on the server, all connections, sampled each second
     pinned: str = ""  # where the server and the clients ran, when pinned
+    # --cycle: each slow consumer's connection (and with --cycle-control each reading one);
+    # per cycle, p99 (all kinds) while it was open / while none was
+    spells: list[Spell] = field(default_factory=list)
+    cycle_ratios: list[float] = field(default_factory=list)
+    reading_kinds: dict[str, tuple[float, float]] = field(default_factory=dict)  # p50, p99 ms
+    reading_ratios: list[float] = field(default_factory=list)
     # per second of the run: second, requests sent, p50 ms, p99 ms, max ms, events received,
     # server CPU, machine CPU (cores busy, everything on it: clients, server, other work),
     # the server's own core busy (pinned runs; NaN otherwise), RSS MiB, queued frames,
@@ -244,7 +274,8 @@ async def run_worker(spec: dict[str, object]) -> dict[str, object]:
     warm = start_at + float(spec["warmup"])  # type: ignore[arg-type]
     end = start_at + duration
     latencies: dict[str, list[float]] = {f"{k}:{p}": [] for k in KINDS for p in ("without", "with")}
-    by_second: dict[int, list[float]] = {}  # second of the run -> latencies (all kinds)
+    # kind -> second of the run (when the request was sent) -> latencies
+    by_second: dict[str, dict[int, list[float]]] = {k: {} for k in KINDS}
     events_by_second: dict[int, int] = {}  # second of the run -> events received
     ok = {k: 0 for k in KINDS}
     errors: dict[str, int] = {}
@@ -261,7 +292,7 @@ async def run_worker(spec: dict[str, object]) -> dict[str, object]:
         ok[kind] += 1
         if warm <= sent_at < end:
             latencies[f"{kind}:{'without' if sent_at < half else 'with'}"].append(now - sent_at)
-        by_second.setdefault(int(sent_at - start_at), []).append(now - sent_at)
+        by_second[kind].setdefault(int(sent_at - start_at), []).append(now - sent_at)
 
     async def reader(i: int, ws: ClientConnection) -> None:
         nonlocal events
@@ -472,6 +503,24 @@ async def _ok(
 async def slow_consumer(uri: str, token: str, at: float, until: float) -> str:
     """Connect at `at` with a tiny receive buffer and never read; say how the connection ended."""
     await asyncio.sleep(max(0.0, at - time.monotonic()))
+    ws = await stalled_connection(uri, token)
+    await asyncio.sleep(max(0.0, until - time.monotonic()))
+    ws.transport.resume_reading()
+    try:
+        async with asyncio.timeout(10):
+            async for _ in ws:
+                pass
+    except ConnectionClosed:
+        pass
+    except TimeoutError:
+        await ws.close()
+        return "still open"
+    return f"closed by the server, code {ws.close_code}"
+
+
+async def stalled_connection(uri: str, token: str) -> ClientConnection:
+    """A connection with a tiny receive buffer that has stopped reading: the server's frames
+    to it pile up."""
     host, port = uri.removeprefix("ws://").split(":")
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # before connect: sets the window
@@ -485,19 +534,79 @@ async def slow_consumer(uri: str, token: str, at: float, until: float) -> str:
         max_queue=1,
         ping_interval=None,
     )
-    ws.transport.pause_reading()  # stop reading: the server's frames pile up
-    await asyncio.sleep(max(0.0, until - time.monotonic()))
-    ws.transport.resume_reading()
-    try:
-        async with asyncio.timeout(10):
-            async for _ in ws:
-                pass
-    except ConnectionClosed:
-        pass
-    except TimeoutError:
-        await ws.close()
-        return "still open"
-    return f"closed by the server, code {ws.close_code}"
+    ws.transport.pause_reading()
+    return ws
+
+
+class DropWatch:
+    """The server's count of connections it dropped as too far behind, as the run's
+    once-a-second `/metrics` scrape last saw it."""
+
+    def __init__(self) -> None:
+        self.count = 0.0
+        self._changed = asyncio.Event()
+
+    def update(self, count: float) -> None:
+        if count != self.count:
+            self.count = count
+            self._changed.set()
+
+    async def above(self, before: float, deadline: float) -> bool:
+        """Wait until the count passes `before` (True) or the deadline passes (False)."""
+        while self.count <= before:
+            self._changed.clear()
+            try:
+                async with asyncio.timeout_at(deadline):
+                    await self._changed.wait()
+            except TimeoutError:
+                return self.count > before
+        return True
+
+
+async def slow_consumer_cycles(
+    uri: str,
+    token: str,
+    start_at: float,
+    first: float,
+    until: float,
+    cycle: float,
+    drops: DropWatch,
+    control: bool,
+) -> list[Spell]:
+    """`--cycle`: at the start of every cycle from `first` on, a new stalled connection of the
+    slow consumer's user, closed once the server has dropped it (or 1 s before the cycle ends).
+    With `control`, every other cycle a connection of the same user that reads everything
+    instead, open as long as the last stalled one was: what a connection of a user who is sent
+    most events costs the others, stalled or not."""
+    spells: list[Spell] = []
+    at, k, held = first, 0, 15.0
+    while at + cycle <= until:
+        await asyncio.sleep(max(0.0, at - time.monotonic()))
+        if control and k % 2:
+            ws = await open_one(uri, token, 60)
+            joined = time.monotonic()
+            drain = asyncio.create_task(_drain(ws))
+            await asyncio.sleep(min(held, at + cycle - 1.0 - time.monotonic()))
+            await ws.close()
+            await drain
+            spells.append(Spell(joined - start_at, time.monotonic() - start_at, reading=True))
+        else:
+            before = drops.count
+            ws = await stalled_connection(uri, token)
+            joined = time.monotonic()
+            dropped = await drops.above(before, at + cycle - 1.0)
+            ws.transport.abort()
+            gone = time.monotonic()
+            held = gone - joined
+            spells.append(Spell(joined - start_at, gone - start_at, False, dropped))
+        at, k = at + cycle, k + 1
+    return spells
+
+
+async def _drain(ws: ClientConnection) -> None:
+    with contextlib.suppress(ConnectionClosed):
+        async for _ in ws:
+            pass
 
 
 async def busy_feed(uri: str, feeders: list[tuple[str, str]], rate: float, until: float) -> None:
@@ -575,11 +684,25 @@ async def run_load(
             pin_process(proc.pid, cpus.clients)
         procs.append(proc)
     end = start_at + args.duration
-    slow = (
-        asyncio.create_task(slow_consumer(uri, slow_token, start_at + args.duration / 2, end))
-        if slow_token and slow_consumer_joins
-        else None
-    )
+    drops = DropWatch()
+    slow = cycles = None
+    if slow_token and slow_consumer_joins and args.cycle:
+        cycles = asyncio.create_task(
+            slow_consumer_cycles(
+                uri,
+                slow_token,
+                start_at,
+                start_at + args.warmup,
+                end,
+                args.cycle,
+                drops,
+                args.cycle_control,
+            )
+        )
+    elif slow_token and slow_consumer_joins:
+        slow = asyncio.create_task(
+            slow_consumer(uri, slow_token, start_at + args.duration / 2, end)
+        )
     feed = (
         asyncio.create_task(busy_feed(uri, feeders, args.busy_rate, end))
         if feeders and args.busy_rate
@@ -607,6 +730,7 @@ async def run_load(
             page = await asyncio.to_thread(metrics, uri)
             queued = page.get("roost_send_queue_frames", 0.0)
             dropped_so_far = page.get("roost_slow_consumers_dropped_total", 0.0)
+            drops.update(dropped_so_far)
             queued_peak = max(queued_peak, queued)
             cached = page.get("roost_cached_posts", 0.0)
             if math.isnan(full_at) and cached >= post_cache:
@@ -641,6 +765,9 @@ async def run_load(
             setattr(stats, f"p50_{phase}_ms", percentile(values, 0.50) * 1000)
             setattr(stats, f"p99_{phase}_ms", percentile(values, 0.99) * 1000)
         run.kinds[kind] = stats
+    if cycles is not None:
+        run.spells = await cycles
+        summarize_cycles(run, merged_by_second(results), args.warmup, args.duration, args.cycle)
     run.ops_per_s = sum(s.ops for s in run.kinds.values()) / args.duration
     for r in results:
         for kind, n in r["errors"].items():
@@ -648,7 +775,7 @@ async def run_load(
     run.errors = sum(run.error_kinds.values())
     run.events = sum(r["events"] for r in results)
     for second, (cpu_now, busy_now, core_now, rss, queued, dropped_so_far) in enumerate(per_second):
-        values = [v for r in results for v in r["by_second"].get(str(second), [])]
+        values = [v for r in results for k in KINDS for v in r["by_second"][k].get(str(second), [])]
         received = sum(r["events_by_second"].get(str(second), 0) for r in results)
         cpu_then = per_second[second - 1][0] if second else cpu_start
         busy_then = per_second[second - 1][1] if second else machine_start
@@ -688,6 +815,105 @@ async def run_load(
             f"; server counted {dropped:.0f} dropped" if dropped is not None else ""
         )
     return run
+
+
+# ------------------------------------------------------------------- --cycle: one run, both sides
+def merged_by_second(results: list[dict[str, Any]]) -> dict[str, dict[int, list[float]]]:
+    """The workers' latencies by kind and second, together."""
+    merged: dict[str, dict[int, list[float]]] = {k: {} for k in KINDS}
+    for r in results:
+        for kind, seconds in r["by_second"].items():
+            for second, values in seconds.items():
+                merged[kind].setdefault(int(second), []).extend(values)
+    return merged
+
+
+def summarize_cycles(
+    run: Run,
+    by_second: dict[str, dict[int, list[float]]],
+    warmup: float,
+    duration: float,
+    cycle: float,
+) -> None:
+    """--cycle: latencies by kind while a stalled connection was open ("with") and while no
+    connection of that user was ("without"), and while a reading one was (the control)."""
+    stalled = spell_seconds([s for s in run.spells if not s.reading])
+    reading = spell_seconds([s for s in run.spells if s.reading])
+    busy = stalled | reading
+    for kind in KINDS:
+        with_ = pooled(by_second, [kind], stalled, warmup, duration)
+        without = pooled(by_second, [kind], None, warmup, duration, busy)
+        run.kinds[kind] = KindStats(
+            run.kinds[kind].ops,
+            percentile(without, 0.50) * 1000,
+            percentile(without, 0.99) * 1000,
+            percentile(with_, 0.50) * 1000,
+            percentile(with_, 0.99) * 1000,
+        )
+        if reading:
+            control = pooled(by_second, [kind], reading, warmup, duration)
+            run.reading_kinds[kind] = (
+                percentile(control, 0.50) * 1000,
+                percentile(control, 0.99) * 1000,
+            )
+    run.cycle_ratios = cycle_ratios(by_second, stalled, busy, warmup, duration, cycle)
+    run.reading_ratios = cycle_ratios(by_second, reading, busy, warmup, duration, cycle)
+    dropped = [s.gone - s.joined for s in run.spells if s.dropped]
+    run.dropped = len(dropped)
+    run.slow_consumer = (
+        f"{sum(1 for s in run.spells if not s.reading)} stalled"
+        f" connections, one every {cycle * (2 if reading else 1):.0f} s; the server dropped"
+        f" {len(dropped)} of them"
+        + (f", {statistics.median(dropped):.0f} s after joining (median)" if dropped else "")
+    )
+
+
+def spell_seconds(spells: list[Spell]) -> set[int]:
+    """The seconds of the run in which one of these connections was open, and the second
+    after each went (the server's clean-up of it)."""
+    return {s for spell in spells for s in range(int(spell.joined), int(spell.gone) + 2)}
+
+
+def pooled(
+    by_second: dict[str, dict[int, list[float]]],
+    kinds: Iterable[str],
+    within: set[int] | None,
+    start: float,
+    end: float,
+    outside: Set[int] = frozenset(),
+) -> list[float]:
+    """The latencies of `kinds` sent in the seconds [start, end) that are in `within` (all,
+    if None) and not in `outside`."""
+    return [
+        v
+        for kind in kinds
+        for second, values in by_second[kind].items()
+        if start <= second < end and (within is None or second in within) and second not in outside
+        for v in values
+    ]
+
+
+def cycle_ratios(
+    by_second: dict[str, dict[int, list[float]]],
+    spell: set[int],
+    busy: set[int],
+    warmup: float,
+    duration: float,
+    cycle: float,
+) -> list[float]:
+    """For each cycle with a `spell` second: the p99 (all kinds) of its `spell` seconds over
+    that of its seconds with no connection of that user open. Neighbours in time, so a
+    machine that slows down over the run weighs on both sides alike."""
+    ratios = []
+    start = warmup
+    while start < duration:
+        end = start + cycle
+        with_ = pooled(by_second, KINDS, spell, start, end)
+        without = pooled(by_second, KINDS, None, start, end, busy)
+        if with_ and without:
+            ratios.append(percentile(with_, 0.99) / percentile(without, 0.99))
+        start = end
+    return ratios
 
 
 def post_cache_capacity(serve_args: list[str]) -> int:
@@ -758,6 +984,8 @@ def print_run(run: Run) -> None:
     )
     control = run.server == "roost" and run.slow_consumer == "-"
     first, second = ("first half", "second half") if control else ("without slow", "with slow")
+    if run.spells:
+        first, second = ("none stalled", "one stalled")
     print(
         f"  {'kind':<9} {'ops':>7}  {'p50 / p99 ms ' + first:>27}  {'p50 / p99 ms ' + second:>24}"
     )
@@ -766,6 +994,19 @@ def print_run(run: Run) -> None:
             f"  {kind:<9} {s.ops:>7}  {s.p50_without_ms:>12.1f} / {s.p99_without_ms:>7.1f}"
             f"    {s.p50_with_ms:>12.1f} / {s.p99_with_ms:>7.1f}"
         )
+    if run.reading_kinds:
+        print(
+            "  while a reading connection of the same user was open instead (the control),"
+            " p50 / p99 ms: "
+            + ", ".join(f"{k} {p50:.1f} / {p99:.1f}" for k, (p50, p99) in run.reading_kinds.items())
+        )
+    for label, r in (("stalled", run.cycle_ratios), ("reading", run.reading_ratios)):
+        if r:
+            print(
+                f"  per cycle, p99 (all kinds) while the {label} connection was open / with none"
+                f" open: {_ratios(r)} -> median {statistics.median(r):.2f}x, above 1.0 in"
+                f" {sum(1 for v in r if v > 1.0)} of {len(r)}"
+            )
     since = "after warm-up"
     if run.post_cache and math.isnan(run.post_cache_full_at):
         since += (
@@ -799,6 +1040,10 @@ def print_run(run: Run) -> None:
 def print_series(run: Run) -> None:
     joins = "no slow consumer" if run.slow_consumer == "-" else "the slow consumer joins at"
     when = "" if run.slow_consumer == "-" else f" {run.duration / 2:.0f} s"
+    if run.spells:
+        joins, when = "*: a stalled connection open, r: a reading one", ""
+    stalled = spell_seconds([s for s in run.spells if not s.reading])
+    reading = spell_seconds([s for s in run.spells if s.reading])
     print(f"\n{run.server}, each second ({joins}{when}):")
     print(
         "  second  requests  p50 ms  p99 ms  max ms  events  server CPU  machine CPU"
@@ -808,7 +1053,9 @@ def print_series(run: Run) -> None:
     dropped_before = 0
     for second, n, p50, p99, most, events, cpu, busy, core, rss, queued, dropped in run.series:
         print(
-            f"  {second:>6}  {n:>8}  {p50:>6.1f}  {p99:>6.1f}  {most:>6.1f}  {events:>6}"
+            f"{'*' if second in stalled else 'r' if second in reading else ' '}"
+            f" {second:>6}  {n:>8}  {p50:>6.1f}  {p99:>6.1f}"
+            f"  {most:>6.1f}  {events:>6}"
             f"  {cpu:>10.2f}  {busy:>11.2f}"
             + (f"  {core:>8.2f}" if run.pinned else "")
             + f"  {rss:>7.1f}  {queued:>13}"
@@ -851,8 +1098,12 @@ async def main(args: argparse.Namespace) -> int:
     if cpus is not None:  # this process and the workers it starts: off the server's core
         pin_process(os.getpid(), cpus.clients)
         print(f"pinned: {cpus.describe()}", file=sys.stderr)
+    if args.pairs and args.cycle:
+        sys.exit("--cycle compares within one run: use it without --pairs")
     if args.pairs:
         return await main_pairs(args, cpus)
+    if args.cycle and args.no_slow_consumer:
+        sys.exit("--cycle needs the slow consumer")
     runs = [await roost_run(args, cpus, not args.no_slow_consumer)]
     if args.roost_only:
         return 0 if runs[0].errors == 0 else 1
@@ -986,6 +1237,20 @@ def parse_args() -> argparse.Namespace:
         " swapped every pair), each on a fresh server; prints each run's p99 second half /"
         " first half and the medians"
         " (no bare server)",
+    )
+    parser.add_argument(
+        "--cycle",
+        type=float,
+        default=0.0,
+        help="instead of one slow consumer halfway: a new one every N seconds after the"
+        " warm-up, each closed once the server drops it; compares the requests sent while one"
+        " is open with the others of the same run, cycle by cycle",
+    )
+    parser.add_argument(
+        "--cycle-control",
+        action="store_true",
+        help="with --cycle: every other cycle, a connection of the same user that reads, open"
+        " as long as the last stalled one was (the control)",
     )
     parser.add_argument("--json", action="store_true", help="also print the figures as JSON")
     parser.add_argument(
