@@ -213,8 +213,10 @@ async def test_an_interrupted_upload_resumes_with_only_the_missing_blocks(
     a.engine = SyncEngine(a.client, a.root)  # a new process, same home
     await a.engine.run_once()
     assert a.engine.transfer is not None
-    assert a.engine.transfer.counters.blocks_sent == len(lacking)
-    assert not set(a.engine.transfer.counters.sent_hashes) & set(sent)
+    # Only blocks the server lacked; fewer when one still on its way landed after we asked.
+    resent = a.engine.transfer.counters.sent_hashes
+    assert 0 < len(resent) <= len(lacking) and set(resent) <= set(lacking)
+    assert not set(resent) & set(sent)
     await b.sync()
     assert b.read("movie.bin") == data
 
