@@ -8,7 +8,6 @@ The path of a request: `_connection` reads a frame -> limits (size, rate) -> `Ro
 from __future__ import annotations
 
 import asyncio
-import gc
 import logging
 import os
 import random
@@ -34,6 +33,7 @@ from server import (
     discovery,
     files,
     follows,
+    gc_policy,
     notifications,
     profiles,
     sharing,
@@ -388,7 +388,8 @@ async def run(
     """Serve until SIGINT or SIGTERM, then shut down gracefully."""
     server = RoostServer(config)
     await server.start()
-    tune_garbage_collection()
+    gc_policy.tune()
+    collector = asyncio.create_task(gc_policy.collect_forever())
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -397,16 +398,8 @@ async def run(
         on_ready(server)
     await stop.wait()
     log.info("shutting down")
+    collector.cancel()
     await server.stop()
-
-
-def tune_garbage_collection() -> None:
-    """A long-running server's heap is mostly long-lived objects (modules, schemas, caches,
-    sessions), and every full collection scanned all of them: under bench/load.py those pauses
-    grew with the heap and tripled the p99 of every op after a minute. What exists once the
-    server is up is frozen out of collection, and young objects are collected less often."""
-    gc.freeze()
-    gc.set_threshold(50_000, 50, 1000)
 
 
 __all__ = ["RoostServer", "run"]

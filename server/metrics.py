@@ -16,7 +16,9 @@ from prometheus_client import (
     CollectorRegistry,
     Counter,
     Gauge,
+    GCCollector,
     Histogram,
+    ProcessCollector,
     generate_latest,
 )
 
@@ -72,6 +74,8 @@ class Metrics:
         cached_posts: Callable[[], int],
     ) -> None:
         self.registry = CollectorRegistry()
+        ProcessCollector(registry=self.registry)  # process_resident_memory_bytes, CPU, fds
+        GCCollector(registry=self.registry)  # python_gc_collections_total by generation
         self.ops = Counter(
             "roost_ops", "Requests answered, by op and outcome (ok or an error code)",
             ["op", "outcome"], registry=self.registry,

@@ -49,6 +49,8 @@ async def test_metrics_count_connections_ops_and_errors(live: LiveServer) -> Non
     assert value(page, "roost_stored_bytes") > 0
     assert value(page, "roost_slow_consumers_dropped_total") == 0
     assert value(page, "roost_cached_posts") == 1  # read in the timeline, kept for the next
+    assert value(page, "process_resident_memory_bytes") > 10 << 20
+    assert value(page, 'python_gc_collections_total{generation="2"}') >= 0
     await conn.close()
 
 
