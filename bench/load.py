@@ -270,11 +270,9 @@ async def run_worker(spec: dict[str, object]) -> dict[str, object]:
     rate = float(spec["rate"])  # type: ignore[arg-type]  # this worker's requests per second
     start_at = float(spec["start_at"])  # type: ignore[arg-type]
     duration = float(spec["duration"])  # type: ignore[arg-type]
-    half = start_at + duration / 2
-    warm = start_at + float(spec["warmup"])  # type: ignore[arg-type]
     end = start_at + duration
-    latencies: dict[str, list[float]] = {f"{k}:{p}": [] for k in KINDS for p in ("without", "with")}
-    # kind -> second of the run (when the request was sent) -> latencies
+    # kind -> second of the run (when the request was sent) -> latencies: the halves, the
+    # --cycle classes and the series all come from these
     by_second: dict[str, dict[int, list[float]]] = {k: {} for k in KINDS}
     events_by_second: dict[int, int] = {}  # second of the run -> events received
     ok = {k: 0 for k in KINDS}
@@ -290,8 +288,6 @@ async def run_worker(spec: dict[str, object]) -> dict[str, object]:
 
     def finish(kind: str, sent_at: float, now: float) -> None:
         ok[kind] += 1
-        if warm <= sent_at < end:
-            latencies[f"{kind}:{'without' if sent_at < half else 'with'}"].append(now - sent_at)
         by_second[kind].setdefault(int(sent_at - start_at), []).append(now - sent_at)
 
     async def reader(i: int, ws: ClientConnection) -> None:
@@ -415,7 +411,6 @@ async def run_worker(spec: dict[str, object]) -> dict[str, object]:
     await asyncio.gather(*readers, return_exceptions=True)
     await asyncio.gather(*(ws.close() for ws in conns if ws is not None), return_exceptions=True)
     return {
-        "latencies": latencies,
         "by_second": by_second,
         "events_by_second": events_by_second,
         "ok": ok,
@@ -508,10 +503,7 @@ async def slow_consumer(uri: str, token: str, at: float, until: float) -> str:
     ws.transport.resume_reading()
     try:
         async with asyncio.timeout(10):
-            async for _ in ws:
-                pass
-    except ConnectionClosed:
-        pass
+            await _drain(ws)
     except TimeoutError:
         await ws.close()
         return "still open"
@@ -668,7 +660,6 @@ async def run_load(
             "rate": args.rate * len(share) / len(clients),
             "start_at": start_at,
             "duration": args.duration,
-            "warmup": args.warmup,
         }
         proc = await asyncio.create_subprocess_exec(
             sys.executable,
@@ -758,16 +749,21 @@ async def run_load(
     run = Run(server, args.clients, args.duration, args.rate, server_cpu=cpu)
     run.queued_peak = int(queued_peak)
     run.pinned = cpus.describe() if cpus is not None else ""
+    by_second = merged_by_second(results)
+    half = args.duration / 2
     for kind in KINDS:
-        stats = KindStats(ops=sum(r["ok"][kind] for r in results))
-        for phase in ("without", "with"):
-            values = [v for r in results for v in r["latencies"][f"{kind}:{phase}"]]
-            setattr(stats, f"p50_{phase}_ms", percentile(values, 0.50) * 1000)
-            setattr(stats, f"p99_{phase}_ms", percentile(values, 0.99) * 1000)
-        run.kinds[kind] = stats
+        first_half = pooled(by_second, [kind], None, args.warmup, half)
+        second_half = pooled(by_second, [kind], None, half, args.duration)
+        run.kinds[kind] = KindStats(
+            sum(r["ok"][kind] for r in results),
+            percentile(first_half, 0.50) * 1000,
+            percentile(first_half, 0.99) * 1000,
+            percentile(second_half, 0.50) * 1000,
+            percentile(second_half, 0.99) * 1000,
+        )
     if cycles is not None:
         run.spells = await cycles
-        summarize_cycles(run, merged_by_second(results), args.warmup, args.duration, args.cycle)
+        summarize_cycles(run, by_second, args.warmup, args.duration, args.cycle)
     run.ops_per_s = sum(s.ops for s in run.kinds.values()) / args.duration
     for r in results:
         for kind, n in r["errors"].items():
@@ -775,7 +771,7 @@ async def run_load(
     run.errors = sum(run.error_kinds.values())
     run.events = sum(r["events"] for r in results)
     for second, (cpu_now, busy_now, core_now, rss, queued, dropped_so_far) in enumerate(per_second):
-        values = [v for r in results for k in KINDS for v in r["by_second"][k].get(str(second), [])]
+        values = [v for k in KINDS for v in by_second[k].get(second, [])]
         received = sum(r["events_by_second"].get(str(second), 0) for r in results)
         cpu_then = per_second[second - 1][0] if second else cpu_start
         busy_then = per_second[second - 1][1] if second else machine_start
