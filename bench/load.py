@@ -97,6 +97,7 @@ from websockets.exceptions import ConnectionClosed
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+import memory_map
 from chat import percentile, roost_clients
 from connections import HOST, bearer, open_one, request, roost_argv, server_process
 
@@ -173,6 +174,8 @@ class Run:
     rss_full_mib: float = math.nan  # RSS when it was full
     rss_slope_mib_per_min: float = math.nan  # over the last --rss-window seconds
     rss_windows: list[tuple[float, float, float]] = field(default_factory=list)  # from, to, slope
+    # the same windows' slopes (per minute) of what /metrics says the memory holds, by part
+    part_windows: dict[str, list[float]] = field(default_factory=dict)
     slow_consumer: str = "-"  # how the slow consumer's connection ended
     server_cpu: float = 0.0  # CPU seconds per second of the run (1.0 is one core)
     dropped: int = 0  # connections the server closed as too far behind (its /metrics)
@@ -706,6 +709,8 @@ async def run_load(
     machine_start = _machine_busy()
     core_start = _core_busy(server_core)
     samples: list[tuple[float, float]] = []  # (seconds since start, RSS MiB)
+    parts: dict[str, list[tuple[float, float]]] = {name: [] for name in MEMORY_PARTS}
+    parts.update({f"{name} MiB": [] for name in memory_map.PARTS})
     # (server CPU seconds so far, machine busy CPU seconds so far, the server core's busy
     # seconds so far, RSS MiB, queued, dropped)
     per_second: list[tuple[float, float, float, float, float, float]] = []
@@ -716,6 +721,9 @@ async def run_load(
     while time.monotonic() < end:
         rss = process.memory_info().rss / 2**20
         samples.append((time.monotonic() - start_at, rss))
+        if len(samples) % MAP_EVERY == 1 and sys.platform.startswith("linux"):
+            for name, mib in memory_map.memory_split(pid).items():
+                parts[f"{name} MiB"].append((samples[-1][0], mib))
         queued = dropped_so_far = 0.0
         if server == "roost":
             page = await asyncio.to_thread(metrics, uri)
@@ -724,6 +732,9 @@ async def run_load(
             drops.update(dropped_so_far)
             queued_peak = max(queued_peak, queued)
             cached = page.get("roost_cached_posts", 0.0)
+            for name, (sample, unit) in MEMORY_PARTS.items():
+                if sample in page:
+                    parts[name].append((samples[-1][0], page[sample] / unit))
             if math.isnan(full_at) and cached >= post_cache:
                 full_at = samples[-1][0]
         per_second.append(
@@ -803,6 +814,11 @@ async def run_load(
             run.rss_full_mib = warm[0][1]
         run.rss_windows = _rss_windows(warm, args.rss_window or args.duration)
         run.rss_slope_mib_per_min = run.rss_windows[-1][2]
+        for name, points in parts.items():
+            since_full = [(t, v) for t, v in points if t >= warm[0][0]]
+            if len(since_full) >= 2:
+                windows = _rss_windows(since_full, args.rss_window or args.duration)
+                run.part_windows[name] = [slope for _, _, slope in windows]
     if slow is not None:
         run.slow_consumer = await slow
         dropped = metric(uri, "roost_slow_consumers_dropped_total")
@@ -943,6 +959,16 @@ def _busy(times: Any) -> float:
     return float(sum(times) - times.idle - getattr(times, "iowait", 0.0))
 
 
+MAP_EVERY = 10  # seconds between two reads of the server's memory map (memory_map.py)
+# What /metrics says the server's memory holds: name -> (sample, the unit it is shown in)
+MEMORY_PARTS = {
+    "SQLite MiB": ("roost_sqlite_memory_bytes", 2**20),
+    "C heap in use MiB": ("roost_malloc_in_use_bytes", 2**20),
+    "Python blocks k": ("roost_python_allocated_blocks", 1000),
+    "packed-block index k entries": ("roost_block_index_entries", 1000),
+}
+
+
 def _rss_windows(
     samples: list[tuple[float, float]], window: float
 ) -> list[tuple[float, float, float]]:
@@ -1025,6 +1051,10 @@ def print_run(run: Run) -> None:
             + ", ".join(f"{a:.0f}-{b:.0f} s {slope:+.2f}" for a, b, slope in run.rss_windows)
             + " MiB/min"
         )
+    if run.part_windows:
+        print("  in the same windows, per minute (the server's /metrics, then its memory map):")
+        for name, slopes in run.part_windows.items():
+            print(f"    {name:<30} " + ", ".join(f"{slope:+.2f}" for slope in slopes))
     if run.server == "roost":
         print(
             f"  slow consumer: {'left out (a control)' if control else run.slow_consumer};"

@@ -100,6 +100,7 @@ class RoostServer:
         self._server: Server | None = None
         self._router: Router | None = None
         self._services: Services | None = None
+        self._block_store: LocalBlockStore | None = None
         self._accounts = AccountRepository(self.db)
         self._closing = False
         self._inflight = 0
@@ -113,6 +114,7 @@ class RoostServer:
             queued_frames=lambda: sum(s.queued for s in self._sessions),
             stored_paths=self._stored_paths,
             cached_posts=lambda: len(self._services.social.hot_posts) if self._services else 0,
+            indexed_blocks=lambda: self._block_store.indexed() if self._block_store else 0,
         )
         chat_repo = ChatRepository(self.db)  # chat: repository, group commit, presence
         self._chat = chat_repo
@@ -146,7 +148,7 @@ class RoostServer:
             window=self.config.chat_commit_window,
             max_batch=self.config.chat_batch_limit,
         )
-        block_store = LocalBlockStore(self.config.data_dir / "blocks")
+        block_store = self._block_store = LocalBlockStore(self.config.data_dir / "blocks")
         if swept := await asyncio.to_thread(block_store.sweep_temp_files):
             log.info("removed %d block temp files left by an interrupted write", swept)
         services = Services(

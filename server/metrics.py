@@ -23,6 +23,7 @@ from prometheus_client import (
 )
 
 from protocol.ops import OPS
+from server import memory
 
 LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
 STORED_BYTES_EVERY = 10.0  # seconds between two counts of the bytes on disk
@@ -72,6 +73,7 @@ class Metrics:
         queued_frames: Callable[[], int],
         stored_paths: Callable[[], list[Path]],
         cached_posts: Callable[[], int],
+        indexed_blocks: Callable[[], int] = lambda: 0,
     ) -> None:
         self.registry = CollectorRegistry()
         ProcessCollector(registry=self.registry)  # process_resident_memory_bytes, CPU, fds
@@ -101,6 +103,16 @@ class Metrics:
               registry=self.registry).set_function(lambda: self.stored.value)  # fmt: skip
         Gauge("roost_cached_posts", "Posts held in memory (at most roost serve --post-cache)",
               registry=self.registry).set_function(cached_posts)  # fmt: skip
+        Gauge("roost_block_index_entries",
+              "Small blocks indexed in memory, one per block stored in a pack",
+              registry=self.registry).set_function(indexed_blocks)  # fmt: skip
+        Gauge("roost_sqlite_memory_bytes",
+              "Memory SQLite holds, all connections: page caches (each bounded), statements",
+              registry=self.registry).set_function(memory.sqlite_bytes)  # fmt: skip
+        Gauge("roost_malloc_in_use_bytes", "C heap memory in use, every arena (glibc only)",
+              registry=self.registry).set_function(memory.malloc_in_use_bytes)  # fmt: skip
+        Gauge("roost_python_allocated_blocks", "Memory blocks Python has allocated",
+              registry=self.registry).set_function(memory.python_blocks)  # fmt: skip
         Gauge("roost_uptime_seconds", "Seconds since this server started",
               registry=self.registry).set_function(lambda: time.time() - self.started)  # fmt: skip
 

@@ -258,6 +258,10 @@ class LocalBlockStore:
         where = self._packed.get(digest)
         return where is not None and _touch(where[0])
 
+    def indexed(self) -> int:
+        """How many packed blocks the in-memory index holds."""
+        return len(self._packed)
+
     def has(self, digest: bytes) -> bool:
         return digest in self._packed or self._path(digest).exists()
 

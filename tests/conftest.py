@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import re
+import urllib.request
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
@@ -50,6 +53,23 @@ class LiveServer:
         conn = Connection(self.url, token)
         await conn.open()
         return conn
+
+    async def metric(self, sample: str) -> float:
+        """One sample of the server's /metrics page, e.g. 'roost_connections'."""
+        url = self.url.replace("ws://", "http://") + "/metrics"
+
+        def fetch() -> str:
+            with urllib.request.urlopen(url, timeout=5) as response:
+                return str(response.read().decode())
+
+        return sample_value(await asyncio.to_thread(fetch), sample)
+
+
+def sample_value(page: str, sample: str) -> float:
+    """A sample's value in a Prometheus text page."""
+    match = re.search(rf"^{re.escape(sample)} (\S+)$", page, re.MULTILINE)
+    assert match, f"{sample} not in /metrics"
+    return float(match[1])
 
 
 async def start_server(data_dir: Path, limits: Limits | None = None) -> RoostServer:

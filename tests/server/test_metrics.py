@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import re
 import threading
 import urllib.request
 from pathlib import Path
@@ -13,6 +12,7 @@ from protocol import social
 from protocol.profiles import SetProfile
 from server import metrics
 from tests.conftest import LiveServer
+from tests.conftest import sample_value as value
 
 
 def scrape(live: LiveServer) -> str:
@@ -20,12 +20,6 @@ def scrape(live: LiveServer) -> str:
     with urllib.request.urlopen(url, timeout=5) as response:
         assert response.headers["Content-Type"].startswith("text/plain")
         return response.read().decode()
-
-
-def value(page: str, sample: str) -> float:
-    match = re.search(rf"^{re.escape(sample)} (\S+)$", page, re.MULTILINE)
-    assert match, f"{sample} not in /metrics"
-    return float(match[1])
 
 
 async def test_metrics_count_connections_ops_and_errors(live: LiveServer) -> None:
@@ -51,6 +45,10 @@ async def test_metrics_count_connections_ops_and_errors(live: LiveServer) -> Non
     assert value(page, "roost_cached_posts") == 1  # read in the timeline, kept for the next
     assert value(page, "process_resident_memory_bytes") > 10 << 20
     assert value(page, 'python_gc_collections_total{generation="2"}') >= 0
+    # where the memory goes: SQLite's caches, the C heap, Python's blocks (roost_block_index_entries
+    # is asserted where small files are stored, tests/storage/test_block_collection.py)
+    assert 0 < value(page, "roost_sqlite_memory_bytes") < value(page, "roost_malloc_in_use_bytes")
+    assert value(page, "roost_python_allocated_blocks") > 10_000
     await conn.close()
 
 

@@ -148,6 +148,7 @@ async def test_purged_small_files_leave_their_packs_and_the_rest_still_syncs(
         server = live.server._services
         assert server is not None and isinstance(server.blocks, LocalBlockStore)
         assert server.blocks.packs(), "small files were not stored together"
+        assert await live.metric("roost_block_index_entries") == 40
         for i in range(30):
             (laptop.root / f"notes/n{i}.bin").unlink()
         await laptop.sync()
@@ -158,6 +159,7 @@ async def test_purged_small_files_leave_their_packs_and_the_rest_still_syncs(
             server.db, server.blocks, grace_seconds=0, now=time.time() + 1
         )
         assert done.blocks == 30 and done.bytes > 30 * 3000
+        assert await live.metric("roost_block_index_entries") == 10  # the index shrinks too
         await phone.sync()
         assert phone.listing() == laptop.listing()
         assert all(phone.read(f"notes/n{i}.bin") == laptop.read(f"notes/n{i}.bin")
