@@ -7,6 +7,10 @@ whose host takes back the memory a guest frees, that is the dearest memory there
 sync: ~200,000 faults, half a second of kernel time per process). Keeping such allocations
 in the heap, and keeping freed heap to reuse, halves the faults. The cost: a process keeps
 up to `KEEP_FREE` bytes per malloc arena it has used, instead of returning them at once.
+
+A long-running server calls `trim_malloc` now and then (server/gc_policy.py): the database's
+threads allocate in arenas of their own, and what their frees leave between chunks still in
+use stays resident until trimmed (under bench/load.py, 1-2 MiB in the first minutes).
 """
 
 from __future__ import annotations
@@ -32,3 +36,16 @@ def tune_malloc() -> bool:
     return bool(mallopt(M_MMAP_THRESHOLD, HEAP_UP_TO)) and bool(
         mallopt(M_TRIM_THRESHOLD, KEEP_FREE)
     )
+
+
+def trim_malloc() -> bool:
+    """Give the free memory of every malloc arena back to the system (glibc's malloc_trim:
+    whole free pages, also between chunks in use); whether any was given back."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        malloc_trim = ctypes.CDLL(None).malloc_trim
+    except (OSError, AttributeError):
+        return False
+    malloc_trim.argtypes = [ctypes.c_size_t]
+    return bool(malloc_trim(0))

@@ -1,15 +1,18 @@
-"""The server's garbage-collection policy: young collections rare, full ones on a timer."""
+"""The server's garbage-collection policy: young collections rare, full ones on a timer,
+the C heap trimmed after them."""
 
 from __future__ import annotations
 
 import asyncio
 import gc
+import sys
 import weakref
 from collections.abc import Iterator
 
 import pytest
 
 from server import gc_policy
+from tests.storage.test_malloc import PIECE, PIECES, fragment_a_thread_arena, resident_bytes
 
 
 @pytest.fixture
@@ -41,3 +44,14 @@ async def test_a_cycle_older_than_the_young_collections_is_freed_by_the_timer(tu
     await asyncio.sleep(0.3)
     collector.cancel()
     assert gone() is None
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc only")
+async def test_the_timer_gives_free_c_heap_memory_back() -> None:
+    kept = fragment_a_thread_arena()
+    before = resident_bytes()
+    collector = asyncio.create_task(gc_policy.collect_forever(every=0.05))
+    await asyncio.sleep(0.3)
+    collector.cancel()
+    assert before - resident_bytes() > PIECES * PIECE // 2
+    assert kept
