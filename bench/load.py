@@ -33,7 +33,12 @@ clients received, the server's CPU, the whole machine's busy CPU (other work on 
 machine shows there), RSS, queued frames and the second the slow consumer was dropped; a slow
 second with the server idle and the machine busy is not the server's doing. `--rss-window N`
 reports the RSS slope of each N seconds from then on, the last one as the run's (on a long
-run: is it flat once the caches are full?).
+run: is it flat once the caches are full?), and beside it the same windows' slopes of what
+the memory holds: from `/metrics`, SQLite's allocations, the C heap in use, Python's blocks and
+the packed-block index; from the server's memory map (`memory_map.py`, every 10 s), RSS by
+kind of mapping (main heap, the threads' malloc arenas, stacks, other anonymous memory, which
+is mostly Python's object arenas, and files). What is in use flat while a mapping grows is
+memory an allocator keeps free, not a leak.
 
 With 2 CPUs or more the server runs alone on the last one and the client processes (and this
 one: set-up, the slow consumer and its feeders) on the others (`--pin`, the default;

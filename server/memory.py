@@ -1,6 +1,8 @@
 """Where the server's memory goes, for /metrics: what SQLite holds, what the C heap has in use,
 how many blocks Python has allocated. RSS alone cannot tell a cache filling to its bound from
-a leak; these can, and each costs microseconds to read.
+a leak; these can. SQLite's count and Python's cost microseconds; the C heap's walks every
+malloc arena with its lock held (milliseconds on a fragmented heap), so /metrics takes it off
+the event loop and at most every 10 s (server/metrics.py).
 
 SQLite and glibc are reached through ctypes; where a symbol is missing (another libc, a
 SQLite built without memory statistics) the probe reads NaN rather than failing the page.

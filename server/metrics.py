@@ -26,43 +26,43 @@ from protocol.ops import OPS
 from server import memory
 
 LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
-STORED_BYTES_EVERY = 10.0  # seconds between two counts of the bytes on disk
+OFF_LOOP_EVERY = 10.0  # seconds between two counts of the bytes on disk, of the C heap
 
 
-class StoredBytes:
-    """The bytes on disk, counted in a worker thread at most every STORED_BYTES_EVERY seconds.
-    The block folder holds a file per large block and per pack: walking it on the event loop
-    at every scrape (once a second from a dashboard) stalled every connection meanwhile."""
+class OffLoop:
+    """A measurement taken in a worker thread, at most every `every` seconds. Counting the
+    bytes on disk walks the block folder (a file per large block and per pack), and glibc's
+    heap statistics walk every malloc arena with its lock held (milliseconds on a fragmented
+    heap): done on the event loop at every scrape (once a second from a dashboard), they
+    stalled every connection meanwhile."""
 
     def __init__(
         self,
-        paths: Callable[[], list[Path]],
+        measure: Callable[[], float],
         *,
-        every: float = STORED_BYTES_EVERY,
+        every: float = OFF_LOOP_EVERY,
         clock: Callable[[], float] = time.monotonic,
-        count: Callable[[list[Path]], int] | None = None,
     ) -> None:
-        self._paths = paths
+        self._measure = measure
         self._every = every
         self._clock = clock
-        self._count = count or _bytes
-        self._counted_at: float | None = None
-        self._counting: asyncio.Task[int] | None = None  # scrapes at once share one count
-        self.value = 0
+        self._measured_at: float | None = None
+        self._measuring: asyncio.Task[float] | None = None  # scrapes at once share one
+        self.value = 0.0
 
-    async def refresh(self) -> int:
-        """Count again if the last count is older than `every`; the value either way."""
-        if self._counted_at is not None and self._clock() - self._counted_at < self._every:
+    async def refresh(self) -> float:
+        """Measure again if the last measurement is older than `every`; the value either way."""
+        if self._measured_at is not None and self._clock() - self._measured_at < self._every:
             return self.value
-        if self._counting is None:
-            self._counting = asyncio.create_task(asyncio.to_thread(self._count, self._paths()))
-        counting = self._counting
+        if self._measuring is None:
+            self._measuring = asyncio.create_task(asyncio.to_thread(self._measure))
+        measuring = self._measuring
         try:
-            self.value = await asyncio.shield(counting)
-            self._counted_at = self._clock()
+            self.value = await asyncio.shield(measuring)
+            self._measured_at = self._clock()
         finally:
-            if self._counting is counting and counting.done():
-                self._counting = None
+            if self._measuring is measuring and measuring.done():
+                self._measuring = None
         return self.value
 
 
@@ -91,7 +91,8 @@ class Metrics:
             registry=self.registry,
         )  # fmt: skip
         self.started = time.time()
-        self.stored = StoredBytes(stored_paths)
+        self.stored = OffLoop(lambda: _bytes(stored_paths()))
+        self.heap = OffLoop(memory.malloc_in_use_bytes)
         # one entry per (op, outcome): bounded by the op table and the error codes
         self._children: dict[tuple[str, str], tuple[Counter, Histogram]] = {}
         Gauge("roost_connections", "Open WebSocket connections", registry=self.registry
@@ -109,8 +110,9 @@ class Metrics:
         Gauge("roost_sqlite_memory_bytes",
               "Memory SQLite holds, all connections: page caches (each bounded), statements",
               registry=self.registry).set_function(memory.sqlite_bytes)  # fmt: skip
-        Gauge("roost_malloc_in_use_bytes", "C heap memory in use, every arena (glibc only)",
-              registry=self.registry).set_function(memory.malloc_in_use_bytes)  # fmt: skip
+        Gauge("roost_malloc_in_use_bytes",
+              "C heap memory in use, every arena (glibc only), measured at most every 10 s",
+              registry=self.registry).set_function(lambda: self.heap.value)  # fmt: skip
         Gauge("roost_python_allocated_blocks", "Memory blocks Python has allocated",
               registry=self.registry).set_function(memory.python_blocks)  # fmt: skip
         Gauge("roost_uptime_seconds", "Seconds since this server started",
@@ -128,12 +130,12 @@ class Metrics:
         children[1].observe(seconds)
 
     async def render(self) -> bytes:
-        await self.stored.refresh()
+        await asyncio.gather(self.stored.refresh(), self.heap.refresh())
         return generate_latest(self.registry)
 
 
-def _bytes(paths: list[Path]) -> int:
-    total = 0
+def _bytes(paths: list[Path]) -> float:
+    total = 0.0
     for path in paths:
         if path.is_dir():
             total += sum(_size(f) for f in path.rglob("*"))

@@ -74,19 +74,15 @@ async def test_stored_bytes_are_counted_off_the_event_loop_at_most_every_ten_sec
     now = [100.0]
     threads: list[int] = []
 
-    def count(paths: list[Path]) -> int:
+    def count() -> float:
         threads.append(threading.get_ident())
-        return metrics._bytes(paths)
+        return metrics._bytes([tmp_path / name for name in ("roost.db", "roost.db-wal", "blocks")])
 
-    stored = metrics.StoredBytes(
-        lambda: [tmp_path / "roost.db", tmp_path / "roost.db-wal", tmp_path / "blocks"],
-        clock=lambda: now[0],
-        count=count,
-    )
+    stored = metrics.OffLoop(count, clock=lambda: now[0])
     assert await stored.refresh() == 1024
     assert threads and threads[0] != threading.get_ident()  # a worker thread, not the loop's
     (tmp_path / "blocks" / "ab" / "cdef2").write_bytes(b"z" * 500)
-    now[0] += metrics.STORED_BYTES_EVERY - 1
+    now[0] += metrics.OFF_LOOP_EVERY - 1
     assert await asyncio.gather(stored.refresh(), stored.refresh()) == [1024, 1024]
     assert len(threads) == 1  # the cached count
     now[0] += 1
