@@ -7,6 +7,7 @@ from the op table only, so a client cannot grow the label set by inventing op na
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -27,6 +28,7 @@ from server import memory
 
 LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
 OFF_LOOP_EVERY = 10.0  # seconds between two counts of the bytes on disk, of the C heap
+OFF_LOOP_SHARE = 20  # and at least 20 times as long as the last one took (5% of the time)
 
 
 class OffLoop:
@@ -34,7 +36,8 @@ class OffLoop:
     bytes on disk walks the block folder (a file per large block and per pack), and glibc's
     heap statistics walk every malloc arena with its lock held (milliseconds on a fragmented
     heap): done on the event loop at every scrape (once a second from a dashboard), they
-    stalled every connection meanwhile."""
+    stalled every connection meanwhile. A walk of a million block files takes seconds, with
+    the interpreter's lock held most of it, so the wait grows with what the last one took."""
 
     def __init__(
         self,
@@ -47,23 +50,30 @@ class OffLoop:
         self._every = every
         self._clock = clock
         self._measured_at: float | None = None
-        self._measuring: asyncio.Task[float] | None = None  # scrapes at once share one
+        self._wait = every
+        self._measuring: asyncio.Task[tuple[float, float]] | None = None  # scrapes share one
         self.value = 0.0
 
     async def refresh(self) -> float:
-        """Measure again if the last measurement is older than `every`; the value either way."""
-        if self._measured_at is not None and self._clock() - self._measured_at < self._every:
+        """Measure again if the last measurement is old enough; the value either way."""
+        if self._measured_at is not None and self._clock() - self._measured_at < self._wait:
             return self.value
         if self._measuring is None:
-            self._measuring = asyncio.create_task(asyncio.to_thread(self._measure))
+            self._measuring = asyncio.create_task(asyncio.to_thread(self._timed))
         measuring = self._measuring
         try:
-            self.value = await asyncio.shield(measuring)
+            self.value, took = await asyncio.shield(measuring)
             self._measured_at = self._clock()
+            self._wait = max(self._every, took * OFF_LOOP_SHARE)
         finally:
             if self._measuring is measuring and measuring.done():
                 self._measuring = None
         return self.value
+
+    def _timed(self) -> tuple[float, float]:
+        started = self._clock()
+        value = self._measure()
+        return value, self._clock() - started
 
 
 class Metrics:
@@ -135,13 +145,31 @@ class Metrics:
 
 
 def _bytes(paths: list[Path]) -> float:
-    total = 0.0
+    """The bytes in these files and folders, walked one entry at a time. (Path.rglob keeps
+    every path it has yielded until its walk ends, ~0.5 KiB per file, in Python 3.11: every
+    count held the whole block folder's list in memory for a moment, and Python's arenas
+    grew to fit the largest such moment, a little more each time the folder had grown.)"""
+    total = 0
+    folders: list[str] = []
     for path in paths:
         if path.is_dir():
-            total += sum(_size(f) for f in path.rglob("*"))
+            folders.append(str(path))
         else:
             total += _size(path)
-    return total
+    while folders:
+        try:
+            with os.scandir(folders.pop()) as entries:
+                for entry in entries:
+                    try:
+                        if entry.is_dir(follow_symlinks=False):
+                            folders.append(entry.path)
+                        elif entry.is_file(follow_symlinks=False):
+                            total += entry.stat(follow_symlinks=False).st_size
+                    except OSError:
+                        continue  # gone since listed (a temp file)
+        except OSError:
+            continue  # a folder gone since listed
+    return float(total)
 
 
 def _size(path: Path) -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import tracemalloc
 import urllib.request
 from pathlib import Path
 
@@ -88,3 +89,38 @@ async def test_stored_bytes_are_counted_off_the_event_loop_at_most_every_ten_sec
     now[0] += 1
     assert await asyncio.gather(stored.refresh(), stored.refresh()) == [1524, 1524]
     assert len(threads) == 2  # two scrapes at once share one count
+
+
+async def test_a_slow_count_waits_twenty_times_as_long_before_the_next() -> None:
+    now = [100.0]
+    counts: list[float] = []
+
+    def slow_count() -> float:
+        now[0] += 2.0  # a walk of a huge block folder
+        counts.append(now[0])
+        return 7.0
+
+    stored = metrics.OffLoop(slow_count, clock=lambda: now[0])
+    assert await stored.refresh() == 7.0
+    now[0] += metrics.OFF_LOOP_EVERY + 1
+    await stored.refresh()
+    assert len(counts) == 1, "waits 2 s x 20, not 10 s"
+    now[0] += 2.0 * metrics.OFF_LOOP_SHARE
+    await stored.refresh()
+    assert len(counts) == 2
+
+
+def test_counting_the_bytes_on_disk_holds_no_list_of_the_files(tmp_path: Path) -> None:
+    """The block folder holds a file per large block: its count must not hold them all at
+    once, or Python's memory grows to fit the largest folder it has counted."""
+    for i in range(3000):
+        folder = tmp_path / "blocks" / f"{i % 256:02x}"
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / f"{i:060x}").write_bytes(b"x" * 10)
+    tracemalloc.start()
+    try:
+        assert metrics._bytes([tmp_path / "blocks", tmp_path / "absent.db"]) == 30_000
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 100_000, f"{peak:,} bytes held at once for 3,000 files"
