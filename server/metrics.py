@@ -146,7 +146,7 @@ class Metrics:
 
 def _bytes(paths: list[Path]) -> float:
     """The bytes in these files and folders, walked one entry at a time. (Path.rglob keeps
-    every path it has yielded until its walk ends, ~0.5 KiB per file, in Python 3.11: every
+    every path it has yielded until its walk ends, ~0.6 KiB per file, in Python 3.11: every
     count held the whole block folder's list in memory for a moment, and Python's arenas
     grew to fit the largest such moment, a little more each time the folder had grown.)"""
     total = 0
