@@ -179,7 +179,8 @@ class Run:
     rss_full_mib: float = math.nan  # RSS when it was full
     rss_slope_mib_per_min: float = math.nan  # over the last --rss-window seconds
     rss_windows: list[tuple[float, float, float]] = field(default_factory=list)  # from, to, slope
-    # the same windows' slopes (per minute) of what /metrics says the memory holds, by part
+    # the same windows' slopes (per minute) of what the memory holds, by part: from /metrics
+    # (MEMORY_PARTS) and from the server's memory map (memory_map.PARTS)
     part_windows: dict[str, list[float]] = field(default_factory=dict)
     slow_consumer: str = "-"  # how the slow consumer's connection ended
     server_cpu: float = 0.0  # CPU seconds per second of the run (1.0 is one core)
@@ -817,12 +818,12 @@ async def run_load(
             warm = steady[-2:]
         if not math.isnan(full_at):
             run.rss_full_mib = warm[0][1]
-        run.rss_windows = _rss_windows(warm, args.rss_window or args.duration)
+        run.rss_windows = _slope_windows(warm, args.rss_window or args.duration)
         run.rss_slope_mib_per_min = run.rss_windows[-1][2]
         for name, points in parts.items():
             since_full = [(t, v) for t, v in points if t >= warm[0][0]]
             if len(since_full) >= 2:
-                windows = _rss_windows(since_full, args.rss_window or args.duration)
+                windows = _slope_windows(since_full, args.rss_window or args.duration)
                 run.part_windows[name] = [slope for _, _, slope in windows]
     if slow is not None:
         run.slow_consumer = await slow
@@ -974,11 +975,12 @@ MEMORY_PARTS = {
 }
 
 
-def _rss_windows(
+def _slope_windows(
     samples: list[tuple[float, float]], window: float
 ) -> list[tuple[float, float, float]]:
-    """The RSS slope (MiB/min) of each `window` seconds of samples, counted back from the last
-    one, so the last window always ends at the end of the run: (from s, to s, slope)."""
+    """The slope (per minute) of each `window` seconds of (seconds, value) samples, counted
+    back from the last one, so the last window always ends at the end of the run: (from s,
+    to s, slope)."""
     end = samples[-1][0]
     windows = []
     while True:

@@ -15,6 +15,8 @@ import math
 import sys
 from collections.abc import Callable
 
+from storage.malloc import glibc
+
 
 class _MallInfo2(ctypes.Structure):
     _fields_ = [  # glibc's struct mallinfo2 (malloc.h), every field a size_t
@@ -39,11 +41,8 @@ def _sqlite_probe() -> Callable[[], float]:
 
 
 def _malloc_probe() -> Callable[[], float]:
-    if not sys.platform.startswith("linux"):
-        return lambda: math.nan
-    try:
-        mallinfo2 = ctypes.CDLL(None).mallinfo2
-    except (OSError, AttributeError):
+    mallinfo2 = glibc("mallinfo2")
+    if mallinfo2 is None:
         return lambda: math.nan  # not glibc 2.33 or later
     mallinfo2.restype = _MallInfo2
     mallinfo2.argtypes = []

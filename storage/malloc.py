@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import ctypes
 import sys
+from typing import Any
 
 M_TRIM_THRESHOLD = -1  # glibc's mallopt parameters (malloc.h)
 M_MMAP_THRESHOLD = -3
@@ -24,14 +25,22 @@ HEAP_UP_TO = 32 << 20  # allocations up to this size come from the heap, not a f
 KEEP_FREE = 64 << 20  # free memory at the top of a heap kept for reuse, per arena
 
 
+def glibc(name: str) -> Any | None:
+    """A glibc function of this process, or None where there is none (not Linux; another libc,
+    e.g. musl, whose allocator works differently)."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        return getattr(ctypes.CDLL(None), name)
+    except (OSError, AttributeError):
+        return None
+
+
 def tune_malloc() -> bool:
     """Apply the settings above; whether they took effect."""
-    if not sys.platform.startswith("linux"):
+    mallopt = glibc("mallopt")
+    if mallopt is None:
         return False
-    try:
-        mallopt = ctypes.CDLL(None).mallopt
-    except (OSError, AttributeError):
-        return False  # not glibc (e.g. musl): its allocator works differently
     mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
     return bool(mallopt(M_MMAP_THRESHOLD, HEAP_UP_TO)) and bool(
         mallopt(M_TRIM_THRESHOLD, KEEP_FREE)
@@ -41,11 +50,8 @@ def tune_malloc() -> bool:
 def trim_malloc() -> bool:
     """Give the free memory of every malloc arena back to the system (glibc's malloc_trim:
     whole free pages, also between chunks in use); whether any was given back."""
-    if not sys.platform.startswith("linux"):
-        return False
-    try:
-        malloc_trim = ctypes.CDLL(None).malloc_trim
-    except (OSError, AttributeError):
+    malloc_trim = glibc("malloc_trim")
+    if malloc_trim is None:
         return False
     malloc_trim.argtypes = [ctypes.c_size_t]
     return bool(malloc_trim(0))

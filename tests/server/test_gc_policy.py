@@ -12,7 +12,7 @@ from collections.abc import Iterator
 import pytest
 
 from server import gc_policy
-from tests.storage.test_malloc import PIECE, PIECES, fragment_a_thread_arena, resident_bytes
+from tests.helpers import PIECE, PIECES, fragment_a_thread_arena, resident_bytes
 
 
 @pytest.fixture
