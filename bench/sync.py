@@ -431,6 +431,8 @@ def pairs(rounds: int, size: int) -> None:
     roost = Roost(work / "roost")
     live: LivePair | None = None
     rows: list[tuple[float, float]] = []
+    cpu: list[tuple[float, float]] = []  # CPU seconds of all the processes of each tool
+    st_cpu: dict[str, float] = {}
     try:
         live = LivePair(roost)
         with syncthing_pair.started_pair(work) as (st_a, st_b):
@@ -447,11 +449,17 @@ def pairs(rounds: int, size: int) -> None:
                         times[tool] = live.deliver(staged, a, b)
                         assert digest(b) == digest(src), "B differs"
                     else:
+                        before = st_a.cpu_seconds(), st_b.cpu_seconds()
                         times[tool] = syncthing_pair.send_big(st_a, st_b, src, name)
+                        st_cpu = {
+                            "a": round(st_a.cpu_seconds() - before[0], 2),
+                            "b": round(st_b.cpu_seconds() - before[1], 2),
+                        }
                 rows.append((times["roost"], times["syncthing"]))
+                cpu.append((sum(live.cpu.values()), sum(st_cpu.values())))
                 print(
                     f"round {i + 1}: roost {times['roost']:.2f} s (CPU s {live.cpu}),"
-                    f" syncthing {times['syncthing']:.2f} s,"
+                    f" syncthing {times['syncthing']:.2f} s (CPU s {st_cpu}),"
                     f" ratio {times['roost'] / times['syncthing']:.2f}",
                     flush=True,
                 )
@@ -465,11 +473,13 @@ def pairs(rounds: int, size: int) -> None:
         roost.stop()
         shutil.rmtree(work, ignore_errors=True)
     ours, theirs = (statistics.median(col) for col in zip(*rows, strict=True))
+    our_cpu, their_cpu = (statistics.median(col) for col in zip(*cpu, strict=True))
     wins = sum(r <= s for r, s in rows)
     print(
         f"(a) {size >> 20} MiB, {rounds} rounds: roost median {ours:.2f} s, syncthing median"
         f" {theirs:.2f} s, ratio {ours / theirs:.2f}; roost as fast or faster in {wins} of"
-        f" {rounds}"
+        f" {rounds}; CPU seconds of all processes, median: roost {our_cpu:.1f},"
+        f" syncthing {their_cpu:.1f}"
     )
 
 

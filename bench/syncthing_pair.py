@@ -17,6 +17,8 @@ import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from pathlib import Path
 
+import psutil
+
 TIMEOUT = 600.0
 
 
@@ -133,6 +135,13 @@ class Instance:
         with urllib.request.urlopen(req, timeout=5) as r:
             data = json.load(r)
         return bool(data.get("connections", {}).get(peer.id, {}).get("connected"))
+
+    def cpu_seconds(self) -> float:
+        """User + system CPU so far of this instance: `syncthing serve` and the processes it
+        starts (it runs the real work in a child it monitors)."""
+        assert self.proc is not None
+        main = psutil.Process(self.proc.pid)
+        return sum(sum(p.cpu_times()[:2]) for p in [main, *main.children(recursive=True)])
 
     def stop(self) -> None:
         if self.proc is not None:
