@@ -58,8 +58,10 @@ def post(
     ] = None,
     as_json: AsJson = False,
 ) -> None:
-    """Publish a post (queued if the server is unreachable, unless it has attachments: they
-    are uploaded first, so offline that is refused)."""
+    """Publish a post.
+
+    Queued if the server is unreachable; one with attachments needs it (they go up first).
+    """
     files = attach or []
     result = _write(
         lambda s: s.post_files(text, files, reply_to) if files else s.post(text, reply_to),

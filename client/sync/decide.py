@@ -4,6 +4,10 @@
 
 local != synced -> upload (parent = remote); remote != synced -> download; both -> keep both
 (conflicted copy), unless they agree. A local change is never overwritten.
+
+The remote counts as changed when its content differs from the base's, not merely its
+version id: sharing a folder copies its files' versions into the share under new ids, and
+an edit made on top of the same bytes is no conflict.
 """
 
 from __future__ import annotations
@@ -43,11 +47,10 @@ def decide(local: Content | None, synced: Version | None, remote: Version | None
     base = synced.content if synced else None
     theirs = remote.content if remote else None
     local_changed = local != base
-    remote_changed = (remote.version_id if remote else None) != (
-        synced.version_id if synced else None
-    )
+    new_id = (remote.version_id if remote else None) != (synced.version_id if synced else None)
+    remote_changed = new_id and theirs != base
     if not local_changed and not remote_changed:
-        return Action.NOTHING
+        return Action.RECORD if new_id else Action.NOTHING  # same bytes under a new id
     if local_changed and not remote_changed:
         if local is None:
             return Action.DELETE_REMOTE if theirs is not None else Action.NOTHING

@@ -369,17 +369,19 @@ class SyncEngine:
             else:
                 local_by_mount[home.id][ws] = f
         plans: list[_Plan] = []
+        home_synced = await self.index.synced(home.id)
         for m in mounts:
-            synced = await self.index.synced(m.id)
+            synced = await self.index.synced(m.id) if m.prefix else home_synced
             remote = await self.index.remote(m.id)
             local = local_by_mount[m.id]
             for path in set(synced) | set(remote) | set(local):
                 if not m.prefix and path.partition("/")[0] in shares:
                     continue  # moved into a share: the mount owns these paths now
                 lf, rr = local.get(path), remote.get(path)
-                action = decide(
-                    _content_of_local(lf), _version_of(synced.get(path)), _version_of(rr)
-                )
+                base = synced.get(path)
+                if base is None and m.prefix:  # the folder was ours before it was shared:
+                    base = home_synced.get(m.prefix + path)  # what we agreed on then
+                action = decide(_content_of_local(lf), _version_of(base), _version_of(rr))
                 if m.read_only:
                     action = for_viewer(action, _content_of_local(lf), _version_of(rr))
                 if action != Action.NOTHING or everything:

@@ -54,6 +54,10 @@ V1, V2 = Version("1", A), Version("2", B)
         (B, None, V1, Action.CONFLICT),  # different new files at one path
         (None, None, Version("1", None), Action.RECORD),
         (None, Version("1", None), Version("1", None), Action.NOTHING),
+        # the same bytes under a new id (a folder's first share copies its versions)
+        (A, V1, Version("3", A), Action.RECORD),
+        (B, V1, Version("3", A), Action.UPLOAD),  # an edit on top of them is no conflict
+        (None, V1, Version("3", A), Action.DELETE_REMOTE),
     ],
 )
 def test_three_way(local: Content | None, synced: Version | None, remote: Version | None,
@@ -62,7 +66,9 @@ def test_three_way(local: Content | None, synced: Version | None, remote: Versio
 
 
 @given(
-    st.sampled_from([None, A, B, C]), st.sampled_from([None, V1]), st.sampled_from([None, V1, V2])
+    st.sampled_from([None, A, B, C]),
+    st.sampled_from([None, V1]),
+    st.sampled_from([None, V1, V2, Version("3", A)]),
 )
 def test_a_local_change_is_never_lost(
     local: Content | None, synced: Version | None, remote: Version | None

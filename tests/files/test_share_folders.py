@@ -98,3 +98,33 @@ async def test_a_removed_member_keeps_a_copy_that_never_reaches_their_home(
     finally:
         await alice.client.close()
         await bob.client.close()
+
+
+async def test_editing_a_file_just_after_sharing_its_folder_is_no_conflict(
+    live: LiveServer, tmp_path: Path
+) -> None:
+    """Sharing copies the folder's files into the share under new version ids; the owner's
+    next edit is made on the same bytes, so it uploads as an edit, and the member who then
+    edits an older copy is the one who gets a conflicted copy, of their own version."""
+    alice = await device(live, tmp_path, "alice", "laptop", register=True)
+    bob = await device(live, tmp_path, "bob", "phone", register=True)
+    try:
+        alice.write("club/agenda.md", "agenda")
+        await alice.sync()
+        await RemoteFiles(alice.client).share("club", "bob", "editor")
+        await bob.sync()
+        alice.write("club/agenda.md", "agenda by alice")
+        bob.write("club/agenda.md", "agenda by bob")
+        report = await alice.sync()
+        assert report.conflicts == []
+        assert alice.listing() == ["club", "club/agenda.md"]
+        report = await bob.sync()
+        [copy] = report.conflicts
+        assert copy.startswith("club/agenda (conflicted copy from phone ")
+        assert bob.read("club/agenda.md") == b"agenda by alice"
+        assert bob.read(copy) == b"agenda by bob"
+        await alice.sync()
+        assert alice.listing() == bob.listing()
+    finally:
+        await alice.client.close()
+        await bob.client.close()
