@@ -180,13 +180,22 @@ def history(path: str, as_json: AsJson = False) -> None:
 @files_app.command("restore")
 def restore(
     path: str,
-    version: Annotated[str, typer.Option("--version", help="A version id from files history.")],
+    version: Annotated[
+        str | None,
+        typer.Option(
+            "--version",
+            help="A version id from files history; without it, a deleted file comes back as"
+            " it was before its deletion.",
+        ),
+    ] = None,
     as_json: AsJson = False,
 ) -> None:
     """Make an old version current again (as a new version); works for deleted files."""
     entry = with_client(lambda c: RemoteFiles(c).restore(path, version))
     if as_json:
         output.print_json(version_json(entry))
+    elif version is None:
+        output.note(f"restored {path} (now version {entry.version_id})")
     else:
         output.note(f"restored {path} to version {version} (now version {entry.version_id})")
 

@@ -159,14 +159,33 @@ class RemoteFiles:
             raise
         return answer.versions[0]
 
-    async def restore(self, path: str, version_id: str) -> wire.Entry:
+    async def restore(self, path: str, version_id: str | None = None) -> wire.Entry:
+        """Make a version current again; without `version_id`, bring a deleted file back as
+        it was before its deletion."""
         where = await self.locate(path)
+        if version_id is None:
+            version_id = await self._before_deletion(where, path)
         written: Written[wire.Entry] = await self.client.write(
             "files.restore", wire.Restore(where.namespace.id, where.path, version_id)
         )
         if written.result is None:
             raise ClientError("the server is unreachable; the restore was queued")
         return written.result
+
+    async def _before_deletion(self, where: Located, path: str) -> str:
+        answer: wire.Versions = await self.client.call(
+            "files.history", wire.History(where.namespace.id, where.path)
+        )
+        versions = answer.versions  # newest first
+        if versions and not versions[0].deleted:
+            raise ClientError(
+                f"{path} is not deleted; name the version to restore with --version"
+                f" (roost files history {path})"
+            )
+        for entry in versions:
+            if not entry.deleted:
+                return entry.version_id
+        raise ClientError(f"{path} has no version from before a deletion")
 
     async def purge(self, path: str) -> wire.Purged:
         where = await self.locate(path)

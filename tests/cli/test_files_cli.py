@@ -67,3 +67,28 @@ async def test_sync_ls_put_get_history_restore_share_media(
     assert missing.code == 1 and missing.stderr.startswith("error: no file 'nope.txt'")
     bad = await alice.run("files", "history", "../etc/passwd")
     assert bad.code == 1 and "bad path" in bad.stderr
+
+
+async def test_a_deleted_file_comes_back_without_naming_a_version(
+    server_process: ServerProcess, make_home: Callable[[str, str], Home], tmp_path: Path
+) -> None:
+    alice = make_home("alice", server_process.url)
+    await alice.register("alice")
+    ws = tmp_path / "ws"
+    ws.mkdir()
+    (ws / "plan.txt").write_text("v1")
+    await alice.ok("sync", str(ws), "--once")
+    (ws / "plan.txt").write_text("v2")
+    await alice.ok("sync", str(ws), "--once")
+    refused = await alice.run("files", "restore", "plan.txt")
+    assert refused.code == 1
+    assert refused.stderr == (
+        "error: plan.txt is not deleted; name the version to restore with --version"
+        " (roost files history plan.txt)\n"
+    )
+    (ws / "plan.txt").unlink()
+    await alice.ok("sync", str(ws), "--once")
+    restored = await alice.ok("files", "restore", "plan.txt")
+    assert restored.stderr.startswith("restored plan.txt (now version ")
+    await alice.ok("sync", str(ws), "--once")
+    assert (ws / "plan.txt").read_text() == "v2"  # as it was when it was deleted
