@@ -51,6 +51,25 @@ async def test_a_followers_open_app_shows_a_new_post_live_and_can_like_it(
         assert thread.post.like_count == 1
 
 
+async def test_a_timeline_shows_each_attachments_name_and_size(
+    live: LiveServer, tmp_path: Path
+) -> None:
+    alice_home = await registered_home(tmp_path, live.url, "alice", name="alice")
+    bob_home = await registered_home(tmp_path, live.url, "bob", name="bob")
+    photo = tmp_path / "beach.jpg"
+    photo.write_bytes(bytes(300_000))
+    async with RoostClient(bob_home) as bob:
+        await Social(bob).follow("alice")
+    async with RoostClient(alice_home) as alice:
+        await Social(alice).post_files("at the beach", [photo])
+
+    app = RoostApp(bob_home, backoff=FAST)
+    async with app.run_test(size=(120, 40)):
+        await until(lambda: "at the beach" in timeline_texts(app), "the post")
+        shown = str(app.screen.query(PostItem).first().query_one(Static).render())
+        assert "📎 beach.jpg  293.0 KiB" in shown
+
+
 async def test_offline_post_is_pending_until_the_server_returns(tmp_path: Path) -> None:
     server = RoostServer(ServerConfig(data_dir=tmp_path / "s", port=0, shutdown_grace=1.0))
     await server.start()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import ListItem, Static
 
+from protocol.sizes import format_size
 from protocol.social import Post
 
 
@@ -22,6 +23,9 @@ def render_post(post: Post, *, pending: bool = False) -> Text:
     text.append("\n")
     text.append(shown.text)
     text.append("\n")
+    for att in shown.attachments:  # fetched with `roost media get POST_ID`
+        text.append(f"📎 {att.name}", style="cyan")
+        text.append(f"  {format_size(att.size)}\n", style="dim")
     heart = "♥" if shown.liked else "♡"
     text.append(
         f"{heart} {shown.like_count}   ↻ {shown.repost_count}   ↩ {shown.reply_count}", style="dim"
