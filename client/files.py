@@ -142,13 +142,18 @@ class RemoteFiles:
         return await self.client.read("files.shares", Empty(), cache_key="mine")
 
     async def history(self, path: str) -> list[wire.Entry]:
-        where = await self.locate(path)
-        answer: wire.Versions = await self.client.call(
-            "files.history", wire.History(where.namespace.id, where.path)
-        )
-        return answer.versions
+        """Every version of `path`, newest first; ClientError naming `path` as the person
+        wrote it (a shared folder's server-side path lacks the folder) if there is none."""
+        versions = await self._versions(await self.locate(path))
+        if versions is None:
+            raise ClientError(f"no file {path!r}")
+        return versions
 
     async def current(self, where: Located) -> wire.Entry | None:
+        versions = await self._versions(where)
+        return versions[0] if versions else None
+
+    async def _versions(self, where: Located) -> list[wire.Entry] | None:
         try:
             answer: wire.Versions = await self.client.call(
                 "files.history", wire.History(where.namespace.id, where.path)
@@ -157,7 +162,7 @@ class RemoteFiles:
             if exc.code == ErrorCode.NOT_FOUND:
                 return None
             raise
-        return answer.versions[0]
+        return answer.versions
 
     async def restore(self, path: str, version_id: str | None = None) -> wire.Entry:
         """Make a version current again; without `version_id`, bring a deleted file back as
@@ -173,10 +178,9 @@ class RemoteFiles:
         return written.result
 
     async def _before_deletion(self, where: Located, path: str) -> str:
-        answer: wire.Versions = await self.client.call(
-            "files.history", wire.History(where.namespace.id, where.path)
-        )
-        versions = answer.versions  # newest first
+        versions = await self._versions(where)  # newest first
+        if versions is None:
+            raise ClientError(f"no file {path!r}")
         if versions and not versions[0].deleted:
             raise ClientError(
                 f"{path} is not deleted; name the version to restore with --version"

@@ -67,6 +67,8 @@ async def test_sync_ls_put_get_history_restore_share_media(
     assert missing.code == 1 and missing.stderr.startswith("error: no file 'nope.txt'")
     bad = await alice.run("files", "history", "../etc/passwd")
     assert bad.code == 1 and "bad path" in bad.stderr
+    unknown = await alice.run("files", "history", "team/nope.txt")  # in the shared folder
+    assert unknown.code == 1 and unknown.stderr == "error: no file 'team/nope.txt'\n"
 
 
 async def test_a_deleted_file_comes_back_without_naming_a_version(

@@ -150,7 +150,7 @@ async def test_a_file_over_the_size_limit_is_refused_before_its_bytes_are_sent(
 
     outcome = await _commit_anyway(files, big, "big.bin")  # the server refuses it too
     assert outcome.entry is None and outcome.code == "too_large"
-    with pytest.raises(ServerError, match="no file"):
+    with pytest.raises(ClientError, match=r"no file 'big\.bin'"):
         await files.history("big.bin")
 
     alice.write("sync/big.bin", os.urandom(7_000))  # sync reports it instead of sending it
