@@ -275,6 +275,8 @@ def share(
         if as_json:
             output.print_json(found)
             return
+        if not found:
+            output.note("no shared folders: roost share FOLDER USER shares one of yours")
         for s in found:
             members = ", ".join(f"{m.username} ({m.role})" for m in s.members)
             output.stdout.print(

@@ -47,6 +47,8 @@ async def test_sync_ls_put_get_history_restore_share_media(
     assert (ws / "team" / "plan.txt").read_text() == "v1"
     assert (ws / "team" / "report.txt").read_text() == "quarterly"  # put arrives by sync too
 
+    none_yet = await bob.ok("share")
+    assert none_yet.stdout == "" and none_yet.stderr.startswith("no shared folders")
     await alice.ok("share", "team", "bob", "--role", "viewer")
     shares = json.loads((await bob.ok("share", "--json")).stdout)
     assert [(s["folder"], s["role"]) for s in shares] == [("team", "viewer")]
