@@ -173,6 +173,9 @@ async def test_a_deleted_file_shows_with_d_and_comes_back_from_its_history(
         await until(lambda: isinstance(app.screen, FilesScreen), "dialog closed")
         await until(lambda: getattr(row(screen, "recipe.txt"), "state", "") == "pending",
                     "to download")  # fmt: skip
+        detail = screen.query_one("#file-detail", Static)
+        await until(lambda: str(detail.render()).startswith("recipe.txt: pending"),
+                    "the line under the tree says so too")  # fmt: skip
         await pilot.press("s")
         await until(lambda: (d.root / "recipe.txt").exists(), "back on disk")
     assert (d.root / "recipe.txt").read_text() == "honey cake"

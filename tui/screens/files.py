@@ -122,7 +122,8 @@ class FilesScreen(RoostScreen):
         rows = [r for r in self._rows if self.show_deleted or not r.deleted]
         self.files_tree.show(label, rows, self.progress)
         self._describe(root is not None)
-        self._detail(self.files_tree.selected_row)
+        # after the tree has put its cursor back on the rebuilt rows (same line: no event)
+        self.call_after_refresh(self._detail_selected)
 
     async def _queued_restores(self) -> set[str]:
         spaces = {ns.id: ns for ns in self.namespaces}
@@ -178,6 +179,10 @@ class FilesScreen(RoostScreen):
     @on(Tree.NodeHighlighted, "#files-tree")
     def _highlighted(self, event: Tree.NodeHighlighted[FileRow]) -> None:
         self._detail(event.node.data)
+
+    def _detail_selected(self) -> None:
+        if self.is_attached:  # not when the app is closing
+            self._detail(self.files_tree.selected_row)
 
     def _detail(self, row: FileRow | None) -> None:
         text = ""
