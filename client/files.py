@@ -142,9 +142,13 @@ class RemoteFiles:
         return await self.client.read("files.shares", Empty(), cache_key="mine")
 
     async def history(self, path: str) -> list[wire.Entry]:
-        """Every version of `path`, newest first; ClientError naming `path` as the person
-        wrote it (a shared folder's server-side path lacks the folder) if there is none."""
-        versions = await self._versions(await self.locate(path))
+        """Every version of `path`, newest first."""
+        return await self._history(await self.locate(path), path)
+
+    async def _history(self, where: Located, path: str) -> list[wire.Entry]:
+        """ClientError naming `path` as the person wrote it (a shared folder's server-side
+        path lacks the folder) if it has no version."""
+        versions = await self._versions(where)
         if versions is None:
             raise ClientError(f"no file {path!r}")
         return versions
@@ -178,9 +182,7 @@ class RemoteFiles:
         return written.result
 
     async def _before_deletion(self, where: Located, path: str) -> str:
-        versions = await self._versions(where)  # newest first
-        if versions is None:
-            raise ClientError(f"no file {path!r}")
+        versions = await self._history(where, path)  # newest first
         if versions and not versions[0].deleted:
             raise ClientError(
                 f"{path} is not deleted; name the version to restore with --version"

@@ -149,8 +149,9 @@ PIECE = 32 << 10  # above pymalloc's small objects: each comes from the thread's
 PIECES = 3000  # ~94 MiB
 
 
-def resident_bytes() -> int:
-    with open("/proc/self/statm") as f:
+def resident_bytes(pid: int | str = "self") -> int:
+    """RSS of this process, or of another by pid (Linux)."""
+    with open(f"/proc/{pid}/statm") as f:
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 
 

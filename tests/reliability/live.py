@@ -19,7 +19,7 @@ from typing import Any
 from websockets.sync.client import ClientConnection, connect
 
 from protocol import files as files_wire
-from tests.helpers import _LISTENING, NO_RATE_LIMIT, PASSWORD, SECOND, roost_command
+from tests.helpers import _LISTENING, NO_RATE_LIMIT, PASSWORD, SECOND, resident_bytes, roost_command
 
 # Each peer opens a new connection after this many requests, so no one connection carries the
 # whole run.
@@ -65,10 +65,7 @@ class RoostProcess:
         return self.proc.poll() is None
 
     def rss_bytes(self) -> int:
-        for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024
-        raise RuntimeError("no VmRSS")
+        return resident_bytes(self.proc.pid)
 
     def errors_logged(self) -> list[str]:
         """Each ERROR record of the server log, with its traceback."""
