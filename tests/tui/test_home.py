@@ -22,6 +22,12 @@ def timeline_texts(app: RoostApp) -> list[str]:
     return [item.post.text for item in app.screen.query(PostItem)]
 
 
+def shown_rows(app: RoostApp) -> str:
+    """The text the timeline's rows draw, as far as they are mounted."""
+    rows = app.screen.query(PostItem)
+    return "\n".join(str(body.render()) for row in rows for body in row.query(Static))
+
+
 def pending_count(app: RoostApp) -> int:
     return sum(1 for item in app.screen.query(PostItem) if item.pending_client_id)
 
@@ -65,9 +71,9 @@ async def test_a_timeline_shows_each_attachments_name_and_size(
 
     app = RoostApp(bob_home, backoff=FAST)
     async with app.run_test(size=(120, 40)):
-        await until(lambda: "at the beach" in timeline_texts(app), "the post")
-        shown = str(app.screen.query(PostItem).first().query_one(Static).render())
-        assert "📎 beach.jpg  293.0 KiB" in shown
+        # A row is in the DOM a moment before the text inside it is mounted.
+        await until(lambda: "at the beach" in shown_rows(app), "the post drawn")
+        assert "📎 beach.jpg  293.0 KiB" in shown_rows(app)
 
 
 async def test_offline_post_is_pending_until_the_server_returns(tmp_path: Path) -> None:

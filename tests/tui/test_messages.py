@@ -35,7 +35,8 @@ def shown(app: RoostApp) -> list[str]:
 
 def conversations(app: RoostApp) -> list[str]:
     screen = app.get_screen_stack("messages")[-1]
-    return [str(i.query_one(Static).render()) for i in screen.query(ConversationItem)]
+    # A row is in the DOM a moment before the text inside it is mounted.
+    return [str(s.render()) for i in screen.query(ConversationItem) for s in i.query(Static)]
 
 
 def typing_text(app: RoostApp) -> str:
