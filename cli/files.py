@@ -145,23 +145,30 @@ def sync(
 @files_app.command("ls")
 def ls(
     path: Annotated[str, typer.Argument(help="A folder or file; the top when left out.")] = "",
+    recursive: Annotated[
+        bool, typer.Option("--recursive", "-r", help="Everything under it, not one level.")
+    ] = False,
     as_json: AsJson = False,
 ) -> None:
-    """List files and folders."""
-    rows = with_client(lambda c: RemoteFiles(c).ls(path))
+    """List a folder's files and folders (shared folders show at the top)."""
+    rows = with_client(lambda c: RemoteFiles(c).ls(path, recursive=recursive))
     if as_json:
         output.print_json(
-            [version_json(e, shown) if e else {"path": shown, "kind": "share"} for shown, e in rows]
+            [
+                version_json(r.entry, r.shown) if r.entry else {"path": r.shown, "kind": r.kind}
+                for r in rows
+            ]
         )
         return
-    for shown, e in rows:
-        if e is None:
-            output.stdout.print(f"{'share':>10}  {'':16}  {shown}/", markup=False)
-        elif e.kind == "dir":
-            output.stdout.print(f"{'folder':>10}  {'':16}  {shown}/", markup=False)
+    for r in rows:
+        if r.entry is None or r.kind == "dir":
+            label = "share" if r.kind == "share" else "folder"
+            output.stdout.print(f"{label:>10}  {'':16}  {r.shown}/", markup=False)
         else:
-            when = _when(e.mtime_ms).astimezone().strftime("%Y-%m-%d %H:%M")
-            output.stdout.print(f"{output.size(e.size):>10}  {when:16}  {shown}", markup=False)
+            when = _when(r.entry.mtime_ms).astimezone().strftime("%Y-%m-%d %H:%M")
+            output.stdout.print(
+                f"{output.size(r.entry.size):>10}  {when:16}  {r.shown}", markup=False
+            )
 
 
 @files_app.command("history")

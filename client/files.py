@@ -57,6 +57,39 @@ class Listing:
     offline: bool
 
 
+@dataclass(frozen=True)
+class Listed:
+    """One row of `roost files ls`."""
+
+    shown: str  # the path as the workspace shows it
+    kind: str  # "file", "dir" or "share"
+    entry: wire.Entry | None  # None for a share, or a folder known only from paths inside it
+
+
+def list_under(live: list[wire.Entry], base: str, recursive: bool) -> list[Listed] | None:
+    """The rows of a listing of `base` (a path inside one namespace, "" for its top), from the
+    namespace's live entries; None when nothing is there. One level down, a folder shows even
+    without an entry of its own (a file put straight into `docs/` leaves none)."""
+    prefix = base + "/" if base else ""
+    rows: dict[str, Listed] = {}
+    found = not base
+    for e in live:
+        if e.path == base:
+            found = True
+            if e.kind != "dir" or recursive:
+                rows[e.path] = Listed(e.path, e.kind, e)
+            continue
+        if not e.path.startswith(prefix):
+            continue
+        found = True
+        head, nested, _ = e.path[len(prefix) :].partition("/")
+        if recursive or not nested:
+            rows[e.path] = Listed(e.path, e.kind, e)
+        else:
+            rows.setdefault(prefix + head, Listed(prefix + head, "dir", None))
+    return list(rows.values()) if found else None
+
+
 class RemoteFiles:
     def __init__(self, client: RoostClient) -> None:
         self.client = client
@@ -87,23 +120,24 @@ class RemoteFiles:
             if not page.more:
                 return out
 
-    async def ls(self, path: str = "") -> list[tuple[str, wire.Entry | None]]:
-        """Live paths under `path` as (shown path, entry); shares at the top have no entry."""
+    async def ls(self, path: str = "", *, recursive: bool = False) -> list[Listed]:
+        """What `path` holds, by shown path: one level (as `ls` does), or everything under it.
+        At the top of the home, each shared folder is one row of kind "share"."""
         where = await self.locate(path)
-        rows: list[tuple[str, wire.Entry | None]] = []
-        prefix = where.path + "/" if where.path else ""
         shares = {ns.name for ns in await self.namespaces() if ns.kind == "shared"}
-        for e in await self.entries(where.namespace):
-            if e.deleted or not (e.path == where.path or e.path.startswith(prefix)):
-                continue
-            if where.namespace.kind == "home" and e.path.partition("/")[0] in shares:
-                continue
-            rows.append((where.shown(e.path), e))
-        if where.namespace.kind == "home" and not where.path:
-            rows.extend((name, None) for name in shares)
-        if where.path and not rows:
+        live = [
+            e
+            for e in await self.entries(where.namespace)
+            if not e.deleted
+            and not (where.namespace.kind == "home" and e.path.partition("/")[0] in shares)
+        ]
+        rows = list_under(live, where.path, recursive)
+        if rows is None:
             raise ClientError(f"no file or folder {path!r}")
-        return sorted(rows, key=lambda r: r[0])
+        if where.namespace.kind == "home" and not where.path:
+            rows.extend(Listed(name, "share", None) for name in shares)
+        shown = [Listed(where.shown(r.shown), r.kind, r.entry) for r in rows]
+        return sorted(shown, key=lambda r: r.shown)
 
     async def listing(self) -> Listing:
         """All paths of all namespaces through the client cache, so it also shows offline."""

@@ -23,10 +23,13 @@ async def test_sync_ls_put_get_history_restore_share_media(
     synced = await alice.ok("sync", str(ws), "--once")
     assert "uploaded: team/plan.txt" in synced.stderr
 
-    listed = json.loads((await alice.ok("files", "ls", "--json")).stdout)
-    assert {r["path"]: r["kind"] for r in listed} == {
-        "empty": "dir", "team": "dir", "team/plan.txt": "file"
-    }  # fmt: skip
+    async def ls(*args: str) -> dict[str, str]:
+        listed = json.loads((await alice.ok("files", "ls", *args, "--json")).stdout)
+        return {r["path"]: r["kind"] for r in listed}
+
+    assert await ls() == {"empty": "dir", "team": "dir"}  # one level, as ls does
+    assert await ls("team") == {"team/plan.txt": "file"}
+    assert await ls("-r") == {"empty": "dir", "team": "dir", "team/plan.txt": "file"}
     local = tmp_path / "report.txt"
     local.write_text("quarterly")
     put = json.loads(
@@ -34,6 +37,9 @@ async def test_sync_ls_put_get_history_restore_share_media(
     )
     assert put["size"] == 9 and put["deleted"] is False
     await alice.ok("files", "get", "team/report.txt", "-o", str(tmp_path / "back.txt"))
+    await alice.ok("files", "put", str(local), "drafts/2026/q4.txt")
+    assert "drafts" in await ls()  # a folder that only a put made still lists
+    assert await ls("drafts") == {"drafts/2026": "dir"}
     assert (tmp_path / "back.txt").read_text() == "quarterly"
 
     (ws / "team" / "plan.txt").write_text("v2")
@@ -56,6 +62,12 @@ async def test_sync_ls_put_get_history_restore_share_media(
     await bob.ok("sync", str(bob_ws), "--once")
     assert (bob_ws / "team" / "plan.txt").read_text() == "v1"
     assert not (bob_ws / "empty").exists()  # alice's unshared folder stays hers
+    bobs = await bob.ok("files", "ls")
+    assert bobs.stdout.split() == ["share", "team/"]
+    bobs_team = json.loads((await bob.ok("files", "ls", "team", "--json")).stdout)
+    assert [r["path"] for r in bobs_team] == ["team/plan.txt", "team/report.txt"]
+    nowhere = await bob.run("files", "ls", "empty")
+    assert nowhere.code == 1 and nowhere.stderr == "error: no file or folder 'empty'\n"
 
     attached = (await alice.ok("media", "put", str(local))).stdout.strip()
     unposted = await bob.run("media", "get", attached, "-o", str(tmp_path / "media.txt"))

@@ -39,7 +39,7 @@ async def test_local_and_remote_changes_flow_while_running(
 
         async def server_has_it() -> bool:
             rows = await RemoteFiles(a.client).ls()
-            return any(shown == "from-b.txt" for shown, _ in rows)
+            return any(r.shown == "from-b.txt" for r in rows)
 
         await eventually(server_has_it, "local change is uploaded by the watcher")
     finally:

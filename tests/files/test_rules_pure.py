@@ -11,10 +11,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from client.files import list_under
 from client.sync.conflicts import conflicted_copy_name
 from client.sync.decide import Action, Content, Version, decide, for_viewer
 from protocol.errors import RoostError
-from protocol.files import MAX_BLOCK_BYTES, Codec, path_problem, validate_path
+from protocol.files import MAX_BLOCK_BYTES, Codec, Entry, path_problem, validate_path
 from storage import chunker
 from storage.blocks import (
     BadBlock,
@@ -127,6 +128,40 @@ NAMES = st.text(NAME_CHARS, min_size=1, max_size=20).filter(lambda p: p not in (
 @given(st.lists(NAMES, min_size=1, max_size=5))
 def test_plain_names_are_accepted(parts: list[str]) -> None:
     assert path_problem("/".join(parts)) is None
+
+
+def entry(path: str, kind: str = "file") -> Entry:
+    return Entry(path, "ns", path, 1, kind, 1, 0, False, [], None, "pc", 0)
+
+
+@given(st.lists(st.lists(st.sampled_from("abc"), min_size=1, max_size=4), max_size=12))
+def test_a_listing_shows_one_level_and_every_folder_below(trees: list[list[str]]) -> None:
+    files = {"/".join(parts) for parts in trees}
+    files = {f for f in files if not any(g.startswith(f + "/") for g in files)}  # leaves only
+    live = [entry(f) for f in files]
+    top = list_under(live, "", recursive=False)
+    assert top is not None
+    assert {r.shown: r.kind for r in top} == {
+        f.partition("/")[0]: "dir" if "/" in f else "file" for f in files
+    }
+    everything = list_under(live, "", recursive=True)
+    assert everything is not None and {r.shown for r in everything} == files
+    for folder in {f.partition("/")[0] for f in files if "/" in f}:
+        inside = list_under(live, folder, recursive=False)
+        assert inside and all(r.shown.startswith(folder + "/") for r in inside)
+        assert all("/" not in r.shown[len(folder) + 1 :] for r in inside)
+
+
+def test_a_listing_of_a_file_an_empty_folder_and_nothing() -> None:
+    live = [entry("docs", "dir"), entry("docs/a.txt"), entry("empty", "dir")]
+    assert [r.shown for r in list_under(live, "docs/a.txt", recursive=False) or []] == [
+        "docs/a.txt"
+    ]
+    assert list_under(live, "empty", recursive=False) == []
+    assert list_under(live, "nothing", recursive=False) is None
+    assert list_under(live, "doc", recursive=False) is None  # a prefix is not a folder
+    top = list_under(live, "", recursive=False) or []
+    assert all(r.entry is not None for r in top)  # the folders' own entries, none made up
 
 
 @settings(max_examples=25, deadline=None)

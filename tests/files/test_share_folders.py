@@ -55,7 +55,7 @@ async def test_a_share_named_like_my_own_folder_is_mounted_beside_it(
         await bob.sync()
         assert bob.read("Photos (from alice)/dog.jpg") == b"for alice"
         assert not (bob.root / "Photos").exists()
-        names = [e.path for _, e in await RemoteFiles(bob.client).ls() if e and not e.deleted]
+        names = [r.shown for r in await RemoteFiles(bob.client).ls(recursive=True)]
         assert "Photos (from alice)/beach.jpg" not in names  # the home holds none of it
     finally:
         await alice.client.close()
@@ -84,12 +84,12 @@ async def test_a_removed_member_keeps_a_copy_that_never_reaches_their_home(
         assert bob.read("team (unshared)/draft.txt") == b"bob's draft"
         bob.write("team (unshared)/later.txt", "edited after")
         await bob.sync()
-        listed = [shown for shown, _ in await RemoteFiles(bob.client).ls()]
+        listed = [r.shown for r in await RemoteFiles(bob.client).ls(recursive=True)]
         assert listed == []  # nothing of it reached bob's home
         # Renamed, it is an ordinary folder of bob's and syncs.
         (bob.root / "team (unshared)").rename(bob.root / "old team")
         await bob.sync()
-        listed = [shown for shown, _ in await RemoteFiles(bob.client).ls()]
+        listed = [r.shown for r in await RemoteFiles(bob.client).ls(recursive=True)]
         assert "old team/draft.txt" in listed and "old team/later.txt" in listed
         # The share itself is untouched for alice.
         await alice.sync()
