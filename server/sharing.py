@@ -64,11 +64,14 @@ async def share(ctx: OpContext, args: wire.Share) -> wire.ShareInfo:
         raise RoostError(ErrorCode.INVALID_ARGS, "role must be viewer or editor")
     member_id = await _target(ctx, args.username)
     files, tx, me = ctx.services.files, ctx.write_tx, ctx.identity
-    ns_id = await files.shared_by_name(tx, me.user_id, name)
-    if ns_id is None:
+    if shared := await files.shared_by_name(tx, me.user_id, wire.path_key(name)):
+        ns_id, name = shared  # "team" is the share "Team": one folder on most file systems
+    else:
+        home = await files.ensure_home(tx, me.user_id, ctx.services.ids.next(), now_ms())
+        name = await _folder_in_home(ctx, home, name)
         ns_id = ctx.services.ids.next()
         await files.create_shared(tx, ns_id, me.user_id, name, now_ms())
-        await _move_into_share(ctx, ns_id, name)
+        await _move_into_share(ctx, home, ns_id, name)
     mounted: str | None = None
     if await files.namespace_for(member_id, ns_id, tx) is None:  # new member: pick a mount
         taken = await files.top_level_names(tx, member_id)
@@ -81,11 +84,28 @@ async def share(ctx: OpContext, args: wire.Share) -> wire.ShareInfo:
     return await _info(ctx, ns_id)
 
 
-async def _move_into_share(ctx: OpContext, ns_id: int, name: str) -> None:
+async def _folder_in_home(ctx: OpContext, home: int, name: str) -> str:
+    """The top-level name to share, spelled as the home spells it: "team" for a folder
+    "Team" is the same folder on case-insensitive file systems, and two of them would
+    collide there. A file of that name is refused: only a folder becomes a share. A name
+    with nothing under it makes a new, empty shared folder."""
+    key = wire.path_key(name)
+    spelled = (await ctx.services.files.live_paths_by_key(ctx.write_tx, home, [key])).get(key)
+    if not spelled:
+        return name
+    existing = name if name in spelled else min(spelled)
+    for v in await ctx.services.files.live_under(ctx.write_tx, home, existing):
+        if v.path == existing and v.kind != "dir":
+            raise RoostError(
+                ErrorCode.INVALID_ARGS, f"{existing!r} is a file; only a folder can be shared"
+            )
+    return existing
+
+
+async def _move_into_share(ctx: OpContext, home: int, ns_id: int, name: str) -> None:
     """The folder's live files become the share's first versions (same blocks, so no bytes
     move); the home keeps tombstones, which clients ignore under a mount."""
-    files, tx, me = ctx.services.files, ctx.write_tx, ctx.identity
-    home = await files.ensure_home(tx, me.user_id, ctx.services.ids.next(), now_ms())
+    files, tx = ctx.services.files, ctx.write_tx
     for v in await files.live_under(tx, home, name):
         if v.path != name:
             inner = v.path[len(name) + 1 :]
@@ -103,10 +123,11 @@ async def unshare(ctx: OpContext, args: wire.Unshare) -> wire.ShareInfo:
     name = folder_name(args.folder)
     member_id = await _target(ctx, args.username)
     files, tx = ctx.services.files, ctx.write_tx
-    ns_id = await files.shared_by_name(tx, ctx.identity.user_id, name)
-    if ns_id is None:
+    shared = await files.shared_by_name(tx, ctx.identity.user_id, wire.path_key(name))
+    if shared is None:
         await _not_someone_elses(ctx, name)
         raise RoostError(ErrorCode.NOT_FOUND, f"you own no shared folder {name!r}")
+    ns_id, name = shared
     if not await files.remove_member(tx, ns_id, member_id):
         raise RoostError(ErrorCode.NOT_FOUND, f"{args.username} is not a member of {name!r}")
     event = wire.MembershipChanged(str(ns_id), name)

@@ -144,14 +144,14 @@ class FileRepository:
         return NamespaceRecord(*row) if row else None
 
     async def shared_by_name(
-        self, conn: aiosqlite.Connection, owner_id: int, name: str
-    ) -> int | None:
+        self, conn: aiosqlite.Connection, owner_id: int, key: str
+    ) -> tuple[int, str] | None:
+        """The owner's shared folder whose case-folded name is `key`: (id, its own name)."""
         async with conn.execute(
-            "SELECT id FROM namespaces WHERE owner_id = ? AND kind = 'shared' AND name = ?",
-            (owner_id, name),
+            "SELECT id, name FROM namespaces WHERE owner_id = ? AND kind = 'shared'", (owner_id,)
         ) as cur:
-            row = await cur.fetchone()
-        return int(row[0]) if row else None
+            rows = await cur.fetchall()
+        return next(((int(i), str(n)) for i, n in rows if str(n).casefold() == key), None)
 
     async def shared_name(self, ns_id: int, conn: aiosqlite.Connection | None = None) -> str:
         """A namespace's own name (members may mount it under another)."""

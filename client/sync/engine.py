@@ -241,15 +241,20 @@ class SyncEngine:
             self.transfer = Transfer(conn, window=self.window, on_block=self.on_block)
             if old is not None:
                 self.transfer.counters = old
-        detached: list[str] = []
-        mounts = await self._mounts(conn, detached)
+        early = PassReport()  # what making the mounts did: folders kept, files moved aside
+        mounts = await self._mounts(conn, early)
         for mount in mounts:
             await self._pull(conn, mount)
         self.ignore.detached = await self.index.detached()
         scanning = [True]  # offers that arrive after the pass are dropped
         try:
             found = await scan(self.root, self.ignore, self.index, self._sender(mounts, scanning))
-            report = PassReport(hashed=found.hashed, skipped=found.skipped, detached=detached)
+            report = PassReport(
+                hashed=found.hashed,
+                skipped=found.skipped,
+                detached=early.detached,
+                conflicts=early.conflicts,
+            )
             await self._act(mounts, found, report)
         finally:
             scanning[0] = False
@@ -308,7 +313,7 @@ class SyncEngine:
         states = [s for p in plans if (s := p.state()) is not None]
         return Preview(namespaces, sorted(states, key=lambda s: s.path), offline)
 
-    async def _mounts(self, conn: Connection, detached: list[str]) -> list[Mount]:
+    async def _mounts(self, conn: Connection, report: PassReport) -> list[Mount]:
         listed: wire.NamespaceList = await conn.call("files.namespaces")
         mounts = [Mount(ns, "" if ns.kind == "home" else ns.name + "/") for ns in listed.namespaces]
         current = {m.id for m in mounts}
@@ -317,13 +322,28 @@ class SyncEngine:
             if gone in before:  # removed from a share: keep the copy here, out of the home
                 kept = await self._detach(before[gone])
                 if kept is not None:
-                    detached.append(kept)
+                    report.detached.append(kept)
             await self.index.forget_namespace(gone)
         for m in mounts:
-            if m.prefix:
-                (self.root / m.prefix).mkdir(exist_ok=True)
+            if m.prefix and (moved := self._make_mount_point(m.prefix[:-1])):
+                report.conflicts.append(moved)
         await self.index.put_mounts({m.id: m.prefix[:-1] for m in mounts if m.prefix})
         return mounts
+
+    def _make_mount_point(self, folder: str) -> str | None:
+        """The folder a share shows in. A file of that name here (made on this device before
+        the share reached it) is kept as a conflicted copy beside it, and uploaded as one:
+        returns that copy's name."""
+        path = self.root / folder
+        if path.is_dir() and not path.is_symlink():
+            return None
+        moved = None
+        if path.is_symlink() or path.exists():
+            taken = {p.name for p in self.root.iterdir()}
+            moved = conflicted_copy_name(folder, self._device(), datetime.now(), taken)
+            path.rename(self.root / moved)
+        path.mkdir()
+        return moved
 
     async def _detach(self, folder: str) -> str | None:
         """A share this device no longer belongs to: its folder is renamed "NAME (unshared)"

@@ -128,3 +128,29 @@ async def test_editing_a_file_just_after_sharing_its_folder_is_no_conflict(
     finally:
         await alice.client.close()
         await bob.client.close()
+
+
+async def test_a_file_where_a_share_arrives_is_kept_as_a_conflicted_copy(
+    live: LiveServer, tmp_path: Path
+) -> None:
+    alice = await device(live, tmp_path, "alice", "a1", register=True)
+    bob = await device(live, tmp_path, "bob", "b1", register=True)
+    try:
+        alice.write("team/plan.txt", "the plan")
+        await alice.sync()
+        await bob.sync()
+        bob.write("team", "bob's note, made offline")  # the server has never seen it
+        await RemoteFiles(alice.client).share("team", "bob", "viewer")
+
+        report = await bob.sync()
+        [copy] = report.conflicts
+        assert copy.startswith("team (conflicted copy from b1 ")
+        assert bob.read(copy) == b"bob's note, made offline"
+        assert bob.read("team/plan.txt") == b"the plan"
+        assert copy in report.uploaded  # into bob's home, as his own file
+        mine = [r.shown for r in await RemoteFiles(bob.client).ls()]
+        assert mine == ["team", copy]  # the share, and the copy
+        assert not (await bob.sync()).acted
+    finally:
+        await alice.client.close()
+        await bob.client.close()

@@ -127,3 +127,38 @@ async def test_share_refuses_bad_requests(live: LiveServer, tmp_path: Path) -> N
             await files.share("team", "alice", "editor")
     finally:
         await alice.client.close()
+
+
+async def test_a_file_is_not_shared_and_a_folder_is_one_folder_whatever_its_case(
+    live: LiveServer, tmp_path: Path
+) -> None:
+    alice = await device(live, tmp_path, "alice", "a1", register=True)
+    bob = await device(live, tmp_path, "bob", "b1", register=True)
+    try:
+        alice.write("readme.txt", "hello")
+        alice.write("Team/plan.txt", "the plan")
+        await alice.sync()
+        files = RemoteFiles(alice.client)
+        with pytest.raises(ServerError, match=r"'readme\.txt' is a file; only a folder"):
+            await files.share("readme.txt", "bob", "viewer")
+        with pytest.raises(ServerError, match="is a file"):
+            await files.share("README.TXT", "bob", "viewer")
+
+        info = await files.share("team", "bob", "editor")
+        assert info.folder == "Team"
+        again = await files.share("TEAM", "bob", "viewer")  # the same share, a new role
+        assert again.namespace_id == info.namespace_id
+        assert [m.role for m in again.members] == ["owner", "viewer"]
+        await alice.sync()  # the owner's workspace still syncs, nothing lost
+        assert alice.listing() == ["Team", "Team/plan.txt", "readme.txt"]
+        assert alice.read("readme.txt") == b"hello"
+        await bob.sync()
+        assert bob.listing() == ["Team", "Team/plan.txt"]
+
+        await files.unshare("team", "bob")
+        assert [s.folder for s in await files.shares()] == ["Team"]
+        await bob.sync()
+        assert bob.read("Team (unshared)/plan.txt") == b"the plan"
+    finally:
+        await alice.client.close()
+        await bob.client.close()
