@@ -20,7 +20,7 @@ from cli.session import with_client
 from client.core import RoostClient
 from client.errors import ClientError
 from client.files import RemoteFiles
-from client.sync.engine import PassReport, SyncEngine
+from client.sync.engine import PassReport, SyncEngine, restored_note
 from client.sync.watch import run_forever
 from protocol import files as wire
 
@@ -87,6 +87,7 @@ def report_lines(report: PassReport) -> list[str]:
     lines += [f"conflicted copy: {item}" for item in report.conflicts]
     lines += [f"kept local (read-only share): {item}" for item in report.kept_local]
     lines += [f"no longer shared with you, kept on this device only: {i}" for i in report.detached]
+    lines += [restored_note(folder) for folder in report.restored]
     lines += [f"not synced yet: {path}: {why}" for path, why in report.refused]
     lines += [f"skipped (name not allowed): {path}" for path in report.skipped]
     return lines
@@ -106,6 +107,9 @@ def sync(
     """Sync a folder with your Roost files (and folders shared with you).
 
     One sync at a time per Roost home and per folder (roost tui's too); another is refused.
+    The folder holds a .roost-workspace file: without it (the folder deleted and made again, or
+    a drive not mounted) a sync starts afresh and deletes nothing, rather than take every
+    missing file for a deletion.
     """
     root = directory.expanduser()
     if root.exists() and not root.is_dir():

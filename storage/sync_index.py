@@ -103,6 +103,20 @@ class SyncIndex:
                 ],
             )
 
+    async def has_synced(self) -> bool:
+        """Whether any path was synced here: then the folder has a base a pass compares with."""
+        async with self._db.reader.execute("SELECT 1 FROM sync_synced LIMIT 1") as cur:
+            return await cur.fetchone() is not None
+
+    async def forget_synced(self, namespace_id: str | None = None) -> None:
+        """Drop the base of one namespace (all when None): its next pass is a first one, which
+        deletes nothing. The hash cache and the server's view stay: they still hold."""
+        async with self._db.write() as tx:
+            if namespace_id is None:
+                await tx.execute("DELETE FROM sync_synced")
+            else:
+                await tx.execute("DELETE FROM sync_synced WHERE namespace_id = ?", (namespace_id,))
+
     async def forget_namespace(self, namespace_id: str) -> None:
         async with self._db.write() as tx:
             for table in ("sync_synced", "sync_remote", "sync_cursors", "sync_mounts"):

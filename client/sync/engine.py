@@ -22,7 +22,7 @@ from client.errors import ClientError, Unreachable
 from client.limits import fetch_usage, upload_problem
 from client.sync.conflicts import conflicted_copy_name
 from client.sync.decide import Action, Content, Version, decide, for_viewer
-from client.sync.ignore import Ignore
+from client.sync.ignore import MARKER, Ignore
 from client.sync.lock import SyncLock
 from client.sync.scan import LocalFile, OnChunk, ScanResult, encode_chunks, scan
 from client.sync.transfer import (
@@ -40,6 +40,19 @@ from storage.sync_index import LocalRow, RemoteRow, SyncedRow, SyncIndex
 SMALL_FILE_BYTES = 256 << 10  # at most one block: many can be in flight for little memory
 SMALL_FILES_FACTOR = 8  # small files at once = window x this; their blocks share batch frames
 MAX_PASSES = 6  # a pass's own results (conflicted copies) settle in the next one
+
+
+def restored_note(folder: str) -> str:
+    """Why a pass synced a folder afresh (`PassReport.restored`), in one line."""
+    if not folder:
+        return (
+            f"this folder had lost its {MARKER} file (deleted and made again, replaced, or a"
+            " drive not mounted): synced afresh, nothing deleted anywhere"
+        )
+    return (
+        f"{folder} had gone from this device as a whole (renamed or deleted): a shared folder,"
+        " brought back; nothing deleted for its other members"
+    )
 
 
 @dataclass(frozen=True)
@@ -65,6 +78,7 @@ class PassReport:
     conflicts: list[str] = field(default_factory=list)  # the conflicted copies made
     kept_local: list[str] = field(default_factory=list)  # viewer changes never uploaded
     detached: list[str] = field(default_factory=list)  # unshared folders kept here, unsynced
+    restored: list[str] = field(default_factory=list)  # synced afresh: see `restored_note`
     refused: list[tuple[str, str]] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
     hashed: int = 0
@@ -81,7 +95,8 @@ class PassReport:
 
     def merge(self, other: PassReport) -> None:
         for name in (
-            "uploaded", "downloaded", "deleted_local", "deleted_remote", "conflicts", "detached"
+            "uploaded", "downloaded", "deleted_local", "deleted_remote", "conflicts", "detached",
+            "restored",
         ):  # fmt: skip
             getattr(self, name).extend(getattr(other, name))
         self.refused = other.refused
@@ -241,7 +256,8 @@ class SyncEngine:
             self.transfer = Transfer(conn, window=self.window, on_block=self.on_block)
             if old is not None:
                 self.transfer.counters = old
-        early = PassReport()  # what making the mounts did: folders kept, files moved aside
+        early = PassReport()  # before the scan: folders synced afresh or kept, files moved
+        await self._check_marker(early)
         mounts = await self._mounts(conn, early)
         for mount in mounts:
             await self._pull(conn, mount)
@@ -254,6 +270,7 @@ class SyncEngine:
                 skipped=found.skipped,
                 detached=early.detached,
                 conflicts=early.conflicts,
+                restored=early.restored,
             )
             await self._act(mounts, found, report)
         finally:
@@ -325,10 +342,31 @@ class SyncEngine:
                     report.detached.append(kept)
             await self.index.forget_namespace(gone)
         for m in mounts:
-            if m.prefix and (moved := self._make_mount_point(m.prefix[:-1])):
+            if not m.prefix:
+                continue
+            folder = m.prefix[:-1]
+            if before.get(m.id) == folder and not (self.root / folder).is_dir():
+                # Gone as a whole: a member renamed or deleted the share's folder. Taken as
+                # deletions, that would empty it for everyone; it comes back instead.
+                await self.index.forget_synced(m.id)
+                report.restored.append(folder)
+            if moved := self._make_mount_point(folder):
                 report.conflicts.append(moved)
         await self.index.put_mounts({m.id: m.prefix[:-1] for m in mounts if m.prefix})
         return mounts
+
+    async def _check_marker(self, report: PassReport) -> None:
+        """The marker file says this is the folder synced before. Without it (the folder was
+        deleted and made again, replaced by another, or a drive is not mounted where it was),
+        the base would read every path as deleted here, and delete it on the server and every
+        device: the pass starts afresh instead, as Syncthing stops on a missing folder marker."""
+        marker = self.root / MARKER
+        if marker.exists():
+            return
+        if await self.index.has_synced():
+            await self.index.forget_synced()
+            report.restored.append("")
+        marker.write_text("Roost syncs this folder; keep this file (roost sync --help).\n")
 
     def _make_mount_point(self, folder: str) -> str | None:
         """The folder a share shows in. A file of that name here (made on this device before

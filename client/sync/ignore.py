@@ -1,5 +1,5 @@
-"""What the sync engine leaves alone: `.roostignore` (gitignore syntax), its own temp files,
-and folders kept on this device only."""
+"""What the sync engine leaves alone: `.roostignore` (gitignore syntax), its own temp files
+and workspace marker, and folders kept on this device only."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import pathspec
 
 TEMP_PREFIX = ".roost-tmp-"
 IGNORE_FILE = ".roostignore"
+MARKER = ".roost-workspace"  # at the top of a synced folder: it is the one synced before
 
 
 class Ignore:
@@ -33,7 +34,7 @@ class Ignore:
 
     def ignored(self, rel: str, is_dir: bool = False) -> bool:
         name = rel.rpartition("/")[2]
-        if name.startswith(TEMP_PREFIX) or rel.partition("/")[0] in self.detached:
+        if name.startswith(TEMP_PREFIX) or rel == MARKER or rel.partition("/")[0] in self.detached:
             return True
         if self._spec is None:
             return False

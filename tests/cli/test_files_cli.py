@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 
@@ -108,3 +109,9 @@ async def test_a_deleted_file_comes_back_without_naming_a_version(
     assert restored.stderr.startswith("restored plan.txt (now version ")
     await alice.ok("sync", str(ws), "--once")
     assert (ws / "plan.txt").read_text() == "v2"  # as it was when it was deleted
+
+    shutil.rmtree(ws)  # the whole workspace gone is not "delete every file"
+    afresh = await alice.ok("sync", str(ws), "--once")
+    assert "lost its .roost-workspace file" in afresh.stderr
+    assert "synced afresh, nothing deleted anywhere" in afresh.stderr
+    assert "downloaded: plan.txt" in afresh.stderr and (ws / "plan.txt").read_text() == "v2"

@@ -12,6 +12,7 @@ from pathlib import Path
 from client.core import RoostClient
 from client.home import Account, ClientHome
 from client.sync.engine import PassReport, SyncEngine
+from client.sync.ignore import MARKER
 from tests.conftest import LiveServer
 from tests.helpers import SECOND, Home, roost_command
 
@@ -40,11 +41,12 @@ class Device:
         return (self.root / rel).read_bytes()
 
     def listing(self) -> list[str]:
+        """Every path in the workspace but its marker file."""
         out = []
         for dirpath, dirs, files in os.walk(self.root):
             for name in dirs + files:
                 out.append(str((Path(dirpath) / name).relative_to(self.root)))
-        return sorted(out)
+        return sorted(p for p in out if p != MARKER)
 
 
 async def device(

@@ -154,3 +154,28 @@ async def test_a_file_where_a_share_arrives_is_kept_as_a_conflicted_copy(
     finally:
         await alice.client.close()
         await bob.client.close()
+
+
+async def test_a_member_renaming_a_shared_folder_empties_it_for_nobody(
+    live: LiveServer, tmp_path: Path
+) -> None:
+    alice = await device(live, tmp_path, "alice", "a1", register=True)
+    bob = await device(live, tmp_path, "bob", "b1", register=True)
+    try:
+        alice.write("team/plan.txt", "the plan")
+        await alice.sync()
+        await RemoteFiles(alice.client).share("team", "bob", "editor")
+        await bob.sync()
+
+        (bob.root / "team").rename(bob.root / "club")
+        report = await bob.sync()
+        assert report.restored == ["team"] and not report.deleted_remote
+        assert bob.read("team/plan.txt") == b"the plan"  # the share, back where it was
+        assert bob.read("club/plan.txt") == b"the plan"  # and bob's copy, now his own
+        await alice.sync()
+        assert alice.read("team/plan.txt") == b"the plan"  # nothing deleted for alice
+        mine = [r.shown for r in await RemoteFiles(bob.client).ls(recursive=True)]
+        assert mine == ["club", "club/plan.txt", "team"]
+    finally:
+        await alice.client.close()
+        await bob.client.close()

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from client.errors import SyncBusy
-from client.sync.ignore import TEMP_PREFIX
+from client.sync.ignore import MARKER, TEMP_PREFIX
 from client.sync.watch import run_forever
 from tests.conftest import LiveServer
 from tests.files.helpers import Device, Watcher
@@ -85,7 +85,7 @@ async def test_two_homes_sync_side_by_side_but_not_the_same_folder(
         f"error: {laptop_ws.resolve()} is already being synced by another roost process"
         f" (pid {up.pid}) from another Roost home; stop it first"
     )
-    assert sorted(p.name for p in laptop_ws.iterdir()) == ["plan.txt"]
+    assert sorted(p.name for p in laptop_ws.iterdir()) == [MARKER, "plan.txt"]  # untouched
 
 
 async def test_a_folder_inside_or_around_a_synced_one_is_refused(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import random
+import shutil
 import time
 from collections.abc import Iterator
 from typing import BinaryIO
@@ -161,6 +162,36 @@ async def test_offline_edits_are_found_by_the_start_scan(
     assert a.read("a.txt") == b"edited offline"
     assert a.read("new/file.txt") == b"made offline"
     assert b.read("from-a.txt") == b"while desktop was off"
+
+
+async def test_a_workspace_deleted_or_replaced_whole_deletes_nothing_anywhere(
+    pair: tuple[Device, Device],
+) -> None:
+    a, b = pair
+    a.write("docs/plan.txt", "the plan")
+    a.write("notes.txt", "notes")
+    await a.sync()
+    await b.sync()
+
+    shutil.rmtree(a.root)  # the whole folder gone: deleted, moved, or its drive unmounted
+    report = await a.sync()
+    assert report.restored == [""] and not report.deleted_remote
+    assert a.listing() == ["docs", "docs/plan.txt", "notes.txt"]  # all of it back
+    await b.sync()
+    assert b.read("docs/plan.txt") == b"the plan"
+
+    # An empty folder in its place (a mount point whose drive is not mounted) is the same.
+    for path in sorted(a.root.rglob("*"), reverse=True):
+        path.unlink() if path.is_file() else path.rmdir()
+    assert (await a.sync()).restored == [""]
+    assert a.read("notes.txt") == b"notes"
+
+    # With its marker, a folder whose files are deleted deletes them: that is the person's.
+    (a.root / "notes.txt").unlink()
+    report = await a.sync()
+    assert report.deleted_remote == ["notes.txt"] and not report.restored
+    await b.sync()
+    assert not (b.root / "notes.txt").exists()
 
 
 async def test_history_and_restore_including_a_deleted_file(pair: tuple[Device, Device]) -> None:

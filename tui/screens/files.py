@@ -20,7 +20,7 @@ from textual.widgets import ProgressBar, Static, Tree
 
 from client.errors import ClientError, SyncBusy, Unreachable
 from client.files import RemoteFiles, locate_in
-from client.sync.engine import PassReport, PathState, SyncEngine
+from client.sync.engine import PassReport, PathState, SyncEngine, restored_note
 from client.sync.watch import run_forever
 from protocol import files as wire
 from storage.sync_index import SyncIndex
@@ -240,6 +240,8 @@ class FilesScreen(RoostScreen):
         self.progress.clear()
         for copy in report.conflicts:
             self.notify(f"conflict: kept both; your copy is {copy}", severity="warning")
+        for folder in report.restored:
+            self.notify(restored_note(folder), severity="warning")
         for path, why in report.refused:
             self.notify(f"not synced yet: {path}: {why}", severity="warning")
         self.load()
