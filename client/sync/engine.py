@@ -42,6 +42,11 @@ SMALL_FILES_FACTOR = 8  # small files at once = window x this; their blocks shar
 MAX_PASSES = 6  # a pass's own results (conflicted copies) settle in the next one
 
 
+def within(path: str, folders: list[str]) -> bool:
+    """Whether `path` is one of these paths or inside one ("" holds everything)."""
+    return any(not f or path == f or path.startswith(f + "/") for f in folders)
+
+
 def restored_note(folder: str) -> str:
     """Why a pass synced a folder afresh (`PassReport.restored`), in one line."""
     if not folder:
@@ -53,6 +58,9 @@ def restored_note(folder: str) -> str:
         f"{folder} had gone from this device as a whole (renamed or deleted): a shared folder,"
         " brought back; nothing deleted for its other members"
     )
+
+
+UNREADABLE = "this device may not read it (permission denied): left as it is everywhere"
 
 
 @dataclass(frozen=True)
@@ -272,6 +280,7 @@ class SyncEngine:
                 conflicts=early.conflicts,
                 restored=early.restored,
             )
+            report.refused += [(p or ".", UNREADABLE) for p in found.unreadable]
             await self._act(mounts, found, report)
         finally:
             scanning[0] = False
@@ -435,6 +444,8 @@ class SyncEngine:
             for path in set(synced) | set(remote) | set(local):
                 if not m.prefix and path.partition("/")[0] in shares:
                     continue  # moved into a share: the mount owns these paths now
+                if found.unreadable and within(m.prefix + path, found.unreadable):
+                    continue  # not known here: neither deleted nor written over
                 lf, rr = local.get(path), remote.get(path)
                 base = synced.get(path)
                 if base is None and m.prefix:  # the folder was ours before it was shared:

@@ -7,7 +7,7 @@ import asyncio
 import os
 import stat
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from client.sync.ignore import Ignore
@@ -62,17 +62,25 @@ class ScanResult:
     files: dict[str, LocalFile]
     hashed: int  # how many files had to be read
     skipped: list[str]  # names the server would refuse (e.g. a backslash)
+    # Files and folders this device may not read: what is in them is not known, so nothing
+    # there counts as deleted ("" is the whole folder).
+    unreadable: list[str] = field(default_factory=list)
 
 
-def walk(root: Path, ignore: Ignore) -> tuple[dict[str, os.stat_result], list[str]]:
+def walk(root: Path, ignore: Ignore) -> tuple[dict[str, os.stat_result], list[str], list[str]]:
+    """Every path's stat, the names the server would refuse, and the unreadable folders."""
     found: dict[str, os.stat_result] = {}
     skipped: list[str] = []
+    unreadable: list[str] = []
     stack = [""]
     while stack:
         rel_dir = stack.pop()
         try:
             entries = list(os.scandir(root / rel_dir if rel_dir else root))
-        except (FileNotFoundError, NotADirectoryError, PermissionError):
+        except PermissionError:
+            unreadable.append(rel_dir)
+            continue
+        except (FileNotFoundError, NotADirectoryError):
             continue
         for entry in entries:
             rel = f"{rel_dir}/{entry.name}" if rel_dir else entry.name
@@ -90,7 +98,7 @@ def walk(root: Path, ignore: Ignore) -> tuple[dict[str, os.stat_result], list[st
                 continue
             if is_dir:
                 stack.append(rel)
-    return found, skipped
+    return found, skipped, unreadable
 
 
 HASH_BATCH_BYTES = 8 << 20  # small files are hashed many per thread hop, up to this many bytes
@@ -99,18 +107,27 @@ HASHERS = 2  # batches hashed at once (hashing releases the GIL)
 Hashed = tuple[str, tuple[tuple[str, int], ...] | None]
 
 
-def _hash_batch(root: Path, rels: list[str], on_chunk: OnChunk | None) -> list[Hashed]:
+def _hash_batch(
+    root: Path, rels: list[str], on_chunk: OnChunk | None, unreadable: list[str]
+) -> list[Hashed]:
     out: list[Hashed] = []
     for rel in rels:
         try:
             out.append((rel, hash_file(root / rel, on_chunk)))
-        except (FileNotFoundError, PermissionError):
-            out.append((rel, None))  # gone or unreadable: not part of this scan
+        except FileNotFoundError:
+            out.append((rel, None))  # gone meanwhile: not part of this scan
+        except PermissionError:
+            out.append((rel, None))
+            unreadable.append(rel)
     return out
 
 
 async def _hash_all(
-    root: Path, rels: list[str], stats: dict[str, os.stat_result], on_chunk: OnChunk | None
+    root: Path,
+    rels: list[str],
+    stats: dict[str, os.stat_result],
+    on_chunk: OnChunk | None,
+    unreadable: list[str],
 ) -> list[Hashed]:
     batches: list[list[str]] = []
     size = HASH_BATCH_BYTES
@@ -125,7 +142,9 @@ async def _hash_all(
     async def one(batch: list[str]) -> list[Hashed]:
         large = any(stats[rel].st_size >= EARLY_BYTES for rel in batch)
         async with slots:
-            return await asyncio.to_thread(_hash_batch, root, batch, on_chunk if large else None)
+            return await asyncio.to_thread(
+                _hash_batch, root, batch, on_chunk if large else None, unreadable
+            )
 
     return [h for done in await asyncio.gather(*map(one, batches)) for h in done]
 
@@ -136,7 +155,7 @@ async def scan(
     """With `on_chunk`, the chunks of large files being hashed are shown to it as they are
     found (a sync starts sending them at once)."""
     ignore.reload()
-    stats, skipped = await asyncio.to_thread(walk, root, ignore)
+    stats, skipped, unreadable = await asyncio.to_thread(walk, root, ignore)
     cached = await index.local_rows()
     files: dict[str, LocalFile] = {}
     fresh: list[LocalRow] = []
@@ -151,7 +170,7 @@ async def scan(
                 known[rel] = decode_chunks(row.blocks)
             else:
                 to_hash.append(rel)
-    for rel, chunks in await _hash_all(root, to_hash, stats, on_chunk):
+    for rel, chunks in await _hash_all(root, to_hash, stats, on_chunk, unreadable):
         if chunks is not None:
             known[rel] = chunks
             st = stats[rel]
@@ -168,4 +187,4 @@ async def scan(
     gone = [p for p in cached if p not in files]
     if gone:
         await index.drop_local(gone)
-    return ScanResult(files, len(fresh), skipped)
+    return ScanResult(files, len(fresh), skipped, sorted(unreadable))

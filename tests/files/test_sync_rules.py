@@ -7,6 +7,7 @@ import random
 import shutil
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import BinaryIO
 
 import pytest
@@ -192,6 +193,62 @@ async def test_a_workspace_deleted_or_replaced_whole_deletes_nothing_anywhere(
     assert report.deleted_remote == ["notes.txt"] and not report.restored
     await b.sync()
     assert not (b.root / "notes.txt").exists()
+
+
+class Unreadable:
+    """`os` as the scan sees it, with permission denied on some paths: the tests run as root,
+    which reads any file whatever its mode, so the error a person's chmod gives is injected."""
+
+    def __init__(self, denied: set[Path]) -> None:
+        self.denied = denied
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(os, name)
+
+    def scandir(self, path: Path) -> Iterator[os.DirEntry[str]]:
+        if Path(path) in self.denied:
+            raise PermissionError(13, "Permission denied", str(path))
+        return os.scandir(path)
+
+
+async def test_what_this_device_may_not_read_is_never_taken_for_deleted(
+    pair: tuple[Device, Device], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    a, b = pair
+    a.write("private/diary.txt", "dear diary")
+    a.write("photo.jpg", "pixels")
+    a.write("notes.txt", "notes")
+    await a.sync()
+    await b.sync()
+
+    denied = {b.root / "private", b.root / "photo.jpg"}
+    monkeypatch.setattr(scan, "os", Unreadable(denied))
+    real_hash = scan.hash_file
+
+    def hash_file(path: Path, on_chunk: scan.OnChunk | None = None) -> object:
+        if path in denied:
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_hash(path, on_chunk)
+
+    monkeypatch.setattr(scan, "hash_file", hash_file)
+    (b.root / "photo.jpg").write_text("edited: so it must be read again")
+    (b.root / "notes.txt").unlink()
+    a.write("private/diary.txt", "a new entry, from the laptop")
+    report = await b.sync()
+    assert report.deleted_remote == ["notes.txt"]  # a real deletion still travels
+    assert sorted(p for p, _ in report.refused) == ["photo.jpg", "private"]
+    assert all("permission denied" in why for _, why in report.refused)
+    assert (b.root / "private/diary.txt").read_text() == "dear diary"  # not written over
+    await a.sync()
+    assert a.read("private/diary.txt") == b"a new entry, from the laptop"
+    assert a.read("photo.jpg") == b"pixels"  # nothing deleted on the server or the laptop
+
+    monkeypatch.undo()  # readable again: it syncs as usual
+    report = await b.sync()
+    assert not report.refused
+    assert b.read("private/diary.txt") == b"a new entry, from the laptop"
+    await a.sync()
+    assert a.read("photo.jpg") == b"edited: so it must be read again"
 
 
 async def test_history_and_restore_including_a_deleted_file(pair: tuple[Device, Device]) -> None:
