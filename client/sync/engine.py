@@ -335,7 +335,9 @@ class SyncEngine:
             except Unreachable:
                 offline = True
         found = await scan(self.root, self.ignore, self.index)
-        plans = await self._plan(mounts, found, everything=True)
+        # A folder that lost its marker is synced afresh (`_check_marker`): show it so.
+        afresh = not (self.root / MARKER).exists()
+        plans = await self._plan(mounts, found, everything=True, afresh=afresh)
         states = [s for p in plans if (s := p.state()) is not None]
         return Preview(namespaces, sorted(states, key=lambda s: s.path), offline)
 
@@ -423,7 +425,12 @@ class SyncEngine:
                 return
 
     async def _plan(
-        self, mounts: list[Mount], found: ScanResult, *, everything: bool = False
+        self,
+        mounts: list[Mount],
+        found: ScanResult,
+        *,
+        everything: bool = False,
+        afresh: bool = False,
     ) -> list[_Plan]:
         shares = {m.prefix[:-1]: m for m in mounts if m.prefix}
         home = next(m for m in mounts if not m.prefix)
@@ -436,9 +443,9 @@ class SyncEngine:
             else:
                 local_by_mount[home.id][ws] = f
         plans: list[_Plan] = []
-        home_synced = await self.index.synced(home.id)
+        home_synced = {} if afresh else await self.index.synced(home.id)
         for m in mounts:
-            synced = await self.index.synced(m.id) if m.prefix else home_synced
+            synced = await self.index.synced(m.id) if m.prefix and not afresh else home_synced
             remote = await self.index.remote(m.id)
             local = local_by_mount[m.id]
             for path in set(synced) | set(remote) | set(local):

@@ -14,6 +14,7 @@ import pytest
 
 from client.files import RemoteFiles
 from client.sync import scan
+from client.sync.decide import Action
 from client.sync.engine import PassReport, SyncEngine
 from client.sync.transfer import Transfer
 from storage.chunker import Chunk, chunk_bytes
@@ -175,6 +176,9 @@ async def test_a_workspace_deleted_or_replaced_whole_deletes_nothing_anywhere(
     await b.sync()
 
     shutil.rmtree(a.root)  # the whole folder gone: deleted, moved, or its drive unmounted
+    a.root.mkdir()
+    shown = {s.path: s.action for s in (await a.engine.preview()).paths}
+    assert shown == dict.fromkeys(["docs", "docs/plan.txt", "notes.txt"], Action.DOWNLOAD)
     report = await a.sync()
     assert report.restored == [""] and not report.deleted_remote
     assert a.listing() == ["docs", "docs/plan.txt", "notes.txt"]  # all of it back
