@@ -159,6 +159,10 @@ class _Plan:
         return None
 
 
+def _is_dir(row: RemoteRow | SyncedRow | None) -> bool:
+    return row is not None and row.kind == "dir"
+
+
 def _content_of_local(f: LocalFile | None) -> Content | None:
     return None if f is None else Content(f.kind, f.blocks if f.kind == "file" else ())
 
@@ -455,6 +459,8 @@ class SyncEngine:
                     continue  # not known here: neither deleted nor written over
                 lf, rr = local.get(path), remote.get(path)
                 base = synced.get(path)
+                if lf is None and self.ignore.ignored(m.prefix + path, _is_dir(rr or base)):
+                    continue  # ignored here: neither deleted on the server nor fetched
                 if base is None and m.prefix:  # the folder was ours before it was shared:
                     base = home_synced.get(m.prefix + path)  # what we agreed on then
                 action = decide(_content_of_local(lf), _version_of(base), _version_of(rr))

@@ -323,3 +323,27 @@ async def test_roostignore_keeps_paths_local(pair: tuple[Device, Device]) -> Non
     await b.sync()
     assert b.listing() == [".roostignore", "src", "src/main.c"]
     assert os.path.exists(a.root / "app.log")
+
+
+async def test_ignoring_what_was_synced_deletes_it_nowhere(pair: tuple[Device, Device]) -> None:
+    a, b = pair
+    a.write("old.log", "synced before anyone ignored logs")
+    a.write("build/out.o", "binary")
+    await a.sync()
+    await b.sync()
+
+    a.write(".roostignore", "*.log\nbuild/\n")
+    report = await a.sync()
+    assert report.uploaded == [".roostignore"] and not report.deleted_remote
+    listed = [r.shown for r in await RemoteFiles(a.client).ls(recursive=True)]
+    assert "old.log" in listed and "build/out.o" in listed  # still on the server
+    report = await b.sync()
+    assert report.downloaded == [".roostignore"] and not report.deleted_local
+    assert b.read("old.log") == b"synced before anyone ignored logs"
+
+    b.write("old.log", "changed on the desktop, where logs are ignored now")
+    (b.root / "build/out.o").unlink()
+    assert not (await b.sync()).acted  # neither sent nor deleted
+    await a.sync()
+    assert a.read("old.log") == b"synced before anyone ignored logs"
+    assert a.read("build/out.o") == b"binary"
