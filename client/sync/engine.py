@@ -360,7 +360,8 @@ class SyncEngine:
             if not m.prefix:
                 continue
             folder = m.prefix[:-1]
-            if before.get(m.id) == folder and not (self.root / folder).is_dir():
+            whole = "" in report.restored  # the workspace itself is synced afresh
+            if not whole and before.get(m.id) == folder and not (self.root / folder).is_dir():
                 # Gone as a whole: a member renamed or deleted the share's folder. Taken as
                 # deletions, that would empty it for everyone; it comes back instead.
                 await self.index.forget_synced(m.id)

@@ -3,6 +3,7 @@ it, never merged; a removed member keeps their copy on the device, never uploade
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 from client.files import RemoteFiles
@@ -176,6 +177,10 @@ async def test_a_member_renaming_a_shared_folder_empties_it_for_nobody(
         assert alice.read("team/plan.txt") == b"the plan"  # nothing deleted for alice
         mine = [r.shown for r in await RemoteFiles(bob.client).ls(recursive=True)]
         assert mine == ["club", "club/plan.txt", "team"]
+
+        shutil.rmtree(bob.root)  # the whole workspace, share and all: said once
+        assert (await bob.sync()).restored == [""]
+        assert bob.listing() == ["club", "club/plan.txt", "team", "team/plan.txt"]
     finally:
         await alice.client.close()
         await bob.client.close()
