@@ -26,7 +26,12 @@ def at_most(limit: int) -> str:
     return "^(" + "|".join([*shorter, *same, digits]) + ")$"
 
 
-Id = Annotated[str, msgspec.Meta(pattern=at_most(INT64_MAX), description="snowflake id, decimal")]
+Id = Annotated[
+    str,
+    msgspec.Meta(
+        pattern=at_most(INT64_MAX), description="an id (a whole number, as Roost shows it)"
+    ),
+]
 Int64 = Annotated[int, msgspec.Meta(ge=-INT64_MAX - 1, le=INT64_MAX)]
 Count = Annotated[int, msgspec.Meta(ge=0, le=INT64_MAX)]  # sizes, counts, cursors
 Username = Annotated[

@@ -326,7 +326,7 @@ DEEP = "[" * 20_000 + "]" * 20_000
             "chat.delivered",
             '{"cursors": [{"conversation": "9999999999999999999", "seq": 1}]}',
             "invalid_args",
-            "cursors[0].conversation must be snowflake id",
+            "cursors[0].conversation must be an id (a whole number",
         ),
         ("devices.revoke", '{"device_id": "18446744073709551616"}', "invalid_args", "device_id"),
         ("files.attach", '{"name": "a", "size": 18446744073709551616}', "invalid_args", "size"),
