@@ -1,4 +1,5 @@
-"""Two devices of one user (laptop and desktop), each with its own home and workspace."""
+"""Two devices of one user (laptop and desktop), or two people with a device each; each device
+with its own home and workspace."""
 
 from __future__ import annotations
 
@@ -19,6 +20,15 @@ async def pair(live: LiveServer, tmp_path: Path) -> AsyncIterator[tuple[Device, 
     yield a, b
     await a.client.close()
     await b.client.close()
+
+
+@pytest.fixture
+async def alice_and_bob(live: LiveServer, tmp_path: Path) -> AsyncIterator[tuple[Device, Device]]:
+    alice = await device(live, tmp_path, "alice", "a1", register=True)
+    bob = await device(live, tmp_path, "bob", "b1", register=True)
+    yield alice, bob
+    await alice.client.close()
+    await bob.client.close()
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from pathlib import Path
 from client.files import RemoteFiles
 from server.sharing import mount_name
 from tests.conftest import LiveServer
-from tests.files.helpers import device
+from tests.files.helpers import Device, device
 
 
 def test_mount_names_avoid_what_the_member_already_has() -> None:
@@ -22,83 +22,73 @@ def test_mount_names_avoid_what_the_member_already_has() -> None:
 
 
 async def test_a_share_named_like_my_own_folder_is_mounted_beside_it(
-    live: LiveServer, tmp_path: Path
+    alice_and_bob: tuple[Device, Device],
 ) -> None:
-    alice = await device(live, tmp_path, "alice", "a1", register=True)
-    bob = await device(live, tmp_path, "bob", "b1", register=True)
-    try:
-        alice.write("Photos/beach.jpg", "alice's beach")
-        bob.write("Photos/cat.jpg", "bob's own cat")
-        await alice.sync()
-        await bob.sync()
-        info = await RemoteFiles(alice.client).share("Photos", "bob", "editor")
-        assert [(m.username, m.mounted_as) for m in info.members] == [
-            ("alice", None),
-            ("bob", "Photos (from alice)"),
-        ]
-        await bob.sync()
-        assert bob.read("Photos/cat.jpg") == b"bob's own cat"
-        assert not (bob.root / "Photos/beach.jpg").exists()
-        assert bob.read("Photos (from alice)/beach.jpg") == b"alice's beach"
-        [share] = await RemoteFiles(bob.client).shares()
-        assert share.folder == "Photos (from alice)"
+    alice, bob = alice_and_bob
+    alice.write("Photos/beach.jpg", "alice's beach")
+    bob.write("Photos/cat.jpg", "bob's own cat")
+    await alice.sync()
+    await bob.sync()
+    info = await RemoteFiles(alice.client).share("Photos", "bob", "editor")
+    assert [(m.username, m.mounted_as) for m in info.members] == [
+        ("alice", None),
+        ("bob", "Photos (from alice)"),
+    ]
+    await bob.sync()
+    assert bob.read("Photos/cat.jpg") == b"bob's own cat"
+    assert not (bob.root / "Photos/beach.jpg").exists()
+    assert bob.read("Photos (from alice)/beach.jpg") == b"alice's beach"
+    [share] = await RemoteFiles(bob.client).shares()
+    assert share.folder == "Photos (from alice)"
 
-        bob.write("Photos (from alice)/dog.jpg", "for alice")
-        await bob.sync()
-        await alice.sync()
-        assert alice.read("Photos/dog.jpg") == b"for alice"
-        assert not (alice.root / "Photos/cat.jpg").exists()  # bob's own stays his
+    bob.write("Photos (from alice)/dog.jpg", "for alice")
+    await bob.sync()
+    await alice.sync()
+    assert alice.read("Photos/dog.jpg") == b"for alice"
+    assert not (alice.root / "Photos/cat.jpg").exists()  # bob's own stays his
 
-        # The mount is kept even once bob's own folder is gone: nothing moves under him.
-        (bob.root / "Photos/cat.jpg").unlink()
-        (bob.root / "Photos").rmdir()
-        await bob.sync()
-        await bob.sync()
-        assert bob.read("Photos (from alice)/dog.jpg") == b"for alice"
-        assert not (bob.root / "Photos").exists()
-        names = [r.shown for r in await RemoteFiles(bob.client).ls(recursive=True)]
-        assert "Photos (from alice)/beach.jpg" not in names  # the home holds none of it
-    finally:
-        await alice.client.close()
-        await bob.client.close()
+    # The mount is kept even once bob's own folder is gone: nothing moves under him.
+    (bob.root / "Photos/cat.jpg").unlink()
+    (bob.root / "Photos").rmdir()
+    await bob.sync()
+    await bob.sync()
+    assert bob.read("Photos (from alice)/dog.jpg") == b"for alice"
+    assert not (bob.root / "Photos").exists()
+    names = [r.shown for r in await RemoteFiles(bob.client).ls(recursive=True)]
+    assert "Photos (from alice)/beach.jpg" not in names  # the home holds none of it
 
 
 async def test_a_removed_member_keeps_a_copy_that_never_reaches_their_home(
-    live: LiveServer, tmp_path: Path
+    alice_and_bob: tuple[Device, Device],
 ) -> None:
-    alice = await device(live, tmp_path, "alice", "a1", register=True)
-    bob = await device(live, tmp_path, "bob", "b1", register=True)
-    try:
-        alice.write("team/plan.txt", "the plan")
-        await alice.sync()
-        files = RemoteFiles(alice.client)
-        await files.share("team", "bob", "editor")
-        await bob.sync()
-        bob.write("team/draft.txt", "bob's draft")
-        await bob.sync()
+    alice, bob = alice_and_bob
+    alice.write("team/plan.txt", "the plan")
+    await alice.sync()
+    files = RemoteFiles(alice.client)
+    await files.share("team", "bob", "editor")
+    await bob.sync()
+    bob.write("team/draft.txt", "bob's draft")
+    await bob.sync()
 
-        await files.unshare("team", "bob")
-        report = await bob.sync()
-        assert report.detached == ["team (unshared)"]
-        assert not (bob.root / "team").exists()
-        assert bob.read("team (unshared)/plan.txt") == b"the plan"
-        assert bob.read("team (unshared)/draft.txt") == b"bob's draft"
-        bob.write("team (unshared)/later.txt", "edited after")
-        await bob.sync()
-        listed = [r.shown for r in await RemoteFiles(bob.client).ls(recursive=True)]
-        assert listed == []  # nothing of it reached bob's home
-        # Renamed, it is an ordinary folder of bob's and syncs.
-        (bob.root / "team (unshared)").rename(bob.root / "old team")
-        await bob.sync()
-        listed = [r.shown for r in await RemoteFiles(bob.client).ls(recursive=True)]
-        assert "old team/draft.txt" in listed and "old team/later.txt" in listed
-        # The share itself is untouched for alice.
-        await alice.sync()
-        assert alice.read("team/draft.txt") == b"bob's draft"
-        assert not (alice.root / "team/later.txt").exists()
-    finally:
-        await alice.client.close()
-        await bob.client.close()
+    await files.unshare("team", "bob")
+    report = await bob.sync()
+    assert report.detached == ["team (unshared)"]
+    assert not (bob.root / "team").exists()
+    assert bob.read("team (unshared)/plan.txt") == b"the plan"
+    assert bob.read("team (unshared)/draft.txt") == b"bob's draft"
+    bob.write("team (unshared)/later.txt", "edited after")
+    await bob.sync()
+    listed = [r.shown for r in await RemoteFiles(bob.client).ls(recursive=True)]
+    assert listed == []  # nothing of it reached bob's home
+    # Renamed, it is an ordinary folder of bob's and syncs.
+    (bob.root / "team (unshared)").rename(bob.root / "old team")
+    await bob.sync()
+    listed = [r.shown for r in await RemoteFiles(bob.client).ls(recursive=True)]
+    assert "old team/draft.txt" in listed and "old team/later.txt" in listed
+    # The share itself is untouched for alice.
+    await alice.sync()
+    assert alice.read("team/draft.txt") == b"bob's draft"
+    assert not (alice.root / "team/later.txt").exists()
 
 
 async def test_editing_a_file_just_after_sharing_its_folder_is_no_conflict(
@@ -132,55 +122,45 @@ async def test_editing_a_file_just_after_sharing_its_folder_is_no_conflict(
 
 
 async def test_a_file_where_a_share_arrives_is_kept_as_a_conflicted_copy(
-    live: LiveServer, tmp_path: Path
+    alice_and_bob: tuple[Device, Device],
 ) -> None:
-    alice = await device(live, tmp_path, "alice", "a1", register=True)
-    bob = await device(live, tmp_path, "bob", "b1", register=True)
-    try:
-        alice.write("team/plan.txt", "the plan")
-        await alice.sync()
-        await bob.sync()
-        bob.write("team", "bob's note, made offline")  # the server has never seen it
-        await RemoteFiles(alice.client).share("team", "bob", "viewer")
+    alice, bob = alice_and_bob
+    alice.write("team/plan.txt", "the plan")
+    await alice.sync()
+    await bob.sync()
+    bob.write("team", "bob's note, made offline")  # the server has never seen it
+    await RemoteFiles(alice.client).share("team", "bob", "viewer")
 
-        report = await bob.sync()
-        [copy] = report.conflicts
-        assert copy.startswith("team (conflicted copy from b1 ")
-        assert bob.read(copy) == b"bob's note, made offline"
-        assert bob.read("team/plan.txt") == b"the plan"
-        assert copy in report.uploaded  # into bob's home, as his own file
-        mine = [r.shown for r in await RemoteFiles(bob.client).ls()]
-        assert mine == ["team", copy]  # the share, and the copy
-        assert not (await bob.sync()).acted
-    finally:
-        await alice.client.close()
-        await bob.client.close()
+    report = await bob.sync()
+    [copy] = report.conflicts
+    assert copy.startswith("team (conflicted copy from b1 ")
+    assert bob.read(copy) == b"bob's note, made offline"
+    assert bob.read("team/plan.txt") == b"the plan"
+    assert copy in report.uploaded  # into bob's home, as his own file
+    mine = [r.shown for r in await RemoteFiles(bob.client).ls()]
+    assert mine == ["team", copy]  # the share, and the copy
+    assert not (await bob.sync()).acted
 
 
 async def test_a_member_renaming_a_shared_folder_empties_it_for_nobody(
-    live: LiveServer, tmp_path: Path
+    alice_and_bob: tuple[Device, Device],
 ) -> None:
-    alice = await device(live, tmp_path, "alice", "a1", register=True)
-    bob = await device(live, tmp_path, "bob", "b1", register=True)
-    try:
-        alice.write("team/plan.txt", "the plan")
-        await alice.sync()
-        await RemoteFiles(alice.client).share("team", "bob", "editor")
-        await bob.sync()
+    alice, bob = alice_and_bob
+    alice.write("team/plan.txt", "the plan")
+    await alice.sync()
+    await RemoteFiles(alice.client).share("team", "bob", "editor")
+    await bob.sync()
 
-        (bob.root / "team").rename(bob.root / "club")
-        report = await bob.sync()
-        assert report.restored == ["team"] and not report.deleted_remote
-        assert bob.read("team/plan.txt") == b"the plan"  # the share, back where it was
-        assert bob.read("club/plan.txt") == b"the plan"  # and bob's copy, now his own
-        await alice.sync()
-        assert alice.read("team/plan.txt") == b"the plan"  # nothing deleted for alice
-        mine = [r.shown for r in await RemoteFiles(bob.client).ls(recursive=True)]
-        assert mine == ["club", "club/plan.txt", "team"]
+    (bob.root / "team").rename(bob.root / "club")
+    report = await bob.sync()
+    assert report.restored == ["team"] and not report.deleted_remote
+    assert bob.read("team/plan.txt") == b"the plan"  # the share, back where it was
+    assert bob.read("club/plan.txt") == b"the plan"  # and bob's copy, now his own
+    await alice.sync()
+    assert alice.read("team/plan.txt") == b"the plan"  # nothing deleted for alice
+    mine = [r.shown for r in await RemoteFiles(bob.client).ls(recursive=True)]
+    assert mine == ["club", "club/plan.txt", "team"]
 
-        shutil.rmtree(bob.root)  # the whole workspace, share and all: said once
-        assert (await bob.sync()).restored == [""]
-        assert bob.listing() == ["club", "club/plan.txt", "team", "team/plan.txt"]
-    finally:
-        await alice.client.close()
-        await bob.client.close()
+    shutil.rmtree(bob.root)  # the whole workspace, share and all: said once
+    assert (await bob.sync()).restored == [""]
+    assert bob.listing() == ["club", "club/plan.txt", "team", "team/plan.txt"]

@@ -14,7 +14,7 @@ from protocol import files as wire
 from storage.blocks import LocalBlockStore
 from storage.chunker import chunk_bytes
 from tests.conftest import LiveServer
-from tests.files.helpers import device
+from tests.files.helpers import Device, device
 
 
 async def test_viewer_editor_and_stranger(live: LiveServer, tmp_path: Path) -> None:
@@ -89,30 +89,25 @@ async def test_viewer_editor_and_stranger(live: LiveServer, tmp_path: Path) -> N
 
 
 async def test_a_viewers_large_edit_never_reaches_the_server(
-    live: LiveServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    live: LiveServer, alice_and_bob: tuple[Device, Device], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Large files start uploading while they are hashed, but not in a read-only share."""
     monkeypatch.setattr(scan, "EARLY_BYTES", 1 << 20)
-    alice = await device(live, tmp_path, "alice", "a1", register=True)
-    bob = await device(live, tmp_path, "bob", "b1", register=True)
-    try:
-        alice.write("team/plan.txt", "draft")
-        await alice.sync()
-        await RemoteFiles(alice.client).share("team", "bob", "viewer")
-        await bob.sync()
-        data = random.Random(3).randbytes(6 << 20)
-        bob.write("team/film.bin", data)
-        bob.write("mine/film.bin", data[: 3 << 20])
-        report = await bob.sync()
-        assert report.kept_local == ["team/film.bin"]
-        mine = {c.digest for c in chunk_bytes(data[: 3 << 20])}
-        only_in_share = {c.digest for c in chunk_bytes(data)} - mine
-        stored = LocalBlockStore(live.server.config.data_dir / "blocks")
-        assert only_in_share and not any(stored.has(d) for d in only_in_share)
-        assert all(stored.has(d) for d in mine)  # the copy in bob's own folder went up
-    finally:
-        await alice.client.close()
-        await bob.client.close()
+    alice, bob = alice_and_bob
+    alice.write("team/plan.txt", "draft")
+    await alice.sync()
+    await RemoteFiles(alice.client).share("team", "bob", "viewer")
+    await bob.sync()
+    data = random.Random(3).randbytes(6 << 20)
+    bob.write("team/film.bin", data)
+    bob.write("mine/film.bin", data[: 3 << 20])
+    report = await bob.sync()
+    assert report.kept_local == ["team/film.bin"]
+    mine = {c.digest for c in chunk_bytes(data[: 3 << 20])}
+    only_in_share = {c.digest for c in chunk_bytes(data)} - mine
+    stored = LocalBlockStore(live.server.config.data_dir / "blocks")
+    assert only_in_share and not any(stored.has(d) for d in only_in_share)
+    assert all(stored.has(d) for d in mine)  # the copy in bob's own folder went up
 
 
 async def test_share_refuses_bad_requests(live: LiveServer, tmp_path: Path) -> None:
@@ -130,35 +125,30 @@ async def test_share_refuses_bad_requests(live: LiveServer, tmp_path: Path) -> N
 
 
 async def test_a_file_is_not_shared_and_a_folder_is_one_folder_whatever_its_case(
-    live: LiveServer, tmp_path: Path
+    alice_and_bob: tuple[Device, Device],
 ) -> None:
-    alice = await device(live, tmp_path, "alice", "a1", register=True)
-    bob = await device(live, tmp_path, "bob", "b1", register=True)
-    try:
-        alice.write("readme.txt", "hello")
-        alice.write("Team/plan.txt", "the plan")
-        await alice.sync()
-        files = RemoteFiles(alice.client)
-        with pytest.raises(ServerError, match=r"'readme\.txt' is a file; only a folder"):
-            await files.share("readme.txt", "bob", "viewer")
-        with pytest.raises(ServerError, match="is a file"):
-            await files.share("README.TXT", "bob", "viewer")
+    alice, bob = alice_and_bob
+    alice.write("readme.txt", "hello")
+    alice.write("Team/plan.txt", "the plan")
+    await alice.sync()
+    files = RemoteFiles(alice.client)
+    with pytest.raises(ServerError, match=r"'readme\.txt' is a file; only a folder"):
+        await files.share("readme.txt", "bob", "viewer")
+    with pytest.raises(ServerError, match="is a file"):
+        await files.share("README.TXT", "bob", "viewer")
 
-        info = await files.share("team", "bob", "editor")
-        assert info.folder == "Team"
-        again = await files.share("TEAM", "bob", "viewer")  # the same share, a new role
-        assert again.namespace_id == info.namespace_id
-        assert [m.role for m in again.members] == ["owner", "viewer"]
-        await alice.sync()  # the owner's workspace still syncs, nothing lost
-        assert alice.listing() == ["Team", "Team/plan.txt", "readme.txt"]
-        assert alice.read("readme.txt") == b"hello"
-        await bob.sync()
-        assert bob.listing() == ["Team", "Team/plan.txt"]
+    info = await files.share("team", "bob", "editor")
+    assert info.folder == "Team"
+    again = await files.share("TEAM", "bob", "viewer")  # the same share, a new role
+    assert again.namespace_id == info.namespace_id
+    assert [m.role for m in again.members] == ["owner", "viewer"]
+    await alice.sync()  # the owner's workspace still syncs, nothing lost
+    assert alice.listing() == ["Team", "Team/plan.txt", "readme.txt"]
+    assert alice.read("readme.txt") == b"hello"
+    await bob.sync()
+    assert bob.listing() == ["Team", "Team/plan.txt"]
 
-        await files.unshare("team", "bob")
-        assert [s.folder for s in await files.shares()] == ["Team"]
-        await bob.sync()
-        assert bob.read("Team (unshared)/plan.txt") == b"the plan"
-    finally:
-        await alice.client.close()
-        await bob.client.close()
+    await files.unshare("team", "bob")
+    assert [s.folder for s in await files.shares()] == ["Team"]
+    await bob.sync()
+    assert bob.read("Team (unshared)/plan.txt") == b"the plan"
