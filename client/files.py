@@ -38,6 +38,15 @@ def normalize(path: str) -> str:
     return path
 
 
+def put_target(path: str | None, name: str) -> str:
+    """Where `files put` writes a file called `name`: PATH, or into it when PATH ends with
+    "/" or is "." (as cp does); the top when PATH is left out."""
+    base = (path or "").strip()
+    if base.rstrip("/") in ("", "."):
+        return name
+    return f"{base.rstrip('/')}/{name}" if base.endswith("/") else base
+
+
 def locate_in(spaces: list[wire.Namespace], path: str) -> Located:
     """Which namespace a workspace path lives in: a share's folder name, else the home."""
     top, _, rest = path.partition("/")
@@ -271,9 +280,9 @@ class RemoteFiles:
     async def put(self, local: Path, path: str | None = None) -> wire.Entry:
         if not local.is_file():
             raise ClientError(f"{local} is not a file")
-        where = await self.locate(path or local.name)
-        if not where.path:
-            raise ClientError("give a path inside the folder")
+        where = await self.locate(put_target(path, local.name))
+        if not where.path:  # a shared folder itself: into it, as cp does
+            where = Located(where.namespace, local.name)
         if where.namespace.role == wire.Role.VIEWER:
             raise ClientError(f"you are a viewer of {where.namespace.name!r}; it is read-only")
         current = await self.current(where)

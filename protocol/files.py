@@ -72,6 +72,12 @@ def path_problem(path: str) -> str | None:
     return None
 
 
+def folders_above(path: str) -> list[str]:
+    """The folders a path needs: "a/b/c" -> ["a", "a/b"]."""
+    parts = path.split("/")
+    return ["/".join(parts[:n]) for n in range(1, len(parts))]
+
+
 def path_key(path: str) -> str:
     """Two paths with equal keys collide on case-insensitive file systems."""
     return path.casefold()

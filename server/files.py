@@ -55,6 +55,32 @@ def shape_problem(item: wire.CommitItem, blocks: list[str]) -> str | None:
     return None
 
 
+@dataclass
+class TreeShape:
+    """Files hold no paths and folders hold no content: what is live now (path -> kind), and
+    what the batch makes of its paths (path -> kind, None when it deletes it), so the order of
+    the batch's items does not matter."""
+
+    live: dict[str, str]
+    becoming: dict[str, str | None]
+
+    def kind(self, path: str) -> str | None:
+        return self.becoming[path] if path in self.becoming else self.live.get(path)
+
+    def problem(self, path: str, deleted: bool) -> str | None:
+        """Why an item at `path` may not be live, if it may not."""
+        if deleted:
+            return None
+        for folder in wire.folders_above(path):
+            if self.kind(folder) not in (None, "dir"):
+                return f"{folder!r} is a file; nothing can go inside it"
+        return None
+
+    def emptied(self, inside: list[str]) -> bool:
+        """Whether the batch deletes all of these paths."""
+        return all(p in self.becoming and self.becoming[p] is None for p in inside)
+
+
 async def namespace_of(ctx: OpContext, ns_id: str, *, write: bool = False) -> NamespaceRecord:
     ns = await ctx.services.files.namespace_for(ctx.identity.user_id, int(ns_id), ctx.tx)
     if ns is None:  # someone else's namespace looks exactly like a missing one
@@ -157,35 +183,63 @@ async def commit(ctx: OpContext, args: wire.Commit) -> wire.CommitResult:
     files, tx = ctx.services.files, ctx.write_tx
     inline = [h for item in args.items for h in item.blocks or ()]
     known = await files.readable_blocks(ctx.identity.user_id, inline, tx)
-    paths = [p for item in args.items if (p := _valid_path(item.path)) is not None]
+    valid = _valid_items(args.items)
+    above = sorted({folder for p, _ in valid for folder in wire.folders_above(p)})
+    paths = [p for p, _ in valid] + above
     keys = [wire.path_key(p) for p in paths]
     state = PathState(
         await files.currents(tx, ns.id, paths), await files.live_paths_by_key(tx, ns.id, keys)
     )
+    tree = TreeShape(
+        await files.live_kinds(tx, ns.id, paths),
+        {p: None if item.deleted else item.kind.value for p, item in valid},
+    )
     outcomes: list[wire.Outcome | None] = []
     accepted: list[tuple[int, NewVersion]] = []
+    made: set[int] = set()  # folders the items needed and nobody committed: made for them
     space = await space_of(ctx, ns.owner_id)
     for item in args.items:
         try:
-            new = await _check_item(ctx, item, known, state)
+            new = await _check_item(ctx, item, known, state, tree, ns.id)
             charge(ctx, space, new.size)
+            folders = [] if new.deleted else _folders_to_make(new.path, state, tree)
         except RoostError as exc:
             outcomes.append(wire.Outcome(code=exc.code.value, message=exc.message))
             continue
-        version_id = ctx.services.ids.next()
-        state.accept(new.path, new.path_key, version_id, new.deleted)
-        accepted.append((version_id, new))
+        for version in [*folders, new]:
+            version_id = ctx.services.ids.next()
+            state.accept(version.path, version.path_key, version_id, version.deleted)
+            accepted.append((version_id, version))
+            if version is not new:
+                made.add(version_id)
         outcomes.append(None)
     me = ctx.identity
-    versions = iter(
-        await files.add_versions(tx, ns.id, accepted, me.user_id, me.device_name, now_ms())
-    )
+    added = await files.add_versions(tx, ns.id, accepted, me.user_id, me.device_name, now_ms())
+    versions = iter(v for v in added if v.id not in made)
     result = [
         o if o is not None else wire.Outcome(entry=to_entry(next(versions))) for o in outcomes
     ]
     if accepted:
         await announce(ctx, ns.id)
     return wire.CommitResult(result)
+
+
+def _folders_to_make(path: str, state: PathState, tree: TreeShape) -> list[NewVersion]:
+    """Folder entries for the folders above `path` that are not there (a file put straight
+    into "docs/" names none): then every live path's folders are live folders, which is what
+    keeps a file from being made where a folder has files (`TreeShape`)."""
+    out: list[NewVersion] = []
+    for folder in wire.folders_above(path):
+        if tree.kind(folder) is not None:
+            continue
+        key = wire.path_key(folder)
+        if other := state.case_twin(folder, key):
+            raise RoostError(ErrorCode.CONFLICT, f"{folder!r} differs from {other!r} only by case")
+        current = state.current.get(folder)
+        parent = current[0] if current else None  # a folder deleted before comes back
+        out.append(NewVersion(folder, key, "dir", 0, now_ms(), False, parent, []))
+    tree.becoming.update((v.path, "dir") for v in out)
+    return out
 
 
 def _valid_path(path: str) -> str | None:
@@ -195,8 +249,17 @@ def _valid_path(path: str) -> str | None:
         return None
 
 
+def _valid_items(items: list[wire.CommitItem]) -> list[tuple[str, wire.CommitItem]]:
+    return [(p, item) for item in items if (p := _valid_path(item.path)) is not None]
+
+
 async def _check_item(
-    ctx: OpContext, item: wire.CommitItem, known: set[str], state: PathState
+    ctx: OpContext,
+    item: wire.CommitItem,
+    known: set[str],
+    state: PathState,
+    tree: TreeShape,
+    ns_id: int,
 ) -> NewVersion:
     """The version an item would add, or the RoostError that refuses it."""
     path = wire.validate_path(item.path)
@@ -209,6 +272,12 @@ async def _check_item(
     key = wire.path_key(path)
     if not item.deleted and (other := state.case_twin(path, key)):
         raise RoostError(ErrorCode.CONFLICT, f"{path!r} differs from {other!r} only by case")
+    if problem := tree.problem(path, item.deleted):
+        raise RoostError(ErrorCode.CONFLICT, problem)
+    if tree.live.get(path) == "dir" and (item.deleted or item.kind != wire.Kind.DIR):
+        inside = await ctx.services.files.live_inside(ctx.write_tx, ns_id, path)
+        if not tree.emptied(inside):  # a folder goes, or becomes a file, once it is empty
+            raise RoostError(ErrorCode.CONFLICT, f"{path!r} is a folder with files in it")
     return NewVersion(
         path, key, item.kind.value, item.size, item.mtime_ms, item.deleted, parent, blocks
     )
@@ -261,14 +330,15 @@ async def restore(ctx: OpContext, args: wire.Restore) -> wire.Entry:
         raise RoostError(ErrorCode.NOT_FOUND, f"{path!r} has no version {args.version_id}")
     if old.deleted:
         raise RoostError(ErrorCode.INVALID_ARGS, "that version is a deletion; pick an older one")
-    charge(ctx, await space_of(ctx, ns.owner_id), old.size)
     current = await files.current(tx, ns.id, path)
-    version = await add_version(ctx, ns.id, NewVersion(
-        path, wire.path_key(path), old.kind, old.size, now_ms(), False,
-        current[0] if current else None, old.blocks,
-    ))  # fmt: skip
-    await announce(ctx, ns.id)
-    return to_entry(version)
+    again = wire.CommitItem(  # checked as any commit is: quota, case, files and folders
+        path, str(current[0]) if current else None, wire.Kind(old.kind), old.size, now_ms(),
+        blocks=list(old.blocks),
+    )  # fmt: skip
+    [outcome] = (await commit(ctx, wire.Commit(args.namespace_id, [again]))).outcomes
+    if outcome.entry is None:
+        raise RoostError(ErrorCode(outcome.code or "conflict"), outcome.message or "refused")
+    return outcome.entry
 
 
 async def purge(ctx: OpContext, args: wire.Purge) -> wire.Purged:

@@ -250,6 +250,31 @@ class FileRepository:
                     out[str(path)] = (int(vid), bool(deleted))
         return out
 
+    async def live_kinds(
+        self, conn: aiosqlite.Connection, ns_id: int, paths: Iterable[str]
+    ) -> dict[str, str]:
+        """The kind ("file" or "dir") of each of these paths that is live."""
+        out: dict[str, str] = {}
+        for part in _chunks(list(dict.fromkeys(paths))):
+            marks = ",".join("?" * len(part))
+            async with conn.execute(
+                "SELECT c.path, v.kind FROM files_current c JOIN file_versions v"
+                " ON v.id = c.version_id"
+                f" WHERE c.namespace_id = ? AND c.deleted = 0 AND c.path IN ({marks})",
+                [ns_id, *part],
+            ) as cur:
+                out.update((str(path), str(kind)) for path, kind in await cur.fetchall())
+        return out
+
+    async def live_inside(self, conn: aiosqlite.Connection, ns_id: int, folder: str) -> list[str]:
+        """The live paths inside a folder, at any depth."""
+        async with conn.execute(
+            "SELECT path FROM files_current WHERE namespace_id = ? AND deleted = 0"
+            " AND path > ? AND path < ?",
+            (ns_id, folder + "/", folder + "0"),  # "0" sorts right after "/"
+        ) as cur:
+            return [str(r[0]) for r in await cur.fetchall()]
+
     async def live_paths_by_key(
         self, conn: aiosqlite.Connection, ns_id: int, keys: Sequence[str]
     ) -> dict[str, set[str]]:

@@ -159,7 +159,7 @@ class _Plan:
         return None
 
 
-def _is_dir(row: RemoteRow | SyncedRow | None) -> bool:
+def _is_dir(row: RemoteRow | SyncedRow | LocalFile | None) -> bool:
     return row is not None and row.kind == "dir"
 
 
@@ -388,15 +388,27 @@ class SyncEngine:
         """The folder a share shows in. A file of that name here (made on this device before
         the share reached it) is kept as a conflicted copy beside it, and uploaded as one:
         returns that copy's name."""
-        path = self.root / folder
-        if path.is_dir() and not path.is_symlink():
+        moved = self._move_aside(folder)
+        (self.root / folder).mkdir(exist_ok=True)
+        return moved
+
+    def _clear_way(self, ws: str, report: PassReport) -> None:
+        """Before a download: a file of this device's where the path needs a folder is kept
+        as a conflicted copy beside it (uploaded by the next pass), never written over."""
+        for folder in wire.folders_above(ws):
+            if moved := self._move_aside(folder):
+                report.conflicts.append(moved)
+                report.unsettled = True
+
+    def _move_aside(self, rel: str) -> str | None:
+        """Rename what is at `rel` to a conflicted copy unless it is a folder (or nothing)."""
+        path = self.root / rel
+        if not path.is_symlink() and (path.is_dir() or not path.exists()):
             return None
-        moved = None
-        if path.is_symlink() or path.exists():
-            taken = {p.name for p in self.root.iterdir()}
-            moved = conflicted_copy_name(folder, self._device(), datetime.now(), taken)
-            path.rename(self.root / moved)
-        path.mkdir()
+        parent = rel.rpartition("/")[0]
+        taken = {f"{parent}/{n}" if parent else n for n in os.listdir(path.parent)}
+        moved = conflicted_copy_name(rel, self._device(), datetime.now(), taken)
+        path.rename(self.root / moved)
         return moved
 
     async def _detach(self, folder: str) -> str | None:
@@ -506,8 +518,12 @@ class SyncEngine:
                 if p.remote is not None and p.remote.kind != "dir":
                     group.create_task(download(p))
         await self.index.put_local(hashed)
+        # A folder turned into a file: the server takes the file once the folder is empty.
+        emptied = [u.ws for u in by[Action.UPLOAD] if _is_dir(u.remote) and not _is_dir(u.local)]
+        first = [p for p in by[Action.DELETE_REMOTE] if emptied and within(p.ws, emptied)]
+        await self._delete_remote(first, report)
         await self._upload(by[Action.UPLOAD], report)
-        await self._delete_remote(by[Action.DELETE_REMOTE], report)
+        await self._delete_remote([p for p in by[Action.DELETE_REMOTE] if p not in first], report)
         for p in sorted(by[Action.DELETE_LOCAL], key=lambda p: p.ws, reverse=True):
             if self._delete_local(p, found):
                 report.deleted_local.append(p.ws)
@@ -540,6 +556,7 @@ class SyncEngine:
         ):
             report.unsettled = True  # edited after the scan: the next pass decides again
             return
+        self._clear_way(p.ws, report)
         if remote.kind == "dir":
             dest.mkdir(parents=True, exist_ok=True)
         else:

@@ -15,6 +15,7 @@ from textual.pilot import Pilot
 
 from client.core import RoostClient
 from client.home import ClientHome
+from client.sync.ignore import MARKER
 from client.sync.scan import hash_file
 from protocol import files as wire
 from storage.sync_index import RemoteRow, SyncedRow, SyncIndex
@@ -60,6 +61,7 @@ def workspace_home(path: Path) -> tuple[ClientHome, Path]:
         (root / rel).write_text(text)
     (root / "photos").mkdir()
     (root / "Bees").mkdir()
+    (root / MARKER).write_text("")  # synced here before, as the index says
 
     def blocks(rel: str) -> str:
         return ",".join(h for h, _ in hash_file(root / rel))
