@@ -117,6 +117,16 @@ class RemoteFiles:
     async def locate(self, path: str) -> Located:
         return locate_in(await self.namespaces(), normalize(path))
 
+    async def locate_inside(self, path: str) -> Located:
+        """`locate` for a path inside a folder of files: not the top, nor a whole share."""
+        where = await self.locate(path)
+        if not where.path:
+            shown = path.strip().strip("/")
+            top = shown in ("", ".")
+            what = "that is the top of your files" if top else f"{shown!r} is a whole shared folder"
+            raise ClientError(f"{what}: name a file or folder in it")
+        return where
+
     async def entries(self, ns: wire.Namespace) -> list[wire.Entry]:
         out: list[wire.Entry] = []
         since = 0
@@ -186,7 +196,7 @@ class RemoteFiles:
 
     async def history(self, path: str) -> list[wire.Entry]:
         """Every version of `path`, newest first."""
-        return await self._history(await self.locate(path), path)
+        return await self._history(await self.locate_inside(path), path)
 
     async def _history(self, where: Located, path: str) -> list[wire.Entry]:
         """ClientError naming `path` as the person wrote it (a shared folder's server-side
@@ -214,7 +224,7 @@ class RemoteFiles:
     async def restore(self, path: str, version_id: str | None = None) -> wire.Entry:
         """Make a version current again; without `version_id`, bring a deleted file back as
         it was before its deletion."""
-        where = await self.locate(path)
+        where = await self.locate_inside(path)
         if version_id is None:
             version_id = await self._before_deletion(where, path)
         written: Written[wire.Entry] = await self.client.write(
@@ -237,9 +247,7 @@ class RemoteFiles:
         raise ClientError(f"{path} has no version from before a deletion")
 
     async def purge(self, path: str) -> wire.Purged:
-        where = await self.locate(path)
-        if not where.path:
-            raise ClientError("give a file or folder to purge, not a whole namespace")
+        where = await self.locate_inside(path)
         written: Written[wire.Purged] = await self.client.write(
             "files.purge", wire.Purge(where.namespace.id, where.path)
         )
@@ -248,7 +256,7 @@ class RemoteFiles:
         return written.result
 
     async def get(self, path: str, out: Path) -> wire.Entry:
-        where = await self.locate(path)
+        where = await self.locate_inside(path)
         entry = await self.current(where)
         if entry is None or entry.deleted:
             raise ClientError(f"no file {path!r} (see roost files history)")

@@ -67,6 +67,8 @@ async def test_sync_ls_put_get_history_restore_share_media(
     assert bobs.stdout.split() == ["share", "team/"]
     bobs_team = json.loads((await bob.ok("files", "ls", "team", "--json")).stdout)
     assert [r["path"] for r in bobs_team] == ["team/plan.txt", "team/report.txt"]
+    whole = await bob.run("files", "get", "team")
+    assert whole.stderr == "error: 'team' is a whole shared folder: name a file or folder in it\n"
     nowhere = await bob.run("files", "ls", "empty")
     assert nowhere.code == 1 and nowhere.stderr == "error: no file or folder 'empty'\n"
 
