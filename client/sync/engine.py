@@ -51,8 +51,8 @@ def restored_note(folder: str) -> str:
     """Why a pass synced a folder afresh (`PassReport.restored`), in one line."""
     if not folder:
         return (
-            f"this folder had lost its {MARKER} file (deleted and made again, replaced, or a"
-            " drive not mounted): synced afresh, nothing deleted anywhere"
+            f"synced afresh, nothing deleted anywhere: this folder had no {MARKER} file (it"
+            " was deleted and made again, its drive is not mounted, or an older Roost synced it)"
         )
     return (
         f"{folder} had gone from this device as a whole (renamed or deleted): a shared folder,"
