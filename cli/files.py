@@ -107,9 +107,8 @@ def sync(
     """Sync a folder with your Roost files (and folders shared with you).
 
     One sync at a time per Roost home and per folder (roost tui's too); another is refused.
-    The folder holds a .roost-workspace file: without it (the folder deleted and made again, or
-    a drive not mounted) a sync starts afresh and deletes nothing, rather than take every
-    missing file for a deletion.
+
+    A .roost-workspace file marks the folder: without it, a sync starts afresh, deleting nothing.
     """
     root = directory.expanduser()
     if root.exists() and not root.is_dir():
