@@ -94,11 +94,11 @@ async def _folder_in_home(ctx: OpContext, home: int, name: str) -> str:
     if not spelled:
         return name
     existing = name if name in spelled else min(spelled)
-    for v in await ctx.services.files.live_under(ctx.write_tx, home, existing):
-        if v.path == existing and v.kind != "dir":
-            raise RoostError(
-                ErrorCode.INVALID_ARGS, f"{existing!r} is a file; only a folder can be shared"
-            )
+    kinds = await ctx.services.files.live_kinds(ctx.write_tx, home, [existing])
+    if kinds.get(existing, "dir") != "dir":
+        raise RoostError(
+            ErrorCode.INVALID_ARGS, f"{existing!r} is a file; only a folder can be shared"
+        )
     return existing
 
 
