@@ -89,7 +89,7 @@ def report_lines(report: PassReport) -> list[str]:
     lines += [f"no longer shared with you, kept on this device only: {i}" for i in report.detached]
     lines += [restored_note(folder) for folder in report.restored]
     lines += [f"not synced yet: {path}: {why}" for path, why in report.refused]
-    lines += [f"skipped (name not allowed): {path}" for path in report.skipped]
+    lines += [f"skipped: {path}: {why}" for path, why in report.skipped]
     return lines
 
 

@@ -5,6 +5,7 @@ appears under its name, everything else is the home."""
 from __future__ import annotations
 
 import secrets
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,7 +36,7 @@ def normalize(path: str) -> str:
     problem = wire.path_problem(path)
     if problem:
         raise ClientError(f"bad path {path!r}: {problem}")
-    return path
+    return unicodedata.normalize("NFC", path)  # as the server stores it
 
 
 def put_target(path: str | None, name: str) -> str:

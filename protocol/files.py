@@ -8,7 +8,9 @@ wire when that helps, raw otherwise. Everything here is pure: no I/O.
 from __future__ import annotations
 
 import enum
+import re
 import struct
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Annotated
@@ -45,21 +47,29 @@ class Role(enum.StrEnum):
 
 
 # ------------------------------------------------------------------------------- paths
+# C0 and C1 controls, DEL, and the bidirectional embeddings, overrides and isolates: a name
+# holding one can rewrite the terminal that lists it or show itself as another name.
+_REFUSED_IN_NAMES = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
 def validate_path(path: str) -> str:
-    """The path itself if it is a safe relative POSIX path, else RoostError(invalid_args)."""
+    """The path in NFC if it is a safe relative POSIX path, else RoostError(invalid_args).
+    NFC on the wire: "café" typed on Linux and read from a macOS disk (NFD) is one path."""
     problem = path_problem(path)
     if problem is not None:
         raise RoostError(ErrorCode.INVALID_ARGS, f"bad path {path[:80]!r}: {problem}")
-    return path
+    return unicodedata.normalize("NFC", path)
 
 
 def path_problem(path: str) -> str | None:
+    """What is wrong with a path (judged in NFC, as it is stored), or None."""
+    path = unicodedata.normalize("NFC", path)
     if not path:
         return "empty"
     if len(path) > MAX_PATH_CHARS:
         return f"longer than {MAX_PATH_CHARS} characters"
-    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in path):
-        return "control characters are not allowed"
+    if _REFUSED_IN_NAMES.search(path):
+        return "control and text-direction characters are not allowed"
     if "\\" in path:
         return "backslashes are not allowed; use /"
     if path.startswith("/"):
@@ -79,8 +89,9 @@ def folders_above(path: str) -> list[str]:
 
 
 def path_key(path: str) -> str:
-    """Two paths with equal keys collide on case-insensitive file systems."""
-    return path.casefold()
+    """Two paths with equal keys collide on case- or normalization-insensitive file systems
+    (NFC of the case-folded NFC: folding can undo a composition)."""
+    return unicodedata.normalize("NFC", unicodedata.normalize("NFC", path).casefold())
 
 
 # ------------------------------------------------------------------------------- structs

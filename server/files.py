@@ -353,8 +353,9 @@ async def purge(ctx: OpContext, args: wire.Purge) -> wire.Purged:
 
 
 async def attach(ctx: OpContext, args: wire.Attach) -> wire.Attachment:
-    if wire.path_problem(args.name) or "/" in args.name:
+    if "/" in args.name:
         raise RoostError(ErrorCode.INVALID_ARGS, f"bad attachment name {args.name[:80]!r}")
+    name = wire.validate_path(args.name)
     blocks = await _blocks_of(ctx, args.blocks, args.upload_id, args.block_count)
     if (args.size == 0) != (not blocks):
         raise RoostError(ErrorCode.INVALID_ARGS, "an empty attachment has no blocks")
@@ -362,7 +363,7 @@ async def attach(ctx: OpContext, args: wire.Attach) -> wire.Attachment:
     charge(ctx, await space_of(ctx, me.user_id), args.size)
     attachment_id = ctx.services.ids.next()
     await files.add_attachment(
-        ctx.write_tx, attachment_id, me.user_id, args.name, args.size, blocks, now_ms()
+        ctx.write_tx, attachment_id, me.user_id, name, args.size, blocks, now_ms()
     )
     record = await files.attachment(attachment_id, ctx.write_tx)
     assert record is not None

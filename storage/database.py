@@ -13,9 +13,9 @@ import asyncio
 import logging
 import sqlite3
 import time
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -39,6 +39,9 @@ class Migration:
     version: int
     description: str
     sql: str
+    # SQL functions the statements call, for rules SQL lacks (Unicode normalisation):
+    # registered on the connection for the migration, deterministic.
+    functions: Mapping[str, Callable[[Any], Any]] = field(default_factory=dict)
 
 
 class Database:
@@ -279,6 +282,8 @@ async def migrate(conn: aiosqlite.Connection, migrations: Sequence[Migration]) -
     for migration in sorted(migrations, key=lambda m: m.version):
         if migration.version <= current:
             continue
+        for name, function in migration.functions.items():
+            await conn.create_function(name, 1, function, deterministic=True)
         await conn.execute("BEGIN IMMEDIATE")
         try:
             for statement in _statements(migration.sql):

@@ -88,7 +88,7 @@ class PassReport:
     detached: list[str] = field(default_factory=list)  # unshared folders kept here, unsynced
     restored: list[str] = field(default_factory=list)  # synced afresh: see `restored_note`
     refused: list[tuple[str, str]] = field(default_factory=list)
-    skipped: list[str] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (path, why)
     hashed: int = 0
     # Something this pass left for the next one: a conflicted copy to upload, a commit that
     # lost a race, a file that changed while it was read, a download or deletion held back.

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import os
 import stat
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -61,44 +62,67 @@ def hash_file(path: Path, on_chunk: OnChunk | None = None) -> tuple[tuple[str, i
 class ScanResult:
     files: dict[str, LocalFile]
     hashed: int  # how many files had to be read
-    skipped: list[str]  # names the server would refuse (e.g. a backslash)
+    skipped: list[tuple[str, str]]  # (path, why): names the server would refuse, NFC twins
     # Files and folders this device may not read: what is in them is not known, so nothing
     # there counts as deleted ("" is the whole folder).
     unreadable: list[str] = field(default_factory=list)
 
 
-def walk(root: Path, ignore: Ignore) -> tuple[dict[str, os.stat_result], list[str], list[str]]:
-    """Every path's stat, the names the server would refuse, and the unreadable folders."""
+def walk(
+    root: Path, ignore: Ignore
+) -> tuple[dict[str, os.stat_result], list[tuple[str, str]], list[str]]:
+    """Every path's stat, the names the server would refuse (with why), and the unreadable
+    folders. Names are NFC, as the server keeps them: see `nfc_name`."""
     found: dict[str, os.stat_result] = {}
-    skipped: list[str] = []
+    skipped: list[tuple[str, str]] = []
     unreadable: list[str] = []
     stack = [""]
     while stack:
         rel_dir = stack.pop()
+        folder = root / rel_dir if rel_dir else root
         try:
-            entries = list(os.scandir(root / rel_dir if rel_dir else root))
+            entries = list(os.scandir(folder))
         except PermissionError:
             unreadable.append(rel_dir)
             continue
         except (FileNotFoundError, NotADirectoryError):
             continue
+        names = {entry.name for entry in entries}
         for entry in entries:
-            rel = f"{rel_dir}/{entry.name}" if rel_dir else entry.name
             if entry.is_symlink():
                 continue
+            name, why = nfc_name(folder, entry.name, names)
+            rel = f"{rel_dir}/{name}" if rel_dir else name
             is_dir = entry.is_dir()
             if ignore.ignored(rel, is_dir):
                 continue
-            if path_problem(rel):
-                skipped.append(rel)
+            if why := why or path_problem(rel):
+                skipped.append((rel, why))
                 continue
             try:
-                found[rel] = entry.stat()
+                found[rel] = os.stat(folder / name)
             except FileNotFoundError:
                 continue
             if is_dir:
                 stack.append(rel)
     return found, skipped, unreadable
+
+
+def nfc_name(folder: Path, name: str, names: set[str]) -> tuple[str, str | None]:
+    """The name in NFC, and why it cannot be synced if it cannot. A name in another form (a
+    file from a macOS disk is NFD) is renamed to NFC on disk, as Syncthing does, so the
+    server and every device agree on one name; where both forms are present, the other form
+    is left alone and reported."""
+    nfc = unicodedata.normalize("NFC", name)
+    if nfc == name:
+        return name, None
+    if nfc in names:
+        return name, f"{nfc!r} is here too, the same name in another Unicode form: rename one"
+    try:
+        os.rename(folder / name, folder / nfc)
+    except OSError as exc:
+        return name, f"could not rename it to its NFC form: {exc.strerror}"
+    return nfc, None
 
 
 HASH_BATCH_BYTES = 8 << 20  # small files are hashed many per thread hop, up to this many bytes

@@ -118,10 +118,14 @@ def test_path_validation_never_lets_traversal_through(path: str) -> None:
     if path_problem(path) is None:
         parts = path.split("/")
         assert not path.startswith("/") and ".." not in parts and "" not in parts
-        assert all(ord(c) >= 0x20 and c != "\x7f" for c in path)
+        assert all(ord(c) >= 0x20 and not 0x7F <= ord(c) <= 0x9F for c in path)
+        assert not any(c in BIDI_CONTROLS for c in path)
 
 
-NAME_CHARS = st.characters(blacklist_categories=("Cs", "Cc"), blacklist_characters="/\\")
+BIDI_CONTROLS = "".join(map(chr, [*range(0x202A, 0x202F), *range(0x2066, 0x206A)]))
+NAME_CHARS = st.characters(
+    blacklist_categories=("Cs", "Cc"), blacklist_characters="/\\" + BIDI_CONTROLS
+)
 NAMES = st.text(NAME_CHARS, min_size=1, max_size=20).filter(lambda p: p not in (".", ".."))
 
 
