@@ -15,7 +15,7 @@ import typer
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
 
 from cli import output
-from cli.options import AsJson
+from cli.options import AsJson, Force
 from cli.session import with_client
 from client.core import RoostClient
 from client.errors import ClientError
@@ -231,17 +231,21 @@ def purge(
 @files_app.command("get")
 def get(
     path: str,
-    out: Annotated[Path | None, typer.Option("-o", "--output", help="Where to write it.")] = None,
+    out: Annotated[
+        Path | None, typer.Option("-o", "--output", help="Where to write it (a file or folder).")
+    ] = None,
+    force: Force = False,
 ) -> None:
-    """Download a file."""
-    dest = out or Path(path.rstrip("/").rpartition("/")[2])
+    """Download a file (never over an existing one without --force)."""
+    name = path.rstrip("/").rpartition("/")[2]
+    dest = out / name if out is not None and out.is_dir() else out or Path(name)
 
     async def body(client: RoostClient) -> wire.Entry:
         with progress_bar() as on_block:
             files = RemoteFiles(client)
             transfer = await files.transfer()
             transfer.on_block = on_block
-            return await files.get(path, dest)
+            return await files.get(path, dest, force=force)
 
     entry = with_client(body)
     output.note(f"{path} -> {dest} ({output.size(entry.size)})")
@@ -334,8 +338,10 @@ def media_get(
             "-o", "--output", help="A directory, or a file name when there is one attachment."
         ),
     ] = None,
+    force: Force = False,
 ) -> None:
-    """Download a post's attachments, or one attachment."""
-    got = with_client(lambda c: RemoteFiles(c).download_media(media_id, out))
+    """Download a post's attachments, or one attachment. Names are made safe (no folders, no
+    leading dot: `.bashrc` is saved as `bashrc`) and no file is replaced without --force."""
+    got = with_client(lambda c: RemoteFiles(c).download_media(media_id, out, force=force))
     for att, dest in got:
         output.note(f"{att.name} -> {dest} ({output.size(att.size)})")

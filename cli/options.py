@@ -10,6 +10,7 @@ import typer
 from client.home import DEFAULT_SERVER
 
 AsJson = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
+Force = Annotated[bool, typer.Option("--force", "-f", help="Replace a file already there.")]
 ServerUrl = Annotated[
     str,
     typer.Option("--server", help="Server URL (ws:// or wss://); ROOST_SERVER sets the default."),

@@ -4,6 +4,7 @@ appears under its name, everything else is the home."""
 
 from __future__ import annotations
 
+import re
 import secrets
 import unicodedata
 from dataclasses import dataclass
@@ -256,7 +257,8 @@ class RemoteFiles:
             raise ClientError("the server is unreachable; the purge was queued")
         return written.result
 
-    async def get(self, path: str, out: Path) -> wire.Entry:
+    async def get(self, path: str, out: Path, *, force: bool = False) -> wire.Entry:
+        refuse_overwrite([out], force)
         where = await self.locate_inside(path)
         entry = await self.current(where)
         if entry is None or entry.deleted:
@@ -354,16 +356,19 @@ class RemoteFiles:
             raise ClientError("the server is unreachable; try again later")
         return written.result
 
-    async def media_get(self, attachment_id: str, out: Path | None) -> tuple[wire.Attachment, Path]:
+    async def media_get(
+        self, attachment_id: str, out: Path | None, *, force: bool = False
+    ) -> tuple[wire.Attachment, Path]:
         att: wire.Attachment = await self.client.call(
             "media.get", wire.GetAttachment(attachment_id)
         )
-        dest = out or Path(att.name)
+        [dest] = media_destinations([att.name], out)
+        refuse_overwrite([dest], force)
         await (await self.transfer()).download(att.blocks, dest, size=att.size)
         return att, dest
 
     async def download_media(
-        self, media_id: str, out: Path | None
+        self, media_id: str, out: Path | None, *, force: bool = False
     ) -> list[tuple[wire.Attachment, Path]]:
         """Download a post's attachments, or one attachment: posts and attachments share one
         id space, so the id says which it is. Asks for a post first, then an attachment."""
@@ -375,7 +380,7 @@ class RemoteFiles:
             if exc.code != ErrorCode.NOT_FOUND:
                 raise
             try:
-                return [await self.media_get(media_id, out)]
+                return [await self.media_get(media_id, out, force=force)]
             except ServerError as again:
                 if again.code != ErrorCode.NOT_FOUND:
                     raise
@@ -383,6 +388,7 @@ class RemoteFiles:
         if not media.attachments:
             raise ClientError(f"post {media_id} has no attachments")
         dests = media_destinations([a.name for a in media.attachments], out)
+        refuse_overwrite(dests, force)  # all checked first: nothing is half done
         transfer = await self.transfer()
         for att, dest in zip(media.attachments, dests, strict=True):
             await transfer.download(att.blocks, dest, size=att.size)
@@ -392,7 +398,8 @@ class RemoteFiles:
 def media_destinations(names: list[str], out: Path | None) -> list[Path]:
     """Where a post's attachments go: into `out` when it is a directory, or when there is more
     than one (it is then created); onto `out` itself for a single file; else the current
-    directory. Names repeated within the post get " (2)", " (3)" before the extension."""
+    directory. Each name is made safe (`local_name`); names repeated within the post get
+    " (2)", " (3)" before the extension."""
     folder = out is None or out.is_dir() or len(names) > 1
     if not folder:
         assert out is not None
@@ -401,7 +408,7 @@ def media_destinations(names: list[str], out: Path | None) -> list[Path]:
     taken: set[str] = set()
     dests: list[Path] = []
     for name in names:
-        plain = Path(name).name or "attachment"
+        plain = local_name(name)
         candidate, n = plain, 1
         while candidate.lower() in taken:
             n += 1
@@ -410,3 +417,26 @@ def media_destinations(names: list[str], out: Path | None) -> list[Path]:
         taken.add(candidate.lower())
         dests.append(base / candidate)
     return dests
+
+
+_UNSAFE_IN_NAMES = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069/\\\\]")
+
+
+def local_name(name: str) -> str:
+    """A name someone else chose, made safe to create here: one component (no folder part,
+    so nothing lands outside the target folder), no control or text-direction characters,
+    and no leading dot (an attachment named `.bashrc` is saved as `bashrc`)."""
+    last = re.split(r"[/\\]", name)[-1]
+    cleaned = _UNSAFE_IN_NAMES.sub("_", last).lstrip(". ")
+    while len(cleaned.encode()) > wire.MAX_NAME_BYTES:
+        cleaned = cleaned[:-1]
+    return cleaned or "attachment"
+
+
+def refuse_overwrite(dests: list[Path], force: bool) -> None:
+    """Never replace an existing file unless asked to (`--force`); a folder never."""
+    for dest in dests:
+        if dest.is_dir():
+            raise ClientError(f"{dest} is a folder: name a file in it with -o")
+        if dest.exists() and not force:
+            raise ClientError(f"{dest} exists: add --force to replace it, or -o to name another")

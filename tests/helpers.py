@@ -114,11 +114,12 @@ class Home:
         env.pop("ROOST_DEBUG", None)
         return env
 
-    async def run(self, *args: str, stdin: str | None = None) -> CliResult:
+    async def run(self, *args: str, stdin: str | None = None, cwd: Path | None = None) -> CliResult:
         proc = await asyncio.create_subprocess_exec(
             *roost_command(),
             *args,
             env=self.env(),
+            cwd=cwd,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
@@ -128,8 +129,8 @@ class Home:
         assert proc.returncode is not None
         return CliResult(proc.returncode, out.decode(), err.decode())
 
-    async def ok(self, *args: str, stdin: str | None = None) -> CliResult:
-        result = await self.run(*args, stdin=stdin)
+    async def ok(self, *args: str, stdin: str | None = None, cwd: Path | None = None) -> CliResult:
+        result = await self.run(*args, stdin=stdin, cwd=cwd)
         assert result.code == 0, f"roost {' '.join(args)} failed ({result.code}): {result.stderr}"
         return result
 

@@ -83,7 +83,7 @@ async def _bob_can_read(bob: Device, att: files_wire.Attachment) -> bool:
     h = att.blocks[0]
     transfer = Transfer(await bob.client.connect())
     try:
-        got = await RemoteFiles(bob.client).media_get(att.id, bob.root / "peek")
+        got = await RemoteFiles(bob.client).media_get(att.id, bob.root / "peek", force=True)
     except ServerError as exc:
         assert exc.code == "not_found"
         assert await _refused(transfer.fetch_block(h)) == "not_found"
