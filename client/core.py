@@ -76,7 +76,7 @@ class RoostClient:
         return self._db
 
     async def __aenter__(self) -> RoostClient:
-        self.home.path.mkdir(parents=True, exist_ok=True)
+        self.home.make_private()
         await self._db.open()
         return self
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -15,6 +16,10 @@ import platformdirs
 from client.errors import NotLoggedIn
 
 DEFAULT_SERVER = "ws://127.0.0.1:7447"
+# What a home holds that nobody else may read.
+PRIVATE_FILES = (
+    "config.json", "token", "client.db", "client.db-wal", "client.db-shm", "sync.lock"
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -71,8 +76,28 @@ class ClientHome:
         except FileNotFoundError:
             return None
 
+    def make_private(self) -> None:
+        """Create the home readable by its owner only (0700, its files 0600: the cache holds
+        messages and the token is a password), and tighten a home an older Roost made 0755; a
+        shared folder (sticky, as /tmp) or the user's own home folder keeps its mode. The
+        database is created 0600 before SQLite opens it, whose WAL and shared-memory files
+        then take the same mode."""
+        try:
+            self.path.mkdir(parents=True, mode=0o700)
+        except FileExistsError:
+            st = self.path.stat()
+            shared = st.st_mode & stat.S_ISVTX or self.path.resolve() == Path.home().resolve()
+            if not shared and stat.S_IMODE(st.st_mode) & 0o077:
+                os.chmod(self.path, 0o700)
+        for name in PRIVATE_FILES:
+            try:
+                os.chmod(self.path / name, 0o600)
+            except FileNotFoundError:
+                pass
+        os.close(os.open(self.database_path, os.O_WRONLY | os.O_CREAT, 0o600))
+
     def save(self, account: Account, token: str) -> None:
-        self.path.mkdir(parents=True, exist_ok=True)
+        self.make_private()
         _write_private(self._token_path, token)
         _write_private(self._config_path, json.dumps(asdict(account), indent=2))
 
