@@ -50,7 +50,7 @@ async def expire(db: Database, now_ms: int, ages: Ages = Ages()) -> Expired:
 
 async def _forget_older(db: Database, table: str, before_ms: int) -> int:
     """Delete the rows of `table` created before `before_ms`, in short transactions (each
-    table has an index on created_at: migration 7)."""
+    table has an index on created_at: the "storage use" migration)."""
     forgotten = 0
     while True:
         async with db.write() as tx:

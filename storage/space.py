@@ -31,7 +31,7 @@ class StorageUse:
 
 async def storage_use(conn: aiosqlite.Connection, user_id: int) -> StorageUse:
     """A user's storage use, from the running totals kept beside the rows they count (the
-    triggers of migration 7): two index lookups whatever the user holds."""
+    triggers of the "storage use" migration): two index lookups whatever the user holds."""
     async with conn.execute(
         "SELECT COALESCE(SUM(bytes), 0), COALESCE(SUM(entries), 0) FROM namespaces"
         " WHERE owner_id = ?",
