@@ -138,8 +138,17 @@ def usage(as_json: AsJson = False) -> None:
         share = found.used_bytes / found.quota_bytes if found.quota_bytes else 1.0
         line = f"storage: {used} of {output.size(found.quota_bytes)} used ({share:.0%})"
     biggest = "no limit" if found.max_file_bytes is None else output.size(found.max_file_bytes)
+    entries = f"entries: {found.entries:,} kept (file versions, deletions and attachments)"
+    if found.max_entries is not None:
+        entries = f"entries: {found.entries:,} of {found.max_entries:,} kept (file versions,"
+        entries += " deletions and attachments)"
+    waiting = f"uploads waiting for a commit: {output.size(found.uncommitted_bytes)}"
+    if found.max_uncommitted_bytes is not None:
+        waiting += f" of {output.size(found.max_uncommitted_bytes)}"
     for text in (
         line,
+        entries,
+        waiting,
         f"largest file: {biggest}",
         f"post: {found.max_post_chars} characters; chat message: {found.max_message_chars}",
         f"requests: {found.ops_per_second:g}/s, bursts of {found.ops_burst}",

@@ -15,8 +15,9 @@ from protocol.sizes import format_size
 from storage import backup as backups
 from storage import space
 from storage.blocks import LocalBlockStore
-from storage.database import Database
+from storage.database import Database, now_ms
 from storage.errors import StorageError
+from storage.expiry import Expired, expire
 from storage.server_schema import MIGRATIONS
 
 app = typer.Typer(
@@ -74,8 +75,9 @@ def gc(
         ),
     ] = "1h",
 ) -> None:
-    """Delete file blocks nothing refers to any more; safe while the server runs (a backup
-    running now is waited for)."""
+    """Forget uploads, staged lists and idempotency keys past their age, then delete file
+    blocks nothing refers to any more; safe while the server runs (a backup running now is
+    waited for)."""
     folder = _data(data)
     if not (folder / backups.DATABASE).exists():
         raise StorageError(f"no Roost database in {folder}")
@@ -83,15 +85,22 @@ def gc(
     # Not during a backup: blocks its database snapshot names must stay until it copied them.
     waiting = partial(output.note, f"waiting for a backup of {folder} to end")
     with backups.maintenance(folder, exclusive=True, waiting=waiting):
-        found = asyncio.run(_collect(folder, seconds))
+        expired, found = asyncio.run(_collect(folder, seconds))
+    if expired:
+        output.note(
+            f"forgot {expired.uploads} upload(s) and {expired.staged} staged block(s) never"
+            f" committed, {expired.idempotency_keys} idempotency key(s) past their age"
+        )
     output.note(f"freed {found.blocks} block(s), {format_size(found.bytes)} on disk")
 
 
-async def _collect(folder: Path, grace_seconds: float) -> space.Collected:
+async def _collect(folder: Path, grace_seconds: float) -> tuple[Expired, space.Collected]:
+    """Expired records, then unreferenced blocks (with any upload records they still have)."""
     db = await Database(folder / backups.DATABASE, MIGRATIONS).open()
     try:
+        expired = await expire(db, now_ms())
         store = LocalBlockStore(folder / backups.BLOCKS)
-        return await space.collect_garbage(db, store, grace_seconds=grace_seconds)
+        return expired, await space.collect_garbage(db, store, grace_seconds=grace_seconds)
     finally:
         await db.close()
 

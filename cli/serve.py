@@ -91,6 +91,23 @@ def serve(
         str | None,
         typer.Option("--max-file-size", help="Largest file or attachment, e.g. 2GiB."),
     ] = None,
+    max_uncommitted: Annotated[
+        str,
+        typer.Option(
+            "--max-uncommitted",
+            help="Uploaded bytes per user that no commit used yet, e.g. 8GiB; further uploads"
+            " are refused until they are committed or expire (24 h). At least --max-file-size,"
+            " at most --quota; 'none': no limit.",
+        ),
+    ] = "8GiB",
+    max_entries: Annotated[
+        str,
+        typer.Option(
+            "--max-entries",
+            help="File versions (deletions and folders too) and attachments kept per user,"
+            " whatever their size; 'none': no limit.",
+        ),
+    ] = "1000000",
     send_queue_bytes: Annotated[
         str,
         typer.Option(
@@ -130,6 +147,8 @@ def serve(
         max_message_chars=_text_limit(max_chat_text, max_text, MAX_MESSAGE_CHARS),
         quota_bytes=_size("--quota", quota),
         max_file_bytes=_size("--max-file-size", max_file_size),
+        max_uncommitted_bytes=_size("--max-uncommitted", _unless_none(max_uncommitted)),
+        max_entries=_count("--max-entries", max_entries),
         send_queue_bytes=_size(
             "--send-queue-bytes", send_queue_bytes, at_least=64 << 10, at_most=1 << 30
         ),
@@ -179,6 +198,24 @@ def _size(
         raise typer.BadParameter(f"must be at least {format_size(at_least)}", param_hint=flag)
     if at_most is not None and value > at_most:  # each connection may buffer this much
         raise typer.BadParameter(f"must be at most {format_size(at_most)}", param_hint=flag)
+    return value
+
+
+def _unless_none(text: str) -> str | None:
+    return None if text.strip().lower() == "none" else text
+
+
+def _count(flag: str, text: str) -> int | None:
+    if _unless_none(text) is None:
+        return None
+    try:
+        value = int(text.replace(",", "").replace("_", ""))
+    except ValueError:
+        raise typer.BadParameter(
+            f"{text!r}: write a whole number, or none", param_hint=flag
+        ) from None
+    if value < 1:
+        raise typer.BadParameter("must be at least 1", param_hint=flag)
     return value
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from client.core import Read, RoostClient, Written
 from client.errors import ClientError, ServerError
-from client.limits import fetch_usage, quota_problem, upload_problem
+from client.limits import entries_problem, fetch_usage, quota_problem, upload_problem
 from client.sync.scan import hash_file
 from client.sync.transfer import Transfer, sources_of
 from protocol import files as wire
@@ -276,7 +276,7 @@ class RemoteFiles:
         usage = await fetch_usage(self.client.call)
         problem = upload_problem(str(local), size, usage)
         if problem is None and own_quota:
-            problem = quota_problem(size, usage)
+            problem = quota_problem(size, usage) or entries_problem(usage)
         if problem:
             raise ClientError(problem)
 

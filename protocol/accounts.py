@@ -62,6 +62,11 @@ class Usage(msgspec.Struct):
     max_request_bytes: int
     ops_per_second: float  # shared by all of the user's connections
     ops_burst: int
+    # Defaults: what a server from before these were counted means (no limit known).
+    entries: int = 0  # kept versions in namespaces they own, plus attachments
+    max_entries: int | None = None  # None: no limit
+    uncommitted_bytes: int = 0  # uploaded blocks no commit of theirs used yet
+    max_uncommitted_bytes: int | None = None  # None: no limit
 
 
 SPECS = [

@@ -10,11 +10,12 @@ from protocol import accounts as wire
 from protocol.errors import ErrorCode, RoostError
 from protocol.types import Empty
 from server.context import OpContext
+from server.quota import uncommitted_cap
 from server.router import Handler
 from server.session import CLOSE_REVOKED
 from storage.database import now_ms
 from storage.errors import Duplicate
-from storage.space import used_bytes
+from storage.space import storage_use
 
 TOKEN_BYTES = 32  # 256 random bits
 
@@ -112,8 +113,9 @@ async def _revoke(ctx: OpContext, device_id: int) -> None:
 
 async def usage(ctx: OpContext, args: Empty) -> wire.Usage:
     limits = ctx.services.config.limits
+    use = await storage_use(ctx.services.db.reader, ctx.identity.user_id)
     return wire.Usage(
-        used_bytes=await used_bytes(ctx.services.db.reader, ctx.identity.user_id),
+        used_bytes=use.bytes,
         quota_bytes=limits.quota_bytes,
         max_file_bytes=limits.max_file_bytes,
         max_post_chars=limits.max_post_chars,
@@ -121,6 +123,12 @@ async def usage(ctx: OpContext, args: Empty) -> wire.Usage:
         max_request_bytes=limits.max_request_bytes,
         ops_per_second=limits.ops_per_second,
         ops_burst=limits.ops_burst,
+        entries=use.entries,
+        max_entries=limits.max_entries,
+        uncommitted_bytes=use.uncommitted_bytes,
+        max_uncommitted_bytes=uncommitted_cap(
+            limits.max_uncommitted_bytes, limits.max_file_bytes, limits.quota_bytes
+        ),
     )
 
 

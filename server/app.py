@@ -8,6 +8,7 @@ The path of a request: `_connection` reads a frame -> limits (size, rate) -> `Ro
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import random
@@ -43,6 +44,7 @@ from server import (
 from server.chat_commit import MessageCommitter
 from server.config import ServerConfig
 from server.context import Services
+from server.expiry import expire_forever
 from server.hub import InProcessHub
 from server.limits import RateLimits
 from server.metrics import CONTENT_TYPE, Metrics
@@ -108,6 +110,7 @@ class RoostServer:
         self._idle.set()
         self._last_seen: dict[int, int] = {}  # device id -> ms; flushed in batches
         self._flusher: asyncio.Task[None] | None = None
+        self._expirer: asyncio.Task[None] | None = None  # storage.expiry, on a timer
         self._sessions: set[Session] = set()
         self.metrics = Metrics(
             connections=lambda: len(self._sessions),
@@ -179,6 +182,9 @@ class RoostServer:
             await self.db.close()  # its worker threads would keep the process alive
             raise
         self._flusher = asyncio.create_task(self._flush_activity_forever())
+        self._expirer = asyncio.create_task(
+            expire_forever(self.db, self.config.limits, self.config.expire_every)
+        )
         log.info(
             "listening on %s://%s:%d (data in %s)",
             self.config.scheme,
@@ -227,6 +233,10 @@ class RoostServer:
         await self._server.wait_closed()
         if self._flusher is not None:
             self._flusher.cancel()
+        if self._expirer is not None:
+            self._expirer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._expirer  # a pass cut short rolls back before the database closes
         await self._flush_activity()
         if self.messages is not None:
             await self.messages.close()

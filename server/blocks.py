@@ -14,6 +14,7 @@ from protocol import files as wire
 from protocol.envelope import encode_error, encode_ok
 from protocol.errors import ErrorCode, RoostError
 from server.context import Services
+from server.files import check_upload_room
 from server.session import Session
 from storage.blocks import BadBlock, BlockMissing, verify_block
 from storage.database import now_ms
@@ -50,6 +51,7 @@ async def answer_binary(services: Services, session: Session, frame: bytes) -> b
 
 async def _put(services: Services, session: Session, f: wire.BlockFrame) -> bytes:
     assert f.codec is not None and session.identity is not None
+    await check_upload_room(services, session.identity.user_id)
     # codec byte + payload, as sent; a view, not a copy (a large block is MiBs)
     stored = memoryview(f.payload.obj)[wire.HEADER_BYTES - 1 :]
     try:
@@ -89,6 +91,7 @@ async def _put_batch(services: Services, session: Session, batch: wire.BatchFram
     """Verify every block of the batch, then store them all: one bad block refuses the whole
     batch before anything is written."""
     assert session.identity is not None
+    await check_upload_room(services, session.identity.user_id)
     try:
         sizes = await asyncio.to_thread(_verify_and_store_all, services, batch.items)
     except BadBlock as exc:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from storage.expiry import IDEMPOTENCY_AGE_MS, UPLOAD_AGE_MS
+
 DEFAULT_PORT = 7447
 
 
@@ -20,6 +22,17 @@ class Limits:
     max_message_chars: int = 4000  # at most protocol.chat.MAX_MESSAGE_CHARS
     quota_bytes: int | None = None  # per user: see server.quota for what counts; None: none
     max_file_bytes: int | None = None  # one file version or attachment; None: no limit
+    # Bytes of blocks a user uploaded that no commit used yet (server.quota.uncommitted_cap
+    # raises it to max_file_bytes and lowers it to quota_bytes); None: no limit.
+    max_uncommitted_bytes: int | None = 8 << 30
+    # Kept file versions (deletions and folders too) in namespaces a user owns, plus their
+    # attachments: each costs a few rows whatever its size; None: no limit.
+    max_entries: int | None = 1_000_000
+    max_staged_blocks: int = 100_000  # per user, staged (files.stage) and not committed yet
+    # How long uploads and staged lists wait for a commit, and idempotency keys for a replay,
+    # before they are forgotten (storage.expiry).
+    upload_age_ms: int = UPLOAD_AGE_MS
+    idempotency_age_ms: int = IDEMPOTENCY_AGE_MS
     # A connection further behind than either is disconnected (it catches up by cursor on
     # reconnect): frames queued for it (replies and events), bytes of events queued for it.
     send_queue_frames: int = 1000
@@ -37,6 +50,7 @@ class ServerConfig:
     ping_interval: float | None = 20.0
     ping_timeout: float | None = 20.0
     shutdown_grace: float = 10.0  # how long in-flight ops may take to finish on shutdown
+    expire_every: float = 600.0  # seconds between passes that forget expired records
     tls_cert: Path | None = None  # PEM certificate chain; with tls_key, serve wss://
     tls_key: Path | None = None
 

@@ -7,13 +7,20 @@ from dataclasses import dataclass
 from protocol import files as wire
 from protocol.errors import ErrorCode, RoostError
 from protocol.types import Empty
-from server.context import OpContext
-from server.quota import QuotaCheck, check_file_size
+from server.context import OpContext, Services
+from server.quota import (
+    QuotaCheck,
+    check_file_size,
+    check_staged,
+    check_uncommitted,
+    size_problem,
+    uncommitted_cap,
+)
 from server.router import Handler
 from server.social_services import as_id
 from storage.database import now_ms
 from storage.files import AttachmentRecord, NamespaceRecord, NewVersion, VersionRecord
-from storage.space import purge_history, used_bytes
+from storage.space import purge_history, storage_use, uncommitted_bytes
 
 
 def to_entry(v: VersionRecord) -> wire.Entry:
@@ -50,8 +57,6 @@ def shape_problem(item: wire.CommitItem, blocks: list[str]) -> str | None:
         return None
     if (item.size == 0) != (not blocks):
         return "an empty file has no blocks; a non-empty one needs them"
-    if len(blocks) * wire.MAX_BLOCK_BYTES < item.size:
-        return "size is larger than the blocks can hold"
     return None
 
 
@@ -117,10 +122,24 @@ async def missing(ctx: OpContext, args: wire.FindMissing) -> wire.Missing:
 
 
 async def stage(ctx: OpContext, args: wire.StageBlocks) -> Empty:
-    await ctx.services.files.stage(
-        ctx.identity.user_id, args.upload_id, args.offset, args.hashes, now_ms()
-    )
+    files, me, limits = ctx.services.files, ctx.identity, ctx.services.config.limits
+    async with ctx.services.db.write() as tx:
+        page = (args.upload_id, args.offset, len(args.hashes))
+        staged = await files.staged_count(tx, me.user_id, page)
+        check_staged(staged + len(args.hashes), limits.max_staged_blocks, limits.upload_age_ms)
+        await files.stage(tx, me.user_id, args.upload_id, args.offset, args.hashes, now_ms())
     return Empty()
+
+
+async def check_upload_room(services: Services, user_id: int) -> None:
+    """Refuse a block upload (RPUT, RPTS) while the user's uploads waiting for a commit are
+    at their cap. Checked before the bytes are stored, against what is recorded: the frames
+    a connection has in flight may take a user past the cap by a few MiB, no more."""
+    limits = services.config.limits
+    cap = uncommitted_cap(limits.max_uncommitted_bytes, limits.max_file_bytes, limits.quota_bytes)
+    if cap is not None:
+        pending = await uncommitted_bytes(services.db.reader, user_id)
+        check_uncommitted(pending, cap, limits.upload_age_ms)
 
 
 async def _blocks_of(
@@ -198,14 +217,16 @@ async def commit(ctx: OpContext, args: wire.Commit) -> wire.CommitResult:
     accepted: list[tuple[int, NewVersion]] = []
     made: set[int] = set()  # folders the items needed and nobody committed: made for them
     space = await space_of(ctx, ns.owner_id)
+    sizes = await files.block_sizes(tx, inline)
     for item in args.items:
         try:
-            new = await _check_item(ctx, item, known, state, tree, ns.id)
-            charge(ctx, space, new.size)
+            new = await _check_item(ctx, item, known, sizes, state, tree, ns.id)
             folders = [] if new.deleted else _folders_to_make(new.path, state, tree)
+            charge(ctx, space, new.size, 1 + len(folders), deletion=new.deleted)
         except RoostError as exc:
             outcomes.append(wire.Outcome(code=exc.code.value, message=exc.message))
             continue
+        tree.becoming.update((v.path, "dir") for v in folders)
         for version in [*folders, new]:
             version_id = ctx.services.ids.next()
             state.accept(version.path, version.path_key, version_id, version.deleted)
@@ -215,6 +236,7 @@ async def commit(ctx: OpContext, args: wire.Commit) -> wire.CommitResult:
         outcomes.append(None)
     me = ctx.identity
     added = await files.add_versions(tx, ns.id, accepted, me.user_id, me.device_name, now_ms())
+    await files.settle_uploads(tx, me.user_id, (h for _, v in accepted for h in v.blocks))
     versions = iter(v for v in added if v.id not in made)
     result = [
         o if o is not None else wire.Outcome(entry=to_entry(next(versions))) for o in outcomes
@@ -227,7 +249,8 @@ async def commit(ctx: OpContext, args: wire.Commit) -> wire.CommitResult:
 def _folders_to_make(path: str, state: PathState, tree: TreeShape) -> list[NewVersion]:
     """Folder entries for the folders above `path` that are not there (a file put straight
     into "docs/" names none): then every live path's folders are live folders, which is what
-    keeps a file from being made where a folder has files (`TreeShape`)."""
+    keeps a file from being made where a folder has files (`TreeShape`). The caller records
+    them in `tree` once the item is accepted."""
     out: list[NewVersion] = []
     for folder in wire.folders_above(path):
         if tree.kind(folder) is not None:
@@ -238,7 +261,6 @@ def _folders_to_make(path: str, state: PathState, tree: TreeShape) -> list[NewVe
         current = state.current.get(folder)
         parent = current[0] if current else None  # a folder deleted before comes back
         out.append(NewVersion(folder, key, "dir", 0, now_ms(), False, parent, []))
-    tree.becoming.update((v.path, "dir") for v in out)
     return out
 
 
@@ -257,6 +279,7 @@ async def _check_item(
     ctx: OpContext,
     item: wire.CommitItem,
     known: set[str],
+    sizes: dict[str, int],
     state: PathState,
     tree: TreeShape,
     ns_id: int,
@@ -265,6 +288,8 @@ async def _check_item(
     path = wire.validate_path(item.path)
     blocks = await _blocks_of(ctx, item.blocks, item.upload_id, item.block_count, known)
     if problem := shape_problem(item, blocks):
+        raise RoostError(ErrorCode.INVALID_ARGS, problem)
+    if problem := size_problem(item.size, await _counted_size(ctx, blocks, sizes)):
         raise RoostError(ErrorCode.INVALID_ARGS, problem)
     parent = int(item.parent_id) if item.parent_id is not None else None
     if problem := parent_problem(state.current.get(path), parent):
@@ -283,19 +308,39 @@ async def _check_item(
     )
 
 
+async def _counted_size(ctx: OpContext, blocks: list[str], sizes: dict[str, int]) -> int:
+    """A version's size as the server counts it: its blocks' raw sizes, repeats included
+    (`sizes` holds those looked up already; a staged list's are looked up here)."""
+    unknown = [h for h in dict.fromkeys(blocks) if h not in sizes]
+    if unknown:
+        sizes.update(await ctx.services.files.block_sizes(ctx.write_tx, unknown))
+    return sum(sizes.get(h, 0) for h in blocks)  # an absent block is refused on its own
+
+
 async def space_of(ctx: OpContext, owner_id: int) -> QuotaCheck:
-    """The owner's quota with what they use now (not summed when there is no quota)."""
-    quota = ctx.services.config.limits.quota_bytes
-    used = 0 if quota is None else await used_bytes(ctx.write_tx, owner_id)
-    return QuotaCheck(used, quota, owner_is_caller=owner_id == ctx.identity.user_id)
+    """The owner's quota and entry limit with what they use now."""
+    limits = ctx.services.config.limits
+    use = await storage_use(ctx.write_tx, owner_id)
+    return QuotaCheck(
+        use.bytes,
+        limits.quota_bytes,
+        entries=use.entries,
+        max_entries=limits.max_entries,
+        owner_is_caller=owner_id == ctx.identity.user_id,
+    )
 
 
-def charge(ctx: OpContext, space: QuotaCheck, size: int) -> None:
-    """Refuse a file over the size limit or over the quota; else count it. Deletions and
-    empty files cost nothing, so a user over quota can still clean up."""
+def charge(
+    ctx: OpContext, space: QuotaCheck, size: int, entries: int = 1, *, deletion: bool = False
+) -> None:
+    """Refuse a file over the size limit, over the quota or past the entry limit; else count
+    it. Deletions are never refused, so a user over a limit can still clean up."""
+    if deletion:
+        space.count(entries)
+        return
     if size:
         check_file_size(size, ctx.services.config.limits.max_file_bytes)
-        space.take(size)
+    space.take(size, entries)
 
 
 async def add_version(ctx: OpContext, ns_id: int, new: NewVersion) -> VersionRecord:
@@ -331,8 +376,9 @@ async def restore(ctx: OpContext, args: wire.Restore) -> wire.Entry:
     if old.deleted:
         raise RoostError(ErrorCode.INVALID_ARGS, "that version is a deletion; pick an older one")
     current = await files.current(tx, ns.id, path)
+    size = await _counted_size(ctx, list(old.blocks), {})  # not what an old commit declared
     again = wire.CommitItem(  # checked as any commit is: quota, case, files and folders
-        path, str(current[0]) if current else None, wire.Kind(old.kind), old.size, now_ms(),
+        path, str(current[0]) if current else None, wire.Kind(old.kind), size, now_ms(),
         blocks=list(old.blocks),
     )  # fmt: skip
     [outcome] = (await commit(ctx, wire.Commit(args.namespace_id, [again]))).outcomes
@@ -359,12 +405,15 @@ async def attach(ctx: OpContext, args: wire.Attach) -> wire.Attachment:
     blocks = await _blocks_of(ctx, args.blocks, args.upload_id, args.block_count)
     if (args.size == 0) != (not blocks):
         raise RoostError(ErrorCode.INVALID_ARGS, "an empty attachment has no blocks")
+    if problem := size_problem(args.size, await _counted_size(ctx, blocks, {})):
+        raise RoostError(ErrorCode.INVALID_ARGS, problem)
     files, me = ctx.services.files, ctx.identity
     charge(ctx, await space_of(ctx, me.user_id), args.size)
     attachment_id = ctx.services.ids.next()
     await files.add_attachment(
         ctx.write_tx, attachment_id, me.user_id, name, args.size, blocks, now_ms()
     )
+    await files.settle_uploads(ctx.write_tx, me.user_id, blocks)
     record = await files.attachment(attachment_id, ctx.write_tx)
     assert record is not None
     return _attachment(record)

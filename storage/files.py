@@ -452,9 +452,10 @@ class FileRepository:
                         " ON CONFLICT (hash) DO UPDATE SET created_at = excluded.created_at",
                         [(h, size, stored, now) for (_, h, size, stored, now), _ in batch],
                     )
-                    await tx.executemany(
-                        "INSERT OR IGNORE INTO block_uploads (user_id, hash, created_at)"
-                        " VALUES (?, ?, ?)",
+                    await tx.executemany(  # a re-upload restarts its wait for a commit
+                        "INSERT INTO block_uploads (user_id, hash, created_at) VALUES (?, ?, ?)"
+                        " ON CONFLICT (user_id, hash)"
+                        " DO UPDATE SET created_at = excluded.created_at",
                         [(user, h, now) for (user, h, _, _, now), _ in batch],
                     )
             except Exception as exc:
@@ -514,15 +515,61 @@ class FileRepository:
                     if not done.done():
                         done.set_result(h in found)
 
-    async def stage(
-        self, user_id: int, upload_id: str, offset: int, hashes: Sequence[str], now: int
+    async def block_sizes(
+        self, conn: aiosqlite.Connection, hashes: Sequence[str]
+    ) -> dict[str, int]:
+        """The raw size of each of these blocks the server holds, as it measured them when it
+        verified the upload."""
+        out: dict[str, int] = {}
+        for part in _chunks(list(dict.fromkeys(hashes))):
+            marks = ",".join("?" * len(part))
+            async with conn.execute(
+                f"SELECT hash, size FROM blocks WHERE hash IN ({marks})", list(part)
+            ) as cur:
+                out.update((str(h), int(n)) for h, n in await cur.fetchall())
+        return out
+
+    async def settle_uploads(
+        self, tx: aiosqlite.Connection, user_id: int, hashes: Iterable[str]
     ) -> None:
-        async with self._db.write() as tx:
-            await tx.executemany(
-                "INSERT OR REPLACE INTO staged_blocks (user_id, upload_id, idx, hash, created_at)"
-                " VALUES (?, ?, ?, ?, ?)",
-                [(user_id, upload_id, offset + i, h, now) for i, h in enumerate(hashes)],
+        """These uploads of the user's are committed: they stop counting as waiting for a
+        commit (their blocks stay readable through what now uses them)."""
+        for part in _chunks(list(dict.fromkeys(hashes))):
+            marks = ",".join("?" * len(part))
+            await tx.execute(
+                f"DELETE FROM block_uploads WHERE user_id = ? AND hash IN ({marks})",
+                [user_id, *part],
             )
+
+    async def staged_count(
+        self, tx: aiosqlite.Connection, user_id: int, replacing: tuple[str, int, int]
+    ) -> int:
+        """How many staged rows the user has, not counting the rows that a page
+        `replacing` = (upload_id, offset, length) would replace."""
+        upload_id, offset, length = replacing
+        async with tx.execute(
+            "SELECT (SELECT COUNT(*) FROM staged_blocks WHERE user_id = ?)"
+            " - (SELECT COUNT(*) FROM staged_blocks WHERE user_id = ? AND upload_id = ?"
+            " AND idx >= ? AND idx < ?)",
+            (user_id, user_id, upload_id, offset, offset + length),
+        ) as cur:
+            row = await cur.fetchone()
+        return int(row[0]) if row else 0
+
+    async def stage(
+        self,
+        tx: aiosqlite.Connection,
+        user_id: int,
+        upload_id: str,
+        offset: int,
+        hashes: Sequence[str],
+        now: int,
+    ) -> None:
+        await tx.executemany(
+            "INSERT OR REPLACE INTO staged_blocks (user_id, upload_id, idx, hash, created_at)"
+            " VALUES (?, ?, ?, ?, ?)",
+            [(user_id, upload_id, offset + i, h, now) for i, h in enumerate(hashes)],
+        )
 
     async def take_staged(
         self, tx: aiosqlite.Connection, user_id: int, upload_id: str

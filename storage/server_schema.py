@@ -322,4 +322,87 @@ MIGRATIONS: list[Migration] = [
         """,
         functions={"roost_path_key": path_key, "roost_nfc": _nfc},
     ),
+    Migration(
+        8,
+        "storage use: sizes counted from blocks, running totals per namespace and user,"
+        " ages of what waits for a commit",
+        """
+        UPDATE file_versions SET size = (
+            SELECT SUM(b.size) FROM version_blocks vb JOIN blocks b ON b.hash = vb.hash
+            WHERE vb.version_id = file_versions.id)
+        WHERE EXISTS (SELECT 1 FROM version_blocks vb WHERE vb.version_id = file_versions.id)
+            AND NOT EXISTS (SELECT 1 FROM version_blocks vb WHERE vb.version_id = file_versions.id
+                AND NOT EXISTS (SELECT 1 FROM blocks b WHERE b.hash = vb.hash));
+        UPDATE attachments SET size = (
+            SELECT SUM(b.size) FROM attachment_blocks ab JOIN blocks b ON b.hash = ab.hash
+            WHERE ab.attachment_id = attachments.id)
+        WHERE EXISTS (SELECT 1 FROM attachment_blocks ab WHERE ab.attachment_id = attachments.id)
+            AND NOT EXISTS (SELECT 1 FROM attachment_blocks ab
+                WHERE ab.attachment_id = attachments.id
+                AND NOT EXISTS (SELECT 1 FROM blocks b WHERE b.hash = ab.hash));
+
+        ALTER TABLE namespaces ADD COLUMN entries INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE namespaces ADD COLUMN bytes INTEGER NOT NULL DEFAULT 0;
+        UPDATE namespaces SET
+            entries = (SELECT COUNT(*) FROM file_versions v WHERE v.namespace_id = namespaces.id),
+            bytes = (SELECT COALESCE(SUM(v.size), 0) FROM file_versions v
+                WHERE v.namespace_id = namespaces.id);
+        CREATE INDEX namespaces_by_owner ON namespaces(owner_id);
+        CREATE TRIGGER namespace_use_added AFTER INSERT ON file_versions BEGIN
+            UPDATE namespaces SET entries = entries + 1, bytes = bytes + NEW.size
+            WHERE id = NEW.namespace_id;
+        END;
+        CREATE TRIGGER namespace_use_removed AFTER DELETE ON file_versions BEGIN
+            UPDATE namespaces SET entries = entries - 1, bytes = bytes - OLD.size
+            WHERE id = OLD.namespace_id;
+        END;
+
+        DELETE FROM block_uploads WHERE EXISTS (
+                SELECT 1 FROM version_blocks vb JOIN file_versions v ON v.id = vb.version_id
+                JOIN namespace_members m ON m.namespace_id = v.namespace_id
+                WHERE vb.hash = block_uploads.hash AND m.user_id = block_uploads.user_id)
+            OR EXISTS (
+                SELECT 1 FROM attachment_blocks ab JOIN attachments a ON a.id = ab.attachment_id
+                WHERE ab.hash = block_uploads.hash AND a.owner_id = block_uploads.user_id);
+        CREATE TABLE user_use (
+            user_id INTEGER PRIMARY KEY REFERENCES users(id) ON DELETE CASCADE,
+            attachments INTEGER NOT NULL DEFAULT 0,
+            attachment_bytes INTEGER NOT NULL DEFAULT 0,
+            uncommitted_bytes INTEGER NOT NULL DEFAULT 0
+        );
+        INSERT INTO user_use (user_id, attachments, attachment_bytes, uncommitted_bytes)
+            SELECT u.id,
+                (SELECT COUNT(*) FROM attachments a WHERE a.owner_id = u.id),
+                (SELECT COALESCE(SUM(a.size), 0) FROM attachments a WHERE a.owner_id = u.id),
+                (SELECT COALESCE(SUM(b.size), 0) FROM block_uploads bu
+                    JOIN blocks b ON b.hash = bu.hash WHERE bu.user_id = u.id)
+            FROM users u;
+        CREATE TRIGGER user_use_attachment_added AFTER INSERT ON attachments BEGIN
+            INSERT INTO user_use (user_id, attachments, attachment_bytes)
+                VALUES (NEW.owner_id, 1, NEW.size)
+                ON CONFLICT (user_id) DO UPDATE SET attachments = attachments + 1,
+                    attachment_bytes = attachment_bytes + excluded.attachment_bytes;
+        END;
+        CREATE TRIGGER user_use_attachment_removed AFTER DELETE ON attachments BEGIN
+            UPDATE user_use SET attachments = attachments - 1,
+                attachment_bytes = attachment_bytes - OLD.size
+            WHERE user_id = OLD.owner_id;
+        END;
+        CREATE TRIGGER user_use_uploaded AFTER INSERT ON block_uploads BEGIN
+            INSERT INTO user_use (user_id, uncommitted_bytes)
+                VALUES (NEW.user_id, COALESCE((SELECT size FROM blocks WHERE hash = NEW.hash), 0))
+                ON CONFLICT (user_id) DO UPDATE SET
+                    uncommitted_bytes = uncommitted_bytes + excluded.uncommitted_bytes;
+        END;
+        CREATE TRIGGER user_use_upload_settled AFTER DELETE ON block_uploads BEGIN
+            UPDATE user_use SET uncommitted_bytes = uncommitted_bytes
+                - COALESCE((SELECT size FROM blocks WHERE hash = OLD.hash), 0)
+            WHERE user_id = OLD.user_id;
+        END;
+
+        CREATE INDEX block_uploads_by_age ON block_uploads(created_at);
+        CREATE INDEX staged_blocks_by_age ON staged_blocks(created_at);
+        CREATE INDEX idempotency_keys_by_age ON idempotency_keys(created_at)
+        """,
+    ),
 ]

@@ -20,14 +20,37 @@ from storage.files import FileRepository, _chunks
 GC_BATCH = 2000  # blocks forgotten per transaction
 
 
-async def used_bytes(conn: aiosqlite.Connection, user_id: int) -> int:
-    """Logical bytes counted against a user: every kept version in namespaces they own,
-    and their attachments."""
+@dataclass(frozen=True, slots=True)
+class StorageUse:
+    """What counts against one user (see server.quota for the rules that use it)."""
+
+    bytes: int  # every kept version in namespaces they own, and their attachments
+    entries: int  # how many of those: versions (deletions and folders too) and attachments
+    uncommitted_bytes: int  # blocks they uploaded that no commit of theirs has used yet
+
+
+async def storage_use(conn: aiosqlite.Connection, user_id: int) -> StorageUse:
+    """A user's storage use, from the running totals kept beside the rows they count (the
+    triggers of the "storage use" migration): two index lookups whatever the user holds."""
     async with conn.execute(
-        "SELECT (SELECT COALESCE(SUM(v.size), 0) FROM file_versions v"
-        "  WHERE v.namespace_id IN (SELECT id FROM namespaces WHERE owner_id = ?))"
-        " + (SELECT COALESCE(SUM(size), 0) FROM attachments WHERE owner_id = ?)",
-        (user_id, user_id),
+        "SELECT COALESCE(SUM(bytes), 0), COALESCE(SUM(entries), 0) FROM namespaces"
+        " WHERE owner_id = ?",
+        (user_id,),
+    ) as cur:
+        row = await cur.fetchone()
+    version_bytes, versions = (int(row[0]), int(row[1])) if row else (0, 0)
+    async with conn.execute(
+        "SELECT attachment_bytes, attachments, uncommitted_bytes FROM user_use WHERE user_id = ?",
+        (user_id,),
+    ) as cur:
+        own = await cur.fetchone()
+    attached, attachments, uncommitted = (int(v) for v in own) if own else (0, 0, 0)
+    return StorageUse(version_bytes + attached, versions + attachments, uncommitted)
+
+
+async def uncommitted_bytes(conn: aiosqlite.Connection, user_id: int) -> int:
+    async with conn.execute(
+        "SELECT uncommitted_bytes FROM user_use WHERE user_id = ?", (user_id,)
     ) as cur:
         row = await cur.fetchone()
     return int(row[0]) if row else 0

@@ -19,7 +19,7 @@ from pathlib import Path
 from client.connection import Connection
 from client.core import RoostClient
 from client.errors import ClientError, Unreachable
-from client.limits import fetch_usage, upload_problem
+from client.limits import fetch_usage, upload_group_bytes, upload_groups, upload_problem
 from client.sync.conflicts import conflicted_copy_name
 from client.sync.decide import Action, Content, Version, decide, for_viewer
 from client.sync.ignore import MARKER, Ignore
@@ -268,6 +268,8 @@ class SyncEngine:
             self.transfer = Transfer(conn, window=self.window, on_block=self.on_block)
             if old is not None:
                 self.transfer.counters = old
+            # blocks sent ahead during the scan wait for a commit: no more than a group's worth
+            self.transfer.early_budget = upload_group_bytes(await fetch_usage(conn.call))
         early = PassReport()  # before the scan: folders synced afresh or kept, files moved
         await self._check_marker(early)
         mounts = await self._mounts(conn, early)
@@ -580,29 +582,36 @@ class SyncEngine:
         for p in plans:
             by_mount.setdefault(p.mount.id, []).append(p)
         usage = await fetch_usage(self.transfer.conn.call) if plans else None
+        budget = upload_group_bytes(usage)
         for ns_id, group in by_mount.items():
             group = [p for p in group if not self._refused_for_size(p, usage, report)]
-            sources: dict[str, BlockSource] = {}
-            for p in group:
-                assert p.local is not None
-                sources.update(sources_of(self.root / p.ws, p.local.chunks))
-            unreadable = await self.transfer.upload(ns_id, sources)
-            if unreadable:  # changed under us: the next pass rescans and retries those
-                report.unsettled = True
-                group = [p for p in group if p.local and not unreadable & set(p.local.blocks)]
-            items = [
-                wire.CommitItem(
-                    path=p.path,
-                    parent_id=p.remote.version_id if p.remote else None,
-                    kind=wire.Kind(p.local.kind),
-                    size=p.local.size,
-                    mtime_ms=p.local.mtime_ns // 1_000_000,
-                    blocks=list(p.local.blocks) if p.local.kind == "file" else None,
-                )
-                for p in group
-                if p.local is not None
-            ]
-            await self._commit(ns_id, group, items, report.uploaded, report)
+            # The server lets only so much wait for a commit: a large pass commits as it goes.
+            for part in upload_groups([p.local.size if p.local else 0 for p in group], budget):
+                await self._upload_group(ns_id, [group[i] for i in part], report)
+
+    async def _upload_group(self, ns_id: str, group: list[_Plan], report: PassReport) -> None:
+        assert self.transfer is not None
+        sources: dict[str, BlockSource] = {}
+        for p in group:
+            assert p.local is not None
+            sources.update(sources_of(self.root / p.ws, p.local.chunks))
+        unreadable = await self.transfer.upload(ns_id, sources)
+        if unreadable:  # changed under us: the next pass rescans and retries those
+            report.unsettled = True
+            group = [p for p in group if p.local and not unreadable & set(p.local.blocks)]
+        items = [
+            wire.CommitItem(
+                path=p.path,
+                parent_id=p.remote.version_id if p.remote else None,
+                kind=wire.Kind(p.local.kind),
+                size=p.local.size,
+                mtime_ms=p.local.mtime_ns // 1_000_000,
+                blocks=list(p.local.blocks) if p.local.kind == "file" else None,
+            )
+            for p in group
+            if p.local is not None
+        ]
+        await self._commit(ns_id, group, items, report.uploaded, report)
 
     def _refused_for_size(self, p: _Plan, usage: Usage | None, report: PassReport) -> bool:
         """A file over the server's size limit is reported, not uploaded: every pass would

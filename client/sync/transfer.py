@@ -279,6 +279,10 @@ class Transfer:
         self._early_sent: dict[str, int] = {}  # raw sizes, for on_block when `upload` takes them
         self._offers: dict[str, BlockSource] = {}
         self._early_runner: asyncio.Task[None] | None = None
+        # Bytes offered per pass, at most: sent ahead, they wait for a commit on the server,
+        # which lets only so much wait (client.limits.upload_group_bytes). None: no limit.
+        self.early_budget: int | None = None
+        self._early_bytes = 0
 
     # ------------------------------------------------------------------ upload
     async def missing(self, namespace_id: str | None, hashes: Sequence[str]) -> list[str]:
@@ -309,6 +313,9 @@ class Transfer:
         here; `upload` asks the server again for whatever the plan sends."""
         if h in self._early or src.length <= SMALL_BLOCK_BYTES:
             return
+        if self.early_budget is not None and self._early_bytes + src.length > self.early_budget:
+            return  # sent with its file's group instead
+        self._early_bytes += src.length
         self._early[h] = asyncio.get_running_loop().create_future()
         self._offers[h] = src
         if self._early_runner is None or self._early_runner.done():
@@ -336,6 +343,7 @@ class Transfer:
         self._early.clear()
         self._early_sent.clear()
         self._offers.clear()
+        self._early_bytes = 0
 
     async def _send_missing(
         self, namespace_id: str | None, sources: dict[str, BlockSource], *, early: bool = False
@@ -550,36 +558,41 @@ class Transfer:
         self, namespace_id: str, items: Sequence[wire.CommitItem]
     ) -> list[wire.Outcome]:
         """Commit items in batches that keep each request under the size limit; long block
-        lists are staged first."""
-        prepared = [await self._stage_if_long(item) for item in items]
+        lists are staged just before the batch that names them (the server bounds how many
+        staged blocks may wait for a commit)."""
         outcomes: list[wire.Outcome] = []
-        batch: list[wire.CommitItem] = []
+        batch: list[tuple[wire.CommitItem, wire.CommitItem]] = []  # (as given, as sent)
         size = 0
-        for item in prepared:
-            cost = len(msgspec.json.encode(item)) + 8
+        for item in items:
+            sent = self._staged_form(item)
+            cost = len(msgspec.json.encode(sent)) + 8
             if batch and (size + cost > COMMIT_BUDGET or len(batch) >= wire.MAX_COMMIT_ITEMS):
                 outcomes.extend(await self._commit_batch(namespace_id, batch))
                 batch, size = [], 0
-            batch.append(item)
+            batch.append((item, sent))
             size += cost
         if batch:
             outcomes.extend(await self._commit_batch(namespace_id, batch))
         return outcomes
 
     async def _commit_batch(
-        self, namespace_id: str, batch: list[wire.CommitItem]
+        self, namespace_id: str, batch: list[tuple[wire.CommitItem, wire.CommitItem]]
     ) -> list[wire.Outcome]:
+        for item, sent in batch:
+            if sent.upload_id is not None and item.upload_id is None:
+                await self.stage(sent.upload_id, item.blocks or [])
         result: wire.CommitResult = await self.conn.call(
-            "files.commit", wire.Commit(namespace_id, batch)
+            "files.commit", wire.Commit(namespace_id, [sent for _, sent in batch])
         )
         return result.outcomes
 
-    async def _stage_if_long(self, item: wire.CommitItem) -> wire.CommitItem:
+    @staticmethod
+    def _staged_form(item: wire.CommitItem) -> wire.CommitItem:
+        """The item as sent: a long block list is replaced by a staged list's id."""
         blocks = item.blocks or []
         if len(blocks) <= 200:
             return item
         upload_id = secrets.token_urlsafe(12)
-        await self.stage(upload_id, blocks)
         return msgspec.structs.replace(
             item, blocks=None, upload_id=upload_id, block_count=len(blocks)
         )

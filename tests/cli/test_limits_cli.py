@@ -59,6 +59,54 @@ async def test_rate_and_quota_flags_reach_the_user(
         await server.kill()
 
 
+async def test_entry_and_upload_limits_reach_the_user(
+    make_home: Callable[[str, str], Home], tmp_path: Path
+) -> None:
+    server = await ServerProcess(
+        tmp_path / "data", extra_args=("--max-entries", "1000", "--max-uncommitted", "64MiB")
+    ).start()
+    try:
+        alice = make_home("alice", server.url)
+        await alice.register("alice")
+        usage = json.loads((await alice.ok("usage", "--json")).stdout)
+        assert (usage["entries"], usage["max_entries"]) == (0, 1000)
+        assert (usage["uncommitted_bytes"], usage["max_uncommitted_bytes"]) == (0, 64 << 20)
+        lines = (await alice.ok("usage")).stdout.splitlines()
+        assert "entries: 0 of 1,000 kept (file versions, deletions and attachments)" in lines
+        assert "uploads waiting for a commit: 0 B of 64.0 MiB" in lines
+    finally:
+        await server.kill()
+    operator = make_home("operator", "ws://unused")
+    result = await operator.run("serve", "--max-entries", "lots", "--port", "0")
+    assert result.code == 2 and "'lots': write a whole number, or none" in result.stderr
+
+
+async def test_gc_forgets_uploads_no_commit_used_past_their_age(
+    server_process: ServerProcess, make_home: Callable[[str, str], Home], tmp_path: Path
+) -> None:
+    alice = make_home("alice", server_process.url)
+    await alice.register("alice")
+    pending = tmp_path / "pending.bin"
+    pending.write_bytes(os.urandom(40_000))
+    async with RoostClient(ClientHome(alice.path), open_timeout=2.0) as client:
+        await RemoteFiles(client).upload_blocks(pending)  # and never committed
+    usage = json.loads((await alice.ok("usage", "--json")).stdout)
+    assert usage["uncommitted_bytes"] == 40_000
+
+    operator = Home(tmp_path / "operator", server_process.url)
+    young = await operator.ok("admin", "gc", "--data", str(server_process.data_dir))
+    assert "forgot" not in young.stderr
+    db = sqlite3.connect(server_process.data_dir / "roost.db", timeout=10)
+    with db:  # as if uploaded two days ago
+        db.execute("UPDATE block_uploads SET created_at = created_at - ?", (48 * 3_600_000,))
+    db.close()
+    _age_unreferenced_blocks(server_process.data_dir, hours=48)
+    old = await operator.ok("admin", "gc", "--data", str(server_process.data_dir))
+    assert "forgot 1 upload(s) and 0 staged block(s) never committed" in old.stderr
+    assert "freed 1 block(s)" in old.stderr
+    assert json.loads((await alice.ok("usage", "--json")).stdout)["uncommitted_bytes"] == 0
+
+
 async def test_a_bad_size_is_a_usage_error(make_home: Callable[[str, str], Home]) -> None:
     operator = make_home("operator", "ws://unused")
     result = await operator.run("serve", "--quota", "ten gigs", "--port", "0")

@@ -108,7 +108,7 @@ def commit_item(path: str, version: str | None = None, block: str = "diary") -> 
         return {
             "path": path,
             "parent_id": world.ids[version] if version else None,
-            "size": 10,
+            "size": world.sizes[block],
             "mtime_ms": 2,
             "blocks": [world.hashes[block]],
         }
@@ -363,7 +363,11 @@ ROWS: dict[str, Row] = {
     "files.attach": Row(
         [
             refused("not_found")(
-                lambda w: {"name": "mine.bin", "size": 9, "blocks": [w.hashes["attachment"]]}
+                lambda w: {
+                    "name": "mine.bin",
+                    "size": w.sizes["attachment"],
+                    "blocks": [w.hashes["attachment"]],
+                }
             )
         ]
     ),

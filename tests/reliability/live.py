@@ -30,9 +30,10 @@ _LOG_RECORD = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d")
 class RoostProcess:
     """`roost serve` on a free port; `alive` and `rss_bytes` watch the process from outside."""
 
-    def __init__(self, data_dir: Path) -> None:
+    def __init__(self, data_dir: Path, *flags: str) -> None:
+        serve = [*roost_command(), "serve", "--port", "0", "--data", str(data_dir)]
         self.proc = subprocess.Popen(
-            [*roost_command(), "serve", "--port", "0", "--data", str(data_dir), *NO_RATE_LIMIT],
+            [*serve, *NO_RATE_LIMIT, *flags],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
             text=True,

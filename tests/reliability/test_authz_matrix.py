@@ -171,8 +171,9 @@ def test_events_of_alices_things_reach_members_only(world: World) -> None:
         world.secrets["late group text"] = late
         alice.call("chat.typing", {"conversation": group})
         alice.call("chat.send", {"to": group, "text": late, "client_id": key()})
-        block = alice.put_block(b"the plan, revised " + uuid.uuid4().bytes)
-        item = {"path": "plan-v2.txt", "parent_id": None, "size": 9, "blocks": [block]}
+        revised = b"the plan, revised " + uuid.uuid4().bytes
+        block = alice.put_block(revised)
+        item = {"path": "plan-v2.txt", "parent_id": None, "size": len(revised), "blocks": [block]}
         alice.call("files.commit", {"namespace_id": share, "items": [item]})
         for peer in peers.values():
             peer.call("auth.whoami")  # queued after any event those writes caused

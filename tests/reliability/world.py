@@ -29,6 +29,7 @@ class World:
     tokens: dict[str, str]  # alice, bob, carol, mallory
     ids: dict[str, str]  # names below -> ids
     hashes: dict[str, str]  # diary, plan, attachment -> block hash
+    sizes: dict[str, int] = field(default_factory=dict)  # the same -> the block's raw size
     # Strings of alice's that only she (and for shared things, bob) may ever receive.
     secrets: dict[str, str] = field(default_factory=dict)
     # Which of those each person may legitimately have received.
@@ -114,11 +115,16 @@ def _files(world: World, alice: Peer, mallory: Peer) -> None:
     spaces = alice.call("files.namespaces", {})["namespaces"]
     world.ids["home"] = home = spaces[0]["id"]
     world.ids["mallory_home"] = mallory.call("files.namespaces", {})["namespaces"][0]["id"]
-    diary = alice.put_block(b"alice's diary, never shared " + uuid.uuid4().bytes)
-    plan = alice.put_block(b"the team plan " + uuid.uuid4().bytes)
+    contents = {
+        "diary": b"alice's diary, never shared " + uuid.uuid4().bytes,
+        "plan": b"the team plan " + uuid.uuid4().bytes,
+        "attachment": b"a scan alice keeps to herself " + uuid.uuid4().bytes,
+    }
+    world.sizes.update((name, len(data)) for name, data in contents.items())
+    diary, plan = alice.put_block(contents["diary"]), alice.put_block(contents["plan"])
     items = [
-        _item(DIARY_PATH, diary),
-        _item("team/" + PLAN_PATH, plan),
+        _item(DIARY_PATH, diary, world.sizes["diary"]),
+        _item("team/" + PLAN_PATH, plan, world.sizes["plan"]),
     ]
     outcomes = alice.call("files.commit", {"namespace_id": home, "items": items})["outcomes"]
     assert all("entry" in o for o in outcomes), outcomes
@@ -131,14 +137,19 @@ def _files(world: World, alice: Peer, mallory: Peer) -> None:
         alice.call(step, {"folder": "team", "username": "carol", "client_id": key(), **args})
     entries = alice.call("files.changes", {"namespace_id": share["namespace_id"]})["entries"]
     world.ids["plan_version"] = next(e["version_id"] for e in entries if e["path"] == PLAN_PATH)
-    scan = alice.put_block(b"a scan alice keeps to herself " + uuid.uuid4().bytes)
+    scan = alice.put_block(contents["attachment"])
     attachment = alice.call(
         "files.attach",
-        {"name": "alice-private-scan.bin", "size": 100, "blocks": [scan], "client_id": key()},
+        {
+            "name": "alice-private-scan.bin",
+            "size": world.sizes["attachment"],
+            "blocks": [scan],
+            "client_id": key(),
+        },
     )
     world.ids["attachment"] = attachment["id"]
     world.hashes.update(diary=diary, plan=plan, attachment=scan)
 
 
-def _item(path: str, block: str, parent: str | None = None) -> dict[str, Any]:
-    return {"path": path, "parent_id": parent, "size": 40, "mtime_ms": 1, "blocks": [block]}
+def _item(path: str, block: str, size: int) -> dict[str, Any]:
+    return {"path": path, "parent_id": None, "size": size, "mtime_ms": 1, "blocks": [block]}

@@ -20,7 +20,7 @@ from protocol import accounts, chat, social
 from protocol.profiles import GetProfile, SetProfile
 from server.accounts import token_hash
 from storage import client_schema, server_schema
-from storage.database import Database, Migration
+from storage.database import Database, Migration, now_ms
 from tests.conftest import LiveServer, start_server
 from tests.helpers import PASSWORD, SECOND, roost_command
 
@@ -67,7 +67,7 @@ async def build_server_v1(data_dir: Path) -> None:
         await tx.execute(
             "INSERT INTO idempotency_keys (user_id, client_id, op, result, created_at)"
             " VALUES (1001, 'set-bio-before-upgrade', 'profile.set', ?, ?)",
-            (acked, NOW),
+            (acked, now_ms() - 3_600_000),  # an hour before the upgrade: within a replay's age
         )
     assert await versions(db) == [1]
     await db.close()
