@@ -103,9 +103,13 @@ class SyncIndex:
                 ],
             )
 
-    async def has_synced(self) -> bool:
-        """Whether any path was synced here: then the folder has a base a pass compares with."""
-        async with self._db.reader.execute("SELECT 1 FROM sync_synced LIMIT 1") as cur:
+    async def has_synced(self, namespace_id: str | None = None) -> bool:
+        """Whether any path (of one namespace) was synced here: then the folder has a base a
+        pass compares with."""
+        sql, args = "SELECT 1 FROM sync_synced", ()
+        if namespace_id is not None:
+            sql, args = sql + " WHERE namespace_id = ?", (namespace_id,)
+        async with self._db.reader.execute(sql + " LIMIT 1", args) as cur:
             return await cur.fetchone() is not None
 
     async def forget_synced(self, namespace_id: str | None = None) -> None:
