@@ -333,12 +333,16 @@ class RemoteFiles:
 
     # ------------------------------------------------------------------ sharing
     async def share(self, folder: str, username: str, role: str) -> wire.ShareInfo:
-        return await self._write(
+        info: wire.ShareInfo = await self._write(
             "files.share", wire.Share(normalize(folder), username, wire.Role(role))
         )
+        return info
 
     async def unshare(self, folder: str, username: str) -> wire.ShareInfo:
-        return await self._write("files.unshare", wire.Unshare(normalize(folder), username))
+        info: wire.ShareInfo = await self._write(
+            "files.unshare", wire.Unshare(normalize(folder), username)
+        )
+        return info
 
     async def shares(self) -> list[wire.ShareInfo]:
         return (await self.share_list()).shares
@@ -354,7 +358,10 @@ class RemoteFiles:
     async def accept(self, which: str) -> wire.ShareInfo:
         """Accept an invitation, named by its id or its folder's name."""
         invitation = find_invitation(await self.invitations(), which)
-        return await self._write("files.share.accept", wire.AnswerInvitation(invitation.id))
+        info: wire.ShareInfo = await self._write(
+            "files.share.accept", wire.AnswerInvitation(invitation.id)
+        )
+        return info
 
     async def decline(self, which: str) -> wire.Invitation:
         invitation = find_invitation(await self.invitations(), which)
@@ -363,7 +370,8 @@ class RemoteFiles:
 
     async def leave(self, folder: str) -> wire.Left:
         """Stop being a member of a share (its folder as the workspace shows it)."""
-        return await self._write("files.share.leave", wire.LeaveShare(normalize(folder)))
+        left: wire.Left = await self._write("files.share.leave", wire.LeaveShare(normalize(folder)))
+        return left
 
     async def _write(self, op: str, args: msgspec.Struct) -> Any:
         written: Written[Any] = await self.client.write(op, args)

@@ -27,7 +27,7 @@ from client.sync.conflicts import conflicted_copy_name
 from client.sync.decide import Action, Content, Version, decide, for_viewer
 from client.sync.ignore import IGNORE_FILE, MARKER, TEMP_PREFIX, Ignore, reserved_here
 from client.sync.lock import SyncLock
-from client.sync.mounts import MountAside, mount_points
+from client.sync.mounts import MountAside, mount_points, settled
 from client.sync.scan import LocalFile, OnChunk, ScanResult, encode_chunks, scan
 from client.sync.transfer import (
     BlockSource,
@@ -385,9 +385,10 @@ class SyncEngine:
         """Each share's folder in this workspace: where it was mounted before, else its own
         name when nothing of this device's is there (`client.sync.mounts`)."""
         before = await self.index.mounts()
+        if settled(namespaces, before):  # every pass but the first after a share arrives
+            return mount_points(namespaces, before, on_disk=set(), synced_before=set())
         home = next((ns for ns in namespaces if ns.kind == "home"), None)
-        remote = await self.index.remote(home.id) if home else {}
-        home_tops = {p.partition("/")[0] for p, r in remote.items() if not r.deleted}
+        home_tops = await self.index.top_level_names(home.id) if home else set()
         synced_before = {
             ns.id for ns in namespaces if ns.kind == "shared" and await self.index.has_synced(ns.id)
         }

@@ -55,6 +55,13 @@ def mount_points(
     return out
 
 
+def settled(namespaces: Iterable[wire.Namespace], before: dict[str, str]) -> bool:
+    """Whether every share keeps the folder it has: then nothing needs looking at."""
+    return all(
+        ns.id in before and not _collides(before[ns.id]) for ns in namespaces if ns.kind == "shared"
+    )
+
+
 def _collides(folder: str) -> bool:
     """A top-level folder of this name would take the place of the client's own files."""
     return wire.reserved_problem(folder, wire.Kind.DIR) is not None
