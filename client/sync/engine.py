@@ -70,8 +70,8 @@ MARKER_IS_A_FOLDER = (
     " starts afresh (nothing is deleted anywhere) until that folder is renamed or removed"
 )
 HELD_BACK = (
-    "a folder of this name on the server would take the place of Roost's own file here:"
-    " left alone on both sides"
+    "the server holds this (an older server let it in), but Roost keeps the name for its own"
+    " files here: left alone, on the server and on this device"
 )
 
 
@@ -563,7 +563,8 @@ class SyncEngine:
         held = reserved_here(ws, _is_dir(remote))
         held = held or (ws == IGNORE_FILE and (self.root / ws).is_dir())
         if held and remote is not None:
-            self.held.add(ws if ws.rpartition("/")[2].startswith(TEMP_PREFIX) else ws.split("/")[0])
+            temp = ws.rpartition("/")[2].casefold().startswith(TEMP_PREFIX)
+            self.held.add(ws if temp else ws.partition("/")[0])
         return held
 
     # ------------------------------------------------------------------ acting
