@@ -122,7 +122,7 @@ async def test_the_owner_keeps_their_own_folder_as_the_share(
     alice.write("club/rules.txt", "no rules")
     await alice.sync()
     await share_with(alice, "team", bob, "editor")
-    await RemoteFiles(alice.client).share("club", "bob", "viewer")  # an empty reply to come
+    await RemoteFiles(alice.client).share("club", "bob", "viewer")  # not answered yet
     report = await alice.sync()
     assert report.mounted_aside == [] and not report.acted
     assert alice.listing() == ["club", "club/rules.txt", "team", "team/agenda.txt"]
