@@ -20,7 +20,7 @@ from cli.session import with_client
 from client.core import RoostClient
 from client.errors import ClientError
 from client.files import RemoteFiles
-from client.sync.engine import PassReport, SyncEngine, restored_note
+from client.sync.engine import PassReport, SyncEngine, mounted_aside_note, restored_note
 from client.sync.watch import run_forever
 from protocol import files as wire
 
@@ -88,6 +88,8 @@ def report_lines(report: PassReport) -> list[str]:
     lines += [f"kept local (read-only share): {item}" for item in report.kept_local]
     lines += [f"no longer shared with you, kept on this device only: {i}" for i in report.detached]
     lines += [restored_note(folder) for folder in report.restored]
+    lines += [mounted_aside_note(aside) for aside in report.mounted_aside]
+    lines += [f"warning: {w}" for w in report.warnings]
     lines += [f"not synced yet: {path}: {why}" for path, why in report.refused]
     lines += [f"skipped: {path}: {why}" for path, why in report.skipped]
     return lines
@@ -274,28 +276,42 @@ def put(
         output.note(f"{file} -> {entry.path} (version {entry.version_id})")
 
 
+SHARE_ANSWERS = ("accept", "decline", "leave")
+
+
 def share(
-    folder: Annotated[str | None, typer.Argument(help="A top-level folder of yours.")] = None,
-    user: Annotated[str | None, typer.Argument(help="Who to share it with.")] = None,
+    folder: Annotated[
+        str | None,
+        typer.Argument(
+            help="A top-level folder of yours; or accept, decline or leave, then NAME. (A"
+            " folder of yours called accept, decline or leave: write it with a trailing /.)"
+        ),
+    ] = None,
+    user: Annotated[
+        str | None, typer.Argument(help="Who to invite; after accept/decline/leave: NAME.")
+    ] = None,
     role: Annotated[
         wire.Role, typer.Option(help="viewer (read-only) or editor.")
     ] = wire.Role.VIEWER,
-    revoke: Annotated[bool, typer.Option("--revoke", help="Remove USER from FOLDER.")] = False,
+    revoke: Annotated[
+        bool,
+        typer.Option("--revoke", help="Remove USER from FOLDER, or take back their invitation."),
+    ] = False,
     as_json: AsJson = False,
 ) -> None:
-    """Share a folder (FOLDER USER), revoke (--revoke), or list your shares (no arguments)."""
+    """Invite someone to a folder (FOLDER USER; it is shared once they accept), revoke
+    (--revoke), or list your shares and the invitations waiting for you (no arguments).
+
+    roost share accept NAME / decline NAME answers an invitation (NAME: its folder or id);
+    roost share leave NAME leaves a share (your devices keep a copy, on the device only).
+    """
+    if folder in SHARE_ANSWERS:
+        if revoke:
+            raise ClientError(f"--revoke goes with FOLDER USER, not with {folder}")
+        _answer(folder, user, as_json)
+        return
     if folder is None:
-        found = with_client(lambda c: RemoteFiles(c).shares())
-        if as_json:
-            output.print_json(found)
-            return
-        if not found:
-            output.note("no shared folders: roost share FOLDER USER shares one of yours")
-        for s in found:
-            members = ", ".join(f"{m.username} ({m.role})" for m in s.members)
-            output.stdout.print(
-                f"{s.folder}/  owner {s.owner}, you are {s.role}: {members}", markup=False
-            )
+        _list_shares(as_json)
         return
     if user is None:
         raise ClientError("give a USER to share with, or no arguments to list your shares")
@@ -303,14 +319,69 @@ def share(
         raise ClientError("--role must be viewer or editor")
     if revoke:
         info = with_client(lambda c: RemoteFiles(c).unshare(folder, user))
-        verb = f"{user} no longer shares {info.folder}"
+        verb = f"{user} no longer shares {info.folder} (nor is invited to)"
     else:
         info = with_client(lambda c: RemoteFiles(c).share(folder, user, role.value))
-        verb = f"shared {info.folder} with {user} as {role.value}"
+        invited = any(m.pending and m.username == user.lower() for m in info.members)
+        verb = (
+            f"invited {user} to {info.folder} as {role.value}: it is shared once they accept"
+            f" (roost share accept {info.folder})"
+            if invited
+            else f"shared {info.folder} with {user} as {role.value}"
+        )
     if as_json:
         output.print_json(info)
     else:
         output.note(verb)
+
+
+def _answer(action: str, name: str | None, as_json: bool) -> None:
+    if name is None:
+        what = "shared folder" if action == "leave" else "invitation (its folder or id)"
+        raise ClientError(f"roost share {action} NAME: name the {what}")
+    if action == "accept":
+        info = with_client(lambda c: RemoteFiles(c).accept(name))
+        said = (
+            f"accepted: {info.folder}/ from {info.owner} is in your files (you are {info.role});"
+            " roost sync brings it to this device"
+        )
+        result: Any = info
+    elif action == "decline":
+        invitation = with_client(lambda c: RemoteFiles(c).decline(name))
+        said, result = f"declined {invitation.folder} from {invitation.owner}", invitation
+    else:
+        left = with_client(lambda c: RemoteFiles(c).leave(name))
+        said = (
+            f"left {left.folder}; each of your devices keeps its copy as"
+            f" {wire.kept_copy_name(left.folder)!r}, on that device only"
+        )
+        result = left
+    if as_json:
+        output.print_json(result)
+    else:
+        output.note(said)
+
+
+def _list_shares(as_json: bool) -> None:
+    found = with_client(lambda c: RemoteFiles(c).share_list())
+    if as_json:
+        output.print_json(found)
+        return
+    if not found.shares and not found.invitations:
+        output.note("no shared folders: roost share FOLDER USER invites someone to one of yours")
+    for s in found.shares:
+        members = ", ".join(
+            f"{m.username} ({m.role}{', invited' if m.pending else ''})" for m in s.members
+        )
+        output.stdout.print(
+            f"{s.folder}/  owner {s.owner}, you are {s.role}: {members}", markup=False
+        )
+    for i in found.invitations:
+        output.stdout.print(
+            f"{i.folder}/  invited by {i.owner}, as {i.role} (invitation {i.id})", markup=False
+        )
+    if found.invitations:
+        output.note("answer with roost share accept NAME, or roost share decline NAME")
 
 
 @media_app.command("put")

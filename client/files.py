@@ -1,6 +1,6 @@
 """`RemoteFiles`: files from any device, without a workspace: list, get, put, history,
-restore, sharing, and post attachments. Paths are as a workspace shows them: a shared folder
-appears under its name, everything else is the home."""
+restore, sharing (invitations, accepting, leaving), and post attachments. Paths are as a
+workspace shows them: a shared folder appears under its name, everything else is the home."""
 
 from __future__ import annotations
 
@@ -9,6 +9,9 @@ import secrets
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+import msgspec
 
 from client.core import Read, RoostClient, Written
 from client.errors import ClientError, ServerError
@@ -57,6 +60,23 @@ def locate_in(spaces: list[wire.Namespace], path: str) -> Located:
             return Located(ns, rest)
     home = next(ns for ns in spaces if ns.kind == "home")
     return Located(home, path)
+
+
+def find_invitation(invitations: list[wire.Invitation], which: str) -> wire.Invitation:
+    """The invitation `which` names: its id, or its folder's name (case-insensitively); one
+    line naming the choices when none or several match."""
+    text = which.strip().strip("/")
+    for invitation in invitations:
+        if invitation.id == text:
+            return invitation
+    named = [i for i in invitations if wire.path_key(i.folder) == wire.path_key(text)]
+    if len(named) == 1:
+        return named[0]
+    if named:
+        choices = ", ".join(f"{i.id} (from {i.owner})" for i in named)
+        raise ClientError(f"{len(named)} invitations to {text!r}; name one by its id: {choices}")
+    waiting = ", ".join(f"{i.folder!r} from {i.owner}" for i in invitations) or "none"
+    raise ClientError(f"no invitation {text!r} waiting for you (waiting: {waiting})")
 
 
 @dataclass(frozen=True)
@@ -316,19 +336,48 @@ class RemoteFiles:
 
     # ------------------------------------------------------------------ sharing
     async def share(self, folder: str, username: str, role: str) -> wire.ShareInfo:
-        return await self._write(
+        info: wire.ShareInfo = await self._write(
             "files.share", wire.Share(normalize(folder), username, wire.Role(role))
         )
+        return info
 
     async def unshare(self, folder: str, username: str) -> wire.ShareInfo:
-        return await self._write("files.unshare", wire.Unshare(normalize(folder), username))
+        info: wire.ShareInfo = await self._write(
+            "files.unshare", wire.Unshare(normalize(folder), username)
+        )
+        return info
 
     async def shares(self) -> list[wire.ShareInfo]:
-        answer: wire.ShareList = await self.client.call("files.shares", Empty())
-        return answer.shares
+        return (await self.share_list()).shares
 
-    async def _write(self, op: str, args: wire.Share | wire.Unshare) -> wire.ShareInfo:
-        written: Written[wire.ShareInfo] = await self.client.write(op, args)
+    async def share_list(self) -> wire.ShareList:
+        """The shares the caller belongs to and the invitations waiting for their answer."""
+        answer: wire.ShareList = await self.client.call("files.shares", Empty())
+        return answer
+
+    async def invitations(self) -> list[wire.Invitation]:
+        return (await self.share_list()).invitations
+
+    async def accept(self, which: str) -> wire.ShareInfo:
+        """Accept an invitation, named by its id or its folder's name."""
+        invitation = find_invitation(await self.invitations(), which)
+        info: wire.ShareInfo = await self._write(
+            "files.share.accept", wire.AnswerInvitation(invitation.id)
+        )
+        return info
+
+    async def decline(self, which: str) -> wire.Invitation:
+        invitation = find_invitation(await self.invitations(), which)
+        await self._write("files.share.decline", wire.AnswerInvitation(invitation.id))
+        return invitation
+
+    async def leave(self, folder: str) -> wire.Left:
+        """Stop being a member of a share (its folder as the workspace shows it)."""
+        left: wire.Left = await self._write("files.share.leave", wire.LeaveShare(normalize(folder)))
+        return left
+
+    async def _write(self, op: str, args: msgspec.Struct) -> Any:
+        written: Written[Any] = await self.client.write(op, args)
         if written.result is None:
             raise ClientError(f"the server is unreachable; {op} was queued")
         return written.result

@@ -227,8 +227,9 @@ class Unshare(msgspec.Struct, forbid_unknown_fields=True):
 
 class Member(msgspec.Struct, omit_defaults=True):
     username: str
-    role: str
+    role: str  # for a pending member, the role they are invited to
     mounted_as: str | None = None  # set when the member's workspace shows it under another name
+    pending: bool = False  # invited, not yet accepted (shown to the owner only)
 
 
 class ShareInfo(msgspec.Struct):
@@ -239,8 +240,34 @@ class ShareInfo(msgspec.Struct):
     members: list[Member]
 
 
+class Invitation(msgspec.Struct):
+    """A share offered to the caller, waiting for them to accept or decline it."""
+
+    id: str
+    folder: str  # the share's own name (accepted, it may be mounted under another)
+    owner: str  # who invited them: only a share's owner invites
+    role: str
+    invited_at_ms: int
+
+
 class ShareList(msgspec.Struct):
     shares: list[ShareInfo]
+    invitations: list[Invitation] = msgspec.field(default_factory=list)
+
+
+class AnswerInvitation(msgspec.Struct, forbid_unknown_fields=True):
+    invitation_id: Id
+    client_id: ClientId | None = None
+
+
+class LeaveShare(msgspec.Struct, forbid_unknown_fields=True):
+    folder: Path  # the share as the caller's workspace shows it
+    client_id: ClientId | None = None
+
+
+class Left(msgspec.Struct):
+    namespace_id: str
+    folder: str
 
 
 class Attach(msgspec.Struct, forbid_unknown_fields=True):
@@ -295,6 +322,78 @@ class FilesChanged(msgspec.Struct):
 class MembershipChanged(msgspec.Struct):
     namespace_id: str
     folder: str
+
+
+class InvitationStatus(enum.StrEnum):
+    PENDING = "pending"  # made, or its role changed
+    ACCEPTED = "accepted"
+    DECLINED = "declined"
+    WITHDRAWN = "withdrawn"  # the owner took it back
+
+
+class InvitationChanged(msgspec.Struct):
+    invitation_id: str
+    folder: str
+    owner: str
+    role: str
+    status: str
+
+
+# ------------------------------------------------------------------------------- reserved names
+# Names the sync client keeps for itself. Server and client both read them from here: the
+# server refuses them where they would collide with the client's own files, and the client
+# never takes them as a mount point, whatever old data says.
+IGNORE_FILE = ".roostignore"  # at the top of a workspace: gitignore rules, read as a file
+MARKER = ".roost-workspace"  # at the top of a workspace: says it is the folder synced before
+TEMP_PREFIX = ".roost-tmp-"  # the sync engine's download temp files, swept when it starts
+CLIENT_FILES = (IGNORE_FILE, MARKER)
+_KEPT_HERE = re.compile(r".* \(unshared(?: [0-9]+)?\)\Z", re.DOTALL)
+
+
+def kept_copy_name(folder: str, n: int = 1) -> str:
+    """What a device renames a share it left to: kept there only, never uploaded."""
+    return f"{folder} (unshared)" if n == 1 else f"{folder} (unshared {n})"
+
+
+def reserved_problem(path: str, kind: str = Kind.FILE) -> str | None:
+    """Why a live entry at `path` (inside any namespace) would collide with the sync client's
+    own files: a temp file's name anywhere, or `.roostignore` / `.roost-workspace` at the top
+    as a folder (or anything inside one). Case-folded, as case-insensitive disks see it."""
+    parts = path.split("/")
+    for part in parts:
+        if part.casefold().startswith(TEMP_PREFIX):
+            return f"names starting with {TEMP_PREFIX!r} are Roost's temporary files"
+    top = parts[0]
+    if top.casefold() in CLIENT_FILES and (len(parts) > 1 or kind == Kind.DIR):
+        return f"{top!r} at the top is a file Roost itself keeps; it cannot be a folder"
+    return None
+
+
+def share_name_problem(name: str) -> str | None:
+    """Why a share may not be called (or mounted as) `name`: it is a top-level folder, so a
+    client-reserved name would collide with the client's own files; and "NAME (unshared)" is
+    what a device calls a copy it keeps to itself, which a share must never pass for."""
+    if problem := reserved_problem(name, Kind.DIR):
+        return problem
+    if _KEPT_HERE.match(name):
+        return "names ending in '(unshared)' are for copies kept on one device only"
+    return None
+
+
+def mount_name(name: str, owner: str, taken: set[str]) -> str:
+    """Where a member's workspace shows a share: under its own name, unless that is taken
+    (case-folded names in `taken`); then "NAME (from OWNER)", "NAME (from OWNER 2)", ... so
+    nothing of theirs is merged into the share, nor the share into their things. The server
+    picks it when a member accepts; a device picks again when its disk has the name taken."""
+    candidate, n = name, 1
+    while candidate.casefold() in taken:
+        n += 1
+        suffix = f" (from {owner})" if n == 2 else f" (from {owner} {n - 1})"
+        base = name
+        while len((base + suffix).encode()) > MAX_NAME_BYTES:
+            base = base[:-1]
+        candidate = base + suffix
+    return candidate
 
 
 # ------------------------------------------------------------------------------- binary frames
@@ -466,9 +565,31 @@ SPECS = [
         write=True,
         summary="forget every old version of a path, keeping the current one",
     ),
-    OpSpec("files.share", Share, ShareInfo, write=True, summary="share a folder with a user"),
-    OpSpec("files.unshare", Unshare, ShareInfo, write=True, summary="revoke a member"),
-    OpSpec("files.shares", Empty, ShareList, summary="the shares the caller belongs to"),
+    OpSpec("files.share", Share, ShareInfo, write=True, summary="invite a user to a folder"),
+    OpSpec(
+        "files.unshare", Unshare, ShareInfo, write=True, summary="revoke a member or invitation"
+    ),
+    OpSpec(
+        "files.shares",
+        Empty,
+        ShareList,
+        summary="the shares the caller belongs to, and those offered to them",
+    ),
+    OpSpec(
+        "files.share.accept",
+        AnswerInvitation,
+        ShareInfo,
+        write=True,
+        summary="accept an invitation to a share",
+    ),
+    OpSpec(
+        "files.share.decline",
+        AnswerInvitation,
+        Empty,
+        write=True,
+        summary="decline an invitation to a share",
+    ),
+    OpSpec("files.share.leave", LeaveShare, Left, write=True, summary="leave a share"),
     OpSpec("files.attach", Attach, Attachment, write=True, summary="make an attachment"),
     OpSpec("media.get", GetAttachment, Attachment, summary="an attachment's name, size, blocks"),
     OpSpec("media.post", GetPostMedia, PostMedia, summary="a post's attachments with blocks"),
@@ -476,4 +597,5 @@ SPECS = [
 EVENTS: dict[str, type[msgspec.Struct]] = {
     "files.changed": FilesChanged,
     "files.membership": MembershipChanged,
+    "files.invitation": InvitationChanged,
 }

@@ -286,6 +286,8 @@ async def _check_item(
 ) -> NewVersion:
     """The version an item would add, or the RoostError that refuses it."""
     path = wire.validate_path(item.path)
+    if not item.deleted and (problem := wire.reserved_problem(path, item.kind)):
+        raise RoostError(ErrorCode.INVALID_ARGS, f"bad path {path[:80]!r}: {problem}")
     blocks = await _blocks_of(ctx, item.blocks, item.upload_id, item.block_count, known)
     if problem := shape_problem(item, blocks):
         raise RoostError(ErrorCode.INVALID_ARGS, problem)

@@ -1,5 +1,6 @@
-"""Files metadata: namespaces and members, the per-namespace journal of versions (gap-free
-`seq`), current paths, block reference counts, upload and staging records, attachments.
+"""Files metadata: namespaces, members and invitations to shares, the per-namespace journal
+of versions (gap-free `seq`), current paths, block reference counts, upload and staging
+records, attachments.
 
 All SQL for files lives here; the rules (who may do what, when a commit conflicts) live in
 the handlers' plain functions.
@@ -59,6 +60,21 @@ class NewVersion:
 
 
 @dataclass(frozen=True, slots=True)
+class InvitationRecord:
+    """A share offered to a user who has not answered yet: not a member."""
+
+    id: int
+    namespace_id: int
+    user_id: int
+    username: str  # the invitee
+    folder: str  # the share's own name
+    owner_id: int
+    owner: str
+    role: str
+    created_at: int
+
+
+@dataclass(frozen=True, slots=True)
 class AttachmentRecord:
     id: int
     owner_id: int
@@ -79,6 +95,12 @@ _NS_SELECT = (
     "SELECT n.id, n.kind, COALESCE(m.mount_name, n.name), n.owner_id, u.username, m.role, n.seq"
     " FROM namespaces n"
     " JOIN namespace_members m ON m.namespace_id = n.id JOIN users u ON u.id = n.owner_id"
+)
+_INVITATION_SELECT = (
+    "SELECT i.id, i.namespace_id, i.user_id, iu.username, n.name, n.owner_id, ou.username,"
+    " i.role, i.created_at FROM share_invitations i"
+    " JOIN namespaces n ON n.id = i.namespace_id"
+    " JOIN users iu ON iu.id = i.user_id JOIN users ou ON ou.id = n.owner_id"
 )
 _V_SELECT = (
     "SELECT id, namespace_id, path, seq, kind, size, mtime_ms, deleted, parent_id,"
@@ -222,6 +244,78 @@ class FileRepository:
             (ns_id,),
         ) as cur:
             return [(int(r[0]), str(r[1]), str(r[2]), r[3]) for r in await cur.fetchall()]
+
+    # ------------------------------------------------------------------ invitations
+    async def invite(
+        self,
+        tx: aiosqlite.Connection,
+        new_id: int,
+        ns_id: int,
+        user_id: int,
+        role: str,
+        invited_by: int,
+        now: int,
+    ) -> int:
+        """Offer a share to a user; asking again while one waits changes its role (one
+        pending invitation per share and user). Returns the invitation's id."""
+        async with tx.execute(
+            "INSERT INTO share_invitations (id, namespace_id, user_id, role, invited_by,"
+            " created_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (namespace_id, user_id)"
+            " DO UPDATE SET role = excluded.role RETURNING id",
+            (new_id, ns_id, user_id, role, invited_by, now),
+        ) as cur:
+            row = await cur.fetchone()
+        assert row is not None
+        return int(row[0])
+
+    async def invitations_for(
+        self, user_id: int, conn: aiosqlite.Connection | None = None
+    ) -> list[InvitationRecord]:
+        async with (conn or self._db.reader).execute(
+            _INVITATION_SELECT + " WHERE i.user_id = ? ORDER BY i.id", (user_id,)
+        ) as cur:
+            return [InvitationRecord(*row) for row in await cur.fetchall()]
+
+    async def invitation(
+        self, conn: aiosqlite.Connection, invitation_id: int, user_id: int
+    ) -> InvitationRecord | None:
+        """An invitation, only if it was made to `user_id`: nobody else may see or answer it."""
+        async with conn.execute(
+            _INVITATION_SELECT + " WHERE i.id = ? AND i.user_id = ?", (invitation_id, user_id)
+        ) as cur:
+            row = await cur.fetchone()
+        return InvitationRecord(*row) if row else None
+
+    async def pending_invitation(
+        self, conn: aiosqlite.Connection, ns_id: int, user_id: int
+    ) -> InvitationRecord | None:
+        async with conn.execute(
+            _INVITATION_SELECT + " WHERE i.namespace_id = ? AND i.user_id = ?", (ns_id, user_id)
+        ) as cur:
+            row = await cur.fetchone()
+        return InvitationRecord(*row) if row else None
+
+    async def invitations_of(
+        self, ns_id: int, conn: aiosqlite.Connection | None = None
+    ) -> list[InvitationRecord]:
+        """The invitations to one share still waiting for an answer."""
+        async with (conn or self._db.reader).execute(
+            _INVITATION_SELECT + " WHERE i.namespace_id = ? ORDER BY iu.username", (ns_id,)
+        ) as cur:
+            return [InvitationRecord(*row) for row in await cur.fetchall()]
+
+    async def pending_between(self, conn: aiosqlite.Connection, owner_id: int, user_id: int) -> int:
+        """How many of this owner's shares wait for this user's answer."""
+        async with conn.execute(
+            "SELECT COUNT(*) FROM share_invitations i JOIN namespaces n ON n.id = i.namespace_id"
+            " WHERE n.owner_id = ? AND i.user_id = ?",
+            (owner_id, user_id),
+        ) as cur:
+            row = await cur.fetchone()
+        return int(row[0]) if row else 0
+
+    async def drop_invitation(self, tx: aiosqlite.Connection, invitation_id: int) -> None:
+        await tx.execute("DELETE FROM share_invitations WHERE id = ?", (invitation_id,))
 
     # ------------------------------------------------------------------ journal and versions
     async def current(

@@ -405,4 +405,22 @@ MIGRATIONS: list[Migration] = [
         CREATE INDEX idempotency_keys_by_age ON idempotency_keys(created_at)
         """,
     ),
+    Migration(
+        9,
+        "shares: invitations a user accepts before they become a member",
+        # Members until now joined without being asked; they stay members (accepted), as they
+        # have been syncing the share. Only new shares wait for an answer.
+        """
+        CREATE TABLE share_invitations (
+            id INTEGER PRIMARY KEY,
+            namespace_id INTEGER NOT NULL REFERENCES namespaces(id) ON DELETE CASCADE,
+            user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+            role TEXT NOT NULL,
+            invited_by INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+            created_at INTEGER NOT NULL,
+            UNIQUE (namespace_id, user_id)
+        );
+        CREATE INDEX share_invitations_by_user ON share_invitations(user_id)
+        """,
+    ),
 ]

@@ -103,9 +103,13 @@ class SyncIndex:
                 ],
             )
 
-    async def has_synced(self) -> bool:
-        """Whether any path was synced here: then the folder has a base a pass compares with."""
-        async with self._db.reader.execute("SELECT 1 FROM sync_synced LIMIT 1") as cur:
+    async def has_synced(self, namespace_id: str | None = None) -> bool:
+        """Whether any path (of one namespace) was synced here: then the folder has a base a
+        pass compares with."""
+        sql, args = "SELECT 1 FROM sync_synced", tuple[str, ...]()
+        if namespace_id is not None:
+            sql, args = sql + " WHERE namespace_id = ?", (namespace_id,)
+        async with self._db.reader.execute(sql + " LIMIT 1", args) as cur:
             return await cur.fetchone() is not None
 
     async def forget_synced(self, namespace_id: str | None = None) -> None:
@@ -145,6 +149,15 @@ class SyncIndex:
 
     async def namespaces_known(self) -> set[str]:
         async with self._db.reader.execute("SELECT namespace_id FROM sync_cursors") as cur:
+            return {str(r[0]) for r in await cur.fetchall()}
+
+    async def top_level_names(self, namespace_id: str) -> set[str]:
+        """The names at the top of a namespace's live paths in the remote view."""
+        async with self._db.reader.execute(
+            "SELECT DISTINCT substr(path, 1, instr(path || '/', '/') - 1) FROM sync_remote"
+            " WHERE namespace_id = ? AND deleted = 0",
+            (namespace_id,),
+        ) as cur:
             return {str(r[0]) for r in await cur.fetchall()}
 
     # ------------------------------------------------------------------ remote view

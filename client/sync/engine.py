@@ -3,7 +3,8 @@
 One pass: pull each namespace's journal from its cursor into the remote view, scan the disk,
 decide each path with the three-way rule (`client.sync.decide`), then act: folders, conflicts
 and downloads, uploads (only missing blocks, batched commits), deletions. Shared folders are
-mounted under their name; the home holds everything else.
+mounted under their name, never over anything this device already has there
+(`client.sync.mounts`); the home holds everything else.
 """
 
 from __future__ import annotations
@@ -16,14 +17,17 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+import msgspec
+
 from client.connection import Connection
 from client.core import RoostClient
 from client.errors import ClientError, Unreachable
 from client.limits import fetch_usage, upload_group_bytes, upload_groups, upload_problem
 from client.sync.conflicts import conflicted_copy_name
 from client.sync.decide import Action, Content, Version, decide, for_viewer
-from client.sync.ignore import MARKER, Ignore
+from client.sync.ignore import IGNORE_FILE, MARKER, TEMP_PREFIX, Ignore, reserved_here
 from client.sync.lock import SyncLock
+from client.sync.mounts import MountAside, mount_points, settled
 from client.sync.scan import LocalFile, OnChunk, ScanResult, encode_chunks, scan
 from client.sync.transfer import (
     BlockSource,
@@ -61,6 +65,22 @@ def restored_note(folder: str) -> str:
 
 
 UNREADABLE = "this device may not read it (permission denied): left as it is everywhere"
+MARKER_IS_A_FOLDER = (
+    f"{MARKER} here is a folder, where Roost keeps a file that marks this workspace: each sync"
+    " starts afresh (nothing is deleted anywhere) until that folder is renamed or removed"
+)
+HELD_BACK = (
+    "the server holds this (an older server let it in), but Roost keeps the name for its own"
+    " files here: left alone, on the server and on this device"
+)
+
+
+def mounted_aside_note(aside: MountAside) -> str:
+    """Why a share shows under another name on this device (`PassReport.mounted_aside`)."""
+    return (
+        f"shared folder {aside.name!r} from {aside.owner} is at {aside.folder!r}: this device"
+        f" already has something called {aside.name!r}, which stays yours, as it was"
+    )
 
 
 @dataclass(frozen=True)
@@ -87,6 +107,8 @@ class PassReport:
     kept_local: list[str] = field(default_factory=list)  # viewer changes never uploaded
     detached: list[str] = field(default_factory=list)  # unshared folders kept here, unsynced
     restored: list[str] = field(default_factory=list)  # synced afresh: see `restored_note`
+    mounted_aside: list[MountAside] = field(default_factory=list)  # see `mounted_aside_note`
+    warnings: list[str] = field(default_factory=list)  # said once per engine, while they hold
     refused: list[tuple[str, str]] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (path, why)
     hashed: int = 0
@@ -104,7 +126,7 @@ class PassReport:
     def merge(self, other: PassReport) -> None:
         for name in (
             "uploaded", "downloaded", "deleted_local", "deleted_remote", "conflicts", "detached",
-            "restored",
+            "restored", "mounted_aside", "warnings",
         ):  # fmt: skip
             getattr(self, name).extend(getattr(other, name))
         self.refused = other.refused
@@ -206,6 +228,8 @@ class SyncEngine:
         self._lock: SyncLock | None = None
         # A pull that lands after a pass's commits would turn the remote view back: one at once.
         self._journal = asyncio.Lock()
+        self._warned: set[str] = set()  # warnings already said, not repeated every pass
+        self.held: set[str] = set()  # server paths the last plan left alone (`_held_back`)
 
     async def bind(self, *, watching: bool = False) -> None:
         """Where every engine starts: take this home's and folder's sync lock (`SyncBusy` when
@@ -285,9 +309,12 @@ class SyncEngine:
                 detached=early.detached,
                 conflicts=early.conflicts,
                 restored=early.restored,
+                mounted_aside=early.mounted_aside,
             )
             report.refused += [(p or ".", UNREADABLE) for p in found.unreadable]
             await self._act(mounts, found, report)
+            warnings = [*early.warnings, *(f"{p}: {HELD_BACK}" for p in sorted(self.held))]
+            self._warn(report, warnings + ([self.ignore.problem] if self.ignore.problem else []))
         finally:
             scanning[0] = False
             self.transfer.forget_early()
@@ -324,13 +351,22 @@ class SyncEngine:
                     local_sources.setdefault(h, src)
         await self._apply(plans, found, local_sources, report)
 
+    def _warn(self, report: PassReport, now: list[str]) -> None:
+        """Report each warning the first pass it holds, not every pass while it does."""
+        report.warnings += [w for w in now if w not in self._warned]
+        self._warned = set(now)
+
     async def preview(self) -> Preview:
         """What the next pass would do to every path, without doing it: pull the journals when
         the server is reachable and no pass is running (else use the last remote view), scan,
-        decide."""
+        decide. Its namespaces carry the names this workspace shows them under."""
         listed = await self.client.read("files.namespaces", None, cache_key="mine")
-        namespaces: list[wire.Namespace] = listed.result.namespaces
         offline = listed.offline
+        folders = await self._mount_points(listed.result.namespaces)
+        namespaces = [
+            ns if ns.kind == "home" else msgspec.structs.replace(ns, name=folders[ns.id])
+            for ns in listed.result.namespaces
+        ]
         mounts = [Mount(ns, "" if ns.kind == "home" else ns.name + "/") for ns in namespaces]
         if not offline and not self._journal.locked():  # else a running pass is pulling
             try:
@@ -342,15 +378,33 @@ class SyncEngine:
                 offline = True
         found = await scan(self.root, self.ignore, self.index)
         # A folder that lost its marker is synced afresh (`_check_marker`): show it so.
-        afresh = not (self.root / MARKER).exists()
+        afresh = not (self.root / MARKER).is_file()
         plans = await self._plan(mounts, found, everything=True, afresh=afresh)
         states = [s for p in plans if (s := p.state()) is not None]
         return Preview(namespaces, sorted(states, key=lambda s: s.path), offline)
 
+    async def _mount_points(self, namespaces: list[wire.Namespace]) -> dict[str, str]:
+        """Each share's folder in this workspace: where it was mounted before, else its own
+        name when nothing of this device's is there (`client.sync.mounts`)."""
+        before = await self.index.mounts()
+        if settled(namespaces, before):  # every pass but the first after a share arrives
+            return mount_points(namespaces, before, on_disk=set(), synced_before=set())
+        home = next((ns for ns in namespaces if ns.kind == "home"), None)
+        home_tops = await self.index.top_level_names(home.id) if home else set()
+        synced_before = {
+            ns.id for ns in namespaces if ns.kind == "shared" and await self.index.has_synced(ns.id)
+        }
+        on_disk = await asyncio.to_thread(_top_names, self.root)
+        return mount_points(
+            namespaces,
+            before,
+            on_disk=on_disk | home_tops | await self.index.detached(),
+            synced_before=synced_before,
+        )
+
     async def _mounts(self, conn: Connection, report: PassReport) -> list[Mount]:
         listed: wire.NamespaceList = await conn.call("files.namespaces")
-        mounts = [Mount(ns, "" if ns.kind == "home" else ns.name + "/") for ns in listed.namespaces]
-        current = {m.id for m in mounts}
+        current = {ns.id for ns in listed.namespaces}
         before = await self.index.mounts()
         for gone in (await self.index.namespaces_known() | set(before)) - current:
             if gone in before:  # removed from a share: keep the copy here, out of the home
@@ -358,10 +412,21 @@ class SyncEngine:
                 if kept is not None:
                     report.detached.append(kept)
             await self.index.forget_namespace(gone)
+        folders = await self._mount_points(listed.namespaces)
+        mounts = [
+            Mount(ns, "" if ns.kind == "home" else folders[ns.id] + "/") for ns in listed.namespaces
+        ]
         for m in mounts:
             if not m.prefix:
                 continue
             folder = m.prefix[:-1]
+            was = before.get(m.id)
+            if was is None and await self.index.has_synced(m.id):
+                was = m.namespace.name  # an older client synced it under its name
+            if was is not None and was != folder:  # its base described another folder
+                await self.index.forget_synced(m.id)
+            if folder != m.namespace.name and before.get(m.id) != folder:
+                report.mounted_aside.append(MountAside(m.namespace.name, m.namespace.owner, folder))
             whole = "" in report.restored  # the workspace itself is synced afresh
             if not whole and before.get(m.id) == folder and not (self.root / folder).is_dir():
                 # Gone as a whole: a member renamed or deleted the share's folder. Taken as
@@ -379,7 +444,11 @@ class SyncEngine:
         the base would read every path as deleted here, and delete it on the server and every
         device: the pass starts afresh instead, as Syncthing stops on a missing folder marker."""
         marker = self.root / MARKER
-        if marker.exists():
+        if marker.is_file():
+            return
+        if marker.is_dir():  # not ours, and never uploaded (ignored): no base to trust
+            await self.index.forget_synced()
+            report.warnings.append(MARKER_IS_A_FOLDER)
             return
         if await self.index.has_synced():
             await self.index.forget_synced()
@@ -422,10 +491,10 @@ class SyncEngine:
             with contextlib.suppress(OSError):
                 path.rmdir()  # nothing to keep
             return None
-        kept, n = f"{folder} (unshared)", 1
+        kept, n = wire.kept_copy_name(folder), 1
         while (self.root / kept).exists():
             n += 1
-            kept = f"{folder} (unshared {n})"
+            kept = wire.kept_copy_name(folder, n)
         await self.index.detach(kept)  # first, so a crash leaves it ignored, never uploaded
         os.replace(path, self.root / kept)
         return kept
@@ -453,6 +522,7 @@ class SyncEngine:
     ) -> list[_Plan]:
         shares = {m.prefix[:-1]: m for m in mounts if m.prefix}
         home = next(m for m in mounts if not m.prefix)
+        self.held = set()
         local_by_mount: dict[str, dict[str, LocalFile]] = {m.id: {} for m in mounts}
         for ws, f in found.files.items():
             top, _, rest = ws.partition("/")
@@ -474,6 +544,8 @@ class SyncEngine:
                     continue  # not known here: neither deleted nor written over
                 lf, rr = local.get(path), remote.get(path)
                 base = synced.get(path)
+                if self._held_back(m.prefix + path, rr or base):
+                    continue  # the engine's own name: never synced, whatever the server holds
                 if lf is None and self.ignore.ignored(m.prefix + path, _is_dir(rr or base)):
                     continue  # ignored here: neither deleted on the server nor fetched
                 if base is None and m.prefix:  # the folder was ours before it was shared:
@@ -484,6 +556,18 @@ class SyncEngine:
                 if action != Action.NOTHING or everything:
                     plans.append(_Plan(m, path, lf, rr, action))
         return plans
+
+    def _held_back(self, ws: str, remote: RemoteRow | SyncedRow | None) -> bool:
+        """A path that is the engine's own on one side: a remote folder (or anything inside
+        it) where the engine keeps its ignore file or marker, a temp file's name, or the
+        ignore file's name on the server while a folder of that name is here. Such a thing
+        on the server (an older one let it in) is noted in `held`."""
+        held = reserved_here(ws, _is_dir(remote))
+        held = held or (ws == IGNORE_FILE and (self.root / ws).is_dir())
+        if held and remote is not None:
+            temp = ws.rpartition("/")[2].casefold().startswith(TEMP_PREFIX)
+            self.held.add(ws if temp else ws.partition("/")[0])
+        return held
 
     # ------------------------------------------------------------------ acting
     async def _apply(
@@ -673,6 +757,13 @@ class SyncEngine:
             return False
         path.unlink(missing_ok=True)
         return True
+
+
+def _top_names(root: Path) -> set[str]:
+    try:
+        return set(os.listdir(root))
+    except FileNotFoundError:
+        return set()
 
 
 def _changed_since_scan(path: Path, seen: LocalFile) -> bool:

@@ -1,5 +1,9 @@
 """What the sync engine leaves alone: `.roostignore` (gitignore syntax), its own temp files
-and workspace marker, and folders kept on this device only."""
+and workspace marker, and folders kept on this device only.
+
+The names are the protocol's (`protocol.files`): the server refuses them where they would
+collide with these files, and what an older server let through is left alone here, never
+read as rules, synced or uploaded."""
 
 from __future__ import annotations
 
@@ -7,9 +11,20 @@ from pathlib import Path
 
 import pathspec
 
-TEMP_PREFIX = ".roost-tmp-"
-IGNORE_FILE = ".roostignore"
-MARKER = ".roost-workspace"  # at the top of a synced folder: it is the one synced before
+from protocol.files import IGNORE_FILE, MARKER, TEMP_PREFIX
+
+__all__ = ["IGNORE_FILE", "MARKER", "TEMP_PREFIX", "Ignore", "reserved_here"]
+
+
+def reserved_here(rel: str, is_dir: bool = False) -> bool:
+    """Whether a workspace path is the engine's own and never syncs: a temp file's name
+    anywhere, the marker (and anything inside a marker that is a folder), a folder named like
+    the ignore file and anything inside it. The ignore file, a file, syncs. Case-folded, as the
+    server refuses these names (`protocol.files.reserved_problem`) and other disks see them."""
+    parts = rel.casefold().split("/")
+    if parts[0] == MARKER or any(p.startswith(TEMP_PREFIX) for p in parts):
+        return True
+    return parts[0] == IGNORE_FILE and (len(parts) > 1 or is_dir)
 
 
 class Ignore:
@@ -18,23 +33,34 @@ class Ignore:
         self._spec: pathspec.GitIgnoreSpec | None = None
         self._mtime: int | None = None
         self.detached: set[str] = set()  # top-level folders kept on this device only
+        self.problem: str | None = None  # why the ignore file's rules are not in use
         self.reload()
 
     def reload(self) -> None:
         path = self._root / IGNORE_FILE
         try:
-            mtime = path.stat().st_mtime_ns
+            st = path.stat()
+            if path.is_dir():
+                raise IsADirectoryError(path)
+            if st.st_mtime_ns != self._mtime:
+                lines = path.read_text(errors="replace").splitlines()
+                self._spec = pathspec.GitIgnoreSpec.from_lines(lines)
+                self._mtime = st.st_mtime_ns
+            self.problem = None
         except FileNotFoundError:
+            self._spec, self._mtime, self.problem = None, None, None
+        except IsADirectoryError:  # a folder where Roost expects its file: never a crash
             self._spec, self._mtime = None, None
-            return
-        if mtime != self._mtime:
-            lines = path.read_text(errors="replace").splitlines()
-            self._spec = pathspec.GitIgnoreSpec.from_lines(lines)
-            self._mtime = mtime
+            self.problem = (
+                f"{IGNORE_FILE} is a folder, not a file of ignore rules: no rules apply, and the"
+                " folder stays on this device; rename it to have your rules back"
+            )
+        except OSError as exc:
+            self._spec, self._mtime = None, None
+            self.problem = f"{IGNORE_FILE} cannot be read ({exc.strerror}): no rules apply"
 
     def ignored(self, rel: str, is_dir: bool = False) -> bool:
-        name = rel.rpartition("/")[2]
-        if name.startswith(TEMP_PREFIX) or rel == MARKER or rel.partition("/")[0] in self.detached:
+        if reserved_here(rel, is_dir) or rel.partition("/")[0] in self.detached:
             return True
         if self._spec is None:
             return False

@@ -57,7 +57,8 @@ async def test_sync_ls_put_get_history_restore_share_media(
     none_yet = await bob.ok("share")
     assert none_yet.stdout == "" and none_yet.stderr.startswith("no shared folders")
     await alice.ok("share", "team", "bob", "--role", "viewer")
-    shares = json.loads((await bob.ok("share", "--json")).stdout)
+    await bob.ok("share", "accept", "team")
+    shares = json.loads((await bob.ok("share", "--json")).stdout)["shares"]
     assert [(s["folder"], s["role"]) for s in shares] == [("team", "viewer")]
     bob_ws = tmp_path / "bob-ws"
     await bob.ok("sync", str(bob_ws), "--once")
@@ -118,3 +119,96 @@ async def test_a_deleted_file_comes_back_without_naming_a_version(
         afresh.stderr
     )
     assert "downloaded: plan.txt" in afresh.stderr and (ws / "plan.txt").read_text() == "v2"
+
+
+async def test_share_invitations_accept_decline_and_leave(
+    server_process: ServerProcess, make_home: Callable[[str, str], Home], tmp_path: Path
+) -> None:
+    """`roost share` offers a folder; the invitee sees who asked, what and as what, and
+    answers; a member leaves; the owner sees who has not answered yet."""
+    alice = make_home("alice", server_process.url)
+    bob = make_home("bob", server_process.url)
+    carol = make_home("carol", server_process.url)
+    for home, name in ((alice, "alice"), (bob, "bob"), (carol, "carol")):
+        await home.register(name)
+    ws = tmp_path / "alice-ws"
+    (ws / "team").mkdir(parents=True)
+    (ws / "team" / "plan.txt").write_text("the plan")
+    await alice.ok("sync", str(ws), "--once")
+
+    invited = await alice.ok("share", "team", "bob", "--role", "editor")
+    assert invited.stderr == (
+        "invited bob to team as editor: it is shared once they accept (roost share accept team)\n"
+    )
+    owner_view = await alice.ok("share")
+    assert (
+        owner_view.stdout
+        == "team/  owner alice, you are owner: alice (owner), bob (editor, invited)\n"
+    )
+    waiting = await bob.ok("share")
+    [line] = waiting.stdout.splitlines()
+    assert line.startswith("team/  invited by alice, as editor (invitation ")
+    assert "roost share accept NAME" in waiting.stderr
+    listed = json.loads((await bob.ok("share", "--json")).stdout)
+    assert listed["shares"] == [] and [
+        (i["folder"], i["owner"], i["role"]) for i in listed["invitations"]
+    ] == [("team", "alice", "editor")]
+
+    bob_ws = tmp_path / "bob-ws"
+    await bob.ok("sync", str(bob_ws), "--once")
+    assert not (bob_ws / "team").exists()  # not a member yet: nothing mounted
+    stranger = await carol.run("share", "accept", listed["invitations"][0]["id"])
+    assert stranger.code == 1 and stranger.stderr.startswith("error: no invitation ")
+
+    accepted = await bob.ok("share", "accept", "team")
+    assert accepted.stderr.startswith(
+        "accepted: team/ from alice is in your files (you are editor)"
+    )
+    await bob.ok("sync", str(bob_ws), "--once")
+    assert (bob_ws / "team" / "plan.txt").read_text() == "the plan"
+
+    owner_leaves = await alice.run("share", "leave", "team")
+    assert owner_leaves.code == 1
+    assert owner_leaves.stderr.startswith("error: 'team' is yours; remove its members instead")
+    left = await bob.ok("share", "leave", "team")
+    assert "keeps its copy as 'team (unshared)'" in left.stderr
+    synced = await bob.ok("sync", str(bob_ws), "--once")
+    assert "kept on this device only: team (unshared)" in synced.stderr
+    assert (bob_ws / "team (unshared)" / "plan.txt").read_text() == "the plan"
+
+    await alice.ok("share", "team", "carol")
+    declined = await carol.ok("share", "decline", "team")
+    assert declined.stderr == "declined team from alice\n"
+    assert json.loads((await carol.ok("share", "--json")).stdout) == {
+        "shares": [],
+        "invitations": [],
+    }
+    unknown = await carol.run("share", "accept")
+    assert unknown.code == 1 and "roost share accept NAME" in unknown.stderr
+
+
+async def test_sync_says_where_a_share_went_when_the_folder_is_taken(
+    server_process: ServerProcess, make_home: Callable[[str, str], Home], tmp_path: Path
+) -> None:
+    alice = make_home("alice", server_process.url)
+    bob = make_home("bob", server_process.url)
+    await alice.register("alice")
+    await bob.register("bob")
+    ws = tmp_path / "alice-ws"
+    (ws / "team").mkdir(parents=True)
+    (ws / "team" / "plan.txt").write_text("the plan")
+    await alice.ok("sync", str(ws), "--once")
+    bob_ws = tmp_path / "bob-ws"
+    (bob_ws / "team").mkdir(parents=True)
+    (bob_ws / "team" / "mine.txt").write_text("bob's own")  # never synced
+    await alice.ok("share", "team", "bob", "--role", "editor")
+    await bob.ok("share", "accept", "team")
+
+    synced = await bob.ok("sync", str(bob_ws), "--once")
+    assert (
+        "shared folder 'team' from alice is at 'team (from alice)': this device already has"
+        " something called 'team', which stays yours, as it was"
+    ) in synced.stderr
+    assert (bob_ws / "team (from alice)" / "plan.txt").read_text() == "the plan"
+    await alice.ok("sync", str(ws), "--once")
+    assert not (ws / "team" / "mine.txt").exists()

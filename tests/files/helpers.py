@@ -10,9 +10,11 @@ import subprocess
 from pathlib import Path
 
 from client.core import RoostClient
+from client.files import RemoteFiles
 from client.home import Account, ClientHome
 from client.sync.engine import PassReport, SyncEngine
 from client.sync.ignore import MARKER
+from protocol import files as wire
 from tests.conftest import LiveServer
 from tests.helpers import SECOND, Home, roost_command
 
@@ -22,6 +24,10 @@ class Device:
         self.client = client
         self.root = root
         self.engine = SyncEngine(client, root)
+
+    @property
+    def username(self) -> str:
+        return self.client.home.require_account().username
 
     async def sync(self) -> PassReport:
         return await self.engine.run_once()
@@ -47,6 +53,15 @@ class Device:
             for name in dirs + files:
                 out.append(str((Path(dirpath) / name).relative_to(self.root)))
         return sorted(p for p in out if p != MARKER)
+
+
+async def share_with(owner: Device, folder: str, member: Device, role: str) -> wire.ShareInfo:
+    """The owner invites the member, who accepts: the share as the member now sees it."""
+    await RemoteFiles(owner.client).share(folder, member.username, role)
+    [invitation] = [
+        i for i in await RemoteFiles(member.client).invitations() if i.owner == owner.username
+    ]
+    return await RemoteFiles(member.client).accept(invitation.id)
 
 
 async def device(

@@ -9,7 +9,7 @@ from pathlib import Path
 from client.files import RemoteFiles
 from server.sharing import mount_name
 from tests.conftest import LiveServer
-from tests.files.helpers import Device, device
+from tests.files.helpers import Device, device, share_with
 
 
 def test_mount_names_avoid_what_the_member_already_has() -> None:
@@ -29,7 +29,8 @@ async def test_a_share_named_like_my_own_folder_is_mounted_beside_it(
     bob.write("Photos/cat.jpg", "bob's own cat")
     await alice.sync()
     await bob.sync()
-    info = await RemoteFiles(alice.client).share("Photos", "bob", "editor")
+    await share_with(alice, "Photos", bob, "editor")
+    [info] = await RemoteFiles(alice.client).shares()
     assert [(m.username, m.mounted_as) for m in info.members] == [
         ("alice", None),
         ("bob", "Photos (from alice)"),
@@ -65,7 +66,7 @@ async def test_a_removed_member_keeps_a_copy_that_never_reaches_their_home(
     alice.write("team/plan.txt", "the plan")
     await alice.sync()
     files = RemoteFiles(alice.client)
-    await files.share("team", "bob", "editor")
+    await share_with(alice, "team", bob, "editor")
     await bob.sync()
     bob.write("team/draft.txt", "bob's draft")
     await bob.sync()
@@ -102,7 +103,7 @@ async def test_editing_a_file_just_after_sharing_its_folder_is_no_conflict(
     try:
         alice.write("club/agenda.md", "agenda")
         await alice.sync()
-        await RemoteFiles(alice.client).share("club", "bob", "editor")
+        await share_with(alice, "club", bob, "editor")
         await bob.sync()
         alice.write("club/agenda.md", "agenda by alice")
         bob.write("club/agenda.md", "agenda by bob")
@@ -121,7 +122,7 @@ async def test_editing_a_file_just_after_sharing_its_folder_is_no_conflict(
         await bob.client.close()
 
 
-async def test_a_file_where_a_share_arrives_is_kept_as_a_conflicted_copy(
+async def test_a_file_where_a_share_arrives_stays_and_the_share_mounts_beside_it(
     alice_and_bob: tuple[Device, Device],
 ) -> None:
     alice, bob = alice_and_bob
@@ -129,17 +130,23 @@ async def test_a_file_where_a_share_arrives_is_kept_as_a_conflicted_copy(
     await alice.sync()
     await bob.sync()
     bob.write("team", "bob's note, made offline")  # the server has never seen it
-    await RemoteFiles(alice.client).share("team", "bob", "viewer")
+    info = await share_with(alice, "team", bob, "viewer")
+    assert info.folder == "team"  # the server could not know of the file
 
     report = await bob.sync()
-    [copy] = report.conflicts
-    assert copy.startswith("team (conflicted copy from b1 ")
-    assert bob.read(copy) == b"bob's note, made offline"
-    assert bob.read("team/plan.txt") == b"the plan"
-    assert copy in report.uploaded  # into bob's home, as his own file
-    mine = [r.shown for r in await RemoteFiles(bob.client).ls()]
-    assert mine == ["team", copy]  # the share, and the copy
-    assert not (await bob.sync()).acted
+    assert report.conflicts == []
+    assert [(a.name, a.owner, a.folder) for a in report.mounted_aside] == [
+        ("team", "alice", "team (from alice)")
+    ]
+    assert bob.read("team") == b"bob's note, made offline"  # untouched
+    assert bob.read("team (from alice)/plan.txt") == b"the plan"
+    assert "team" in report.uploaded  # into bob's home, as his own file
+    files = RemoteFiles(bob.client)
+    home = next(ns for ns in await files.namespaces() if ns.kind == "home")
+    assert [(e.path, e.kind) for e in await files.entries(home)] == [("team", "file")]
+    again = await bob.sync()
+    assert not again.acted and again.mounted_aside == []  # said once; the mount stays
+    assert bob.read("team (from alice)/plan.txt") == b"the plan"
 
 
 async def test_a_member_renaming_a_shared_folder_empties_it_for_nobody(
@@ -148,7 +155,7 @@ async def test_a_member_renaming_a_shared_folder_empties_it_for_nobody(
     alice, bob = alice_and_bob
     alice.write("team/plan.txt", "the plan")
     await alice.sync()
-    await RemoteFiles(alice.client).share("team", "bob", "editor")
+    await share_with(alice, "team", bob, "editor")
     await bob.sync()
 
     (bob.root / "team").rename(bob.root / "club")

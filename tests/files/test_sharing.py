@@ -14,7 +14,7 @@ from protocol import files as wire
 from storage.blocks import LocalBlockStore
 from storage.chunker import chunk_bytes
 from tests.conftest import LiveServer
-from tests.files.helpers import Device, device
+from tests.files.helpers import Device, device, share_with
 
 
 async def test_viewer_editor_and_stranger(live: LiveServer, tmp_path: Path) -> None:
@@ -29,11 +29,12 @@ async def test_viewer_editor_and_stranger(live: LiveServer, tmp_path: Path) -> N
         sent = alice.sent
         files = RemoteFiles(alice.client)
         info = await files.share("team", "bob", "viewer")
-        assert [(m.username, m.role) for m in info.members] == [
-            ("alice", "owner"),
-            ("bob", "viewer"),
+        assert [(m.username, m.role, m.pending) for m in info.members] == [
+            ("alice", "owner", False),
+            ("bob", "viewer", True),  # invited, not yet a member
         ]
-        await files.share("team", "carol", "editor")
+        await RemoteFiles(bob.client).accept("team")
+        await share_with(alice, "team", carol, "editor")
         await alice.sync()
         assert alice.sent == sent  # sharing moved no bytes
         assert alice.listing() == ["private", "private/diary.txt", "team", "team/plan.txt"]
@@ -96,7 +97,7 @@ async def test_a_viewers_large_edit_never_reaches_the_server(
     alice, bob = alice_and_bob
     alice.write("team/plan.txt", "draft")
     await alice.sync()
-    await RemoteFiles(alice.client).share("team", "bob", "viewer")
+    await share_with(alice, "team", bob, "viewer")
     await bob.sync()
     data = random.Random(3).randbytes(6 << 20)
     bob.write("team/film.bin", data)
@@ -137,7 +138,7 @@ async def test_a_file_is_not_shared_and_a_folder_is_one_folder_whatever_its_case
     with pytest.raises(ServerError, match="is a file"):
         await files.share("README.TXT", "bob", "viewer")
 
-    info = await files.share("team", "bob", "editor")
+    info = await share_with(alice, "team", bob, "editor")
     assert info.folder == "Team"
     again = await files.share("TEAM", "bob", "viewer")  # the same share, a new role
     assert again.namespace_id == info.namespace_id

@@ -3,9 +3,10 @@ matrix runs, and the valid requests the fuzzer starts from.
 
 Each op has one `Row`: attempts made as another user (`mallory`, a stranger and non-member),
 as `bob` where a role applies (a viewer of alice's share, a non-creator member of her group),
-and the reason when the op is open to every signed-in user. A refused attempt names the code
-it must get; an allowed one is checked for leaks of alice's data. `valid(world)` is a request
-alice herself may make: the fuzzer's starting point.
+as `penny` where an invitation could be mistaken for membership (invited to the share, not
+answered), and the reason when the op is open to every signed-in user. A refused attempt
+names the code it must get; an allowed one is checked for leaks of alice's data.
+`valid(world)` is a request alice herself may make: the fuzzer's starting point.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ Check = Callable[[World, dict[str, Any]], None]
 
 @dataclass(frozen=True)
 class Attempt:
-    who: str  # "mallory" (a stranger) or "bob" (a member with a lesser role)
+    who: str  # "mallory" (a stranger), "bob" (a lesser role), "carol" (former), "penny" (invited)
     args: Args
     code: str | None  # the refusal expected; None: allowed, and checked for leaks
     check: Check | None = None  # more about an allowed result
@@ -79,8 +80,20 @@ def only_own_namespace(world: World, result: dict[str, Any]) -> None:
     assert [n["id"] for n in result["namespaces"]] == [world.ids["mallory_home"]], result
 
 
+def only_a_home(world: World, result: dict[str, Any]) -> None:
+    assert [n["kind"] for n in result["namespaces"]] == ["home"], result
+
+
 def no_shares(world: World, result: dict[str, Any]) -> None:
+    assert result["shares"] == [] and result["invitations"] == [], result
+
+
+def an_invitation_only(world: World, result: dict[str, Any]) -> None:
+    """Penny sees who offered her what, and nothing of the share itself."""
     assert result["shares"] == [], result
+    assert [(i["id"], i["folder"], i["owner"]) for i in result["invitations"]] == [
+        (world.ids["penny_invitation"], "team", "alice")
+    ], result
 
 
 def alice_not_a_contact(world: World, result: dict[str, Any]) -> None:
@@ -114,6 +127,10 @@ def commit_item(path: str, version: str | None = None, block: str = "diary") -> 
         }
 
     return build
+
+
+def invitation_answer(world: World) -> dict[str, Any]:
+    return {"invitation_id": world.ids["penny_invitation"], "client_id": key()}
 
 
 def commit(namespace: str, item: Args) -> Args:
@@ -272,12 +289,16 @@ ROWS: dict[str, Row] = {
     "chat.typing": Row([refused("not_found")(lambda w: {"conversation": w.ids["group"]})]),
     "presence.get": Row([allowed(empty, alice_not_a_contact)], open_because=OWN),
     # files
-    "files.namespaces": Row([allowed(empty, only_own_namespace)], open_because=OWN),
+    "files.namespaces": Row(
+        [allowed(empty, only_own_namespace), Attempt("penny", empty, None, only_a_home)],
+        open_because=OWN,
+    ),
     "files.changes": Row(
         [
             refused("not_found")(lambda w: {"namespace_id": w.ids["home"]}),
             refused("not_found")(lambda w: {"namespace_id": w.ids["share"]}),
             refused("not_found", "carol")(lambda w: {"namespace_id": w.ids["share"]}),
+            refused("not_found", "penny")(lambda w: {"namespace_id": w.ids["share"]}),
         ]
     ),
     "files.missing": Row(
@@ -285,7 +306,13 @@ ROWS: dict[str, Row] = {
             allowed(
                 lambda w: {"namespace_id": None, "hashes": list(w.hashes.values())},
                 nothing_readable,
-            )
+            ),
+            Attempt(
+                "penny",
+                lambda w: {"namespace_id": w.ids["share"], "hashes": list(w.hashes.values())},
+                None,
+                nothing_readable,
+            ),
         ],
         open_because="answers about the caller's own access only",
     ),
@@ -303,6 +330,7 @@ ROWS: dict[str, Row] = {
             refused("not_found")(commit("share", commit_item(PLAN_PATH, "plan_version"))),
             refused("forbidden", "bob")(commit("share", commit_item(PLAN_PATH, "plan_version"))),
             refused("not_found", "carol")(commit("share", commit_item(PLAN_PATH, "plan_version"))),
+            refused("not_found", "penny")(commit("share", commit_item(PLAN_PATH, "plan_version"))),
             allowed(commit("mallory_home", commit_item("claimed.txt")), block_claim_refused),
         ]
     ),
@@ -310,6 +338,9 @@ ROWS: dict[str, Row] = {
         [
             refused("not_found")(lambda w: {"namespace_id": w.ids["home"], "path": DIARY_PATH}),
             refused("not_found")(lambda w: {"namespace_id": w.ids["share"], "path": PLAN_PATH}),
+            refused("not_found", "penny")(
+                lambda w: {"namespace_id": w.ids["share"], "path": PLAN_PATH}
+            ),
         ]
     ),
     "files.restore": Row(
@@ -330,6 +361,14 @@ ROWS: dict[str, Row] = {
                     "client_id": key(),
                 }
             ),
+            refused("not_found", "penny")(
+                lambda w: {
+                    "namespace_id": w.ids["share"],
+                    "path": PLAN_PATH,
+                    "version_id": w.ids["plan_version"],
+                    "client_id": key(),
+                }
+            ),
         ]
     ),
     "files.purge": Row(
@@ -341,6 +380,9 @@ ROWS: dict[str, Row] = {
             refused("not_found", "carol")(
                 lambda w: {"namespace_id": w.ids["share"], "path": PLAN_PATH}
             ),
+            refused("not_found", "penny")(
+                lambda w: {"namespace_id": w.ids["share"], "path": PLAN_PATH}
+            ),
         ],
         fuzz=False,  # alice's own purge would forget the versions other rows restore
     ),
@@ -348,6 +390,9 @@ ROWS: dict[str, Row] = {
         [
             refused("forbidden", "bob")(  # a viewer cannot re-share alice's folder
                 lambda w: {"folder": "team", "username": "mallory", "role": "editor"}
+            ),
+            refused("invalid_args", "mallory")(  # a name the client keeps for itself
+                lambda w: {"folder": ".roostignore", "username": "alice", "role": "editor"}
             ),
         ],
         valid=lambda w: {"folder": "team", "username": "mallory", "role": "viewer"},
@@ -359,7 +404,33 @@ ROWS: dict[str, Row] = {
         ],
         valid=lambda w: {"folder": "team", "username": "bob"},
     ),
-    "files.shares": Row([allowed(empty, no_shares)], open_because=OWN),
+    "files.shares": Row(
+        [allowed(empty, no_shares), Attempt("penny", empty, None, an_invitation_only)],
+        open_because=OWN,
+    ),
+    "files.share.accept": Row(
+        [
+            # penny's invitation is hers to answer: anyone else finds nothing
+            refused("not_found")(invitation_answer),
+            refused("not_found", "bob")(invitation_answer),
+            refused("not_found", "carol")(invitation_answer),
+        ]
+    ),
+    "files.share.decline": Row(
+        [
+            refused("not_found")(invitation_answer),
+            refused("not_found", "bob")(invitation_answer),
+        ]
+    ),
+    "files.share.leave": Row(
+        [
+            refused("not_found")(lambda w: {"folder": "team", "client_id": key()}),
+            refused("not_found", "carol")(lambda w: {"folder": "team", "client_id": key()}),
+            refused("not_found", "penny")(lambda w: {"folder": "team", "client_id": key()}),
+        ],
+        # alice owns `team`: her own leave is refused (forbidden), so the fuzzer changes nothing
+        valid=lambda w: {"folder": "team", "client_id": key()},
+    ),
     "files.attach": Row(
         [
             refused("not_found")(

@@ -1,6 +1,7 @@
 """The authorization matrix, generated from the op registry: every op is tried anonymously,
 as a stranger (another user, a non-member of alice's group and share) and, where a role
-applies, as a member with a lesser role. A refusal must carry the expected code and nothing
+applies, as a member with a lesser role, a former member or someone invited to the share who
+has not accepted (not a member). A refusal must carry the expected code and nothing
 else; an op open to every signed-in user must not hand out any of alice's private data; and
 after all of it alice's things are exactly as they were. A new op without a row in
 `attacks.ROWS` fails this test, so it cannot skip the matrix."""
@@ -128,9 +129,10 @@ def test_every_op_refuses_or_reveals_nothing_of_alices(world: World) -> None:
     assert alice_snapshot(world) == before
 
 
-@pytest.mark.parametrize("who", ["mallory", "carol"])
+@pytest.mark.parametrize("who", ["mallory", "carol", "penny"])
 def test_blocks_of_alice_cannot_be_fetched_by_hash(world: World, who: str) -> None:
-    """Not by a stranger, nor by a former editor of the share that holds one of them."""
+    """Not by a stranger, nor by a former editor of the share that holds one of them, nor by
+    someone invited to it who has not accepted."""
     peer = world.peer(who)
     try:
         for name, block in world.hashes.items():
@@ -162,8 +164,9 @@ def test_a_viewer_reads_the_share_but_not_alices_home(world: World) -> None:
 
 def test_events_of_alices_things_reach_members_only(world: World) -> None:
     """Pushed events are replies nobody asked for: while alice writes to her group and her
-    share and types, the stranger and the removed member get nothing of it; bob does."""
-    peers = {who: world.peer(who) for who in ("mallory", "carol", "bob")}
+    share and types, the stranger, the removed member and the one invited (not accepted) get
+    nothing of it; bob does."""
+    peers = {who: world.peer(who) for who in ("mallory", "carol", "penny", "bob")}
     alice = world.peer("alice")
     try:
         group, share = world.ids["group"], world.ids["share"]
@@ -177,7 +180,7 @@ def test_events_of_alices_things_reach_members_only(world: World) -> None:
         alice.call("files.commit", {"namespace_id": share, "items": [item]})
         for peer in peers.values():
             peer.call("auth.whoami")  # queued after any event those writes caused
-        for who in ("mallory", "carol"):
+        for who in ("mallory", "carol", "penny"):
             got = peers[who].events
             leaked = leaks(world, who, {}, {"events": got})
             assert not leaked and not any(share in json.dumps(e) for e in got), (who, got)

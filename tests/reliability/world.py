@@ -3,9 +3,10 @@
 alice   a public post, a direct conversation and a group with bob (both with a message),
         a private file in her home, a folder `team` shared with bob as a viewer, an
         attachment on no post, a spare device, notifications (bob likes and mentions her)
-bob     alice's friend: in her group, viewer of `team`
+bob     alice's friend: in her group, viewer of `team` (he accepted the invitation)
 carol   a former member: removed from alice's group and from `team` (she was an editor);
         she keeps the group's history up to her removal, nothing after, and nothing of `team`
+penny   invited to `team` as an editor, not answered yet: not a member, so nothing of it
 mallory a stranger: in none of alice's conversations or shares
 """
 
@@ -26,7 +27,7 @@ def key() -> str:
 @dataclass
 class World:
     url: str
-    tokens: dict[str, str]  # alice, bob, carol, mallory
+    tokens: dict[str, str]  # alice, bob, carol, penny, mallory
     ids: dict[str, str]  # names below -> ids
     hashes: dict[str, str]  # diary, plan, attachment -> block hash
     sizes: dict[str, int] = field(default_factory=dict)  # the same -> the block's raw size
@@ -44,7 +45,8 @@ PLAN_PATH = "plan.txt"  # inside the shared folder `team`
 
 
 def build_world(url: str) -> World:
-    sessions = {name: register(url, name) for name in ("alice", "bob", "carol", "mallory")}
+    names = ("alice", "bob", "carol", "penny", "mallory")
+    sessions = {name: register(url, name) for name in names}
     spare = login(url, "alice", "spare-phone")
     world = World(url, {n: s["token"] for n, s in sessions.items()}, {}, {})
     world.ids["alice_device"] = sessions["alice"]["device_id"]
@@ -53,7 +55,7 @@ def build_world(url: str) -> World:
     try:
         _social(world, alice, bob)
         _chat(world, alice)
-        _files(world, alice, mallory)
+        _files(world, alice, bob, mallory)
     finally:
         for peer in (alice, bob, mallory):
             peer.close()
@@ -77,10 +79,12 @@ def build_world(url: str) -> World:
             "attachment id": world.ids["attachment"],
             "plan version": world.ids["plan_version"],
             "notification": world.ids["notification"],
+            "penny invitation": world.ids["penny_invitation"],
         }
     )
     world.known = {
         "carol": {"group text", "group name", "group id", "share namespace"},
+        "penny": {"penny invitation"},
         "bob": {"dm text", "dm id", "group text", "group text after carol", "group name"}
         | {"group id", "share namespace", "plan block", "plan version"},
     }
@@ -111,7 +115,14 @@ def _chat(world: World, alice: Peer) -> None:
             alice.call("chat.group.remove", args)
 
 
-def _files(world: World, alice: Peer, mallory: Peer) -> None:
+def _accept(peer: Peer) -> str:
+    """Accept the one invitation waiting for this peer; returns its id."""
+    [invitation] = peer.call("files.shares")["invitations"]
+    peer.call("files.share.accept", {"invitation_id": invitation["id"], "client_id": key()})
+    return str(invitation["id"])
+
+
+def _files(world: World, alice: Peer, bob: Peer, mallory: Peer) -> None:
     spaces = alice.call("files.namespaces", {})["namespaces"]
     world.ids["home"] = home = spaces[0]["id"]
     world.ids["mallory_home"] = mallory.call("files.namespaces", {})["namespaces"][0]["id"]
@@ -133,8 +144,24 @@ def _files(world: World, alice: Peer, mallory: Peer) -> None:
         "files.share", {"folder": "team", "username": "bob", "role": "viewer", "client_id": key()}
     )
     world.ids["share"] = share["namespace_id"]
-    for step, args in (("files.share", {"role": "editor"}), ("files.unshare", {})):
-        alice.call(step, {"folder": "team", "username": "carol", "client_id": key(), **args})
+    _accept(bob)
+    carol, penny = world.peer("carol"), world.peer("penny")
+    try:
+        alice.call(
+            "files.share",
+            {"folder": "team", "username": "carol", "role": "editor", "client_id": key()},
+        )
+        _accept(carol)
+        alice.call("files.unshare", {"folder": "team", "username": "carol", "client_id": key()})
+        alice.call(
+            "files.share",
+            {"folder": "team", "username": "penny", "role": "editor", "client_id": key()},
+        )
+        [invitation] = penny.call("files.shares")["invitations"]
+        world.ids["penny_invitation"] = invitation["id"]
+    finally:
+        carol.close()
+        penny.close()
     entries = alice.call("files.changes", {"namespace_id": share["namespace_id"]})["entries"]
     world.ids["plan_version"] = next(e["version_id"] for e in entries if e["path"] == PLAN_PATH)
     scan = alice.put_block(contents["attachment"])

@@ -16,7 +16,7 @@ from protocol.chat import SendMessage
 from protocol.social import CreatePost
 from server.config import Limits
 from tests.conftest import LiveServer, start_server
-from tests.files.helpers import Device, device
+from tests.files.helpers import Device, device, share_with
 
 
 async def test_all_connections_of_a_user_share_one_rate_bucket(tmp_path: Path) -> None:
@@ -218,7 +218,7 @@ async def test_only_the_owner_may_purge_and_only_what_exists(
     try:
         alice.write("team/plan.txt", "v1")
         await alice.sync()
-        await RemoteFiles(alice.client).share("team", "bob", "editor")
+        await share_with(alice, "team", bob, "editor")
         await bob.sync()
         with pytest.raises(ServerError) as not_owner:
             await RemoteFiles(bob.client).purge("team/plan.txt")

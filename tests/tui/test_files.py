@@ -131,17 +131,61 @@ async def test_a_share_made_in_the_dialog_reaches_the_other_user(
         dialog.query_one("#share", Button).press()
         members = dialog.query_one("#members", DataTable)
         await until(lambda: members.row_count == 2, "owner and new member listed")
-        assert [str(c) for c in members.get_row("dev")] == ["@dev", "editor"]
+        assert [str(c) for c in members.get_row("dev")] == ["@dev", "editor (invited)"]
         await pilot.press("escape")
         await until(lambda: isinstance(app.screen, FilesScreen), "back")
         await until(lambda: getattr(row(screen, "Garden"), "kind", "") == "share", "marked shared")
         assert "shared by you" in screen.files_tree.node_of("Garden").label.plain
 
     conn = await live.connect(dev.token)
+    offered: wire.ShareList = await conn.call("files.shares")
+    [invitation] = offered.invitations
+    await conn.call("files.share.accept", wire.AnswerInvitation(invitation.id))
     listed: wire.NamespaceList = await conn.call("files.namespaces")
     await conn.close()
     shared = [ns for ns in listed.namespaces if ns.kind == "shared"]
     assert [(ns.name, ns.role, ns.owner) for ns in shared] == [("Garden", "editor", "cleo")]
+
+
+async def test_an_invitation_shows_above_the_files_and_is_accepted_with_a(
+    live: LiveServer, tmp_path: Path
+) -> None:
+    owner = await device(live, tmp_path, "cleo", "laptop", register=True)
+    owner.write("Garden/hives.txt", "three hives")
+    owner.write("Recipes/soup.txt", "soup")
+    await owner.sync()
+    guest = await device(live, tmp_path, "dev", "laptop", register=True)
+    guest.write("Garden/mine.txt", "dev's own garden")
+    await guest.sync()  # binds the workspace
+    await RemoteFiles(owner.client).share("Garden", "dev", "editor")
+    await RemoteFiles(owner.client).share("Recipes", "dev", "viewer")
+    await owner.client.close()
+    root = guest.root
+
+    app = RoostApp(await closed(guest), backoff=FAST)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await files_screen(app, pilot)
+        table = screen.invitation_table
+        await until(lambda: table.row_count == 2 and table.display, "both invitations shown")
+        assert [str(c) for c in table.get_row_at(0)] == ["Garden/", "@cleo", "editor"]
+        assert screen.check_action("accept_invitation", ()) is True
+        await pilot.press("s")
+        await until(lambda: screen.syncing, "syncing")
+        table.move_cursor(row=1)
+        await pilot.press("x")  # Recipes: declined
+        await until(lambda: table.row_count == 1, "one invitation left")
+        await pilot.press("a")  # Garden: accepted, mounted beside dev's own folder
+        await until(lambda: not table.display, "no invitation left")
+        assert screen.check_action("accept_invitation", ()) is False
+        aside = "Garden (from cleo)"
+        await until(lambda: (root / aside / "hives.txt").exists(), "the share synced")
+        await until(lambda: getattr(row(screen, aside), "kind", "") == "share", "shown as a share")
+        assert "shared by @cleo · you are editor" in screen.files_tree.node_of(aside).label.plain
+    assert (root / "Garden/mine.txt").read_text() == "dev's own garden"
+    assert not (root / "Recipes").exists()
+    async with RoostClient(guest.client.home) as client:
+        shares = await RemoteFiles(client).share_list()
+    assert [s.folder for s in shares.shares] == ["Garden (from cleo)"] and not shares.invitations
 
 
 async def test_a_deleted_file_shows_with_d_and_comes_back_from_its_history(

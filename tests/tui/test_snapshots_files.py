@@ -85,6 +85,8 @@ def workspace_home(path: Path) -> tuple[ClientHome, Path]:
                 SyncedRow(ns, p, f"80{i}", k, False, b) for i, (ns, p, k, b) in enumerate(synced)
             ]
             await index.put_synced(rows)
+            # mounted by an earlier pass, as every share in a workspace synced before is
+            await index.put_mounts({GARDEN_NS: "Garden", RECIPES_NS: "Recipes", BEES_NS: "Bees"})
             remote = [RemoteRow(r.namespace_id, r.path, r.version_id, r.kind, 12, WHEN_MS,
                                 False, r.blocks) for r in rows]  # fmt: skip
             remote.append(RemoteRow(HOME_NS, "photos/hive.jpg", "8100", "file", 245_760,

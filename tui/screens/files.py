@@ -1,5 +1,6 @@
 """Files: this device's workspace as a tree with each path's sync state, the sync engine run
-in a worker (s) with its progress, version history and restore (h), sharing (m).
+in a worker (s) with its progress, version history and restore (h), sharing (m), and the
+invitations to shares waiting for an answer, above the tree (a accepts, x declines).
 
 Without a bound workspace it shows the server's files (through the cache, so offline too) and
 how to bind one.
@@ -16,11 +17,17 @@ import msgspec
 from textual import on, work
 from textual.binding import Binding
 from textual.widget import Widget
-from textual.widgets import ProgressBar, Static, Tree
+from textual.widgets import DataTable, ProgressBar, Static, Tree
 
 from client.errors import ClientError, SyncBusy, Unreachable
 from client.files import RemoteFiles, locate_in
-from client.sync.engine import PassReport, PathState, SyncEngine, restored_note
+from client.sync.engine import (
+    PassReport,
+    PathState,
+    SyncEngine,
+    mounted_aside_note,
+    restored_note,
+)
 from client.sync.watch import run_forever
 from protocol import files as wire
 from storage.sync_index import SyncIndex
@@ -59,6 +66,8 @@ class FilesScreen(RoostScreen):
         Binding("h", "history", "History"),
         Binding("m", "share", "Share"),
         Binding("d", "toggle_deleted", "Deleted"),
+        Binding("a", "accept_invitation", "Accept share"),
+        Binding("x", "decline_invitation", "Decline share"),
         Binding("ctrl+r", "reload", "Reload"),
     ]
 
@@ -74,10 +83,13 @@ class FilesScreen(RoostScreen):
         self._wake = asyncio.Event()
         self._offline = False
         self._busy: str | None = None  # why sync could not start: another process syncs
+        self.invitations: list[wire.Invitation] = []  # shares offered, not answered yet
 
     def compose_body(self) -> Iterable[Widget]:
         yield Static(id="files-title", classes="section-title")
         yield Static(id="files-hint")
+        invitations: DataTable[str] = DataTable(id="invitations", cursor_type="row")
+        yield invitations
         yield FileTree("Files", id="files-tree")
         yield Static(id="file-detail")
         yield ProgressBar(id="sync-progress", show_eta=False)
@@ -86,9 +98,15 @@ class FilesScreen(RoostScreen):
     def files_tree(self) -> FileTree:
         return self.query_one("#files-tree", FileTree)
 
+    @property
+    def invitation_table(self) -> DataTable[str]:
+        return self.query_one("#invitations", DataTable)
+
     def on_mount(self) -> None:
         super().on_mount()
         self.query_one("#sync-progress", ProgressBar).display = False
+        self.invitation_table.add_columns("invited to", "by", "as")
+        self.invitation_table.display = False
         self.files_tree.focus()
         self.set_interval(0.25, self._paint_progress)
         self.watch(self.app, "link_state", self._link_changed, init=False)
@@ -118,12 +136,65 @@ class FilesScreen(RoostScreen):
         except ClientError as exc:
             self._hint(f"cannot list files: {exc}")
             return
+        await self._load_invitations()
         self._rows = with_queued_restores(self._rows, await self._queued_restores())
         rows = [r for r in self._rows if self.show_deleted or not r.deleted]
         self.files_tree.show(label, rows, self.progress)
         self._describe(root is not None)
         # after the tree has put its cursor back on the rebuilt rows (same line: no event)
         self.call_after_refresh(self._detail_selected)
+
+    async def _load_invitations(self) -> None:
+        """Shares offered to this user, shown above the tree until they answer (a / x)."""
+        try:
+            answer = await RemoteFiles(self.roost.client).cached_shares()
+        except ClientError:
+            return  # offline with nothing cached: nothing known to show
+        if answer.result.invitations == self.invitations:
+            return
+        self.invitations = answer.result.invitations
+        table = self.invitation_table
+        table.clear()
+        for i in self.invitations:
+            table.add_row(f"{i.folder}/", f"@{i.owner}", i.role, key=i.id)
+        table.display = bool(self.invitations)
+        self.refresh_bindings()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in ("accept_invitation", "decline_invitation"):
+            return bool(self.invitations)  # the keys show only while an invitation waits
+        return super().check_action(action, parameters)
+
+    def _chosen_invitation(self) -> wire.Invitation | None:
+        if not self.invitations:
+            self.notify("no invitation to a shared folder is waiting")
+            return None
+        row = self.invitation_table.cursor_row
+        return self.invitations[row if 0 <= row < len(self.invitations) else 0]
+
+    def action_accept_invitation(self) -> None:
+        if (invitation := self._chosen_invitation()) is not None:
+            self.answer_invitation(invitation, accept=True)
+
+    def action_decline_invitation(self) -> None:
+        if (invitation := self._chosen_invitation()) is not None:
+            self.answer_invitation(invitation, accept=False)
+
+    @work(exclusive=True, group="files-invitation")
+    async def answer_invitation(self, invitation: wire.Invitation, *, accept: bool) -> None:
+        files = RemoteFiles(self.roost.client)
+        try:
+            if accept:
+                info = await files.accept(invitation.id)
+                self.notify(f"accepted: {info.folder}/ from @{info.owner} (you are {info.role})")
+            else:
+                await files.decline(invitation.id)
+                self.notify(f"declined {invitation.folder}/ from @{invitation.owner}")
+        except ClientError as exc:
+            self.notify(f"cannot answer the invitation: {exc}", severity="error")
+        if self.syncing:
+            self._wake.set()  # the pass mounts the share; the tree reloads after it
+        self.load()
 
     async def _queued_restores(self) -> set[str]:
         spaces = {ns.id: ns for ns in self.namespaces}
@@ -242,6 +313,10 @@ class FilesScreen(RoostScreen):
             self.notify(f"conflict: kept both; your copy is {copy}", severity="warning")
         for folder in report.restored:
             self.notify(restored_note(folder), severity="warning")
+        for aside in report.mounted_aside:
+            self.notify(mounted_aside_note(aside), severity="warning")
+        for warning in report.warnings:
+            self.notify(warning, severity="warning")
         for path, why in report.refused:
             self.notify(f"not synced yet: {path}: {why}", severity="warning")
         self.load()
@@ -300,7 +375,8 @@ class FilesScreen(RoostScreen):
             return
         share = top_row.share
         owner = share.owner if share is not None and share.role != wire.Role.OWNER else None
-        self.app.push_screen(ShareScreen(top, owner), self._shared)
+        shared_as = share.id if share is not None else None  # its name here may be its own
+        self.app.push_screen(ShareScreen(top, owner, shared_as), self._shared)
 
     def _shared(self, _: None) -> None:
         self.load()

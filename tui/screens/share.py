@@ -1,5 +1,5 @@
-"""Share a top-level folder: its members and their roles, add someone as viewer or editor,
-revoke a member."""
+"""Share a top-level folder: its members and their roles (and who has not accepted yet), invite
+someone as viewer or editor, revoke a member or an invitation."""
 
 from __future__ import annotations
 
@@ -19,10 +19,13 @@ from protocol import files as wire
 class ShareScreen(ModalScreen[None]):
     BINDINGS = [Binding("escape", "close", "Close")]
 
-    def __init__(self, folder: str, owner: str | None = None) -> None:
+    def __init__(
+        self, folder: str, owner: str | None = None, namespace_id: str | None = None
+    ) -> None:
         super().__init__()
         self.folder = folder
         self.owner = owner  # someone else's share: its members are shown, not changed
+        self.namespace_id = namespace_id  # a share already: found by id, whatever it is called
         self.members: list[wire.Member] = []
 
     def compose(self) -> ComposeResult:
@@ -69,17 +72,23 @@ class ShareScreen(ModalScreen[None]):
         except ClientError as exc:
             self._note(f"cannot read the members: {exc}")
             return
-        info = next((s for s in answer.result.shares if s.folder == self.folder), None)
+        info = next((s for s in answer.result.shares if self._is_this(s)), None)
         self._show(info)
         if answer.offline:
             note = self.query_one("#share-note", Static)
             self._note(f"offline: the members may be out of date. {note.render()}")
 
+    def _is_this(self, share: wire.ShareInfo) -> bool:
+        if self.namespace_id is not None:
+            return share.namespace_id == self.namespace_id
+        return share.folder == self.folder
+
     def _show(self, info: wire.ShareInfo | None) -> None:
         self.members = info.members if info else []
         self.table.clear()
         for m in self.members:
-            self.table.add_row(f"@{m.username}", m.role, key=m.username)
+            role = f"{m.role} (invited)" if m.pending else m.role
+            self.table.add_row(f"@{m.username}", role, key=m.username)
         if self.owner is not None:
             self._note(f"Only @{self.owner}, its owner, can change who shares it.")
         elif not self.members:
@@ -107,7 +116,11 @@ class ShareScreen(ModalScreen[None]):
             return
         self.query_one("#share-user", Input).value = ""
         self._show(info)
-        self._note(f"shared {self.folder}/ with @{user} as {role}")
+        invited = any(m.pending and m.username == user.lower() for m in info.members)
+        if invited:
+            self._note(f"invited @{user} as {role}: shared once they accept")
+        else:
+            self._note(f"shared {self.folder}/ with @{user} as {role}")
 
     @on(Button.Pressed, "#revoke")
     def _revoke_pressed(self) -> None:
