@@ -342,8 +342,8 @@ def _answer(action: str, name: str | None, as_json: bool) -> None:
     if action == "accept":
         info = with_client(lambda c: RemoteFiles(c).accept(name))
         said = (
-            f"accepted: {info.folder}/ from {info.owner} is in your files (you are {info.role});"
-            " roost sync brings it to this device"
+            f"accepted: {info.owner}'s folder is in your files as {info.folder}/ (you are"
+            f" {info.role}); roost sync brings it to this device"
         )
         result: Any = info
     elif action == "decline":

@@ -162,7 +162,7 @@ async def test_share_invitations_accept_decline_and_leave(
 
     accepted = await bob.ok("share", "accept", "team")
     assert accepted.stderr.startswith(
-        "accepted: team/ from alice is in your files (you are editor)"
+        "accepted: alice's folder is in your files as team/ (you are editor)"
     )
     await bob.ok("sync", str(bob_ws), "--once")
     assert (bob_ws / "team" / "plan.txt").read_text() == "the plan"
