@@ -17,7 +17,7 @@ import msgspec
 
 from protocol.errors import ErrorCode, RoostError
 from protocol.spec import OpSpec
-from protocol.types import ClientId, Count, Empty, Id, Int64, Username
+from protocol.types import NO_CONTROLS, ClientId, Count, Empty, Id, Int64, SingleLine, Username
 
 MAX_BLOCK_BYTES = 4 << 20  # FastCDC's max chunk size: no block is larger, raw
 MAX_HASHES_PER_REQUEST = 800  # 800 x 67 bytes stays under the 64 KiB request limit
@@ -26,11 +26,20 @@ MAX_COMMIT_ITEMS = 200  # small files commit in batches: one transaction each
 MAX_NAME_BYTES = 255
 
 Hash = Annotated[
-    str, msgspec.Meta(pattern=r"^[0-9a-f]{64}$", description="a SHA-256 digest, 64 hex digits")
+    str,
+    msgspec.Meta(pattern=r"\A[0-9a-f]{64}\Z", description="a SHA-256 digest, 64 hex digits"),
 ]
 Hashes = Annotated[list[Hash], msgspec.Meta(max_length=MAX_HASHES_PER_REQUEST)]
 Path = Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_PATH_CHARS)]
-UploadId = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_-]{8,64}$")]
+UploadId = Annotated[str, msgspec.Meta(pattern=r"\A[A-Za-z0-9_-]{8,64}\Z")]
+AttachmentName = Annotated[
+    SingleLine,
+    msgspec.Meta(
+        min_length=1,
+        max_length=MAX_NAME_BYTES,
+        description=f"a file name of 1-{MAX_NAME_BYTES} characters, {NO_CONTROLS}",
+    ),
+]
 
 
 class Kind(enum.StrEnum):
@@ -233,7 +242,7 @@ class ShareList(msgspec.Struct):
 
 
 class Attach(msgspec.Struct, forbid_unknown_fields=True):
-    name: Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_NAME_BYTES)]
+    name: AttachmentName
     size: Count
     blocks: Hashes | None = None
     upload_id: UploadId | None = None
