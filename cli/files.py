@@ -90,6 +90,7 @@ def report_lines(report: PassReport) -> list[str]:
     lines += [restored_note(folder) for folder in report.restored]
     lines += [f"not synced yet: {path}: {why}" for path, why in report.refused]
     lines += [f"skipped (name not allowed): {path}" for path in report.skipped]
+    lines = [output.line(one) for one in lines]  # paths and device names: one line each
     return lines
 
 
@@ -166,11 +167,11 @@ def ls(
     for r in rows:
         if r.entry is None or r.kind == "dir":
             label = "share" if r.kind == "share" else "folder"
-            output.stdout.print(f"{label:>10}  {'':16}  {r.shown}/", markup=False)
+            output.stdout.print(f"{label:>10}  {'':16}  {output.line(r.shown)}/", markup=False)
         else:
             when = _when(r.entry.mtime_ms).astimezone().strftime("%Y-%m-%d %H:%M")
             output.stdout.print(
-                f"{output.size(r.entry.size):>10}  {when:16}  {r.shown}", markup=False
+                f"{output.size(r.entry.size):>10}  {when:16}  {output.line(r.shown)}", markup=False
             )
 
 
@@ -184,7 +185,8 @@ def history(path: str, as_json: AsJson = False) -> None:
     for v in versions:
         when = _when(v.created_at_ms).astimezone().strftime("%Y-%m-%d %H:%M:%S")
         what = "deleted" if v.deleted else output.size(v.size)
-        output.stdout.print(f"{v.version_id}  {when}  {what:>10}  from {v.device}", markup=False)
+        device = output.line(v.device)
+        output.stdout.print(f"{v.version_id}  {when}  {what:>10}  from {device}", markup=False)
 
 
 @files_app.command("restore")
@@ -290,7 +292,8 @@ def share(
         for s in found:
             members = ", ".join(f"{m.username} ({m.role})" for m in s.members)
             output.stdout.print(
-                f"{s.folder}/  owner {s.owner}, you are {s.role}: {members}", markup=False
+                output.line(f"{s.folder}/  owner {s.owner}, you are {s.role}: {members}"),
+                markup=False,
             )
         return
     if user is None:
@@ -317,7 +320,7 @@ def media_put(file: Path, as_json: AsJson = False) -> None:
         output.print_json(att)
     else:
         output.stdout.print(att.id, markup=False)
-        output.note(f"attached {att.name} ({output.size(att.size)})")
+        output.note(f"attached {output.line(att.name)} ({output.size(att.size)})")
 
 
 @media_app.command("get")
@@ -338,4 +341,6 @@ def media_get(
     """Download a post's attachments, or one attachment."""
     got = with_client(lambda c: RemoteFiles(c).download_media(media_id, out))
     for att, dest in got:
-        output.note(f"{att.name} -> {dest} ({output.size(att.size)})")
+        output.note(
+            f"{output.line(att.name)} -> {output.line(str(dest))} ({output.size(att.size)})"
+        )
