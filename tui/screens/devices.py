@@ -9,6 +9,7 @@ from textual.binding import Binding
 from textual.widget import Widget
 from textual.widgets import DataTable, Static
 
+from client.display import clean, shown
 from client.errors import ClientError, ServerError
 from protocol.accounts import DeviceList, RevokeDevice
 from tui.screens.base import RoostScreen
@@ -39,7 +40,7 @@ class DevicesScreen(RoostScreen):
         try:
             answer = await self.roost.client.read("devices.list", None, cache_key="mine")
         except ClientError as exc:
-            note.update(f"cannot list devices: {exc}")
+            note.update(shown(f"cannot list devices: {exc}"))
             return
         devices: DeviceList = answer.result
         table = self.query_one("#devices", DataTable)
@@ -47,7 +48,7 @@ class DevicesScreen(RoostScreen):
         for d in devices.devices:
             last = f"{d.last_seen_at:%Y-%m-%d %H:%M}" if d.last_seen_at else "-"
             table.add_row(
-                d.name,
+                shown(d.name),  # a str cell would be read as markup
                 d.id,
                 f"{d.created_at:%Y-%m-%d %H:%M}",
                 last,
@@ -65,7 +66,7 @@ class DevicesScreen(RoostScreen):
         if table.row_count == 0:
             return
         row = table.get_row_at(table.cursor_row)
-        name, device_id, current = str(row[0]), str(row[1]), bool(row[4])
+        name, device_id, current = clean(str(row[0])), str(row[1]), bool(row[4])
         question = f"Revoke {name} ({device_id})? Its token stops working at once." + (
             " This is the device you are using: you will be logged out." if current else ""
         )

@@ -14,6 +14,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, DataTable, Static
 
 from client.core import RoostClient
+from client.display import shown
 from client.errors import ClientError, ServerError
 from client.files import Located, RemoteFiles
 from protocol import files as wire
@@ -37,7 +38,7 @@ class FileHistoryScreen(ModalScreen[bool]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="history-box"):
-            yield Static(f"History of {self.shown}", classes="section-title")
+            yield Static(shown(f"History of {self.shown}"), classes="section-title")
             table: DataTable[str] = DataTable(id="versions", cursor_type="row", zebra_stripes=True)
             yield table
             yield Static("", id="history-note")
@@ -78,7 +79,12 @@ class FileHistoryScreen(ModalScreen[bool]):
             when = datetime.fromtimestamp(v.created_at_ms / 1000).strftime("%Y-%m-%d %H:%M:%S")
             size = "deleted" if v.deleted else size_text(v.size)
             self.table.add_row(
-                v.version_id, when, size, v.device, "current" if i == 0 else "", key=v.version_id
+                v.version_id,
+                when,
+                size,
+                shown(v.device),  # whoever made it: a str cell would be read as markup
+                "current" if i == 0 else "",
+                key=v.version_id,
             )
         older = [i for i, v in enumerate(self.versions) if i and not v.deleted]
         if older:
@@ -131,4 +137,4 @@ class FileHistoryScreen(ModalScreen[bool]):
         self.dismiss(False)
 
     def _note(self, text: str) -> None:
-        self.query_one("#history-note", Static).update(text)
+        self.query_one("#history-note", Static).update(shown(text))
