@@ -39,6 +39,9 @@ class Migration:
     version: int
     description: str
     sql: str
+    # A data step the SQL cannot express, run after it in the same transaction on the plain
+    # sqlite3 connection (e.g. repairing values by a rule written in Python).
+    then: Callable[[sqlite3.Connection], None] | None = None
 
 
 class Database:
@@ -283,6 +286,8 @@ async def migrate(conn: aiosqlite.Connection, migrations: Sequence[Migration]) -
         try:
             for statement in _statements(migration.sql):
                 await conn.execute(statement)
+            if migration.then is not None:
+                await on_thread(conn, migration.then)
             await conn.execute(
                 "INSERT INTO schema_version (version, description, applied_at) VALUES (?, ?, ?)",
                 (migration.version, migration.description, now_ms()),
@@ -291,6 +296,9 @@ async def migrate(conn: aiosqlite.Connection, migrations: Sequence[Migration]) -
         except sqlite3.Error as exc:
             await conn.execute("ROLLBACK")
             raise MigrationError(f"migration {migration.version} failed: {exc}") from exc
+        except BaseException:
+            await conn.execute("ROLLBACK")
+            raise
         current = migration.version
     return current
 

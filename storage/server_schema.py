@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from storage.database import Migration
+from storage.name_repair import REPAIRS_TABLE, repair_names
 
 MIGRATIONS: list[Migration] = [
     Migration(
@@ -289,5 +290,12 @@ MIGRATIONS: list[Migration] = [
         """
         ALTER TABLE namespace_members ADD COLUMN mount_name TEXT
         """,
+    ),
+    Migration(
+        7,
+        "names: usernames, display, device, group and attachment names without control"
+        " characters (storage/name_repair.py; old values kept in name_repairs)",
+        REPAIRS_TABLE,
+        then=repair_names,
     ),
 ]
