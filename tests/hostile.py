@@ -4,6 +4,8 @@ over someone's terminal, and how to tell whether any of it got through."""
 from __future__ import annotations
 
 import re
+import sqlite3
+from pathlib import Path
 from typing import Any
 
 import msgspec
@@ -19,6 +21,50 @@ SEQUENCES: dict[str, str] = {
     "c1-csi": "\x9b2J",
     "rtl-override": "\u202egnp.exe",
 }
+EVERYTHING = "".join(SEQUENCES.values())
+# Markup a rich or Textual view would obey if it read someone's words as markup: an action run
+# on a click, a link that hides its target, a style.
+MARKUP = "[@click=app.quit]click me[/] [link=https://evil.example]docs[/link] [bold]loud[/]"
+# Placeholders written through the API, and what an older server let them be: `plant()` puts
+# these into a server's database, as a pre-fix server would have stored them.
+HOSTILE = {
+    "FINDME-POST": "findme post " + EVERYTHING,
+    "DM-TEXT": SEQUENCES["bel-first"] + " a message starting with BEL " + EVERYTHING,
+    "GROUP-NAME": "group " + MARKUP + " " + EVERYTHING + "\nsecond line",
+    "DISPLAY-NAME": "Mallory " + MARKUP + " " + EVERYTHING + "\n",
+    "BIO-TEXT": "bio " + EVERYTHING,
+    "ATTACH-NAME.txt": "attach" + EVERYTHING + ".txt",
+    "FILE-NAME.txt": "file\x9b\u202ename.txt",  # C0 never passed the path rule
+    "alice-laptop": "laptop " + MARKUP + " " + EVERYTHING,
+}
+PLANTED_IN = [
+    ("posts", "text"),
+    ("messages", "text"),
+    ("conversations", "name"),
+    ("profiles", "display_name"),
+    ("profiles", "bio"),
+    ("attachments", "name"),
+    ("file_versions", "path"),
+    ("files_current", "path"),
+    ("devices", "name"),
+    ("file_versions", "device_name"),
+]
+
+
+def plant(database: Path) -> None:
+    """Replace every placeholder in a (stopped) server's database by its hostile value."""
+    db = sqlite3.connect(database)
+    try:
+        for table, column in PLANTED_IN:
+            for placeholder, value in HOSTILE.items():
+                db.execute(
+                    f"UPDATE {table} SET {column} = replace({column}, ?, ?)", (placeholder, value)
+                )
+        db.commit()
+    finally:
+        db.close()
+
+
 # The free-text fields of the op table: anything but control characters (and newlines and
 # tabs where a text has lines).
 FREE_TEXT = {

@@ -7,27 +7,14 @@ keeps its title and its screen."""
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import pytest
 
 from tests.helpers import Home, ServerProcess, roost_command
-from tests.hostile import SEQUENCES, unsafe_in
+from tests.hostile import HOSTILE, MARKUP, plant, unsafe_in
 from tests.tmux import INITIAL_TITLE, Terminal
-
-EVERYTHING = "".join(SEQUENCES.values())
-HOSTILE = {  # placeholder written through the API -> what an older server let it be
-    "FINDME-POST": "findme post " + EVERYTHING,
-    "DM-TEXT": SEQUENCES["bel-first"] + " a message starting with BEL " + EVERYTHING,
-    "GROUP-NAME": "group " + EVERYTHING + "\nsecond line",
-    "DISPLAY-NAME": "Mallory " + EVERYTHING + "\n",
-    "BIO-TEXT": "bio " + EVERYTHING,
-    "ATTACH-NAME.txt": "attach" + EVERYTHING + ".txt",
-    "FILE-NAME.txt": "file\x9b\u202e" + "name.txt",  # C0 never passed the path rule
-    "alice-laptop": "laptop " + EVERYTHING,
-}
 
 
 @dataclass
@@ -59,25 +46,7 @@ async def hostile_scene(server: ServerProcess, make_home: Callable[[str, str], H
     await alice.ok("files", "put", str(own))
 
     await server.terminate()
-    db = sqlite3.connect(server.data_dir / "roost.db")
-    for table, column in (
-        ("posts", "text"),
-        ("messages", "text"),
-        ("conversations", "name"),
-        ("profiles", "display_name"),
-        ("profiles", "bio"),
-        ("attachments", "name"),
-        ("file_versions", "path"),
-        ("files_current", "path"),
-        ("devices", "name"),
-        ("file_versions", "device_name"),
-    ):
-        for placeholder, value in HOSTILE.items():
-            db.execute(
-                f"UPDATE {table} SET {column} = replace({column}, ?, ?)", (placeholder, value)
-            )
-    db.commit()
-    db.close()
+    plant(server.data_dir / "roost.db")
     await server.start()
     return Scene(server, alice, group_id, post_id)
 
@@ -119,7 +88,8 @@ async def test_the_cli_shows_hostile_rows_with_every_control_made_visible(scene:
     assert "\ufffd2J" in shown and "\ufffdgnp.exe" in shown
     assert "file\ufffd\ufffdname.txt" in shown
     # Names stay on their line: the group's name and the display name bring no new line.
-    assert "group ␛]0;pwned␇" in shown and "␊second line" in shown
+    assert "␊second line" in shown and "\nsecond line" not in shown
+    assert MARKUP in shown  # shown as written, not obeyed
 
 
 async def test_json_output_carries_the_same_text_escaped(scene: Scene) -> None:
