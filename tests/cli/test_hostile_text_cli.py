@@ -125,3 +125,20 @@ async def test_a_real_terminal_keeps_its_title_and_screen(scene: Scene) -> None:
         assert "␇␛]0;pwned␇" in screen
     finally:
         terminal.close()
+
+
+async def test_a_name_typed_with_a_newline_is_refused_in_one_line(
+    server_process: ServerProcess, make_home: Callable[[str, str], Home]
+) -> None:
+    alice = make_home("alice", server_process.url)
+    refused = await alice.run("register", "alice\n", "--password-stdin", stdin="correct horse\n")
+    assert refused.code == 1 and refused.stdout == ""
+    assert refused.stderr == (
+        "error: bad auth.register args: username must be 3-32 letters, digits or underscores;"
+        " compared case-insensitively [invalid_args]\n"
+    )
+    await alice.register("alice")
+    refused = await alice.run("profile", "set", "--name", "Alice\x1b]0;pwned\x07")
+    assert refused.code == 1 and refused.stderr.count("\n") == 1
+    assert "display_name must be at most 64 characters, no control characters" in refused.stderr
+    assert json.loads((await alice.ok("outbox", "--json")).stdout) == []  # nothing queued

@@ -21,10 +21,10 @@ from client.core import RoostClient
 from client.files import RemoteFiles
 from client.home import ClientHome
 from client.social import Social
-from protocol import chat
+from protocol import chat, files
 from protocol.envelope import encode_event
 from protocol.profiles import SetProfile
-from protocol.social import Post
+from protocol.social import Notification, Post, PostAttachment, Suggestion, Tag, UserCard
 from server.app import RoostServer
 from server.config import ServerConfig
 from tests.helpers import PASSWORD, roost_command
@@ -35,9 +35,18 @@ from tui.app import RoostApp
 from tui.screens.explore import ExploreScreen
 from tui.screens.files import FilesScreen
 from tui.screens.messages import MessagesScreen
-from tui.screens.notifications import NotificationsScreen
+from tui.screens.notifications import NotificationsScreen, render_notification
 from tui.screens.profile import ProfileScreen
-from tui.widgets.chat import ConversationItem, MessageRow
+from tui.widgets.chat import (
+    ConversationItem,
+    MessageRow,
+    render_conversation,
+    render_message,
+    typing_line,
+)
+from tui.widgets.explore import render_suggestion, render_tag, render_user
+from tui.widgets.files import FileRow, render_row
+from tui.widgets.posts import render_post
 from tui.widgets.profile import ProfileCard
 
 
@@ -235,3 +244,37 @@ async def test_a_real_terminal_keeps_its_title_and_screen_under_the_tui(world: W
         assert "findme post" in terminal.screen()  # not cleared
     finally:
         terminal.close()
+
+
+def test_each_renderer_makes_hostile_text_visible() -> None:
+    """The widgets' renderers, one by one, with hostile text in every field they show."""
+    bad = HOSTILE["DISPLAY-NAME"] + HOSTILE["DM-TEXT"]
+    now = datetime.now(UTC)
+    post = Post(
+        id="1",
+        author=bad,
+        text=bad,
+        created_at=now,
+        attachments=[PostAttachment("2", bad, 3)],
+    )
+    repost = Post(id="3", author=bad, text="", created_at=now, repost_of="1", original=post)
+    share = files.Namespace("4", bad, "shared", "viewer", bad, 0)
+    rendered = [
+        render_post(post),
+        render_post(repost),
+        render_notification(Notification("5", bad, bad, now, post)),
+        render_conversation(chat.Conversation("6", "group", bad, [bad], 1, 0, 1), None),
+        render_conversation(chat.Conversation("7", "direct", bad, [bad], 1, 0, 1), True),
+        render_message(chat.Message("6", 1, bad, bad, now), "alice", ""),
+        render_message(chat.Message("6", 2, bad, bad, now, kind="added", member=bad), "a", ""),
+        render_user(UserCard(bad, bad, 1, 1)),
+        render_tag(Tag(bad, 1, 1)),
+        render_suggestion(Suggestion(bad, bad, 1, 1, [bad])),
+        render_row(FileRow(bad, "share", 0, "synced", bad, share)),
+        render_row(FileRow(f"{bad}/{bad}", "file", 1, "pending", bad)),
+    ]
+    for text in rendered:
+        assert not unsafe_in(text.plain), (unsafe_in(text.plain), text.plain)
+        assert "␛]0;pwned␇" in text.plain
+    assert MARKUP in render_user(UserCard("mallory", bad, 1, 1)).plain  # as written
+    assert not unsafe_in(typing_line([bad, bad])) and "\n" not in typing_line([bad])
