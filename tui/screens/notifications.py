@@ -11,7 +11,7 @@ from textual.binding import Binding
 from textual.widget import Widget
 from textual.widgets import ListItem, ListView, Static
 
-from client.display import clean, shown
+from client.display import clean
 from client.errors import ClientError
 from client.social import Social
 from protocol.social import Notification, Notifications
@@ -36,8 +36,7 @@ def render_notification(n: Notification) -> Text:
     text.append(clean(VERBS.get(n.kind, n.kind)))
     text.append(f"  {n.created_at.astimezone():%Y-%m-%d %H:%M}", style="dim")
     if n.post is not None:
-        text.append("\n  ")
-        text.append(shown(n.post.text, "italic", multiline=True))
+        text.append(f"\n  {clean(n.post.text, multiline=True)}", style="italic")
     return text
 
 
