@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from rich.text import Text
 from textual import work
 from textual.binding import Binding
 from textual.widget import Widget
@@ -21,7 +22,9 @@ class DevicesScreen(RoostScreen):
 
     def compose_body(self) -> Iterable[Widget]:
         yield Static("Devices logged in to your account", classes="section-title")
-        table: DataTable[str] = DataTable(id="devices", cursor_type="row", zebra_stripes=True)
+        table: DataTable[str | Text] = DataTable(
+            id="devices", cursor_type="row", zebra_stripes=True
+        )
         yield table
         yield Static(id="devices-note")
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -39,7 +40,9 @@ class FileHistoryScreen(ModalScreen[bool]):
     def compose(self) -> ComposeResult:
         with Vertical(id="history-box"):
             yield Static(shown(f"History of {self.shown}"), classes="section-title")
-            table: DataTable[str] = DataTable(id="versions", cursor_type="row", zebra_stripes=True)
+            table: DataTable[str | Text] = DataTable(
+                id="versions", cursor_type="row", zebra_stripes=True
+            )
             yield table
             yield Static("", id="history-note")
             with Horizontal(id="history-actions"):
@@ -58,7 +61,7 @@ class FileHistoryScreen(ModalScreen[bool]):
         return self.roost.client
 
     @property
-    def table(self) -> DataTable[str]:
+    def table(self) -> DataTable[str | Text]:
         return self.query_one("#versions", DataTable)
 
     def on_mount(self) -> None:

@@ -3,6 +3,7 @@ revoke a member."""
 
 from __future__ import annotations
 
+from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -30,7 +31,7 @@ class ShareScreen(ModalScreen[None]):
         with Vertical(id="share-box"):
             title = f"Members of {self.folder}/" if self.owner else f"Share {self.folder}/"
             yield Static(shown(title), classes="section-title")
-            table: DataTable[str] = DataTable(id="members", cursor_type="row")
+            table: DataTable[str | Text] = DataTable(id="members", cursor_type="row")
             yield table
             yield Input(placeholder="username to share with", id="share-user")
             with RadioSet(id="share-role"):
@@ -50,7 +51,7 @@ class ShareScreen(ModalScreen[None]):
         return self.app.client
 
     @property
-    def table(self) -> DataTable[str]:
+    def table(self) -> DataTable[str | Text]:
         return self.query_one("#members", DataTable)
 
     def on_mount(self) -> None:
