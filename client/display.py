@@ -26,7 +26,7 @@ _ONE_LINE: dict[int, str] = {c: chr(0x2400 + c) for c in range(0x20)}
 _ONE_LINE[0x7F] = "\u2421"
 _ONE_LINE.update({c: REPLACEMENT for c in range(0x80, 0xA0)})
 _ONE_LINE.update({c: REPLACEMENT for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A))})
-_LINES = {c: shown for c, shown in _ONE_LINE.items() if c not in (0x09, 0x0A)}
+_LINES = {c: stand_in for c, stand_in in _ONE_LINE.items() if c not in (0x09, 0x0A)}
 
 # Inside JSON these may stand raw (only C0 must be escaped), yet a terminal obeys C1; the
 # escaped form is the same JSON value.
@@ -39,9 +39,9 @@ def clean(text: str, *, multiline: bool = False) -> str:
     return text.translate(_LINES if multiline else _ONE_LINE)
 
 
-def shown(text: str, style: str | Style = "", *, multiline: bool = False) -> Text:
+def safe_text(text: str, style: str | Style = "", *, multiline: bool = False) -> Text:
     """Someone else's words as a rich `Text`: cleaned, and never parsed as markup. What a
-    widget or a printer is given; `Text.append(shown(...))` builds a line around them."""
+    widget or a printer is given; `Text.append(safe_text(...))` builds a line around them."""
     return Text(clean(text, multiline=multiline), style=style)
 
 

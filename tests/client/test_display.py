@@ -35,10 +35,10 @@ def test_the_stand_ins_say_what_was_there() -> None:
     assert display.clean("plain words, émojis 🐝 and 中文") == "plain words, émojis 🐝 and 中文"
 
 
-def test_shown_is_a_text_never_parsed_as_markup() -> None:
-    shown = display.shown(MARKUP + SEQUENCES["clear-screen"], "bold")
-    assert isinstance(shown, Text) and shown.plain == MARKUP + "␛[2J"
-    assert not shown.spans and shown.style == "bold"
+def test_safe_text_is_a_text_never_parsed_as_markup() -> None:
+    text = display.safe_text(MARKUP + SEQUENCES["clear-screen"], "bold")
+    assert isinstance(text, Text) and text.plain == MARKUP + "␛[2J"
+    assert not text.spans and text.style == "bold"
     assert Text.from_markup(display.markup(MARKUP)).plain == MARKUP
 
 

@@ -9,7 +9,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
-from client.display import shown
+from client.display import safe_text
 
 
 class ConfirmScreen(ModalScreen[bool]):
@@ -22,7 +22,7 @@ class ConfirmScreen(ModalScreen[bool]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="confirm-box"):
-            yield Static(shown(self._question), id="question")  # it may quote a name
+            yield Static(safe_text(self._question), id="question")  # it may quote a name
             with Horizontal():
                 yield Button(self._yes, id="yes", variant="error")
                 yield Button("Cancel", id="no")

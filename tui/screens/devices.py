@@ -10,7 +10,7 @@ from textual.binding import Binding
 from textual.widget import Widget
 from textual.widgets import DataTable, Static
 
-from client.display import clean, shown
+from client.display import clean, safe_text
 from client.errors import ClientError, ServerError
 from protocol.accounts import DeviceList, RevokeDevice
 from tui.screens.base import RoostScreen
@@ -43,7 +43,7 @@ class DevicesScreen(RoostScreen):
         try:
             answer = await self.roost.client.read("devices.list", None, cache_key="mine")
         except ClientError as exc:
-            note.update(shown(f"cannot list devices: {exc}"))
+            note.update(safe_text(f"cannot list devices: {exc}"))
             return
         devices: DeviceList = answer.result
         table = self.query_one("#devices", DataTable)
@@ -51,7 +51,7 @@ class DevicesScreen(RoostScreen):
         for d in devices.devices:
             last = f"{d.last_seen_at:%Y-%m-%d %H:%M}" if d.last_seen_at else "-"
             table.add_row(
-                shown(d.name),  # a str cell would be read as markup
+                safe_text(d.name),  # a str cell would be read as markup
                 d.id,
                 f"{d.created_at:%Y-%m-%d %H:%M}",
                 last,

@@ -15,7 +15,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widget import Widget
 from textual.widgets import Input, ListView, Static
 
-from client.display import shown
+from client.display import safe_text
 from client.errors import ClientError, ServerError
 from client.social import Social
 from protocol.social import SearchResult, Suggestions, TrendingTags
@@ -148,7 +148,7 @@ class ExploreScreen(RoostScreen):
     @work(exclusive=True, group="explore-search")
     async def search(self, query: str) -> None:
         title = self.query_one("#results-title", Static)
-        title.update(shown(f"Searching for “{query}”…"))
+        title.update(safe_text(f"Searching for “{query}”…"))
         try:
             answer = await Social(self.roost.client).search(query)
         except ServerError as exc:
@@ -163,7 +163,7 @@ class ExploreScreen(RoostScreen):
         people = counted(len(found.users), "person", "people")
         title = f"“{query}”: {people}, {counted(len(found.posts), 'post', 'posts')}"
         title += " (offline)" if offline else ""
-        self.query_one("#results-title", Static).update(shown(title))
+        self.query_one("#results-title", Static).update(safe_text(title))
         await self.results.clear()
         await self.results.extend(UserItem(user) for user in found.users)
         await self.results.extend(PostItem(post) for post in found.posts)
@@ -198,5 +198,5 @@ class ExploreScreen(RoostScreen):
 
     def _note(self, selector: str, text: str) -> None:
         note = self.query_one(selector, Static)
-        note.update(shown(text, multiline=True))
+        note.update(safe_text(text, multiline=True))
         note.display = bool(text)

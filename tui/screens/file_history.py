@@ -15,7 +15,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, DataTable, Static
 
 from client.core import RoostClient
-from client.display import shown
+from client.display import safe_text
 from client.errors import ClientError, ServerError
 from client.files import Located, RemoteFiles
 from protocol import files as wire
@@ -39,7 +39,7 @@ class FileHistoryScreen(ModalScreen[bool]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="history-box"):
-            yield Static(shown(f"History of {self.shown}"), classes="section-title")
+            yield Static(safe_text(f"History of {self.shown}"), classes="section-title")
             table: DataTable[str | Text] = DataTable(
                 id="versions", cursor_type="row", zebra_stripes=True
             )
@@ -85,7 +85,7 @@ class FileHistoryScreen(ModalScreen[bool]):
                 v.version_id,
                 when,
                 size,
-                shown(v.device),  # whoever made it: a str cell would be read as markup
+                safe_text(v.device),  # whoever made it: a str cell would be read as markup
                 "current" if i == 0 else "",
                 key=v.version_id,
             )
@@ -140,4 +140,4 @@ class FileHistoryScreen(ModalScreen[bool]):
         self.dismiss(False)
 
     def _note(self, text: str) -> None:
-        self.query_one("#history-note", Static).update(shown(text))
+        self.query_one("#history-note", Static).update(safe_text(text))

@@ -16,7 +16,7 @@ from textual.widget import Widget
 from textual.widgets import Input, ListView, Static
 
 from client.chat import ChatClient
-from client.display import clean, shown
+from client.display import clean, safe_text
 from client.errors import ClientError, ServerError
 from protocol import chat as wire
 from tui.messages import ServerEvent, WriteAcked
@@ -195,7 +195,7 @@ class MessagesScreen(RoostScreen):
     def _list_note(self, text: str) -> None:
         if not self._conversations and not text:
             text = EMPTY_LIST
-        self.query_one("#conversations-note", Static).update(shown(text, multiline=True))
+        self.query_one("#conversations-note", Static).update(safe_text(text, multiline=True))
 
     async def _moved_to_top(self, conversation: wire.Conversation) -> None:
         rest = [c for c in self._conversations if c.id != conversation.id]
@@ -228,7 +228,7 @@ class MessagesScreen(RoostScreen):
         elif conversation is not None:
             members = ", ".join(clean(m) for m in conversation.members)
             title = f"# {clean(conversation.name)} — {members}"
-        self.query_one("#conversation-title", Static).update(shown(title))
+        self.query_one("#conversation-title", Static).update(safe_text(title))
 
     @work(exclusive=True, group="messages-conversation")
     async def load_conversation(self) -> None:
@@ -273,7 +273,7 @@ class MessagesScreen(RoostScreen):
 
     def _hint(self, text: str) -> None:
         self.chat_log.query("#chat-hint").remove()
-        self.chat_log.mount(Static(shown(text, multiline=True), id="chat-hint"))
+        self.chat_log.mount(Static(safe_text(text, multiline=True), id="chat-hint"))
 
     def _mark(self, message: wire.Message) -> str:
         conversation = self._open_conversation()

@@ -12,7 +12,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Static
 
-from client.display import shown
+from client.display import safe_text
 from protocol.chat import MAX_GROUP_MEMBERS
 from protocol.types import is_single_line
 
@@ -74,7 +74,7 @@ class NewChatScreen(ModalScreen[NewChat | None]):
         try:
             self.dismiss(parse_new_chat(people, name, self._me))
         except ValueError as exc:
-            self.query_one("#new-chat-error", Static).update(shown(str(exc)))
+            self.query_one("#new-chat-error", Static).update(safe_text(str(exc)))
 
     @on(Button.Pressed, "#cancel")
     def _cancel(self) -> None:

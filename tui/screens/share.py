@@ -12,7 +12,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, DataTable, Input, RadioButton, RadioSet, Static
 
 from client.core import RoostClient
-from client.display import shown
+from client.display import safe_text
 from client.errors import ClientError
 from client.files import RemoteFiles
 from protocol import files as wire
@@ -30,7 +30,7 @@ class ShareScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="share-box"):
             title = f"Members of {self.folder}/" if self.owner else f"Share {self.folder}/"
-            yield Static(shown(title), classes="section-title")
+            yield Static(safe_text(title), classes="section-title")
             table: DataTable[str | Text] = DataTable(id="members", cursor_type="row")
             yield table
             yield Input(placeholder="username to share with", id="share-user")
@@ -81,7 +81,7 @@ class ShareScreen(ModalScreen[None]):
         self.members = info.members if info else []
         self.table.clear()
         for m in self.members:
-            self.table.add_row(shown(f"@{m.username}"), shown(m.role), key=m.username)
+            self.table.add_row(safe_text(f"@{m.username}"), safe_text(m.role), key=m.username)
         if self.owner is not None:
             self._note(f"Only @{self.owner}, its owner, can change who shares it.")
         elif not self.members:
@@ -138,4 +138,4 @@ class ShareScreen(ModalScreen[None]):
         self.dismiss(None)
 
     def _note(self, text: str) -> None:
-        self.query_one("#share-note", Static).update(shown(text))
+        self.query_one("#share-note", Static).update(safe_text(text))

@@ -10,7 +10,7 @@ from rich.text import Text
 from textual.widgets import ListItem, Static
 
 from client.chat import describe
-from client.display import clean, shown
+from client.display import clean, safe_text
 from protocol import chat as wire
 
 Clock = Callable[[], float]
@@ -137,7 +137,7 @@ def render_message(message: wire.Message, me: str, mark: str, *, pending: bool =
         return text
     text.append(clean(message.sender), style="bold cyan" if message.sender == me else "bold")
     text.append(" ")
-    text.append(shown(message.text, multiline=True))
+    text.append(safe_text(message.text, multiline=True))
     if pending:
         text.append("  pending", style="bold yellow")
     elif mark:

@@ -217,7 +217,7 @@ class FileTree(Tree[FileRow]):
         opened = {path for path, node in self._by_path.items() if node.is_expanded}
         first = not self._by_path
         self.clear()
-        self.root.set_label(display.shown(label))  # a str label would be read as markup
+        self.root.set_label(display.safe_text(label))  # a str label would be read as markup
         self.rows = {r.path: r for r in rows}
         self._by_path = {}
         children: dict[str, list[FileRow]] = {}

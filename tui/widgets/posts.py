@@ -5,7 +5,7 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import ListItem, Static
 
-from client.display import clean, shown
+from client.display import clean, safe_text
 from protocol.sizes import format_size
 from protocol.social import Post
 
@@ -23,7 +23,7 @@ def render_post(post: Post, *, pending: bool = False) -> Text:
     if pending:
         text.append("  pending — will be sent when online", style="bold yellow")
     text.append("\n")
-    text.append(shown(main.text, multiline=True))
+    text.append(safe_text(main.text, multiline=True))
     text.append("\n")
     for att in main.attachments:  # fetched with `roost media get POST_ID`
         text.append(f"📎 {clean(att.name)}", style="cyan")

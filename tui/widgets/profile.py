@@ -12,7 +12,7 @@ from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.widgets import Button, Input, Label, Static, TextArea
 
-from client.display import clean, shown
+from client.display import clean, safe_text
 from client.errors import ClientError, ServerError
 from client.social import Social
 from protocol.profiles import Profile
@@ -57,16 +57,16 @@ class ProfileCard(Vertical):
         if isinstance(profile, UserProfile):
             counts.update(profile_counts(profile))
         if profile is None:
-            self.query_one("#name", Static).update(shown(note or "(not loaded yet)"))
+            self.query_one("#name", Static).update(safe_text(note or "(not loaded yet)"))
             for part in ("#handle", "#bio", "#joined"):
                 self.query_one(part, Static).update("")
             return
-        self.query_one("#name", Static).update(shown(profile.display_name or profile.username))
-        self.query_one("#handle", Static).update(shown(f"@{profile.username}"))
-        self.query_one("#bio", Static).update(shown(profile.bio or "(no bio)", multiline=True))
+        self.query_one("#name", Static).update(safe_text(profile.display_name or profile.username))
+        self.query_one("#handle", Static).update(safe_text(f"@{profile.username}"))
+        self.query_one("#bio", Static).update(safe_text(profile.bio or "(no bio)", multiline=True))
         joined = f"joined {profile.created_at:%Y-%m-%d}"
         marks = [m for m in ("pending — will be sent when online" if pending else "", note) if m]
-        self.query_one("#joined", Static).update(shown(" · ".join([joined, *marks])))
+        self.query_one("#joined", Static).update(safe_text(" · ".join([joined, *marks])))
         self.set_class(pending, "pending")
 
 
