@@ -41,7 +41,7 @@ def register(
 ) -> None:
     """Create an account and log this device in."""
     session = _sign_in(True, username, server, password_stdin, device, ca)
-    output.note(f"registered {session.username}; this device is {_device(session)}")
+    output.note(f"registered {output.line(session.username)}; this device is {_device(session)}")
 
 
 def login(
@@ -53,7 +53,7 @@ def login(
 ) -> None:
     """Log this device in to an existing account."""
     session = _sign_in(False, username, server, password_stdin, device, ca)
-    output.note(f"logged in as {session.username}; this device is {_device(session)}")
+    output.note(f"logged in as {output.line(session.username)}; this device is {_device(session)}")
 
 
 def _sign_in(
@@ -66,7 +66,7 @@ def _sign_in(
 
 
 def _device(session: DeviceSession) -> str:
-    return f"{session.device_name} ({session.device_id})"
+    return f"{output.line(session.device_name)} ({session.device_id})"
 
 
 def logout(
@@ -119,7 +119,8 @@ def whoami(as_json: AsJson = False) -> None:
         output.print_json(info)
     else:
         output.stdout.print(
-            f"{info['username']} on {info['server']} (device {info['device_name']}, "
+            f"{output.line(str(info['username']))} on {info['server']}"
+            f" (device {output.line(str(info['device_name']))}, "
             f"{info['device_id']})",
             markup=False,
         )

@@ -14,6 +14,7 @@ from cli.options import AsJson
 from cli.session import with_client
 from client.chat import ChatClient, describe
 from client.core import Read, RoostClient, Written
+from client.display import clean
 from client.errors import ClientError
 from protocol import chat as wire
 from protocol.errors import RoostError
@@ -105,10 +106,11 @@ def list_(as_json: AsJson = False) -> None:
         return
     table = Table("id", "name", "members", "unread", "last #")
     for c in answer.result:
-        name = f"@{c.name}" if c.kind == "direct" else c.name
+        name = f"@{output.line(c.name)}" if c.kind == "direct" else output.line(c.name)
         if not c.member:
             name += " (left)"
-        table.add_row(c.id, name, ", ".join(c.members), str(c.unread or ""), str(c.last_seq))
+        members = ", ".join(output.line(m) for m in c.members)
+        table.add_row(c.id, name, members, str(c.unread or ""), str(c.last_seq))
     output.stdout.print(table)
 
 
@@ -141,10 +143,10 @@ def history(
         output.note(f"older messages: roost chat history {target} --before {first}")
     for m in page.messages:
         when = m.sent_at.astimezone().strftime("%Y-%m-%d %H:%M")
-        line = f"#{m.seq}  {when}  {m.sender}: {describe(m)}"
+        line = f"#{m.seq}  {when}  {output.line(m.sender)}: {clean(describe(m), multiline=True)}"
         output.stdout.print(line, markup=False, style=None if m.kind == "text" else "dim")
     for text in queued:
-        output.stdout.print(f"(queued)  {text}", markup=False)
+        output.stdout.print(f"(queued)  {clean(text, multiline=True)}", markup=False)
     if not page.messages and not queued:
         output.note(f"no messages with {target} yet")
 
@@ -172,7 +174,8 @@ def presence(as_json: AsJson = False) -> None:
         output.print_json(users)
         return
     for p in users:
-        output.stdout.print(f"{'online ' if p.online else 'offline'}  {p.user}", markup=False)
+        state = "online " if p.online else "offline"
+        output.stdout.print(f"{state}  {output.line(p.user)}", markup=False)
     if not users:
         output.note("nobody to show: presence is shared between people in a conversation")
 
@@ -190,10 +193,14 @@ def _print_conversation(
         output.print_json(c)
     elif id_only:
         output.stdout.print(c.id, markup=False)
-        output.note(f"group {c.name!r}: {', '.join(c.members)}")
+        output.note(f"group {c.name!r}: {_members(c)}")
     else:
         state = "" if c.member else " (you are no longer a member)"
-        output.note(f"{c.name}: {', '.join(c.members)}{state}")
+        output.note(f"{output.line(c.name)}: {_members(c)}{state}")
+
+
+def _members(c: wire.Conversation) -> str:
+    return ", ".join(output.line(m) for m in c.members)
 
 
 async def _queued_texts(client: RoostClient, target: str) -> list[str]:

@@ -26,7 +26,7 @@ def list_devices(ctx: typer.Context, as_json: AsJson = False) -> None:
     for d in devices.devices:
         table.add_row(
             d.id,
-            d.name,
+            output.line(d.name),
             output.when(d.created_at),
             output.when(d.last_seen_at),
             "this device" if d.current else "",

@@ -92,6 +92,7 @@ def report_lines(report: PassReport) -> list[str]:
     lines += [f"warning: {w}" for w in report.warnings]
     lines += [f"not synced yet: {path}: {why}" for path, why in report.refused]
     lines += [f"skipped: {path}: {why}" for path, why in report.skipped]
+    lines = [output.line(one) for one in lines]  # paths and device names: one line each
     return lines
 
 
@@ -168,11 +169,11 @@ def ls(
     for r in rows:
         if r.entry is None or r.kind == "dir":
             label = "share" if r.kind == "share" else "folder"
-            output.stdout.print(f"{label:>10}  {'':16}  {r.shown}/", markup=False)
+            output.stdout.print(f"{label:>10}  {'':16}  {output.line(r.shown)}/", markup=False)
         else:
             when = _when(r.entry.mtime_ms).astimezone().strftime("%Y-%m-%d %H:%M")
             output.stdout.print(
-                f"{output.size(r.entry.size):>10}  {when:16}  {r.shown}", markup=False
+                f"{output.size(r.entry.size):>10}  {when:16}  {output.line(r.shown)}", markup=False
             )
 
 
@@ -186,7 +187,8 @@ def history(path: str, as_json: AsJson = False) -> None:
     for v in versions:
         when = _when(v.created_at_ms).astimezone().strftime("%Y-%m-%d %H:%M:%S")
         what = "deleted" if v.deleted else output.size(v.size)
-        output.stdout.print(f"{v.version_id}  {when}  {what:>10}  from {v.device}", markup=False)
+        device = output.line(v.device)
+        output.stdout.print(f"{v.version_id}  {when}  {what:>10}  from {device}", markup=False)
 
 
 @files_app.command("restore")
@@ -374,11 +376,13 @@ def _list_shares(as_json: bool) -> None:
             f"{m.username} ({m.role}{', invited' if m.pending else ''})" for m in s.members
         )
         output.stdout.print(
-            f"{s.folder}/  owner {s.owner}, you are {s.role}: {members}", markup=False
+            output.line(f"{s.folder}/  owner {s.owner}, you are {s.role}: {members}"),
+            markup=False,
         )
     for i in found.invitations:
         output.stdout.print(
-            f"{i.folder}/  invited by {i.owner}, as {i.role} (invitation {i.id})", markup=False
+            output.line(f"{i.folder}/  invited by {i.owner}, as {i.role} (invitation {i.id})"),
+            markup=False,
         )
     if found.invitations:
         output.note("answer with roost share accept NAME, or roost share decline NAME")
@@ -392,7 +396,7 @@ def media_put(file: Path, as_json: AsJson = False) -> None:
         output.print_json(att)
     else:
         output.stdout.print(att.id, markup=False)
-        output.note(f"attached {att.name} ({output.size(att.size)})")
+        output.note(f"attached {output.line(att.name)} ({output.size(att.size)})")
 
 
 @media_app.command("get")
@@ -415,4 +419,6 @@ def media_get(
     leading dot: `.bashrc` is saved as `bashrc`) and no file is replaced without --force."""
     got = with_client(lambda c: RemoteFiles(c).download_media(media_id, out, force=force))
     for att, dest in got:
-        output.note(f"{att.name} -> {dest} ({output.size(att.size)})")
+        output.note(
+            f"{output.line(att.name)} -> {output.line(str(dest))} ({output.size(att.size)})"
+        )

@@ -36,7 +36,7 @@ def list_entries(ctx: typer.Context, as_json: AsJson = False) -> None:
         return
     table = Table("#", "op", "queued at", "attempts", "state")
     for e in entries:
-        state = f"refused: {e.failed_message}" if e.failed else "pending"
+        state = f"refused: {output.line(e.failed_message or '')}" if e.failed else "pending"
         table.add_row(str(e.seq), e.op, _time(e.created_at), str(e.attempts), state)
     output.stdout.print(table)
 

@@ -1,26 +1,62 @@
-"""One output object: data on stdout (JSON with --json), notes and errors on stderr."""
+"""One output object: data on stdout (JSON with --json), notes and errors on stderr.
+
+Both consoles show whatever they print through `client.display`: a control character in
+someone's post, name or file name reaches the terminal as a visible stand-in, never as a
+command to it, and no text is read as markup.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
 import msgspec
-from rich.console import Console
+from rich.console import Console, ConsoleOptions, RenderableType
+from rich.segment import Segment
+from rich.text import Text
 
+from client import display
 from protocol.sizes import format_size
 
-stdout = Console(highlight=False, soft_wrap=True)
-stderr = Console(stderr=True, highlight=False, soft_wrap=True)
+
+class SafeConsole(Console):
+    """A rich Console that cleans every piece of text it draws (rich itself strips only BEL,
+    backspace, CR, VT and FF). Strings are cleaned before they are measured, so columns line
+    up; whatever else (a Text, a table) is cleaned segment by segment as it is drawn."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(markup=False, highlight=False, soft_wrap=True, **kwargs)
+
+    def render_str(self, text: str, **kwargs: Any) -> Text:
+        return super().render_str(display.clean(text, multiline=True), **kwargs)
+
+    def render(
+        self, renderable: RenderableType, options: ConsoleOptions | None = None
+    ) -> Iterable[Segment]:
+        for segment in super().render(renderable, options):
+            if segment.control:  # rich's own cursor moves, never someone's text
+                yield segment
+            else:
+                yield Segment(display.clean(segment.text, multiline=True), segment.style)
+
+
+stdout = SafeConsole()
+stderr = SafeConsole(stderr=True)
 
 
 def print_json(value: Any) -> None:
     """One JSON document on stdout (structs, lists, dicts; datetimes as RFC 3339)."""
-    print(msgspec.json.encode(value).decode())
+    print(display.json_text(msgspec.json.encode(value).decode()))
 
 
 def note(message: str) -> None:
     stderr.print(message, markup=False)
+
+
+def line(text: str) -> str:
+    """A name or a path inside a line of output: on that one line (a newline shows as ␊)."""
+    return display.clean(text)
 
 
 def queued(op: str, client_id: str, as_json: bool, local_id: str | None = None) -> None:

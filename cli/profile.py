@@ -60,8 +60,8 @@ def _print(profile: Profile, as_json: bool) -> None:
     if as_json:
         output.print_json(profile)
         return
-    name = profile.display_name or profile.username
-    output.stdout.print(f"{name} (@{profile.username})", markup=False)
+    name = output.line(profile.display_name or profile.username)
+    output.stdout.print(f"{name} (@{output.line(profile.username)})", markup=False)
     if profile.bio:
         output.stdout.print(profile.bio, markup=False)
     output.stdout.print(f"joined {output.when(profile.created_at)}", style="dim", markup=False)

@@ -127,14 +127,18 @@ def follow(username: str, as_json: AsJson = False) -> None:
     """Follow a user."""
     result = _write(lambda s: s.follow(username), "follow.add", as_json)
     if result is not None:
-        output.print_json(result) if as_json else output.note(f"following @{result.username}")
+        output.print_json(result) if as_json else output.note(
+            f"following @{output.line(result.username)}"
+        )
 
 
 def unfollow(username: str, as_json: AsJson = False) -> None:
     """Stop following a user."""
     result = _write(lambda s: s.unfollow(username), "follow.remove", as_json)
     if result is not None:
-        output.print_json(result) if as_json else output.note(f"unfollowed @{result.username}")
+        output.print_json(result) if as_json else output.note(
+            f"unfollowed @{output.line(result.username)}"
+        )
 
 
 def followers(username: UserArg = None, as_json: AsJson = False) -> None:
@@ -187,7 +191,9 @@ def trending(
     for t in result.tags:
         people = "person" if t.authors == 1 else "people"
         posts = "post" if t.posts == 1 else "posts"
-        output.stdout.print(f"#{t.tag}  {t.authors} {people}, {t.posts} {posts}", markup=False)
+        output.stdout.print(
+            f"#{output.line(t.tag)}  {t.authors} {people}, {t.posts} {posts}", markup=False
+        )
 
 
 def suggest(as_json: AsJson = False) -> None:
@@ -200,7 +206,8 @@ def suggest(as_json: AsJson = False) -> None:
         output.note("no suggestions yet: follow a few people first")
     for u in result.users:
         output.stdout.print(
-            f"@{u.username}  followed by {', '.join('@' + n for n in u.followed_by)}"
+            f"@{output.line(u.username)}  followed by"
+            f" {', '.join('@' + output.line(n) for n in u.followed_by)}"
             f" ({u.mutuals} you follow, {u.followers} followers)",
             markup=False,
         )

@@ -6,6 +6,8 @@ from rich.table import Table
 from rich.text import Text
 
 from cli import output
+from cli.output import line
+from client.display import clean
 from protocol import social as wire
 
 
@@ -13,15 +15,15 @@ def post_text(post: wire.Post, *, indent: str = "") -> Text:
     shown = post.original if post.original is not None else post
     text = Text(indent)
     if post.original is not None:
-        text.append(f"↻ @{post.author} reposted\n{indent}", style="dim")
-    text.append(f"@{shown.author}", style="bold")
+        text.append(f"↻ @{line(post.author)} reposted\n{indent}", style="dim")
+    text.append(f"@{line(shown.author)}", style="bold")
     text.append(f"  {output.when(shown.created_at)}  id {shown.id}", style="dim")
     if shown.reply_to:
         text.append(f"  ↩ {shown.reply_to}", style="dim")
     text.append("\n" + indent)
-    text.append(shown.text.replace("\n", "\n" + indent))
+    text.append(clean(shown.text, multiline=True).replace("\n", "\n" + indent))
     for att in shown.attachments:
-        text.append(f"\n{indent}📎 {att.name}", style="cyan")
+        text.append(f"\n{indent}📎 {line(att.name)}", style="cyan")
         text.append(f"  {output.size(att.size)}  id {att.id}", style="dim")
     heart = "♥" if shown.liked else "♡"
     counts = f"{heart} {shown.like_count}   ↻ {shown.repost_count}   ↩ {shown.reply_count}"
@@ -65,13 +67,15 @@ def print_users(users: list[wire.UserCard], empty: str) -> None:
         return
     table = Table("user", "name", "followers", "following")
     for u in users:
-        table.add_row(f"@{u.username}", u.display_name, str(u.followers), str(u.following))
+        table.add_row(
+            f"@{line(u.username)}", line(u.display_name), str(u.followers), str(u.following)
+        )
     output.stdout.print(table)
 
 
 def print_profile(p: wire.UserProfile) -> None:
-    name = p.display_name or p.username
-    output.stdout.print(f"{name} (@{p.username})", style="bold", markup=False)
+    name = line(p.display_name or p.username)
+    output.stdout.print(f"{name} (@{line(p.username)})", style="bold", markup=False)
     if p.bio:
         output.stdout.print(p.bio, markup=False)
     relation = [
@@ -99,12 +103,12 @@ def print_notifications(notes: wire.Notifications) -> None:
         output.note("no notifications")
         return
     for n in notes.notifications:
-        line = Text("● " if n.unread else "  ", style="bold cyan")
-        line.append(f"@{n.actor}", style="bold")
-        line.append(f" {_VERB.get(n.kind, n.kind)}")
-        line.append(f"  {output.when(n.created_at)}", style="dim")
+        row = Text("● " if n.unread else "  ", style="bold cyan")
+        row.append(f"@{line(n.actor)}", style="bold")
+        row.append(f" {line(_VERB.get(n.kind, n.kind))}")
+        row.append(f"  {output.when(n.created_at)}", style="dim")
         if n.post is not None:
             shown = n.post.original or n.post
-            line.append(f"\n    {shown.text}", style="dim")
-        output.stdout.print(line)
+            row.append(f"\n    {clean(shown.text, multiline=True)}", style="dim")
+        output.stdout.print(row)
     output.note(f"{notes.unread} unread")

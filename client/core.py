@@ -15,10 +15,11 @@ import msgspec
 
 from client.backoff import Backoff
 from client.connection import Connection, State, StateListener
-from client.errors import ClientError, Unreachable
+from client.errors import ClientError, InvalidArgs, Unreachable
 from client.home import Account, ClientHome
-from client.outbox import Outbox, ReplayReport, local_id, new_client_id
+from client.outbox import LOCAL_ID, Outbox, ReplayReport, local_id, new_client_id
 from protocol import accounts as wire
+from protocol.errors import RoostError
 from protocol.ops import spec_for
 from storage.cache import CacheRepository
 from storage.chat_cache import ChatCacheRepository
@@ -178,6 +179,7 @@ class RoostClient:
             raise ClientError(f"{op} is not a queueable write")
         client_id: str = getattr(args, "client_id", None) or new_client_id()
         args = msgspec.structs.replace(args, client_id=client_id)
+        check_args(op, args)
         try:
             conn = await self.connect()  # replays the outbox first: local ids get server ids
             args, _ = await self.outbox.resolve(args)
@@ -226,12 +228,12 @@ class RoostClient:
                 f"this home is logged in as {existing.username};"
                 " roost logout first, or set ROOST_HOME"
             )
+        credentials = wire.Credentials(username=username, password=password, device_name=device)
+        check_args(op, credentials)  # a name typed with a newline: said before connecting
         conn = Connection(server, open_timeout=self._open_timeout, ca=ca)
         await conn.open()
         try:
-            session: wire.DeviceSession = await conn.call(
-                op, wire.Credentials(username=username, password=password, device_name=device)
-            )
+            session: wire.DeviceSession = await conn.call(op, credentials)
         finally:
             await conn.close()
         account = Account(
@@ -255,3 +257,18 @@ class RoostClient:
         await self.close()
         self.home.forget()
         return revoked
+
+
+def check_args(op: str, args: msgspec.Struct) -> None:
+    """Refuse now what the server would refuse by the protocol's field rules, rather than send
+    or queue it: InvalidArgs with the server's own message. A `local:N` id of a post still in
+    the outbox stands for a real id, which replay puts in."""
+    stand_ins = {
+        name: "1"
+        for name in args.__struct_fields__
+        if isinstance(value := getattr(args, name), str) and LOCAL_ID.fullmatch(value)
+    }
+    try:
+        spec_for(op).decode_args(msgspec.json.encode(msgspec.structs.replace(args, **stand_ins)))
+    except RoostError as exc:
+        raise InvalidArgs(exc.message) from None

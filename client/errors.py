@@ -7,6 +7,7 @@ ClientError
 ├── NotLoggedIn        this client home has no account yet
 ├── SyncBusy           another roost process is syncing this home or folder
 └── ServerError        the server refused an op; carries its stable error code
+    └── InvalidArgs    refused before sending: the protocol's field rules would refuse it
 """
 
 from __future__ import annotations
@@ -49,3 +50,11 @@ class ServerError(ClientError):
     def transient(self) -> bool:
         """Worth retrying later with the same idempotency key."""
         return self.code in {ErrorCode.RATE_LIMITED, ErrorCode.UNAVAILABLE, ErrorCode.INTERNAL}
+
+
+class InvalidArgs(ServerError):
+    """What the server would refuse by the protocol's own field rules (a name with a newline,
+    a post too long), refused here before it is sent or queued."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(ErrorCode.INVALID_ARGS, message)

@@ -20,7 +20,7 @@ from client.sync.scan import hash_file
 from client.sync.transfer import Transfer, sources_of
 from protocol import files as wire
 from protocol.errors import ErrorCode
-from protocol.types import Empty
+from protocol.types import UNSAFE, Empty
 
 
 @dataclass(frozen=True)
@@ -468,7 +468,7 @@ def media_destinations(names: list[str], out: Path | None) -> list[Path]:
     return dests
 
 
-_UNSAFE_IN_NAMES = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069/\\\\]")
+_NOT_IN_A_NAME = re.compile(f"{UNSAFE.pattern}|[/\\\\]")
 
 
 def local_name(name: str) -> str:
@@ -476,7 +476,7 @@ def local_name(name: str) -> str:
     so nothing lands outside the target folder), no control or text-direction characters,
     and no leading dot (an attachment named `.bashrc` is saved as `bashrc`)."""
     last = re.split(r"[/\\]", name)[-1]
-    cleaned = _UNSAFE_IN_NAMES.sub("_", last).lstrip(". ")
+    cleaned = _NOT_IN_A_NAME.sub(lambda m: "_" * len(m[0]), last).lstrip(". ")
     while len(cleaned.encode()) > wire.MAX_NAME_BYTES:
         cleaned = cleaned[:-1]
     return cleaned or "attachment"

@@ -29,7 +29,7 @@ Replayed = Callable[[OutboxEntry, bytes], Awaitable[None]]
 
 # Ops whose result names what they created: op -> the result field holding its server id.
 CREATES_ID: dict[str, str] = {"post.create": "id", "post.repost": "id"}
-LOCAL_ID = re.compile(r"^local:([0-9]{1,18})$")
+LOCAL_ID = re.compile(r"\Alocal:([0-9]{1,18})\Z")
 UNRESOLVED = "unresolved"  # the failed_code of an entry whose local reference never got an id
 
 
@@ -76,7 +76,7 @@ class Outbox:
         pending: dict[str, str] = {}
         for name in args.__struct_fields__:
             value = getattr(args, name)
-            if not isinstance(value, str) or not LOCAL_ID.match(value):
+            if not isinstance(value, str) or not LOCAL_ID.fullmatch(value):
                 continue
             server_id = await self._repo.server_id(value)
             if server_id is not None:

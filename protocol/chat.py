@@ -15,26 +15,35 @@ import msgspec
 
 from protocol.errors import ErrorCode, RoostError
 from protocol.spec import OpSpec
-from protocol.types import NO_CONTROL_CHARS, ClientId, Empty, Id, Username
+from protocol.types import (
+    NO_CONTROLS,
+    NO_CONTROLS_BUT_LINES,
+    ClientId,
+    Empty,
+    Id,
+    MultiLine,
+    SingleLine,
+    Username,
+)
 
 MAX_MESSAGE_CHARS = 4000
 MAX_GROUP_MEMBERS = 256
 TYPING_SECONDS = 6.0  # a typing indicator lapses this long after the last chat.typing
 
-_TARGET = r"^(@[A-Za-z0-9_]{3,32}|[0-9]{1,19})$"
+_TARGET = r"\A(@[A-Za-z0-9_]{3,32}|[0-9]{1,19})\Z"
 _TARGET_RE = re.compile(_TARGET)
 Target = Annotated[str, msgspec.Meta(pattern=_TARGET, description="@username or a conversation id")]
 MessageText = Annotated[
-    str, msgspec.Meta(min_length=1, max_length=MAX_MESSAGE_CHARS, description="1-4000 characters")
-]
-GroupName = Annotated[
-    str,
+    MultiLine,
     msgspec.Meta(
         min_length=1,
-        max_length=64,
-        pattern=NO_CONTROL_CHARS,
-        description="1-64 characters, no control characters",
+        max_length=MAX_MESSAGE_CHARS,
+        description=f"1-{MAX_MESSAGE_CHARS} characters, {NO_CONTROLS_BUT_LINES}",
     ),
+]
+GroupName = Annotated[
+    SingleLine,
+    msgspec.Meta(min_length=1, max_length=64, description=f"1-64 characters, {NO_CONTROLS}"),
 ]
 Seq = Annotated[int, msgspec.Meta(ge=0, le=2**53 - 1)]
 PageSize = Annotated[int, msgspec.Meta(ge=1, le=500)]

@@ -19,7 +19,17 @@ import msgspec
 
 from protocol.errors import ErrorCode, RoostError
 from protocol.spec import OpSpec
-from protocol.types import ClientId, Count, Empty, Id, Int64, Username
+from protocol.types import (
+    NO_CONTROLS,
+    UNSAFE,
+    ClientId,
+    Count,
+    Empty,
+    Id,
+    Int64,
+    SingleLine,
+    Username,
+)
 
 MAX_BLOCK_BYTES = 4 << 20  # FastCDC's max chunk size: no block is larger, raw
 MAX_HASHES_PER_REQUEST = 800  # 800 x 67 bytes stays under the 64 KiB request limit
@@ -28,11 +38,20 @@ MAX_COMMIT_ITEMS = 200  # small files commit in batches: one transaction each
 MAX_NAME_BYTES = 255
 
 Hash = Annotated[
-    str, msgspec.Meta(pattern=r"^[0-9a-f]{64}$", description="a SHA-256 digest, 64 hex digits")
+    str,
+    msgspec.Meta(pattern=r"\A[0-9a-f]{64}\Z", description="a SHA-256 digest, 64 hex digits"),
 ]
 Hashes = Annotated[list[Hash], msgspec.Meta(max_length=MAX_HASHES_PER_REQUEST)]
 Path = Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_PATH_CHARS)]
-UploadId = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_-]{8,64}$")]
+UploadId = Annotated[str, msgspec.Meta(pattern=r"\A[A-Za-z0-9_-]{8,64}\Z")]
+AttachmentName = Annotated[
+    SingleLine,
+    msgspec.Meta(
+        min_length=1,
+        max_length=MAX_NAME_BYTES,
+        description=f"a file name of 1-{MAX_NAME_BYTES} characters, {NO_CONTROLS}",
+    ),
+]
 
 
 class Kind(enum.StrEnum):
@@ -47,11 +66,6 @@ class Role(enum.StrEnum):
 
 
 # ------------------------------------------------------------------------------- paths
-# C0 and C1 controls, DEL, and the bidirectional embeddings, overrides and isolates: a name
-# holding one can rewrite the terminal that lists it or show itself as another name.
-_REFUSED_IN_NAMES = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
-
-
 def validate_path(path: str) -> str:
     """The path in NFC if it is a safe relative POSIX path, else RoostError(invalid_args).
     NFC on the wire: "café" typed on Linux and read from a macOS disk (NFD) is one path."""
@@ -68,7 +82,7 @@ def path_problem(path: str) -> str | None:
         return "empty"
     if len(path) > MAX_PATH_CHARS:
         return f"longer than {MAX_PATH_CHARS} characters"
-    if _REFUSED_IN_NAMES.search(path):
+    if UNSAFE.search(path):  # it could rewrite the terminal that lists it, or pose as another
         return "control and text-direction characters are not allowed"
     if "\\" in path:
         return "backslashes are not allowed; use /"
@@ -271,7 +285,7 @@ class Left(msgspec.Struct):
 
 
 class Attach(msgspec.Struct, forbid_unknown_fields=True):
-    name: Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_NAME_BYTES)]
+    name: AttachmentName
     size: Count
     blocks: Hashes | None = None
     upload_id: UploadId | None = None

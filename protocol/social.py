@@ -13,15 +13,33 @@ from typing import Annotated
 import msgspec
 
 from protocol.spec import OpSpec
-from protocol.types import ClientId, Id, Username
+from protocol.types import (
+    NO_CONTROLS,
+    NO_CONTROLS_BUT_LINES,
+    ClientId,
+    Id,
+    MultiLine,
+    SingleLine,
+    Username,
+)
 
 MAX_POST_CHARS = 280
 MAX_ATTACHMENTS = 4  # per post
 PAGE_MAX = 100
 
-PostText = Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_POST_CHARS)]
+PostText = Annotated[
+    MultiLine,
+    msgspec.Meta(
+        min_length=1,
+        max_length=MAX_POST_CHARS,
+        description=f"1-{MAX_POST_CHARS} characters, {NO_CONTROLS_BUT_LINES}",
+    ),
+]
 PageSize = Annotated[int, msgspec.Meta(ge=1, le=PAGE_MAX)]
-Query = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+Query = Annotated[
+    SingleLine,
+    msgspec.Meta(min_length=1, max_length=200, description=f"1-200 characters, {NO_CONTROLS}"),
+]
 
 
 # ------------------------------------------------------------------------------ args

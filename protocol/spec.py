@@ -71,23 +71,30 @@ def explain(kind: type[msgspec.Struct], message: str) -> str:
 
 @functools.cache
 def _known_patterns() -> dict[str, str]:
-    """The shared field types' patterns, described: for fields inside lists, nested structs
-    or optional values, where the field itself carries no description."""
-    out: dict[str, str] = {}
+    """The shared field types' patterns, described: for fields inside lists or nested structs,
+    where the field itself carries no description. Keyed as msgspec quotes a pattern (its repr,
+    backslashes doubled)."""
+    out: dict[str, str] = {
+        types.SINGLE_LINE: types.NO_CONTROLS,
+        types.MULTI_LINE: types.NO_CONTROLS_BUT_LINES,
+    }
     for kind in (types.Id, types.Username, types.ClientId):
         for meta in getattr(kind, "__metadata__", ()):
             if isinstance(meta, msgspec.Meta) and meta.pattern and meta.description:
                 out[meta.pattern] = meta.description
-    return out
+    return {repr(pattern)[1:-1]: rule for pattern, rule in out.items()}
 
 
 def _field_descriptions(kind: type[msgspec.Struct]) -> dict[str, str]:
+    """Each field's description, also when the field is optional (`X | None`)."""
     info = msgspec.inspect.type_info(kind)
     out: dict[str, str] = {}
     for field in getattr(info, "fields", ()):
-        meta = field.type
-        if isinstance(meta, msgspec.inspect.Metadata) and meta.extra_json_schema:
-            description = meta.extra_json_schema.get("description")
-            if description:
-                out[field.name] = description
+        options = field.type.types if isinstance(field.type, msgspec.inspect.UnionType) else ()
+        for meta in (field.type, *options):
+            if isinstance(meta, msgspec.inspect.Metadata) and meta.extra_json_schema:
+                description = meta.extra_json_schema.get("description")
+                if description:
+                    out[field.name] = description
+                    break
     return out

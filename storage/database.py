@@ -13,9 +13,9 @@ import asyncio
 import logging
 import sqlite3
 import time
-from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -39,9 +39,9 @@ class Migration:
     version: int
     description: str
     sql: str
-    # SQL functions the statements call, for rules SQL lacks (Unicode normalisation):
-    # registered on the connection for the migration, deterministic.
-    functions: Mapping[str, Callable[[Any], Any]] = field(default_factory=dict)
+    # A data step the SQL cannot express, run after it in the same transaction on the plain
+    # sqlite3 connection (e.g. repairing values by a rule written in Python).
+    then: Callable[[sqlite3.Connection], None] | None = None
 
 
 class Database:
@@ -282,12 +282,12 @@ async def migrate(conn: aiosqlite.Connection, migrations: Sequence[Migration]) -
     for migration in sorted(migrations, key=lambda m: m.version):
         if migration.version <= current:
             continue
-        for name, function in migration.functions.items():
-            await conn.create_function(name, 1, function, deterministic=True)
         await conn.execute("BEGIN IMMEDIATE")
         try:
             for statement in _statements(migration.sql):
                 await conn.execute(statement)
+            if migration.then is not None:
+                await on_thread(conn, migration.then)
             await conn.execute(
                 "INSERT INTO schema_version (version, description, applied_at) VALUES (?, ?, ?)",
                 (migration.version, migration.description, now_ms()),
@@ -296,6 +296,9 @@ async def migrate(conn: aiosqlite.Connection, migrations: Sequence[Migration]) -
         except sqlite3.Error as exc:
             await conn.execute("ROLLBACK")
             raise MigrationError(f"migration {migration.version} failed: {exc}") from exc
+        except BaseException:
+            await conn.execute("ROLLBACK")
+            raise
         current = migration.version
     return current
 

@@ -2,15 +2,9 @@
 
 from __future__ import annotations
 
-import unicodedata
-
-from protocol.files import path_key
 from storage.database import Migration
-
-
-def _nfc(text: str) -> str:
-    return unicodedata.normalize("NFC", text)
-
+from storage.name_repair import REPAIRS_TABLE, repair_names
+from storage.path_repair import repair_paths
 
 MIGRATIONS: list[Migration] = [
     Migration(
@@ -300,27 +294,10 @@ MIGRATIONS: list[Migration] = [
     ),
     Migration(
         7,
-        "paths in NFC: keys that match across Unicode forms; stored paths in another form"
-        " rewritten to NFC unless that name is taken",
-        """
-        UPDATE files_current SET path_key = roost_path_key(path) WHERE path GLOB '*[^ -~]*';
-        CREATE TEMP TABLE renamed AS
-            SELECT namespace_id, path AS old FROM files_current c
-            WHERE path GLOB '*[^ -~]*' AND path != roost_nfc(path)
-              AND NOT EXISTS (SELECT 1 FROM files_current t
-                              WHERE t.namespace_id = c.namespace_id
-                                AND t.path = roost_nfc(c.path));
-        UPDATE files_current SET path = roost_nfc(path) WHERE EXISTS (SELECT 1 FROM renamed r
-            WHERE r.namespace_id = files_current.namespace_id AND r.old = files_current.path);
-        UPDATE file_versions SET path = roost_nfc(path) WHERE EXISTS (SELECT 1 FROM renamed r
-            WHERE r.namespace_id = file_versions.namespace_id AND r.old = file_versions.path);
-        UPDATE namespaces SET name = roost_nfc(name) WHERE name GLOB '*[^ -~]*';
-        UPDATE namespace_members SET mount_name = roost_nfc(mount_name)
-            WHERE mount_name GLOB '*[^ -~]*';
-        UPDATE attachments SET name = roost_nfc(name) WHERE name GLOB '*[^ -~]*';
-        DROP TABLE renamed
-        """,
-        functions={"roost_path_key": path_key, "roost_nfc": _nfc},
+        "paths: keys that match across Unicode forms; paths in another form or with control"
+        " characters renamed to NFC without them (storage/path_repair.py)",
+        "",
+        then=repair_paths,
     ),
     Migration(
         8,
@@ -422,5 +399,12 @@ MIGRATIONS: list[Migration] = [
         );
         CREATE INDEX share_invitations_by_user ON share_invitations(user_id)
         """,
+    ),
+    Migration(
+        10,
+        "names: usernames, display, device, group and attachment names without control"
+        " characters (storage/name_repair.py; old values kept in name_repairs)",
+        REPAIRS_TABLE,
+        then=repair_names,
     ),
 ]

@@ -16,6 +16,7 @@ import msgspec
 from textual import work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
+from textual.notifications import SeverityLevel
 from textual.reactive import reactive
 from textual.screen import Screen
 from textual.widget import Widget
@@ -24,6 +25,7 @@ from client.backoff import Backoff
 from client.chat import ChatClient
 from client.connection import State
 from client.core import RoostClient
+from client.display import alert_text, clean
 from client.errors import AuthRejected, ClientError
 from client.home import ClientHome
 from protocol.chat import Message as ChatMessage
@@ -101,7 +103,7 @@ class RoostApp(App[None]):
 
     async def start_session(self) -> None:
         account = self.home.require_account()
-        self.sub_title = f"@{account.username} on {account.server}"
+        self.sub_title = clean(f"@{account.username} on {account.server}")
         await self.switch_mode("home")
         await self.refresh_outbox()
         if self._connect:
@@ -185,10 +187,32 @@ class RoostApp(App[None]):
             self.alert(f"Roost: @{message.sender}: {message.text[:80]}")
 
     def alert(self, text: str) -> None:
-        """Ring the terminal, and ask it for a desktop notification (OSC 9) where it can."""
+        """Ring the terminal, and ask it for a desktop notification (OSC 9) where it can. The
+        text is someone's message: inside the sequence it may hold no control character (a BEL
+        there would end it, and what follows would run as the terminal's commands)."""
         self.bell()
         if not self.is_headless and self._driver is not None:
-            self._driver.write(f"\x1b]9;{text}\x07")
+            self._driver.write(f"\x1b]9;{alert_text(text)}\x07")
+
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = True,
+    ) -> None:
+        """Every toast (widgets' and screens' `notify` land here) shows its words as they are:
+        a server's message or a file name is never read as markup, and its control
+        characters show as stand-ins."""
+        super().notify(
+            clean(message, multiline=True),
+            title=clean(title),
+            severity=severity,
+            timeout=timeout,
+            markup=False,
+        )
 
     def _replayed(self, entry: OutboxEntry, result: Any) -> None:
         self.broadcast(WriteAcked(entry.client_id, entry.op, result))

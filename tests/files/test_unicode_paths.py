@@ -127,27 +127,32 @@ async def test_both_forms_on_one_disk_keep_the_second_local_and_say_why(
     assert desktop.read(NFC) == b"composed"
 
 
-async def test_paths_stored_in_nfd_before_are_nfc_after_the_upgrade(tmp_path: Path) -> None:
-    """A server database written before paths were normalised: the migration rewrites a path
-    stored in NFD to NFC (keeping its history) unless the NFC name is taken, and keys match
-    across forms from then on."""
+async def test_paths_stored_before_are_nfc_without_controls_after_the_upgrade(
+    tmp_path: Path,
+) -> None:
+    """A server database written before paths were normalised: the migration renames a path
+    stored in NFD, or holding a refused character, in place (its history with it) unless the
+    new name is taken, and keys match across forms from then on."""
     before = [m for m in server_schema.MIGRATIONS if m.version < 7]
     db = await Database(tmp_path / "roost.db", before).open()
     await db.close()
     raw = sqlite3.connect(tmp_path / "roost.db")
     raw.executescript(
         "INSERT INTO users VALUES (1, 'alice', 'x', 0);"
-        "INSERT INTO namespaces VALUES (10, 'home', 1, '', 3, 0);"
+        "INSERT INTO namespaces VALUES (10, 'home', 1, '', 5, 0);"
     )
-    rows = [(1, "ok.txt", 1), (2, NFD, 2), (3, "twin-" + NFC, 3), (4, "twin-" + NFD, 4)]
-    for vid, path, seq in rows:
+    rows = [
+        (1, "ok.txt"), (2, NFD), (3, "twin-" + NFC), (4, "twin-" + NFD),
+        (5, "evil\x9b\u202etxt.sh"),
+    ]  # fmt: skip
+    for vid, path in rows:
         raw.execute(
             "INSERT INTO file_versions VALUES (?, 10, ?, ?, 'file', 0, 0, 0, NULL, 1, 'pc', 0)",
-            (vid, path, seq),
+            (vid, path, vid),
         )
         raw.execute(
             "INSERT INTO files_current VALUES (10, ?, ?, ?, ?, 0)",
-            (path, path.casefold(), vid, seq),
+            (path, path.casefold(), vid, vid),
         )
     raw.commit()
     raw.close()
@@ -157,7 +162,7 @@ async def test_paths_stored_in_nfd_before_are_nfc_after_the_upgrade(tmp_path: Pa
     current = dict(raw.execute("SELECT path, path_key FROM files_current ORDER BY version_id"))
     versions = [p for (p,) in raw.execute("SELECT path FROM file_versions ORDER BY id")]
     raw.close()
-    assert list(current) == ["ok.txt", NFC, "twin-" + NFC, "twin-" + NFD]
+    assert list(current) == ["ok.txt", NFC, "twin-" + NFC, "twin-" + NFD, "evil__txt.sh"]
     assert versions == list(current)
     assert current["twin-" + NFD] == current["twin-" + NFC] == wire.path_key("twin-" + NFC)
 

@@ -304,6 +304,60 @@ def test_random_frames_long(
     check_raw(long_run, frame, anonymous)
 
 
+# ---------------------------------------------------------------------------- terminal controls
+# Any text the server takes may end up on someone's terminal: a control character (C0 but the
+# newline and tab a post may hold, DEL, C1) or a bidirectional control is refused in every text
+# of every request, wherever it is put, paths too (newlines and tabs included); passwords are
+# never shown.
+CONTROLS = st.characters(categories=["Cc"], exclude_characters="\n\t") | st.sampled_from(
+    ["\u202a", "\u202b", "\u202c", "\u202d", "\u202e", "\u2066", "\u2067", "\u2068", "\u2069"]
+)
+PATH_CONTROLS = st.characters(categories=["Cc"]) | CONTROLS
+PATH_FIELDS = {"path", "folder"}
+NO_RULE = {"password"}
+
+
+def _at(value: Any, path: tuple[Any, ...]) -> Any:
+    for step in path:
+        value = value[step]
+    return value
+
+
+def _field(path: tuple[Any, ...]) -> str:
+    return next(step for step in reversed(path) if isinstance(step, str))
+
+
+def text_leaves(world: World) -> list[tuple[str, tuple[Any, ...]]]:
+    """(op, where) of every text in the fuzzer's valid requests."""
+    return [
+        (op, path)
+        for op in FUZZED_OPS
+        for path in leaves_of(ROWS[op].valid_args(world))
+        if path
+        and isinstance(_at(ROWS[op].valid_args(world), path), str)
+        and _field(path) not in NO_RULE
+    ]
+
+
+@FAST
+@given(data=st.data())
+def test_a_control_character_in_any_text_is_refused(fuzz: Fuzz, data: st.DataObject) -> None:
+    op, path = data.draw(st.sampled_from(text_leaves(fuzz.world)))
+    args = ROWS[op].valid_args(fuzz.world)
+    *parents, last = path
+    holder = _at(args, tuple(parents))
+    bad = data.draw(PATH_CONTROLS if _field(path) in PATH_FIELDS else CONTROLS)
+    at = data.draw(st.integers(0, len(holder[last])))
+    holder[last] = holder[last][:at] + bad + holder[last][at:]
+    reply = fuzz.attacker.request(op, args)
+    if reply["ok"] and op == "files.commit":  # a commit refuses item by item
+        codes = {outcome.get("code") for outcome in reply["result"]["outcomes"]}
+    else:
+        codes = {None if reply["ok"] else reply["error"]["code"]}
+    assert codes == {"invalid_args"}, (op, args, reply)
+    fuzz.bystander_is_served()
+
+
 # ---------------------------------------------------------------------------- found by fuzzing
 DEEP = "[" * 20_000 + "]" * 20_000
 

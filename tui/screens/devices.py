@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from rich.text import Text
 from textual import work
 from textual.binding import Binding
 from textual.widget import Widget
 from textual.widgets import DataTable, Static
 
+from client.display import clean, safe_text
 from client.errors import ClientError, ServerError
 from protocol.accounts import DeviceList, RevokeDevice
 from tui.screens.base import RoostScreen
@@ -20,7 +22,9 @@ class DevicesScreen(RoostScreen):
 
     def compose_body(self) -> Iterable[Widget]:
         yield Static("Devices logged in to your account", classes="section-title")
-        table: DataTable[str] = DataTable(id="devices", cursor_type="row", zebra_stripes=True)
+        table: DataTable[str | Text] = DataTable(
+            id="devices", cursor_type="row", zebra_stripes=True
+        )
         yield table
         yield Static(id="devices-note")
 
@@ -39,7 +43,7 @@ class DevicesScreen(RoostScreen):
         try:
             answer = await self.roost.client.read("devices.list", None, cache_key="mine")
         except ClientError as exc:
-            note.update(f"cannot list devices: {exc}")
+            note.update(safe_text(f"cannot list devices: {exc}"))
             return
         devices: DeviceList = answer.result
         table = self.query_one("#devices", DataTable)
@@ -47,7 +51,7 @@ class DevicesScreen(RoostScreen):
         for d in devices.devices:
             last = f"{d.last_seen_at:%Y-%m-%d %H:%M}" if d.last_seen_at else "-"
             table.add_row(
-                d.name,
+                safe_text(d.name),  # a str cell would be read as markup
                 d.id,
                 f"{d.created_at:%Y-%m-%d %H:%M}",
                 last,
@@ -65,7 +69,7 @@ class DevicesScreen(RoostScreen):
         if table.row_count == 0:
             return
         row = table.get_row_at(table.cursor_row)
-        name, device_id, current = str(row[0]), str(row[1]), bool(row[4])
+        name, device_id, current = clean(str(row[0])), str(row[1]), bool(row[4])
         question = f"Revoke {name} ({device_id})? Its token stops working at once." + (
             " This is the device you are using: you will be logged out." if current else ""
         )

@@ -15,6 +15,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widget import Widget
 from textual.widgets import Input, ListView, Static
 
+from client.display import safe_text
 from client.errors import ClientError, ServerError
 from client.social import Social
 from protocol.social import SearchResult, Suggestions, TrendingTags
@@ -147,7 +148,7 @@ class ExploreScreen(RoostScreen):
     @work(exclusive=True, group="explore-search")
     async def search(self, query: str) -> None:
         title = self.query_one("#results-title", Static)
-        title.update(f"Searching for “{query}”…")
+        title.update(safe_text(f"Searching for “{query}”…"))
         try:
             answer = await Social(self.roost.client).search(query)
         except ServerError as exc:
@@ -161,7 +162,8 @@ class ExploreScreen(RoostScreen):
     async def _show_results(self, query: str, found: SearchResult, *, offline: bool) -> None:
         people = counted(len(found.users), "person", "people")
         title = f"“{query}”: {people}, {counted(len(found.posts), 'post', 'posts')}"
-        self.query_one("#results-title", Static).update(title + (" (offline)" if offline else ""))
+        title += " (offline)" if offline else ""
+        self.query_one("#results-title", Static).update(safe_text(title))
         await self.results.clear()
         await self.results.extend(UserItem(user) for user in found.users)
         await self.results.extend(PostItem(post) for post in found.posts)
@@ -196,5 +198,5 @@ class ExploreScreen(RoostScreen):
 
     def _note(self, selector: str, text: str) -> None:
         note = self.query_one(selector, Static)
-        note.update(text)
+        note.update(safe_text(text, multiline=True))
         note.display = bool(text)

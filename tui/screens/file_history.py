@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -14,6 +15,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, DataTable, Static
 
 from client.core import RoostClient
+from client.display import safe_text
 from client.errors import ClientError, ServerError
 from client.files import Located, RemoteFiles
 from protocol import files as wire
@@ -37,8 +39,10 @@ class FileHistoryScreen(ModalScreen[bool]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="history-box"):
-            yield Static(f"History of {self.shown}", classes="section-title")
-            table: DataTable[str] = DataTable(id="versions", cursor_type="row", zebra_stripes=True)
+            yield Static(safe_text(f"History of {self.shown}"), classes="section-title")
+            table: DataTable[str | Text] = DataTable(
+                id="versions", cursor_type="row", zebra_stripes=True
+            )
             yield table
             yield Static("", id="history-note")
             with Horizontal(id="history-actions"):
@@ -57,7 +61,7 @@ class FileHistoryScreen(ModalScreen[bool]):
         return self.roost.client
 
     @property
-    def table(self) -> DataTable[str]:
+    def table(self) -> DataTable[str | Text]:
         return self.query_one("#versions", DataTable)
 
     def on_mount(self) -> None:
@@ -78,7 +82,12 @@ class FileHistoryScreen(ModalScreen[bool]):
             when = datetime.fromtimestamp(v.created_at_ms / 1000).strftime("%Y-%m-%d %H:%M:%S")
             size = "deleted" if v.deleted else size_text(v.size)
             self.table.add_row(
-                v.version_id, when, size, v.device, "current" if i == 0 else "", key=v.version_id
+                v.version_id,
+                when,
+                size,
+                safe_text(v.device),  # whoever made it: a str cell would be read as markup
+                "current" if i == 0 else "",
+                key=v.version_id,
             )
         older = [i for i, v in enumerate(self.versions) if i and not v.deleted]
         if older:
@@ -131,4 +140,4 @@ class FileHistoryScreen(ModalScreen[bool]):
         self.dismiss(False)
 
     def _note(self, text: str) -> None:
-        self.query_one("#history-note", Static).update(text)
+        self.query_one("#history-note", Static).update(safe_text(text))

@@ -19,6 +19,7 @@ from textual.binding import Binding
 from textual.widget import Widget
 from textual.widgets import DataTable, ProgressBar, Static, Tree
 
+from client.display import safe_text
 from client.errors import ClientError, SyncBusy, Unreachable
 from client.files import RemoteFiles, locate_in
 from client.sync.engine import (
@@ -261,7 +262,7 @@ class FilesScreen(RoostScreen):
             text = f"{row.path}: {row.state}" + (f" ({row.detail})" if row.detail else "")
             if row.conflicted_copy:
                 text += " · compare with the original, keep one"
-        self.query_one("#file-detail", Static).update(text)
+        self.query_one("#file-detail", Static).update(safe_text(text))
 
     def action_reload(self) -> None:
         self.load()
@@ -383,11 +384,11 @@ class FilesScreen(RoostScreen):
 
     # ------------------------------------------------------------------ text
     def _title(self, text: str) -> None:
-        self.query_one("#files-title", Static).update(text)
+        self.query_one("#files-title", Static).update(safe_text(text))
 
     def _hint(self, text: str) -> None:
         hint = self.query_one("#files-hint", Static)
-        hint.update(text)
+        hint.update(safe_text(text, multiline=True))
         hint.set_class("conflicted" in text or text == self._busy, "warning")
 
     def on_unmount(self) -> None:

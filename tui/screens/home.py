@@ -12,6 +12,7 @@ from textual.css.query import NoMatches
 from textual.widget import Widget
 from textual.widgets import Input, ListView, Static
 
+from client.display import safe_text
 from client.errors import ClientError, ServerError
 from client.social import Social, check_post_text
 from protocol.social import Deleted, Page, Post
@@ -243,4 +244,4 @@ class HomeScreen(RoostScreen):
                 item.update_post(message.result)
 
     def _note(self, text: str) -> None:
-        self.query_one("#compose-note", Static).update(text)
+        self.query_one("#compose-note", Static).update(safe_text(text))

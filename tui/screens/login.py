@@ -12,6 +12,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Button, Footer, Input, Label, Static
 
+from client.display import safe_text
 from client.errors import ClientError, ServerError
 from client.home import DEFAULT_SERVER
 
@@ -78,9 +79,9 @@ class LoginScreen(Screen[bool]):
                 self._value("device") or "tui",
             )
         except ServerError as exc:
-            error.update(exc.message)
+            error.update(safe_text(exc.message))
             return
         except ClientError as exc:
-            error.update(str(exc))
+            error.update(safe_text(str(exc)))
             return
         self.dismiss(True)

@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 
 import msgspec
+from rich.text import Text
 from textual import on, work
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -15,6 +16,7 @@ from textual.widget import Widget
 from textual.widgets import Input, ListView, Static
 
 from client.chat import ChatClient
+from client.display import clean, safe_text
 from client.errors import ClientError, ServerError
 from protocol import chat as wire
 from tui.messages import ServerEvent, WriteAcked
@@ -193,7 +195,7 @@ class MessagesScreen(RoostScreen):
     def _list_note(self, text: str) -> None:
         if not self._conversations and not text:
             text = EMPTY_LIST
-        self.query_one("#conversations-note", Static).update(text)
+        self.query_one("#conversations-note", Static).update(safe_text(text, multiline=True))
 
     async def _moved_to_top(self, conversation: wire.Conversation) -> None:
         rest = [c for c in self._conversations if c.id != conversation.id]
@@ -224,8 +226,9 @@ class MessagesScreen(RoostScreen):
             if online is not None:
                 title += "  ● online" if online else "  ○ away"
         elif conversation is not None:
-            title = f"# {conversation.name} — {', '.join(conversation.members)}"
-        self.query_one("#conversation-title", Static).update(title)
+            members = ", ".join(clean(m) for m in conversation.members)
+            title = f"# {clean(conversation.name)} — {members}"
+        self.query_one("#conversation-title", Static).update(safe_text(title))
 
     @work(exclusive=True, group="messages-conversation")
     async def load_conversation(self) -> None:
@@ -270,7 +273,7 @@ class MessagesScreen(RoostScreen):
 
     def _hint(self, text: str) -> None:
         self.chat_log.query("#chat-hint").remove()
-        self.chat_log.mount(Static(text, id="chat-hint"))
+        self.chat_log.mount(Static(safe_text(text, multiline=True), id="chat-hint"))
 
     def _mark(self, message: wire.Message) -> str:
         conversation = self._open_conversation()
@@ -450,7 +453,7 @@ class MessagesScreen(RoostScreen):
 
     def _show_typing(self) -> None:
         who = self._typing.who(self._open_id) if self._open_id else []
-        self.query_one("#typing", Static).update(typing_line(who))
+        self.query_one("#typing", Static).update(Text(typing_line(who)))
 
 
 def _with(c: wire.Conversation, **changes: int) -> wire.Conversation:

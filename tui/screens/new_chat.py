@@ -12,9 +12,11 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Static
 
+from client.display import safe_text
 from protocol.chat import MAX_GROUP_MEMBERS
+from protocol.types import is_single_line
 
-USERNAME = re.compile(r"^[A-Za-z0-9_]{3,32}$")
+USERNAME = re.compile(r"[A-Za-z0-9_]{3,32}")  # whole names only: fullmatch
 
 
 @dataclass(frozen=True)
@@ -30,7 +32,7 @@ def parse_new_chat(people: str, group_name: str, me: str) -> NewChat:
     """What the dialog's two fields ask for; ValueError with a one-line reason otherwise."""
     names = [n.lstrip("@") for n in re.split(r"[\s,]+", people.strip()) if n.lstrip("@")]
     for name in names:
-        if not USERNAME.match(name):
+        if not USERNAME.fullmatch(name):
             raise ValueError(f"{name[:40]!r} is not a username (3-32 letters, digits or _)")
     unique = list(dict.fromkeys(n.lower() for n in names if n.lower() != me.lower()))
     name = group_name.strip()
@@ -40,7 +42,7 @@ def parse_new_chat(people: str, group_name: str, me: str) -> NewChat:
         if len(unique) > 1:
             raise ValueError("a group needs a name")
         return NewChat(target="@" + unique[0])
-    if len(name) > 64 or any(ord(c) < 32 or ord(c) == 127 for c in name):
+    if len(name) > 64 or not is_single_line(name):
         raise ValueError("a group name is 1-64 characters, no control characters")
     if len(unique) > MAX_GROUP_MEMBERS:
         raise ValueError(f"a group has at most {MAX_GROUP_MEMBERS} other members")
@@ -72,7 +74,7 @@ class NewChatScreen(ModalScreen[NewChat | None]):
         try:
             self.dismiss(parse_new_chat(people, name, self._me))
         except ValueError as exc:
-            self.query_one("#new-chat-error", Static).update(str(exc))
+            self.query_one("#new-chat-error", Static).update(safe_text(str(exc)))
 
     @on(Button.Pressed, "#cancel")
     def _cancel(self) -> None:

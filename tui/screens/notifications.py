@@ -11,6 +11,7 @@ from textual.binding import Binding
 from textual.widget import Widget
 from textual.widgets import ListItem, ListView, Static
 
+from client.display import clean
 from client.errors import ClientError
 from client.social import Social
 from protocol.social import Notification, Notifications
@@ -31,11 +32,11 @@ VERBS = {
 def render_notification(n: Notification) -> Text:
     text = Text()
     text.append("● " if n.unread else "  ", style="bold yellow")
-    text.append(f"@{n.actor} ", style="bold")
-    text.append(VERBS.get(n.kind, n.kind))
+    text.append(f"@{clean(n.actor)} ", style="bold")
+    text.append(clean(VERBS.get(n.kind, n.kind)))
     text.append(f"  {n.created_at.astimezone():%Y-%m-%d %H:%M}", style="dim")
     if n.post is not None:
-        text.append(f"\n  {n.post.text}", style="italic")
+        text.append(f"\n  {clean(n.post.text, multiline=True)}", style="italic")
     return text
 
 

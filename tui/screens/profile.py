@@ -17,6 +17,7 @@ from textual.containers import Horizontal, Vertical
 from textual.widget import Widget
 from textual.widgets import Button, Input, ListView, Static
 
+from client.display import safe_text
 from client.errors import ClientError, ServerError, Unreachable
 from client.social import Social
 from protocol.profiles import GetProfile, Profile, SetProfile
@@ -78,11 +79,11 @@ class ProfileScreen(RoostScreen):
     def _compose_other(self, username: str) -> Iterable[Widget]:
         with Horizontal(id="profile-body"):
             with Vertical(id="profile-left"):
-                yield Static(f"@{username}", classes="section-title")
+                yield Static(safe_text(f"@{username}"), classes="section-title")
                 yield ProfileCard(id="other-card")
                 yield FollowButton(username, id="follow", following_label="Unfollow")
             with Vertical(id="profile-right"):
-                yield Static(f"Posts by @{username}", classes="section-title")
+                yield Static(safe_text(f"Posts by @{username}"), classes="section-title")
                 yield Static(id="user-posts-note")
                 yield ListView(id="user-posts")
 

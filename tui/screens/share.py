@@ -3,6 +3,7 @@ someone as viewer or editor, revoke a member or an invitation."""
 
 from __future__ import annotations
 
+from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -11,6 +12,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, DataTable, Input, RadioButton, RadioSet, Static
 
 from client.core import RoostClient
+from client.display import safe_text
 from client.errors import ClientError
 from client.files import RemoteFiles
 from protocol import files as wire
@@ -31,8 +33,8 @@ class ShareScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="share-box"):
             title = f"Members of {self.folder}/" if self.owner else f"Share {self.folder}/"
-            yield Static(title, classes="section-title")
-            table: DataTable[str] = DataTable(id="members", cursor_type="row")
+            yield Static(safe_text(title), classes="section-title")
+            table: DataTable[str | Text] = DataTable(id="members", cursor_type="row")
             yield table
             yield Input(placeholder="username to share with", id="share-user")
             with RadioSet(id="share-role"):
@@ -52,7 +54,7 @@ class ShareScreen(ModalScreen[None]):
         return self.app.client
 
     @property
-    def table(self) -> DataTable[str]:
+    def table(self) -> DataTable[str | Text]:
         return self.query_one("#members", DataTable)
 
     def on_mount(self) -> None:
@@ -88,7 +90,7 @@ class ShareScreen(ModalScreen[None]):
         self.table.clear()
         for m in self.members:
             role = f"{m.role} (invited)" if m.pending else m.role
-            self.table.add_row(f"@{m.username}", role, key=m.username)
+            self.table.add_row(safe_text(f"@{m.username}"), safe_text(role), key=m.username)
         if self.owner is not None:
             self._note(f"Only @{self.owner}, its owner, can change who shares it.")
         elif not self.members:
@@ -149,4 +151,4 @@ class ShareScreen(ModalScreen[None]):
         self.dismiss(None)
 
     def _note(self, text: str) -> None:
-        self.query_one("#share-note", Static).update(text)
+        self.query_one("#share-note", Static).update(safe_text(text))

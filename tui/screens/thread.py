@@ -9,6 +9,7 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
+from client.display import safe_text
 from client.errors import ClientError
 from client.social import Social
 from tui.widgets.posts import render_post
@@ -40,7 +41,7 @@ class ThreadScreen(ModalScreen[None]):
         try:
             answer = await Social(app.client).thread(self._post_id)
         except ClientError as exc:
-            body.update(f"cannot open this thread: {exc}")
+            body.update(safe_text(f"cannot open this thread: {exc}"))
             return
         thread = answer.result
         self._author = (thread.post.original or thread.post).author

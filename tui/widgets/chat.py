@@ -10,6 +10,7 @@ from rich.text import Text
 from textual.widgets import ListItem, Static
 
 from client.chat import describe
+from client.display import clean, safe_text
 from protocol import chat as wire
 
 Clock = Callable[[], float]
@@ -61,13 +62,15 @@ class TypingTracker:
 
 
 def typing_line(users: list[str]) -> str:
-    if not users:
+    """Plain words (show them as a Text: names are not markup)."""
+    names = [clean(u) for u in users]
+    if not names:
         return ""
-    if len(users) == 1:
-        return f"{users[0]} is typing…"
-    if len(users) == 2:
-        return f"{users[0]} and {users[1]} are typing…"
-    return f"{len(users)} people are typing…"
+    if len(names) == 1:
+        return f"{names[0]} is typing…"
+    if len(names) == 2:
+        return f"{names[0]} and {names[1]} are typing…"
+    return f"{len(names)} people are typing…"
 
 
 class TypingThrottle:
@@ -101,10 +104,10 @@ def render_conversation(conversation: wire.Conversation, online: bool | None) ->
     text = Text(no_wrap=True, overflow="ellipsis")
     if conversation.kind == "direct":
         text.append("● " if online else "○ ", style="bold green" if online else "dim")
-        text.append("@" + conversation.name, style="bold" if conversation.unread else "")
+        text.append("@" + clean(conversation.name), style="bold" if conversation.unread else "")
     else:
         text.append("# ", style="dim")
-        text.append(conversation.name, style="bold" if conversation.unread else "")
+        text.append(clean(conversation.name), style="bold" if conversation.unread else "")
     if not conversation.member:
         text.append(" (left)", style="dim")
     if conversation.unread:
@@ -130,11 +133,11 @@ def render_message(message: wire.Message, me: str, mark: str, *, pending: bool =
     text = Text()
     text.append(f"{message.sent_at.astimezone():%H:%M} ", style="dim")
     if message.kind != "text":
-        text.append(f"@{message.sender} {describe(message)}", style="dim italic")
+        text.append(f"@{clean(message.sender)} {clean(describe(message))}", style="dim italic")
         return text
-    text.append(message.sender, style="bold cyan" if message.sender == me else "bold")
+    text.append(clean(message.sender), style="bold cyan" if message.sender == me else "bold")
     text.append(" ")
-    text.append(message.text)
+    text.append(safe_text(message.text, multiline=True))
     if pending:
         text.append("  pending", style="bold yellow")
     elif mark:

@@ -7,6 +7,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.widgets import ListItem, Static
 
+from client.display import clean
 from protocol.social import Suggestion, Tag, UserCard
 from tui.widgets.profile import FollowButton
 
@@ -17,9 +18,9 @@ def counted(n: int, one: str, many: str) -> str:
 
 def render_user(user: UserCard) -> Text:
     text = Text()
-    text.append(f"@{user.username}", style="bold")
+    text.append(f"@{clean(user.username)}", style="bold")
     if user.display_name:
-        text.append(f"  {user.display_name}")
+        text.append(f"  {clean(user.display_name)}")
     followers = counted(user.followers, "follower", "followers")
     text.append(f"\n{followers} · {user.following} following", style="dim")
     return text
@@ -27,7 +28,7 @@ def render_user(user: UserCard) -> Text:
 
 def render_tag(tag: Tag) -> Text:
     text = Text()
-    text.append(f"#{tag.tag}", style="bold")
+    text.append(f"#{clean(tag.tag)}", style="bold")
     posts, people = counted(tag.posts, "post", "posts"), counted(tag.authors, "person", "people")
     text.append(f"  {posts} · {people}", style="dim")
     return text
@@ -35,10 +36,10 @@ def render_tag(tag: Tag) -> Text:
 
 def render_suggestion(s: Suggestion) -> Text:
     text = Text()
-    text.append(f"@{s.username}", style="bold")
+    text.append(f"@{clean(s.username)}", style="bold")
     if s.display_name:
-        text.append(f"  {s.display_name}")
-    why = ", ".join(f"@{u}" for u in s.followed_by[:2])
+        text.append(f"  {clean(s.display_name)}")
+    why = ", ".join(f"@{clean(u)}" for u in s.followed_by[:2])
     more = s.mutuals - len(s.followed_by[:2])
     if why:
         text.append(f"\nfollowed by {why}" + (f" +{more}" if more > 0 else ""), style="dim")

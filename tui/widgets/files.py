@@ -14,6 +14,7 @@ from rich.text import Text
 from textual.widgets import Tree
 from textual.widgets.tree import TreeNode
 
+from client import display
 from client.files import Listing
 from client.sync.decide import Action
 from client.sync.engine import PathState, Preview
@@ -176,10 +177,10 @@ def size_text(n: int) -> str:
 def render_row(row: FileRow, progress: TransferProgress | None = None) -> Text:
     text = Text()
     if row.kind == "share":
-        text.append(f"{row.name}/", style="bold")
-        text.append(f"  {row.detail}", style="cyan")
+        text.append(f"{display.clean(row.name)}/", style="bold")
+        text.append(f"  {display.clean(row.detail)}", style="cyan")
         return text
-    name = row.name + ("/" if row.kind == "dir" else "")
+    name = display.clean(row.name) + ("/" if row.kind == "dir" else "")
     if row.conflicted_copy:
         text.append(name, style="bold black on yellow")
     else:
@@ -193,7 +194,7 @@ def render_row(row: FileRow, progress: TransferProgress | None = None) -> Text:
     elif row.kind != "dir" or row.state not in ("synced", "on server"):
         text.append(f"  {row.state}", style=STATE_STYLE.get(row.state, ""))
         if row.detail and row.state not in ("synced", "on server", "deleted"):
-            text.append(f" ({row.detail})", style="dim")
+            text.append(f" ({display.clean(row.detail)})", style="dim")
     if row.kind == "file" and not row.deleted:
         text.append(f"  {size_text(row.size)}", style="dim")
     if row.conflicted_copy:
@@ -216,7 +217,7 @@ class FileTree(Tree[FileRow]):
         opened = {path for path, node in self._by_path.items() if node.is_expanded}
         first = not self._by_path
         self.clear()
-        self.root.set_label(label)
+        self.root.set_label(display.safe_text(label))  # a str label would be read as markup
         self.rows = {r.path: r for r in rows}
         self._by_path = {}
         children: dict[str, list[FileRow]] = {}

@@ -5,30 +5,32 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import ListItem, Static
 
+from client.display import clean, safe_text
 from protocol.sizes import format_size
 from protocol.social import Post
 
 
 def render_post(post: Post, *, pending: bool = False) -> Text:
-    shown = post.original if post.repost_of and post.original else post
+    """A post as its row draws it; what its author wrote is shown through client.display."""
+    main = post.original if post.repost_of and post.original else post
     text = Text()
     if post.repost_of:
-        text.append(f"↻ @{post.author} reposted\n", style="dim")
-    text.append(f"@{shown.author}", style="bold")
-    text.append(f"  {shown.created_at.astimezone():%Y-%m-%d %H:%M}", style="dim")
-    if shown.reply_to:
+        text.append(f"↻ @{clean(post.author)} reposted\n", style="dim")
+    text.append(f"@{clean(main.author)}", style="bold")
+    text.append(f"  {main.created_at.astimezone():%Y-%m-%d %H:%M}", style="dim")
+    if main.reply_to:
         text.append("  ↩ reply", style="dim")
     if pending:
         text.append("  pending — will be sent when online", style="bold yellow")
     text.append("\n")
-    text.append(shown.text)
+    text.append(safe_text(main.text, multiline=True))
     text.append("\n")
-    for att in shown.attachments:  # fetched with `roost media get POST_ID`
-        text.append(f"📎 {att.name}", style="cyan")
+    for att in main.attachments:  # fetched with `roost media get POST_ID`
+        text.append(f"📎 {clean(att.name)}", style="cyan")
         text.append(f"  {format_size(att.size)}\n", style="dim")
-    heart = "♥" if shown.liked else "♡"
+    heart = "♥" if main.liked else "♡"
     text.append(
-        f"{heart} {shown.like_count}   ↻ {shown.repost_count}   ↩ {shown.reply_count}", style="dim"
+        f"{heart} {main.like_count}   ↻ {main.repost_count}   ↩ {main.reply_count}", style="dim"
     )
     return text
 

@@ -12,6 +12,7 @@ from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.widgets import Button, Input, Label, Static, TextArea
 
+from client.display import clean, safe_text
 from client.errors import ClientError, ServerError
 from client.social import Social
 from protocol.profiles import Profile
@@ -56,16 +57,16 @@ class ProfileCard(Vertical):
         if isinstance(profile, UserProfile):
             counts.update(profile_counts(profile))
         if profile is None:
-            self.query_one("#name", Static).update(note or "(not loaded yet)")
+            self.query_one("#name", Static).update(safe_text(note or "(not loaded yet)"))
             for part in ("#handle", "#bio", "#joined"):
                 self.query_one(part, Static).update("")
             return
-        self.query_one("#name", Static).update(profile.display_name or profile.username)
-        self.query_one("#handle", Static).update(f"@{profile.username}")
-        self.query_one("#bio", Static).update(profile.bio or "(no bio)")
+        self.query_one("#name", Static).update(safe_text(profile.display_name or profile.username))
+        self.query_one("#handle", Static).update(safe_text(f"@{profile.username}"))
+        self.query_one("#bio", Static).update(safe_text(profile.bio or "(no bio)", multiline=True))
         joined = f"joined {profile.created_at:%Y-%m-%d}"
         marks = [m for m in ("pending — will be sent when online" if pending else "", note) if m]
-        self.query_one("#joined", Static).update(" · ".join([joined, *marks]))
+        self.query_one("#joined", Static).update(safe_text(" · ".join([joined, *marks])))
         self.set_class(pending, "pending")
 
 
@@ -95,8 +96,10 @@ class ProfileEditor(Vertical):
         return self.query_one("#bio-editor", TextArea)
 
     def fill(self, profile: Profile) -> None:
-        self.name_input.value = profile.display_name
-        self.bio_area.text = profile.bio
+        # Saved back as shown: a control character an older server kept shows as its
+        # stand-in here, and is not sent again (the server would refuse it).
+        self.name_input.value = clean(profile.display_name)
+        self.bio_area.text = clean(profile.bio, multiline=True)
 
     @on(TextArea.Changed, "#bio-editor")
     def _count(self) -> None:
