@@ -99,6 +99,14 @@ def serve(
             " disconnected and catches up when it reconnects.",
         ),
     ] = "1MiB",
+    reply_queue_bytes: Annotated[
+        str,
+        typer.Option(
+            "--reply-queue-bytes",
+            help="Replies waiting for one connection, e.g. 8MiB: past it the server reads no"
+            " more of that connection's requests until the client has read its replies.",
+        ),
+    ] = "8MiB",
     log_format: Annotated[
         str, typer.Option("--log-format", help="text, or json: one JSON object per line.")
     ] = "text",
@@ -132,6 +140,9 @@ def serve(
         max_file_bytes=_size("--max-file-size", max_file_size),
         send_queue_bytes=_size(
             "--send-queue-bytes", send_queue_bytes, at_least=64 << 10, at_most=1 << 30
+        ),
+        reply_queue_bytes=_size(
+            "--reply-queue-bytes", reply_queue_bytes, at_least=1 << 20, at_most=1 << 30
         ),
     )
     config = ServerConfig(

@@ -1,8 +1,10 @@
 """The server process: open storage, authenticate handshakes, run each connection's read loop,
 and shut down gracefully (stop accepting, let in-flight ops finish, close the database).
 
-The path of a request: `_connection` reads a frame -> limits (size, rate) -> `Router.dispatch`
--> handler -> repositories -> commit -> reply queued on the `Session` -> events to the `Hub`.
+The path of a request: `_authenticate` (token) -> `_connection` reads a frame once its
+replies leave room (`Session.room_for_reply`) -> limits (size, rate) ->
+`Router.dispatch` -> handler -> repositories -> commit -> reply queued on the `Session` ->
+events to the `Hub`.
 """
 
 from __future__ import annotations
@@ -296,12 +298,14 @@ class RoostServer:
                     small = len(frame) <= SMALL_FRAME_BYTES and not is_batch(frame)
                     slots = small_at_once if small else blocks_at_once  # a batch is MiBs
                     await slots.acquire()  # backpressure: stop reading meanwhile
-                    task = asyncio.create_task(self._answer_block(session, frame, slots))
+                    reserve = blocks.reply_reservation(frame)  # a download: up to a block
+                    await session.room_for_reply(reserve)  # and while replies go unread
+                    task = asyncio.create_task(self._answer_block(session, frame, slots, reserve))
                     block_tasks.add(task)
                     task.add_done_callback(block_tasks.discard)
                     continue
-                reply = await self._answer(session, frame)
-                session.reply(reply)
+                await session.room_for_reply()
+                session.reply(await self._answer(session, frame))
         except ConnectionClosed:
             pass
         finally:
@@ -318,9 +322,11 @@ class RoostServer:
         if code == CLOSE_TOO_SLOW:
             self.metrics.dropped.inc()
 
-    async def _answer_block(self, session: Session, frame: bytes, slots: asyncio.Semaphore) -> None:
+    async def _answer_block(
+        self, session: Session, frame: bytes, slots: asyncio.Semaphore, reserved: int
+    ) -> None:
         try:
-            session.reply(await self._answer(session, frame))
+            session.reply(await self._answer(session, frame), reserved=reserved)
         finally:
             slots.release()
 

@@ -24,6 +24,10 @@ class Limits:
     # reconnect): frames queued for it (replies and events), bytes of events queued for it.
     send_queue_frames: int = 1000
     send_queue_bytes: int = 1 << 20
+    # Unsent replies (and room held for replies being made: a block download holds a whole
+    # block) past which the server reads no more of that connection's requests until it has
+    # read its replies: a client that asks without reading slows itself, not the server.
+    reply_queue_bytes: int = 8 << 20
     password_hashes_at_once: int = 2  # argon2id uses 64 MiB and one core per hash
 
 
