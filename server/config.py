@@ -29,6 +29,13 @@ class Limits:
     # read its replies: a client that asks without reading slows itself, not the server.
     reply_queue_bytes: int = 8 << 20
     password_hashes_at_once: int = 2  # argon2id uses 64 MiB and one core per hash
+    # Per client address (an IPv6 address: its /64; see server.addresses), 0 meaning no cap:
+    # connections open at once, and of those, ones not logged in. A connection without a token
+    # may only register or log in: its frames are small and it is closed after login_timeout.
+    connections_per_address: int = 128
+    anonymous_connections_per_address: int = 16
+    anonymous_frame_bytes: int = 64 << 10
+    login_timeout: float = 60.0  # seconds
 
 
 @dataclass(frozen=True)
@@ -43,6 +50,8 @@ class ServerConfig:
     shutdown_grace: float = 10.0  # how long in-flight ops may take to finish on shutdown
     tls_cert: Path | None = None  # PEM certificate chain; with tls_key, serve wss://
     tls_key: Path | None = None
+    # Peers (reverse proxies) whose X-Forwarded-For header names the client's address.
+    trusted_proxies: frozenset[str] = frozenset()
 
     @property
     def scheme(self) -> str:

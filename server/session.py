@@ -44,6 +44,7 @@ log = logging.getLogger("roost.server")
 
 CLOSE_TOO_SLOW = 4008  # private-use close codes: 4000 + the nearest HTTP status
 CLOSE_REVOKED = 4001
+CLOSE_LOGIN_TIMEOUT = 1008  # policy violation: an anonymous connection past its deadline
 # Below this many unsent bytes in the socket's buffer, a frame is written at the end of the loop
 # turn, without a writer task (chat fan-out sends tens of thousands of small frames a second).
 # The writer task also hands frames to the socket up to this much at a time, one write each.
@@ -83,6 +84,7 @@ class Session:
         "_reserved",
         "_room_waiter",
         "_writer",
+        "address",
         "bucket",
         "identity",
         "on_kick",
@@ -96,10 +98,12 @@ class Session:
         bucket: TokenBucket,
         limits: Limits,
         on_kick: Callable[[Session, int], None] | None = None,
+        address: str = "",
     ) -> None:
         self.ws = ws
         self.identity = identity
         self.bucket = bucket
+        self.address = address  # the client's address, for auth limits and log lines
         self.on_kick = on_kick  # e.g. leave the hub at once, not when the close handshake ends
         # frames in their WebSocket framing, and whether each is an event; made on first send:
         # idle sockets stay small

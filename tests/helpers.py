@@ -84,6 +84,16 @@ class ServerProcess:
         async for line in self.proc.stderr:
             self.log.append(line.decode())
 
+    async def logged(self, *parts: str, seconds: float = 5.0) -> str:
+        """The first log line holding every one of `parts`, waiting for it to be written: a
+        reply can reach a test before the line logged on the way."""
+        async with asyncio.timeout(seconds * SECOND):
+            while True:
+                for line in self.log:
+                    if all(p in line for p in parts):
+                        return line
+                await asyncio.sleep(0.02)
+
     async def kill(self) -> None:
         """SIGKILL: no shutdown code runs, as in a crash."""
         await self._signal(signal.SIGKILL)
