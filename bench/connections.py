@@ -145,12 +145,14 @@ async def _stop(proc: subprocess.Popen[bytes], timeout: float = 20.0) -> None:
         proc.wait()
 
 
-# Every client of a benchmark connects from one address: the caps an
+# Every client of a benchmark connects (and registers) from one address: the caps an
 # internet-facing server keeps per address would refuse all but the first few.
 BENCH_ADDRESS_LIMITS = (
     "--connections-per-address",
     "0",
     "--anonymous-per-address",
+    "0",
+    "--registrations-per-hour",
     "0",
 )
 

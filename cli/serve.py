@@ -140,6 +140,24 @@ def serve(
             help="Seconds a connection that is not logged in may stay open.",
         ),
     ] = 60.0,
+    login_failures: Annotated[
+        int,
+        typer.Option(
+            "--login-failures",
+            min=1,
+            help="Failed logins an address may make on one account before each further try"
+            " waits (1 s, doubling up to 15 min); an address may fail 4x this on all"
+            " accounts, and an account 10x this from all addresses.",
+        ),
+    ] = 5,
+    registrations_per_hour: Annotated[
+        int,
+        typer.Option(
+            "--registrations-per-hour",
+            min=0,
+            help="Accounts one address may register in an hour; 0: no limit.",
+        ),
+    ] = 10,
     trusted_proxy: Annotated[
         list[str] | None,
         typer.Option(
@@ -191,6 +209,8 @@ def serve(
             "--max-anonymous-frame", max_anonymous_frame, at_least=4 << 10, at_most=64 << 20
         ),
         login_timeout=login_timeout,
+        login_failures=login_failures,
+        registrations_per_hour=registrations_per_hour,
     )
     config = ServerConfig(
         data_dir=data or Path(platformdirs.user_data_dir("roost-server")),

@@ -43,6 +43,7 @@ from server import (
     social,
     timelines,
 )
+from server.auth_limits import AuthLimits
 from server.chat_commit import MessageCommitter
 from server.config import ServerConfig
 from server.context import Services
@@ -133,6 +134,10 @@ class RoostServer:
         self._caps = addresses.ConnectionCaps(
             limits.connections_per_address, limits.anonymous_connections_per_address
         )
+        self._auth_limits = AuthLimits(
+            login_failures=limits.login_failures,
+            registrations_per_hour=limits.registrations_per_hour,
+        )
         # Frames above these close the socket (1009): a block for a logged-in device; a
         # register or login request, not megabytes held in memory, for anyone else.
         self._frame_limit = max(limits.max_frame_bytes, limits.max_request_bytes * 4)
@@ -168,6 +173,7 @@ class RoostServer:
             hub=self.hub,
             ids=ids,
             passwords=Passwords(self.config.limits.password_hashes_at_once),
+            auth_limits=self._auth_limits,
             accounts=self._accounts,
             profiles=ProfileRepository(self.db),
             idempotency=idempotency,
@@ -412,6 +418,7 @@ class RoostServer:
         while True:
             await asyncio.sleep(ACTIVITY_FLUSH_SECONDS)
             self._rates.sweep()  # buckets of users who left and have refilled since
+            self._auth_limits.sweep()
             try:
                 await self._flush_activity()
             except Exception:

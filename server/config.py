@@ -36,6 +36,11 @@ class Limits:
     anonymous_connections_per_address: int = 16
     anonymous_frame_bytes: int = 64 << 10
     login_timeout: float = 60.0  # seconds
+    # Logins and registrations (server.auth_limits): the failed logins an address may make on
+    # one account before each further attempt waits (per address, 4x; per account, 10x), and
+    # the accounts one address may register in an hour (0: no limit).
+    login_failures: int = 5
+    registrations_per_hour: int = 10
 
 
 @dataclass(frozen=True)

@@ -40,6 +40,9 @@ class CliResult:
 # For tests that drive one user hard on purpose (fuzzing, kill loops): per-user rate limits
 # would answer instead of what is under test (tests/server/test_limits.py covers them).
 NO_RATE_LIMIT = ("--rate", "1000000", "--burst", "1000000")
+# For tests that register more accounts from 127.0.0.1 than a server allows one address in an
+# hour (tests/server/test_auth_limits.py covers that limit).
+MANY_ACCOUNTS = ("--registrations-per-hour", "0")
 
 
 class ServerProcess:
