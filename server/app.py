@@ -380,9 +380,13 @@ class RoostServer:
         self, session: Session, frame: bytes, slots: asyncio.Semaphore, reserved: int
     ) -> None:
         try:
-            session.reply(await self._answer(session, frame), reserved=reserved)
+            reply = await self._answer(session, frame)
+        except BaseException:  # cancelled at shutdown: no reply, but the room comes back
+            session.give_back(reserved)
+            raise
         finally:
             slots.release()
+        session.reply(reply, reserved=reserved)
 
     async def _answer(self, session: Session, frame: str | bytes) -> bytes:
         limits = self.config.limits

@@ -137,10 +137,14 @@ class Session:
     def reply(self, frame: bytes, reserved: int = 0) -> None:
         """Send the reply to one of this connection's requests, giving back the room
         `room_for_reply` held for it."""
+        self.give_back(reserved)
+        self._send(frame, event=False)
+
+    def give_back(self, reserved: int) -> None:
+        """Return room `room_for_reply` held for a reply (sent, or never to be)."""
         if reserved:
             self._reserved -= reserved
             self._wake_reader()
-        self._send(frame, event=False)
 
     async def room_for_reply(self, reserve: int = 0) -> None:
         """Wait until this connection's unsent replies leave room in its budget for one more of
