@@ -145,6 +145,18 @@ async def _stop(proc: subprocess.Popen[bytes], timeout: float = 20.0) -> None:
         proc.wait()
 
 
+# Every client of a benchmark connects (and registers) from one address: the caps an
+# internet-facing server keeps per address would refuse all but the first few.
+BENCH_ADDRESS_LIMITS = (
+    "--connections-per-address",
+    "0",
+    "--anonymous-per-address",
+    "0",
+    "--registrations-per-hour",
+    "0",
+)
+
+
 def roost_argv(data_dir: Path) -> list[str]:
     # `roost serve`, run by this interpreter so the pid is the server's own (no launcher shim).
     return [
@@ -158,6 +170,7 @@ def roost_argv(data_dir: Path) -> list[str]:
         "0",
         "--data",
         str(data_dir),
+        *BENCH_ADDRESS_LIMITS,
     ]
 
 

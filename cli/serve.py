@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import logging
 import ssl
 from pathlib import Path
@@ -116,6 +117,72 @@ def serve(
             " disconnected and catches up when it reconnects.",
         ),
     ] = "1MiB",
+    reply_queue_bytes: Annotated[
+        str,
+        typer.Option(
+            "--reply-queue-bytes",
+            help="Replies waiting for one connection, e.g. 8MiB: past it the server reads no"
+            " more of that connection's requests until the client has read its replies.",
+        ),
+    ] = "8MiB",
+    connections_per_address: Annotated[
+        int,
+        typer.Option(
+            "--connections-per-address",
+            min=0,
+            help="Connections open at once from one address (IPv6: one /64); 0: no cap.",
+        ),
+    ] = 128,
+    anonymous_per_address: Annotated[
+        int,
+        typer.Option(
+            "--anonymous-per-address",
+            min=0,
+            help="Of those, connections not logged in (they may only register or log in);"
+            " 0: no cap.",
+        ),
+    ] = 16,
+    max_anonymous_frame: Annotated[
+        str,
+        typer.Option(
+            "--max-anonymous-frame",
+            help="Largest frame from a connection that is not logged in, e.g. 64KiB.",
+        ),
+    ] = "64KiB",
+    login_timeout: Annotated[
+        float,
+        typer.Option(
+            "--login-timeout",
+            min=1.0,
+            help="Seconds a connection that is not logged in may stay open.",
+        ),
+    ] = 60.0,
+    login_failures: Annotated[
+        int,
+        typer.Option(
+            "--login-failures",
+            min=1,
+            help="Failed logins an address may make on one account before each further try"
+            " waits (1 s, doubling up to 15 min); an address may fail 4x this on all"
+            " accounts, and an account 10x this from all addresses.",
+        ),
+    ] = 5,
+    registrations_per_hour: Annotated[
+        int,
+        typer.Option(
+            "--registrations-per-hour",
+            min=0,
+            help="Accounts one address may register in an hour; 0: no limit.",
+        ),
+    ] = 10,
+    trusted_proxy: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--trusted-proxy",
+            help="Address of a reverse proxy in front of the server (repeat for several):"
+            " its X-Forwarded-For header names the client, for limits and logs.",
+        ),
+    ] = None,
     log_format: Annotated[
         str, typer.Option("--log-format", help="text, or json: one JSON object per line.")
     ] = "text",
@@ -152,6 +219,17 @@ def serve(
         send_queue_bytes=_size(
             "--send-queue-bytes", send_queue_bytes, at_least=64 << 10, at_most=1 << 30
         ),
+        reply_queue_bytes=_size(
+            "--reply-queue-bytes", reply_queue_bytes, at_least=1 << 20, at_most=1 << 30
+        ),
+        connections_per_address=connections_per_address,
+        anonymous_connections_per_address=anonymous_per_address,
+        anonymous_frame_bytes=_size(
+            "--max-anonymous-frame", max_anonymous_frame, at_least=4 << 10, at_most=64 << 20
+        ),
+        login_timeout=login_timeout,
+        login_failures=login_failures,
+        registrations_per_hour=registrations_per_hour,
     )
     config = ServerConfig(
         data_dir=data or Path(platformdirs.user_data_dir("roost-server")),
@@ -159,6 +237,7 @@ def serve(
         port=port,
         tls_cert=tls_cert,
         tls_key=tls_key,
+        trusted_proxies=_addresses("--trusted-proxy", trusted_proxy or []),
         celebrity_threshold=celebrity_threshold,
         post_cache=post_cache,
         limits=limits,
@@ -217,6 +296,13 @@ def _count(flag: str, text: str) -> int | None:
     if value < 1:
         raise typer.BadParameter("must be at least 1", param_hint=flag)
     return value
+
+
+def _addresses(flag: str, given: list[str]) -> frozenset[str]:
+    try:
+        return frozenset(str(ipaddress.ip_address(a.strip("[]"))) for a in given)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint=flag) from None
 
 
 def _text_limit(own: int | None, shared: int | None, ceiling: int) -> int:

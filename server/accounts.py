@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import secrets
 from datetime import UTC, datetime
 
 from protocol import accounts as wire
 from protocol.errors import ErrorCode, RoostError
 from protocol.types import Empty
+from server.addresses import address_key
 from server.context import OpContext
 from server.quota import uncommitted_cap
 from server.router import Handler
@@ -18,6 +20,7 @@ from storage.errors import Duplicate
 from storage.space import storage_use
 
 TOKEN_BYTES = 32  # 256 random bits
+auth_log = logging.getLogger("roost.auth")  # every line names the client's address
 
 
 def new_token() -> str:
@@ -31,12 +34,14 @@ def token_hash(token: str) -> str:
 async def register(ctx: OpContext, args: wire.Credentials) -> wire.DeviceSession:
     services = ctx.services
     username = args.username.lower()
+    address, key = ctx.session.address, address_key(ctx.session.address)
     if await services.accounts.user_by_name(username) is not None:
         raise RoostError(ErrorCode.USERNAME_TAKEN, f"username {username!r} is taken")
-    password_hash = await services.passwords.hash(args.password)
-    token = new_token()
-    now = now_ms()
+    services.auth_limits.start_registration(key)  # rate_limited past its share this hour
     try:
+        password_hash = await services.passwords.hash(args.password, requester=key)
+        token = new_token()
+        now = now_ms()
         async with services.db.write() as tx:
             user = await services.accounts.create_user(
                 tx, services.ids.next(), username, password_hash, now
@@ -45,18 +50,41 @@ async def register(ctx: OpContext, args: wire.Credentials) -> wire.DeviceSession
                 tx, services.ids.next(), user.id, args.device_name, token_hash(token), now
             )
     except Duplicate:  # lost a race with another registration of the same name
+        services.auth_limits.registration_refused(key)
         raise RoostError(ErrorCode.USERNAME_TAKEN, f"username {username!r} is taken") from None
+    except BaseException:
+        services.auth_limits.registration_refused(key)
+        raise
+    services.auth_limits.login_succeeded(key, username)  # its address is known to it now
+    auth_log.info(
+        "registered %r from %s", username, address, extra={"user": username, "addr": address}
+    )
     return wire.DeviceSession(str(user.id), username, str(device.id), device.name, token)
 
 
 async def login(ctx: OpContext, args: wire.Credentials) -> wire.DeviceSession:
     services = ctx.services
-    user = await services.accounts.user_by_name(args.username.lower())
-    if not await services.passwords.verify(user.password_hash if user else None, args.password):
+    username = args.username.lower()
+    address, key = ctx.session.address, address_key(ctx.session.address)
+    services.auth_limits.check_login(key, username)  # rate_limited after repeated failures
+    user = await services.accounts.user_by_name(username)
+    stored = user.password_hash if user else None
+    if not await services.passwords.verify(stored, args.password, requester=key):
+        services.auth_limits.login_failed(key, username)
+        auth_log.warning(
+            "failed login for %r from %s",
+            username,
+            address,
+            extra={"user": username, "addr": address, "code": ErrorCode.INVALID_CREDENTIALS.value},
+        )
         raise RoostError(ErrorCode.INVALID_CREDENTIALS, "wrong username or password")
     assert user is not None
+    services.auth_limits.login_succeeded(key, username)
+    auth_log.info(
+        "login of %r from %s", username, address, extra={"user": username, "addr": address}
+    )
     rehash = services.passwords.needs_rehash(user.password_hash)
-    new_hash = await services.passwords.hash(args.password) if rehash else None
+    new_hash = await services.passwords.hash(args.password, requester=key) if rehash else None
     token = new_token()
     async with services.db.write() as tx:
         if new_hash is not None:

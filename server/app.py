@@ -1,8 +1,10 @@
 """The server process: open storage, authenticate handshakes, run each connection's read loop,
 and shut down gracefully (stop accepting, let in-flight ops finish, close the database).
 
-The path of a request: `_connection` reads a frame -> limits (size, rate) -> `Router.dispatch`
--> handler -> repositories -> commit -> reply queued on the `Session` -> events to the `Hub`.
+The path of a request: `_authenticate` (token, per-address caps) -> `_connection` reads a
+frame once its replies leave room (`Session.room_for_reply`) -> limits (size, rate) ->
+`Router.dispatch` -> handler -> repositories -> commit -> reply queued on the `Session` ->
+events to the `Hub`.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from protocol.files import is_batch
 from protocol.ids import SnowflakeGenerator
 from server import (
     accounts,
+    addresses,
     blocks,
     chat,
     discovery,
@@ -41,6 +44,7 @@ from server import (
     social,
     timelines,
 )
+from server.auth_limits import AuthLimits
 from server.chat_commit import MessageCommitter
 from server.config import ServerConfig
 from server.context import Services
@@ -51,7 +55,7 @@ from server.metrics import CONTENT_TYPE, Metrics
 from server.passwords import Passwords
 from server.presence import Presence
 from server.router import Router
-from server.session import CLOSE_TOO_SLOW, Session
+from server.session import CLOSE_LOGIN_TIMEOUT, CLOSE_TOO_SLOW, Session
 from server.social_services import SocialServices
 from storage.accounts import AccountRepository, Identity
 from storage.backup import open_maintenance_lock
@@ -128,7 +132,19 @@ class RoostServer:
             offline_delay=config.presence_offline_delay,
         )
         self.messages: MessageCommitter | None = None
-        self._rates = RateLimits(config.limits.ops_per_second, config.limits.ops_burst)
+        limits = config.limits
+        self._rates = RateLimits(limits.ops_per_second, limits.ops_burst)
+        self._caps = addresses.ConnectionCaps(
+            limits.connections_per_address, limits.anonymous_connections_per_address
+        )
+        self._auth_limits = AuthLimits(
+            login_failures=limits.login_failures,
+            registrations_per_hour=limits.registrations_per_hour,
+        )
+        # Frames above these close the socket (1009): a block for a logged-in device; a
+        # register or login request, not megabytes held in memory, for anyone else.
+        self._frame_limit = max(limits.max_frame_bytes, limits.max_request_bytes * 4)
+        self._anonymous_frame_limit = min(limits.anonymous_frame_bytes, self._frame_limit)
 
     @property
     def port(self) -> int:
@@ -160,6 +176,7 @@ class RoostServer:
             hub=self.hub,
             ids=ids,
             passwords=Passwords(self.config.limits.password_hashes_at_once),
+            auth_limits=self._auth_limits,
             accounts=self._accounts,
             profiles=ProfileRepository(self.db),
             idempotency=idempotency,
@@ -204,10 +221,10 @@ class RoostServer:
             self.config.port,
             process_request=self._authenticate,
             compression=None,  # blocks are zstd already; deflate triples per-connection memory
-            # a request over max_request_bytes gets a too_large reply, not a closed socket
-            max_size=max(
-                self.config.limits.max_frame_bytes, self.config.limits.max_request_bytes * 4
-            ),
+            # a request over max_request_bytes gets a too_large reply, not a closed socket;
+            # until a token is checked, a frame may be no larger than a login needs (raised in
+            # _authenticate for a device: set later, a large frame could already be parsing)
+            max_size=self._anonymous_frame_limit,
             ping_interval=self.config.ping_interval,
             ping_timeout=self.config.ping_timeout,
             close_timeout=5,
@@ -250,11 +267,17 @@ class RoostServer:
         self, connection: ServerConnection, request: Request
     ) -> Response | None:
         """Bearer token check; a connection with no token may only register or log in.
+        Counts the connection against its address's caps until it ends.
         Also serves /metrics (plain HTTP) on the same port."""
         if request.path == "/metrics":
             return await self._metrics_page()
         if self._closing:
             return _refuse(connection, HTTPStatus.SERVICE_UNAVAILABLE, "server is shutting down")
+        address = addresses.client_address(
+            str(connection.remote_address[0]) if connection.remote_address else "",
+            request.headers.get(addresses.FORWARDED_FOR),
+            self.config.trusted_proxies,
+        )
         header = request.headers.get("Authorization")
         identity: Identity | None = None
         if header is not None:
@@ -268,7 +291,20 @@ class RoostServer:
                 return _refuse(
                     connection, HTTPStatus.UNAUTHORIZED, "invalid or revoked device token"
                 )
+        key, anonymous = addresses.address_key(address), identity is None
+        refusal = self._caps.admit(key, anonymous=anonymous)
+        if refusal is not None:
+            log.info("refused a connection from %s: %s", address, refusal)
+            return _refuse(connection, HTTPStatus.TOO_MANY_REQUESTS, refusal)
+        # This runs in the connection's own task, which ends however the connection does
+        # (handshake failed, handler returned, aborted): the count goes back exactly once.
+        task = asyncio.current_task()
+        assert task is not None
+        task.add_done_callback(lambda _: self._caps.release(key, anonymous=anonymous))
+        if not anonymous:
+            connection.protocol.max_message_size = self._frame_limit
         connection.roost_identity = identity  # type: ignore[attr-defined]
+        connection.roost_address = address  # type: ignore[attr-defined]
         return None
 
     async def _metrics_page(self) -> Response:
@@ -291,8 +327,14 @@ class RoostServer:
             self._rates.bucket_for(identity.user_id if identity else None),
             limits,
             on_kick=self._kicked,
+            address=getattr(ws, "roost_address", ""),
         )
         self._sessions.add(session)
+        deadline: asyncio.TimerHandle | None = None
+        if identity is None and limits.login_timeout > 0:  # it may only register or log in
+            deadline = asyncio.get_running_loop().call_later(
+                limits.login_timeout, self._login_overdue, session
+            )
         if identity is not None:
             self.hub.attach(session)
             self.presence.connected(identity.user_id)
@@ -306,15 +348,19 @@ class RoostServer:
                     small = len(frame) <= SMALL_FRAME_BYTES and not is_batch(frame)
                     slots = small_at_once if small else blocks_at_once  # a batch is MiBs
                     await slots.acquire()  # backpressure: stop reading meanwhile
-                    task = asyncio.create_task(self._answer_block(session, frame, slots))
+                    reserve = blocks.reply_reservation(frame)  # a download: up to a block
+                    await session.room_for_reply(reserve)  # and while replies go unread
+                    task = asyncio.create_task(self._answer_block(session, frame, slots, reserve))
                     block_tasks.add(task)
                     task.add_done_callback(block_tasks.discard)
                     continue
-                reply = await self._answer(session, frame)
-                session.reply(reply)
+                await session.room_for_reply()
+                session.reply(await self._answer(session, frame))
         except ConnectionClosed:
             pass
         finally:
+            if deadline is not None:
+                deadline.cancel()
             self._sessions.discard(session)
             if identity is not None:
                 self.presence.disconnected(identity.user_id)
@@ -324,15 +370,33 @@ class RoostServer:
             self._rates.release(identity.user_id if identity else None)
 
     def _kicked(self, session: Session, code: int) -> None:
-        self.hub.detach(session)  # no more events for it, even before the close completes
+        if session.identity is not None:
+            self.hub.detach(session)  # no more events for it, even before the close completes
         if code == CLOSE_TOO_SLOW:
             self.metrics.dropped.inc()
 
-    async def _answer_block(self, session: Session, frame: bytes, slots: asyncio.Semaphore) -> None:
+    def _login_overdue(self, session: Session) -> None:
+        """An anonymous connection exists to register or log in; one that has not finished
+        by now is closed, so no one can hold connections open without an account."""
+        seconds = self.config.limits.login_timeout
+        log.info("closing a connection from %s: not logged in within %.0f s", session.address,
+                 seconds)  # fmt: skip
+        session.kick(
+            CLOSE_LOGIN_TIMEOUT,
+            f"not logged in within {seconds:.0f} s; log in, then connect with the token",
+        )
+
+    async def _answer_block(
+        self, session: Session, frame: bytes, slots: asyncio.Semaphore, reserved: int
+    ) -> None:
         try:
-            session.reply(await self._answer(session, frame))
+            reply = await self._answer(session, frame)
+        except BaseException:  # cancelled at shutdown: no reply, but the room comes back
+            session.give_back(reserved)
+            raise
         finally:
             slots.release()
+        session.reply(reply, reserved=reserved)
 
     async def _answer(self, session: Session, frame: str | bytes) -> bytes:
         limits = self.config.limits
@@ -368,6 +432,7 @@ class RoostServer:
         while True:
             await asyncio.sleep(ACTIVITY_FLUSH_SECONDS)
             self._rates.sweep()  # buckets of users who left and have refilled since
+            self._auth_limits.sweep()
             try:
                 await self._flush_activity()
             except Exception:

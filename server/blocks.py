@@ -23,6 +23,18 @@ log = logging.getLogger("roost.server")
 BATCHED_BLOCK_BYTES = 256 << 10  # uploads this small are stored in batches (BlockWriter)
 
 
+def reply_reservation(frame: bytes) -> int:
+    """The most bytes the reply to this binary frame may take: a whole block for RGET, a whole
+    batch for RGTS (held against the connection's reply budget while the reply is made), a
+    short JSON answer for anything else."""
+    magic = frame[:4]
+    if magic == wire.GET:
+        return wire.MAX_BLOCK_BYTES
+    if magic == wire.GET_BATCH:
+        return wire.MAX_BATCH_BYTES
+    return 0
+
+
 async def answer_binary(services: Services, session: Session, frame: bytes) -> bytes:
     """Answer one binary frame; never raises."""
     request_id = wire.peek_frame_id(frame)

@@ -37,7 +37,23 @@ class Limits:
     # reconnect): frames queued for it (replies and events), bytes of events queued for it.
     send_queue_frames: int = 1000
     send_queue_bytes: int = 1 << 20
+    # Unsent replies (and room held for replies being made: a block download holds a whole
+    # block) past which the server reads no more of that connection's requests until it has
+    # read its replies: a client that asks without reading slows itself, not the server.
+    reply_queue_bytes: int = 8 << 20
     password_hashes_at_once: int = 2  # argon2id uses 64 MiB and one core per hash
+    # Per client address (an IPv6 address: its /64; see server.addresses), 0 meaning no cap:
+    # connections open at once, and of those, ones not logged in. A connection without a token
+    # may only register or log in: its frames are small and it is closed after login_timeout.
+    connections_per_address: int = 128
+    anonymous_connections_per_address: int = 16
+    anonymous_frame_bytes: int = 64 << 10
+    login_timeout: float = 60.0  # seconds
+    # Logins and registrations (server.auth_limits): the failed logins an address may make on
+    # one account before each further attempt waits (per address, 4x; per account, 10x), and
+    # the accounts one address may register in an hour (0: no limit).
+    login_failures: int = 5
+    registrations_per_hour: int = 10
 
 
 @dataclass(frozen=True)
@@ -53,6 +69,8 @@ class ServerConfig:
     expire_every: float = 600.0  # seconds between passes that forget expired records
     tls_cert: Path | None = None  # PEM certificate chain; with tls_key, serve wss://
     tls_key: Path | None = None
+    # Peers (reverse proxies) whose X-Forwarded-For header names the client's address.
+    trusted_proxies: frozenset[str] = frozenset()
 
     @property
     def scheme(self) -> str:

@@ -15,6 +15,7 @@ import aiosqlite
 from protocol.envelope import encode_event
 from protocol.errors import ErrorCode, RoostError
 from protocol.ids import SnowflakeGenerator
+from server.auth_limits import AuthLimits
 from server.chat_commit import MessageCommitter
 from server.config import ServerConfig
 from server.hub import Hub
@@ -42,6 +43,7 @@ class Services:
     hub: Hub
     ids: SnowflakeGenerator
     passwords: Passwords
+    auth_limits: AuthLimits  # failed logins and registrations per address and account
     accounts: AccountRepository
     profiles: ProfileRepository
     idempotency: IdempotencyRepository

@@ -1,7 +1,8 @@
 """Server logging: human text (the default) or one JSON object per line, both on stderr.
 
 JSON records carry `ts`, `level`, `event` (the message) and, for ops, `op`, `user`, `ms`,
-`code` ("ok" or the error code) and `conn` (the connection), so a log shipper needs no regex.
+`code` ("ok" or the error code), `conn` (the connection) and `addr` (the client's address),
+so a log shipper needs no regex.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import msgspec
 
 FORMATS = ("text", "json")
 LEVELS = ("debug", "info", "warning", "error")
-FIELDS = ("op", "user", "ms", "code", "conn")  # set by server.router.op_fields
+FIELDS = ("op", "user", "ms", "code", "conn", "addr")  # set by server.router.op_fields
 _TEXT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
@@ -42,8 +43,15 @@ class TextFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         text = super().format(record)
-        extra = [f"{n}={v}" for n in FIELDS if (v := getattr(record, n, None)) is not None]
+        extra = [
+            f"{n}={_printable(v)}" for n in FIELDS if (v := getattr(record, n, None)) is not None
+        ]
         return f"{text} {' '.join(extra)}" if extra else text
+
+
+def _printable(value: object) -> object:
+    """A field as it can stand in one log line: a name with a newline in it is quoted."""
+    return repr(value) if isinstance(value, str) and not value.isprintable() else value
 
 
 def configure(log_format: str = "text", level: str = "info") -> None:

@@ -123,4 +123,5 @@ def op_fields(session: Session, op: str, outcome: str, seconds: float) -> dict[s
         "ms": round(seconds * 1000, 3),
         "code": outcome,
         "conn": session.ws.id.hex[:12],
+        "addr": session.address or None,
     }

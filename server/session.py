@@ -5,9 +5,14 @@ them. The queue drains through a writer task that exists only while there is som
 send, so an idle connection costs no task. A client that stops reading lets its queue grow;
 past either limit (frames queued, or bytes of events queued) it is disconnected at once (no
 closing handshake: a peer that does not read would never answer one) and catches up by cursor
-when it reconnects, instead of making the server hold (or wait on) its backlog. Replies count
-toward the frame limit only: their bytes are what the client asked for (a block download),
-bounded by its own window of requests.
+when it reconnects, instead of making the server hold (or wait on) its backlog.
+
+Replies are bounded differently: a reply is what the client asked for, so a client that asks
+faster than it reads is slowed, not dropped. Every unsent byte (queued here or waiting in the
+socket's buffer) and the room held for replies still being made (a block download: up to a
+whole block) count toward the connection's reply budget; while they fill it, the read loop
+takes no further request from that client (`room_for_reply`), so its requests wait in its own
+socket, not in the server's memory. A slow link that keeps reading still gets every reply.
 
 When nothing is queued and the socket's buffer has room, frames skip the queue: the frames a
 connection is given during one turn of the event loop are handed to the socket in a single
@@ -39,6 +44,7 @@ log = logging.getLogger("roost.server")
 
 CLOSE_TOO_SLOW = 4008  # private-use close codes: 4000 + the nearest HTTP status
 CLOSE_REVOKED = 4001
+CLOSE_LOGIN_TIMEOUT = 1008  # policy violation: an anonymous connection past its deadline
 # Below this many unsent bytes in the socket's buffer, a frame is written at the end of the loop
 # turn, without a writer task (chat fan-out sends tens of thousands of small frames a second).
 # The writer task also hands frames to the socket up to this much at a time, one write each.
@@ -50,6 +56,21 @@ DIRECT_WRITE_BYTES = 64 << 10
 _to_flush: dict[asyncio.AbstractEventLoop, list[Session]] = {}
 
 
+def reply_fits(
+    *, budget: int, reserve: int, reserved: int, held: int, buffered: int, buffer_high: int
+) -> bool:
+    """Whether a connection may take one more request whose reply may be `reserve` bytes.
+
+    `reserved` is the room held for replies still being made, `held` the bytes of frames
+    queued but not yet handed to the socket, `buffered` the bytes in the socket's buffer and
+    `buffer_high` that buffer's high-water mark. An idle connection (nothing reserved or held,
+    the socket below its mark) always takes one, so a reply larger than the whole budget still
+    goes, alone."""
+    if reserved == 0 and held == 0 and buffered <= buffer_high:
+        return True
+    return reserved + held + buffered + reserve <= budget
+
+
 class Session:
     __slots__ = (
         "_batch",
@@ -59,7 +80,11 @@ class Session:
         "_event_bytes",
         "_limits",
         "_outgoing",
+        "_queued_bytes",
+        "_reserved",
+        "_room_waiter",
         "_writer",
+        "address",
         "bucket",
         "identity",
         "on_kick",
@@ -73,10 +98,12 @@ class Session:
         bucket: TokenBucket,
         limits: Limits,
         on_kick: Callable[[Session, int], None] | None = None,
+        address: str = "",
     ) -> None:
         self.ws = ws
         self.identity = identity
         self.bucket = bucket
+        self.address = address  # the client's address, for auth limits and log lines
         self.on_kick = on_kick  # e.g. leave the hub at once, not when the close handshake ends
         # frames in their WebSocket framing, and whether each is an event; made on first send:
         # idle sockets stay small
@@ -85,6 +112,9 @@ class Session:
         self._batch_bytes = 0  # the socket's buffer plus the batch
         self._limits = limits  # shared by every session: one slot for both send limits
         self._event_bytes = 0  # bytes of the events in _outgoing
+        self._queued_bytes = 0  # bytes of every frame in _outgoing
+        self._reserved = 0  # room held for replies still being made (see room_for_reply)
+        self._room_waiter: asyncio.Future[None] | None = None  # the read loop, waiting for room
         self._writer: asyncio.Task[None] | None = None
         self._closing = False
         self._closer: asyncio.Task[None] | None = None  # held so the task is not collected
@@ -104,9 +134,62 @@ class Session:
         """Send an event (the hub's subscriber protocol)."""
         self._send(frame, event=True)
 
-    def reply(self, frame: bytes) -> None:
-        """Send the reply to one of this connection's requests."""
+    def reply(self, frame: bytes, reserved: int = 0) -> None:
+        """Send the reply to one of this connection's requests, giving back the room
+        `room_for_reply` held for it."""
+        self.give_back(reserved)
         self._send(frame, event=False)
+
+    def give_back(self, reserved: int) -> None:
+        """Return room `room_for_reply` held for a reply (sent, or never to be)."""
+        if reserved:
+            self._reserved -= reserved
+            self._wake_reader()
+
+    async def room_for_reply(self, reserve: int = 0) -> None:
+        """Wait until this connection's unsent replies leave room in its budget for one more of
+        up to `reserve` bytes, then hold that room until `reply(..., reserved=reserve)`.
+
+        Only the read loop calls this, before it takes each request: while a client leaves its
+        replies unread, its further requests stay unread too."""
+        assert self._room_waiter is None, "one read loop per connection"
+        limits = self._limits
+        while not self._closing:
+            transport = self.ws.transport
+            if transport is None or transport.is_closing():
+                break
+            held = self._queued_bytes + self._batched_bytes()
+            if reply_fits(
+                budget=limits.reply_queue_bytes,
+                reserve=reserve,
+                reserved=self._reserved,
+                held=held,
+                buffered=transport.get_write_buffer_size(),
+                buffer_high=transport.get_write_buffer_limits()[1],
+            ):
+                break
+            if self._reserved or self._outgoing:  # a reply being made, or the writer, wakes us
+                self._room_waiter = asyncio.get_running_loop().create_future()
+                try:
+                    await self._room_waiter
+                finally:
+                    self._room_waiter = None
+            elif self._batch:  # handed to the socket at the end of this turn
+                await asyncio.sleep(0)
+            else:  # only the socket's buffer holds bytes, above its high-water mark
+                try:
+                    await self.ws.drain()
+                except (ConnectionClosed, OSError):
+                    break
+        self._reserved += reserve
+
+    def _wake_reader(self) -> None:
+        waiter = self._room_waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    def _batched_bytes(self) -> int:
+        return sum(map(len, self._batch)) if self._batch else 0
 
     def _send(self, payload: bytes, *, event: bool) -> None:
         if self._closing:
@@ -137,6 +220,7 @@ class Session:
                 self._too_slow(f"{self._event_bytes} bytes of events unsent")
                 return
             self._event_bytes += len(frame)
+        self._queued_bytes += len(frame)
         self._outgoing.append((frame, event))
         if self._writer is None:
             self._writer = asyncio.create_task(self._drain())
@@ -152,6 +236,7 @@ class Session:
         self._closing = True
         self._drop_queue()
         self._batch = None
+        self._wake_reader()
         if self.on_kick is not None:
             self.on_kick(self, code)
         return True
@@ -204,6 +289,7 @@ class Session:
         try:
             while self._outgoing:
                 await self.ws.drain()  # returns at once while the buffer is below its mark
+                self._wake_reader()  # the socket took some: a request may fit now
                 outgoing = self._outgoing
                 if not outgoing:  # dropped meanwhile
                     break
@@ -213,6 +299,7 @@ class Session:
                     frame, event = outgoing.popleft()
                     frames.append(frame)
                     room -= len(frame)
+                    self._queued_bytes -= len(frame)
                     if event:
                         self._event_bytes -= len(frame)
                 if not self._write(frames):
@@ -223,10 +310,12 @@ class Session:
             self._writer = None
             if not self._outgoing:  # caught up: give the deque back, as an idle socket has none
                 self._drop_queue()
+            self._wake_reader()
 
     def _drop_queue(self) -> None:
         self._outgoing = None
         self._event_bytes = 0
+        self._queued_bytes = 0
 
     @property
     def queued(self) -> int:

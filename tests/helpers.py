@@ -40,6 +40,9 @@ class CliResult:
 # For tests that drive one user hard on purpose (fuzzing, kill loops): per-user rate limits
 # would answer instead of what is under test (tests/server/test_limits.py covers them).
 NO_RATE_LIMIT = ("--rate", "1000000", "--burst", "1000000")
+# For tests that register more accounts from 127.0.0.1 than a server allows one address in an
+# hour (tests/server/test_auth_limits.py covers that limit).
+MANY_ACCOUNTS = ("--registrations-per-hour", "0")
 
 
 class ServerProcess:
@@ -83,6 +86,16 @@ class ServerProcess:
         assert self.proc is not None and self.proc.stderr is not None
         async for line in self.proc.stderr:
             self.log.append(line.decode())
+
+    async def logged(self, *parts: str, seconds: float = 5.0) -> str:
+        """The first log line holding every one of `parts`, waiting for it to be written: a
+        reply can reach a test before the line logged on the way."""
+        async with asyncio.timeout(seconds * SECOND):
+            while True:
+                for line in self.log:
+                    if all(p in line for p in parts):
+                        return line
+                await asyncio.sleep(0.02)
 
     async def kill(self) -> None:
         """SIGKILL: no shutdown code runs, as in a crash."""

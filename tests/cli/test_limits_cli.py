@@ -213,3 +213,33 @@ async def test_post_cache_flag_bounds_the_posts_held_in_memory(
 def _metrics(url: str) -> str:
     with urllib.request.urlopen(url.replace("ws://", "http://") + "/metrics", timeout=5) as page:
         return str(page.read().decode())
+
+
+async def test_login_and_registration_limits_reach_the_user(
+    make_home: Callable[[str, str], Home], tmp_path: Path
+) -> None:
+    """What a person sees at the terminal when their address has used up its tries."""
+    server = await ServerProcess(
+        tmp_path / "data", extra_args=("--login-failures", "2", "--registrations-per-hour", "1")
+    ).start()
+    try:
+        await make_home("alice", server.url).register("alice")
+        refused = await make_home("bob", server.url).run(
+            "register", "bob", "--password-stdin", stdin="correct horse battery\n"
+        )
+        assert refused.code == 1
+        assert (
+            "too many accounts registered from your address (at most 1 an hour): retry in 60 min"
+            in refused.stderr
+        )
+        assert refused.stderr.count("\n") == 1
+        guesser = make_home("guesser", server.url)
+        for _ in range(2):
+            wrong = await guesser.run("login", "alice", "--password-stdin", stdin="wrong pass\n")
+            assert wrong.code == 1 and "wrong username or password" in wrong.stderr
+        limited = await guesser.run("login", "alice", "--password-stdin", stdin="wrong pass\n")
+        assert limited.code == 1
+        assert "too many failed logins for alice from your address: retry in" in limited.stderr
+        assert limited.stderr.count("\n") == 1
+    finally:
+        await server.kill()

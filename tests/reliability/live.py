@@ -11,6 +11,7 @@ import hashlib
 import itertools
 import json
 import re
+import socket
 import subprocess
 import threading
 from pathlib import Path
@@ -92,9 +93,10 @@ class RoostProcess:
 class Peer:
     """One device's raw connection: requests as dicts, replies as dicts, events skipped."""
 
-    def __init__(self, url: str, token: str | None = None) -> None:
+    def __init__(self, url: str, token: str | None = None, *, source: str | None = None) -> None:
         self.url = url
         self.token = token
+        self.source = source  # a loopback address to connect from (127.0.0.2, ...)
         self._ids = itertools.count(1)
         self._sent = 0
         self.events: list[dict[str, Any]] = []  # received while waiting for replies
@@ -102,8 +104,13 @@ class Peer:
 
     def _open(self) -> ClientConnection:
         headers = {"Authorization": f"Bearer {self.token}"} if self.token else None
+        sock = None
+        if self.source is not None:
+            host, port = self.url.removeprefix("ws://").rsplit(":", 1)
+            sock = socket.create_connection((host, int(port)), source_address=(self.source, 0))
         return connect(
             self.url,
+            sock=sock,
             additional_headers=headers,
             compression=None,
             max_size=None,

@@ -189,3 +189,25 @@ def test_events_of_alices_things_reach_members_only(world: World) -> None:
     finally:
         for peer in (alice, *peers.values()):
             peer.close()
+
+
+def test_guessing_alices_password_gets_refusals_and_slows_down(world: World) -> None:
+    """The auth.login row over and over from one address (not the one the matrix uses): each
+    answer is a refusal, first `invalid_credentials` then `rate_limited` with the seconds to
+    wait, and never a token; alice still logs in from her own address meanwhile."""
+    guesser = Peer(world.url, source="127.0.0.5")
+    try:
+        codes = []
+        for i in range(10):
+            reply = guesser.request(
+                "auth.login", {"username": "alice", "password": f"guess {i:04d}"}
+            )
+            assert reply["ok"] is False and "result" not in reply, reply
+            error = reply["error"]
+            codes.append(error["code"])
+            if error["code"] == "rate_limited":
+                assert 0 < error["retry_after"] <= 900 and "retry in" in error["message"], reply
+        assert codes == ["invalid_credentials"] * 5 + ["rate_limited"] * 5
+    finally:
+        guesser.close()
+    assert login(world.url, "alice", "after the guesses")["username"] == "alice"

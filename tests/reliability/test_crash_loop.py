@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from client.core import RoostClient
-from tests.helpers import NO_RATE_LIMIT, SECOND, ServerProcess
+from tests.helpers import MANY_ACCOUNTS, NO_RATE_LIMIT, SECOND, ServerProcess
 from tests.reliability.conftest import CYCLE_SECONDS
 from tests.reliability.workloads import ChatBurst, FileSync, PostFanOut, sign_in
 
@@ -46,7 +46,8 @@ async def test_acked_writes_survive_a_seeded_kill_loop(tmp_path: Path, cycles: i
     print(f"crash loop: ROOST_CRASH_SEED={seed} ROOST_CRASH_CYCLES={cycles}")
     rng = random.Random(seed)
     data_dir = tmp_path / "server-data"
-    server = await ServerProcess(data_dir, extra_args=NO_RATE_LIMIT).start()
+    # 18 accounts from one address, 12 of them registering at once
+    server = await ServerProcess(data_dir, extra_args=(*NO_RATE_LIMIT, *MANY_ACCOUNTS)).start()
     homes = tmp_path / "homes"
     clients: list[RoostClient] = []
 

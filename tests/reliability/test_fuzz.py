@@ -24,14 +24,17 @@ from websockets.exceptions import ConnectionClosed
 
 from protocol import files as files_wire
 from protocol.errors import ErrorCode
+from server.session import CLOSE_LOGIN_TIMEOUT
 from tests.reliability.attacks import ROWS
 from tests.reliability.live import Peer, RoostProcess
 from tests.reliability.world import World, build_world
 
 CODES = {code.value for code in ErrorCode} - {ErrorCode.INTERNAL.value}
 # websockets closes on its own for these: invalid UTF-8 in a text frame (1007), a frame over
-# max_size (1009); both end only the connection that sent them.
+# max_size (1009: 64 KiB until logged in); both end only the connection that sent them. An
+# anonymous connection is also closed at its login deadline (1008).
 CLOSE_CODES = {1007, 1009}
+ANONYMOUS_CLOSE_CODES = CLOSE_CODES | {CLOSE_LOGIN_TIMEOUT}
 FUZZED_OPS = sorted(op for op, row in ROWS.items() if row.fuzz)
 SURROGATE = "\u0000lone-surrogate\u0000"  # replaced by a JSON escape no UTF-8 can carry
 
@@ -197,7 +200,8 @@ def answer(
         reply = peer.reply()
     except ConnectionClosed:
         code = peer.ws.close_code
-        assert code in CLOSE_CODES, f"connection closed with {code} {peer.ws.close_reason}"
+        allowed = ANONYMOUS_CLOSE_CODES if anonymous else CLOSE_CODES
+        assert code in allowed, f"connection closed with {code} {peer.ws.close_reason}"
         peer.reconnect()
         return None
     assert isinstance(reply, dict), f"a block frame in answer to {frame[:100]!r}"
@@ -414,6 +418,23 @@ def test_frames_over_the_limits(fuzz: Fuzz) -> None:
     for frame in ("x" * (5 << 20), b"RPUT" + bytes(5 << 20)):
         assert answer(fuzz, frame) is None  # closed with 1009, reconnected
         fuzz.bystander_is_served()
+
+
+def test_frames_over_the_anonymous_limit(fuzz: Fuzz) -> None:
+    """Until it logs in, a connection may send only what registering or logging in needs: a
+    frame over 64 KiB (a request a device would get `too_large` for, or a whole block) closes
+    it with 1009, and only it."""
+    login = {"username": "alice", "password": "x" * (70 << 10)}
+    peer = fuzz.anonymous
+    for frame in (json.dumps({"id": 6, "op": "auth.login", "args": login}), bytes(1 << 20)):
+        peer.send(frame)
+        with pytest.raises(ConnectionClosed):
+            peer.reply()
+        assert peer.ws.close_code == 1009, peer.ws.close_reason
+        peer.reconnect()
+        fuzz.bystander_is_served()
+    reply = answer(fuzz, json.dumps({"id": 7, "op": "auth.whoami"}), anonymous=True)
+    assert reply is not None and reply["error"]["code"] == "unauthenticated"
 
 
 def bad_round(fuzz: Fuzz, rng: random.Random) -> None:
