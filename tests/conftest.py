@@ -109,6 +109,18 @@ def make_home(tmp_path: Path) -> Callable[[str, str], Home]:
 
 
 @pytest.fixture
+async def alice_and_bob_cli(
+    server_process: ServerProcess, make_home: Callable[[str, str], Home]
+) -> tuple[Home, Home]:
+    """Two people registered through the CLI on a server subprocess, a home each."""
+    alice = make_home("alice", server_process.url)
+    bob = make_home("bob", server_process.url)
+    await alice.register("alice")
+    await bob.register("bob")
+    return alice, bob
+
+
+@pytest.fixture
 def client_home(tmp_path: Path) -> Callable[[str], RoostClient]:
     """client_home(name): a RoostClient (the core the CLI and TUI use) on a fresh home."""
 

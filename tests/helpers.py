@@ -45,6 +45,22 @@ NO_RATE_LIMIT = ("--rate", "1000000", "--burst", "1000000")
 MANY_ACCOUNTS = ("--registrations-per-hour", "0")
 
 
+async def registered_token(url: str, username: str) -> str:
+    """Register `username` through the client's connection; its device token."""
+    from client.connection import Connection
+    from protocol import accounts
+
+    conn = Connection(url)
+    await conn.open()
+    try:
+        session: accounts.DeviceSession = await conn.call(
+            "auth.register", accounts.Credentials(username=username, password=PASSWORD)
+        )
+    finally:
+        await conn.close()
+    return session.token
+
+
 class ServerProcess:
     """`roost serve` in a child process, so tests can SIGKILL it and start it again."""
 

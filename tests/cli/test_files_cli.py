@@ -11,12 +11,9 @@ from tests.helpers import Home, ServerProcess
 
 
 async def test_sync_ls_put_get_history_restore_share_media(
-    server_process: ServerProcess, make_home: Callable[[str, str], Home], tmp_path: Path
+    alice_and_bob_cli: tuple[Home, Home], tmp_path: Path
 ) -> None:
-    alice = make_home("alice", server_process.url)
-    bob = make_home("bob", server_process.url)
-    await alice.register("alice")
-    await bob.register("bob")
+    alice, bob = alice_and_bob_cli
     ws = tmp_path / "alice-ws"
     (ws / "team").mkdir(parents=True)
     (ws / "team" / "plan.txt").write_text("v1")
@@ -188,12 +185,9 @@ async def test_share_invitations_accept_decline_and_leave(
 
 
 async def test_sync_says_where_a_share_went_when_the_folder_is_taken(
-    server_process: ServerProcess, make_home: Callable[[str, str], Home], tmp_path: Path
+    alice_and_bob_cli: tuple[Home, Home], tmp_path: Path
 ) -> None:
-    alice = make_home("alice", server_process.url)
-    bob = make_home("bob", server_process.url)
-    await alice.register("alice")
-    await bob.register("bob")
+    alice, bob = alice_and_bob_cli
     ws = tmp_path / "alice-ws"
     (ws / "team").mkdir(parents=True)
     (ws / "team" / "plan.txt").write_text("the plan")

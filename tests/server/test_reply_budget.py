@@ -12,14 +12,12 @@ import json
 import os
 import socket
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 from websockets.asyncio.client import ClientConnection, connect
 
 from client.connection import Connection
-from protocol import accounts
 from protocol.files import (
     BLOCK,
     GET,
@@ -31,32 +29,21 @@ from protocol.files import (
     encode_get_batch,
 )
 from server.session import reply_fits
-from tests.helpers import NO_RATE_LIMIT, PASSWORD, SECOND, ServerProcess, resident_bytes
+from tests.helpers import (
+    NO_RATE_LIMIT,
+    SECOND,
+    ServerProcess,
+    registered_token,
+    resident_bytes,
+)
 
 MiB = 1 << 20
 BLOCK_BYTES = 4 * MiB
 
 
 @pytest.fixture
-async def server(tmp_path: Path) -> AsyncIterator[ServerProcess]:
-    proc = await ServerProcess(tmp_path / "data").start()
-    try:
-        yield proc
-    finally:
-        if proc.proc is not None and proc.proc.returncode is None:
-            await proc.kill()
-
-
-async def _token(url: str, username: str) -> str:
-    conn = Connection(url)
-    await conn.open()
-    try:
-        session: accounts.DeviceSession = await conn.call(
-            "auth.register", accounts.Credentials(username=username, password=PASSWORD)
-        )
-    finally:
-        await conn.close()
-    return session.token
+def server(server_process: ServerProcess) -> ServerProcess:
+    return server_process  # the default limits
 
 
 async def _raw(url: str, token: str, *, unread: bool = False) -> ClientConnection:
@@ -101,7 +88,7 @@ async def test_unread_block_downloads_do_not_grow_the_server(server: ServerProce
     stalled client, once it reads, still gets every block."""
     assert server.proc is not None
     pid = server.proc.pid
-    token = await _token(server.url, "alice")
+    token = await registered_token(server.url, "alice")
     block = os.urandom(BLOCK_BYTES)  # incompressible: stored and sent raw, 4 MiB each time
     uploader = await _raw(server.url, token)
     digest = await _upload(uploader, block)
@@ -109,7 +96,7 @@ async def test_unread_block_downloads_do_not_grow_the_server(server: ServerProce
     await uploader.send(encode_block_frame(GET, 2, digest))
     assert decode_block_frame(await uploader.recv()).magic == BLOCK
     await uploader.close()
-    bystander = Connection(server.url, await _token(server.url, "bob"))
+    bystander = Connection(server.url, await registered_token(server.url, "bob"))
     await bystander.open()
     baseline = await _peak_rss(pid, 0.5)
 
@@ -139,7 +126,7 @@ async def test_unread_batch_downloads_are_bounded_too(server: ServerProcess) -> 
     """RGTS batches (RBKS replies of ~3 MB each), pipelined without reading."""
     assert server.proc is not None
     pid = server.proc.pid
-    token = await _token(server.url, "alice")
+    token = await registered_token(server.url, "alice")
     uploader = await _raw(server.url, token)
     digests = [await _upload(uploader, os.urandom(200_000)) for _ in range(16)]
     await uploader.close()
@@ -160,7 +147,7 @@ async def test_unread_json_replies_are_bounded_too(tmp_path: Path) -> None:
     server = await ServerProcess(tmp_path / "data", extra_args=NO_RATE_LIMIT).start()
     try:
         assert server.proc is not None
-        token = await _token(server.url, "alice")
+        token = await registered_token(server.url, "alice")
         hashes = [os.urandom(32).hex() for _ in range(MAX_HASHES_PER_REQUEST)]
         request = {"op": "files.missing", "args": {"namespace_id": None, "hashes": hashes}}
         probe = Connection(server.url, token)
@@ -189,7 +176,7 @@ async def test_unread_json_replies_are_bounded_too(tmp_path: Path) -> None:
 
 
 async def test_a_reading_client_pipelining_downloads_gets_them_all(server: ServerProcess) -> None:
-    token = await _token(server.url, "alice")
+    token = await registered_token(server.url, "alice")
     ws = await _raw(server.url, token)
     blocks = [os.urandom(1 << 20) for _ in range(4)]
     digests = [await _upload(ws, b) for b in blocks]
