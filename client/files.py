@@ -20,7 +20,7 @@ from client.sync.scan import hash_file
 from client.sync.transfer import Transfer, sources_of
 from protocol import files as wire
 from protocol.errors import ErrorCode
-from protocol.types import UNSAFE, Empty
+from protocol.types import Empty, underscored
 
 
 @dataclass(frozen=True)
@@ -468,15 +468,12 @@ def media_destinations(names: list[str], out: Path | None) -> list[Path]:
     return dests
 
 
-_NOT_IN_A_NAME = re.compile(f"{UNSAFE.pattern}|[/\\\\]")
-
-
 def local_name(name: str) -> str:
     """A name someone else chose, made safe to create here: one component (no folder part,
     so nothing lands outside the target folder), no control or text-direction characters,
     and no leading dot (an attachment named `.bashrc` is saved as `bashrc`)."""
     last = re.split(r"[/\\]", name)[-1]
-    cleaned = _NOT_IN_A_NAME.sub(lambda m: "_" * len(m[0]), last).lstrip(". ")
+    cleaned = underscored(last).lstrip(". ")
     while len(cleaned.encode()) > wire.MAX_NAME_BYTES:
         cleaned = cleaned[:-1]
     return cleaned or "attachment"

@@ -69,15 +69,19 @@ class Role(enum.StrEnum):
 def validate_path(path: str) -> str:
     """The path in NFC if it is a safe relative POSIX path, else RoostError(invalid_args).
     NFC on the wire: "café" typed on Linux and read from a macOS disk (NFD) is one path."""
-    problem = path_problem(path)
+    nfc = unicodedata.normalize("NFC", path)
+    problem = _nfc_path_problem(nfc)
     if problem is not None:
         raise RoostError(ErrorCode.INVALID_ARGS, f"bad path {path[:80]!r}: {problem}")
-    return unicodedata.normalize("NFC", path)
+    return nfc
 
 
 def path_problem(path: str) -> str | None:
     """What is wrong with a path (judged in NFC, as it is stored), or None."""
-    path = unicodedata.normalize("NFC", path)
+    return _nfc_path_problem(unicodedata.normalize("NFC", path))
+
+
+def _nfc_path_problem(path: str) -> str | None:
     if not path:
         return "empty"
     if len(path) > MAX_PATH_CHARS:

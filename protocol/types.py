@@ -35,6 +35,12 @@ def is_single_line(text: str) -> bool:
     return _SINGLE_LINE.search(text) is not None
 
 
+def underscored(text: str) -> str:
+    """`text` with each character no text may hold as `_`: a name that must stay a name (a
+    file name chosen by someone else, a path stored before the rule), one character for one."""
+    return UNSAFE.sub(lambda m: "_" * len(m[0]), text)
+
+
 def without_controls(text: str) -> str:
     """A one-line text with what SINGLE_LINE refuses taken out (and the spaces this leaves at
     either end): how names stored before the rule are repaired."""

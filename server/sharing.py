@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from protocol import files as wire
 from protocol.errors import ErrorCode, RoostError
-from protocol.files import mount_name
 from protocol.types import Empty
 from server.context import OpContext
 from server.files import add_version, announce
@@ -22,8 +21,6 @@ from storage.files import InvitationRecord, NamespaceRecord, NewVersion
 # Invitations one owner may have waiting for one user's answer: enough for any real group, few
 # enough that nobody's list of invitations can be flooded (each needs only an empty folder).
 MAX_PENDING_FROM_ONE_OWNER = 20
-
-__all__ = ["HANDLERS", "mount_name"]
 
 
 def folder_name(folder: str) -> str:
@@ -191,7 +188,7 @@ async def accept(ctx: OpContext, args: wire.AnswerInvitation) -> wire.ShareInfo:
     taken = await files.top_level_names(tx, me.user_id)
     if wire.share_name_problem(invitation.folder):  # made by an older server
         taken.add(invitation.folder.casefold())
-    mounted = mount_name(invitation.folder, invitation.owner, taken)
+    mounted = wire.mount_name(invitation.folder, invitation.owner, taken)
     await files.set_member(
         tx,
         invitation.namespace_id,

@@ -24,7 +24,7 @@ import sqlite3
 import unicodedata
 
 from protocol.files import path_key
-from protocol.types import UNSAFE
+from protocol.types import underscored
 
 log = logging.getLogger("roost.storage")
 
@@ -33,7 +33,7 @@ _NOT_PRINTABLE_ASCII = "*[^ -~]*"  # a GLOB: the paths the repair may have to ch
 
 def repaired_path(path: str) -> str:
     """The path as the server keeps it now: NFC, with each refused character as `_`."""
-    return UNSAFE.sub(lambda m: "_" * len(m[0]), unicodedata.normalize("NFC", path))
+    return underscored(unicodedata.normalize("NFC", path))
 
 
 def repair_paths(conn: sqlite3.Connection) -> None:

@@ -7,7 +7,7 @@ import shutil
 from pathlib import Path
 
 from client.files import RemoteFiles
-from server.sharing import mount_name
+from protocol.files import mount_name
 from tests.conftest import LiveServer
 from tests.files.helpers import Device, device, share_with
 
