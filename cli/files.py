@@ -4,6 +4,7 @@ client.sync."""
 from __future__ import annotations
 
 import asyncio
+import shlex
 import signal
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -327,7 +328,7 @@ def share(
         invited = any(m.pending and m.username == user.lower() for m in info.members)
         verb = (
             f"invited {user} to {info.folder} as {role.value}: it is shared once they accept"
-            f" (roost share accept {info.folder})"
+            f" (roost share accept {shlex.quote(info.folder)})"
             if invited
             else f"shared {info.folder} with {user} as {role.value}"
         )
