@@ -33,6 +33,7 @@ class WhoAmI(msgspec.Struct):
     username: str
     device_id: str
     device_name: str
+    role: str = "member"  # or "admin": may run `roost admin` commands through the server
 
 
 class Device(msgspec.Struct):

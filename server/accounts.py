@@ -15,6 +15,7 @@ from server.context import OpContext
 from server.quota import uncommitted_cap
 from server.router import Handler
 from server.session import CLOSE_REVOKED
+from storage.accounts import ADMIN, MEMBER
 from storage.database import now_ms
 from storage.errors import Duplicate
 from storage.space import storage_use
@@ -43,8 +44,10 @@ async def register(ctx: OpContext, args: wire.Credentials) -> wire.DeviceSession
         token = new_token()
         now = now_ms()
         async with services.db.write() as tx:
+            # The server's first account is the person setting it up: its admin.
+            role = MEMBER if await services.accounts.any_user(tx) else ADMIN
             user = await services.accounts.create_user(
-                tx, services.ids.next(), username, password_hash, now
+                tx, services.ids.next(), username, password_hash, now, role
             )
             device = await services.accounts.create_device(
                 tx, services.ids.next(), user.id, args.device_name, token_hash(token), now
@@ -57,7 +60,11 @@ async def register(ctx: OpContext, args: wire.Credentials) -> wire.DeviceSession
         raise
     services.auth_limits.login_succeeded(key, username)  # its address is known to it now
     auth_log.info(
-        "registered %r from %s", username, address, extra={"user": username, "addr": address}
+        "registered %r from %s%s",
+        username,
+        address,
+        " as the server's admin" if user.admin else "",
+        extra={"user": username, "addr": address},
     )
     return wire.DeviceSession(str(user.id), username, str(device.id), device.name, token)
 
@@ -79,6 +86,14 @@ async def login(ctx: OpContext, args: wire.Credentials) -> wire.DeviceSession:
         )
         raise RoostError(ErrorCode.INVALID_CREDENTIALS, "wrong username or password")
     assert user is not None
+    if user.disabled_at is not None:  # told only to someone who knows the password
+        auth_log.warning(
+            "login of disabled %r from %s",
+            username,
+            address,
+            extra={"user": username, "addr": address, "code": ErrorCode.FORBIDDEN.value},
+        )
+        raise RoostError(ErrorCode.FORBIDDEN, "this account is disabled: ask the server's admin")
     services.auth_limits.login_succeeded(key, username)
     auth_log.info(
         "login of %r from %s", username, address, extra={"user": username, "addr": address}
@@ -102,7 +117,7 @@ async def logout(ctx: OpContext, args: Empty) -> Empty:
 
 async def whoami(ctx: OpContext, args: Empty) -> wire.WhoAmI:
     me = ctx.identity
-    return wire.WhoAmI(str(me.user_id), me.username, str(me.device_id), me.device_name)
+    return wire.WhoAmI(str(me.user_id), me.username, str(me.device_id), me.device_name, me.role)
 
 
 async def list_devices(ctx: OpContext, args: Empty) -> wire.DeviceList:

@@ -10,6 +10,8 @@ import aiosqlite
 from storage.database import Database, is_unique_violation
 from storage.errors import Duplicate
 
+MEMBER, ADMIN = "member", "admin"  # users.role
+
 
 @dataclass(frozen=True, slots=True)
 class User:
@@ -17,6 +19,12 @@ class User:
     username: str
     password_hash: str
     created_at: int
+    role: str = MEMBER
+    disabled_at: int | None = None
+
+    @property
+    def admin(self) -> bool:
+        return self.role == ADMIN
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +44,11 @@ class Identity:
     username: str
     device_id: int
     device_name: str
+    role: str = MEMBER
+
+    @property
+    def admin(self) -> bool:
+        return self.role == ADMIN
 
 
 class AccountRepository:
@@ -43,12 +56,19 @@ class AccountRepository:
         self._db = db
 
     async def create_user(
-        self, tx: aiosqlite.Connection, user_id: int, username: str, password_hash: str, now: int
+        self,
+        tx: aiosqlite.Connection,
+        user_id: int,
+        username: str,
+        password_hash: str,
+        now: int,
+        role: str = MEMBER,
     ) -> User:
         try:
             await tx.execute(
-                "INSERT INTO users (id, username, password_hash, created_at) VALUES (?, ?, ?, ?)",
-                (user_id, username, password_hash, now),
+                "INSERT INTO users (id, username, password_hash, created_at, role)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (user_id, username, password_hash, now, role),
             )
         except sqlite3.IntegrityError as exc:
             if is_unique_violation(exc):
@@ -58,11 +78,18 @@ class AccountRepository:
             "INSERT INTO profiles (user_id, display_name, bio, updated_at) VALUES (?, '', '', ?)",
             (user_id, now),
         )
-        return User(user_id, username, password_hash, now)
+        return User(user_id, username, password_hash, now, role)
+
+    async def any_user(self, tx: aiosqlite.Connection) -> bool:
+        """Whether the server has an account yet (the first one becomes its admin)."""
+        async with tx.execute("SELECT EXISTS (SELECT 1 FROM users)") as cur:
+            row = await cur.fetchone()
+        return bool(row and row[0])
 
     async def user_by_name(self, username: str) -> User | None:
         async with self._db.reader.execute(
-            "SELECT id, username, password_hash, created_at FROM users WHERE username = ?",
+            "SELECT id, username, password_hash, created_at, role, disabled_at FROM users"
+            " WHERE username = ?",
             (username,),
         ) as cur:
             row = await cur.fetchone()
@@ -93,8 +120,9 @@ class AccountRepository:
 
     async def identity_for_token(self, token_hash: str) -> Identity | None:
         async with self._db.reader.execute(
-            "SELECT u.id, u.username, d.id, d.name FROM devices d JOIN users u ON u.id = d.user_id"
-            " WHERE d.token_hash = ? AND d.revoked_at IS NULL",
+            "SELECT u.id, u.username, d.id, d.name, u.role FROM devices d"
+            " JOIN users u ON u.id = d.user_id"
+            " WHERE d.token_hash = ? AND d.revoked_at IS NULL AND u.disabled_at IS NULL",
             (token_hash,),
         ) as cur:
             row = await cur.fetchone()

@@ -407,4 +407,18 @@ MIGRATIONS: list[Migration] = [
         REPAIRS_TABLE,
         then=repair_names,
     ),
+    Migration(
+        11,
+        "accounts: a role (member or admin) and a disabled mark; the oldest account becomes"
+        " the admin of a server that has none",
+        # A server made before roles had nobody to administer it: its first account (the
+        # person who set it up, as on a new server) becomes its admin.
+        """
+        ALTER TABLE users ADD COLUMN role TEXT NOT NULL DEFAULT 'member'
+            CHECK (role IN ('member', 'admin'));
+        ALTER TABLE users ADD COLUMN disabled_at INTEGER;
+        UPDATE users SET role = 'admin'
+            WHERE id = (SELECT id FROM users ORDER BY created_at, id LIMIT 1)
+        """,
+    ),
 ]

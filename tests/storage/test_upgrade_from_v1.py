@@ -83,6 +83,7 @@ async def test_a_version_1_server_database_upgrades_and_serves_its_users(tmp_pat
         old = await live.connect(OLD_TOKEN)  # the device logged in before the upgrade
         me = await old.call("auth.whoami")
         assert (me.username, me.device_name) == ("alice", "old laptop")
+        assert me.role == "admin"  # the oldest account administers an upgraded server
         profile = await old.call("profile.get", GetProfile())
         assert (profile.display_name, profile.bio) == ("Alice", BIO)
         replayed = await old.call(  # an outbox entry from before the upgrade: applied once
@@ -92,6 +93,7 @@ async def test_a_version_1_server_database_upgrades_and_serves_its_users(tmp_pat
         assert (await old.call("profile.get", GetProfile())).bio == BIO
 
         bob = await live.connect((await live.login("bob")).token)  # the old password still works
+        assert (await bob.call("auth.whoami")).role == "member"
         await bob.call("follow.add", social.UserRef(username="alice"))
         post = await old.call("post.create", social.CreatePost(text="after the upgrade #roost"))
         home = await bob.call("timeline.home", social.HomeTimeline())
