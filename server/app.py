@@ -53,6 +53,7 @@ from server.context import Services
 from server.expiry import expire_forever
 from server.hub import InProcessHub
 from server.limits import RateLimits
+from server.logs import auth_event
 from server.metrics import CONTENT_TYPE, Metrics
 from server.passwords import Passwords
 from server.presence import Presence
@@ -331,11 +332,15 @@ class RoostServer:
         if header is not None:
             scheme, _, token = header.partition(" ")
             if scheme.lower() != "bearer" or not token.strip():
+                auth_event(logging.WARNING, "token refused", addr=address, user=None,
+                           code="malformed_authorization")  # fmt: skip
                 return _refuse(
                     connection, HTTPStatus.UNAUTHORIZED, "Authorization must be 'Bearer TOKEN'"
                 )
             identity = await self._accounts.identity_for_token(accounts.token_hash(token.strip()))
             if identity is None:
+                auth_event(logging.WARNING, "token refused", addr=address, user=None,
+                           code="invalid_token")  # fmt: skip
                 return _refuse(
                     connection, HTTPStatus.UNAUTHORIZED, "invalid or revoked device token"
                 )
@@ -394,6 +399,7 @@ class RoostServer:
             address=getattr(ws, "roost_address", ""),
         )
         self._sessions.add(session)
+        log.debug("connection open", extra=_connection_fields(session))
         deadline: asyncio.TimerHandle | None = None
         if identity is None and limits.login_timeout > 0:  # it may only register or log in
             deadline = asyncio.get_running_loop().call_later(
@@ -432,6 +438,7 @@ class RoostServer:
                 self.hub.detach(session)
                 self._last_seen[session.identity.device_id] = now_ms()
             self._rates.release(identity.user_id if identity else None)
+            log.debug("connection closed (%s)", ws.close_code, extra=_connection_fields(session))
 
     def _kicked(self, session: Session, code: int) -> None:
         if session.identity is not None:
@@ -521,6 +528,15 @@ def tls_context(config: ServerConfig) -> ssl.SSLContext | None:
 
 def _refuse(connection: ServerConnection, status: HTTPStatus, message: str) -> Response:
     return connection.respond(status, message + "\n")
+
+
+def _connection_fields(session: Session) -> dict[str, object]:
+    who = session.identity
+    return {
+        "addr": session.address or None,
+        "user": who.username if who else None,
+        "conn": session.ws.id.hex[:12],
+    }
 
 
 def _page(status: HTTPStatus, content_type: str, body: bytes) -> Response:
