@@ -111,6 +111,7 @@ class RoostServer:
         self._monitoring: Server | None = None  # --metrics-listen: /metrics on its own listener
         self._data_lock: DataFolderLock | None = None
         self._started = time.time()
+        self._healthy = True  # what /healthz last said, so a change is logged once
         self._router: Router | None = None
         self._services: Services | None = None
         self._block_store: LocalBlockStore | None = None
@@ -374,8 +375,12 @@ class RoostServer:
     async def _health_page(self) -> Response:
         problem = None if self._closing else await health.database_problem(self._read_database)
         page = health.report(started=self._started, closing=self._closing, database=problem)
-        if not page.ok:
-            log.warning("health check failed: %s", problem or "server is shutting down")
+        if page.ok != self._healthy and not self._closing:  # once per change, not per probe
+            self._healthy = page.ok
+            if page.ok:
+                log.info("health check passes again")
+            else:
+                log.warning("health check failed: %s", problem)
         status = HTTPStatus.OK if page.ok else HTTPStatus.SERVICE_UNAVAILABLE
         return _page(status, "application/json", page.body)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import time
 import urllib.error
 import urllib.request
@@ -18,6 +19,9 @@ from server.app import RoostServer
 from server.config import ServerConfig, parse_listen_address
 from tests.conftest import LiveServer, sample_value
 from tests.helpers import SECOND, Home, ServerProcess
+
+# A read that never ends on its own: it holds the server's one reader connection.
+ENDLESS = "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n) SELECT COUNT(*) FROM n"
 
 
 def get(url: str) -> tuple[int, str, str]:
@@ -70,11 +74,7 @@ async def test_healthz_is_503_when_the_database_does_not_answer_in_time(
 ) -> None:
     # A read that takes far longer than the check waits holds the one reader connection.
     reader = live.server.db.reader
-    endless = asyncio.create_task(
-        reader.execute(
-            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n) SELECT COUNT(*) FROM n"
-        )
-    )
+    endless = asyncio.create_task(reader.execute(ENDLESS))
     await asyncio.sleep(0.1)
     started = time.monotonic()
     status, _, body = await asyncio.to_thread(get, http(live, "/healthz"))
@@ -89,6 +89,58 @@ async def test_healthz_is_503_when_the_database_does_not_answer_in_time(
     assert health.DATABASE_TIMEOUT <= waited < health.DATABASE_TIMEOUT + 5 * SECOND
     # the reader is free again: so is the server
     assert (await asyncio.to_thread(get, http(live, "/healthz")))[0] == 200
+
+
+async def test_a_failing_check_is_logged_once_and_its_recovery_once(
+    live: LiveServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="roost.server")
+    reader = live.server.db.reader
+    endless = asyncio.create_task(reader.execute(ENDLESS))
+    await asyncio.sleep(0.1)
+    for _ in range(2):
+        assert (await asyncio.to_thread(get, http(live, "/healthz")))[0] == 503
+    await reader.interrupt()
+    with pytest.raises(Exception, match="interrupted"):
+        await endless
+    for _ in range(2):
+        assert (await asyncio.to_thread(get, http(live, "/healthz")))[0] == 200
+    said = [r.getMessage() for r in caplog.records if "health check" in r.getMessage()]
+    assert said == [
+        f"health check failed: database did not answer within {health.DATABASE_TIMEOUT:g} s",
+        "health check passes again",
+    ]
+
+
+async def test_healthz_says_shutting_down_while_in_flight_ops_finish(tmp_path: Path) -> None:
+    """During the shutdown grace the main port stops listening; the monitoring listener
+    stays up to the end and says why the server is going."""
+    config = ServerConfig(
+        data_dir=tmp_path / "data", port=0, metrics_host="127.0.0.1", shutdown_grace=10.0
+    )
+    server = RoostServer(config)
+    await server.start()
+    live = LiveServer(server)
+    session = await live.register("alice")
+    conn = await live.connect(session.token)
+    endless = asyncio.create_task(server.db.reader.execute(ENDLESS))
+    await asyncio.sleep(0.1)
+    in_flight = asyncio.create_task(conn.call("devices.list"))  # waits behind the read
+    await asyncio.sleep(0.1)
+    stopping = asyncio.create_task(server.stop())
+    await asyncio.sleep(0.1)
+    try:
+        status, _, body = await asyncio.to_thread(
+            get, f"http://127.0.0.1:{server.metrics_port}/healthz"
+        )
+        assert status == 503
+        assert json.loads(body)["reason"] == "server is shutting down"
+        assert not stopping.done()
+    finally:
+        await server.db.reader.interrupt()
+        await asyncio.gather(endless, in_flight, return_exceptions=True)
+        await stopping
+        await conn.close()
 
 
 async def test_metrics_listen_moves_metrics_off_the_main_port(tmp_path: Path) -> None:
