@@ -338,10 +338,12 @@ class RoostServer:
                 return _refuse(
                     connection, HTTPStatus.UNAUTHORIZED, "Authorization must be 'Bearer TOKEN'"
                 )
-            identity = await self._accounts.identity_for_token(accounts.token_hash(token.strip()))
+            hashed = accounts.token_hash(token.strip())
+            identity = await self._accounts.identity_for_token(hashed)
             if identity is None:
-                auth_event(logging.WARNING, "token refused", addr=address, user=None,
-                           code="invalid_token")  # fmt: skip
+                owner = await self._accounts.owner_of_revoked_token(hashed)
+                auth_event(logging.WARNING, "token refused", addr=address, user=owner,
+                           code="revoked_token" if owner else "invalid_token")  # fmt: skip
                 return _refuse(
                     connection, HTTPStatus.UNAUTHORIZED, "invalid or revoked device token"
                 )

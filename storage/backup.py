@@ -93,7 +93,7 @@ def backup(
 def restore(backup_dir: Path, data_dir: Path, *, force: bool = False) -> BackupReport:
     """Put a backup in place as a server's data folder (with the server stopped: refused while
     one runs on it, and none can start until the restore is done)."""
-    with data_folder_unused(data_dir, "restoring into it"):
+    with data_folder_unused(data_dir, holder="roost admin restore", doing="restoring into it"):
         return _restore(backup_dir, data_dir, force=force)
 
 

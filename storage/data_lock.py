@@ -35,8 +35,9 @@ class DataFolderLock:
             self._fd = None
 
 
-def lock_data_folder(data_dir: Path) -> DataFolderLock:
-    """Take `data_dir` for this process, or raise DataFolderInUse naming the holder's pid."""
+def lock_data_folder(data_dir: Path, holder: str = "roost serve") -> DataFolderLock:
+    """Take `data_dir` for this process (`holder` says what it is, for the message another
+    process gets), or raise DataFolderInUse naming the holder and its pid."""
     path = data_dir / SERVE_LOCK
     try:
         fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
@@ -45,25 +46,27 @@ def lock_data_folder(data_dir: Path) -> DataFolderLock:
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
-        holder = _pid_in(fd)
+        pid, other = _holder_in(fd)
         os.close(fd)
+        who = "another roost serve" if other == "roost serve" else other
         raise DataFolderInUse(
-            f"another roost serve is using {data_dir}" + (f" (pid {holder})" if holder else "")
+            f"{who} is using {data_dir}" + (f" (pid {pid})" if pid else "")
         ) from None
     os.ftruncate(fd, 0)
-    os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+    os.pwrite(fd, f"{os.getpid()} {holder}\n".encode(), 0)
     return DataFolderLock(fd, path)
 
 
 @contextlib.contextmanager
-def data_folder_unused(data_dir: Path, doing: str) -> Iterator[None]:
-    """Hold `data_dir` as a server would while `doing` (e.g. a restore) changes it under a
-    stopped server, so none can start meanwhile; refuse if one is running."""
+def data_folder_unused(data_dir: Path, *, holder: str, doing: str) -> Iterator[None]:
+    """Hold `data_dir` as a server would while `holder` (e.g. "roost admin restore") changes
+    it, so no server can start meanwhile; refuse if one is running (the error ends "stop it
+    before `doing`")."""
     if not data_dir.is_dir():
         yield
         return
     try:
-        held = lock_data_folder(data_dir)
+        held = lock_data_folder(data_dir, holder)
     except DataFolderInUse as exc:
         raise DataFolderInUse(f"{exc}: stop it before {doing}") from None
     try:
@@ -72,9 +75,10 @@ def data_folder_unused(data_dir: Path, doing: str) -> Iterator[None]:
         held.release()
 
 
-def _pid_in(fd: int) -> int | None:
+def _holder_in(fd: int) -> tuple[int | None, str]:
+    """The pid and the kind of process the lock file names ("PID HOLDER")."""
     try:
-        text = os.pread(fd, 32, 0).decode().strip()
-        return int(text) if text.isdigit() else None
+        pid, _, holder = os.pread(fd, 256, 0).decode().strip().partition(" ")
     except (OSError, UnicodeDecodeError):
-        return None
+        return None, "roost serve"
+    return (int(pid) if pid.isdigit() else None), (holder or "roost serve")

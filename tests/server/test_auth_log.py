@@ -26,8 +26,8 @@ PROXY = "127.0.0.1"
 
 
 async def a_session_of_logins(server: ServerProcess, make_home: Callable[[str, str], Home]) -> str:
-    """Register, log in elsewhere, fail twice, present a bad token, revoke, log out: the
-    token of the first device (kept secret by the server) is returned."""
+    """Register, log in elsewhere, fail twice, present a made-up token, revoke the other
+    device (which then tries its token), log out: the first device's token is returned."""
     laptop, phone = make_home("laptop", server.url), make_home("phone", server.url)
     await laptop.register("alice", SECRET)
     await phone.login("alice", SECRET, device="phone")
@@ -40,6 +40,8 @@ async def a_session_of_logins(server: ServerProcess, make_home: Callable[[str, s
     devices = json.loads((await laptop.ok("devices", "--json")).stdout)
     phone_id = next(d["id"] for d in devices if not d["current"])
     await laptop.ok("devices", "revoke", phone_id)
+    refused = await phone.run("whoami")
+    assert refused.code == 1 and "the server refused this device" in refused.stderr
     token = (laptop.path / "token").read_text().strip()
     await laptop.ok("logout")
     await server.logged("roost.auth: logout")
@@ -67,9 +69,11 @@ async def test_auth_lines_name_address_and_user_and_never_a_secret(
         "WARNING login failed addr=127.0.0.1 user=alice",
         "WARNING token refused addr=127.0.0.1 user=-",
         "INFO device revoked addr=127.0.0.1 user=alice",
+        "WARNING token refused addr=127.0.0.1 user=alice",
         "INFO logout addr=127.0.0.1 user=alice",
     ]
     assert "code=invalid_credentials" in lines[2] and "code=invalid_token" in lines[4]
+    assert lines[6].endswith("code=revoked_token")
     everything = "".join(server.log)
     assert "op=auth.login" in everything  # debug: every op is logged, and still no secret
     for secret in (SECRET, "wrong guess 1", token, "forged-token-9"):
