@@ -17,6 +17,7 @@ import logging
 import os
 import sys
 from datetime import UTC, datetime
+from typing import TextIO
 
 import msgspec
 
@@ -81,24 +82,17 @@ def _printable(value: object) -> object:
     return value
 
 
-def under_journald(stream: object = None) -> bool:
+def under_journald(stream: TextIO | None = None) -> bool:
     """Whether `stream` (stderr) is connected to the journal: systemd sets JOURNAL_STREAM to
     its device and inode; a process whose stderr was redirected elsewhere does not match."""
-    expected = os.environ.get("JOURNAL_STREAM", "")
-    device, _, inode = expected.partition(":")
+    device, _, inode = os.environ.get("JOURNAL_STREAM", "").partition(":")
+    if not (device.isdigit() and inode.isdigit()):
+        return False
     try:
-        stat = os.fstat((stream or sys.stderr).fileno())  # type: ignore[attr-defined]
+        stat = os.fstat((stream or sys.stderr).fileno())
     except (AttributeError, OSError, ValueError):
         return False
-    return (
-        device.isdigit()
-        and inode.isdigit()
-        and (stat.st_dev, stat.st_ino)
-        == (
-            int(device),
-            int(inode),
-        )
-    )
+    return (stat.st_dev, stat.st_ino) == (int(device), int(inode))
 
 
 def configure(log_format: str = "text", level: str = "info") -> None:

@@ -12,6 +12,8 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from client.errors import Unreachable
 from server import health
@@ -210,3 +212,25 @@ def test_listen_addresses_parse() -> None:
     assert parse_listen_address("[::1]:0") == ("::1", 0)
     assert parse_listen_address("monitor.lan:9100") == ("monitor.lan", 9100)
     assert parse_listen_address("0.0.0.0:65535") == ("0.0.0.0", 65535)
+
+
+@given(
+    st.one_of(
+        st.ip_addresses(v=4).map(str),
+        st.ip_addresses(v=6).map(lambda a: f"[{a}]"),
+        st.from_regex(r"[a-z][a-z0-9-]{0,20}(\.[a-z]{2,5})?", fullmatch=True),
+    ),
+    st.integers(0, 65535),
+)
+def test_any_host_and_port_parse_back(host: str, port: int) -> None:
+    parsed_host, parsed_port = parse_listen_address(f"{host}:{port}")
+    assert parsed_port == port
+    assert parsed_host == host.strip("[]")
+
+
+@given(st.text(max_size=30))
+def test_anything_else_is_a_value_error_with_the_form_to_write(text: str) -> None:
+    try:
+        parse_listen_address(text)
+    except ValueError as exc:
+        assert repr(text) in str(exc)
