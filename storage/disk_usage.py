@@ -1,7 +1,8 @@
 """Where a server's disk goes (`roost admin du`): the database, each owner's blocks, old
 versions kept, attachments, blocks waiting for a commit or for `roost admin gc`, and the
 free space left. Read-only (an SQLite read-only connection and a walk of the block folder),
-so it runs beside a running server: in WAL mode a reader holds up no writer.
+so it runs beside a running server: in WAL mode a reader holds up no writer, and each query
+is a short read of its own.
 
 Sizes of files, versions and attachments are raw (what users see); "on disk" sizes are the
 stored, zstd-compressed blocks. A block two owners both hold counts for each of them, once.
@@ -62,11 +63,12 @@ def disk_usage(data_dir: Path) -> DiskUsage:
         raise StorageError(f"no Roost database in {data_dir}")
     conn = _open_read_only(db_path)
     try:
-        conn.execute("BEGIN")  # one snapshot for every figure
+        # Each query reads on its own (no snapshot held across them): a long read would hold
+        # back the server's WAL restart, which waits for readers with writes held
+        # (storage.database). The figures may be a moment apart; each is consistent.
         owners = _owners(conn)
         referenced, waiting, garbage = _block_states(conn)
         disk = _walk_blocks(conn, data_dir / BLOCKS)
-        conn.execute("COMMIT")
     except sqlite3.Error as exc:
         raise StorageError(f"cannot read {db_path}: {exc}") from exc
     finally:
@@ -97,7 +99,7 @@ def _open_read_only(db_path: Path) -> sqlite3.Connection:
     try:
         conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, timeout=30)
         conn.execute("PRAGMA query_only = ON")
-        conn.isolation_level = None  # transactions as written below
+        conn.isolation_level = None  # autocommit: every statement its own short read
         return conn
     except sqlite3.Error as exc:
         raise StorageError(f"cannot open {db_path} to read: {exc}") from exc
