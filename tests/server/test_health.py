@@ -182,6 +182,19 @@ async def test_roost_serve_metrics_listen_flag(tmp_path: Path) -> None:
         main = server.url.replace("ws://", "http://")
         assert (await asyncio.to_thread(get, main + "/metrics"))[0] == 404
         assert (await asyncio.to_thread(get, main + "/healthz"))[0] == 200
+
+        # a second server whose metrics address is taken: one line, and it leaves nothing held
+        taken = url.split("//", 1)[1].split("/", 1)[0]
+        other = tmp_path / "other"
+        home = Home(tmp_path / "h", "ws://unused")
+        result = await home.run(
+            "serve", "--port", "0", "--data", str(other), "--metrics-listen", taken
+        )
+        assert result.code == 1
+        assert result.stderr.splitlines()[-1].startswith("error: cannot start the server: ")
+        assert "address already in use" in result.stderr
+        again = await ServerProcess(other).start()  # its data folder was let go
+        await again.terminate()
     finally:
         await server.terminate()
 
