@@ -1,4 +1,4 @@
-"""admin: operator commands run on the server machine (backup, restore, gc)."""
+"""admin: operator commands run on the server machine (backup, restore, gc, du)."""
 
 from __future__ import annotations
 
@@ -9,19 +9,22 @@ from typing import Annotated
 
 import platformdirs
 import typer
+from rich.table import Table
 
 from cli import output
+from cli.options import AsJson
 from protocol.sizes import format_size
 from storage import backup as backups
 from storage import space
 from storage.blocks import LocalBlockStore
 from storage.database import Database, now_ms
+from storage.disk_usage import DiskUsage, disk_usage
 from storage.errors import StorageError
 from storage.expiry import Expired, expire
 from storage.server_schema import MIGRATIONS
 
 app = typer.Typer(
-    help="Operate a server: backup, restore, garbage collection.", no_args_is_help=True
+    help="Operate a server: backup, restore, garbage collection, disk use.", no_args_is_help=True
 )
 
 DataDir = Annotated[
@@ -103,6 +106,71 @@ async def _collect(folder: Path, grace_seconds: float) -> tuple[Expired, space.C
         return expired, await space.collect_garbage(db, store, grace_seconds=grace_seconds)
     finally:
         await db.close()
+
+
+@app.command("du")
+def du(data: DataDir = None, as_json: AsJson = False) -> None:
+    """Where the server's disk goes: database, blocks by owner, old versions, attachments,
+    what awaits a commit or garbage collection, free space. Read-only: safe while the server
+    runs."""
+    report = disk_usage(_data(data))
+    if as_json:
+        output.print_json(report)
+        return
+    _print_usage(report)
+
+
+def _print_usage(r: DiskUsage) -> None:
+    size = output.size
+    wal = f" (+ {size(r.wal_bytes)} WAL)" if r.wal_bytes else ""
+    summary = Table("", "", "", box=None, show_header=False, pad_edge=False)
+    summary.add_row("database", size(r.database_bytes + r.wal_bytes), f"roost.db{wal}")
+    summary.add_row(
+        "blocks on disk",
+        size(r.blocks_on_disk_bytes),
+        f"{r.block_files} block files, {r.packs} packs",
+    )
+    summary.add_row("  in use", size(r.referenced_bytes), "in versions and attachments")
+    summary.add_row(
+        "  awaiting commit",
+        size(r.awaiting_commit_bytes),
+        f"{r.awaiting_commit_blocks} uploaded blocks, not committed yet",
+    )
+    summary.add_row(
+        "  awaiting gc",
+        size(r.awaiting_gc_bytes + r.unrecorded_bytes + r.temp_bytes),
+        f"{r.awaiting_gc_blocks} unreferenced blocks"
+        + (f", {size(r.unrecorded_bytes)} unrecorded" if r.unrecorded_bytes else "")
+        + (f", {size(r.temp_bytes)} temp files" if r.temp_bytes else "")
+        + ": roost admin gc",
+    )
+    used = r.filesystem_total_bytes - r.filesystem_free_bytes
+    percent = 100 * used / r.filesystem_total_bytes if r.filesystem_total_bytes else 0.0
+    summary.add_row(
+        "free",
+        size(r.filesystem_free_bytes),
+        f"of {size(r.filesystem_total_bytes)} on the filesystem ({percent:.0f}% used)",
+    )
+    output.stdout.print(f"Roost data in {output.line(r.data_dir)}", markup=False)
+    output.stdout.print(summary)
+    if not r.owners:
+        return
+    owners = Table("owner", "files", "old versions", "attachments", "uncommitted", "on disk")
+    for o in r.owners:
+        owners.add_row(
+            output.line(o.username),
+            size(o.files_bytes),
+            f"{size(o.old_versions_bytes)} ({o.old_versions})",
+            f"{size(o.attachments_bytes)} ({o.attachments})",
+            size(o.uncommitted_bytes),
+            size(o.stored_bytes),
+        )
+    output.stdout.print(owners)
+    output.stdout.print(
+        "files, old versions and attachments: as users see them; on disk: the compressed"
+        " blocks they refer to (a block shared by two owners counts for each)",
+        markup=False,
+    )
 
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}

@@ -183,6 +183,15 @@ def serve(
             " its X-Forwarded-For header names the client, for limits and logs.",
         ),
     ] = None,
+    metrics_listen: Annotated[
+        str | None,
+        typer.Option(
+            "--metrics-listen",
+            metavar="HOST:PORT",
+            help="Serve /metrics (and /healthz) on this address of their own, e.g."
+            " 127.0.0.1:9100, and no longer on the main port.",
+        ),
+    ] = None,
     log_format: Annotated[
         str, typer.Option("--log-format", help="text, or json: one JSON object per line.")
     ] = "text",
@@ -193,7 +202,7 @@ def serve(
     """Run a Roost server."""
     # The server is imported here so client-only commands never load it.
     from server import logs
-    from server.config import Limits, ServerConfig
+    from server.config import Limits, ServerConfig, parse_listen_address
 
     if log_format not in logs.FORMATS:
         raise typer.BadParameter(
@@ -204,6 +213,12 @@ def serve(
             f"must be one of {', '.join(logs.LEVELS)}", param_hint="--log-level"
         )
     logs.configure(log_format, log_level)
+    metrics_host, metrics_port = None, 0
+    if metrics_listen is not None:
+        try:
+            metrics_host, metrics_port = parse_listen_address(metrics_listen)
+        except ValueError as exc:
+            raise typer.BadParameter(str(exc), param_hint="--metrics-listen") from None
     if (tls_cert is None) != (tls_key is None):
         raise ClientError("--tls-cert and --tls-key go together")
     limits = Limits(
@@ -238,6 +253,8 @@ def serve(
         tls_cert=tls_cert,
         tls_key=tls_key,
         trusted_proxies=_addresses("--trusted-proxy", trusted_proxy or []),
+        metrics_host=metrics_host,
+        metrics_port=metrics_port,
         celebrity_threshold=celebrity_threshold,
         post_cache=post_cache,
         limits=limits,

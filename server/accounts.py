@@ -12,6 +12,7 @@ from protocol.errors import ErrorCode, RoostError
 from protocol.types import Empty
 from server.addresses import address_key
 from server.context import OpContext
+from server.logs import auth_event
 from server.quota import uncommitted_cap
 from server.router import Handler
 from server.session import CLOSE_REVOKED
@@ -21,7 +22,6 @@ from storage.errors import Duplicate
 from storage.space import storage_use
 
 TOKEN_BYTES = 32  # 256 random bits
-auth_log = logging.getLogger("roost.auth")  # every line names the client's address
 
 
 def new_token() -> str:
@@ -38,7 +38,12 @@ async def register(ctx: OpContext, args: wire.Credentials) -> wire.DeviceSession
     address, key = ctx.session.address, address_key(ctx.session.address)
     if await services.accounts.user_by_name(username) is not None:
         raise RoostError(ErrorCode.USERNAME_TAKEN, f"username {username!r} is taken")
-    services.auth_limits.start_registration(key)  # rate_limited past its share this hour
+    try:
+        services.auth_limits.start_registration(key)  # rate_limited past its share this hour
+    except RoostError as exc:
+        auth_event(logging.WARNING, "registration rate-limited", addr=address, user=username,
+                   code=exc.code.value)  # fmt: skip
+        raise
     try:
         password_hash = await services.passwords.hash(args.password, requester=key)
         token = new_token()
@@ -59,13 +64,8 @@ async def register(ctx: OpContext, args: wire.Credentials) -> wire.DeviceSession
         services.auth_limits.registration_refused(key)
         raise
     services.auth_limits.login_succeeded(key, username)  # its address is known to it now
-    auth_log.info(
-        "registered %r from %s%s",
-        username,
-        address,
-        " as the server's admin" if user.admin else "",
-        extra={"user": username, "addr": address},
-    )
+    auth_event(logging.INFO, "registered", addr=address, user=username, device=str(device.id),
+               role=user.role)  # fmt: skip
     return wire.DeviceSession(str(user.id), username, str(device.id), device.name, token)
 
 
@@ -73,31 +73,25 @@ async def login(ctx: OpContext, args: wire.Credentials) -> wire.DeviceSession:
     services = ctx.services
     username = args.username.lower()
     address, key = ctx.session.address, address_key(ctx.session.address)
-    services.auth_limits.check_login(key, username)  # rate_limited after repeated failures
+    try:
+        services.auth_limits.check_login(key, username)  # rate_limited after repeated failures
+    except RoostError as exc:
+        auth_event(logging.WARNING, "login rate-limited", addr=address, user=username,
+                   code=exc.code.value)  # fmt: skip
+        raise
     user = await services.accounts.user_by_name(username)
     stored = user.password_hash if user else None
     if not await services.passwords.verify(stored, args.password, requester=key):
         services.auth_limits.login_failed(key, username)
-        auth_log.warning(
-            "failed login for %r from %s",
-            username,
-            address,
-            extra={"user": username, "addr": address, "code": ErrorCode.INVALID_CREDENTIALS.value},
-        )
+        auth_event(logging.WARNING, "login failed", addr=address, user=username,
+                   code=ErrorCode.INVALID_CREDENTIALS.value)  # fmt: skip
         raise RoostError(ErrorCode.INVALID_CREDENTIALS, "wrong username or password")
     assert user is not None
     if user.disabled_at is not None:  # told only to someone who knows the password
-        auth_log.warning(
-            "login of disabled %r from %s",
-            username,
-            address,
-            extra={"user": username, "addr": address, "code": ErrorCode.FORBIDDEN.value},
-        )
+        auth_event(logging.WARNING, "login refused", addr=address, user=username,
+                   code="disabled")  # fmt: skip
         raise RoostError(ErrorCode.FORBIDDEN, "this account is disabled: ask the server's admin")
     services.auth_limits.login_succeeded(key, username)
-    auth_log.info(
-        "login of %r from %s", username, address, extra={"user": username, "addr": address}
-    )
     rehash = services.passwords.needs_rehash(user.password_hash)
     new_hash = await services.passwords.hash(args.password, requester=key) if rehash else None
     token = new_token()
@@ -107,11 +101,12 @@ async def login(ctx: OpContext, args: wire.Credentials) -> wire.DeviceSession:
         device = await services.accounts.create_device(
             tx, services.ids.next(), user.id, args.device_name, token_hash(token), now_ms()
         )
+    auth_event(logging.INFO, "login ok", addr=address, user=username, device=str(device.id))
     return wire.DeviceSession(str(user.id), user.username, str(device.id), device.name, token)
 
 
 async def logout(ctx: OpContext, args: Empty) -> Empty:
-    await _revoke(ctx, ctx.identity.device_id)
+    await _revoke(ctx, ctx.identity.device_id, "logout")
     return Empty()
 
 
@@ -138,16 +133,18 @@ async def list_devices(ctx: OpContext, args: Empty) -> wire.DeviceList:
 
 
 async def revoke_device(ctx: OpContext, args: wire.RevokeDevice) -> Empty:
-    await _revoke(ctx, int(args.device_id))
+    await _revoke(ctx, int(args.device_id), "device revoked")
     return Empty()
 
 
-async def _revoke(ctx: OpContext, device_id: int) -> None:
+async def _revoke(ctx: OpContext, device_id: int, event: str) -> None:
     me = ctx.identity
     async with ctx.services.db.write() as tx:
         revoked = await ctx.services.accounts.revoke_device(tx, me.user_id, device_id, now_ms())
     if not revoked:  # someone else's device looks exactly like a missing one
         raise RoostError(ErrorCode.NOT_FOUND, f"no device {device_id} on your account")
+    auth_event(logging.INFO, event, addr=ctx.session.address, user=me.username,
+               device=str(device_id))  # fmt: skip
     if device_id == me.device_id:
         ctx.services.hub.detach(ctx.session)
         ctx.session.identity = None  # this connection may finish reading its reply, nothing more

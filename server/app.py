@@ -16,6 +16,7 @@ import os
 import random
 import signal
 import ssl
+import time
 from collections.abc import Awaitable, Callable
 from http import HTTPStatus
 from pathlib import Path
@@ -38,6 +39,7 @@ from server import (
     files,
     follows,
     gc_policy,
+    health,
     notifications,
     profiles,
     sharing,
@@ -51,6 +53,7 @@ from server.context import Services
 from server.expiry import expire_forever
 from server.hub import InProcessHub
 from server.limits import RateLimits
+from server.logs import auth_event
 from server.metrics import CONTENT_TYPE, Metrics
 from server.passwords import Passwords
 from server.presence import Presence
@@ -62,6 +65,7 @@ from storage.backup import open_maintenance_lock
 from storage.blocks import BlockWriter, LocalBlockStore
 from storage.chat import ChatRepository
 from storage.chunker import check_compiled
+from storage.data_lock import DataFolderLock, lock_data_folder
 from storage.database import Database, now_ms
 from storage.files import FileRepository
 from storage.idempotency import IdempotencyRepository
@@ -104,6 +108,10 @@ class RoostServer:
         self.db = Database(config.database_path, MIGRATIONS, checkpoint_every=CHECKPOINT_SECONDS)
         self.hub = InProcessHub()
         self._server: Server | None = None
+        self._monitoring: Server | None = None  # --metrics-listen: /metrics on its own listener
+        self._data_lock: DataFolderLock | None = None
+        self._started = time.time()
+        self._healthy = True  # what /healthz last said, so a change is logged once
         self._router: Router | None = None
         self._services: Services | None = None
         self._block_store: LocalBlockStore | None = None
@@ -153,6 +161,17 @@ class RoostServer:
 
     async def start(self) -> None:
         self.config.data_dir.mkdir(parents=True, exist_ok=True)
+        # Before anything else touches the folder (or the port): one server per data folder.
+        self._data_lock = lock_data_folder(self.config.data_dir)
+        try:
+            await self._start()
+        except BaseException:
+            await self.db.close()  # its worker threads would keep the process alive
+            self._data_lock.release()
+            raise
+        self._started = time.time()
+
+    async def _start(self) -> None:
         os.close(open_maintenance_lock(self.config.data_dir))  # for backups run read-only
         check_compiled()
         await self.db.open()
@@ -193,11 +212,16 @@ class RoostServer:
         self._services = services
         handlers = {op: h for module in CAPABILITIES for op, h in module.HANDLERS.items()}
         self._router = Router(services, handlers, observe=self.metrics.observe_op)
-        try:
-            self._server = await self._listen()
-        except BaseException:
-            await self.db.close()  # its worker threads would keep the process alive
-            raise
+        self._server = await self._listen()
+        if self.config.metrics_host is not None:
+            try:
+                self._monitoring = await self._listen_for_monitoring(self.config.metrics_host)
+            except BaseException:
+                self._server.close()
+                await self._server.wait_closed()
+                raise
+            log.info("metrics on http://%s:%d/metrics", self.config.metrics_host,
+                     self.metrics_port)  # fmt: skip
         self._flusher = asyncio.create_task(self._flush_activity_forever())
         self._expirer = asyncio.create_task(
             expire_forever(self.db, self.config.limits, self.config.expire_every)
@@ -209,6 +233,11 @@ class RoostServer:
             self.port,
             self.config.data_dir,
         )
+
+    @property
+    def metrics_port(self) -> int:
+        assert self._monitoring is not None, "no --metrics-listen"
+        return int(self._monitoring.sockets[0].getsockname()[1])
 
     def _stored_paths(self) -> list[Path]:
         db = self.config.database_path
@@ -230,6 +259,16 @@ class RoostServer:
             close_timeout=5,
             server_header="Roost",
             ssl=tls_context(self.config),
+        )
+
+    async def _listen_for_monitoring(self, host: str) -> Server:
+        """/metrics and /healthz alone, plain HTTP, for a scraper on a private address."""
+        return await serve(
+            _no_websockets,
+            host,
+            self.config.metrics_port,
+            process_request=self._monitoring_page,
+            server_header="Roost",
         )
 
     async def stop(self) -> None:
@@ -259,6 +298,12 @@ class RoostServer:
             await self.messages.close()
         await self.presence.close()
         await self.db.close()
+        if self._monitoring is not None:  # last: a monitor sees "shutting down" until here
+            self._monitoring.close()
+            await self._monitoring.wait_closed()
+            self._monitoring = None
+        if self._data_lock is not None:
+            self._data_lock.release()
         self._server = None
         log.info("stopped")
 
@@ -268,8 +313,13 @@ class RoostServer:
     ) -> Response | None:
         """Bearer token check; a connection with no token may only register or log in.
         Counts the connection against its address's caps until it ends.
-        Also serves /metrics (plain HTTP) on the same port."""
-        if request.path == "/metrics":
+        Also serves /healthz, and /metrics unless --metrics-listen moved it (plain HTTP)."""
+        path = request.path.partition("?")[0]
+        if path == "/healthz":
+            return await self._health_page()
+        if path == "/metrics":
+            if self.config.metrics_host is not None:  # kept off the internet-facing port
+                return _refuse(connection, HTTPStatus.NOT_FOUND, "not found")
             return await self._metrics_page()
         if self._closing:
             return _refuse(connection, HTTPStatus.SERVICE_UNAVAILABLE, "server is shutting down")
@@ -283,11 +333,17 @@ class RoostServer:
         if header is not None:
             scheme, _, token = header.partition(" ")
             if scheme.lower() != "bearer" or not token.strip():
+                auth_event(logging.WARNING, "token refused", addr=address, user=None,
+                           code="malformed_authorization")  # fmt: skip
                 return _refuse(
                     connection, HTTPStatus.UNAUTHORIZED, "Authorization must be 'Bearer TOKEN'"
                 )
-            identity = await self._accounts.identity_for_token(accounts.token_hash(token.strip()))
+            hashed = accounts.token_hash(token.strip())
+            identity = await self._accounts.identity_for_token(hashed)
             if identity is None:
+                owner = await self._accounts.owner_of_revoked_token(hashed)
+                auth_event(logging.WARNING, "token refused", addr=address, user=owner,
+                           code="revoked_token" if owner else "invalid_token")  # fmt: skip
                 return _refuse(
                     connection, HTTPStatus.UNAUTHORIZED, "invalid or revoked device token"
                 )
@@ -307,13 +363,33 @@ class RoostServer:
         connection.roost_address = address  # type: ignore[attr-defined]
         return None
 
+    async def _monitoring_page(self, connection: ServerConnection, request: Request) -> Response:
+        path = request.path.partition("?")[0]
+        if path == "/metrics":
+            return await self._metrics_page()
+        if path == "/healthz":
+            return await self._health_page()
+        return _refuse(connection, HTTPStatus.NOT_FOUND, "not found: try /metrics or /healthz")
+
     async def _metrics_page(self) -> Response:
-        body = await self.metrics.render()
-        headers = Headers(
-            [("Content-Type", CONTENT_TYPE), ("Content-Length", str(len(body))),
-             ("Connection", "close")]
-        )  # fmt: skip
-        return Response(HTTPStatus.OK, "OK", headers, body)
+        return _page(HTTPStatus.OK, CONTENT_TYPE, await self.metrics.render())
+
+    async def _health_page(self) -> Response:
+        problem = None if self._closing else await health.database_problem(self._read_database)
+        page = health.report(started=self._started, closing=self._closing, database=problem)
+        if page.ok != self._healthy and not self._closing:  # once per change, not per probe
+            self._healthy = page.ok
+            if page.ok:
+                log.info("health check passes again")
+            else:
+                log.warning("health check failed: %s", problem)
+        status = HTTPStatus.OK if page.ok else HTTPStatus.SERVICE_UNAVAILABLE
+        return _page(status, "application/json", page.body)
+
+    async def _read_database(self) -> None:
+        """A real read through the connection every read op uses, as cheap as one can be."""
+        async with self.db.reader.execute("SELECT MAX(version) FROM schema_version") as cur:
+            await cur.fetchone()
 
     # ---------------------------------------------------------------------------- connection
     async def _connection(self, ws: ServerConnection) -> None:
@@ -330,6 +406,7 @@ class RoostServer:
             address=getattr(ws, "roost_address", ""),
         )
         self._sessions.add(session)
+        log.debug("connection open", extra=_connection_fields(session))
         deadline: asyncio.TimerHandle | None = None
         if identity is None and limits.login_timeout > 0:  # it may only register or log in
             deadline = asyncio.get_running_loop().call_later(
@@ -368,6 +445,7 @@ class RoostServer:
                 self.hub.detach(session)
                 self._last_seen[session.identity.device_id] = now_ms()
             self._rates.release(identity.user_id if identity else None)
+            log.debug("connection closed (%s)", ws.close_code, extra=_connection_fields(session))
 
     def _kicked(self, session: Session, code: int) -> None:
         if session.identity is not None:
@@ -457,6 +535,28 @@ def tls_context(config: ServerConfig) -> ssl.SSLContext | None:
 
 def _refuse(connection: ServerConnection, status: HTTPStatus, message: str) -> Response:
     return connection.respond(status, message + "\n")
+
+
+def _connection_fields(session: Session) -> dict[str, object]:
+    who = session.identity
+    return {
+        "addr": session.address or None,
+        "user": who.username if who else None,
+        "conn": session.ws.id.hex[:12],
+    }
+
+
+def _page(status: HTTPStatus, content_type: str, body: bytes) -> Response:
+    headers = Headers(
+        [("Content-Type", content_type), ("Content-Length", str(len(body))),
+         ("Cache-Control", "no-store"), ("Connection", "close")]
+    )  # fmt: skip
+    return Response(status, status.phrase, headers, body)
+
+
+async def _no_websockets(ws: ServerConnection) -> None:
+    """The monitoring listener answers every request in process_request; never reached."""
+    await ws.close()
 
 
 async def run(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -71,6 +72,10 @@ class ServerConfig:
     tls_key: Path | None = None
     # Peers (reverse proxies) whose X-Forwarded-For header names the client's address.
     trusted_proxies: frozenset[str] = frozenset()
+    # --metrics-listen: /metrics (and /healthz) on a listener of their own, and no longer on
+    # the main port; None: /metrics on the main port.
+    metrics_host: str | None = None
+    metrics_port: int = 0
 
     @property
     def scheme(self) -> str:
@@ -93,3 +98,20 @@ class ServerConfig:
     @property
     def database_path(self) -> Path:
         return self.data_dir / "roost.db"
+
+
+def parse_listen_address(text: str) -> tuple[str, int]:
+    """`HOST:PORT` (an IPv6 host in brackets: `[::1]:9100`; port 0 picks a free one) as a
+    host and a port, or ValueError saying what to write."""
+    host, sep, port_text = text.strip().rpartition(":")
+    if not sep or not host or not port_text.isdigit() or not 0 <= int(port_text) <= 65535:
+        raise ValueError(f"{text!r}: write HOST:PORT, e.g. 127.0.0.1:9100 or [::1]:9100")
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+        try:
+            ipaddress.IPv6Address(host)
+        except ValueError:
+            raise ValueError(f"{text!r}: {host!r} in brackets is not an IPv6 address") from None
+    elif ":" in host:
+        raise ValueError(f"{text!r}: put an IPv6 address in brackets, e.g. [::1]:9100")
+    return host, int(port_text)

@@ -128,6 +128,17 @@ class AccountRepository:
             row = await cur.fetchone()
         return Identity(*row) if row else None
 
+    async def owner_of_revoked_token(self, token_hash: str) -> str | None:
+        """The username a revoked device token belonged to (for the log line that refuses
+        it); None for a token that never existed."""
+        async with self._db.reader.execute(
+            "SELECT u.username FROM devices d JOIN users u ON u.id = d.user_id"
+            " WHERE d.token_hash = ? AND d.revoked_at IS NOT NULL",
+            (token_hash,),
+        ) as cur:
+            row = await cur.fetchone()
+        return str(row[0]) if row else None
+
     async def devices_of(self, user_id: int) -> list[DeviceRecord]:
         async with self._db.reader.execute(
             "SELECT id, user_id, name, created_at, last_seen_at FROM devices"

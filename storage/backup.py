@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from storage.data_lock import data_folder_unused
 from storage.errors import StorageError
 
 DATABASE = "roost.db"
@@ -90,7 +91,13 @@ def backup(
 
 
 def restore(backup_dir: Path, data_dir: Path, *, force: bool = False) -> BackupReport:
-    """Put a backup in place as a server's data folder (with the server stopped)."""
+    """Put a backup in place as a server's data folder (with the server stopped: refused while
+    one runs on it, and none can start until the restore is done)."""
+    with data_folder_unused(data_dir, holder="roost admin restore", doing="restoring into it"):
+        return _restore(backup_dir, data_dir, force=force)
+
+
+def _restore(backup_dir: Path, data_dir: Path, *, force: bool) -> BackupReport:
     if not (backup_dir / MANIFEST).exists() or not (backup_dir / DATABASE).exists():
         raise StorageError(f"{backup_dir} is not a Roost backup (no {MANIFEST} or {DATABASE})")
     target_db = data_dir / DATABASE

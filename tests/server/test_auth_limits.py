@@ -253,10 +253,12 @@ async def test_guessing_is_refused_with_growing_delays_and_the_owner_still_gets_
         assert time.monotonic() - started < 5 * SECOND
 
         # Every failed login is in the log with the username and the address it came from.
-        await server.logged("login of 'alice' from 127.0.0.1")  # the last line logged
-        failed = [line for line in server.log if "failed login" in line]
+        await server.logged("login ok addr=127.0.0.1 user=alice")  # the last line logged
+        failed = [line for line in server.log if "roost.auth: login failed" in line]
         assert len(failed) == 7
-        assert all("'alice'" in line and ATTACKER in line for line in failed)
+        assert all(f"login failed addr={ATTACKER} user=alice " in line for line in failed)
+        limited = [line for line in server.log if "roost.auth: login rate-limited" in line]
+        assert limited and all(f"addr={ATTACKER} user=alice" in line for line in limited)
     finally:
         await server.kill()
 
@@ -357,6 +359,7 @@ async def test_a_registration_flood_is_refused_past_the_limit(tmp_path: Path) ->
         assert reply["error"]["code"] == "username_taken"
         reply = await call_from(server.url, ATTACKER, "auth.register", credentials("newcomer"))
         assert reply["ok"] is True
-        await server.logged("registered 'newcomer' from 127.0.0.2")
+        await server.logged("registered addr=127.0.0.2 user=newcomer")
+        await server.logged("registration rate-limited addr=127.0.0.1 user=spam3")
     finally:
         await server.kill()
