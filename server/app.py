@@ -32,6 +32,7 @@ from protocol.ids import SnowflakeGenerator
 from server import (
     accounts,
     addresses,
+    blocking,
     blocks,
     chat,
     discovery,
@@ -77,6 +78,7 @@ CAPABILITIES = [
     accounts,
     profiles,
     social,
+    blocking,
     timelines,
     follows,
     notifications,
@@ -158,12 +160,16 @@ class RoostServer:
         await self.db.open()
         ids = SnowflakeGenerator(self.config.node_id)
         idempotency = IdempotencyRepository()
+        social = SocialServices.open(
+            self.db, self.config.celebrity_threshold, self.config.post_cache
+        )
         self.messages = MessageCommitter(
             self.db,
             self._chat,
             idempotency,
             self.hub,
             ids,
+            social.blocks,
             window=self.config.chat_commit_window,
             max_batch=self.config.chat_batch_limit,
         )
@@ -180,9 +186,7 @@ class RoostServer:
             accounts=self._accounts,
             profiles=ProfileRepository(self.db),
             idempotency=idempotency,
-            social=SocialServices.open(
-                self.db, self.config.celebrity_threshold, self.config.post_cache
-            ),
+            social=social,
             chat=self._chat,
             messages=self.messages,
             presence=self.presence,
