@@ -68,6 +68,7 @@ from storage.files import FileRepository
 from storage.idempotency import IdempotencyRepository
 from storage.profiles import ProfileRepository
 from storage.server_schema import MIGRATIONS
+from storage.user_blocks import UserBlockRepository
 
 log = logging.getLogger("roost.server")
 
@@ -130,6 +131,7 @@ class RoostServer:
         self.presence = Presence(
             self.hub,
             chat_repo,
+            UserBlockRepository(self.db),
             online_delay=config.presence_online_delay,
             offline_delay=config.presence_offline_delay,
         )

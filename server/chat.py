@@ -361,10 +361,11 @@ async def typing(ctx: OpContext, args: wire.SetTyping) -> Empty:
 async def presence(ctx: OpContext, args: Empty) -> wire.PresenceList:
     services = ctx.services
     audience = await services.presence.audience(ctx.identity.user_id)
+    unseen = await services.presence.unseen(ctx.identity.user_id, audience)
     names = await services.chat.usernames(None, audience)
     return wire.PresenceList(
         [
-            wire.Presence(name, services.presence.is_online(uid))
+            wire.Presence(name, uid not in unseen and services.presence.is_online(uid))
             for uid, name in sorted(names.items(), key=lambda item: item[1])
         ]
     )

@@ -143,6 +143,21 @@ class UserBlockRepository(Repository):
         ) as cur:
             return {row[0] for row in await cur.fetchall()}
 
+    async def blocked_either(
+        self, conn: aiosqlite.Connection | None, user_id: int, among: Iterable[int]
+    ) -> set[int]:
+        """Those of `among` whom `user_id` blocked or who blocked `user_id`."""
+        ids = sorted(set(among))
+        if not ids:
+            return set()
+        marks = ",".join("?" * len(ids))
+        async with self._conn(conn).execute(
+            f"SELECT target_id FROM user_blocks WHERE user_id = ? AND target_id IN ({marks})"
+            f" UNION SELECT user_id FROM user_blocks WHERE target_id = ? AND user_id IN ({marks})",
+            [user_id, *ids, user_id, *ids],
+        ) as cur:
+            return {row[0] for row in await cur.fetchall()}
+
     def direct_blocks_sync(
         self, conn: sqlite3.Connection, conversation_ids: Iterable[int]
     ) -> list[DirectBlock]:

@@ -19,8 +19,10 @@ from protocol import social as wire
 from server.app import RoostServer
 from server.config import ServerConfig
 from tests.conftest import LiveServer
-from tests.server.chat_fixtures import message, next_event, quiet
+from tests.server.chat_fixtures import chat_live, message, next_event, quiet
 from tests.server.social_helpers import close, follow, home, home_texts, post, users
+
+__all__ = ["chat_live"]
 
 
 @pytest.fixture
@@ -360,3 +362,28 @@ async def test_lists_take_only_real_other_people(live: LiveServer) -> None:
     assert (await act(alice, "block.remove", "bob")).blocked is False
     assert await listed(alice, "block.list") == []
     await close(alice, bob)
+
+
+async def test_a_block_hides_presence_both_ways_without_leaving_a_gap(
+    chat_live: LiveServer,
+) -> None:
+    """In a group both are in, each stays in the other's presence list but always offline,
+    and no presence.changed passes between them; carol still sees both."""
+    alice_s, bob_s, carol_s = [await chat_live.register(n) for n in ("alice", "bob", "carol")]
+    alice = await chat_live.connect(alice_s.token)
+    carol = await chat_live.connect(carol_s.token)
+    await carol.call(
+        "chat.group.create", chat_wire.CreateGroup(name="club", members=["alice", "bob"])
+    )
+    await act(alice, "block.add", "bob")
+    await quiet(alice, "presence.changed")
+    bob = await chat_live.connect(bob_s.token)
+    while b'"bob"' not in bytes((await next_event(carol, "presence.changed")).data or b""):
+        pass  # bob came online for carol ...
+    about = [bytes(e.data or b"") for e in await quiet(alice, "presence.changed")]
+    assert not [e for e in about if b'"bob"' in e], about  # ... not for alice
+    listed: chat_wire.PresenceList = await bob.call("presence.get")
+    assert [(p.user, p.online) for p in listed.users] == [("alice", False), ("carol", True)]
+    listed = await alice.call("presence.get")
+    assert [(p.user, p.online) for p in listed.users] == [("bob", False), ("carol", True)]
+    await close(alice, bob, carol)
