@@ -241,7 +241,7 @@ class PrivateListButton(Button):
     def _relabel(self) -> None:
         label = self.LABELS[1] if self.listed else self.LABELS[0]
         self.label = f"{label} (pending)" if self.pending_client_id else label
-        self.variant = "default" if self.listed else self.VARIANT  # type: ignore[assignment]
+        self.variant = "default" if self.listed else self.VARIANT
         self.set_class(self.pending_client_id is not None, "pending")
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
