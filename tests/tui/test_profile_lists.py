@@ -1,6 +1,6 @@
 """Mute and block on someone's profile in the terminal app, against a real server: the keys
 and the buttons, the state the card and buttons show, the home timeline losing their posts,
-and undoing both."""
+undoing both, and a block made offline shown pending until it is sent."""
 
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ from textual.widgets import Static
 
 from client.core import RoostClient
 from client.social import Social
+from server.app import RoostServer
+from server.config import ServerConfig
 from tests.conftest import LiveServer
 from tests.tui.test_app import FAST, registered_home, until
 from tests.tui.test_explore import other_card, timeline_texts
@@ -83,3 +85,34 @@ async def test_mute_and_block_from_a_profile(live: LiveServer, tmp_path: Path) -
         await until(lambda: str(mute.label) == "Mute", "unmuted")
         await until(lambda: timeline_texts(app) == ["Smoker lit, going in"], "his posts again")
         assert await alices_lists() == ([], [])
+
+
+async def test_an_offline_block_is_pending_until_the_server_returns(tmp_path: Path) -> None:
+    server = RoostServer(ServerConfig(data_dir=tmp_path / "s", port=0, shutdown_grace=1.0))
+    await server.start()
+    port = server.port
+    url = f"ws://127.0.0.1:{port}"
+    home = await registered_home(tmp_path, url, "dora", name="dora")
+    await registered_home(tmp_path, url, "eddie", name="eddie")
+    app = RoostApp(home, backoff=FAST)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await until(lambda: app.link_state == "connected", "connected")
+        await pilot.press("f4", "ctrl+l", *"eddie", "enter")
+        await until(lambda: "0 followers" in other_card(app), "his profile")
+        await server.stop()
+        await until(lambda: app.link_state != "connected", "offline")
+
+        await pilot.press("b")
+        block = app.screen.query_one("#block", BlockButton)
+        await until(lambda: str(block.label) == "Unblock (pending)", "pending block")
+        assert "blocked by you" in other_card(app)
+        await until(lambda: app.outbox_count == 1, "queued")
+
+        server = RoostServer(ServerConfig(data_dir=tmp_path / "s", port=port, shutdown_grace=1.0))
+        await server.start()
+        await until(lambda: str(block.label) == "Unblock", "sent")
+        await until(lambda: app.outbox_count == 0, "outbox drained")
+    async with RoostClient(home) as dora:
+        blocked = (await Social(dora).blocked()).result
+    assert [u.username for u in blocked.users] == ["eddie"]
+    await server.stop()
