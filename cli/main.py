@@ -8,7 +8,19 @@ from typing import Any
 
 import typer
 
-from cli import account, admin, chat, devices, files, outbox, profile, serve, social, tui
+from cli import (
+    account,
+    admin,
+    blocking,
+    chat,
+    devices,
+    files,
+    outbox,
+    profile,
+    serve,
+    social,
+    tui,
+)
 from cli.output import note
 from client.errors import ClientError, ServerError
 from client.home import ClientHome
@@ -64,6 +76,7 @@ app.add_typer(profile.app, name="profile")
 app.add_typer(devices.app, name="devices")
 app.add_typer(outbox.app, name="outbox")
 social.register(app)
+blocking.register(app)
 app.add_typer(chat.app, name="chat")
 app.command()(files.sync)
 app.command()(files.share)

@@ -79,7 +79,14 @@ def print_profile(p: wire.UserProfile) -> None:
     if p.bio:
         output.stdout.print(p.bio, markup=False)
     relation = [
-        w for w, on in (("you follow them", p.you_follow), ("follows you", p.follows_you)) if on
+        w
+        for w, on in (
+            ("you follow them", p.you_follow),
+            ("follows you", p.follows_you),
+            ("blocked by you", p.blocked),
+            ("muted by you", p.muted),
+        )
+        if on
     ]
     output.stdout.print(
         f"{p.posts} posts · {p.followers} followers · {p.following} following"

@@ -1,5 +1,6 @@
-"""The social capability on the client: posts, follows, timelines, notifications and discovery,
-each a write (queued while offline) or a read (cached, and served from the cache offline).
+"""The social capability on the client: posts, follows, blocks and mutes, timelines,
+notifications and discovery, each a write (queued while offline) or a read (cached, and served
+from the cache offline).
 
 Ids may be `local:N` for a post still in the outbox: a reply to it or a like of it is queued
 behind it and sent with the server's id once it exists.
@@ -12,6 +13,7 @@ from pathlib import Path
 from client.core import Read, RoostClient, Written
 from client.errors import ClientError, Unreachable
 from client.files import RemoteFiles
+from protocol import blocking
 from protocol import social as wire
 from protocol.post_text import is_blank
 
@@ -76,6 +78,26 @@ class Social:
 
     async def unfollow(self, username: str) -> Written[wire.UserProfile]:
         return await self.client.write("follow.remove", wire.UserRef(username=username))
+
+    async def block(self, username: str) -> Written[wire.UserProfile]:
+        return await self.client.write("block.add", wire.UserRef(username=username))
+
+    async def unblock(self, username: str) -> Written[wire.UserProfile]:
+        return await self.client.write("block.remove", wire.UserRef(username=username))
+
+    async def mute(self, username: str) -> Written[wire.UserProfile]:
+        return await self.client.write("mute.add", wire.UserRef(username=username))
+
+    async def unmute(self, username: str) -> Written[wire.UserProfile]:
+        return await self.client.write("mute.remove", wire.UserRef(username=username))
+
+    async def blocked(self) -> Read[blocking.ListedUsers]:
+        """Whom you blocked (private: only you can ask)."""
+        return await self.client.read("block.list", blocking.ListHidden(), cache_key="")
+
+    async def muted(self) -> Read[blocking.ListedUsers]:
+        """Whom you muted (private: only you can ask)."""
+        return await self.client.read("mute.list", blocking.ListHidden(), cache_key="")
 
     async def mark_read(self, up_to: str | None = None) -> Written[wire.ReadMarker]:
         return await self.client.write(

@@ -170,6 +170,8 @@ class UserProfile(msgspec.Struct):
     posts: int
     you_follow: bool
     follows_you: bool
+    blocked: bool = False  # the caller blocked them (never whether they blocked the caller)
+    muted: bool = False  # the caller muted them
 
 
 class UserList(msgspec.Struct):

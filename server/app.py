@@ -33,6 +33,7 @@ from protocol.ids import SnowflakeGenerator
 from server import (
     accounts,
     addresses,
+    blocking,
     blocks,
     chat,
     discovery,
@@ -71,6 +72,7 @@ from storage.files import FileRepository
 from storage.idempotency import IdempotencyRepository
 from storage.profiles import ProfileRepository
 from storage.server_schema import MIGRATIONS
+from storage.user_blocks import UserBlockRepository
 
 log = logging.getLogger("roost.server")
 
@@ -81,6 +83,7 @@ CAPABILITIES = [
     accounts,
     profiles,
     social,
+    blocking,
     timelines,
     follows,
     notifications,
@@ -136,6 +139,7 @@ class RoostServer:
         self.presence = Presence(
             self.hub,
             chat_repo,
+            UserBlockRepository(self.db),
             online_delay=config.presence_online_delay,
             offline_delay=config.presence_offline_delay,
         )
@@ -177,12 +181,16 @@ class RoostServer:
         await self.db.open()
         ids = SnowflakeGenerator(self.config.node_id)
         idempotency = IdempotencyRepository()
+        social = SocialServices.open(
+            self.db, self.config.celebrity_threshold, self.config.post_cache
+        )
         self.messages = MessageCommitter(
             self.db,
             self._chat,
             idempotency,
             self.hub,
             ids,
+            social.blocks,
             window=self.config.chat_commit_window,
             max_batch=self.config.chat_batch_limit,
         )
@@ -199,9 +207,7 @@ class RoostServer:
             accounts=self._accounts,
             profiles=ProfileRepository(self.db),
             idempotency=idempotency,
-            social=SocialServices.open(
-                self.db, self.config.celebrity_threshold, self.config.post_cache
-            ),
+            social=social,
             chat=self._chat,
             messages=self.messages,
             presence=self.presence,

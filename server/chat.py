@@ -10,6 +10,7 @@ import msgspec
 from protocol import chat as wire
 from protocol.errors import ErrorCode, RoostError
 from protocol.types import Empty
+from server import block_rules
 from server import chat_rules as rules
 from server.chat_commit import to_wire
 from server.context import OpContext
@@ -39,7 +40,9 @@ async def _conversation_id(ctx: OpContext, target: str, *, create: bool) -> int 
     peer = await _peer_id(ctx, parsed.username)
     found = await chat.direct_conversation_id(ctx.tx, me, peer)
     if found is not None or not create:
-        return found
+        return found  # an existing one: the group commit refuses a blocked sender
+    between = await ctx.services.social.blocks.between(ctx.tx, me, peer)
+    block_rules.check_message(between, parsed.username.lower())
     try:
         async with ctx.services.db.write() as tx:
             record = await chat.create_conversation(
@@ -263,6 +266,9 @@ async def create_group(ctx: OpContext, args: wire.CreateGroup) -> wire.Conversat
     missing = [n for n in names if n not in found]
     if missing:
         raise RoostError(ErrorCode.NOT_FOUND, "no user " + ", ".join("@" + n for n in missing))
+    for name, user_id in found.items():
+        between = await ctx.services.social.blocks.between(tx, me.user_id, user_id)
+        block_rules.check_group_invite(between, name)
     now = now_ms()
     record = await chat.create_conversation(
         tx, ctx.services.ids.next(), GROUP, args.name, me.user_id, now
@@ -293,6 +299,8 @@ async def add_member(ctx: OpContext, args: wire.GroupMember) -> wire.Conversatio
     existing = await chat.membership(tx, record.id, found[username])
     if existing is not None and existing.current:
         raise RoostError(ErrorCode.CONFLICT, f"@{username} is already in the group")
+    between = await ctx.services.social.blocks.between(tx, me.user_id, found[username])
+    block_rules.check_group_invite(between, username)
     row = await chat.append(tx, record.id, me.user_id, "added", username, found[username], now_ms())
     await chat.add_member(tx, record.id, found[username], row.seq)
     audience = [m.user_id for m in (await chat.members(tx, [record.id]))[record.id]]
@@ -341,6 +349,10 @@ async def typing(ctx: OpContext, args: wire.SetTyping) -> Empty:
     await _membership(ctx, conversation_id)
     members = (await ctx.services.chat.members(None, [conversation_id]))[conversation_id]
     others = [m.user_id for m in members if m.user_id != me.user_id]
+    record = await ctx.services.chat.conversation(None, conversation_id)
+    if record is not None and record.kind == DIRECT:  # no typing past a block
+        hiders = await ctx.services.social.blocks.blockers_of(None, me.user_id, others)
+        others = [o for o in others if o not in hiders]
     event = wire.Typing(args.conversation, me.username, args.typing, wire.TYPING_SECONDS)
     ctx.emit(others, "chat.typing", event)
     return Empty()
@@ -349,10 +361,11 @@ async def typing(ctx: OpContext, args: wire.SetTyping) -> Empty:
 async def presence(ctx: OpContext, args: Empty) -> wire.PresenceList:
     services = ctx.services
     audience = await services.presence.audience(ctx.identity.user_id)
+    unseen = await services.presence.unseen(ctx.identity.user_id, audience)
     names = await services.chat.usernames(None, audience)
     return wire.PresenceList(
         [
-            wire.Presence(name, services.presence.is_online(uid))
+            wire.Presence(name, uid not in unseen and services.presence.is_online(uid))
             for uid, name in sorted(names.items(), key=lambda item: item[1])
         ]
     )

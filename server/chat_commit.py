@@ -21,10 +21,12 @@ from protocol import chat as wire
 from protocol.envelope import encode_event
 from protocol.errors import ErrorCode, RoostError
 from protocol.ids import SnowflakeGenerator
+from server.block_rules import direct_send_refusals
 from server.hub import Hub, Subscriber
 from storage.chat import ChatRepository, NewMessage
 from storage.database import Database, now_ms
 from storage.idempotency import IdempotencyRepository, StoredResult
+from storage.user_blocks import UserBlockRepository
 
 log = logging.getLogger("roost.server")
 
@@ -57,10 +59,12 @@ def plan_batch(
     members: Mapping[int, set[int]],
     last_seq: Mapping[int, int],
     now: int,
+    blocked: Mapping[tuple[int, int], RoostError] | None = None,
 ) -> BatchPlan:
     """Decide each send of a batch, in arrival order: a key seen before returns its first
-    result; a non-member is refused as if the conversation did not exist; everything else
-    gets the conversation's next seq (gap-free: refused sends take none)."""
+    result; a non-member is refused as if the conversation did not exist; a sender `blocked`
+    in that (direct) conversation gets its refusal; everything else gets the conversation's
+    next seq (gap-free: refused sends take none)."""
     plan = BatchPlan()
     next_seq = dict(last_seq)
     first_by_key: dict[tuple[int, str], PendingSend] = {}
@@ -85,6 +89,10 @@ def plan_batch(
             plan.refused.append(
                 (item, RoostError(ErrorCode.NOT_FOUND, f"no conversation {item.conversation_id}"))
             )
+            continue
+        refusal = (blocked or {}).get((item.conversation_id, item.user_id))
+        if refusal is not None:
+            plan.refused.append((item, refusal))
             continue
         seq = next_seq[item.conversation_id] + 1
         next_seq[item.conversation_id] = seq
@@ -114,6 +122,7 @@ class MessageCommitter:
         idempotency: IdempotencyRepository,
         hub: Hub,
         ids: SnowflakeGenerator,
+        blocks: UserBlockRepository,
         *,
         window: float = 0.001,
         max_batch: int = 512,
@@ -123,6 +132,7 @@ class MessageCommitter:
         self._idempotency = idempotency
         self._hub = hub
         self._ids = ids
+        self._blocks = blocks
         self._window = window
         self._max_batch = max_batch
         self._queue: deque[PendingSend] = deque()
@@ -191,7 +201,8 @@ class MessageCommitter:
             prior = self._idempotency.lookup_many_sync(tx, keys)
             member_ids = self._chat.current_member_ids_sync(tx, conversation_ids)
             last = self._chat.last_seqs_sync(tx, conversation_ids)
-            plan = plan_batch(batch, prior, member_ids, last, now)
+            blocked = direct_send_refusals(self._blocks.direct_blocks_sync(tx, conversation_ids))
+            plan = plan_batch(batch, prior, member_ids, last, now, blocked)
             self._chat.store_messages_sync(tx, [row for _, row in plan.accepted])
             # The sender has read what they sent.
             self._chat.advance_receipts_sync(

@@ -19,7 +19,8 @@ async def search(ctx: OpContext, args: wire.Search) -> wire.SearchResult:
     if words is None:
         return wire.SearchResult(posts=[], users=[])
     ids = await social.posts.search(None, words, args.limit)
-    posts = await social.views(None, ctx.identity.user_id, ids)
+    me = ctx.identity.user_id
+    posts = await social.views(None, me, ids, (await social.hiding(me)).anyone)
     users = await social.follows.search(None, fts_query(args.query, prefix_last=True) or words, 10)
     return wire.SearchResult(posts=posts, users=[card(u) for u in users])
 

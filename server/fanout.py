@@ -30,8 +30,15 @@ def merge_newest(sources: Iterable[Sequence[int]], limit: int) -> list[int]:
     return out
 
 
-def next_cursor(shown: Sequence[int], limit: int, exhausted: bool) -> int | None:
-    """The `before` for the next page: the oldest id shown, unless nothing older can exist."""
-    if not shown or (exhausted and len(shown) < limit):
+def next_cursor(
+    shown: Sequence[int], limit: int, exhausted: bool, scanned: int | None = None
+) -> int | None:
+    """The `before` for the next page: the oldest id shown, unless nothing older can exist.
+    A page that came up short because what it read was hidden or deleted, with more still
+    to read, goes on from `scanned`, the oldest id it read (else those pages would end the
+    timeline early)."""
+    if exhausted and len(shown) < limit:
         return None
-    return shown[-1]
+    if len(shown) >= limit:
+        return shown[-1]
+    return scanned if scanned is not None else (shown[-1] if shown else None)

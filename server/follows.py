@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from protocol import social as wire
 from protocol.errors import ErrorCode, RoostError
+from server import block_rules
 from server.context import OpContext
 from server.fanout import BACKFILL_ON_FOLLOW
 from server.notifications import notify
@@ -20,6 +21,7 @@ async def follow(ctx: OpContext, args: wire.UserRef) -> wire.UserProfile:
     target = await _user(ctx, args.username)
     if target == me:
         raise RoostError(ErrorCode.INVALID_ARGS, "you cannot follow yourself")
+    block_rules.check_follow(await social.blocks.between(tx, me, target), args.username.lower())
     if await social.follows.follow(tx, me, target, now_ms()):
         await social.timelines.backfill(tx, me, target, BACKFILL_ON_FOLLOW)
         await notify(ctx, target, "follow")
@@ -100,6 +102,7 @@ async def _profile(ctx: OpContext, user_id: int) -> wire.UserProfile:
     me = ctx.identity.user_id
     stats = await social.follows.stats(ctx.tx, user_id)
     assert stats is not None
+    mine = await social.blocks.between(ctx.tx, me, user_id)  # only the caller's own lists
     return wire.UserProfile(
         username=stats.username,
         display_name=stats.display_name,
@@ -110,6 +113,8 @@ async def _profile(ctx: OpContext, user_id: int) -> wire.UserProfile:
         posts=stats.posts,
         you_follow=user_id != me and await social.follows.is_following(ctx.tx, me, user_id),
         follows_you=user_id != me and await social.follows.is_following(ctx.tx, user_id, me),
+        blocked=mine.i_block,
+        muted=mine.i_mute,
     )
 
 

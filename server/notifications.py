@@ -6,6 +6,7 @@ from __future__ import annotations
 import aiosqlite
 
 from protocol import social as wire
+from server.block_rules import notifies
 from server.context import OpContext
 from server.router import Handler
 from server.social_services import SocialServices, as_id, when
@@ -22,6 +23,8 @@ async def notify(ctx: OpContext, user_id: int, kind: str, post_id: int | None = 
     if user_id == actor:
         return
     social = ctx.services.social
+    if not notifies(await social.blocks.between(ctx.write_tx, user_id, actor)):
+        return  # the recipient blocked or muted the actor: nothing stored, nothing pushed
     record = await social.notifications.add(
         ctx.write_tx, ctx.services.ids.next(), user_id, kind, actor, post_id, now_ms()
     )

@@ -18,6 +18,7 @@ from protocol import chat as wire
 from protocol.envelope import encode_event
 from server.hub import Hub
 from storage.chat import ChatRepository
+from storage.user_blocks import UserBlockRepository
 
 log = logging.getLogger("roost.server")
 
@@ -94,10 +95,17 @@ class Presence:
     """Presence for one server process: tracks connections, pushes `presence.changed`."""
 
     def __init__(
-        self, hub: Hub, chat: ChatRepository, *, online_delay: float, offline_delay: float
+        self,
+        hub: Hub,
+        chat: ChatRepository,
+        blocks: UserBlockRepository,
+        *,
+        online_delay: float,
+        offline_delay: float,
     ) -> None:
         self._hub = hub
         self._chat = chat
+        self._blocks = blocks
         self._tasks: set[asyncio.Task[None]] = set()
         self._closed = False
         self.tracker = PresenceTracker(
@@ -116,6 +124,12 @@ class Presence:
     async def audience(self, user_id: int) -> set[int]:
         return await self._chat.presence_audience(None, user_id)
 
+    async def unseen(self, user_id: int, among: set[int]) -> set[int]:
+        """Those of `among` who never see `user_id` online, nor `user_id` them: a block
+        either way. They stay in each other's lists, shown offline, so the blocked one
+        cannot tell a block from someone who is simply away."""
+        return await self._blocks.blocked_either(None, user_id, among)
+
     def _call_later(self, delay: float, callback: Callable[[], None]) -> Timer:
         return asyncio.get_running_loop().call_later(delay, callback)
 
@@ -129,6 +143,7 @@ class Presence:
     async def _publish(self, user_id: int, online: bool) -> None:
         try:
             audience = await self.audience(user_id)
+            audience -= await self.unseen(user_id, audience)
             names = await self._chat.usernames(None, [user_id])
         except Exception:
             log.exception("could not announce presence of user %d", user_id)

@@ -103,6 +103,10 @@ async def _publish(
     changed = [p.id for p in (reply_to, repost_of) if p is not None]
     _after_commit(ctx, social, changed, [me, *followers] if fan else None)
     online = [f for f in followers if ctx.services.hub.is_online(f)]
+    if online:  # followers who muted the author (or the reposted one) are not told live
+        authors = [me] if repost_of is None else [me, repost_of.author_id]
+        hiders = await social.blocks.hiders(tx, authors)
+        online = [f for f in online if f not in hiders]
     ctx.emit([me, *online], "post.created", post)
     return post
 
@@ -158,11 +162,19 @@ async def thread(ctx: OpContext, args: wire.GetThread) -> wire.Thread:
     if post is None or post.deleted:
         raise RoostError(ErrorCode.NOT_FOUND, f"no post {args.post_id}")
     me = ctx.identity.user_id
-    view = await social.view(None, me, post.id)
-    if view is None:  # a repost whose original is gone
+    hiding = await social.hiding(me)
+    if post.author_id in hiding.blocked:
+        raise RoostError(
+            ErrorCode.NOT_FOUND, f"post {args.post_id} is by @{post.author}, whom you blocked"
+        )
+    # a muted author's own post, opened on purpose, is shown with their replies in it
+    hidden = hiding.anyone - {post.author_id}
+    found = await social.views(None, me, [post.id], hidden)
+    if not found:  # a repost whose original is gone (or by someone the reader blocked)
         raise RoostError(ErrorCode.NOT_FOUND, f"no post {args.post_id}")
-    ancestors = await social.views(None, me, await social.posts.ancestors(None, post))
-    replies = await social.views(None, me, await social.posts.replies(None, post.id))
+    view = found[0]
+    ancestors = await social.views(None, me, await social.posts.ancestors(None, post), hidden)
+    replies = await social.views(None, me, await social.posts.replies(None, post.id), hidden)
     return wire.Thread(post=view, ancestors=ancestors, replies=replies)
 
 

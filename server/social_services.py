@@ -14,6 +14,7 @@ import aiosqlite
 
 from protocol import social as wire
 from protocol.errors import ErrorCode, RoostError
+from server.block_rules import shows
 from server.fanout import DEFAULT_CELEBRITY_THRESHOLD
 from server.lru import LRU
 from storage.database import Database
@@ -21,6 +22,7 @@ from storage.notifications import NotificationRepository
 from storage.social_graph import FollowRepository
 from storage.social_posts import PostRecord, PostRepository
 from storage.timelines import TimelineRepository
+from storage.user_blocks import Hiding, UserBlockRepository
 
 HOT_POSTS = 50_000  # the default of `roost serve --post-cache`; ~0.8 KiB of memory per post
 HOT_TIMELINES = 10_000
@@ -42,9 +44,12 @@ class SocialServices:
     follows: FollowRepository
     timelines: TimelineRepository
     notifications: NotificationRepository
+    blocks: UserBlockRepository
     celebrity_threshold: int = DEFAULT_CELEBRITY_THRESHOLD
     hot_posts: LRU[int, PostRecord] = field(default_factory=lambda: LRU(HOT_POSTS))
     hot_homes: LRU[int, HomeHead] = field(default_factory=lambda: LRU(HOT_TIMELINES))
+    # whom each reader blocked or muted, asked on every timeline read
+    hot_hiding: LRU[int, Hiding] = field(default_factory=lambda: LRU(HOT_TIMELINES))
     epoch: int = 0  # bumped by every invalidation
 
     @classmethod
@@ -56,6 +61,7 @@ class SocialServices:
             FollowRepository(db),
             TimelineRepository(db),
             NotificationRepository(db),
+            UserBlockRepository(db),
             celebrity_threshold,
             LRU(hot_posts),
         )
@@ -74,6 +80,23 @@ class SocialServices:
     def forget_all_homes(self) -> None:
         self.epoch += 1
         self.hot_homes.clear()
+
+    def forget_hiding(self, user_ids: list[int]) -> None:
+        self.epoch += 1
+        for user_id in user_ids:
+            self.hot_hiding.discard(user_id)
+
+    # ------------------------------------------------------------------ blocks and mutes
+    async def hiding(self, user_id: int) -> Hiding:
+        """Whom `user_id` blocked or muted (committed lists, from memory when hot)."""
+        hot = self.hot_hiding.get(user_id)
+        if hot is not None:
+            return hot
+        epoch = self.epoch
+        found = await self.blocks.hiding(None, user_id)
+        if epoch == self.epoch:
+            self.hot_hiding.put(user_id, found)
+        return found
 
     # ------------------------------------------------------------------ posts
     async def records(
@@ -101,16 +124,24 @@ class SocialServices:
         return found
 
     async def views(
-        self, conn: aiosqlite.Connection | None, viewer_id: int, ids: list[int]
+        self,
+        conn: aiosqlite.Connection | None,
+        viewer_id: int,
+        ids: list[int],
+        hidden: frozenset[int] = frozenset(),
     ) -> list[wire.Post]:
-        """Wire posts for these ids, in order, leaving out deleted posts and reposts of
-        deleted posts."""
+        """Wire posts for these ids, in order, leaving out deleted posts, reposts of
+        deleted posts, and posts (or reposts of posts) by the `hidden` authors."""
         records = await self.records(conn, ids)
         originals = [r.repost_of for r in records.values() if r.repost_of is not None]
         missing = [o for o in originals if o not in records]
         if missing:
             records.update(await self.records(conn, missing))
-        shown = [records[i] for i in ids if i in records and visible(records[i], records)]
+        shown = [
+            records[i]
+            for i in ids
+            if i in records and visible(records[i], records) and shows(records[i], records, hidden)
+        ]
         liked_ids = [r.repost_of if r.repost_of is not None else r.id for r in shown]
         liked = await self.posts.liked(conn, viewer_id, liked_ids)
         out: list[wire.Post] = []

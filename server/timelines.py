@@ -1,11 +1,16 @@
 """Home and user timelines: read the fanned-out ids (from memory when hot), merge in the posts
 of followees that were not fanned out, hydrate, and page by id.
+
+Whom the reader blocked or muted is left out when posts are hydrated (and muted or blocked
+celebrities are not even merged in), so a block or mute applies at once to rows fanned out
+before it and to every cached head, without rewriting any timeline.
 """
 
 from __future__ import annotations
 
 from protocol import social as wire
 from protocol.errors import ErrorCode, RoostError
+from server.block_rules import hidden_on_profile
 from server.context import OpContext
 from server.fanout import merge_newest, next_cursor
 from server.router import Handler
@@ -20,6 +25,7 @@ async def home_page(
 ) -> wire.Page:
     """One page of a home timeline, newest first, only ids below `before`. With `pull`, the
     fan-out-on-read baseline answers instead (every followee's posts joined at read time)."""
+    hidden = (await social.hiding(user_id)).anyone
     shown: list[wire.Post] = []
     cursor = before
     exhausted = False
@@ -28,20 +34,21 @@ async def home_page(
         if pull:
             ids = await social.timelines.pull_all_ids(None, user_id, cursor, want)
         else:
-            ids = await _hybrid_ids(social, user_id, cursor, want)
+            ids = await _hybrid_ids(social, user_id, cursor, want, hidden)
         exhausted = len(ids) < want
-        posts = await social.views(None, user_id, ids)
+        posts = await social.views(None, user_id, ids, hidden)
         shown += posts[: limit - len(shown)]
+        if ids:
+            cursor = ids[-1]
         if len(shown) >= limit or exhausted or not ids:
             break
-        cursor = ids[-1]
     ids_shown = [int(p.id) for p in shown]
-    after = next_cursor(ids_shown, limit, exhausted)
+    after = next_cursor(ids_shown, limit, exhausted, cursor)
     return wire.Page(posts=shown, next_before=str(after) if after is not None else None)
 
 
 async def _hybrid_ids(
-    social: SocialServices, user_id: int, before: int | None, want: int
+    social: SocialServices, user_id: int, before: int | None, want: int, hidden: frozenset[int]
 ) -> list[int]:
     head = await _head(social, user_id)
     below = [i for i in head.ids if before is None or i < before]
@@ -49,7 +56,8 @@ async def _hybrid_ids(
         fanned = below[:want]
     else:
         fanned = await social.timelines.fanned_ids(None, user_id, before, want)
-    pulled = await social.timelines.unfanned_ids(None, head.sources, before, want)
+    sources = [s for s in head.sources if s not in hidden]
+    pulled = await social.timelines.unfanned_ids(None, sources, before, want)
     return merge_newest([fanned, pulled], want)
 
 
@@ -69,6 +77,9 @@ async def _head(social: SocialServices, user_id: int) -> HomeHead:
 async def user_page(
     social: SocialServices, viewer_id: int, author_id: int, before: int | None, limit: int
 ) -> wire.Page:
+    hidden = hidden_on_profile(await social.hiding(viewer_id), author_id)
+    if hidden is None:  # the reader blocked this author: nothing of theirs is shown
+        return wire.Page(posts=[], next_before=None)
     shown: list[wire.Post] = []
     cursor = before
     exhausted = False
@@ -76,11 +87,12 @@ async def user_page(
         want = limit - len(shown) + OVERFETCH
         ids = await social.posts.by_author(None, author_id, cursor, want)
         exhausted = len(ids) < want
-        shown += (await social.views(None, viewer_id, ids))[: limit - len(shown)]
+        shown += (await social.views(None, viewer_id, ids, hidden))[: limit - len(shown)]
+        if ids:
+            cursor = ids[-1]
         if len(shown) >= limit or exhausted:
             break
-        cursor = ids[-1]
-    after = next_cursor([int(p.id) for p in shown], limit, exhausted)
+    after = next_cursor([int(p.id) for p in shown], limit, exhausted, cursor)
     return wire.Page(posts=shown, next_before=str(after) if after is not None else None)
 
 

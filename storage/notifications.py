@@ -20,6 +20,13 @@ class NotificationRecord:
     created_at: int
 
 
+# Notifications from someone the recipient blocked or muted are not shown (nor counted); those
+# made before the block come back if it is undone.
+_SHOWN = (
+    " AND n.actor_id NOT IN (SELECT target_id FROM user_blocks WHERE user_id = n.user_id)"
+    " AND n.actor_id NOT IN (SELECT target_id FROM user_mutes WHERE user_id = n.user_id)"
+)
+
 _SELECT = (
     "SELECT n.id, n.user_id, n.kind, n.actor_id, u.username, n.post_id, n.created_at"
     " FROM notifications n JOIN users u ON u.id = n.actor_id"
@@ -60,7 +67,7 @@ class NotificationRepository(Repository):
         self, conn: aiosqlite.Connection | None, user_id: int, before: int | None, limit: int
     ) -> list[NotificationRecord]:
         async with self._conn(conn).execute(
-            _SELECT + " WHERE n.user_id = ? AND n.id < ? ORDER BY n.id DESC LIMIT ?",
+            _SELECT + " WHERE n.user_id = ? AND n.id < ?" + _SHOWN + " ORDER BY n.id DESC LIMIT ?",
             (user_id, before if before is not None else (1 << 63) - 1, limit),
         ) as cur:
             return [NotificationRecord(*row) for row in await cur.fetchall()]
@@ -76,7 +83,7 @@ class NotificationRepository(Repository):
         self, conn: aiosqlite.Connection | None, user_id: int, read_up_to: int | None
     ) -> int:
         async with self._conn(conn).execute(
-            "SELECT COUNT(*) FROM notifications WHERE user_id = ? AND id > ?",
+            "SELECT COUNT(*) FROM notifications n WHERE n.user_id = ? AND n.id > ?" + _SHOWN,
             (user_id, read_up_to or 0),
         ) as cur:
             row = await cur.fetchone()

@@ -421,4 +421,26 @@ MIGRATIONS: list[Migration] = [
             WHERE id = (SELECT id FROM users ORDER BY created_at, id LIMIT 1)
         """,
     ),
+    Migration(
+        12,
+        "blocks and mutes: whom each user has blocked or muted (private to that user)",
+        # One table per list: a person may be both blocked and muted, and each is undone on
+        # its own. The index by target answers "who has blocked or muted this author".
+        """
+        CREATE TABLE user_blocks (
+            user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+            target_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+            created_at INTEGER NOT NULL,
+            PRIMARY KEY (user_id, target_id)
+        ) WITHOUT ROWID;
+        CREATE INDEX user_blocks_by_target ON user_blocks(target_id, user_id);
+        CREATE TABLE user_mutes (
+            user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+            target_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+            created_at INTEGER NOT NULL,
+            PRIMARY KEY (user_id, target_id)
+        ) WITHOUT ROWID;
+        CREATE INDEX user_mutes_by_target ON user_mutes(target_id, user_id)
+        """,
+    ),
 ]

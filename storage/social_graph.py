@@ -143,7 +143,8 @@ class FollowRepository(Repository):
         self, conn: aiosqlite.Connection | None, user_id: int, limit: int
     ) -> list[SuggestionRecord]:
         """Friends of friends the user does not follow yet, ranked by how many of the people
-        they follow follow them (mutuals), then by follower count."""
+        they follow follow them (mutuals), then by follower count. Nobody blocked either way
+        is suggested."""
         c = self._conn(conn)
         async with c.execute(
             "SELECT f2.followee_id, COUNT(*) AS mutuals FROM follows f1"
@@ -152,9 +153,12 @@ class FollowRepository(Repository):
             " WHERE f1.follower_id = ? AND f2.followee_id != ?"
             " AND NOT EXISTS (SELECT 1 FROM follows f3"
             "   WHERE f3.follower_id = ? AND f3.followee_id = f2.followee_id)"
+            " AND NOT EXISTS (SELECT 1 FROM user_blocks b WHERE"
+            "   (b.user_id = ? AND b.target_id = f2.followee_id)"
+            "   OR (b.user_id = f2.followee_id AND b.target_id = ?))"
             " GROUP BY f2.followee_id ORDER BY mutuals DESC, s.followers DESC, f2.followee_id"
             " LIMIT ?",
-            (user_id, user_id, user_id, limit),
+            (user_id, user_id, user_id, user_id, user_id, limit),
         ) as cur:
             ranked = [(row[0], row[1]) for row in await cur.fetchall()]
         if not ranked:

@@ -27,7 +27,8 @@ class WriteAcked(Message):
 
 
 class FollowChanged(Message):
-    """You followed or unfollowed someone from this app: timelines that depend on it reload."""
+    """You followed, unfollowed, blocked or muted someone from this app: timelines that depend
+    on it reload (`following` is whether you follow them now)."""
 
     def __init__(self, username: str, following: bool) -> None:
         super().__init__()

@@ -116,6 +116,46 @@ def acknowledged_only(world: World, result: dict[str, Any]) -> None:
     assert result == {}, result
 
 
+def alice_on_the_list(field: str, on: bool) -> Check:
+    """mallory's own list changed (alice's public profile comes back, nothing else of hers)."""
+
+    def check(world: World, result: dict[str, Any]) -> None:
+        assert result["username"] == "alice", result
+        assert result[field] is on, result
+
+    return check
+
+
+def only_mallorys_list(world: World, result: dict[str, Any]) -> None:
+    """The .add row just put alice on mallory's own list: that, and nothing of alice's."""
+    assert [u["username"] for u in result["users"]] == ["alice"], result
+
+
+def hide_rows(kind: str) -> dict[str, Row]:
+    """block.* and mute.*: mallory puts alice on her own list, reads it, takes her off (in
+    that order, as the matrix runs ops sorted by name), so the ops after see no block."""
+    own = "acts only on the caller's own private list"
+    field = {"block": "blocked", "mute": "muted"}[kind]
+    ref = lambda name: lambda w: {"username": name, "client_id": key()}  # noqa: E731
+    return {
+        f"{kind}.add": Row(
+            [
+                allowed(ref("alice"), alice_on_the_list(field, True)),
+                refused("invalid_args")(ref("mallory")),  # not oneself
+                refused("not_found")(ref("nobody")),
+            ],
+            open_because=own,
+            valid=ref("mallory"),  # alice's own request
+        ),
+        f"{kind}.list": Row([allowed(empty, only_mallorys_list)], open_because=own),
+        f"{kind}.remove": Row(
+            [allowed(ref("alice"), alice_on_the_list(field, False))],
+            open_because=own,
+            valid=ref("mallory"),
+        ),
+    }
+
+
 def commit_item(path: str, version: str | None = None, block: str = "diary") -> Args:
     def build(world: World) -> dict[str, Any]:
         return {
@@ -215,6 +255,9 @@ ROWS: dict[str, Row] = {
         [allowed(lambda w: {"up_to": w.ids["notification"], "client_id": key()})],
         open_because="moves only the caller's own read marker",
     ),
+    # blocks and mutes
+    **hide_rows("block"),
+    **hide_rows("mute"),
     # chat
     "chat.send": Row(
         [

@@ -71,6 +71,9 @@ def alice_snapshot(world: World) -> dict[str, Any]:
             "attachment": alice.call("media.get", {"attachment_id": world.ids["attachment"]}),
             # others may like, repost and follow (new notifications), never move her marker
             "read marker": alice.call("notifications.list", {})["read_up_to"],
+            # others' blocks and mutes never touch hers
+            "blocks": alice.call("block.list"),
+            "mutes": alice.call("mute.list"),
         }
     finally:
         alice.close()

@@ -63,7 +63,7 @@ async def test_auth_lines_name_address_and_user_and_never_a_secret(
     lines = auth_lines(server.log)
     shapes = [re.sub(r"^.*? (\w+) roost\.auth: ", r"\1 ", line) for line in lines]
     assert [re.sub(r" (device|code)=\S+", "", s) for s in shapes] == [
-        "INFO registered addr=127.0.0.1 user=alice",
+        "INFO registered addr=127.0.0.1 user=alice role=admin",
         "INFO login ok addr=127.0.0.1 user=alice",
         "WARNING login failed addr=127.0.0.1 user=alice",
         "WARNING login failed addr=127.0.0.1 user=alice",

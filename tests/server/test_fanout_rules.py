@@ -28,6 +28,11 @@ def test_cursor() -> None:
     assert next_cursor([9, 7], 3, exhausted=True) is None
     assert next_cursor([9, 7, 5], 3, exhausted=True) == 5  # a full page: maybe more
     assert next_cursor([], 3, exhausted=False) is None
+    # a short page whose reads were hidden goes on from the oldest id read, not the end
+    assert next_cursor([], 3, exhausted=False, scanned=40) == 40
+    assert next_cursor([9], 3, exhausted=False, scanned=4) == 4
+    assert next_cursor([9, 7, 5], 3, exhausted=False, scanned=1) == 5  # a full page
+    assert next_cursor([9], 3, exhausted=True, scanned=4) is None
 
 
 def test_lru_evicts_the_least_recently_used() -> None:

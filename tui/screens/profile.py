@@ -1,4 +1,5 @@
-"""Profile: yours (shown and edited), or someone else's (counts, their posts, Follow/Unfollow).
+"""Profile: yours (shown and edited), or someone else's (counts, their posts, Follow/Unfollow,
+Mute/Unmute, Block/Unblock).
 
 Your own is the F4 mode; someone else's is pushed on top of the screen that opened it
 (`open_profile`) and Escape goes back.
@@ -26,14 +27,21 @@ from tui.messages import ServerEvent, WriteAcked
 from tui.screens.base import RoostScreen
 from tui.screens.thread import ThreadScreen
 from tui.widgets.posts import PostItem
-from tui.widgets.profile import FollowButton, ProfileCard, ProfileEditor
+from tui.widgets.profile import (
+    BlockButton,
+    FollowButton,
+    MuteButton,
+    PrivateListButton,
+    ProfileCard,
+    ProfileEditor,
+)
 
 if TYPE_CHECKING:
     from tui.app import RoostApp
 
 PAGE = 20
 OWN_ONLY = {"save", "lookup"}
-OTHERS_ONLY = {"back", "follow", "open_author"}
+OTHERS_ONLY = {"back", "follow", "open_author", "block", "mute"}
 
 
 def open_profile(app: RoostApp, username: str) -> None:
@@ -50,6 +58,8 @@ class ProfileScreen(RoostScreen):
         Binding("ctrl+l", "lookup", "Look up"),
         Binding("escape", "back", "Back"),
         Binding("f", "follow", "Follow"),
+        Binding("m", "mute", "Mute"),
+        Binding("b", "block", "Block"),
         Binding("p", "open_author", "Author"),
     ]
 
@@ -81,7 +91,10 @@ class ProfileScreen(RoostScreen):
             with Vertical(id="profile-left"):
                 yield Static(safe_text(f"@{username}"), classes="section-title")
                 yield ProfileCard(id="other-card")
-                yield FollowButton(username, id="follow", following_label="Unfollow")
+                with Horizontal(id="profile-actions"):
+                    yield FollowButton(username, id="follow", following_label="Unfollow")
+                    yield MuteButton(username, id="mute")
+                    yield BlockButton(username, id="block")
             with Vertical(id="profile-right"):
                 yield Static(safe_text(f"Posts by @{username}"), classes="section-title")
                 yield Static(id="user-posts-note")
@@ -188,12 +201,12 @@ class ProfileScreen(RoostScreen):
             answer = await social.profile(username)
         except ServerError as exc:
             card.show(None, note=exc.message)
-            self.query_one("#follow", FollowButton).display = False
+            self._show_actions(False)
             return
         except ClientError:
             if cached is None:
                 card.show(None, note=f"offline, and @{username} is not cached")
-                self.query_one("#follow", FollowButton).display = False
+                self._show_actions(False)
             return
         self._show_other(answer.result, "offline copy" if answer.offline else "")
         try:
@@ -202,13 +215,23 @@ class ProfileScreen(RoostScreen):
             return
         await self._show_posts(posts.result)
 
+    def _show_actions(self, shown: bool) -> None:
+        self.query_one("#profile-actions").display = shown
+
+    def _lists(self) -> list[PrivateListButton]:
+        return [self.query_one("#mute", MuteButton), self.query_one("#block", BlockButton)]
+
     def _show_other(self, profile: UserProfile, note: str = "") -> None:
         self._other = profile
+        self._show_actions(True)
         button = self.query_one("#follow", FollowButton)
-        button.display = True
         button.set_following(profile.you_follow)
+        pending = button.pending_client_id is not None
+        for toggle in self._lists():
+            toggle.set_listed(toggle.state_of(profile))
+            pending = pending or toggle.pending_client_id is not None
         card = self.query_one("#other-card", ProfileCard)
-        card.show(profile, pending=button.pending_client_id is not None, note=note)
+        card.show(profile, pending=pending, note=note)
 
     async def _show_posts(self, page: Page) -> None:
         view = self.query_one("#user-posts", ListView)
@@ -217,6 +240,8 @@ class ProfileScreen(RoostScreen):
         if page.posts:
             view.index = 0
         note = "" if page.posts else "No posts yet."
+        if self._other is not None and self._other.blocked:
+            note = f"You blocked @{self._other.username}: their posts are hidden from you."
         self.query_one("#user-posts-note", Static).update(note)
 
     @on(FollowButton.Changed, "#follow")
@@ -233,8 +258,31 @@ class ProfileScreen(RoostScreen):
             self._other = draft
             self.query_one("#other-card", ProfileCard).show(draft, pending=True)
 
+    @on(PrivateListButton.Changed)
+    def _list_changed(self, event: PrivateListButton.Changed) -> None:
+        if event.profile is not None:  # their posts and the follow may have changed too
+            self._show_other(event.profile)
+            if self.username is not None:
+                self.load_other(self.username)
+        elif self._other is not None:  # queued: show what it will be once sent
+            listed = event.button.listed
+            if isinstance(event.button, BlockButton):
+                draft = msgspec.structs.replace(self._other, blocked=listed)
+                if listed:  # a block ends the follows both ways
+                    draft = msgspec.structs.replace(draft, you_follow=False, follows_you=False)
+            else:
+                draft = msgspec.structs.replace(self._other, muted=listed)
+            self._other = draft
+            self.query_one("#other-card", ProfileCard).show(draft, pending=True)
+
     def action_follow(self) -> None:
         self.query_one("#follow", FollowButton).press()
+
+    def action_mute(self) -> None:
+        self.query_one("#mute", MuteButton).press()
+
+    def action_block(self) -> None:
+        self.query_one("#block", BlockButton).press()
 
     def action_back(self) -> None:
         self.dismiss()
@@ -260,6 +308,8 @@ class ProfileScreen(RoostScreen):
     def on_write_acked(self, message: WriteAcked) -> None:
         if self.username is not None:
             self.query_one("#follow", FollowButton).acked(message.client_id, message.result)
+            for toggle in self._lists():
+                toggle.acked(message.client_id, message.result)
             return
         if message.client_id in self._pending:
             self._pending.discard(message.client_id)

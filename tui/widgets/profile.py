@@ -1,10 +1,12 @@
-"""Profile widgets: a card that shows one profile, the form that edits your own, and the
-button that follows or unfollows someone (queued and shown pending while offline)."""
+"""Profile widgets: a card that shows one profile, the form that edits your own, the button
+that follows or unfollows someone, and those that block or mute them (each queued and shown
+pending while offline)."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -12,6 +14,7 @@ from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.widgets import Button, Input, Label, Static, TextArea
 
+from client.core import Written
 from client.display import clean, safe_text
 from client.errors import ClientError, ServerError
 from client.social import Social
@@ -32,6 +35,10 @@ def profile_counts(profile: UserProfile) -> str:
     parts.append(f"{profile.following} following")
     if profile.follows_you:
         parts.append("follows you")
+    if profile.blocked:
+        parts.append("blocked by you")
+    if profile.muted:
+        parts.append("muted by you")
     return " · ".join(parts)
 
 
@@ -192,3 +199,106 @@ class FollowButton(Button):
         self._relabel()
         self.post_message(self.Changed(self, result))
         return True
+
+
+class PrivateListButton(Button):
+    """Puts one person on one of your private lists, or takes them off: `BlockButton`,
+    `MuteButton`. Nobody else is told. Offline the write is queued: the button shows the new
+    state marked pending until `acked()` hears the server took it."""
+
+    KIND: ClassVar[str]
+    LABELS: ClassVar[tuple[str, str]]  # (to put them on, to take them off)
+    VARIANT: ClassVar[str] = "default"
+
+    @dataclass
+    class Changed(Message):
+        button: PrivateListButton
+        profile: UserProfile | None  # the server's answer; None while the write is queued
+
+        @property
+        def control(self) -> PrivateListButton:
+            return self.button
+
+    def __init__(self, username: str, *, id: str | None = None) -> None:
+        super().__init__(self.LABELS[0], id=id)
+        self.username = username
+        self.listed = False
+        self.pending_client_id: str | None = None
+        self._relabel()
+
+    def set_listed(self, listed: bool) -> None:
+        """What the server says; ignored while our own change is still queued."""
+        if self.pending_client_id is None:
+            self.listed = listed
+            self._relabel()
+
+    def state_of(self, profile: UserProfile) -> bool:
+        raise NotImplementedError
+
+    def write(self, social: Social, on: bool) -> Awaitable[Written[UserProfile]]:
+        raise NotImplementedError
+
+    def _relabel(self) -> None:
+        label = self.LABELS[1] if self.listed else self.LABELS[0]
+        self.label = f"{label} (pending)" if self.pending_client_id else label
+        self.variant = "default" if self.listed else self.VARIANT
+        self.set_class(self.pending_client_id is not None, "pending")
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        if self.pending_client_id is None:  # one queued change at a time
+            self.run_worker(self._toggle(), exclusive=True, group=f"list-{self.KIND}")
+
+    async def _toggle(self) -> None:
+        app: RoostApp = self.app  # type: ignore[assignment]
+        want = not self.listed
+        try:
+            written = await self.write(Social(app.client), want)
+        except ServerError as exc:
+            self.notify(exc.message, severity="error")
+            return
+        except ClientError as exc:
+            self.notify(str(exc), severity="error")
+            return
+        self.listed = want
+        if written.queued:
+            self.pending_client_id = written.client_id
+            await app.refresh_outbox()
+        elif written.result is not None:  # timelines that showed them reload
+            app.broadcast(FollowChanged(self.username, written.result.you_follow))
+        self._relabel()
+        self.post_message(self.Changed(self, written.result))
+
+    def acked(self, client_id: str, result: object) -> bool:
+        """A queued write was committed: show the server's answer. True if it was ours."""
+        if client_id != self.pending_client_id or not isinstance(result, UserProfile):
+            return False
+        self.pending_client_id = None
+        self.listed = self.state_of(result)
+        self._relabel()
+        self.post_message(self.Changed(self, result))
+        return True
+
+
+class BlockButton(PrivateListButton):
+    KIND = "block"
+    LABELS = ("Block", "Unblock")
+    VARIANT = "error"
+
+    def state_of(self, profile: UserProfile) -> bool:
+        return profile.blocked
+
+    def write(self, social: Social, on: bool) -> Awaitable[Written[UserProfile]]:
+        return social.block(self.username) if on else social.unblock(self.username)
+
+
+class MuteButton(PrivateListButton):
+    KIND = "mute"
+    LABELS = ("Mute", "Unmute")
+    VARIANT = "warning"
+
+    def state_of(self, profile: UserProfile) -> bool:
+        return profile.muted
+
+    def write(self, social: Social, on: bool) -> Awaitable[Written[UserProfile]]:
+        return social.mute(self.username) if on else social.unmute(self.username)

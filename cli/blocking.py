@@ -1,0 +1,85 @@
+"""`roost block`, `unblock`, `mute`, `unmute`, `blocks` and `mutes`: the caller's own private
+lists. A blocked or muted person is never told."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from cli import output
+from cli.options import AsJson
+from cli.social import _read, _write
+from client.social import Social
+from protocol import blocking as wire
+
+User = Annotated[str, typer.Argument(help="A username.")]
+
+
+def _change(body: Callable[[Social], Any], op: str, done: str, as_json: bool) -> None:
+    result = _write(body, op, as_json)
+    if result is not None:
+        output.print_json(result) if as_json else output.note(
+            f"{done} @{output.line(result.username)}"
+        )
+
+
+def block(username: User, as_json: AsJson = False) -> None:
+    """Block a user: they cannot message or follow you, and you stop seeing them.
+
+    Any follow between you ends, both ways. They are not told.
+    """
+    _change(lambda s: s.block(username), "block.add", "blocked", as_json)
+
+
+def unblock(username: User, as_json: AsJson = False) -> None:
+    """Unblock a user (follows that the block ended do not come back)."""
+    _change(lambda s: s.unblock(username), "block.remove", "unblocked", as_json)
+
+
+def mute(username: User, as_json: AsJson = False) -> None:
+    """Mute a user: their posts, replies and notifications stop showing; messages still come.
+
+    They are not told.
+    """
+    _change(lambda s: s.mute(username), "mute.add", "muted", as_json)
+
+
+def unmute(username: User, as_json: AsJson = False) -> None:
+    """Unmute a user."""
+    _change(lambda s: s.unmute(username), "mute.remove", "unmuted", as_json)
+
+
+def _print(result: wire.ListedUsers, as_json: bool, empty: str, since: str) -> None:
+    if as_json:
+        output.print_json(result.users)
+        return
+    if not result.users:
+        output.note(empty)
+        return
+    table = Table("user", "name", since)
+    for u in result.users:
+        table.add_row(
+            f"@{output.line(u.username)}", output.line(u.display_name), output.when(u.since)
+        )
+    output.stdout.print(table)
+
+
+def blocks(as_json: AsJson = False) -> None:
+    """Whom you blocked (only you can see this list)."""
+    _print(_read(lambda s: s.blocked()), as_json, "you have not blocked anyone", "blocked")
+
+
+def mutes(as_json: AsJson = False) -> None:
+    """Whom you muted (only you can see this list)."""
+    _print(_read(lambda s: s.muted()), as_json, "you have not muted anyone", "muted")
+
+
+COMMANDS: list[Callable[..., None]] = [block, unblock, mute, unmute, blocks, mutes]
+
+
+def register(app: typer.Typer) -> None:
+    for command in COMMANDS:
+        app.command()(command)
