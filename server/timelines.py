@@ -69,6 +69,8 @@ async def _head(social: SocialServices, user_id: int) -> HomeHead:
 async def user_page(
     social: SocialServices, viewer_id: int, author_id: int, before: int | None, limit: int
 ) -> wire.Page:
+    if not await social.visibility.may_see(None, viewer_id, author_id):
+        return wire.Page(posts=[], next_before=None)  # a locked account, not followed
     shown: list[wire.Post] = []
     cursor = before
     exhausted = False

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import aiosqlite
 
 from storage.database import Database
+from storage.visibility import author_visible
 
 _MAX_VARS = 500  # stay well under SQLite's bound-parameter limit
 
@@ -87,9 +88,13 @@ class AttachmentRecord:
 
 # Who may read attachment `a` (one `?`: the reader): its owner, or anyone while it is on a
 # live post, since every signed-in user can read every post.
+# Who may read an attachment (its one `?` is the reader): its owner, or anyone who may see a
+# live post carrying it (a locked author's post: their approved followers only).
 _READABLE_ATTACHMENT = (
-    "(a.owner_id = ? OR EXISTS (SELECT 1 FROM post_attachments pa JOIN posts p"
-    " ON p.id = pa.post_id WHERE pa.attachment_id = a.id AND p.deleted_at IS NULL))"
+    "EXISTS (SELECT 1 FROM (SELECT ? AS id) reader WHERE a.owner_id = reader.id"
+    " OR EXISTS (SELECT 1 FROM post_attachments pa JOIN posts p ON p.id = pa.post_id"
+    " WHERE pa.attachment_id = a.id AND p.deleted_at IS NULL"
+    f" AND {author_visible('p.author_id', 'reader.id')}))"
 )
 _NS_SELECT = (
     "SELECT n.id, n.kind, COALESCE(m.mount_name, n.name), n.owner_id, u.username, m.role, n.seq"
