@@ -8,7 +8,19 @@ from typing import Any
 
 import typer
 
-from cli import account, admin, chat, devices, files, outbox, profile, serve, social, tui
+from cli import (
+    account,
+    admin,
+    chat,
+    devices,
+    export,
+    files,
+    outbox,
+    profile,
+    serve,
+    social,
+    tui,
+)
 from cli.output import note
 from client.errors import ClientError, ServerError
 from client.home import ClientHome
@@ -70,6 +82,7 @@ app.command()(files.share)
 app.add_typer(files.files_app, name="files")
 app.add_typer(files.media_app, name="media")
 app.add_typer(admin.app, name="admin")
+app.command()(export.export)
 app.command()(tui.tui)
 
 

@@ -35,6 +35,7 @@ from server import (
     blocks,
     chat,
     discovery,
+    export,
     files,
     follows,
     gc_policy,
@@ -84,6 +85,7 @@ CAPABILITIES = [
     chat,
     files,
     sharing,
+    export,
 ]
 BLOCK_FRAMES_AT_ONCE = 8  # per connection: verifying and storing blocks overlaps the network
 SMALL_FRAME_BYTES = (256 << 10) + 64  # a block of at most 256 KiB and its header

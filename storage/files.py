@@ -494,6 +494,15 @@ class FileRepository:
             rows = await cur.fetchall()
         return await self._with_blocks(self._db.reader, rows)
 
+    async def all_versions(self, ns_id: int, after: int | None, limit: int) -> list[VersionRecord]:
+        """Every version of a namespace after `after`, oldest first, tombstones included."""
+        async with self._db.reader.execute(
+            _V_SELECT + " WHERE namespace_id = ? AND id > ? ORDER BY id LIMIT ?",
+            (ns_id, after if after is not None else 0, limit),
+        ) as cur:
+            rows = await cur.fetchall()
+        return await self._with_blocks(self._db.reader, rows)
+
     async def version(
         self, conn: aiosqlite.Connection, ns_id: int, version_id: int
     ) -> VersionRecord | None:

@@ -131,6 +131,17 @@ class PostRepository(Repository):
         ) as cur:
             return [row[0] for row in await cur.fetchall()]
 
+    async def by_author_oldest_first(
+        self, conn: aiosqlite.Connection | None, author_id: int, after: int | None, limit: int
+    ) -> list[int]:
+        """The author's live posts after `after`, oldest first (for export)."""
+        async with self._conn(conn).execute(
+            "SELECT id FROM posts WHERE author_id = ? AND id > ? AND deleted_at IS NULL"
+            " ORDER BY id LIMIT ?",
+            (author_id, after if after is not None else 0, limit),
+        ) as cur:
+            return [row[0] for row in await cur.fetchall()]
+
     async def live_repost(
         self, conn: aiosqlite.Connection | None, user_id: int, original_id: int
     ) -> int | None:

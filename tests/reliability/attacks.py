@@ -126,6 +126,16 @@ def answer_carols_request(world: World) -> dict[str, Any]:
     return {"username": "carol", "client_id": key()}
 
 
+def only_own_posts(world: World, result: dict[str, Any]) -> None:
+    assert {p["author"] for p in result["posts"]} <= {"mallory"}, result
+
+
+def the_share_only(world: World, result: dict[str, Any]) -> None:
+    """Bob, a viewer of `team`, exports its versions: the plan, nothing of alice's home."""
+    paths = [v["path"] for v in result["versions"]]
+    assert PLAN_PATH in paths and DIARY_PATH not in paths, result
+
+
 def mallory_herself(world: World, result: dict[str, Any]) -> None:
     assert result["username"] == "mallory", result
 
@@ -506,6 +516,17 @@ ROWS: dict[str, Row] = {
                     "blocks": [w.hashes["attachment"]],
                 }
             )
+        ]
+    ),
+    # export
+    "export.posts": Row([allowed(empty, only_own_posts)], open_because=OWN),
+    "export.versions": Row(
+        [
+            refused("not_found")(lambda w: {"namespace_id": w.ids["home"]}),
+            refused("not_found")(lambda w: {"namespace_id": w.ids["share"]}),
+            refused("not_found", "carol")(lambda w: {"namespace_id": w.ids["share"]}),
+            refused("not_found", "penny")(lambda w: {"namespace_id": w.ids["share"]}),
+            Attempt("bob", lambda w: {"namespace_id": w.ids["share"]}, None, the_share_only),
         ]
     ),
     "media.get": Row(
