@@ -61,4 +61,9 @@ class ProfileRepository:
     ) -> ProfileRecord | None:
         async with conn.execute(_SELECT + where, (key,)) as cur:
             row = await cur.fetchone()
-        return ProfileRecord(*row[:6], locked=bool(row[6])) if row else None
+        if row is None:
+            return None
+        user_id, username, display_name, bio, created_at, updated_at, locked = row
+        return ProfileRecord(
+            user_id, username, display_name, bio, created_at, updated_at, bool(locked)
+        )
