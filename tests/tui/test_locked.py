@@ -108,3 +108,19 @@ async def test_a_locked_profile_asks_and_shows_the_request(
         await until(lambda: str(button.label) == "Request to follow", "withdrawn")
         async with RoostClient(lena_home) as lena:
             assert (await Social(lena).requests()).result.requests == []
+
+        await pilot.press("f")  # ask again, and this time lena says yes
+        await until(lambda: str(button.label) == "Requested", "asked again")
+        async with RoostClient(lena_home) as lena:
+            await Social(lena).approve("pat")
+        await pilot.press("escape")
+        await until(lambda: not isinstance(app.screen, ProfileScreen), "back")
+        open_profile(app, "lena")
+        await until(lambda: bool(app.screen.query("#user-posts")), "lena's profile again")
+        posts = app.screen.query_one("#user-posts", ListView)
+        await until(lambda: len(posts.children) == 1, "her post, now he follows her")
+        button = app.screen.query_one("#follow", FollowButton)
+        await until(lambda: str(button.label) == "Unfollow", "following")
+        await pilot.press("f")  # unfollowing a locked account: her posts go with it
+        await until(lambda: str(button.label) == "Request to follow", "unfollowed")
+        await until(lambda: not posts.children, "her posts gone")
