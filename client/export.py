@@ -35,7 +35,6 @@ from protocol import social as social_wire
 from protocol.profiles import GetProfile, Profile
 
 ROOT = "roost-export"
-MESSAGE_PAGE = 500
 
 
 @dataclass
@@ -66,9 +65,10 @@ def _json(value: Any) -> bytes:
 
 
 class Exporter:
-    def __init__(self, client: RoostClient) -> None:
+    def __init__(self, client: RoostClient, page: int = 500) -> None:
         self.client = client
         self.remote = RemoteFiles(client)
+        self.page = page  # posts, messages or versions asked for at a time
 
     async def write(self, dest: Path) -> ExportSummary:
         """Write the archive to `dest` (refused if something is there already)."""
@@ -125,7 +125,7 @@ class Exporter:
         after: str | None = None
         while True:
             page: wire.PostsPage = await self.client.call(
-                "export.posts", wire.ExportPosts(after=after, limit=500)
+                "export.posts", wire.ExportPosts(after=after, limit=self.page)
             )
             out += page.posts
             if page.next_after is None:
@@ -155,7 +155,7 @@ class Exporter:
             while True:
                 page: chat_wire.MessagePage = await self.client.call(
                     "chat.history",
-                    chat_wire.History(to=conv.id, limit=MESSAGE_PAGE, before=before),
+                    chat_wire.History(to=conv.id, limit=self.page, before=before),
                 )
                 messages[:0] = page.messages  # each page is older than the last
                 if not page.more or not page.messages:
@@ -172,7 +172,7 @@ class Exporter:
             after: str | None = None
             while True:
                 page: wire.VersionsPage = await self.client.call(
-                    "export.versions", wire.ExportVersions(ns.id, after=after)
+                    "export.versions", wire.ExportVersions(ns.id, after=after, limit=self.page)
                 )
                 versions += page.versions
                 if page.next_after is None:
