@@ -14,6 +14,7 @@ from cli import (
     blocking,
     chat,
     devices,
+    export,
     files,
     outbox,
     profile,
@@ -83,6 +84,7 @@ app.command()(files.share)
 app.add_typer(files.files_app, name="files")
 app.add_typer(files.media_app, name="media")
 app.add_typer(admin.app, name="admin")
+app.command()(export.export)
 app.command()(tui.tui)
 
 

@@ -39,14 +39,24 @@ def show(
 def set_(
     display_name: Annotated[str | None, typer.Option("--name", help="Display name.")] = None,
     bio: Annotated[str | None, typer.Option(help="Bio, up to 500 characters.")] = None,
+    locked: Annotated[
+        bool | None,
+        typer.Option(
+            "--locked/--unlocked",
+            help="Locked: follows become requests you approve (roost requests), and your posts,"
+            " old ones too, reach only approved followers. Unlocking approves every request"
+            " still waiting.",
+        ),
+    ] = None,
     as_json: AsJson = False,
 ) -> None:
-    """Change your display name and/or bio (queued if the server is unreachable)."""
-    if display_name is None and bio is None:
-        raise ClientError("nothing to change: give --name and/or --bio")
+    """Change your display name, bio and/or lock (queued if the server is unreachable)."""
+    if display_name is None and bio is None and locked is None:
+        raise ClientError("nothing to change: give --name, --bio, --locked or --unlocked")
 
     async def body(client: RoostClient) -> Written[Profile]:
-        return await client.write("profile.set", SetProfile(display_name=display_name, bio=bio))
+        args = SetProfile(display_name=display_name, bio=bio, locked=locked)
+        return await client.write("profile.set", args)
 
     written = with_client(body)
     if written.queued:
@@ -61,7 +71,8 @@ def _print(profile: Profile, as_json: bool) -> None:
         output.print_json(profile)
         return
     name = output.line(profile.display_name or profile.username)
-    output.stdout.print(f"{name} (@{output.line(profile.username)})", markup=False)
+    lock = " 🔒 locked: approves follow requests" if profile.locked else ""
+    output.stdout.print(f"{name} (@{output.line(profile.username)}){lock}", markup=False)
     if profile.bio:
         output.stdout.print(profile.bio, markup=False)
     output.stdout.print(f"joined {output.when(profile.created_at)}", style="dim", markup=False)

@@ -1,5 +1,6 @@
 """Top-level social commands: post, repost, like, unlike, delete, thread, timeline, follow,
-unfollow, followers, following, user, search, trending, suggest, notifications."""
+unfollow, requests (approve / decline), followers, following, user, search, trending, suggest,
+notifications."""
 
 from __future__ import annotations
 
@@ -126,14 +127,19 @@ def timeline(
 def follow(username: str, as_json: AsJson = False) -> None:
     """Follow a user."""
     result = _write(lambda s: s.follow(username), "follow.add", as_json)
-    if result is not None:
-        output.print_json(result) if as_json else output.note(
-            f"following @{output.line(result.username)}"
-        )
+    if result is None:
+        return
+    name = output.line(result.username)
+    if as_json:
+        output.print_json(result)
+    elif result.requested:
+        output.note(f"requested: @{name} approves follow requests")
+    else:
+        output.note(f"following @{name}")
 
 
 def unfollow(username: str, as_json: AsJson = False) -> None:
-    """Stop following a user."""
+    """Stop following a user (or take back a follow request still waiting)."""
     result = _write(lambda s: s.unfollow(username), "follow.remove", as_json)
     if result is not None:
         output.print_json(result) if as_json else output.note(
@@ -228,6 +234,41 @@ def notifications(
             output.note("marked as read")
 
 
+requests_app = typer.Typer(
+    help="Follow requests to your locked account: list, approve, decline.",
+    invoke_without_command=True,
+)
+
+
+@requests_app.callback()
+def requests(ctx: typer.Context, as_json: AsJson = False) -> None:
+    """Follow requests waiting for your answer (lock with: roost profile set --locked)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    result = _read(lambda s: s.requests())
+    output.print_json(result.requests) if as_json else show.print_requests(result.requests)
+
+
+@requests_app.command("approve")
+def approve(username: str, as_json: AsJson = False) -> None:
+    """Approve USER's request: they follow you and see your posts from now on."""
+    result = _write(lambda s: s.approve(username), "follow.approve", as_json)
+    if result is not None:
+        output.print_json(result) if as_json else output.note(
+            f"approved: @{output.line(result.username)} follows you now"
+        )
+
+
+@requests_app.command("decline")
+def decline(username: str, as_json: AsJson = False) -> None:
+    """Decline USER's request (they are not told)."""
+    result = _write(lambda s: s.decline(username), "follow.decline", as_json)
+    if result is not None:
+        output.print_json(result) if as_json else output.note(
+            f"declined @{output.line(result.username)}'s request"
+        )
+
+
 COMMANDS: list[Callable[..., None]] = [
     post,
     repost,
@@ -251,3 +292,4 @@ COMMANDS: list[Callable[..., None]] = [
 def register(app: typer.Typer) -> None:
     for command in COMMANDS:
         app.command()(command)
+    app.add_typer(requests_app, name="requests")

@@ -73,9 +73,13 @@ def print_users(users: list[wire.UserCard], empty: str) -> None:
     output.stdout.print(table)
 
 
+LOCK = "🔒"
+
+
 def print_profile(p: wire.UserProfile) -> None:
     name = line(p.display_name or p.username)
-    output.stdout.print(f"{name} (@{line(p.username)})", style="bold", markup=False)
+    lock = f" {LOCK} locked: approves follow requests" if p.locked else ""
+    output.stdout.print(f"{name} (@{line(p.username)}){lock}", style="bold", markup=False)
     if p.bio:
         output.stdout.print(p.bio, markup=False)
     relation = [
@@ -85,6 +89,7 @@ def print_profile(p: wire.UserProfile) -> None:
             ("follows you", p.follows_you),
             ("blocked by you", p.blocked),
             ("muted by you", p.muted),
+            ("you asked to follow them", p.requested),
         )
         if on
     ]
@@ -102,7 +107,20 @@ _VERB = {
     "like": "liked your post",
     "repost": "reposted your post",
     "follow": "followed you",
+    "follow_request": "asks to follow you (roost requests approve|decline USER)",
+    "follow_accepted": "approved your follow request",
 }
+
+
+def print_requests(requests: list[wire.FollowRequest]) -> None:
+    if not requests:
+        output.note("no follow requests waiting")
+        return
+    table = Table("user", "name", "asked")
+    for r in requests:
+        table.add_row(f"@{line(r.username)}", line(r.display_name), output.when(r.requested_at))
+    output.stdout.print(table)
+    output.note("answer with: roost requests approve USER | roost requests decline USER")
 
 
 def print_notifications(notes: wire.Notifications) -> None:

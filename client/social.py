@@ -99,6 +99,13 @@ class Social:
         """Whom you muted (private: only you can ask)."""
         return await self.client.read("mute.list", blocking.ListHidden(), cache_key="")
 
+    async def approve(self, username: str) -> Written[wire.UserProfile]:
+        """Approve a follow request to you (a locked account)."""
+        return await self.client.write("follow.approve", wire.UserRef(username=username))
+
+    async def decline(self, username: str) -> Written[wire.UserProfile]:
+        return await self.client.write("follow.decline", wire.UserRef(username=username))
+
     async def mark_read(self, up_to: str | None = None) -> Written[wire.ReadMarker]:
         return await self.client.write(
             "notifications.read", wire.MarkNotificationsRead(up_to=up_to)
@@ -140,6 +147,12 @@ class Social:
             "user.profile",
             wire.GetUser(username=username),
             cache_key=(username or self._me()).lower(),
+        )
+
+    async def requests(self) -> Read[wire.FollowRequests]:
+        """Follow requests waiting for your answer, oldest first."""
+        return await self.client.read(
+            "follow.requests", wire.ListFollowRequests(), cache_key=self._me().lower()
         )
 
     async def followers(self, username: str | None = None) -> Read[wire.UserList]:

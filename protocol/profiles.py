@@ -19,6 +19,9 @@ class SetProfile(msgspec.Struct, forbid_unknown_fields=True):
 
     display_name: DisplayName | None = None
     bio: Bio | None = None
+    # True: follows become requests the user approves, and their posts (old ones too) reach
+    # only approved followers. False: open again, and every waiting request is approved.
+    locked: bool | None = None
     client_id: ClientId | None = None
 
 
@@ -28,6 +31,7 @@ class Profile(msgspec.Struct):
     bio: str
     created_at: datetime
     updated_at: datetime
+    locked: bool = False
 
 
 SPECS = [
@@ -37,7 +41,7 @@ SPECS = [
         SetProfile,
         Profile,
         write=True,
-        summary="change the caller's display name and/or bio",
+        summary="change the caller's display name, bio and/or whether the account is locked",
     ),
 ]
 EVENTS: dict[str, type[msgspec.Struct]] = {"profile.updated": Profile}

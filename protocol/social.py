@@ -88,6 +88,10 @@ class GetUser(msgspec.Struct, forbid_unknown_fields=True):
     username: Username | None = None
 
 
+class ListFollowRequests(msgspec.Struct, forbid_unknown_fields=True):
+    limit: Annotated[int, msgspec.Meta(ge=1, le=1000)] = 200
+
+
 class Search(msgspec.Struct, forbid_unknown_fields=True):
     query: Query
     limit: PageSize = 20
@@ -172,6 +176,18 @@ class UserProfile(msgspec.Struct):
     follows_you: bool
     blocked: bool = False  # the caller blocked them (never whether they blocked the caller)
     muted: bool = False  # the caller muted them
+    locked: bool = False  # follows are requests it approves; posts reach followers only
+    requested: bool = False  # the caller's follow request is waiting for its approval
+
+
+class FollowRequest(msgspec.Struct):
+    username: str
+    display_name: str
+    requested_at: datetime
+
+
+class FollowRequests(msgspec.Struct):
+    requests: list[FollowRequest]  # oldest first
 
 
 class UserList(msgspec.Struct):
@@ -209,7 +225,7 @@ class Suggestions(msgspec.Struct):
 
 class Notification(msgspec.Struct):
     id: str
-    kind: str  # mention, reply, like, repost, follow
+    kind: str  # mention, reply, like, repost, follow, follow_request, follow_accepted
     actor: str
     created_at: datetime
     post: Post | None = None  # None for follows, and once the post is deleted
@@ -237,8 +253,40 @@ SPECS = [
     OpSpec("post.thread", GetThread, Thread, summary="a post with its ancestors and replies"),
     OpSpec("timeline.home", HomeTimeline, Page, summary="the caller's home timeline"),
     OpSpec("timeline.user", UserTimeline, Page, summary="one user's posts and reposts"),
-    OpSpec("follow.add", UserRef, UserProfile, write=True, summary="follow a user"),
-    OpSpec("follow.remove", UserRef, UserProfile, write=True, summary="unfollow a user"),
+    OpSpec(
+        "follow.add",
+        UserRef,
+        UserProfile,
+        write=True,
+        summary="follow a user (of a locked account: ask to, `requested` in the result)",
+    ),
+    OpSpec(
+        "follow.remove",
+        UserRef,
+        UserProfile,
+        write=True,
+        summary="unfollow a user, or take back a follow request still waiting",
+    ),
+    OpSpec(
+        "follow.requests",
+        ListFollowRequests,
+        FollowRequests,
+        summary="follow requests waiting for the caller's answer (a locked account)",
+    ),
+    OpSpec(
+        "follow.approve",
+        UserRef,
+        UserProfile,
+        write=True,
+        summary="approve a follow request to the caller; the requester becomes a follower",
+    ),
+    OpSpec(
+        "follow.decline",
+        UserRef,
+        UserProfile,
+        write=True,
+        summary="decline a follow request to the caller",
+    ),
     OpSpec("follow.followers", ListUsers, UserList, summary="who follows a user"),
     OpSpec("follow.following", ListUsers, UserList, summary="whom a user follows"),
     OpSpec("user.profile", GetUser, UserProfile, summary="a profile with counts"),

@@ -37,6 +37,7 @@ from server import (
     blocks,
     chat,
     discovery,
+    export,
     files,
     follows,
     gc_policy,
@@ -91,6 +92,7 @@ CAPABILITIES = [
     chat,
     files,
     sharing,
+    export,
 ]
 BLOCK_FRAMES_AT_ONCE = 8  # per connection: verifying and storing blocks overlaps the network
 SMALL_FRAME_BYTES = (256 << 10) + 64  # a block of at most 256 KiB and its header

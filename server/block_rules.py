@@ -9,10 +9,9 @@ blocked is told plainly, since it is their own list.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 
 from protocol.errors import ErrorCode, RoostError
-from storage.social_posts import PostRecord
 from storage.user_blocks import Between, DirectBlock, Hiding
 
 
@@ -70,16 +69,6 @@ def notifies(recipient_sees_actor: Between) -> bool:
     """A notification reaches its recipient unless they blocked or muted the actor
     (`Between` taken from the recipient's side)."""
     return not (recipient_sees_actor.i_block or recipient_sees_actor.i_mute)
-
-
-def shows(record: PostRecord, records: Mapping[int, PostRecord], hidden: frozenset[int]) -> bool:
-    """A post is shown unless its author, or for a repost the original's author, is hidden."""
-    if not hidden:
-        return True
-    if record.author_id in hidden:
-        return False
-    original = records.get(record.repost_of) if record.repost_of is not None else None
-    return original is None or original.author_id not in hidden
 
 
 def hidden_on_profile(hiding: Hiding, author_id: int) -> frozenset[int] | None:

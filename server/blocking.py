@@ -25,11 +25,14 @@ async def _target(ctx: OpContext, username: str, verb: str) -> int:
 
 
 async def _sever_follows(ctx: OpContext, a: int, b: int) -> None:
-    """Both follows between a and b end, each follower's timeline loses the other's posts."""
+    """Both follows between a and b end, each follower's timeline loses the other's posts,
+    and a follow request waiting either way goes (with its notification)."""
     social, tx = ctx.services.social, ctx.write_tx
     for follower, followee in ((a, b), (b, a)):
         if await social.follows.unfollow(tx, follower, followee):
             await social.timelines.remove_author(tx, follower, followee)
+        if await social.visibility.withdraw(tx, follower, followee):
+            await social.notifications.remove(tx, followee, "follow_request", follower, None)
 
 
 async def _change(

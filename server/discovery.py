@@ -18,8 +18,8 @@ async def search(ctx: OpContext, args: wire.Search) -> wire.SearchResult:
     words = fts_query(args.query)
     if words is None:
         return wire.SearchResult(posts=[], users=[])
-    ids = await social.posts.search(None, words, args.limit)
     me = ctx.identity.user_id
+    ids = await social.posts.search(None, me, words, args.limit)
     posts = await social.views(None, me, ids, (await social.hiding(me)).anyone)
     users = await social.follows.search(None, fts_query(args.query, prefix_last=True) or words, 10)
     return wire.SearchResult(posts=posts, users=[card(u) for u in users])
@@ -27,7 +27,7 @@ async def search(ctx: OpContext, args: wire.Search) -> wire.SearchResult:
 
 async def trending(ctx: OpContext, args: wire.Trending) -> wire.TrendingTags:
     since = now_ms() - args.hours * HOUR_MS
-    tags = await trending_tags(ctx.services.db.reader, since, args.limit)
+    tags = await trending_tags(ctx.services.db.reader, ctx.identity.user_id, since, args.limit)
     return wire.TrendingTags(
         hours=args.hours,
         tags=[wire.Tag(tag=t.tag, authors=t.authors, posts=t.posts) for t in tags],

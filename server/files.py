@@ -431,15 +431,18 @@ async def media_get(ctx: OpContext, args: wire.GetAttachment) -> wire.Attachment
 
 
 async def post_media(ctx: OpContext, args: wire.GetPostMedia) -> wire.PostMedia:
-    """A live post's attachments; every signed-in user can read every live post, so its
-    attachments too."""
-    posts = ctx.services.social.posts
-    post = await posts.get(None, _number(args.post_id))
+    """A live post's attachments, to whoever may see the post (everyone, unless its author
+    is locked: then their approved followers, `storage/visibility.py`)."""
+    social, me = ctx.services.social, ctx.identity.user_id
+    post_id = _number(args.post_id)
+    post = await social.posts.get(None, post_id)
     if post is not None and post.repost_of is not None:
-        post = await posts.get(None, post.repost_of)
-    if post is None or post.deleted:
+        post = await social.posts.get(None, post.repost_of)
+    # missing, deleted, or not for this reader: all look the same
+    if post is None or await social.view(None, me, post_id) is None:
         raise RoostError(ErrorCode.NOT_FOUND, f"no post {args.post_id}")
-    found = [await ctx.services.files.attachment(a.id) for a in post.attachments]
+    files = ctx.services.files
+    found = [await files.attachment(a.id, reader_id=me) for a in post.attachments]
     return wire.PostMedia(str(post.id), [_attachment(r) for r in found if r is not None])
 
 

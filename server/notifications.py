@@ -13,13 +13,22 @@ from server.social_services import SocialServices, as_id, when
 from storage.database import now_ms
 from storage.notifications import NotificationRecord
 
-KINDS = ("mention", "reply", "like", "repost", "follow")
+# follow_request: someone asks to follow a locked account (its owner is told);
+# follow_accepted: the locked account approved the request (the requester is told).
+KINDS = ("mention", "reply", "like", "repost", "follow", "follow_request", "follow_accepted")
 
 
-async def notify(ctx: OpContext, user_id: int, kind: str, post_id: int | None = None) -> None:
-    """Tell `user_id` that the caller did `kind` (never oneself)."""
+async def notify(
+    ctx: OpContext,
+    user_id: int,
+    kind: str,
+    post_id: int | None = None,
+    *,
+    actor: int | None = None,
+) -> None:
+    """Tell `user_id` that `actor` (by default the caller) did `kind` (never oneself)."""
     assert kind in KINDS
-    actor = ctx.identity.user_id
+    actor = ctx.identity.user_id if actor is None else actor
     if user_id == actor:
         return
     social = ctx.services.social

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from protocol import profiles as wire
 from protocol.errors import ErrorCode, RoostError
 from server.context import OpContext
+from server.follows import approve_request
 from server.router import Handler
 from storage.database import now_ms
 from storage.profiles import ProfileRecord
@@ -24,12 +25,24 @@ async def get_profile(ctx: OpContext, args: wire.GetProfile) -> wire.Profile:
 
 async def set_profile(ctx: OpContext, args: wire.SetProfile) -> wire.Profile:
     me = ctx.identity
+    if args.locked is not None:
+        await _set_locked(ctx, args.locked)
     record = await ctx.services.profiles.update(
         ctx.write_tx, me.user_id, display_name=args.display_name, bio=args.bio, now=now_ms()
     )
     profile = to_wire(record)
     ctx.emit([me.user_id], "profile.updated", profile)  # the user's other devices
     return profile
+
+
+async def _set_locked(ctx: OpContext, locked: bool) -> None:
+    """Unlocking approves every request still waiting, as Mastodon does: the account is open,
+    so asking to follow it is following it."""
+    visibility = ctx.services.social.visibility
+    me = ctx.identity.user_id
+    if await visibility.set_locked(ctx.write_tx, me, locked) and not locked:
+        for request in await visibility.requests_to(ctx.write_tx, me, limit=-1):
+            await approve_request(ctx, request.requester_id)
 
 
 def to_wire(record: ProfileRecord) -> wire.Profile:
@@ -39,6 +52,7 @@ def to_wire(record: ProfileRecord) -> wire.Profile:
         bio=record.bio,
         created_at=datetime.fromtimestamp(record.created_at / 1000, UTC),
         updated_at=datetime.fromtimestamp(record.updated_at / 1000, UTC),
+        locked=record.locked,
     )
 
 

@@ -28,9 +28,9 @@ async def create_post(ctx: OpContext, args: wire.CreatePost) -> wire.Post:
     tx = ctx.write_tx
     parent: PostRecord | None = None
     if args.reply_to is not None:
-        parent = await _live_post(ctx, args.reply_to)
+        parent = await _seen_post(ctx, args.reply_to)
         if parent.repost_of is not None:  # replying to a repost answers the original
-            parent = await _live_post(ctx, str(parent.repost_of))
+            parent = await _seen_post(ctx, str(parent.repost_of))
     attachments = await _own_attachments(ctx, args.attachments)
     entities = parse_entities(args.text)
     mentioned = await social.follows.user_ids(tx, entities.mentions)
@@ -42,19 +42,31 @@ async def create_post(ctx: OpContext, args: wire.CreatePost) -> wire.Post:
         tags=entities.tags,
         attachments=attachments,
     )
-    if parent is not None:
-        await notify(ctx, parent.author_id, "reply", int(post.id))
-    for user_id in mentioned.values():
-        if parent is None or user_id != parent.author_id:
-            await notify(ctx, user_id, "mention", int(post.id))
+    # Only people who may see the post hear of it: a locked author's reply or mention
+    # reaches their approved followers, nobody else.
+    me = ctx.identity.user_id
+    told = [parent.author_id] if parent is not None else []
+    told += [u for u in mentioned.values() if u not in told]
+    for user_id in told:
+        if not await social.visibility.may_see(tx, user_id, me):
+            continue
+        kind = "reply" if parent is not None and user_id == parent.author_id else "mention"
+        await notify(ctx, user_id, kind, int(post.id))
     return post
 
 
 async def repost(ctx: OpContext, args: wire.PostRef) -> wire.Post:
     social = ctx.services.social
-    target = await _live_post(ctx, args.post_id)
+    target = await _seen_post(ctx, args.post_id)
     if target.repost_of is not None:  # reposting a repost reposts the original
-        target = await _live_post(ctx, str(target.repost_of))
+        target = await _seen_post(ctx, str(target.repost_of))
+    if target.author_id != ctx.identity.user_id and await social.visibility.is_locked(
+        ctx.write_tx, target.author_id
+    ):  # a repost would carry it past their followers
+        raise RoostError(
+            ErrorCode.FORBIDDEN,
+            f"@{target.author}'s posts are for their followers only; they cannot be reposted",
+        )
     existing = await social.posts.live_repost(ctx.write_tx, ctx.identity.user_id, target.id)
     if existing is not None:
         view = await social.view(ctx.write_tx, ctx.identity.user_id, existing)
@@ -114,7 +126,7 @@ async def _publish(
 async def delete_post(ctx: OpContext, args: wire.PostRef) -> wire.Deleted:
     social = ctx.services.social
     tx = ctx.write_tx
-    post = await _live_post(ctx, args.post_id)
+    post = await _seen_post(ctx, args.post_id)
     if post.author_id != ctx.identity.user_id:
         raise RoostError(ErrorCode.FORBIDDEN, "you can only delete your own posts")
     now = now_ms()
@@ -185,9 +197,14 @@ def _id(value: str) -> int:
     return number
 
 
-async def _live_post(ctx: OpContext, post_id: str) -> PostRecord:
-    post = await ctx.services.social.posts.get(ctx.write_tx, _id(post_id))
+async def _seen_post(ctx: OpContext, post_id: str) -> PostRecord:
+    """A live post the caller may see; else `not_found`, whether it is missing, deleted or
+    a locked author's post for their followers only (the three look the same)."""
+    social = ctx.services.social
+    post = await social.posts.get(ctx.write_tx, _id(post_id))
     if post is None or post.deleted:
+        raise RoostError(ErrorCode.NOT_FOUND, f"no post {post_id}")
+    if not await social.visibility.may_see(ctx.write_tx, ctx.identity.user_id, post.author_id):
         raise RoostError(ErrorCode.NOT_FOUND, f"no post {post_id}")
     return post
 
@@ -211,9 +228,9 @@ async def _own_attachments(ctx: OpContext, ids: list[str]) -> list[int]:
 
 
 async def _likeable(ctx: OpContext, post_id: str) -> PostRecord:
-    post = await _live_post(ctx, post_id)
+    post = await _seen_post(ctx, post_id)
     if post.repost_of is not None:  # a like of a repost is a like of the original
-        post = await _live_post(ctx, str(post.repost_of))
+        post = await _seen_post(ctx, str(post.repost_of))
     return post
 
 

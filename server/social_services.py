@@ -14,7 +14,6 @@ import aiosqlite
 
 from protocol import social as wire
 from protocol.errors import ErrorCode, RoostError
-from server.block_rules import shows
 from server.fanout import DEFAULT_CELEBRITY_THRESHOLD
 from server.lru import LRU
 from storage.database import Database
@@ -23,6 +22,7 @@ from storage.social_graph import FollowRepository
 from storage.social_posts import PostRecord, PostRepository
 from storage.timelines import TimelineRepository
 from storage.user_blocks import Hiding, UserBlockRepository
+from storage.visibility import VisibilityRepository
 
 HOT_POSTS = 50_000  # the default of `roost serve --post-cache`; ~0.8 KiB of memory per post
 HOT_TIMELINES = 10_000
@@ -45,6 +45,7 @@ class SocialServices:
     timelines: TimelineRepository
     notifications: NotificationRepository
     blocks: UserBlockRepository
+    visibility: VisibilityRepository  # whose posts a reader may see (locked accounts)
     celebrity_threshold: int = DEFAULT_CELEBRITY_THRESHOLD
     hot_posts: LRU[int, PostRecord] = field(default_factory=lambda: LRU(HOT_POSTS))
     hot_homes: LRU[int, HomeHead] = field(default_factory=lambda: LRU(HOT_TIMELINES))
@@ -62,6 +63,7 @@ class SocialServices:
             TimelineRepository(db),
             NotificationRepository(db),
             UserBlockRepository(db),
+            VisibilityRepository(db),
             celebrity_threshold,
             LRU(hot_posts),
         )
@@ -131,16 +133,24 @@ class SocialServices:
         hidden: frozenset[int] = frozenset(),
     ) -> list[wire.Post]:
         """Wire posts for these ids, in order, leaving out deleted posts, reposts of
-        deleted posts, and posts (or reposts of posts) by the `hidden` authors."""
+        deleted posts, and what the viewer may not see: posts (or reposts of posts) by the
+        `hidden` authors (blocked or muted), and a locked author's posts, or reposts of them,
+        unless the viewer follows that author (`storage/visibility.py`).
+
+        Cached records are the same for every reader; this filter runs per call, after the
+        cache, so nothing one reader may see reaches another through it."""
         records = await self.records(conn, ids)
         originals = [r.repost_of for r in records.values() if r.repost_of is not None]
         missing = [o for o in originals if o not in records]
         if missing:
             records.update(await self.records(conn, missing))
+        locked = await self.visibility.hidden_authors(
+            conn, viewer_id, {r.author_id for r in records.values()}
+        )
         shown = [
             records[i]
             for i in ids
-            if i in records and visible(records[i], records) and shows(records[i], records, hidden)
+            if i in records and visible(records[i], records, hidden | locked)
         ]
         liked_ids = [r.repost_of if r.repost_of is not None else r.id for r in shown]
         liked = await self.posts.liked(conn, viewer_id, liked_ids)
@@ -161,13 +171,20 @@ class SocialServices:
         return found[0] if found else None
 
 
-def visible(record: PostRecord, records: dict[int, PostRecord]) -> bool:
-    if record.deleted:
+def visible(
+    record: PostRecord,
+    records: dict[int, PostRecord],
+    hidden_authors: set[int] | frozenset[int] = frozenset(),
+) -> bool:
+    """Live, by an author the reader may see, and (for a repost) the same of its original."""
+    if record.deleted or record.author_id in hidden_authors:
         return False
     if record.repost_of is None:
         return True
     original = records.get(record.repost_of)
-    return original is not None and not original.deleted
+    return (
+        original is not None and not original.deleted and original.author_id not in hidden_authors
+    )
 
 
 def to_wire(record: PostRecord, liked: bool, original: wire.Post | None = None) -> wire.Post:

@@ -80,6 +80,8 @@ async def user_page(
     hidden = hidden_on_profile(await social.hiding(viewer_id), author_id)
     if hidden is None:  # the reader blocked this author: nothing of theirs is shown
         return wire.Page(posts=[], next_before=None)
+    if not await social.visibility.may_see(None, viewer_id, author_id):
+        return wire.Page(posts=[], next_before=None)  # a locked account, not followed
     shown: list[wire.Post] = []
     cursor = before
     exhausted = False

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import aiosqlite
 
 from storage.database import Database
+from storage.visibility import author_visible
 
 _MAX_VARS = 500  # stay well under SQLite's bound-parameter limit
 
@@ -87,9 +88,13 @@ class AttachmentRecord:
 
 # Who may read attachment `a` (one `?`: the reader): its owner, or anyone while it is on a
 # live post, since every signed-in user can read every post.
+# Who may read an attachment (its one `?` is the reader): its owner, or anyone who may see a
+# live post carrying it (a locked author's post: their approved followers only).
 _READABLE_ATTACHMENT = (
-    "(a.owner_id = ? OR EXISTS (SELECT 1 FROM post_attachments pa JOIN posts p"
-    " ON p.id = pa.post_id WHERE pa.attachment_id = a.id AND p.deleted_at IS NULL))"
+    "EXISTS (SELECT 1 FROM (SELECT ? AS id) reader WHERE a.owner_id = reader.id"
+    " OR EXISTS (SELECT 1 FROM post_attachments pa JOIN posts p ON p.id = pa.post_id"
+    " WHERE pa.attachment_id = a.id AND p.deleted_at IS NULL"
+    f" AND {author_visible('p.author_id', 'reader.id')}))"
 )
 _NS_SELECT = (
     "SELECT n.id, n.kind, COALESCE(m.mount_name, n.name), n.owner_id, u.username, m.role, n.seq"
@@ -485,6 +490,15 @@ class FileRepository:
     async def history(self, ns_id: int, path: str) -> list[VersionRecord]:
         async with self._db.reader.execute(
             _V_SELECT + " WHERE namespace_id = ? AND path = ? ORDER BY id DESC", (ns_id, path)
+        ) as cur:
+            rows = await cur.fetchall()
+        return await self._with_blocks(self._db.reader, rows)
+
+    async def all_versions(self, ns_id: int, after: int | None, limit: int) -> list[VersionRecord]:
+        """Every version of a namespace after `after`, oldest first, tombstones included."""
+        async with self._db.reader.execute(
+            _V_SELECT + " WHERE namespace_id = ? AND id > ? ORDER BY id LIMIT ?",
+            (ns_id, after if after is not None else 0, limit),
         ) as cur:
             rows = await cur.fetchall()
         return await self._with_blocks(self._db.reader, rows)

@@ -17,10 +17,11 @@ class ProfileRecord:
     bio: str
     created_at: int
     updated_at: int
+    locked: bool = False
 
 
 _SELECT = (
-    "SELECT u.id, u.username, p.display_name, p.bio, u.created_at, p.updated_at"
+    "SELECT u.id, u.username, p.display_name, p.bio, u.created_at, p.updated_at, p.locked"
     " FROM profiles p JOIN users u ON u.id = p.user_id"
 )
 
@@ -60,4 +61,9 @@ class ProfileRepository:
     ) -> ProfileRecord | None:
         async with conn.execute(_SELECT + where, (key,)) as cur:
             row = await cur.fetchone()
-        return ProfileRecord(*row) if row else None
+        if row is None:
+            return None
+        user_id, username, display_name, bio, created_at, updated_at, locked = row
+        return ProfileRecord(
+            user_id, username, display_name, bio, created_at, updated_at, bool(locked)
+        )

@@ -443,4 +443,19 @@ MIGRATIONS: list[Migration] = [
         CREATE INDEX user_mutes_by_target ON user_mutes(target_id, user_id)
         """,
     ),
+    Migration(
+        13,
+        "locked accounts: a profile may be locked; follows of it wait in follow_requests",
+        # The rule that reads these (whose posts a reader may see) is storage/visibility.py.
+        """
+        ALTER TABLE profiles ADD COLUMN locked INTEGER NOT NULL DEFAULT 0;
+        CREATE TABLE follow_requests (
+            target_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+            requester_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+            created_at INTEGER NOT NULL,
+            PRIMARY KEY (target_id, requester_id)
+        ) WITHOUT ROWID;
+        CREATE INDEX follow_requests_by_requester ON follow_requests(requester_id, target_id)
+        """,
+    ),
 ]

@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 import aiosqlite
 
 from storage.repository import Repository
+from storage.visibility import author_visible
 
 MAX_THREAD_REPLIES = 500
 MAX_ANCESTORS = 50
@@ -130,6 +131,17 @@ class PostRepository(Repository):
         ) as cur:
             return [row[0] for row in await cur.fetchall()]
 
+    async def by_author_oldest_first(
+        self, conn: aiosqlite.Connection | None, author_id: int, after: int | None, limit: int
+    ) -> list[int]:
+        """The author's live posts after `after`, oldest first (for export)."""
+        async with self._conn(conn).execute(
+            "SELECT id FROM posts WHERE author_id = ? AND id > ? AND deleted_at IS NULL"
+            " ORDER BY id LIMIT ?",
+            (author_id, after if after is not None else 0, limit),
+        ) as cur:
+            return [row[0] for row in await cur.fetchall()]
+
     async def live_repost(
         self, conn: aiosqlite.Connection | None, user_id: int, original_id: int
     ) -> int | None:
@@ -162,11 +174,15 @@ class PostRepository(Repository):
         ) as cur:
             return [row[0] for row in await cur.fetchall()]
 
-    async def search(self, conn: aiosqlite.Connection | None, match: str, limit: int) -> list[int]:
+    async def search(
+        self, conn: aiosqlite.Connection | None, reader_id: int, match: str, limit: int
+    ) -> list[int]:
+        """Live posts matching, best first, of authors the reader may see."""
         async with self._conn(conn).execute(
             "SELECT p.id FROM posts_fts f JOIN posts p ON p.id = f.rowid"
-            " WHERE posts_fts MATCH ? AND p.deleted_at IS NULL ORDER BY f.rank, p.id DESC LIMIT ?",
-            (match, limit),
+            " WHERE posts_fts MATCH ? AND p.deleted_at IS NULL"
+            f" AND {author_visible('p.author_id', '?')} ORDER BY f.rank, p.id DESC LIMIT ?",
+            (match, reader_id, reader_id, limit),
         ) as cur:
             return [row[0] for row in await cur.fetchall()]
 
@@ -271,11 +287,15 @@ class TagCount:
     posts: int
 
 
-async def trending_tags(conn: aiosqlite.Connection, since: int, limit: int) -> list[TagCount]:
-    """Tags of live posts since `since`, ranked by how many different people used them."""
+async def trending_tags(
+    conn: aiosqlite.Connection, reader_id: int, since: int, limit: int
+) -> list[TagCount]:
+    """Tags of live posts since `since` that the reader may see, ranked by how many different
+    people used them."""
     async with conn.execute(
-        "SELECT tag, COUNT(DISTINCT author_id) AS authors, COUNT(*) AS uses FROM post_tags"
-        " WHERE created_at >= ? GROUP BY tag ORDER BY authors DESC, uses DESC, tag LIMIT ?",
-        (since, limit),
+        "SELECT tag, COUNT(DISTINCT author_id) AS authors, COUNT(*) AS uses FROM post_tags t"
+        f" WHERE created_at >= ? AND {author_visible('t.author_id', '?')}"
+        " GROUP BY tag ORDER BY authors DESC, uses DESC, tag LIMIT ?",
+        (since, reader_id, reader_id, limit),
     ) as cur:
         return [TagCount(*row) for row in await cur.fetchall()]

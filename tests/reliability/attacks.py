@@ -108,6 +108,34 @@ def only_own_devices(world: World, result: dict[str, Any]) -> None:
     assert len(result["devices"]) == 1 and result["devices"][0]["current"], result
 
 
+def no_requests(world: World, result: dict[str, Any]) -> None:
+    assert result["requests"] == [], result
+
+
+def nothing_of_lenas(world: World, result: dict[str, Any]) -> None:
+    """Lena is locked and nobody was approved: her posts are not there for anyone else."""
+    assert result["posts"] == [], result
+
+
+def lenas_post(world: World) -> dict[str, Any]:
+    return {"post_id": world.ids["lena_post"], "client_id": key()}
+
+
+def answer_carols_request(world: World) -> dict[str, Any]:
+    """Carol's request waits for lena: nobody else can approve or decline it."""
+    return {"username": "carol", "client_id": key()}
+
+
+def only_own_posts(world: World, result: dict[str, Any]) -> None:
+    assert {p["author"] for p in result["posts"]} <= {"mallory"}, result
+
+
+def the_share_only(world: World, result: dict[str, Any]) -> None:
+    """Bob, a viewer of `team`, exports its versions: the plan, nothing of alice's home."""
+    paths = [v["path"] for v in result["versions"]]
+    assert PLAN_PATH in paths and DIARY_PATH not in paths, result
+
+
 def mallory_herself(world: World, result: dict[str, Any]) -> None:
     assert result["username"] == "mallory", result
 
@@ -177,7 +205,10 @@ def commit(namespace: str, item: Args) -> Args:
     return lambda w: {"namespace_id": w.ids[namespace], "items": [item(w)], "client_id": key()}
 
 
-PUBLIC = "posts, profiles and the follow graph are public to every signed-in user"
+PUBLIC = (
+    "posts, profiles and the follow graph are public to every signed-in user, but a locked"
+    " account's posts reach its approved followers only"
+)
 OWN = "acts only on the caller's own data"
 
 # ----------------------------------------------------------------------------- the table
@@ -217,20 +248,44 @@ ROWS: dict[str, Row] = {
         valid=lambda w: {"text": "hi #x @bob", "reply_to": w.ids["post"], "client_id": key()},
     ),
     "post.repost": Row(
-        [allowed(lambda w: {"post_id": w.ids["post"], "client_id": key()})], open_because=PUBLIC
+        [
+            allowed(lambda w: {"post_id": w.ids["post"], "client_id": key()}),
+            refused("not_found")(lenas_post),  # locked: not there for a stranger
+            refused("not_found", "carol")(lenas_post),  # nor for someone still asking
+        ],
+        open_because=PUBLIC,
     ),
     "post.delete": Row(
         [refused("forbidden")(lambda w: {"post_id": w.ids["post"], "client_id": key()})]
     ),
     "post.like": Row(
-        [allowed(lambda w: {"post_id": w.ids["post"], "client_id": key()})], open_because=PUBLIC
+        [
+            allowed(lambda w: {"post_id": w.ids["post"], "client_id": key()}),
+            refused("not_found")(lenas_post),
+            refused("not_found", "carol")(lenas_post),
+        ],
+        open_because=PUBLIC,
     ),
     "post.unlike": Row(
         [allowed(lambda w: {"post_id": w.ids["post"], "client_id": key()})], open_because=PUBLIC
     ),
-    "post.thread": Row([allowed(lambda w: {"post_id": w.ids["post"]})], open_because=PUBLIC),
+    "post.thread": Row(
+        [
+            allowed(lambda w: {"post_id": w.ids["post"]}),
+            refused("not_found")(lambda w: {"post_id": w.ids["lena_post"]}),
+            refused("not_found", "carol")(lambda w: {"post_id": w.ids["lena_post"]}),
+        ],
+        open_because=PUBLIC,
+    ),
     "timeline.home": Row([allowed(lambda w: {"limit": 100})], open_because=OWN),
-    "timeline.user": Row([allowed(lambda w: {"username": "alice"})], open_because=PUBLIC),
+    "timeline.user": Row(
+        [
+            allowed(lambda w: {"username": "alice"}),
+            allowed(lambda w: {"username": "lena"}, nothing_of_lenas),
+            Attempt("carol", lambda w: {"username": "lena"}, None, nothing_of_lenas),
+        ],
+        open_because=PUBLIC,
+    ),
     "follow.add": Row(
         [allowed(lambda w: {"username": "alice", "client_id": key()})],
         open_because=PUBLIC,
@@ -241,14 +296,35 @@ ROWS: dict[str, Row] = {
         open_because=PUBLIC,
         valid=lambda w: {"username": "bob", "client_id": key()},  # alice cannot follow herself
     ),
+    "follow.requests": Row([allowed(empty, no_requests)], open_because=OWN),
+    "follow.approve": Row(
+        [
+            refused("not_found")(answer_carols_request),
+            refused("not_found", "bob")(answer_carols_request),
+        ]
+    ),
+    "follow.decline": Row(
+        [
+            refused("not_found")(answer_carols_request),
+            refused("not_found", "bob")(answer_carols_request),
+        ]
+    ),
     "follow.followers": Row([allowed(lambda w: {"username": "alice"})], open_because=PUBLIC),
     "follow.following": Row([allowed(lambda w: {"username": "alice"})], open_because=PUBLIC),
     "user.profile": Row([allowed(lambda w: {"username": "alice"})], open_because=PUBLIC),
     "search.query": Row(
-        [allowed(lambda w: {"query": "alice secret"}), allowed(lambda w: {"query": "notes"})],
-        open_because="searches public posts and users only",
+        [
+            allowed(lambda w: {"query": "alice secret"}),
+            allowed(lambda w: {"query": "notes"}),
+            allowed(lambda w: {"query": "followers only"}),  # lena's locked post
+            Attempt("carol", lambda w: {"query": "followers only"}, None),
+        ],
+        open_because="searches public posts and users, and posts of people the caller follows",
     ),
-    "trending.tags": Row([allowed(empty)], open_because=PUBLIC),
+    "trending.tags": Row(
+        [allowed(empty), Attempt("carol", empty, None)],  # lena's #hushhush42 is not counted
+        open_because=PUBLIC,
+    ),
     "suggest.follows": Row([allowed(empty)], open_because=PUBLIC),
     "notifications.list": Row([allowed(empty, no_notifications)], open_because=OWN),
     "notifications.read": Row(
@@ -485,9 +561,30 @@ ROWS: dict[str, Row] = {
             )
         ]
     ),
-    "media.get": Row([refused("not_found")(lambda w: {"attachment_id": w.ids["attachment"]})]),
+    # export
+    "export.posts": Row([allowed(empty, only_own_posts)], open_because=OWN),
+    "export.versions": Row(
+        [
+            refused("not_found")(lambda w: {"namespace_id": w.ids["home"]}),
+            refused("not_found")(lambda w: {"namespace_id": w.ids["share"]}),
+            refused("not_found", "carol")(lambda w: {"namespace_id": w.ids["share"]}),
+            refused("not_found", "penny")(lambda w: {"namespace_id": w.ids["share"]}),
+            Attempt("bob", lambda w: {"namespace_id": w.ids["share"]}, None, the_share_only),
+        ]
+    ),
+    "media.get": Row(
+        [
+            refused("not_found")(lambda w: {"attachment_id": w.ids["attachment"]}),
+            refused("not_found")(lambda w: {"attachment_id": w.ids["lena_attachment"]}),
+            refused("not_found", "carol")(lambda w: {"attachment_id": w.ids["lena_attachment"]}),
+        ]
+    ),
     "media.post": Row(
-        [allowed(lambda w: {"post_id": w.ids["post"]})],
+        [
+            allowed(lambda w: {"post_id": w.ids["post"]}),
+            refused("not_found")(lambda w: {"post_id": w.ids["lena_post"]}),
+            refused("not_found", "carol")(lambda w: {"post_id": w.ids["lena_post"]}),
+        ],
         open_because="a live post's attachments are as public as the post",
     ),
 }

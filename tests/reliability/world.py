@@ -8,6 +8,8 @@ carol   a former member: removed from alice's group and from `team` (she was an 
         she keeps the group's history up to her removal, nothing after, and nothing of `team`
 penny   invited to `team` as an editor, not answered yet: not a member, so nothing of it
 mallory a stranger: in none of alice's conversations or shares
+lena    a locked account: a followers-only post (#hushhush42) carrying an attachment; carol
+        asked to follow her and waits, nobody was approved, so nobody else sees any of it
 """
 
 from __future__ import annotations
@@ -45,7 +47,7 @@ PLAN_PATH = "plan.txt"  # inside the shared folder `team`
 
 
 def build_world(url: str) -> World:
-    names = ("alice", "bob", "carol", "penny", "mallory")
+    names = ("alice", "bob", "carol", "penny", "mallory", "lena")
     sessions = {name: register(url, name) for name in names}
     spare = login(url, "alice", "spare-phone")
     world = World(url, {n: s["token"] for n, s in sessions.items()}, {}, {})
@@ -56,6 +58,7 @@ def build_world(url: str) -> World:
         _social(world, alice, bob)
         _chat(world, alice)
         _files(world, alice, bob, mallory)
+        _locked(world)
     finally:
         for peer in (alice, bob, mallory):
             peer.close()
@@ -80,6 +83,10 @@ def build_world(url: str) -> World:
             "plan version": world.ids["plan_version"],
             "notification": world.ids["notification"],
             "penny invitation": world.ids["penny_invitation"],
+            "lena post text": LENA_TEXT,
+            "lena tag": "hushhush42",
+            "lena attachment name": "lena-only-photo.bin",
+            "lena attachment block": world.hashes["lena"],
         }
     )
     world.known = {
@@ -113,6 +120,37 @@ def _chat(world: World, alice: Peer) -> None:
         if text.endswith("91bc"):
             args = {"conversation": group["id"], "username": "carol", "client_id": key()}
             alice.call("chat.group.remove", args)
+
+
+LENA_TEXT = "lena-followers-only-3b7e #hushhush42"
+
+
+def _locked(world: World) -> None:
+    lena, carol = world.peer("lena"), world.peer("carol")
+    try:
+        lena.call("profile.set", {"locked": True, "client_id": key()})
+        photo = b"lena's photo for her followers " + uuid.uuid4().bytes
+        block = lena.put_block(photo)
+        attachment = lena.call(
+            "files.attach",
+            {
+                "name": "lena-only-photo.bin",
+                "size": len(photo),
+                "blocks": [block],
+                "client_id": key(),
+            },
+        )
+        post = lena.call(
+            "post.create",
+            {"text": LENA_TEXT, "attachments": [attachment["id"]], "client_id": key()},
+        )
+        asked = carol.call("follow.add", {"username": "lena", "client_id": key()})
+        assert asked["requested"] is True, asked
+    finally:
+        lena.close()
+        carol.close()
+    world.ids.update(lena_post=post["id"], lena_attachment=attachment["id"])
+    world.hashes["lena"] = block
 
 
 def _accept(peer: Peer) -> str:

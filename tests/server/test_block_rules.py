@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from protocol.errors import RoostError
 from server import block_rules as rules
 from server.chat_commit import PendingSend, plan_batch
+from server.social_services import visible
 from storage.social_posts import PostRecord
 from storage.user_blocks import Between, DirectBlock, Hiding
 
@@ -60,7 +61,7 @@ def test_a_post_shows_unless_its_author_or_reposted_author_is_hidden(
         records[100] = post(100, original_author)
     record = post(1, author, 100 if original_author is not None else None)
     expected = author not in hidden and (original_author is None or original_author not in hidden)
-    assert rules.shows(record, records, hidden) is expected
+    assert visible(record, records, hidden) is expected
 
 
 def test_a_muted_authors_own_page_still_shows_them_a_blocked_ones_nothing() -> None:

@@ -1,4 +1,6 @@
-"""Notifications: mentions, replies, likes, reposts and follows, newest first, unread marked."""
+"""Notifications: mentions, replies, likes, reposts, follows and follow requests, newest first,
+unread marked. A follow request (to a locked account) is answered here: a approves, x declines.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +14,7 @@ from textual.widget import Widget
 from textual.widgets import ListItem, ListView, Static
 
 from client.display import clean
-from client.errors import ClientError
+from client.errors import ClientError, ServerError
 from client.social import Social
 from protocol.social import Notification, Notifications
 from tui.messages import ServerEvent
@@ -26,6 +28,8 @@ VERBS = {
     "like": "liked your post",
     "repost": "reposted your post",
     "follow": "followed you",
+    "follow_request": "asks to follow you — a approve · x decline",
+    "follow_accepted": "approved your follow request",
 }
 
 
@@ -50,6 +54,8 @@ class NotificationsScreen(RoostScreen):
     BINDINGS = [
         Binding("m", "mark_read", "Mark read"),
         Binding("p", "open_actor", "Profile"),
+        Binding("a", "approve", "Approve"),
+        Binding("x", "decline", "Decline"),
         Binding("ctrl+r", "reload", "Reload"),
     ]
 
@@ -100,6 +106,47 @@ class NotificationsScreen(RoostScreen):
     def _highlighted(self) -> Notification | None:
         item = self.query_one("#notifications", ListView).highlighted_child
         return item.notification if isinstance(item, NotificationItem) else None
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in ("approve", "decline"):  # shown only on a follow request
+            note = self._highlighted()
+            return note is not None and note.kind == "follow_request"
+        return True
+
+    @on(ListView.Highlighted, "#notifications")
+    def _highlight_moved(self) -> None:
+        self.refresh_bindings()
+
+    def action_approve(self) -> None:
+        self.answer(approve=True)
+
+    def action_decline(self) -> None:
+        self.answer(approve=False)
+
+    @work(group="notifications-write")
+    async def answer(self, *, approve: bool) -> None:
+        """Approve or decline the highlighted follow request; the list then shows the
+        request gone (approved: a follow in its place)."""
+        note = self._highlighted()
+        if note is None or note.kind != "follow_request":
+            return
+        social = Social(self.roost.client)
+        try:
+            written = await (social.approve(note.actor) if approve else social.decline(note.actor))
+        except ServerError as exc:
+            self.notify(exc.message, title="Not answered", severity="error")
+            self.load()
+            return
+        except ClientError as exc:
+            self.notify(str(exc), severity="error")
+            return
+        if written.queued:
+            self.notify(f"@{clean(note.actor)}: will be answered when online")
+            await self.roost.refresh_outbox()
+            return
+        done = "approved: follows you now" if approve else "declined"
+        self.notify(f"@{clean(note.actor)} {done}")
+        self.load()
 
     def action_open_actor(self) -> None:
         note = self._highlighted()

@@ -154,13 +154,13 @@ class ProfileScreen(RoostScreen):
 
     @on(ProfileEditor.Saved)
     def _saved(self, event: ProfileEditor.Saved) -> None:
-        self.save(event.display_name, event.bio)
+        self.save(event.display_name, event.bio, event.locked)
 
     @work(exclusive=True, group="profile-save")
-    async def save(self, display_name: str, bio: str) -> None:
+    async def save(self, display_name: str, bio: str, locked: bool) -> None:
         try:
             written = await self.roost.client.write(
-                "profile.set", SetProfile(display_name=display_name, bio=bio)
+                "profile.set", SetProfile(display_name=display_name, bio=bio, locked=locked)
             )
         except ServerError as exc:
             self.notify(exc.message, title="Not saved", severity="error")
@@ -170,7 +170,7 @@ class ProfileScreen(RoostScreen):
             now = datetime.now(UTC)
             me = self.roost.client.home.require_account().username
             base = self._own or Profile(me, "", "", now, now)
-            draft = msgspec.structs.replace(base, display_name=display_name, bio=bio)
+            draft = msgspec.structs.replace(base, display_name=display_name, bio=bio, locked=locked)
             self.own_card.show(draft, pending=True)
             await self.roost.refresh_outbox()
         elif written.result is not None:
@@ -221,11 +221,19 @@ class ProfileScreen(RoostScreen):
     def _lists(self) -> list[PrivateListButton]:
         return [self.query_one("#mute", MuteButton), self.query_one("#block", BlockButton)]
 
+    @work(exclusive=True, group="profile-posts")
+    async def reload_posts(self, username: str) -> None:
+        try:
+            posts = await Social(self.roost.client).user_timeline(username, PAGE)
+        except ClientError:
+            return
+        await self._show_posts(posts.result)
+
     def _show_other(self, profile: UserProfile, note: str = "") -> None:
         self._other = profile
         self._show_actions(True)
         button = self.query_one("#follow", FollowButton)
-        button.set_following(profile.you_follow)
+        button.set_following(profile.you_follow, requested=profile.requested, locked=profile.locked)
         pending = button.pending_client_id is not None
         for toggle in self._lists():
             toggle.set_listed(toggle.state_of(profile))
@@ -239,20 +247,29 @@ class ProfileScreen(RoostScreen):
         await view.extend(PostItem(post) for post in page.posts)
         if page.posts:
             view.index = 0
-        note = "" if page.posts else "No posts yet."
-        if self._other is not None and self._other.blocked:
-            note = f"You blocked @{self._other.username}: their posts are hidden from you."
+        other = self._other
+        if page.posts:
+            note = ""
+        elif other is not None and other.blocked:
+            note = f"You blocked @{other.username}: their posts are hidden from you."
+        elif other is not None and other.locked and not other.you_follow:
+            note = f"🔒 Only the people @{other.username} approves see their posts."
+        else:
+            note = "No posts yet."
         self.query_one("#user-posts-note", Static).update(note)
 
     @on(FollowButton.Changed, "#follow")
     def _follow_changed(self, event: FollowButton.Changed) -> None:
         if event.profile is not None:
             self._show_other(event.profile)
+            if event.profile.locked:  # following decides what of theirs you may see
+                self.reload_posts(event.profile.username)
         elif self._other is not None:  # queued: show what it will be once sent
-            step = 1 if event.button.following else -1
+            step = int(event.button.following) - int(self._other.you_follow)
             draft = msgspec.structs.replace(
                 self._other,
                 you_follow=event.button.following,
+                requested=event.button.requested,
                 followers=max(0, self._other.followers + step),
             )
             self._other = draft

@@ -1,6 +1,7 @@
 """Profile widgets: a card that shows one profile, the form that edits your own, the button
-that follows or unfollows someone, and those that block or mute them (each queued and shown
-pending while offline)."""
+that follows or unfollows someone (of a locked account it asks, "Request to follow", and
+shows "Requested" until they answer), and those that block or mute them (each queued and
+shown pending while offline)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
-from textual.widgets import Button, Input, Label, Static, TextArea
+from textual.widgets import Button, Checkbox, Input, Label, Static, TextArea
 
 from client.core import Written
 from client.display import clean, safe_text
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
     from tui.app import RoostApp
 
 BIO_LIMIT = 500
+LOCK = "🔒"
 
 
 def profile_counts(profile: UserProfile) -> str:
@@ -39,7 +41,15 @@ def profile_counts(profile: UserProfile) -> str:
         parts.append("blocked by you")
     if profile.muted:
         parts.append("muted by you")
+    if profile.requested:
+        parts.append("you asked to follow")
     return " · ".join(parts)
+
+
+def display_name(profile: Profile | UserProfile) -> str:
+    """The name a card shows, with the lock of a locked account."""
+    name = profile.display_name or profile.username
+    return f"{name} {LOCK}" if profile.locked else name
 
 
 class ProfileCard(Vertical):
@@ -68,8 +78,11 @@ class ProfileCard(Vertical):
             for part in ("#handle", "#bio", "#joined"):
                 self.query_one(part, Static).update("")
             return
-        self.query_one("#name", Static).update(safe_text(profile.display_name or profile.username))
-        self.query_one("#handle", Static).update(safe_text(f"@{profile.username}"))
+        self.query_one("#name", Static).update(safe_text(display_name(profile)))
+        handle = f"@{profile.username}"
+        if profile.locked:
+            handle += " · locked: approves followers"
+        self.query_one("#handle", Static).update(safe_text(handle))
         self.query_one("#bio", Static).update(safe_text(profile.bio or "(no bio)", multiline=True))
         joined = f"joined {profile.created_at:%Y-%m-%d}"
         marks = [m for m in ("pending — will be sent when online" if pending else "", note) if m]
@@ -78,18 +91,20 @@ class ProfileCard(Vertical):
 
 
 class ProfileEditor(Vertical):
-    """Display name and bio of your own profile."""
+    """Display name, bio and lock of your own profile."""
 
     @dataclass
     class Saved(Message):
         display_name: str
         bio: str
+        locked: bool
 
     def compose(self) -> ComposeResult:
         yield Label("Display name")
         yield Input(placeholder="How others see your name", max_length=64, id="display-name")
         yield Label("Bio")
         yield TextArea(id="bio-editor", soft_wrap=True)
+        yield Checkbox("Locked: I approve followers", id="locked")
         with Horizontal(id="editor-actions"):
             yield Button("Save", id="save", variant="primary")
             yield Static(id="bio-count")
@@ -107,6 +122,7 @@ class ProfileEditor(Vertical):
         # stand-in here, and is not sent again (the server would refuse it).
         self.name_input.value = clean(profile.display_name)
         self.bio_area.text = clean(profile.bio, multiline=True)
+        self.query_one("#locked", Checkbox).value = profile.locked
 
     @on(TextArea.Changed, "#bio-editor")
     def _count(self) -> None:
@@ -117,12 +133,15 @@ class ProfileEditor(Vertical):
 
     @on(Button.Pressed, "#save")
     def _save(self) -> None:
-        self.post_message(self.Saved(self.name_input.value, self.bio_area.text))
+        locked = self.query_one("#locked", Checkbox).value
+        self.post_message(self.Saved(self.name_input.value, self.bio_area.text, locked))
 
 
 class FollowButton(Button):
-    """Follows or unfollows one person. Offline the write is queued: the button shows the new
-    state marked pending until `acked()` hears the server took it."""
+    """Follows or unfollows one person; of a locked account it asks ("Request to follow"),
+    shows "Requested" while they have not answered, and pressed then takes the request back.
+    Offline the write is queued: the button shows the new state marked pending until
+    `acked()` hears the server took it."""
 
     @dataclass
     class Changed(Message):
@@ -145,20 +164,33 @@ class FollowButton(Button):
         super().__init__("Follow", id=id, compact=compact)
         self.username = username
         self.following = following
+        self.requested = False  # our request to a locked account waits for their answer
+        self.locked = False
         self.pending_client_id: str | None = None
         self._following_label = following_label
         self._relabel()
 
-    def set_following(self, following: bool) -> None:
+    def set_following(
+        self, following: bool, *, requested: bool = False, locked: bool = False
+    ) -> None:
         """What the server says; ignored while our own change is still queued."""
         if self.pending_client_id is None:
-            self.following = following
+            self.following, self.requested, self.locked = following, requested, locked
             self._relabel()
 
+    def _show(self, profile: UserProfile) -> None:
+        self.following, self.requested = profile.you_follow, profile.requested
+        self.locked = profile.locked
+
     def _relabel(self) -> None:
-        label = self._following_label if self.following else "Follow"
+        if self.following:
+            label = self._following_label
+        elif self.requested:
+            label = "Requested"
+        else:
+            label = "Request to follow" if self.locked else "Follow"
         self.label = f"{label} (pending)" if self.pending_client_id else label
-        self.variant = "default" if self.following else "primary"
+        self.variant = "default" if self.following or self.requested else "primary"
         self.set_class(self.pending_client_id is not None, "pending")
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
@@ -170,7 +202,7 @@ class FollowButton(Button):
     async def toggle(self) -> None:
         app: RoostApp = self.app  # type: ignore[assignment]
         social = Social(app.client)
-        want = not self.following
+        want = not (self.following or self.requested)
         try:
             written = await (
                 social.follow(self.username) if want else social.unfollow(self.username)
@@ -181,12 +213,15 @@ class FollowButton(Button):
         except ClientError as exc:
             self.notify(str(exc), severity="error")
             return
-        self.following = want
+        if written.result is not None:
+            self._show(written.result)
+        else:  # queued: what it will be once sent
+            self.following, self.requested = want and not self.locked, want and self.locked
         if written.queued:
             self.pending_client_id = written.client_id
             await app.refresh_outbox()
         else:
-            app.broadcast(FollowChanged(self.username, want))
+            app.broadcast(FollowChanged(self.username, self.following))
         self._relabel()
         self.post_message(self.Changed(self, written.result))
 
@@ -195,7 +230,7 @@ class FollowButton(Button):
         if client_id != self.pending_client_id or not isinstance(result, UserProfile):
             return False
         self.pending_client_id = None
-        self.following = result.you_follow
+        self._show(result)
         self._relabel()
         self.post_message(self.Changed(self, result))
         return True
