@@ -13,6 +13,8 @@ import platformdirs
 import typer
 
 from cli import output
+from cli.configured import print_settings, setting_warnings
+from cli.options import AsJson
 from client.errors import ClientError
 from protocol.chat import MAX_MESSAGE_CHARS
 from protocol.sizes import format_size, parse_size
@@ -23,8 +25,11 @@ if TYPE_CHECKING:
 
 
 def serve(
+    ctx: typer.Context,
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port to listen on; 0 picks a free one.")] = 7447,
+    port: Annotated[
+        int, typer.Option(min=0, max=65535, help="Port to listen on; 0 picks a free one.")
+    ] = 7447,
     data: Annotated[
         Path | None,
         typer.Option(
@@ -189,6 +194,24 @@ def serve(
     log_level: Annotated[
         str, typer.Option("--log-level", help="debug (every op), info, warning or error.")
     ] = "info",
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            "--config",
+            help="TOML file of settings (keys spelled as these options, e.g. max-frame);"
+            " ROOST_CONFIG names it too. Default: ~/.config/roost/server.toml, else"
+            " /etc/roost/server.toml, if there. Every option can also be a ROOST_* variable"
+            " (ROOST_MAX_FRAME): flags win over variables, variables over the file.",
+        ),
+    ] = None,
+    print_config: Annotated[
+        bool,
+        typer.Option(
+            "--print-config",
+            help="Print the settings in effect and where each came from, then exit.",
+        ),
+    ] = False,
+    as_json: AsJson = False,
 ) -> None:
     """Run a Roost server."""
     # The server is imported here so client-only commands never load it.
@@ -203,7 +226,6 @@ def serve(
         raise typer.BadParameter(
             f"must be one of {', '.join(logs.LEVELS)}", param_hint="--log-level"
         )
-    logs.configure(log_format, log_level)
     if (tls_cert is None) != (tls_key is None):
         raise ClientError("--tls-cert and --tls-key go together")
     limits = Limits(
@@ -242,6 +264,14 @@ def serve(
         post_cache=post_cache,
         limits=limits,
     )
+    if print_config:  # everything above has been checked: this doubles as a config test
+        for warning in setting_warnings(ctx):
+            output.note(f"warning: {warning}")
+        print_settings(ctx, as_json)
+        return
+    logs.configure(log_format, log_level)
+    for warning in setting_warnings(ctx):
+        logging.getLogger("roost.server").warning(warning)
     from server.app import run
 
     def ready(server: RoostServer) -> None:
