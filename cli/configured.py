@@ -67,7 +67,7 @@ class ConfiguredCommand(TyperCommand):
         if ctx.resilient_parsing or any(a in ctx.help_option_names for a in args):
             return super().parse_args(ctx, args)  # completion or --help: no file is read
         settings = self.settings()
-        env, warnings = from_environ(settings, os.environ)
+        env, warnings = from_environ(settings, os.environ, ctx.command_path)
         path, named = self._config_file(ctx, args)
         file = read_file(path, settings, NOT_SETTINGS) if path and (named or path.exists()) else {}
         found = {**file, **env}

@@ -76,7 +76,7 @@ def parse_switch(text: str, origin: str) -> bool:
 
 
 def from_environ(
-    settings: Iterable[Setting], environ: Mapping[str, str]
+    settings: Iterable[Setting], environ: Mapping[str, str], command: str = "roost serve"
 ) -> tuple[dict[str, Found], list[str]]:
     """The settings given as ROOST_* variables (an empty one counts as not set), and a warning
     for each ROOST_* variable that is neither a setting nor one of Roost's other variables."""
@@ -90,7 +90,9 @@ def from_environ(
         if setting is None:
             rest = var[len(ENV_PREFIX) :]
             if rest not in OTHER_VARIABLES and not rest.startswith(OTHER_PREFIXES):
-                warnings.append(f"{var} is not a setting; ignored{_did_you_mean(var, by_env)}")
+                warnings.append(
+                    f"{var} is not a {command} setting; ignored{_did_you_mean(var, by_env)}"
+                )
             continue
         if not text.strip():
             continue
