@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from enum import Enum
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import typer
 from typer.core import TyperCommand
@@ -29,7 +30,7 @@ from cli.settings import (
 )
 
 # Options that say how to read the settings (or what to do with them), not settings.
-NOT_SETTINGS = frozenset({"config", "print_config", "as_json"})
+NOT_SETTINGS = frozenset({"config_file", "print_config", "as_json"})
 _META = "roost.settings"
 
 
@@ -43,33 +44,36 @@ class _Loaded:
 class ConfiguredCommand(TyperCommand):
     """A Typer command that reads its options' values from flags, env and a config file."""
 
-    config_param = "config"  # its value (or ROOST_CONFIG) names the file
+    config_param = "config_file"  # its value (or ROOST_CONFIG) names the file
 
     def settings(self) -> list[Setting]:
+        return [s for s in self._options() if s.name not in NOT_SETTINGS]
+
+    def _options(self) -> list[Setting]:
         found = []
         for param in self.params:
             if not isinstance(param, typer.core.TyperOption) or not param.expose_value:
                 continue
-            if param.name in NOT_SETTINGS or not param.opts:
+            if not param.opts:
                 continue
-            long = [o for o in param.opts if o.startswith("--")]
             found.append(
                 Setting(
                     name=param.name,
-                    flag=long[0] if long else param.opts[0],
+                    flag=_long_flag(param),
                     multiple=bool(param.multiple),
                     switch=bool(param.is_bool_flag),
                 )
             )
         return found
 
-    def parse_args(self, ctx: typer.Context, args: list[str]) -> list[str]:
+    def parse_args(self, ctx: typer.Context, args: list[str]) -> list[str]:  # type: ignore[override]
         if ctx.resilient_parsing or any(a in ctx.help_option_names for a in args):
             return super().parse_args(ctx, args)  # completion or --help: no file is read
         settings = self.settings()
         env, warnings = from_environ(settings, os.environ, ctx.command_path)
         path, named = self._config_file(ctx, args)
-        file = read_file(path, settings, NOT_SETTINGS) if path and (named or path.exists()) else {}
+        others = [s.key for s in self._options() if s.name in NOT_SETTINGS]
+        file = read_file(path, settings, others) if path and (named or path.exists()) else {}
         found = {**file, **env}
         ctx.meta[_META] = _Loaded(found, path if file or named else None, warnings)
         ctx.default_map = {**(ctx.default_map or {}), **{k: f.value for k, f in found.items()}}
@@ -78,7 +82,7 @@ class ConfiguredCommand(TyperCommand):
         except typer.BadParameter as exc:
             raise _with_origin(ctx, exc) from None
 
-    def invoke(self, ctx: typer.Context) -> Any:
+    def invoke(self, ctx: typer.Context) -> Any:  # type: ignore[override]
         try:
             return super().invoke(ctx)
         except typer.BadParameter as exc:  # a check in the command's body, naming a flag
@@ -103,7 +107,7 @@ def _with_origin(ctx: typer.Context, exc: typer.BadParameter) -> Exception:
     """A bad value from the environment or the file, as one line naming where it was written;
     a bad flag stays click's usage error."""
     loaded: _Loaded | None = ctx.meta.get(_META)
-    param = exc.param
+    param: Any = exc.param
     if param is None and isinstance(exc.param_hint, str):
         param = next((p for p in ctx.command.params if exc.param_hint in p.opts), None)
     if loaded is None or param is None or param.name not in loaded.found:
@@ -111,13 +115,16 @@ def _with_origin(ctx: typer.Context, exc: typer.BadParameter) -> Exception:
     if _source(ctx, param.name) != "default_map":
         return exc
     found = loaded.found[param.name]
-    key = param.name.replace("_", "-")
-    if long := [o for o in param.opts if o.startswith("--")]:
-        key = long[0][2:]
+    key = _long_flag(param).lstrip("-")
     written = f"{found.origin}={found.text}" if found.source == "env" else found.origin
     if found.source == "file":
         written += f": {key} = {found.text}"
     return ConfigError(f"{written}: {exc.message}")
+
+
+def _long_flag(param: Any) -> str:
+    long = [o for o in param.opts if o.startswith("--")]
+    return str(long[0] if long else param.opts[0])
 
 
 def _source(ctx: typer.Context, name: str) -> str:
@@ -140,16 +147,19 @@ def effective(ctx: typer.Context) -> list[dict[str, Any]]:
     for setting in command.settings():
         source = _source(ctx, setting.name)
         if source == "commandline":
-            row = {"source": "flag", "origin": setting.flag}
+            row: dict[str, str | None] = {"source": "flag", "origin": setting.flag}
         elif source == "default_map" and setting.name in found:
             row = {"source": found[setting.name].source, "origin": found[setting.name].origin}
         else:
             row = {"source": "default", "origin": None}
-        rows.append({"setting": setting.key, "value": _plain(ctx.params.get(setting.name)), **row})
+        value = _plain(ctx.params.get(setting.name))
+        rows.append({"setting": setting.key, "value": value, **row})
     return rows
 
 
 def _plain(value: Any) -> Any:
+    if isinstance(value, str):
+        return _without_password(value)
     if isinstance(value, Path):
         return str(value)
     if isinstance(value, Enum):
@@ -157,6 +167,22 @@ def _plain(value: Any) -> Any:
     if isinstance(value, Sequence) and not isinstance(value, str):
         return [_plain(v) for v in value]
     return value
+
+
+def _without_password(text: str) -> str:
+    """A URL's password (postgresql://roost:SECRET@db/roost) never reaches the screen."""
+    if "://" not in text or "@" not in text:
+        return text
+    try:
+        parts = urlsplit(text)
+        password = parts.password
+    except ValueError:
+        return text
+    if not password:
+        return text
+    user = parts.username or ""
+    host = parts.netloc.rsplit("@", 1)[1]
+    return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
 
 
 def print_settings(ctx: typer.Context, as_json: bool) -> None:

@@ -194,7 +194,7 @@ def serve(
     log_level: Annotated[
         str, typer.Option("--log-level", help="debug (every op), info, warning or error.")
     ] = "info",
-    config: Annotated[
+    config_file: Annotated[
         Path | None,
         typer.Option(
             "--config",

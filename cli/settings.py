@@ -152,9 +152,10 @@ def from_document(
     settings: Iterable[Setting],
     excluded: Iterable[str] = (),
 ) -> dict[str, Found]:
-    """The settings of a parsed TOML document (`lines`: each top-level key's line number)."""
+    """The settings of a parsed TOML document (`lines`: each top-level key's line number;
+    `excluded`: keys of options that are not settings, such as config)."""
     by_key = {s.key: s for s in settings}
-    excluded_keys = {name.replace("_", "-") for name in excluded}
+    excluded_keys = set(excluded)
     found: dict[str, Found] = {}
     for key, value in document.items():
         origin = f"{where}:{lines[key]}" if key in lines else where

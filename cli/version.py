@@ -7,6 +7,7 @@ from __future__ import annotations
 import importlib
 import platform
 import sqlite3
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import metadata
@@ -35,7 +36,9 @@ def _version(distribution: str) -> str:
 
 
 def _pyfastcdc() -> tuple[bool, str]:
-    from storage.chunker import pyfastcdc
+    with warnings.catch_warnings():  # as storage.chunker imports it
+        warnings.simplefilter("ignore")
+        import pyfastcdc
 
     compiled = pyfastcdc.FastCDC.__module__.startswith("pyfastcdc.cy")
     return compiled, "Cython chunker" if compiled else "pure Python, ~150x slower: reinstall it"

@@ -273,3 +273,12 @@ async def test_a_server_started_from_env_and_file_applies_them(tmp_path: Path) -
         assert too_long.code == 1
     finally:
         assert await server.terminate() == 0
+
+
+def test_the_example_in_operations_is_a_valid_config(tmp_path: Path) -> None:
+    operations = (Path(__file__).parents[2] / "docs" / "OPERATIONS.md").read_text()
+    example = operations.split("```toml\n", 1)[1].split("```", 1)[0]
+    config = write(tmp_path / "server.toml", example)
+    settings = by_key(printed(tmp_path, "--config", str(config)))
+    from_file = {k for k, row in settings.items() if row["source"] == "file"}
+    assert {"host", "port", "data", "trusted-proxy", "quota", "log-format"} <= from_file

@@ -14,6 +14,7 @@ import typer
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
+from cli.configured import _without_password
 from cli.main import app
 from cli.settings import (
     OTHER_PREFIXES,
@@ -229,3 +230,16 @@ def test_a_value_means_the_same_from_a_flag_a_variable_or_the_file(
     assert from_flag == from_env == from_file
     if text.strip().isdigit() and int(text) >= 1:
         assert from_flag == int(text)
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [
+        ("postgresql://roost:s3cret@db:5432/roost", "postgresql://roost:***@db:5432/roost"),
+        ("redis://:pw@cache:6379/0", "redis://:***@cache:6379/0"),
+        ("ws://alice@host", "ws://alice@host"),
+        ("s3://bucket?endpoint=https://h:9000", "s3://bucket?endpoint=https://h:9000"),
+    ],
+)
+def test_print_config_never_shows_a_urls_password(value: str, shown: str) -> None:
+    assert _without_password(value) == shown
