@@ -254,11 +254,12 @@ def serve(
         registrations_per_hour=registrations_per_hour,
     )
     config = ServerConfig(
-        data_dir=data or Path(platformdirs.user_data_dir("roost-server")),
+        # ~ is expanded here too: a config file or a quoted variable passes it through.
+        data_dir=data.expanduser() if data else Path(platformdirs.user_data_dir("roost-server")),
         host=host,
         port=port,
-        tls_cert=tls_cert,
-        tls_key=tls_key,
+        tls_cert=tls_cert.expanduser() if tls_cert else None,
+        tls_key=tls_key.expanduser() if tls_key else None,
         trusted_proxies=_addresses("--trusted-proxy", trusted_proxy or []),
         celebrity_threshold=celebrity_threshold,
         post_cache=post_cache,
