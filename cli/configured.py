@@ -15,7 +15,6 @@ from collections.abc import Sequence
 from enum import Enum
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import typer
 from typer.core import TyperCommand
@@ -173,6 +172,8 @@ def _without_password(text: str) -> str:
     """A URL's password (postgresql://roost:SECRET@db/roost) never reaches the screen."""
     if "://" not in text or "@" not in text:
         return text
+    from urllib.parse import urlsplit, urlunsplit
+
     try:
         parts = urlsplit(text)
         password = parts.password

@@ -9,12 +9,10 @@ it is given the settings as `Setting`s and returns values the command line could
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 ENV_PREFIX = "ROOST_"
 # ROOST_* variables that are not server settings: the client's and the tests'. An unknown
@@ -29,8 +27,7 @@ class ConfigError(Exception):
     """A setting that cannot be used, as one line naming where it came from (exit 2)."""
 
 
-@dataclass(frozen=True)
-class Setting:
+class Setting(NamedTuple):  # NamedTuples, not dataclasses: every `roost` start imports this
     """One option of a command as the environment and the file spell it."""
 
     name: str  # the parameter's name, e.g. max_frame
@@ -48,8 +45,7 @@ class Setting:
         return ENV_PREFIX + self.key.upper().replace("-", "_")
 
 
-@dataclass(frozen=True)
-class Found:
+class Found(NamedTuple):
     """A value from the environment or the file, and where it was written."""
 
     value: str | list[str] | bool
@@ -178,6 +174,8 @@ def _unknown_key(key: str, by_key: Mapping[str, Setting], excluded: set[str]) ->
 
 
 def _did_you_mean(word: str, known: Iterable[str]) -> str:
+    import difflib  # only when something is misspelled: every `roost` start imports this module
+
     close = difflib.get_close_matches(word, list(known), n=1, cutoff=0.6)
     return f" (did you mean '{close[0]}'?)" if close else ""
 
