@@ -136,6 +136,22 @@ def setting_warnings(ctx: typer.Context) -> list[str]:
     return loaded.warnings if loaded else []
 
 
+def sources_line(ctx: typer.Context) -> str | None:
+    """One line for the start-up log: the file and the variables the settings came from."""
+    loaded: _Loaded | None = ctx.meta.get(_META)
+    if loaded is None:
+        return None
+    env = [
+        found.origin
+        for name, found in sorted(loaded.found.items())
+        if found.source == "env" and _source(ctx, name) == "default_map"  # not beaten by a flag
+    ]
+    parts = [f"config file {loaded.file}"] if loaded.file else []
+    if env:
+        parts.append("environment " + " ".join(env))
+    return "settings from " + " and ".join(parts) if parts else None
+
+
 def effective(ctx: typer.Context) -> list[dict[str, Any]]:
     """Each setting's value and where it came from: flag, env, file or default."""
     command = ctx.command

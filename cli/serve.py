@@ -13,7 +13,7 @@ import platformdirs
 import typer
 
 from cli import output
-from cli.configured import print_settings, setting_warnings
+from cli.configured import print_settings, setting_warnings, sources_line
 from cli.options import AsJson
 from client.errors import ClientError
 from protocol.chat import MAX_MESSAGE_CHARS
@@ -271,8 +271,11 @@ def serve(
         print_settings(ctx, as_json)
         return
     logs.configure(log_format, log_level)
+    log = logging.getLogger("roost.server")
     for warning in setting_warnings(ctx):
-        logging.getLogger("roost.server").warning(warning)
+        log.warning(warning)
+    if sources := sources_line(ctx):
+        log.info(sources)
     from server.app import run
 
     def ready(server: RoostServer) -> None:

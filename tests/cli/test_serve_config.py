@@ -259,6 +259,11 @@ async def test_a_server_started_from_env_and_file_applies_them(tmp_path: Path) -
     await server.start()
     try:
         assert server.url == f"ws://127.0.0.1:{port}"
+        # The log says where the settings came from (the variables a flag beat are left out).
+        line = await server.logged("settings from config file")
+        assert line.rstrip().endswith(
+            f"settings from config file {config} and environment ROOST_BURST ROOST_PORT"
+        ), line
         home = Home(tmp_path / "alice", server.url)
         await home.register("alice")
         usage = await home.run("usage", "--json")
