@@ -72,9 +72,12 @@ class ConfiguredCommand(TyperCommand):
         env, warnings = from_environ(settings, os.environ, ctx.command_path)
         path, named = self._config_file(ctx, args)
         others = [s.key for s in self._options() if s.name in NOT_SETTINGS]
-        file = read_file(path, settings, others) if path and (named or path.exists()) else {}
+        if path is not None and (named or path.exists()):
+            file = read_file(path, settings, others)
+        else:
+            file, path = {}, None
         found = {**file, **env}
-        ctx.meta[_META] = _Loaded(found, path if file or named else None, warnings)
+        ctx.meta[_META] = _Loaded(found, path, warnings)
         ctx.default_map = {**(ctx.default_map or {}), **{k: f.value for k, f in found.items()}}
         try:
             return super().parse_args(ctx, args)

@@ -128,6 +128,8 @@ def _line_of(text: str, start: str) -> int:
 
 def test_the_default_file_is_read_and_a_missing_one_is_fine(tmp_path: Path) -> None:
     assert printed(tmp_path)["config_file"] is None
+    empty = write(tmp_path / "xdg" / "roost" / "server.toml", "# nothing yet\n")
+    assert printed(tmp_path)["config_file"] == str(empty)
     config = write(tmp_path / "xdg" / "roost" / "server.toml", "\nburst = 3\n")
     settings = by_key(printed(tmp_path))
     assert settings["burst"] == {
