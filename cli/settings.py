@@ -9,6 +9,7 @@ it is given the settings as `Setting`s and returns values the command line could
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -62,13 +63,19 @@ def split_list(text: str) -> list[str]:
     return [item for item in re.split(r"[\s,]+", text) if item]
 
 
+def shown(text: str) -> str:
+    """Text for a one-line message: as written, or quoted with escapes if it holds a line
+    break or a control character."""
+    return text if text.isprintable() else repr(text)
+
+
 def parse_switch(text: str, origin: str) -> bool:
     word = text.strip().lower()
     if word in _TRUE:
         return True
     if word in _FALSE:
         return False
-    raise ConfigError(f"{origin}={text}: write true or false")
+    raise ConfigError(f"{origin}={shown(text)}: write true or false")
 
 
 def from_environ(
@@ -99,7 +106,7 @@ def from_environ(
             value = split_list(text)
         else:
             value = text
-        found[setting.name] = Found(value, "env", var, text)
+        found[setting.name] = Found(value, "env", var, shown(text))
     return found, warnings
 
 
@@ -166,6 +173,7 @@ def from_document(
 
 def _unknown_key(key: str, by_key: Mapping[str, Setting], excluded: set[str]) -> str:
     dashed = key.replace("_", "-")
+    key = shown(key).strip("'")
     if dashed in excluded:
         return f"'{key}' cannot be set in a config file"
     if dashed != key and dashed in by_key:
@@ -211,7 +219,7 @@ def _toml_text(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, str):
-        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+        return json.dumps(value, ensure_ascii=False)  # a JSON string is a TOML basic string
     if isinstance(value, list):
         return "[" + ", ".join(_toml_text(v) for v in value) + "]"
     if isinstance(value, dict):

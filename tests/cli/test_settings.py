@@ -243,3 +243,17 @@ def test_a_value_means_the_same_from_a_flag_a_variable_or_the_file(
 )
 def test_print_config_never_shows_a_urls_password(value: str, shown: str) -> None:
     assert _without_password(value) == shown
+
+
+def test_control_characters_never_reach_an_error_line() -> None:
+    with pytest.raises(ConfigError) as caught:
+        from_document({"\x1b[31mport": 1}, {}, "s.toml", SETTINGS)
+    assert "\x1b" not in str(caught.value) and "\\x1b" in str(caught.value)
+    with pytest.raises(ConfigError) as caught:
+        from_document({"verbose": "a\nb"}, {}, "s.toml", SETTINGS)
+    assert "\n" not in str(caught.value)
+    with pytest.raises(ConfigError) as caught:
+        from_environ(SETTINGS, {"ROOST_VERBOSE": "x\ny"})
+    assert "\n" not in str(caught.value)
+    found, _ = from_environ(SETTINGS, {"ROOST_PORT": "80\n81"})
+    assert "\n" not in found["port"].text
