@@ -24,6 +24,7 @@ from cli.settings import (
     from_document,
     from_environ,
     key_lines,
+    read_file,
     split_list,
 )
 
@@ -257,3 +258,36 @@ def test_control_characters_never_reach_an_error_line() -> None:
     assert "\n" not in str(caught.value)
     found, _ = from_environ(SETTINGS, {"ROOST_PORT": "80\n81"})
     assert "\n" not in found["port"].text
+
+
+@given(st.one_of(st.binary(max_size=200), st.text(max_size=200).map(str.encode)))
+@settings(max_examples=300, deadline=None)
+def test_any_file_is_settings_or_one_config_error(
+    tmp_path_factory: pytest.TempPathFactory, content: bytes
+) -> None:
+    """Whatever a config file holds, reading it gives settings or a ConfigError of one line
+    that starts with the file's name, never another exception."""
+    path = tmp_path_factory.mktemp("any") / "s.toml"
+    path.write_bytes(content)
+    try:
+        found = read_file(path, SETTINGS, excluded=("config",))
+    except ConfigError as exc:
+        message = str(exc)
+        assert message.startswith(str(path))
+        assert "\n" not in message
+        return
+    assert set(found) <= {s.name for s in SETTINGS}
+    for item in found.values():
+        assert item.origin.startswith(f"{path}:")  # every key's line was found
+
+
+@given(st.dictionaries(st.sampled_from([s.env for s in SETTINGS]), st.text(max_size=20)))
+def test_any_variables_are_settings_or_one_config_error(env: dict[str, str]) -> None:
+    try:
+        found, _ = from_environ(SETTINGS, env)
+    except ConfigError as exc:
+        assert str(exc).startswith("ROOST_VERBOSE=")
+        assert "\n" not in str(exc)
+        return
+    for name, item in found.items():
+        assert item.origin == next(s.env for s in SETTINGS if s.name == name)
