@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from enum import Enum
 from pathlib import Path
 from typing import Any
@@ -205,12 +205,18 @@ def _without_password(text: str) -> str:
     return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
 
 
-def print_settings(ctx: typer.Context, as_json: bool) -> None:
+def print_settings(
+    ctx: typer.Context, as_json: bool, unset: Mapping[str, str] | None = None
+) -> None:
     """`--print-config`: the effective settings as a TOML file could hold them, each with
-    where it came from; or one JSON document."""
+    where it came from; or one JSON document. `unset`: what a setting left unset means, by
+    key ("the platform data folder: ...")."""
     loaded: _Loaded | None = ctx.meta.get(_META)
     file = str(loaded.file) if loaded and loaded.file else None
     rows = effective(ctx)
+    for row in rows:
+        if row["value"] is None and unset and row["setting"] in unset:
+            row["unset_means"] = unset[row["setting"]]
     if as_json:
         print(json.dumps({"config_file": file, "settings": rows}, indent=2))
         return
@@ -223,9 +229,10 @@ def print_settings(ctx: typer.Context, as_json: bool) -> None:
 
 
 def _from(row: dict[str, Any]) -> str:
-    if row["source"] == "default":
-        return "default"
-    return f"{row['source']} {row['origin']}"
+    said = "default" if row["source"] == "default" else f"{row['source']} {row['origin']}"
+    if "unset_means" in row:
+        said += f" ({row['unset_means']})"
+    return said
 
 
 def _toml_line(row: dict[str, Any]) -> str:

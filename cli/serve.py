@@ -268,7 +268,7 @@ def serve(
     if print_config:  # everything above has been checked: this doubles as a config test
         for warning in setting_warnings(ctx):
             output.note(f"warning: {warning}")
-        print_settings(ctx, as_json)
+        print_settings(ctx, as_json, unset={"data": f"data in {config.data_dir}"})
         return
     logs.configure(log_format, log_level)
     log = logging.getLogger("roost.server")

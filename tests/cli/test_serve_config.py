@@ -96,6 +96,9 @@ def test_flags_win_over_env_env_over_file_file_over_default(tmp_path: Path) -> N
     assert settings["max-frame"]["origin"] == f"{config}:5"
     assert settings["trusted-proxy"]["value"] == ["10.0.0.1", "::1"]
     assert (settings["host"]["value"], settings["host"]["source"]) == ("127.0.0.1", "default")
+    # An unset folder says where the data goes all the same.
+    assert settings["data"]["value"] is None
+    assert settings["data"]["unset_means"].startswith("data in ")
 
 
 def test_print_config_is_a_config_file_with_its_sources(tmp_path: Path) -> None:
