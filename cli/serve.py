@@ -199,8 +199,9 @@ def serve(
         typer.Option(
             "--config",
             help="TOML file of settings (keys spelled as these options, e.g. max-frame);"
-            " ROOST_CONFIG names it too. Default: ~/.config/roost/server.toml, else"
-            " /etc/roost/server.toml, if there. Every option can also be a ROOST_* variable"
+            " ROOST_CONFIG names it too. Default: roost/server.toml in your config folder"
+            " (~/.config on Linux), else /etc/roost/server.toml, if there. Every option can"
+            " also be a ROOST_* variable"
             " (ROOST_MAX_FRAME): flags win over variables, variables over the file.",
         ),
     ] = None,
