@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Any
+from typing import Annotated, Any
 
 import typer
 
@@ -22,7 +22,9 @@ from cli import (
     social,
     tui,
 )
+from cli.configured import ConfiguredCommand
 from cli.output import note
+from cli.settings import ConfigError
 from client.errors import ClientError, ServerError
 from client.home import ClientHome
 from storage.errors import StorageError
@@ -37,6 +39,8 @@ class _RoostTyper(typer.Typer):
         tune_malloc()  # blocks reuse memory instead of faulting in fresh pages each time
         try:
             return super().__call__(*args, **kwargs)
+        except ConfigError as exc:  # a setting from the environment or a file: usage
+            _fail(str(exc), exc, code=2)
         except (ClientError, StorageError) as exc:
             _fail(_describe(exc), exc)
         except KeyboardInterrupt:
@@ -54,20 +58,20 @@ def _describe(exc: Exception) -> str:
     return str(exc)
 
 
-def _fail(message: str, exc: BaseException) -> None:
+def _fail(message: str, exc: BaseException, code: int = 1) -> None:
     if os.environ.get("ROOST_DEBUG") == "1":
         raise exc
     note(f"error: {message}")
-    sys.exit(1)
+    sys.exit(code)
 
 
 app = _RoostTyper(
     name="roost",
     help="Roost: posts, chat and file sync for your group, from the terminal.",
     pretty_exceptions_enable=False,
-    add_completion=False,
+    add_completion=True,  # --install-completion / --show-completion
 )
-app.command()(serve.serve)
+app.command(cls=ConfiguredCommand)(serve.serve)
 app.command()(account.register)
 app.command()(account.login)
 app.command()(account.logout)
@@ -88,8 +92,29 @@ app.command()(export.export)
 app.command()(tui.tui)
 
 
+def _show_version(value: bool) -> None:
+    if value:
+        from cli.version import version_lines  # imports the fast-path libraries: only here
+
+        for line in version_lines():
+            typer.echo(line)
+        raise typer.Exit()
+
+
 @app.callback(invoke_without_command=True)
-def _plain_roost(ctx: typer.Context) -> None:
+def _plain_roost(
+    ctx: typer.Context,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            is_eager=True,
+            callback=_show_version,
+            help="Show Roost's version and its compiled fast paths (with their versions), then"
+            " exit.",
+        ),
+    ] = False,
+) -> None:
     """Plain `roost`: the terminal app when logged in, else this help."""
     if ctx.invoked_subcommand is not None:
         return

@@ -13,6 +13,8 @@ import platformdirs
 import typer
 
 from cli import output
+from cli.configured import print_settings, setting_warnings, sources_line
+from cli.options import AsJson
 from client.errors import ClientError
 from protocol.chat import MAX_MESSAGE_CHARS
 from protocol.sizes import format_size, parse_size
@@ -23,8 +25,11 @@ if TYPE_CHECKING:
 
 
 def serve(
+    ctx: typer.Context,
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port to listen on; 0 picks a free one.")] = 7447,
+    port: Annotated[
+        int, typer.Option(min=0, max=65535, help="Port to listen on; 0 picks a free one.")
+    ] = 7447,
     data: Annotated[
         Path | None,
         typer.Option(
@@ -198,6 +203,25 @@ def serve(
     log_level: Annotated[
         str, typer.Option("--log-level", help="debug (every op), info, warning or error.")
     ] = "info",
+    config_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--config",
+            help="TOML file of settings (keys spelled as these options, e.g. max-frame);"
+            " ROOST_CONFIG names it too. Default: roost/server.toml in your config folder"
+            " (~/.config on Linux), else /etc/roost/server.toml, if there. Every option can"
+            " also be a ROOST_* variable"
+            " (ROOST_MAX_FRAME): flags win over variables, variables over the file.",
+        ),
+    ] = None,
+    print_config: Annotated[
+        bool,
+        typer.Option(
+            "--print-config",
+            help="Print the settings in effect and where each came from, then exit.",
+        ),
+    ] = False,
+    as_json: AsJson = False,
 ) -> None:
     """Run a Roost server."""
     # The server is imported here so client-only commands never load it.
@@ -212,7 +236,6 @@ def serve(
         raise typer.BadParameter(
             f"must be one of {', '.join(logs.LEVELS)}", param_hint="--log-level"
         )
-    logs.configure(log_format, log_level)
     metrics_host, metrics_port = None, 0
     if metrics_listen is not None:
         try:
@@ -247,11 +270,12 @@ def serve(
         registrations_per_hour=registrations_per_hour,
     )
     config = ServerConfig(
-        data_dir=data or Path(platformdirs.user_data_dir("roost-server")),
+        # ~ is expanded here too: a config file or a quoted variable passes it through.
+        data_dir=data.expanduser() if data else Path(platformdirs.user_data_dir("roost-server")),
         host=host,
         port=port,
-        tls_cert=tls_cert,
-        tls_key=tls_key,
+        tls_cert=tls_cert.expanduser() if tls_cert else None,
+        tls_key=tls_key.expanduser() if tls_key else None,
         trusted_proxies=_addresses("--trusted-proxy", trusted_proxy or []),
         metrics_host=metrics_host,
         metrics_port=metrics_port,
@@ -259,6 +283,17 @@ def serve(
         post_cache=post_cache,
         limits=limits,
     )
+    if print_config:  # everything above has been checked: this doubles as a config test
+        for warning in setting_warnings(ctx):
+            output.note(f"warning: {warning}")
+        print_settings(ctx, as_json, unset={"data": f"data in {config.data_dir}"})
+        return
+    logs.configure(log_format, log_level)
+    log = logging.getLogger("roost.server")
+    for warning in setting_warnings(ctx):
+        log.warning(warning)
+    if sources := sources_line(ctx):
+        log.info(sources)
     from server.app import run
 
     def ready(server: RoostServer) -> None:

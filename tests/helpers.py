@@ -64,10 +64,17 @@ async def registered_token(url: str, username: str) -> str:
 class ServerProcess:
     """`roost serve` in a child process, so tests can SIGKILL it and start it again."""
 
-    def __init__(self, data_dir: Path, port: int = 0, extra_args: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self,
+        data_dir: Path,
+        port: int | None = 0,
+        extra_args: tuple[str, ...] = (),
+        env: dict[str, str] | None = None,
+    ) -> None:
         self.data_dir = data_dir
-        self.port = port
+        self.port = port  # None: no --port flag (the environment or a config file sets it)
         self.extra_args = extra_args
+        self.env = env  # None: this process's environment
         self.url = ""
         self.proc: asyncio.subprocess.Process | None = None
         self.log: list[str] = []
@@ -76,11 +83,11 @@ class ServerProcess:
         self.proc = await asyncio.create_subprocess_exec(
             *roost_command(),
             "serve",
-            "--port",
-            str(self.port),
+            *(("--port", str(self.port)) if self.port is not None else ()),
             "--data",
             str(self.data_dir),
             *self.extra_args,
+            env=self.env,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
         )
