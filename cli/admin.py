@@ -10,7 +10,7 @@ from typing import Annotated
 import platformdirs
 import typer
 
-from cli import output
+from cli import admin_accounts, output
 from protocol.sizes import format_size
 from storage import backup as backups
 from storage import space
@@ -23,6 +23,7 @@ from storage.server_schema import MIGRATIONS
 app = typer.Typer(
     help="Operate a server: backup, restore, garbage collection.", no_args_is_help=True
 )
+admin_accounts.register(app)
 
 DataDir = Annotated[
     Path | None,

@@ -8,7 +8,7 @@ from typing import Any
 
 import typer
 
-from cli import account, admin, chat, devices, files, outbox, profile, serve, social, tui
+from cli import account, admin, chat, devices, files, outbox, password, profile, serve, social, tui
 from cli.output import note
 from client.errors import ClientError, ServerError
 from client.home import ClientHome
@@ -60,6 +60,7 @@ app.command()(account.login)
 app.command()(account.logout)
 app.command()(account.whoami)
 app.command()(account.usage)
+app.command()(password.password)
 app.add_typer(profile.app, name="profile")
 app.add_typer(devices.app, name="devices")
 app.add_typer(outbox.app, name="outbox")

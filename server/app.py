@@ -30,6 +30,7 @@ from protocol.errors import ErrorCode, RoostError
 from protocol.files import is_batch
 from protocol.ids import SnowflakeGenerator
 from server import (
+    account_deletion,
     accounts,
     addresses,
     blocks,
@@ -39,6 +40,7 @@ from server import (
     follows,
     gc_policy,
     notifications,
+    password_changes,
     profiles,
     sharing,
     social,
@@ -75,6 +77,8 @@ CHECKPOINT_SECONDS = 1.0  # WAL checkpoints off the commit path (see storage.dat
 # each module's HANDLERS serve its ops in protocol.ops
 CAPABILITIES = [
     accounts,
+    password_changes,
+    account_deletion,
     profiles,
     social,
     timelines,
