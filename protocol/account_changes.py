@@ -15,7 +15,14 @@ from protocol.types import Password, Username
 # Any string up to the password limit: a wrong old password must reach the server (and be
 # counted as a failed attempt), not be refused as malformed.
 OldPassword = Annotated[str, msgspec.Meta(max_length=1024)]
-ResetCodeText = Annotated[str, msgspec.Meta(max_length=64)]
+ResetCodeText = Annotated[
+    str,
+    msgspec.Meta(
+        max_length=64,
+        pattern=r"\A[A-Za-z0-9 -]*\Z",
+        description="the code as the admin gave it: letters, digits and dashes",
+    ),
+]
 
 # A reset code: 120 random bits as 24 base32 letters and digits, shown in groups of four.
 RESET_CODE_BYTES = 15

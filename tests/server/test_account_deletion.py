@@ -15,6 +15,10 @@ from typing import Any
 import pytest
 from websockets.exceptions import InvalidStatus
 
+from protocol.chat import SendMessage
+from protocol.social import CreatePost, GetThread, GetUser, UserRef
+from storage.account_deletion import AccountEraser
+from tests.conftest import LiveServer
 from tests.helpers import roost_command
 from tests.reliability.live import Peer, RoostProcess, register
 
@@ -271,3 +275,40 @@ def assert_totals_match_rows(data: Path) -> None:
         " FROM blocks b",
     )
     assert all(r[1] == r[2] for r in refs), refs
+
+
+class FailingEraser(AccountEraser):
+    """Fails after most of the work is done, as a crash or a full disk would."""
+
+    async def _attachments(self, *args: Any) -> None:
+        raise RuntimeError("disk full")
+
+
+async def test_a_deletion_that_fails_half_way_changes_nothing(live: LiveServer) -> None:
+    await live.register("root")
+    alice = await live.register("alice")
+    bob = await live.register("bob")
+    alice_conn, bob_conn = await live.connect(alice.token), await live.connect(bob.token)
+    try:
+        post = await alice_conn.call("post.create", CreatePost(text="still here", client_id=key()))
+        await bob_conn.call("follow.add", UserRef(username="alice", client_id=key()))
+        await alice_conn.call("chat.send", SendMessage(to="@bob", text="hi", client_id=key()))
+        services = live.server._services
+        assert services is not None
+        social = services.social
+        eraser = FailingEraser(
+            social.posts, social.follows, social.timelines, services.chat, services.files
+        )
+        with pytest.raises(RuntimeError):
+            async with services.db.write() as tx:
+                await eraser.delete(tx, int(alice.user_id), "alice", 1)
+        assert (await alice_conn.call("auth.whoami")).username == "alice"
+        thread = await bob_conn.call("post.thread", GetThread(post_id=post.id))
+        assert thread.post.text == "still here"
+        card = await bob_conn.call("user.profile", GetUser(username="alice"))
+        assert card.followers == 1
+        [conversation] = (await bob_conn.call("chat.list")).conversations
+        assert conversation.last_seq == 1 and conversation.members == ["alice", "bob"]
+    finally:
+        await alice_conn.close()
+        await bob_conn.close()
