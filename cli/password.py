@@ -13,6 +13,7 @@ from cli.options import CaFile, ServerUrl, ca_path, default_server
 from cli.session import with_client
 from client.core import RoostClient
 from client.errors import ClientError
+from client.home import ClientHome
 from protocol.account_changes import ChangePassword, PasswordChanged, PasswordReset
 
 
@@ -63,6 +64,7 @@ def password(
             raise typer.BadParameter("a reset logs out every device already", param_hint="--reset")
         _redeem(reset, password_stdin, server, ca)
         return
+    ClientHome.from_env().require_account()  # said before any password is asked for
     if password_stdin:
         old = _line("old password")
     else:
@@ -71,7 +73,6 @@ def password(
     args = ChangePassword(old_password=old, new_password=new, log_out_others=log_out_others)
 
     async def body(client: RoostClient) -> PasswordChanged:
-        client.home.require_account()
         result: PasswordChanged = await client.call("auth.change_password", args)
         return result
 

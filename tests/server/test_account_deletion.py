@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from websockets.exceptions import InvalidStatus
 
+from protocol import files as files_wire
 from protocol.chat import SendMessage
 from protocol.social import CreatePost, GetThread, GetUser, UserRef
 from storage.account_deletion import AccountEraser
@@ -129,6 +130,16 @@ def build(server: RoostProcess, data: Path) -> Scene:
             },
         )
         alice.call("post.create", {"text": "see", "attachments": [scan["id"]], "client_id": key()})
+        # carol offers alice a share she never answers
+        pics = b"carol's pictures " + uuid.uuid4().bytes
+        scene.blocks["carol"] = carol.put_block(pics)
+        carol_home = carol.call("files.namespaces", {})["namespaces"][0]["id"]
+        picture = item("pics/a.txt", scene.blocks["carol"], len(pics))
+        carol.call("files.commit", {"namespace_id": carol_home, "items": [picture]})
+        carol.call(
+            "files.share",
+            {"folder": "pics", "username": "alice", "role": "viewer", "client_id": key()},
+        )
     finally:
         for peer in (alice, bob, carol):
             peer.close()
@@ -233,6 +244,8 @@ def test_deleting_alice_keeps_everything_of_bob_and_carol(
         assert [e["path"] for e in entries] == ["plan.txt"]
         members = [m["username"] for m in shares["bobs"]["members"]]
         assert "alice" not in members, shares["bobs"]
+        [pics] = carol.call("files.shares")["shares"]  # the invitation she never answered
+        assert [m["username"] for m in pics["members"]] == ["carol"], pics
         # disk use: the share now counts against bob; every running total matches its rows
         plan_bytes = entries[0]["size"]
         assert bob.call("account.usage")["used_bytes"] == bob_use_before + plan_bytes
@@ -249,6 +262,18 @@ def test_deleting_alice_keeps_everything_of_bob_and_carol(
     left = {h for (h,) in db_rows(data, "SELECT hash FROM blocks")}
     assert scene.blocks["diary"] not in left and scene.blocks["scan"] not in left
     assert {scene.blocks["plan"], scene.blocks["bob"]} <= left
+    again = RoostProcess(data)
+    try:
+        bob = Peer(again.url, scene.tokens["bob"])
+        for name in ("plan", "bob"):  # what bob holds still downloads
+            frame = files_wire.encode_block_frame(
+                files_wire.GET, 3, bytes.fromhex(scene.blocks[name])
+            )
+            bob.send(frame)
+            assert isinstance(bob.reply(), bytes), name
+        bob.close()
+    finally:
+        again.stop()
 
 
 def assert_totals_match_rows(data: Path) -> None:
