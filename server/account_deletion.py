@@ -38,7 +38,7 @@ async def delete_user(ctx: OpContext, args: wire.DeleteUser) -> wire.UserDeleted
         social.posts, social.follows, social.timelines, services.chat, services.files
     )
     async with services.db.write() as tx:
-        done = await eraser.delete(tx, user.id, user.username, now_ms())
+        done = await eraser.delete(tx, user.id, now_ms())
     for device_id in done.devices:
         services.hub.kick_device(device_id, CLOSE_REVOKED, "this account was deleted")
     social.forget_posts(done.touched_posts)

@@ -65,9 +65,7 @@ class AccountEraser:
     chat: ChatRepository
     files: FileRepository
 
-    async def delete(
-        self, tx: aiosqlite.Connection, user_id: int, username: str, now: int
-    ) -> Deletion:
+    async def delete(self, tx: aiosqlite.Connection, user_id: int, now: int) -> Deletion:
         done = Deletion()
         await self._posts(tx, user_id, now, done)
         await self._likes(tx, user_id, done)
@@ -79,8 +77,8 @@ class AccountEraser:
             "DELETE FROM timeline WHERE user_id = ? OR author_id = ?",
             user_id=user_id,
         )
-        await self._conversations(tx, user_id, username, now, done)
-        await self._namespaces(tx, user_id, username, done)
+        await self._conversations(tx, user_id, now, done)
+        await self._namespaces(tx, user_id, done)
         await self._attachments(tx, user_id, done)
         await _run(
             tx,
@@ -150,11 +148,11 @@ class AccountEraser:
 
     # ------------------------------------------------------------------ chat
     async def _conversations(
-        self, tx: aiosqlite.Connection, user_id: int, username: str, now: int, done: Deletion
+        self, tx: aiosqlite.Connection, user_id: int, now: int, done: Deletion
     ) -> None:
-        """They leave every conversation they are in, as `chat.leave` does (a "left" line the
-        others see); their messages stay, since the others received them. A conversation
-        nobody else was ever in goes entirely."""
+        """They leave every conversation they are in, as `chat.leave` does, with an entry of
+        kind `deleted` ("account deleted") the others see; their messages stay, since the
+        others received them. A conversation nobody else was ever in goes entirely."""
         current = await _ids(
             tx,
             "SELECT conversation_id FROM conversation_members"
@@ -169,15 +167,13 @@ class AccountEraser:
                 done.conversations_removed += 1
                 continue
             row = await self.chat.append(
-                tx, conversation_id, user_id, "left", username, user_id, now
+                tx, conversation_id, user_id, "deleted", "account deleted", user_id, now
             )
             await self.chat.set_left(tx, conversation_id, user_id, row.seq)
             done.left.append((row, [m.user_id for m in others if m.current]))
 
     # ------------------------------------------------------------------ files
-    async def _namespaces(
-        self, tx: aiosqlite.Connection, user_id: int, username: str, done: Deletion
-    ) -> None:
+    async def _namespaces(self, tx: aiosqlite.Connection, user_id: int, done: Deletion) -> None:
         """Their home and the shares only they are in are removed; a share with other members
         passes to one of them (`next_owner`), with every file and version, so no member loses
         anything. Their membership of others' shares ends."""

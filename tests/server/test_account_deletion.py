@@ -230,11 +230,11 @@ def test_deleting_alice_keeps_everything_of_bob_and_carol(
             ("alice", "dm from alice"),
             ("bob", "dm from bob"),
         ]
-        assert dm[-1]["kind"] == "left"
+        assert (dm[-1]["kind"], dm[-1]["text"]) == ("deleted", "account deleted")
         group = carol.call("chat.history", {"to": scene.ids["group"]})["messages"]
         texts = [m["text"] for m in group if m["kind"] == "text"]
         assert texts == ["alice in group", "bob in group", "carol!"], group
-        assert group[-1]["kind"] == "left" and group[-1]["member"] == "alice"
+        assert group[-1]["kind"] == "deleted" and group[-1]["member"] == "alice"
         bob.call("chat.send", {"to": scene.ids["group"], "text": "still here", "client_id": key()})
 
         # files: the share she owned is bob's now, with its file; her membership of his ends
@@ -326,7 +326,7 @@ async def test_a_deletion_that_fails_half_way_changes_nothing(live: LiveServer) 
         )
         with pytest.raises(RuntimeError):
             async with services.db.write() as tx:
-                await eraser.delete(tx, int(alice.user_id), "alice", 1)
+                await eraser.delete(tx, int(alice.user_id), 1)
         assert (await alice_conn.call("auth.whoami")).username == "alice"
         thread = await bob_conn.call("post.thread", GetThread(post_id=post.id))
         assert thread.post.text == "still here"

@@ -1,6 +1,6 @@
 """Generated from the op table: without a logged-in device, every op but register, login and
-redeeming a password reset code is refused with `unauthenticated` and no data, and so are block frames. A new op cannot skip
-this check: it is enumerated here automatically."""
+redeeming a password reset code is refused with `unauthenticated` and no data, and so are
+block frames. A new op cannot skip this check: it is enumerated here automatically."""
 
 from __future__ import annotations
 
