@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 import aiosqlite
 
+from protocol.files import mount_name
 from storage.chat import ChatRepository, NewMessage
 from storage.credentials import revoke_devices
 from storage.files import FileRepository, _chunks
@@ -194,8 +195,8 @@ class AccountEraser:
             if heir is None:
                 done.files_removed += await self._remove_namespace(tx, ns_id)
                 continue
-            await self._hand_over(tx, ns_id, name, heir)
-            done.handed_over.append((name, heir.username))
+            shown = await self._hand_over(tx, ns_id, name, heir, await _username(tx, user_id))
+            done.handed_over.append((shown, heir.username))
         await tx.execute("DELETE FROM namespace_members WHERE user_id = ?", (user_id,))
 
     async def _remove_namespace(self, tx: aiosqlite.Connection, ns_id: int) -> int:
@@ -205,17 +206,23 @@ class AccountEraser:
         return len(versions)
 
     async def _hand_over(
-        self, tx: aiosqlite.Connection, ns_id: int, name: str, heir: ShareMember
-    ) -> None:
-        # Members see the share under the name they mount it as: pin it, so a rename below
-        # (when the heir already owns a share of that name) moves nobody's folder.
-        await tx.execute(
-            "UPDATE namespace_members SET mount_name = COALESCE(mount_name, ?)"
-            " WHERE namespace_id = ?",
-            (name, ns_id),
-        )
-        taken = await self.files.shared_by_name(tx, heir.user_id, name.casefold())
-        new_name = name if taken is None else f"{name} ({ns_id})"
+        self, tx: aiosqlite.Connection, ns_id: int, name: str, heir: ShareMember, was: str
+    ) -> str:
+        """Make `heir` the share's owner; returns its name now (changed only if the heir
+        already owns a share of that name: "NAME (from WAS)")."""
+        async with tx.execute(
+            "SELECT name FROM namespaces WHERE owner_id = ? AND kind = 'shared'", (heir.user_id,)
+        ) as cur:
+            owned = {str(r[0]).casefold() for r in await cur.fetchall()}
+        new_name = mount_name(name, was, owned)
+        if new_name != name:
+            # Members see the share under the name they mount it as: pin the old one, so the
+            # rename moves nobody's folder.
+            await tx.execute(
+                "UPDATE namespace_members SET mount_name = COALESCE(mount_name, ?)"
+                " WHERE namespace_id = ?",
+                (name, ns_id),
+            )
         await tx.execute(
             "UPDATE namespaces SET owner_id = ?, name = ? WHERE id = ?",
             (heir.user_id, new_name, ns_id),
@@ -224,6 +231,7 @@ class AccountEraser:
             "UPDATE namespace_members SET role = 'owner' WHERE namespace_id = ? AND user_id = ?",
             (ns_id, heir.user_id),
         )
+        return new_name
 
     async def _attachments(self, tx: aiosqlite.Connection, user_id: int, done: Deletion) -> None:
         """Their attachments go (from their posts too); each held its blocks once."""
@@ -236,6 +244,12 @@ class AccountEraser:
         await tx.executemany("UPDATE blocks SET refcount = refcount - ? WHERE hash = ?", drops)
         cur = await tx.execute("DELETE FROM attachments WHERE owner_id = ?", (user_id,))
         done.attachments = cur.rowcount
+
+
+async def _username(tx: aiosqlite.Connection, user_id: int) -> str:
+    async with tx.execute("SELECT username FROM users WHERE id = ?", (user_id,)) as cur:
+        row = await cur.fetchone()
+    return str(row[0]) if row else ""
 
 
 async def _ids(tx: aiosqlite.Connection, sql: str, *params: object) -> list[int]:

@@ -337,3 +337,43 @@ async def test_a_deletion_that_fails_half_way_changes_nothing(live: LiveServer) 
     finally:
         await alice_conn.close()
         await bob_conn.close()
+
+
+def test_a_share_passes_to_an_heir_who_owns_one_of_that_name(server: RoostProcess) -> None:
+    """bob already owns a share called "team" and mounts alice's as "team (from alice)": after
+    the handover both are his, under those names, with their files."""
+    tokens = {n: register(server.url, n)["token"] for n in ("root", "alice", "bob", "carol")}
+    alice, bob, root = (Peer(server.url, tokens[n]) for n in ("alice", "bob", "root"))
+    try:
+        for peer, text in ((alice, b"alice's plan"), (bob, b"bob's plan")):
+            block = peer.put_block(text)
+            home = peer.call("files.namespaces", {})["namespaces"][0]["id"]
+            entry = item("team/plan.txt", block, len(text))
+            peer.call("files.commit", {"namespace_id": home, "items": [entry]})
+        bob.call(
+            "files.share",
+            {"folder": "team", "username": "carol", "role": "viewer", "client_id": key()},
+        )
+        alice.call(
+            "files.share",
+            {"folder": "team", "username": "bob", "role": "viewer", "client_id": key()},
+        )
+        _accept(bob)
+        before = {s["namespace_id"]: s for s in bob.call("files.shares")["shares"]}
+        assert sorted(s["folder"] for s in before.values()) == ["team", "team (from alice)"]
+
+        done = root.call("admin.delete_user", {"username": "alice"})
+        assert done["shares_handed_over"] == [
+            {"folder": "team (from alice)", "new_owner": "bob"}
+        ], done
+        after = {s["namespace_id"]: s for s in bob.call("files.shares")["shares"]}
+        assert {i: s["folder"] for i, s in after.items()} == {
+            i: s["folder"] for i, s in before.items()
+        }
+        assert all(s["owner"] == "bob" and s["role"] == "owner" for s in after.values()), after
+        for ns_id in after:
+            entries = bob.call("files.changes", {"namespace_id": ns_id})["entries"]
+            assert [e["path"] for e in entries] == ["plan.txt"], entries
+    finally:
+        for peer in (alice, bob, root):
+            peer.close()
