@@ -3,6 +3,7 @@ point of view of the others (bob, carol), who lose nothing of theirs, and of the
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 import subprocess
 import time
@@ -15,12 +16,14 @@ from typing import Any
 import pytest
 from websockets.exceptions import InvalidStatus
 
+from client.errors import ClientError
 from protocol import files as files_wire
+from protocol.account_changes import DeleteUser
 from protocol.chat import SendMessage
 from protocol.social import CreatePost, GetThread, GetUser, UserRef
 from storage.account_deletion import AccountEraser
 from tests.conftest import LiveServer
-from tests.helpers import roost_command
+from tests.helpers import SECOND, roost_command
 from tests.reliability.live import Peer, RoostProcess, register
 
 
@@ -377,3 +380,42 @@ def test_a_share_passes_to_an_heir_who_owns_one_of_that_name(server: RoostProces
     finally:
         for peer in (alice, bob, root):
             peer.close()
+
+
+async def test_a_write_waiting_behind_the_deletion_is_refused(live: LiveServer) -> None:
+    """alice's post.create that reached the server while the deletion held the database runs
+    after it: it must be refused, not leave a live post by a deleted account."""
+    root = await live.register("root")
+    alice = await live.register("alice")
+    root_conn, alice_conn = await live.connect(root.token), await live.connect(alice.token)
+    db = live.server.db
+    lock = db._write_lock
+
+    def requests_waiting() -> int:
+        """Connections' requests waiting for the write lock (not the server's own timers)."""
+        tasks = [cb.__self__ for w in lock._waiters or () for cb, _ in w._callbacks]
+        return sum("protocol_handler" in t.get_coro().__qualname__ for t in tasks)
+
+    async def queued(count: int) -> None:
+        while requests_waiting() < count:
+            await asyncio.sleep(0.005)
+
+    try:
+        async with db.write():  # everyone's writes wait here, in order
+            deleting = asyncio.create_task(
+                root_conn.call("admin.delete_user", DeleteUser(username="alice"))
+            )
+            await asyncio.wait_for(queued(1), 5 * SECOND)
+            posting = asyncio.create_task(
+                alice_conn.call("post.create", CreatePost(text="too late", client_id=key()))
+            )
+            await asyncio.wait_for(queued(2), 5 * SECOND)
+        assert (await deleting).username == "alice"
+        with pytest.raises(ClientError):  # refused, or the connection closed first
+            await posting
+        await asyncio.wait_for(live.server._idle.wait(), 5 * SECOND)  # the server is done too
+        async with db.reader.execute("SELECT COUNT(*) FROM posts WHERE text = 'too late'") as cur:
+            assert tuple(await cur.fetchone() or ()) == (0,)
+    finally:
+        await root_conn.close()
+        await alice_conn.close()
