@@ -11,7 +11,7 @@ import platformdirs
 import typer
 from rich.table import Table
 
-from cli import output
+from cli import admin_accounts, output
 from cli.options import AsJson
 from protocol.sizes import format_size
 from storage import backup as backups
@@ -26,6 +26,7 @@ from storage.server_schema import MIGRATIONS
 app = typer.Typer(
     help="Operate a server: backup, restore, garbage collection, disk use.", no_args_is_help=True
 )
+admin_accounts.register(app)
 
 DataDir = Annotated[
     Path | None,

@@ -17,6 +17,7 @@ from cli import (
     export,
     files,
     outbox,
+    password,
     profile,
     serve,
     social,
@@ -77,6 +78,7 @@ app.command()(account.login)
 app.command()(account.logout)
 app.command()(account.whoami)
 app.command()(account.usage)
+app.command()(password.password)
 app.add_typer(profile.app, name="profile")
 app.add_typer(devices.app, name="devices")
 app.add_typer(outbox.app, name="outbox")

@@ -294,5 +294,6 @@ def describe(message: wire.Message) -> str:
         "added": f"added @{message.member}",
         "removed": f"removed @{message.member}",
         "left": "left the group",
+        "deleted": "account deleted",  # they left every conversation; their messages stay
     }
     return what.get(message.kind, message.text)

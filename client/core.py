@@ -19,6 +19,7 @@ from client.errors import ClientError, InvalidArgs, Unreachable
 from client.home import Account, ClientHome
 from client.outbox import LOCAL_ID, Outbox, ReplayReport, local_id, new_client_id
 from protocol import accounts as wire
+from protocol.account_changes import PasswordReset, RedeemReset
 from protocol.errors import RoostError
 from protocol.ops import spec_for
 from storage.cache import CacheRepository
@@ -213,6 +214,23 @@ class RoostClient:
         self, server: str, username: str, password: str, device: str, ca: str | None = None
     ) -> wire.DeviceSession:
         return await self._sign_in("auth.login", server, username, password, device, ca)
+
+    async def redeem_reset(
+        self, server: str, code: str, new_password: str, ca: str | None = None
+    ) -> PasswordReset:
+        """Set a new password with an admin's one-time code (no login needed); every device of
+        the account is logged out, and none is logged in."""
+        args = RedeemReset(code=code, new_password=new_password)
+        check_args(
+            "auth.reset_password", args
+        )  # a bad password is refused before the code is spent
+        conn = Connection(server, open_timeout=self._open_timeout, ca=ca)
+        await conn.open()
+        try:
+            done: PasswordReset = await conn.call("auth.reset_password", args)
+        finally:
+            await conn.close()
+        return done
 
     def _logged_in_connection(self, account: Account) -> Connection:
         return Connection(

@@ -77,7 +77,8 @@ def parse_target(text: str) -> DirectTarget | ConversationTarget:
 # --------------------------------------------------------------------------- results
 class Message(msgspec.Struct, omit_defaults=True):
     """One entry of a conversation. `kind` is `text`, or a membership change (`created`,
-    `added`, `removed`, `left`) naming the `member` it concerns."""
+    `added`, `removed`, `left`, or `deleted`: the member's account was deleted) naming the
+    `member` it concerns."""
 
     conversation: str
     seq: int

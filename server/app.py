@@ -31,6 +31,7 @@ from protocol.errors import ErrorCode, RoostError
 from protocol.files import is_batch
 from protocol.ids import SnowflakeGenerator
 from server import (
+    account_deletion,
     accounts,
     addresses,
     blocking,
@@ -43,6 +44,7 @@ from server import (
     gc_policy,
     health,
     notifications,
+    password_changes,
     profiles,
     sharing,
     social,
@@ -82,6 +84,8 @@ CHECKPOINT_SECONDS = 1.0  # WAL checkpoints off the commit path (see storage.dat
 # each module's HANDLERS serve its ops in protocol.ops
 CAPABILITIES = [
     accounts,
+    password_changes,
+    account_deletion,
     profiles,
     social,
     blocking,

@@ -98,6 +98,8 @@ class Router:
         client_id: str | None = getattr(args, "client_id", None)
         idempotency = self._services.idempotency
         async with self._services.db.write() as tx:
+            if session.closing:  # revoked while this waited for the database behind the revoker
+                raise RoostError(ErrorCode.UNAUTHENTICATED, "this device was logged out")
             ctx.tx = tx
             if client_id is not None:
                 prior = await idempotency.lookup(tx, user_id, client_id)

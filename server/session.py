@@ -119,6 +119,12 @@ class Session:
         self._closing = False
         self._closer: asyncio.Task[None] | None = None  # held so the task is not collected
 
+    @property
+    def closing(self) -> bool:
+        """Kicked (its token revoked, its account deleted or disabled) or being cut off: a
+        request of it still waiting for the database must not write any more."""
+        return self._closing
+
     # Subscriber protocol (server.hub) -------------------------------------------------------
     @property
     def user_id(self) -> int:

@@ -89,7 +89,7 @@ class AccountRepository:
     async def user_by_name(self, username: str) -> User | None:
         async with self._db.reader.execute(
             "SELECT id, username, password_hash, created_at, role, disabled_at FROM users"
-            " WHERE username = ?",
+            " WHERE username = ? AND deleted_at IS NULL",  # a deleted name is nobody's
             (username,),
         ) as cur:
             row = await cur.fetchone()

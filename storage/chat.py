@@ -108,7 +108,8 @@ class ChatRepository:
             return {}
         marks = ",".join("?" * len(names))
         async with self._conn(conn).execute(
-            f"SELECT username, id FROM users WHERE username IN ({marks})", names
+            f"SELECT username, id FROM users WHERE username IN ({marks}) AND deleted_at IS NULL",
+            names,
         ) as cur:
             return {row[0]: row[1] for row in await cur.fetchall()}
 

@@ -458,4 +458,19 @@ MIGRATIONS: list[Migration] = [
         CREATE INDEX follow_requests_by_requester ON follow_requests(requester_id, target_id)
         """,
     ),
+    Migration(
+        14,
+        "accounts: a deleted account keeps its row as a tombstone (its name stays taken, what"
+        " others kept still names it); one-time password reset codes, stored as hashes",
+        """
+        ALTER TABLE users ADD COLUMN deleted_at INTEGER;
+        CREATE TABLE password_resets (
+            user_id INTEGER PRIMARY KEY REFERENCES users(id) ON DELETE CASCADE,
+            code_hash TEXT NOT NULL UNIQUE,
+            issued_by INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+            created_at INTEGER NOT NULL,
+            expires_at INTEGER NOT NULL
+        )
+        """,
+    ),
 ]

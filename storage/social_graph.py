@@ -49,7 +49,8 @@ _SUMMARY = (
 class FollowRepository(Repository):
     async def user_id(self, conn: aiosqlite.Connection | None, username: str) -> int | None:
         async with self._conn(conn).execute(
-            "SELECT id FROM users WHERE username = ?", (username.lower(),)
+            "SELECT id FROM users WHERE username = ? AND deleted_at IS NULL",
+            (username.lower(),),
         ) as cur:
             row = await cur.fetchone()
         return int(row[0]) if row else None
@@ -61,7 +62,8 @@ class FollowRepository(Repository):
             return {}
         marks = ",".join("?" * len(usernames))
         async with self._conn(conn).execute(
-            f"SELECT username, id FROM users WHERE username IN ({marks})", list(usernames)
+            f"SELECT username, id FROM users WHERE username IN ({marks}) AND deleted_at IS NULL",
+            list(usernames),
         ) as cur:
             return {row[0]: row[1] for row in await cur.fetchall()}
 

@@ -20,6 +20,9 @@ from tests.hostile import FREE_TEXT, MULTI_LINE, SEQUENCES, pattern_of, str_fiel
 EXEMPT = {
     ("auth.register", "password"): "never shown; a rule could lock out an existing account",
     ("auth.login", "password"): "never shown; a rule could lock out an existing account",
+    ("auth.change_password", "old_password"): "a password: checked, never shown",
+    ("auth.change_password", "new_password"): "a password: as at registration",
+    ("auth.reset_password", "new_password"): "a password: as at registration",
     **{
         (op, field): "a path: protocol.files.validate_path decides (controls refused there)"
         for op, field in [

@@ -233,6 +233,37 @@ ROWS: dict[str, Row] = {
     "devices.revoke": Row(
         [refused("not_found")(lambda w: {"device_id": w.ids["alice_spare_device"]})]
     ),
+    # changing or ending an account
+    "auth.change_password": Row(
+        [
+            refused("invalid_credentials")(
+                lambda w: {"old_password": "guess1234", "new_password": "mallory's own new one"}
+            )
+        ],
+        open_because="changes only the caller's own password, and only with the old one",
+    ),
+    "auth.reset_password": Row(
+        [
+            refused("invalid_credentials")(
+                lambda w: {"code": "AAAA-BBBB-CCCC-DDDD-EEEE-FFFF", "new_password": "taken over"}
+            )
+        ],
+        open_because="redeeming a reset code needs no login; a code nobody issued must fail",
+    ),
+    "admin.reset_password": Row(
+        [
+            refused("forbidden")(lambda w: {"username": "alice"}),
+            refused("forbidden", "bob")(lambda w: {"username": "alice"}),
+        ],
+        valid=lambda w: {"username": "mallory"},
+    ),
+    "admin.delete_user": Row(
+        [
+            refused("forbidden")(lambda w: {"username": "alice"}),
+            refused("forbidden", "bob")(lambda w: {"username": "carol"}),
+        ],
+        fuzz=False,  # alice is the world's admin: a mutated name would delete the bystander
+    ),
     # profiles
     "profile.get": Row([allowed(lambda w: {"username": "alice"})], open_because=PUBLIC),
     "profile.set": Row(

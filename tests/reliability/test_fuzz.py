@@ -318,7 +318,7 @@ CONTROLS = st.characters(categories=["Cc"], exclude_characters="\n\t") | st.samp
 )
 PATH_CONTROLS = st.characters(categories=["Cc"]) | CONTROLS
 PATH_FIELDS = {"path", "folder"}
-NO_RULE = {"password"}
+NO_RULE = {"password", "old_password", "new_password"}
 
 
 def _at(value: Any, path: tuple[Any, ...]) -> Any:

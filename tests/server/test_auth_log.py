@@ -121,13 +121,48 @@ async def test_the_fail2ban_filter_matches_failed_logins_and_names_the_address(
                 await ws.send(json.dumps({"id": 1, "op": "auth.login", "args": {
                     "username": "alice", "password": "guessing 12345"}}))  # fmt: skip
                 assert json.loads(await ws.recv())["error"]["code"] == "invalid_credentials"
-        await make_home("b", server.url).login("alice", SECRET)  # a good login: no match
+        home = make_home("b", server.url)
+        await home.login("alice", SECRET)  # a good login: no match
         await server.logged("login ok addr=127.0.0.1")
+        # a stolen token guessing the password, and a guessed reset code, count as failures
+        token = (home.path / "token").read_text().strip()
+        async with connect(
+            server.url,
+            additional_headers={
+                "X-Forwarded-For": "192.0.2.44",
+                "Authorization": f"Bearer {token}",
+            },
+        ) as ws:
+            await ws.send(
+                json.dumps(
+                    {
+                        "id": 1,
+                        "op": "auth.change_password",
+                        "args": {
+                            "old_password": "guessing 12345",
+                            "new_password": "a new password",
+                        },
+                    }
+                )
+            )
+            assert json.loads(await ws.recv())["error"]["code"] == "invalid_credentials"
+        async with connect(server.url, additional_headers={"X-Forwarded-For": "192.0.2.45"}) as ws:
+            await ws.send(
+                json.dumps(
+                    {
+                        "id": 1,
+                        "op": "auth.reset_password",
+                        "args": {"code": "ABCD-EFGH-IJKL", "new_password": "a new password"},
+                    }
+                )
+            )
+            assert json.loads(await ws.recv())["error"]["code"] == "invalid_credentials"
+        await server.logged("reset code wrong addr=192.0.2.45")
     finally:
         await server.terminate()
     failregex = fail2ban_regex(FILTER.read_text())
     hosts = [m["host"] for line in server.log if (m := failregex.search(strip_date(line)))]
-    assert hosts == ["203.0.113.5", "203.0.113.5", "198.51.100.9"]
+    assert hosts == ["203.0.113.5", "203.0.113.5", "198.51.100.9", "192.0.2.44", "192.0.2.45"]
 
 
 def test_the_filter_cannot_be_fooled_by_what_a_client_writes() -> None:

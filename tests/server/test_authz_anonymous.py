@@ -1,6 +1,6 @@
-"""Generated from the op table: without a logged-in device, every op but register and login
-is refused with `unauthenticated` and no data, and so are block frames. A new op cannot skip
-this check: it is enumerated here automatically."""
+"""Generated from the op table: without a logged-in device, every op but register, login and
+redeeming a password reset code is refused with `unauthenticated` and no data, and so are
+block frames. A new op cannot skip this check: it is enumerated here automatically."""
 
 from __future__ import annotations
 
@@ -11,10 +11,10 @@ from websockets.asyncio.client import connect
 from protocol.ops import OPS
 from tests.conftest import LiveServer
 
-OPEN_OPS = {"auth.register", "auth.login"}
+OPEN_OPS = {"auth.register", "auth.login", "auth.reset_password"}
 
 
-def test_only_register_and_login_are_open() -> None:
+def test_only_register_login_and_reset_are_open() -> None:
     assert {name for name, spec in OPS.items() if not spec.needs_auth} == OPEN_OPS
 
 

@@ -1,0 +1,77 @@
+"""The handler of admin.delete_user: one transaction (storage/account_deletion.py), then the
+account's live connections close, caches forget what changed, and the others in its
+conversations hear that it left."""
+
+from __future__ import annotations
+
+import logging
+
+from protocol import account_changes as wire
+from protocol.envelope import encode_event
+from protocol.errors import ErrorCode, RoostError
+from server.admin import require_admin
+from server.chat_commit import to_wire
+from server.context import OpContext
+from server.router import Handler
+from server.session import CLOSE_REVOKED
+from storage.account_deletion import AccountEraser
+from storage.chat import NewMessage
+from storage.database import now_ms
+
+admin_log = logging.getLogger("roost.admin")  # every admin action, with who did it
+
+
+async def delete_user(ctx: OpContext, args: wire.DeleteUser) -> wire.UserDeleted:
+    require_admin(ctx)
+    services, me, address = ctx.services, ctx.identity, ctx.session.address
+    username = args.username.lower()
+    if username == me.username:
+        # Another admin deletes an admin's account; so a server never deletes its last admin.
+        raise RoostError(
+            ErrorCode.FORBIDDEN, "you cannot delete your own account: ask another admin"
+        )
+    user = await services.accounts.user_by_name(username)
+    if user is None:
+        raise RoostError(ErrorCode.NOT_FOUND, f"no user {username!r}")
+    social = services.social
+    eraser = AccountEraser(
+        social.posts, social.follows, social.timelines, services.chat, services.files
+    )
+    async with services.db.write() as tx:
+        done = await eraser.delete(tx, user.id, now_ms())
+    for device_id in done.devices:
+        services.hub.kick_device(device_id, CLOSE_REVOKED, "this account was deleted")
+    social.forget_posts(done.touched_posts)
+    social.forget_all_homes()
+    for row, audience in done.left:
+        services.hub.publish(audience, _event(row, user.username))
+    admin_log.info(
+        "%r deleted the account %r from %s: %d post(s), %d file version(s), %d share(s)"
+        " handed over, %d device(s) logged out",
+        me.username,
+        user.username,
+        address,
+        len(done.posts),
+        done.files_removed,
+        len(done.handed_over),
+        len(done.devices),
+        extra={"user": me.username, "addr": address, "target": user.username},
+    )
+    return wire.UserDeleted(
+        username=user.username,
+        posts=len(done.posts),
+        likes=done.likes,
+        conversations_left=len(done.left),
+        conversations_removed=done.conversations_removed,
+        files_removed=done.files_removed,
+        shares_handed_over=[wire.HandedOver(f, o) for f, o in done.handed_over],
+        attachments=done.attachments,
+        devices_logged_out=len(done.devices),
+    )
+
+
+def _event(row: NewMessage, username: str) -> bytes:
+    return encode_event("chat.message", to_wire(row, username, username))
+
+
+HANDLERS: dict[str, Handler] = {"admin.delete_user": delete_user}
