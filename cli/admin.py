@@ -1,4 +1,7 @@
-"""admin: operator commands run on the server machine (backup, restore, gc)."""
+"""admin: operating a server. Two kinds of commands, told apart in the help: those run on the
+server machine against its data folder (backup, restore, gc), and those sent through the
+server as the admin account logged in here (invites and accounts: cli.admin_invites,
+cli.admin_users)."""
 
 from __future__ import annotations
 
@@ -10,7 +13,8 @@ from typing import Annotated
 import platformdirs
 import typer
 
-from cli import output
+from cli import admin_invites, admin_users, output
+from cli.options import duration_seconds
 from protocol.sizes import format_size
 from storage import backup as backups
 from storage import space
@@ -21,8 +25,11 @@ from storage.expiry import Expired, expire
 from storage.server_schema import MIGRATIONS
 
 app = typer.Typer(
-    help="Operate a server: backup, restore, garbage collection.", no_args_is_help=True
+    help="Operate a server. Invites and accounts go through the server as the admin account"
+    " logged in here; backup, restore and gc run on the server machine, on its data folder.",
+    no_args_is_help=True,
 )
+ON_THE_MACHINE = "On the server machine (its data folder; no login needed)"
 
 DataDir = Annotated[
     Path | None,
@@ -34,7 +41,7 @@ def _data(data: Path | None) -> Path:
     return data or Path(platformdirs.user_data_dir("roost-server"))
 
 
-@app.command("backup")
+@app.command("backup", rich_help_panel=ON_THE_MACHINE)
 def backup(dest: Path, data: DataDir = None) -> None:
     """Back up the server's data into DEST (a new folder); safe while the server runs."""
     folder = _data(data)
@@ -49,7 +56,7 @@ def backup(dest: Path, data: DataDir = None) -> None:
     )
 
 
-@app.command("restore")
+@app.command("restore", rich_help_panel=ON_THE_MACHINE)
 def restore(
     source: Path,
     data: DataDir = None,
@@ -63,7 +70,7 @@ def restore(
     )
 
 
-@app.command("gc")
+@app.command("gc", rich_help_panel=ON_THE_MACHINE)
 def gc(
     data: DataDir = None,
     grace: Annotated[
@@ -81,7 +88,7 @@ def gc(
     folder = _data(data)
     if not (folder / backups.DATABASE).exists():
         raise StorageError(f"no Roost database in {folder}")
-    seconds = _duration(grace)
+    seconds = duration_seconds(grace, "--grace")
     # Not during a backup: blocks its database snapshot names must stay until it copied them.
     waiting = partial(output.note, f"waiting for a backup of {folder} to end")
     with backups.maintenance(folder, exclusive=True, waiting=waiting):
@@ -105,19 +112,5 @@ async def _collect(folder: Path, grace_seconds: float) -> tuple[Expired, space.C
         await db.close()
 
 
-_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-
-
-def _duration(text: str) -> float:
-    number, unit = text[:-1], text[-1:]
-    if unit.isdigit():
-        number, unit = text, "s"
-    try:
-        value = float(number) * _UNITS[unit]
-    except (KeyError, ValueError):
-        raise typer.BadParameter(
-            f"{text!r}: write e.g. 30s, 10m, 24h", param_hint="--grace"
-        ) from None
-    if not 0 <= value < 10**9:
-        raise typer.BadParameter(f"{text!r} is out of range", param_hint="--grace")
-    return value
+admin_invites.register(app)
+admin_users.register(app)

@@ -183,6 +183,15 @@ def serve(
             " its X-Forwarded-For header names the client, for limits and logs.",
         ),
     ] = None,
+    registration: Annotated[
+        str,
+        typer.Option(
+            "--registration",
+            help="Who may create an account: invite (a code from roost admin invite), open"
+            " (anyone who can reach the server) or closed. The first account on a new server"
+            " may always register, and becomes its admin.",
+        ),
+    ] = "invite",
     log_format: Annotated[
         str, typer.Option("--log-format", help="text, or json: one JSON object per line.")
     ] = "text",
@@ -194,6 +203,7 @@ def serve(
     # The server is imported here so client-only commands never load it.
     from server import logs
     from server.config import Limits, ServerConfig
+    from server.registration import MODES
 
     if log_format not in logs.FORMATS:
         raise typer.BadParameter(
@@ -203,6 +213,8 @@ def serve(
         raise typer.BadParameter(
             f"must be one of {', '.join(logs.LEVELS)}", param_hint="--log-level"
         )
+    if registration not in MODES:
+        raise typer.BadParameter(f"must be one of {', '.join(MODES)}", param_hint="--registration")
     logs.configure(log_format, log_level)
     if (tls_cert is None) != (tls_key is None):
         raise ClientError("--tls-cert and --tls-key go together")
@@ -241,6 +253,7 @@ def serve(
         celebrity_threshold=celebrity_threshold,
         post_cache=post_cache,
         limits=limits,
+        registration=registration,
     )
     from server.app import run
 

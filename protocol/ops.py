@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import msgspec
 
-from protocol import accounts, chat, files, profiles, social
+from protocol import accounts, admin, chat, files, profiles, social
 from protocol.errors import ErrorCode, RoostError
 from protocol.spec import OpSpec
 
-CAPABILITIES = [accounts, profiles, social, chat, files]
+CAPABILITIES = [accounts, admin, profiles, social, chat, files]
 
 OPS: dict[str, OpSpec] = {spec.name: spec for cap in CAPABILITIES for spec in cap.SPECS}
 

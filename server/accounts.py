@@ -8,8 +8,10 @@ import secrets
 from datetime import UTC, datetime
 
 from protocol import accounts as wire
+from protocol.accounts import ACCOUNT_DISABLED
 from protocol.errors import ErrorCode, RoostError
 from protocol.types import Empty
+from server import registration
 from server.addresses import address_key
 from server.context import OpContext
 from server.quota import uncommitted_cap
@@ -32,22 +34,32 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-async def register(ctx: OpContext, args: wire.Credentials) -> wire.DeviceSession:
+async def register(ctx: OpContext, args: wire.Registration) -> wire.DeviceSession:
     services = ctx.services
     username = args.username.lower()
     address, key = ctx.session.address, address_key(ctx.session.address)
     if await services.accounts.user_by_name(username) is not None:
         raise RoostError(ErrorCode.USERNAME_TAKEN, f"username {username!r} is taken")
+    mode = services.config.registration
+    try:
+        await registration.check_before_hashing(
+            services.db.reader, services.accounts, services.invites, mode, args.invite, now_ms()
+        )
+    except RoostError as exc:
+        _refused(username, address, exc)
+        raise
     services.auth_limits.start_registration(key)  # rate_limited past its share this hour
     try:
         password_hash = await services.passwords.hash(args.password, requester=key)
         token = new_token()
         now = now_ms()
         async with services.db.write() as tx:
+            first, invite_id = await registration.admit(
+                tx, services.accounts, services.invites, mode, args.invite, now
+            )
             # The server's first account is the person setting it up: its admin.
-            role = MEMBER if await services.accounts.any_user(tx) else ADMIN
             user = await services.accounts.create_user(
-                tx, services.ids.next(), username, password_hash, now, role
+                tx, services.ids.next(), username, password_hash, now, ADMIN if first else MEMBER
             )
             device = await services.accounts.create_device(
                 tx, services.ids.next(), user.id, args.device_name, token_hash(token), now
@@ -55,18 +67,34 @@ async def register(ctx: OpContext, args: wire.Credentials) -> wire.DeviceSession
     except Duplicate:  # lost a race with another registration of the same name
         services.auth_limits.registration_refused(key)
         raise RoostError(ErrorCode.USERNAME_TAKEN, f"username {username!r} is taken") from None
+    except RoostError as exc:
+        services.auth_limits.registration_refused(key)
+        if exc.code is ErrorCode.FORBIDDEN:
+            _refused(username, address, exc)
+        raise
     except BaseException:
         services.auth_limits.registration_refused(key)
         raise
     services.auth_limits.login_succeeded(key, username)  # its address is known to it now
     auth_log.info(
-        "registered %r from %s%s",
+        "registered %r from %s%s%s",
         username,
         address,
         " as the server's admin" if user.admin else "",
+        f" with invite {invite_id}" if invite_id else "",
         extra={"user": username, "addr": address},
     )
-    return wire.DeviceSession(str(user.id), username, str(device.id), device.name, token)
+    return wire.DeviceSession(str(user.id), username, str(device.id), device.name, token, user.role)
+
+
+def _refused(username: str, address: str, exc: RoostError) -> None:
+    auth_log.warning(
+        "registration of %r from %s refused: %s",
+        username,
+        address,
+        exc.message,
+        extra={"user": username, "addr": address, "code": exc.code.value},
+    )
 
 
 async def login(ctx: OpContext, args: wire.Credentials) -> wire.DeviceSession:
@@ -93,7 +121,7 @@ async def login(ctx: OpContext, args: wire.Credentials) -> wire.DeviceSession:
             address,
             extra={"user": username, "addr": address, "code": ErrorCode.FORBIDDEN.value},
         )
-        raise RoostError(ErrorCode.FORBIDDEN, "this account is disabled: ask the server's admin")
+        raise RoostError(ErrorCode.FORBIDDEN, ACCOUNT_DISABLED)
     services.auth_limits.login_succeeded(key, username)
     auth_log.info(
         "login of %r from %s", username, address, extra={"user": username, "addr": address}
@@ -107,7 +135,9 @@ async def login(ctx: OpContext, args: wire.Credentials) -> wire.DeviceSession:
         device = await services.accounts.create_device(
             tx, services.ids.next(), user.id, args.device_name, token_hash(token), now_ms()
         )
-    return wire.DeviceSession(str(user.id), user.username, str(device.id), device.name, token)
+    return wire.DeviceSession(
+        str(user.id), user.username, str(device.id), device.name, token, user.role
+    )
 
 
 async def logout(ctx: OpContext, args: Empty) -> Empty:

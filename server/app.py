@@ -25,6 +25,7 @@ from websockets.datastructures import Headers
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
+from protocol.accounts import ACCOUNT_DISABLED
 from protocol.envelope import encode_error, peek_request_id
 from protocol.errors import ErrorCode, RoostError
 from protocol.files import is_batch
@@ -32,6 +33,7 @@ from protocol.ids import SnowflakeGenerator
 from server import (
     accounts,
     addresses,
+    admin,
     blocks,
     chat,
     discovery,
@@ -40,6 +42,7 @@ from server import (
     gc_policy,
     notifications,
     profiles,
+    registration,
     sharing,
     social,
     timelines,
@@ -65,6 +68,7 @@ from storage.chunker import check_compiled
 from storage.database import Database, now_ms
 from storage.files import FileRepository
 from storage.idempotency import IdempotencyRepository
+from storage.invites import InviteRepository
 from storage.profiles import ProfileRepository
 from storage.server_schema import MIGRATIONS
 
@@ -75,6 +79,7 @@ CHECKPOINT_SECONDS = 1.0  # WAL checkpoints off the commit path (see storage.dat
 # each module's HANDLERS serve its ops in protocol.ops
 CAPABILITIES = [
     accounts,
+    admin,
     profiles,
     social,
     timelines,
@@ -152,6 +157,8 @@ class RoostServer:
         return int(self._server.sockets[0].getsockname()[1])
 
     async def start(self) -> None:
+        if self.config.registration not in registration.MODES:
+            raise ValueError(f"registration must be one of {', '.join(registration.MODES)}")
         self.config.data_dir.mkdir(parents=True, exist_ok=True)
         os.close(open_maintenance_lock(self.config.data_dir))  # for backups run read-only
         check_compiled()
@@ -189,6 +196,7 @@ class RoostServer:
             files=FileRepository(self.db),
             blocks=block_store,
             block_writer=BlockWriter(block_store),
+            invites=InviteRepository(self.db),
         )
         self._services = services
         handlers = {op: h for module in CAPABILITIES for op, h in module.HANDLERS.items()}
@@ -209,6 +217,20 @@ class RoostServer:
             self.port,
             self.config.data_dir,
         )
+        log.info("%s", await self._registration_note())
+
+    async def _registration_note(self) -> str:
+        mode = self.config.registration
+        if not await self._accounts.any_user(self.db.reader):
+            return (
+                f"registration: {mode}; no account yet: the first to register (roost register"
+                " USER) becomes this server's admin"
+            )
+        return {
+            registration.INVITE: "registration: invite (a code from roost admin invite)",
+            registration.OPEN: "registration: open (anyone who can reach the server)",
+            registration.CLOSED: "registration: closed (no new accounts)",
+        }[mode]
 
     def _stored_paths(self) -> list[Path]:
         db = self.config.database_path
@@ -286,8 +308,11 @@ class RoostServer:
                 return _refuse(
                     connection, HTTPStatus.UNAUTHORIZED, "Authorization must be 'Bearer TOKEN'"
                 )
-            identity = await self._accounts.identity_for_token(accounts.token_hash(token.strip()))
+            hashed = accounts.token_hash(token.strip())
+            identity = await self._accounts.identity_for_token(hashed)
             if identity is None:
+                if await self._accounts.token_of_disabled_account(hashed):
+                    return _refuse(connection, HTTPStatus.FORBIDDEN, ACCOUNT_DISABLED)
                 return _refuse(
                     connection, HTTPStatus.UNAUTHORIZED, "invalid or revoked device token"
                 )

@@ -71,6 +71,9 @@ class ServerConfig:
     tls_key: Path | None = None
     # Peers (reverse proxies) whose X-Forwarded-For header names the client's address.
     trusted_proxies: frozenset[str] = frozenset()
+    # Who may register (server.registration): "invite" (a code from an admin), "open" or
+    # "closed". The first account on a new server may register whatever this says.
+    registration: str = "invite"
 
     @property
     def scheme(self) -> str:

@@ -37,6 +37,19 @@ class DeviceRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class AccountRow:
+    """One account as an admin sees it (storage use is counted apart: storage.space)."""
+
+    id: int
+    username: str
+    role: str
+    created_at: int
+    disabled_at: int | None
+    devices: int  # not revoked
+    last_seen_at: int | None  # the latest of its devices, revoked ones included
+
+
+@dataclass(frozen=True, slots=True)
 class Identity:
     """Who a valid token belongs to."""
 
@@ -86,8 +99,11 @@ class AccountRepository:
             row = await cur.fetchone()
         return bool(row and row[0])
 
-    async def user_by_name(self, username: str) -> User | None:
-        async with self._db.reader.execute(
+    async def user_by_name(
+        self, username: str, conn: aiosqlite.Connection | None = None
+    ) -> User | None:
+        """The account of that (lower-case) name; read in `conn` (a transaction) if given."""
+        async with (conn or self._db.reader).execute(
             "SELECT id, username, password_hash, created_at, role, disabled_at FROM users"
             " WHERE username = ?",
             (username,),
@@ -127,6 +143,54 @@ class AccountRepository:
         ) as cur:
             row = await cur.fetchone()
         return Identity(*row) if row else None
+
+    async def token_of_disabled_account(self, token_hash: str) -> bool:
+        """Whether a token no longer works only because its account is disabled: the handshake
+        then says so, instead of calling it invalid."""
+        async with self._db.reader.execute(
+            "SELECT 1 FROM devices d JOIN users u ON u.id = d.user_id"
+            " WHERE d.token_hash = ? AND d.revoked_at IS NULL AND u.disabled_at IS NOT NULL",
+            (token_hash,),
+        ) as cur:
+            return await cur.fetchone() is not None
+
+    async def accounts(self) -> list[AccountRow]:
+        async with self._db.reader.execute(
+            "SELECT u.id, u.username, u.role, u.created_at, u.disabled_at,"
+            " COUNT(d.id) FILTER (WHERE d.revoked_at IS NULL), MAX(d.last_seen_at)"
+            " FROM users u LEFT JOIN devices d ON d.user_id = u.id"
+            " GROUP BY u.id ORDER BY u.created_at, u.id"
+        ) as cur:
+            rows = await cur.fetchall()
+        return [AccountRow(*row) for row in rows]
+
+    async def account(self, conn: aiosqlite.Connection, user_id: int) -> AccountRow:
+        async with conn.execute(
+            "SELECT u.id, u.username, u.role, u.created_at, u.disabled_at,"
+            " COUNT(d.id) FILTER (WHERE d.revoked_at IS NULL), MAX(d.last_seen_at)"
+            " FROM users u LEFT JOIN devices d ON d.user_id = u.id WHERE u.id = ?"
+            " GROUP BY u.id",
+            (user_id,),
+        ) as cur:
+            row = await cur.fetchone()
+        assert row is not None, "the account was read in this same transaction"
+        return AccountRow(*row)
+
+    async def set_role(self, tx: aiosqlite.Connection, user_id: int, role: str) -> None:
+        await tx.execute("UPDATE users SET role = ? WHERE id = ?", (role, user_id))
+
+    async def set_disabled(
+        self, tx: aiosqlite.Connection, user_id: int, disabled_at: int | None
+    ) -> None:
+        await tx.execute("UPDATE users SET disabled_at = ? WHERE id = ?", (disabled_at, user_id))
+
+    async def active_admins(self, tx: aiosqlite.Connection) -> int:
+        """Admins who can still log in: a server must keep at least one."""
+        async with tx.execute(
+            "SELECT COUNT(*) FROM users WHERE role = 'admin' AND disabled_at IS NULL"
+        ) as cur:
+            row = await cur.fetchone()
+        return int(row[0]) if row else 0
 
     async def devices_of(self, user_id: int) -> list[DeviceRecord]:
         async with self._db.reader.execute(
