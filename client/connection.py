@@ -121,7 +121,7 @@ class Connection:
         """Run an op with already-encoded args; returns the result's JSON bytes."""
         ws = self._ws
         if ws is None or not self.connected:
-            raise ConnectionLost(f"not connected to {self.url}")
+            raise self._not_connected()
         request_id = next(self._ids)
         answer = await self._exchange(
             ws, request_id, encode_request(request_id, op, msgspec.Raw(args_json)), op
@@ -134,7 +134,7 @@ class Connection:
         JSON result of a JSON reply (ServerError when it is an error)."""
         ws = self._ws
         if ws is None or not self.connected:
-            raise ConnectionLost(f"not connected to {self.url}")
+            raise self._not_connected()
         request_id = next(self._ids)
         answer = await self._exchange(ws, request_id, build(request_id), "block transfer")
         return answer if isinstance(answer, bytes) else _result(answer)
@@ -250,6 +250,12 @@ class Connection:
             self.events.put_nowait(event)
         except asyncio.QueueFull:
             self.dropped_events += 1  # nobody is listening; a cursor catch-up will fill the gap
+
+    def _not_connected(self) -> Exception:
+        ws = self._ws
+        if ws is not None and ws.close_code == CLOSE_DISABLED:
+            return self._lost_error(ws)
+        return ConnectionLost(f"not connected to {self.url}")
 
     def _lost_error(self, ws: ClientConnection) -> Exception:
         """Why requests in flight failed: an account disabled meanwhile is no network trouble

@@ -64,10 +64,19 @@ async def registered_token(url: str, username: str) -> str:
 class ServerProcess:
     """`roost serve` in a child process, so tests can SIGKILL it and start it again."""
 
-    def __init__(self, data_dir: Path, port: int = 0, extra_args: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self,
+        data_dir: Path,
+        port: int = 0,
+        extra_args: tuple[str, ...] = (),
+        registration: str | None = "open",
+    ) -> None:
+        """`registration`: the --registration mode; "open" lets tests make the accounts they
+        need, None leaves the server's default (invite)."""
         self.data_dir = data_dir
         self.port = port
-        self.extra_args = extra_args
+        mode = ("--registration", registration) if registration else ()
+        self.extra_args = (*mode, *extra_args)
         self.url = ""
         self.proc: asyncio.subprocess.Process | None = None
         self.log: list[str] = []
