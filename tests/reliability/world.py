@@ -8,6 +8,10 @@ carol   a former member: removed from alice's group and from `team` (she was an 
         she keeps the group's history up to her removal, nothing after, and nothing of `team`
 penny   invited to `team` as an editor, not answered yet: not a member, so nothing of it
 mallory a stranger: in none of alice's conversations or shares
+dora    a disabled account (an admin, disabled by alice): its token is refused at the
+        handshake, so it can call nothing
+
+alice is the server's admin (its first account) and holds an invite code nobody has used.
 """
 
 from __future__ import annotations
@@ -45,7 +49,7 @@ PLAN_PATH = "plan.txt"  # inside the shared folder `team`
 
 
 def build_world(url: str) -> World:
-    names = ("alice", "bob", "carol", "penny", "mallory")
+    names = ("alice", "bob", "carol", "penny", "mallory", "dora")
     sessions = {name: register(url, name) for name in names}
     spare = login(url, "alice", "spare-phone")
     world = World(url, {n: s["token"] for n, s in sessions.items()}, {}, {})
@@ -56,6 +60,7 @@ def build_world(url: str) -> World:
         _social(world, alice, bob)
         _chat(world, alice)
         _files(world, alice, bob, mallory)
+        _admin(world, alice)
     finally:
         for peer in (alice, bob, mallory):
             peer.close()
@@ -80,6 +85,7 @@ def build_world(url: str) -> World:
             "plan version": world.ids["plan_version"],
             "notification": world.ids["notification"],
             "penny invitation": world.ids["penny_invitation"],
+            "invite code": world.ids["invite_code"],
         }
     )
     world.known = {
@@ -89,6 +95,13 @@ def build_world(url: str) -> World:
         | {"group id", "share namespace", "plan block", "plan version"},
     }
     return world
+
+
+def _admin(world: World, alice: Peer) -> None:
+    made = alice.call("admin.invites.create", {"uses": 3})
+    world.ids["invite"], world.ids["invite_code"] = made["invite"]["id"], made["code"]
+    alice.call("admin.users.promote", {"username": "dora"})
+    alice.call("admin.users.disable", {"username": "dora"})
 
 
 def _social(world: World, alice: Peer, bob: Peer) -> None:
