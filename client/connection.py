@@ -18,7 +18,13 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus, InvalidURI
 
 from client.backoff import Backoff
-from client.errors import AuthRejected, ConnectionLost, ServerError, Unreachable
+from client.errors import (
+    AccountDisabled,
+    AuthRejected,
+    ConnectionLost,
+    ServerError,
+    Unreachable,
+)
 from protocol.accounts import ACCOUNT_DISABLED, CLOSE_DISABLED
 from protocol.envelope import Event, Reply, decode_server_frame, encode_request
 from protocol.errors import ProtocolError
@@ -86,7 +92,7 @@ class Connection:
             status = exc.response.status_code
             body = exc.response.body.decode(errors="replace").strip() if exc.response.body else ""
             if status == HTTPStatus.FORBIDDEN:  # the account is disabled: logging in won't help
-                raise AuthRejected(body or ACCOUNT_DISABLED) from None
+                raise AccountDisabled(body or ACCOUNT_DISABLED) from None
             if status == HTTPStatus.UNAUTHORIZED:
                 raise AuthRejected(
                     f"the server refused this device ({body or 'unauthorized'}); run roost login"
@@ -261,7 +267,7 @@ class Connection:
         """Why requests in flight failed: an account disabled meanwhile is no network trouble
         (a write must not be queued for later), the rest is."""
         if ws.close_code == CLOSE_DISABLED:
-            return AuthRejected(ws.close_reason or ACCOUNT_DISABLED)
+            return AccountDisabled(ws.close_reason or ACCOUNT_DISABLED)
         return ConnectionLost(self._lost_message())
 
     def _lost_message(self) -> str:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import UTC, datetime
 
 import aiosqlite
 
@@ -21,12 +20,10 @@ from storage.invites import InviteRecord, InviteRepository
 INVITE, OPEN, CLOSED = "invite", "open", "closed"
 MODES = (INVITE, OPEN, CLOSED)
 
-NEEDS_INVITE = (
-    "this server registers by invite: ask its admin for a code, then"
-    " roost register USER --invite CODE"
-)
+# Short: the TUI's form shows them on one line.
+NEEDS_INVITE = "this server registers by invite: ask its admin for a code"
 NOT_TAKING = "this server is not taking new accounts"
-ASK_AGAIN = "ask the server's admin for a new one"
+ASK_AGAIN = "ask the admin for a new one"
 
 # Invite states, as listed
 ACTIVE, EXPIRED, USED_UP, REVOKED = "active", "expired", "used up", "revoked"
@@ -69,16 +66,14 @@ def invite_state(invite: InviteRecord, now: int) -> str:
 def invite_problem(invite: InviteRecord | None, now: int) -> str | None:
     """What is wrong with the code someone registers with; None: it still works."""
     if invite is None:
-        return f"that invite code is not one of this server's: check it, or {ASK_AGAIN}"
+        return "no such invite code: check it, or ask the admin for one"
     state = invite_state(invite, now)
     if state == REVOKED:
         return f"that invite code was revoked: {ASK_AGAIN}"
     if state == EXPIRED:
-        assert invite.expires_at is not None
-        when = datetime.fromtimestamp(invite.expires_at / 1000, UTC).strftime("%Y-%m-%d %H:%M")
-        return f"that invite code expired ({when} UTC): {ASK_AGAIN}"
+        return f"that invite code has expired: {ASK_AGAIN}"
     if state == USED_UP:
-        return f"that invite code has been used up ({invite.uses} of {invite.uses}): {ASK_AGAIN}"
+        return f"that invite code is used up: {ASK_AGAIN}"
     return None
 
 

@@ -54,7 +54,7 @@ async def test_racing_registrations_on_a_last_use_make_exactly_one_account(
     lost = [o for o in outcomes if not isinstance(o, wire.DeviceSession)]
     assert len(won) == 1, outcomes
     assert all(isinstance(e, ServerError) and e.code == "forbidden" for e in lost), lost
-    assert all("used up" in e.message for e in lost if isinstance(e, ServerError)), lost
+    assert all("is used up" in e.message for e in lost if isinstance(e, ServerError)), lost
     listed = (await admin.call("admin.invites.list")).invites
     assert [(i.uses, i.uses_left, i.state) for i in listed] == [(1, 0, "used up")]
     names = [u.username for u in (await admin.call("admin.users.list")).users]

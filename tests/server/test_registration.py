@@ -56,14 +56,17 @@ def test_an_invites_state_and_what_is_wrong_with_it() -> None:
     assert rules.invite_problem(invite(), NOW) is None
     assert rules.invite_problem(invite(expires_at=NOW + 1), NOW) is None
     cases = [
-        (invite(used=2), rules.USED_UP, "has been used up (2 of 2)"),
-        (invite(expires_at=NOW), rules.EXPIRED, "expired (1970-01-01 00:16 UTC)"),
+        (invite(used=2), rules.USED_UP, "is used up"),
+        (invite(expires_at=NOW), rules.EXPIRED, "has expired"),
         (invite(revoked_at=1, used=2, expires_at=1), rules.REVOKED, "was revoked"),
     ]
     for record, state, problem in cases:
         assert rules.invite_state(record, NOW) == state
         assert problem in (rules.invite_problem(record, NOW) or ""), record
-    assert "not one of this server's" in (rules.invite_problem(None, NOW) or "")
+    assert "no such invite code" in (rules.invite_problem(None, NOW) or "")
+    for record in (None, invite(used=2), invite(expires_at=1), invite(revoked_at=1)):
+        assert len(rules.invite_problem(record, NOW) or "") <= 60  # one line of the TUI form
+    assert len(rules.NEEDS_INVITE) <= 60 and len(rules.NOT_TAKING) <= 60
 
 
 def test_invite_codes_are_unguessable_and_start_with_their_id() -> None:
