@@ -55,7 +55,7 @@ def audit(ctx: OpContext, action: str, target: str) -> None:
         action,
         target,
         address,
-        extra={"user": me, "addr": address, "target": target},
+        extra={"user": me, "addr": address},
     )
 
 

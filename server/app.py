@@ -25,7 +25,7 @@ from websockets.datastructures import Headers
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
-from protocol.accounts import ACCOUNT_DISABLED
+from protocol.accounts import ACCOUNT_DISABLED, CLOSE_DISABLED
 from protocol.envelope import encode_error, peek_request_id
 from protocol.errors import ErrorCode, RoostError
 from protocol.files import is_batch
@@ -58,7 +58,7 @@ from server.metrics import CONTENT_TYPE, Metrics
 from server.passwords import Passwords
 from server.presence import Presence
 from server.router import Router
-from server.session import CLOSE_LOGIN_TIMEOUT, CLOSE_TOO_SLOW, Session
+from server.session import CLOSE_LOGIN_TIMEOUT, CLOSE_REVOKED, CLOSE_TOO_SLOW, Session
 from server.social_services import SocialServices
 from storage.accounts import AccountRepository, Identity
 from storage.backup import open_maintenance_lock
@@ -368,6 +368,8 @@ class RoostServer:
         small_at_once = asyncio.Semaphore(SMALL_FRAMES_AT_ONCE)
         block_tasks: set[asyncio.Task[None]] = set()
         try:
+            if identity is not None:
+                await self._recheck(session, identity)
             async for frame in ws:
                 if isinstance(frame, bytes):  # answered concurrently; JSON keeps its order
                     small = len(frame) <= SMALL_FRAME_BYTES and not is_batch(frame)
@@ -393,6 +395,18 @@ class RoostServer:
                 self.hub.detach(session)
                 self._last_seen[session.identity.device_id] = now_ms()
             self._rates.release(identity.user_id if identity else None)
+
+    async def _recheck(self, session: Session, identity: Identity) -> None:
+        """The handshake read the identity before this connection joined the hub: an admin's
+        disable, promote or demote (or a revoke) committed in between reached the hub without
+        it. Now that the hub has it, read again; what commits later reaches it by the hub."""
+        standing = await self._accounts.standing(identity.device_id)
+        if standing is None or standing[2]:
+            session.kick(CLOSE_REVOKED, "device token revoked")
+        elif standing[1]:
+            session.kick(CLOSE_DISABLED, ACCOUNT_DISABLED)
+        elif standing[0] != identity.role:
+            session.set_role(standing[0])
 
     def _kicked(self, session: Session, code: int) -> None:
         if session.identity is not None:

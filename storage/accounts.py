@@ -154,6 +154,18 @@ class AccountRepository:
         ) as cur:
             return await cur.fetchone() is not None
 
+    async def standing(self, device_id: int) -> tuple[str, bool, bool] | None:
+        """(role, disabled, revoked) of a device's account as it is now: a connection checks
+        again once it can be reached for a kick, as things may have changed since its
+        handshake read its identity."""
+        async with self._db.reader.execute(
+            "SELECT u.role, u.disabled_at IS NOT NULL, d.revoked_at IS NOT NULL"
+            " FROM devices d JOIN users u ON u.id = d.user_id WHERE d.id = ?",
+            (device_id,),
+        ) as cur:
+            row = await cur.fetchone()
+        return (str(row[0]), bool(row[1]), bool(row[2])) if row else None
+
     async def accounts(self) -> list[AccountRow]:
         async with self._db.reader.execute(
             "SELECT u.id, u.username, u.role, u.created_at, u.disabled_at,"
