@@ -38,16 +38,16 @@ async def register(ctx: OpContext, args: wire.Registration) -> wire.DeviceSessio
     services = ctx.services
     username = args.username.lower()
     address, key = ctx.session.address, address_key(ctx.session.address)
-    if await services.accounts.user_by_name(username) is not None:
-        raise RoostError(ErrorCode.USERNAME_TAKEN, f"username {username!r} is taken")
     mode = services.config.registration
-    try:
+    try:  # what the server's mode needs first: a closed server says so, not "name taken"
         await registration.check_before_hashing(
             services.db.reader, services.accounts, services.invites, mode, args.invite, now_ms()
         )
     except RoostError as exc:
         _refused(username, address, exc)
         raise
+    if await services.accounts.user_by_name(username) is not None:
+        raise RoostError(ErrorCode.USERNAME_TAKEN, f"username {username!r} is taken")
     services.auth_limits.start_registration(key)  # rate_limited past its share this hour
     try:
         password_hash = await services.passwords.hash(args.password, requester=key)

@@ -151,6 +151,8 @@ async def test_a_closed_server_takes_only_its_first_account(
         later = make_home("later", live.url)
         refused = one_line_error(await register(later, "later"))
         assert refused == "error: this server is not taking new accounts [forbidden]\n"
+        taken = one_line_error(await register(later, "first"))  # the mode first, not the name
+        assert taken == refused
         code = (await make_home("first", live.url).ok("admin", "invite")).stdout.strip()
         with_code = one_line_error(await register(later, "later", "--invite", code))
         assert "not taking new accounts" in with_code  # closed means closed
