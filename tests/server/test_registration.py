@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 
+import msgspec
 import pytest
 import typer
 from hypothesis import given
@@ -13,6 +14,8 @@ from hypothesis import strategies as st
 from cli.admin_invites import expiry_seconds
 from cli.options import duration_seconds
 from protocol.admin import INVITE_ID
+from protocol.errors import ErrorCode, RoostError
+from protocol.ops import OPS
 from server import registration as rules
 from server.admin import DEMOTE, DISABLE, ENABLE, LAST_ADMIN, PROMOTE, change_problem
 from storage.accounts import ADMIN, MEMBER, User
@@ -118,3 +121,23 @@ def test_any_expiry_text_is_a_number_of_seconds_never_or_a_usage_error(text: str
         return
     assert seconds is None or 1 <= seconds <= 366 * 86400
     assert (seconds is None) == (text.strip().lower() == "never")
+
+
+@given(st.text(max_size=80))
+def test_any_invite_text_is_taken_whole_or_refused_by_its_field_rule(code: str) -> None:
+    raw = msgspec.json.encode({"username": "newbie", "password": "long enough", "invite": code})
+    try:
+        args = OPS["auth.register"].decode_args(raw)
+    except RoostError as exc:
+        assert exc.code == ErrorCode.INVALID_ARGS and "invite" in exc.message
+        return
+    assert args.invite == code and re.fullmatch(r"[A-Za-z0-9_-]{1,64}", code)
+
+
+def test_a_code_as_made_passes_the_field_rule() -> None:
+    _, code = rules.new_invite_code()
+    raw = msgspec.json.encode({"username": "newbie", "password": "long enough", "invite": code})
+    assert OPS["auth.register"].decode_args(raw).invite == code
+    login = msgspec.json.encode({"username": "newbie", "password": "long enough", "invite": code})
+    with pytest.raises(RoostError):  # only registration takes a code
+        OPS["auth.login"].decode_args(login)
