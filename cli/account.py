@@ -119,7 +119,7 @@ def whoami(as_json: AsJson = False) -> None:
         }
         try:
             me = await client.call("auth.whoami")
-            info.update(username=me.username, device_name=me.device_name)
+            info.update(username=me.username, device_name=me.device_name, role=me.role)
         except Unreachable:
             output.note("offline: showing the saved account")
         return info
@@ -128,8 +128,9 @@ def whoami(as_json: AsJson = False) -> None:
     if as_json:
         output.print_json(info)
     else:
+        admin = " (this server's admin)" if info.get("role") == "admin" else ""
         output.stdout.print(
-            f"{output.line(str(info['username']))} on {info['server']}"
+            f"{output.line(str(info['username']))}{admin} on {info['server']}"
             f" (device {output.line(str(info['device_name']))}, "
             f"{info['device_id']})",
             markup=False,

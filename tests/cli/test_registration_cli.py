@@ -47,7 +47,8 @@ async def test_serve_registers_by_invite_by_default_and_its_first_account_is_the
         assert first.code == 0, first.stderr
         assert "you are this server's admin" in first.stderr
         assert "roost admin invite" in first.stderr
-        assert (await founder.ok("whoami")).code == 0
+        assert "founder (this server's admin) on" in (await founder.ok("whoami")).stdout
+        assert json.loads((await founder.ok("whoami", "--json")).stdout)["role"] == "admin"
 
         stranger = make_home("stranger", server.url)
         refused = one_line_error(await register(stranger, "stranger"))
@@ -57,6 +58,7 @@ async def test_serve_registers_by_invite_by_default_and_its_first_account_is_the
         joined = await register(stranger, "stranger", "--invite", code)
         assert joined.code == 0, joined.stderr
         assert "registered stranger" in joined.stderr and "admin" not in joined.stderr
+        assert json.loads((await stranger.ok("whoami", "--json")).stdout)["role"] == "member"
         line = await server.logged("registered 'stranger'", "with invite")
         assert code.split("-")[0] in line and code not in line  # the id, never the code
         invite_line = await server.logged("roost.admin", "founder created invite")
