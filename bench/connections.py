@@ -170,6 +170,8 @@ def roost_argv(data_dir: Path) -> list[str]:
         "0",
         "--data",
         str(data_dir),
+        "--registration",
+        "open",
         *BENCH_ADDRESS_LIMITS,
     ]
 

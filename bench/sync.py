@@ -127,7 +127,16 @@ class Roost:
     def __init__(self, work: Path) -> None:
         self.work = work
         self.server = subprocess.Popen(
-            [*ROOST, "serve", "--port", "0", "--data", str(work / "server")],
+            [
+                *ROOST,
+                "serve",
+                "--port",
+                "0",
+                "--data",
+                str(work / "server"),
+                "--registration",
+                "open",
+            ],
             stderr=subprocess.PIPE,
             text=True,
         )

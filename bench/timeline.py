@@ -199,7 +199,9 @@ def serve(data_dir: Path, strategy: str) -> None:
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     # every reader connects from one address: no per-address cap
     limits = Limits(ops_per_second=1e6, ops_burst=1_000_000, connections_per_address=0)
-    config = ServerConfig(data_dir=data_dir, port=0, timeline_strategy=strategy, limits=limits)
+    config = ServerConfig(
+        registration="open", data_dir=data_dir, port=0, timeline_strategy=strategy, limits=limits
+    )
     asyncio.run(run(config))
 
 

@@ -38,10 +38,26 @@ def register(
     password_stdin: PasswordStdin = False,
     device: DeviceName = "",
     ca: CaFile = "",
+    invite: Annotated[
+        str,
+        typer.Option(
+            "--invite",
+            help="The invite code an admin gave you (roost admin invite), for a server that"
+            " registers by invite.",
+        ),
+    ] = "",
 ) -> None:
     """Create an account and log this device in."""
-    session = _sign_in(True, username, server, password_stdin, device, ca)
+    password = read_password(password_stdin, confirm=True)
+    args = (server or default_server(), username, password,
+            device or socket.gethostname(), ca_path(ca), invite.strip() or None)  # fmt: skip
+    session: DeviceSession = with_client(lambda c: c.register(*args))
     output.note(f"registered {output.line(session.username)}; this device is {_device(session)}")
+    if session.role == "admin":
+        output.note(
+            "you are this server's admin (its first account): invite others with"
+            " roost admin invite, see everyone with roost admin users"
+        )
 
 
 def login(
@@ -52,17 +68,11 @@ def login(
     ca: CaFile = "",
 ) -> None:
     """Log this device in to an existing account."""
-    session = _sign_in(False, username, server, password_stdin, device, ca)
-    output.note(f"logged in as {output.line(session.username)}; this device is {_device(session)}")
-
-
-def _sign_in(
-    register: bool, username: str, server: str, password_stdin: bool, device: str, ca: str
-) -> DeviceSession:
-    password = read_password(password_stdin, confirm=register)
+    password = read_password(password_stdin, confirm=False)
     args = (server or default_server(), username, password,
             device or socket.gethostname(), ca_path(ca))  # fmt: skip
-    return with_client(lambda c: (c.register if register else c.login)(*args))
+    session: DeviceSession = with_client(lambda c: c.login(*args))
+    output.note(f"logged in as {output.line(session.username)}; this device is {_device(session)}")
 
 
 def _device(session: DeviceSession) -> str:
@@ -109,7 +119,7 @@ def whoami(as_json: AsJson = False) -> None:
         }
         try:
             me = await client.call("auth.whoami")
-            info.update(username=me.username, device_name=me.device_name)
+            info.update(username=me.username, device_name=me.device_name, role=me.role)
         except Unreachable:
             output.note("offline: showing the saved account")
         return info
@@ -118,8 +128,9 @@ def whoami(as_json: AsJson = False) -> None:
     if as_json:
         output.print_json(info)
     else:
+        admin = " (this server's admin)" if info.get("role") == "admin" else ""
         output.stdout.print(
-            f"{output.line(str(info['username']))} on {info['server']}"
+            f"{output.line(str(info['username']))}{admin} on {info['server']}"
             f" (device {output.line(str(info['device_name']))}, "
             f"{info['device_id']})",
             markup=False,

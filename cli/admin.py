@@ -1,4 +1,7 @@
-"""admin: operator commands run on the server machine (backup, restore, gc, du)."""
+"""admin: operating a server. Two kinds of commands, told apart in the help: those run on the
+server machine against its data folder (backup, restore, gc, du), and those sent through the
+server as the admin account logged in here (invites and accounts: cli.admin_invites,
+cli.admin_users, cli.admin_accounts)."""
 
 from __future__ import annotations
 
@@ -11,8 +14,8 @@ import platformdirs
 import typer
 from rich.table import Table
 
-from cli import admin_accounts, output
-from cli.options import AsJson
+from cli import admin_accounts, admin_invites, admin_users, output
+from cli.options import AsJson, duration_seconds
 from protocol.sizes import format_size
 from storage import backup as backups
 from storage import space
@@ -24,9 +27,12 @@ from storage.expiry import Expired, expire
 from storage.server_schema import MIGRATIONS
 
 app = typer.Typer(
-    help="Operate a server: backup, restore, garbage collection, disk use.", no_args_is_help=True
+    help="Operate a server. Invites and accounts go through the server as the admin account"
+    " logged in here; backup, restore, gc and du run on the server machine, on its data"
+    " folder.",
+    no_args_is_help=True,
 )
-admin_accounts.register(app)
+ON_THE_MACHINE = "On the server machine (its data folder; no login needed)"
 
 DataDir = Annotated[
     Path | None,
@@ -38,7 +44,7 @@ def _data(data: Path | None) -> Path:
     return data or Path(platformdirs.user_data_dir("roost-server"))
 
 
-@app.command("backup")
+@app.command("backup", rich_help_panel=ON_THE_MACHINE)
 def backup(dest: Path, data: DataDir = None) -> None:
     """Back up the server's data into DEST (a new folder); safe while the server runs."""
     folder = _data(data)
@@ -53,7 +59,7 @@ def backup(dest: Path, data: DataDir = None) -> None:
     )
 
 
-@app.command("restore")
+@app.command("restore", rich_help_panel=ON_THE_MACHINE)
 def restore(
     source: Path,
     data: DataDir = None,
@@ -67,7 +73,7 @@ def restore(
     )
 
 
-@app.command("gc")
+@app.command("gc", rich_help_panel=ON_THE_MACHINE)
 def gc(
     data: DataDir = None,
     grace: Annotated[
@@ -85,7 +91,7 @@ def gc(
     folder = _data(data)
     if not (folder / backups.DATABASE).exists():
         raise StorageError(f"no Roost database in {folder}")
-    seconds = _duration(grace)
+    seconds = duration_seconds(grace, "--grace")
     # Not during a backup: blocks its database snapshot names must stay until it copied them.
     waiting = partial(output.note, f"waiting for a backup of {folder} to end")
     with backups.maintenance(folder, exclusive=True, waiting=waiting):
@@ -109,7 +115,7 @@ async def _collect(folder: Path, grace_seconds: float) -> tuple[Expired, space.C
         await db.close()
 
 
-@app.command("du")
+@app.command("du", rich_help_panel=ON_THE_MACHINE)
 def du(data: DataDir = None, as_json: AsJson = False) -> None:
     """Where the server's disk goes: database, blocks by owner, old versions, attachments,
     what awaits a commit or garbage collection, free space. Read-only: safe while the server
@@ -174,19 +180,6 @@ def _print_usage(r: DiskUsage) -> None:
     )
 
 
-_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-
-
-def _duration(text: str) -> float:
-    number, unit = text[:-1], text[-1:]
-    if unit.isdigit():
-        number, unit = text, "s"
-    try:
-        value = float(number) * _UNITS[unit]
-    except (KeyError, ValueError):
-        raise typer.BadParameter(
-            f"{text!r}: write e.g. 30s, 10m, 24h", param_hint="--grace"
-        ) from None
-    if not 0 <= value < 10**9:
-        raise typer.BadParameter(f"{text!r} is out of range", param_hint="--grace")
-    return value
+admin_invites.register(app)
+admin_users.register(app)
+admin_accounts.register(app)

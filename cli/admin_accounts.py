@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from cli import output
+from cli.admin_invites import THROUGH_THE_SERVER
 from cli.options import AsJson
 from cli.session import with_client
 from client.errors import ClientError
@@ -69,5 +70,5 @@ def delete(
 
 
 def register(app: typer.Typer) -> None:
-    app.command("reset-password")(reset_password)
-    app.command("delete")(delete)
+    app.command("reset-password", rich_help_panel=THROUGH_THE_SERVER)(reset_password)
+    app.command("delete", rich_help_panel=THROUGH_THE_SERVER)(delete)

@@ -38,3 +38,23 @@ def ca_path(given: str) -> str | None:
     """The CA file to use, as an absolute path (it is saved in the home's config)."""
     chosen = given or os.environ.get("ROOST_CA", "")
     return os.path.abspath(chosen) if chosen else None
+
+
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def duration_seconds(text: str, flag: str) -> float:
+    """A duration as people write it (30s, 10m, 24h, 7d; a bare number is seconds)."""
+    text = text.strip()
+    number, unit = text[:-1], text[-1:].lower()
+    if unit.isdigit():
+        number, unit = text, "s"
+    try:
+        value = float(number) * _UNITS[unit]
+    except (KeyError, ValueError):
+        raise typer.BadParameter(
+            f"{text!r}: write e.g. 30s, 10m, 24h, 7d", param_hint=flag
+        ) from None
+    if not 0 <= value < 10**9:  # also refuses nan
+        raise typer.BadParameter(f"{text!r} is out of range", param_hint=flag)
+    return value

@@ -197,6 +197,15 @@ def serve(
             " 127.0.0.1:9100, and no longer on the main port.",
         ),
     ] = None,
+    registration: Annotated[
+        str,
+        typer.Option(
+            "--registration",
+            help="Who may create an account: invite (a code from roost admin invite), open"
+            " (anyone who can reach the server) or closed. The first account on a new server"
+            " may always register, and becomes its admin.",
+        ),
+    ] = "invite",
     log_format: Annotated[
         str, typer.Option("--log-format", help="text, or json: one JSON object per line.")
     ] = "text",
@@ -227,6 +236,7 @@ def serve(
     # The server is imported here so client-only commands never load it.
     from server import logs
     from server.config import Limits, ServerConfig, parse_listen_address
+    from server.registration import MODES
 
     if log_format not in logs.FORMATS:
         raise typer.BadParameter(
@@ -236,6 +246,8 @@ def serve(
         raise typer.BadParameter(
             f"must be one of {', '.join(logs.LEVELS)}", param_hint="--log-level"
         )
+    if registration not in MODES:
+        raise typer.BadParameter(f"must be one of {', '.join(MODES)}", param_hint="--registration")
     metrics_host, metrics_port = None, 0
     if metrics_listen is not None:
         try:
@@ -282,6 +294,7 @@ def serve(
         celebrity_threshold=celebrity_threshold,
         post_cache=post_cache,
         limits=limits,
+        registration=registration,
     )
     if print_config:  # everything above has been checked: this doubles as a config test
         for warning in setting_warnings(ctx):

@@ -18,7 +18,14 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus, InvalidURI
 
 from client.backoff import Backoff
-from client.errors import AuthRejected, ConnectionLost, ServerError, Unreachable
+from client.errors import (
+    AccountDisabled,
+    AuthRejected,
+    ConnectionLost,
+    ServerError,
+    Unreachable,
+)
+from protocol.accounts import ACCOUNT_DISABLED, CLOSE_DISABLED
 from protocol.envelope import Event, Reply, decode_server_frame, encode_request
 from protocol.errors import ProtocolError
 from protocol.ops import spec_for
@@ -84,6 +91,8 @@ class Connection:
         except InvalidStatus as exc:
             status = exc.response.status_code
             body = exc.response.body.decode(errors="replace").strip() if exc.response.body else ""
+            if status == HTTPStatus.FORBIDDEN:  # the account is disabled: logging in won't help
+                raise AccountDisabled(body or ACCOUNT_DISABLED) from None
             if status == HTTPStatus.UNAUTHORIZED:
                 raise AuthRejected(
                     f"the server refused this device ({body or 'unauthorized'}); run roost login"
@@ -118,7 +127,7 @@ class Connection:
         """Run an op with already-encoded args; returns the result's JSON bytes."""
         ws = self._ws
         if ws is None or not self.connected:
-            raise ConnectionLost(f"not connected to {self.url}")
+            raise self._not_connected()
         request_id = next(self._ids)
         answer = await self._exchange(
             ws, request_id, encode_request(request_id, op, msgspec.Raw(args_json)), op
@@ -131,7 +140,7 @@ class Connection:
         JSON result of a JSON reply (ServerError when it is an error)."""
         ws = self._ws
         if ws is None or not self.connected:
-            raise ConnectionLost(f"not connected to {self.url}")
+            raise self._not_connected()
         request_id = next(self._ids)
         answer = await self._exchange(ws, request_id, build(request_id), "block transfer")
         return answer if isinstance(answer, bytes) else _result(answer)
@@ -145,7 +154,7 @@ class Connection:
             await ws.send(frame, text=frame[:1] == b"{")
             return await asyncio.wait_for(future, self._request_timeout)
         except ConnectionClosed:
-            raise ConnectionLost(self._lost_message()) from None
+            raise self._lost_error(ws) from None
         except TimeoutError:
             raise ConnectionLost(
                 f"no reply to {what} within {self._request_timeout:.0f}s"
@@ -225,7 +234,7 @@ class Connection:
                 self.close_reason = f"{ws.close_code} {ws.close_reason}".strip()
             for future in self._pending.values():
                 if not future.done():
-                    future.set_exception(ConnectionLost(self._lost_message()))
+                    future.set_exception(self._lost_error(ws))
             self._pending.clear()
 
     def _resolve(self, reply: Reply) -> None:
@@ -247,6 +256,19 @@ class Connection:
             self.events.put_nowait(event)
         except asyncio.QueueFull:
             self.dropped_events += 1  # nobody is listening; a cursor catch-up will fill the gap
+
+    def _not_connected(self) -> Exception:
+        ws = self._ws
+        if ws is not None and ws.close_code == CLOSE_DISABLED:
+            return self._lost_error(ws)
+        return ConnectionLost(f"not connected to {self.url}")
+
+    def _lost_error(self, ws: ClientConnection) -> Exception:
+        """Why requests in flight failed: an account disabled meanwhile is no network trouble
+        (a write must not be queued for later), the rest is."""
+        if ws.close_code == CLOSE_DISABLED:
+            return AccountDisabled(ws.close_reason or ACCOUNT_DISABLED)
+        return ConnectionLost(self._lost_message())
 
     def _lost_message(self) -> str:
         reason = f" ({self.close_reason})" if self.close_reason else ""

@@ -206,14 +206,25 @@ class RoostClient:
 
     # --------------------------------------------------------------------- accounts
     async def register(
-        self, server: str, username: str, password: str, device: str, ca: str | None = None
+        self,
+        server: str,
+        username: str,
+        password: str,
+        device: str,
+        ca: str | None = None,
+        invite: str | None = None,
     ) -> wire.DeviceSession:
-        return await self._sign_in("auth.register", server, username, password, device, ca)
+        """Create an account (with an invite code, on a server that registers by invite)."""
+        credentials = wire.Registration(
+            username=username, password=password, device_name=device, invite=invite
+        )
+        return await self._sign_in("auth.register", server, credentials, ca)
 
     async def login(
         self, server: str, username: str, password: str, device: str, ca: str | None = None
     ) -> wire.DeviceSession:
-        return await self._sign_in("auth.login", server, username, password, device, ca)
+        credentials = wire.Credentials(username=username, password=password, device_name=device)
+        return await self._sign_in("auth.login", server, credentials, ca)
 
     async def redeem_reset(
         self, server: str, code: str, new_password: str, ca: str | None = None
@@ -238,7 +249,7 @@ class RoostClient:
         )
 
     async def _sign_in(
-        self, op: str, server: str, username: str, password: str, device: str, ca: str | None
+        self, op: str, server: str, credentials: wire.Credentials, ca: str | None
     ) -> wire.DeviceSession:
         existing = self.home.account()
         if existing is not None:
@@ -246,7 +257,6 @@ class RoostClient:
                 f"this home is logged in as {existing.username};"
                 " roost logout first, or set ROOST_HOME"
             )
-        credentials = wire.Credentials(username=username, password=password, device_name=device)
         check_args(op, credentials)  # a name typed with a newline: said before connecting
         conn = Connection(server, open_timeout=self._open_timeout, ca=ca)
         await conn.open()

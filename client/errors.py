@@ -4,6 +4,7 @@ ClientError
 ├── Unreachable        the server could not be reached (writes get queued instead)
 │   └── ConnectionLost the connection dropped while a request was in flight
 ├── AuthRejected       the server refused this device's token (revoked or unknown)
+│   └── AccountDisabled  ... because an admin disabled the account (logging in won't help)
 ├── NotLoggedIn        this client home has no account yet
 ├── SyncBusy           another roost process is syncing this home or folder
 └── ServerError        the server refused an op; carries its stable error code
@@ -28,6 +29,10 @@ class ConnectionLost(Unreachable):
 
 
 class AuthRejected(ClientError):
+    pass
+
+
+class AccountDisabled(AuthRejected):
     pass
 
 

@@ -6,8 +6,14 @@ from datetime import datetime
 
 import msgspec
 
+from protocol.admin import InviteCode
 from protocol.spec import OpSpec
 from protocol.types import DeviceName, Empty, Id, Password, Username
+
+# An admin disabled the account: its live connections close with this code (4000 + HTTP 403),
+# and a new handshake with one of its tokens is refused with 403 and this text.
+CLOSE_DISABLED = 4003
+ACCOUNT_DISABLED = "this account is disabled: ask the server's admin"
 
 
 class Credentials(msgspec.Struct, forbid_unknown_fields=True):
@@ -18,6 +24,12 @@ class Credentials(msgspec.Struct, forbid_unknown_fields=True):
     device_name: DeviceName = "device"
 
 
+class Registration(Credentials, forbid_unknown_fields=True):
+    """Args of auth.register: a server that registers by invite also needs a code."""
+
+    invite: InviteCode | None = None
+
+
 class DeviceSession(msgspec.Struct):
     """A logged-in device: the token is shown once, here, and stored only as a hash."""
 
@@ -26,6 +38,7 @@ class DeviceSession(msgspec.Struct):
     device_id: str
     device_name: str
     token: str
+    role: str = "member"  # "admin" for the first account on a new server
 
 
 class WhoAmI(msgspec.Struct):
@@ -73,7 +86,7 @@ class Usage(msgspec.Struct):
 SPECS = [
     OpSpec(
         "auth.register",
-        Credentials,
+        Registration,
         DeviceSession,
         needs_auth=False,
         summary="create an account and log this device in",

@@ -9,11 +9,21 @@ from __future__ import annotations
 
 import msgspec
 
-from protocol import account_changes, accounts, blocking, chat, export, files, profiles, social
+from protocol import (
+    account_changes,
+    accounts,
+    admin,
+    blocking,
+    chat,
+    export,
+    files,
+    profiles,
+    social,
+)
 from protocol.errors import ErrorCode, RoostError
 from protocol.spec import OpSpec
 
-CAPABILITIES = [accounts, account_changes, profiles, social, blocking, chat, files, export]
+CAPABILITIES = [accounts, account_changes, admin, profiles, social, blocking, chat, files, export]
 
 OPS: dict[str, OpSpec] = {spec.name: spec for cap in CAPABILITIES for spec in cap.SPECS}
 

@@ -4,12 +4,10 @@ conversations hear that it left."""
 
 from __future__ import annotations
 
-import logging
-
 from protocol import account_changes as wire
 from protocol.envelope import encode_event
 from protocol.errors import ErrorCode, RoostError
-from server.admin import require_admin
+from server.admin import audit, require_admin
 from server.chat_commit import to_wire
 from server.context import OpContext
 from server.router import Handler
@@ -18,12 +16,10 @@ from storage.account_deletion import AccountEraser
 from storage.chat import NewMessage
 from storage.database import now_ms
 
-admin_log = logging.getLogger("roost.admin")  # every admin action, with who did it
-
 
 async def delete_user(ctx: OpContext, args: wire.DeleteUser) -> wire.UserDeleted:
     require_admin(ctx)
-    services, me, address = ctx.services, ctx.identity, ctx.session.address
+    services, me = ctx.services, ctx.identity
     username = args.username.lower()
     if username == me.username:
         # Another admin deletes an admin's account; so a server never deletes its last admin.
@@ -45,17 +41,12 @@ async def delete_user(ctx: OpContext, args: wire.DeleteUser) -> wire.UserDeleted
     social.forget_all_homes()
     for row, audience in done.left:
         services.hub.publish(audience, _event(row, user.username))
-    admin_log.info(
-        "%r deleted the account %r from %s: %d post(s), %d file version(s), %d share(s)"
-        " handed over, %d device(s) logged out",
-        me.username,
+    audit(
+        ctx,
+        "deleted the account",
         user.username,
-        address,
-        len(done.posts),
-        done.files_removed,
-        len(done.handed_over),
-        len(done.devices),
-        extra={"user": me.username, "addr": address, "target": user.username},
+        f"{len(done.posts)} post(s), {done.files_removed} file version(s),"
+        f" {len(done.handed_over)} share(s) handed over, {len(done.devices)} device(s) logged out",
     )
     return wire.UserDeleted(
         username=user.username,

@@ -8,8 +8,10 @@ import secrets
 from datetime import UTC, datetime
 
 from protocol import accounts as wire
+from protocol.accounts import ACCOUNT_DISABLED
 from protocol.errors import ErrorCode, RoostError
 from protocol.types import Empty
+from server import registration
 from server.addresses import address_key
 from server.context import OpContext
 from server.logs import auth_event
@@ -32,10 +34,18 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-async def register(ctx: OpContext, args: wire.Credentials) -> wire.DeviceSession:
+async def register(ctx: OpContext, args: wire.Registration) -> wire.DeviceSession:
     services = ctx.services
     username = args.username.lower()
     address, key = ctx.session.address, address_key(ctx.session.address)
+    mode = services.config.registration
+    try:  # what the server's mode needs first: a closed server says so, not "name taken"
+        await registration.check_before_hashing(
+            services.db.reader, services.accounts, services.invites, mode, args.invite, now_ms()
+        )
+    except RoostError as exc:
+        _refused(username, address, exc)
+        raise
     if await services.accounts.user_by_name(username) is not None:
         raise RoostError(ErrorCode.USERNAME_TAKEN, f"username {username!r} is taken")
     try:
@@ -49,10 +59,12 @@ async def register(ctx: OpContext, args: wire.Credentials) -> wire.DeviceSession
         token = new_token()
         now = now_ms()
         async with services.db.write() as tx:
+            first, invite_id = await registration.admit(
+                tx, services.accounts, services.invites, mode, args.invite, now
+            )
             # The server's first account is the person setting it up: its admin.
-            role = MEMBER if await services.accounts.any_user(tx) else ADMIN
             user = await services.accounts.create_user(
-                tx, services.ids.next(), username, password_hash, now, role
+                tx, services.ids.next(), username, password_hash, now, ADMIN if first else MEMBER
             )
             device = await services.accounts.create_device(
                 tx, services.ids.next(), user.id, args.device_name, token_hash(token), now
@@ -60,13 +72,23 @@ async def register(ctx: OpContext, args: wire.Credentials) -> wire.DeviceSession
     except Duplicate:  # lost a race with another registration of the same name
         services.auth_limits.registration_refused(key)
         raise RoostError(ErrorCode.USERNAME_TAKEN, f"username {username!r} is taken") from None
+    except RoostError as exc:
+        services.auth_limits.registration_refused(key)
+        if exc.code is ErrorCode.FORBIDDEN:
+            _refused(username, address, exc)
+        raise
     except BaseException:
         services.auth_limits.registration_refused(key)
         raise
     services.auth_limits.login_succeeded(key, username)  # its address is known to it now
     auth_event(logging.INFO, "registered", addr=address, user=username, device=str(device.id),
-               role=user.role)  # fmt: skip
-    return wire.DeviceSession(str(user.id), username, str(device.id), device.name, token)
+               role=user.role, invite=invite_id)  # fmt: skip
+    return wire.DeviceSession(str(user.id), username, str(device.id), device.name, token, user.role)
+
+
+def _refused(username: str, address: str, exc: RoostError) -> None:
+    auth_event(logging.WARNING, "registration refused", addr=address, user=username,
+               code=exc.code.value, reason=exc.message)  # fmt: skip
 
 
 async def login(ctx: OpContext, args: wire.Credentials) -> wire.DeviceSession:
@@ -90,7 +112,7 @@ async def login(ctx: OpContext, args: wire.Credentials) -> wire.DeviceSession:
     if user.disabled_at is not None:  # told only to someone who knows the password
         auth_event(logging.WARNING, "login refused", addr=address, user=username,
                    code="disabled")  # fmt: skip
-        raise RoostError(ErrorCode.FORBIDDEN, "this account is disabled: ask the server's admin")
+        raise RoostError(ErrorCode.FORBIDDEN, ACCOUNT_DISABLED)
     services.auth_limits.login_succeeded(key, username)
     rehash = services.passwords.needs_rehash(user.password_hash)
     new_hash = await services.passwords.hash(args.password, requester=key) if rehash else None
@@ -102,7 +124,9 @@ async def login(ctx: OpContext, args: wire.Credentials) -> wire.DeviceSession:
             tx, services.ids.next(), user.id, args.device_name, token_hash(token), now_ms()
         )
     auth_event(logging.INFO, "login ok", addr=address, user=username, device=str(device.id))
-    return wire.DeviceSession(str(user.id), user.username, str(device.id), device.name, token)
+    return wire.DeviceSession(
+        str(user.id), user.username, str(device.id), device.name, token, user.role
+    )
 
 
 async def logout(ctx: OpContext, args: Empty) -> Empty:

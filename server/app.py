@@ -26,6 +26,7 @@ from websockets.datastructures import Headers
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
+from protocol.accounts import ACCOUNT_DISABLED, CLOSE_DISABLED
 from protocol.envelope import encode_error, peek_request_id
 from protocol.errors import ErrorCode, RoostError
 from protocol.files import is_batch
@@ -34,6 +35,7 @@ from server import (
     account_deletion,
     accounts,
     addresses,
+    admin,
     blocking,
     blocks,
     chat,
@@ -46,6 +48,7 @@ from server import (
     notifications,
     password_changes,
     profiles,
+    registration,
     sharing,
     social,
     timelines,
@@ -62,7 +65,7 @@ from server.metrics import CONTENT_TYPE, Metrics
 from server.passwords import Passwords
 from server.presence import Presence
 from server.router import Router
-from server.session import CLOSE_LOGIN_TIMEOUT, CLOSE_TOO_SLOW, Session
+from server.session import CLOSE_LOGIN_TIMEOUT, CLOSE_REVOKED, CLOSE_TOO_SLOW, Session
 from server.social_services import SocialServices
 from storage.accounts import AccountRepository, Identity
 from storage.backup import open_maintenance_lock
@@ -73,6 +76,7 @@ from storage.data_lock import DataFolderLock, lock_data_folder
 from storage.database import Database, now_ms
 from storage.files import FileRepository
 from storage.idempotency import IdempotencyRepository
+from storage.invites import InviteRepository
 from storage.profiles import ProfileRepository
 from storage.server_schema import MIGRATIONS
 from storage.user_blocks import UserBlockRepository
@@ -86,6 +90,7 @@ CAPABILITIES = [
     accounts,
     password_changes,
     account_deletion,
+    admin,
     profiles,
     social,
     blocking,
@@ -170,6 +175,8 @@ class RoostServer:
         return int(self._server.sockets[0].getsockname()[1])
 
     async def start(self) -> None:
+        if self.config.registration not in registration.MODES:
+            raise ValueError(f"registration must be one of {', '.join(registration.MODES)}")
         self.config.data_dir.mkdir(parents=True, exist_ok=True)
         # Before anything else touches the folder (or the port): one server per data folder.
         self._data_lock = lock_data_folder(self.config.data_dir)
@@ -220,6 +227,7 @@ class RoostServer:
             files=FileRepository(self.db),
             blocks=block_store,
             block_writer=BlockWriter(block_store),
+            invites=InviteRepository(self.db),
         )
         self._services = services
         handlers = {op: h for module in CAPABILITIES for op, h in module.HANDLERS.items()}
@@ -245,6 +253,20 @@ class RoostServer:
             self.port,
             self.config.data_dir,
         )
+        log.info("%s", await self._registration_note())
+
+    async def _registration_note(self) -> str:
+        mode = self.config.registration
+        if not await self._accounts.any_user(self.db.reader):
+            return (
+                f"registration: {mode}; no account yet: the first to register (roost register"
+                " USER) becomes this server's admin"
+            )
+        return {
+            registration.INVITE: "registration: invite (a code from roost admin invite)",
+            registration.OPEN: "registration: open (anyone who can reach the server)",
+            registration.CLOSED: "registration: closed (no new accounts)",
+        }[mode]
 
     @property
     def metrics_port(self) -> int:
@@ -353,9 +375,11 @@ class RoostServer:
             hashed = accounts.token_hash(token.strip())
             identity = await self._accounts.identity_for_token(hashed)
             if identity is None:
-                owner = await self._accounts.owner_of_revoked_token(hashed)
+                owner, why = await self._accounts.why_token_refused(hashed)
                 auth_event(logging.WARNING, "token refused", addr=address, user=owner,
-                           code="revoked_token" if owner else "invalid_token")  # fmt: skip
+                           code=why)  # fmt: skip
+                if why == "disabled":
+                    return _refuse(connection, HTTPStatus.FORBIDDEN, ACCOUNT_DISABLED)
                 return _refuse(
                     connection, HTTPStatus.UNAUTHORIZED, "invalid or revoked device token"
                 )
@@ -432,6 +456,8 @@ class RoostServer:
         small_at_once = asyncio.Semaphore(SMALL_FRAMES_AT_ONCE)
         block_tasks: set[asyncio.Task[None]] = set()
         try:
+            if identity is not None:
+                await self._recheck(session, identity)
             async for frame in ws:
                 if isinstance(frame, bytes):  # answered concurrently; JSON keeps its order
                     small = len(frame) <= SMALL_FRAME_BYTES and not is_batch(frame)
@@ -458,6 +484,18 @@ class RoostServer:
                 self._last_seen[session.identity.device_id] = now_ms()
             self._rates.release(identity.user_id if identity else None)
             log.debug("connection closed (%s)", ws.close_code, extra=_connection_fields(session))
+
+    async def _recheck(self, session: Session, identity: Identity) -> None:
+        """The handshake read the identity before this connection joined the hub: an admin's
+        disable, promote or demote (or a revoke) committed in between reached the hub without
+        it. Now that the hub has it, read again; what commits later reaches it by the hub."""
+        standing = await self._accounts.standing(identity.device_id)
+        if standing is None or standing[2]:
+            session.kick(CLOSE_REVOKED, "device token revoked")
+        elif standing[1]:
+            session.kick(CLOSE_DISABLED, ACCOUNT_DISABLED)
+        elif standing[0] != identity.role:
+            session.set_role(standing[0])
 
     def _kicked(self, session: Session, code: int) -> None:
         if session.identity is not None:

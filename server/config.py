@@ -76,6 +76,9 @@ class ServerConfig:
     # the main port; None: /metrics on the main port.
     metrics_host: str | None = None
     metrics_port: int = 0
+    # Who may register (server.registration): "invite" (a code from an admin), "open" or
+    # "closed". The first account on a new server may register whatever this says.
+    registration: str = "invite"
 
     @property
     def scheme(self) -> str:

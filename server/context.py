@@ -28,6 +28,7 @@ from storage.chat import ChatRepository
 from storage.database import Database
 from storage.files import FileRepository
 from storage.idempotency import IdempotencyRepository
+from storage.invites import InviteRepository
 from storage.profiles import ProfileRepository
 
 if TYPE_CHECKING:
@@ -54,6 +55,7 @@ class Services:
     files: FileRepository
     blocks: BlockStore
     block_writer: BlockWriter  # uploads: verified and stored in batches
+    invites: InviteRepository
 
 
 @dataclass

@@ -35,6 +35,9 @@ class Subscriber(Protocol):
     def kick(self, code: int, reason: str) -> None:
         """Close this connection."""
 
+    def set_role(self, role: str) -> None:
+        """The account's role changed: its next op is checked against the new one."""
+
 
 class Hub(Protocol):
     def attach(self, subscriber: Subscriber) -> None: ...
@@ -53,6 +56,12 @@ class Hub(Protocol):
 
     def kick_device(self, device_id: int, code: int, reason: str) -> None:
         """Close every connection of a device (after its token was revoked)."""
+
+    def kick_user(self, user_id: int, code: int, reason: str) -> None:
+        """Close every connection of an account (after it was disabled)."""
+
+    def set_role(self, user_id: int, role: str) -> None:
+        """Tell every connection of an account that its role changed (promote, demote)."""
 
     def is_online(self, user_id: int) -> bool: ...
 
@@ -100,6 +109,14 @@ class InProcessHub:
     def kick_device(self, device_id: int, code: int, reason: str) -> None:
         for subscriber in tuple(self._by_device.get(device_id, ())):
             subscriber.kick(code, reason)
+
+    def kick_user(self, user_id: int, code: int, reason: str) -> None:
+        for subscriber in tuple(self._by_user.get(user_id, ())):
+            subscriber.kick(code, reason)
+
+    def set_role(self, user_id: int, role: str) -> None:
+        for subscriber in self._by_user.get(user_id, ()):
+            subscriber.set_role(role)
 
     def is_online(self, user_id: int) -> bool:
         return bool(self._by_user.get(user_id))

@@ -24,7 +24,10 @@ import msgspec
 FORMATS = ("text", "json")
 LEVELS = ("debug", "info", "warning", "error")
 # set by server.router.op_fields and auth_event; the address first (see the docstring)
-FIELDS = ("addr", "user", "op", "ms", "code", "conn", "device", "role", "devices_logged_out")
+FIELDS = (
+    "addr", "user", "op", "ms", "code", "conn", "device", "role", "invite", "devices_logged_out",
+    "reason",
+)  # fmt: skip
 _TEXT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 _JOURNAL_TEXT = "%(levelname)s %(name)s: %(message)s"
 _PRIORITY = {logging.DEBUG: 7, logging.INFO: 6, logging.WARNING: 4, logging.ERROR: 3}

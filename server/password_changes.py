@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from protocol import account_changes as wire
 from protocol.errors import ErrorCode, RoostError
 from server.addresses import address_key
-from server.admin import require_admin
+from server.admin import audit, require_admin
 from server.context import OpContext
 from server.logs import auth_event
 from server.router import Handler
@@ -25,7 +25,6 @@ from server.session import CLOSE_REVOKED
 from storage import credentials
 from storage.database import now_ms
 
-admin_log = logging.getLogger("roost.admin")  # every admin action, with who did it
 RESET_CODE_LIFETIME_MS = 24 * 3600 * 1000
 # What the failed-attempt counts file reset-code guesses under: no username has parentheses,
 # so they never mix with an account's own count; an address's count is shared with logins.
@@ -69,7 +68,7 @@ async def change_password(ctx: OpContext, args: wire.ChangePassword) -> wire.Pas
 
 async def issue_reset(ctx: OpContext, args: wire.IssueReset) -> wire.ResetCode:
     require_admin(ctx)
-    services, me, address = ctx.services, ctx.identity, ctx.session.address
+    services, me = ctx.services, ctx.identity
     user = await services.accounts.user_by_name(args.username.lower())
     if user is None:
         raise RoostError(ErrorCode.NOT_FOUND, f"no user {args.username.lower()!r}")
@@ -78,13 +77,7 @@ async def issue_reset(ctx: OpContext, args: wire.IssueReset) -> wire.ResetCode:
     expires = now + RESET_CODE_LIFETIME_MS
     async with services.db.write() as tx:
         await credentials.issue_reset(tx, user.id, reset_code_hash(code), me.user_id, now, expires)
-    admin_log.info(
-        "%r issued a password reset code for %r from %s (valid 24 h; any earlier one is void)",
-        me.username,
-        user.username,
-        address,
-        extra={"user": me.username, "addr": address, "target": user.username},
-    )
+    audit(ctx, "issued a password reset code for", user.username, "valid 24 h, once")
     return wire.ResetCode(
         username=user.username,
         code=wire.show_reset_code(code),

@@ -64,7 +64,7 @@ class Router:
                     retry_after=round(wait, 3),
                 )
             spec = spec_for(request.op)
-            if spec.needs_auth and session.identity is None:
+            if spec.needs_auth and (session.identity is None or session.kicked):
                 raise RoostError(ErrorCode.UNAUTHENTICATED, f"{spec.name} needs a logged-in device")
             args = spec.decode_args(request.args)
             result = await self._run(spec, session, args)

@@ -27,6 +27,7 @@ every connection is sent the same bytes.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import struct
 from collections import deque
@@ -230,6 +231,17 @@ class Session:
         self._outgoing.append((frame, event))
         if self._writer is None:
             self._writer = asyncio.create_task(self._drain())
+
+    def set_role(self, role: str) -> None:
+        """Promoted or demoted: the identity loaded at the handshake takes the new role, so the
+        next op of this connection is checked against it."""
+        if self.identity is not None:
+            self.identity = dataclasses.replace(self.identity, role=role)
+
+    @property
+    def kicked(self) -> bool:
+        """Closed by the server (revoked, disabled, too slow): it may run no more ops."""
+        return self._closing
 
     def kick(self, code: int, reason: str) -> None:
         if self._stop_sending(code):

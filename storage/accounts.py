@@ -37,6 +37,19 @@ class DeviceRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class AccountRow:
+    """One account as an admin sees it (storage use is counted apart: storage.space)."""
+
+    id: int
+    username: str
+    role: str
+    created_at: int
+    disabled_at: int | None
+    devices: int  # not revoked
+    last_seen_at: int | None  # the latest of its devices, revoked ones included
+
+
+@dataclass(frozen=True, slots=True)
 class Identity:
     """Who a valid token belongs to."""
 
@@ -86,8 +99,11 @@ class AccountRepository:
             row = await cur.fetchone()
         return bool(row and row[0])
 
-    async def user_by_name(self, username: str) -> User | None:
-        async with self._db.reader.execute(
+    async def user_by_name(
+        self, username: str, conn: aiosqlite.Connection | None = None
+    ) -> User | None:
+        """The account of that (lower-case) name; read in `conn` (a transaction) if given."""
+        async with (conn or self._db.reader).execute(
             "SELECT id, username, password_hash, created_at, role, disabled_at FROM users"
             " WHERE username = ? AND deleted_at IS NULL",  # a deleted name is nobody's
             (username,),
@@ -128,16 +144,70 @@ class AccountRepository:
             row = await cur.fetchone()
         return Identity(*row) if row else None
 
-    async def owner_of_revoked_token(self, token_hash: str) -> str | None:
-        """The username a revoked device token belonged to (for the log line that refuses
-        it); None for a token that never existed."""
+    async def why_token_refused(self, token_hash: str) -> tuple[str | None, str]:
+        """Whose a token no longer working was, and why (for the handshake's refusal and its
+        log line): (owner, "revoked_token" or "disabled"), or (None, "invalid_token") for a
+        token that never existed. A disabled account is told so, not that its token is bad."""
         async with self._db.reader.execute(
-            "SELECT u.username FROM devices d JOIN users u ON u.id = d.user_id"
-            " WHERE d.token_hash = ? AND d.revoked_at IS NOT NULL",
+            "SELECT u.username, d.revoked_at IS NOT NULL FROM devices d"
+            " JOIN users u ON u.id = d.user_id WHERE d.token_hash = ?",
             (token_hash,),
         ) as cur:
             row = await cur.fetchone()
-        return str(row[0]) if row else None
+        if row is None:
+            return None, "invalid_token"
+        return str(row[0]), "revoked_token" if row[1] else "disabled"
+
+    async def standing(self, device_id: int) -> tuple[str, bool, bool] | None:
+        """(role, disabled, revoked) of a device's account as it is now: a connection checks
+        again once it can be reached for a kick, as things may have changed since its
+        handshake read its identity."""
+        async with self._db.reader.execute(
+            "SELECT u.role, u.disabled_at IS NOT NULL, d.revoked_at IS NOT NULL"
+            " FROM devices d JOIN users u ON u.id = d.user_id WHERE d.id = ?",
+            (device_id,),
+        ) as cur:
+            row = await cur.fetchone()
+        return (str(row[0]), bool(row[1]), bool(row[2])) if row else None
+
+    async def accounts(self) -> list[AccountRow]:
+        async with self._db.reader.execute(
+            "SELECT u.id, u.username, u.role, u.created_at, u.disabled_at,"
+            " COUNT(d.id) FILTER (WHERE d.revoked_at IS NULL), MAX(d.last_seen_at)"
+            " FROM users u LEFT JOIN devices d ON d.user_id = u.id"
+            " WHERE u.deleted_at IS NULL"  # a deleted account's row stays only to keep its name
+            " GROUP BY u.id ORDER BY u.created_at, u.id"
+        ) as cur:
+            rows = await cur.fetchall()
+        return [AccountRow(*row) for row in rows]
+
+    async def account(self, conn: aiosqlite.Connection, user_id: int) -> AccountRow:
+        async with conn.execute(
+            "SELECT u.id, u.username, u.role, u.created_at, u.disabled_at,"
+            " COUNT(d.id) FILTER (WHERE d.revoked_at IS NULL), MAX(d.last_seen_at)"
+            " FROM users u LEFT JOIN devices d ON d.user_id = u.id WHERE u.id = ?"
+            " GROUP BY u.id",
+            (user_id,),
+        ) as cur:
+            row = await cur.fetchone()
+        assert row is not None, "the account was read in this same transaction"
+        return AccountRow(*row)
+
+    async def set_role(self, tx: aiosqlite.Connection, user_id: int, role: str) -> None:
+        await tx.execute("UPDATE users SET role = ? WHERE id = ?", (role, user_id))
+
+    async def set_disabled(
+        self, tx: aiosqlite.Connection, user_id: int, disabled_at: int | None
+    ) -> None:
+        await tx.execute("UPDATE users SET disabled_at = ? WHERE id = ?", (disabled_at, user_id))
+
+    async def active_admins(self, tx: aiosqlite.Connection) -> int:
+        """Admins who can still log in: a server must keep at least one."""
+        async with tx.execute(
+            "SELECT COUNT(*) FROM users WHERE role = 'admin' AND disabled_at IS NULL"
+        ) as cur:
+            row = await cur.fetchone()
+        return int(row[0]) if row else 0
 
     async def devices_of(self, user_id: int) -> list[DeviceRecord]:
         async with self._db.reader.execute(

@@ -473,4 +473,21 @@ MIGRATIONS: list[Migration] = [
         )
         """,
     ),
+    Migration(
+        15,
+        "invites: codes an admin hands out for registering on an invite-only server (only"
+        " their SHA-256 is kept), with a use count and an expiry",
+        """
+        CREATE TABLE invites (
+            id TEXT PRIMARY KEY,
+            code_hash TEXT NOT NULL UNIQUE,
+            created_by INTEGER REFERENCES users(id) ON DELETE SET NULL,
+            created_at INTEGER NOT NULL,
+            expires_at INTEGER,
+            uses INTEGER NOT NULL CHECK (uses >= 1),
+            used INTEGER NOT NULL DEFAULT 0 CHECK (used >= 0 AND used <= uses),
+            revoked_at INTEGER
+        )
+        """,
+    ),
 ]

@@ -24,14 +24,18 @@ class LiveServer:
         self.server = server
         self.url = f"ws://127.0.0.1:{server.port}"
 
-    async def register(self, username: str, device: str = "test") -> wire.DeviceSession:
+    async def register(
+        self, username: str, device: str = "test", invite: str | None = None
+    ) -> wire.DeviceSession:
         """An account made over the real protocol; returns its device session (with token)."""
         conn = Connection(self.url)
         await conn.open()
         try:
             session: wire.DeviceSession = await conn.call(
                 "auth.register",
-                wire.Credentials(username=username, password=PASSWORD, device_name=device),
+                wire.Registration(
+                    username=username, password=PASSWORD, device_name=device, invite=invite
+                ),
             )
             return session
         finally:
@@ -72,8 +76,18 @@ def sample_value(page: str, sample: str) -> float:
     return float(match[1])
 
 
-async def start_server(data_dir: Path, limits: Limits | None = None) -> RoostServer:
-    config = ServerConfig(data_dir=data_dir, port=0, limits=limits or Limits(), shutdown_grace=5.0)
+async def start_server(
+    data_dir: Path, limits: Limits | None = None, registration: str = "open"
+) -> RoostServer:
+    """A server on an ephemeral port; anyone may register (tests of the registration modes
+    ask for another mode)."""
+    config = ServerConfig(
+        data_dir=data_dir,
+        port=0,
+        limits=limits or Limits(),
+        shutdown_grace=5.0,
+        registration=registration,
+    )
     server = RoostServer(config)
     await server.start()
     return server

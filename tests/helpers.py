@@ -70,11 +70,15 @@ class ServerProcess:
         port: int | None = 0,
         extra_args: tuple[str, ...] = (),
         env: dict[str, str] | None = None,
+        registration: str | None = "open",
     ) -> None:
+        """`registration`: the --registration mode; "open" lets tests make the accounts they
+        need, None leaves the server's default (invite)."""
         self.data_dir = data_dir
         self.port = port  # None: no --port flag (the environment or a config file sets it)
-        self.extra_args = extra_args
         self.env = env  # None: this process's environment
+        mode = ("--registration", registration) if registration else ()
+        self.extra_args = (*mode, *extra_args)
         self.url = ""
         self.proc: asyncio.subprocess.Process | None = None
         self.log: list[str] = []

@@ -26,7 +26,7 @@ from client.chat import ChatClient
 from client.connection import State
 from client.core import RoostClient
 from client.display import alert_text, clean
-from client.errors import AuthRejected, ClientError
+from client.errors import AccountDisabled, AuthRejected, ClientError
 from client.home import ClientHome
 from protocol.chat import Message as ChatMessage
 from protocol.ops import EVENTS
@@ -131,14 +131,19 @@ class RoostApp(App[None]):
         pump = asyncio.create_task(self._pump_events())
         try:
             await self.client.stay_connected(self._link_changed, self._backoff)
-        except AuthRejected:
+        except AuthRejected as exc:
             self.link_state = "offline"
             queued = await self.client.outbox.count()
-            question = (
-                "The server refused this device: it was revoked, or the server's data was"
-                " reset. Log out here and sign in again?"
-                + (f" {queued} queued write(s) will be discarded." if queued else "")
-            )
+            if isinstance(exc, AccountDisabled):  # logging in again will not help
+                why = str(exc)
+                question = f"{why[:1].upper()}{why[1:]}. Log out here, to use another account?"
+            else:
+                question = (
+                    "The server refused this device: it was revoked, or the server's data was"
+                    " reset. Log out here and sign in again?"
+                )
+            if queued:
+                question += f" {queued} queued write(s) will be discarded."
             # Nothing is deleted without a yes: another device may still need this home's data.
             self.push_screen(ConfirmScreen(question, "Log out"), self._refused_answer)
         finally:

@@ -20,7 +20,9 @@ from tests.helpers import PASSWORD, SECOND
 
 
 async def serve_on(data: Path, port: int = 0) -> RoostServer:
-    server = RoostServer(ServerConfig(data_dir=data, port=port, shutdown_grace=2.0))
+    server = RoostServer(
+        ServerConfig(registration="open", data_dir=data, port=port, shutdown_grace=2.0)
+    )
     await server.start()
     return server
 

@@ -264,6 +264,24 @@ ROWS: dict[str, Row] = {
         ],
         fuzz=False,  # alice is the world's admin: a mutated name would delete the bystander
     ),
+    # admin: only the admin (alice, the server's first account) may; a member is refused
+    "admin.invites.create": Row([refused("forbidden")(lambda w: {"uses": 2, "expires_in": 60})]),
+    "admin.invites.list": Row([refused("forbidden")(empty)]),
+    "admin.invites.revoke": Row(
+        [refused("forbidden")(lambda w: {"code": w.ids["invite"]})],
+        valid=lambda w: {"code": "abcdef12"},  # no such invite: alice's live one stays
+    ),
+    "admin.users.list": Row([refused("forbidden")(empty)]),
+    "admin.users.disable": Row(
+        [refused("forbidden")(lambda w: {"username": "alice"})],
+        fuzz=False,  # alice fuzzes: a name drawn as "bob" would cut off the bystander
+    ),
+    "admin.users.enable": Row([refused("forbidden")(lambda w: {"username": "dora"})]),
+    "admin.users.promote": Row([refused("forbidden")(lambda w: {"username": "mallory"})]),
+    "admin.users.demote": Row(
+        [refused("forbidden")(lambda w: {"username": "alice"})],
+        valid=lambda w: {"username": "carol"},  # a member already: nothing changes
+    ),
     # profiles
     "profile.get": Row([allowed(lambda w: {"username": "alice"})], open_because=PUBLIC),
     "profile.set": Row(

@@ -34,7 +34,7 @@ class RoostProcess:
     def __init__(self, data_dir: Path, *flags: str) -> None:
         serve = [*roost_command(), "serve", "--port", "0", "--data", str(data_dir)]
         self.proc = subprocess.Popen(
-            [*serve, *NO_RATE_LIMIT, *flags],
+            [*serve, *NO_RATE_LIMIT, "--registration", "open", *flags],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
             text=True,

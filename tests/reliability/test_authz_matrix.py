@@ -1,9 +1,11 @@
 """The authorization matrix, generated from the op registry: every op is tried anonymously,
-as a stranger (another user, a non-member of alice's group and share) and, where a role
-applies, as a member with a lesser role, a former member or someone invited to the share who
-has not accepted (not a member). A refusal must carry the expected code and nothing
-else; an op open to every signed-in user must not hand out any of alice's private data; and
-after all of it alice's things are exactly as they were. A new op without a row in
+as a stranger (another user, a non-member of alice's group and share, and not an admin:
+alice is the server's admin) and, where a role applies, as a member with a lesser role, a
+former member or someone invited to the share who has not accepted (not a member). A refusal
+must carry the expected code and nothing else; an op open to every signed-in user must not
+hand out any of alice's private data; and after all of it alice's things are exactly as they
+were. A disabled account (dora) calls nothing at all: its token is refused at the handshake,
+and a live connection of an account being disabled is closed. A new op without a row in
 `attacks.ROWS` fails this test, so it cannot skip the matrix."""
 
 from __future__ import annotations
@@ -15,11 +17,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from protocol import files as files_wire
 from protocol.ops import OPS
 from tests.reliability.attacks import ROWS, Attempt
-from tests.reliability.live import Peer, RoostProcess, login
+from tests.reliability.live import Peer, RoostProcess, login, register
 from tests.reliability.world import DIARY_PATH, PLAN_PATH, World, build_world, key
 
 
@@ -74,6 +77,12 @@ def alice_snapshot(world: World) -> dict[str, Any]:
             # others' blocks and mutes never touch hers
             "blocks": alice.call("block.list"),
             "mutes": alice.call("mute.list"),
+            # nobody but an admin changes who is one, who is disabled, or the invites
+            "accounts": [
+                (u["username"], u["role"], u["disabled_at"] is not None)
+                for u in alice.call("admin.users.list")["users"]
+            ],
+            "invites": alice.call("admin.invites.list")["invites"],
         }
     finally:
         alice.close()
@@ -214,3 +223,32 @@ def test_guessing_alices_password_gets_refusals_and_slows_down(world: World) -> 
     finally:
         guesser.close()
     assert login(world.url, "alice", "after the guesses")["username"] == "alice"
+
+
+def test_a_disabled_account_can_call_no_op(world: World) -> None:
+    """dora (an admin, disabled): every op is refused before it is read, at the handshake."""
+    for op in sorted(OPS):
+        with pytest.raises(InvalidStatus) as refused:
+            Peer(world.url, world.tokens["dora"]).request(op, {}, request_id=41)
+        response = refused.value.response
+        assert response.status_code == 403, op
+        assert response.body == b"this account is disabled: ask the server's admin\n", op
+
+
+def test_disabling_closes_the_accounts_live_connection(world: World) -> None:
+    erin = register(world.url, "erin")
+    live = Peer(world.url, erin["token"])
+    assert live.call("auth.whoami")["username"] == "erin"
+    alice = world.peer("alice")
+    try:
+        alice.call("admin.users.disable", {"username": "erin"})
+        with pytest.raises(ConnectionClosed) as closed:
+            live.reply()  # nothing more comes but the close
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 4003
+        assert closed.value.rcvd.reason == "this account is disabled: ask the server's admin"
+        with pytest.raises(InvalidStatus):
+            Peer(world.url, erin["token"])
+    finally:
+        alice.call("admin.users.enable", {"username": "erin"})
+        alice.close()
+        live.close()

@@ -10,6 +10,10 @@ penny   invited to `team` as an editor, not answered yet: not a member, so nothi
 mallory a stranger: in none of alice's conversations or shares
 lena    a locked account: a followers-only post (#hushhush42) carrying an attachment; carol
         asked to follow her and waits, nobody was approved, so nobody else sees any of it
+dora    a disabled account (an admin, disabled by alice): its token is refused at the
+        handshake, so it can call nothing
+
+alice is the server's admin (its first account) and holds an invite code nobody has used.
 """
 
 from __future__ import annotations
@@ -47,7 +51,7 @@ PLAN_PATH = "plan.txt"  # inside the shared folder `team`
 
 
 def build_world(url: str) -> World:
-    names = ("alice", "bob", "carol", "penny", "mallory", "lena")
+    names = ("alice", "bob", "carol", "penny", "mallory", "lena", "dora")
     sessions = {name: register(url, name) for name in names}
     spare = login(url, "alice", "spare-phone")
     world = World(url, {n: s["token"] for n, s in sessions.items()}, {}, {})
@@ -59,6 +63,7 @@ def build_world(url: str) -> World:
         _chat(world, alice)
         _files(world, alice, bob, mallory)
         _locked(world)
+        _admin(world, alice)
     finally:
         for peer in (alice, bob, mallory):
             peer.close()
@@ -87,6 +92,7 @@ def build_world(url: str) -> World:
             "lena tag": "hushhush42",
             "lena attachment name": "lena-only-photo.bin",
             "lena attachment block": world.hashes["lena"],
+            "invite code": world.ids["invite_code"],
         }
     )
     world.known = {
@@ -96,6 +102,13 @@ def build_world(url: str) -> World:
         | {"group id", "share namespace", "plan block", "plan version"},
     }
     return world
+
+
+def _admin(world: World, alice: Peer) -> None:
+    made = alice.call("admin.invites.create", {"uses": 3})
+    world.ids["invite"], world.ids["invite_code"] = made["invite"]["id"], made["code"]
+    alice.call("admin.users.promote", {"username": "dora"})
+    alice.call("admin.users.disable", {"username": "dora"})
 
 
 def _social(world: World, alice: Peer, bob: Peer) -> None:

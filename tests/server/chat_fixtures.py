@@ -21,6 +21,7 @@ from tests.helpers import SECOND
 @pytest.fixture
 async def chat_live(tmp_path: Path) -> AsyncIterator[LiveServer]:
     config = ServerConfig(
+        registration="open",
         data_dir=tmp_path / "server",
         port=0,
         shutdown_grace=5.0,

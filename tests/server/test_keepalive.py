@@ -13,7 +13,13 @@ from tests.helpers import SECOND
 
 async def test_silent_peer_is_dropped_after_the_ping_timeout(tmp_path: Path) -> None:
     server = RoostServer(
-        ServerConfig(data_dir=tmp_path / "s", port=0, ping_interval=0.2, ping_timeout=0.3)
+        ServerConfig(
+            registration="open",
+            data_dir=tmp_path / "s",
+            port=0,
+            ping_interval=0.2,
+            ping_timeout=0.3,
+        )
     )
     await server.start()
     live = LiveServer(server)

@@ -77,6 +77,7 @@ async def server_with(tmp_path: Path) -> AsyncIterator:  # type: ignore[type-arg
     async def start(limits: Limits, **config: float) -> LiveServer:
         server = RoostServer(
             ServerConfig(
+                registration="open",
                 data_dir=tmp_path / f"s{len(started)}",
                 port=0,
                 limits=limits,

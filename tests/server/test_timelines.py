@@ -26,7 +26,9 @@ from tests.server.social_helpers import close, follow, home, home_texts, post, u
 @pytest.fixture
 async def small(tmp_path: Path) -> AsyncIterator[LiveServer]:
     """A server whose celebrity threshold is 2 followers."""
-    config = ServerConfig(data_dir=tmp_path / "server", port=0, celebrity_threshold=2)
+    config = ServerConfig(
+        registration="open", data_dir=tmp_path / "server", port=0, celebrity_threshold=2
+    )
     server = RoostServer(config)
     await server.start()
     try:

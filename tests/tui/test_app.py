@@ -95,7 +95,9 @@ async def test_edit_profile_and_see_another_devices_edit_live(
 
 
 async def test_offline_edit_is_pending_until_the_server_returns(tmp_path: Path) -> None:
-    server = RoostServer(ServerConfig(data_dir=tmp_path / "s", port=0, shutdown_grace=1.0))
+    server = RoostServer(
+        ServerConfig(registration="open", data_dir=tmp_path / "s", port=0, shutdown_grace=1.0)
+    )
     await server.start()
     port = server.port
     url = f"ws://127.0.0.1:{port}"
@@ -116,7 +118,11 @@ async def test_offline_edit_is_pending_until_the_server_returns(tmp_path: Path) 
         status = str(app.screen.query_one("#link", Static).render())
         assert "reconnecting in" in status or "connecting" in status
 
-        server = RoostServer(ServerConfig(data_dir=tmp_path / "s", port=port, shutdown_grace=1.0))
+        server = RoostServer(
+            ServerConfig(
+                registration="open", data_dir=tmp_path / "s", port=port, shutdown_grace=1.0
+            )
+        )
         await server.start()
         await until(lambda: app.link_state == "connected", "reconnected")
         await until(lambda: "pending" not in card_text(app), "pending cleared")

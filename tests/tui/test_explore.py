@@ -168,7 +168,9 @@ async def test_open_a_profile_from_a_post_then_unfollow_and_follow_again(
 
 
 async def test_an_offline_follow_is_pending_until_the_server_returns(tmp_path: Path) -> None:
-    server = RoostServer(ServerConfig(data_dir=tmp_path / "s", port=0, shutdown_grace=1.0))
+    server = RoostServer(
+        ServerConfig(registration="open", data_dir=tmp_path / "s", port=0, shutdown_grace=1.0)
+    )
     await server.start()
     port = server.port
     url = f"ws://127.0.0.1:{port}"
@@ -194,7 +196,11 @@ async def test_an_offline_follow_is_pending_until_the_server_returns(tmp_path: P
         assert "1 follower " in other_card(app)
         await until(lambda: app.outbox_count == 1, "queued")
 
-        server = RoostServer(ServerConfig(data_dir=tmp_path / "s", port=port, shutdown_grace=1.0))
+        server = RoostServer(
+            ServerConfig(
+                registration="open", data_dir=tmp_path / "s", port=port, shutdown_grace=1.0
+            )
+        )
         await server.start()
         await until(lambda: str(button.label) == "Unfollow", "sent")
         await until(lambda: app.outbox_count == 0, "outbox drained")

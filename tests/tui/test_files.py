@@ -226,7 +226,9 @@ async def test_a_deleted_file_shows_with_d_and_comes_back_from_its_history(
 
 
 async def test_a_restore_made_offline_is_pending_until_the_server_returns(tmp_path: Path) -> None:
-    server = RoostServer(ServerConfig(data_dir=tmp_path / "s", port=0, shutdown_grace=1.0))
+    server = RoostServer(
+        ServerConfig(registration="open", data_dir=tmp_path / "s", port=0, shutdown_grace=1.0)
+    )
     await server.start()
     port = server.port
     d = await device(LiveServer(server), tmp_path, "eli", "laptop", register=True)
@@ -260,7 +262,11 @@ async def test_a_restore_made_offline_is_pending_until_the_server_returns(tmp_pa
                     "pending in the tree")  # fmt: skip
         await until(lambda: app.outbox_count == 1, "counted in the status bar")
 
-        server = RoostServer(ServerConfig(data_dir=tmp_path / "s", port=port, shutdown_grace=1.0))
+        server = RoostServer(
+            ServerConfig(
+                registration="open", data_dir=tmp_path / "s", port=port, shutdown_grace=1.0
+            )
+        )
         await server.start()
         await until(lambda: app.link_state == "connected", "back online")
         await until(lambda: "restore queued" not in getattr(row(screen, "plan.txt"), "detail", "x"),

@@ -77,7 +77,9 @@ async def test_a_timeline_shows_each_attachments_name_and_size(
 
 
 async def test_offline_post_is_pending_until_the_server_returns(tmp_path: Path) -> None:
-    server = RoostServer(ServerConfig(data_dir=tmp_path / "s", port=0, shutdown_grace=1.0))
+    server = RoostServer(
+        ServerConfig(registration="open", data_dir=tmp_path / "s", port=0, shutdown_grace=1.0)
+    )
     await server.start()
     port = server.port
     home = await registered_home(tmp_path, f"ws://127.0.0.1:{port}", "carol")
@@ -94,7 +96,11 @@ async def test_offline_post_is_pending_until_the_server_returns(tmp_path: Path) 
         assert timeline_texts(app) == ["written on a train"]
         await until(lambda: app.outbox_count == 1, "queued")
 
-        server = RoostServer(ServerConfig(data_dir=tmp_path / "s", port=port, shutdown_grace=1.0))
+        server = RoostServer(
+            ServerConfig(
+                registration="open", data_dir=tmp_path / "s", port=port, shutdown_grace=1.0
+            )
+        )
         await server.start()
         await until(lambda: pending_count(app) == 0, "sent")
         assert timeline_texts(app) == ["written on a train"]

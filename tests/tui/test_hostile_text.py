@@ -74,7 +74,9 @@ async def hostile_world(tmp_path: Path) -> World:
     starts a group with her and sets a profile; alice has a file. The server stops, every
     placeholder becomes what an older server stored, and it starts again on its port."""
     data = tmp_path / "server"
-    server = RoostServer(ServerConfig(data_dir=data, port=0, shutdown_grace=2.0))
+    server = RoostServer(
+        ServerConfig(registration="open", data_dir=data, port=0, shutdown_grace=2.0)
+    )
     await server.start()
     url = f"ws://127.0.0.1:{server.port}"
     alice = await signed_up(tmp_path, url, "alice", "alice-laptop")
@@ -95,7 +97,9 @@ async def hostile_world(tmp_path: Path) -> World:
     port = server.port
     await server.stop()
     plant(data / "roost.db")
-    server = RoostServer(ServerConfig(data_dir=data, port=port, shutdown_grace=2.0))
+    server = RoostServer(
+        ServerConfig(registration="open", data_dir=data, port=port, shutdown_grace=2.0)
+    )
     await server.start()
     return World(server, alice, group.id, dm.conversation)
 

@@ -125,7 +125,9 @@ async def test_typing_shows_on_the_other_side_and_ends_with_the_message(
 
 
 async def test_an_offline_send_is_pending_until_the_server_returns(tmp_path: Path) -> None:
-    server = RoostServer(ServerConfig(data_dir=tmp_path / "s", port=0, shutdown_grace=1.0))
+    server = RoostServer(
+        ServerConfig(registration="open", data_dir=tmp_path / "s", port=0, shutdown_grace=1.0)
+    )
     await server.start()
     url = f"ws://127.0.0.1:{server.port}"
     port = server.port
@@ -148,7 +150,11 @@ async def test_an_offline_send_is_pending_until_the_server_returns(tmp_path: Pat
         assert "pending" in shown(app)[-1]
         await until(lambda: app.outbox_count == 1, "queued")
 
-        server = RoostServer(ServerConfig(data_dir=tmp_path / "s", port=port, shutdown_grace=1.0))
+        server = RoostServer(
+            ServerConfig(
+                registration="open", data_dir=tmp_path / "s", port=port, shutdown_grace=1.0
+            )
+        )
         await server.start()
         seqs = lambda: [(r.message.seq, r.message.text) for r in rows(app)]  # noqa: E731
         await until(lambda: seqs() == [(1, "see you at the market"), (2, "running late")], "sent")

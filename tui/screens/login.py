@@ -36,8 +36,13 @@ class LoginScreen(Screen[bool]):
             yield Input(placeholder="3-32 letters, digits or _", id="username", max_length=32)
             yield Label("Password")
             yield Input(placeholder="at least 8 characters", password=True, id="password")
-            yield Label("This device")
-            yield Input(socket.gethostname(), id="device", max_length=64)
+            with Horizontal(id="login-pair"):  # side by side: the form still fits 80x24
+                with Vertical():
+                    yield Label("This device")
+                    yield Input(socket.gethostname(), id="device", max_length=64)
+                with Vertical():
+                    yield Label("Invite code")
+                    yield Input(placeholder="if the server asks", id="invite", max_length=64)
             with Horizontal(id="login-actions"):
                 yield Button("Log in", id="login", variant="primary")
                 yield Button("Register", id="register")
@@ -70,14 +75,17 @@ class LoginScreen(Screen[bool]):
         assert isinstance(app, RoostApp)
         error = self.query_one("#login-error", Static)
         error.update("registering…" if register else "logging in…")
-        sign_in = app.client.register if register else app.client.login
+        args = (
+            self._value("server"),
+            self._value("username"),
+            self.query_one("#password", Input).value,
+            self._value("device") or "tui",
+        )
         try:
-            await sign_in(
-                self._value("server"),
-                self._value("username"),
-                self.query_one("#password", Input).value,
-                self._value("device") or "tui",
-            )
+            if register:
+                await app.client.register(*args, invite=self._value("invite") or None)
+            else:
+                await app.client.login(*args)
         except ServerError as exc:
             error.update(safe_text(exc.message))
             return
