@@ -28,7 +28,9 @@ __all__ = ["chat_live"]
 @pytest.fixture
 async def small(tmp_path: Path) -> AsyncIterator[LiveServer]:
     """A server whose celebrity threshold is 2 followers: a third follower makes a star."""
-    config = ServerConfig(data_dir=tmp_path / "server", port=0, celebrity_threshold=2)
+    config = ServerConfig(
+        data_dir=tmp_path / "server", port=0, celebrity_threshold=2, registration="open"
+    )
     server = RoostServer(config)
     await server.start()
     try:

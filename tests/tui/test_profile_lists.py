@@ -88,7 +88,9 @@ async def test_mute_and_block_from_a_profile(live: LiveServer, tmp_path: Path) -
 
 
 async def test_an_offline_block_is_pending_until_the_server_returns(tmp_path: Path) -> None:
-    server = RoostServer(ServerConfig(data_dir=tmp_path / "s", port=0, shutdown_grace=1.0))
+    server = RoostServer(
+        ServerConfig(data_dir=tmp_path / "s", port=0, shutdown_grace=1.0, registration="open")
+    )
     await server.start()
     port = server.port
     url = f"ws://127.0.0.1:{port}"
@@ -108,7 +110,11 @@ async def test_an_offline_block_is_pending_until_the_server_returns(tmp_path: Pa
         assert "blocked by you" in other_card(app)
         await until(lambda: app.outbox_count == 1, "queued")
 
-        server = RoostServer(ServerConfig(data_dir=tmp_path / "s", port=port, shutdown_grace=1.0))
+        server = RoostServer(
+            ServerConfig(
+                data_dir=tmp_path / "s", port=port, shutdown_grace=1.0, registration="open"
+            )
+        )
         await server.start()
         await until(lambda: str(block.label) == "Unblock", "sent")
         await until(lambda: app.outbox_count == 0, "outbox drained")
