@@ -10,6 +10,7 @@ data.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import sqlite3
 import time
@@ -119,7 +120,14 @@ class Database:
             raise StorageError("database is not open")
         async with self._write_lock:
             conn = self._writer
-            await conn.execute("BEGIN IMMEDIATE")
+            try:
+                await conn.execute("BEGIN IMMEDIATE")
+            except asyncio.CancelledError:
+                # The statement runs on the writer's thread all the same: without this, the
+                # transaction it opens would outlive the lock, and the next writer's BEGIN fail.
+                with contextlib.suppress(sqlite3.Error):
+                    await conn.execute("ROLLBACK")
+                raise
             try:
                 yield conn
             except BaseException:

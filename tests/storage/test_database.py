@@ -4,6 +4,7 @@ cursor did."""
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from pathlib import Path
 
@@ -98,5 +99,49 @@ async def test_the_wal_stops_growing_under_back_to_back_writes(tmp_path: Path) -
                 sizes.append(wal.stat().st_size)
         assert max(sizes[len(sizes) // 2 :]) < 8 * limit, [s >> 20 for s in sizes]
         assert len(await _user_ids(db)) == written  # nothing lost on the way
+    finally:
+        await db.close()
+
+
+async def test_a_write_cancelled_while_it_begins_leaves_no_transaction_open(
+    tmp_path: Path,
+) -> None:
+    """A request cancelled (its client gone, the server stopping) just as its transaction
+    begins: the BEGIN still runs on the writer's thread, and the next write must not find a
+    transaction open ("cannot start a transaction within a transaction")."""
+    db = await Database(tmp_path / "x.db", server_schema.MIGRATIONS).open()
+    try:
+        writer = db._writer
+        assert writer is not None
+        # keep the writer's thread busy, so the BEGIN below waits in its queue
+        slow = asyncio.ensure_future(
+            writer.execute(
+                "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 3000000)"
+                " SELECT count(*) FROM n"
+            )
+        )
+        entered = asyncio.Event()
+
+        async def write() -> None:
+            async with db.write() as tx:
+                entered.set()
+                await tx.execute(
+                    "INSERT INTO users (id, username, password_hash, created_at)"
+                    " VALUES (1, 'u1', 'x', 0)"
+                )
+
+        task = asyncio.create_task(write())
+        await asyncio.sleep(0.05)  # the task now waits for its BEGIN
+        assert not entered.is_set() and not slow.done()
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        await slow
+        async with db.write() as tx:  # refused with the transaction left open before
+            await tx.execute(
+                "INSERT INTO users (id, username, password_hash, created_at)"
+                " VALUES (2, 'u2', 'x', 0)"
+            )
+        assert await _user_ids(db) == [2]
     finally:
         await db.close()
