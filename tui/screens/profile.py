@@ -15,6 +15,7 @@ import msgspec
 from textual import on, work
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.css.query import NoMatches
 from textual.widget import Widget
 from textual.widgets import Button, Input, ListView, Static
 
@@ -188,6 +189,12 @@ class ProfileScreen(RoostScreen):
     @work(exclusive=True, group="profile-load")
     async def load_other(self, username: str) -> None:
         """Paint their profile and posts from the cache at once, then ask the server."""
+        try:
+            await self._load_other(username)
+        except NoMatches:
+            return  # the app closed while an answer was on its way
+
+    async def _load_other(self, username: str) -> None:
         cache = self.roost.client.cache
         cached = await cache.get("user.profile", username.lower())
         if cached is not None:
@@ -227,7 +234,10 @@ class ProfileScreen(RoostScreen):
             posts = await Social(self.roost.client).user_timeline(username, PAGE)
         except ClientError:
             return
-        await self._show_posts(posts.result)
+        try:
+            await self._show_posts(posts.result)
+        except NoMatches:
+            return  # the app closed while the answer was on its way
 
     def _show_other(self, profile: UserProfile, note: str = "") -> None:
         self._other = profile
