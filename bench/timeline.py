@@ -47,9 +47,10 @@ from client.connection import Connection
 from client.outbox import new_client_id
 from protocol import social as wire
 from protocol.ids import EPOCH_MS, NODE_BITS, SEQUENCE_BITS
-from server.accounts import new_token, token_hash
+from server.accounts import new_token
 from server.fanout import DEFAULT_CELEBRITY_THRESHOLD, fans_out
 from storage import social_seed
+from storage.credentials import secret_hash
 from storage.database import Database, now_ms
 from storage.server_schema import MIGRATIONS
 
@@ -138,7 +139,7 @@ async def seed(data_dir: Path, args: argparse.Namespace) -> tuple[Network, dict[
     for i, rank in enumerate([*readers, 0, 10]):
         token = new_token()
         tokens[user_ids[rank]] = token
-        devices.append((10_000_000 + i, user_ids[rank], token_hash(token)))
+        devices.append((10_000_000 + i, user_ids[rank], secret_hash(token)))
     await social_seed.add_devices(db, devices, now)
     network = Network(
         users=n,

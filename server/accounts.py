@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import secrets
 from datetime import UTC, datetime
@@ -19,6 +18,7 @@ from server.quota import uncommitted_cap
 from server.router import Handler
 from server.session import CLOSE_REVOKED
 from storage.accounts import ADMIN, MEMBER
+from storage.credentials import secret_hash
 from storage.database import now_ms
 from storage.errors import Duplicate
 from storage.space import storage_use
@@ -28,10 +28,6 @@ TOKEN_BYTES = 32  # 256 random bits
 
 def new_token() -> str:
     return secrets.token_urlsafe(TOKEN_BYTES)
-
-
-def token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 async def register(ctx: OpContext, args: wire.Registration) -> wire.DeviceSession:
@@ -67,7 +63,7 @@ async def register(ctx: OpContext, args: wire.Registration) -> wire.DeviceSessio
                 tx, services.ids.next(), username, password_hash, now, ADMIN if first else MEMBER
             )
             device = await services.accounts.create_device(
-                tx, services.ids.next(), user.id, args.device_name, token_hash(token), now
+                tx, services.ids.next(), user.id, args.device_name, secret_hash(token), now
             )
     except Duplicate:  # lost a race with another registration of the same name
         services.auth_limits.registration_refused(key)
@@ -121,7 +117,7 @@ async def login(ctx: OpContext, args: wire.Credentials) -> wire.DeviceSession:
         if new_hash is not None:
             await services.accounts.set_password_hash(tx, user.id, new_hash)
         device = await services.accounts.create_device(
-            tx, services.ids.next(), user.id, args.device_name, token_hash(token), now_ms()
+            tx, services.ids.next(), user.id, args.device_name, secret_hash(token), now_ms()
         )
     auth_event(logging.INFO, "login ok", addr=address, user=username, device=str(device.id))
     return wire.DeviceSession(

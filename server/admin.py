@@ -20,6 +20,7 @@ from server import registration
 from server.context import OpContext
 from server.router import Handler
 from storage.accounts import ADMIN, MEMBER, AccountRow, User
+from storage.credentials import secret_hash
 from storage.database import now_ms
 from storage.errors import Duplicate
 from storage.invites import InviteRecord
@@ -72,7 +73,7 @@ async def create_invite(ctx: OpContext, args: wire.CreateInvite) -> wire.NewInvi
                 await services.invites.create(
                     tx,
                     invite_id,
-                    registration.code_hash(code),
+                    secret_hash(code),
                     ctx.identity.user_id,
                     now,
                     expires_at,
@@ -103,7 +104,7 @@ async def revoke_invite(ctx: OpContext, args: wire.RevokeInvite) -> wire.Invite:
         record = (
             await invites.by_id(tx, given)
             if len(given) == 8 and "-" not in given
-            else await invites.by_hash(tx, registration.code_hash(given))
+            else await invites.by_hash(tx, secret_hash(given))
         )
         if record is None:
             raise RoostError(ErrorCode.NOT_FOUND, "no such invite: roost admin invites lists them")

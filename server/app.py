@@ -72,6 +72,7 @@ from storage.backup import open_maintenance_lock
 from storage.blocks import BlockWriter, LocalBlockStore
 from storage.chat import ChatRepository
 from storage.chunker import check_compiled
+from storage.credentials import secret_hash
 from storage.data_lock import DataFolderLock, lock_data_folder
 from storage.database import Database, now_ms
 from storage.files import FileRepository
@@ -372,7 +373,7 @@ class RoostServer:
                 return _refuse(
                     connection, HTTPStatus.UNAUTHORIZED, "Authorization must be 'Bearer TOKEN'"
                 )
-            hashed = accounts.token_hash(token.strip())
+            hashed = secret_hash(token.strip())
             identity = await self._accounts.identity_for_token(hashed)
             if identity is None:
                 owner, why = await self._accounts.why_token_refused(hashed)

@@ -9,7 +9,6 @@ Neither the codes nor the passwords are ever logged.
 from __future__ import annotations
 
 import base64
-import hashlib
 import logging
 import secrets
 from datetime import UTC, datetime
@@ -23,6 +22,7 @@ from server.logs import auth_event
 from server.router import Handler
 from server.session import CLOSE_REVOKED
 from storage import credentials
+from storage.credentials import secret_hash
 from storage.database import now_ms
 
 RESET_CODE_LIFETIME_MS = 24 * 3600 * 1000
@@ -34,10 +34,6 @@ RESET_KEY = "(reset code)"
 def new_reset_code() -> str:
     """120 random bits as 24 base32 characters (letters and 2-7: no 0/O or 1/I to mix up)."""
     return base64.b32encode(secrets.token_bytes(wire.RESET_CODE_BYTES)).decode()
-
-
-def reset_code_hash(code: str) -> str:
-    return hashlib.sha256(code.encode()).hexdigest()
 
 
 async def change_password(ctx: OpContext, args: wire.ChangePassword) -> wire.PasswordChanged:
@@ -76,7 +72,7 @@ async def issue_reset(ctx: OpContext, args: wire.IssueReset) -> wire.ResetCode:
     now = now_ms()
     expires = now + RESET_CODE_LIFETIME_MS
     async with services.db.write() as tx:
-        await credentials.issue_reset(tx, user.id, reset_code_hash(code), me.user_id, now, expires)
+        await credentials.issue_reset(tx, user.id, secret_hash(code), me.user_id, now, expires)
     audit(ctx, "issued a password reset code for", user.username, "valid 24 h, once")
     return wire.ResetCode(
         username=user.username,
@@ -91,9 +87,7 @@ async def redeem_reset(ctx: OpContext, args: wire.RedeemReset) -> wire.PasswordR
     limits = services.auth_limits
     limits.check_login(key, RESET_KEY)
     code = wire.normalize_reset_code(args.code)
-    found = (
-        await credentials.find_reset(services.db.reader, reset_code_hash(code)) if code else None
-    )
+    found = await credentials.find_reset(services.db.reader, secret_hash(code)) if code else None
     if found is None:
         limits.login_failed(key, RESET_KEY)
         auth_event(logging.WARNING, "reset code wrong", addr=address, user=None,
@@ -110,7 +104,7 @@ async def redeem_reset(ctx: OpContext, args: wire.RedeemReset) -> wire.PasswordR
         )
     new_hash = await services.passwords.hash(args.new_password, requester=key)
     async with services.db.write() as tx:
-        taken = await credentials.take_reset(tx, reset_code_hash(code or ""))
+        taken = await credentials.take_reset(tx, secret_hash(code or ""))
         if taken is None:  # used by another request meanwhile: it was good once only
             raise RoostError(ErrorCode.INVALID_CREDENTIALS, "this reset code was just used")
         await services.accounts.set_password_hash(tx, taken.user_id, new_hash)

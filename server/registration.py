@@ -8,13 +8,13 @@ person setting it up, who becomes its admin).
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 
 import aiosqlite
 
 from protocol.errors import ErrorCode, RoostError
 from storage.accounts import AccountRepository
+from storage.credentials import secret_hash
 from storage.invites import InviteRecord, InviteRepository
 
 INVITE, OPEN, CLOSED = "invite", "open", "closed"
@@ -47,10 +47,6 @@ def new_invite_code() -> tuple[str, str]:
     show and may be shown to anyone, the code is what registers."""
     invite_id = secrets.token_hex(4)
     return invite_id, f"{invite_id}-{secrets.token_urlsafe(16)}"
-
-
-def code_hash(code: str) -> str:
-    return hashlib.sha256(code.encode()).hexdigest()
 
 
 def invite_state(invite: InviteRecord, now: int) -> str:
@@ -92,7 +88,7 @@ async def check_before_hashing(
         raise RoostError(ErrorCode.FORBIDDEN, problem)
     if needs_invite(mode, has_accounts):
         assert invite is not None
-        if problem := invite_problem(await invites.by_hash(conn, code_hash(invite)), now):
+        if problem := invite_problem(await invites.by_hash(conn, secret_hash(invite)), now):
             raise RoostError(ErrorCode.FORBIDDEN, problem)
 
 
@@ -113,7 +109,7 @@ async def admit(
     if not needs_invite(mode, has_accounts):
         return not has_accounts, None
     assert invite is not None
-    hashed = code_hash(invite)
+    hashed = secret_hash(invite)
     if not await invites.use(tx, hashed, now):
         record = await invites.by_hash(tx, hashed)
         raise RoostError(ErrorCode.FORBIDDEN, invite_problem(record, now) or NEEDS_INVITE)

@@ -3,9 +3,16 @@ reset codes (only their SHA-256 is stored, as for device tokens)."""
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 
 import aiosqlite
+
+
+def secret_hash(secret: str) -> str:
+    """The only form a device token, invite code or reset code is stored in: its SHA-256 (each
+    carries 120 or more random bits, so a fast hash is enough)."""
+    return hashlib.sha256(secret.encode()).hexdigest()
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,8 +8,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from protocol.account_changes import normalize_reset_code, show_reset_code
-from server.password_changes import new_reset_code, reset_code_hash
+from server.password_changes import new_reset_code
 from storage.account_deletion import ShareMember, next_owner
+from storage.credentials import secret_hash
 
 codes = st.binary(min_size=15, max_size=15).map(lambda b: base64.b32encode(b).decode())
 
@@ -31,7 +32,7 @@ def test_new_codes_are_fresh_and_only_their_hash_is_kept() -> None:
     made = {new_reset_code() for _ in range(200)}
     assert len(made) == 200 and all(normalize_reset_code(c) == c for c in made)
     code = made.pop()
-    assert code not in reset_code_hash(code) and len(reset_code_hash(code)) == 64
+    assert code not in secret_hash(code) and len(secret_hash(code)) == 64
 
 
 def test_an_editor_inherits_before_a_viewer_then_by_name() -> None:

@@ -15,8 +15,8 @@ from hypothesis import strategies as st
 from client.errors import AuthRejected
 from protocol import chat, social
 from protocol.types import Username
-from server.accounts import token_hash
 from storage import server_schema
+from storage.credentials import secret_hash
 from storage.database import Database
 from storage.name_repair import repair_names, repaired_name, repaired_username
 from tests.conftest import LiveServer, start_server
@@ -89,7 +89,7 @@ async def build_old_database(data_dir: Path) -> None:
             await tx.execute(
                 "INSERT INTO devices (id, user_id, name, token_hash, created_at)"
                 " VALUES (?, ?, ?, ?, ?)",
-                (device_id, uid, name, token_hash(token), NOW),
+                (device_id, uid, name, secret_hash(token), NOW),
             )
         await tx.executemany(
             "INSERT INTO conversations (id, kind, name, created_by, created_at, last_seq)"

@@ -18,8 +18,8 @@ from client.home import Account, ClientHome
 from client.sync.engine import SyncEngine
 from protocol import accounts, chat, social
 from protocol.profiles import GetProfile, SetProfile
-from server.accounts import token_hash
 from storage import client_schema, server_schema
+from storage.credentials import secret_hash
 from storage.database import Database, Migration, now_ms
 from tests.conftest import LiveServer, start_server
 from tests.helpers import PASSWORD, SECOND, roost_command
@@ -62,7 +62,7 @@ async def build_server_v1(data_dir: Path) -> None:
         await tx.execute(
             "INSERT INTO devices (id, user_id, name, token_hash, created_at, last_seen_at)"
             " VALUES (2001, 1001, 'old laptop', ?, ?, ?)",
-            (token_hash(OLD_TOKEN), NOW, NOW),
+            (secret_hash(OLD_TOKEN), NOW, NOW),
         )
         await tx.execute(
             "INSERT INTO idempotency_keys (user_id, client_id, op, result, created_at)"
