@@ -10,7 +10,6 @@ misused account); the role stays, so enabling it restores it as it was.
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
 
 from protocol import admin as wire
 from protocol.accounts import ACCOUNT_DISABLED, CLOSE_DISABLED
@@ -19,6 +18,7 @@ from protocol.types import Empty
 from server import registration
 from server.context import OpContext
 from server.router import Handler
+from server.social_services import when
 from storage.accounts import ADMIN, MEMBER, AccountRow, User
 from storage.credentials import secret_hash
 from storage.database import now_ms
@@ -121,8 +121,8 @@ def _invite(record: InviteRecord, now: int) -> wire.Invite:
         uses=record.uses,
         uses_left=record.uses - record.used,
         created_by=record.created_by or "(deleted)",
-        created_at=_time(record.created_at),
-        expires_at=_time(record.expires_at) if record.expires_at is not None else None,
+        created_at=when(record.created_at),
+        expires_at=when(record.expires_at) if record.expires_at is not None else None,
         state=registration.invite_state(record, now),
     )
 
@@ -130,7 +130,7 @@ def _invite(record: InviteRecord, now: int) -> wire.Invite:
 def _limits(record: InviteRecord) -> str:
     expiry = "never expires"
     if record.expires_at is not None:
-        expiry = f"expires {_time(record.expires_at):%Y-%m-%d %H:%M:%S} UTC"
+        expiry = f"expires {when(record.expires_at):%Y-%m-%d %H:%M:%S} UTC"
     return f"{record.uses} use(s), {expiry}"
 
 
@@ -188,16 +188,12 @@ async def _summary(ctx: OpContext, row: AccountRow) -> wire.AccountSummary:
     return wire.AccountSummary(
         username=row.username,
         role=row.role,
-        created_at=_time(row.created_at),
-        last_seen_at=_time(row.last_seen_at) if row.last_seen_at is not None else None,
+        created_at=when(row.created_at),
+        last_seen_at=when(row.last_seen_at) if row.last_seen_at is not None else None,
         devices=row.devices,
         used_bytes=use.bytes,
-        disabled_at=_time(row.disabled_at) if row.disabled_at is not None else None,
+        disabled_at=when(row.disabled_at) if row.disabled_at is not None else None,
     )
-
-
-def _time(ms: int) -> datetime:
-    return datetime.fromtimestamp(ms / 1000, UTC)
 
 
 HANDLERS: dict[str, Handler] = {

@@ -11,7 +11,6 @@ from __future__ import annotations
 import base64
 import logging
 import secrets
-from datetime import UTC, datetime
 
 from protocol import account_changes as wire
 from protocol.errors import ErrorCode, RoostError
@@ -21,6 +20,7 @@ from server.context import OpContext
 from server.logs import auth_event
 from server.router import Handler
 from server.session import CLOSE_REVOKED
+from server.social_services import when
 from storage import credentials
 from storage.credentials import secret_hash
 from storage.database import now_ms
@@ -77,7 +77,7 @@ async def issue_reset(ctx: OpContext, args: wire.IssueReset) -> wire.ResetCode:
     return wire.ResetCode(
         username=user.username,
         code=wire.show_reset_code(code),
-        expires_at=datetime.fromtimestamp(expires / 1000, UTC),
+        expires_at=when(expires),
     )
 
 

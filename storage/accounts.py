@@ -11,6 +11,12 @@ from storage.database import Database, is_unique_violation
 from storage.errors import Duplicate
 
 MEMBER, ADMIN = "member", "admin"  # users.role
+# An AccountRow per user: what `roost admin users` shows (grouped by the caller).
+_ACCOUNT_ROWS = (
+    "SELECT u.id, u.username, u.role, u.created_at, u.disabled_at,"
+    " COUNT(d.id) FILTER (WHERE d.revoked_at IS NULL), MAX(d.last_seen_at)"
+    " FROM users u LEFT JOIN devices d ON d.user_id = u.id"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,10 +178,7 @@ class AccountRepository:
 
     async def accounts(self) -> list[AccountRow]:
         async with self._db.reader.execute(
-            "SELECT u.id, u.username, u.role, u.created_at, u.disabled_at,"
-            " COUNT(d.id) FILTER (WHERE d.revoked_at IS NULL), MAX(d.last_seen_at)"
-            " FROM users u LEFT JOIN devices d ON d.user_id = u.id"
-            " WHERE u.deleted_at IS NULL"  # a deleted account's row stays only to keep its name
+            f"{_ACCOUNT_ROWS} WHERE u.deleted_at IS NULL"  # a deleted one stays for its name
             " GROUP BY u.id ORDER BY u.created_at, u.id"
         ) as cur:
             rows = await cur.fetchall()
@@ -183,10 +186,7 @@ class AccountRepository:
 
     async def account(self, conn: aiosqlite.Connection, user_id: int) -> AccountRow:
         async with conn.execute(
-            "SELECT u.id, u.username, u.role, u.created_at, u.disabled_at,"
-            " COUNT(d.id) FILTER (WHERE d.revoked_at IS NULL), MAX(d.last_seen_at)"
-            " FROM users u LEFT JOIN devices d ON d.user_id = u.id WHERE u.id = ?"
-            " GROUP BY u.id",
+            f"{_ACCOUNT_ROWS} WHERE u.id = ? GROUP BY u.id",
             (user_id,),
         ) as cur:
             row = await cur.fetchone()
