@@ -27,7 +27,7 @@ import msgspec
 
 from client.core import RoostClient
 from client.errors import ClientError
-from client.files import RemoteFiles
+from client.files import RemoteFiles, local_name
 from protocol import chat as chat_wire
 from protocol import export as wire
 from protocol import files as files_wire
@@ -58,6 +58,12 @@ def member_path(ns: files_wire.Namespace, path: str = "") -> str:
     absolute paths, no control characters), and a share's name is one path segment."""
     base = "files/home" if ns.kind == "home" else f"files/shared/{ns.name}"
     return f"{ROOT}/{base}/{path}" if path else f"{ROOT}/{base}"
+
+
+def attachment_path(attachment_id: str, name: str) -> str:
+    """Where an attachment goes in the archive: its name made one safe component, so a name
+    like `../../.bashrc` cannot place it outside its folder when the archive is unpacked."""
+    return f"{ROOT}/attachments/{attachment_id}/{local_name(name)}"
 
 
 def _json(value: Any) -> bytes:
@@ -143,7 +149,7 @@ class Exporter:
                 got: files_wire.Attachment = await self.client.call(
                     "media.get", files_wire.GetAttachment(attached.id)
                 )
-                name = f"{ROOT}/attachments/{got.id}/{got.name}"
+                name = attachment_path(got.id, got.name)
                 await self._stream(archive, name, got.blocks, got.size, got.created_at_ms)
 
     async def _conversations(self) -> list[dict[str, Any]]:

@@ -3,12 +3,13 @@ modification time a zip entry can hold."""
 
 from __future__ import annotations
 
+import posixpath
 from datetime import datetime
 
 from hypothesis import given
 from hypothesis import strategies as st
 
-from client.export import archive_name, member_path, zip_time
+from client.export import archive_name, attachment_path, member_path, zip_time
 from protocol.files import Namespace
 
 
@@ -24,6 +25,22 @@ def test_names() -> None:
     assert member_path(_ns("shared", "team (from bob)"), "plan.txt") == (
         "roost-export/files/shared/team (from bob)/plan.txt"
     )
+
+
+@given(st.text(min_size=1, max_size=80))
+def test_an_attachment_never_lands_outside_its_folder(name: str) -> None:
+    """Whatever name an attachment was given (`../../.bashrc`), unpacking the archive puts
+    it in its own folder, under one plain name."""
+    path = attachment_path("42", name)
+    folder, last = posixpath.split(path)
+    assert folder == "roost-export/attachments/42"
+    assert last not in ("", ".", "..") and not last.startswith(".") and "\\" not in last
+    assert posixpath.normpath(path) == path
+
+
+def test_an_attachment_keeps_a_plain_name() -> None:
+    assert attachment_path("7", "hive photo.jpg") == "roost-export/attachments/7/hive photo.jpg"
+    assert attachment_path("7", "../../.bashrc") == "roost-export/attachments/7/bashrc"
 
 
 @given(st.integers(min_value=-(1 << 62), max_value=1 << 62))
