@@ -34,7 +34,7 @@ from server.config import Limits
 from server.hub import InProcessHub
 from server.limits import TokenBucket
 from server.session import Session
-from storage.accounts import Identity
+from storage.server.accounts import Identity
 
 HOST = "127.0.0.1"
 

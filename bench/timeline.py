@@ -1,6 +1,6 @@
 """Home timelines at size: hybrid fan-out beside pure fan-out on read, in one run.
 
-1. Seed a synthetic network through the storage layer (storage/social_seed.py): `--users`
+1. Seed a synthetic network through the storage layer (bench/social_seed.py): `--users`
    users (100,000), power-law follows (each user follows a Pareto-distributed number of
    accounts, mean about 9, chosen with a bias towards low ranks), plus fixed accounts: one
    celebrity with 50,000 followers, three more above the 10,000 threshold, and an author with
@@ -43,16 +43,17 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+import social_seed
+
 from client.connection import Connection
 from client.outbox import new_client_id
 from protocol import social as wire
 from protocol.ids import EPOCH_MS, NODE_BITS, SEQUENCE_BITS
 from server.accounts import new_token
 from server.fanout import DEFAULT_CELEBRITY_THRESHOLD, fans_out
-from storage import social_seed
-from storage.credentials import secret_hash
 from storage.database import Database, now_ms
-from storage.server_schema import MIGRATIONS
+from storage.server.credentials import secret_hash
+from storage.server.schema import MIGRATIONS
 
 LISTENING = re.compile(r"listening on ws://([0-9.]+):(\d+)")
 WORDS = (

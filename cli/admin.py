@@ -17,14 +17,14 @@ from rich.table import Table
 from cli import admin_accounts, admin_invites, admin_users, output
 from cli.options import AsJson, duration_seconds
 from protocol.sizes import format_size
-from storage import backup as backups
-from storage import space
-from storage.blocks import LocalBlockStore
+from storage.content.blocks import LocalBlockStore
 from storage.database import Database, now_ms
-from storage.disk_usage import DiskUsage, disk_usage
 from storage.errors import StorageError
-from storage.expiry import Expired, expire
-from storage.server_schema import MIGRATIONS
+from storage.server import backup as backups
+from storage.server import space
+from storage.server.disk_usage import DiskUsage, disk_usage
+from storage.server.expiry import Expired, expire
+from storage.server.schema import MIGRATIONS
 
 app = typer.Typer(
     help="Operate a server. Invites and accounts go through the server as the admin account"

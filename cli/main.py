@@ -28,8 +28,8 @@ from cli.output import note
 from cli.settings import ConfigError
 from client.errors import ClientError, ServerError
 from client.home import ClientHome
+from storage.content.malloc import tune_malloc
 from storage.errors import StorageError
-from storage.malloc import tune_malloc
 
 
 class _RoostTyper(typer.Typer):

@@ -36,7 +36,7 @@ def _version(distribution: str) -> str:
 
 
 def _pyfastcdc() -> tuple[bool, str]:
-    with warnings.catch_warnings():  # as storage.chunker imports it
+    with warnings.catch_warnings():  # as storage.content.chunker imports it
         warnings.simplefilter("ignore")
         import pyfastcdc
 

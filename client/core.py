@@ -22,11 +22,11 @@ from protocol import accounts as wire
 from protocol.account_changes import PasswordReset, RedeemReset
 from protocol.errors import RoostError
 from protocol.ops import spec_for
-from storage.cache import CacheRepository
-from storage.chat_cache import ChatCacheRepository
-from storage.client_schema import MIGRATIONS
+from storage.client.cache import CacheRepository
+from storage.client.chat_cache import ChatCacheRepository
+from storage.client.outbox import OutboxEntry, OutboxRepository
+from storage.client.schema import MIGRATIONS
 from storage.database import Database
-from storage.outbox import OutboxEntry, OutboxRepository
 
 T = TypeVar("T")
 

@@ -21,7 +21,7 @@ import msgspec
 
 from client.connection import Connection
 from client.errors import ClientError, ServerError
-from storage.outbox import OutboxEntry, OutboxRepository
+from storage.client.outbox import OutboxEntry, OutboxRepository
 
 MAX_RATE_LIMIT_WAITS = 5
 

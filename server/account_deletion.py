@@ -1,4 +1,4 @@
-"""The handler of admin.delete_user: one transaction (storage/account_deletion.py), then the
+"""The handler of admin.delete_user: one transaction (storage/server/account_deletion.py), then the
 account's live connections close, caches forget what changed, and the others in its
 conversations hear that it left."""
 
@@ -12,9 +12,9 @@ from server.chat_commit import to_wire
 from server.context import OpContext
 from server.router import Handler
 from server.session import CLOSE_REVOKED
-from storage.account_deletion import AccountEraser
-from storage.chat import NewMessage
 from storage.database import now_ms
+from storage.server.account_deletion import AccountEraser
+from storage.server.chat import NewMessage
 
 
 async def delete_user(ctx: OpContext, args: wire.DeleteUser) -> wire.UserDeleted:

@@ -17,11 +17,11 @@ from server.logs import auth_event
 from server.quota import uncommitted_cap
 from server.router import Handler
 from server.session import CLOSE_REVOKED
-from storage.accounts import ADMIN, MEMBER
-from storage.credentials import secret_hash
 from storage.database import now_ms
 from storage.errors import Duplicate
-from storage.space import storage_use
+from storage.server.accounts import ADMIN, MEMBER
+from storage.server.credentials import secret_hash
+from storage.server.space import storage_use
 
 TOKEN_BYTES = 32  # 256 random bits
 

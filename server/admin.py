@@ -19,12 +19,12 @@ from server import registration
 from server.context import OpContext
 from server.router import Handler
 from server.social_services import when
-from storage.accounts import ADMIN, MEMBER, AccountRow, User
-from storage.credentials import secret_hash
 from storage.database import now_ms
 from storage.errors import Duplicate
-from storage.invites import InviteRecord
-from storage.space import storage_use
+from storage.server.accounts import ADMIN, MEMBER, AccountRow, User
+from storage.server.credentials import secret_hash
+from storage.server.invites import InviteRecord
+from storage.server.space import storage_use
 
 admin_log = logging.getLogger("roost.admin")
 

@@ -67,20 +67,20 @@ from server.presence import Presence
 from server.router import Router
 from server.session import CLOSE_LOGIN_TIMEOUT, CLOSE_REVOKED, CLOSE_TOO_SLOW, Session
 from server.social_services import SocialServices
-from storage.accounts import AccountRepository, Identity
-from storage.backup import open_maintenance_lock
-from storage.blocks import BlockWriter, LocalBlockStore
-from storage.chat import ChatRepository
-from storage.chunker import check_compiled
-from storage.credentials import secret_hash
-from storage.data_lock import DataFolderLock, lock_data_folder
+from storage.content.blocks import BlockWriter, LocalBlockStore
+from storage.content.chunker import check_compiled
 from storage.database import Database, now_ms
-from storage.files import FileRepository
-from storage.idempotency import IdempotencyRepository
-from storage.invites import InviteRepository
-from storage.profiles import ProfileRepository
-from storage.server_schema import MIGRATIONS
-from storage.user_blocks import UserBlockRepository
+from storage.server.accounts import AccountRepository, Identity
+from storage.server.backup import open_maintenance_lock
+from storage.server.chat import ChatRepository
+from storage.server.credentials import secret_hash
+from storage.server.data_lock import DataFolderLock, lock_data_folder
+from storage.server.files import FileRepository
+from storage.server.idempotency import IdempotencyRepository
+from storage.server.invites import InviteRepository
+from storage.server.profiles import ProfileRepository
+from storage.server.schema import MIGRATIONS
+from storage.server.user_blocks import UserBlockRepository
 
 log = logging.getLogger("roost.server")
 
@@ -137,7 +137,7 @@ class RoostServer:
         self._idle.set()
         self._last_seen: dict[int, int] = {}  # device id -> ms; flushed in batches
         self._flusher: asyncio.Task[None] | None = None
-        self._expirer: asyncio.Task[None] | None = None  # storage.expiry, on a timer
+        self._expirer: asyncio.Task[None] | None = None  # storage.server.expiry, on a timer
         self._sessions: set[Session] = set()
         self.metrics = Metrics(
             connections=lambda: len(self._sessions),

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from protocol.errors import ErrorCode, RoostError
-from storage.user_blocks import Between, DirectBlock, Hiding
+from storage.server.user_blocks import Between, DirectBlock, Hiding
 
 
 def check_target(me: int, target: int, verb: str) -> None:

@@ -13,7 +13,7 @@ from server.context import OpContext
 from server.router import Handler
 from server.social_services import when
 from storage.database import now_ms
-from storage.user_blocks import ListKind
+from storage.server.user_blocks import ListKind
 
 
 async def _target(ctx: OpContext, username: str, verb: str) -> int:

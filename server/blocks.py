@@ -16,7 +16,7 @@ from protocol.errors import ErrorCode, RoostError
 from server.context import Services
 from server.files import check_upload_room
 from server.session import Session
-from storage.blocks import BadBlock, BlockMissing, verify_block
+from storage.content.blocks import BadBlock, BlockMissing, verify_block
 from storage.database import now_ms
 
 log = logging.getLogger("roost.server")

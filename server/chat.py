@@ -16,9 +16,16 @@ from server.chat_commit import to_wire
 from server.context import OpContext
 from server.quota import check_text_length
 from server.router import Handler
-from storage.chat import DIRECT, GROUP, ConversationRecord, MemberRecord, MessageRecord, NewMessage
 from storage.database import now_ms
 from storage.errors import Duplicate
+from storage.server.chat import (
+    DIRECT,
+    GROUP,
+    ConversationRecord,
+    MemberRecord,
+    MessageRecord,
+    NewMessage,
+)
 
 
 # ----------------------------------------------------------------------------- targets

@@ -23,10 +23,10 @@ from protocol.errors import ErrorCode, RoostError
 from protocol.ids import SnowflakeGenerator
 from server.block_rules import direct_send_refusals
 from server.hub import Hub, Subscriber
-from storage.chat import ChatRepository, NewMessage
 from storage.database import Database, now_ms
-from storage.idempotency import IdempotencyRepository, StoredResult
-from storage.user_blocks import UserBlockRepository
+from storage.server.chat import ChatRepository, NewMessage
+from storage.server.idempotency import IdempotencyRepository, StoredResult
+from storage.server.user_blocks import UserBlockRepository
 
 log = logging.getLogger("roost.server")
 

@@ -6,7 +6,7 @@ import ipaddress
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from storage.expiry import IDEMPOTENCY_AGE_MS, UPLOAD_AGE_MS
+from storage.server.expiry import IDEMPOTENCY_AGE_MS, UPLOAD_AGE_MS
 
 DEFAULT_PORT = 7447
 
@@ -31,7 +31,7 @@ class Limits:
     max_entries: int | None = 1_000_000
     max_staged_blocks: int = 100_000  # per user, staged (files.stage) and not committed yet
     # How long uploads and staged lists wait for a commit, and idempotency keys for a replay,
-    # before they are forgotten (storage.expiry).
+    # before they are forgotten (storage.server.expiry).
     upload_age_ms: int = UPLOAD_AGE_MS
     idempotency_age_ms: int = IDEMPOTENCY_AGE_MS
     # A connection further behind than either is disconnected (it catches up by cursor on

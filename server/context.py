@@ -22,14 +22,14 @@ from server.hub import Hub
 from server.passwords import Passwords
 from server.presence import Presence
 from server.session import Session
-from storage.accounts import AccountRepository, Identity
-from storage.blocks import BlockStore, BlockWriter
-from storage.chat import ChatRepository
+from storage.content.blocks import BlockStore, BlockWriter
 from storage.database import Database
-from storage.files import FileRepository
-from storage.idempotency import IdempotencyRepository
-from storage.invites import InviteRepository
-from storage.profiles import ProfileRepository
+from storage.server.accounts import AccountRepository, Identity
+from storage.server.chat import ChatRepository
+from storage.server.files import FileRepository
+from storage.server.idempotency import IdempotencyRepository
+from storage.server.invites import InviteRepository
+from storage.server.profiles import ProfileRepository
 
 if TYPE_CHECKING:
     from server.social_services import SocialServices

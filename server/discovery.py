@@ -8,7 +8,7 @@ from server.context import OpContext
 from server.follows import card
 from server.router import Handler
 from storage.database import now_ms
-from storage.social_posts import trending_tags
+from storage.server.social_posts import trending_tags
 
 HOUR_MS = 3_600_000
 

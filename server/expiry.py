@@ -1,4 +1,4 @@
-"""The server's timer for storage.expiry: every few minutes, forget the uploads and staged
+"""The server's timer for storage.server.expiry: every few minutes, forget the uploads and staged
 lists that waited too long for a commit and the idempotency keys past their age."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ import logging
 
 from server.config import Limits
 from storage.database import Database, now_ms
-from storage.expiry import Ages, expire
+from storage.server.expiry import Ages, expire
 
 log = logging.getLogger("roost.server")
 

@@ -19,8 +19,8 @@ from server.quota import (
 from server.router import Handler
 from server.social_services import as_id
 from storage.database import now_ms
-from storage.files import AttachmentRecord, NamespaceRecord, NewVersion, VersionRecord
-from storage.space import purge_history, storage_use, uncommitted_bytes
+from storage.server.files import AttachmentRecord, NamespaceRecord, NewVersion, VersionRecord
+from storage.server.space import purge_history, storage_use, uncommitted_bytes
 
 
 def to_entry(v: VersionRecord) -> wire.Entry:
@@ -432,7 +432,7 @@ async def media_get(ctx: OpContext, args: wire.GetAttachment) -> wire.Attachment
 
 async def post_media(ctx: OpContext, args: wire.GetPostMedia) -> wire.PostMedia:
     """A live post's attachments, to whoever may see the post (everyone, unless its author
-    is locked: then their approved followers, `storage/visibility.py`)."""
+    is locked: then their approved followers, `storage/server/visibility.py`)."""
     social, me = ctx.services.social, ctx.identity.user_id
     post_id = _number(args.post_id)
     post = await social.posts.get(None, post_id)

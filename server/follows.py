@@ -11,7 +11,7 @@ from server.notifications import notify
 from server.router import Handler
 from server.social_services import when
 from storage.database import now_ms
-from storage.social_graph import UserSummary
+from storage.server.social_graph import UserSummary
 
 
 async def follow(ctx: OpContext, args: wire.UserRef) -> wire.UserProfile:

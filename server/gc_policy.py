@@ -12,7 +12,7 @@ that outlived the young collections were never freed: under bench/load.py, 7 obj
 scrape a second, kept forever. `collect_forever` runs a full collection every 5 minutes: it
 scans what was created since start-up, 150-190 ms at 2,000 connections on a shared 2-core
 machine, so it is rare on purpose. After it, the C heap's free pages go back to the system
-(`storage.malloc.trim_malloc`), which nothing else does for the database threads' arenas.
+(`storage.content.malloc.trim_malloc`), which nothing else does for the database threads' arenas.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import gc
 import logging
 import time
 
-from storage.malloc import trim_malloc
+from storage.content.malloc import trim_malloc
 
 log = logging.getLogger("roost.server")
 

@@ -15,7 +15,7 @@ import math
 import sys
 from collections.abc import Callable
 
-from storage.malloc import glibc
+from storage.content.malloc import glibc
 
 
 class _MallInfo2(ctypes.Structure):

@@ -11,7 +11,7 @@ from server.context import OpContext
 from server.router import Handler
 from server.social_services import SocialServices, as_id, when
 from storage.database import now_ms
-from storage.notifications import NotificationRecord
+from storage.server.notifications import NotificationRecord
 
 # follow_request: someone asks to follow a locked account (its owner is told);
 # follow_accepted: the locked account approved the request (the requester is told).

@@ -21,9 +21,9 @@ from server.logs import auth_event
 from server.router import Handler
 from server.session import CLOSE_REVOKED
 from server.social_services import when
-from storage import credentials
-from storage.credentials import secret_hash
 from storage.database import now_ms
+from storage.server import credentials
+from storage.server.credentials import secret_hash
 
 RESET_CODE_LIFETIME_MS = 24 * 3600 * 1000
 # What the failed-attempt counts file reset-code guesses under: no username has parentheses,

@@ -17,8 +17,8 @@ from typing import Protocol
 from protocol import chat as wire
 from protocol.envelope import encode_event
 from server.hub import Hub
-from storage.chat import ChatRepository
-from storage.user_blocks import UserBlockRepository
+from storage.server.chat import ChatRepository
+from storage.server.user_blocks import UserBlockRepository
 
 log = logging.getLogger("roost.server")
 

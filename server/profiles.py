@@ -10,7 +10,7 @@ from server.context import OpContext
 from server.follows import approve_request
 from server.router import Handler
 from storage.database import now_ms
-from storage.profiles import ProfileRecord
+from storage.server.profiles import ProfileRecord
 
 
 async def get_profile(ctx: OpContext, args: wire.GetProfile) -> wire.Profile:

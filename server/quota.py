@@ -14,7 +14,7 @@ What counts against a user, all of it measured by the server, never taken from a
   at the limit can still clean up (then purge to free entries).
 - uncommitted bytes (`--max-uncommitted`): the raw size of blocks they uploaded that no
   commit or attachment of theirs used yet. Uploads are refused once at the limit; committing
-  frees the room, and uploads no commit uses expire (storage.expiry).
+  frees the room, and uploads no commit uses expire (storage.server.expiry).
 - staged blocks: rows of `files.stage` lists not committed yet (a fixed limit, in code).
 """
 
@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from protocol.errors import ErrorCode, RoostError
 from protocol.sizes import format_size
-from storage.expiry import HOUR_MS
+from storage.server.expiry import HOUR_MS
 
 
 def check_text_length(text: str, limit: int) -> None:

@@ -13,9 +13,9 @@ import secrets
 import aiosqlite
 
 from protocol.errors import ErrorCode, RoostError
-from storage.accounts import AccountRepository
-from storage.credentials import secret_hash
-from storage.invites import InviteRecord, InviteRepository
+from storage.server.accounts import AccountRepository
+from storage.server.credentials import secret_hash
+from storage.server.invites import InviteRecord, InviteRepository
 
 INVITE, OPEN, CLOSED = "invite", "open", "closed"
 MODES = (INVITE, OPEN, CLOSED)

@@ -39,7 +39,7 @@ from websockets.protocol import OPEN
 
 from server.config import Limits
 from server.limits import TokenBucket
-from storage.accounts import Identity
+from storage.server.accounts import Identity
 
 log = logging.getLogger("roost.server")
 

@@ -16,7 +16,7 @@ from server.context import OpContext
 from server.files import add_version, announce
 from server.router import Handler
 from storage.database import now_ms
-from storage.files import InvitationRecord, NamespaceRecord, NewVersion
+from storage.server.files import InvitationRecord, NamespaceRecord, NewVersion
 
 # Invitations one owner may have waiting for one user's answer: enough for any real group, few
 # enough that nobody's list of invitations can be flooded (each needs only an empty folder).

@@ -17,7 +17,7 @@ from server.quota import check_text_length
 from server.router import Handler
 from server.social_services import SocialServices, as_id
 from storage.database import now_ms
-from storage.social_posts import NewPost, PostRecord
+from storage.server.social_posts import NewPost, PostRecord
 
 
 async def create_post(ctx: OpContext, args: wire.CreatePost) -> wire.Post:

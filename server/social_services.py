@@ -17,12 +17,12 @@ from protocol.errors import ErrorCode, RoostError
 from server.fanout import DEFAULT_CELEBRITY_THRESHOLD
 from server.lru import LRU
 from storage.database import Database
-from storage.notifications import NotificationRepository
-from storage.social_graph import FollowRepository
-from storage.social_posts import PostRecord, PostRepository
-from storage.timelines import TimelineRepository
-from storage.user_blocks import Hiding, UserBlockRepository
-from storage.visibility import VisibilityRepository
+from storage.server.notifications import NotificationRepository
+from storage.server.social_graph import FollowRepository
+from storage.server.social_posts import PostRecord, PostRepository
+from storage.server.timelines import TimelineRepository
+from storage.server.user_blocks import Hiding, UserBlockRepository
+from storage.server.visibility import VisibilityRepository
 
 HOT_POSTS = 50_000  # the default of `roost serve --post-cache`; ~0.8 KiB of memory per post
 HOT_TIMELINES = 10_000
@@ -135,7 +135,7 @@ class SocialServices:
         """Wire posts for these ids, in order, leaving out deleted posts, reposts of
         deleted posts, and what the viewer may not see: posts (or reposts of posts) by the
         `hidden` authors (blocked or muted), and a locked author's posts, or reposts of them,
-        unless the viewer follows that author (`storage/visibility.py`).
+        unless the viewer follows that author (`storage/server/visibility.py`).
 
         Cached records are the same for every reader; this filter runs per call, after the
         cache, so nothing one reader may see reaches another through it."""

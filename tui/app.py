@@ -30,7 +30,7 @@ from client.errors import AccountDisabled, AuthRejected, ClientError
 from client.home import ClientHome
 from protocol.chat import Message as ChatMessage
 from protocol.ops import EVENTS
-from storage.outbox import OutboxEntry
+from storage.client.outbox import OutboxEntry
 from tui.messages import FollowChanged, ServerEvent, WriteAcked
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.devices import DevicesScreen

@@ -38,8 +38,8 @@ from client.sync.transfer import (
 )
 from protocol import files as wire
 from protocol.accounts import Usage
-from storage.chunker import Chunk
-from storage.sync_index import LocalRow, RemoteRow, SyncedRow, SyncIndex
+from storage.client.sync_index import LocalRow, RemoteRow, SyncedRow, SyncIndex
+from storage.content.chunker import Chunk
 
 SMALL_FILE_BYTES = 256 << 10  # at most one block: many can be in flight for little memory
 SMALL_FILES_FACTOR = 8  # small files at once = window x this; their blocks share batch frames

@@ -13,8 +13,8 @@ from pathlib import Path
 
 from client.sync.ignore import Ignore
 from protocol.files import path_problem
-from storage.chunker import Chunk, chunk_stream_parallel
-from storage.sync_index import LocalRow, SyncIndex
+from storage.client.sync_index import LocalRow, SyncIndex
+from storage.content.chunker import Chunk, chunk_stream_parallel
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,7 +14,7 @@ import pytest
 
 from client.connection import Connection
 from protocol.profiles import SetProfile
-from storage import backup as backups
+from storage.server import backup as backups
 from tests.helpers import SECOND, Home, ServerProcess
 
 

@@ -13,7 +13,7 @@ import pytest
 from client.errors import ServerError
 from client.sync.transfer import Transfer, sources_of
 from protocol import files as wire
-from storage.blocks import encode_block
+from storage.content.blocks import encode_block
 from tests.conftest import LiveServer
 from tests.files.helpers import device
 

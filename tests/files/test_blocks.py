@@ -15,7 +15,7 @@ from client.files import RemoteFiles
 from client.social import Social
 from client.sync.transfer import Transfer
 from protocol import files as wire
-from storage.blocks import LocalBlockStore, encode_block
+from storage.content.blocks import LocalBlockStore, encode_block
 from tests.conftest import LiveServer
 from tests.files.helpers import device
 

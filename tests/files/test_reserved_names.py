@@ -16,7 +16,7 @@ from client.sync.engine import HELD_BACK, MARKER_IS_A_FOLDER
 from client.sync.ignore import IGNORE_FILE, MARKER, reserved_here
 from protocol import files as wire
 from protocol.errors import ErrorCode
-from storage.files import NewVersion
+from storage.server.files import NewVersion
 from tests.conftest import LiveServer
 from tests.files.helpers import Device
 

@@ -16,8 +16,8 @@ from client.sync.conflicts import conflicted_copy_name
 from client.sync.decide import Action, Content, Version, decide, for_viewer
 from protocol.errors import RoostError
 from protocol.files import MAX_BLOCK_BYTES, Codec, Entry, path_problem, validate_path
-from storage import chunker
-from storage.blocks import (
+from storage.content import chunker
+from storage.content.blocks import (
     BadBlock,
     BlockMissing,
     LocalBlockStore,
@@ -25,7 +25,7 @@ from storage.blocks import (
     encode_block,
     verify_block,
 )
-from storage.chunker import (
+from storage.content.chunker import (
     MAX_SIZE,
     check_compiled,
     chunk_bytes,

@@ -11,8 +11,8 @@ from client.errors import ClientError, ServerError
 from client.files import RemoteFiles
 from client.sync import scan
 from protocol import files as wire
-from storage.blocks import LocalBlockStore
-from storage.chunker import chunk_bytes
+from storage.content.blocks import LocalBlockStore
+from storage.content.chunker import chunk_bytes
 from tests.conftest import LiveServer
 from tests.files.helpers import Device, device, share_with
 

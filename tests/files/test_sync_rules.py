@@ -17,7 +17,7 @@ from client.sync import scan
 from client.sync.decide import Action
 from client.sync.engine import PassReport, SyncEngine
 from client.sync.transfer import Transfer
-from storage.chunker import Chunk, chunk_bytes
+from storage.content.chunker import Chunk, chunk_bytes
 from tests.conftest import LiveServer
 from tests.files.helpers import Device
 

@@ -10,7 +10,7 @@ import pytest
 from client.errors import ServerError
 from client.files import RemoteFiles, put_target
 from protocol import files as wire
-from storage.files import NewVersion
+from storage.server.files import NewVersion
 from tests.conftest import LiveServer
 from tests.files.helpers import Device
 

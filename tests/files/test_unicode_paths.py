@@ -16,8 +16,8 @@ from client.errors import ClientError, ServerError
 from client.files import RemoteFiles
 from protocol import files as wire
 from protocol.errors import RoostError
-from storage import server_schema
 from storage.database import Database
+from storage.server import schema as server_schema
 from tests.conftest import LiveServer, start_server
 from tests.files.helpers import Device, device
 

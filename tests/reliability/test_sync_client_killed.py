@@ -16,7 +16,7 @@ from client.connection import Connection
 from client.home import ClientHome
 from client.sync.ignore import TEMP_PREFIX
 from protocol import files as wire
-from storage.chunker import chunk_file
+from storage.content.chunker import chunk_file
 from tests.helpers import SECOND, Home, ServerProcess, roost_command
 
 SENT = re.compile(r"sent (\d+) blocks")

@@ -24,8 +24,8 @@ from protocol import accounts
 from protocol import chat as chat_wire
 from protocol import files as files_wire
 from protocol import social as social_wire
-from storage.blocks import LocalBlockStore
-from storage.outbox import OutboxEntry
+from storage.client.outbox import OutboxEntry
+from storage.content.blocks import LocalBlockStore
 from tests.helpers import PASSWORD
 
 

@@ -21,7 +21,7 @@ from protocol import files as files_wire
 from protocol.account_changes import DeleteUser
 from protocol.chat import SendMessage
 from protocol.social import CreatePost, GetThread, GetUser, UserRef
-from storage.account_deletion import AccountEraser
+from storage.server.account_deletion import AccountEraser
 from tests.conftest import LiveServer
 from tests.helpers import SECOND, roost_command
 from tests.reliability.live import Peer, RoostProcess, register

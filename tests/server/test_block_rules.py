@@ -11,8 +11,8 @@ from protocol.errors import RoostError
 from server import block_rules as rules
 from server.chat_commit import PendingSend, plan_batch
 from server.social_services import visible
-from storage.social_posts import PostRecord
-from storage.user_blocks import Between, DirectBlock, Hiding
+from storage.server.social_posts import PostRecord
+from storage.server.user_blocks import Between, DirectBlock, Hiding
 
 
 def post(post_id: int, author: int, repost_of: int | None = None) -> PostRecord:

@@ -11,7 +11,7 @@ from protocol.errors import RoostError
 from server import chat_rules as rules
 from server.chat_commit import PendingSend, plan_batch
 from server.presence import PresenceTracker
-from storage.idempotency import StoredResult
+from storage.server.idempotency import StoredResult
 
 
 def pending(user: int, conversation: int, text: str, client_id: str | None = None) -> PendingSend:

@@ -17,7 +17,7 @@ from server.quota import (
     size_problem,
     uncommitted_cap,
 )
-from storage.expiry import DAY_MS
+from storage.server.expiry import DAY_MS
 
 
 @given(

@@ -18,9 +18,9 @@ from protocol.errors import ErrorCode, RoostError
 from protocol.ops import OPS
 from server import registration as rules
 from server.admin import DEMOTE, DISABLE, ENABLE, LAST_ADMIN, PROMOTE, change_problem
-from storage.accounts import ADMIN, MEMBER, User
-from storage.credentials import secret_hash
-from storage.invites import InviteRecord
+from storage.server.accounts import ADMIN, MEMBER, User
+from storage.server.credentials import secret_hash
+from storage.server.invites import InviteRecord
 
 NOW = 1_000_000
 

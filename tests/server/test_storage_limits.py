@@ -21,9 +21,9 @@ from protocol import files as wire
 from protocol.profiles import SetProfile
 from server.app import RoostServer
 from server.config import Limits, ServerConfig
-from storage.blocks import encode_block
+from storage.content.blocks import encode_block
 from storage.database import now_ms
-from storage.expiry import DAY_MS, expire
+from storage.server.expiry import DAY_MS, expire
 from tests.conftest import LiveServer, start_server
 from tests.files.helpers import device
 from tests.helpers import SECOND

@@ -16,8 +16,8 @@ from server.app import RoostServer
 from server.config import ServerConfig
 from server.social_services import SocialServices
 from server.timelines import home_page
-from storage.social_graph import FollowRepository
-from storage.timelines import TimelineRepository
+from storage.server.social_graph import FollowRepository
+from storage.server.timelines import TimelineRepository
 from tests.conftest import LiveServer
 from tests.helpers import SECOND
 from tests.server.social_helpers import close, follow, home, home_texts, post, users

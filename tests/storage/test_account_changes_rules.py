@@ -9,8 +9,8 @@ from hypothesis import strategies as st
 
 from protocol.account_changes import normalize_reset_code, show_reset_code
 from server.password_changes import new_reset_code
-from storage.account_deletion import ShareMember, next_owner
-from storage.credentials import secret_hash
+from storage.server.account_deletion import ShareMember, next_owner
+from storage.server.credentials import secret_hash
 
 codes = st.binary(min_size=15, max_size=15).map(lambda b: base64.b32encode(b).decode())
 

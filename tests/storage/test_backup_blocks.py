@@ -5,7 +5,7 @@ from __future__ import annotations
 import tracemalloc
 from pathlib import Path
 
-from storage.backup import _copy_blocks
+from storage.server.backup import _copy_blocks
 
 
 def test_the_block_copy_skips_writes_in_flight_and_holds_no_list_of_the_files(

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from client.files import RemoteFiles
-from storage import space
-from storage.blocks import BlockMissing, LocalBlockStore, encode_block
+from storage.content.blocks import BlockMissing, LocalBlockStore, encode_block
+from storage.server import space
 from tests.conftest import LiveServer
 from tests.files.helpers import device
 

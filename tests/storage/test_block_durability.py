@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from client.sync.transfer import _TempFile, land_files
-from storage import blocks
-from storage.blocks import LocalBlockStore
+from storage.content import blocks
+from storage.content.blocks import LocalBlockStore
 
 
 class Synced:

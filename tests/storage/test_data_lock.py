@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from storage.data_lock import (
+from storage.server.data_lock import (
     SERVE_LOCK,
     DataFolderInUse,
     data_folder_unused,

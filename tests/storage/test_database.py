@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from storage import server_schema
 from storage.database import Database
+from storage.server import schema as server_schema
 
 
 def _add_user(tx: sqlite3.Connection, user_id: int) -> None:

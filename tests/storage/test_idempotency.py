@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from storage import server_schema
 from storage.database import Database
-from storage.idempotency import IdempotencyRepository, StoredResult
+from storage.server import schema as server_schema
+from storage.server.idempotency import IdempotencyRepository, StoredResult
 
 
 async def test_lookup_many_finds_exactly_the_stored_keys_by_primary_key(tmp_path: Path) -> None:

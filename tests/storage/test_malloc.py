@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from storage.malloc import trim_malloc
+from storage.content.malloc import trim_malloc
 from tests.helpers import PIECE, PIECES, fragment_a_thread_arena, resident_bytes
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc only")

@@ -6,9 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from storage import client_schema, server_schema
+from storage.client import schema as client_schema
 from storage.database import Database, Migration
 from storage.errors import MigrationError
+from storage.server import schema as server_schema
 
 
 @pytest.mark.parametrize("schema", [server_schema, client_schema])

@@ -15,10 +15,10 @@ from hypothesis import strategies as st
 from client.errors import AuthRejected
 from protocol import chat, social
 from protocol.types import Username
-from storage import server_schema
-from storage.credentials import secret_hash
 from storage.database import Database
-from storage.name_repair import repair_names, repaired_name, repaired_username
+from storage.server import schema as server_schema
+from storage.server.credentials import secret_hash
+from storage.server.name_repair import repair_names, repaired_name, repaired_username
 from tests.conftest import LiveServer, start_server
 from tests.helpers import PASSWORD
 from tests.hostile import unsafe_in

@@ -6,11 +6,11 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from storage import server_schema
 from storage.database import Database
-from storage.expiry import DAY_MS, HOUR_MS, Ages, expire
-from storage.files import FileRepository, NewVersion
-from storage.space import StorageUse, purge_history, storage_use
+from storage.server import schema as server_schema
+from storage.server.expiry import DAY_MS, HOUR_MS, Ages, expire
+from storage.server.files import FileRepository, NewVersion
+from storage.server.space import StorageUse, purge_history, storage_use
 
 STORAGE_USE = next(m for m in server_schema.MIGRATIONS if m.description.startswith("storage use"))
 BEFORE = [m for m in server_schema.MIGRATIONS if m.version < STORAGE_USE.version]

@@ -13,8 +13,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from storage import unbuffered
-from storage.unbuffered import PIECE, SequentialFile
+from storage.client import unbuffered
+from storage.client.unbuffered import PIECE, SequentialFile
 
 
 def write_pieces(path: Path, pieces: list[bytes]) -> SequentialFile:

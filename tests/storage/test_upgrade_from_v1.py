@@ -18,9 +18,10 @@ from client.home import Account, ClientHome
 from client.sync.engine import SyncEngine
 from protocol import accounts, chat, social
 from protocol.profiles import GetProfile, SetProfile
-from storage import client_schema, server_schema
-from storage.credentials import secret_hash
+from storage.client import schema as client_schema
 from storage.database import Database, Migration, now_ms
+from storage.server import schema as server_schema
+from storage.server.credentials import secret_hash
 from tests.conftest import LiveServer, start_server
 from tests.helpers import PASSWORD, SECOND, roost_command
 

@@ -7,9 +7,9 @@ from __future__ import annotations
 import itertools
 from pathlib import Path
 
-from storage import server_schema
 from storage.database import Database
-from storage.visibility import VisibilityRepository, author_visible, can_see
+from storage.server import schema as server_schema
+from storage.server.visibility import VisibilityRepository, author_visible, can_see
 
 # (name, locked); ann follows cat, cat follows bob, dan asked to follow bob (waiting)
 PEOPLE = [("ann", False), ("bob", True), ("cat", True), ("dan", False)]

@@ -18,7 +18,7 @@ from client.home import ClientHome
 from client.sync.ignore import MARKER
 from client.sync.scan import hash_file
 from protocol import files as wire
-from storage.sync_index import RemoteRow, SyncedRow, SyncIndex
+from storage.client.sync_index import RemoteRow, SyncedRow, SyncIndex
 from tests.tui.test_snapshots import SIZES, cached_home, settle
 from tui.app import RoostApp
 from tui.screens.files import FilesScreen

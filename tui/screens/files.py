@@ -31,7 +31,7 @@ from client.sync.engine import (
 )
 from client.sync.watch import run_forever
 from protocol import files as wire
-from storage.sync_index import SyncIndex
+from storage.client.sync_index import SyncIndex
 from tui.messages import ServerEvent, WriteAcked
 from tui.screens.base import RoostScreen
 from tui.screens.file_history import FileHistoryScreen

@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 import aiosqlite
 
 from storage.repository import Repository
-from storage.visibility import author_visible
+from storage.server.visibility import author_visible
 
 MAX_THREAD_REPLIES = 500
 MAX_ANCESTORS = 50

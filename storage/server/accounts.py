@@ -44,7 +44,7 @@ class DeviceRecord:
 
 @dataclass(frozen=True, slots=True)
 class AccountRow:
-    """One account as an admin sees it (storage use is counted apart: storage.space)."""
+    """One account as an admin sees it (storage use is counted apart: storage.server.space)."""
 
     id: int
     username: str

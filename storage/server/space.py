@@ -13,9 +13,9 @@ from dataclasses import dataclass
 
 import aiosqlite
 
-from storage.blocks import LocalBlockStore, pack_table
+from storage.content.blocks import LocalBlockStore, pack_table
 from storage.database import Database
-from storage.files import FileRepository, _chunks
+from storage.server.files import FileRepository, _chunks
 
 GC_BATCH = 2000  # blocks forgotten per transaction
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from storage.database import Migration
-from storage.name_repair import REPAIRS_TABLE, repair_names
-from storage.path_repair import repair_paths
+from storage.server.name_repair import REPAIRS_TABLE, repair_names
+from storage.server.path_repair import repair_paths
 
 MIGRATIONS: list[Migration] = [
     Migration(
@@ -295,7 +295,7 @@ MIGRATIONS: list[Migration] = [
     Migration(
         7,
         "paths: keys that match across Unicode forms; paths in another form or with control"
-        " characters renamed to NFC without them (storage/path_repair.py)",
+        " characters renamed to NFC without them (storage/server/path_repair.py)",
         "",
         then=repair_paths,
     ),
@@ -403,7 +403,7 @@ MIGRATIONS: list[Migration] = [
     Migration(
         10,
         "names: usernames, display, device, group and attachment names without control"
-        " characters (storage/name_repair.py; old values kept in name_repairs)",
+        " characters (storage/server/name_repair.py; old values kept in name_repairs)",
         REPAIRS_TABLE,
         then=repair_names,
     ),
@@ -446,7 +446,7 @@ MIGRATIONS: list[Migration] = [
     Migration(
         13,
         "locked accounts: a profile may be locked; follows of it wait in follow_requests",
-        # The rule that reads these (whose posts a reader may see) is storage/visibility.py.
+        # The rule that reads these (whose posts a reader may see) is storage/server/visibility.py.
         """
         ALTER TABLE profiles ADD COLUMN locked INTEGER NOT NULL DEFAULT 0;
         CREATE TABLE follow_requests (

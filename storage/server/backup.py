@@ -21,8 +21,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from storage.data_lock import data_folder_unused
 from storage.errors import StorageError
+from storage.server.data_lock import data_folder_unused
 
 DATABASE = "roost.db"
 BLOCKS = "blocks"

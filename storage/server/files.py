@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import aiosqlite
 
 from storage.database import Database
-from storage.visibility import author_visible
+from storage.server.visibility import author_visible
 
 _MAX_VARS = 500  # stay well under SQLite's bound-parameter limit
 

@@ -17,7 +17,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from storage.blocks import pack_table
+from storage.content.blocks import pack_table
 from storage.errors import StorageError
 
 DATABASE = "roost.db"

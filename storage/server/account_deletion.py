@@ -17,12 +17,12 @@ from dataclasses import dataclass, field
 import aiosqlite
 
 from protocol.files import mount_name
-from storage.chat import ChatRepository, NewMessage
-from storage.credentials import revoke_devices
-from storage.files import FileRepository, _chunks
-from storage.social_graph import FollowRepository
-from storage.social_posts import PostRepository
-from storage.timelines import TimelineRepository
+from storage.server.chat import ChatRepository, NewMessage
+from storage.server.credentials import revoke_devices
+from storage.server.files import FileRepository, _chunks
+from storage.server.social_graph import FollowRepository
+from storage.server.social_posts import PostRepository
+from storage.server.timelines import TimelineRepository
 
 ROLE_RANK = {"editor": 0, "viewer": 1}  # who takes over a share: editors first
 

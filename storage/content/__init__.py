@@ -1,0 +1,1 @@
+"""File content shared by server and client: chunking, the block codec and block stores."""
