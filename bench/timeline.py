@@ -51,9 +51,10 @@ from protocol import social as wire
 from protocol.ids import EPOCH_MS, NODE_BITS, SEQUENCE_BITS
 from server.accounts import new_token
 from server.fanout import DEFAULT_CELEBRITY_THRESHOLD, fans_out
-from storage.database import Database, now_ms
+from storage.database import now_ms
 from storage.server.credentials import secret_hash
 from storage.server.schema import MIGRATIONS
+from storage.sqlite import SqliteDatabase
 
 LISTENING = re.compile(r"listening on ws://([0-9.]+):(\d+)")
 WORDS = (
@@ -78,7 +79,7 @@ class Network:
 # ------------------------------------------------------------------------------ seeding
 async def seed(data_dir: Path, args: argparse.Namespace) -> tuple[Network, dict[int, str]]:
     rng = random.Random(args.seed)
-    db = await Database(data_dir / "roost.db", MIGRATIONS, synchronous="OFF").open()
+    db = await SqliteDatabase(data_dir / "roost.db", MIGRATIONS, synchronous="OFF").open()
     now = now_ms()
     n = args.users
     user_ids = [1_000 + i for i in range(n)]

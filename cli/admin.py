@@ -18,13 +18,14 @@ from cli import admin_accounts, admin_invites, admin_users, output
 from cli.options import AsJson, duration_seconds
 from protocol.sizes import format_size
 from storage.content.blocks import LocalBlockStore
-from storage.database import Database, now_ms
+from storage.database import now_ms
 from storage.errors import StorageError
 from storage.server import backup as backups
 from storage.server import space
 from storage.server.disk_usage import DiskUsage, disk_usage
 from storage.server.expiry import Expired, expire
 from storage.server.schema import MIGRATIONS
+from storage.sqlite import SqliteDatabase
 
 app = typer.Typer(
     help="Operate a server. Invites and accounts go through the server as the admin account"
@@ -106,7 +107,7 @@ def gc(
 
 async def _collect(folder: Path, grace_seconds: float) -> tuple[Expired, space.Collected]:
     """Expired records, then unreferenced blocks (with any upload records they still have)."""
-    db = await Database(folder / backups.DATABASE, MIGRATIONS).open()
+    db = await SqliteDatabase(folder / backups.DATABASE, MIGRATIONS).open()
     try:
         expired = await expire(db, now_ms())
         store = LocalBlockStore(folder / backups.BLOCKS)

@@ -27,6 +27,7 @@ from storage.client.chat_cache import ChatCacheRepository
 from storage.client.outbox import OutboxEntry, OutboxRepository
 from storage.client.schema import MIGRATIONS
 from storage.database import Database
+from storage.sqlite import SqliteDatabase
 
 T = TypeVar("T")
 
@@ -59,7 +60,7 @@ class RoostClient:
     def __init__(self, home: ClientHome, *, open_timeout: float = 5.0) -> None:
         self.home = home
         self._open_timeout = open_timeout
-        self._db = Database(home.database_path, MIGRATIONS)
+        self._db = SqliteDatabase(home.database_path, MIGRATIONS)
         self.cache = CacheRepository(self._db)
         self.outbox = Outbox(OutboxRepository(self._db))
         self.chat_store = ChatCacheRepository(self._db)  # used by client.chat

@@ -26,7 +26,7 @@ async def delete_user(ctx: OpContext, args: wire.DeleteUser) -> wire.UserDeleted
         raise RoostError(
             ErrorCode.FORBIDDEN, "you cannot delete your own account: ask another admin"
         )
-    user = await services.accounts.user_by_name(username)
+    user = await services.accounts.user_by_name(username, services.db.reader)
     if user is None:
         raise RoostError(ErrorCode.NOT_FOUND, f"no user {username!r}")
     social = services.social

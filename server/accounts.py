@@ -42,7 +42,7 @@ async def register(ctx: OpContext, args: wire.Registration) -> wire.DeviceSessio
     except RoostError as exc:
         _refused(username, address, exc)
         raise
-    if await services.accounts.user_by_name(username) is not None:
+    if await services.accounts.user_by_name(username, services.db.reader) is not None:
         raise RoostError(ErrorCode.USERNAME_TAKEN, f"username {username!r} is taken")
     try:
         services.auth_limits.start_registration(key)  # rate_limited past its share this hour
@@ -97,7 +97,7 @@ async def login(ctx: OpContext, args: wire.Credentials) -> wire.DeviceSession:
         auth_event(logging.WARNING, "login rate-limited", addr=address, user=username,
                    code=exc.code.value)  # fmt: skip
         raise
-    user = await services.accounts.user_by_name(username)
+    user = await services.accounts.user_by_name(username, services.db.reader)
     stored = user.password_hash if user else None
     if not await services.passwords.verify(stored, args.password, requester=key):
         services.auth_limits.login_failed(key, username)

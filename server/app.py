@@ -69,10 +69,12 @@ from server.session import CLOSE_LOGIN_TIMEOUT, CLOSE_REVOKED, CLOSE_TOO_SLOW, S
 from server.social_services import SocialServices
 from storage.content.blocks import BlockWriter, LocalBlockStore
 from storage.content.chunker import check_compiled
-from storage.database import Database, now_ms
+from storage.database import now_ms
+from storage.engines import server_database
 from storage.server.accounts import AccountRepository, Identity
 from storage.server.backup import open_maintenance_lock
 from storage.server.chat import ChatRepository
+from storage.server.chat_batches import ChatBatches
 from storage.server.credentials import secret_hash
 from storage.server.data_lock import DataFolderLock, lock_data_folder
 from storage.server.files import FileRepository
@@ -120,7 +122,9 @@ def keepalive_interval(configured: float | None) -> float | None:
 class RoostServer:
     def __init__(self, config: ServerConfig) -> None:
         self.config = config
-        self.db = Database(config.database_path, MIGRATIONS, checkpoint_every=CHECKPOINT_SECONDS)
+        self.db = server_database(
+            config.database_path, MIGRATIONS, checkpoint_every=CHECKPOINT_SECONDS
+        )
         self.hub = InProcessHub()
         self._server: Server | None = None
         self._monitoring: Server | None = None  # --metrics-listen: /metrics on its own listener
@@ -150,6 +154,7 @@ class RoostServer:
         self._chat = chat_repo
         self.presence = Presence(
             self.hub,
+            self.db,
             chat_repo,
             UserBlockRepository(self.db),
             online_delay=config.presence_online_delay,
@@ -199,12 +204,9 @@ class RoostServer:
             self.db, self.config.celebrity_threshold, self.config.post_cache
         )
         self.messages = MessageCommitter(
-            self.db,
-            self._chat,
-            idempotency,
+            ChatBatches(self.db, self._chat, idempotency, social.blocks),
             self.hub,
             ids,
-            social.blocks,
             window=self.config.chat_commit_window,
             max_batch=self.config.chat_batch_limit,
         )

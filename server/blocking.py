@@ -17,7 +17,7 @@ from storage.server.user_blocks import ListKind
 
 
 async def _target(ctx: OpContext, username: str, verb: str) -> int:
-    user_id = await ctx.services.social.follows.user_id(ctx.tx, username)
+    user_id = await ctx.services.social.follows.user_id(ctx.conn, username)
     if user_id is None:
         raise RoostError(ErrorCode.NOT_FOUND, f"no user {username!r}")
     block_rules.check_target(ctx.identity.user_id, user_id, verb)
@@ -74,7 +74,7 @@ async def unmute(ctx: OpContext, args: social_wire.UserRef) -> social_wire.UserP
 
 
 async def _listed(ctx: OpContext, kind: ListKind, limit: int) -> wire.ListedUsers:
-    found = await ctx.services.social.blocks.listed(None, kind, ctx.identity.user_id, limit)
+    found = await ctx.services.social.blocks.listed(ctx.conn, kind, ctx.identity.user_id, limit)
     return wire.ListedUsers(
         [wire.ListedUser(u.username, u.display_name, when(u.since)) for u in found]
     )

@@ -133,7 +133,9 @@ async def _get_batch(services: Services, session: Session, batch: wire.BatchFram
     batch never serves a block that a single RGET would refuse."""
     assert session.identity is not None
     hashes = [item.hash for item in batch.items]
-    readable = await services.files.readable_blocks(session.identity.user_id, hashes)
+    readable = await services.files.readable_blocks(
+        session.identity.user_id, hashes, services.db.reader
+    )
     for h in hashes:
         if h not in readable:  # absent and unreadable look the same
             raise RoostError(ErrorCode.NOT_FOUND, f"no block {h[:12]} you can read")

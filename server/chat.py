@@ -30,7 +30,7 @@ from storage.server.chat import (
 
 # ----------------------------------------------------------------------------- targets
 async def _peer_id(ctx: OpContext, username: str) -> int:
-    found = await ctx.services.chat.user_ids(None, [username])
+    found = await ctx.services.chat.user_ids(ctx.conn, [username])
     if username not in found:
         raise RoostError(ErrorCode.NOT_FOUND, f"no user @{username}")
     if found[username] == ctx.identity.user_id:
@@ -45,10 +45,10 @@ async def _conversation_id(ctx: OpContext, target: str, *, create: bool) -> int 
         return parsed.conversation_id
     chat, me = ctx.services.chat, ctx.identity.user_id
     peer = await _peer_id(ctx, parsed.username)
-    found = await chat.direct_conversation_id(ctx.tx, me, peer)
+    found = await chat.direct_conversation_id(ctx.conn, me, peer)
     if found is not None or not create:
         return found  # an existing one: the group commit refuses a blocked sender
-    between = await ctx.services.social.blocks.between(ctx.tx, me, peer)
+    between = await ctx.services.social.blocks.between(ctx.conn, me, peer)
     block_rules.check_message(between, parsed.username.lower())
     try:
         async with ctx.services.db.write() as tx:
@@ -60,7 +60,7 @@ async def _conversation_id(ctx: OpContext, target: str, *, create: bool) -> int 
         return record.id
     except Duplicate:  # lost a race with the other person's first message
         pass
-    found = await chat.direct_conversation_id(None, me, peer)
+    found = await chat.direct_conversation_id(ctx.conn, me, peer)
     if found is None:
         raise RoostError(ErrorCode.INTERNAL, "could not start the conversation")
     return found
@@ -71,7 +71,7 @@ async def _membership(
 ) -> MemberRecord:
     """The caller's membership; a conversation they are not in looks like a missing one."""
     found = (
-        await ctx.services.chat.membership(ctx.tx, conversation_id, ctx.identity.user_id)
+        await ctx.services.chat.membership(ctx.conn, conversation_id, ctx.identity.user_id)
         if conversation_id is not None
         else None
     )
@@ -82,11 +82,11 @@ async def _membership(
 
 async def _view(ctx: OpContext, conversation_id: int) -> wire.Conversation:
     chat, me = ctx.services.chat, ctx.identity.user_id
-    record = await chat.conversation(ctx.tx, conversation_id)
-    mine = await chat.membership(ctx.tx, conversation_id, me)
+    record = await chat.conversation(ctx.conn, conversation_id)
+    mine = await chat.membership(ctx.conn, conversation_id, me)
     assert record is not None and mine is not None
-    members = (await chat.members(ctx.tx, [conversation_id]))[conversation_id]
-    unread = (await chat.unread_counts(ctx.tx, me)).get(conversation_id, 0)
+    members = (await chat.members(ctx.conn, [conversation_id]))[conversation_id]
+    unread = (await chat.unread_counts(ctx.conn, me)).get(conversation_id, 0)
     return conversation_view(record, mine, members, unread)
 
 
@@ -153,7 +153,7 @@ async def history(ctx: OpContext, args: wire.History) -> wire.MessagePage:
         return wire.MessagePage(None, [], False)
     mine = await _membership(ctx, conversation_id, current=False)
     rows, more = await ctx.services.chat.page(
-        None, conversation_id, before=args.before, upto=mine.visible_seq, limit=args.limit
+        ctx.conn, conversation_id, before=args.before, upto=mine.visible_seq, limit=args.limit
     )
     return wire.MessagePage(str(conversation_id), [message_view(r) for r in rows], more)
 
@@ -161,10 +161,10 @@ async def history(ctx: OpContext, args: wire.History) -> wire.MessagePage:
 async def sync(ctx: OpContext, args: wire.Sync) -> wire.SyncResult:
     chat, me = ctx.services.chat, ctx.identity.user_id
     cursors = {int(c.conversation): c.seq for c in args.cursors}
-    mine = await chat.conversations_of(None, me)
+    mine = await chat.conversations_of(ctx.conn, me)
     ids = [record.id for record, _ in mine]
-    members = await chat.members(None, ids)
-    unread = await chat.unread_counts(None, me)
+    members = await chat.members(ctx.conn, ids)
+    unread = await chat.unread_counts(ctx.conn, me)
     messages: list[wire.Message] = []
     room, more = args.limit, False
     for record, membership in mine:
@@ -175,12 +175,14 @@ async def sync(ctx: OpContext, args: wire.Sync) -> wire.SyncResult:
         if room == 0:
             more = True
             break
-        rows = await chat.after(None, record.id, after=after, upto=membership.left_seq, limit=room)
+        rows = await chat.after(
+            ctx.conn, record.id, after=after, upto=membership.left_seq, limit=room
+        )
         messages.extend(message_view(r) for r in rows)
         room -= len(rows)
         if rows and rows[-1].seq < top:
             more = True
-    receipts = await chat.receipts_after(None, me, int(args.receipts_after or 0))
+    receipts = await chat.receipts_after(ctx.conn, me, int(args.receipts_after or 0))
     return wire.SyncResult(
         conversations=[
             conversation_view(record, membership, members[record.id], unread.get(record.id, 0))
@@ -195,9 +197,9 @@ async def sync(ctx: OpContext, args: wire.Sync) -> wire.SyncResult:
 
 async def list_conversations(ctx: OpContext, args: Empty) -> wire.ConversationList:
     chat, me = ctx.services.chat, ctx.identity.user_id
-    mine = await chat.conversations_of(None, me)
-    members = await chat.members(None, [record.id for record, _ in mine])
-    unread = await chat.unread_counts(None, me)
+    mine = await chat.conversations_of(ctx.conn, me)
+    members = await chat.members(ctx.conn, [record.id for record, _ in mine])
+    unread = await chat.unread_counts(ctx.conn, me)
     return wire.ConversationList(
         [
             conversation_view(record, membership, members[record.id], unread.get(record.id, 0))
@@ -210,7 +212,7 @@ async def list_conversations(ctx: OpContext, args: Empty) -> wire.ConversationLi
 async def _advance(
     ctx: OpContext, tx_cursors: list[tuple[MemberRecord, int, int]]
 ) -> list[MemberRecord]:
-    """Move receipts forward ((old membership, delivered, read) each) inside ctx.tx, and queue
+    """Move receipts forward ((old membership, delivered, read) each) inside ctx.conn, and queue
     a receipt event to the senders of the newly covered messages and to the caller's devices."""
     chat, tx = ctx.services.chat, ctx.write_tx
     updates = []
@@ -241,7 +243,7 @@ async def mark_read(ctx: OpContext, args: wire.MarkRead) -> wire.Receipt:
     if conversation_id is None:
         raise RoostError(ErrorCode.NOT_FOUND, f"no conversation with {args.to}")
     mine = await _membership(ctx, conversation_id, current=False)
-    record = await ctx.services.chat.conversation(ctx.tx, conversation_id)
+    record = await ctx.services.chat.conversation(ctx.conn, conversation_id)
     assert record is not None
     upto = rules.readable_seq(record.last_seq, mine.left_seq, args.seq)
     changed = await _advance(ctx, [(mine, upto, upto)])
@@ -289,7 +291,7 @@ async def create_group(ctx: OpContext, args: wire.CreateGroup) -> wire.Conversat
 
 async def _group(ctx: OpContext, conversation: str) -> tuple[ConversationRecord, MemberRecord]:
     mine = await _membership(ctx, int(conversation))
-    record = await ctx.services.chat.conversation(ctx.tx, int(conversation))
+    record = await ctx.services.chat.conversation(ctx.conn, int(conversation))
     assert record is not None
     if record.kind != GROUP:
         raise RoostError(ErrorCode.INVALID_ARGS, "a direct conversation's members cannot change")
@@ -354,11 +356,11 @@ async def typing(ctx: OpContext, args: wire.SetTyping) -> Empty:
     me = ctx.identity
     conversation_id = int(args.conversation)
     await _membership(ctx, conversation_id)
-    members = (await ctx.services.chat.members(None, [conversation_id]))[conversation_id]
+    members = (await ctx.services.chat.members(ctx.conn, [conversation_id]))[conversation_id]
     others = [m.user_id for m in members if m.user_id != me.user_id]
-    record = await ctx.services.chat.conversation(None, conversation_id)
+    record = await ctx.services.chat.conversation(ctx.conn, conversation_id)
     if record is not None and record.kind == DIRECT:  # no typing past a block
-        hiders = await ctx.services.social.blocks.blockers_of(None, me.user_id, others)
+        hiders = await ctx.services.social.blocks.blockers_of(ctx.conn, me.user_id, others)
         others = [o for o in others if o not in hiders]
     event = wire.Typing(args.conversation, me.username, args.typing, wire.TYPING_SECONDS)
     ctx.emit(others, "chat.typing", event)
@@ -369,7 +371,7 @@ async def presence(ctx: OpContext, args: Empty) -> wire.PresenceList:
     services = ctx.services
     audience = await services.presence.audience(ctx.identity.user_id)
     unseen = await services.presence.unseen(ctx.identity.user_id, audience)
-    names = await services.chat.usernames(None, audience)
+    names = await services.chat.usernames(ctx.conn, audience)
     return wire.PresenceList(
         [
             wire.Presence(name, uid not in unseen and services.presence.is_online(uid))

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import sqlite3
 from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -23,10 +22,10 @@ from protocol.errors import ErrorCode, RoostError
 from protocol.ids import SnowflakeGenerator
 from server.block_rules import direct_send_refusals
 from server.hub import Hub, Subscriber
-from storage.database import Database, now_ms
-from storage.server.chat import ChatRepository, NewMessage
-from storage.server.idempotency import IdempotencyRepository, StoredResult
-from storage.server.user_blocks import UserBlockRepository
+from storage.database import now_ms
+from storage.server.chat import NewMessage
+from storage.server.chat_batches import BatchState, BatchWrites, ChatBatches
+from storage.server.idempotency import StoredResult
 
 log = logging.getLogger("roost.server")
 
@@ -117,22 +116,16 @@ class CommittedBatch:
 class MessageCommitter:
     def __init__(
         self,
-        db: Database,
-        chat: ChatRepository,
-        idempotency: IdempotencyRepository,
+        batches: ChatBatches,
         hub: Hub,
         ids: SnowflakeGenerator,
-        blocks: UserBlockRepository,
         *,
         window: float = 0.001,
         max_batch: int = 512,
     ) -> None:
-        self._db = db
-        self._chat = chat
-        self._idempotency = idempotency
+        self._batches = batches
         self._hub = hub
         self._ids = ids
-        self._blocks = blocks
         self._window = window
         self._max_batch = max_batch
         self._queue: deque[PendingSend] = deque()
@@ -196,37 +189,29 @@ class MessageCommitter:
         # Receipt ids are drawn here: the generator belongs to the event loop's thread.
         receipt_ids = [self._ids.next() for _ in batch]
 
-        def transaction(tx: sqlite3.Connection) -> CommittedBatch:
-            # The whole batch in one hop to the database thread (see Database.write_in_thread).
-            prior = self._idempotency.lookup_many_sync(tx, keys)
-            member_ids = self._chat.current_member_ids_sync(tx, conversation_ids)
-            last = self._chat.last_seqs_sync(tx, conversation_ids)
-            blocked = direct_send_refusals(self._blocks.direct_blocks_sync(tx, conversation_ids))
-            plan = plan_batch(batch, prior, member_ids, last, now, blocked)
-            self._chat.store_messages_sync(tx, [row for _, row in plan.accepted])
-            # The sender has read what they sent.
-            self._chat.advance_receipts_sync(
-                tx,
-                [
-                    (row.conversation_id, row.sender_id, row.seq, row.seq, receipt_id)
-                    for (_, row), receipt_id in zip(plan.accepted, receipt_ids, strict=False)
-                ],
-            )
+        def decide(state: BatchState) -> tuple[BatchWrites, CommittedBatch]:
+            blocked = direct_send_refusals(state.direct_blocks)
+            plan = plan_batch(batch, state.prior, state.member_ids, state.last_seqs, now, blocked)
             results = [
                 (item, row, _encoder.encode(to_wire(row, item.username)))
                 for item, row in plan.accepted
             ]
-            self._idempotency.record_many_sync(
-                tx,
-                [
+            writes = BatchWrites(
+                messages=[row for _, row in plan.accepted],
+                # The sender has read what they sent.
+                receipts=[
+                    (row.conversation_id, row.sender_id, row.seq, row.seq, receipt_id)
+                    for (_, row), receipt_id in zip(plan.accepted, receipt_ids, strict=False)
+                ],
+                results=[
                     (item.user_id, item.client_id, SEND_OP, body, now)
                     for item, _, body in results
                     if item.client_id
                 ],
             )
-            return CommittedBatch(plan, member_ids, results)
+            return writes, CommittedBatch(plan, state.member_ids, results)
 
-        done = await self._db.write_in_thread(transaction)
+        done = await self._batches.commit(keys, conversation_ids, decide)
         plan, member_ids, results = done.plan, done.member_ids, done.results
         self.batches += 1
         # Committed: now tell everyone, then ack.

@@ -10,8 +10,6 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-import aiosqlite
-
 from protocol.envelope import encode_event
 from protocol.errors import ErrorCode, RoostError
 from protocol.ids import SnowflakeGenerator
@@ -23,7 +21,7 @@ from server.passwords import Passwords
 from server.presence import Presence
 from server.session import Session
 from storage.content.blocks import BlockStore, BlockWriter
-from storage.database import Database
+from storage.database import Database, Handle
 from storage.server.accounts import AccountRepository, Identity
 from storage.server.chat import ChatRepository
 from storage.server.files import FileRepository
@@ -62,7 +60,7 @@ class Services:
 class OpContext:
     services: Services
     session: Session
-    tx: aiosqlite.Connection | None = None  # set for write ops: the op's own transaction
+    tx: Handle | None = None  # set for write ops: the op's own transaction
     _pending: list[tuple[tuple[int, ...], bytes, Session | None]] = field(default_factory=list)
     _after_commit: list[Callable[[], None]] = field(default_factory=list)
 
@@ -73,7 +71,12 @@ class OpContext:
         return self.session.identity
 
     @property
-    def write_tx(self) -> aiosqlite.Connection:
+    def conn(self) -> Handle:
+        """Where this op reads: its own transaction in a write op, else the reader."""
+        return self.tx if self.tx is not None else self.services.db.reader
+
+    @property
+    def write_tx(self) -> Handle:
         assert self.tx is not None, "only write ops run inside a transaction"
         return self.tx
 

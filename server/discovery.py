@@ -19,9 +19,11 @@ async def search(ctx: OpContext, args: wire.Search) -> wire.SearchResult:
     if words is None:
         return wire.SearchResult(posts=[], users=[])
     me = ctx.identity.user_id
-    ids = await social.posts.search(None, me, words, args.limit)
-    posts = await social.views(None, me, ids, (await social.hiding(me)).anyone)
-    users = await social.follows.search(None, fts_query(args.query, prefix_last=True) or words, 10)
+    ids = await social.posts.search(ctx.conn, me, words, args.limit)
+    posts = await social.views(ctx.conn, me, ids, (await social.hiding(me)).anyone)
+    users = await social.follows.search(
+        ctx.conn, fts_query(args.query, prefix_last=True) or words, 10
+    )
     return wire.SearchResult(posts=posts, users=[card(u) for u in users])
 
 

@@ -14,8 +14,8 @@ from server.social_services import as_id
 
 async def posts(ctx: OpContext, args: wire.ExportPosts) -> wire.PostsPage:
     social, me = ctx.services.social, ctx.identity.user_id
-    ids = await social.posts.by_author_oldest_first(None, me, as_id(args.after), args.limit)
-    shown = await social.views(None, me, ids)  # a repost of a post deleted since is left out
+    ids = await social.posts.by_author_oldest_first(ctx.conn, me, as_id(args.after), args.limit)
+    shown = await social.views(ctx.conn, me, ids)  # a repost of a post deleted since is left out
     more = len(ids) == args.limit
     return wire.PostsPage(posts=shown, next_after=str(ids[-1]) if more else None)
 

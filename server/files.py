@@ -87,7 +87,7 @@ class TreeShape:
 
 
 async def namespace_of(ctx: OpContext, ns_id: str, *, write: bool = False) -> NamespaceRecord:
-    ns = await ctx.services.files.namespace_for(ctx.identity.user_id, int(ns_id), ctx.tx)
+    ns = await ctx.services.files.namespace_for(ctx.identity.user_id, int(ns_id), ctx.conn)
     if ns is None:  # someone else's namespace looks exactly like a missing one
         raise RoostError(ErrorCode.NOT_FOUND, f"no namespace {ns_id}")
     if write and ns.role == wire.Role.VIEWER:
@@ -104,7 +104,9 @@ async def namespaces(ctx: OpContext, args: Empty) -> wire.NamespaceList:
     if not await files.has_home(me.user_id):
         async with ctx.services.db.write() as tx:
             await files.ensure_home(tx, me.user_id, ctx.services.ids.next(), now_ms())
-    return wire.NamespaceList([_to_wire_ns(n) for n in await files.namespaces_of(me.user_id)])
+    return wire.NamespaceList(
+        [_to_wire_ns(n) for n in await files.namespaces_of(me.user_id, ctx.conn)]
+    )
 
 
 async def changes(ctx: OpContext, args: wire.GetChanges) -> wire.Changes:
@@ -117,7 +119,7 @@ async def changes(ctx: OpContext, args: wire.GetChanges) -> wire.Changes:
 
 
 async def missing(ctx: OpContext, args: wire.FindMissing) -> wire.Missing:
-    readable = await ctx.services.files.readable_blocks(ctx.identity.user_id, args.hashes)
+    readable = await ctx.services.files.readable_blocks(ctx.identity.user_id, args.hashes, ctx.conn)
     return wire.Missing([h for h in dict.fromkeys(args.hashes) if h not in readable])
 
 
@@ -353,8 +355,8 @@ async def add_version(ctx: OpContext, ns_id: int, new: NewVersion) -> VersionRec
 
 
 async def announce(ctx: OpContext, ns_id: int) -> None:
-    ns = await ctx.services.files.namespace_for(ctx.identity.user_id, ns_id, ctx.tx)
-    members = await ctx.services.files.members(ns_id, ctx.tx)
+    ns = await ctx.services.files.namespace_for(ctx.identity.user_id, ns_id, ctx.conn)
+    members = await ctx.services.files.members(ns_id, ctx.conn)
     seq = ns.seq if ns else 0
     ctx.emit([m[0] for m in members], "files.changed", wire.FilesChanged(str(ns_id), seq))
 
@@ -423,7 +425,7 @@ async def attach(ctx: OpContext, args: wire.Attach) -> wire.Attachment:
 
 async def media_get(ctx: OpContext, args: wire.GetAttachment) -> wire.Attachment:
     record = await ctx.services.files.attachment(
-        _number(args.attachment_id), reader_id=ctx.identity.user_id
+        _number(args.attachment_id), ctx.conn, reader_id=ctx.identity.user_id
     )
     if record is None:  # missing and not yours to read look the same
         raise RoostError(ErrorCode.NOT_FOUND, f"no attachment {args.attachment_id}")
@@ -435,14 +437,14 @@ async def post_media(ctx: OpContext, args: wire.GetPostMedia) -> wire.PostMedia:
     is locked: then their approved followers, `storage/server/visibility.py`)."""
     social, me = ctx.services.social, ctx.identity.user_id
     post_id = _number(args.post_id)
-    post = await social.posts.get(None, post_id)
+    post = await social.posts.get(ctx.conn, post_id)
     if post is not None and post.repost_of is not None:
-        post = await social.posts.get(None, post.repost_of)
+        post = await social.posts.get(ctx.conn, post.repost_of)
     # missing, deleted, or not for this reader: all look the same
-    if post is None or await social.view(None, me, post_id) is None:
+    if post is None or await social.view(ctx.conn, me, post_id) is None:
         raise RoostError(ErrorCode.NOT_FOUND, f"no post {args.post_id}")
     files = ctx.services.files
-    found = [await files.attachment(a.id, reader_id=me) for a in post.attachments]
+    found = [await files.attachment(a.id, ctx.conn, reader_id=me) for a in post.attachments]
     return wire.PostMedia(str(post.id), [_attachment(r) for r in found if r is not None])
 
 

@@ -48,7 +48,7 @@ async def unfollow(ctx: OpContext, args: wire.UserRef) -> wire.UserProfile:
 
 async def requests(ctx: OpContext, args: wire.ListFollowRequests) -> wire.FollowRequests:
     waiting = await ctx.services.social.visibility.requests_to(
-        None, ctx.identity.user_id, args.limit
+        ctx.conn, ctx.identity.user_id, args.limit
     )
     return wire.FollowRequests(
         requests=[
@@ -116,19 +116,21 @@ async def profile(ctx: OpContext, args: wire.GetUser) -> wire.UserProfile:
 async def followers(ctx: OpContext, args: wire.ListUsers) -> wire.UserList:
     social = ctx.services.social
     target, name = await _target(ctx, args.username)
-    users = await social.follows.followers(None, target, args.limit)
+    users = await social.follows.followers(ctx.conn, target, args.limit)
     return wire.UserList(username=name, users=[card(u) for u in users])
 
 
 async def following(ctx: OpContext, args: wire.ListUsers) -> wire.UserList:
     social = ctx.services.social
     target, name = await _target(ctx, args.username)
-    users = await social.follows.following(None, target, args.limit)
+    users = await social.follows.following(ctx.conn, target, args.limit)
     return wire.UserList(username=name, users=[card(u) for u in users])
 
 
 async def suggest(ctx: OpContext, args: wire.Suggest) -> wire.Suggestions:
-    found = await ctx.services.social.follows.suggestions(None, ctx.identity.user_id, args.limit)
+    found = await ctx.services.social.follows.suggestions(
+        ctx.conn, ctx.identity.user_id, args.limit
+    )
     return wire.Suggestions(
         users=[
             wire.Suggestion(
@@ -153,7 +155,7 @@ def card(user: UserSummary) -> wire.UserCard:
 
 
 async def _user(ctx: OpContext, username: str) -> int:
-    user_id = await ctx.services.social.follows.user_id(ctx.tx, username)
+    user_id = await ctx.services.social.follows.user_id(ctx.conn, username)
     if user_id is None:
         raise RoostError(ErrorCode.NOT_FOUND, f"no user {username!r}")
     return user_id
@@ -168,9 +170,9 @@ async def _target(ctx: OpContext, username: str | None) -> tuple[int, str]:
 async def _profile(ctx: OpContext, user_id: int) -> wire.UserProfile:
     social = ctx.services.social
     me = ctx.identity.user_id
-    stats = await social.follows.stats(ctx.tx, user_id)
+    stats = await social.follows.stats(ctx.conn, user_id)
     assert stats is not None
-    mine = await social.blocks.between(ctx.tx, me, user_id)  # only the caller's own lists
+    mine = await social.blocks.between(ctx.conn, me, user_id)  # only the caller's own lists
     visibility = social.visibility
     return wire.UserProfile(
         username=stats.username,
@@ -180,12 +182,12 @@ async def _profile(ctx: OpContext, user_id: int) -> wire.UserProfile:
         followers=stats.followers,
         following=stats.following,
         posts=stats.posts,
-        you_follow=user_id != me and await social.follows.is_following(ctx.tx, me, user_id),
-        follows_you=user_id != me and await social.follows.is_following(ctx.tx, user_id, me),
+        you_follow=user_id != me and await social.follows.is_following(ctx.conn, me, user_id),
+        follows_you=user_id != me and await social.follows.is_following(ctx.conn, user_id, me),
         blocked=mine.i_block,
         muted=mine.i_mute,
-        locked=await visibility.is_locked(ctx.tx, user_id),
-        requested=user_id != me and await visibility.is_requested(ctx.tx, me, user_id),
+        locked=await visibility.is_locked(ctx.conn, user_id),
+        requested=user_id != me and await visibility.is_requested(ctx.conn, me, user_id),
     )
 
 

@@ -3,14 +3,12 @@ first with a per-user read marker."""
 
 from __future__ import annotations
 
-import aiosqlite
-
 from protocol import social as wire
 from server.block_rules import notifies
 from server.context import OpContext
 from server.router import Handler
 from server.social_services import SocialServices, as_id, when
-from storage.database import now_ms
+from storage.database import Handle, now_ms
 from storage.server.notifications import NotificationRecord
 
 # follow_request: someone asks to follow a locked account (its owner is told);
@@ -43,7 +41,7 @@ async def notify(
 
 async def _to_wire(
     social: SocialServices,
-    conn: aiosqlite.Connection | None,
+    conn: Handle,
     user_id: int,
     records: list[NotificationRecord],
     read_up_to: int | None,
@@ -67,10 +65,10 @@ async def list_notifications(ctx: OpContext, args: wire.ListNotifications) -> wi
     social = ctx.services.social
     me = ctx.identity.user_id
     before = as_id(args.before)
-    records = await social.notifications.page(None, me, before, args.limit)
-    read_up_to = await social.notifications.read_up_to(None, me)
-    unread = await social.notifications.unread_count(None, me, read_up_to)
-    items = await _to_wire(social, None, me, records, read_up_to)
+    records = await social.notifications.page(ctx.conn, me, before, args.limit)
+    read_up_to = await social.notifications.read_up_to(ctx.conn, me)
+    unread = await social.notifications.unread_count(ctx.conn, me, read_up_to)
+    items = await _to_wire(social, ctx.conn, me, records, read_up_to)
     more = len(records) == args.limit
     return wire.Notifications(
         notifications=items,

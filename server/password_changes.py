@@ -40,7 +40,7 @@ async def change_password(ctx: OpContext, args: wire.ChangePassword) -> wire.Pas
     services, me = ctx.services, ctx.identity
     address, key = ctx.session.address, address_key(ctx.session.address)
     services.auth_limits.check_login(key, me.username)  # rate_limited after repeated failures
-    user = await services.accounts.user_by_name(me.username)
+    user = await services.accounts.user_by_name(me.username, services.db.reader)
     stored = user.password_hash if user else None
     if not await services.passwords.verify(stored, args.old_password, requester=key):
         services.auth_limits.login_failed(key, me.username)
@@ -65,7 +65,7 @@ async def change_password(ctx: OpContext, args: wire.ChangePassword) -> wire.Pas
 async def issue_reset(ctx: OpContext, args: wire.IssueReset) -> wire.ResetCode:
     require_admin(ctx)
     services, me = ctx.services, ctx.identity
-    user = await services.accounts.user_by_name(args.username.lower())
+    user = await services.accounts.user_by_name(args.username.lower(), services.db.reader)
     if user is None:
         raise RoostError(ErrorCode.NOT_FOUND, f"no user {args.username.lower()!r}")
     code = new_reset_code()

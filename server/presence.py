@@ -17,6 +17,7 @@ from typing import Protocol
 from protocol import chat as wire
 from protocol.envelope import encode_event
 from server.hub import Hub
+from storage.database import Database
 from storage.server.chat import ChatRepository
 from storage.server.user_blocks import UserBlockRepository
 
@@ -97,6 +98,7 @@ class Presence:
     def __init__(
         self,
         hub: Hub,
+        db: Database,
         chat: ChatRepository,
         blocks: UserBlockRepository,
         *,
@@ -104,6 +106,7 @@ class Presence:
         offline_delay: float,
     ) -> None:
         self._hub = hub
+        self._db = db
         self._chat = chat
         self._blocks = blocks
         self._tasks: set[asyncio.Task[None]] = set()
@@ -122,13 +125,13 @@ class Presence:
         return self.tracker.is_online(user_id)
 
     async def audience(self, user_id: int) -> set[int]:
-        return await self._chat.presence_audience(None, user_id)
+        return await self._chat.presence_audience(self._db.reader, user_id)
 
     async def unseen(self, user_id: int, among: set[int]) -> set[int]:
         """Those of `among` who never see `user_id` online, nor `user_id` them: a block
         either way. They stay in each other's lists, shown offline, so the blocked one
         cannot tell a block from someone who is simply away."""
-        return await self._blocks.blocked_either(None, user_id, among)
+        return await self._blocks.blocked_either(self._db.reader, user_id, among)
 
     def _call_later(self, delay: float, callback: Callable[[], None]) -> Timer:
         return asyncio.get_running_loop().call_later(delay, callback)
@@ -144,7 +147,7 @@ class Presence:
         try:
             audience = await self.audience(user_id)
             audience -= await self.unseen(user_id, audience)
-            names = await self._chat.usernames(None, [user_id])
+            names = await self._chat.usernames(self._db.reader, [user_id])
         except Exception:
             log.exception("could not announce presence of user %d", user_id)
             return

@@ -15,7 +15,7 @@ from storage.server.profiles import ProfileRecord
 
 async def get_profile(ctx: OpContext, args: wire.GetProfile) -> wire.Profile:
     if args.username is None:
-        record = await ctx.services.profiles.by_user_id(None, ctx.identity.user_id)
+        record = await ctx.services.profiles.by_user_id(ctx.conn, ctx.identity.user_id)
     else:
         record = await ctx.services.profiles.by_username(args.username.lower())
     if record is None:

@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import secrets
 
-import aiosqlite
-
 from protocol.errors import ErrorCode, RoostError
+from storage.database import Handle
 from storage.server.accounts import AccountRepository
 from storage.server.credentials import secret_hash
 from storage.server.invites import InviteRecord, InviteRepository
@@ -74,7 +73,7 @@ def invite_problem(invite: InviteRecord | None, now: int) -> str | None:
 
 
 async def check_before_hashing(
-    conn: aiosqlite.Connection,
+    conn: Handle,
     accounts: AccountRepository,
     invites: InviteRepository,
     mode: str,
@@ -93,7 +92,7 @@ async def check_before_hashing(
 
 
 async def admit(
-    tx: aiosqlite.Connection,
+    tx: Handle,
     accounts: AccountRepository,
     invites: InviteRepository,
     mode: str,

@@ -31,7 +31,7 @@ def folder_name(folder: str) -> str:
 
 
 async def _target(ctx: OpContext, username: str) -> int:
-    user = await ctx.services.accounts.user_by_name(username.lower())
+    user = await ctx.services.accounts.user_by_name(username.lower(), ctx.conn)
     if user is None:
         raise RoostError(ErrorCode.NOT_FOUND, f"no user {username!r}")
     if user.id == ctx.identity.user_id:
@@ -42,7 +42,7 @@ async def _target(ctx: OpContext, username: str) -> int:
 async def _not_someone_elses(ctx: OpContext, name: str) -> None:
     """A member mounts another's share under its folder name: sharing or unsharing that name
     would act on the owner's folder, which only the owner may do."""
-    for ns in await ctx.services.files.namespaces_of(ctx.identity.user_id, ctx.tx):
+    for ns in await ctx.services.files.namespaces_of(ctx.identity.user_id, ctx.conn):
         if ns.kind == "shared" and ns.role != wire.Role.OWNER:
             if wire.path_key(ns.name) == wire.path_key(name):
                 raise RoostError(
@@ -217,7 +217,7 @@ async def _mine(ctx: OpContext, name: str) -> NamespaceRecord:
     """The share the caller's workspace shows as `name` (case-insensitively)."""
     found = [
         ns
-        for ns in await ctx.services.files.namespaces_of(ctx.identity.user_id, ctx.tx)
+        for ns in await ctx.services.files.namespaces_of(ctx.identity.user_id, ctx.conn)
         if ns.kind == "shared"
     ]
     for ns in found:
@@ -249,12 +249,12 @@ async def shares(ctx: OpContext, args: Empty) -> wire.ShareList:
     files, me = ctx.services.files, ctx.identity
     found = [
         await _info(ctx, ns.id)
-        for ns in await files.namespaces_of(me.user_id)
+        for ns in await files.namespaces_of(me.user_id, ctx.conn)
         if ns.kind == "shared"
     ]
     offered = [
         wire.Invitation(str(i.id), i.folder, i.owner, i.role, i.created_at)
-        for i in await files.invitations_for(me.user_id)
+        for i in await files.invitations_for(me.user_id, ctx.conn)
     ]
     return wire.ShareList(found, offered)
 
@@ -262,13 +262,13 @@ async def shares(ctx: OpContext, args: Empty) -> wire.ShareList:
 async def _info(ctx: OpContext, ns_id: int) -> wire.ShareInfo:
     """The share as the caller sees it; its owner also sees who has not answered yet."""
     files = ctx.services.files
-    ns = await files.namespace_for(ctx.identity.user_id, ns_id, ctx.tx)
+    ns = await files.namespace_for(ctx.identity.user_id, ns_id, ctx.conn)
     assert ns is not None
-    members = await files.members(ns_id, ctx.tx)
-    ns_name = await files.shared_name(ns_id, ctx.tx)
+    members = await files.members(ns_id, ctx.conn)
+    ns_name = await files.shared_name(ns_id, ctx.conn)
     shown = [wire.Member(u, r, None if m in (None, ns_name) else m) for _, u, r, m in members]
     if ns.role == wire.Role.OWNER:
-        waiting = await files.invitations_of(ns_id, ctx.tx)
+        waiting = await files.invitations_of(ns_id, ctx.conn)
         shown += [wire.Member(i.username, i.role, pending=True) for i in waiting]
     return wire.ShareInfo(str(ns.id), ns.name, ns.owner, ns.role, shown)
 

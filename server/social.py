@@ -170,7 +170,7 @@ async def unlike(ctx: OpContext, args: wire.PostRef) -> wire.Post:
 
 async def thread(ctx: OpContext, args: wire.GetThread) -> wire.Thread:
     social = ctx.services.social
-    post = await social.posts.get(None, _id(args.post_id))
+    post = await social.posts.get(ctx.conn, _id(args.post_id))
     if post is None or post.deleted:
         raise RoostError(ErrorCode.NOT_FOUND, f"no post {args.post_id}")
     me = ctx.identity.user_id
@@ -181,12 +181,16 @@ async def thread(ctx: OpContext, args: wire.GetThread) -> wire.Thread:
         )
     # a muted author's own post, opened on purpose, is shown with their replies in it
     hidden = hiding.anyone - {post.author_id}
-    found = await social.views(None, me, [post.id], hidden)
+    found = await social.views(ctx.conn, me, [post.id], hidden)
     if not found:  # a repost whose original is gone (or by someone the reader blocked)
         raise RoostError(ErrorCode.NOT_FOUND, f"no post {args.post_id}")
     view = found[0]
-    ancestors = await social.views(None, me, await social.posts.ancestors(None, post), hidden)
-    replies = await social.views(None, me, await social.posts.replies(None, post.id), hidden)
+    ancestors = await social.views(
+        ctx.conn, me, await social.posts.ancestors(ctx.conn, post), hidden
+    )
+    replies = await social.views(
+        ctx.conn, me, await social.posts.replies(ctx.conn, post.id), hidden
+    )
     return wire.Thread(post=view, ancestors=ancestors, replies=replies)
 
 

@@ -10,13 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-import aiosqlite
-
 from protocol import social as wire
 from protocol.errors import ErrorCode, RoostError
 from server.fanout import DEFAULT_CELEBRITY_THRESHOLD
 from server.lru import LRU
-from storage.database import Database
+from storage.database import Database, Handle
 from storage.server.notifications import NotificationRepository
 from storage.server.social_graph import FollowRepository
 from storage.server.social_posts import PostRecord, PostRepository
@@ -40,6 +38,7 @@ class HomeHead:
 
 @dataclass
 class SocialServices:
+    db: Database  # reads outside an op's transaction go to its reader
     posts: PostRepository
     follows: FollowRepository
     timelines: TimelineRepository
@@ -58,6 +57,7 @@ class SocialServices:
         cls, db: Database, celebrity_threshold: int, hot_posts: int = HOT_POSTS
     ) -> SocialServices:
         return cls(
+            db,
             PostRepository(db),
             FollowRepository(db),
             TimelineRepository(db),
@@ -95,15 +95,13 @@ class SocialServices:
         if hot is not None:
             return hot
         epoch = self.epoch
-        found = await self.blocks.hiding(None, user_id)
+        found = await self.blocks.hiding(self.db.reader, user_id)
         if epoch == self.epoch:
             self.hot_hiding.put(user_id, found)
         return found
 
     # ------------------------------------------------------------------ posts
-    async def records(
-        self, conn: aiosqlite.Connection | None, ids: list[int]
-    ) -> dict[int, PostRecord]:
+    async def records(self, conn: Handle, ids: list[int]) -> dict[int, PostRecord]:
         """Post rows by id, from memory when hot. Inside a transaction (`conn` set) the
         database is asked directly, so a handler sees its own uncommitted writes."""
         if conn is not None:
@@ -127,7 +125,7 @@ class SocialServices:
 
     async def views(
         self,
-        conn: aiosqlite.Connection | None,
+        conn: Handle,
         viewer_id: int,
         ids: list[int],
         hidden: frozenset[int] = frozenset(),
@@ -164,9 +162,7 @@ class SocialServices:
                 out.append(to_wire(record, record.id in liked))
         return out
 
-    async def view(
-        self, conn: aiosqlite.Connection | None, viewer_id: int, post_id: int
-    ) -> wire.Post | None:
+    async def view(self, conn: Handle, viewer_id: int, post_id: int) -> wire.Post | None:
         found = await self.views(conn, viewer_id, [post_id])
         return found[0] if found else None
 

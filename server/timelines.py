@@ -32,11 +32,11 @@ async def home_page(
     for _ in range(MAX_ROUNDS):
         want = limit - len(shown) + OVERFETCH
         if pull:
-            ids = await social.timelines.pull_all_ids(None, user_id, cursor, want)
+            ids = await social.timelines.pull_all_ids(social.db.reader, user_id, cursor, want)
         else:
             ids = await _hybrid_ids(social, user_id, cursor, want, hidden)
         exhausted = len(ids) < want
-        posts = await social.views(None, user_id, ids, hidden)
+        posts = await social.views(social.db.reader, user_id, ids, hidden)
         shown += posts[: limit - len(shown)]
         if ids:
             cursor = ids[-1]
@@ -55,9 +55,9 @@ async def _hybrid_ids(
     if len(below) >= want or head.complete:
         fanned = below[:want]
     else:
-        fanned = await social.timelines.fanned_ids(None, user_id, before, want)
+        fanned = await social.timelines.fanned_ids(social.db.reader, user_id, before, want)
     sources = [s for s in head.sources if s not in hidden]
-    pulled = await social.timelines.unfanned_ids(None, sources, before, want)
+    pulled = await social.timelines.unfanned_ids(social.db.reader, sources, before, want)
     return merge_newest([fanned, pulled], want)
 
 
@@ -66,8 +66,8 @@ async def _head(social: SocialServices, user_id: int) -> HomeHead:
     if head is not None:
         return head
     epoch = social.epoch
-    ids = await social.timelines.fanned_ids(None, user_id, None, HEAD_SIZE)
-    sources = await social.timelines.pull_sources(None, user_id)
+    ids = await social.timelines.fanned_ids(social.db.reader, user_id, None, HEAD_SIZE)
+    sources = await social.timelines.pull_sources(social.db.reader, user_id)
     head = HomeHead(ids, len(ids) < HEAD_SIZE, sources)
     if epoch == social.epoch:
         social.hot_homes.put(user_id, head)
@@ -80,16 +80,18 @@ async def user_page(
     hidden = hidden_on_profile(await social.hiding(viewer_id), author_id)
     if hidden is None:  # the reader blocked this author: nothing of theirs is shown
         return wire.Page(posts=[], next_before=None)
-    if not await social.visibility.may_see(None, viewer_id, author_id):
+    if not await social.visibility.may_see(social.db.reader, viewer_id, author_id):
         return wire.Page(posts=[], next_before=None)  # a locked account, not followed
     shown: list[wire.Post] = []
     cursor = before
     exhausted = False
     for _ in range(MAX_ROUNDS):
         want = limit - len(shown) + OVERFETCH
-        ids = await social.posts.by_author(None, author_id, cursor, want)
+        ids = await social.posts.by_author(social.db.reader, author_id, cursor, want)
         exhausted = len(ids) < want
-        shown += (await social.views(None, viewer_id, ids, hidden))[: limit - len(shown)]
+        shown += (await social.views(social.db.reader, viewer_id, ids, hidden))[
+            : limit - len(shown)
+        ]
         if ids:
             cursor = ids[-1]
         if len(shown) >= limit or exhausted:
@@ -107,7 +109,7 @@ async def home(ctx: OpContext, args: wire.HomeTimeline) -> wire.Page:
 
 async def user(ctx: OpContext, args: wire.UserTimeline) -> wire.Page:
     social = ctx.services.social
-    author_id = await social.follows.user_id(None, args.username)
+    author_id = await social.follows.user_id(ctx.conn, args.username)
     if author_id is None:
         raise RoostError(ErrorCode.NOT_FOUND, f"no user {args.username!r}")
     before = as_id(args.before)

@@ -1,9 +1,7 @@
-"""The base of repositories whose reads run on a caller's transaction or, by default, on the
-database's reader connection (committed data only)."""
+"""The base of repositories: each read runs on the handle it is given (the database's reader,
+or the caller's write transaction), each write on the caller's transaction."""
 
 from __future__ import annotations
-
-import aiosqlite
 
 from storage.database import Database
 
@@ -11,6 +9,3 @@ from storage.database import Database
 class Repository:
     def __init__(self, db: Database) -> None:
         self._db = db
-
-    def _conn(self, conn: aiosqlite.Connection | None) -> aiosqlite.Connection:
-        return conn or self._db.reader

@@ -14,9 +14,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-import aiosqlite
-
 from protocol.files import mount_name
+from storage.database import Handle
 from storage.server.chat import ChatRepository, NewMessage
 from storage.server.credentials import revoke_devices
 from storage.server.files import FileRepository, _chunks
@@ -66,7 +65,7 @@ class AccountEraser:
     chat: ChatRepository
     files: FileRepository
 
-    async def delete(self, tx: aiosqlite.Connection, user_id: int, now: int) -> Deletion:
+    async def delete(self, tx: Handle, user_id: int, now: int) -> Deletion:
         done = Deletion()
         await self._posts(tx, user_id, now, done)
         await self._likes(tx, user_id, done)
@@ -104,9 +103,7 @@ class AccountEraser:
         return done
 
     # ------------------------------------------------------------------ social
-    async def _posts(
-        self, tx: aiosqlite.Connection, user_id: int, now: int, done: Deletion
-    ) -> None:
+    async def _posts(self, tx: Handle, user_id: int, now: int, done: Deletion) -> None:
         """Their posts and reposts, and everyone's reposts of them, go as `post.delete` takes
         them (counts, search, trending, timelines); their text is then erased. The rows stay
         so replies by others still know they answered something (shown without it)."""
@@ -135,14 +132,14 @@ class AccountEraser:
         done.posts = live
         done.touched_posts += live
 
-    async def _likes(self, tx: aiosqlite.Connection, user_id: int, done: Deletion) -> None:
+    async def _likes(self, tx: Handle, user_id: int, done: Deletion) -> None:
         liked = await _ids(tx, "SELECT post_id FROM likes WHERE user_id = ?", user_id)
         for post_id in liked:
             await self.posts.remove_like(tx, user_id, post_id)
         done.likes = len(liked)
         done.touched_posts += liked
 
-    async def _follows(self, tx: aiosqlite.Connection, user_id: int) -> None:
+    async def _follows(self, tx: Handle, user_id: int) -> None:
         async with tx.execute(
             "SELECT follower_id, followee_id FROM follows WHERE follower_id = ? OR followee_id = ?",
             (user_id, user_id),
@@ -152,9 +149,7 @@ class AccountEraser:
             await self.follows.unfollow(tx, follower, followee)
 
     # ------------------------------------------------------------------ chat
-    async def _conversations(
-        self, tx: aiosqlite.Connection, user_id: int, now: int, done: Deletion
-    ) -> None:
+    async def _conversations(self, tx: Handle, user_id: int, now: int, done: Deletion) -> None:
         """They leave every conversation they are in, as `chat.leave` does, with an entry of
         kind `deleted` ("account deleted") the others see; their messages stay, since the
         others received them. A conversation nobody else was ever in goes entirely."""
@@ -178,7 +173,7 @@ class AccountEraser:
             done.left.append((row, [m.user_id for m in others if m.current]))
 
     # ------------------------------------------------------------------ files
-    async def _namespaces(self, tx: aiosqlite.Connection, user_id: int, done: Deletion) -> None:
+    async def _namespaces(self, tx: Handle, user_id: int, done: Deletion) -> None:
         """Their home and the shares only they are in are removed; a share with other members
         passes to one of them (`next_owner`), with every file and version, so no member loses
         anything. Their membership of others' shares ends."""
@@ -203,14 +198,14 @@ class AccountEraser:
             done.handed_over.append((shown, heir.username))
         await tx.execute("DELETE FROM namespace_members WHERE user_id = ?", (user_id,))
 
-    async def _remove_namespace(self, tx: aiosqlite.Connection, ns_id: int) -> int:
+    async def _remove_namespace(self, tx: Handle, ns_id: int) -> int:
         versions = await _ids(tx, "SELECT id FROM file_versions WHERE namespace_id = ?", ns_id)
         await self.files.release_versions(tx, versions)  # refcounts drop, for gc to collect
         await tx.execute("DELETE FROM namespaces WHERE id = ?", (ns_id,))
         return len(versions)
 
     async def _hand_over(
-        self, tx: aiosqlite.Connection, ns_id: int, name: str, heir: ShareMember, was: str
+        self, tx: Handle, ns_id: int, name: str, heir: ShareMember, was: str
     ) -> str:
         """Make `heir` the share's owner; returns its name now (changed only if the heir
         already owns a share of that name: "NAME (from WAS)")."""
@@ -237,7 +232,7 @@ class AccountEraser:
         )
         return new_name
 
-    async def _attachments(self, tx: aiosqlite.Connection, user_id: int, done: Deletion) -> None:
+    async def _attachments(self, tx: Handle, user_id: int, done: Deletion) -> None:
         """Their attachments go (from their posts too); each held its blocks once."""
         async with tx.execute(
             "SELECT ab.hash, COUNT(DISTINCT ab.attachment_id) FROM attachment_blocks ab"
@@ -250,18 +245,18 @@ class AccountEraser:
         done.attachments = cur.rowcount
 
 
-async def _username(tx: aiosqlite.Connection, user_id: int) -> str:
+async def _username(tx: Handle, user_id: int) -> str:
     async with tx.execute("SELECT username FROM users WHERE id = ?", (user_id,)) as cur:
         row = await cur.fetchone()
     return str(row[0]) if row else ""
 
 
-async def _ids(tx: aiosqlite.Connection, sql: str, *params: object) -> list[int]:
+async def _ids(tx: Handle, sql: str, *params: object) -> list[int]:
     async with tx.execute(sql, params) as cur:
         return [int(r[0]) for r in await cur.fetchall()]
 
 
-async def _run(tx: aiosqlite.Connection, *statements: str, user_id: int) -> None:
+async def _run(tx: Handle, *statements: str, user_id: int) -> None:
     """Statements whose every parameter is the user's id."""
     for sql in statements:
         await tx.execute(sql, (user_id,) * sql.count("?"))

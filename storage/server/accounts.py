@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass
 
-import aiosqlite
-
-from storage.database import Database, is_unique_violation
-from storage.errors import Duplicate
+from storage.database import Database, Handle
+from storage.errors import Duplicate, UniqueViolation
 
 MEMBER, ADMIN = "member", "admin"  # users.role
 # An AccountRow per user: what `roost admin users` shows (grouped by the caller).
@@ -76,7 +73,7 @@ class AccountRepository:
 
     async def create_user(
         self,
-        tx: aiosqlite.Connection,
+        tx: Handle,
         user_id: int,
         username: str,
         password_hash: str,
@@ -89,27 +86,23 @@ class AccountRepository:
                 " VALUES (?, ?, ?, ?, ?)",
                 (user_id, username, password_hash, now, role),
             )
-        except sqlite3.IntegrityError as exc:
-            if is_unique_violation(exc):
-                raise Duplicate(username) from exc
-            raise
+        except UniqueViolation as exc:
+            raise Duplicate(username) from exc
         await tx.execute(
             "INSERT INTO profiles (user_id, display_name, bio, updated_at) VALUES (?, '', '', ?)",
             (user_id, now),
         )
         return User(user_id, username, password_hash, now, role)
 
-    async def any_user(self, tx: aiosqlite.Connection) -> bool:
+    async def any_user(self, tx: Handle) -> bool:
         """Whether the server has an account yet (the first one becomes its admin)."""
         async with tx.execute("SELECT EXISTS (SELECT 1 FROM users)") as cur:
             row = await cur.fetchone()
         return bool(row and row[0])
 
-    async def user_by_name(
-        self, username: str, conn: aiosqlite.Connection | None = None
-    ) -> User | None:
+    async def user_by_name(self, username: str, conn: Handle) -> User | None:
         """The account of that (lower-case) name; read in `conn` (a transaction) if given."""
-        async with (conn or self._db.reader).execute(
+        async with conn.execute(
             "SELECT id, username, password_hash, created_at, role, disabled_at FROM users"
             " WHERE username = ? AND deleted_at IS NULL",  # a deleted name is nobody's
             (username,),
@@ -117,16 +110,14 @@ class AccountRepository:
             row = await cur.fetchone()
         return User(*row) if row else None
 
-    async def set_password_hash(
-        self, tx: aiosqlite.Connection, user_id: int, password_hash: str
-    ) -> None:
+    async def set_password_hash(self, tx: Handle, user_id: int, password_hash: str) -> None:
         await tx.execute(
             "UPDATE users SET password_hash = ? WHERE id = ?", (password_hash, user_id)
         )
 
     async def create_device(
         self,
-        tx: aiosqlite.Connection,
+        tx: Handle,
         device_id: int,
         user_id: int,
         name: str,
@@ -184,7 +175,7 @@ class AccountRepository:
             rows = await cur.fetchall()
         return [AccountRow(*row) for row in rows]
 
-    async def account(self, conn: aiosqlite.Connection, user_id: int) -> AccountRow:
+    async def account(self, conn: Handle, user_id: int) -> AccountRow:
         async with conn.execute(
             f"{_ACCOUNT_ROWS} WHERE u.id = ? GROUP BY u.id",
             (user_id,),
@@ -193,15 +184,13 @@ class AccountRepository:
         assert row is not None, "the account was read in this same transaction"
         return AccountRow(*row)
 
-    async def set_role(self, tx: aiosqlite.Connection, user_id: int, role: str) -> None:
+    async def set_role(self, tx: Handle, user_id: int, role: str) -> None:
         await tx.execute("UPDATE users SET role = ? WHERE id = ?", (role, user_id))
 
-    async def set_disabled(
-        self, tx: aiosqlite.Connection, user_id: int, disabled_at: int | None
-    ) -> None:
+    async def set_disabled(self, tx: Handle, user_id: int, disabled_at: int | None) -> None:
         await tx.execute("UPDATE users SET disabled_at = ? WHERE id = ?", (disabled_at, user_id))
 
-    async def active_admins(self, tx: aiosqlite.Connection) -> int:
+    async def active_admins(self, tx: Handle) -> int:
         """Admins who can still log in: a server must keep at least one."""
         async with tx.execute(
             "SELECT COUNT(*) FROM users WHERE role = 'admin' AND disabled_at IS NULL"
@@ -218,9 +207,7 @@ class AccountRepository:
             rows = await cur.fetchall()
         return [DeviceRecord(*row) for row in rows]
 
-    async def revoke_device(
-        self, tx: aiosqlite.Connection, user_id: int, device_id: int, now: int
-    ) -> bool:
+    async def revoke_device(self, tx: Handle, user_id: int, device_id: int, now: int) -> bool:
         """Revoke a device of `user_id`; False if it is not theirs or already revoked."""
         cur = await tx.execute(
             "UPDATE devices SET revoked_at = ? WHERE id = ? AND user_id = ? AND revoked_at IS NULL",
@@ -228,7 +215,7 @@ class AccountRepository:
         )
         return cur.rowcount == 1
 
-    async def touch_devices(self, tx: aiosqlite.Connection, seen: dict[int, int]) -> None:
+    async def touch_devices(self, tx: Handle, seen: dict[int, int]) -> None:
         """Record when devices were last connected (batched: one write for many devices)."""
         await tx.executemany(
             "UPDATE devices SET last_seen_at = ? WHERE id = ?", [(t, d) for d, t in seen.items()]

@@ -7,14 +7,11 @@ stores the message, so a seq exists exactly when its message does.
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-import aiosqlite
-
-from storage.database import Database, is_unique_violation, on_thread
-from storage.errors import Duplicate
+from storage.database import Database, Handle, marks
+from storage.errors import Duplicate, UniqueViolation
 
 DIRECT = "direct"
 GROUP = "group"
@@ -96,45 +93,34 @@ class ChatRepository:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    def _conn(self, conn: aiosqlite.Connection | None) -> aiosqlite.Connection:
-        return conn or self._db.reader
-
     # ------------------------------------------------------------------ reads
-    async def user_ids(
-        self, conn: aiosqlite.Connection | None, usernames: Iterable[str]
-    ) -> dict[str, int]:
+    async def user_ids(self, conn: Handle, usernames: Iterable[str]) -> dict[str, int]:
         names = sorted(set(usernames))
         if not names:
             return {}
         marks = ",".join("?" * len(names))
-        async with self._conn(conn).execute(
+        async with conn.execute(
             f"SELECT username, id FROM users WHERE username IN ({marks}) AND deleted_at IS NULL",
             names,
         ) as cur:
             return {row[0]: row[1] for row in await cur.fetchall()}
 
-    async def conversation(
-        self, conn: aiosqlite.Connection | None, conversation_id: int
-    ) -> ConversationRecord | None:
-        async with self._conn(conn).execute(
-            _CONVERSATION + " WHERE id = ?", (conversation_id,)
-        ) as cur:
+    async def conversation(self, conn: Handle, conversation_id: int) -> ConversationRecord | None:
+        async with conn.execute(_CONVERSATION + " WHERE id = ?", (conversation_id,)) as cur:
             row = await cur.fetchone()
         return ConversationRecord(*row) if row else None
 
-    async def direct_conversation_id(
-        self, conn: aiosqlite.Connection | None, a: int, b: int
-    ) -> int | None:
-        async with self._conn(conn).execute(
+    async def direct_conversation_id(self, conn: Handle, a: int, b: int) -> int | None:
+        async with conn.execute(
             "SELECT id FROM conversations WHERE direct_key = ?", (direct_key(a, b),)
         ) as cur:
             row = await cur.fetchone()
         return int(row[0]) if row else None
 
     async def membership(
-        self, conn: aiosqlite.Connection | None, conversation_id: int, user_id: int
+        self, conn: Handle, conversation_id: int, user_id: int
     ) -> MemberRecord | None:
-        async with self._conn(conn).execute(
+        async with conn.execute(
             _MEMBER + " WHERE cm.conversation_id = ? AND cm.user_id = ?",
             (conversation_id, user_id),
         ) as cur:
@@ -143,7 +129,7 @@ class ChatRepository:
 
     async def members(
         self,
-        conn: aiosqlite.Connection | None,
+        conn: Handle,
         conversation_ids: Iterable[int],
         *,
         current_only: bool = True,
@@ -154,7 +140,7 @@ class ChatRepository:
             return out
         marks = ",".join("?" * len(ids))
         where = " AND cm.left_seq IS NULL" if current_only else ""
-        async with self._conn(conn).execute(
+        async with conn.execute(
             _MEMBER + f" WHERE cm.conversation_id IN ({marks}){where} ORDER BY u.username", ids
         ) as cur:
             for row in await cur.fetchall():
@@ -162,32 +148,22 @@ class ChatRepository:
         return out
 
     async def current_member_ids(
-        self, conn: aiosqlite.Connection | None, conversation_ids: Iterable[int]
-    ) -> dict[int, set[int]]:
-        return await on_thread(self._conn(conn), self.current_member_ids_sync, conversation_ids)
-
-    def current_member_ids_sync(
-        self, conn: sqlite3.Connection, conversation_ids: Iterable[int]
+        self, conn: Handle, conversation_ids: Iterable[int]
     ) -> dict[int, set[int]]:
         """Current members' ids only: the cheap form of `members` for the send path."""
         ids = sorted(set(conversation_ids))
         out: dict[int, set[int]] = {cid: set() for cid in ids}
-        if not ids:
-            return out
-        marks = ",".join("?" * len(ids))
-        for row in conn.execute(
-            "SELECT conversation_id, user_id FROM conversation_members"
-            f" WHERE conversation_id IN ({marks}) AND left_seq IS NULL",
-            ids,
-        ):
-            out[row[0]].add(row[1])
+        if ids:
+            async with conn.execute(CURRENT_MEMBER_IDS.format(marks=marks(ids)), ids) as cur:
+                for row in await cur.fetchall():
+                    out[row[0]].add(row[1])
         return out
 
     async def conversations_of(
-        self, conn: aiosqlite.Connection | None, user_id: int
+        self, conn: Handle, user_id: int
     ) -> list[tuple[ConversationRecord, MemberRecord]]:
         """Every conversation the user is or was in, most recently active first."""
-        async with self._conn(conn).execute(
+        async with conn.execute(
             "SELECT c.id, c.kind, c.name, c.created_by, c.created_at, c.last_seq,"
             " cm.conversation_id, cm.user_id, u.username, cm.joined_seq, cm.left_seq,"
             " cm.delivered_seq, cm.read_seq, cm.receipt_id"
@@ -199,10 +175,8 @@ class ChatRepository:
             rows = await cur.fetchall()
         return [(ConversationRecord(*row[:6]), MemberRecord(*row[6:])) for row in rows]
 
-    async def unread_counts(
-        self, conn: aiosqlite.Connection | None, user_id: int
-    ) -> dict[int, int]:
-        async with self._conn(conn).execute(
+    async def unread_counts(self, conn: Handle, user_id: int) -> dict[int, int]:
+        async with conn.execute(
             "SELECT m.conversation_id, COUNT(*) FROM conversation_members cm"
             " JOIN messages m ON m.conversation_id = cm.conversation_id AND m.seq > cm.read_seq"
             " WHERE cm.user_id = ? AND m.sender_id != ? AND m.kind = 'text'"
@@ -214,7 +188,7 @@ class ChatRepository:
 
     async def page(
         self,
-        conn: aiosqlite.Connection | None,
+        conn: Handle,
         conversation_id: int,
         *,
         before: int | None,
@@ -226,7 +200,7 @@ class ChatRepository:
         ceiling = 2**62 if before is None else before
         if upto is not None:
             ceiling = min(ceiling, upto + 1)
-        async with self._conn(conn).execute(
+        async with conn.execute(
             _MESSAGE + " WHERE m.conversation_id = ? AND m.seq < ? ORDER BY m.seq DESC LIMIT ?",
             (conversation_id, ceiling, limit + 1),
         ) as cur:
@@ -236,7 +210,7 @@ class ChatRepository:
 
     async def after(
         self,
-        conn: aiosqlite.Connection | None,
+        conn: Handle,
         conversation_id: int,
         *,
         after: int,
@@ -244,18 +218,16 @@ class ChatRepository:
         limit: int,
     ) -> list[MessageRecord]:
         """Messages with seq > after (and <= upto), oldest first."""
-        async with self._conn(conn).execute(
+        async with conn.execute(
             _MESSAGE + " WHERE m.conversation_id = ? AND m.seq > ? AND m.seq <= ?"
             " ORDER BY m.seq LIMIT ?",
             (conversation_id, after, 2**62 if upto is None else upto, limit),
         ) as cur:
             return [MessageRecord(*row) for row in await cur.fetchall()]
 
-    async def receipts_after(
-        self, conn: aiosqlite.Connection | None, user_id: int, after_id: int
-    ) -> list[MemberRecord]:
+    async def receipts_after(self, conn: Handle, user_id: int, after_id: int) -> list[MemberRecord]:
         """Receipt changes (of anyone) in the user's conversations, oldest change first."""
-        async with self._conn(conn).execute(
+        async with conn.execute(
             _MEMBER + " WHERE cm.receipt_id > ? AND cm.conversation_id IN"
             " (SELECT conversation_id FROM conversation_members WHERE user_id = ?)"
             " ORDER BY cm.receipt_id",
@@ -264,20 +236,20 @@ class ChatRepository:
             return [MemberRecord(*row) for row in await cur.fetchall()]
 
     async def senders_between(
-        self, conn: aiosqlite.Connection | None, conversation_id: int, low: int, high: int
+        self, conn: Handle, conversation_id: int, low: int, high: int
     ) -> set[int]:
         """Who sent the messages with low < seq <= high."""
-        async with self._conn(conn).execute(
+        async with conn.execute(
             "SELECT DISTINCT sender_id FROM messages WHERE conversation_id = ?"
             " AND seq > ? AND seq <= ? AND kind = 'text'",
             (conversation_id, low, high),
         ) as cur:
             return {row[0] for row in await cur.fetchall()}
 
-    async def presence_audience(self, conn: aiosqlite.Connection | None, user_id: int) -> set[int]:
+    async def presence_audience(self, conn: Handle, user_id: int) -> set[int]:
         """Who may see this user's presence: everyone sharing a conversation with them now,
         and everyone they follow who follows them back. (Symmetric: so is `presence.get`.)"""
-        async with self._conn(conn).execute(
+        async with conn.execute(
             "SELECT other.user_id FROM conversation_members me"
             " JOIN conversation_members other ON other.conversation_id = me.conversation_id"
             " WHERE me.user_id = ? AND me.left_seq IS NULL AND other.left_seq IS NULL"
@@ -290,14 +262,12 @@ class ChatRepository:
         ) as cur:
             return {row[0] for row in await cur.fetchall()}
 
-    async def usernames(
-        self, conn: aiosqlite.Connection | None, user_ids: Iterable[int]
-    ) -> dict[int, str]:
+    async def usernames(self, conn: Handle, user_ids: Iterable[int]) -> dict[int, str]:
         ids = sorted(set(user_ids))
         if not ids:
             return {}
         marks = ",".join("?" * len(ids))
-        async with self._conn(conn).execute(
+        async with conn.execute(
             f"SELECT id, username FROM users WHERE id IN ({marks})", ids
         ) as cur:
             return {row[0]: row[1] for row in await cur.fetchall()}
@@ -305,7 +275,7 @@ class ChatRepository:
     # ------------------------------------------------------------------ writes
     async def create_conversation(
         self,
-        tx: aiosqlite.Connection,
+        tx: Handle,
         conversation_id: int,
         kind: str,
         name: str,
@@ -321,14 +291,12 @@ class ChatRepository:
                 " VALUES (?, ?, ?, ?, ?, ?)",
                 (conversation_id, kind, name, key, created_by, now),
             )
-        except sqlite3.IntegrityError as exc:
-            if is_unique_violation(exc):
-                raise Duplicate(f"direct conversation {key}") from exc
-            raise
+        except UniqueViolation as exc:
+            raise Duplicate(f"direct conversation {key}") from exc
         return ConversationRecord(conversation_id, kind, name, created_by, now, 0)
 
     async def add_member(
-        self, tx: aiosqlite.Connection, conversation_id: int, user_id: int, joined_seq: int
+        self, tx: Handle, conversation_id: int, user_id: int, joined_seq: int
     ) -> None:
         """Add a member, or bring back one who had left."""
         await tx.execute(
@@ -338,57 +306,33 @@ class ChatRepository:
             (conversation_id, user_id, joined_seq),
         )
 
-    async def set_left(
-        self, tx: aiosqlite.Connection, conversation_id: int, user_id: int, left_seq: int
-    ) -> None:
+    async def set_left(self, tx: Handle, conversation_id: int, user_id: int, left_seq: int) -> None:
         await tx.execute(
             "UPDATE conversation_members SET left_seq = ?"
             " WHERE conversation_id = ? AND user_id = ?",
             (left_seq, conversation_id, user_id),
         )
 
-    async def last_seqs(
-        self, tx: aiosqlite.Connection, conversation_ids: Iterable[int]
-    ) -> dict[int, int]:
-        return await on_thread(tx, self.last_seqs_sync, conversation_ids)
-
-    def last_seqs_sync(
-        self, tx: sqlite3.Connection, conversation_ids: Iterable[int]
-    ) -> dict[int, int]:
+    async def last_seqs(self, tx: Handle, conversation_ids: Iterable[int]) -> dict[int, int]:
+        """Each conversation's last seq, its row held until the transaction ends (where the
+        engine lets two writers run at once), so two senders never take the same seq."""
         ids = sorted(set(conversation_ids))
         if not ids:
             return {}
-        marks = ",".join("?" * len(ids))
-        rows = tx.execute(f"SELECT id, last_seq FROM conversations WHERE id IN ({marks})", ids)
-        return {row[0]: row[1] for row in rows}
+        sql = LAST_SEQS.format(marks=marks(ids)) + (" FOR UPDATE" if tx.engine != "sqlite" else "")
+        async with tx.execute(sql, ids) as cur:
+            return {row[0]: row[1] for row in await cur.fetchall()}
 
-    async def store_messages(self, tx: aiosqlite.Connection, rows: Sequence[NewMessage]) -> None:
-        await on_thread(tx, self.store_messages_sync, rows)
-
-    def store_messages_sync(self, tx: sqlite3.Connection, rows: Sequence[NewMessage]) -> None:
+    async def store_messages(self, tx: Handle, rows: Sequence[NewMessage]) -> None:
         """Store messages whose seqs were assigned from `last_seqs` in this same transaction,
         and move each conversation's `last_seq` to its highest new seq."""
-        if not rows:
-            return
-        tx.executemany(
-            "INSERT INTO messages (conversation_id, seq, sender_id, kind, text, member_id, sent_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [
-                (r.conversation_id, r.seq, r.sender_id, r.kind, r.text, r.member_id, r.sent_at)
-                for r in rows
-            ],
-        )
-        top: dict[int, int] = {}
-        for r in rows:
-            top[r.conversation_id] = max(top.get(r.conversation_id, 0), r.seq)
-        tx.executemany(
-            "UPDATE conversations SET last_seq = ? WHERE id = ? AND last_seq < ?",
-            [(seq, cid, seq) for cid, seq in top.items()],
-        )
+        if rows:
+            await tx.executemany(INSERT_MESSAGE, message_rows(rows))
+            await tx.executemany(RAISE_LAST_SEQ, last_seq_rows(rows))
 
     async def append(
         self,
-        tx: aiosqlite.Connection,
+        tx: Handle,
         conversation_id: int,
         sender_id: int,
         kind: str,
@@ -405,19 +349,48 @@ class ChatRepository:
         return row
 
     async def advance_receipts(
-        self, tx: aiosqlite.Connection, updates: Sequence[tuple[int, int, int, int, int]]
-    ) -> None:
-        await on_thread(tx, self.advance_receipts_sync, updates)
-
-    def advance_receipts_sync(
-        self, tx: sqlite3.Connection, updates: Sequence[tuple[int, int, int, int, int]]
+        self, tx: Handle, updates: Sequence[tuple[int, int, int, int, int]]
     ) -> None:
         """(conversation, user, delivered_seq, read_seq, receipt_id): receipts only move
         forward, reading implies delivery, and receipt_id changes only when something moved."""
-        tx.executemany(
-            "UPDATE conversation_members SET"
-            " delivered_seq = MAX(delivered_seq, ?2, ?3), read_seq = MAX(read_seq, ?3),"
-            " receipt_id = ?4 WHERE conversation_id = ?5 AND user_id = ?1"
-            " AND (delivered_seq < MAX(?2, ?3) OR read_seq < ?3)",
-            [(user, delivered, read, rid, cid) for cid, user, delivered, read, rid in updates],
-        )
+        await tx.executemany(ADVANCE_RECEIPTS, receipt_rows(updates))
+
+
+# The statements of the send path, shared by the repository's methods and the SQLite form of
+# the group commit (storage/server/chat_batches.py), which runs them on the database's thread.
+CURRENT_MEMBER_IDS = (
+    "SELECT conversation_id, user_id FROM conversation_members"
+    " WHERE conversation_id IN ({marks}) AND left_seq IS NULL"
+)
+LAST_SEQS = "SELECT id, last_seq FROM conversations WHERE id IN ({marks})"
+INSERT_MESSAGE = (
+    "INSERT INTO messages (conversation_id, seq, sender_id, kind, text, member_id, sent_at)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?)"
+)
+RAISE_LAST_SEQ = "UPDATE conversations SET last_seq = ? WHERE id = ? AND last_seq < ?"
+ADVANCE_RECEIPTS = (
+    "UPDATE conversation_members SET"
+    " delivered_seq = MAX(delivered_seq, ?2, ?3), read_seq = MAX(read_seq, ?3),"
+    " receipt_id = ?4 WHERE conversation_id = ?5 AND user_id = ?1"
+    " AND (delivered_seq < MAX(?2, ?3) OR read_seq < ?3)"
+)
+
+
+def message_rows(rows: Sequence[NewMessage]) -> list[tuple[object, ...]]:
+    return [
+        (r.conversation_id, r.seq, r.sender_id, r.kind, r.text, r.member_id, r.sent_at)
+        for r in rows
+    ]
+
+
+def last_seq_rows(rows: Sequence[NewMessage]) -> list[tuple[int, int, int]]:
+    top: dict[int, int] = {}
+    for r in rows:
+        top[r.conversation_id] = max(top.get(r.conversation_id, 0), r.seq)
+    return [(seq, cid, seq) for cid, seq in top.items()]
+
+
+def receipt_rows(
+    updates: Sequence[tuple[int, int, int, int, int]],
+) -> list[tuple[int, int, int, int, int]]:
+    return [(user, delivered, read, rid, cid) for cid, user, delivered, read, rid in updates]

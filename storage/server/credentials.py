@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
-import aiosqlite
+from storage.database import Handle
 
 
 def secret_hash(secret: str) -> str:
@@ -23,7 +23,7 @@ class ResetRecord:
 
 
 async def revoke_devices(
-    tx: aiosqlite.Connection, user_id: int, now: int, *, keep: int | None = None
+    tx: Handle, user_id: int, now: int, *, keep: int | None = None
 ) -> list[int]:
     """Revoke every live device of `user_id` but `keep`; returns the ids revoked (their
     connections are the caller's to close)."""
@@ -36,7 +36,7 @@ async def revoke_devices(
 
 
 async def issue_reset(
-    tx: aiosqlite.Connection,
+    tx: Handle,
     user_id: int,
     code_hash: str,
     issued_by: int,
@@ -53,7 +53,7 @@ async def issue_reset(
     )
 
 
-async def take_reset(tx: aiosqlite.Connection, code_hash: str) -> ResetRecord | None:
+async def take_reset(tx: Handle, code_hash: str) -> ResetRecord | None:
     """The reset a code stands for, burnt by this look-up whether or not it has expired (an
     expired code is no use to anyone); None if no live account has it."""
     async with tx.execute(
@@ -70,7 +70,7 @@ async def take_reset(tx: aiosqlite.Connection, code_hash: str) -> ResetRecord | 
     return ResetRecord(int(row[0]), str(user[0]), int(row[1])) if user else None
 
 
-async def find_reset(conn: aiosqlite.Connection, code_hash: str) -> ResetRecord | None:
+async def find_reset(conn: Handle, code_hash: str) -> ResetRecord | None:
     """The live account a code was issued for (expired or not), without burning it."""
     async with conn.execute(
         "SELECT r.user_id, u.username, r.expires_at FROM password_resets r"

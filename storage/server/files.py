@@ -12,10 +12,9 @@ import asyncio
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
-import aiosqlite
-
-from storage.database import Database
+from storage.database import Database, Handle
 from storage.server.visibility import author_visible
 
 _MAX_VARS = 500  # stay well under SQLite's bound-parameter limit
@@ -127,9 +126,7 @@ class FileRepository:
         self._checker: asyncio.Task[None] | None = None
 
     # ------------------------------------------------------------------ namespaces
-    async def ensure_home(
-        self, tx: aiosqlite.Connection, user_id: int, new_id: int, now: int
-    ) -> int:
+    async def ensure_home(self, tx: Handle, user_id: int, new_id: int, now: int) -> int:
         async with tx.execute(
             "SELECT id FROM namespaces WHERE owner_id = ? AND kind = 'home'", (user_id,)
         ) as cur:
@@ -153,26 +150,22 @@ class FileRepository:
         ) as cur:
             return await cur.fetchone() is not None
 
-    async def namespaces_of(
-        self, user_id: int, conn: aiosqlite.Connection | None = None
-    ) -> list[NamespaceRecord]:
-        async with (conn or self._db.reader).execute(
+    async def namespaces_of(self, user_id: int, conn: Handle) -> list[NamespaceRecord]:
+        async with conn.execute(
             _NS_SELECT + " WHERE m.user_id = ? ORDER BY n.kind, n.name", (user_id,)
         ) as cur:
             return [NamespaceRecord(*row) for row in await cur.fetchall()]
 
     async def namespace_for(
-        self, user_id: int, namespace_id: int, conn: aiosqlite.Connection | None = None
+        self, user_id: int, namespace_id: int, conn: Handle
     ) -> NamespaceRecord | None:
-        async with (conn or self._db.reader).execute(
+        async with conn.execute(
             _NS_SELECT + " WHERE m.user_id = ? AND n.id = ?", (user_id, namespace_id)
         ) as cur:
             row = await cur.fetchone()
         return NamespaceRecord(*row) if row else None
 
-    async def shared_by_name(
-        self, conn: aiosqlite.Connection, owner_id: int, key: str
-    ) -> tuple[int, str] | None:
+    async def shared_by_name(self, conn: Handle, owner_id: int, key: str) -> tuple[int, str] | None:
         """The owner's shared folder whose case-folded name is `key`: (id, its own name)."""
         async with conn.execute(
             "SELECT id, name FROM namespaces WHERE owner_id = ? AND kind = 'shared'", (owner_id,)
@@ -180,16 +173,14 @@ class FileRepository:
             rows = await cur.fetchall()
         return next(((int(i), str(n)) for i, n in rows if str(n).casefold() == key), None)
 
-    async def shared_name(self, ns_id: int, conn: aiosqlite.Connection | None = None) -> str:
+    async def shared_name(self, ns_id: int, conn: Handle) -> str:
         """A namespace's own name (members may mount it under another)."""
-        async with (conn or self._db.reader).execute(
-            "SELECT name FROM namespaces WHERE id = ?", (ns_id,)
-        ) as cur:
+        async with conn.execute("SELECT name FROM namespaces WHERE id = ?", (ns_id,)) as cur:
             row = await cur.fetchone()
         return str(row[0]) if row else ""
 
     async def create_shared(
-        self, tx: aiosqlite.Connection, ns_id: int, owner_id: int, name: str, now: int
+        self, tx: Handle, ns_id: int, owner_id: int, name: str, now: int
     ) -> None:
         await tx.execute(
             "INSERT INTO namespaces (id, kind, owner_id, name, created_at)"
@@ -200,7 +191,7 @@ class FileRepository:
 
     async def set_member(
         self,
-        tx: aiosqlite.Connection,
+        tx: Handle,
         ns_id: int,
         user_id: int,
         role: str,
@@ -215,7 +206,7 @@ class FileRepository:
             (ns_id, user_id, role, mount_name),
         )
 
-    async def top_level_names(self, conn: aiosqlite.Connection, user_id: int) -> set[str]:
+    async def top_level_names(self, conn: Handle, user_id: int) -> set[str]:
         """Case-folded names a user's workspace already uses at its top: live top-level paths
         of their home and the names their shares are mounted under."""
         names: set[str] = set()
@@ -231,7 +222,7 @@ class FileRepository:
                 names.add(ns.name.casefold())
         return names
 
-    async def remove_member(self, tx: aiosqlite.Connection, ns_id: int, user_id: int) -> bool:
+    async def remove_member(self, tx: Handle, ns_id: int, user_id: int) -> bool:
         cur = await tx.execute(
             "DELETE FROM namespace_members"
             " WHERE namespace_id = ? AND user_id = ? AND role != 'owner'",
@@ -239,11 +230,9 @@ class FileRepository:
         )
         return cur.rowcount > 0
 
-    async def members(
-        self, ns_id: int, conn: aiosqlite.Connection | None = None
-    ) -> list[tuple[int, str, str, str | None]]:
+    async def members(self, ns_id: int, conn: Handle) -> list[tuple[int, str, str, str | None]]:
         """(user id, username, role, mount name or None) of each member."""
-        async with (conn or self._db.reader).execute(
+        async with conn.execute(
             "SELECT u.id, u.username, m.role, m.mount_name FROM namespace_members m JOIN users u"
             " ON u.id = m.user_id WHERE m.namespace_id = ? ORDER BY u.username",
             (ns_id,),
@@ -253,7 +242,7 @@ class FileRepository:
     # ------------------------------------------------------------------ invitations
     async def invite(
         self,
-        tx: aiosqlite.Connection,
+        tx: Handle,
         new_id: int,
         ns_id: int,
         user_id: int,
@@ -273,16 +262,14 @@ class FileRepository:
         assert row is not None
         return int(row[0])
 
-    async def invitations_for(
-        self, user_id: int, conn: aiosqlite.Connection | None = None
-    ) -> list[InvitationRecord]:
-        async with (conn or self._db.reader).execute(
+    async def invitations_for(self, user_id: int, conn: Handle) -> list[InvitationRecord]:
+        async with conn.execute(
             _INVITATION_SELECT + " WHERE i.user_id = ? ORDER BY i.id", (user_id,)
         ) as cur:
             return [InvitationRecord(*row) for row in await cur.fetchall()]
 
     async def invitation(
-        self, conn: aiosqlite.Connection, invitation_id: int, user_id: int
+        self, conn: Handle, invitation_id: int, user_id: int
     ) -> InvitationRecord | None:
         """An invitation, only if it was made to `user_id`: nobody else may see or answer it."""
         async with conn.execute(
@@ -292,7 +279,7 @@ class FileRepository:
         return InvitationRecord(*row) if row else None
 
     async def pending_invitation(
-        self, conn: aiosqlite.Connection, ns_id: int, user_id: int
+        self, conn: Handle, ns_id: int, user_id: int
     ) -> InvitationRecord | None:
         async with conn.execute(
             _INVITATION_SELECT + " WHERE i.namespace_id = ? AND i.user_id = ?", (ns_id, user_id)
@@ -300,16 +287,14 @@ class FileRepository:
             row = await cur.fetchone()
         return InvitationRecord(*row) if row else None
 
-    async def invitations_of(
-        self, ns_id: int, conn: aiosqlite.Connection | None = None
-    ) -> list[InvitationRecord]:
+    async def invitations_of(self, ns_id: int, conn: Handle) -> list[InvitationRecord]:
         """The invitations to one share still waiting for an answer."""
-        async with (conn or self._db.reader).execute(
+        async with conn.execute(
             _INVITATION_SELECT + " WHERE i.namespace_id = ? ORDER BY iu.username", (ns_id,)
         ) as cur:
             return [InvitationRecord(*row) for row in await cur.fetchall()]
 
-    async def pending_between(self, conn: aiosqlite.Connection, owner_id: int, user_id: int) -> int:
+    async def pending_between(self, conn: Handle, owner_id: int, user_id: int) -> int:
         """How many of this owner's shares wait for this user's answer."""
         async with conn.execute(
             "SELECT COUNT(*) FROM share_invitations i JOIN namespaces n ON n.id = i.namespace_id"
@@ -319,13 +304,11 @@ class FileRepository:
             row = await cur.fetchone()
         return int(row[0]) if row else 0
 
-    async def drop_invitation(self, tx: aiosqlite.Connection, invitation_id: int) -> None:
+    async def drop_invitation(self, tx: Handle, invitation_id: int) -> None:
         await tx.execute("DELETE FROM share_invitations WHERE id = ?", (invitation_id,))
 
     # ------------------------------------------------------------------ journal and versions
-    async def current(
-        self, conn: aiosqlite.Connection, ns_id: int, path: str
-    ) -> tuple[int, bool] | None:
+    async def current(self, conn: Handle, ns_id: int, path: str) -> tuple[int, bool] | None:
         async with conn.execute(
             "SELECT version_id, deleted FROM files_current WHERE namespace_id = ? AND path = ?",
             (ns_id, path),
@@ -334,7 +317,7 @@ class FileRepository:
         return (int(row[0]), bool(row[1])) if row else None
 
     async def currents(
-        self, conn: aiosqlite.Connection, ns_id: int, paths: Sequence[str]
+        self, conn: Handle, ns_id: int, paths: Sequence[str]
     ) -> dict[str, tuple[int, bool]]:
         """`current` for many paths at once: path -> (version id, deleted)."""
         out: dict[str, tuple[int, bool]] = {}
@@ -349,9 +332,7 @@ class FileRepository:
                     out[str(path)] = (int(vid), bool(deleted))
         return out
 
-    async def live_kinds(
-        self, conn: aiosqlite.Connection, ns_id: int, paths: Iterable[str]
-    ) -> dict[str, str]:
+    async def live_kinds(self, conn: Handle, ns_id: int, paths: Iterable[str]) -> dict[str, str]:
         """The kind ("file" or "dir") of each of these paths that is live."""
         out: dict[str, str] = {}
         for part in _chunks(list(dict.fromkeys(paths))):
@@ -365,7 +346,7 @@ class FileRepository:
                 out.update((str(path), str(kind)) for path, kind in await cur.fetchall())
         return out
 
-    async def live_inside(self, conn: aiosqlite.Connection, ns_id: int, folder: str) -> list[str]:
+    async def live_inside(self, conn: Handle, ns_id: int, folder: str) -> list[str]:
         """The live paths inside a folder, at any depth."""
         async with conn.execute(
             "SELECT path FROM files_current WHERE namespace_id = ? AND deleted = 0"
@@ -375,7 +356,7 @@ class FileRepository:
             return [str(r[0]) for r in await cur.fetchall()]
 
     async def live_paths_by_key(
-        self, conn: aiosqlite.Connection, ns_id: int, keys: Sequence[str]
+        self, conn: Handle, ns_id: int, keys: Sequence[str]
     ) -> dict[str, set[str]]:
         """The live paths under each of these case-folded keys."""
         out: dict[str, set[str]] = {}
@@ -392,7 +373,7 @@ class FileRepository:
 
     async def add_version(
         self,
-        tx: aiosqlite.Connection,
+        tx: Handle,
         version_id: int,
         ns_id: int,
         new: NewVersion,
@@ -407,7 +388,7 @@ class FileRepository:
 
     async def add_versions(
         self,
-        tx: aiosqlite.Connection,
+        tx: Handle,
         ns_id: int,
         news: Sequence[tuple[int, NewVersion]],
         user_id: int,
@@ -475,9 +456,7 @@ class FileRepository:
             rows = await cur.fetchall()
         return await self._with_blocks(self._db.reader, rows)
 
-    async def live_under(
-        self, conn: aiosqlite.Connection, ns_id: int, prefix: str
-    ) -> list[VersionRecord]:
+    async def live_under(self, conn: Handle, ns_id: int, prefix: str) -> list[VersionRecord]:
         async with conn.execute(
             _V_SELECT + " WHERE id IN (SELECT version_id FROM files_current"
             " WHERE namespace_id = ? AND deleted = 0 AND (path = ? OR substr(path, 1, ?) = ?))"
@@ -503,9 +482,7 @@ class FileRepository:
             rows = await cur.fetchall()
         return await self._with_blocks(self._db.reader, rows)
 
-    async def version(
-        self, conn: aiosqlite.Connection, ns_id: int, version_id: int
-    ) -> VersionRecord | None:
+    async def version(self, conn: Handle, ns_id: int, version_id: int) -> VersionRecord | None:
         async with conn.execute(
             _V_SELECT + " WHERE namespace_id = ? AND id = ?", (ns_id, version_id)
         ) as cur:
@@ -513,9 +490,7 @@ class FileRepository:
         found = await self._with_blocks(conn, rows)
         return found[0] if found else None
 
-    async def _with_blocks(
-        self, conn: aiosqlite.Connection, rows: Iterable[aiosqlite.Row]
-    ) -> list[VersionRecord]:
+    async def _with_blocks(self, conn: Handle, rows: Iterable[Any]) -> list[VersionRecord]:
         rows = list(rows)
         ids = [int(r[0]) for r in rows]
         blocks: dict[int, list[str]] = {}
@@ -575,14 +550,12 @@ class FileRepository:
                     if not done.done():
                         done.set_result(None)
 
-    async def readable_blocks(
-        self, user_id: int, hashes: Sequence[str], conn: aiosqlite.Connection | None = None
-    ) -> set[str]:
+    async def readable_blocks(self, user_id: int, hashes: Sequence[str], conn: Handle) -> set[str]:
         """The hashes this user may use without sending bytes: stored, and either uploaded
         by them, in a version of a namespace they belong to, or in an attachment they may
         read (see `_READABLE_ATTACHMENT`)."""
         found: set[str] = set()
-        c = conn or self._db.reader
+        c = conn
         for part in _chunks(list(dict.fromkeys(hashes))):
             marks = ",".join("?" * len(part))
             sql = (
@@ -613,7 +586,9 @@ class FileRepository:
             pending, self._checks = self._checks, {}
             for user_id, wanted in pending.items():
                 try:
-                    found = await self.readable_blocks(user_id, [h for h, _ in wanted])
+                    found = await self.readable_blocks(
+                        user_id, [h for h, _ in wanted], self._db.reader
+                    )
                 except Exception as exc:
                     for _, done in wanted:
                         if not done.done():
@@ -623,9 +598,7 @@ class FileRepository:
                     if not done.done():
                         done.set_result(h in found)
 
-    async def block_sizes(
-        self, conn: aiosqlite.Connection, hashes: Sequence[str]
-    ) -> dict[str, int]:
+    async def block_sizes(self, conn: Handle, hashes: Sequence[str]) -> dict[str, int]:
         """The raw size of each of these blocks the server holds, as it measured them when it
         verified the upload."""
         out: dict[str, int] = {}
@@ -637,9 +610,7 @@ class FileRepository:
                 out.update((str(h), int(n)) for h, n in await cur.fetchall())
         return out
 
-    async def settle_uploads(
-        self, tx: aiosqlite.Connection, user_id: int, hashes: Iterable[str]
-    ) -> None:
+    async def settle_uploads(self, tx: Handle, user_id: int, hashes: Iterable[str]) -> None:
         """These uploads of the user's are committed: they stop counting as waiting for a
         commit (their blocks stay readable through what now uses them)."""
         for part in _chunks(list(dict.fromkeys(hashes))):
@@ -649,9 +620,7 @@ class FileRepository:
                 [user_id, *part],
             )
 
-    async def staged_count(
-        self, tx: aiosqlite.Connection, user_id: int, replacing: tuple[str, int, int]
-    ) -> int:
+    async def staged_count(self, tx: Handle, user_id: int, replacing: tuple[str, int, int]) -> int:
         """How many staged rows the user has, not counting the rows that a page
         `replacing` = (upload_id, offset, length) would replace."""
         upload_id, offset, length = replacing
@@ -666,7 +635,7 @@ class FileRepository:
 
     async def stage(
         self,
-        tx: aiosqlite.Connection,
+        tx: Handle,
         user_id: int,
         upload_id: str,
         offset: int,
@@ -679,9 +648,7 @@ class FileRepository:
             [(user_id, upload_id, offset + i, h, now) for i, h in enumerate(hashes)],
         )
 
-    async def take_staged(
-        self, tx: aiosqlite.Connection, user_id: int, upload_id: str
-    ) -> list[str]:
+    async def take_staged(self, tx: Handle, user_id: int, upload_id: str) -> list[str]:
         async with tx.execute(
             "SELECT hash FROM staged_blocks WHERE user_id = ? AND upload_id = ? ORDER BY idx",
             (user_id, upload_id),
@@ -692,11 +659,11 @@ class FileRepository:
         )
         return hashes
 
-    async def release_version(self, tx: aiosqlite.Connection, version_id: int) -> None:
+    async def release_version(self, tx: Handle, version_id: int) -> None:
         """Purge an old version: its blocks' refcounts drop; the blocks may then be collected."""
         await self.release_versions(tx, [version_id])
 
-    async def release_versions(self, tx: aiosqlite.Connection, version_ids: Sequence[int]) -> None:
+    async def release_versions(self, tx: Handle, version_ids: Sequence[int]) -> None:
         """`release_version` for many, a few set-based statements per 500 versions."""
         for part in _chunks([str(i) for i in version_ids]):
             ids = [int(i) for i in part]
@@ -711,9 +678,7 @@ class FileRepository:
             await tx.execute(f"DELETE FROM version_blocks WHERE version_id IN ({marks})", ids)
             await tx.execute(f"DELETE FROM file_versions WHERE id IN ({marks})", ids)
 
-    async def collectable(
-        self, tx: aiosqlite.Connection, older_than: int, limit: int = -1
-    ) -> list[str]:
+    async def collectable(self, tx: Handle, older_than: int, limit: int = -1) -> list[str]:
         """Blocks nothing refers to and no recent upload is waiting to commit (at most `limit`
         of them; -1: all); forgotten here, the caller deletes their bytes after the commit."""
         async with tx.execute(
@@ -738,7 +703,7 @@ class FileRepository:
     # ------------------------------------------------------------------ attachments
     async def add_attachment(
         self,
-        tx: aiosqlite.Connection,
+        tx: Handle,
         attachment_id: int,
         owner_id: int,
         name: str,
@@ -761,12 +726,12 @@ class FileRepository:
     async def attachment(
         self,
         attachment_id: int,
-        conn: aiosqlite.Connection | None = None,
+        conn: Handle,
         *,
         reader_id: int | None = None,
     ) -> AttachmentRecord | None:
         """One attachment; with `reader_id`, only if that user may read it."""
-        c = conn or self._db.reader
+        c = conn
         sql = (
             "SELECT a.id, a.owner_id, u.username, a.name, a.size, a.created_at FROM attachments a"
             " JOIN users u ON u.id = a.owner_id WHERE a.id = ?"

@@ -6,13 +6,10 @@ write it names was committed.
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import aiosqlite
-
-from storage.database import on_thread
+from storage.database import Handle
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,9 +28,7 @@ class IdempotencyRepository:
         " ON k.user_id = wanted.user_id AND k.client_id = wanted.client_id"
     )
 
-    async def lookup(
-        self, tx: aiosqlite.Connection, user_id: int, client_id: str
-    ) -> StoredResult | None:
+    async def lookup(self, tx: Handle, user_id: int, client_id: str) -> StoredResult | None:
         async with tx.execute(
             "SELECT op, result FROM idempotency_keys WHERE user_id = ? AND client_id = ?",
             (user_id, client_id),
@@ -43,46 +38,39 @@ class IdempotencyRepository:
 
     async def record(
         self,
-        tx: aiosqlite.Connection,
+        tx: Handle,
         user_id: int,
         client_id: str,
         op: str,
         result: bytes,
         now: int,
     ) -> None:
-        await tx.execute(
-            "INSERT INTO idempotency_keys (user_id, client_id, op, result, created_at)"
-            " VALUES (?, ?, ?, ?, ?)",
-            (user_id, client_id, op, result, now),
-        )
+        await tx.execute(RECORD, (user_id, client_id, op, result, now))
 
     async def lookup_many(
-        self, tx: aiosqlite.Connection, keys: Sequence[tuple[int, str]]
-    ) -> dict[tuple[int, str], StoredResult]:
-        return await on_thread(tx, self.lookup_many_sync, keys)
-
-    def lookup_many_sync(
-        self, tx: sqlite3.Connection, keys: Sequence[tuple[int, str]]
+        self, tx: Handle, keys: Sequence[tuple[int, str]]
     ) -> dict[tuple[int, str], StoredResult]:
         """Several (user_id, client_id) keys in one query (for batched writes)."""
         if not keys:
             return {}
-        values = ",".join("(?, ?)" for _ in keys)
-        params = [part for key in keys for part in key]
-        rows = tx.execute(self.LOOKUP_MANY_SQL.format(values=values), params)
+        async with tx.execute(*lookup_many_query(keys)) as cur:
+            rows = await cur.fetchall()
         return {(row[0], row[1]): StoredResult(row[2], bytes(row[3])) for row in rows}
 
     async def record_many(
-        self, tx: aiosqlite.Connection, records: Sequence[tuple[int, str, str, bytes, int]]
-    ) -> None:
-        await on_thread(tx, self.record_many_sync, records)
-
-    def record_many_sync(
-        self, tx: sqlite3.Connection, records: Sequence[tuple[int, str, str, bytes, int]]
+        self, tx: Handle, records: Sequence[tuple[int, str, str, bytes, int]]
     ) -> None:
         """(user_id, client_id, op, result, now) rows in one statement."""
-        tx.executemany(
-            "INSERT INTO idempotency_keys (user_id, client_id, op, result, created_at)"
-            " VALUES (?, ?, ?, ?, ?)",
-            records,
-        )
+        await tx.executemany(RECORD, records)
+
+
+RECORD = (
+    "INSERT INTO idempotency_keys (user_id, client_id, op, result, created_at)"
+    " VALUES (?, ?, ?, ?, ?)"
+)
+
+
+def lookup_many_query(keys: Sequence[tuple[int, str]]) -> tuple[str, list[object]]:
+    values = ",".join("(?, ?)" for _ in keys)
+    params: list[object] = [part for key in keys for part in key]
+    return IdempotencyRepository.LOOKUP_MANY_SQL.format(values=values), params

@@ -4,13 +4,10 @@ without having it."""
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass
 
-import aiosqlite
-
-from storage.database import Database, is_unique_violation
-from storage.errors import Duplicate
+from storage.database import Database, Handle
+from storage.errors import Duplicate, UniqueViolation
 
 _COLUMNS = "i.id, i.code_hash, u.username, i.created_at, i.expires_at, i.uses, i.used, i.revoked_at"
 
@@ -33,7 +30,7 @@ class InviteRepository:
 
     async def create(
         self,
-        tx: aiosqlite.Connection,
+        tx: Handle,
         invite_id: str,
         code_hash: str,
         created_by: int,
@@ -47,12 +44,10 @@ class InviteRepository:
                 " VALUES (?, ?, ?, ?, ?, ?)",
                 (invite_id, code_hash, created_by, now, expires_at, uses),
             )
-        except sqlite3.IntegrityError as exc:
-            if is_unique_violation(exc):
-                raise Duplicate(invite_id) from exc
-            raise
+        except UniqueViolation as exc:
+            raise Duplicate(invite_id) from exc
 
-    async def use(self, tx: aiosqlite.Connection, code_hash: str, now: int) -> bool:
+    async def use(self, tx: Handle, code_hash: str, now: int) -> bool:
         """Spend one use of a live code, in the registration's own transaction: one statement
         that checks and counts, so two registrations racing for a last use cannot both get it."""
         cur = await tx.execute(
@@ -62,13 +57,13 @@ class InviteRepository:
         )
         return cur.rowcount == 1
 
-    async def by_hash(self, conn: aiosqlite.Connection, code_hash: str) -> InviteRecord | None:
+    async def by_hash(self, conn: Handle, code_hash: str) -> InviteRecord | None:
         return await self._one(conn, "i.code_hash = ?", code_hash)
 
-    async def by_id(self, conn: aiosqlite.Connection, invite_id: str) -> InviteRecord | None:
+    async def by_id(self, conn: Handle, invite_id: str) -> InviteRecord | None:
         return await self._one(conn, "i.id = ?", invite_id)
 
-    async def _one(self, conn: aiosqlite.Connection, where: str, value: str) -> InviteRecord | None:
+    async def _one(self, conn: Handle, where: str, value: str) -> InviteRecord | None:
         async with conn.execute(
             f"SELECT {_COLUMNS} FROM invites i LEFT JOIN users u ON u.id = i.created_by"
             f" WHERE {where}",
@@ -85,7 +80,7 @@ class InviteRepository:
             rows = await cur.fetchall()
         return [InviteRecord(*row) for row in rows]
 
-    async def revoke(self, tx: aiosqlite.Connection, invite_id: str, now: int) -> None:
+    async def revoke(self, tx: Handle, invite_id: str, now: int) -> None:
         await tx.execute(
             "UPDATE invites SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
             (now, invite_id),

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import aiosqlite
-
+from storage.database import Handle
 from storage.repository import Repository
 
 
@@ -36,7 +35,7 @@ _SELECT = (
 class NotificationRepository(Repository):
     async def add(
         self,
-        tx: aiosqlite.Connection,
+        tx: Handle,
         notification_id: int,
         user_id: int,
         kind: str,
@@ -55,7 +54,7 @@ class NotificationRepository(Repository):
         return NotificationRecord(*row)
 
     async def remove(
-        self, tx: aiosqlite.Connection, user_id: int, kind: str, actor_id: int, post_id: int | None
+        self, tx: Handle, user_id: int, kind: str, actor_id: int, post_id: int | None
     ) -> None:
         await tx.execute(
             "DELETE FROM notifications WHERE user_id = ? AND kind = ? AND actor_id = ?"
@@ -64,39 +63,37 @@ class NotificationRepository(Repository):
         )
 
     async def page(
-        self, conn: aiosqlite.Connection | None, user_id: int, before: int | None, limit: int
+        self, conn: Handle, user_id: int, before: int | None, limit: int
     ) -> list[NotificationRecord]:
-        async with self._conn(conn).execute(
+        async with conn.execute(
             _SELECT + " WHERE n.user_id = ? AND n.id < ?" + _SHOWN + " ORDER BY n.id DESC LIMIT ?",
             (user_id, before if before is not None else (1 << 63) - 1, limit),
         ) as cur:
             return [NotificationRecord(*row) for row in await cur.fetchall()]
 
-    async def read_up_to(self, conn: aiosqlite.Connection | None, user_id: int) -> int | None:
-        async with self._conn(conn).execute(
+    async def read_up_to(self, conn: Handle, user_id: int) -> int | None:
+        async with conn.execute(
             "SELECT read_up_to FROM notification_marks WHERE user_id = ?", (user_id,)
         ) as cur:
             row = await cur.fetchone()
         return int(row[0]) if row else None
 
-    async def unread_count(
-        self, conn: aiosqlite.Connection | None, user_id: int, read_up_to: int | None
-    ) -> int:
-        async with self._conn(conn).execute(
+    async def unread_count(self, conn: Handle, user_id: int, read_up_to: int | None) -> int:
+        async with conn.execute(
             "SELECT COUNT(*) FROM notifications n WHERE n.user_id = ? AND n.id > ?" + _SHOWN,
             (user_id, read_up_to or 0),
         ) as cur:
             row = await cur.fetchone()
         return int(row[0]) if row else 0
 
-    async def newest_id(self, conn: aiosqlite.Connection | None, user_id: int) -> int | None:
-        async with self._conn(conn).execute(
+    async def newest_id(self, conn: Handle, user_id: int) -> int | None:
+        async with conn.execute(
             "SELECT MAX(id) FROM notifications WHERE user_id = ?", (user_id,)
         ) as cur:
             row = await cur.fetchone()
         return int(row[0]) if row and row[0] is not None else None
 
-    async def mark_read(self, tx: aiosqlite.Connection, user_id: int, up_to: int) -> None:
+    async def mark_read(self, tx: Handle, user_id: int, up_to: int) -> None:
         """The marker only moves forward: a late replay of an older marker changes nothing."""
         await tx.execute(
             "INSERT INTO notification_marks (user_id, read_up_to) VALUES (?, ?)"

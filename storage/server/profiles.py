@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import aiosqlite
-
-from storage.database import Database
+from storage.database import Database, Handle
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,14 +31,12 @@ class ProfileRepository:
     async def by_username(self, username: str) -> ProfileRecord | None:
         return await self._one(self._db.reader, " WHERE u.username = ?", username)
 
-    async def by_user_id(
-        self, conn: aiosqlite.Connection | None, user_id: int
-    ) -> ProfileRecord | None:
-        return await self._one(conn or self._db.reader, " WHERE u.id = ?", user_id)
+    async def by_user_id(self, conn: Handle, user_id: int) -> ProfileRecord | None:
+        return await self._one(conn, " WHERE u.id = ?", user_id)
 
     async def update(
         self,
-        tx: aiosqlite.Connection,
+        tx: Handle,
         user_id: int,
         *,
         display_name: str | None,
@@ -56,9 +52,7 @@ class ProfileRepository:
         assert record is not None, "every user has a profile row"
         return record
 
-    async def _one(
-        self, conn: aiosqlite.Connection, where: str, key: object
-    ) -> ProfileRecord | None:
+    async def _one(self, conn: Handle, where: str, key: object) -> ProfileRecord | None:
         async with conn.execute(_SELECT + where, (key,)) as cur:
             row = await cur.fetchone()
         if row is None:

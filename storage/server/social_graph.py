@@ -7,8 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import aiosqlite
-
+from storage.database import Handle
 from storage.repository import Repository
 
 
@@ -47,40 +46,36 @@ _SUMMARY = (
 
 
 class FollowRepository(Repository):
-    async def user_id(self, conn: aiosqlite.Connection | None, username: str) -> int | None:
-        async with self._conn(conn).execute(
+    async def user_id(self, conn: Handle, username: str) -> int | None:
+        async with conn.execute(
             "SELECT id FROM users WHERE username = ? AND deleted_at IS NULL",
             (username.lower(),),
         ) as cur:
             row = await cur.fetchone()
         return int(row[0]) if row else None
 
-    async def user_ids(
-        self, conn: aiosqlite.Connection | None, usernames: Sequence[str]
-    ) -> dict[str, int]:
+    async def user_ids(self, conn: Handle, usernames: Sequence[str]) -> dict[str, int]:
         if not usernames:
             return {}
         marks = ",".join("?" * len(usernames))
-        async with self._conn(conn).execute(
+        async with conn.execute(
             f"SELECT username, id FROM users WHERE username IN ({marks}) AND deleted_at IS NULL",
             list(usernames),
         ) as cur:
             return {row[0]: row[1] for row in await cur.fetchall()}
 
-    async def usernames(
-        self, conn: aiosqlite.Connection | None, ids: Sequence[int]
-    ) -> dict[int, str]:
+    async def usernames(self, conn: Handle, ids: Sequence[int]) -> dict[int, str]:
         wanted = list(dict.fromkeys(ids))
         if not wanted:
             return {}
         marks = ",".join("?" * len(wanted))
-        async with self._conn(conn).execute(
+        async with conn.execute(
             f"SELECT id, username FROM users WHERE id IN ({marks})", wanted
         ) as cur:
             return {row[0]: row[1] for row in await cur.fetchall()}
 
-    async def stats(self, conn: aiosqlite.Connection | None, user_id: int) -> UserStats | None:
-        async with self._conn(conn).execute(
+    async def stats(self, conn: Handle, user_id: int) -> UserStats | None:
+        async with conn.execute(
             "SELECT u.id, u.username, p.display_name, p.bio, u.created_at, s.followers,"
             " s.following, s.posts FROM users u JOIN profiles p ON p.user_id = u.id"
             " JOIN social_stats s ON s.user_id = u.id WHERE u.id = ?",
@@ -89,31 +84,27 @@ class FollowRepository(Repository):
             row = await cur.fetchone()
         return UserStats(*row) if row else None
 
-    async def follower_count(self, conn: aiosqlite.Connection | None, user_id: int) -> int:
-        async with self._conn(conn).execute(
+    async def follower_count(self, conn: Handle, user_id: int) -> int:
+        async with conn.execute(
             "SELECT followers FROM social_stats WHERE user_id = ?", (user_id,)
         ) as cur:
             row = await cur.fetchone()
         return int(row[0]) if row else 0
 
-    async def is_following(
-        self, conn: aiosqlite.Connection | None, follower_id: int, followee_id: int
-    ) -> bool:
-        async with self._conn(conn).execute(
+    async def is_following(self, conn: Handle, follower_id: int, followee_id: int) -> bool:
+        async with conn.execute(
             "SELECT 1 FROM follows WHERE follower_id = ? AND followee_id = ?",
             (follower_id, followee_id),
         ) as cur:
             return await cur.fetchone() is not None
 
-    async def follower_ids(self, conn: aiosqlite.Connection | None, user_id: int) -> list[int]:
-        async with self._conn(conn).execute(
+    async def follower_ids(self, conn: Handle, user_id: int) -> list[int]:
+        async with conn.execute(
             "SELECT follower_id FROM follows WHERE followee_id = ?", (user_id,)
         ) as cur:
             return [row[0] for row in await cur.fetchall()]
 
-    async def followers(
-        self, conn: aiosqlite.Connection | None, user_id: int, limit: int
-    ) -> list[UserSummary]:
+    async def followers(self, conn: Handle, user_id: int, limit: int) -> list[UserSummary]:
         return await self._summaries(
             conn,
             " JOIN follows f ON f.follower_id = u.id WHERE f.followee_id = ?"
@@ -121,9 +112,7 @@ class FollowRepository(Repository):
             (user_id, limit),
         )
 
-    async def following(
-        self, conn: aiosqlite.Connection | None, user_id: int, limit: int
-    ) -> list[UserSummary]:
+    async def following(self, conn: Handle, user_id: int, limit: int) -> list[UserSummary]:
         return await self._summaries(
             conn,
             " JOIN follows f ON f.followee_id = u.id WHERE f.follower_id = ?"
@@ -131,9 +120,7 @@ class FollowRepository(Repository):
             (user_id, limit),
         )
 
-    async def search(
-        self, conn: aiosqlite.Connection | None, match: str, limit: int
-    ) -> list[UserSummary]:
+    async def search(self, conn: Handle, match: str, limit: int) -> list[UserSummary]:
         return await self._summaries(
             conn,
             " JOIN users_fts f ON f.rowid = u.id WHERE users_fts MATCH ?"
@@ -141,13 +128,11 @@ class FollowRepository(Repository):
             (match, limit),
         )
 
-    async def suggestions(
-        self, conn: aiosqlite.Connection | None, user_id: int, limit: int
-    ) -> list[SuggestionRecord]:
+    async def suggestions(self, conn: Handle, user_id: int, limit: int) -> list[SuggestionRecord]:
         """Friends of friends the user does not follow yet, ranked by how many of the people
         they follow follow them (mutuals), then by follower count. Nobody blocked either way
         is suggested."""
-        c = self._conn(conn)
+        c = conn
         async with c.execute(
             "SELECT f2.followee_id, COUNT(*) AS mutuals FROM follows f1"
             " JOIN follows f2 ON f2.follower_id = f1.followee_id"
@@ -184,9 +169,7 @@ class FollowRepository(Repository):
             out.append(SuggestionRecord(summaries[uid], mutuals, names))
         return out
 
-    async def follow(
-        self, tx: aiosqlite.Connection, follower_id: int, followee_id: int, now: int
-    ) -> bool:
+    async def follow(self, tx: Handle, follower_id: int, followee_id: int, now: int) -> bool:
         """False when the follow already existed."""
         cur = await tx.execute(
             "INSERT OR IGNORE INTO follows (follower_id, followee_id, created_at) VALUES (?, ?, ?)",
@@ -196,7 +179,7 @@ class FollowRepository(Repository):
             await self._count(tx, follower_id, followee_id, +1)
         return bool(cur.rowcount)
 
-    async def unfollow(self, tx: aiosqlite.Connection, follower_id: int, followee_id: int) -> bool:
+    async def unfollow(self, tx: Handle, follower_id: int, followee_id: int) -> bool:
         cur = await tx.execute(
             "DELETE FROM follows WHERE follower_id = ? AND followee_id = ?",
             (follower_id, followee_id),
@@ -205,9 +188,7 @@ class FollowRepository(Repository):
             await self._count(tx, follower_id, followee_id, -1)
         return bool(cur.rowcount)
 
-    async def _count(
-        self, tx: aiosqlite.Connection, follower_id: int, followee_id: int, delta: int
-    ) -> None:
+    async def _count(self, tx: Handle, follower_id: int, followee_id: int, delta: int) -> None:
         await tx.execute(
             "UPDATE social_stats SET following = following + ? WHERE user_id = ?",
             (delta, follower_id),
@@ -218,7 +199,7 @@ class FollowRepository(Repository):
         )
 
     async def _summaries(
-        self, conn: aiosqlite.Connection | None, tail: str, params: Sequence[object]
+        self, conn: Handle, tail: str, params: Sequence[object]
     ) -> list[UserSummary]:
-        async with self._conn(conn).execute(_SUMMARY + tail, list(params)) as cur:
+        async with conn.execute(_SUMMARY + tail, list(params)) as cur:
             return [UserSummary(*row) for row in await cur.fetchall()]

@@ -9,8 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 
-import aiosqlite
-
+from storage.database import Handle
 from storage.repository import Repository
 from storage.server.visibility import author_visible
 
@@ -73,18 +72,16 @@ _SELECT = (
 
 class PostRepository(Repository):
     # ------------------------------------------------------------------ reading
-    async def get(self, conn: aiosqlite.Connection | None, post_id: int) -> PostRecord | None:
+    async def get(self, conn: Handle, post_id: int) -> PostRecord | None:
         found = await self.get_many(conn, [post_id])
         return found.get(post_id)
 
-    async def get_many(
-        self, conn: aiosqlite.Connection | None, ids: Iterable[int]
-    ) -> dict[int, PostRecord]:
+    async def get_many(self, conn: Handle, ids: Iterable[int]) -> dict[int, PostRecord]:
         wanted = list(dict.fromkeys(ids))
         if not wanted:
             return {}
         marks = ",".join("?" * len(wanted))
-        async with self._conn(conn).execute(f"{_SELECT} WHERE p.id IN ({marks})", wanted) as cur:
+        async with conn.execute(f"{_SELECT} WHERE p.id IN ({marks})", wanted) as cur:
             rows = await cur.fetchall()
         files = await self._attachments(conn, [row[0] for row in rows])
         records = {row[0]: PostRecord(*row) for row in rows}
@@ -93,13 +90,13 @@ class PostRepository(Repository):
         return records
 
     async def _attachments(
-        self, conn: aiosqlite.Connection | None, ids: list[int]
+        self, conn: Handle, ids: list[int]
     ) -> dict[int, tuple[AttachedFile, ...]]:
         if not ids:
             return {}
         marks = ",".join("?" * len(ids))
         found: dict[int, list[AttachedFile]] = {}
-        async with self._conn(conn).execute(
+        async with conn.execute(
             "SELECT pa.post_id, a.id, a.name, a.size FROM post_attachments pa"
             f" JOIN attachments a ON a.id = pa.attachment_id WHERE pa.post_id IN ({marks})"
             " ORDER BY pa.post_id, pa.idx",
@@ -109,22 +106,20 @@ class PostRepository(Repository):
                 found.setdefault(post_id, []).append(AttachedFile(*file))
         return {post_id: tuple(files) for post_id, files in found.items()}
 
-    async def liked(
-        self, conn: aiosqlite.Connection | None, user_id: int, ids: Sequence[int]
-    ) -> set[int]:
+    async def liked(self, conn: Handle, user_id: int, ids: Sequence[int]) -> set[int]:
         if not ids:
             return set()
         marks = ",".join("?" * len(ids))
-        async with self._conn(conn).execute(
+        async with conn.execute(
             f"SELECT post_id FROM likes WHERE user_id = ? AND post_id IN ({marks})",
             (user_id, *ids),
         ) as cur:
             return {row[0] for row in await cur.fetchall()}
 
     async def by_author(
-        self, conn: aiosqlite.Connection | None, author_id: int, before: int | None, limit: int
+        self, conn: Handle, author_id: int, before: int | None, limit: int
     ) -> list[int]:
-        async with self._conn(conn).execute(
+        async with conn.execute(
             "SELECT id FROM posts WHERE author_id = ? AND id < ? AND deleted_at IS NULL"
             " ORDER BY id DESC LIMIT ?",
             (author_id, before if before is not None else (1 << 63) - 1, limit),
@@ -132,29 +127,27 @@ class PostRepository(Repository):
             return [row[0] for row in await cur.fetchall()]
 
     async def by_author_oldest_first(
-        self, conn: aiosqlite.Connection | None, author_id: int, after: int | None, limit: int
+        self, conn: Handle, author_id: int, after: int | None, limit: int
     ) -> list[int]:
         """The author's live posts after `after`, oldest first (for export)."""
-        async with self._conn(conn).execute(
+        async with conn.execute(
             "SELECT id FROM posts WHERE author_id = ? AND id > ? AND deleted_at IS NULL"
             " ORDER BY id LIMIT ?",
             (author_id, after if after is not None else 0, limit),
         ) as cur:
             return [row[0] for row in await cur.fetchall()]
 
-    async def live_repost(
-        self, conn: aiosqlite.Connection | None, user_id: int, original_id: int
-    ) -> int | None:
-        async with self._conn(conn).execute(
+    async def live_repost(self, conn: Handle, user_id: int, original_id: int) -> int | None:
+        async with conn.execute(
             "SELECT id FROM posts WHERE author_id = ? AND repost_of = ? AND deleted_at IS NULL",
             (user_id, original_id),
         ) as cur:
             row = await cur.fetchone()
         return int(row[0]) if row else None
 
-    async def ancestors(self, conn: aiosqlite.Connection | None, post: PostRecord) -> list[int]:
+    async def ancestors(self, conn: Handle, post: PostRecord) -> list[int]:
         """Ids of the posts `post` replies to, oldest first (deleted ones included)."""
-        async with self._conn(conn).execute(
+        async with conn.execute(
             "WITH RECURSIVE up(id, depth) AS (SELECT ?, 0 UNION ALL"
             " SELECT p.reply_to, up.depth + 1 FROM posts p JOIN up ON p.id = up.id"
             " WHERE p.reply_to IS NOT NULL AND up.depth < ?)"
@@ -163,9 +156,9 @@ class PostRepository(Repository):
         ) as cur:
             return [row[0] for row in await cur.fetchall()]
 
-    async def replies(self, conn: aiosqlite.Connection | None, post_id: int) -> list[int]:
+    async def replies(self, conn: Handle, post_id: int) -> list[int]:
         """Ids of live replies to a post and to those replies, oldest first."""
-        async with self._conn(conn).execute(
+        async with conn.execute(
             "WITH RECURSIVE down(id) AS (SELECT ? UNION"
             " SELECT p.id FROM posts p JOIN down ON p.reply_to = down.id"
             " WHERE p.deleted_at IS NULL)"
@@ -174,11 +167,9 @@ class PostRepository(Repository):
         ) as cur:
             return [row[0] for row in await cur.fetchall()]
 
-    async def search(
-        self, conn: aiosqlite.Connection | None, reader_id: int, match: str, limit: int
-    ) -> list[int]:
+    async def search(self, conn: Handle, reader_id: int, match: str, limit: int) -> list[int]:
         """Live posts matching, best first, of authors the reader may see."""
-        async with self._conn(conn).execute(
+        async with conn.execute(
             "SELECT p.id FROM posts_fts f JOIN posts p ON p.id = f.rowid"
             " WHERE posts_fts MATCH ? AND p.deleted_at IS NULL"
             f" AND {author_visible('p.author_id', '?')} ORDER BY f.rank, p.id DESC LIMIT ?",
@@ -187,7 +178,7 @@ class PostRepository(Repository):
             return [row[0] for row in await cur.fetchall()]
 
     # ------------------------------------------------------------------ writing
-    async def insert(self, tx: aiosqlite.Connection, post: NewPost) -> None:
+    async def insert(self, tx: Handle, post: NewPost) -> None:
         await tx.execute(
             "INSERT INTO posts (id, author_id, text, reply_to, repost_of, created_at, fanned_out,"
             " mentions, tags) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -232,7 +223,7 @@ class PostRepository(Repository):
         if post.repost_of is not None:
             await _bump(tx, "repost_count", post.repost_of, +1)
 
-    async def mark_deleted(self, tx: aiosqlite.Connection, post: PostRecord, now: int) -> None:
+    async def mark_deleted(self, tx: Handle, post: PostRecord, now: int) -> None:
         """Delete one live post: it leaves search, trending and its author's and parents' counts."""
         await tx.execute("UPDATE posts SET deleted_at = ? WHERE id = ?", (now, post.id))
         if post.text:
@@ -249,15 +240,13 @@ class PostRepository(Repository):
         if post.repost_of is not None:
             await _bump(tx, "repost_count", post.repost_of, -1)
 
-    async def live_reposts_of(self, tx: aiosqlite.Connection, post_id: int) -> list[int]:
+    async def live_reposts_of(self, tx: Handle, post_id: int) -> list[int]:
         async with tx.execute(
             "SELECT id FROM posts WHERE repost_of = ? AND deleted_at IS NULL", (post_id,)
         ) as cur:
             return [row[0] for row in await cur.fetchall()]
 
-    async def add_like(
-        self, tx: aiosqlite.Connection, user_id: int, post_id: int, now: int
-    ) -> bool:
+    async def add_like(self, tx: Handle, user_id: int, post_id: int, now: int) -> bool:
         cur = await tx.execute(
             "INSERT OR IGNORE INTO likes (user_id, post_id, created_at) VALUES (?, ?, ?)",
             (user_id, post_id, now),
@@ -266,7 +255,7 @@ class PostRepository(Repository):
             await _bump(tx, "like_count", post_id, +1)
         return bool(cur.rowcount)
 
-    async def remove_like(self, tx: aiosqlite.Connection, user_id: int, post_id: int) -> bool:
+    async def remove_like(self, tx: Handle, user_id: int, post_id: int) -> bool:
         cur = await tx.execute(
             "DELETE FROM likes WHERE user_id = ? AND post_id = ?", (user_id, post_id)
         )
@@ -275,7 +264,7 @@ class PostRepository(Repository):
         return bool(cur.rowcount)
 
 
-async def _bump(tx: aiosqlite.Connection, column: str, post_id: int, delta: int) -> None:
+async def _bump(tx: Handle, column: str, post_id: int, delta: int) -> None:
     assert column in {"like_count", "repost_count", "reply_count"}
     await tx.execute(f"UPDATE posts SET {column} = {column} + ? WHERE id = ?", (delta, post_id))
 
@@ -287,9 +276,7 @@ class TagCount:
     posts: int
 
 
-async def trending_tags(
-    conn: aiosqlite.Connection, reader_id: int, since: int, limit: int
-) -> list[TagCount]:
+async def trending_tags(conn: Handle, reader_id: int, since: int, limit: int) -> list[TagCount]:
     """Tags of live posts since `since` that the reader may see, ranked by how many different
     people used them."""
     async with conn.execute(

@@ -11,10 +11,8 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-import aiosqlite
-
 from storage.content.blocks import LocalBlockStore, pack_table
-from storage.database import Database
+from storage.database import Database, Handle
 from storage.server.files import FileRepository, _chunks
 
 GC_BATCH = 2000  # blocks forgotten per transaction
@@ -29,7 +27,7 @@ class StorageUse:
     uncommitted_bytes: int  # blocks they uploaded that no commit of theirs has used yet
 
 
-async def storage_use(conn: aiosqlite.Connection, user_id: int) -> StorageUse:
+async def storage_use(conn: Handle, user_id: int) -> StorageUse:
     """A user's storage use, from the running totals kept beside the rows they count (the
     triggers of the "storage use" migration): two index lookups whatever the user holds."""
     async with conn.execute(
@@ -48,7 +46,7 @@ async def storage_use(conn: aiosqlite.Connection, user_id: int) -> StorageUse:
     return StorageUse(version_bytes + attached, versions + attachments, uncommitted)
 
 
-async def uncommitted_bytes(conn: aiosqlite.Connection, user_id: int) -> int:
+async def uncommitted_bytes(conn: Handle, user_id: int) -> int:
     async with conn.execute(
         "SELECT uncommitted_bytes FROM user_use WHERE user_id = ?", (user_id,)
     ) as cur:
@@ -62,9 +60,7 @@ class Purged:
     bytes: int
 
 
-async def purge_history(
-    tx: aiosqlite.Connection, files: FileRepository, ns_id: int, path: str
-) -> Purged:
+async def purge_history(tx: Handle, files: FileRepository, ns_id: int, path: str) -> Purged:
     """Forget every version of `path` and of the paths under it except each one's current
     version (a deleted file keeps only its tombstone, so other devices still learn of the
     deletion); their blocks' refcounts drop, for `collect_garbage` to take."""

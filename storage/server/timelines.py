@@ -7,8 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import aiosqlite
-
+from storage.database import Handle
 from storage.repository import Repository
 
 NEWEST = (1 << 63) - 1
@@ -17,7 +16,7 @@ NEWEST = (1 << 63) - 1
 class TimelineRepository(Repository):
     # ------------------------------------------------------------------ writing
     async def fan_out(
-        self, tx: aiosqlite.Connection, post_id: int, author_id: int, *, to_followers: bool
+        self, tx: Handle, post_id: int, author_id: int, *, to_followers: bool
     ) -> None:
         """Write a post into its author's timeline and, unless told not to, every follower's."""
         await tx.execute(
@@ -31,9 +30,7 @@ class TimelineRepository(Repository):
                 (post_id, author_id, author_id),
             )
 
-    async def backfill(
-        self, tx: aiosqlite.Connection, user_id: int, author_id: int, limit: int
-    ) -> None:
+    async def backfill(self, tx: Handle, user_id: int, author_id: int, limit: int) -> None:
         """A new follow: the followee's recent fanned-out posts join the follower's timeline
         (their other posts are merged at read time anyway)."""
         await tx.execute(
@@ -43,29 +40,29 @@ class TimelineRepository(Repository):
             (user_id, author_id, limit),
         )
 
-    async def remove_author(self, tx: aiosqlite.Connection, user_id: int, author_id: int) -> None:
+    async def remove_author(self, tx: Handle, user_id: int, author_id: int) -> None:
         await tx.execute(
             "DELETE FROM timeline WHERE user_id = ? AND author_id = ?", (user_id, author_id)
         )
 
-    async def remove_posts(self, tx: aiosqlite.Connection, post_ids: Sequence[int]) -> None:
+    async def remove_posts(self, tx: Handle, post_ids: Sequence[int]) -> None:
         await tx.executemany("DELETE FROM timeline WHERE post_id = ?", [(p,) for p in post_ids])
 
     # ------------------------------------------------------------------ reading
     async def fanned_ids(
-        self, conn: aiosqlite.Connection | None, user_id: int, before: int | None, limit: int
+        self, conn: Handle, user_id: int, before: int | None, limit: int
     ) -> list[int]:
-        async with self._conn(conn).execute(
+        async with conn.execute(
             "SELECT post_id FROM timeline WHERE user_id = ? AND post_id < ?"
             " ORDER BY post_id DESC LIMIT ?",
             (user_id, before if before is not None else NEWEST, limit),
         ) as cur:
             return [row[0] for row in await cur.fetchall()]
 
-    async def pull_sources(self, conn: aiosqlite.Connection | None, user_id: int) -> list[int]:
+    async def pull_sources(self, conn: Handle, user_id: int) -> list[int]:
         """Followees with posts that were not fanned out (accounts over the celebrity
         threshold, now or when they posted): their posts are merged at read time."""
-        async with self._conn(conn).execute(
+        async with conn.execute(
             "SELECT f.followee_id FROM follows f JOIN social_stats s ON s.user_id = f.followee_id"
             " WHERE f.follower_id = ? AND s.has_unfanned = 1",
             (user_id,),
@@ -74,7 +71,7 @@ class TimelineRepository(Repository):
 
     async def unfanned_ids(
         self,
-        conn: aiosqlite.Connection | None,
+        conn: Handle,
         author_ids: Sequence[int],
         before: int | None,
         limit: int,
@@ -92,14 +89,14 @@ class TimelineRepository(Repository):
         for author in author_ids:
             params += [author, cursor, limit]
         sql = " UNION ALL ".join([one] * len(author_ids)) + " ORDER BY id DESC LIMIT ?"
-        async with self._conn(conn).execute(sql, (*params, limit)) as cur:
+        async with conn.execute(sql, (*params, limit)) as cur:
             return [row[0] for row in await cur.fetchall()]
 
     async def pull_all_ids(
-        self, conn: aiosqlite.Connection | None, user_id: int, before: int | None, limit: int
+        self, conn: Handle, user_id: int, before: int | None, limit: int
     ) -> list[int]:
         """The baseline: pure fan-out on read, every followee's posts joined and sorted."""
-        async with self._conn(conn).execute(
+        async with conn.execute(
             "SELECT p.id FROM posts p WHERE p.deleted_at IS NULL AND p.id < ? AND"
             " (p.author_id = ? OR p.author_id IN"
             " (SELECT followee_id FROM follows WHERE follower_id = ?))"

@@ -5,13 +5,11 @@ author). The rules themselves are in `server/block_rules.py`.
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
-import aiosqlite
-
+from storage.database import Handle, marks
 from storage.repository import Repository
 
 ListKind = Literal["block", "mute"]
@@ -59,9 +57,7 @@ class DirectBlock:
 
 class UserBlockRepository(Repository):
     # ------------------------------------------------------------------ writing
-    async def add(
-        self, tx: aiosqlite.Connection, kind: ListKind, user_id: int, target_id: int, now: int
-    ) -> bool:
+    async def add(self, tx: Handle, kind: ListKind, user_id: int, target_id: int, now: int) -> bool:
         """False when `target_id` was on the list already (the first date is kept)."""
         cur = await tx.execute(
             f"INSERT OR IGNORE INTO {_TABLES[kind]} (user_id, target_id, created_at)"
@@ -70,9 +66,7 @@ class UserBlockRepository(Repository):
         )
         return bool(cur.rowcount)
 
-    async def remove(
-        self, tx: aiosqlite.Connection, kind: ListKind, user_id: int, target_id: int
-    ) -> bool:
+    async def remove(self, tx: Handle, kind: ListKind, user_id: int, target_id: int) -> bool:
         cur = await tx.execute(
             f"DELETE FROM {_TABLES[kind]} WHERE user_id = ? AND target_id = ?",
             (user_id, target_id),
@@ -81,9 +75,9 @@ class UserBlockRepository(Repository):
 
     # ------------------------------------------------------------------ reading
     async def listed(
-        self, conn: aiosqlite.Connection | None, kind: ListKind, user_id: int, limit: int
+        self, conn: Handle, kind: ListKind, user_id: int, limit: int
     ) -> list[ListedUser]:
-        async with self._conn(conn).execute(
+        async with conn.execute(
             f"SELECT u.username, p.display_name, b.created_at FROM {_TABLES[kind]} b"
             " JOIN users u ON u.id = b.target_id JOIN profiles p ON p.user_id = u.id"
             " WHERE b.user_id = ? ORDER BY b.created_at DESC, u.username LIMIT ?",
@@ -91,8 +85,8 @@ class UserBlockRepository(Repository):
         ) as cur:
             return [ListedUser(*row) for row in await cur.fetchall()]
 
-    async def hiding(self, conn: aiosqlite.Connection | None, user_id: int) -> Hiding:
-        async with self._conn(conn).execute(
+    async def hiding(self, conn: Handle, user_id: int) -> Hiding:
+        async with conn.execute(
             "SELECT 'block', target_id FROM user_blocks WHERE user_id = ?"
             " UNION ALL SELECT 'mute', target_id FROM user_mutes WHERE user_id = ?",
             (user_id, user_id),
@@ -103,8 +97,8 @@ class UserBlockRepository(Repository):
             frozenset(t for k, t in rows if k == "mute"),
         )
 
-    async def between(self, conn: aiosqlite.Connection | None, me: int, other: int) -> Between:
-        async with self._conn(conn).execute(
+    async def between(self, conn: Handle, me: int, other: int) -> Between:
+        async with conn.execute(
             "SELECT EXISTS (SELECT 1 FROM user_blocks WHERE user_id = ? AND target_id = ?),"
             " EXISTS (SELECT 1 FROM user_blocks WHERE user_id = ? AND target_id = ?),"
             " EXISTS (SELECT 1 FROM user_mutes WHERE user_id = ? AND target_id = ?)",
@@ -114,67 +108,62 @@ class UserBlockRepository(Repository):
         assert row is not None
         return Between(bool(row[0]), bool(row[1]), bool(row[2]))
 
-    async def hiders(
-        self, conn: aiosqlite.Connection | None, author_ids: Iterable[int]
-    ) -> set[int]:
+    async def hiders(self, conn: Handle, author_ids: Iterable[int]) -> set[int]:
         """Everyone who blocked or muted any of these authors."""
         ids = sorted(set(author_ids))
         if not ids:
             return set()
         marks = ",".join("?" * len(ids))
-        async with self._conn(conn).execute(
+        async with conn.execute(
             f"SELECT user_id FROM user_blocks WHERE target_id IN ({marks})"
             f" UNION SELECT user_id FROM user_mutes WHERE target_id IN ({marks})",
             [*ids, *ids],
         ) as cur:
             return {row[0] for row in await cur.fetchall()}
 
-    async def blockers_of(
-        self, conn: aiosqlite.Connection | None, user_id: int, among: Iterable[int]
-    ) -> set[int]:
+    async def blockers_of(self, conn: Handle, user_id: int, among: Iterable[int]) -> set[int]:
         """Those of `among` who blocked `user_id`."""
         ids = sorted(set(among))
         if not ids:
             return set()
         marks = ",".join("?" * len(ids))
-        async with self._conn(conn).execute(
+        async with conn.execute(
             f"SELECT user_id FROM user_blocks WHERE target_id = ? AND user_id IN ({marks})",
             [user_id, *ids],
         ) as cur:
             return {row[0] for row in await cur.fetchall()}
 
-    async def blocked_either(
-        self, conn: aiosqlite.Connection | None, user_id: int, among: Iterable[int]
-    ) -> set[int]:
+    async def blocked_either(self, conn: Handle, user_id: int, among: Iterable[int]) -> set[int]:
         """Those of `among` whom `user_id` blocked or who blocked `user_id`."""
         ids = sorted(set(among))
         if not ids:
             return set()
         marks = ",".join("?" * len(ids))
-        async with self._conn(conn).execute(
+        async with conn.execute(
             f"SELECT target_id FROM user_blocks WHERE user_id = ? AND target_id IN ({marks})"
             f" UNION SELECT user_id FROM user_blocks WHERE target_id = ? AND user_id IN ({marks})",
             [user_id, *ids, user_id, *ids],
         ) as cur:
             return {row[0] for row in await cur.fetchall()}
 
-    def direct_blocks_sync(
-        self, conn: sqlite3.Connection, conversation_ids: Iterable[int]
+    async def direct_blocks(
+        self, conn: Handle, conversation_ids: Iterable[int]
     ) -> list[DirectBlock]:
         """The direct conversations among these whose members are blocked one way or both
-        (for the send path's group commit, on the database thread)."""
+        (for the send path's group commit)."""
         ids = sorted(set(conversation_ids))
         if not ids:
             return []
-        marks = ",".join("?" * len(ids))
-        rows = conn.execute(
-            "SELECT c.id, b.user_id, b.target_id, ua.username, ub.username"
-            " FROM conversations c"
-            " JOIN conversation_members m ON m.conversation_id = c.id"
-            " JOIN user_blocks b ON b.user_id = m.user_id"
-            " JOIN conversation_members o ON o.conversation_id = c.id AND o.user_id = b.target_id"
-            " JOIN users ua ON ua.id = b.user_id JOIN users ub ON ub.id = b.target_id"
-            f" WHERE c.kind = 'direct' AND c.id IN ({marks})",
-            ids,
-        ).fetchall()
-        return [DirectBlock(*row) for row in rows]
+        async with conn.execute(DIRECT_BLOCKS.format(marks=marks(ids)), ids) as cur:
+            return [DirectBlock(*row) for row in await cur.fetchall()]
+
+
+DIRECT_BLOCKS = (
+    "SELECT c.id, b.user_id, b.target_id, ua.username, ub.username"
+    " FROM conversations c"
+    " JOIN conversation_members m ON m.conversation_id = c.id"
+    " JOIN user_blocks b ON b.user_id = m.user_id"
+    " JOIN conversation_members o ON o.conversation_id = c.id AND o.user_id = b.target_id"
+    " JOIN users ua ON ua.id = b.user_id JOIN users ub ON ub.id = b.target_id"
+    " WHERE c.kind = 'direct' AND c.id IN ({marks})"
+)

@@ -17,8 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-import aiosqlite
-
+from storage.database import Handle
 from storage.repository import Repository
 
 
@@ -50,14 +49,14 @@ class FollowRequest:
 class VisibilityRepository(Repository):
     # ------------------------------------------------------------------ the rule
     async def hidden_authors(
-        self, conn: aiosqlite.Connection | None, reader_id: int, author_ids: Iterable[int]
+        self, conn: Handle, reader_id: int, author_ids: Iterable[int]
     ) -> set[int]:
         """Which of these authors' posts the reader may not see."""
         wanted = [a for a in dict.fromkeys(author_ids) if a != reader_id]
         if not wanted:
             return set()
         marks = ",".join("?" * len(wanted))
-        async with self._conn(conn).execute(
+        async with conn.execute(
             f"SELECT p.user_id FROM profiles p WHERE p.user_id IN ({marks}) AND p.locked = 1"
             " AND NOT EXISTS (SELECT 1 FROM follows f"
             "  WHERE f.follower_id = ? AND f.followee_id = p.user_id)",
@@ -65,19 +64,15 @@ class VisibilityRepository(Repository):
         ) as cur:
             return {row[0] for row in await cur.fetchall()}
 
-    async def may_see(
-        self, conn: aiosqlite.Connection | None, reader_id: int, author_id: int
-    ) -> bool:
+    async def may_see(self, conn: Handle, reader_id: int, author_id: int) -> bool:
         return not await self.hidden_authors(conn, reader_id, [author_id])
 
-    async def is_locked(self, conn: aiosqlite.Connection | None, user_id: int) -> bool:
-        async with self._conn(conn).execute(
-            "SELECT locked FROM profiles WHERE user_id = ?", (user_id,)
-        ) as cur:
+    async def is_locked(self, conn: Handle, user_id: int) -> bool:
+        async with conn.execute("SELECT locked FROM profiles WHERE user_id = ?", (user_id,)) as cur:
             row = await cur.fetchone()
         return bool(row and row[0])
 
-    async def set_locked(self, tx: aiosqlite.Connection, user_id: int, locked: bool) -> bool:
+    async def set_locked(self, tx: Handle, user_id: int, locked: bool) -> bool:
         """False when it already was so."""
         cur = await tx.execute(
             "UPDATE profiles SET locked = ? WHERE user_id = ? AND locked != ?",
@@ -86,9 +81,7 @@ class VisibilityRepository(Repository):
         return bool(cur.rowcount)
 
     # ------------------------------------------------------------------ follow requests
-    async def request(
-        self, tx: aiosqlite.Connection, requester_id: int, target_id: int, now: int
-    ) -> bool:
+    async def request(self, tx: Handle, requester_id: int, target_id: int, now: int) -> bool:
         """False when the request was already waiting."""
         cur = await tx.execute(
             "INSERT OR IGNORE INTO follow_requests (target_id, requester_id, created_at)"
@@ -97,7 +90,7 @@ class VisibilityRepository(Repository):
         )
         return bool(cur.rowcount)
 
-    async def withdraw(self, tx: aiosqlite.Connection, requester_id: int, target_id: int) -> bool:
+    async def withdraw(self, tx: Handle, requester_id: int, target_id: int) -> bool:
         """Drop a waiting request (cancelled, approved or declined); False if there was none."""
         cur = await tx.execute(
             "DELETE FROM follow_requests WHERE target_id = ? AND requester_id = ?",
@@ -105,20 +98,16 @@ class VisibilityRepository(Repository):
         )
         return bool(cur.rowcount)
 
-    async def is_requested(
-        self, conn: aiosqlite.Connection | None, requester_id: int, target_id: int
-    ) -> bool:
-        async with self._conn(conn).execute(
+    async def is_requested(self, conn: Handle, requester_id: int, target_id: int) -> bool:
+        async with conn.execute(
             "SELECT 1 FROM follow_requests WHERE target_id = ? AND requester_id = ?",
             (target_id, requester_id),
         ) as cur:
             return await cur.fetchone() is not None
 
-    async def requests_to(
-        self, conn: aiosqlite.Connection | None, target_id: int, limit: int
-    ) -> list[FollowRequest]:
+    async def requests_to(self, conn: Handle, target_id: int, limit: int) -> list[FollowRequest]:
         """Requests waiting for `target_id`'s answer, oldest first."""
-        async with self._conn(conn).execute(
+        async with conn.execute(
             "SELECT r.requester_id, u.username, p.display_name, r.created_at"
             " FROM follow_requests r JOIN users u ON u.id = r.requester_id"
             " JOIN profiles p ON p.user_id = r.requester_id"

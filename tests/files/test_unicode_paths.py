@@ -16,8 +16,8 @@ from client.errors import ClientError, ServerError
 from client.files import RemoteFiles
 from protocol import files as wire
 from protocol.errors import RoostError
-from storage.database import Database
 from storage.server import schema as server_schema
+from storage.sqlite import SqliteDatabase
 from tests.conftest import LiveServer, start_server
 from tests.files.helpers import Device, device
 
@@ -134,7 +134,7 @@ async def test_paths_stored_before_are_nfc_without_controls_after_the_upgrade(
     stored in NFD, or holding a refused character, in place (its history with it) unless the
     new name is taken, and keys match across forms from then on."""
     before = [m for m in server_schema.MIGRATIONS if m.version < 7]
-    db = await Database(tmp_path / "roost.db", before).open()
+    db = await SqliteDatabase(tmp_path / "roost.db", before).open()
     await db.close()
     raw = sqlite3.connect(tmp_path / "roost.db")
     raw.executescript(

@@ -76,7 +76,7 @@ async def test_healthz_is_503_when_the_database_does_not_answer_in_time(
 ) -> None:
     # A read that takes far longer than the check waits holds the one reader connection.
     reader = live.server.db.reader
-    endless = asyncio.create_task(reader.execute(ENDLESS))
+    endless = asyncio.ensure_future(reader.execute(ENDLESS))
     await asyncio.sleep(0.1)
     started = time.monotonic()
     status, _, body = await asyncio.to_thread(get, http(live, "/healthz"))
@@ -98,7 +98,7 @@ async def test_a_failing_check_is_logged_once_and_its_recovery_once(
 ) -> None:
     caplog.set_level(logging.INFO, logger="roost.server")
     reader = live.server.db.reader
-    endless = asyncio.create_task(reader.execute(ENDLESS))
+    endless = asyncio.ensure_future(reader.execute(ENDLESS))
     await asyncio.sleep(0.1)
     for _ in range(2):
         assert (await asyncio.to_thread(get, http(live, "/healthz")))[0] == 503
@@ -125,7 +125,7 @@ async def test_healthz_says_shutting_down_while_in_flight_ops_finish(tmp_path: P
     live = LiveServer(server)
     session = await live.register("alice")
     conn = await live.connect(session.token)
-    endless = asyncio.create_task(server.db.reader.execute(ENDLESS))
+    endless = asyncio.ensure_future(server.db.reader.execute(ENDLESS))
     await asyncio.sleep(0.1)
     in_flight = asyncio.create_task(conn.call("devices.list"))  # waits behind the read
     await asyncio.sleep(0.1)

@@ -63,9 +63,9 @@ async def test_celebrity_posts_are_merged_at_read_time(small: LiveServer) -> Non
     for fan in (f1, f2):
         assert await home_texts(fan) == ["plain 2", "from the star", "plain 1"]
     assert await home_texts(f3) == ["from the star"]
-    fan1 = await FollowRepository(small.server.db).user_id(None, "fan1")
+    fan1 = await FollowRepository(small.server.db).user_id(small.server.db.reader, "fan1")
     assert fan1 is not None
-    fanned = await TimelineRepository(small.server.db).fanned_ids(None, fan1, None, 100)
+    fanned = await TimelineRepository(small.server.db).fanned_ids(small.server.db.reader, fan1, None, 100)
     assert int(starred.id) not in fanned  # really not written into the follower's timeline
     assert len(fanned) == 2  # the plain posts were
     # Deleting a celebrity post removes it from every home timeline too.
@@ -166,7 +166,7 @@ async def test_the_pull_baseline_answers_the_same_pages(small: LiveServer) -> No
     gone = await post(a, "deleted")
     await a.call("post.delete", wire.PostRef(post_id=gone.id))
     social = SocialServices.open(small.server.db, celebrity_threshold=2)
-    me = await social.follows.user_id(None, "reader")
+    me = await social.follows.user_id(social.db.reader, "reader")
     assert me is not None
     before = None
     texts: list[str] = []

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from storage.database import Database
 from storage.server import schema as server_schema
+from storage.sqlite import SqliteDatabase
 
 
 def _add_user(tx: sqlite3.Connection, user_id: int) -> None:
@@ -21,13 +21,13 @@ def _add_user(tx: sqlite3.Connection, user_id: int) -> None:
     )
 
 
-async def _user_ids(db: Database) -> list[int]:
+async def _user_ids(db: SqliteDatabase) -> list[int]:
     async with db.reader.execute("SELECT id FROM users ORDER BY id") as cur:
         return [row[0] for row in await cur.fetchall()]
 
 
-async def test_write_in_thread_commits_everything_or_nothing(tmp_path: Path) -> None:
-    db = await Database(tmp_path / "x.db", server_schema.MIGRATIONS).open()
+async def test_transaction_on_thread_commits_everything_or_nothing(tmp_path: Path) -> None:
+    db = await SqliteDatabase(tmp_path / "x.db", server_schema.MIGRATIONS).open()
     try:
 
         def good(tx: sqlite3.Connection) -> str:
@@ -35,14 +35,14 @@ async def test_write_in_thread_commits_everything_or_nothing(tmp_path: Path) -> 
             _add_user(tx, 2)
             return "done"
 
-        assert await db.write_in_thread(good) == "done"
+        assert await db.transaction_on_thread(good) == "done"
 
         def half_then_fails(tx: sqlite3.Connection) -> None:
             _add_user(tx, 3)
             _add_user(tx, 1)  # a duplicate: the whole transaction must roll back
 
         with pytest.raises(sqlite3.IntegrityError):
-            await db.write_in_thread(half_then_fails)
+            await db.transaction_on_thread(half_then_fails)
         assert await _user_ids(db) == [1, 2]
         # The write lock was released: an ordinary write still goes through.
         async with db.write() as tx:
@@ -56,9 +56,9 @@ async def test_write_in_thread_commits_everything_or_nothing(tmp_path: Path) -> 
 
 
 async def test_queries_read_as_cursors_did(tmp_path: Path) -> None:
-    db = await Database(tmp_path / "x.db", server_schema.MIGRATIONS).open()
+    db = await SqliteDatabase(tmp_path / "x.db", server_schema.MIGRATIONS).open()
     try:
-        await db.write_in_thread(lambda tx: [_add_user(tx, i) for i in range(1, 6)])
+        await db.transaction_on_thread(lambda tx: [_add_user(tx, i) for i in range(1, 6)])
         async with db.reader.execute("SELECT id FROM users ORDER BY id") as cur:
             assert (await cur.fetchone())[0] == 1
             assert [r[0] for r in await cur.fetchmany(2)] == [2, 3]
@@ -75,7 +75,7 @@ async def test_queries_read_as_cursors_did(tmp_path: Path) -> None:
 
 async def test_the_wal_stops_growing_under_back_to_back_writes(tmp_path: Path) -> None:
     limit = 1 << 20
-    db = await Database(
+    db = await SqliteDatabase(
         tmp_path / "x.db", server_schema.MIGRATIONS, checkpoint_every=0.01, wal_limit=limit
     ).open()
     wal = tmp_path / "x.db-wal"
@@ -93,7 +93,7 @@ async def test_the_wal_stops_growing_under_back_to_back_writes(tmp_path: Path) -
         # Passive checkpoints run beside the writes and never catch up with the last commit:
         # without the truncation, the WAL holds all of this (~40 MiB).
         while written < 2_500:
-            await db.write_in_thread(add_one)
+            await db.transaction_on_thread(add_one)
             written += 1
             if written % 50 == 0:
                 sizes.append(wal.stat().st_size)
@@ -109,7 +109,7 @@ async def test_a_write_cancelled_while_it_begins_leaves_no_transaction_open(
     """A request cancelled (its client gone, the server stopping) just as its transaction
     begins: the BEGIN still runs on the writer's thread, and the next write must not find a
     transaction open ("cannot start a transaction within a transaction")."""
-    db = await Database(tmp_path / "x.db", server_schema.MIGRATIONS).open()
+    db = await SqliteDatabase(tmp_path / "x.db", server_schema.MIGRATIONS).open()
     try:
         writer = db._writer
         assert writer is not None

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from storage.database import Database
 from storage.server import schema as server_schema
 from storage.server.idempotency import IdempotencyRepository, StoredResult
+from storage.sqlite import SqliteDatabase
 
 
 async def test_lookup_many_finds_exactly_the_stored_keys_by_primary_key(tmp_path: Path) -> None:
-    db = await Database(tmp_path / "x.db", server_schema.MIGRATIONS).open()
+    db = await SqliteDatabase(tmp_path / "x.db", server_schema.MIGRATIONS).open()
     repo = IdempotencyRepository()
     try:
         async with db.write() as tx:

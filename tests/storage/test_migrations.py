@@ -7,9 +7,10 @@ from pathlib import Path
 import pytest
 
 from storage.client import schema as client_schema
-from storage.database import Database, Migration
+from storage.database import Migration
 from storage.errors import MigrationError
 from storage.server import schema as server_schema
+from storage.sqlite import SqliteDatabase
 
 
 @pytest.mark.parametrize("schema", [server_schema, client_schema])
@@ -18,7 +19,7 @@ async def test_fresh_database_reaches_the_newest_version_and_reopens(
 ) -> None:
     newest = max(m.version for m in schema.MIGRATIONS)
     for _ in range(2):  # the second open applies nothing
-        db = await Database(tmp_path / "x.db", schema.MIGRATIONS).open()
+        db = await SqliteDatabase(tmp_path / "x.db", schema.MIGRATIONS).open()
         async with db.reader.execute("SELECT version FROM schema_version ORDER BY version") as cur:
             versions = [row[0] for row in await cur.fetchall()]
         async with db.reader.execute("PRAGMA journal_mode") as cur:
@@ -34,10 +35,10 @@ async def test_newer_schema_is_refused(tmp_path: Path) -> None:
         *server_schema.MIGRATIONS,
         Migration(99, "from the future", "CREATE TABLE future (x INTEGER)"),
     ]
-    db = await Database(tmp_path / "x.db", later).open()
+    db = await SqliteDatabase(tmp_path / "x.db", later).open()
     await db.close()
     with pytest.raises(MigrationError, match="newer than this Roost"):
-        await Database(tmp_path / "x.db", server_schema.MIGRATIONS).open()
+        await SqliteDatabase(tmp_path / "x.db", server_schema.MIGRATIONS).open()
 
 
 async def test_failed_migration_leaves_the_previous_version(tmp_path: Path) -> None:
@@ -47,15 +48,15 @@ async def test_failed_migration_leaves_the_previous_version(tmp_path: Path) -> N
         Migration(version, "broken", "CREATE TABLE ok (x INTEGER); NOT SQL"),
     ]
     with pytest.raises(MigrationError, match=f"migration {version} failed"):
-        await Database(tmp_path / "x.db", broken).open()
-    db = await Database(tmp_path / "x.db", server_schema.MIGRATIONS).open()
+        await SqliteDatabase(tmp_path / "x.db", broken).open()
+    db = await SqliteDatabase(tmp_path / "x.db", server_schema.MIGRATIONS).open()
     async with db.reader.execute("SELECT name FROM sqlite_master WHERE name = 'ok'") as cur:
         assert await cur.fetchone() is None  # nothing half-applied
     await db.close()
 
 
 async def test_write_rolls_back_on_error(tmp_path: Path) -> None:
-    db = await Database(tmp_path / "x.db", client_schema.MIGRATIONS).open()
+    db = await SqliteDatabase(tmp_path / "x.db", client_schema.MIGRATIONS).open()
     with pytest.raises(RuntimeError):
         async with db.write() as tx:
             await tx.execute(
@@ -68,7 +69,7 @@ async def test_write_rolls_back_on_error(tmp_path: Path) -> None:
 
 
 def test_triggers_stay_one_statement() -> None:
-    from storage.database import _statements
+    from storage.sqlite import _statements
 
     script = (
         "CREATE TABLE a (x); CREATE TRIGGER t AFTER INSERT ON a BEGIN"

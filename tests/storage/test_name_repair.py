@@ -15,10 +15,10 @@ from hypothesis import strategies as st
 from client.errors import AuthRejected
 from protocol import chat, social
 from protocol.types import Username
-from storage.database import Database
 from storage.server import schema as server_schema
 from storage.server.credentials import secret_hash
 from storage.server.name_repair import repair_names, repaired_name, repaired_username
+from storage.sqlite import SqliteDatabase
 from tests.conftest import LiveServer, start_server
 from tests.helpers import PASSWORD
 from tests.hostile import unsafe_in
@@ -68,7 +68,7 @@ def test_a_repaired_name_loses_its_control_characters() -> None:
 
 # ------------------------------------------------------------------------------ the migration
 async def build_old_database(data_dir: Path) -> None:
-    db = await Database(data_dir / "roost.db", BEFORE).open()
+    db = await SqliteDatabase(data_dir / "roost.db", BEFORE).open()
     hashed = PasswordHasher().hash(PASSWORD)
     async with db.write() as tx:
         for uid, name in USERS.items():
@@ -178,7 +178,7 @@ async def test_the_repair_runs_once(tmp_path: Path) -> None:
     data_dir = tmp_path / "server"
     await build_old_database(data_dir)
     for _ in range(2):
-        db = await Database(data_dir / "roost.db", server_schema.MIGRATIONS).open()
+        db = await SqliteDatabase(data_dir / "roost.db", server_schema.MIGRATIONS).open()
         async with db.reader.execute("SELECT COUNT(*) FROM name_repairs") as cur:
             count = (await cur.fetchone())[0]
         await db.close()

@@ -6,11 +6,11 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from storage.database import Database
 from storage.server import schema as server_schema
 from storage.server.expiry import DAY_MS, HOUR_MS, Ages, expire
 from storage.server.files import FileRepository, NewVersion
 from storage.server.space import StorageUse, purge_history, storage_use
+from storage.sqlite import SqliteDatabase
 
 STORAGE_USE = next(m for m in server_schema.MIGRATIONS if m.description.startswith("storage use"))
 BEFORE = [m for m in server_schema.MIGRATIONS if m.version < STORAGE_USE.version]
@@ -25,7 +25,7 @@ async def _old_database(path: Path) -> None:
     """A database from before sizes were counted by the server: alice committed a 3 MiB block
     as 1 byte, attached a 1 MiB block as 5 bytes, and has one upload no commit used; her
     committed upload is still on record, as every upload was."""
-    db = await Database(path, BEFORE).open()
+    db = await SqliteDatabase(path, BEFORE).open()
     async with db.write() as tx:
         await tx.execute(
             "INSERT INTO users (id, username, password_hash, created_at) VALUES (1, 'alice', '', 0)"
@@ -58,12 +58,12 @@ async def test_the_migration_counts_sizes_from_the_blocks_and_keeps_running_tota
     tmp_path: Path,
 ) -> None:
     await _old_database(tmp_path / "roost.db")
-    db = await Database(tmp_path / "roost.db", server_schema.MIGRATIONS).open()
+    db = await SqliteDatabase(tmp_path / "roost.db", server_schema.MIGRATIONS).open()
     files = FileRepository(db)
     try:
         async with db.reader.execute("SELECT size FROM file_versions WHERE id = 100") as cur:
             assert (await cur.fetchone())[0] == 3 << 20
-        assert (await files.attachment(200)).size == 1 << 20
+        assert (await files.attachment(200, db.reader)).size == 1 << 20
         # committed uploads are settled; the one no commit used waits, and counts
         assert await storage_use(db.reader, 1) == StorageUse((3 << 20) + (1 << 20), 2, 5000)
 
@@ -82,7 +82,7 @@ async def test_the_migration_counts_sizes_from_the_blocks_and_keeps_running_tota
 
 
 async def test_uploads_staged_lists_and_keys_expire_at_their_ages(tmp_path: Path) -> None:
-    db = await Database(tmp_path / "roost.db", server_schema.MIGRATIONS).open()
+    db = await SqliteDatabase(tmp_path / "roost.db", server_schema.MIGRATIONS).open()
     files = FileRepository(db)
     try:
         async with db.write() as tx:

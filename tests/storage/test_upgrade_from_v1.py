@@ -19,9 +19,10 @@ from client.sync.engine import SyncEngine
 from protocol import accounts, chat, social
 from protocol.profiles import GetProfile, SetProfile
 from storage.client import schema as client_schema
-from storage.database import Database, Migration, now_ms
+from storage.database import Migration, now_ms
 from storage.server import schema as server_schema
 from storage.server.credentials import secret_hash
+from storage.sqlite import SqliteDatabase
 from tests.conftest import LiveServer, start_server
 from tests.helpers import PASSWORD, SECOND, roost_command
 
@@ -32,11 +33,11 @@ NEWEST_SERVER = max(m.version for m in server_schema.MIGRATIONS)
 NEWEST_CLIENT = max(m.version for m in client_schema.MIGRATIONS)
 
 
-async def open_at_version_1(path: Path, migrations: Sequence[Migration]) -> Database:
-    return await Database(path, [m for m in migrations if m.version == 1]).open()
+async def open_at_version_1(path: Path, migrations: Sequence[Migration]) -> SqliteDatabase:
+    return await SqliteDatabase(path, [m for m in migrations if m.version == 1]).open()
 
 
-async def versions(db: Database) -> list[int]:
+async def versions(db: SqliteDatabase) -> list[int]:
     async with db.reader.execute("SELECT version FROM schema_version ORDER BY version") as cur:
         return [row[0] for row in await cur.fetchall()]
 
@@ -165,7 +166,7 @@ async def test_a_database_from_a_newer_roost_is_refused_in_one_line(tmp_path: Pa
         (data_dir / "roost.db", server_schema),
         (home / "client.db", client_schema),
     ):
-        db = await Database(path, [*schema.MIGRATIONS, future]).open()
+        db = await SqliteDatabase(path, [*schema.MIGRATIONS, future]).open()
         await db.close()
     for args, env in (
         (["serve", "--port", "0", "--data", str(data_dir)], {}),

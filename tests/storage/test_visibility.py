@@ -7,9 +7,9 @@ from __future__ import annotations
 import itertools
 from pathlib import Path
 
-from storage.database import Database
 from storage.server import schema as server_schema
 from storage.server.visibility import VisibilityRepository, author_visible, can_see
+from storage.sqlite import SqliteDatabase
 
 # (name, locked); ann follows cat, cat follows bob, dan asked to follow bob (waiting)
 PEOPLE = [("ann", False), ("bob", True), ("cat", True), ("dan", False)]
@@ -25,7 +25,7 @@ def test_the_rule() -> None:
 
 
 async def test_sql_and_lookup_agree_with_the_rule(tmp_path: Path) -> None:
-    db = await Database(tmp_path / "s.db", server_schema.MIGRATIONS).open()
+    db = await SqliteDatabase(tmp_path / "s.db", server_schema.MIGRATIONS).open()
     try:
         async with db.write() as tx:
             for uid, (name, locked) in enumerate(PEOPLE, start=1):
@@ -61,8 +61,8 @@ async def test_sql_and_lookup_agree_with_the_rule(tmp_path: Path) -> None:
             ) as cur:
                 row = await cur.fetchone()
             assert row is not None and bool(row[0]) == expected, (reader, author)
-            assert await repo.may_see(None, reader, author) == expected, (reader, author)
-        assert await repo.hidden_authors(None, 4, ids) == {2, 3}  # a request is not a follow
-        assert await repo.hidden_authors(None, 1, ids) == {2}
+            assert await repo.may_see(db.reader, reader, author) == expected, (reader, author)
+        assert await repo.hidden_authors(db.reader, 4, ids) == {2, 3}  # a request is not a follow
+        assert await repo.hidden_authors(db.reader, 1, ids) == {2}
     finally:
         await db.close()
