@@ -108,16 +108,17 @@ class SqliteConnection:
 
 
 def _settle(future: asyncio.Future[Any], result: Any, exc: BaseException | None) -> None:
-    def settle() -> None:
-        if future.done():  # the awaiting coroutine was cancelled
-            return
-        if exc is not None:
-            future.set_exception(exc)
-        else:
-            future.set_result(result)
-
     with contextlib.suppress(RuntimeError):  # the event loop closed meanwhile
-        future.get_loop().call_soon_threadsafe(settle)
+        future.get_loop().call_soon_threadsafe(_settle_now, future, result, exc)
+
+
+def _settle_now(future: asyncio.Future[Any], result: Any, exc: BaseException | None) -> None:
+    if future.done():  # the awaiting coroutine was cancelled
+        return
+    if exc is not None:
+        future.set_exception(exc)
+    else:
+        future.set_result(result)
 
 
 class _Statement:
