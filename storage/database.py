@@ -43,6 +43,8 @@ class Migration:
     # A data step the SQL cannot express, run after it in the same transaction on the plain
     # sqlite3 connection (e.g. repairing values by a rule written in Python).
     then: Callable[[sqlite3.Connection], None] | None = None
+    # The statements for PostgreSQL, where they differ from `sql` (None: the same text).
+    postgres: str | None = None
 
 
 class Database:
