@@ -73,12 +73,16 @@ class PostgresDatabase:
         *,
         pool_size: int = 10,
         connect_timeout: float = 10.0,
+        statement_timeout: float | None = 60.0,
     ) -> None:
         self.url = url
         self.where = describe(url)
         self._migrations = migrations
         self._pool_size = pool_size
         self._connect_timeout = connect_timeout
+        # A statement that has no answer by then is given up (asyncpg cancels it) and reported
+        # Unavailable: a server that stopped answering must not hold requests forever.
+        self._statement_timeout = statement_timeout
         self._pool: asyncpg.Pool | None = None
         self._reader: Reader | None = None
         self._shapes = StatementShapes()
@@ -95,19 +99,20 @@ class PostgresDatabase:
                 min_size=1,
                 max_size=self._pool_size,
                 timeout=self._connect_timeout,
+                command_timeout=self._statement_timeout,
                 statement_cache_size=STATEMENTS_PER_CONNECTION,
                 init=_set_up_connection,
                 reset=_rollback_if_open,
             )
         except _REFUSED_LOGIN as exc:
             await self.close()
-            raise Unavailable(f"PostgreSQL at {self.where} refused us: {exc}") from exc
+            raise Unavailable(f"PostgreSQL at {self.where} refused us: {_reason(exc)}") from exc
         except _UNREACHABLE as exc:
             await self.close()
             raise Unavailable(f"cannot reach PostgreSQL at {self.where}: {_reason(exc)}") from exc
         except asyncpg.PostgresError as exc:
             await self.close()
-            raise StorageError(f"cannot open PostgreSQL at {self.where}: {exc}") from exc
+            raise StorageError(f"cannot open PostgreSQL at {self.where}: {_reason(exc)}") from exc
         except BaseException:
             await self.close()
             raise
@@ -284,7 +289,7 @@ class Statement:
 class Reader:
     """Committed data only: each statement on whichever pooled connection is free, outside any
     transaction. A SELECT that finds its pooled connection dead (the server restarted since)
-    is tried once more on a new one; nothing else is retried."""
+    is tried once more on a new one; nothing else is retried, nor a statement that timed out."""
 
     engine = "postgresql"
 
@@ -299,8 +304,9 @@ class Reader:
     async def _execute(self, sql: str, parameters: Sequence[Any]) -> Cursor:
         try:
             return await self._on_a_connection(lambda c: self._shapes.run(c, sql, parameters))
-        except Unavailable:
-            if sql.lstrip()[:6].upper() != "SELECT":
+        except Unavailable as exc:
+            timed_out = isinstance(exc.__cause__, TimeoutError)
+            if timed_out or sql.lstrip()[:6].upper() != "SELECT":
                 raise
             await self._pool.expire_connections()  # the others are likely dead too
             return await self._on_a_connection(lambda c: self._shapes.run(c, sql, parameters))
@@ -355,6 +361,8 @@ class Transaction:
             raise StorageError("the write transaction is over; use a new db.write()")
 
     async def commit(self) -> None:
+        # Unavailable here leaves it unknown whether the server committed: callers retry with
+        # their idempotency key, as after any lost reply.
         async with self._lock:
             self._open = False
             await _translated(self._where, self._conn.execute("COMMIT"))

@@ -4,7 +4,11 @@ table and shows it back, and each test's database starts empty."""
 from __future__ import annotations
 
 import subprocess
+from pathlib import Path
 
+import pytest
+
+from tests import postgres
 from tests.postgres import _clean_env, find_binaries
 
 
@@ -33,3 +37,12 @@ def test_each_test_gets_an_empty_database(postgres_url: str) -> None:
     # The table the test above made is not here: this database is another, new one.
     tables = psql(postgres_url, "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'")
     assert tables == "0"
+
+
+def test_missing_postgresql_says_how_to_install_it(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setattr(postgres.shutil, "which", lambda name: None)
+    monkeypatch.setattr(postgres, "_DEBIAN_BINARIES", tmp_path)
+    with pytest.raises(FileNotFoundError, match=r"apt-get install postgresql"):
+        postgres.find_binaries()

@@ -6,6 +6,7 @@ that run once and refuse a newer database."""
 from __future__ import annotations
 
 import asyncio
+import time
 from pathlib import Path
 
 import asyncpg
@@ -274,6 +275,24 @@ async def test_a_lost_connection_is_unavailable_and_the_engine_recovers(postgres
         await add_notes(db, 5)
         await terminate_sessions(postgres_url)
         assert await note_ids(db) == [1, 4, 5, *range(10, 18)]
+    finally:
+        await db.close()
+
+
+async def test_a_statement_without_an_answer_is_given_up(postgres_url: str) -> None:
+    db = await PostgresDatabase(postgres_url, MIGRATIONS, statement_timeout=0.5).open()
+    try:
+        started = time.monotonic()
+        with pytest.raises(Unavailable, match="timed out"):
+            await db.reader.execute("SELECT pg_sleep(10)")
+        assert time.monotonic() - started < 0.9  # given up once, not tried again
+        with pytest.raises(Unavailable, match="timed out"):
+            async with db.write() as tx:
+                await tx.execute("INSERT INTO notes (id, author, text) VALUES (1, 1, 'x')")
+                await tx.execute("SELECT pg_sleep(10)")
+        assert await note_ids(db) == []
+        await add_notes(db, 2)
+        assert await note_ids(db) == [2]
     finally:
         await db.close()
 
