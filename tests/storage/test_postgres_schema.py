@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from storage.database import Database as SqliteDatabase
+from storage.database import Migration
 from storage.errors import StorageError
 from storage.postgres import PostgresDatabase
 from storage.server.postgres_schema import BASELINE_VERSION, server_migrations
@@ -217,15 +218,29 @@ def test_the_comparison_names_a_difference() -> None:
     assert any(f.startswith("t unique:") for f in found)
 
 
-def test_later_migrations_follow_the_baseline() -> None:
-    from storage.database import Migration
-
-    later = Migration(BASELINE_VERSION + 1, "later", "CREATE TABLE later (id INTEGER)")
+async def test_a_database_at_the_baseline_takes_only_later_migrations(postgres_url: str) -> None:
+    later = Migration(
+        BASELINE_VERSION + 1,
+        "later",
+        "CREATE TABLE later (id INTEGER PRIMARY KEY) WITHOUT ROWID",
+        postgres="CREATE TABLE later (id BIGINT PRIMARY KEY)",
+    )
     steps = server_migrations([*MIGRATIONS, later])
     assert [m.version for m in steps] == [BASELINE_VERSION, BASELINE_VERSION + 1]
     assert steps[1] is later
     with pytest.raises(ValueError, match="no migration 15"):
         server_migrations(MIGRATIONS[:3])
+
+    await (await PostgresDatabase(postgres_url, server_migrations()).open()).close()
+    await (await PostgresDatabase(postgres_url, server_migrations()).open()).close()  # again
+    db = await PostgresDatabase(postgres_url, steps).open()
+    try:
+        async with db.reader.execute("SELECT version FROM schema_version ORDER BY 1") as cur:
+            assert [r[0] for r in await cur.fetchall()] == [BASELINE_VERSION, BASELINE_VERSION + 1]
+        async with db.reader.execute("SELECT count(*) FROM later") as cur:
+            assert (await cur.fetchone())[0] == 0
+    finally:
+        await db.close()
 
 
 # ---------------------------------------------------------------- the triggers' totals
