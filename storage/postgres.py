@@ -10,7 +10,10 @@ reached `Unavailable` (storage/errors.py).
 
 Unlike SQLite's single writer, transactions here run side by side at READ COMMITTED: a
 read-then-write that must not race (the next seq of a conversation) takes its row's lock
-(`UPDATE ... RETURNING`, or `SELECT ... FOR UPDATE`) in the statement that reads it.
+(`UPDATE ... RETURNING`, or `SELECT ... FOR UPDATE`) in the statement that reads it. And
+unlike SQLite, a statement that fails spoils its whole transaction: catching its error and
+carrying on in the same transaction ends in `StorageError` at the latest on commit, nothing
+written.
 
 Migrations come from the same numbered list as SQLite's; a migration's `postgres` text is run
 where it has one. They run under an advisory lock, so two processes starting at once migrate
@@ -365,7 +368,12 @@ class Transaction:
         # their idempotency key, as after any lost reply.
         async with self._lock:
             self._open = False
-            await _translated(self._where, self._conn.execute("COMMIT"))
+            status = await _translated(self._where, self._conn.execute("COMMIT"))
+        if status == "ROLLBACK":
+            # PostgreSQL ends a transaction in which a statement failed with a rollback, even
+            # when the caller caught that statement's error and carried on (which SQLite would
+            # have committed): say so rather than let the caller believe it committed.
+            raise StorageError("the transaction was rolled back: a statement in it failed earlier")
 
     async def abandon(self) -> None:
         """Roll back after an error or a cancel. If even that fails, the connection is closed

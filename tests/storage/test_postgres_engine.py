@@ -152,6 +152,12 @@ async def test_a_failed_transaction_leaves_nothing(postgres_url: str) -> None:
         with pytest.raises(StorageError, match="not-null"):
             async with db.write() as tx:
                 await tx.execute("INSERT INTO notes (id, author, text) VALUES (10, 1, NULL)")
+        # A failed statement spoils its transaction, even if the caller catches its error.
+        with pytest.raises(StorageError, match="rolled back"):
+            async with db.write() as tx:
+                await tx.execute("INSERT INTO notes (id, author, text) VALUES (11, 1, 'x')")
+                with pytest.raises(UniqueViolation):
+                    await tx.execute("INSERT INTO notes (id, author, text) VALUES (1, 1, 'x')")
         assert await note_ids(db) == [1]
         assert await open_transactions(postgres_url) == 0
         await add_notes(db, 2)  # the connections that failed are fine for the next writer
