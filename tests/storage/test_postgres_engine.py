@@ -11,6 +11,8 @@ from pathlib import Path
 
 import asyncpg
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from storage.database import Database as SqliteDatabase
 from storage.database import Migration
@@ -357,3 +359,60 @@ async def test_a_failed_migration_leaves_the_version_where_it_was(postgres_url: 
             assert (await cur.fetchone())[0] is True
     finally:
         await db.close()
+
+
+# Text PostgreSQL can hold (no NUL), with the characters that matter to the lexer made common.
+literal_text = st.text(
+    alphabet=st.one_of(
+        st.sampled_from("?'\"$\\-/* \n"),
+        st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"),
+    ),
+    max_size=12,
+)
+
+
+def as_literal(kind: str, text: str) -> str:
+    if kind == "plain":
+        return "'" + text.replace("'", "''") + "'"
+    if kind == "escaped":
+        return "E'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
+    tag = "$q$"  # dollar quoting needs a tag that the text does not hold
+    return f"{tag}{text}{tag}" if tag not in text else "'" + text.replace("'", "''") + "'"
+
+
+def test_postgresql_reads_placeholders_and_literals_as_the_translation_does(
+    postgres_url: str,
+) -> None:
+    """Random select lists of literals (holding ?, quotes, backslashes, comment marks) and
+    parameters, run on the real server: each column comes back as written or as passed."""
+    loop = asyncio.new_event_loop()
+    db = loop.run_until_complete(opened(postgres_url))
+    try:
+
+        @settings(max_examples=60, deadline=None, database=None)
+        @given(
+            st.lists(
+                st.tuples(
+                    st.sampled_from(["plain", "escaped", "dollar", "parameter"]), literal_text
+                ),
+                min_size=1,
+                max_size=6,
+            )
+        )
+        def check(columns: list[tuple[str, str]]) -> None:
+            select = ", ".join(
+                "?::text /* ? */" if kind == "parameter" else as_literal(kind, text)
+                for kind, text in columns
+            )
+            parameters = [text for kind, text in columns if kind == "parameter"]
+
+            async def run() -> list[str]:
+                async with db.reader.execute(f"SELECT {select} -- ?\n", parameters) as cur:
+                    return list(await cur.fetchone())
+
+            assert loop.run_until_complete(run()) == [text for _kind, text in columns]
+
+        check()
+    finally:
+        loop.run_until_complete(db.close())
+        loop.close()
