@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import re
 import urllib.request
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -17,6 +17,7 @@ from protocol import accounts as wire
 from server.app import RoostServer
 from server.config import Limits, ServerConfig
 from tests.helpers import PASSWORD, Home, ServerProcess
+from tests.postgres import session_cluster
 
 
 class LiveServer:
@@ -142,3 +143,15 @@ def client_home(tmp_path: Path) -> Callable[[str], RoostClient]:
         return RoostClient(ClientHome(tmp_path / "homes" / name), open_timeout=2.0)
 
     return make
+
+
+@pytest.fixture
+def postgres_url(request: pytest.FixtureRequest) -> Iterator[str]:
+    """postgresql://USER@127.0.0.1:PORT/DB: a fresh, empty database on the session's real
+    PostgreSQL cluster (tests/postgres.py), dropped after the test."""
+    cluster = session_cluster(request.config)
+    name = cluster.create_database()
+    try:
+        yield cluster.url(name)
+    finally:
+        cluster.drop_database(name)
