@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Mapping, Sequence
 from enum import Enum
 from pathlib import Path
@@ -215,6 +216,8 @@ def print_settings(
     file = str(loaded.file) if loaded and loaded.file else None
     rows = effective(ctx)
     for row in rows:
+        if isinstance(row["value"], str):
+            row["value"] = without_password(row["value"])
         if row["value"] is None and unset and row["setting"] in unset:
             row["unset_means"] = unset[row["setting"]]
     if as_json:
@@ -226,6 +229,11 @@ def print_settings(
     print(f"# config file: {file or 'none'}")
     for text, origin in lines:
         print(f"{text.ljust(width)}  # {origin}")
+
+
+def without_password(value: str) -> str:
+    """A URL's password (postgresql://roost:secret@host/db) is never printed."""
+    return re.sub(r"^([a-z][a-z0-9+.-]*://[^/@:]*):[^/@]*@", r"\1:***@", value)
 
 
 def _from(row: dict[str, Any]) -> str:

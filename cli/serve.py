@@ -37,6 +37,16 @@ def serve(
             help="Folder for the database (and blocks); default: the platform data folder.",
         ),
     ] = None,
+    db: Annotated[
+        str | None,
+        typer.Option(
+            "--db",
+            metavar="URL",
+            help="Keep the server's database in PostgreSQL: postgresql://USER@HOST:PORT/DB"
+            " (a password from PGPASSWORD or ~/.pgpass). Default: SQLite in --data. Blocks"
+            " stay in --data either way.",
+        ),
+    ] = None,
     tls_cert: Annotated[
         Path | None, typer.Option("--tls-cert", help="PEM certificate (chain): serve wss://.")
     ] = None,
@@ -237,6 +247,7 @@ def serve(
     from server import logs
     from server.config import Limits, ServerConfig, parse_listen_address
     from server.registration import MODES
+    from storage.engines import where
 
     if log_format not in logs.FORMATS:
         raise typer.BadParameter(
@@ -254,6 +265,11 @@ def serve(
             metrics_host, metrics_port = parse_listen_address(metrics_listen)
         except ValueError as exc:
             raise typer.BadParameter(str(exc), param_hint="--metrics-listen") from None
+    if db is not None and not db.startswith(("postgresql://", "postgres://")):
+        raise typer.BadParameter(
+            "only postgresql://USER@HOST:PORT/DB (without --db: SQLite in --data)",
+            param_hint="--db",
+        )
     if (tls_cert is None) != (tls_key is None):
         raise ClientError("--tls-cert and --tls-key go together")
     limits = Limits(
@@ -295,6 +311,7 @@ def serve(
         post_cache=post_cache,
         limits=limits,
         registration=registration,
+        database_url=db,
     )
     if print_config:  # everything above has been checked: this doubles as a config test
         for warning in setting_warnings(ctx):
@@ -312,7 +329,8 @@ def serve(
     def ready(server: RoostServer) -> None:
         line = (
             f"Roost listening on {config.scheme}://{config.host}:{server.port}"
-            f" (data in {config.data_dir})"
+            f" (data in {config.data_dir}"
+            + (f", database {where(db, config.database_path)})" if db else ")")
         )
         if log_format == "json":  # every line on stderr stays JSON
             logging.getLogger("roost.server").info(line)

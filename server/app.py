@@ -62,6 +62,7 @@ from server.hub import InProcessHub
 from server.limits import RateLimits
 from server.logs import auth_event
 from server.metrics import CONTENT_TYPE, Metrics
+from server.node_lease import NodeLease
 from server.passwords import Passwords
 from server.presence import Presence
 from server.router import Router
@@ -81,7 +82,6 @@ from storage.server.files import FileRepository
 from storage.server.idempotency import IdempotencyRepository
 from storage.server.invites import InviteRepository
 from storage.server.profiles import ProfileRepository
-from storage.server.schema import MIGRATIONS
 from storage.server.user_blocks import UserBlockRepository
 
 log = logging.getLogger("roost.server")
@@ -123,7 +123,7 @@ class RoostServer:
     def __init__(self, config: ServerConfig) -> None:
         self.config = config
         self.db = server_database(
-            config.database_path, MIGRATIONS, checkpoint_every=CHECKPOINT_SECONDS
+            config.database_url, config.database_path, checkpoint_every=CHECKPOINT_SECONDS
         )
         self.hub = InProcessHub()
         self._server: Server | None = None
@@ -142,6 +142,7 @@ class RoostServer:
         self._last_seen: dict[int, int] = {}  # device id -> ms; flushed in batches
         self._flusher: asyncio.Task[None] | None = None
         self._expirer: asyncio.Task[None] | None = None  # storage.server.expiry, on a timer
+        self._lease: NodeLease | None = None  # this process's snowflake node id
         self._sessions: set[Session] = set()
         self.metrics = Metrics(
             connections=lambda: len(self._sessions),
@@ -175,6 +176,9 @@ class RoostServer:
         self._frame_limit = max(limits.max_frame_bytes, limits.max_request_bytes * 4)
         self._anonymous_frame_limit = min(limits.anonymous_frame_bytes, self._frame_limit)
 
+    def _lease_lost(self) -> None:
+        self._stopping_for_lease = asyncio.create_task(self.stop())
+
     @property
     def port(self) -> int:
         assert self._server is not None, "start() first"
@@ -189,6 +193,8 @@ class RoostServer:
         try:
             await self._start()
         except BaseException:
+            if self._lease is not None:
+                await self._lease.release()
             await self.db.close()  # its worker threads would keep the process alive
             self._data_lock.release()
             raise
@@ -198,7 +204,8 @@ class RoostServer:
         os.close(open_maintenance_lock(self.config.data_dir))  # for backups run read-only
         check_compiled()
         await self.db.open()
-        ids = SnowflakeGenerator(self.config.node_id)
+        self._lease = NodeLease(self.db, on_lost=self._lease_lost)
+        ids = SnowflakeGenerator(await self._lease.take())
         idempotency = IdempotencyRepository()
         social = SocialServices.open(
             self.db, self.config.celebrity_threshold, self.config.post_cache
@@ -334,6 +341,8 @@ class RoostServer:
         if self.messages is not None:
             await self.messages.close()
         await self.presence.close()
+        if self._lease is not None:
+            await self._lease.release()
         await self.db.close()
         if self._monitoring is not None:  # last: a monitor sees "shutting down" until here
             self._monitoring.close()

@@ -62,7 +62,8 @@ class ServerConfig:
     data_dir: Path
     host: str = "127.0.0.1"
     port: int = DEFAULT_PORT
-    node_id: int = 0  # snowflake node; distinct per server process when scaled out
+    # PostgreSQL (postgresql://USER@HOST:PORT/DB); None: SQLite in data_dir
+    database_url: str | None = None
     limits: Limits = field(default_factory=Limits)
     ping_interval: float | None = 20.0
     ping_timeout: float | None = 20.0

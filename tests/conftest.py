@@ -16,6 +16,8 @@ from client.home import ClientHome
 from protocol import accounts as wire
 from server.app import RoostServer
 from server.config import Limits, ServerConfig
+from storage.database import Database
+from storage.engines import server_database
 from tests.helpers import PASSWORD, Home, ServerProcess
 from tests.postgres import session_cluster
 
@@ -78,12 +80,16 @@ def sample_value(page: str, sample: str) -> float:
 
 
 async def start_server(
-    data_dir: Path, limits: Limits | None = None, registration: str = "open"
+    data_dir: Path,
+    limits: Limits | None = None,
+    registration: str = "open",
+    database_url: str | None = None,
 ) -> RoostServer:
     """A server on an ephemeral port; anyone may register (tests of the registration modes
-    ask for another mode)."""
+    ask for another mode). `database_url`: PostgreSQL instead of SQLite in `data_dir`."""
     config = ServerConfig(
         data_dir=data_dir,
+        database_url=database_url,
         port=0,
         limits=limits or Limits(),
         shutdown_grace=5.0,
@@ -94,9 +100,53 @@ async def start_server(
     return server
 
 
+# The suites that run on every engine; the others run on SQLite.
+ENGINES = ("sqlite", "postgresql")
+EVERY_ENGINE = ("server", "storage")
+# Until every capability runs on PostgreSQL, it is asked for with --engine postgresql.
+DEFAULT_ENGINES = ("sqlite",)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--engine",
+        action="append",
+        choices=ENGINES,
+        help="run the server and storage suites on this engine (repeatable; default:"
+        f" {', '.join(DEFAULT_ENGINES)})",
+    )
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "engine" in metafunc.fixturenames:
+        suite = metafunc.definition.path.relative_to(Path(__file__).parent).parts[0]
+        chosen = metafunc.config.getoption("engine") or list(DEFAULT_ENGINES)
+        metafunc.parametrize("engine", chosen if suite in EVERY_ENGINE else ["sqlite"])
+
+
 @pytest.fixture
-async def live(tmp_path: Path) -> AsyncIterator[LiveServer]:
-    server = await start_server(tmp_path / "server")
+def database_url(engine: str, request: pytest.FixtureRequest) -> str | None:
+    """Where a test server keeps its database: None (SQLite in its data folder) or a fresh
+    PostgreSQL database."""
+    if engine == "sqlite":
+        return None
+    url: str = request.getfixturevalue("postgres_url")
+    return url
+
+
+@pytest.fixture
+async def server_db(tmp_path: Path, database_url: str | None) -> AsyncIterator[Database]:
+    """A server database, migrated, on the test's engine."""
+    db = await server_database(database_url, tmp_path / "roost.db").open()
+    try:
+        yield db
+    finally:
+        await db.close()
+
+
+@pytest.fixture
+async def live(tmp_path: Path, database_url: str | None) -> AsyncIterator[LiveServer]:
+    server = await start_server(tmp_path / "server", database_url=database_url)
     try:
         yield LiveServer(server)
     finally:

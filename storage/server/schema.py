@@ -490,4 +490,16 @@ MIGRATIONS: list[Migration] = [
         )
         """,
     ),
+    Migration(
+        16,
+        "node leases: each server process holds a snowflake node id of its own while it runs"
+        " (released on exit, free again once a dead process's lease expires)",
+        """
+        CREATE TABLE node_leases (
+            node_id INTEGER PRIMARY KEY CHECK (node_id >= 0 AND node_id < 1024),
+            holder TEXT NOT NULL,
+            expires_at BIGINT NOT NULL
+        )
+        """,
+    ),
 ]

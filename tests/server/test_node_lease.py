@@ -1,0 +1,50 @@
+"""Each server process mints snowflake ids under a node id leased from the database."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from protocol.ids import NODE_BITS, SEQUENCE_BITS
+from storage.server.node_leases import NodeLeases
+from tests.conftest import LiveServer, start_server
+from tests.server.social_helpers import post
+
+
+def node_of(snowflake: str) -> int:
+    return (int(snowflake) >> SEQUENCE_BITS) & ((1 << NODE_BITS) - 1)
+
+
+async def test_a_server_holds_a_lease_while_it_runs_and_mints_under_it(
+    live: LiveServer,
+) -> None:
+    held = await NodeLeases(live.server.db).held()
+    assert len(held) == 1
+    node, holder, _ = held[0]
+    session = await live.register("alice")
+    conn = await live.connect(session.token)
+    try:
+        assert node_of((await post(conn, "hello")).id) == node
+    finally:
+        await conn.close()
+    assert holder.split(":")[1].isdigit()  # host:pid:random, for an operator reading the table
+
+
+async def test_two_servers_on_one_database_mint_under_different_nodes(
+    tmp_path: Path, postgres_url: str
+) -> None:
+    first = await start_server(tmp_path / "a", database_url=postgres_url)
+    second = await start_server(tmp_path / "b", database_url=postgres_url)
+    try:
+        a, b = LiveServer(first), LiveServer(second)
+        alice = await a.connect((await a.register("alice")).token)
+        bob = await b.connect((await b.register("bob")).token)
+        ids = [(await post(alice, "from a")).id, (await post(bob, "from b")).id]
+        await alice.close()
+        await bob.close()
+        assert node_of(ids[0]) != node_of(ids[1])
+        assert len(await NodeLeases(first.db).held()) == 2
+    finally:
+        await first.stop()
+    # the first one's lease went with it: the second still holds its own
+    assert [n for n, _, _ in await NodeLeases(second.db).held()] == [node_of(ids[1])]
+    await second.stop()
