@@ -4,10 +4,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from client.connection import Connection
+from protocol import chat
 from protocol.ids import NODE_BITS, SEQUENCE_BITS
 from storage.server.node_leases import NodeLeases
 from tests.conftest import LiveServer, start_server
-from tests.server.social_helpers import post
+
+
+async def group(conn: Connection, name: str, member: str) -> chat.Conversation:
+    made: chat.Conversation = await conn.call(
+        "chat.group.create", chat.CreateGroup(name=name, members=[member])
+    )
+    return made
 
 
 def node_of(snowflake: str) -> int:
@@ -21,9 +29,10 @@ async def test_a_server_holds_a_lease_while_it_runs_and_mints_under_it(
     assert len(held) == 1
     node, holder, _ = held[0]
     session = await live.register("alice")
+    await live.register("bob")
     conn = await live.connect(session.token)
     try:
-        assert node_of((await post(conn, "hello")).id) == node
+        assert node_of((await group(conn, "hello", "bob")).id) == node
     finally:
         await conn.close()
     assert holder.split(":")[1].isdigit()  # host:pid:random, for an operator reading the table
@@ -38,7 +47,7 @@ async def test_two_servers_on_one_database_mint_under_different_nodes(
         a, b = LiveServer(first), LiveServer(second)
         alice = await a.connect((await a.register("alice")).token)
         bob = await b.connect((await b.register("bob")).token)
-        ids = [(await post(alice, "from a")).id, (await post(bob, "from b")).id]
+        ids = [(await group(alice, "a", "bob")).id, (await group(bob, "b", "alice")).id]
         await alice.close()
         await bob.close()
         assert node_of(ids[0]) != node_of(ids[1])
