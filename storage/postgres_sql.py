@@ -27,9 +27,15 @@ def numbered_placeholders(sql: str) -> str:
     while at < end:
         char = sql[at]
         if char == "?":
-            number += 1
-            out.append(f"${number}")
-            at += 1
+            digits = at + 1
+            while digits < end and sql[digits].isdigit():
+                digits += 1
+            if digits > at + 1:  # ?2: SQLite's numbered form, the same number on PostgreSQL
+                out.append("$" + sql[at + 1 : digits])
+            else:
+                number += 1
+                out.append(f"${number}")
+            at = digits
             continue
         skip_to = _skip_quoted(sql, at)
         out.append(sql[at:skip_to])

@@ -353,7 +353,7 @@ class ChatRepository:
     ) -> None:
         """(conversation, user, delivered_seq, read_seq, receipt_id): receipts only move
         forward, reading implies delivery, and receipt_id changes only when something moved."""
-        await tx.executemany(ADVANCE_RECEIPTS, receipt_rows(updates))
+        await tx.executemany(advance_receipts_sql(tx.engine), receipt_rows(updates))
 
 
 # The statements of the send path, shared by the repository's methods and the SQLite form of
@@ -368,12 +368,23 @@ INSERT_MESSAGE = (
     " VALUES (?, ?, ?, ?, ?, ?, ?)"
 )
 RAISE_LAST_SEQ = "UPDATE conversations SET last_seq = ? WHERE id = ? AND last_seq < ?"
-ADVANCE_RECEIPTS = (
+_ADVANCE_RECEIPTS = (
     "UPDATE conversation_members SET"
-    " delivered_seq = MAX(delivered_seq, ?2, ?3), read_seq = MAX(read_seq, ?3),"
+    " delivered_seq = {max}(delivered_seq, ?2, ?3), read_seq = {max}(read_seq, ?3),"
     " receipt_id = ?4 WHERE conversation_id = ?5 AND user_id = ?1"
-    " AND (delivered_seq < MAX(?2, ?3) OR read_seq < ?3)"
+    " AND (delivered_seq < {max}(?2, ?3) OR read_seq < ?3)"
 )
+
+
+def advance_receipts_sql(engine: str) -> str:
+    """The larger of several values: SQLite's scalar MAX is PostgreSQL's GREATEST, whose
+    parameters need a type when no column sits beside them."""
+    if engine == "sqlite":
+        return _ADVANCE_RECEIPTS.format(max="MAX")
+    typed = _ADVANCE_RECEIPTS.replace("?2", "CAST(?2 AS BIGINT)").replace(
+        "?3", "CAST(?3 AS BIGINT)"
+    )
+    return typed.format(max="GREATEST")
 
 
 def message_rows(rows: Sequence[NewMessage]) -> list[tuple[object, ...]]:

@@ -115,7 +115,7 @@ def _on_sqlite(
         tx.executemany(chat.INSERT_MESSAGE, chat.message_rows(writes.messages))
         tx.executemany(chat.RAISE_LAST_SEQ, chat.last_seq_rows(writes.messages))
     if writes.receipts:
-        tx.executemany(chat.ADVANCE_RECEIPTS, chat.receipt_rows(writes.receipts))
+        tx.executemany(chat.advance_receipts_sql("sqlite"), chat.receipt_rows(writes.receipts))
     if writes.results:
         tx.executemany(idempotency.RECORD, writes.results)
     return result

@@ -53,7 +53,7 @@ class IdempotencyRepository:
         """Several (user_id, client_id) keys in one query (for batched writes)."""
         if not keys:
             return {}
-        async with tx.execute(*lookup_many_query(keys)) as cur:
+        async with tx.execute(*lookup_many_query(keys, tx.engine)) as cur:
             rows = await cur.fetchall()
         return {(row[0], row[1]): StoredResult(row[2], bytes(row[3])) for row in rows}
 
@@ -70,7 +70,14 @@ RECORD = (
 )
 
 
-def lookup_many_query(keys: Sequence[tuple[int, str]]) -> tuple[str, list[object]]:
-    values = ",".join("(?, ?)" for _ in keys)
+def lookup_many_query(
+    keys: Sequence[tuple[int, str]], engine: str = "sqlite"
+) -> tuple[str, list[object]]:
+    # PostgreSQL reads an untyped VALUES parameter as text, which no bigint column equals.
+    row = "(?, ?)" if engine == "sqlite" else "(CAST(? AS BIGINT), ?)"
+    values = ",".join(row for _ in keys)
     params: list[object] = [part for key in keys for part in key]
-    return IdempotencyRepository.LOOKUP_MANY_SQL.format(values=values), params
+    sql = IdempotencyRepository.LOOKUP_MANY_SQL.format(values=values)
+    if engine != "sqlite":  # CROSS JOIN fixes SQLite's join order; PostgreSQL takes no ON after it
+        sql = sql.replace("CROSS JOIN", "JOIN")
+    return sql, params

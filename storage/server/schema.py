@@ -498,6 +498,13 @@ MIGRATIONS: list[Migration] = [
         CREATE TABLE node_leases (
             node_id INTEGER PRIMARY KEY CHECK (node_id >= 0 AND node_id < 1024),
             holder TEXT NOT NULL,
+            expires_at INTEGER NOT NULL
+        )
+        """,
+        postgres="""
+        CREATE TABLE node_leases (
+            node_id BIGINT PRIMARY KEY CHECK (node_id >= 0 AND node_id < 1024),
+            holder TEXT NOT NULL,
             expires_at BIGINT NOT NULL
         )
         """,

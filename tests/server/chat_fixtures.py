@@ -19,10 +19,11 @@ from tests.helpers import SECOND
 
 
 @pytest.fixture
-async def chat_live(tmp_path: Path) -> AsyncIterator[LiveServer]:
+async def chat_live(tmp_path: Path, database_url: str | None) -> AsyncIterator[LiveServer]:
     config = ServerConfig(
         registration="open",
         data_dir=tmp_path / "server",
+        database_url=database_url,
         port=0,
         shutdown_grace=5.0,
         presence_online_delay=0.2 * SECOND,

@@ -197,7 +197,7 @@ async def test_every_table_matches_a_freshly_migrated_sqlite_database(
         # The one column PostgreSQL numbers itself, as SQLite's rowid alias does.
         assert [t for t, s in on_postgres.items() if "identity" in s] == ["name_repairs"]
         async with postgres.reader.execute("SELECT version FROM schema_version") as cur:
-            assert [r[0] for r in await cur.fetchall()] == [BASELINE_VERSION]
+            assert [r[0] for r in await cur.fetchall()] == [m.version for m in server_migrations()]
     finally:
         await sqlite.close()
         await postgres.close()
@@ -219,15 +219,20 @@ def test_the_comparison_names_a_difference() -> None:
 
 
 async def test_a_database_at_the_baseline_takes_only_later_migrations(postgres_url: str) -> None:
+    after = [m for m in MIGRATIONS if m.version > BASELINE_VERSION]
     later = Migration(
-        BASELINE_VERSION + 1,
+        MIGRATIONS[-1].version + 1,
         "later",
         "CREATE TABLE later (id INTEGER PRIMARY KEY) WITHOUT ROWID",
         postgres="CREATE TABLE later (id BIGINT PRIMARY KEY)",
     )
     steps = server_migrations([*MIGRATIONS, later])
-    assert [m.version for m in steps] == [BASELINE_VERSION, BASELINE_VERSION + 1]
-    assert steps[1] is later
+    assert [m.version for m in steps] == [
+        BASELINE_VERSION,
+        *(m.version for m in after),
+        later.version,
+    ]
+    assert steps[1:] == [*after, later]
     with pytest.raises(ValueError, match="no migration 15"):
         server_migrations(MIGRATIONS[:3])
 
@@ -236,7 +241,7 @@ async def test_a_database_at_the_baseline_takes_only_later_migrations(postgres_u
     db = await PostgresDatabase(postgres_url, steps).open()
     try:
         async with db.reader.execute("SELECT version FROM schema_version ORDER BY 1") as cur:
-            assert [r[0] for r in await cur.fetchall()] == [BASELINE_VERSION, BASELINE_VERSION + 1]
+            assert [r[0] for r in await cur.fetchall()] == [m.version for m in steps]
         async with db.reader.execute("SELECT count(*) FROM later") as cur:
             assert (await cur.fetchone())[0] == 0
     finally:

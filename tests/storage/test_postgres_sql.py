@@ -44,8 +44,10 @@ def token(draw: st.DrawFn) -> str:
 def test_only_placeholders_outside_quotes_are_numbered(pieces: list[str]) -> None:
     expected: list[str] = []
     number = 0
-    for piece in pieces:
-        if piece == "?":
+    for at, piece in enumerate(pieces):
+        if piece == "?" and pieces[at + 1 : at + 2] and pieces[at + 1][:1].isdigit():
+            expected.append("$")  # ?2: a numbered placeholder keeps its number
+        elif piece == "?":
             number += 1
             expected.append(f"${number}")
         else:
@@ -80,3 +82,10 @@ def test_rowcount_from_the_command_status() -> None:
     assert rowcount("CREATE TABLE") == -1
     assert rowcount("") == -1
     assert rowcount(None) == -1
+
+
+def test_numbered_placeholders_keep_their_numbers() -> None:
+    sql = "UPDATE t SET a = MAX(a, ?2, ?3), b = ?4 WHERE c = ?1 AND d = '?2'"
+    assert numbered_placeholders(sql) == (
+        "UPDATE t SET a = MAX(a, $2, $3), b = $4 WHERE c = $1 AND d = '?2'"
+    )
