@@ -28,7 +28,7 @@ from client.sync.decide import Action, Content, Version, decide, for_viewer
 from client.sync.ignore import IGNORE_FILE, MARKER, TEMP_PREFIX, Ignore, reserved_here
 from client.sync.lock import SyncLock
 from client.sync.mounts import MountAside, mount_points, settled
-from client.sync.scan import LocalFile, OnChunk, ScanResult, encode_chunks, scan
+from client.sync.scan import LocalFile, OnChunk, ScanResult, scan
 from client.sync.transfer import (
     BlockSource,
     Transfer,
@@ -172,12 +172,13 @@ class _Plan:
         local, remote = self.local, self.remote
         if local is not None:
             fetched = self.action in (Action.DOWNLOAD, Action.CONFLICT)
-            moves = remote.blocks if fetched and remote else ""
-            blocks = tuple(moves.split(",")) if moves else local.blocks
+            moves = remote.blocks if fetched and remote else ()
+            blocks = moves or local.blocks
             return PathState(self.ws, local.kind, local.size, self.action, False, blocks)
         if remote is not None:
-            blocks = tuple(remote.blocks.split(",")) if remote.blocks else ()
-            return PathState(self.ws, remote.kind, remote.size, self.action, remote.deleted, blocks)
+            return PathState(
+                self.ws, remote.kind, remote.size, self.action, remote.deleted, remote.blocks
+            )
         return None
 
 
@@ -192,8 +193,7 @@ def _content_of_local(f: LocalFile | None) -> Content | None:
 def _version_of(row: RemoteRow | SyncedRow | None) -> Version | None:
     if row is None:
         return None
-    blocks = tuple(row.blocks.split(",")) if row.blocks else ()
-    return Version(row.version_id, None if row.deleted else Content(row.kind, blocks))
+    return Version(row.version_id, None if row.deleted else Content(row.kind, row.blocks))
 
 
 def _synced_from(row: RemoteRow) -> SyncedRow:
@@ -203,7 +203,7 @@ def _synced_from(row: RemoteRow) -> SyncedRow:
 def _remote_from(e: wire.Entry) -> RemoteRow:
     return RemoteRow(
         e.namespace_id, e.path, e.version_id, e.kind, e.size, e.mtime_ms, e.deleted,
-        ",".join(e.blocks),
+        tuple(e.blocks),
     )  # fmt: skip
 
 
@@ -646,15 +646,13 @@ class SyncEngine:
         if remote.kind == "dir":
             dest.mkdir(parents=True, exist_ok=True)
         else:
-            blocks = remote.blocks.split(",") if remote.blocks else []
+            blocks = list(remote.blocks)
             lengths = await self.transfer.download(
                 blocks, dest, mtime_ms=remote.mtime_ms, local=local_sources, size=remote.size
             )
             st = dest.stat()
             chunks = tuple(zip(blocks, lengths, strict=True))
-            hashed.append(
-                LocalRow(p.ws, st.st_size, st.st_mtime_ns, st.st_ino, encode_chunks(chunks))
-            )
+            hashed.append(LocalRow(p.ws, st.st_size, st.st_mtime_ns, st.st_ino, chunks))
             for h, src in sources_of(dest, chunks).items():
                 local_sources.setdefault(h, src)
         records.append(_synced_from(remote))

@@ -30,20 +30,6 @@ class LocalFile:
         return tuple(h for h, _ in self.chunks)
 
 
-def encode_chunks(chunks: tuple[tuple[str, int], ...]) -> str:
-    return ",".join(f"{h}:{n}" for h, n in chunks)
-
-
-def decode_chunks(text: str) -> tuple[tuple[str, int], ...]:
-    if not text:
-        return ()
-    out = []
-    for item in text.split(","):
-        h, _, n = item.partition(":")
-        out.append((h, int(n or 0)))
-    return tuple(out)
-
-
 OnChunk = Callable[[Path, Chunk], None]  # called from a hashing thread, chunk by chunk
 EARLY_BYTES = 32 << 20  # files this large are shown to `on_chunk` while they are hashed
 
@@ -191,16 +177,14 @@ async def scan(
             if row and (row.size, row.mtime_ns, row.inode) == (
                 st.st_size, st.st_mtime_ns, st.st_ino
             ):  # fmt: skip
-                known[rel] = decode_chunks(row.blocks)
+                known[rel] = row.chunks
             else:
                 to_hash.append(rel)
     for rel, chunks in await _hash_all(root, to_hash, stats, on_chunk, unreadable):
         if chunks is not None:
             known[rel] = chunks
             st = stats[rel]
-            fresh.append(
-                LocalRow(rel, st.st_size, st.st_mtime_ns, st.st_ino, encode_chunks(chunks))
-            )
+            fresh.append(LocalRow(rel, st.st_size, st.st_mtime_ns, st.st_ino, chunks))
     for rel, st in stats.items():
         if stat.S_ISDIR(st.st_mode):
             files[rel] = LocalFile("dir", 0, st.st_mtime_ns, st.st_ino)

@@ -2,7 +2,9 @@
 mtime, inode -> blocks), the synced base of each path (the merge base), the remote view fed by
 the journal cursor, and the cursors themselves.
 
-Block lists are stored as text, `hash:length` joined by commas (lengths give offsets).
+Rows come back typed: a local file's chunks as (hash, length) pairs, a version's blocks as a
+tuple of hashes. On disk they are text joined by commas (`hash:length` for local chunks), so
+the format of existing indexes is unchanged.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ class LocalRow:
     size: int
     mtime_ns: int
     inode: int
-    blocks: str
+    chunks: tuple[tuple[str, int], ...]  # (hash, length), in file order
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,7 +31,7 @@ class SyncedRow:
     version_id: str
     kind: str
     deleted: bool
-    blocks: str
+    blocks: tuple[str, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,7 +43,7 @@ class RemoteRow:
     size: int
     mtime_ms: int
     deleted: bool
-    blocks: str
+    blocks: tuple[str, ...]
 
 
 class SyncIndex:
@@ -70,13 +72,16 @@ class SyncIndex:
     # ------------------------------------------------------------------ local hash cache
     async def local_rows(self) -> dict[str, LocalRow]:
         async with self._db.reader.execute("SELECT * FROM sync_local") as cur:
-            return {r[0]: LocalRow(*r) for r in await cur.fetchall()}
+            return {
+                r[0]: LocalRow(r[0], r[1], r[2], r[3], decode_chunks(r[4]))
+                for r in await cur.fetchall()
+            }
 
     async def put_local(self, rows: Iterable[LocalRow]) -> None:
         async with self._db.write() as tx:
             await tx.executemany(
                 "INSERT OR REPLACE INTO sync_local VALUES (?, ?, ?, ?, ?)",
-                [(r.path, r.size, r.mtime_ns, r.inode, r.blocks) for r in rows],
+                [(r.path, r.size, r.mtime_ns, r.inode, encode_chunks(r.chunks)) for r in rows],
             )
 
     async def drop_local(self, paths: Iterable[str]) -> None:
@@ -89,7 +94,7 @@ class SyncIndex:
             "SELECT * FROM sync_synced WHERE namespace_id = ?", (namespace_id,)
         ) as cur:
             return {
-                r[1]: SyncedRow(r[0], r[1], r[2], r[3], bool(r[4]), r[5])
+                r[1]: SyncedRow(r[0], r[1], r[2], r[3], bool(r[4]), decode_hashes(r[5]))
                 for r in await cur.fetchall()
             }
 
@@ -98,7 +103,14 @@ class SyncIndex:
             await tx.executemany(
                 "INSERT OR REPLACE INTO sync_synced VALUES (?, ?, ?, ?, ?, ?)",
                 [
-                    (r.namespace_id, r.path, r.version_id, r.kind, int(r.deleted), r.blocks)
+                    (
+                        r.namespace_id,
+                        r.path,
+                        r.version_id,
+                        r.kind,
+                        int(r.deleted),
+                        ",".join(r.blocks),
+                    )
                     for r in rows
                 ],
             )
@@ -166,7 +178,7 @@ class SyncIndex:
             "SELECT * FROM sync_remote WHERE namespace_id = ?", (namespace_id,)
         ) as cur:
             return {
-                r[1]: RemoteRow(r[0], r[1], r[2], r[3], r[4], r[5], bool(r[6]), r[7])
+                r[1]: RemoteRow(r[0], r[1], r[2], r[3], r[4], r[5], bool(r[6]), decode_hashes(r[7]))
                 for r in await cur.fetchall()
             }
 
@@ -176,7 +188,7 @@ class SyncIndex:
                 "INSERT OR REPLACE INTO sync_remote VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 [
                     (r.namespace_id, r.path, r.version_id, r.kind, r.size, r.mtime_ms,
-                     int(r.deleted), r.blocks)
+                     int(r.deleted), ",".join(r.blocks))
                     for r in rows
                 ],
             )  # fmt: skip
@@ -191,3 +203,21 @@ class SyncIndex:
         ) as cur:
             row = await cur.fetchone()
         return int(row[0]) if row else 0
+
+
+def encode_chunks(chunks: tuple[tuple[str, int], ...]) -> str:
+    return ",".join(f"{h}:{n}" for h, n in chunks)
+
+
+def decode_chunks(text: str) -> tuple[tuple[str, int], ...]:
+    if not text:
+        return ()
+    out = []
+    for item in text.split(","):
+        h, _, n = item.partition(":")
+        out.append((h, int(n or 0)))
+    return tuple(out)
+
+
+def decode_hashes(text: str) -> tuple[str, ...]:
+    return tuple(text.split(",")) if text else ()

@@ -63,16 +63,16 @@ def workspace_home(path: Path) -> tuple[ClientHome, Path]:
     (root / "Bees").mkdir()
     (root / MARKER).write_text("")  # synced here before, as the index says
 
-    def blocks(rel: str) -> str:
-        return ",".join(h for h, _ in hash_file(root / rel))
+    def blocks(rel: str) -> tuple[str, ...]:
+        return tuple(h for h, _ in hash_file(root / rel))
 
-    synced: list[tuple[str, str, str, str]] = [  # namespace, path, kind, blocks
+    synced: list[tuple[str, str, str, tuple[str, ...]]] = [  # namespace, path, kind, blocks
         (HOME_NS, "readme.md", "file", blocks("readme.md")),
         (HOME_NS, "doc.txt", "file", blocks("doc.txt")),
         (HOME_NS, COPY, "file", blocks(COPY)),
-        (HOME_NS, "notes", "dir", ""),
-        (HOME_NS, "notes/plan.txt", "file", "0" * 64),
-        (HOME_NS, "photos", "dir", ""),
+        (HOME_NS, "notes", "dir", ()),
+        (HOME_NS, "notes/plan.txt", "file", ("0" * 64,)),
+        (HOME_NS, "photos", "dir", ()),
         (GARDEN_NS, "hives.txt", "file", blocks("Garden/hives.txt")),
     ]
 
@@ -90,10 +90,10 @@ def workspace_home(path: Path) -> tuple[ClientHome, Path]:
             remote = [RemoteRow(r.namespace_id, r.path, r.version_id, r.kind, 12, WHEN_MS,
                                 False, r.blocks) for r in rows]  # fmt: skip
             remote.append(RemoteRow(HOME_NS, "photos/hive.jpg", "8100", "file", 245_760,
-                                    WHEN_MS, False, "1" * 64))  # fmt: skip
-            remote.append(RemoteRow(HOME_NS, "old.txt", "8101", "file", 0, WHEN_MS, True, ""))
+                                    WHEN_MS, False, ("1" * 64,)))  # fmt: skip
+            remote.append(RemoteRow(HOME_NS, "old.txt", "8101", "file", 0, WHEN_MS, True, ()))
             await index.put_remote(remote, None)
-            await index.put_synced([SyncedRow(HOME_NS, "old.txt", "8101", "file", True, "")])
+            await index.put_synced([SyncedRow(HOME_NS, "old.txt", "8101", "file", True, ())])
             history = wire.Versions(
                 [
                     entry(HOME_NS, "readme.md", 3, 21),
