@@ -205,7 +205,7 @@ class Connection:
                 log.debug("dropping the connection after %s: %s", exc.code, exc.message)
                 await self._drop()
             if self._stopped:
-                break
+                break  # type: ignore[unreachable]  # stop() may run during the awaits above
             delay = backoff.next_delay()
             notify(State.RECONNECTING, delay)
             await asyncio.sleep(delay)

@@ -114,7 +114,7 @@ class RoostClient:
         if self._staying:
             # stay_connected() began while this opened: its connection is the one that
             # reconnects, so this one must not replace it.
-            await conn.close()
+            await conn.close()  # type: ignore[unreachable]  # set during the await above
             return await self.connect()
         self._conn = conn
         self.last_replay = await self.outbox.replay(conn, self._replayed)
