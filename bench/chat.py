@@ -17,8 +17,13 @@ at least 97% of the offered messages are acked within the step (every acked Roos
 durable) with no errors. The load comes from `--workers` client processes, on the same cores
 as the server: compare the two servers side by side, as ratios.
 
+With `--engines sqlite,postgresql` Roost runs twice, on each database engine, in the same run
+("roost" on SQLite, "roost-pg" on a throw-away PostgreSQL cluster this script starts with the
+machine's own server binaries, fsync on, as tests/postgres.py does).
+
     python bench/chat.py                          # 500 clients, rates 1000..6000 msg/s
     python bench/chat.py --n 200 --rates 500,1000 --duration 3 --json
+    python bench/chat.py --engines sqlite,postgresql --servers roost --rates 50,2000,3000
 """
 
 from __future__ import annotations
@@ -44,6 +49,7 @@ import psutil
 from websockets.asyncio.client import ClientConnection
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(1, str(Path(__file__).resolve().parent.parent))
 from connections import HOST, open_one, request, roost_argv, server_process
 
 TARGET_RATE = 3000.0
@@ -324,11 +330,14 @@ async def roost_clients(uri: str, n: int, group_size: int) -> list[dict[str, str
     return clients
 
 
-async def prepare_roost(args: argparse.Namespace, workdir: Path) -> list[dict[str, str]]:
+async def prepare_roost(
+    args: argparse.Namespace, workdir: Path, db: str | None = None
+) -> list[dict[str, str]]:
     """Register the users and make the groups in a server stopped afterwards, so every step runs
     on a fresh process. With --seed DIR this happens once (argon2 makes registering 500 users
-    take a minute or more): later runs start from a copy of the seeded data folder."""
-    seed: Path | None = args.seed
+    take a minute or more): later runs start from a copy of the seeded data folder (SQLite
+    only: a PostgreSQL database is filled afresh)."""
+    seed: Path | None = args.seed if db is None else None
     shape = {"n": args.n, "group": args.group}
     saved = seed / "clients.json" if seed is not None else None
     if seed is not None and saved is not None and saved.exists():
@@ -337,7 +346,8 @@ async def prepare_roost(args: argparse.Namespace, workdir: Path) -> list[dict[st
             raise SystemExit(f"{seed} was seeded for {stored['shape']}, not {shape}")
         shutil.copytree(seed / "data", workdir / "data")
         return list(stored["clients"])
-    async with server_process("roost-setup", roost_argv(workdir / "data"), workdir) as roost:
+    setup = roost_argv(workdir / "data", db)
+    async with server_process("roost-setup", setup, workdir) as roost:
         print(f"registering {args.n} users in groups of {args.group} ...", file=sys.stderr)
         clients = await roost_clients(roost.uri, args.n, args.group)
     if seed is not None and saved is not None:
@@ -346,19 +356,50 @@ async def prepare_roost(args: argparse.Namespace, workdir: Path) -> list[dict[st
     return clients
 
 
+async def run_roost(
+    args: argparse.Namespace, workdir: Path, engine: str, rates: list[float]
+) -> list[Step]:
+    """Every rate on one Roost server process, its database on `engine`."""
+    workdir.mkdir(parents=True)
+    cluster = None
+    db = None
+    if engine == "postgresql":
+        from tests.postgres import PostgresCluster
+
+        cluster = PostgresCluster().start()
+        db = cluster.url(cluster.create_database())
+    elif engine != "sqlite":
+        raise SystemExit(f"--engines: {engine}? (sqlite, postgresql)")
+    name = "roost" if engine == "sqlite" else "roost-pg"
+    steps = []
+    try:
+        clients = await prepare_roost(args, workdir, db)
+        async with server_process(name, roost_argv(workdir / "data", db), workdir) as roost:
+            for rate in rates:
+                step = await run_step(
+                    name, roost.proc.pid, roost.uri, clients, rate, args.duration, args.workers
+                )
+                print_table([step]) if not args.json else None
+                steps.append(step)
+    finally:
+        if cluster is not None:
+            cluster.stop()
+    return steps
+
+
 def bare_clients(n: int, group_size: int) -> list[dict[str, str]]:
     return [{"group": f"g{i // group_size}"} for i in range(n)]
 
 
 def print_table(steps: list[Step]) -> None:
     print(
-        f"{'server':<7} {'offered/s':>9} {'acked/s':>9} {'errors':>6} {'deliveries':>10}"
+        f"{'server':<8} {'offered/s':>9} {'acked/s':>9} {'errors':>6} {'deliveries':>10}"
         f" {'p50 ms':>7} {'p99 ms':>7} {'ack p99':>8} {'srv cpu':>7} {'cli cpu':>7}"
         f" {'srv ms/1k':>9}  sustained"
     )
     for s in steps:
         print(
-            f"{s.server:<7} {s.offered:>9.0f} {s.achieved:>9.0f} {s.errors:>6}"
+            f"{s.server:<8} {s.offered:>9.0f} {s.achieved:>9.0f} {s.errors:>6}"
             f" {s.deliveries:>10} {s.p50_ms:>7.1f} {s.p99_ms:>7.1f} {s.ack_p99_ms:>8.1f}"
             f" {s.server_cpu:>7.2f} {s.client_cpu:>7.2f} {s.server_ms_per_1k:>9.1f}"
             f"  {'yes' if s.sustained else 'no'}"
@@ -371,20 +412,8 @@ async def main(args: argparse.Namespace) -> int:
     steps: list[Step] = []
     try:
         if "roost" in args.servers:
-            clients = await prepare_roost(args, workdir)
-            async with server_process("roost", roost_argv(workdir / "data"), workdir) as roost:
-                for rate in rates:
-                    step = await run_step(
-                        "roost",
-                        roost.proc.pid,
-                        roost.uri,
-                        clients,
-                        rate,
-                        args.duration,
-                        args.workers,
-                    )
-                    print_table([step]) if not args.json else None
-                    steps.append(step)
+            for engine in args.engines.split(","):
+                steps += await run_roost(args, workdir / engine, engine, rates)
         bare_argv = [sys.executable, str(Path(__file__).resolve()), "--bare-server"]
         if "bare" in args.servers:
             async with server_process("bare", bare_argv, workdir) as bare:
@@ -419,6 +448,7 @@ async def main(args: argparse.Namespace) -> int:
         "duration_s": args.duration,
         "workers": args.workers,
         "roost_max_sustained": roost_best.offered if roost_best else 0,
+        "roost_pg_max_sustained": (pg.offered if (pg := best("roost-pg")) else 0),
         "bare_max_sustained": bare_best.offered if bare_best else 0,
         "ratio": round(ratio, 3),
         "target_met": target_met,
@@ -431,6 +461,7 @@ async def main(args: argparse.Namespace) -> int:
         print_table(steps)
         print(
             f"\nhighest sustained rate: Roost {summary['roost_max_sustained']:.0f} msg/s (durable),"
+            f" on PostgreSQL {summary['roost_pg_max_sustained']:.0f} msg/s,"
             f" bare {summary['bare_max_sustained']:.0f} msg/s; ratio {ratio:.2f}x"
             f" (the top offered rate caps both: raise --rates to find the real ceiling)"
         )
@@ -452,6 +483,11 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--workers", type=int, default=4, help="client processes (default 4)")
     parser.add_argument(
         "--servers", default="roost,bare", help="which servers to run (default roost,bare)"
+    )
+    parser.add_argument(
+        "--engines",
+        default="sqlite",
+        help="Roost's database engines, each its own run: sqlite, postgresql (default sqlite)",
     )
     parser.add_argument(
         "--seed",

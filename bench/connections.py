@@ -157,7 +157,7 @@ BENCH_ADDRESS_LIMITS = (
 )
 
 
-def roost_argv(data_dir: Path) -> list[str]:
+def roost_argv(data_dir: Path, db: str | None = None) -> list[str]:
     # `roost serve`, run by this interpreter so the pid is the server's own (no launcher shim).
     return [
         sys.executable,
@@ -173,6 +173,7 @@ def roost_argv(data_dir: Path) -> list[str]:
         "--registration",
         "open",
         *BENCH_ADDRESS_LIMITS,
+        *(("--db", db) if db else ()),
     ]
 
 

@@ -1,5 +1,6 @@
 """Bulk loading of a synthetic social network (for benchmarks): users, devices, follows and
-posts in large batches, then the counters and the fanned-out timelines computed in SQL.
+posts in large batches, then the counters and the fanned-out timelines computed in SQL (in
+the dialect SQLite and PostgreSQL share).
 
 Not used by the server: a running server writes one op at a time through the repositories.
 """
@@ -45,8 +46,8 @@ async def add_follows(db: Database, pairs: Iterable[tuple[int, int]], now: int) 
     for chunk in _chunks(list(pairs)):
         async with db.write() as tx:
             await tx.executemany(
-                "INSERT OR IGNORE INTO follows (follower_id, followee_id, created_at)"
-                " VALUES (?, ?, ?)",
+                "INSERT INTO follows (follower_id, followee_id, created_at)"
+                " VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
                 [(a, b, now) for a, b in chunk],
             )
     async with db.write() as tx:
@@ -75,17 +76,18 @@ async def finish_posts(db: Database) -> None:
         await tx.execute(
             "UPDATE social_stats SET"
             " posts = (SELECT COUNT(*) FROM posts WHERE author_id = user_id),"
-            " has_unfanned = EXISTS (SELECT 1 FROM posts"
-            "   WHERE author_id = user_id AND fanned_out = 0)"
+            " has_unfanned = CASE WHEN EXISTS (SELECT 1 FROM posts"
+            "   WHERE author_id = user_id AND fanned_out = 0) THEN 1 ELSE 0 END"
         )
         await tx.execute(
-            "INSERT OR IGNORE INTO timeline (user_id, post_id, author_id)"
-            " SELECT author_id, id, author_id FROM posts"
+            "INSERT INTO timeline (user_id, post_id, author_id)"
+            " SELECT author_id, id, author_id FROM posts WHERE true ON CONFLICT DO NOTHING"
         )
         await tx.execute(
-            "INSERT OR IGNORE INTO timeline (user_id, post_id, author_id)"
+            "INSERT INTO timeline (user_id, post_id, author_id)"
             " SELECT f.follower_id, p.id, p.author_id FROM posts p"
             " JOIN follows f ON f.followee_id = p.author_id WHERE p.fanned_out = 1"
+            " ON CONFLICT DO NOTHING"
         )
 
 

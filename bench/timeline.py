@@ -17,7 +17,9 @@
    same reads: each answered by joining every followee's posts at read time (the baseline).
 
 Reads are sequential (one request in flight), so each figure is one request's latency as a
-client sees it. Run from the repository root:
+client sees it. With `--engines sqlite,postgresql` the whole run is made on each engine (the
+PostgreSQL one on a throw-away cluster this script starts, fsync on), one after the other.
+Run from the repository root:
 
     python bench/timeline.py                          # the full size (seeding takes minutes)
     python bench/timeline.py --users 5000 --posts 50000 --readers 100   # a quick look
@@ -51,8 +53,10 @@ from protocol import social as wire
 from protocol.ids import EPOCH_MS, NODE_BITS, SEQUENCE_BITS
 from server.accounts import new_token
 from server.fanout import DEFAULT_CELEBRITY_THRESHOLD, fans_out
-from storage.database import now_ms
+from storage.database import Database, now_ms
+from storage.postgres import PostgresDatabase
 from storage.server.credentials import secret_hash
+from storage.server.postgres_schema import server_migrations
 from storage.server.schema import MIGRATIONS
 from storage.sqlite import SqliteDatabase
 
@@ -77,9 +81,15 @@ class Network:
 
 
 # ------------------------------------------------------------------------------ seeding
-async def seed(data_dir: Path, args: argparse.Namespace) -> tuple[Network, dict[int, str]]:
+async def seed(
+    data_dir: Path, args: argparse.Namespace, db_url: str | None = None
+) -> tuple[Network, dict[int, str]]:
     rng = random.Random(args.seed)
-    db = await SqliteDatabase(data_dir / "roost.db", MIGRATIONS, synchronous="OFF").open()
+    db: Database
+    if db_url is None:
+        db = await SqliteDatabase(data_dir / "roost.db", MIGRATIONS, synchronous="OFF").open()
+    else:
+        db = await PostgresDatabase(db_url, server_migrations()).open()
     now = now_ms()
     n = args.users
     user_ids = [1_000 + i for i in range(n)]
@@ -164,15 +174,24 @@ async def seed(data_dir: Path, args: argparse.Namespace) -> tuple[Network, dict[
 
 # ------------------------------------------------------------------------------ server
 class ServerProcess:
-    def __init__(self, data_dir: Path, strategy: str) -> None:
+    def __init__(self, data_dir: Path, strategy: str, db_url: str | None = None) -> None:
         self.data_dir = data_dir
         self.strategy = strategy
+        self.db_url = db_url
         self.proc: subprocess.Popen[str] | None = None
         self.url = ""
 
     def __enter__(self) -> ServerProcess:
         self.proc = subprocess.Popen(
-            [sys.executable, __file__, "--serve", str(self.data_dir), "--strategy", self.strategy],
+            [
+                sys.executable,
+                __file__,
+                "--serve",
+                str(self.data_dir),
+                "--strategy",
+                self.strategy,
+                *(("--db", self.db_url) if self.db_url else ()),
+            ],
             stderr=subprocess.PIPE,
             text=True,
         )
@@ -193,7 +212,7 @@ class ServerProcess:
         self.proc.wait(timeout=60)
 
 
-def serve(data_dir: Path, strategy: str) -> None:
+def serve(data_dir: Path, strategy: str, db_url: str | None) -> None:
     import logging
 
     from server.app import run
@@ -203,7 +222,12 @@ def serve(data_dir: Path, strategy: str) -> None:
     # every reader connects from one address: no per-address cap
     limits = Limits(ops_per_second=1e6, ops_burst=1_000_000, connections_per_address=0)
     config = ServerConfig(
-        registration="open", data_dir=data_dir, port=0, timeline_strategy=strategy, limits=limits
+        registration="open",
+        data_dir=data_dir,
+        database_url=db_url,
+        port=0,
+        timeline_strategy=strategy,
+        limits=limits,
     )
     asyncio.run(run(config))
 
@@ -277,23 +301,39 @@ async def seeded(args: argparse.Namespace) -> tuple[Path, Network, dict[int, str
     return args.data, network, tokens
 
 
-async def main(args: argparse.Namespace) -> None:
-    tmp, network, tokens = await seeded(args)
+async def run_engine(args: argparse.Namespace, engine: str) -> dict[str, object]:
+    """The whole run on one engine: seed, hybrid reads and post acks, pull reads."""
+    cluster = None
+    db_url = None
+    if engine == "postgresql":
+        from tests.postgres import PostgresCluster
+
+        cluster = PostgresCluster().start()
+        db_url = cluster.url(cluster.create_database())
+        tmp = Path(tempfile.mkdtemp(prefix="roost-bench-timeline-"))
+        network, tokens = await seed(tmp, args, db_url)
+    elif engine == "sqlite":
+        tmp, network, tokens = await seeded(args)
+    else:
+        raise SystemExit(f"--engines: {engine}? (sqlite, postgresql)")
     try:
-        with ServerProcess(tmp, "hybrid") as server:
+        with ServerProcess(tmp, "hybrid", db_url) as server:
             hybrid = await read_timelines(server.url, network, tokens)
             author = await post_latency(server.url, tokens[network.author], args.post_count)
             celeb = await post_latency(
                 server.url, tokens[network.celebrity], max(1, args.post_count // 10)
             )
-        with ServerProcess(tmp, "pull") as server:
+        with ServerProcess(tmp, "pull", db_url) as server:
             pull = await read_timelines(server.url, network, tokens)
     finally:
-        if args.data is None:
+        if args.data is None or engine != "sqlite":
             shutil.rmtree(tmp, ignore_errors=True)
+        if cluster is not None:
+            cluster.stop()
     h, p = hybrid["all"], pull["all"]
     assert isinstance(h, dict) and isinstance(p, dict)
-    result = {
+    return {
+        "engine": engine,
         "network": network.__dict__ | {"readers": len(network.readers)},
         "home_hybrid": hybrid,
         "home_pull": pull,
@@ -302,19 +342,27 @@ async def main(args: argparse.Namespace) -> None:
         "ratio_p50": p["p50"] / h["p50"],
         "ratio_p99": p["p99"] / h["p99"],
     }
+
+
+async def main(args: argparse.Namespace) -> None:
+    results = [await run_engine(args, engine) for engine in args.engines.split(",")]
     if args.json:
-        print(json.dumps(result, indent=2))
+        print(json.dumps(results if len(results) > 1 else results[0], indent=2))
         return
-    print(f"home timeline, hybrid   cold LRU: {fmt(hybrid['cold'])}")  # type: ignore[arg-type]
-    print(f"home timeline, hybrid   warm LRU: {fmt(hybrid['warm'])}")  # type: ignore[arg-type]
-    print(f"home timeline, hybrid   all     : {fmt(h)}")
-    print(f"home timeline, pull (baseline)  : {fmt(p)}")
-    print(f"post ack, 1,000 followers       : {fmt(author)}")
-    print(f"post ack, celebrity (50,000)     : {fmt(celeb)}")
-    print(
-        f"baseline / hybrid: p50 {result['ratio_p50']:.1f}x, p99 {result['ratio_p99']:.1f}x"
-        f"  (targets: hybrid p99 <= 10 ms, post ack p99 <= 50 ms at 1,000 followers)"
-    )
+    for result in results:
+        hybrid, pull = result["home_hybrid"], result["home_pull"]
+        assert isinstance(hybrid, dict) and isinstance(pull, dict)
+        print(f"--- {result['engine']}")
+        print(f"home timeline, hybrid   cold LRU: {fmt(hybrid['cold'])}")
+        print(f"home timeline, hybrid   warm LRU: {fmt(hybrid['warm'])}")
+        print(f"home timeline, hybrid   all     : {fmt(hybrid['all'])}")
+        print(f"home timeline, pull (baseline)  : {fmt(pull['all'])}")
+        print(f"post ack, 1,000 followers       : {fmt(result['post_1000_followers'])}")  # type: ignore[arg-type]
+        print(f"post ack, celebrity (50,000)     : {fmt(result['post_celebrity'])}")  # type: ignore[arg-type]
+        print(
+            f"baseline / hybrid: p50 {result['ratio_p50']:.1f}x, p99 {result['ratio_p99']:.1f}x"
+            f"  (targets: hybrid p99 <= 5 ms, post ack p99 <= 50 ms at 1,000 followers)"
+        )
 
 
 if __name__ == "__main__":
@@ -328,10 +376,14 @@ if __name__ == "__main__":
     parser.add_argument(
         "--data", type=Path, help="keep the seeded network here and reuse it on later runs"
     )
+    parser.add_argument(
+        "--engines", default="sqlite", help="sqlite, postgresql or both, comma-separated"
+    )
     parser.add_argument("--serve", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--db", help=argparse.SUPPRESS)
     parser.add_argument("--strategy", default="hybrid", help=argparse.SUPPRESS)
     parsed = parser.parse_args()
     if parsed.serve is not None:
-        serve(parsed.serve, parsed.strategy)
+        serve(parsed.serve, parsed.strategy, parsed.db)
     else:
         asyncio.run(main(parsed))
