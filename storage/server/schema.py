@@ -490,4 +490,83 @@ MIGRATIONS: list[Migration] = [
         )
         """,
     ),
+    Migration(
+        16,
+        "search: words match their forms (the porter stemmer over unicode61); the searcher's"
+        " own chat messages, the names of their files and hashtags become searchable",
+        # posts_fts and users_fts are made again with the stemming tokenizer and refilled from
+        # their tables, so an upgraded server finds old posts by any form of their words.
+        # messages_fts keeps its own copy of each text message with where it is (messages has
+        # no rowid to point at); files_fts holds the name (last path component) of each live
+        # current entry under its version id, kept by triggers on files_current. The queries
+        # that read these are storage/server/search.py.
+        """
+        DROP TRIGGER users_fts_insert;
+        DROP TRIGGER users_fts_update;
+        DROP TRIGGER users_fts_delete;
+        DROP TABLE users_fts;
+        DROP TABLE posts_fts;
+        CREATE VIRTUAL TABLE posts_fts USING fts5(
+            text, content='posts', content_rowid='id',
+            tokenize='porter unicode61 remove_diacritics 2');
+        INSERT INTO posts_fts (rowid, text)
+            SELECT id, text FROM posts WHERE deleted_at IS NULL AND text != '';
+        CREATE VIRTUAL TABLE users_fts USING fts5(
+            username, display_name, bio, tokenize='porter unicode61 remove_diacritics 2');
+        INSERT INTO users_fts (rowid, username, display_name, bio)
+            SELECT u.id, u.username, p.display_name, p.bio
+            FROM users u JOIN profiles p ON p.user_id = u.id;
+        CREATE TRIGGER users_fts_insert AFTER INSERT ON profiles BEGIN
+            INSERT INTO users_fts (rowid, username, display_name, bio)
+                SELECT id, username, NEW.display_name, NEW.bio FROM users WHERE id = NEW.user_id;
+        END;
+        CREATE TRIGGER users_fts_update AFTER UPDATE ON profiles BEGIN
+            DELETE FROM users_fts WHERE rowid = OLD.user_id;
+            INSERT INTO users_fts (rowid, username, display_name, bio)
+                SELECT id, username, NEW.display_name, NEW.bio FROM users WHERE id = NEW.user_id;
+        END;
+        CREATE TRIGGER users_fts_delete AFTER DELETE ON profiles BEGIN
+            DELETE FROM users_fts WHERE rowid = OLD.user_id;
+        END;
+
+        CREATE VIRTUAL TABLE messages_fts USING fts5(
+            text, conversation_id UNINDEXED, seq UNINDEXED,
+            tokenize='porter unicode61 remove_diacritics 2');
+        INSERT INTO messages_fts (text, conversation_id, seq)
+            SELECT text, conversation_id, seq FROM messages WHERE kind = 'text';
+        CREATE TRIGGER messages_fts_insert AFTER INSERT ON messages WHEN NEW.kind = 'text' BEGIN
+            INSERT INTO messages_fts (text, conversation_id, seq)
+                VALUES (NEW.text, NEW.conversation_id, NEW.seq);
+        END;
+        CREATE TRIGGER messages_fts_conversation_gone AFTER DELETE ON conversations BEGIN
+            DELETE FROM messages_fts WHERE conversation_id = OLD.id;
+        END;
+
+        CREATE VIRTUAL TABLE files_fts USING fts5(
+            name, content='', tokenize='porter unicode61 remove_diacritics 2');
+        INSERT INTO files_fts (rowid, name)
+            SELECT version_id, substr(path, length(rtrim(path, replace(path, '/', ''))) + 1)
+            FROM files_current WHERE deleted = 0;
+        CREATE TRIGGER files_fts_insert AFTER INSERT ON files_current WHEN NEW.deleted = 0 BEGIN
+            INSERT INTO files_fts (rowid, name) VALUES (NEW.version_id,
+                substr(NEW.path, length(rtrim(NEW.path, replace(NEW.path, '/', ''))) + 1));
+        END;
+        CREATE TRIGGER files_fts_update AFTER UPDATE ON files_current BEGIN
+            INSERT INTO files_fts (files_fts, rowid, name)
+                SELECT 'delete', OLD.version_id,
+                    substr(OLD.path, length(rtrim(OLD.path, replace(OLD.path, '/', ''))) + 1)
+                WHERE OLD.deleted = 0;
+            INSERT INTO files_fts (rowid, name)
+                SELECT NEW.version_id,
+                    substr(NEW.path, length(rtrim(NEW.path, replace(NEW.path, '/', ''))) + 1)
+                WHERE NEW.deleted = 0;
+        END;
+        CREATE TRIGGER files_fts_delete AFTER DELETE ON files_current WHEN OLD.deleted = 0 BEGIN
+            INSERT INTO files_fts (files_fts, rowid, name) VALUES ('delete', OLD.version_id,
+                substr(OLD.path, length(rtrim(OLD.path, replace(OLD.path, '/', ''))) + 1));
+        END;
+
+        CREATE INDEX post_tags_by_tag ON post_tags(tag, author_id)
+        """,
+    ),
 ]
