@@ -1,11 +1,12 @@
 """From what a person types into search to each engine's query.
 
 `search_terms()` reads the words out of the text once, the same way for every engine: runs of
-letters and digits (NFC, case-folded), as both SQLite's unicode61 tokenizer and PostgreSQL's
-text parser split them, so punctuation, quotes, `*`, `^`, `:` and control characters are only
-separators and never reach an engine as syntax. Then one plain function per engine turns the
-words into that engine's query, in which every word is a quoted term, so `NEAR`, `OR`, `AND`,
-`NOT` or `text` are words like any other:
+letters, digits and underscores (NFC, case-folded) holding a letter or digit, so punctuation,
+quotes, `*`, `^`, `:` and control characters are only separators and never reach an engine as
+syntax. Then one plain function per engine turns the words into that engine's query, in which
+every word is a quoted term, so `NEAR`, `OR`, `AND`, `NOT` or `text` are words like any other.
+Both engines' tokenizers split a quoted word further where they split text (`alice_2` is
+`alice` then `2`), and both then want those pieces next to each other, as typed:
 
 - `fts5_match()`: an FTS5 MATCH expression (SQLite), every word a quoted string ANDed with
   the others; the porter tokenizer the index uses stems the query's words too, so "hive" finds
@@ -14,8 +15,9 @@ words into that engine's query, in which every word is a quoted term, so `NEAR`,
   every word a quoted lexeme joined by `&`. `to_tsquery` rather than `plainto_tsquery` or
   `websearch_to_tsquery`: it alone has a prefix match (`:*`, for people found while their name
   is being typed), and `websearch_to_tsquery` gives `-`, `or` and quotes a meaning the person
-  did not ask for. Each lexeme holds letters and digits only, so no quote, backslash or
-  operator can come from the input; quotes and backslashes are escaped all the same.
+  did not ask for. Each lexeme holds letters, digits and underscores only, so no quote,
+  backslash or operator can come from the input; quotes and backslashes are escaped all the
+  same.
 """
 
 from __future__ import annotations
@@ -28,10 +30,7 @@ MAX_WORDS = 16  # words past these are dropped: a query is a few words, not a do
 MAX_WORD = 64  # characters kept of one word (the longest real words are shorter)
 MAX_TAG = 64  # as long as a hashtag may be (protocol/post_text.py)
 
-# Letters and digits (and the marks that belong to them): `\w` without the underscore, which
-# both engines' tokenizers treat as a separator.
-_WORD = re.compile(r"[^\W_]+")
-_TAG = re.compile(r"\w+")
+_WORD = re.compile(r"\w+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,8 +46,9 @@ def search_terms(text: str) -> SearchTerms:
     """The words a person searched for. A hashtag cannot hold a space, so "home lab" and
     "#home_lab" both look for tags starting with what they spell as one tag."""
     folded = unicodedata.normalize("NFC", text).casefold()
-    words = tuple(dict.fromkeys(w[:MAX_WORD] for w in _WORD.findall(folded)))[:MAX_WORDS]
-    tag = "".join(_TAG.findall(folded[: 4 * MAX_TAG]))[:MAX_TAG]
+    runs = (w[:MAX_WORD] for w in _WORD.findall(folded) if w.strip("_"))
+    words = tuple(dict.fromkeys(runs))[:MAX_WORDS]
+    tag = "".join(_WORD.findall(folded[: 4 * MAX_TAG]))[:MAX_TAG]
     return SearchTerms(words, tag)
 
 

@@ -24,7 +24,7 @@ TOKENIZE = "porter unicode61 remove_diacritics 2"  # as storage/server/schema.py
 HOSTILE = [
     '"',
     '""',
-    "bees\" OR NEAR( *",
+    'bees" OR NEAR( *',
     "NEAR(bees garden, 2)",
     "text:bees",
     "-bees",
@@ -62,6 +62,12 @@ def test_words_match_their_forms() -> None:
 def test_every_word_must_be_there() -> None:
     db = _index("bees in the garden", "bees elsewhere")
     assert _found(db, _match("garden bees")) == ["bees in the garden"]
+
+
+def test_a_word_joined_by_underscores_wants_its_pieces_together() -> None:
+    db = _index("alice_2", "alice and 2 others", "alice_22")
+    assert _found(db, _match("alice_2")) == ["alice_2"]
+    assert _found(db, _match("alice ___ 2")) == ["alice_2", "alice and 2 others"]
 
 
 @pytest.mark.parametrize("text", HOSTILE)
@@ -107,14 +113,12 @@ def test_any_text_finds_a_row_holding_its_words_on_sqlite(text: str) -> None:
     db = _index(" ".join(words), "something else entirely")
     found = _found(db, match)
     assert " ".join(words) in found
-    assert "something else entirely" not in found or {"something", "else", "entirely"} >= set(
-        words
-    )
+    assert "something else entirely" not in found or {"something", "else", "entirely"} >= set(words)
 
 
-# A to_tsquery text that is only quoted lexemes (letters and digits) joined by " & ", the
-# last one perhaps a prefix: no operator, parenthesis, weight or escape can be in it.
-_TSQUERY = re.compile(r"\A'[^\W_]+'(?: & '[^\W_]+')*(?::\*)?\Z")
+# A to_tsquery text that is only quoted lexemes (letters, digits, underscores) joined by " & ",
+# the last one perhaps a prefix: no operator, parenthesis, weight or escape can be in it.
+_TSQUERY = re.compile(r"\A'\w+'(?: & '\w+')*(?::\*)?\Z")
 
 
 @settings(max_examples=500)
