@@ -498,8 +498,10 @@ MIGRATIONS: list[Migration] = [
         # their tables, so an upgraded server finds old posts by any form of their words.
         # messages_fts keeps its own copy of each text message with where it is (messages has
         # no rowid to point at); files_fts holds the name (last path component) of each live
-        # current entry under its version id, kept by triggers on files_current. The queries
-        # that read these are storage/server/search.py.
+        # current entry under its version id, kept by triggers on files_current. Each row also
+        # holds its conversation ('c' || id) or namespace ('n' || id) as a token, so a search
+        # reads only the searcher's own rows out of the index. The queries that read these are
+        # storage/server/search.py.
         """
         DROP TRIGGER users_fts_insert;
         DROP TRIGGER users_fts_update;
@@ -530,40 +532,48 @@ MIGRATIONS: list[Migration] = [
         END;
 
         CREATE VIRTUAL TABLE messages_fts USING fts5(
-            text, conversation_id UNINDEXED, seq UNINDEXED,
+            text, conversation, conversation_id UNINDEXED, seq UNINDEXED,
             tokenize='porter unicode61 remove_diacritics 2');
-        INSERT INTO messages_fts (text, conversation_id, seq)
-            SELECT text, conversation_id, seq FROM messages WHERE kind = 'text';
+        INSERT INTO messages_fts (text, conversation, conversation_id, seq)
+            SELECT text, 'c' || conversation_id, conversation_id, seq
+            FROM messages WHERE kind = 'text';
         CREATE TRIGGER messages_fts_insert AFTER INSERT ON messages WHEN NEW.kind = 'text' BEGIN
-            INSERT INTO messages_fts (text, conversation_id, seq)
-                VALUES (NEW.text, NEW.conversation_id, NEW.seq);
+            INSERT INTO messages_fts (text, conversation, conversation_id, seq)
+                VALUES (NEW.text, 'c' || NEW.conversation_id, NEW.conversation_id, NEW.seq);
         END;
         CREATE TRIGGER messages_fts_conversation_gone AFTER DELETE ON conversations BEGIN
-            DELETE FROM messages_fts WHERE conversation_id = OLD.id;
+            DELETE FROM messages_fts WHERE rowid IN (SELECT rowid FROM messages_fts
+                WHERE messages_fts MATCH 'conversation : "c' || OLD.id || '"');
         END;
 
         CREATE VIRTUAL TABLE files_fts USING fts5(
-            name, content='', tokenize='porter unicode61 remove_diacritics 2');
-        INSERT INTO files_fts (rowid, name)
-            SELECT version_id, substr(path, length(rtrim(path, replace(path, '/', ''))) + 1)
+            name, namespace, content='', tokenize='porter unicode61 remove_diacritics 2');
+        INSERT INTO files_fts (rowid, name, namespace)
+            SELECT version_id, substr(path, length(rtrim(path, replace(path, '/', ''))) + 1),
+                'n' || namespace_id
             FROM files_current WHERE deleted = 0;
         CREATE TRIGGER files_fts_insert AFTER INSERT ON files_current WHEN NEW.deleted = 0 BEGIN
-            INSERT INTO files_fts (rowid, name) VALUES (NEW.version_id,
-                substr(NEW.path, length(rtrim(NEW.path, replace(NEW.path, '/', ''))) + 1));
+            INSERT INTO files_fts (rowid, name, namespace) VALUES (NEW.version_id,
+                substr(NEW.path, length(rtrim(NEW.path, replace(NEW.path, '/', ''))) + 1),
+                'n' || NEW.namespace_id);
         END;
         CREATE TRIGGER files_fts_update AFTER UPDATE ON files_current BEGIN
-            INSERT INTO files_fts (files_fts, rowid, name)
+            INSERT INTO files_fts (files_fts, rowid, name, namespace)
                 SELECT 'delete', OLD.version_id,
-                    substr(OLD.path, length(rtrim(OLD.path, replace(OLD.path, '/', ''))) + 1)
+                    substr(OLD.path, length(rtrim(OLD.path, replace(OLD.path, '/', ''))) + 1),
+                    'n' || OLD.namespace_id
                 WHERE OLD.deleted = 0;
-            INSERT INTO files_fts (rowid, name)
+            INSERT INTO files_fts (rowid, name, namespace)
                 SELECT NEW.version_id,
-                    substr(NEW.path, length(rtrim(NEW.path, replace(NEW.path, '/', ''))) + 1)
+                    substr(NEW.path, length(rtrim(NEW.path, replace(NEW.path, '/', ''))) + 1),
+                    'n' || NEW.namespace_id
                 WHERE NEW.deleted = 0;
         END;
         CREATE TRIGGER files_fts_delete AFTER DELETE ON files_current WHEN OLD.deleted = 0 BEGIN
-            INSERT INTO files_fts (files_fts, rowid, name) VALUES ('delete', OLD.version_id,
-                substr(OLD.path, length(rtrim(OLD.path, replace(OLD.path, '/', ''))) + 1));
+            INSERT INTO files_fts (files_fts, rowid, name, namespace) VALUES ('delete',
+                OLD.version_id,
+                substr(OLD.path, length(rtrim(OLD.path, replace(OLD.path, '/', ''))) + 1),
+                'n' || OLD.namespace_id);
         END;
 
         CREATE INDEX post_tags_by_tag ON post_tags(tag, author_id)

@@ -3,7 +3,9 @@
 Each method takes the searcher's words (`storage/server/search_query.py`) and builds the FTS5
 query itself, so nothing above storage knows the engine's syntax. The full-text table is read
 first (`CROSS JOIN` keeps SQLite from looping over a person's conversations or shares and
-asking FTS5 once per row), then each hit is kept only if the searcher may see it:
+asking FTS5 once per row), then each hit is kept only if the searcher may see it. Messages and
+file names also carry their conversation or namespace as a token, and the MATCH names the
+searcher's own, so FTS5 reads only their rows, not everyone's:
 
 - posts: live, by an author the searcher may see (`visibility.author_visible`) and has not
   blocked or muted;
@@ -21,12 +23,16 @@ from dataclasses import dataclass
 from typing import Any
 
 from storage.database import Database
-from storage.server.search_query import fts5_match, tag_range
+from storage.server.search_query import fts5_match, fts5_within, tag_range
 from storage.server.social_graph import UserSummary
 from storage.server.social_posts import TagCount
 from storage.server.visibility import author_visible
 
 MIN_TAG_PREFIX = 2  # a shorter tag is looked for whole: one letter would match most tags
+# Up to this many conversations or namespaces, the searcher's own are named in the MATCH, so
+# FTS5 reads only their rows (a common word is in most messages of everyone); past it the
+# query would grow long, and rows are kept by the join alone.
+MAX_SCOPE = 500
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +119,11 @@ class SearchRepository:
         match = fts5_match(words)
         if match is None:
             return []
+        mine = await self._scope(
+            "SELECT 'c' || conversation_id FROM conversation_members WHERE user_id = ?", user_id
+        )
+        if mine is None:
+            return []
         rows = await self._rows(
             "SELECT f.conversation_id, c.kind, c.name,"
             " (SELECT ou.username FROM conversation_members o JOIN users ou ON ou.id = o.user_id"
@@ -125,8 +136,8 @@ class SearchRepository:
             " JOIN conversations c ON c.id = f.conversation_id"
             " JOIN users s ON s.id = m.sender_id"
             " WHERE messages_fts MATCH ? AND (cm.left_seq IS NULL OR f.seq <= cm.left_seq)"
-            " ORDER BY f.rank, f.conversation_id, f.seq DESC LIMIT ?",
-            (user_id, match, limit),
+            " ORDER BY bm25(messages_fts, 1.0, 0.0), f.conversation_id, f.seq DESC LIMIT ?",
+            (user_id, fts5_within(match, "text", "conversation", mine), limit),
         )
         return [
             MessageHit(cid, kind, name if kind == "group" else (other or ""), *rest)
@@ -139,13 +150,26 @@ class SearchRepository:
         match = fts5_match(words, prefix_last=True)
         if match is None:
             return []
+        mine = await self._scope(
+            "SELECT 'n' || namespace_id FROM namespace_members WHERE user_id = ?", user_id
+        )
+        if mine is None:
+            return []
         rows = await self._rows(
             "SELECT v.namespace_id, n.kind, CASE n.kind WHEN 'home' THEN ''"
             " ELSE COALESCE(nm.mount_name, n.name) END, v.path, v.kind, v.id, v.size, v.mtime_ms"
             " FROM files_fts f CROSS JOIN file_versions v ON v.id = f.rowid"
             " JOIN namespace_members nm ON nm.namespace_id = v.namespace_id AND nm.user_id = ?"
             " JOIN namespaces n ON n.id = v.namespace_id"
-            " WHERE files_fts MATCH ? ORDER BY f.rank, v.path LIMIT ?",
-            (user_id, match, limit),
+            " WHERE files_fts MATCH ? ORDER BY bm25(files_fts, 1.0, 0.0), v.path LIMIT ?",
+            (user_id, fts5_within(match, "name", "namespace", mine), limit),
         )
         return [FileHit(*row) for row in rows]
+
+    async def _scope(self, sql: str, user_id: int) -> list[str] | None:
+        """The searcher's own conversation or namespace tokens: None when they have none, []
+        when too many to name (the join alone keeps their rows)."""
+        tokens = [row[0] for row in await self._rows(sql, (user_id,))]
+        if not tokens:
+            return None
+        return tokens if len(tokens) <= MAX_SCOPE else []

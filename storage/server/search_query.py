@@ -63,6 +63,18 @@ def fts5_match(words: tuple[str, ...], *, prefix_last: bool = False) -> str | No
     return " AND ".join(quoted)
 
 
+def fts5_within(match: str, column: str, scope_column: str, scope: list[str]) -> str:
+    """`match` looked for in `column` only, in rows whose `scope_column` holds one of the
+    `scope` tokens (tokens Roost wrote, such as a conversation's `c123`); with no scope, in
+    every row. The column filter also keeps a typed word that looks like such a token from
+    matching one."""
+    where = f"{column} : ({match})"
+    if not scope:
+        return where
+    tokens = " OR ".join('"' + t.replace('"', '""') + '"' for t in scope)
+    return f"{where} AND {scope_column} : ({tokens})"
+
+
 def tsquery(words: tuple[str, ...], *, prefix_last: bool = False) -> str | None:
     """The text of a PostgreSQL `to_tsquery` finding the same rows as `fts5_match()`; None
     when there is no word to look for."""

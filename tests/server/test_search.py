@@ -6,12 +6,15 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import pytest
+
 from client.connection import Connection
 from client.errors import ServerError
 from client.files import RemoteFiles
 from protocol import chat, files
 from protocol import social as wire
 from protocol.profiles import SetProfile
+from storage.server import search as search_repository
 from tests.conftest import LiveServer
 from tests.files.helpers import Device, device
 from tests.hostile import HOSTILE, MARKUP
@@ -134,9 +137,32 @@ async def test_a_member_who_left_finds_only_what_came_before(live: LiveServer) -
     await close(alice, bob, carol)
 
 
-async def test_file_names_are_found_only_in_ones_own_namespaces(
-    live: LiveServer, tmp_path: Path
+async def test_past_the_scope_a_search_still_finds_only_ones_own(
+    live: LiveServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """Someone in more conversations and shares than a query names: the join alone keeps
+    what they may read."""
+    monkeypatch.setattr(search_repository, "MAX_SCOPE", 1)
+    alice, bob, carol = await users(live, "alice", "bob", "carol")
+    await send(alice, "@bob", "pollen count is high")
+    await send(alice, "@carol", "pollen for carol only")
+    group: chat.Conversation = await alice.call(
+        "chat.group.create", chat.CreateGroup(name="Hive", members=["bob"])
+    )
+    await bob.call("chat.group.leave", chat.LeaveGroup(conversation=group.id))
+    await send(alice, group.id, "pollen after bob left")
+    assert sorted(m.text for m in (await search(bob, "pollen")).messages) == [
+        "pollen count is high"
+    ]
+    assert len((await search(alice, "pollen")).messages) == 3
+    await close(alice, bob, carol)
+
+
+@pytest.mark.parametrize("scope", [search_repository.MAX_SCOPE, 0], ids=["named", "joined"])
+async def test_file_names_are_found_only_in_ones_own_namespaces(
+    live: LiveServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, scope: int
+) -> None:
+    monkeypatch.setattr(search_repository, "MAX_SCOPE", scope)
     alice = await device(live, tmp_path, "alice", "a1", register=True)
     bob = await device(live, tmp_path, "bob", "b1", register=True)
     mallory = await device(live, tmp_path, "mallory", "m1", register=True)

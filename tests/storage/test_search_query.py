@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from storage.server.search_query import (
     MAX_WORDS,
     fts5_match,
+    fts5_within,
     search_terms,
     tag_range,
     tsquery,
@@ -114,6 +115,33 @@ def test_any_text_finds_a_row_holding_its_words_on_sqlite(text: str) -> None:
     found = _found(db, match)
     assert " ".join(words) in found
     assert "something else entirely" not in found or {"something", "else", "entirely"} >= set(words)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(max_size=100), st.lists(st.integers(1, 2**62), max_size=5))
+def test_a_scoped_query_finds_only_rows_of_its_scope(text: str, scope: list[int]) -> None:
+    words = search_terms(text).words
+    match = fts5_match(words, prefix_last=True)
+    if match is None:
+        return
+    db = sqlite3.connect(":memory:")
+    db.execute(f"CREATE VIRTUAL TABLE t USING fts5(x, c, tokenize='{TOKENIZE}')")
+    db.executemany("INSERT INTO t (rowid, x, c) VALUES (?, ?, ?)",
+                   [(i, " ".join(words), f"c{i}") for i in (1, 2, 3)])  # fmt: skip
+    tokens = [f"c{i}" for i in scope]
+    rows = {r[0] for r in db.execute("SELECT rowid FROM t WHERE t MATCH ?",
+                                     (fts5_within(match, "x", "c", tokens),))}  # fmt: skip
+    assert rows == ({1, 2, 3} & set(scope) if scope else {1, 2, 3})
+
+
+def test_a_typed_word_never_matches_a_scope_token() -> None:
+    db = sqlite3.connect(":memory:")
+    db.execute(f"CREATE VIRTUAL TABLE t USING fts5(x, c, tokenize='{TOKENIZE}')")
+    db.execute("INSERT INTO t (x, c) VALUES ('hello', 'c42')")
+    match = fts5_match(search_terms("c42").words)
+    assert match is not None
+    scoped = fts5_within(match, "x", "c", [])
+    assert db.execute("SELECT * FROM t WHERE t MATCH ?", (scoped,)).fetchall() == []
 
 
 # A to_tsquery text that is only quoted lexemes (letters, digits, underscores) joined by " & ",
