@@ -17,7 +17,12 @@ Both engines' tokenizers split a quoted word further where they split text (`ali
   is being typed), and `websearch_to_tsquery` gives `-`, `or` and quotes a meaning the person
   did not ask for. Each lexeme holds letters, digits and underscores only, so no quote,
   backslash or operator can come from the input; quotes and backslashes are escaped all the
-  same.
+  same. Where the engines differ: the `english` configuration drops stop words ("the", "a"),
+  which the porter tokenizer keeps, so a query of stop words alone finds nothing on
+  PostgreSQL; and a few characters Python counts as letters or digits (`¼`) are no word to
+  PostgreSQL's parser.
+- `fts5_within()`: an FTS5 match kept to one column and to the rows of some conversations or
+  namespaces (their tokens), so a search reads only the searcher's own rows.
 """
 
 from __future__ import annotations
