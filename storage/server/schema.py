@@ -541,6 +541,14 @@ MIGRATIONS: list[Migration] = [
             INSERT INTO messages_fts (text, conversation, conversation_id, seq)
                 VALUES (NEW.text, 'c' || NEW.conversation_id, NEW.conversation_id, NEW.seq);
         END;
+        CREATE TRIGGER messages_fts_update AFTER UPDATE OF text, kind ON messages BEGIN
+            DELETE FROM messages_fts WHERE rowid IN (SELECT rowid FROM messages_fts
+                WHERE messages_fts MATCH 'conversation : "c' || OLD.conversation_id || '"'
+                AND seq = OLD.seq);
+            INSERT INTO messages_fts (text, conversation, conversation_id, seq)
+                SELECT NEW.text, 'c' || NEW.conversation_id, NEW.conversation_id, NEW.seq
+                WHERE NEW.kind = 'text';
+        END;
         CREATE TRIGGER messages_fts_conversation_gone AFTER DELETE ON conversations BEGIN
             DELETE FROM messages_fts WHERE rowid IN (SELECT rowid FROM messages_fts
                 WHERE messages_fts MATCH 'conversation : "c' || OLD.id || '"');

@@ -56,9 +56,14 @@ async def test_text_messages_are_indexed_and_leave_with_their_conversation(db: D
             )
     assert await message_seqs(db, "swarm") == [(10, 2), (11, 2)]
     assert await message_seqs(db, "created") == []  # membership entries are not text
+    async with db.write() as tx:  # no op edits a message; the index would follow one
+        await tx.execute("UPDATE messages SET text = 'calm bees' WHERE conversation_id = 11")
+    assert await message_seqs(db, "swarm") == [(10, 2)]
+    assert await message_seqs(db, "calm") == [(11, 2)]  # the "created" entry stays out
     async with db.write() as tx:
         await tx.execute("DELETE FROM conversations WHERE id = 10")
-    assert await message_seqs(db, "swarm") == [(11, 2)]
+    assert await message_seqs(db, "swarm") == []
+    assert await message_seqs(db, "calm") == [(11, 2)]
     assert await message_seqs(db, "c11") == []  # the conversation token is not a word
     async with db.write() as tx:
         await tx.execute("INSERT INTO messages_fts (messages_fts) VALUES ('integrity-check')")

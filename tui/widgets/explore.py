@@ -36,7 +36,7 @@ def render_tag(tag: Tag) -> Text:
     return text
 
 
-def render_message(hit: MessageHit) -> Text:
+def render_message_hit(hit: MessageHit) -> Text:
     text = Text()
     direct = hit.conversation_kind == "direct"
     where = f"@{clean(hit.conversation_name)}" if direct else f"# {clean(hit.conversation_name)}"
@@ -53,7 +53,7 @@ def file_place(hit: FileHit) -> str:
     return f"{hit.namespace}/{hit.path}" if hit.namespace else hit.path
 
 
-def render_file(hit: FileHit) -> Text:
+def render_file_hit(hit: FileHit) -> Text:
     text = Text()
     folder = hit.kind == "dir"
     text.append(("📁 " if folder else "📄 ") + clean(file_place(hit)), style="bold")
@@ -94,7 +94,7 @@ class MessageItem(ListItem):
     """A message of yours found by a search; Enter opens its conversation."""
 
     def __init__(self, hit: MessageHit) -> None:
-        super().__init__(Static(render_message(hit)))
+        super().__init__(Static(render_message_hit(hit)))
         self.hit = hit
 
 
@@ -102,7 +102,7 @@ class FileItem(ListItem):
     """A file or folder of yours found by a search; Enter opens Files."""
 
     def __init__(self, hit: FileHit) -> None:
-        super().__init__(Static(render_file(hit)))
+        super().__init__(Static(render_file_hit(hit)))
         self.hit = hit
 
 
