@@ -65,6 +65,7 @@ from server.metrics import CONTENT_TYPE, Metrics
 from server.passwords import Passwords
 from server.presence import Presence
 from server.router import Router
+from server.search_index import index_messages_forever
 from server.session import CLOSE_LOGIN_TIMEOUT, CLOSE_REVOKED, CLOSE_TOO_SLOW, Session
 from server.social_services import SocialServices
 from storage.content.blocks import BlockWriter, LocalBlockStore
@@ -138,6 +139,7 @@ class RoostServer:
         self._last_seen: dict[int, int] = {}  # device id -> ms; flushed in batches
         self._flusher: asyncio.Task[None] | None = None
         self._expirer: asyncio.Task[None] | None = None  # storage.server.expiry, on a timer
+        self._indexer: asyncio.Task[None] | None = None  # new messages into search, on a timer
         self._sessions: set[Session] = set()
         self.metrics = Metrics(
             connections=lambda: len(self._sessions),
@@ -247,6 +249,7 @@ class RoostServer:
         self._expirer = asyncio.create_task(
             expire_forever(self.db, self.config.limits, self.config.expire_every)
         )
+        self._indexer = asyncio.create_task(index_messages_forever(self.db))
         log.info(
             "listening on %s://%s:%d (data in %s)",
             self.config.scheme,
@@ -324,10 +327,11 @@ class RoostServer:
         await self._server.wait_closed()
         if self._flusher is not None:
             self._flusher.cancel()
-        if self._expirer is not None:
-            self._expirer.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._expirer  # a pass cut short rolls back before the database closes
+        for timer in (self._expirer, self._indexer):
+            if timer is not None:
+                timer.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await timer  # a pass cut short rolls back before the database closes
         await self._flush_activity()
         if self.messages is not None:
             await self.messages.close()

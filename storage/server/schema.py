@@ -497,7 +497,11 @@ MIGRATIONS: list[Migration] = [
         # posts_fts and users_fts are made again with the stemming tokenizer and refilled from
         # their tables, so an upgraded server finds old posts by any form of their words.
         # messages_fts keeps its own copy of each text message with where it is (messages has
-        # no rowid to point at); files_fts holds the name (last path component) of each live
+        # no rowid to point at). A message is indexed shortly after its commit, not in it:
+        # the chat commit only queues it in messages_to_index (an FTS5 insert row by row, from
+        # a trigger, costs several times the CPU of a queue row and a batched insert later),
+        # and SearchRepository.index_waiting_messages() indexes the queue, on a timer and
+        # before a search. files_fts holds the name (last path component) of each live
         # current entry under its version id, kept by triggers on files_current. Each row also
         # holds its conversation ('c' || id) or namespace ('n' || id) as a token, so a search
         # reads only the searcher's own rows out of the index. The queries that read these are
@@ -537,21 +541,26 @@ MIGRATIONS: list[Migration] = [
         INSERT INTO messages_fts (text, conversation, conversation_id, seq)
             SELECT text, 'c' || conversation_id, conversation_id, seq
             FROM messages WHERE kind = 'text';
+        CREATE TABLE messages_to_index (
+            conversation_id INTEGER NOT NULL,
+            seq INTEGER NOT NULL,
+            PRIMARY KEY (conversation_id, seq)
+        ) WITHOUT ROWID;
         CREATE TRIGGER messages_fts_insert AFTER INSERT ON messages WHEN NEW.kind = 'text' BEGIN
-            INSERT INTO messages_fts (text, conversation, conversation_id, seq)
-                VALUES (NEW.text, 'c' || NEW.conversation_id, NEW.conversation_id, NEW.seq);
+            INSERT INTO messages_to_index (conversation_id, seq)
+                VALUES (NEW.conversation_id, NEW.seq);
         END;
         CREATE TRIGGER messages_fts_update AFTER UPDATE OF text, kind ON messages BEGIN
             DELETE FROM messages_fts WHERE rowid IN (SELECT rowid FROM messages_fts
                 WHERE messages_fts MATCH 'conversation : "c' || OLD.conversation_id || '"'
                 AND seq = OLD.seq);
-            INSERT INTO messages_fts (text, conversation, conversation_id, seq)
-                SELECT NEW.text, 'c' || NEW.conversation_id, NEW.conversation_id, NEW.seq
-                WHERE NEW.kind = 'text';
+            INSERT OR IGNORE INTO messages_to_index (conversation_id, seq)
+                SELECT NEW.conversation_id, NEW.seq WHERE NEW.kind = 'text';
         END;
         CREATE TRIGGER messages_fts_conversation_gone AFTER DELETE ON conversations BEGIN
             DELETE FROM messages_fts WHERE rowid IN (SELECT rowid FROM messages_fts
                 WHERE messages_fts MATCH 'conversation : "c' || OLD.id || '"');
+            DELETE FROM messages_to_index WHERE conversation_id = OLD.id;
         END;
 
         CREATE VIRTUAL TABLE files_fts USING fts5(

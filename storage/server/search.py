@@ -33,6 +33,11 @@ MIN_TAG_PREFIX = 2  # a shorter tag is looked for whole: one letter would match 
 # FTS5 reads only their rows (a common word is in most messages of everyone); past it the
 # query would grow long, and rows are kept by the join alone.
 MAX_SCOPE = 500
+# Messages indexed per write transaction: a few milliseconds of the write lock at a time.
+INDEX_BATCH = 1000
+_FIRST_WAITING = (
+    "SELECT conversation_id, seq FROM messages_to_index ORDER BY conversation_id, seq LIMIT ?"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,11 +119,41 @@ class SearchRepository:
         )
         return [TagCount(*row) for row in rows]
 
+    async def index_waiting_messages(self) -> int:
+        """Index the messages committed since the last time (queued by a trigger in
+        `messages_to_index`), in short write transactions; returns how many were waiting.
+        Run on a timer and before a search, so a search finds every message acked before it."""
+        async with self._db.reader.execute("SELECT 1 FROM messages_to_index LIMIT 1") as cur:
+            if await cur.fetchone() is None:
+                return 0
+        done = 0
+        while True:
+            async with self._db.write() as tx:
+                # The same first keys twice: nothing else writes inside this transaction.
+                await tx.execute(
+                    "INSERT INTO messages_fts (text, conversation, conversation_id, seq)"
+                    " SELECT m.text, 'c' || m.conversation_id, m.conversation_id, m.seq"
+                    f" FROM ({_FIRST_WAITING}) q JOIN messages m"
+                    " ON m.conversation_id = q.conversation_id AND m.seq = q.seq"
+                    " WHERE m.kind = 'text'",
+                    (INDEX_BATCH,),
+                )
+                cur = await tx.execute(
+                    "DELETE FROM messages_to_index"
+                    f" WHERE (conversation_id, seq) IN ({_FIRST_WAITING})",
+                    (INDEX_BATCH,),
+                )
+                taken = cur.rowcount
+            done += taken
+            if taken < INDEX_BATCH:
+                return done
+
     async def messages(self, user_id: int, words: tuple[str, ...], limit: int) -> list[MessageHit]:
         """Text messages holding every word that `user_id` may read, best first."""
         match = fts5_match(words)
         if match is None:
             return []
+        await self.index_waiting_messages()
         mine = await self._scope(
             "SELECT 'c' || conversation_id FROM conversation_members WHERE user_id = ?", user_id
         )

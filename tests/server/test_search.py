@@ -107,6 +107,27 @@ async def test_blocked_muted_and_locked_authors_posts_are_not_found(live: LiveSe
     await close(me, blocked, muted, locked, friend)
 
 
+async def test_messages_are_indexed_soon_after_their_commit(live: LiveServer) -> None:
+    """The chat commit queues a message; the server's timer indexes it without a search."""
+    alice, bob = await users(live, "alice", "bob")
+    await send(alice, "@bob", "queued for the index")
+
+    async def waiting() -> int:
+        async with live.server.db.reader.execute("SELECT COUNT(*) FROM messages_to_index") as cur:
+            row = await cur.fetchone()
+        return int(row[0])
+
+    async with asyncio.timeout(10):
+        while await waiting():
+            await asyncio.sleep(0.05)
+    async with live.server.db.reader.execute(
+        "SELECT COUNT(*) FROM messages_fts WHERE messages_fts MATCH 'text : \"queued\"'"
+    ) as cur:
+        assert (await cur.fetchone())[0] == 1
+    assert [m.text for m in (await search(bob, "indexes")).messages] == ["queued for the index"]
+    await close(alice, bob)
+
+
 async def test_a_stranger_never_finds_a_direct_message(live: LiveServer) -> None:
     alice, bob, mallory = await users(live, "alice", "bob", "mallory")
     await send(alice, "@bob", "meet me at the old lighthouse")

@@ -9,7 +9,9 @@ from pathlib import Path
 import pytest
 
 from storage.database import Database
+from storage.server import search
 from storage.server.schema import MIGRATIONS
+from storage.server.search import SearchRepository
 
 NOW = 1_767_225_600_000
 
@@ -33,6 +35,8 @@ async def found(db: Database, table: str, match: str) -> list[int]:
 
 
 async def message_seqs(db: Database, word: str) -> list[tuple[int, int]]:
+    """What search finds once the messages waiting are indexed."""
+    await SearchRepository(db).index_waiting_messages()
     async with db.reader.execute(
         "SELECT conversation_id, seq FROM messages_fts WHERE messages_fts MATCH ?"
         " ORDER BY conversation_id, seq",
@@ -67,6 +71,29 @@ async def test_text_messages_are_indexed_and_leave_with_their_conversation(db: D
     assert await message_seqs(db, "c11") == []  # the conversation token is not a word
     async with db.write() as tx:
         await tx.execute("INSERT INTO messages_fts (messages_fts) VALUES ('integrity-check')")
+
+
+async def test_messages_wait_for_the_indexer_in_order_and_in_batches(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(search, "INDEX_BATCH", 3)
+    async with db.write() as tx:
+        await tx.execute(
+            "INSERT INTO conversations (id, kind, name, created_by, created_at)"
+            " VALUES (20, 'group', 'g', 1, 0), (21, 'group', 'g', 1, 0)"
+        )
+        await tx.executemany(
+            "INSERT INTO messages (conversation_id, seq, sender_id, kind, text, sent_at)"
+            " VALUES (?, ?, 1, 'text', 'queued words', 0)",
+            [(20, seq) for seq in range(1, 6)] + [(21, 1), (21, 2)],
+        )
+        await tx.execute("DELETE FROM conversations WHERE id = 21")  # before it was indexed
+    async with db.reader.execute("SELECT COUNT(*) FROM messages_to_index") as cur:
+        assert (await cur.fetchone())[0] == 5  # committed, not indexed yet; 21's went with it
+    assert await found(db, "messages_fts", 'text : "queued"') == []
+    assert await SearchRepository(db).index_waiting_messages() == 5  # in batches of 3
+    assert len(await found(db, "messages_fts", 'text : "queued"')) == 5
+    assert await SearchRepository(db).index_waiting_messages() == 0
 
 
 async def test_file_names_follow_the_current_version(db: Database) -> None:
