@@ -12,7 +12,9 @@ searcher's own, so FTS5 reads only their rows, not everyone's:
 - people: accounts not deleted;
 - tags: hashtags of live posts by authors the searcher may see, by how many people used them;
 - messages: text messages of conversations the searcher is a member of, or, for one they
-  left or were removed from, those up to that point (`left_seq`), as chat history pages them;
+  left or were removed from, those up to that point (`left_seq`), as chat history pages them
+  (indexed shortly after their commit, from the queue `messages_to_index`, and whatever waits
+  is indexed before a search looks);
 - files: live entries, by name, of namespaces the searcher is a member of (their home and
   shares they accepted; an invitation is not membership).
 """
