@@ -35,8 +35,9 @@ MIN_TAG_PREFIX = 2  # a shorter tag is looked for whole: one letter would match 
 # FTS5 reads only their rows (a common word is in most messages of everyone); past it the
 # query would grow long, and rows are kept by the join alone.
 MAX_SCOPE = 500
-# Messages indexed per write transaction: a few milliseconds of the write lock at a time.
-INDEX_BATCH = 1000
+# Messages indexed per write transaction: a short hold of the write lock, which chat commits
+# wait for, at a time.
+INDEX_BATCH = 500
 _FIRST_WAITING = (
     "SELECT conversation_id, seq FROM messages_to_index ORDER BY conversation_id, seq LIMIT ?"
 )
