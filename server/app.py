@@ -65,7 +65,7 @@ from server.metrics import CONTENT_TYPE, Metrics
 from server.passwords import Passwords
 from server.presence import Presence
 from server.router import Router
-from server.search_index import index_messages_forever
+from server.search_index import index_for_search_forever
 from server.session import CLOSE_LOGIN_TIMEOUT, CLOSE_REVOKED, CLOSE_TOO_SLOW, Session
 from server.social_services import SocialServices
 from storage.content.blocks import BlockWriter, LocalBlockStore
@@ -249,7 +249,7 @@ class RoostServer:
         self._expirer = asyncio.create_task(
             expire_forever(self.db, self.config.limits, self.config.expire_every)
         )
-        self._indexer = asyncio.create_task(index_messages_forever(self.db))
+        self._indexer = asyncio.create_task(index_for_search_forever(self.db))
         log.info(
             "listening on %s://%s:%d (data in %s)",
             self.config.scheme,

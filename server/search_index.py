@@ -1,5 +1,6 @@
-"""The server's timer that indexes chat messages for search shortly after they are committed
-(the chat commit only queues them: storage/server/search.py, `index_waiting_messages`)."""
+"""The server's timer that indexes chat messages and file names for search shortly after they
+are committed (commits only queue them: storage/server/search.py, `index_waiting_messages`
+and `index_waiting_files`)."""
 
 from __future__ import annotations
 
@@ -11,16 +12,17 @@ from storage.server.search import SearchRepository
 
 log = logging.getLogger("roost.server")
 
-INDEX_EVERY = 1.0  # seconds: what waits is a second of messages, indexed in a few ms
+INDEX_EVERY = 1.0  # seconds: what waits is about a second of commits
 
 
-async def index_messages_forever(db: Database, every: float = INDEX_EVERY) -> None:
-    """Index what waits now (messages a server that stopped had queued), then every `every`
+async def index_for_search_forever(db: Database, every: float = INDEX_EVERY) -> None:
+    """Index what waits now (what a server that stopped had queued), then every `every`
     seconds, until cancelled. A failed pass is logged and tried again at the next."""
     search = SearchRepository(db)
     while True:
         try:
             await search.index_waiting_messages()
+            await search.index_waiting_files()
         except Exception:
-            log.exception("could not index new messages for search")
+            log.exception("could not index new messages or file names for search")
         await asyncio.sleep(every)

@@ -502,7 +502,9 @@ MIGRATIONS: list[Migration] = [
         # a trigger, costs several times the CPU of a queue row and a batched insert later),
         # and SearchRepository.index_waiting_messages() indexes the queue, on a timer and
         # before a search. files_fts holds the name (last path component) of each live
-        # current entry under its version id, kept by triggers on files_current. Each row also
+        # current entry under its version id; triggers on files_current queue each change in
+        # files_to_index (in order: a name out when its entry changes or goes, in when it is
+        # live), which is indexed the same way as messages. Each row also
         # holds its conversation ('c' || id) or namespace ('n' || id) as a token, so a search
         # reads only the searcher's own rows out of the index. The queries that read these are
         # storage/server/search.py.
@@ -569,28 +571,36 @@ MIGRATIONS: list[Migration] = [
             SELECT version_id, substr(path, length(rtrim(path, replace(path, '/', ''))) + 1),
                 'n' || namespace_id
             FROM files_current WHERE deleted = 0;
+        CREATE TABLE files_to_index (
+            id INTEGER PRIMARY KEY,
+            version_id INTEGER NOT NULL,
+            name TEXT NOT NULL,
+            namespace TEXT NOT NULL,
+            gone INTEGER NOT NULL
+        );
         CREATE TRIGGER files_fts_insert AFTER INSERT ON files_current WHEN NEW.deleted = 0 BEGIN
-            INSERT INTO files_fts (rowid, name, namespace) VALUES (NEW.version_id,
-                substr(NEW.path, length(rtrim(NEW.path, replace(NEW.path, '/', ''))) + 1),
-                'n' || NEW.namespace_id);
+            INSERT INTO files_to_index (version_id, name, namespace, gone)
+                VALUES (NEW.version_id,
+                    substr(NEW.path, length(rtrim(NEW.path, replace(NEW.path, '/', ''))) + 1),
+                    'n' || NEW.namespace_id, 0);
         END;
         CREATE TRIGGER files_fts_update AFTER UPDATE ON files_current BEGIN
-            INSERT INTO files_fts (files_fts, rowid, name, namespace)
-                SELECT 'delete', OLD.version_id,
+            INSERT INTO files_to_index (version_id, name, namespace, gone)
+                SELECT OLD.version_id,
                     substr(OLD.path, length(rtrim(OLD.path, replace(OLD.path, '/', ''))) + 1),
-                    'n' || OLD.namespace_id
+                    'n' || OLD.namespace_id, 1
                 WHERE OLD.deleted = 0;
-            INSERT INTO files_fts (rowid, name, namespace)
+            INSERT INTO files_to_index (version_id, name, namespace, gone)
                 SELECT NEW.version_id,
                     substr(NEW.path, length(rtrim(NEW.path, replace(NEW.path, '/', ''))) + 1),
-                    'n' || NEW.namespace_id
+                    'n' || NEW.namespace_id, 0
                 WHERE NEW.deleted = 0;
         END;
         CREATE TRIGGER files_fts_delete AFTER DELETE ON files_current WHEN OLD.deleted = 0 BEGIN
-            INSERT INTO files_fts (files_fts, rowid, name, namespace) VALUES ('delete',
-                OLD.version_id,
-                substr(OLD.path, length(rtrim(OLD.path, replace(OLD.path, '/', ''))) + 1),
-                'n' || OLD.namespace_id);
+            INSERT INTO files_to_index (version_id, name, namespace, gone)
+                VALUES (OLD.version_id,
+                    substr(OLD.path, length(rtrim(OLD.path, replace(OLD.path, '/', ''))) + 1),
+                    'n' || OLD.namespace_id, 1);
         END;
 
         CREATE INDEX post_tags_by_tag ON post_tags(tag, author_id)

@@ -16,7 +16,8 @@ searcher's own, so FTS5 reads only their rows, not everyone's:
   (indexed shortly after their commit, from the queue `messages_to_index`, and whatever waits
   is indexed before a search looks);
 - files: live entries, by name, of namespaces the searcher is a member of (their home and
-  shares they accepted; an invitation is not membership).
+  shares they accepted; an invitation is not membership), indexed as messages are (from the
+  queue `files_to_index`).
 """
 
 from __future__ import annotations
@@ -151,6 +152,34 @@ class SearchRepository:
             if taken < INDEX_BATCH:
                 return done
 
+    async def index_waiting_files(self) -> int:
+        """Apply the file-name changes committed since the last time (queued in order by the
+        triggers on `files_current` in `files_to_index`: a name out of the index, or in), in
+        short write transactions; returns how many were waiting. Run as messages are."""
+        async with self._db.reader.execute("SELECT 1 FROM files_to_index LIMIT 1") as cur:
+            if await cur.fetchone() is None:
+                return 0
+        done = 0
+        while True:
+            async with self._db.write() as tx:
+                # A NULL command is an insert; 'delete' takes out the name indexed before,
+                # given the same values, in the order the changes were made.
+                await tx.execute(
+                    "INSERT INTO files_fts (files_fts, rowid, name, namespace)"
+                    " SELECT CASE WHEN gone THEN 'delete' END, version_id, name, namespace"
+                    " FROM files_to_index ORDER BY id LIMIT ?",
+                    (INDEX_BATCH,),
+                )
+                cur = await tx.execute(
+                    "DELETE FROM files_to_index WHERE id IN"
+                    " (SELECT id FROM files_to_index ORDER BY id LIMIT ?)",
+                    (INDEX_BATCH,),
+                )
+                taken = cur.rowcount
+            done += taken
+            if taken < INDEX_BATCH:
+                return done
+
     async def messages(self, user_id: int, words: tuple[str, ...], limit: int) -> list[MessageHit]:
         """Text messages holding every word that `user_id` may read, best first."""
         match = fts5_match(words)
@@ -188,6 +217,7 @@ class SearchRepository:
         match = fts5_match(words, prefix_last=True)
         if match is None:
             return []
+        await self.index_waiting_files()
         mine = await self._scope(
             "SELECT 'n' || namespace_id FROM namespace_members WHERE user_id = ?", user_id
         )

@@ -28,6 +28,9 @@ async def db(tmp_path: Path) -> AsyncIterator[Database]:
 
 
 async def found(db: Database, table: str, match: str) -> list[int]:
+    """Rows of a full-text table matching, once what waits is indexed."""
+    await SearchRepository(db).index_waiting_messages()
+    await SearchRepository(db).index_waiting_files()
     async with db.reader.execute(
         f"SELECT rowid FROM {table} WHERE {table} MATCH ? ORDER BY rowid", (match,)
     ) as cur:
@@ -90,7 +93,8 @@ async def test_messages_wait_for_the_indexer_in_order_and_in_batches(
         await tx.execute("DELETE FROM conversations WHERE id = 21")  # before it was indexed
     async with db.reader.execute("SELECT COUNT(*) FROM messages_to_index") as cur:
         assert (await cur.fetchone())[0] == 5  # committed, not indexed yet; 21's went with it
-    assert await found(db, "messages_fts", 'text : "queued"') == []
+    async with db.reader.execute("SELECT COUNT(*) FROM messages_fts") as cur:
+        assert (await cur.fetchone())[0] == 0
     assert await SearchRepository(db).index_waiting_messages() == 5  # in batches of 3
     assert len(await found(db, "messages_fts", 'text : "queued"')) == 5
     assert await SearchRepository(db).index_waiting_messages() == 0
@@ -119,6 +123,8 @@ async def test_file_names_follow_the_current_version(db: Database) -> None:
             )
 
     await commit(1, "Garden/Bee notes.txt")
+    async with db.reader.execute("SELECT COUNT(*) FROM files_to_index") as cur:
+        assert (await cur.fetchone())[0] == 1  # committed, waiting to be indexed
     assert await found(db, "files_fts", 'name : "bee"') == [1]
     assert await found(db, "files_fts", 'name : "garden"') == []  # a folder's name, not the file's
     await commit(2, "Garden/Bee notes.txt")
@@ -135,5 +141,29 @@ async def test_file_names_follow_the_current_version(db: Database) -> None:
         await tx.execute("DELETE FROM namespaces WHERE id = 5")
     assert await found(db, "files_fts", 'name : "wasp"') == []
     assert await found(db, "files_fts", 'namespace : "n5"') == []
+    async with db.write() as tx:
+        await tx.execute("INSERT INTO files_fts (files_fts) VALUES ('integrity-check')")
+
+
+async def test_file_changes_waiting_are_applied_in_order(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A name in and out and in again before the indexer runs, across its batches."""
+    monkeypatch.setattr(search, "INDEX_BATCH", 2)
+    async with db.write() as tx:
+        await tx.execute(
+            "INSERT INTO namespaces (id, kind, owner_id, name, created_at)"
+            " VALUES (6, 'home', 1, '', 0)"
+        )
+        for version, deleted in ((11, 0), (12, 1), (13, 0), (14, 0)):
+            await tx.execute(
+                "INSERT INTO files_current (namespace_id, path, path_key, version_id, seq, deleted)"
+                " VALUES (6, 'Swarm.md', 'swarm.md', ?, ?, ?) ON CONFLICT (namespace_id, path)"
+                " DO UPDATE SET version_id = excluded.version_id, deleted = excluded.deleted",
+                (version, version, deleted),
+            )
+    # 11 in; 11 out (12 is a deletion); 13 in; 13 out and 14 in
+    assert await SearchRepository(db).index_waiting_files() == 5
+    assert await found(db, "files_fts", 'name : "swarm"') == [14]
     async with db.write() as tx:
         await tx.execute("INSERT INTO files_fts (files_fts) VALUES ('integrity-check')")
