@@ -169,18 +169,18 @@ def user(username: UserArg = None, as_json: AsJson = False) -> None:
 
 
 def search(
-    query: Annotated[str, typer.Argument(help="Words to find in posts and people.")],
-    limit: Limit = 20,
+    query: Annotated[str, typer.Argument(help="Words to find.")],
+    limit: Annotated[
+        int, typer.Option("--limit", min=1, max=100, help="Most hits of each kind.")
+    ] = 20,
     as_json: AsJson = False,
 ) -> None:
-    """Search posts and people."""
+    """Search what you may see: people, posts, tags, your chat messages, your files' names."""
     result = _read(lambda s: s.search(query, limit))
     if as_json:
         output.print_json(result)
         return
-    if result.users:
-        show.print_users(result.users, "")
-    show.print_posts(result.posts, f"no posts match {query!r}")
+    show.print_search(result, query)
 
 
 def trending(

@@ -1,6 +1,8 @@
-"""How posts, timelines, people and notifications look on a terminal."""
+"""How posts, timelines, people, search results and notifications look on a terminal."""
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 from rich.table import Table
 from rich.text import Text
@@ -71,6 +73,57 @@ def print_users(users: list[wire.UserCard], empty: str) -> None:
             f"@{line(u.username)}", line(u.display_name), str(u.followers), str(u.following)
         )
     output.stdout.print(table)
+
+
+def print_search(found: wire.SearchResult, query: str) -> None:
+    """What search found, a section per kind that found something."""
+    sections: list[tuple[str, Callable[[], None]]] = []
+    if found.users:
+        sections.append(("People", lambda: print_users(found.users, "")))
+    if found.posts:
+        sections.append(("Posts", lambda: print_posts(found.posts, "")))
+    if found.tags:
+        sections.append(("Tags", lambda: _print_tags(found.tags)))
+    if found.messages:
+        sections.append(("Messages", lambda: _print_messages(found.messages)))
+    if found.files:
+        sections.append(("Files", lambda: _print_files(found.files)))
+    if not sections:
+        output.note(f"nothing matches {line(query)!r}")
+        return
+    for i, (title, show) in enumerate(sections):
+        if i:
+            output.stdout.print()
+        output.stdout.print(title, style="bold underline")
+        show()
+
+
+def _print_tags(tags: list[wire.Tag]) -> None:
+    for t in tags:
+        people = "person" if t.authors == 1 else "people"
+        posts = "post" if t.posts == 1 else "posts"
+        output.stdout.print(f"#{line(t.tag)}  {t.authors} {people}, {t.posts} {posts}")
+
+
+def _print_messages(messages: list[wire.MessageHit]) -> None:
+    for m in messages:
+        direct = m.conversation_kind == "direct"
+        text = Text(f"@{line(m.conversation_name)}" if direct else line(m.conversation_name))
+        text.stylize("bold")
+        if not direct or m.sender != m.conversation_name:  # who wrote it, unless it is plain
+            text.append(f" › @{line(m.sender)}")
+        text.append(f"  {output.when(m.sent_at)}  #{m.seq}", style="dim")
+        text.append(f"  {line(m.text)}")
+        output.stdout.print(text)
+
+
+def _print_files(files: list[wire.FileHit]) -> None:
+    for f in files:
+        path = f"{f.namespace}/{f.path}" if f.namespace else f.path
+        text = Text(line(path) + ("/" if f.kind == "dir" else ""))
+        if f.kind != "dir":
+            text.append(f"  {output.size(f.size)}", style="dim")
+        output.stdout.print(text)
 
 
 LOCK = "🔒"

@@ -1,5 +1,6 @@
 """What a post's text holds besides words: `@mentions` and `#hashtags`, parsed the same way by
-server and clients, plus the FTS5 query built from what a user types into search.
+server and clients. (What a search's words become is the engine's business:
+storage/server/search_query.py.)
 """
 
 from __future__ import annotations
@@ -29,21 +30,6 @@ def parse_entities(text: str) -> Entities:
 
 def is_blank(text: str) -> bool:
     return not text.strip()
-
-
-def fts_query(text: str, *, prefix_last: bool = False) -> str | None:
-    """An FTS5 MATCH expression that finds rows containing every word the user typed.
-
-    Each word is quoted, so FTS5 operators and punctuation in the input are just text; returns
-    None when nothing searchable is left.
-    """
-    words = [w for w in re.findall(r"\w+", text.lower())][:16]
-    if not words:
-        return None
-    quoted = ['"' + w.replace('"', '""') + '"' for w in words]
-    if prefix_last:
-        quoted[-1] += "*"
-    return " ".join(quoted)
 
 
 def _unique(items: Iterable[str]) -> list[str]:

@@ -94,7 +94,7 @@ class ListFollowRequests(msgspec.Struct, forbid_unknown_fields=True):
 
 class Search(msgspec.Struct, forbid_unknown_fields=True):
     query: Query
-    limit: PageSize = 20
+    limit: PageSize = 20  # the most hits of each kind
 
 
 class Trending(msgspec.Struct, forbid_unknown_fields=True):
@@ -195,9 +195,40 @@ class UserList(msgspec.Struct):
     users: list[UserCard]
 
 
+class MessageHit(msgspec.Struct):
+    """A chat message of the caller's that search found."""
+
+    conversation: str
+    conversation_kind: str  # direct | group
+    conversation_name: str  # the group's name; for a direct conversation, the other person
+    seq: int
+    sender: str
+    text: str
+    sent_at: datetime
+
+
+class FileHit(msgspec.Struct):
+    """A file or folder of the caller's (their home, or a share they accepted) found by name."""
+
+    namespace_id: str
+    namespace_kind: str  # home | shared
+    namespace: str  # "" for the home; a share's name as the caller mounts it
+    path: str  # inside the namespace
+    kind: str  # file | dir
+    version: str
+    size: int
+    mtime_ms: int  # as the device that wrote it said
+
+
 class SearchResult(msgspec.Struct):
+    """What search found, one list per kind, each best first and at most `limit` long. The
+    kinds after `users` were added later: an older server's reply leaves them empty."""
+
     posts: list[Post]
     users: list[UserCard]
+    tags: list[Tag] = []
+    messages: list[MessageHit] = []
+    files: list[FileHit] = []
 
 
 class Tag(msgspec.Struct):
@@ -290,7 +321,13 @@ SPECS = [
     OpSpec("follow.followers", ListUsers, UserList, summary="who follows a user"),
     OpSpec("follow.following", ListUsers, UserList, summary="whom a user follows"),
     OpSpec("user.profile", GetUser, UserProfile, summary="a profile with counts"),
-    OpSpec("search.query", Search, SearchResult, summary="full-text search of posts and users"),
+    OpSpec(
+        "search.query",
+        Search,
+        SearchResult,
+        summary="full-text search of what the caller may see: posts, people, tags, their own"
+        " chat messages and the names of their files",
+    ),
     OpSpec("trending.tags", Trending, TrendingTags, summary="hashtags used by most authors"),
     OpSpec("suggest.follows", Suggest, Suggestions, summary="friends of friends to follow"),
     OpSpec("notifications.list", ListNotifications, Notifications, summary="newest first"),

@@ -66,6 +66,7 @@ from server.node_lease import NodeLease
 from server.passwords import Passwords
 from server.presence import Presence
 from server.router import Router
+from server.search_index import index_for_search_forever
 from server.session import CLOSE_LOGIN_TIMEOUT, CLOSE_REVOKED, CLOSE_TOO_SLOW, Session
 from server.social_services import SocialServices
 from storage.content.blocks import BlockWriter, LocalBlockStore
@@ -143,6 +144,7 @@ class RoostServer:
         self._flusher: asyncio.Task[None] | None = None
         self._expirer: asyncio.Task[None] | None = None  # storage.server.expiry, on a timer
         self._lease: NodeLease | None = None  # this process's snowflake node id
+        self._indexer: asyncio.Task[None] | None = None  # new messages into search, on a timer
         self._sessions: set[Session] = set()
         self.metrics = Metrics(
             connections=lambda: len(self._sessions),
@@ -256,6 +258,7 @@ class RoostServer:
         self._expirer = asyncio.create_task(
             expire_forever(self.db, self.config.limits, self.config.expire_every)
         )
+        self._indexer = asyncio.create_task(index_for_search_forever(self.db))
         log.info(
             "listening on %s://%s:%d (data in %s)",
             self.config.scheme,
@@ -333,10 +336,11 @@ class RoostServer:
         await self._server.wait_closed()
         if self._flusher is not None:
             self._flusher.cancel()
-        if self._expirer is not None:
-            self._expirer.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._expirer  # a pass cut short rolls back before the database closes
+        for timer in (self._expirer, self._indexer):
+            if timer is not None:
+                timer.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await timer  # a pass cut short rolls back before the database closes
         await self._flush_activity()
         if self.messages is not None:
             await self.messages.close()

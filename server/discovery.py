@@ -1,39 +1,71 @@
-"""Handlers for search (posts and users, SQLite FTS5) and trending hashtags."""
+"""Handlers for search (what the caller may see, by kind) and trending hashtags."""
 
 from __future__ import annotations
 
 from protocol import social as wire
-from protocol.post_text import fts_query
 from server.context import OpContext
 from server.follows import card
 from server.router import Handler
+from server.social_services import when
 from storage.database import now_ms
-from storage.server.social_posts import trending_tags
+from storage.server.search import FileHit, MessageHit, search_repository
+from storage.server.search_query import search_terms
+from storage.server.social_posts import TagCount, trending_tags
 
 HOUR_MS = 3_600_000
 
 
 async def search(ctx: OpContext, args: wire.Search) -> wire.SearchResult:
     social = ctx.services.social
-    words = fts_query(args.query)
-    if words is None:
-        return wire.SearchResult(posts=[], users=[])
-    me = ctx.identity.user_id
-    ids = await social.posts.search(ctx.conn, me, words, args.limit)
+    me, limit = ctx.identity.user_id, args.limit
+    terms = search_terms(args.query)
+    # The engine's own search: it turns the words into its query (FTS5 on SQLite).
+    found = search_repository(ctx.services.db)
+    ids = await found.posts(me, terms.words, limit)
+    # views() applies the rules every post read follows (reposts, locks, hidden authors).
     posts = await social.views(ctx.conn, me, ids, (await social.hiding(me)).anyone)
-    users = await social.follows.search(
-        ctx.conn, fts_query(args.query, prefix_last=True) or words, 10
+    return wire.SearchResult(
+        posts=posts,
+        users=[card(u) for u in await found.people(terms.words, limit)],
+        tags=[tag(t) for t in await found.tags(me, terms.tag, limit)],
+        messages=[message(m) for m in await found.messages(me, terms.words, limit)],
+        files=[file(f) for f in await found.files(me, terms.words, limit)],
     )
-    return wire.SearchResult(posts=posts, users=[card(u) for u in users])
+
+
+def tag(t: TagCount) -> wire.Tag:
+    return wire.Tag(tag=t.tag, authors=t.authors, posts=t.posts)
+
+
+def message(m: MessageHit) -> wire.MessageHit:
+    return wire.MessageHit(
+        conversation=str(m.conversation_id),
+        conversation_kind=m.conversation_kind,
+        conversation_name=m.conversation_name,
+        seq=m.seq,
+        sender=m.sender,
+        text=m.text,
+        sent_at=when(m.sent_at),
+    )
+
+
+def file(f: FileHit) -> wire.FileHit:
+    return wire.FileHit(
+        namespace_id=str(f.namespace_id),
+        namespace_kind=f.namespace_kind,
+        namespace=f.namespace_name,
+        path=f.path,
+        kind=f.kind,
+        version=str(f.version_id),
+        size=f.size,
+        mtime_ms=f.mtime_ms,
+    )
 
 
 async def trending(ctx: OpContext, args: wire.Trending) -> wire.TrendingTags:
     since = now_ms() - args.hours * HOUR_MS
     tags = await trending_tags(ctx.services.db.reader, ctx.identity.user_id, since, args.limit)
-    return wire.TrendingTags(
-        hours=args.hours,
-        tags=[wire.Tag(tag=t.tag, authors=t.authors, posts=t.posts) for t in tags],
-    )
+    return wire.TrendingTags(hours=args.hours, tags=[tag(t) for t in tags])
 
 
 HANDLERS: dict[str, Handler] = {"search.query": search, "trending.tags": trending}

@@ -492,6 +492,134 @@ MIGRATIONS: list[Migration] = [
     ),
     Migration(
         16,
+        "search: words match their forms (the porter stemmer over unicode61); the searcher's"
+        " own chat messages, the names of their files and hashtags become searchable",
+        # posts_fts and users_fts are made again with the stemming tokenizer and refilled from
+        # their tables, so an upgraded server finds old posts by any form of their words.
+        # messages_fts keeps its own copy of each text message with where it is (messages has
+        # no rowid to point at). A message is indexed shortly after its commit, not in it:
+        # the chat commit only queues it in messages_to_index (an FTS5 insert row by row, from
+        # a trigger, costs several times the CPU of a queue row and a batched insert later),
+        # and SearchRepository.index_waiting_messages() indexes the queue, on a timer and
+        # before a search. files_fts holds the name (last path component) of each live
+        # current entry under its version id; triggers on files_current queue each change in
+        # files_to_index (in order: a name out when its entry changes or goes, in when it is
+        # live), which is indexed the same way as messages. Each row also
+        # holds its conversation ('c' || id) or namespace ('n' || id) as a token, so a search
+        # reads only the searcher's own rows out of the index. The queries that read these are
+        # storage/server/search.py.
+        """
+        DROP TRIGGER users_fts_insert;
+        DROP TRIGGER users_fts_update;
+        DROP TRIGGER users_fts_delete;
+        DROP TABLE users_fts;
+        DROP TABLE posts_fts;
+        CREATE VIRTUAL TABLE posts_fts USING fts5(
+            text, content='posts', content_rowid='id',
+            tokenize='porter unicode61 remove_diacritics 2');
+        INSERT INTO posts_fts (rowid, text)
+            SELECT id, text FROM posts WHERE deleted_at IS NULL AND text != '';
+        CREATE VIRTUAL TABLE users_fts USING fts5(
+            username, display_name, bio, tokenize='porter unicode61 remove_diacritics 2');
+        INSERT INTO users_fts (rowid, username, display_name, bio)
+            SELECT u.id, u.username, p.display_name, p.bio
+            FROM users u JOIN profiles p ON p.user_id = u.id;
+        CREATE TRIGGER users_fts_insert AFTER INSERT ON profiles BEGIN
+            INSERT INTO users_fts (rowid, username, display_name, bio)
+                SELECT id, username, NEW.display_name, NEW.bio FROM users WHERE id = NEW.user_id;
+        END;
+        CREATE TRIGGER users_fts_update AFTER UPDATE ON profiles BEGIN
+            DELETE FROM users_fts WHERE rowid = OLD.user_id;
+            INSERT INTO users_fts (rowid, username, display_name, bio)
+                SELECT id, username, NEW.display_name, NEW.bio FROM users WHERE id = NEW.user_id;
+        END;
+        CREATE TRIGGER users_fts_delete AFTER DELETE ON profiles BEGIN
+            DELETE FROM users_fts WHERE rowid = OLD.user_id;
+        END;
+
+        CREATE VIRTUAL TABLE messages_fts USING fts5(
+            text, conversation, conversation_id UNINDEXED, seq UNINDEXED,
+            tokenize='porter unicode61 remove_diacritics 2');
+        INSERT INTO messages_fts (text, conversation, conversation_id, seq)
+            SELECT text, 'c' || conversation_id, conversation_id, seq
+            FROM messages WHERE kind = 'text';
+        CREATE TABLE messages_to_index (
+            conversation_id INTEGER NOT NULL,
+            seq INTEGER NOT NULL,
+            PRIMARY KEY (conversation_id, seq)
+        ) WITHOUT ROWID;
+        CREATE TRIGGER messages_fts_insert AFTER INSERT ON messages WHEN NEW.kind = 'text' BEGIN
+            INSERT INTO messages_to_index (conversation_id, seq)
+                VALUES (NEW.conversation_id, NEW.seq);
+        END;
+        CREATE TRIGGER messages_fts_update AFTER UPDATE OF text, kind ON messages BEGIN
+            DELETE FROM messages_fts WHERE rowid IN (SELECT rowid FROM messages_fts
+                WHERE messages_fts MATCH 'conversation : "c' || OLD.conversation_id || '"'
+                AND seq = OLD.seq);
+            INSERT OR IGNORE INTO messages_to_index (conversation_id, seq)
+                SELECT NEW.conversation_id, NEW.seq WHERE NEW.kind = 'text';
+        END;
+        CREATE TRIGGER messages_fts_conversation_gone AFTER DELETE ON conversations BEGIN
+            DELETE FROM messages_fts WHERE rowid IN (SELECT rowid FROM messages_fts
+                WHERE messages_fts MATCH 'conversation : "c' || OLD.id || '"');
+            DELETE FROM messages_to_index WHERE conversation_id = OLD.id;
+        END;
+
+        CREATE VIRTUAL TABLE files_fts USING fts5(
+            name, namespace, content='', tokenize='porter unicode61 remove_diacritics 2');
+        INSERT INTO files_fts (rowid, name, namespace)
+            SELECT version_id, substr(path, length(rtrim(path, replace(path, '/', ''))) + 1),
+                'n' || namespace_id
+            FROM files_current WHERE deleted = 0;
+        CREATE TABLE files_to_index (
+            id INTEGER PRIMARY KEY,
+            version_id INTEGER NOT NULL,
+            name TEXT NOT NULL,
+            namespace TEXT NOT NULL,
+            gone INTEGER NOT NULL
+        );
+        CREATE TRIGGER files_fts_insert AFTER INSERT ON files_current WHEN NEW.deleted = 0 BEGIN
+            INSERT INTO files_to_index (version_id, name, namespace, gone)
+                VALUES (NEW.version_id,
+                    substr(NEW.path, length(rtrim(NEW.path, replace(NEW.path, '/', ''))) + 1),
+                    'n' || NEW.namespace_id, 0);
+        END;
+        CREATE TRIGGER files_fts_update AFTER UPDATE ON files_current BEGIN
+            INSERT INTO files_to_index (version_id, name, namespace, gone)
+                SELECT OLD.version_id,
+                    substr(OLD.path, length(rtrim(OLD.path, replace(OLD.path, '/', ''))) + 1),
+                    'n' || OLD.namespace_id, 1
+                WHERE OLD.deleted = 0;
+            INSERT INTO files_to_index (version_id, name, namespace, gone)
+                SELECT NEW.version_id,
+                    substr(NEW.path, length(rtrim(NEW.path, replace(NEW.path, '/', ''))) + 1),
+                    'n' || NEW.namespace_id, 0
+                WHERE NEW.deleted = 0;
+        END;
+        CREATE TRIGGER files_fts_delete AFTER DELETE ON files_current WHEN OLD.deleted = 0 BEGIN
+            INSERT INTO files_to_index (version_id, name, namespace, gone)
+                VALUES (OLD.version_id,
+                    substr(OLD.path, length(rtrim(OLD.path, replace(OLD.path, '/', ''))) + 1),
+                    'n' || OLD.namespace_id, 1);
+        END;
+
+        CREATE INDEX post_tags_by_tag ON post_tags(tag, author_id)
+        """,
+        # PostgreSQL searches with indexes on the expressions its queries use
+        # (storage/server/search_postgres.py), not these FTS5 tables and queues.
+        postgres="""
+        CREATE INDEX posts_search ON posts USING GIN (to_tsvector('english', text))
+            WHERE deleted_at IS NULL;
+        CREATE INDEX messages_search ON messages USING GIN (to_tsvector('english', text))
+            WHERE kind = 'text';
+        CREATE INDEX files_search ON files_current
+            USING GIN (to_tsvector('english', regexp_replace(path, '^.*/', '')))
+            WHERE deleted = 0;
+        CREATE INDEX post_tags_by_tag ON post_tags ((tag COLLATE "C"), author_id)
+        """,
+    ),
+    Migration(
+        17,
         "node leases: each server process holds a snowflake node id of its own while it runs"
         " (released on exit, free again once a dead process's lease expires)",
         """

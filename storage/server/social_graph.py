@@ -1,5 +1,6 @@
 """Who follows whom, with the per-user counters (followers, following, posts) kept beside it,
-profiles with those counts, user search and friends-of-friends suggestions.
+profiles with those counts and friends-of-friends suggestions (searching people is
+storage/server/search.py).
 """
 
 from __future__ import annotations
@@ -118,14 +119,6 @@ class FollowRepository(Repository):
             " JOIN follows f ON f.followee_id = u.id WHERE f.follower_id = ?"
             " ORDER BY f.created_at DESC LIMIT ?",
             (user_id, limit),
-        )
-
-    async def search(self, conn: Handle, match: str, limit: int) -> list[UserSummary]:
-        return await self._summaries(
-            conn,
-            " JOIN users_fts f ON f.rowid = u.id WHERE users_fts MATCH ?"
-            " ORDER BY f.rank, s.followers DESC LIMIT ?",
-            (match, limit),
         )
 
     async def suggestions(self, conn: Handle, user_id: int, limit: int) -> list[SuggestionRecord]:

@@ -167,16 +167,6 @@ class PostRepository(Repository):
         ) as cur:
             return [row[0] for row in await cur.fetchall()]
 
-    async def search(self, conn: Handle, reader_id: int, match: str, limit: int) -> list[int]:
-        """Live posts matching, best first, of authors the reader may see."""
-        async with conn.execute(
-            "SELECT p.id FROM posts_fts f JOIN posts p ON p.id = f.rowid"
-            " WHERE posts_fts MATCH ? AND p.deleted_at IS NULL"
-            f" AND {author_visible('p.author_id', '?')} ORDER BY f.rank, p.id DESC LIMIT ?",
-            (match, reader_id, reader_id, limit),
-        ) as cur:
-            return [row[0] for row in await cur.fetchall()]
-
     # ------------------------------------------------------------------ writing
     async def insert(self, tx: Handle, post: NewPost) -> None:
         await tx.execute(

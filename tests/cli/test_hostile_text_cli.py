@@ -40,6 +40,7 @@ async def hostile_scene(server: ServerProcess, make_home: Callable[[str, str], H
     post_id = json.loads(posted.stdout)["id"]
     await mallory.ok("chat", "send", "@alice", "DM-TEXT")
     group_id = (await mallory.ok("chat", "group", "GROUP-NAME", "alice")).stdout.strip()
+    await mallory.ok("chat", "send", group_id, "hello group")
     await mallory.ok("profile", "set", "--name", "DISPLAY-NAME", "--bio", "BIO-TEXT")
     own = alice.path.parent / "FILE-NAME.txt"
     own.write_text("mine")
@@ -64,6 +65,9 @@ def commands(scene: Scene) -> list[tuple[str, ...]]:
         ("user", "mallory"),
         ("profile", "show", "mallory"),
         ("search", "findme"),
+        ("search", "starting"),  # mallory's DM, in a conversation named by him
+        ("search", "file"),  # alice's file name with C1 and bidi controls
+        ("search", "hello"),  # a message in the group whose name holds a newline
         ("notifications",),
         ("chat", "history", "@mallory"),
         ("chat", "history", scene.group_id),
@@ -86,6 +90,11 @@ async def test_the_cli_shows_hostile_rows_with_every_control_made_visible(scene:
     assert "␇␛]0;pwned␇ a message starting with BEL" in shown
     assert "\ufffd2J" in shown and "\ufffdgnp.exe" in shown
     assert "file\ufffd\ufffdname.txt" in shown
+    search = (await scene.alice.ok("search", "starting")).stdout
+    assert "@mallory  " in search and "␇␛]0;pwned␇ a message starting with BEL" in search
+    assert "file\ufffd\ufffdname.txt" in (await scene.alice.ok("search", "file")).stdout
+    group = (await scene.alice.ok("search", "hello")).stdout
+    assert "group " + MARKUP in group and "␊second line › @mallory" in group
     # Names stay on their line: the group's name and the display name bring no new line.
     assert "␊second line" in shown and "\nsecond line" not in shown
     assert MARKUP in shown  # shown as written, not obeyed

@@ -1,13 +1,11 @@
-"""Mention and hashtag parsing, and the FTS5 query built from user input."""
+"""Mention and hashtag parsing."""
 
 from __future__ import annotations
-
-import sqlite3
 
 from hypothesis import given
 from hypothesis import strategies as st
 
-from protocol.post_text import fts_query, parse_entities
+from protocol.post_text import parse_entities
 
 
 def test_mentions_and_tags() -> None:
@@ -29,15 +27,3 @@ def test_parsing_any_text_never_fails_and_finds_what_is_there(text: str) -> None
     for tag in found.tags:
         assert "#" + tag in text.lower()
     assert len(found.mentions) == len(set(found.mentions)) <= 20
-
-
-@given(st.text(max_size=200))
-def test_any_query_is_valid_fts5(text: str) -> None:
-    db = sqlite3.connect(":memory:")
-    db.execute("CREATE VIRTUAL TABLE t USING fts5(x)")
-    db.execute("INSERT INTO t VALUES ('some words here')")
-    query = fts_query(text, prefix_last=True)
-    if query is None:
-        assert not any(ch.isalnum() or ch == "_" for ch in text)
-        return
-    db.execute("SELECT * FROM t WHERE t MATCH ?", (query,)).fetchall()  # never a syntax error

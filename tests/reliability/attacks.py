@@ -76,6 +76,21 @@ def history_until_removal(world: World, result: dict[str, Any]) -> None:
     assert [m["kind"] for m in result["messages"]] == ["created", "text", "removed"], result
 
 
+def nothing_of_alices(world: World, result: dict[str, Any]) -> None:
+    """A search by someone with no part in alice's conversations or files."""
+    assert result["messages"] == [] and result["files"] == [], result
+
+
+def group_text_before_carol(world: World, result: dict[str, Any]) -> None:
+    assert [m["text"] for m in result["messages"]] == ["alice-group-secret-91bc"], result
+    assert result["files"] == [], result
+
+
+def the_shared_plan(world: World, result: dict[str, Any]) -> None:
+    found = [(f["namespace_id"], f["namespace"], f["path"]) for f in result["files"]]
+    assert found == [(world.ids["share"], "team", PLAN_PATH)], result
+
+
 def only_own_namespace(world: World, result: dict[str, Any]) -> None:
     assert [n["id"] for n in result["namespaces"]] == [world.ids["mallory_home"]], result
 
@@ -367,8 +382,19 @@ ROWS: dict[str, Row] = {
             allowed(lambda w: {"query": "notes"}),
             allowed(lambda w: {"query": "followers only"}),  # lena's locked post
             Attempt("carol", lambda w: {"query": "followers only"}, None),
+            # alice's direct and group messages, her group's name, her files' names
+            allowed(lambda w: {"query": "alice dm secret 7f3a"}, nothing_of_alices),
+            allowed(lambda w: {"query": "alice secret circle"}, nothing_of_alices),
+            allowed(lambda w: {"query": "notes of alice"}, nothing_of_alices),
+            allowed(lambda w: {"query": "plan"}, nothing_of_alices),
+            # carol left the group: what came before, nothing after; nothing of `team`
+            Attempt("carol", lambda w: {"query": "alice group"}, None, group_text_before_carol),
+            Attempt("carol", lambda w: {"query": "plan"}, None, nothing_of_alices),
+            Attempt("penny", lambda w: {"query": "plan"}, None, nothing_of_alices),  # invited
+            Attempt("bob", lambda w: {"query": "plan"}, None, the_shared_plan),
         ],
-        open_because="searches public posts and users, and posts of people the caller follows",
+        open_because="searches public posts and users, posts of people the caller follows,"
+        " and the caller's own messages and files",
     ),
     "trending.tags": Row(
         [allowed(empty), Attempt("carol", empty, None)],  # lena's #hushhush42 is not counted

@@ -362,6 +362,45 @@ def test_a_control_character_in_any_text_is_refused(fuzz: Fuzz, data: st.DataObj
     fuzz.bystander_is_served()
 
 
+# Search: what a person types is words, whatever else it holds. Punctuation an engine would
+# read as syntax (FTS5's quotes, `*`, `^`, `:` of column filters, parentheses; tsquery's
+# & | ! <-> :*) around the same words gives the same answer as the words alone. (Operators
+# spelled in letters, NEAR or OR, are words: tests/storage/test_search_query.py.)
+SEARCH_WORDS = ["alice", "hello", "garden", "secret", "dm", "plan", "notes", "followers", "only"]
+SYNTAX = ['"', "*", "^", ":", "(", ")", "-", "+", "{", "}", "'", "\\", "|", "&", "!", "<->"]
+SYNTAX += [":*", "' & '", '" "', ",", "\t", "  "]
+
+
+@FAST
+@given(
+    words=st.lists(st.sampled_from(SEARCH_WORDS), min_size=1, max_size=4, unique=True),
+    junk=st.lists(st.sampled_from(SYNTAX), min_size=1, max_size=8),
+    data=st.data(),
+)
+def test_search_syntax_typed_is_not_syntax(
+    fuzz: Fuzz, words: list[str], junk: list[str], data: st.DataObject
+) -> None:
+    pieces: list[str] = []
+    for word in words:
+        pieces += [data.draw(st.sampled_from(junk)), word, " "]
+    typed = "".join(pieces).strip()[:200] or words[0]
+    plain = fuzz.attacker.request("search.query", {"query": " ".join(words)})
+    odd = fuzz.attacker.request("search.query", {"query": typed})
+    if "\t" in typed:  # a tab is a control character: refused like any in single-line text
+        assert odd["error"]["code"] == "invalid_args", (typed, odd)
+        return
+    assert plain["ok"] and odd["ok"], (typed, odd)
+    assert odd["result"] == plain["result"], typed
+
+
+@FAST
+@given(query=st.text(min_size=1, max_size=200))
+def test_any_search_text_is_answered_never_an_internal_error(fuzz: Fuzz, query: str) -> None:
+    reply = fuzz.attacker.request("search.query", {"query": query})
+    assert reply["ok"] or reply["error"]["code"] == "invalid_args", (query, reply)
+    fuzz.bystander_is_served()
+
+
 # ---------------------------------------------------------------------------- found by fuzzing
 DEEP = "[" * 20_000 + "]" * 20_000
 

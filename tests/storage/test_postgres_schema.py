@@ -21,7 +21,11 @@ from storage.server.schema import MIGRATIONS
 from storage.sqlite import SqliteDatabase
 
 # SQLite's full-text tables belong to search, which builds its own index on PostgreSQL.
-SEARCH_TABLES = ("posts_fts", "users_fts")
+SEARCH_TABLES = (
+    "posts_fts", "users_fts", "messages_fts", "files_fts", "messages_to_index", "files_to_index",
+)  # fmt: skip
+# Indexes search keeps on each engine in its own shape (PostgreSQL's are on expressions).
+SEARCH_INDEXES = ("post_tags_by_tag", "posts_search", "messages_search", "files_search")
 TYPES = {"INTEGER": "bigint", "TEXT": "text", "BLOB": "bytea"}
 ON_DELETE = {"CASCADE": "c", "SET NULL": "n", "NO ACTION": "a", "RESTRICT": "r", "SET DEFAULT": "d"}
 
@@ -77,6 +81,8 @@ def _sqlite_table(conn: sqlite3.Connection, table: str) -> Shape:
         "foreign keys": set(),
     }
     for _seq, name, unique, origin, partial in conn.execute(f"PRAGMA index_list('{table}')"):
+        if name in SEARCH_INDEXES:
+            continue
         if origin == "pk":
             continue
         cols = tuple(r[2] for r in conn.execute(f"PRAGMA index_info('{name}')"))
@@ -144,6 +150,8 @@ async def postgres_schema(db: PostgresDatabase) -> dict[str, Shape]:
         if identity == "YES":
             shape["identity"] = column
     for table, name, primary, unique, where, cols in await rows(db, PG_INDEXES):
+        if name in SEARCH_INDEXES:
+            continue
         columns = tuple(cols.split(","))
         if primary:
             shapes[table]["primary key"] = columns

@@ -7,7 +7,9 @@ from pathlib import Path
 import msgspec
 from textual.widgets import Input, ListView, Static
 
+from client.chat import ChatClient
 from client.core import RoostClient
+from client.files import RemoteFiles
 from client.social import Social
 from protocol.social import UserProfile
 from server.app import RoostServer
@@ -17,9 +19,18 @@ from tests.tui.test_app import FAST, card_text, registered_home, until
 from tui.app import RoostApp
 from tui.screens.explore import ExploreScreen
 from tui.screens.home import HomeScreen
+from tui.screens.messages import MessagesScreen
 from tui.screens.profile import ProfileScreen
 from tui.screens.thread import ThreadScreen
-from tui.widgets.explore import SuggestionRow, TagItem, UserItem
+from tui.widgets.chat import MessageRow
+from tui.widgets.explore import (
+    FileItem,
+    MessageItem,
+    SectionTitle,
+    SuggestionRow,
+    TagItem,
+    UserItem,
+)
 from tui.widgets.posts import PostItem
 from tui.widgets.profile import FollowButton
 
@@ -82,6 +93,50 @@ async def test_search_finds_people_and_posts_and_a_trending_tag_searches_itself(
         await pilot.press("enter")  # the results have the focus: open his profile
         await until(lambda: isinstance(app.screen, ProfileScreen), "his profile")
         await until(lambda: "2 posts" in other_card(app), "his counts")
+
+
+def sections(app: RoostApp) -> list[str]:
+    view = app.screen.query_one("#results", ListView)
+    return [str(item.query_one(Static).render()) for item in view.query(SectionTitle)]
+
+
+async def test_search_shows_each_kind_and_a_message_opens_its_conversation(
+    live: LiveServer, tmp_path: Path
+) -> None:
+    alice_home = await registered_home(tmp_path, live.url, "alice", name="alice")
+    bob_home = await registered_home(tmp_path, live.url, "bob", name="bob")
+    async with RoostClient(bob_home) as bob:
+        await Social(bob).post("Swarm report from the orchard #swarming")
+        await ChatClient(bob).send("@alice", "the swarm is in the oak tree")
+    async with RoostClient(alice_home) as alice:
+        local = tmp_path / "notes.txt"
+        local.write_text("where the swarms went")
+        await RemoteFiles(alice).put(local, "Swarm notes.txt")
+
+    app = RoostApp(alice_home, backoff=FAST)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await until(lambda: app.link_state == "connected", "connected")
+        await pilot.press("f8")
+        await until(lambda: isinstance(app.screen, ExploreScreen), "explore screen")
+        await search(app, "swarm")
+        await until(
+            lambda: sections(app) == ["Posts (1)", "Tags (1)", "Messages (1)", "Files (1)"],
+            "a section per kind found",
+        )
+        view = app.screen.query_one("#results", ListView)
+        first = lambda: isinstance(view.highlighted_child, PostItem)  # noqa: E731
+        await until(first, "the cursor on the first hit, not on a title")
+        [message] = view.query(MessageItem)
+        assert "the swarm is in the oak tree" in str(message.query_one(Static).render())
+        assert "Swarm notes.txt" in str(view.query_one(FileItem).query_one(Static).render())
+        title = str(app.screen.query_one("#results-title", Static).render())
+        assert "1 post, 1 tag, 1 message, 1 file" in title
+
+        view.index = list(view.children).index(message)
+        await pilot.press("enter")
+        await until(lambda: isinstance(app.screen, MessagesScreen), "messages")
+        texts = lambda: [r.message.text for r in app.screen.query(MessageRow)]  # noqa: E731
+        await until(lambda: texts() == ["the swarm is in the oak tree"], "its conversation open")
 
 
 async def test_following_a_suggestion_brings_their_posts_home(

@@ -24,7 +24,16 @@ from client.social import Social
 from protocol import chat, files
 from protocol.envelope import encode_event
 from protocol.profiles import SetProfile
-from protocol.social import Notification, Post, PostAttachment, Suggestion, Tag, UserCard
+from protocol.social import (
+    FileHit,
+    MessageHit,
+    Notification,
+    Post,
+    PostAttachment,
+    Suggestion,
+    Tag,
+    UserCard,
+)
 from server.app import RoostServer
 from server.config import ServerConfig
 from tests.helpers import PASSWORD, roost_command
@@ -44,7 +53,13 @@ from tui.widgets.chat import (
     render_message,
     typing_line,
 )
-from tui.widgets.explore import render_suggestion, render_tag, render_user
+from tui.widgets.explore import (
+    render_file_hit,
+    render_message_hit,
+    render_suggestion,
+    render_tag,
+    render_user,
+)
 from tui.widgets.files import FileRow, render_row
 from tui.widgets.posts import render_post
 from tui.widgets.profile import ProfileCard
@@ -192,6 +207,12 @@ async def test_every_screen_draws_hostile_text_made_visible_and_markup_as_writte
         box.value = "findme"
         await box.action_submit()
         await settled(app, pilot, "findme post ␛]0;pwned␇")
+        box.value = "starting"  # a message of hers found: mallory's DM
+        await box.action_submit()
+        await settled(app, pilot, "␇␛]0;pwned␇ a message starting with BEL")
+        box.value = "file"  # a file of hers found by name
+        await box.action_submit()
+        await settled(app, pilot, "file\ufffd\ufffdname.txt")
 
         await pilot.press("f5")  # Devices: a device name with markup in a table cell
         text = await settled(app, pilot, "laptop [@click=app.quit]click")
@@ -274,6 +295,10 @@ def test_each_renderer_makes_hostile_text_visible() -> None:
         render_user(UserCard(bad, bad, 1, 1)),
         render_tag(Tag(bad, 1, 1)),
         render_suggestion(Suggestion(bad, bad, 1, 1, [bad])),
+        render_message_hit(MessageHit("6", "group", bad, 1, bad, bad, now)),
+        render_message_hit(MessageHit("7", "direct", bad, 1, "alice", bad, now)),
+        render_file_hit(FileHit("4", "shared", bad, bad, "file", "8", 1, 0)),
+        render_file_hit(FileHit("4", "home", "", bad, "dir", "9", 0, 0)),
         render_row(FileRow(bad, "share", 0, "synced", bad, share)),
         render_row(FileRow(f"{bad}/{bad}", "file", 1, "pending", bad)),
     ]

@@ -16,6 +16,8 @@ from textual.widgets import Input
 from client.core import RoostClient
 from client.home import ClientHome
 from protocol.social import (
+    FileHit,
+    MessageHit,
     Page,
     Post,
     SearchResult,
@@ -46,6 +48,12 @@ def explore_home(path: Path) -> ClientHome:
     found = SearchResult(
         posts=[BOB_POST, Post("3001", "dave", "Our #bees found the lime trees", POSTED)],
         users=[UserCard("beekeeper", "Bea Keeper", 40, 12)],
+        tags=[Tag("bees", 3, 5), Tag("beeswax", 1, 2)],
+        messages=[
+            MessageHit("4001", "direct", "bob", 7, "bob", "The bees are calm today", POSTED),
+            MessageHit("4002", "group", "Apiary", 3, "carol", "More bees on Sunday?", POSTED),
+        ],
+        files=[FileHit("5001", "shared", "club", "Bees/inspections.md", "file", "6001", 2_300, 0)],
     )
     bob = UserProfile("bob", "Bob Hives", "Two hives, one allotment.", JOINED, 12, 7, 31,
                       you_follow=True, follows_you=True)  # fmt: skip

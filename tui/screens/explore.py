@@ -1,4 +1,5 @@
-"""Explore: search people, posts and #tags; trending tags; people to follow.
+"""Explore: search people, posts, #tags, your messages and your files' names (a section for
+each kind found); trending tags; people to follow.
 
 Trending tags and suggestions paint from the cache at once and then refresh; a search needs
 the server, except that a search already made is answered from the cache while offline.
@@ -13,7 +14,7 @@ from textual import on, work
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widget import Widget
-from textual.widgets import Input, ListView, Static
+from textual.widgets import Input, ListItem, ListView, Static
 
 from client.display import safe_text
 from client.errors import ClientError, ServerError
@@ -21,9 +22,18 @@ from client.social import Social
 from protocol.social import SearchResult, Suggestions, TrendingTags
 from tui.messages import FollowChanged, WriteAcked
 from tui.screens.base import RoostScreen
+from tui.screens.messages import MessagesScreen
 from tui.screens.profile import open_profile
 from tui.screens.thread import ThreadScreen
-from tui.widgets.explore import SuggestionRow, TagItem, UserItem, counted
+from tui.widgets.explore import (
+    FileItem,
+    MessageItem,
+    SectionTitle,
+    SuggestionRow,
+    TagItem,
+    UserItem,
+    counted,
+)
 from tui.widgets.posts import PostItem
 from tui.widgets.profile import FollowButton
 
@@ -31,8 +41,18 @@ from tui.widgets.profile import FollowButton
 TRENDING_KEY = "24:10"
 SUGGEST_KEY = "10"
 SEARCH_HINT = (
-    "Type a name, some words or a #tag above and press Enter.\nOr pick a trending tag on the right."
+    "Type a name, some words or a #tag above and press Enter: people, posts, tags, your"
+    " messages and your files.\nOr pick a trending tag on the right."
 )
+
+
+NOUNS = {
+    "People": ("person", "people"),
+    "Posts": ("post", "posts"),
+    "Tags": ("tag", "tags"),
+    "Messages": ("message", "messages"),
+    "Files": ("file", "files"),
+}
 
 
 class ExploreScreen(RoostScreen):
@@ -44,7 +64,7 @@ class ExploreScreen(RoostScreen):
 
     def compose_body(self) -> Iterable[Widget]:
         yield Input(
-            placeholder="Search people, posts or #tags, then Enter",
+            placeholder="Search people, posts, #tags, your messages and files, then Enter",
             id="explore-search",
             max_length=200,
         )
@@ -160,16 +180,23 @@ class ExploreScreen(RoostScreen):
         await self._show_results(query, answer.result, offline=answer.offline)
 
     async def _show_results(self, query: str, found: SearchResult, *, offline: bool) -> None:
-        people = counted(len(found.users), "person", "people")
-        title = f"“{query}”: {people}, {counted(len(found.posts), 'post', 'posts')}"
-        title += " (offline)" if offline else ""
+        sections: list[tuple[str, list[ListItem]]] = [
+            ("People", [UserItem(user) for user in found.users]),
+            ("Posts", [PostItem(post) for post in found.posts]),
+            ("Tags", [TagItem(tag) for tag in found.tags]),
+            ("Messages", [MessageItem(hit) for hit in found.messages]),
+            ("Files", [FileItem(hit) for hit in found.files]),
+        ]
+        shown = [(title, items) for title, items in sections if items]
+        counts = ", ".join(counted(len(items), *NOUNS[title]) for title, items in shown)
+        title = f"“{query}”: {counts or 'nothing found'}" + (" (offline)" if offline else "")
         self.query_one("#results-title", Static).update(safe_text(title))
         await self.results.clear()
-        await self.results.extend(UserItem(user) for user in found.users)
-        await self.results.extend(PostItem(post) for post in found.posts)
-        self._note("#results-note", "" if found.users or found.posts else "Nothing found.")
-        if found.users or found.posts:
-            self.results.index = 0
+        for section, items in shown:
+            await self.results.extend([SectionTitle(f"{section} ({len(items)})"), *items])
+        self._note("#results-note", "" if shown else "Nothing found.")
+        if shown:
+            self.results.index = 1  # the first hit, under its section's title
             self.results.focus()
 
     async def _no_results(self, why: str) -> None:
@@ -179,10 +206,29 @@ class ExploreScreen(RoostScreen):
 
     @on(ListView.Selected, "#results")
     def _result_chosen(self, event: ListView.Selected) -> None:
-        if isinstance(event.item, UserItem):
-            open_profile(self.roost, event.item.user.username)
-        elif isinstance(event.item, PostItem):
-            self.app.push_screen(ThreadScreen(event.item.post.repost_of or event.item.post.id))
+        item = event.item
+        if isinstance(item, UserItem):
+            open_profile(self.roost, item.user.username)
+        elif isinstance(item, PostItem):
+            self.app.push_screen(ThreadScreen(item.post.repost_of or item.post.id))
+        elif isinstance(item, TagItem):
+            self.search_box.value = f"#{item.tag.tag}"
+            self.search(self.search_box.value)
+        elif isinstance(item, MessageItem):
+            self.open_conversation(item)
+        elif isinstance(item, FileItem):
+            self.app.switch_mode("files")
+
+    @work(group="explore-open")
+    async def open_conversation(self, item: MessageItem) -> None:
+        """The Messages screen, with the message's conversation open."""
+        hit = item.hit
+        named = hit.conversation_kind == "direct" and hit.conversation_name
+        await self.app.switch_mode("messages")
+        screen = self.app.screen
+        if isinstance(screen, MessagesScreen):  # as its own list opens one (conversation_target)
+            target = f"@{hit.conversation_name}" if named else hit.conversation
+            screen.open(target, hit.conversation)
 
     def action_open_profile(self) -> None:
         """The person under the cursor: a found user, a post's author, a suggestion."""

@@ -20,7 +20,7 @@ HELP = """\
 | **F6** | messages: **Enter** opens a conversation, **n** new chat, **Escape** back to the list |
 | **F7** | files: **s** sync on/off, **h** history and restore, **m** share, **d** deleted |
 | **a** / **x** | on Files, an invitation to a shared folder: accept / decline it |
-| **F8** | explore: search people, posts and #tags, trending tags, who to follow |
+| **F8** | explore: search people, posts, #tags, your messages and files; trends, who to follow |
 | **f** | on someone's profile: follow or unfollow; **Escape** goes back |
 | **Ctrl+P** | command palette: every action by name |
 | **Ctrl+T** | light / dark theme |

@@ -1,4 +1,5 @@
-"""Explore widgets: a person in search results, a trending tag, and a suggestion to follow."""
+"""Explore widgets: what a search found (a section title, a person, a tag, a message of yours,
+a file of yours), a trending tag, and a suggestion to follow."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ from textual.containers import Horizontal
 from textual.widgets import ListItem, Static
 
 from client.display import clean
-from protocol.social import Suggestion, Tag, UserCard
+from protocol.sizes import format_size
+from protocol.social import FileHit, MessageHit, Suggestion, Tag, UserCard
 from tui.widgets.profile import FollowButton
 
 
@@ -34,6 +36,32 @@ def render_tag(tag: Tag) -> Text:
     return text
 
 
+def render_message_hit(hit: MessageHit) -> Text:
+    text = Text()
+    direct = hit.conversation_kind == "direct"
+    where = f"@{clean(hit.conversation_name)}" if direct else f"# {clean(hit.conversation_name)}"
+    text.append(where, style="bold")
+    if not direct or hit.sender != hit.conversation_name:
+        text.append(f" › @{clean(hit.sender)}")
+    text.append(f"  {hit.sent_at.astimezone():%Y-%m-%d %H:%M}", style="dim")
+    text.append(f"\n{clean(hit.text)}")
+    return text
+
+
+def file_place(hit: FileHit) -> str:
+    """Where the file is, as the person's workspace shows it: a share under its folder."""
+    return f"{hit.namespace}/{hit.path}" if hit.namespace else hit.path
+
+
+def render_file_hit(hit: FileHit) -> Text:
+    text = Text()
+    folder = hit.kind == "dir"
+    text.append(("📁 " if folder else "📄 ") + clean(file_place(hit)), style="bold")
+    if not folder:
+        text.append(f"  {format_size(hit.size)}", style="dim")
+    return text
+
+
 def render_suggestion(s: Suggestion) -> Text:
     text = Text()
     text.append(f"@{clean(s.username)}", style="bold")
@@ -54,8 +82,32 @@ class UserItem(ListItem):
         self.user = user
 
 
+class SectionTitle(ListItem):
+    """The title of one kind of search result; the cursor passes over it."""
+
+    def __init__(self, title: str) -> None:
+        super().__init__(Static(Text(title, style="bold underline")), disabled=True)
+        self.add_class("result-section")
+
+
+class MessageItem(ListItem):
+    """A message of yours found by a search; Enter opens its conversation."""
+
+    def __init__(self, hit: MessageHit) -> None:
+        super().__init__(Static(render_message_hit(hit)))
+        self.hit = hit
+
+
+class FileItem(ListItem):
+    """A file or folder of yours found by a search; Enter opens Files."""
+
+    def __init__(self, hit: FileHit) -> None:
+        super().__init__(Static(render_file_hit(hit)))
+        self.hit = hit
+
+
 class TagItem(ListItem):
-    """A trending hashtag; Enter searches it."""
+    """A hashtag (trending, or found by a search); Enter searches it."""
 
     def __init__(self, tag: Tag) -> None:
         super().__init__(Static(render_tag(tag)))
