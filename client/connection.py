@@ -23,6 +23,7 @@ from client.errors import (
     AuthRejected,
     ConnectionLost,
     ServerError,
+    ServerUnavailable,
     Unreachable,
 )
 from protocol.accounts import ACCOUNT_DISABLED, CLOSE_DISABLED
@@ -97,6 +98,8 @@ class Connection:
                 raise AuthRejected(
                     f"the server refused this device ({body or 'unauthorized'}); run roost login"
                 ) from None
+            if status == HTTPStatus.SERVICE_UNAVAILABLE and body:
+                raise ServerUnavailable(body) from None
             raise Unreachable(f"{self.url} answered HTTP {status}: {body}") from None
         except InvalidURI as exc:
             raise Unreachable(f"bad server URL {self.url!r}: {exc}") from None
