@@ -164,6 +164,15 @@ class PostgresCluster:
             raise RuntimeError(f"PostgreSQL did not start again; its log:\n{self._log_tail()}")
         self.running = True
 
+    def require_password(self, role: str, password: str) -> None:
+        """A login role that must give its password over TCP (every other role is trusted),
+        for tests of a refused login."""
+        self.sql(f"CREATE ROLE \"{role}\" LOGIN PASSWORD '{password}'")
+        hba = self.data / "pg_hba.conf"
+        rule = f"host all {role} 127.0.0.1/32 scram-sha-256\n"
+        hba.write_text(rule + hba.read_text())  # the first matching line wins
+        self._run("pg_ctl", "--pgdata", str(self.data), "reload")
+
     # -- databases --
 
     def url(self, database: str) -> str:
