@@ -172,6 +172,11 @@ class Connection:
         if self._reader is not None:
             await asyncio.gather(self._reader, return_exceptions=True)
 
+    async def drop(self) -> None:
+        """Close this socket but not the connection's life: under keep_connected() it
+        reconnects (and its on_connect runs again); otherwise the next use opens a new one."""
+        await self._drop()
+
     async def _drop(self) -> None:
         if self._ws is not None:
             await self._ws.close()

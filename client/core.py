@@ -198,6 +198,10 @@ class RoostClient:
             if exc.code != ErrorCode.UNAVAILABLE:
                 raise
             entry = await self.outbox.enqueue(op, args)
+            # Reconnect before anything else is sent, so the outbox is replayed first and later
+            # writes stay behind this one.
+            if self._conn is not None:
+                await self._conn.drop()
             return Written(None, True, client_id, local_id(entry), exc.message)
         await self._remember_write(op, result)
         return Written(result, False, client_id)

@@ -23,6 +23,7 @@ from server.database_outage import MESSAGE
 from tests.conftest import LiveServer, start_server
 from tests.helpers import SECOND, Home
 from tests.postgres import PostgresCluster, private_cluster
+from tests.reliability.workloads import sign_in
 from tests.server.test_health import get, http
 
 pytestmark = pytest.mark.timeout(180)
@@ -139,3 +140,26 @@ async def test_a_cli_user_writing_while_the_database_is_away_is_told_so_and_it_l
     await alice.ok("whoami")  # reaches the server: the outbox is replayed first
     shown = json.loads((await bob.ok("profile", "show", "alice", "--json")).stdout)
     assert shown["display_name"] == "While it was away"
+
+
+async def test_the_client_core_queues_a_write_refused_unavailable_and_replays_it_first(
+    live_on_pg: LiveServer, cluster: PostgresCluster, tmp_path: Path
+) -> None:
+    live = live_on_pg
+    client = await sign_in(live.url, tmp_path / "alice", "alice", register=True)
+    try:
+        await client.write("profile.set", SetProfile(display_name="One"))  # connected now
+        await asyncio.to_thread(cluster.pause)
+        written = await client.write("profile.set", SetProfile(display_name="Two"))
+        assert written.queued and written.why_queued == MESSAGE
+        assert await client.outbox.count() == 1
+
+        await asyncio.to_thread(cluster.resume)
+        await until_healthy(live)
+        # The next write reconnects, which replays "Two" first: "Three" stays the last.
+        after = await client.write("profile.set", SetProfile(bio="Three"))
+        assert not after.queued and await client.outbox.count() == 0
+        assert client.last_replay is not None and not client.last_replay.failed
+        assert (after.result.display_name, after.result.bio) == ("Two", "Three")
+    finally:
+        await client.close()
