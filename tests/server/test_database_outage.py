@@ -77,6 +77,7 @@ async def test_ops_answer_unavailable_while_the_database_is_away_and_nothing_ack
     assert bio.bio == "acked before"
 
     caplog.set_level(logging.INFO, logger="roost.server")
+    before = len(caplog.records)
     await asyncio.to_thread(cluster.pause)
     for n in range(3):  # writes, on a connection opened before the outage
         with pytest.raises(ServerError) as refused:
@@ -98,6 +99,8 @@ async def test_ops_answer_unavailable_while_the_database_is_away_and_nothing_ack
     async with asyncio.timeout(10 * SECOND):
         while not any("database is back" in r.getMessage() for r in caplog.records):
             await asyncio.sleep(0.1)
+    errors = [r.getMessage() for r in caplog.records[before:] if r.levelno >= logging.ERROR]
+    assert not errors, "an outage is not a bug: no errors, no tracebacks"
 
     bob = await live.connect(bob_session.token)
     seen = await bob.call("profile.get", GetProfile(username="alice"))
