@@ -19,7 +19,7 @@ from typing import Any
 
 import asyncpg
 
-from storage.errors import StorageError
+from storage.errors import StorageError, Unavailable
 from storage.postgres import PostgresDatabase, describe
 from storage.server.data_lock import DataFolderInUse, lock_data_folder
 from storage.server.postgres_schema import server_migrations
@@ -81,10 +81,12 @@ async def copy_to_postgres(
         source = _open_source(path)
         try:
             version = _current_version(source, data_dir)
-            # Migrating first (as roost serve --db would) gives the target every table.
-            await (await PostgresDatabase(url, server_migrations()).open()).close()
             target = await _connect(url, where)
             try:
+                # Before the migrations touch it: a database with rows is someone's.
+                await _refuse_rows(target, await _table_names(target), where)
+                # Migrating (as roost serve --db would) gives the target every table.
+                await (await PostgresDatabase(url, server_migrations()).open()).close()
                 tables, skipped = await _copy(source, target, where, batch_rows, copied)
             finally:
                 await target.close()
@@ -122,8 +124,24 @@ def _current_version(source: sqlite3.Connection, data_dir: Path) -> int:
 async def _connect(url: str, where: str) -> asyncpg.Connection:
     try:
         return await asyncpg.connect(url, timeout=10)
-    except (OSError, asyncpg.PostgresError) as exc:
-        raise StorageError(f"cannot connect to PostgreSQL at {where}: {exc}") from exc
+    except (OSError, asyncpg.PostgresError) as exc:  # refused, no such database, login refused
+        raise Unavailable(f"cannot connect to PostgreSQL at {where}: {exc}") from exc
+
+
+async def _refuse_rows(target: asyncpg.Connection, tables: list[str], where: str) -> None:
+    holding = [f"{t} ({n} row{'s' * (n != 1)})" for t in tables if (n := await _count(target, t))]
+    if holding:
+        raise TargetNotEmpty(
+            f"PostgreSQL database {where} is not empty: {', '.join(holding)};"
+            " copy into a new, empty database (CREATE DATABASE)"
+        )
+
+
+async def _table_names(target: asyncpg.Connection) -> list[str]:
+    rows = await target.fetch(
+        "SELECT tablename FROM pg_tables WHERE schemaname = current_schema() ORDER BY tablename"
+    )
+    return [r["tablename"] for r in rows if r["tablename"] not in NOT_COPIED]
 
 
 async def _copy(
@@ -142,14 +160,7 @@ async def _copy(
                 f"tables in SQLite that PostgreSQL lacks: {', '.join(missing)};"
                 " this Roost cannot copy them"
             )
-        holding = [
-            f"{t} ({n} row{'s' * (n != 1)})" for t in tables if (n := await _count(target, t))
-        ]
-        if holding:
-            raise TargetNotEmpty(
-                f"PostgreSQL database {where} is not empty: {', '.join(holding)};"
-                " copy into a new, empty database (CREATE DATABASE)"
-            )
+        await _refuse_rows(target, tables, where)  # again: someone may have written since
         report = []
         for table in tables:
             if table not in sqlite_tables:  # made by a PostgreSQL-only migration: left as is
@@ -171,13 +182,7 @@ async def _copy(
 
 async def _tables_parents_first(target: asyncpg.Connection) -> list[str]:
     """The schema's tables, every one after the tables its foreign keys refer to."""
-    names = [
-        r["tablename"]
-        for r in await target.fetch(
-            "SELECT tablename FROM pg_tables WHERE schemaname = current_schema() ORDER BY tablename"
-        )
-        if r["tablename"] not in NOT_COPIED
-    ]
+    names = await _table_names(target)
     edges = await target.fetch(
         "SELECT c.relname AS child, p.relname AS parent FROM pg_constraint k"
         " JOIN pg_class c ON c.oid = k.conrelid JOIN pg_class p ON p.oid = k.confrelid"

@@ -21,6 +21,7 @@ from storage.server.copy_to_postgres import parents_first
 from storage.server.schema import MIGRATIONS
 from storage.sqlite import SqliteDatabase
 from tests.helpers import Home, ServerProcess, roost_command
+from tests.postgres import free_port, session_cluster
 
 
 async def admin(*args: str) -> tuple[int, str, str]:
@@ -121,8 +122,9 @@ async def test_a_sqlite_server_moves_to_postgresql_with_its_accounts_messages_an
 
 
 async def test_copy_refuses_a_running_server_a_non_empty_target_and_an_old_schema(
-    tmp_path: Path, postgres_url: str
+    tmp_path: Path, postgres_url: str, request: pytest.FixtureRequest
 ) -> None:
+    cluster = session_cluster(request.config)
     data = tmp_path / "server-data"
     server = await ServerProcess(data).start()
     try:
@@ -142,6 +144,28 @@ async def test_copy_refuses_a_running_server_a_non_empty_target_and_an_old_schem
     assert line.startswith("error: PostgreSQL database 127.0.0.1:") and "is not empty: " in line
     assert "users (1 row)" in line
     assert line.endswith("; copy into a new, empty database (CREATE DATABASE)")
+
+    other_database = cluster.create_database()
+    someone_elses = cluster.url(other_database)
+    conn = await asyncpg.connect(someone_elses)
+    try:
+        await conn.execute("CREATE TABLE ledger (entry TEXT); INSERT INTO ledger VALUES ('x')")
+        code, _, err = await admin("copy", "--data", str(data), "--to", someone_elses)
+        assert code == 1 and "is not empty: ledger (1 row);" in err
+        touched = await conn.fetchval("SELECT to_regclass('schema_version') IS NOT NULL")
+        assert not touched, "the refusal came before any migration"
+    finally:
+        await conn.close()
+        cluster.drop_database(other_database)
+    nowhere = f"postgresql://roost:hunter2@127.0.0.1:{free_port()}/roost"
+    code, _, err = await admin("copy", "--data", str(data), "--to", nowhere)
+    assert code == 1 and "hunter2" not in err
+    assert err.strip().startswith("error: cannot copy: database unreachable at 127.0.0.1:")
+    assert err.strip().endswith(
+        "/roost: connection refused (is PostgreSQL running and listening there?)"
+    )
+    code, _, err = await admin("copy", "--data", str(data), "--to", "mysql://x@y/z")
+    assert code == 2 and "only postgresql://USER@HOST:PORT/DB" in err
 
     old = tmp_path / "old-data"
     old.mkdir()
