@@ -9,6 +9,7 @@ PostgreSQL's alone (SQLite lives in the server's own folder and cannot go away l
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import logging
 from collections.abc import AsyncIterator, Iterator
@@ -18,6 +19,7 @@ import pytest
 
 from client.connection import Connection
 from client.errors import ServerError, ServerUnavailable
+from client.sync.transfer import Transfer
 from protocol.profiles import GetProfile, Profile, SetProfile
 from server.database_outage import MESSAGE
 from tests.conftest import LiveServer, start_server
@@ -86,6 +88,10 @@ async def test_ops_answer_unavailable_while_the_database_is_away_and_nothing_ack
     with pytest.raises(ServerError) as refused:  # a read
         await alice.call("profile.get", GetProfile(username="bob"))
     assert refused.value.code == "unavailable"
+    block = b"a block uploaded while the database is away"
+    with pytest.raises(ServerError) as refused:  # a binary block frame
+        await Transfer(alice).put_block(hashlib.sha256(block).hexdigest(), block)
+    assert (refused.value.code, refused.value.message) == ("unavailable", MESSAGE)
     status, page = await health(live)
     assert status == 503 and page["database"] == "unavailable"
     assert "PostgreSQL" in str(page["reason"]) and "unavailable" in str(page["reason"])
