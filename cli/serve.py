@@ -357,15 +357,6 @@ def _unreachable(url: str | None, exc: Unavailable) -> str:
 
 @overload
 def _size(flag: str, text: str, *, at_least: int = 0, at_most: int | None = None) -> int: ...
-def _unreachable(url: str | None, exc: Unavailable) -> str:
-    """`database unreachable at HOST:PORT/DB: why`, never the URL's password."""
-    if url is None:  # SQLite in the data folder: its own message says what went wrong
-        return str(exc)
-    from storage.postgres import describe, unreachable_reason
-
-    return f"database unreachable at {describe(url)}: {unreachable_reason(exc)}"
-
-
 @overload
 def _size(flag: str, text: None, *, at_least: int = 0, at_most: int | None = None) -> None: ...
 def _size(
