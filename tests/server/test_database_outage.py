@@ -4,6 +4,7 @@ when the database returns the server serves again by itself with nothing acked l
 
 These tests run on a private cluster, which they stop and start; the rules they check are
 PostgreSQL's alone (SQLite lives in the server's own folder and cannot go away like this).
+The last one checks DatabaseOutage's logging rule on its own, without a database.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import json
 import logging
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -21,7 +23,9 @@ from client.connection import Connection
 from client.errors import ServerError, ServerUnavailable
 from client.sync.transfer import Transfer
 from protocol.profiles import GetProfile, Profile, SetProfile
-from server.database_outage import MESSAGE
+from server.database_outage import MESSAGE, DatabaseOutage
+from storage.database import Cursor
+from storage.errors import Unavailable
 from tests.conftest import LiveServer, start_server
 from tests.helpers import SECOND, Home
 from tests.postgres import PostgresCluster, private_cluster
@@ -172,3 +176,42 @@ async def test_the_client_core_queues_a_write_refused_unavailable_and_replays_it
         assert (after.result.display_name, after.result.bio) == ("Two", "Three")
     finally:
         await client.close()
+
+
+class Switchable:
+    """A database whose reader fails while `down` (for DatabaseOutage's own rules)."""
+
+    class _Reader:
+        def __init__(self, owner: Switchable) -> None:
+            self.owner = owner
+
+        def execute(self, sql: str, parameters: object = ()) -> Any:
+            if self.owner.down:
+                raise Unavailable("gone")
+            return Cursor([(1,)], 1)
+
+    def __init__(self) -> None:
+        self.down = True
+        self.reader = self._Reader(self)
+
+
+async def test_an_outage_is_logged_once_and_its_end_once(caplog: pytest.LogCaptureFixture) -> None:
+    db = Switchable()
+    outage = DatabaseOutage(db, probe_every=0.01)  # type: ignore[arg-type]
+    caplog.set_level(logging.INFO, logger="roost.server")
+    for _ in range(50):
+        outage.noticed(Unavailable("PostgreSQL at h:5432/d is unavailable: refused"))
+    assert outage.ongoing
+    await asyncio.sleep(0.05)  # probes fail meanwhile, quietly
+    db.down = False
+    async with asyncio.timeout(5 * SECOND):
+        while outage.ongoing:
+            await asyncio.sleep(0.01)
+    lines = [r.getMessage() for r in caplog.records]
+    assert len([m for m in lines if "database unavailable" in m]) == 1
+    assert len([m for m in lines if "database is back" in m]) == 1
+    db.down = True
+    outage.noticed(Unavailable("again"))  # a second outage is a second pair of lines
+    assert outage.ongoing
+    await outage.close()
+    assert len([r for r in caplog.records if "database unavailable" in r.getMessage()]) == 2
