@@ -1,5 +1,5 @@
 """admin: operating a server. Two kinds of commands, told apart in the help: those run on the
-server machine against its data folder (backup, restore, gc, du), and those sent through the
+server machine against its data folder (backup, restore, gc, du, copy), and those sent through the
 server as the admin account logged in here (invites and accounts: cli.admin_invites,
 cli.admin_users, cli.admin_accounts)."""
 
@@ -14,7 +14,7 @@ import platformdirs
 import typer
 from rich.table import Table
 
-from cli import admin_accounts, admin_invites, admin_users, output
+from cli import admin_accounts, admin_copy, admin_invites, admin_users, output
 from cli.options import AsJson, duration_seconds
 from protocol.sizes import format_size
 from storage.content.blocks import LocalBlockStore
@@ -29,7 +29,7 @@ from storage.sqlite import SqliteDatabase
 
 app = typer.Typer(
     help="Operate a server. Invites and accounts go through the server as the admin account"
-    " logged in here; backup, restore, gc and du run on the server machine, on its data"
+    " logged in here; backup, restore, gc, du and copy run on the server machine, on its data"
     " folder.",
     no_args_is_help=True,
 )
@@ -184,3 +184,4 @@ def _print_usage(r: DiskUsage) -> None:
 admin_invites.register(app)
 admin_users.register(app)
 admin_accounts.register(app)
+admin_copy.register(app)

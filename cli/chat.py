@@ -47,7 +47,7 @@ def send(
 
     written = with_client(body)
     if written.queued:
-        output.queued("chat.send", written.client_id, as_json)
+        output.queued("chat.send", written.client_id, as_json, why=written.why_queued)
         return
     message = written.result
     assert message is not None
@@ -160,7 +160,7 @@ def read(
     target = _target(target)
     written = with_client(lambda c: ChatClient(c).read(target, seq))
     if written.queued:
-        output.queued("chat.read", written.client_id, False)
+        output.queued("chat.read", written.client_id, False, why=written.why_queued)
     else:
         assert written.result is not None
         output.note(f"read up to #{written.result.read_seq}")
@@ -184,7 +184,7 @@ def _print_conversation(
     written: Written[wire.Conversation], op: str, as_json: bool, *, id_only: bool = False
 ) -> None:
     if written.queued:
-        output.queued(op, written.client_id, as_json)
+        output.queued(op, written.client_id, as_json, why=written.why_queued)
         return
     c = written.result
     if c is None:

@@ -59,8 +59,12 @@ def line(text: str) -> str:
     return display.clean(text)
 
 
-def queued(op: str, client_id: str, as_json: bool, local_id: str | None = None) -> None:
-    note(f"queued: the server is unreachable; {op} will be sent on the next connection")
+def queued(
+    op: str, client_id: str, as_json: bool, local_id: str | None = None, why: str | None = None
+) -> None:
+    """`why`: the server's reason when it answered but could not serve (else: unreachable)."""
+    reason = why.split(";")[0].strip() if why else "the server is unreachable"
+    note(f"queued: {reason}; {op} will be sent on the next connection")
     if local_id is not None:
         note(f"until then, refer to it as {local_id}")
     if as_json:

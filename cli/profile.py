@@ -60,7 +60,7 @@ def set_(
 
     written = with_client(body)
     if written.queued:
-        output.queued("profile.set", written.client_id, as_json)
+        output.queued("profile.set", written.client_id, as_json, why=written.why_queued)
     else:
         assert written.result is not None
         _print(written.result, as_json)

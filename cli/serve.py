@@ -19,6 +19,7 @@ from client.errors import ClientError
 from protocol.chat import MAX_MESSAGE_CHARS
 from protocol.sizes import format_size, parse_size
 from protocol.social import MAX_POST_CHARS
+from storage.errors import Unavailable
 
 if TYPE_CHECKING:
     from server.app import RoostServer
@@ -341,6 +342,17 @@ def serve(
         asyncio.run(run(config, on_ready=ready))
     except (OSError, ssl.SSLError) as exc:  # port taken, unreadable certificate, ...
         raise ClientError(f"cannot start the server: {exc}") from None
+    except Unavailable as exc:  # only at start: once serving, ops answer `unavailable`
+        raise ClientError(f"cannot start the server: {_unreachable(db, exc)}") from None
+
+
+def _unreachable(url: str | None, exc: Unavailable) -> str:
+    """`database unreachable at HOST:PORT/DB: why`, never the URL's password."""
+    if url is None:  # SQLite in the data folder: its own message says what went wrong
+        return str(exc)
+    from storage.postgres import describe, unreachable_reason
+
+    return f"database unreachable at {describe(url)}: {unreachable_reason(exc)}"
 
 
 @overload

@@ -33,7 +33,7 @@ def _write(body: Any, op: str, as_json: bool) -> Any:
 
     written: Written[Any] = with_client(run)
     if written.queued:
-        output.queued(op, written.client_id, as_json, written.local_id)
+        output.queued(op, written.client_id, as_json, written.local_id, why=written.why_queued)
         return None
     return written.result
 

@@ -23,6 +23,7 @@ from client.errors import (
     AuthRejected,
     ConnectionLost,
     ServerError,
+    ServerUnavailable,
     Unreachable,
 )
 from protocol.accounts import ACCOUNT_DISABLED, CLOSE_DISABLED
@@ -97,6 +98,8 @@ class Connection:
                 raise AuthRejected(
                     f"the server refused this device ({body or 'unauthorized'}); run roost login"
                 ) from None
+            if status == HTTPStatus.SERVICE_UNAVAILABLE and body:
+                raise ServerUnavailable(body) from None
             raise Unreachable(f"{self.url} answered HTTP {status}: {body}") from None
         except InvalidURI as exc:
             raise Unreachable(f"bad server URL {self.url!r}: {exc}") from None
@@ -168,6 +171,11 @@ class Connection:
             await self._ws.close()
         if self._reader is not None:
             await asyncio.gather(self._reader, return_exceptions=True)
+
+    async def drop(self) -> None:
+        """Close this socket but not the connection's life: under keep_connected() it
+        reconnects (and its on_connect runs again); otherwise the next use opens a new one."""
+        await self._drop()
 
     async def _drop(self) -> None:
         if self._ws is not None:

@@ -15,12 +15,12 @@ import msgspec
 
 from client.backoff import Backoff
 from client.connection import Connection, State, StateListener
-from client.errors import ClientError, InvalidArgs, Unreachable
+from client.errors import ClientError, InvalidArgs, ServerError, ServerUnavailable, Unreachable
 from client.home import Account, ClientHome
 from client.outbox import LOCAL_ID, Outbox, ReplayReport, local_id, new_client_id
 from protocol import accounts as wire
 from protocol.account_changes import PasswordReset, RedeemReset
-from protocol.errors import RoostError
+from protocol.errors import ErrorCode, RoostError
 from protocol.ops import spec_for
 from storage.client.cache import CacheRepository
 from storage.client.chat_cache import ChatCacheRepository
@@ -47,6 +47,8 @@ class Written(Generic[T]):
     queued: bool
     client_id: str
     local_id: str | None = None  # queued and creates something: use this id meanwhile
+    # queued because the server is up but cannot serve now: its reason (else: unreachable)
+    why_queued: str | None = None
 
 
 @dataclass
@@ -186,9 +188,21 @@ class RoostClient:
             conn = await self.connect()  # replays the outbox first: local ids get server ids
             args, _ = await self.outbox.resolve(args)
             result = await conn.call(op, args)
-        except Unreachable:
+        except Unreachable as exc:
             entry = await self.outbox.enqueue(op, args)
-            return Written(None, True, client_id, local_id(entry))
+            why = str(exc) if isinstance(exc, ServerUnavailable) else None
+            return Written(None, True, client_id, local_id(entry), why)
+        except ServerError as exc:
+            # The server could not reach its database: rolled back, or committed with its
+            # COMMIT's answer lost. The replay's idempotency key settles which, exactly once.
+            if exc.code != ErrorCode.UNAVAILABLE:
+                raise
+            entry = await self.outbox.enqueue(op, args)
+            # Reconnect before anything else is sent, so the outbox is replayed first and later
+            # writes stay behind this one.
+            if self._conn is not None:
+                await self._conn.drop()
+            return Written(None, True, client_id, local_id(entry), exc.message)
         await self._remember_write(op, result)
         return Written(result, False, client_id)
 

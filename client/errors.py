@@ -2,7 +2,9 @@
 
 ClientError
 ├── Unreachable        the server could not be reached (writes get queued instead)
-│   └── ConnectionLost the connection dropped while a request was in flight
+│   ├── ConnectionLost the connection dropped while a request was in flight
+│   └── ServerUnavailable  the server answered but cannot serve now (its database is away,
+│                          or it is shutting down): writes get queued too
 ├── AuthRejected       the server refused this device's token (revoked or unknown)
 │   └── AccountDisabled  ... because an admin disabled the account (logging in won't help)
 ├── NotLoggedIn        this client home has no account yet
@@ -26,6 +28,10 @@ class Unreachable(ClientError):
 
 class ConnectionLost(Unreachable):
     pass
+
+
+class ServerUnavailable(Unreachable):
+    """The server refused the connection for now (HTTP 503); the message is its reason."""
 
 
 class AuthRejected(ClientError):

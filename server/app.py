@@ -57,6 +57,8 @@ from server.auth_limits import AuthLimits
 from server.chat_commit import MessageCommitter
 from server.config import ServerConfig
 from server.context import Services
+from server.database_outage import MESSAGE as DATABASE_UNAVAILABLE
+from server.database_outage import DatabaseOutage
 from server.expiry import expire_forever
 from server.hub import InProcessHub
 from server.limits import RateLimits
@@ -73,6 +75,7 @@ from storage.content.blocks import BlockWriter, LocalBlockStore
 from storage.content.chunker import check_compiled
 from storage.database import now_ms
 from storage.engines import server_database
+from storage.errors import Unavailable
 from storage.server.accounts import AccountRepository, Identity
 from storage.server.backup import open_maintenance_lock
 from storage.server.chat import ChatRepository
@@ -88,6 +91,7 @@ from storage.server.user_blocks import UserBlockRepository
 log = logging.getLogger("roost.server")
 
 ACTIVITY_FLUSH_SECONDS = 10.0
+CLOSE_TRY_AGAIN_LATER = 1013  # RFC 6455: the server cannot serve this connection right now
 CHECKPOINT_SECONDS = 1.0  # WAL checkpoints off the commit path (see storage.database)
 # each module's HANDLERS serve its ops in protocol.ops
 CAPABILITIES = [
@@ -136,6 +140,7 @@ class RoostServer:
         self._services: Services | None = None
         self._block_store: LocalBlockStore | None = None
         self._accounts = AccountRepository(self.db)
+        self._outage = DatabaseOutage(self.db)  # logs an outage once; ops answer `unavailable`
         self._closing = False
         self._inflight = 0
         self._idle = asyncio.Event()
@@ -243,7 +248,9 @@ class RoostServer:
         )
         self._services = services
         handlers = {op: h for module in CAPABILITIES for op, h in module.HANDLERS.items()}
-        self._router = Router(services, handlers, observe=self.metrics.observe_op)
+        self._router = Router(
+            services, handlers, observe=self.metrics.observe_op, outage=self._outage
+        )
         self._server = await self._listen()
         if self.config.metrics_host is not None:
             try:
@@ -345,6 +352,7 @@ class RoostServer:
         if self.messages is not None:
             await self.messages.close()
         await self.presence.close()
+        await self._outage.close()
         if self._lease is not None:
             await self._lease.release()
         await self.db.close()
@@ -389,9 +397,14 @@ class RoostServer:
                     connection, HTTPStatus.UNAUTHORIZED, "Authorization must be 'Bearer TOKEN'"
                 )
             hashed = secret_hash(token.strip())
-            identity = await self._accounts.identity_for_token(hashed)
-            if identity is None:
-                owner, why = await self._accounts.why_token_refused(hashed)
+            try:
+                identity = await self._accounts.identity_for_token(hashed)
+                why_refused = None if identity else await self._accounts.why_token_refused(hashed)
+            except Unavailable as exc:  # the client tries again later, as after any 503
+                self._outage.noticed(exc)
+                return _refuse(connection, HTTPStatus.SERVICE_UNAVAILABLE, DATABASE_UNAVAILABLE)
+            if why_refused is not None:
+                owner, why = why_refused
                 auth_event(logging.WARNING, "token refused", addr=address, user=owner,
                            code=why)  # fmt: skip
                 if why == "disabled":
@@ -473,7 +486,11 @@ class RoostServer:
         block_tasks: set[asyncio.Task[None]] = set()
         try:
             if identity is not None:
-                await self._recheck(session, identity)
+                try:
+                    await self._recheck(session, identity)
+                except Unavailable as exc:  # lost since the handshake: come back later
+                    self._outage.noticed(exc)
+                    session.kick(CLOSE_TRY_AGAIN_LATER, DATABASE_UNAVAILABLE)
             async for frame in ws:
                 if isinstance(frame, bytes):  # answered concurrently; JSON keeps its order
                     small = len(frame) <= SMALL_FRAME_BYTES and not is_batch(frame)
@@ -579,6 +596,8 @@ class RoostServer:
             self._auth_limits.sweep()
             try:
                 await self._flush_activity()
+            except Unavailable as exc:  # logged once per outage; flushed when it is back
+                self._outage.noticed(exc)
             except Exception:
                 log.exception("could not record device activity")
 
@@ -586,8 +605,12 @@ class RoostServer:
         if not self._last_seen:
             return
         seen, self._last_seen = self._last_seen, {}
-        async with self.db.write() as tx:
-            await self._accounts.touch_devices(tx, seen)
+        try:
+            async with self.db.write() as tx:
+                await self._accounts.touch_devices(tx, seen)
+        except Unavailable:
+            self._last_seen = seen | self._last_seen  # the newer times win
+            raise
 
 
 def tls_context(config: ServerConfig) -> ssl.SSLContext | None:

@@ -13,11 +13,13 @@ import logging
 from protocol import files as wire
 from protocol.envelope import encode_error, encode_ok
 from protocol.errors import ErrorCode, RoostError
+from server import database_outage
 from server.context import Services
 from server.files import check_upload_room
 from server.session import Session
 from storage.content.blocks import BadBlock, BlockMissing, verify_block
 from storage.database import now_ms
+from storage.errors import Unavailable
 
 log = logging.getLogger("roost.server")
 BATCHED_BLOCK_BYTES = 256 << 10  # uploads this small are stored in batches (BlockWriter)
@@ -56,6 +58,8 @@ async def answer_binary(services: Services, session: Session, frame: bytes) -> b
         raise RoostError(ErrorCode.MALFORMED, "clients may send only RPUT and RGET frames")
     except RoostError as exc:
         return encode_error(request_id, exc)
+    except Unavailable:  # the database is away: `unavailable`, as for JSON ops
+        return encode_error(request_id, database_outage.refusal())
     except Exception:
         log.exception("block frame failed")
         return encode_error(request_id, RoostError(ErrorCode.INTERNAL, "internal server error"))

@@ -23,6 +23,7 @@ from protocol.ids import SnowflakeGenerator
 from server.block_rules import direct_send_refusals
 from server.hub import Hub, Subscriber
 from storage.database import now_ms
+from storage.errors import Unavailable
 from storage.server.chat import NewMessage
 from storage.server.chat_batches import BatchState, BatchWrites, ChatBatches
 from storage.server.idempotency import StoredResult
@@ -177,7 +178,9 @@ class MessageCommitter:
                 try:
                     await self._commit(batch)
                 except Exception as exc:
-                    log.exception("chat batch of %d failed", len(batch))
+                    # An unreachable database is the router's to report, once per outage.
+                    if not isinstance(exc, Unavailable):
+                        log.exception("chat batch of %d failed", len(batch))
                     for item in batch:
                         if not item.future.done():
                             item.future.set_exception(exc)

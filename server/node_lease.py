@@ -27,6 +27,7 @@ class NodeLease:
         self.holder = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
         self.node_id = -1
         self._renewing: asyncio.Task[None] | None = None
+        self._failing = False  # renewals failing in a row: warned once, not every 10 s
 
     async def take(self) -> int:
         self.node_id = await self._leases.take(self.holder, now_ms(), LEASE_MS)
@@ -40,8 +41,16 @@ class NodeLease:
             try:
                 held = await self._leases.renew(self.node_id, self.holder, now_ms(), LEASE_MS)
             except StorageError as exc:  # the database is away: try again next time
-                log.warning("could not renew the lease of node id %d: %s", self.node_id, exc)
+                if not self._failing:
+                    log.warning(
+                        "could not renew the lease of node id %d (trying every %.0f s): %s",
+                        self.node_id, RENEW_EVERY, exc,
+                    )  # fmt: skip
+                self._failing = True
                 continue
+            if self._failing and held:
+                log.info("renewed the lease of node id %d again", self.node_id)
+            self._failing = False
             if not held:
                 # Another process holds this node id now: minting more ids could repeat its.
                 log.critical("lost the lease of node id %d: stopping", self.node_id)

@@ -18,6 +18,7 @@ from protocol import chat as wire
 from protocol.envelope import encode_event
 from server.hub import Hub
 from storage.database import Database
+from storage.errors import Unavailable
 from storage.server.chat import ChatRepository
 from storage.server.user_blocks import UserBlockRepository
 
@@ -148,6 +149,9 @@ class Presence:
             audience = await self.audience(user_id)
             audience -= await self.unseen(user_id, audience)
             names = await self._chat.usernames(self._db.reader, [user_id])
+        except Unavailable:  # the database is away (logged once, by the router): not a bug
+            log.debug("presence of user %d not announced: the database is unavailable", user_id)
+            return
         except Exception:
             log.exception("could not announce presence of user %d", user_id)
             return

@@ -18,12 +18,15 @@ from protocol.envelope import decode_request, encode, encode_error, encode_ok
 from protocol.errors import ErrorCode, ProtocolError, RoostError
 from protocol.ops import OPS, OpSpec, spec_for
 from server.context import OpContext, Services
+from server.database_outage import DatabaseOutage, refusal
 from server.session import Session
 from storage.database import now_ms
+from storage.errors import Unavailable
 
 log = logging.getLogger("roost.server")
 op_log = logging.getLogger("roost.ops")  # one record per op: see server.logs
-_QUIET = {"ok", ErrorCode.RATE_LIMITED.value}
+# An outage refuses every op: its start and end are logged once (server.database_outage).
+_QUIET = {"ok", ErrorCode.RATE_LIMITED.value, ErrorCode.UNAVAILABLE.value}
 
 # A handler returns its result as a Struct, or already encoded (msgspec.Raw) when it has the bytes.
 Handler = Callable[[OpContext, Any], Awaitable[msgspec.Struct | msgspec.Raw]]
@@ -36,6 +39,7 @@ class Router:
         services: Services,
         handlers: Mapping[str, Handler],
         observe: OpObserver | None = None,
+        outage: DatabaseOutage | None = None,
     ) -> None:
         missing = OPS.keys() - handlers.keys()
         extra = handlers.keys() - OPS.keys()
@@ -46,6 +50,7 @@ class Router:
         self._services = services
         self._handlers = dict(handlers)
         self._observe = observe or (lambda op, outcome, seconds: None)
+        self.outage = outage or DatabaseOutage(services.db)
 
     async def dispatch(self, session: Session, frame: str | bytes) -> bytes:
         """Answer one request frame; never raises."""
@@ -72,6 +77,10 @@ class Router:
         except RoostError as exc:
             outcome = exc.code.value
             return encode_error(request.id, exc)
+        except Unavailable as exc:  # the database went away: logged once per outage
+            self.outage.noticed(exc)
+            outcome = ErrorCode.UNAVAILABLE.value
+            return encode_error(request.id, refusal())
         except Exception:
             outcome = ErrorCode.INTERNAL.value
             log.exception("op %s failed", request.op[:64])

@@ -438,6 +438,12 @@ def describe(url: str) -> str:
     return f"{host}:{port}/{database}"
 
 
+def unreachable_reason(exc: Unavailable) -> str:
+    """Why PostgreSQL could not be reached or would not let us in, in a few words (no host,
+    no password): for a message that names the database itself."""
+    return _reason(exc.__cause__ or exc)
+
+
 def _reason(exc: BaseException) -> str:
     if isinstance(exc, ConnectionRefusedError):
         return "connection refused (is PostgreSQL running and listening there?)"
@@ -447,4 +453,12 @@ def _reason(exc: BaseException) -> str:
     return text.splitlines()[0]
 
 
-__all__ = ["Cursor", "PostgresDatabase", "Reader", "Transaction", "describe", "migrate"]
+__all__ = [
+    "Cursor",
+    "PostgresDatabase",
+    "Reader",
+    "Transaction",
+    "describe",
+    "migrate",
+    "unreachable_reason",
+]

@@ -71,14 +71,17 @@ class ServerProcess:
         extra_args: tuple[str, ...] = (),
         env: dict[str, str] | None = None,
         registration: str | None = "open",
+        database_url: str | None = None,
     ) -> None:
         """`registration`: the --registration mode; "open" lets tests make the accounts they
-        need, None leaves the server's default (invite)."""
+        need, None leaves the server's default (invite). `database_url`: keep the database in
+        PostgreSQL there (--db) instead of SQLite in `data_dir`."""
         self.data_dir = data_dir
         self.port = port  # None: no --port flag (the environment or a config file sets it)
         self.env = env  # None: this process's environment
         mode = ("--registration", registration) if registration else ()
-        self.extra_args = (*mode, *extra_args)
+        database = ("--db", database_url) if database_url else ()
+        self.extra_args = (*mode, *database, *extra_args)
         self.url = ""
         self.proc: asyncio.subprocess.Process | None = None
         self.log: list[str] = []

@@ -12,6 +12,7 @@ system user (which Debian's `postgresql` package creates) in a folder that user 
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 import pwd
@@ -20,6 +21,7 @@ import socket
 import subprocess
 import tempfile
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -145,6 +147,32 @@ class PostgresCluster:
             self.running = False
         shutil.rmtree(self.folder, ignore_errors=True)
 
+    def pause(self) -> None:
+        """Stop the server as an operator or a crash would take it away (fast: every backend is
+        terminated, clients see their connections close); the data stays for `resume`. For a
+        test's private cluster only: every database of the cluster goes with it."""
+        self._run("pg_ctl", "--pgdata", str(self.data), "--mode", "fast", "--wait", "stop")
+        self.running = False
+
+    def resume(self) -> None:
+        """Start the paused server again, on the same port."""
+        started = self._run(
+            "pg_ctl", "--pgdata", str(self.data), "--log", str(self.log), "--wait",
+            "--timeout", "60", "start", check=False,
+        )  # fmt: skip
+        if started.returncode != 0:
+            raise RuntimeError(f"PostgreSQL did not start again; its log:\n{self._log_tail()}")
+        self.running = True
+
+    def require_password(self, role: str, password: str) -> None:
+        """A login role that must give its password over TCP (every other role is trusted),
+        for tests of a refused login."""
+        self.sql(f"CREATE ROLE \"{role}\" LOGIN PASSWORD '{password}'")
+        hba = self.data / "pg_hba.conf"
+        rule = f"host all {role} 127.0.0.1/32 scram-sha-256\n"
+        hba.write_text(rule + hba.read_text())  # the first matching line wins
+        self._run("pg_ctl", "--pgdata", str(self.data), "reload")
+
     # -- databases --
 
     def url(self, database: str) -> str:
@@ -216,6 +244,20 @@ class PostgresCluster:
 def _clean_env() -> dict[str, str]:
     """The environment without PG* variables, so a developer's settings do not redirect us."""
     return {k: v for k, v in os.environ.items() if not k.startswith("PG")}
+
+
+@contextlib.contextmanager
+def private_cluster() -> Iterator[PostgresCluster]:
+    """A cluster of a test's own, which it may stop and start (the session's is shared)."""
+    try:
+        cluster = PostgresCluster()
+    except FileNotFoundError as exc:
+        pytest.fail(str(exc), pytrace=False)
+    cluster.start()
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
 
 
 _cluster: PostgresCluster | None = None
