@@ -60,6 +60,9 @@ async def repost(ctx: OpContext, args: wire.PostRef) -> wire.Post:
     target = await _seen_post(ctx, args.post_id)
     if target.repost_of is not None:  # reposting a repost reposts the original
         target = await _seen_post(ctx, str(target.repost_of))
+    # Two reposts at once make one, and none lands on a post being deleted.
+    if not await social.posts.hold(ctx.write_tx, target.id):
+        raise RoostError(ErrorCode.NOT_FOUND, f"no post {args.post_id}")
     if target.author_id != ctx.identity.user_id and await social.visibility.is_locked(
         ctx.write_tx, target.author_id
     ):  # a repost would carry it past their followers
@@ -129,6 +132,9 @@ async def delete_post(ctx: OpContext, args: wire.PostRef) -> wire.Deleted:
     post = await _seen_post(ctx, args.post_id)
     if post.author_id != ctx.identity.user_id:
         raise RoostError(ErrorCode.FORBIDDEN, "you can only delete your own posts")
+    # A post is deleted once, however many deletes race, and no repost slips in meanwhile.
+    if not await social.posts.hold(tx, post.id):
+        raise RoostError(ErrorCode.NOT_FOUND, f"no post {args.post_id}")
     now = now_ms()
     gone = [post]
     for repost_id in await social.posts.live_reposts_of(tx, post.id):

@@ -84,8 +84,8 @@ class VisibilityRepository(Repository):
     async def request(self, tx: Handle, requester_id: int, target_id: int, now: int) -> bool:
         """False when the request was already waiting."""
         cur = await tx.execute(
-            "INSERT OR IGNORE INTO follow_requests (target_id, requester_id, created_at)"
-            " VALUES (?, ?, ?)",
+            "INSERT INTO follow_requests (target_id, requester_id, created_at)"
+            " VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
             (target_id, requester_id, now),
         )
         return bool(cur.rowcount)
