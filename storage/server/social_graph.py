@@ -170,6 +170,19 @@ class FollowRepository(Repository):
             out.append(SuggestionRecord(summaries[uid], mutuals, names))
         return out
 
+    async def hold(self, tx: Handle, user_ids: Sequence[int]) -> None:
+        """Hold these people's counter rows until the transaction ends, lowest id first, so
+        that changes between the same people (follows, requests, blocks, unlocking) take
+        turns and see each other's outcome. PostgreSQL runs transactions side by side and
+        needs the row locks (FOR UPDATE, which SQLite lacks); SQLite's single writer already
+        makes them take turns."""
+        if tx.engine != "postgresql":
+            return
+        for user_id in sorted(set(user_ids)):
+            await tx.execute(
+                "SELECT user_id FROM social_stats WHERE user_id = ? FOR UPDATE", (user_id,)
+            )
+
     async def follow(self, tx: Handle, follower_id: int, followee_id: int, now: int) -> bool:
         """False when the follow already existed."""
         # A second follow waits for the first's row and then inserts nothing, so only one of

@@ -12,6 +12,7 @@ import asyncio
 from typing import Any
 
 from client.connection import Connection
+from protocol import profiles
 from protocol import social as wire
 from tests.conftest import LiveServer
 from tests.server.social_helpers import close, follow, post, users
@@ -220,3 +221,85 @@ async def test_two_deletes_of_one_post_at_once_delete_it_once(live: LiveServer) 
         assert await _posts_agree(live, racer_id) == 1
         assert await _posts_agree(live, await _user_id(live, "reposter")) == 0
     await close(laptop, phone, reposter)
+
+
+async def _follows(live: LiveServer, follower: str, followee: str) -> bool:
+    return bool(
+        await _one(
+            live,
+            "SELECT COUNT(*) FROM follows WHERE follower_id = ? AND followee_id = ?",
+            await _user_id(live, follower),
+            await _user_id(live, followee),
+        )
+    )
+
+
+async def test_a_follow_racing_a_block_never_outlives_it(live: LiveServer) -> None:
+    """Whichever goes first, the blocked person does not end up following the blocker."""
+    blocker, fan = await users(live, "blocker", "fan")
+    blocker_id, fan_id = await _user_id(live, "blocker"), await _user_id(live, "fan")
+    for _round in range(ROUNDS):
+        outcomes = await asyncio.gather(
+            blocker.call("block.add", wire.UserRef(username="fan")),
+            follow(fan, "blocker"),
+            return_exceptions=True,
+        )
+        refused = [o for o in outcomes if isinstance(o, BaseException)]
+        # The follow came second (refused: forbidden) or first (then severed by the block).
+        assert all(getattr(e, "code", None) == "forbidden" for e in refused), outcomes
+        assert not await _follows(live, "fan", "blocker")
+        assert await _follows_agree(live, blocker_id) == (0, 0)
+        assert await _follows_agree(live, fan_id) == (0, 0)
+        await blocker.call("block.remove", wire.UserRef(username="fan"))
+    await close(blocker, fan)
+
+
+async def _lock(conn: Connection, locked: bool) -> None:
+    await conn.call("profile.set", profiles.SetProfile(locked=locked))
+
+
+async def test_an_approval_racing_a_withdrawn_request_leaves_no_follow(live: LiveServer) -> None:
+    """Approve-then-unfollow and unfollow-then-approve both end with no follow, so racing
+    them must too."""
+    (owner,) = await users(live, "owner")
+    asker, asker_phone = await _two_connections(live, "asker")
+    await _lock(owner, True)
+    owner_id = await _user_id(live, "owner")
+    for _round in range(ROUNDS):
+        await follow(asker, "owner")  # a request: the owner is locked
+        outcomes = await asyncio.gather(
+            owner.call("follow.approve", wire.UserRef(username="asker")),
+            asker_phone.call("follow.remove", wire.UserRef(username="owner")),
+            return_exceptions=True,
+        )
+        refused = [o for o in outcomes if isinstance(o, BaseException)]
+        assert all(getattr(e, "code", None) == "not_found" for e in refused), outcomes
+        assert not await _follows(live, "asker", "owner")
+        assert await _follows_agree(live, owner_id) == (0, 0)
+        waiting: wire.FollowRequests = await owner.call(
+            "follow.requests", wire.ListFollowRequests()
+        )
+        assert waiting.requests == []
+    await close(owner, asker, asker_phone)
+
+
+async def test_a_request_racing_an_unlock_is_never_left_waiting(live: LiveServer) -> None:
+    """Unlocking approves what waits; a request sent at that moment is approved too, or finds
+    the account open and follows: none is left waiting on an open account."""
+    (owner,) = await users(live, "owner")
+    asker, early = await users(live, "asker", "early")
+    owner_id = await _user_id(live, "owner")
+    for _round in range(ROUNDS):
+        await _lock(owner, True)
+        await follow(early, "owner")  # waiting before the race
+        await asyncio.gather(_lock(owner, False), follow(asker, "owner"))
+        assert await _follows(live, "asker", "owner")
+        assert await _follows(live, "early", "owner")
+        waiting: wire.FollowRequests = await owner.call(
+            "follow.requests", wire.ListFollowRequests()
+        )
+        assert waiting.requests == []
+        assert await _follows_agree(live, owner_id) == (2, 0)
+        for conn in (asker, early):
+            await conn.call("follow.remove", wire.UserRef(username="owner"))
+    await close(owner, asker, early)
