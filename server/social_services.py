@@ -102,9 +102,9 @@ class SocialServices:
 
     # ------------------------------------------------------------------ posts
     async def records(self, conn: Handle, ids: list[int]) -> dict[int, PostRecord]:
-        """Post rows by id, from memory when hot. Inside a transaction (`conn` set) the
-        database is asked directly, so a handler sees its own uncommitted writes."""
-        if conn is not None:
+        """Post rows by id, from memory when hot. Inside a transaction (`conn` is not the
+        reader) the database is asked directly, so a handler sees its own uncommitted writes."""
+        if conn is not self.db.reader:
             return await self.posts.get_many(conn, ids)
         epoch = self.epoch
         found: dict[int, PostRecord] = {}
@@ -116,7 +116,7 @@ class SocialServices:
             else:
                 found[post_id] = hot
         if missing:
-            loaded = await self.posts.get_many(None, missing)
+            loaded = await self.posts.get_many(conn, missing)
             if epoch == self.epoch:
                 for post_id, record in loaded.items():
                     self.hot_posts.put(post_id, record)
