@@ -133,6 +133,10 @@ async def delete_post(ctx: OpContext, args: wire.PostRef) -> wire.Deleted:
     if post.author_id != ctx.identity.user_id:
         raise RoostError(ErrorCode.FORBIDDEN, "you can only delete your own posts")
     # A post is deleted once, however many deletes race, and no repost slips in meanwhile.
+    # A repost's original is held first: deleting an original takes its reposts' rows after
+    # its own, and a delete of one of them must not hold them in the other order.
+    if post.repost_of is not None:
+        await social.posts.hold(tx, post.repost_of)
     if not await social.posts.hold(tx, post.id):
         raise RoostError(ErrorCode.NOT_FOUND, f"no post {args.post_id}")
     now = now_ms()
@@ -141,7 +145,8 @@ async def delete_post(ctx: OpContext, args: wire.PostRef) -> wire.Deleted:
         record = await social.posts.get(tx, repost_id)
         assert record is not None
         gone.append(record)
-    for record in gone:
+    # Authors' counters in user id order, the order follows hold them in (FollowRepository.hold).
+    for record in sorted(gone, key=lambda r: r.author_id):
         await social.posts.mark_deleted(tx, record, now)
     await social.timelines.remove_posts(tx, [r.id for r in gone])
     touched = [r.id for r in gone] + [

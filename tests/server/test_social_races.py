@@ -303,3 +303,24 @@ async def test_a_request_racing_an_unlock_is_never_left_waiting(live: LiveServer
         for conn in (asker, early):
             await conn.call("follow.remove", wire.UserRef(username="owner"))
     await close(owner, asker, early)
+
+
+async def test_an_original_and_its_repost_deleted_at_once_both_go(live: LiveServer) -> None:
+    """Deleting an original deletes its reposts: a reposter deleting theirs at that moment
+    either deletes it first or finds it gone, and neither delete fails."""
+    author, reposter = await users(live, "author", "reposter")
+    ids = [await _user_id(live, name) for name in ("author", "reposter")]
+    for round_ in range(ROUNDS):
+        p = await post(author, f"original {round_}")
+        shared: wire.Post = await reposter.call("post.repost", _ref(p.id))
+        outcomes = await asyncio.gather(
+            author.call("post.delete", _ref(p.id)),
+            reposter.call("post.delete", _ref(shared.id)),
+            return_exceptions=True,
+        )
+        assert not isinstance(outcomes[0], BaseException), outcomes
+        if isinstance(outcomes[1], BaseException):
+            assert getattr(outcomes[1], "code", None) == "not_found", outcomes
+        for user_id in ids:
+            assert await _posts_agree(live, user_id) == 0
+    await close(author, reposter)
