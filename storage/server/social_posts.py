@@ -225,13 +225,13 @@ class PostRepository(Repository):
                 "INSERT INTO post_tags (tag, post_id, author_id, created_at) VALUES (?, ?, ?, ?)",
                 [(t, post.id, post.author_id, post.created_at) for t in post.tags],
             )
-        # Post rows before counter rows, the order every social write locks them in (on
+        # Counter rows before post rows, the order every social write locks them in (on
         # PostgreSQL, two writes locking in opposite orders would deadlock).
+        await tx.execute(_COUNT_POST[tx.engine], (int(not post.fanned_out), post.author_id))
         if post.reply_to is not None:
             await _bump(tx, "reply_count", post.reply_to, +1)
         if post.repost_of is not None:
             await _bump(tx, "repost_count", post.repost_of, +1)
-        await tx.execute(_COUNT_POST[tx.engine], (int(not post.fanned_out), post.author_id))
 
     async def mark_deleted(self, tx: Handle, post: PostRecord, now: int) -> None:
         """Delete one live post: it leaves search, trending and its author's and parents' counts."""
@@ -243,14 +243,14 @@ class PostRepository(Repository):
                 (post.id, post.text),
             )
         await tx.execute("DELETE FROM post_tags WHERE post_id = ?", (post.id,))
-        # Post rows before counter rows, as in insert().
+        # Counter rows before post rows, as in insert().
+        await tx.execute(
+            "UPDATE social_stats SET posts = posts - 1 WHERE user_id = ?", (post.author_id,)
+        )
         if post.reply_to is not None:
             await _bump(tx, "reply_count", post.reply_to, -1)
         if post.repost_of is not None:
             await _bump(tx, "repost_count", post.repost_of, -1)
-        await tx.execute(
-            "UPDATE social_stats SET posts = posts - 1 WHERE user_id = ?", (post.author_id,)
-        )
 
     async def hold(self, tx: Handle, post_id: int) -> bool:
         """Whether the post is still live, holding its row until the transaction ends, so

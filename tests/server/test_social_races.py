@@ -324,3 +324,21 @@ async def test_an_original_and_its_repost_deleted_at_once_both_go(live: LiveServ
         for user_id in ids:
             assert await _posts_agree(live, user_id) == 0
     await close(author, reposter)
+
+
+async def test_a_post_racing_a_new_follow_reaches_the_follower(live: LiveServer) -> None:
+    """A post is fanned out to the followers it reads, and a follow backfills the posts it
+    reads: racing, each must see the other, or the new follower's home misses the post.
+    (Both move the author's counter row, which orders them on PostgreSQL.)"""
+    author, *fans = await users(live, "author", "fan1", "fan2", "fan3")
+    for round_ in range(ROUNDS):
+        # Tags and mentions: more work between reading the followers and committing.
+        text = f"fresh {round_} #one #two #three @fan1 @fan2 @fan3"
+        posted, *_ = await asyncio.gather(
+            post(author, text), *(follow(fan, "author") for fan in fans)
+        )
+        for fan in fans:
+            home: wire.Page = await fan.call("timeline.home", wire.HomeTimeline(limit=5))
+            assert posted.id in [p.id for p in home.posts], f"round {round_}: a home misses it"
+            await fan.call("follow.remove", wire.UserRef(username="author"))
+    await close(author, *fans)
