@@ -41,6 +41,9 @@ async def _change(
     social, me = ctx.services.social, ctx.identity.user_id
     verb = kind if on else f"un{kind}"
     target = await _target(ctx, args.username, verb)
+    # A follow between the two racing a block waits for it, then finds the block (or is
+    # severed by it): never a follow that outlives a block.
+    await social.follows.hold(ctx.write_tx, [me, target])
     if on:
         changed = await social.blocks.add(ctx.write_tx, kind, me, target, now_ms())
         if changed and kind == "block":

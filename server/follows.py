@@ -22,6 +22,7 @@ async def follow(ctx: OpContext, args: wire.UserRef) -> wire.UserProfile:
     target = await _user(ctx, args.username)
     if target == me:
         raise RoostError(ErrorCode.INVALID_ARGS, "you cannot follow yourself")
+    await social.follows.hold(tx, [me, target])  # what is read next stays true until commit
     block_rules.check_follow(await social.blocks.between(tx, me, target), args.username.lower())
     if await social.visibility.is_locked(tx, target):
         following = await social.follows.is_following(tx, me, target)
@@ -38,6 +39,7 @@ async def unfollow(ctx: OpContext, args: wire.UserRef) -> wire.UserProfile:
     tx = ctx.write_tx
     me = ctx.identity.user_id
     target = await _user(ctx, args.username)
+    await social.follows.hold(tx, [me, target])
     if await social.follows.unfollow(tx, me, target):
         await social.timelines.remove_author(tx, me, target)
         ctx.after_commit(lambda: social.forget_homes([me]))
@@ -100,7 +102,10 @@ async def _start_following(ctx: OpContext, follower: int, followee: int) -> bool
 
 
 async def _waiting_request(ctx: OpContext, username: str) -> int:
+    """A request waiting for the caller's answer, held so that it cannot be taken back
+    while the answer is written."""
     requester = await _user(ctx, username)
+    await ctx.services.social.follows.hold(ctx.write_tx, [requester, ctx.identity.user_id])
     if not await ctx.services.social.visibility.is_requested(
         ctx.write_tx, requester, ctx.identity.user_id
     ):

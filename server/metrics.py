@@ -110,7 +110,8 @@ class Metrics:
         Gauge("roost_send_queue_frames", "Frames queued for sending, all connections",
               registry=self.registry).set_function(queued_frames)  # fmt: skip
         Gauge("roost_stored_bytes",
-              "Bytes on disk: database (with WAL) and blocks, counted at most every 10 s",
+              "Bytes in the data folder: the SQLite database (with WAL) and blocks, counted at"
+              " most every 10 s (a PostgreSQL database is not in it)",
               registry=self.registry).set_function(lambda: self.stored.value)  # fmt: skip
         Gauge("roost_cached_posts", "Posts held in memory (at most roost serve --post-cache)",
               registry=self.registry).set_function(cached_posts)  # fmt: skip

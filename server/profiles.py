@@ -38,10 +38,14 @@ async def set_profile(ctx: OpContext, args: wire.SetProfile) -> wire.Profile:
 async def _set_locked(ctx: OpContext, locked: bool) -> None:
     """Unlocking approves every request still waiting, as Mastodon does: the account is open,
     so asking to follow it is following it."""
-    visibility = ctx.services.social.visibility
+    social = ctx.services.social
+    visibility = social.visibility
     me = ctx.identity.user_id
+    if not locked:  # a request racing the unlock waits for it, then finds the account open
+        waiting = await visibility.requests_to(ctx.write_tx, me, limit=None)
+        await social.follows.hold(ctx.write_tx, [me, *(r.requester_id for r in waiting)])
     if await visibility.set_locked(ctx.write_tx, me, locked) and not locked:
-        for request in await visibility.requests_to(ctx.write_tx, me, limit=-1):
+        for request in await visibility.requests_to(ctx.write_tx, me, limit=None):
             await approve_request(ctx, request.requester_id)
 
 

@@ -26,6 +26,10 @@ async def create_post(ctx: OpContext, args: wire.CreatePost) -> wire.Post:
     check_text_length(args.text, ctx.services.config.limits.max_post_chars)
     social = ctx.services.social
     tx = ctx.write_tx
+    # The author's counter row is held before the followers are read: a follow racing this
+    # post (which moves the same counter) waits for it and backfills it, or commits first and
+    # is among the followers this post reads, has its home cache dropped and is told live.
+    await social.follows.hold(tx, [ctx.identity.user_id])
     parent: PostRecord | None = None
     if args.reply_to is not None:
         parent = await _seen_post(ctx, args.reply_to)
@@ -60,6 +64,11 @@ async def repost(ctx: OpContext, args: wire.PostRef) -> wire.Post:
     target = await _seen_post(ctx, args.post_id)
     if target.repost_of is not None:  # reposting a repost reposts the original
         target = await _seen_post(ctx, str(target.repost_of))
+    # Two reposts at once make one, and none lands on a post being deleted. The reposter's
+    # counter row first (see create_post), then the post's row: the one lock order.
+    await social.follows.hold(ctx.write_tx, [ctx.identity.user_id])
+    if not await social.posts.hold(ctx.write_tx, target.id):
+        raise RoostError(ErrorCode.NOT_FOUND, f"no post {args.post_id}")
     if target.author_id != ctx.identity.user_id and await social.visibility.is_locked(
         ctx.write_tx, target.author_id
     ):  # a repost would carry it past their followers
@@ -129,12 +138,23 @@ async def delete_post(ctx: OpContext, args: wire.PostRef) -> wire.Deleted:
     post = await _seen_post(ctx, args.post_id)
     if post.author_id != ctx.identity.user_id:
         raise RoostError(ErrorCode.FORBIDDEN, "you can only delete your own posts")
+    # A post is deleted once, however many deletes race, and no repost slips in meanwhile.
+    # Rows are held in the one order (docs/ARCHITECTURE.md): the counters of everyone whose
+    # post goes, then a repost's original, then the post (whose reposts follow it).
+    reposts = await social.posts.live_reposts_of(tx, post.id)
+    await social.follows.hold(tx, [post.author_id, *await _authors(ctx, reposts)])
+    if post.repost_of is not None:
+        await social.posts.hold(tx, post.repost_of)
+    if not await social.posts.hold(tx, post.id):
+        raise RoostError(ErrorCode.NOT_FOUND, f"no post {args.post_id}")
     now = now_ms()
     gone = [post]
-    for repost_id in await social.posts.live_reposts_of(tx, post.id):
+    for repost_id in await social.posts.live_reposts_of(tx, post.id):  # again, now held
         record = await social.posts.get(tx, repost_id)
         assert record is not None
         gone.append(record)
+    # A repost that arrived before the hold has a counter not held yet (rarely: out of order).
+    await social.follows.hold(tx, [r.author_id for r in gone])
     for record in gone:
         await social.posts.mark_deleted(tx, record, now)
     await social.timelines.remove_posts(tx, [r.id for r in gone])
@@ -229,6 +249,11 @@ async def _own_attachments(ctx: OpContext, ids: list[str]) -> list[int]:
                 ErrorCode.FORBIDDEN, f"attachment {attachment_id} is @{record.owner}'s, not yours"
             )
     return wanted
+
+
+async def _authors(ctx: OpContext, post_ids: list[int]) -> list[int]:
+    found = await ctx.services.social.posts.get_many(ctx.write_tx, post_ids)
+    return [record.author_id for record in found.values()]
 
 
 async def _likeable(ctx: OpContext, post_id: str) -> PostRecord:

@@ -56,11 +56,20 @@ class NotificationRepository(Repository):
     async def remove(
         self, tx: Handle, user_id: int, kind: str, actor_id: int, post_id: int | None
     ) -> None:
-        await tx.execute(
-            "DELETE FROM notifications WHERE user_id = ? AND kind = ? AND actor_id = ?"
-            " AND post_id IS ?",
-            (user_id, kind, actor_id, post_id),
-        )
+        # `post_id IS ?` is SQLite's; PostgreSQL would need IS NOT DISTINCT FROM: two texts
+        # that both engines speak instead.
+        if post_id is None:
+            await tx.execute(
+                "DELETE FROM notifications WHERE user_id = ? AND kind = ? AND actor_id = ?"
+                " AND post_id IS NULL",
+                (user_id, kind, actor_id),
+            )
+        else:
+            await tx.execute(
+                "DELETE FROM notifications WHERE user_id = ? AND kind = ? AND actor_id = ?"
+                " AND post_id = ?",
+                (user_id, kind, actor_id, post_id),
+            )
 
     async def page(
         self, conn: Handle, user_id: int, before: int | None, limit: int
@@ -96,8 +105,9 @@ class NotificationRepository(Repository):
     async def mark_read(self, tx: Handle, user_id: int, up_to: int) -> None:
         """The marker only moves forward: a late replay of an older marker changes nothing."""
         await tx.execute(
+            # Not MAX(a, b), which PostgreSQL lacks: the WHERE keeps the newer marker.
             "INSERT INTO notification_marks (user_id, read_up_to) VALUES (?, ?)"
-            " ON CONFLICT (user_id) DO UPDATE SET"
-            " read_up_to = MAX(read_up_to, excluded.read_up_to)",
+            " ON CONFLICT (user_id) DO UPDATE SET read_up_to = excluded.read_up_to"
+            " WHERE excluded.read_up_to > notification_marks.read_up_to",
             (user_id, up_to),
         )

@@ -136,8 +136,9 @@ class FollowRepository(Repository):
             " AND NOT EXISTS (SELECT 1 FROM user_blocks b WHERE"
             "   (b.user_id = ? AND b.target_id = f2.followee_id)"
             "   OR (b.user_id = f2.followee_id AND b.target_id = ?))"
-            " GROUP BY f2.followee_id ORDER BY mutuals DESC, s.followers DESC, f2.followee_id"
-            " LIMIT ?",
+            # s.followers grouped too: PostgreSQL orders a group only by what it is grouped by.
+            " GROUP BY f2.followee_id, s.followers"
+            " ORDER BY mutuals DESC, s.followers DESC, f2.followee_id LIMIT ?",
             (user_id, user_id, user_id, user_id, user_id, limit),
         ) as cur:
             ranked = [(row[0], row[1]) for row in await cur.fetchall()]
@@ -162,10 +163,26 @@ class FollowRepository(Repository):
             out.append(SuggestionRecord(summaries[uid], mutuals, names))
         return out
 
+    async def hold(self, tx: Handle, user_ids: Sequence[int]) -> None:
+        """Hold these people's counter rows until the transaction ends, lowest id first, so
+        that changes between the same people (follows, requests, blocks, unlocking) take
+        turns and see each other's outcome. PostgreSQL runs transactions side by side and
+        needs the row locks (FOR UPDATE, which SQLite lacks); SQLite's single writer already
+        makes them take turns."""
+        if tx.engine != "postgresql":
+            return
+        for user_id in sorted(set(user_ids)):
+            await tx.execute(
+                "SELECT user_id FROM social_stats WHERE user_id = ? FOR UPDATE", (user_id,)
+            )
+
     async def follow(self, tx: Handle, follower_id: int, followee_id: int, now: int) -> bool:
         """False when the follow already existed."""
+        # A second follow waits for the first's row and then inserts nothing, so only one of
+        # two racing follows counts (PostgreSQL runs them side by side).
         cur = await tx.execute(
-            "INSERT OR IGNORE INTO follows (follower_id, followee_id, created_at) VALUES (?, ?, ?)",
+            "INSERT INTO follows (follower_id, followee_id, created_at) VALUES (?, ?, ?)"
+            " ON CONFLICT DO NOTHING",
             (follower_id, followee_id, now),
         )
         if cur.rowcount:
@@ -182,14 +199,15 @@ class FollowRepository(Repository):
         return bool(cur.rowcount)
 
     async def _count(self, tx: Handle, follower_id: int, followee_id: int, delta: int) -> None:
-        await tx.execute(
-            "UPDATE social_stats SET following = following + ? WHERE user_id = ?",
-            (delta, follower_id),
-        )
-        await tx.execute(
-            "UPDATE social_stats SET followers = followers + ? WHERE user_id = ?",
-            (delta, followee_id),
-        )
+        # The two counter rows are locked lowest user id first: on PostgreSQL, two people
+        # following each other at once would otherwise each hold one row and wait for the
+        # other's (a deadlock, one op failed).
+        updates = [
+            (follower_id, "UPDATE social_stats SET following = following + ? WHERE user_id = ?"),
+            (followee_id, "UPDATE social_stats SET followers = followers + ? WHERE user_id = ?"),
+        ]
+        for user_id, sql in sorted(updates):
+            await tx.execute(sql, (delta, user_id))
 
     async def _summaries(
         self, conn: Handle, tail: str, params: Sequence[object]

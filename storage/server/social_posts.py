@@ -63,6 +63,16 @@ class NewPost:
     attachment_ids: Sequence[int] = ()
 
 
+# A post counts for its author; an unfanned one marks the author as a source pulled at read
+# time, for good. Scalar MAX(a, b) is SQLite's; PostgreSQL spells it GREATEST (which SQLite
+# lacks), and post create is a hot path on SQLite, so its statement stays as it was.
+_COUNT_POST = {
+    "sqlite": "UPDATE social_stats SET posts = posts + 1,"
+    " has_unfanned = MAX(has_unfanned, ?) WHERE user_id = ?",
+    "postgresql": "UPDATE social_stats SET posts = posts + 1,"
+    " has_unfanned = GREATEST(has_unfanned, ?) WHERE user_id = ?",
+}
+
 _SELECT = (
     "SELECT p.id, p.author_id, u.username, p.text, p.reply_to, p.repost_of, p.created_at,"
     " p.deleted_at, p.mentions, p.tags, p.like_count, p.repost_count, p.reply_count"
@@ -148,7 +158,8 @@ class PostRepository(Repository):
     async def ancestors(self, conn: Handle, post: PostRecord) -> list[int]:
         """Ids of the posts `post` replies to, oldest first (deleted ones included)."""
         async with conn.execute(
-            "WITH RECURSIVE up(id, depth) AS (SELECT ?, 0 UNION ALL"
+            # CAST: PostgreSQL types an untyped `?` as text, which the join to BIGINT refuses.
+            "WITH RECURSIVE up(id, depth) AS (SELECT CAST(? AS BIGINT), 0 UNION ALL"
             " SELECT p.reply_to, up.depth + 1 FROM posts p JOIN up ON p.id = up.id"
             " WHERE p.reply_to IS NOT NULL AND up.depth < ?)"
             " SELECT id FROM up WHERE depth > 0 ORDER BY depth DESC",
@@ -159,7 +170,7 @@ class PostRepository(Repository):
     async def replies(self, conn: Handle, post_id: int) -> list[int]:
         """Ids of live replies to a post and to those replies, oldest first."""
         async with conn.execute(
-            "WITH RECURSIVE down(id) AS (SELECT ? UNION"
+            "WITH RECURSIVE down(id) AS (SELECT CAST(? AS BIGINT) UNION"
             " SELECT p.id FROM posts p JOIN down ON p.reply_to = down.id"
             " WHERE p.deleted_at IS NULL)"
             " SELECT id FROM down WHERE id != ? ORDER BY id LIMIT ?",
@@ -184,7 +195,8 @@ class PostRepository(Repository):
                 " ".join(post.tags),
             ),
         )
-        if post.text:
+        # PostgreSQL's search indexes the posts table itself (storage/server/search_postgres.py).
+        if post.text and tx.engine == "sqlite":
             await tx.execute(
                 "INSERT INTO posts_fts (rowid, text) VALUES (?, ?)", (post.id, post.text)
             )
@@ -195,7 +207,7 @@ class PostRepository(Repository):
             )
         if post.mention_ids:
             await tx.executemany(
-                "INSERT OR IGNORE INTO post_mentions (post_id, user_id) VALUES (?, ?)",
+                "INSERT INTO post_mentions (post_id, user_id) VALUES (?, ?) ON CONFLICT DO NOTHING",
                 [(post.id, m) for m in post.mention_ids],
             )
         if post.tags:
@@ -203,11 +215,9 @@ class PostRepository(Repository):
                 "INSERT INTO post_tags (tag, post_id, author_id, created_at) VALUES (?, ?, ?, ?)",
                 [(t, post.id, post.author_id, post.created_at) for t in post.tags],
             )
-        await tx.execute(
-            "UPDATE social_stats SET posts = posts + 1,"
-            " has_unfanned = MAX(has_unfanned, ?) WHERE user_id = ?",
-            (int(not post.fanned_out), post.author_id),
-        )
+        # Counter rows before post rows, the order every social write locks them in (on
+        # PostgreSQL, two writes locking in opposite orders would deadlock).
+        await tx.execute(_COUNT_POST[tx.engine], (int(not post.fanned_out), post.author_id))
         if post.reply_to is not None:
             await _bump(tx, "reply_count", post.reply_to, +1)
         if post.repost_of is not None:
@@ -216,12 +226,14 @@ class PostRepository(Repository):
     async def mark_deleted(self, tx: Handle, post: PostRecord, now: int) -> None:
         """Delete one live post: it leaves search, trending and its author's and parents' counts."""
         await tx.execute("UPDATE posts SET deleted_at = ? WHERE id = ?", (now, post.id))
-        if post.text:
+        # PostgreSQL's search indexes the posts table itself (storage/server/search_postgres.py).
+        if post.text and tx.engine == "sqlite":
             await tx.execute(
                 "INSERT INTO posts_fts (posts_fts, rowid, text) VALUES ('delete', ?, ?)",
                 (post.id, post.text),
             )
         await tx.execute("DELETE FROM post_tags WHERE post_id = ?", (post.id,))
+        # Counter rows before post rows, as in insert().
         await tx.execute(
             "UPDATE social_stats SET posts = posts - 1 WHERE user_id = ?", (post.author_id,)
         )
@@ -229,6 +241,17 @@ class PostRepository(Repository):
             await _bump(tx, "reply_count", post.reply_to, -1)
         if post.repost_of is not None:
             await _bump(tx, "repost_count", post.repost_of, -1)
+
+    async def hold(self, tx: Handle, post_id: int) -> bool:
+        """Whether the post is still live, holding its row until the transaction ends, so
+        that reposts and deletes of one post take turns. PostgreSQL runs transactions side by
+        side and needs the row lock (FOR UPDATE, which SQLite lacks); SQLite's single writer
+        already makes them take turns."""
+        lock = " FOR UPDATE" if tx.engine == "postgresql" else ""
+        async with tx.execute(
+            f"SELECT 1 FROM posts WHERE id = ? AND deleted_at IS NULL{lock}", (post_id,)
+        ) as cur:
+            return await cur.fetchone() is not None
 
     async def live_reposts_of(self, tx: Handle, post_id: int) -> list[int]:
         async with tx.execute(
@@ -238,7 +261,10 @@ class PostRepository(Repository):
 
     async def add_like(self, tx: Handle, user_id: int, post_id: int, now: int) -> bool:
         cur = await tx.execute(
-            "INSERT OR IGNORE INTO likes (user_id, post_id, created_at) VALUES (?, ?, ?)",
+            # A second like waits for the first's row and then inserts nothing, so only one
+            # of two racing likes counts (PostgreSQL runs them side by side).
+            "INSERT INTO likes (user_id, post_id, created_at) VALUES (?, ?, ?)"
+            " ON CONFLICT DO NOTHING",
             (user_id, post_id, now),
         )
         if cur.rowcount:

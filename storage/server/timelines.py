@@ -19,14 +19,18 @@ class TimelineRepository(Repository):
         self, tx: Handle, post_id: int, author_id: int, *, to_followers: bool
     ) -> None:
         """Write a post into its author's timeline and, unless told not to, every follower's."""
+        # ON CONFLICT DO NOTHING in place of SQLite's OR IGNORE, which PostgreSQL refuses:
+        # SQLite compiles both to the same program (but for a NULL key, which an id never is).
         await tx.execute(
-            "INSERT OR IGNORE INTO timeline (user_id, post_id, author_id) VALUES (?, ?, ?)",
+            "INSERT INTO timeline (user_id, post_id, author_id) VALUES (?, ?, ?)"
+            " ON CONFLICT DO NOTHING",
             (author_id, post_id, author_id),
         )
         if to_followers:
             await tx.execute(
-                "INSERT OR IGNORE INTO timeline (user_id, post_id, author_id)"
-                " SELECT follower_id, ?, ? FROM follows WHERE followee_id = ?",
+                "INSERT INTO timeline (user_id, post_id, author_id)"
+                " SELECT follower_id, ?, ? FROM follows WHERE followee_id = ?"
+                " ON CONFLICT DO NOTHING",
                 (post_id, author_id, author_id),
             )
 
@@ -34,9 +38,9 @@ class TimelineRepository(Repository):
         """A new follow: the followee's recent fanned-out posts join the follower's timeline
         (their other posts are merged at read time anyway)."""
         await tx.execute(
-            "INSERT OR IGNORE INTO timeline (user_id, post_id, author_id)"
+            "INSERT INTO timeline (user_id, post_id, author_id)"
             " SELECT ?, id, author_id FROM posts WHERE author_id = ? AND fanned_out = 1"
-            " AND deleted_at IS NULL ORDER BY id DESC LIMIT ?",
+            " AND deleted_at IS NULL ORDER BY id DESC LIMIT ? ON CONFLICT DO NOTHING",
             (user_id, author_id, limit),
         )
 
@@ -81,8 +85,9 @@ class TimelineRepository(Repository):
         if not author_ids:
             return []
         one = (
+            # The alias: PostgreSQL (before 16) wants every subquery in FROM named.
             "SELECT id FROM (SELECT id FROM posts WHERE author_id = ? AND fanned_out = 0"
-            " AND deleted_at IS NULL AND id < ? ORDER BY id DESC LIMIT ?)"
+            " AND deleted_at IS NULL AND id < ? ORDER BY id DESC LIMIT ?) AS newest"
         )
         cursor = before if before is not None else NEWEST
         params: list[int] = []

@@ -60,8 +60,8 @@ class UserBlockRepository(Repository):
     async def add(self, tx: Handle, kind: ListKind, user_id: int, target_id: int, now: int) -> bool:
         """False when `target_id` was on the list already (the first date is kept)."""
         cur = await tx.execute(
-            f"INSERT OR IGNORE INTO {_TABLES[kind]} (user_id, target_id, created_at)"
-            " VALUES (?, ?, ?)",
+            f"INSERT INTO {_TABLES[kind]} (user_id, target_id, created_at)"
+            " VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
             (user_id, target_id, now),
         )
         return bool(cur.rowcount)

@@ -38,6 +38,9 @@ def author_visible(author: str, reader: str) -> str:
     )
 
 
+EVERY_ROW = (1 << 63) - 1  # a LIMIT both engines read as "no limit"
+
+
 @dataclass(frozen=True, slots=True)
 class FollowRequest:
     requester_id: int
@@ -84,8 +87,8 @@ class VisibilityRepository(Repository):
     async def request(self, tx: Handle, requester_id: int, target_id: int, now: int) -> bool:
         """False when the request was already waiting."""
         cur = await tx.execute(
-            "INSERT OR IGNORE INTO follow_requests (target_id, requester_id, created_at)"
-            " VALUES (?, ?, ?)",
+            "INSERT INTO follow_requests (target_id, requester_id, created_at)"
+            " VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
             (target_id, requester_id, now),
         )
         return bool(cur.rowcount)
@@ -105,13 +108,16 @@ class VisibilityRepository(Repository):
         ) as cur:
             return await cur.fetchone() is not None
 
-    async def requests_to(self, conn: Handle, target_id: int, limit: int) -> list[FollowRequest]:
-        """Requests waiting for `target_id`'s answer, oldest first."""
+    async def requests_to(
+        self, conn: Handle, target_id: int, limit: int | None
+    ) -> list[FollowRequest]:
+        """Requests waiting for `target_id`'s answer, oldest first; `limit=None`: all of them
+        (not SQLite's LIMIT -1, which PostgreSQL refuses)."""
         async with conn.execute(
             "SELECT r.requester_id, u.username, p.display_name, r.created_at"
             " FROM follow_requests r JOIN users u ON u.id = r.requester_id"
             " JOIN profiles p ON p.user_id = r.requester_id"
             " WHERE r.target_id = ? ORDER BY r.created_at, u.username LIMIT ?",
-            (target_id, limit),
+            (target_id, EVERY_ROW if limit is None else limit),
         ) as cur:
             return [FollowRequest(*row) for row in await cur.fetchall()]
