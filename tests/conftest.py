@@ -102,7 +102,7 @@ async def start_server(
 
 # The suites that run on every engine; the others run on SQLite.
 ENGINES = ("sqlite", "postgresql")
-EVERY_ENGINE = ("server", "storage")
+EVERY_ENGINE = ("server", "storage", "files")
 # Until every capability runs on PostgreSQL, it is asked for with --engine postgresql.
 DEFAULT_ENGINES = ("sqlite",)
 

@@ -23,8 +23,10 @@ ADMIN_OPS = sorted(op for op in OPS if op.startswith("admin."))
 
 
 @pytest.fixture
-async def invite_only(tmp_path: Path) -> AsyncIterator[LiveServer]:
-    server = await start_server(tmp_path / "server", registration="invite")
+async def invite_only(tmp_path: Path, database_url: str | None) -> AsyncIterator[LiveServer]:
+    server = await start_server(
+        tmp_path / "server", registration="invite", database_url=database_url
+    )
     try:
         yield LiveServer(server)
     finally:

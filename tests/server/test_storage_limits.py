@@ -95,18 +95,18 @@ async def server_with(tmp_path: Path) -> AsyncIterator:  # type: ignore[type-arg
 
 
 async def test_six_mib_of_blocks_committed_as_one_byte_are_refused_against_a_1_mib_quota(
-    tmp_path: Path,
+    tmp_path: Path, database_url: str | None
 ) -> None:
     """The attack of issue 19: blocks uploaded (here while the server had no quota), then
     committed with a declared size of 1 under a 1 MiB quota. The server counts the blocks."""
     data = tmp_path / "s"
-    server = await start_server(data)
+    server = await start_server(data, database_url=database_url)
     mallory = await Mallory.join(LiveServer(server))
     six = [await mallory.put(os.urandom(3 << 20)) for _ in range(2)]
     await mallory.conn.close()
     await server.stop()
 
-    server = await start_server(data, Limits(quota_bytes=1 << 20))
+    server = await start_server(data, Limits(quota_bytes=1 << 20), database_url=database_url)
     try:
         session = await LiveServer(server).login("mallory")
         conn = await LiveServer(server).connect(session.token)
