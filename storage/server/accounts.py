@@ -249,6 +249,7 @@ class AccountRepository:
 
     async def revoke_device(self, tx: Handle, user_id: int, device_id: int, now: int) -> bool:
         """Revoke a device of `user_id`; False if it is not theirs or already revoked."""
+        await lock_user(tx, user_id)  # a write of that device racing this waits, then is refused
         cur = await tx.execute(
             "UPDATE devices SET revoked_at = ? WHERE id = ? AND user_id = ? AND revoked_at IS NULL",
             (now, device_id, user_id),
@@ -263,9 +264,9 @@ class AccountRepository:
 
 
 async def lock_user(tx: Handle, user_id: int) -> None:
-    """Hold the account's row to the end of `tx` before disabling or deleting it, so that on
-    PostgreSQL a write of theirs racing it either commits first (and the change sees it) or
-    waits and is refused (`AccountRepository.write_allowed`). SQLite's single writer already
-    orders them: nothing to do there."""
+    """Hold the account's row to the end of `tx` before disabling or deleting it or revoking
+    its devices, so that on PostgreSQL a write of theirs racing it either commits first (and
+    the change sees it) or waits and is refused (`AccountRepository.write_allowed`).
+    SQLite's single writer already orders them: nothing to do there."""
     if tx.engine == "postgresql":
         await tx.execute("SELECT id FROM users WHERE id = ? FOR UPDATE", (user_id,))
