@@ -62,3 +62,21 @@ async def test_one_of_the_racing_commits_on_a_path_wins_and_the_others_conflict(
     finally:
         for c in conns:
             await c.close()
+
+
+async def test_a_commit_replayed_at_once_on_every_device_applies_once(live: LiveServer) -> None:
+    """The same write (one client_id) arriving on several connections at once, as a client
+    retrying on a new connection does: it is applied once and every answer is the first's."""
+    conns, ns = await devices(live)
+    try:
+        commit = wire.Commit(ns, edit(ns, None, 0).items, client_id="replayed-commit-1")
+        results = await asyncio.gather(*(c.call("files.commit", commit) for c in conns))
+        entries = [r.outcomes[0].entry for r in results]
+        assert entries[0] is not None and all(e == entries[0] for e in entries), results
+        history = (await conns[0].call("files.history", wire.History(ns, "notes.txt"))).versions
+        assert [v.version_id for v in history] == [entries[0].version_id]
+        [home] = (await conns[0].call("files.namespaces")).namespaces
+        assert home.seq == 1
+    finally:
+        for c in conns:
+            await c.close()
