@@ -64,6 +64,26 @@ async def test_racing_registrations_on_a_last_use_make_exactly_one_account(
     await admin.close()
 
 
+async def test_racing_first_registrations_make_exactly_one_admin(
+    invite_only: LiveServer,
+) -> None:
+    """On a new server the first account needs no invite and becomes its admin: eight people
+    registering at once get one admin, and the others are asked for an invite."""
+    outcomes = await asyncio.gather(
+        *(invite_only.register(f"first{i}") for i in range(8)), return_exceptions=True
+    )
+    won = [o for o in outcomes if isinstance(o, wire.DeviceSession)]
+    lost = [o for o in outcomes if not isinstance(o, wire.DeviceSession)]
+    assert [w.role for w in won] == ["admin"], outcomes
+    assert all(isinstance(e, ServerError) and e.code == "forbidden" for e in lost), lost
+    admin = await invite_only.connect(won[0].token)
+    try:
+        users = (await admin.call("admin.users.list")).users
+        assert [(u.username, u.role) for u in users] == [(won[0].username, "admin")]
+    finally:
+        await admin.close()
+
+
 ARGS = {
     "admin.invites.create": CreateInvite(),
     "admin.invites.revoke": RevokeInvite(code="abcdef12"),
