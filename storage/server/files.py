@@ -650,8 +650,9 @@ class FileRepository:
         now: int,
     ) -> None:
         await tx.executemany(
-            "INSERT OR REPLACE INTO staged_blocks (user_id, upload_id, idx, hash, created_at)"
-            " VALUES (?, ?, ?, ?, ?)",
+            "INSERT INTO staged_blocks (user_id, upload_id, idx, hash, created_at)"
+            " VALUES (?, ?, ?, ?, ?) ON CONFLICT (user_id, upload_id, idx)"
+            " DO UPDATE SET hash = excluded.hash, created_at = excluded.created_at",
             [(user_id, upload_id, offset + i, h, now) for i, h in enumerate(hashes)],
         )
 

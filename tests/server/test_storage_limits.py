@@ -70,14 +70,17 @@ def file_item(path: str, blocks: list[str], size: int) -> wire.CommitItem:
 
 
 @pytest.fixture
-async def server_with(tmp_path: Path) -> AsyncIterator:  # type: ignore[type-arg]
-    """server_with(limits, **config): a live server with these limits, stopped at the end."""
+async def server_with(tmp_path: Path, database_url: str | None) -> AsyncIterator:  # type: ignore[type-arg]
+    """server_with(limits, **config): a live server with these limits, stopped at the end
+    (one per test: on PostgreSQL it has the test's database)."""
     started: list[RoostServer] = []
 
     async def start(limits: Limits, **config: float) -> LiveServer:
+        assert not started, "one server per test"
         server = RoostServer(
             ServerConfig(
                 registration="open",
+                database_url=database_url,
                 data_dir=tmp_path / f"s{len(started)}",
                 port=0,
                 limits=limits,
@@ -143,7 +146,7 @@ async def test_attachments_and_restores_count_the_blocks_too(server_with) -> Non
     assert first.entry is not None
     async with live.server.db.write() as tx:
         await tx.execute(
-            "UPDATE file_versions SET size = 1 WHERE id = ?", (first.entry.version_id,)
+            "UPDATE file_versions SET size = 1 WHERE id = ?", (int(first.entry.version_id),)
         )
     gone = wire.CommitItem("doc.bin", first.entry.version_id, deleted=True)
     [deleted] = await mallory.commit(gone)
