@@ -154,8 +154,10 @@ async def live(tmp_path: Path, database_url: str | None) -> AsyncIterator[LiveSe
 
 
 @pytest.fixture
-async def server_process(tmp_path: Path) -> AsyncIterator[ServerProcess]:
-    proc = await ServerProcess(tmp_path / "server-data").start()
+async def server_process(tmp_path: Path, database_url: str | None) -> AsyncIterator[ServerProcess]:
+    """`roost serve` in a child process, on the test's engine (--db for PostgreSQL)."""
+    extra = ("--db", database_url) if database_url is not None else ()
+    proc = await ServerProcess(tmp_path / "server-data", extra_args=extra).start()
     try:
         yield proc
     finally:
