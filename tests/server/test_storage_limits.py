@@ -274,3 +274,40 @@ async def test_entries_past_the_limit_are_refused_but_deletions_still_go(
         await files.put(local)
     assert (await files.transfer()).counters.blocks_sent == 5
     await alice.client.close()
+
+
+async def test_commits_racing_for_the_last_of_a_quota_take_it_once(server_with) -> None:  # type: ignore[no-untyped-def]
+    """With 1.5 MiB of a 2 MiB quota used, four devices commit 400 KiB each at once: one
+    fits, the others are refused; the winner's file is then deleted and purged, and they race
+    again. (On PostgreSQL the commits run side by side: each must see what the others took.)"""
+    live = await server_with(Limits(quota_bytes=2 << 20))
+    first = await Mallory.join(live)
+    size, used = 400 << 10, 1536 << 10
+    devices = [first]
+    for i in range(1, 4):
+        session = await live.login("mallory", f"device{i}")
+        devices.append(Mallory(await live.connect(session.token), first.home))
+    try:
+        base = file_item("base.bin", [await first.put(os.urandom(used))], used)
+        assert (await first.commit(base))[0].entry is not None
+        blocks = [await m.put(os.urandom(size)) for m in devices]  # refused ones stay uploaded
+        for round_ in range(5):
+            outcomes = await asyncio.gather(
+                *(
+                    m.commit(file_item(f"r{round_}-{i}.bin", [b], size))
+                    for i, (m, b) in enumerate(zip(devices, blocks, strict=True))
+                )
+            )
+            codes = [str(o.code) for [o] in outcomes]
+            assert sorted(codes) == ["None"] + ["quota_exceeded"] * 3, outcomes
+            usage = await first.usage()
+            assert usage.used_bytes == used + size, (round_, usage)
+            won = codes.index("None")
+            [entry] = [o.entry for [o] in outcomes if o.entry is not None]
+            gone = wire.CommitItem(entry.path, entry.version_id, deleted=True)
+            assert (await first.commit(gone))[0].entry is not None
+            await first.conn.call("files.purge", wire.Purge(first.home, entry.path))
+            blocks[won] = await devices[won].put(os.urandom(size))  # its block was freed
+    finally:
+        for m in devices:
+            await m.conn.close()
