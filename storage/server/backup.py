@@ -97,6 +97,8 @@ def backup_blocks(data_dir: Path, dest: Path, *, waiting: Callable[[], None] | N
     """The block folder alone into `dest` (a new folder), for a server whose database is in
     PostgreSQL: dump that first (pg_dump), so every block the dump names is here, as long as
     no garbage collection runs between the two (one running now is waited for)."""
+    if not (data_dir / MAINTENANCE_LOCK).exists():  # roost serve makes it at start
+        raise StorageError(f"no Roost data in {data_dir}: no server has run on it")
     if dest.exists() and any(dest.iterdir()):
         raise StorageError(f"{dest} is not empty; back up into a new folder")
     dest.mkdir(parents=True, exist_ok=True)

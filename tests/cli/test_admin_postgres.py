@@ -102,6 +102,10 @@ async def test_backup_and_restore_leave_the_database_to_postgres_tools(
     assert "--blocks-only" in line
     assert not dest.exists()
 
+    typo = await operator.run(
+        "admin", "backup", str(dest), "--data", str(tmp_path / "dta"), "--blocks-only"
+    )
+    assert typo.code == 1 and "no Roost data in" in typo.stderr  # not an empty "backup"
     made = await operator.ok("admin", "backup", str(dest), "--data", str(data), "--blocks-only")
     assert "backed up the block folder" in made.stderr
     copied = [p for p in (dest / "blocks").rglob("*") if p.is_file()]
