@@ -84,6 +84,33 @@ async def test_racing_first_registrations_make_exactly_one_admin(
         await admin.close()
 
 
+async def test_two_admins_demoting_each_other_at_once_leave_one(invite_only: LiveServer) -> None:
+    """The server keeps an admin even when its two admins demote each other at the same
+    moment: one demotion goes through, the other is refused."""
+    admin, [bob] = await admin_and(invite_only, "bob")
+    bob_conn = await invite_only.connect(bob.token)
+    try:
+        for _ in range(5):
+            await admin.call("admin.users.promote", AccountRef(username="bob"))
+            outcomes = await asyncio.gather(
+                admin.call("admin.users.demote", AccountRef(username="bob")),
+                bob_conn.call("admin.users.demote", AccountRef(username="alice")),
+                return_exceptions=True,
+            )
+            refused = [o for o in outcomes if isinstance(o, BaseException)]
+            assert len(refused) == 1, outcomes
+            assert isinstance(refused[0], ServerError) and refused[0].code == "conflict"
+            still_admin = bob_conn if isinstance(outcomes[0], BaseException) else admin
+            users = (await still_admin.call("admin.users.list")).users
+            assert sorted(u.role for u in users) == ["admin", "member"], users
+            if still_admin is bob_conn:  # bob won: he hands it back for the next round
+                await bob_conn.call("admin.users.promote", AccountRef(username="alice"))
+                await bob_conn.call("admin.users.demote", AccountRef(username="bob"))
+    finally:
+        await bob_conn.close()
+        await admin.close()
+
+
 ARGS = {
     "admin.invites.create": CreateInvite(),
     "admin.invites.revoke": RevokeInvite(code="abcdef12"),
