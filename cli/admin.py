@@ -18,14 +18,14 @@ from cli import admin_accounts, admin_copy, admin_invites, admin_users, output
 from cli.options import AsJson, duration_seconds
 from protocol.sizes import format_size
 from storage.content.blocks import LocalBlockStore
-from storage.database import now_ms
+from storage.database import Database, now_ms
+from storage.engines import server_database, where
 from storage.errors import StorageError
 from storage.server import backup as backups
 from storage.server import space
-from storage.server.disk_usage import DiskUsage, disk_usage
+from storage.server.data_engine import recorded_database, require_url_if_postgres
+from storage.server.disk_usage import DiskUsage, disk_usage, disk_usage_of
 from storage.server.expiry import Expired, expire
-from storage.server.schema import MIGRATIONS
-from storage.sqlite import SqliteDatabase
 
 app = typer.Typer(
     help="Operate a server. Invites and accounts go through the server as the admin account"
@@ -41,19 +41,60 @@ DataDir = Annotated[
 ]
 
 
+DatabaseUrl = Annotated[
+    str | None,
+    typer.Option(
+        "--db",
+        metavar="URL",
+        help="The server's PostgreSQL database, as given to roost serve --db"
+        " (postgresql://USER@HOST:PORT/DB). Default: SQLite in --data.",
+    ),
+]
+BlocksOnly = Annotated[
+    bool,
+    typer.Option(
+        "--blocks-only",
+        help="Only the block folder: for a server on PostgreSQL, whose database pg_dump and"
+        " pg_restore handle.",
+    ),
+]
+
+
 def _data(data: Path | None) -> Path:
     return data or Path(platformdirs.user_data_dir("roost-server"))
 
 
+def _url(db: str | None) -> str | None:
+    if db is not None and not db.startswith(("postgresql://", "postgres://")):
+        raise typer.BadParameter(
+            "only postgresql://USER@HOST:PORT/DB (without --db: SQLite in --data)",
+            param_hint="--db",
+        )
+    return db
+
+
+def _refuse_on_postgres(folder: Path, blocks_only: bool, database_step: str) -> None:
+    """backup and restore copy SQLite's file: for a server on PostgreSQL, say what does."""
+    postgres = recorded_database(folder)
+    if postgres is not None and not blocks_only:
+        raise StorageError(
+            f"the server on {folder} keeps its database in PostgreSQL ({postgres}):"
+            f" {database_step}, and the block folder with --blocks-only"
+        )
+
+
 @app.command("backup", rich_help_panel=ON_THE_MACHINE)
-def backup(dest: Path, data: DataDir = None) -> None:
-    """Back up the server's data into DEST (a new folder); safe while the server runs."""
+def backup(dest: Path, data: DataDir = None, blocks_only: BlocksOnly = False) -> None:
+    """Back up the server's data into DEST (a new folder); safe while the server runs. For a
+    server on PostgreSQL: pg_dump its database first, then --blocks-only."""
     folder = _data(data)
-    report = backups.backup(
-        folder,
-        dest,
-        waiting=partial(output.note, f"waiting for a garbage collection of {folder} to end"),
-    )
+    _refuse_on_postgres(folder, blocks_only, "back that up with pg_dump first")
+    waiting = partial(output.note, f"waiting for a garbage collection of {folder} to end")
+    if blocks_only:
+        files = backups.backup_blocks(folder, dest, waiting=waiting)
+        output.note(f"backed up the block folder to {dest}: {files} block files")
+        return
+    report = backups.backup(folder, dest, waiting=waiting)
     output.note(
         f"backed up to {dest}: database {report.database_bytes} bytes"
         f" (schema {report.schema_version}), {report.block_files} block files"
@@ -65,9 +106,17 @@ def restore(
     source: Path,
     data: DataDir = None,
     force: Annotated[bool, typer.Option("--force", help="Replace an existing database.")] = False,
+    blocks_only: BlocksOnly = False,
 ) -> None:
-    """Restore a backup into the data folder. Stop the server first."""
-    report = backups.restore(source, _data(data), force=force)
+    """Restore a backup into the data folder. Stop the server first. For a server on
+    PostgreSQL: pg_restore its database, then --blocks-only."""
+    folder = _data(data)
+    _refuse_on_postgres(folder, blocks_only, "restore that with pg_restore")
+    if blocks_only:
+        files = backups.restore_blocks(source, folder)
+        output.note(f"restored the block folder of {source}: {files} block files")
+        return
+    report = backups.restore(source, folder, force=force)
     output.note(
         f"restored {source}: schema {report.schema_version}, {report.block_files} block files;"
         " start the server with roost serve"
@@ -85,18 +134,20 @@ def gc(
             " not committed yet. Longer than your slowest upload.",
         ),
     ] = "1h",
+    db: DatabaseUrl = None,
 ) -> None:
     """Forget uploads, staged lists and idempotency keys past their age, then delete file
     blocks nothing refers to any more; safe while the server runs (a backup running now is
     waited for)."""
-    folder = _data(data)
-    if not (folder / backups.DATABASE).exists():
+    folder, url = _data(data), _url(db)
+    require_url_if_postgres(folder, url, "gc")
+    if url is None and not (folder / backups.DATABASE).exists():
         raise StorageError(f"no Roost database in {folder}")
     seconds = duration_seconds(grace, "--grace")
     # Not during a backup: blocks its database snapshot names must stay until it copied them.
     waiting = partial(output.note, f"waiting for a backup of {folder} to end")
     with backups.maintenance(folder, exclusive=True, waiting=waiting):
-        expired, found = asyncio.run(_collect(folder, seconds))
+        expired, found = asyncio.run(_collect(folder, url, seconds))
     if expired:
         output.note(
             f"forgot {expired.uploads} upload(s) and {expired.staged} staged block(s) never"
@@ -105,9 +156,11 @@ def gc(
     output.note(f"freed {found.blocks} block(s), {format_size(found.bytes)} on disk")
 
 
-async def _collect(folder: Path, grace_seconds: float) -> tuple[Expired, space.Collected]:
+async def _collect(
+    folder: Path, url: str | None, grace_seconds: float
+) -> tuple[Expired, space.Collected]:
     """Expired records, then unreferenced blocks (with any upload records they still have)."""
-    db = await SqliteDatabase(folder / backups.DATABASE, MIGRATIONS).open()
+    db = await _open(folder, url)
     try:
         expired = await expire(db, now_ms())
         store = LocalBlockStore(folder / backups.BLOCKS)
@@ -116,23 +169,38 @@ async def _collect(folder: Path, grace_seconds: float) -> tuple[Expired, space.C
         await db.close()
 
 
+async def _open(folder: Path, url: str | None) -> Database:
+    """The server's database, as roost serve opens it (migrated to this version's schema)."""
+    return await server_database(url, folder / backups.DATABASE).open()
+
+
 @app.command("du", rich_help_panel=ON_THE_MACHINE)
-def du(data: DataDir = None, as_json: AsJson = False) -> None:
+def du(data: DataDir = None, as_json: AsJson = False, db: DatabaseUrl = None) -> None:
     """Where the server's disk goes: database, blocks by owner, old versions, attachments,
     what awaits a commit or garbage collection, free space. Read-only: safe while the server
     runs."""
-    report = disk_usage(_data(data))
+    folder, url = _data(data), _url(db)
+    require_url_if_postgres(folder, url, "du")
+    report = asyncio.run(disk_usage(folder) if url is None else _usage_of(folder, url))
     if as_json:
         output.print_json(report)
         return
     _print_usage(report)
 
 
+async def _usage_of(folder: Path, url: str) -> DiskUsage:
+    database = await _open(folder, url)
+    try:
+        return await disk_usage_of(database, folder, where(url, folder / backups.DATABASE))
+    finally:
+        await database.close()
+
+
 def _print_usage(r: DiskUsage) -> None:
     size = output.size
     wal = f" (+ {size(r.wal_bytes)} WAL)" if r.wal_bytes else ""
     summary = Table("", "", "", box=None, show_header=False, pad_edge=False)
-    summary.add_row("database", size(r.database_bytes + r.wal_bytes), f"roost.db{wal}")
+    summary.add_row("database", size(r.database_bytes + r.wal_bytes), f"{r.database}{wal}")
     summary.add_row(
         "blocks on disk",
         size(r.blocks_on_disk_bytes),

@@ -74,13 +74,14 @@ from server.social_services import SocialServices
 from storage.content.blocks import BlockWriter, LocalBlockStore
 from storage.content.chunker import check_compiled
 from storage.database import now_ms
-from storage.engines import server_database
+from storage.engines import server_database, where
 from storage.errors import Unavailable
 from storage.server.accounts import AccountRepository, Identity
 from storage.server.backup import open_maintenance_lock
 from storage.server.chat import ChatRepository
 from storage.server.chat_batches import ChatBatches
 from storage.server.credentials import secret_hash
+from storage.server.data_engine import record_engine
 from storage.server.data_lock import DataFolderLock, lock_data_folder
 from storage.server.files import FileRepository
 from storage.server.idempotency import IdempotencyRepository
@@ -198,6 +199,10 @@ class RoostServer:
         # Before anything else touches the folder (or the port): one server per data folder.
         self._data_lock = lock_data_folder(self.config.data_dir)
         try:
+            url = self.config.database_url  # for roost admin backup/restore/gc/du on the folder
+            record_engine(
+                self.config.data_dir, where(url, self.config.database_path) if url else None
+            )
             await self._start()
         except BaseException:
             if self._lease is not None:

@@ -20,7 +20,7 @@ from server.router import Handler
 from server.social_services import as_id
 from storage.database import now_ms
 from storage.server.files import AttachmentRecord, NamespaceRecord, NewVersion, VersionRecord
-from storage.server.space import purge_history, storage_use, uncommitted_bytes
+from storage.server.space import hold_space, purge_history, storage_use, uncommitted_bytes
 
 
 def to_entry(v: VersionRecord) -> wire.Entry:
@@ -202,6 +202,7 @@ async def commit(ctx: OpContext, args: wire.Commit) -> wire.CommitResult:
     lookups and writes are a few set-based statements for the whole batch."""
     ns = await namespace_of(ctx, args.namespace_id, write=True)
     files, tx = ctx.services.files, ctx.write_tx
+    await hold_space(tx, ns.owner_id)  # before reading the paths: see hold_space
     inline = [h for item in args.items for h in item.blocks or ()]
     known = await files.readable_blocks(ctx.identity.user_id, inline, tx)
     valid = _valid_items(args.items)
@@ -396,6 +397,7 @@ async def purge(ctx: OpContext, args: wire.Purge) -> wire.Purged:
     if ns.role != wire.Role.OWNER:
         raise RoostError(ErrorCode.FORBIDDEN, f"only the owner of {ns.name!r} can purge history")
     path = wire.validate_path(args.path)
+    await hold_space(ctx.write_tx, ns.owner_id)
     done = await purge_history(ctx.write_tx, ctx.services.files, ns.id, path)
     if not done.versions and await ctx.services.files.current(ctx.write_tx, ns.id, path) is None:
         raise RoostError(ErrorCode.NOT_FOUND, f"no history of {path!r}")
@@ -412,6 +414,7 @@ async def attach(ctx: OpContext, args: wire.Attach) -> wire.Attachment:
     if problem := size_problem(args.size, await _counted_size(ctx, blocks, {})):
         raise RoostError(ErrorCode.INVALID_ARGS, problem)
     files, me = ctx.services.files, ctx.identity
+    await hold_space(ctx.write_tx, me.user_id)
     charge(ctx, await space_of(ctx, me.user_id), args.size)
     attachment_id = ctx.services.ids.next()
     await files.add_attachment(

@@ -102,7 +102,7 @@ async def admit(
     """Inside the registration's transaction: (first account, id of the invite used). Spends
     one use of the invite when the mode needs one; RoostError if the account may not be made
     (the transaction then rolls back, the use with it)."""
-    has_accounts = await accounts.any_user(tx)
+    has_accounts = await accounts.any_user_before_registering(tx)
     if problem := refusal(mode, has_accounts, invite is not None):
         raise RoostError(ErrorCode.FORBIDDEN, problem)
     if not needs_invite(mode, has_accounts):

@@ -109,6 +109,9 @@ class Router:
         async with self._services.db.write() as tx:
             if session.closing:  # revoked while this waited for the database behind the revoker
                 raise RoostError(ErrorCode.UNAUTHENTICATED, "this device was logged out")
+            # PostgreSQL runs a revocation, disable or deletion beside this: ask the database
+            if not await self._services.accounts.write_allowed(tx, ctx.identity):
+                raise RoostError(ErrorCode.UNAUTHENTICATED, "this device was logged out")
             ctx.tx = tx
             if client_id is not None:
                 prior = await idempotency.lookup(tx, user_id, client_id)

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 from protocol.files import mount_name
 from storage.database import Handle
+from storage.server.accounts import lock_user
 from storage.server.chat import ChatRepository, NewMessage
 from storage.server.credentials import revoke_devices
 from storage.server.files import FileRepository, _chunks
@@ -67,6 +68,7 @@ class AccountEraser:
 
     async def delete(self, tx: Handle, user_id: int, now: int) -> Deletion:
         done = Deletion()
+        await lock_user(tx, user_id)  # first: a write of theirs racing this one waits
         await self._posts(tx, user_id, now, done)
         await self._likes(tx, user_id, done)
         await self._follows(tx, user_id)

@@ -8,6 +8,8 @@ from storage.database import Database, Handle
 from storage.errors import Duplicate, UniqueViolation
 
 MEMBER, ADMIN = "member", "admin"  # users.role
+# pg_advisory_xact_lock's key for "making the server's first account" ("RoostAdm").
+FIRST_ACCOUNT_LOCK = 0x526F6F737441646D
 # An AccountRow per user: what `roost admin users` shows (grouped by the caller).
 _ACCOUNT_ROWS = (
     "SELECT u.id, u.username, u.role, u.created_at, u.disabled_at,"
@@ -100,6 +102,35 @@ class AccountRepository:
             row = await cur.fetchone()
         return bool(row and row[0])
 
+    async def any_user_before_registering(self, tx: Handle) -> bool:
+        """`any_user`, inside a registration's transaction. On PostgreSQL two registrations
+        on an empty server would both see no account (READ COMMITTED) and both become its
+        admin, without invites: while there is none, registrations take turns (a lock held
+        to the end of the transaction), and each looks again once it has its turn. SQLite's
+        single writer already gives them turns."""
+        if await self.any_user(tx):
+            return True
+        if tx.engine != "postgresql":
+            return False
+        await tx.execute("SELECT pg_advisory_xact_lock(?)", (FIRST_ACCOUNT_LOCK,))
+        return await self.any_user(tx)
+
+    async def write_allowed(self, tx: Handle, identity: Identity) -> bool:
+        """Whether a write of this device may run in `tx`: device live, account neither
+        disabled nor deleted, as committed now; holds the account's row (FOR KEY SHARE, what
+        a foreign key check takes anyway) to the end of `tx`, so a deletion or a disable
+        (`lock_user`) waits for this write, or this write for it. PostgreSQL only: on SQLite
+        the write waited behind the change and its session is already marked closing."""
+        if tx.engine != "postgresql":
+            return True
+        async with tx.execute(
+            "SELECT 1 FROM users u JOIN devices d ON d.user_id = u.id"
+            " WHERE u.id = ? AND d.id = ? AND d.revoked_at IS NULL"
+            " AND u.disabled_at IS NULL AND u.deleted_at IS NULL FOR KEY SHARE OF u",
+            (identity.user_id, identity.device_id),
+        ) as cur:
+            return await cur.fetchone() is not None
+
     async def user_by_name(self, username: str, conn: Handle) -> User | None:
         """The account of that (lower-case) name; read in `conn` (a transaction) if given."""
         async with conn.execute(
@@ -111,8 +142,9 @@ class AccountRepository:
         return User(*row) if row else None
 
     async def set_password_hash(self, tx: Handle, user_id: int, password_hash: str) -> None:
-        await tx.execute(
-            "UPDATE users SET password_hash = ? WHERE id = ?", (password_hash, user_id)
+        await tx.execute(  # never on a deleted account's tombstone (a change racing it)
+            "UPDATE users SET password_hash = ? WHERE id = ? AND deleted_at IS NULL",
+            (password_hash, user_id),
         )
 
     async def create_device(
@@ -188,10 +220,18 @@ class AccountRepository:
         await tx.execute("UPDATE users SET role = ? WHERE id = ?", (role, user_id))
 
     async def set_disabled(self, tx: Handle, user_id: int, disabled_at: int | None) -> None:
+        await lock_user(tx, user_id)
         await tx.execute("UPDATE users SET disabled_at = ? WHERE id = ?", (disabled_at, user_id))
 
     async def active_admins(self, tx: Handle) -> int:
-        """Admins who can still log in: a server must keep at least one."""
+        """Admins who can still log in: a server must keep at least one. On PostgreSQL their
+        rows stay locked to the end of `tx`: two admins demoting or disabling each other at
+        once would otherwise each count two and leave none."""
+        if tx.engine == "postgresql":
+            async with tx.execute(
+                "SELECT id FROM users WHERE role = 'admin' AND disabled_at IS NULL FOR UPDATE"
+            ) as cur:
+                return len(await cur.fetchall())
         async with tx.execute(
             "SELECT COUNT(*) FROM users WHERE role = 'admin' AND disabled_at IS NULL"
         ) as cur:
@@ -209,6 +249,7 @@ class AccountRepository:
 
     async def revoke_device(self, tx: Handle, user_id: int, device_id: int, now: int) -> bool:
         """Revoke a device of `user_id`; False if it is not theirs or already revoked."""
+        await lock_user(tx, user_id)  # a write of that device racing this waits, then is refused
         cur = await tx.execute(
             "UPDATE devices SET revoked_at = ? WHERE id = ? AND user_id = ? AND revoked_at IS NULL",
             (now, device_id, user_id),
@@ -220,3 +261,12 @@ class AccountRepository:
         await tx.executemany(
             "UPDATE devices SET last_seen_at = ? WHERE id = ?", [(t, d) for d, t in seen.items()]
         )
+
+
+async def lock_user(tx: Handle, user_id: int) -> None:
+    """Hold the account's row to the end of `tx` before disabling or deleting it or revoking
+    its devices, so that on PostgreSQL a write of theirs racing it either commits first (and
+    the change sees it) or waits and is refused (`AccountRepository.write_allowed`).
+    SQLite's single writer already orders them: nothing to do there."""
+    if tx.engine == "postgresql":
+        await tx.execute("SELECT id FROM users WHERE id = ? FOR UPDATE", (user_id,))

@@ -6,6 +6,9 @@ database snapshot means every block the snapshot names is in the backup, as long
 garbage collection deletes one meanwhile (a version purged after the snapshot frees blocks
 the snapshot still names): a backup and a collection hold `maintenance.lock` in the data
 folder, backups shared, a collection alone, each waiting for the other kind.
+
+A server on PostgreSQL keeps only its blocks here: its database is dumped and restored with
+PostgreSQL's own tools (pg_dump first, then `backup_blocks`, with no collection between).
 """
 
 from __future__ import annotations
@@ -90,6 +93,35 @@ def backup(
     return BackupReport(version, (dest / DATABASE).stat().st_size, blocks)
 
 
+def backup_blocks(data_dir: Path, dest: Path, *, waiting: Callable[[], None] | None = None) -> int:
+    """The block folder alone into `dest` (a new folder), for a server whose database is in
+    PostgreSQL: dump that first (pg_dump), so every block the dump names is here, as long as
+    no garbage collection runs between the two (one running now is waited for)."""
+    if not (data_dir / MAINTENANCE_LOCK).exists():  # roost serve makes it at start
+        raise StorageError(f"no Roost data in {data_dir}: no server has run on it")
+    if dest.exists() and any(dest.iterdir()):
+        raise StorageError(f"{dest} is not empty; back up into a new folder")
+    dest.mkdir(parents=True, exist_ok=True)
+    with maintenance(data_dir, exclusive=False, waiting=waiting):
+        blocks = _copy_blocks(data_dir / BLOCKS, dest / BLOCKS)
+    manifest = {"created_at": time.time(), "blocks_only": True, "block_files": blocks}
+    (dest / MANIFEST).write_text(json.dumps(manifest, indent=2))
+    return blocks
+
+
+def restore_blocks(backup_dir: Path, data_dir: Path) -> int:
+    """The block folder of a backup into a (stopped) server's data folder; its database is
+    restored apart (pg_restore). Block files already there are kept: each is named by its
+    content."""
+    if not (backup_dir / MANIFEST).exists() or not (backup_dir / BLOCKS).is_dir():
+        raise StorageError(
+            f"{backup_dir} is not a Roost backup of blocks (no {MANIFEST} or {BLOCKS})"
+        )
+    with data_folder_unused(data_dir, holder="roost admin restore", doing="restoring into it"):
+        data_dir.mkdir(parents=True, exist_ok=True)
+        return _copy_blocks(backup_dir / BLOCKS, data_dir / BLOCKS)
+
+
 def restore(backup_dir: Path, data_dir: Path, *, force: bool = False) -> BackupReport:
     """Put a backup in place as a server's data folder (with the server stopped: refused while
     one runs on it, and none can start until the restore is done)."""
@@ -98,6 +130,11 @@ def restore(backup_dir: Path, data_dir: Path, *, force: bool = False) -> BackupR
 
 
 def _restore(backup_dir: Path, data_dir: Path, *, force: bool) -> BackupReport:
+    if _blocks_only(backup_dir):
+        raise StorageError(
+            f"{backup_dir} holds a block folder only (its server's database is in PostgreSQL):"
+            " restore it with --blocks-only, and the database with pg_restore"
+        )
     if not (backup_dir / MANIFEST).exists() or not (backup_dir / DATABASE).exists():
         raise StorageError(f"{backup_dir} is not a Roost backup (no {MANIFEST} or {DATABASE})")
     target_db = data_dir / DATABASE
@@ -112,6 +149,14 @@ def _restore(backup_dir: Path, data_dir: Path, *, force: bool) -> BackupReport:
     _copy_database(backup_dir / DATABASE, target_db)
     blocks = _copy_blocks(backup_dir / BLOCKS, data_dir / BLOCKS)
     return BackupReport(_schema_version(target_db), target_db.stat().st_size, blocks)
+
+
+def _blocks_only(backup_dir: Path) -> bool:
+    try:
+        manifest = json.loads((backup_dir / MANIFEST).read_text())
+    except (OSError, ValueError):
+        return False
+    return isinstance(manifest, dict) and manifest.get("blocks_only") is True
 
 
 def _copy_database(source: Path, target: Path) -> None:

@@ -7,6 +7,7 @@ import hashlib
 from dataclasses import dataclass
 
 from storage.database import Handle
+from storage.server.accounts import lock_user
 
 
 def secret_hash(secret: str) -> str:
@@ -27,9 +28,11 @@ async def revoke_devices(
 ) -> list[int]:
     """Revoke every live device of `user_id` but `keep`; returns the ids revoked (their
     connections are the caller's to close)."""
+    await lock_user(tx, user_id)  # a write of theirs racing this waits, then is refused
     async with tx.execute(
+        # `id IS NOT ?` is SQLite's; comparing with 0 (no device has it) reads the same on both
         "UPDATE devices SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL"
-        " AND id IS NOT ? RETURNING id",
+        " AND id <> COALESCE(CAST(? AS BIGINT), 0) RETURNING id",
         (now, user_id, keep),
     ) as cur:
         return sorted(int(row[0]) for row in await cur.fetchall())

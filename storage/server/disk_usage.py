@@ -2,7 +2,8 @@
 versions kept, attachments, blocks waiting for a commit or for `roost admin gc`, and the
 free space left. Read-only (an SQLite read-only connection and a walk of the block folder),
 so it runs beside a running server: in WAL mode a reader holds up no writer, and each query
-is a short read of its own.
+is a short read of its own. A server on PostgreSQL is read the same way through its reader
+(`disk_usage_of`): the same queries, its database's size from PostgreSQL.
 
 Sizes of files, versions and attachments are raw (what users see); "on disk" sizes are the
 stored, zstd-compressed blocks. A block two owners both hold counts for each of them, once.
@@ -13,16 +14,20 @@ from __future__ import annotations
 import os
 import shutil
 import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from storage.content.blocks import pack_table
+from storage.database import Database
 from storage.errors import StorageError
 
 DATABASE = "roost.db"
 BLOCKS = "blocks"
 _LOOKUP = 500  # digests per query when matching block files against the database
+# One query's rows as tuples: the same SQL runs on a SQLite connection or a Database's reader.
+Rows = Callable[[str, Sequence[Any]], Awaitable[list[tuple[Any, ...]]]]
 
 
 @dataclass(frozen=True)
@@ -40,7 +45,8 @@ class OwnerUsage:
 @dataclass(frozen=True)
 class DiskUsage:
     data_dir: str
-    database_bytes: int  # roost.db
+    database: str  # roost.db, or the PostgreSQL database (never a password)
+    database_bytes: int  # roost.db, or PostgreSQL's size of the database
     wal_bytes: int  # roost.db-wal and roost.db-shm
     blocks_on_disk_bytes: int  # everything under blocks/: files, packs, temp files
     block_files: int
@@ -57,41 +63,81 @@ class DiskUsage:
     owners: list[OwnerUsage] = field(default_factory=list)
 
 
-def disk_usage(data_dir: Path) -> DiskUsage:
+async def disk_usage(data_dir: Path) -> DiskUsage:
+    """The figures of a server whose database is SQLite in `data_dir`."""
     db_path = data_dir / DATABASE
     if not db_path.exists():
         raise StorageError(f"no Roost database in {data_dir}")
     conn = _open_read_only(db_path)
+
+    async def rows(sql: str, parameters: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        return conn.execute(sql, parameters).fetchall()
+
     try:
         # Each query reads on its own (no snapshot held across them): a long read would hold
         # back the server's WAL restart, which waits for readers with writes held
         # (storage.database). The figures may be a moment apart; each is consistent.
-        owners = _owners(conn)
-        referenced, waiting, garbage = _block_states(conn)
-        disk = _walk_blocks(conn, data_dir / BLOCKS)
+        found = await _figures(rows, data_dir)
     except sqlite3.Error as exc:
         raise StorageError(f"cannot read {db_path}: {exc}") from exc
     finally:
         conn.close()
+    wal = _size(db_path.with_name(DATABASE + "-wal")) + _size(db_path.with_name(DATABASE + "-shm"))
+    return _report(data_dir, DATABASE, _size(db_path), wal, found)
+
+
+async def disk_usage_of(db: Database, data_dir: Path, where: str) -> DiskUsage:
+    """The figures of a server whose database is `db` (PostgreSQL, shown as `where`) and
+    whose blocks are in `data_dir`."""
+
+    async def rows(sql: str, parameters: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        async with db.reader.execute(sql, parameters) as cur:
+            return [tuple(r) for r in await cur.fetchall()]
+
+    found = await _figures(rows, data_dir)
+    [(size,)] = await rows("SELECT pg_database_size(current_database())", ())
+    return _report(data_dir, where, int(size), 0, found)
+
+
+@dataclass(frozen=True)
+class _Figures:
+    owners: list[OwnerUsage]
+    referenced: int
+    waiting: tuple[int, int]
+    garbage: tuple[int, int]
+    disk: _Disk
+
+
+async def _figures(rows: Rows, data_dir: Path) -> _Figures:
+    owners = await _owners(rows)
+    referenced, waiting, garbage = await _block_states(rows)
+    return _Figures(
+        owners, referenced, waiting, garbage, await _walk_blocks(rows, data_dir / BLOCKS)
+    )
+
+
+def _report(
+    data_dir: Path, database: str, database_bytes: int, wal_bytes: int, f: _Figures
+) -> DiskUsage:
     fs = shutil.disk_usage(data_dir)
     return DiskUsage(
         data_dir=str(data_dir),
-        database_bytes=_size(db_path),
-        wal_bytes=_size(db_path.with_name(DATABASE + "-wal"))
-        + _size(db_path.with_name(DATABASE + "-shm")),
-        blocks_on_disk_bytes=disk.total,
-        block_files=disk.files,
-        packs=disk.packs,
-        referenced_bytes=referenced,
-        awaiting_commit_blocks=waiting[0],
-        awaiting_commit_bytes=waiting[1],
-        awaiting_gc_blocks=garbage[0],
-        awaiting_gc_bytes=garbage[1],
-        unrecorded_bytes=disk.unrecorded,
-        temp_bytes=disk.temp,
+        database=database,
+        database_bytes=database_bytes,
+        wal_bytes=wal_bytes,
+        blocks_on_disk_bytes=f.disk.total,
+        block_files=f.disk.files,
+        packs=f.disk.packs,
+        referenced_bytes=f.referenced,
+        awaiting_commit_blocks=f.waiting[0],
+        awaiting_commit_bytes=f.waiting[1],
+        awaiting_gc_blocks=f.garbage[0],
+        awaiting_gc_bytes=f.garbage[1],
+        unrecorded_bytes=f.disk.unrecorded,
+        temp_bytes=f.disk.temp,
         filesystem_free_bytes=fs.free,
         filesystem_total_bytes=fs.total,
-        owners=owners,
+        owners=f.owners,
     )
 
 
@@ -105,20 +151,22 @@ def _open_read_only(db_path: Path) -> sqlite3.Connection:
         raise StorageError(f"cannot open {db_path} to read: {exc}") from exc
 
 
-def _owners(conn: sqlite3.Connection) -> list[OwnerUsage]:
-    def per_owner(sql: str) -> dict[int, tuple[int, ...]]:
-        return {int(r[0]): tuple(int(v or 0) for v in r[1:]) for r in conn.execute(sql)}
+async def _owners(rows: Rows) -> list[OwnerUsage]:
+    async def per_owner(sql: str) -> dict[int, tuple[int, ...]]:
+        return {int(r[0]): tuple(int(v or 0) for v in r[1:]) for r in await rows(sql, ())}
 
-    kept = per_owner("SELECT owner_id, SUM(entries), SUM(bytes) FROM namespaces GROUP BY owner_id")
-    current = per_owner(
+    kept = await per_owner(
+        "SELECT owner_id, SUM(entries), SUM(bytes) FROM namespaces GROUP BY owner_id"
+    )
+    current = await per_owner(
         "SELECT n.owner_id, COUNT(*), SUM(v.size) FROM files_current c"
         " JOIN file_versions v ON v.id = c.version_id"
         " JOIN namespaces n ON n.id = c.namespace_id GROUP BY n.owner_id"
     )
-    own = per_owner(
+    own = await per_owner(
         "SELECT user_id, attachments, attachment_bytes, uncommitted_bytes FROM user_use"
     )
-    stored = per_owner(
+    stored = await per_owner(
         "SELECT x.owner, SUM(b.stored_size) FROM ("
         " SELECT n.owner_id AS owner, vb.hash AS hash FROM version_blocks vb"
         "  JOIN file_versions v ON v.id = vb.version_id"
@@ -129,7 +177,7 @@ def _owners(conn: sqlite3.Connection) -> list[OwnerUsage]:
         ") x JOIN blocks b ON b.hash = x.hash GROUP BY x.owner"
     )
     owners = []
-    for user_id, username in conn.execute("SELECT id, username FROM users ORDER BY username"):
+    for user_id, username in await rows("SELECT id, username FROM users ORDER BY username", ()):
         entries, version_bytes = kept.get(user_id, (0, 0))
         current_count, current_bytes = current.get(user_id, (0, 0))
         attachments, attachment_bytes, uncommitted = own.get(user_id, (0, 0, 0))
@@ -149,24 +197,26 @@ def _owners(conn: sqlite3.Connection) -> list[OwnerUsage]:
     return owners
 
 
-def _block_states(conn: sqlite3.Connection) -> tuple[int, tuple[int, int], tuple[int, int]]:
+async def _block_states(rows: Rows) -> tuple[int, tuple[int, int], tuple[int, int]]:
     """Stored bytes of referenced blocks; (count, stored bytes) of unreferenced ones an
     upload still waits to commit, and of those nothing waits for (garbage)."""
     unreferenced = (
         "refcount <= 0 AND NOT EXISTS (SELECT 1 FROM attachment_blocks a WHERE a.hash = b.hash)"
     )
     uploaded = "EXISTS (SELECT 1 FROM block_uploads u WHERE u.hash = b.hash)"
-    row = conn.execute(
-        f"SELECT COALESCE(SUM(stored_size), 0) FROM blocks b WHERE NOT ({unreferenced})"
-    ).fetchone()
-    waiting = conn.execute(
+    [row] = await rows(
+        f"SELECT COALESCE(SUM(stored_size), 0) FROM blocks b WHERE NOT ({unreferenced})", ()
+    )
+    [waiting] = await rows(
         f"SELECT COUNT(*), COALESCE(SUM(stored_size), 0) FROM blocks b"
-        f" WHERE {unreferenced} AND {uploaded}"
-    ).fetchone()
-    garbage = conn.execute(
+        f" WHERE {unreferenced} AND {uploaded}",
+        (),
+    )
+    [garbage] = await rows(
         f"SELECT COUNT(*), COALESCE(SUM(stored_size), 0) FROM blocks b"
-        f" WHERE {unreferenced} AND NOT {uploaded}"
-    ).fetchone()
+        f" WHERE {unreferenced} AND NOT {uploaded}",
+        (),
+    )
     return int(row[0]), (int(waiting[0]), int(waiting[1])), (int(garbage[0]), int(garbage[1]))
 
 
@@ -179,7 +229,7 @@ class _Disk:
     temp: int = 0
 
 
-def _walk_blocks(conn: sqlite3.Connection, root: Path) -> _Disk:
+async def _walk_blocks(rows: Rows, root: Path) -> _Disk:
     """What the block folder holds, and how much of it no database row names."""
     disk = _Disk()
     if not root.is_dir():
@@ -198,30 +248,31 @@ def _walk_blocks(conn: sqlite3.Connection, root: Path) -> _Disk:
                 disk.temp += size
             elif in_packs and name.endswith(".pack"):
                 disk.packs += 1
-                disk.unrecorded += _dead_in_pack(conn, Path(path))
+                disk.unrecorded += await _dead_in_pack(rows, Path(path))
             elif len(Path(folder).name) == 2:
                 disk.files += 1
                 loose.append((Path(folder).name + name, size))
-    recorded = _recorded(conn, (digest for digest, _ in loose))
+    recorded = await _recorded(rows, (digest for digest, _ in loose))
     disk.unrecorded += sum(size for digest, size in loose if digest not in recorded)
     return disk
 
 
-def _dead_in_pack(conn: sqlite3.Connection, pack: Path) -> int:
+async def _dead_in_pack(rows: Rows, pack: Path) -> int:
     try:
         table = pack_table(pack)
     except (FileNotFoundError, StorageError):
         return 0  # rewritten meanwhile, or not ours to judge here
-    recorded = _recorded(conn, (digest.hex() for digest, _, _ in table))
+    recorded = await _recorded(rows, (digest.hex() for digest, _, _ in table))
     return sum(length for digest, _, length in table if digest.hex() not in recorded)
 
 
-def _recorded(conn: sqlite3.Connection, digests: Iterable[str]) -> set[str]:
+async def _recorded(rows: Rows, digests: Iterable[str]) -> set[str]:
     found: set[str] = set()
     for part in _batches(list(digests), _LOOKUP):
         marks = ",".join("?" * len(part))
-        rows = conn.execute(f"SELECT hash FROM blocks WHERE hash IN ({marks})", part)
-        found.update(str(r[0]) for r in rows)
+        found.update(
+            str(r[0]) for r in await rows(f"SELECT hash FROM blocks WHERE hash IN ({marks})", part)
+        )
     return found
 
 

@@ -51,12 +51,15 @@ async def expire(db: Database, now_ms: int, ages: Ages = Ages()) -> Expired:
 async def _forget_older(db: Database, table: str, before_ms: int) -> int:
     """Delete the rows of `table` created before `before_ms`, in short transactions (each
     table has an index on created_at: the "storage use" migration)."""
+    # Each engine names a row by its own physical id: SQLite's rowid, PostgreSQL's ctid (both
+    # stable for the length of one statement, which is all a batch needs).
+    row_id = "ctid" if db.engine == "postgresql" else "rowid"
     forgotten = 0
     while True:
         async with db.write() as tx:
             cur = await tx.execute(
-                f"DELETE FROM {table} WHERE rowid IN"
-                f" (SELECT rowid FROM {table} WHERE created_at < ? LIMIT ?)",
+                f"DELETE FROM {table} WHERE {row_id} IN"
+                f" (SELECT {row_id} FROM {table} WHERE created_at < ? LIMIT ?)",
                 (before_ms, EXPIRE_BATCH),
             )
             count = cur.rowcount

@@ -18,6 +18,7 @@ from storage.database import Database, Handle
 from storage.server.visibility import author_visible
 
 _MAX_VARS = 500  # stay well under SQLite's bound-parameter limit
+ALL_ROWS = 2**63 - 1  # a LIMIT both engines read as "no limit"
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,7 +91,7 @@ class AttachmentRecord:
 # Who may read an attachment (its one `?` is the reader): its owner, or anyone who may see a
 # live post carrying it (a locked author's post: their approved followers only).
 _READABLE_ATTACHMENT = (
-    "EXISTS (SELECT 1 FROM (SELECT ? AS id) reader WHERE a.owner_id = reader.id"
+    "EXISTS (SELECT 1 FROM (SELECT CAST(? AS BIGINT) AS id) reader WHERE a.owner_id = reader.id"
     " OR EXISTS (SELECT 1 FROM post_attachments pa JOIN posts p ON p.id = pa.post_id"
     " WHERE pa.attachment_id = a.id AND p.deleted_at IS NULL"
     f" AND {author_visible('p.author_id', 'reader.id')}))"
@@ -133,11 +134,15 @@ class FileRepository:
             row = await cur.fetchone()
         if row:
             return int(row[0])
-        await tx.execute(
+        # Two first calls at once (two devices) race on PostgreSQL: the second waits for the
+        # first's home, inserts nothing, and reads it.
+        cur = await tx.execute(
             "INSERT INTO namespaces (id, kind, owner_id, name, created_at)"
-            " VALUES (?, 'home', ?, '', ?)",
+            " VALUES (?, 'home', ?, '', ?) ON CONFLICT (owner_id) WHERE kind = 'home' DO NOTHING",
             (new_id, user_id, now),
         )
+        if cur.rowcount == 0:
+            return await self.ensure_home(tx, user_id, new_id, now)
         await tx.execute(
             "INSERT INTO namespace_members (namespace_id, user_id, role) VALUES (?, ?, 'owner')",
             (new_id, user_id),
@@ -210,8 +215,10 @@ class FileRepository:
         """Case-folded names a user's workspace already uses at its top: live top-level paths
         of their home and the names their shares are mounted under."""
         names: set[str] = set()
+        # where a text first holds another: SQLite's instr, PostgreSQL's strpos (same arguments)
+        find = "strpos" if conn.engine == "postgresql" else "instr"
         async with conn.execute(
-            "SELECT DISTINCT substr(c.path, 1, instr(c.path || '/', '/') - 1)"
+            f"SELECT DISTINCT substr(c.path, 1, {find}(c.path || '/', '/') - 1)"
             " FROM files_current c JOIN namespaces n ON n.id = c.namespace_id"
             " WHERE n.owner_id = ? AND n.kind = 'home' AND c.deleted = 0",
             (user_id,),
@@ -643,8 +650,9 @@ class FileRepository:
         now: int,
     ) -> None:
         await tx.executemany(
-            "INSERT OR REPLACE INTO staged_blocks (user_id, upload_id, idx, hash, created_at)"
-            " VALUES (?, ?, ?, ?, ?)",
+            "INSERT INTO staged_blocks (user_id, upload_id, idx, hash, created_at)"
+            " VALUES (?, ?, ?, ?, ?) ON CONFLICT (user_id, upload_id, idx)"
+            " DO UPDATE SET hash = excluded.hash, created_at = excluded.created_at",
             [(user_id, upload_id, offset + i, h, now) for i, h in enumerate(hashes)],
         )
 
@@ -684,7 +692,7 @@ class FileRepository:
         async with tx.execute(
             "SELECT hash FROM blocks WHERE refcount <= 0 AND created_at < ? AND NOT EXISTS"
             " (SELECT 1 FROM attachment_blocks a WHERE a.hash = blocks.hash) LIMIT ?",
-            (older_than, limit),
+            (older_than, limit if limit >= 0 else ALL_ROWS),  # PostgreSQL refuses LIMIT -1
         ) as cur:
             hashes = [str(r[0]) for r in await cur.fetchall()]
         for part in _chunks(hashes):

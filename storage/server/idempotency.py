@@ -29,6 +29,14 @@ class IdempotencyRepository:
     )
 
     async def lookup(self, tx: Handle, user_id: int, client_id: str) -> StoredResult | None:
+        if tx.engine == "postgresql":
+            # A write and its replay at once (a client retrying on a new connection) would
+            # both find no key beside each other, both run, and the second fail on the key's
+            # insert: they take turns on the key instead, so the second finds the first's
+            # result once it has committed, as it does behind SQLite's one writer.
+            await tx.execute(
+                "SELECT pg_advisory_xact_lock(hashtextextended(?, 0))", (f"{user_id}:{client_id}",)
+            )
         async with tx.execute(
             "SELECT op, result FROM idempotency_keys WHERE user_id = ? AND client_id = ?",
             (user_id, client_id),

@@ -46,6 +46,19 @@ async def storage_use(conn: Handle, user_id: int) -> StorageUse:
     return StorageUse(version_bytes + attached, versions + attachments, uncommitted)
 
 
+async def hold_space(tx: Handle, owner_id: int) -> None:
+    """Take turns with every other change to what `owner_id` stores, to the end of `tx`:
+    commits into their namespaces, attachments, purges. On PostgreSQL transactions run side
+    by side, so two commits on one path with the same parent would both pass the parent
+    check, and two near the quota would both fit; locking the owner's namespace rows (in id
+    order, so two holders never wait on each other) before reading the paths and the use
+    gives them the order SQLite's single writer gives them anyway."""
+    if tx.engine == "postgresql":
+        await tx.execute(
+            "SELECT id FROM namespaces WHERE owner_id = ? ORDER BY id FOR UPDATE", (owner_id,)
+        )
+
+
 async def uncommitted_bytes(conn: Handle, user_id: int) -> int:
     async with conn.execute(
         "SELECT uncommitted_bytes FROM user_use WHERE user_id = ?", (user_id,)

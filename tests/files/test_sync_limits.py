@@ -18,8 +18,10 @@ CAP = 8 << 20  # what may wait for a commit: groups of 2 MiB, blocks sent ahead 
 
 
 @pytest.fixture
-async def tight(tmp_path: Path) -> AsyncIterator[tuple[Device, Device]]:
-    server = await start_server(tmp_path / "s", Limits(max_uncommitted_bytes=CAP))
+async def tight(tmp_path: Path, database_url: str | None) -> AsyncIterator[tuple[Device, Device]]:
+    server = await start_server(
+        tmp_path / "s", Limits(max_uncommitted_bytes=CAP), database_url=database_url
+    )
     live = LiveServer(server)
     laptop = await device(live, tmp_path, "alice", "laptop", register=True)
     desktop = await device(live, tmp_path, "alice", "desktop")

@@ -8,7 +8,8 @@ import sqlite3
 import subprocess
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,7 @@ from websockets.exceptions import InvalidStatus
 from client.errors import ClientError
 from protocol import files as files_wire
 from protocol.account_changes import DeleteUser
-from protocol.chat import SendMessage
+from protocol.chat import CreateGroup, SendMessage
 from protocol.social import CreatePost, GetThread, GetUser, UserRef
 from storage.server.account_deletion import AccountEraser
 from tests.conftest import LiveServer
@@ -382,43 +383,86 @@ def test_a_share_passes_to_an_heir_who_owns_one_of_that_name(server: RoostProces
             peer.close()
 
 
+@asynccontextmanager
+async def writes_held(
+    live: LiveServer, user_id: int
+) -> AsyncIterator[Callable[[], Awaitable[int]]]:
+    """Hold back every write that touches the account `user_id` for the block; yields how
+    many connections' requests wait. SQLite: hold its one writer (everyone's writes queue
+    behind it, in order). PostgreSQL: hold the account's row, which a deletion locks first
+    and every write of the account's devices takes (they queue on it, in order)."""
+    db = live.server.db
+    if db.engine == "sqlite":
+        lock = db._write_lock
+
+        async def waiting_sqlite() -> int:
+            tasks = [cb.__self__ for w in lock._waiters or () for cb, _ in w._callbacks]
+            return sum("protocol_handler" in t.get_coro().__qualname__ for t in tasks)
+
+        async with db.write():
+            yield waiting_sqlite
+        return
+
+    async def waiting_postgres() -> int:
+        async with db.reader.execute(
+            "SELECT COUNT(*) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND wait_event_type = 'Lock'"
+        ) as cur:
+            return int((await cur.fetchone())[0])
+
+    async with db.write() as tx:
+        await tx.execute("SELECT id FROM users WHERE id = ? FOR UPDATE", (user_id,))
+        yield waiting_postgres
+
+
 async def test_a_write_waiting_behind_the_deletion_is_refused(live: LiveServer) -> None:
-    """alice's post.create that reached the server while the deletion held the database runs
-    after it: it must be refused, not leave a live post by a deleted account."""
+    """alice's writes that reached the server while the deletion held her account run after
+    it: they must be refused, not leave a live post (or any write) by a deleted account."""
     root = await live.register("root")
     alice = await live.register("alice")
     root_conn, alice_conn = await live.connect(root.token), await live.connect(alice.token)
-    db = live.server.db
-    lock = db._write_lock
+    alice_phone = await live.connect((await live.login("alice", "phone")).token)
 
-    def requests_waiting() -> int:
-        """Connections' requests waiting for the write lock (not the server's own timers)."""
-        tasks = [cb.__self__ for w in lock._waiters or () for cb, _ in w._callbacks]
-        return sum("protocol_handler" in t.get_coro().__qualname__ for t in tasks)
-
-    async def queued(count: int) -> None:
-        while requests_waiting() < count:
+    async def queued(waiting: Callable[[], Awaitable[int]], count: int) -> None:
+        while await waiting() < count:
             await asyncio.sleep(0.005)
 
     try:
-        async with db.write():  # everyone's writes wait here, in order
+        async with writes_held(live, int(alice.user_id)) as waiting:
             deleting = asyncio.create_task(
                 root_conn.call("admin.delete_user", DeleteUser(username="alice"))
             )
-            await asyncio.wait_for(queued(1), 5 * SECOND)
+            await asyncio.wait_for(queued(waiting, 1), 5 * SECOND)
             posting = asyncio.create_task(
                 alice_conn.call("post.create", CreatePost(text="too late", client_id=key()))
             )
-            await asyncio.wait_for(queued(2), 5 * SECOND)
+            await asyncio.wait_for(queued(waiting, 2), 5 * SECOND)
+            grouping = asyncio.create_task(
+                alice_phone.call(
+                    "chat.group.create", CreateGroup(name="ghosts", members=[], client_id=key())
+                )
+            )
+            await asyncio.wait_for(queued(waiting, 3), 5 * SECOND)
         assert (await deleting).username == "alice"
-        with pytest.raises(ClientError):  # refused, or the connection closed first
-            await posting
+        for late in (posting, grouping):
+            with pytest.raises(ClientError):  # refused, or the connection closed first
+                await late
         await asyncio.wait_for(live.server._idle.wait(), 5 * SECOND)  # the server is done too
+        db = live.server.db
         async with db.reader.execute("SELECT COUNT(*) FROM posts WHERE text = 'too late'") as cur:
             assert tuple(await cur.fetchone() or ()) == (0,)
+        # a write that ran would have left its idempotency key (the deletion removed them all)
+        # and a conversation the deleted account is in
+        for sql in (
+            "SELECT COUNT(*) FROM idempotency_keys WHERE user_id = ?",
+            "SELECT COUNT(*) FROM conversation_members WHERE user_id = ? AND left_seq IS NULL",
+        ):
+            async with db.reader.execute(sql, (int(alice.user_id),)) as cur:
+                assert tuple(await cur.fetchone() or ()) == (0,), sql
     finally:
         await root_conn.close()
         await alice_conn.close()
+        await alice_phone.close()
 
 
 async def test_a_deleted_account_leaves_no_block_mute_or_follow_request_behind(

@@ -23,8 +23,10 @@ ADMIN_OPS = sorted(op for op in OPS if op.startswith("admin."))
 
 
 @pytest.fixture
-async def invite_only(tmp_path: Path) -> AsyncIterator[LiveServer]:
-    server = await start_server(tmp_path / "server", registration="invite")
+async def invite_only(tmp_path: Path, database_url: str | None) -> AsyncIterator[LiveServer]:
+    server = await start_server(
+        tmp_path / "server", registration="invite", database_url=database_url
+    )
     try:
         yield LiveServer(server)
     finally:
@@ -60,6 +62,53 @@ async def test_racing_registrations_on_a_last_use_make_exactly_one_account(
     names = [u.username for u in (await admin.call("admin.users.list")).users]
     assert names == ["alice", won[0].username]
     await admin.close()
+
+
+async def test_racing_first_registrations_make_exactly_one_admin(
+    invite_only: LiveServer,
+) -> None:
+    """On a new server the first account needs no invite and becomes its admin: eight people
+    registering at once get one admin, and the others are asked for an invite."""
+    outcomes = await asyncio.gather(
+        *(invite_only.register(f"first{i}") for i in range(8)), return_exceptions=True
+    )
+    won = [o for o in outcomes if isinstance(o, wire.DeviceSession)]
+    lost = [o for o in outcomes if not isinstance(o, wire.DeviceSession)]
+    assert [w.role for w in won] == ["admin"], outcomes
+    assert all(isinstance(e, ServerError) and e.code == "forbidden" for e in lost), lost
+    admin = await invite_only.connect(won[0].token)
+    try:
+        users = (await admin.call("admin.users.list")).users
+        assert [(u.username, u.role) for u in users] == [(won[0].username, "admin")]
+    finally:
+        await admin.close()
+
+
+async def test_two_admins_demoting_each_other_at_once_leave_one(invite_only: LiveServer) -> None:
+    """The server keeps an admin even when its two admins demote each other at the same
+    moment: one demotion goes through, the other is refused."""
+    admin, [bob] = await admin_and(invite_only, "bob")
+    bob_conn = await invite_only.connect(bob.token)
+    try:
+        for _ in range(5):
+            await admin.call("admin.users.promote", AccountRef(username="bob"))
+            outcomes = await asyncio.gather(
+                admin.call("admin.users.demote", AccountRef(username="bob")),
+                bob_conn.call("admin.users.demote", AccountRef(username="alice")),
+                return_exceptions=True,
+            )
+            refused = [o for o in outcomes if isinstance(o, BaseException)]
+            assert len(refused) == 1, outcomes
+            assert isinstance(refused[0], ServerError) and refused[0].code == "conflict"
+            still_admin = bob_conn if isinstance(outcomes[0], BaseException) else admin
+            users = (await still_admin.call("admin.users.list")).users
+            assert sorted(u.role for u in users) == ["admin", "member"], users
+            if still_admin is bob_conn:  # bob won: he hands it back for the next round
+                await bob_conn.call("admin.users.promote", AccountRef(username="alice"))
+                await bob_conn.call("admin.users.demote", AccountRef(username="bob"))
+    finally:
+        await bob_conn.close()
+        await admin.close()
 
 
 ARGS = {

@@ -70,14 +70,17 @@ def file_item(path: str, blocks: list[str], size: int) -> wire.CommitItem:
 
 
 @pytest.fixture
-async def server_with(tmp_path: Path) -> AsyncIterator:  # type: ignore[type-arg]
-    """server_with(limits, **config): a live server with these limits, stopped at the end."""
+async def server_with(tmp_path: Path, database_url: str | None) -> AsyncIterator:  # type: ignore[type-arg]
+    """server_with(limits, **config): a live server with these limits, stopped at the end
+    (one per test: on PostgreSQL it has the test's database)."""
     started: list[RoostServer] = []
 
     async def start(limits: Limits, **config: float) -> LiveServer:
+        assert not started, "one server per test"
         server = RoostServer(
             ServerConfig(
                 registration="open",
+                database_url=database_url,
                 data_dir=tmp_path / f"s{len(started)}",
                 port=0,
                 limits=limits,
@@ -95,18 +98,18 @@ async def server_with(tmp_path: Path) -> AsyncIterator:  # type: ignore[type-arg
 
 
 async def test_six_mib_of_blocks_committed_as_one_byte_are_refused_against_a_1_mib_quota(
-    tmp_path: Path,
+    tmp_path: Path, database_url: str | None
 ) -> None:
     """The attack of issue 19: blocks uploaded (here while the server had no quota), then
     committed with a declared size of 1 under a 1 MiB quota. The server counts the blocks."""
     data = tmp_path / "s"
-    server = await start_server(data)
+    server = await start_server(data, database_url=database_url)
     mallory = await Mallory.join(LiveServer(server))
     six = [await mallory.put(os.urandom(3 << 20)) for _ in range(2)]
     await mallory.conn.close()
     await server.stop()
 
-    server = await start_server(data, Limits(quota_bytes=1 << 20))
+    server = await start_server(data, Limits(quota_bytes=1 << 20), database_url=database_url)
     try:
         session = await LiveServer(server).login("mallory")
         conn = await LiveServer(server).connect(session.token)
@@ -143,7 +146,7 @@ async def test_attachments_and_restores_count_the_blocks_too(server_with) -> Non
     assert first.entry is not None
     async with live.server.db.write() as tx:
         await tx.execute(
-            "UPDATE file_versions SET size = 1 WHERE id = ?", (first.entry.version_id,)
+            "UPDATE file_versions SET size = 1 WHERE id = ?", (int(first.entry.version_id),)
         )
     gone = wire.CommitItem("doc.bin", first.entry.version_id, deleted=True)
     [deleted] = await mallory.commit(gone)
@@ -271,3 +274,40 @@ async def test_entries_past_the_limit_are_refused_but_deletions_still_go(
         await files.put(local)
     assert (await files.transfer()).counters.blocks_sent == 5
     await alice.client.close()
+
+
+async def test_commits_racing_for_the_last_of_a_quota_take_it_once(server_with) -> None:  # type: ignore[no-untyped-def]
+    """With 1.5 MiB of a 2 MiB quota used, four devices commit 400 KiB each at once: one
+    fits, the others are refused; the winner's file is then deleted and purged, and they race
+    again. (On PostgreSQL the commits run side by side: each must see what the others took.)"""
+    live = await server_with(Limits(quota_bytes=2 << 20))
+    first = await Mallory.join(live)
+    size, used = 400 << 10, 1536 << 10
+    devices = [first]
+    for i in range(1, 4):
+        session = await live.login("mallory", f"device{i}")
+        devices.append(Mallory(await live.connect(session.token), first.home))
+    try:
+        base = file_item("base.bin", [await first.put(os.urandom(used))], used)
+        assert (await first.commit(base))[0].entry is not None
+        blocks = [await m.put(os.urandom(size)) for m in devices]  # refused ones stay uploaded
+        for round_ in range(5):
+            outcomes = await asyncio.gather(
+                *(
+                    m.commit(file_item(f"r{round_}-{i}.bin", [b], size))
+                    for i, (m, b) in enumerate(zip(devices, blocks, strict=True))
+                )
+            )
+            codes = [str(o.code) for [o] in outcomes]
+            assert sorted(codes) == ["None"] + ["quota_exceeded"] * 3, outcomes
+            usage = await first.usage()
+            assert usage.used_bytes == used + size, (round_, usage)
+            won = codes.index("None")
+            [entry] = [o.entry for [o] in outcomes if o.entry is not None]
+            gone = wire.CommitItem(entry.path, entry.version_id, deleted=True)
+            assert (await first.commit(gone))[0].entry is not None
+            await first.conn.call("files.purge", wire.Purge(first.home, entry.path))
+            blocks[won] = await devices[won].put(os.urandom(size))  # its block was freed
+    finally:
+        for m in devices:
+            await m.conn.close()
