@@ -75,13 +75,13 @@ from storage.content.blocks import BlockWriter, LocalBlockStore
 from storage.content.chunker import check_compiled
 from storage.database import now_ms
 from storage.engines import server_database, where
-from storage.errors import Unavailable
+from storage.errors import StorageError, Unavailable
 from storage.server.accounts import AccountRepository, Identity
 from storage.server.backup import open_maintenance_lock
 from storage.server.chat import ChatRepository
 from storage.server.chat_batches import ChatBatches
 from storage.server.credentials import secret_hash
-from storage.server.data_engine import record_engine
+from storage.server.data_engine import record_engine, recorded_database
 from storage.server.data_lock import DataFolderLock, lock_data_folder
 from storage.server.files import FileRepository
 from storage.server.idempotency import IdempotencyRepository
@@ -150,6 +150,7 @@ class RoostServer:
         self._flusher: asyncio.Task[None] | None = None
         self._expirer: asyncio.Task[None] | None = None  # storage.server.expiry, on a timer
         self._lease: NodeLease | None = None  # this process's snowflake node id
+        self._tls: ssl.SSLContext | None = None
         self._indexer: asyncio.Task[None] | None = None  # new messages into search, on a timer
         self._sessions: set[Session] = set()
         self.metrics = Metrics(
@@ -195,11 +196,20 @@ class RoostServer:
     async def start(self) -> None:
         if self.config.registration not in registration.MODES:
             raise ValueError(f"registration must be one of {', '.join(registration.MODES)}")
+        # A certificate that cannot be read stops the start before the database is touched.
+        self._tls = tls_context(self.config)
         self.config.data_dir.mkdir(parents=True, exist_ok=True)
         # Before anything else touches the folder (or the port): one server per data folder.
         self._data_lock = lock_data_folder(self.config.data_dir)
         try:
             url = self.config.database_url  # for roost admin backup/restore/gc/du on the folder
+            if url is None and (elsewhere := recorded_database(self.config.data_dir)):
+                # Without --db this would quietly serve the folder's stale or empty SQLite file.
+                raise StorageError(
+                    f"the server on {self.config.data_dir} keeps its database in PostgreSQL"
+                    f" ({elsewhere}): start it with --db URL (to start over on SQLite in this"
+                    f" folder instead, remove {self.config.data_dir / 'postgresql'})"
+                )
             record_engine(
                 self.config.data_dir, where(url, self.config.database_path) if url else None
             )
@@ -317,7 +327,7 @@ class RoostServer:
             ping_timeout=self.config.ping_timeout,
             close_timeout=5,
             server_header="Roost",
-            ssl=tls_context(self.config),
+            ssl=self._tls,
         )
 
     async def _listen_for_monitoring(self, host: str) -> Server:

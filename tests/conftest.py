@@ -100,15 +100,10 @@ async def start_server(
     return server
 
 
-# The suites that run on every engine; the others run on SQLite.
+# The suites that run on every engine (the server, its storage, file sync through it); the
+# others run on SQLite.
 ENGINES = ("sqlite", "postgresql")
-EVERY_ENGINE = ("server", "storage")
-# Suites whose fixtures take the engine but which do not all pass on PostgreSQL yet: run on
-# every --engine when asked with --engine-suite (tests/files: posts need search's index and
-# follows need social's port on PostgreSQL; the rest of it passes there).
-WHEN_ASKED = ("files",)
-# Until every capability runs on PostgreSQL, it is asked for with --engine postgresql.
-DEFAULT_ENGINES = ("sqlite",)
+EVERY_ENGINE = ("server", "storage", "files")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -116,24 +111,21 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--engine",
         action="append",
         choices=ENGINES,
-        help="run the server and storage suites on this engine (repeatable; default:"
-        f" {', '.join(DEFAULT_ENGINES)})",
-    )
-    parser.addoption(
-        "--engine-suite",
-        action="append",
-        choices=WHEN_ASKED,
-        default=[],
-        help="run this suite on every --engine too (repeatable)",
+        help="run the server, storage and files suites on this engine only (repeatable;"
+        " default: every engine)",
     )
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "engine" in metafunc.fixturenames:
         suite = metafunc.definition.path.relative_to(Path(__file__).parent).parts[0]
-        chosen = metafunc.config.getoption("engine") or list(DEFAULT_ENGINES)
-        every = (*EVERY_ENGINE, *metafunc.config.getoption("engine_suite"))
-        metafunc.parametrize("engine", chosen if suite in every else ["sqlite"])
+        chosen = metafunc.config.getoption("engine") or list(ENGINES)
+        engines = chosen if suite in EVERY_ENGINE else ["sqlite"]
+        # @pytest.mark.engines("sqlite"): a test of something one engine has (SQLite's reader
+        # connection, its search queues) runs on that engine only.
+        if (only := metafunc.definition.get_closest_marker("engines")) is not None:
+            engines = [e for e in engines if e in only.args]
+        metafunc.parametrize("engine", engines)
 
 
 @pytest.fixture

@@ -117,13 +117,13 @@ class AccountEraser:
             user_id,
             user_id,
         )
-        for part in _chunks([str(i) for i in live]):
-            records = await self.posts.get_many(tx, [int(i) for i in part])
+        for part in _chunks(list(live)):
+            records = await self.posts.get_many(tx, list(part))
             for record in records.values():
                 await self.posts.mark_deleted(tx, record, now)
                 done.touched_posts += [p for p in (record.reply_to, record.repost_of) if p]
         await self.timelines.remove_posts(tx, live)
-        for part in _chunks([str(i) for i in own]):
+        for part in _chunks(list(own)):
             marks = ",".join("?" * len(part))
             await tx.execute(
                 f"UPDATE posts SET text = '', mentions = '', tags = '' WHERE id IN ({marks})",

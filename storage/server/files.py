@@ -12,7 +12,7 @@ import asyncio
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from storage.database import Database, Handle
 from storage.server.visibility import author_visible
@@ -113,7 +113,10 @@ _V_SELECT = (
 )
 
 
-def _chunks(items: Sequence[str]) -> Iterable[Sequence[str]]:
+_T = TypeVar("_T")
+
+
+def _chunks(items: Sequence[_T]) -> Iterable[Sequence[_T]]:
     for i in range(0, len(items), _MAX_VARS):
         yield items[i : i + _MAX_VARS]
 

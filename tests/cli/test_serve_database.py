@@ -70,3 +70,26 @@ async def test_nothing_listening_wrong_database_and_refused_login_each_say_so_in
         line = one_line(output)
         assert code == 1, f"{case}: {output}"
         assert re.fullmatch(rf"error: cannot start the server: {said}", line), f"{case}: {line}"
+
+
+async def test_a_folder_whose_server_ran_on_postgresql_is_not_served_from_sqlite_by_mistake(
+    tmp_path: Path,
+) -> None:
+    """Forgetting --db must not start an empty (or stale) SQLite server on the folder."""
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "postgresql").write_text("postgresql://db.internal:5432/roost\n")
+    proc = await asyncio.create_subprocess_exec(
+        *roost_command(), "serve", "--port", "0", "--data", str(data),
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    async with asyncio.timeout(60 * SECOND):
+        out, err = await proc.communicate()
+    line = one_line((out + err).decode())
+    assert proc.returncode == 1
+    assert line == (
+        f"error: the server on {data} keeps its database in PostgreSQL"
+        " (postgresql://db.internal:5432/roost): start it with --db URL (to start over on"
+        f" SQLite in this folder instead, remove {data / 'postgresql'})"
+    )
+    assert not (data / "roost.db").exists()

@@ -54,6 +54,7 @@ async def test_healthz_is_200_with_a_small_json_body_while_the_server_serves(
     assert (await asyncio.to_thread(get, http(live, "/healthz?probe=1")))[0] == 200
 
 
+@pytest.mark.engines("sqlite")  # drives SQLite's one reader connection
 async def test_healthz_is_503_with_the_reason_once_the_database_cannot_be_read(
     live: LiveServer,
 ) -> None:
@@ -71,6 +72,7 @@ async def test_healthz_is_503_with_the_reason_once_the_database_cannot_be_read(
         await live.connect(session.token)
 
 
+@pytest.mark.engines("sqlite")  # drives SQLite's one reader connection
 async def test_healthz_is_503_when_the_database_does_not_answer_in_time(
     live: LiveServer,
 ) -> None:
@@ -93,6 +95,7 @@ async def test_healthz_is_503_when_the_database_does_not_answer_in_time(
     assert (await asyncio.to_thread(get, http(live, "/healthz")))[0] == 200
 
 
+@pytest.mark.engines("sqlite")  # drives SQLite's one reader connection
 async def test_a_failing_check_is_logged_once_and_its_recovery_once(
     live: LiveServer, caplog: pytest.LogCaptureFixture
 ) -> None:
