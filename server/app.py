@@ -88,6 +88,7 @@ from storage.server.idempotency import IdempotencyRepository
 from storage.server.invites import InviteRepository
 from storage.server.profiles import ProfileRepository
 from storage.server.user_blocks import UserBlockRepository
+from storage.server.users import UserDirectory
 
 log = logging.getLogger("roost.server")
 
@@ -260,6 +261,7 @@ class RoostServer:
             blocks=block_store,
             block_writer=BlockWriter(block_store),
             invites=InviteRepository(self.db),
+            users=UserDirectory(),
         )
         self._services = services
         handlers = {op: h for module in CAPABILITIES for op, h in module.HANDLERS.items()}

@@ -17,7 +17,7 @@ from storage.server.user_blocks import ListKind
 
 
 async def _target(ctx: OpContext, username: str, verb: str) -> int:
-    user_id = await ctx.services.social.follows.user_id(ctx.conn, username)
+    user_id = await ctx.services.users.id_of(ctx.conn, username)
     if user_id is None:
         raise RoostError(ErrorCode.NOT_FOUND, f"no user {username!r}")
     block_rules.check_target(ctx.identity.user_id, user_id, verb)

@@ -30,7 +30,7 @@ from storage.server.chat import (
 
 # ----------------------------------------------------------------------------- targets
 async def _peer_id(ctx: OpContext, username: str) -> int:
-    found = await ctx.services.chat.user_ids(ctx.conn, [username])
+    found = await ctx.services.users.ids_of(ctx.conn, [username])
     if username not in found:
         raise RoostError(ErrorCode.NOT_FOUND, f"no user @{username}")
     if found[username] == ctx.identity.user_id:
@@ -271,7 +271,7 @@ async def delivered(ctx: OpContext, args: wire.Delivered) -> Empty:
 async def create_group(ctx: OpContext, args: wire.CreateGroup) -> wire.Conversation:
     chat, me, tx = ctx.services.chat, ctx.identity, ctx.write_tx
     names = rules.invitees(args.members, me.username)
-    found = await chat.user_ids(tx, names)
+    found = await ctx.services.users.ids_of(tx, names)
     missing = [n for n in names if n not in found]
     if missing:
         raise RoostError(ErrorCode.NOT_FOUND, "no user " + ", ".join("@" + n for n in missing))
@@ -302,7 +302,7 @@ async def add_member(ctx: OpContext, args: wire.GroupMember) -> wire.Conversatio
     chat, me, tx = ctx.services.chat, ctx.identity, ctx.write_tx
     record, _ = await _group(ctx, args.conversation)
     username = args.username.lower()
-    found = await chat.user_ids(tx, [username])
+    found = await ctx.services.users.ids_of(tx, [username])
     if username not in found:
         raise RoostError(ErrorCode.NOT_FOUND, f"no user @{username}")
     existing = await chat.membership(tx, record.id, found[username])
@@ -322,7 +322,7 @@ async def remove_member(ctx: OpContext, args: wire.GroupMember) -> wire.Conversa
     record, _ = await _group(ctx, args.conversation)
     username = args.username.lower()
     rules.check_removal(record.created_by, me.user_id, me.username, username)
-    found = await chat.user_ids(tx, [username])
+    found = await ctx.services.users.ids_of(tx, [username])
     target = await chat.membership(tx, record.id, found[username]) if username in found else None
     if target is None or not target.current:
         raise RoostError(ErrorCode.NOT_FOUND, f"@{username} is not in the group")
@@ -371,7 +371,7 @@ async def presence(ctx: OpContext, args: Empty) -> wire.PresenceList:
     services = ctx.services
     audience = await services.presence.audience(ctx.identity.user_id)
     unseen = await services.presence.unseen(ctx.identity.user_id, audience)
-    names = await services.chat.usernames(ctx.conn, audience)
+    names = await services.users.names_of(ctx.conn, audience)
     return wire.PresenceList(
         [
             wire.Presence(name, uid not in unseen and services.presence.is_online(uid))

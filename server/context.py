@@ -28,6 +28,7 @@ from storage.server.files import FileRepository
 from storage.server.idempotency import IdempotencyRepository
 from storage.server.invites import InviteRepository
 from storage.server.profiles import ProfileRepository
+from storage.server.users import UserDirectory
 
 if TYPE_CHECKING:
     from server.social_services import SocialServices
@@ -54,6 +55,7 @@ class Services:
     blocks: BlockStore
     block_writer: BlockWriter  # uploads: verified and stored in batches
     invites: InviteRepository
+    users: UserDirectory  # usernames <-> ids
 
 
 @dataclass

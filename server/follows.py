@@ -160,7 +160,7 @@ def card(user: UserSummary) -> wire.UserCard:
 
 
 async def _user(ctx: OpContext, username: str) -> int:
-    user_id = await ctx.services.social.follows.user_id(ctx.conn, username)
+    user_id = await ctx.services.users.id_of(ctx.conn, username)
     if user_id is None:
         raise RoostError(ErrorCode.NOT_FOUND, f"no user {username!r}")
     return user_id

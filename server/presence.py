@@ -21,6 +21,7 @@ from storage.database import Database
 from storage.errors import Unavailable
 from storage.server.chat import ChatRepository
 from storage.server.user_blocks import UserBlockRepository
+from storage.server.users import UserDirectory
 
 log = logging.getLogger("roost.server")
 
@@ -148,7 +149,7 @@ class Presence:
         try:
             audience = await self.audience(user_id)
             audience -= await self.unseen(user_id, audience)
-            names = await self._chat.usernames(self._db.reader, [user_id])
+            names = await UserDirectory().names_of(self._db.reader, [user_id])
         except Unavailable:  # the database is away (logged once, by the router): not a bug
             log.debug("presence of user %d not announced: the database is unavailable", user_id)
             return

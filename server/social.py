@@ -37,7 +37,7 @@ async def create_post(ctx: OpContext, args: wire.CreatePost) -> wire.Post:
             parent = await _seen_post(ctx, str(parent.repost_of))
     attachments = await _own_attachments(ctx, args.attachments)
     entities = parse_entities(args.text)
-    mentioned = await social.follows.user_ids(tx, entities.mentions)
+    mentioned = await ctx.services.users.ids_of(tx, entities.mentions)
     post = await _publish(
         ctx,
         args.text,

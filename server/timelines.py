@@ -109,7 +109,7 @@ async def home(ctx: OpContext, args: wire.HomeTimeline) -> wire.Page:
 
 async def user(ctx: OpContext, args: wire.UserTimeline) -> wire.Page:
     social = ctx.services.social
-    author_id = await social.follows.user_id(ctx.conn, args.username)
+    author_id = await ctx.services.users.id_of(ctx.conn, args.username)
     if author_id is None:
         raise RoostError(ErrorCode.NOT_FOUND, f"no user {args.username!r}")
     before = as_id(args.before)

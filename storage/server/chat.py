@@ -94,17 +94,6 @@ class ChatRepository:
         self._db = db
 
     # ------------------------------------------------------------------ reads
-    async def user_ids(self, conn: Handle, usernames: Iterable[str]) -> dict[str, int]:
-        names = sorted(set(usernames))
-        if not names:
-            return {}
-        marks = ",".join("?" * len(names))
-        async with conn.execute(
-            f"SELECT username, id FROM users WHERE username IN ({marks}) AND deleted_at IS NULL",
-            names,
-        ) as cur:
-            return {row[0]: row[1] for row in await cur.fetchall()}
-
     async def conversation(self, conn: Handle, conversation_id: int) -> ConversationRecord | None:
         async with conn.execute(_CONVERSATION + " WHERE id = ?", (conversation_id,)) as cur:
             row = await cur.fetchone()
@@ -262,17 +251,6 @@ class ChatRepository:
         ) as cur:
             return {row[0] for row in await cur.fetchall()}
 
-    async def usernames(self, conn: Handle, user_ids: Iterable[int]) -> dict[int, str]:
-        ids = sorted(set(user_ids))
-        if not ids:
-            return {}
-        marks = ",".join("?" * len(ids))
-        async with conn.execute(
-            f"SELECT id, username FROM users WHERE id IN ({marks})", ids
-        ) as cur:
-            return {row[0]: row[1] for row in await cur.fetchall()}
-
-    # ------------------------------------------------------------------ writes
     async def create_conversation(
         self,
         tx: Handle,

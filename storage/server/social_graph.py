@@ -47,34 +47,6 @@ _SUMMARY = (
 
 
 class FollowRepository(Repository):
-    async def user_id(self, conn: Handle, username: str) -> int | None:
-        async with conn.execute(
-            "SELECT id FROM users WHERE username = ? AND deleted_at IS NULL",
-            (username.lower(),),
-        ) as cur:
-            row = await cur.fetchone()
-        return int(row[0]) if row else None
-
-    async def user_ids(self, conn: Handle, usernames: Sequence[str]) -> dict[str, int]:
-        if not usernames:
-            return {}
-        marks = ",".join("?" * len(usernames))
-        async with conn.execute(
-            f"SELECT username, id FROM users WHERE username IN ({marks}) AND deleted_at IS NULL",
-            list(usernames),
-        ) as cur:
-            return {row[0]: row[1] for row in await cur.fetchall()}
-
-    async def usernames(self, conn: Handle, ids: Sequence[int]) -> dict[int, str]:
-        wanted = list(dict.fromkeys(ids))
-        if not wanted:
-            return {}
-        marks = ",".join("?" * len(wanted))
-        async with conn.execute(
-            f"SELECT id, username FROM users WHERE id IN ({marks})", wanted
-        ) as cur:
-            return {row[0]: row[1] for row in await cur.fetchall()}
-
     async def stats(self, conn: Handle, user_id: int) -> UserStats | None:
         async with conn.execute(
             "SELECT u.id, u.username, p.display_name, p.bio, u.created_at, s.followers,"

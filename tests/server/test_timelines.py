@@ -16,8 +16,8 @@ from server.app import RoostServer
 from server.config import ServerConfig
 from server.social_services import SocialServices
 from server.timelines import home_page
-from storage.server.social_graph import FollowRepository
 from storage.server.timelines import TimelineRepository
+from storage.server.users import UserDirectory
 from tests.conftest import LiveServer
 from tests.helpers import SECOND
 from tests.server.social_helpers import close, follow, home, home_texts, post, users
@@ -63,7 +63,7 @@ async def test_celebrity_posts_are_merged_at_read_time(small: LiveServer) -> Non
     for fan in (f1, f2):
         assert await home_texts(fan) == ["plain 2", "from the star", "plain 1"]
     assert await home_texts(f3) == ["from the star"]
-    fan1 = await FollowRepository(small.server.db).user_id(small.server.db.reader, "fan1")
+    fan1 = await UserDirectory().id_of(small.server.db.reader, "fan1")
     assert fan1 is not None
     fanned = await TimelineRepository(small.server.db).fanned_ids(
         small.server.db.reader, fan1, None, 100
@@ -168,7 +168,7 @@ async def test_the_pull_baseline_answers_the_same_pages(small: LiveServer) -> No
     gone = await post(a, "deleted")
     await a.call("post.delete", wire.PostRef(post_id=gone.id))
     social = SocialServices.open(small.server.db, celebrity_threshold=2)
-    me = await social.follows.user_id(social.db.reader, "reader")
+    me = await UserDirectory().id_of(social.db.reader, "reader")
     assert me is not None
     before = None
     texts: list[str] = []
