@@ -129,13 +129,18 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 
 @pytest.fixture
-def database_url(engine: str, request: pytest.FixtureRequest) -> str | None:
+def database_url(engine: str, request: pytest.FixtureRequest) -> Iterator[str | None]:
     """Where a test server keeps its database: None (SQLite in its data folder) or a fresh
-    PostgreSQL database."""
+    PostgreSQL database, already at the newest schema (a copy of one migrated database)."""
     if engine == "sqlite":
-        return None
-    url: str = request.getfixturevalue("postgres_url")
-    return url
+        yield None
+        return
+    cluster = session_cluster(request.config)
+    name = cluster.create_database(cluster.server_template())
+    try:
+        yield cluster.url(name)
+    finally:
+        cluster.drop_database(name)
 
 
 @pytest.fixture
