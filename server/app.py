@@ -167,13 +167,13 @@ class RoostServer:
             cached_posts=lambda: len(self._services.social.hot_posts) if self._services else 0,
             indexed_blocks=lambda: self._block_store.indexed() if self._block_store else 0,
         )
-        chat_repo = ChatRepository(self.db)  # chat: repository, group commit, presence
+        chat_repo = ChatRepository()  # chat: repository, group commit, presence
         self._chat = chat_repo
         self.presence = Presence(
             self.hub,
             self.db,
             chat_repo,
-            UserBlockRepository(self.db),
+            UserBlockRepository(),
             online_delay=config.presence_online_delay,
             offline_delay=config.presence_offline_delay,
         )

@@ -58,12 +58,12 @@ class SocialServices:
     ) -> SocialServices:
         return cls(
             db,
-            PostRepository(db),
-            FollowRepository(db),
-            TimelineRepository(db),
-            NotificationRepository(db),
-            UserBlockRepository(db),
-            VisibilityRepository(db),
+            PostRepository(),
+            FollowRepository(),
+            TimelineRepository(),
+            NotificationRepository(),
+            UserBlockRepository(),
+            VisibilityRepository(),
             celebrity_threshold,
             LRU(hot_posts),
         )

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from storage.database import Database, Handle, marks
+from storage.database import Handle, marks
 from storage.errors import Duplicate, UniqueViolation
 
 DIRECT = "direct"
@@ -90,9 +90,6 @@ _CONVERSATION = "SELECT id, kind, name, created_by, created_at, last_seq FROM co
 
 
 class ChatRepository:
-    def __init__(self, db: Database) -> None:
-        self._db = db
-
     # ------------------------------------------------------------------ reads
     async def conversation(self, conn: Handle, conversation_id: int) -> ConversationRecord | None:
         async with conn.execute(_CONVERSATION + " WHERE id = ?", (conversation_id,)) as cur:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from storage.database import Handle
-from storage.repository import Repository
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,7 +31,7 @@ _SELECT = (
 )
 
 
-class NotificationRepository(Repository):
+class NotificationRepository:
     async def add(
         self,
         tx: Handle,

@@ -9,7 +9,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from storage.database import Handle
-from storage.repository import Repository
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,7 +45,7 @@ _SUMMARY = (
 )
 
 
-class FollowRepository(Repository):
+class FollowRepository:
     async def stats(self, conn: Handle, user_id: int) -> UserStats | None:
         async with conn.execute(
             "SELECT u.id, u.username, p.display_name, p.bio, u.created_at, s.followers,"

@@ -10,7 +10,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 
 from storage.database import Handle
-from storage.repository import Repository
 from storage.server.visibility import author_visible
 
 MAX_THREAD_REPLIES = 500
@@ -80,7 +79,7 @@ _SELECT = (
 )
 
 
-class PostRepository(Repository):
+class PostRepository:
     # ------------------------------------------------------------------ reading
     async def get(self, conn: Handle, post_id: int) -> PostRecord | None:
         found = await self.get_many(conn, [post_id])

@@ -8,12 +8,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from storage.database import Handle
-from storage.repository import Repository
 
 NEWEST = (1 << 63) - 1
 
 
-class TimelineRepository(Repository):
+class TimelineRepository:
     # ------------------------------------------------------------------ writing
     async def fan_out(
         self, tx: Handle, post_id: int, author_id: int, *, to_followers: bool

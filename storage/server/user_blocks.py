@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from typing import Literal
 
 from storage.database import Handle, marks
-from storage.repository import Repository
 
 ListKind = Literal["block", "mute"]
 _TABLES: dict[str, str] = {"block": "user_blocks", "mute": "user_mutes"}
@@ -55,7 +54,7 @@ class DirectBlock:
     blocked: str
 
 
-class UserBlockRepository(Repository):
+class UserBlockRepository:
     # ------------------------------------------------------------------ writing
     async def add(self, tx: Handle, kind: ListKind, user_id: int, target_id: int, now: int) -> bool:
         """False when `target_id` was on the list already (the first date is kept)."""

@@ -18,7 +18,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from storage.database import Handle
-from storage.repository import Repository
 
 
 def can_see(reader_id: int, author_id: int, *, locked: bool, follows: bool) -> bool:
@@ -49,7 +48,7 @@ class FollowRequest:
     created_at: int
 
 
-class VisibilityRepository(Repository):
+class VisibilityRepository:
     # ------------------------------------------------------------------ the rule
     async def hidden_authors(
         self, conn: Handle, reader_id: int, author_ids: Iterable[int]

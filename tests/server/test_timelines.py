@@ -65,9 +65,7 @@ async def test_celebrity_posts_are_merged_at_read_time(small: LiveServer) -> Non
     assert await home_texts(f3) == ["from the star"]
     fan1 = await UserDirectory().id_of(small.server.db.reader, "fan1")
     assert fan1 is not None
-    fanned = await TimelineRepository(small.server.db).fanned_ids(
-        small.server.db.reader, fan1, None, 100
-    )
+    fanned = await TimelineRepository().fanned_ids(small.server.db.reader, fan1, None, 100)
     assert int(starred.id) not in fanned  # really not written into the follower's timeline
     assert len(fanned) == 2  # the plain posts were
     # Deleting a celebrity post removes it from every home timeline too.

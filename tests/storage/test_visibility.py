@@ -49,7 +49,7 @@ async def test_sql_and_lookup_agree_with_the_rule(tmp_path: Path) -> None:
                     " VALUES (?, ?, 0)",
                     (target, requester),
                 )
-        repo = VisibilityRepository(db)
+        repo = VisibilityRepository()
         ids = range(1, len(PEOPLE) + 1)
         for reader, author in itertools.product(ids, ids):
             expected = can_see(
