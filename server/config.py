@@ -64,6 +64,8 @@ class ServerConfig:
     port: int = DEFAULT_PORT
     # PostgreSQL (postgresql://USER@HOST:PORT/DB); None: SQLite in data_dir
     database_url: str | None = None
+    # Redis (redis://HOST:PORT/DB) between the processes serving one Roost; None: one process
+    bus_url: str | None = None
     limits: Limits = field(default_factory=Limits)
     ping_interval: float | None = 20.0
     ping_timeout: float | None = 20.0

@@ -1,0 +1,127 @@
+"""The plain logic under the bus between server processes: its message format, who is
+connected elsewhere, and presence settled across processes (no sockets, no Redis)."""
+
+from __future__ import annotations
+
+import msgspec
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from server import bus_messages as bus
+from server.cluster_hub import Elsewhere
+from server.presence import PresenceTracker
+from tests.server.test_chat_units import FakeClock
+
+ids = st.integers(min_value=0, max_value=(1 << 63) - 1)
+messages = st.one_of(
+    st.builds(bus.Deliver, ids, st.lists(ids), st.binary()),
+    st.builds(bus.Broadcast, ids, st.lists(ids), st.binary()),
+    st.builds(bus.KickDevice, ids, ids, st.integers(1000, 4999), st.text()),
+    st.builds(bus.KickUser, ids, ids, st.integers(1000, 4999), st.text()),
+    st.builds(bus.SetRole, ids, ids, st.sampled_from(["admin", "member"])),
+    st.builds(bus.Here, ids, ids),
+    st.builds(bus.Gone, ids, ids),
+    st.builds(bus.Roster, ids, st.lists(ids), st.booleans()),
+    st.builds(bus.Alive, ids),
+    st.builds(bus.Leaving, ids),
+)
+
+
+@given(messages)
+def test_every_event_message_decodes_to_itself(message: bus.Message) -> None:
+    assert bus.decode_event(bus.encode(message)) == message
+
+
+@given(ids, st.builds(bus.Forget, ids, st.lists(ids), st.lists(ids), st.booleans(), st.lists(ids)))
+def test_a_cache_message_carries_its_epoch(epoch: int, forget: bus.Forget) -> None:
+    assert bus.decode_forget(str(epoch).encode() + b" " + bus.encode(forget)) == (epoch, forget)
+
+
+@given(st.binary())
+def test_anything_else_on_the_bus_is_refused_not_misread(data: bytes) -> None:
+    for decode in (bus.decode_event, bus.decode_forget):
+        try:
+            decode(data)
+        except (ValueError, msgspec.DecodeError):
+            continue
+
+
+def test_a_cache_message_without_an_epoch_is_refused() -> None:
+    with pytest.raises(ValueError, match="epoch"):
+        bus.decode_forget(bus.encode(bus.Forget(1, posts=[2])))
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_elsewhere_knows_who_is_on_which_process_until_it_leaves_or_goes_silent() -> None:
+    clock = Clock()
+    seen = Elsewhere(clock)
+    seen.here(2, 10)
+    seen.here(3, 10)
+    seen.here(3, 11)
+    assert seen.has(10) and seen.has(11) and seen.nodes() == [2, 3]
+    seen.gone(2, 10)
+    assert seen.has(10)  # still on 3
+    assert seen.roster(3, [11]) == {10}  # 3's roster: 10 left without a Gone we heard
+    assert not seen.has(10) and seen.has(11)
+    clock.now = 20
+    seen.heard(2)
+    assert seen.silent(15) == [3]
+    assert seen.forget_node(3) == {11}
+    assert not seen.has(11) and seen.nodes() == [2]
+    seen.refresh()
+    assert seen.silent(15) == []
+
+
+def shared_tracker(
+    elsewhere: set[int],
+) -> tuple[PresenceTracker, FakeClock, list[tuple[int, bool]]]:
+    clock, said = FakeClock(), []
+    t = PresenceTracker(
+        clock.schedule,
+        lambda u, online: said.append((u, online)),
+        online_delay=3,
+        offline_delay=2,
+        elsewhere=elsewhere.__contains__,
+    )
+    return t, clock, said
+
+
+def test_across_processes_a_user_stays_online_while_connected_to_another_one() -> None:
+    on_other_process: set[int] = set()
+    t, clock, said = shared_tracker(on_other_process)
+    t.connected(1)
+    clock.advance(3.1)
+    assert said == [(1, True)]
+    on_other_process.add(1)  # a second device, on another process
+    t.disconnected(1)
+    clock.advance(10)
+    # every settle says what it found; the shared flag in Redis drops the repeat
+    assert said == [(1, True), (1, True)]
+    assert t.is_online(1) is False  # nothing of theirs is here now
+
+
+def test_a_user_whose_process_died_is_settled_offline_by_the_survivors() -> None:
+    on_other_process = {1}
+    t, clock, said = shared_tracker(on_other_process)
+    on_other_process.clear()  # that process went silent and was forgotten
+    t.left_elsewhere(1)
+    clock.advance(1.9)
+    assert said == []
+    clock.advance(0.2)
+    assert said == [(1, False)]
+
+
+def test_a_user_back_here_before_the_offline_delay_is_not_announced_offline() -> None:
+    t, clock, said = shared_tracker(set())
+    t.left_elsewhere(1)
+    t.connected(1)
+    clock.advance(5)
+    assert said == [(1, True)]
