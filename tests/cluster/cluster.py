@@ -6,6 +6,9 @@ One cluster per test module (starting one takes a few seconds): each module make
 (`pytestmark = CLUSTER_LOOP`) so they can use the processes the fixture started. Each cluster
 has its own Redis (`private_redis()`): Redis's pub/sub channels are not scoped by database
 number, so two clusters on one Redis would hear each other.
+
+A cluster is PostgreSQL by nature: these tests take no `engine` fixture, so they run once,
+whatever `--engine` chooses for the server, storage and files suites.
 """
 
 from __future__ import annotations

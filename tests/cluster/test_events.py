@@ -18,6 +18,7 @@ from client.connection import Connection
 from protocol import accounts
 from protocol import admin as admin_wire
 from protocol import chat as chat_wire
+from protocol import profiles as profiles_wire
 from protocol import social as social_wire
 from tests.cluster.cluster import (
     CLUSTER_LOOP,
@@ -68,7 +69,7 @@ def post_of(event_data: bytes) -> social_wire.Post:
     return msgspec.json.decode(event_data, type=social_wire.Post)
 
 
-async def test_a_post_and_a_follow_reach_people_on_other_processes_live(
+async def test_a_post_a_follow_and_a_profile_change_reach_devices_on_other_processes_live(
     cluster: Cluster, connections: list[Connection]
 ) -> None:
     ann, _ = await person(cluster, connections, A, "post_ann")
@@ -91,6 +92,10 @@ async def test_a_post_and_a_follow_reach_people_on_other_processes_live(
     gone = await next_event(ben, "post.deleted")
     assert msgspec.json.decode(gone.data, type=social_wire.Deleted).post_id == post.id
     assert (await ben.call("timeline.home", social_wire.HomeTimeline())).posts == []
+
+    await ben.call("profile.set", profiles_wire.SetProfile(bio="now on B"))
+    changed = (await next_event(ben_tablet, "profile.updated")).data  # ben's device on C
+    assert msgspec.json.decode(changed, type=profiles_wire.Profile).bio == "now on B"
 
 
 async def test_chat_messages_receipts_and_typing_reach_other_processes_live(
