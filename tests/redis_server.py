@@ -10,6 +10,7 @@ away and brings it back (an outage) starts its own with `private_redis()`: `stop
 from __future__ import annotations
 
 import contextlib
+import re
 import shutil
 import signal
 import socket
@@ -84,7 +85,7 @@ class RedisServer:
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 return False  # the port was taken, most likely: the log says
-            if _answers_ping(port):
+            if _server_pid(port) == self.proc.pid:  # ours, not another test run's Redis
                 return True
             time.sleep(0.02)
         self.stop()
@@ -108,14 +109,22 @@ class RedisServer:
             return "(no log)"
 
 
-def _answers_ping(port: int) -> bool:
-    """Whether a Redis on this port answers PING (inline command, no client library needed)."""
+def _server_pid(port: int) -> int | None:
+    """The process id of the Redis answering on this port (inline INFO, no client library),
+    or None while nothing answers: another test run's Redis may have taken a port we probed."""
     try:
         with socket.create_connection(("127.0.0.1", port), timeout=1) as conn:
-            conn.sendall(b"PING\r\n")
-            return conn.recv(16).startswith(b"+PONG")
+            conn.sendall(b"INFO server\r\n")
+            reply = b""
+            while b"process_id:" not in reply or not reply.endswith(b"\r\n"):
+                chunk = conn.recv(4096)
+                if not chunk:
+                    return None
+                reply += chunk
     except OSError:
-        return False
+        return None
+    found = re.search(rb"process_id:(\d+)", reply)
+    return int(found[1]) if found else None
 
 
 def _new_server() -> RedisServer:

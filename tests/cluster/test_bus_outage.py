@@ -55,6 +55,12 @@ async def test_without_redis_each_process_serves_its_own_and_catches_up_when_it_
             await conns[name].call("follow.add", social_wire.UserRef(username="ann"))
         before = await conns["ann"].call("chat.send", chat_wire.SendMessage(to="@cat", text="0"))
         assert message(await next_event(conns["cat"], "chat.message")).text == "0"
+        early = await conns["ann"].call("post.create", social_wire.CreatePost(text="early"))
+        thread = social_wire.GetThread(post_id=early.id)
+        home = social_wire.HomeTimeline()
+        # Read through B, so B holds them in its caches when Redis goes.
+        assert (await conns["cat"].call("post.thread", thread)).post.like_count == 0
+        assert [p.id for p in (await conns["cat"].call("timeline.home", home)).posts] == [early.id]
         for node in range(NODES):
             await cluster.wait_health(node, "bus", "ok")
 
@@ -77,6 +83,12 @@ async def test_without_redis_each_process_serves_its_own_and_catches_up_when_it_
         post = await conns["ann"].call("post.create", social_wire.CreatePost(text="in the dark"))
         got = (await next_event(conns["bob"], "post.created")).data
         assert msgspec.json.decode(got, type=social_wire.Post).id == post.id
+        # A read through B after an ack through A still shows the write: no invalidation can
+        # cross, so B must not answer from what it cached.
+        await conns["bob"].call("post.like", social_wire.PostRef(post_id=early.id))
+        assert (await conns["cat"].call("post.thread", thread)).post.like_count == 1
+        timeline = await conns["cat"].call("timeline.home", home)
+        assert [p.id for p in timeline.posts] == [post.id, early.id]
         # Across processes: acked and stored now, caught up by cursor later.
         missed = await conns["ann"].call(
             "chat.send", chat_wire.SendMessage(to="@cat", text="while Redis was away")
@@ -96,8 +108,8 @@ async def test_without_redis_each_process_serves_its_own_and_catches_up_when_it_
         )
         with_ann = [m for m in caught.messages if m.conversation == before.conversation]
         assert [(m.seq, m.text) for m in with_ann] == [(missed.seq, "while Redis was away")]
-        home = await conns["cat"].call("timeline.home", social_wire.HomeTimeline())
-        assert [p.id for p in home.posts] == [post.id]
+        timeline = await conns["cat"].call("timeline.home", home)
+        assert [p.id for p in timeline.posts] == [post.id, early.id]
 
         after = await conns["ann"].call(
             "chat.send", chat_wire.SendMessage(to="@cat", text="Redis is back")
