@@ -27,6 +27,7 @@ from protocol import chat as chat_wire
 from tests.cluster.cluster import CLUSTER_LOOP, Cluster, running_cluster
 from tests.helpers import NO_RATE_LIMIT, SECOND
 from tests.reliability.workloads import ChatBurst, PostFanOut, sign_in
+from tests.server.chat_fixtures import message, next_event
 from tests.tcp_proxy import TcpProxy
 
 pytestmark = CLUSTER_LOOP
@@ -142,6 +143,20 @@ async def test_the_clients_of_a_killed_process_move_to_another_and_lose_nothing_
                 "chat.history", chat_wire.History(to=group.id, limit=1)
             )
             assert history.messages[-1].seq == len(held)  # and nothing newer exists
+
+            # Started again on its folder, the lost process rejoins: events reach it again.
+            await cluster.nodes[DOOMED].start()
+            token = reader.home.token()
+            assert token is not None
+            back = await cluster.connect(DOOMED, token)
+            try:
+                sent = await chatters[1].call(
+                    "chat.send", chat_wire.SendMessage(to=group.id, text="welcome back")
+                )
+                arrived = message(await next_event(back, "chat.message"))
+                assert (arrived.seq, arrived.text) == (sent.seq, "welcome back")
+            finally:
+                await back.close()
 
             assert not cluster.errors_logged()
     finally:
