@@ -346,6 +346,12 @@ class RoostServer:
         social.coherence = AcrossProcesses(bus)
         self.presence.share(cluster, cluster.elsewhere.has, bus.swap_presence)
         cluster.on_left_elsewhere = self.presence.left_elsewhere
+        cluster.on_auth_count = lambda c: self._auth_limits.apply(c.what, c.address, c.username)
+        self._auth_limits.share(
+            lambda what, address, username: bus.send(
+                bus_messages.AuthCount(node_id, what, address, username)
+            )
+        )
         bus.on_event = cluster.apply
         bus.on_forget = lambda forget: social.drop(forget, tell=False)
         bus.on_tick = cluster.forget_silent

@@ -8,7 +8,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from protocol.errors import RoostError
 from server import bus_messages as bus
+from server.auth_limits import AuthLimits
 from server.cluster_hub import Elsewhere
 from server.limits import SharedRateLimits
 from server.presence import PresenceTracker
@@ -26,6 +28,7 @@ messages = st.one_of(
     st.builds(bus.Roster, ids, st.lists(ids), st.booleans()),
     st.builds(bus.Alive, ids),
     st.builds(bus.Leaving, ids),
+    st.builds(bus.AuthCount, ids, st.sampled_from(["failed", "succeeded"]), st.text(), st.text()),
 )
 
 
@@ -169,3 +172,23 @@ async def test_tokens_held_too_long_are_dropped_and_redis_away_means_ask_the_con
     assert limits.sweep() == 1
     bucket.away = True
     assert await limits.wait_for(1) is None
+
+
+def test_failed_logins_on_one_process_count_on_every_other() -> None:
+    clock = Clock()
+    a = AuthLimits(login_failures=3, registrations_per_hour=2, clock=clock)
+    b = AuthLimits(login_failures=3, registrations_per_hour=2, clock=clock)
+    a.share(b.apply)  # what the bus does, without the bus
+    b.share(a.apply)
+    for _ in range(3):  # a guesser spreading tries over two processes
+        a.login_failed("203.0.113.9", "alice")
+    with pytest.raises(RoostError, match="too many failed logins"):
+        b.check_login("203.0.113.9", "alice")
+    b.login_succeeded("203.0.113.9", "alice")  # the owner, through the other process
+    a.check_login("203.0.113.9", "alice")
+    a.start_registration("198.51.100.7")
+    b.start_registration("198.51.100.7")
+    with pytest.raises(RoostError, match="too many accounts"):
+        a.start_registration("198.51.100.7")
+    b.registration_refused("198.51.100.7")  # that one failed: taken back everywhere
+    a.start_registration("198.51.100.7")
