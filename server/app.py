@@ -65,7 +65,7 @@ from server.database_outage import MESSAGE as DATABASE_UNAVAILABLE
 from server.database_outage import DatabaseOutage
 from server.expiry import expire_forever
 from server.hub import Hub, InProcessHub
-from server.limits import RateLimits
+from server.limits import RateLimits, SharedRateLimits
 from server.logs import auth_event
 from server.metrics import CONTENT_TYPE, Metrics
 from server.node_lease import NodeLease
@@ -190,6 +190,7 @@ class RoostServer:
         self.messages: MessageCommitter | None = None
         limits = config.limits
         self._rates = RateLimits(limits.ops_per_second, limits.ops_burst)
+        self._shared_rates: SharedRateLimits | None = None  # --bus: buckets in Redis
         self._caps = addresses.ConnectionCaps(
             limits.connections_per_address, limits.anonymous_connections_per_address
         )
@@ -345,6 +346,12 @@ class RoostServer:
         social.coherence = AcrossProcesses(bus)
         self.presence.share(cluster, cluster.elsewhere.has, bus.swap_presence)
         cluster.on_left_elsewhere = self.presence.left_elsewhere
+        cluster.on_auth_count = lambda c: self._auth_limits.apply(c.what, c.address, c.username)
+        self._auth_limits.share(
+            lambda what, address, username: bus.send(
+                bus_messages.AuthCount(node_id, what, address, username)
+            )
+        )
         bus.on_event = cluster.apply
         bus.on_forget = lambda forget: social.drop(forget, tell=False)
         bus.on_tick = cluster.forget_silent
@@ -363,7 +370,12 @@ class RoostServer:
             await bus.clear_presence()
         log.info("bus %s: node %d of a cluster", describe_bus(url), node_id)
         limits = self.config.limits
-        return lambda user_id: bus.take_token(user_id, limits.ops_per_second, limits.ops_burst)
+
+        async def take(user_id: int, want: int) -> tuple[int, float] | None:
+            return await bus.take_tokens(user_id, limits.ops_per_second, limits.ops_burst, want)
+
+        self._shared_rates = SharedRateLimits(take, lease=max(1, min(8, limits.ops_burst // 8)))
+        return self._shared_rates.wait_for
 
     async def _registration_note(self) -> str:
         mode = self.config.registration
@@ -688,6 +700,8 @@ class RoostServer:
         while True:
             await asyncio.sleep(ACTIVITY_FLUSH_SECONDS)
             self._rates.sweep()  # buckets of users who left and have refilled since
+            if self._shared_rates is not None:
+                self._shared_rates.sweep()
             self._auth_limits.sweep()
             try:
                 await self._flush_activity()

@@ -80,6 +80,16 @@ class Leaving(msgspec.Struct, tag="l", array_like=True, frozen=True):
     origin: int
 
 
+class AuthCount(msgspec.Struct, tag="au", array_like=True, frozen=True):
+    """A failed or successful login, or a registration counted or taken back, on `origin`
+    (server/auth_limits.py: every process counts them all)."""
+
+    origin: int
+    what: str
+    address: str
+    username: str
+
+
 class Forget(msgspec.Struct, tag="f", array_like=True, frozen=True):
     """Cached copies a write made stale: posts, home timelines (all of them with
     `all_homes`), and readers' block and mute lists; `everything` drops every cache."""
@@ -93,7 +103,17 @@ class Forget(msgspec.Struct, tag="f", array_like=True, frozen=True):
 
 
 Message = (
-    Deliver | Broadcast | KickDevice | KickUser | SetRole | Here | Gone | Roster | Alive | Leaving
+    Deliver
+    | Broadcast
+    | KickDevice
+    | KickUser
+    | SetRole
+    | Here
+    | Gone
+    | Roster
+    | Alive
+    | Leaving
+    | AuthCount
 )
 CacheMessage = Forget
 

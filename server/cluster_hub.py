@@ -103,6 +103,8 @@ class ClusterHub:
         self._tasks: set[asyncio.Task[int]] = set()
         # users whose last connection on another process went away (presence re-checks them)
         self.on_left_elsewhere: Callable[[set[int]], None] = lambda users: None
+        # login and registration counts made on another process (server/auth_limits.py)
+        self.on_auth_count: Callable[[bus.AuthCount], None] = lambda count: None
 
     # ------------------------------------------------------------------ the Hub interface
     def attach(self, subscriber: Subscriber) -> None:
@@ -180,6 +182,8 @@ class ClusterHub:
                 self.forget_silent()
             case bus.Leaving(origin=node):
                 self._left(self.elsewhere.forget_node(node))
+            case bus.AuthCount():
+                self.on_auth_count(message)
 
     def announce_roster(self, *, ask: bool) -> None:
         """Tell the others who is connected here (and, with `ask`, ask for theirs)."""

@@ -40,6 +40,7 @@ ALIVE_EVERY = 5.0  # seconds between a process's Alive messages
 SILENT_AFTER = 3 * ALIVE_EVERY  # a subscription that heard nothing (not even itself) is dead
 CONNECT_TIMEOUT = 3.0
 RETRY_MAX = 5.0
+POOL_CONNECTIONS = 16  # besides the subscriber's
 SEND_BATCH = 256  # messages per pipeline round trip
 HELD_FORGETS = 10_000  # invalidations kept while Redis is away; beyond: "forget everything"
 
@@ -49,22 +50,24 @@ local epoch = redis.call('INCR', KEYS[1])
 redis.call('PUBLISH', ARGV[2], epoch .. ' ' .. ARGV[1])
 return epoch
 """
-# A token bucket (server/limits.py's, in Redis): ARGV rate, burst; returns the seconds to
-# wait as a string (Lua numbers come back from Redis as integers).
+# A token bucket (server/limits.py's, in Redis): ARGV rate, burst, want; takes up to `want`
+# whole tokens and returns "TAKEN WAIT": how many, and if none, the seconds until one is
+# there (a string: Lua numbers come back from Redis as integers).
 RATE_SCRIPT = """
-local rate, burst = tonumber(ARGV[1]), tonumber(ARGV[2])
+local rate, burst, want = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 local t = redis.call('TIME')
 local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
 local held = redis.call('HMGET', KEYS[1], 'tokens', 'at')
 local tokens = tonumber(held[1]) or burst
 local at = tonumber(held[2]) or now
 tokens = math.min(burst, tokens + math.max(0, now - at) * rate)
+local taken = math.min(want, math.floor(tokens))
 local wait = 0
-if tokens >= 1 then tokens = tokens - 1 else wait = (1 - tokens) / rate end
+if taken >= 1 then tokens = tokens - taken else wait = (1 - tokens) / rate end
 redis.call('HSET', KEYS[1], 'tokens', string.format('%.6f', tokens),
            'at', string.format('%.6f', now))
 redis.call('PEXPIRE', KEYS[1], math.ceil(burst / rate * 1000) + 1000)
-return string.format('%.6f', wait)
+return string.format('%d %.6f', taken, wait)
 """
 
 
@@ -104,10 +107,14 @@ class RedisBus:
         self._events_channel = self.prefix + "events"
         self._cache_channel = self.prefix + "cache"
         self._epoch_key = self.prefix + "cache-epoch"
-        self._client = redis.Redis.from_url(
-            url, socket_connect_timeout=CONNECT_TIMEOUT, socket_timeout=CONNECT_TIMEOUT * 2,
+        # A bounded pool: a burst of requests waits for a connection rather than opening
+        # thousands (Redis's own limit would refuse them).
+        pool = redis.BlockingConnectionPool.from_url(
+            url, max_connections=POOL_CONNECTIONS, timeout=CONNECT_TIMEOUT,
+            socket_connect_timeout=CONNECT_TIMEOUT, socket_timeout=CONNECT_TIMEOUT * 2,
             socket_keepalive=True,
         )  # fmt: skip
+        self._client = redis.Redis.from_pool(pool)
         self._forget_script = self._client.register_script(FORGET_SCRIPT)
         self._rate_script = self._client.register_script(RATE_SCRIPT)
         self.up = False
@@ -341,19 +348,23 @@ class RedisBus:
             batch.set_result(int(value or 0))
 
     # ------------------------------------------------------------------ shared state
-    async def take_token(self, user_id: int, rate: float, burst: int) -> float | None:
-        """One token from the user's bucket shared by every process: 0.0 if allowed, else
-        the seconds to wait; None if Redis cannot be asked (the caller uses its own)."""
+    async def take_tokens(
+        self, user_id: int, rate: float, burst: int, want: int
+    ) -> tuple[int, float] | None:
+        """Up to `want` tokens from the user's bucket shared by every process: how many it
+        gave, and if none, the seconds until one is there; None if Redis cannot be asked
+        (the caller uses its own bucket)."""
         if not self.up:
             return None
         try:
-            wait = await self._rate_script(
-                keys=[f"{self.prefix}rate:{user_id}"], args=[rate, burst]
+            answer = await self._rate_script(
+                keys=[f"{self.prefix}rate:{user_id}"], args=[rate, burst, want]
             )
         except (RedisError, OSError) as exc:
-            self._went_down(exc)
+            log.debug("rate limit of user %d not asked of the bus: %s", user_id, exc)
             return None
-        return float(wait)
+        taken, wait = answer.split()
+        return int(taken), float(wait)
 
     async def swap_presence(self, user_id: int, online: bool) -> bool | None:
         """Record whether the user was last announced online; whether that changed (only
@@ -366,7 +377,7 @@ class RedisBus:
                 f"{self.prefix}online:{user_id}", b"1" if online else b"0", get=True
             )
         except (RedisError, OSError) as exc:
-            self._went_down(exc)
+            log.debug("presence of user %d not swapped on the bus: %s", user_id, exc)
             return None
         return (before == b"1") != online
 

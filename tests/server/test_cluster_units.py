@@ -8,8 +8,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from protocol.errors import RoostError
 from server import bus_messages as bus
+from server.auth_limits import AuthLimits
 from server.cluster_hub import Elsewhere
+from server.limits import SharedRateLimits
 from server.presence import PresenceTracker
 from tests.server.test_chat_units import FakeClock
 
@@ -25,6 +28,7 @@ messages = st.one_of(
     st.builds(bus.Roster, ids, st.lists(ids), st.booleans()),
     st.builds(bus.Alive, ids),
     st.builds(bus.Leaving, ids),
+    st.builds(bus.AuthCount, ids, st.sampled_from(["failed", "succeeded"]), st.text(), st.text()),
 )
 
 
@@ -125,3 +129,66 @@ def test_a_user_back_here_before_the_offline_delay_is_not_announced_offline() ->
     t.connected(1)
     clock.advance(5)
     assert said == [(1, True)]
+
+
+class SharedBucket:
+    """The Redis side of SharedRateLimits, as plain logic: a bucket of whole tokens."""
+
+    def __init__(self, tokens: int) -> None:
+        self.tokens = tokens
+        self.asked = 0
+        self.away = False
+
+    async def take(self, user_id: int, want: int) -> tuple[int, float] | None:
+        self.asked += 1
+        if self.away:
+            return None
+        taken = min(want, self.tokens)
+        self.tokens -= taken
+        return (taken, 0.0) if taken else (0, 0.5)
+
+
+async def test_processes_sharing_a_bucket_get_its_tokens_once_and_ask_redis_once_per_lease() -> (
+    None
+):
+    clock = Clock()
+    bucket = SharedBucket(20)
+    processes = [SharedRateLimits(bucket.take, lease=4, clock=clock) for _ in range(3)]
+    allowed = 0
+    for _ in range(10):  # the same user, on three processes at once
+        for limits in processes:
+            allowed += await limits.wait_for(7) == 0.0
+    assert allowed == 20  # not 3 x 20
+    assert bucket.asked == 20 // 4 + 10  # one round trip per lease of 4, and one per refusal
+    assert await processes[0].wait_for(7) == 0.5  # what Redis says to wait
+
+
+async def test_tokens_held_too_long_are_dropped_and_redis_away_means_ask_the_connection() -> None:
+    clock = Clock()
+    bucket = SharedBucket(100)
+    limits = SharedRateLimits(bucket.take, lease=8, keep=1.0, clock=clock)
+    assert await limits.wait_for(1) == 0.0
+    clock.now = 5
+    assert limits.sweep() == 1
+    bucket.away = True
+    assert await limits.wait_for(1) is None
+
+
+def test_failed_logins_on_one_process_count_on_every_other() -> None:
+    clock = Clock()
+    a = AuthLimits(login_failures=3, registrations_per_hour=2, clock=clock)
+    b = AuthLimits(login_failures=3, registrations_per_hour=2, clock=clock)
+    a.share(b.apply)  # what the bus does, without the bus
+    b.share(a.apply)
+    for _ in range(3):  # a guesser spreading tries over two processes
+        a.login_failed("203.0.113.9", "alice")
+    with pytest.raises(RoostError, match="too many failed logins"):
+        b.check_login("203.0.113.9", "alice")
+    b.login_succeeded("203.0.113.9", "alice")  # the owner, through the other process
+    a.check_login("203.0.113.9", "alice")
+    a.start_registration("198.51.100.7")
+    b.start_registration("198.51.100.7")
+    with pytest.raises(RoostError, match="too many accounts"):
+        a.start_registration("198.51.100.7")
+    b.registration_refused("198.51.100.7")  # that one failed: taken back everywhere
+    a.start_registration("198.51.100.7")
