@@ -34,6 +34,9 @@ from tests.server.chat_fixtures import message, next_event, quiet, receipt
 pytestmark = CLUSTER_LOOP
 
 A, B, C = 0, 1, 2  # the cluster's three processes
+# Authors with more followers than this are merged into timelines at read time (the hybrid
+# fan-out's other half); the other tests' authors have one follower at most.
+CELEBRITY_ABOVE = 1
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
@@ -41,8 +44,9 @@ async def cluster(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[Cluster]:
     async with running_cluster(
-        request.config, tmp_path_factory.mktemp("cluster"), *NO_RATE_LIMIT
-    ) as running:
+        request.config, tmp_path_factory.mktemp("cluster"), *NO_RATE_LIMIT,
+        "--celebrity-threshold", str(CELEBRITY_ABOVE),
+    ) as running:  # fmt: skip
         yield running
 
 
@@ -233,6 +237,30 @@ async def test_a_home_timeline_read_through_another_process_shows_a_post_right_a
     for n in range(3):  # each read through B right after an ack through A
         post = await jay.call("post.create", social_wire.CreatePost(text=f"more {n}"))
         assert (await ivy.call("timeline.home", home)).posts[0].id == post.id
+
+
+async def test_a_celebritys_posts_and_a_new_follow_show_through_other_processes(
+    cluster: Cluster, connections: list[Connection]
+) -> None:
+    cel, _ = await person(cluster, connections, A, "star_cel")
+    fans = [(await person(cluster, connections, node, f"star_fan{node}"))[0] for node in (B, C)]
+    for fan in fans:
+        await fan.call("follow.add", social_wire.UserRef(username="star_cel"))
+    post = await cel.call("post.create", social_wire.CreatePost(text="not fanned out"))
+    home = social_wire.HomeTimeline()
+    for fan in fans:  # told live, and merged into their timelines when read
+        assert post_of((await next_event(fan, "post.created")).data).id == post.id
+        assert [p.id for p in (await fan.call("timeline.home", home)).posts] == [post.id]
+
+    # A newcomer's timeline, read (and so cached) through B, then a follow through A.
+    kit_on_b, _ = await person(cluster, connections, B, "star_kit")
+    kit_on_a = await cluster.connect(A, (await cluster.login(A, "star_kit", "laptop")).token)
+    connections.append(kit_on_a)
+    assert (await kit_on_b.call("timeline.home", home)).posts == []
+    await kit_on_a.call("follow.add", social_wire.UserRef(username="star_cel"))
+    assert [p.id for p in (await kit_on_b.call("timeline.home", home)).posts] == [post.id]
+    await kit_on_a.call("follow.remove", social_wire.UserRef(username="star_cel"))
+    assert (await kit_on_b.call("timeline.home", home)).posts == []
 
 
 async def test_a_process_without_the_bus_is_refused_on_a_database_the_cluster_serves(
