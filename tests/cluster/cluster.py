@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import urllib.error
 import urllib.request
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -35,8 +36,11 @@ NODES = 3
 # Tests in a module share its cluster, and so its event loop.
 CLUSTER_LOOP = pytest.mark.asyncio(loop_scope="module")
 # Presence announced quickly, so the presence tests wait fractions of a second.
-FAST_PRESENCE = ("--presence-online-delay", "0.2", "--presence-offline-delay", "0.2")
 PRESENCE_DELAY = 0.2
+FAST_PRESENCE = (
+    "--presence-online-delay", str(PRESENCE_DELAY),
+    "--presence-offline-delay", str(PRESENCE_DELAY),
+)  # fmt: skip
 
 
 @dataclass
@@ -133,7 +137,6 @@ async def running_cluster(config: pytest.Config, root: Path, *flags: str) -> Asy
     postgres = session_cluster(config)
     database = postgres.create_database(postgres.server_template())
     url = postgres.url(database)
-    nodes: list[ServerProcess] = []
     cluster: Cluster | None = None
     try:
         with private_redis() as redis:
@@ -141,28 +144,35 @@ async def running_cluster(config: pytest.Config, root: Path, *flags: str) -> Asy
                 ServerProcess(root / f"node{i}", extra_args=serve_flags(url, redis.url, *flags))
                 for i in range(NODES)
             ]
-            started = await asyncio.gather(*(n.start() for n in nodes), return_exceptions=True)
-            if failed := [s for s in started if isinstance(s, BaseException)]:
-                raise failed[0]
-            # The first account of a server is its admin: made now, so no test's user is.
-            admin_conn = Connection(nodes[0].url)
-            await admin_conn.open()
             try:
-                admin: wire.DeviceSession = await admin_conn.call(
-                    "auth.register",
-                    wire.Credentials(username="admin", password=PASSWORD, device_name="admin"),
-                )
+                started = await asyncio.gather(*(n.start() for n in nodes), return_exceptions=True)
+                if failed := [s for s in started if isinstance(s, BaseException)]:
+                    raise failed[0]
+                cluster = Cluster(nodes, redis, url, await _register_admin(nodes[0].url))
+                yield cluster
+                # Whatever the tests made the processes go through, none may have failed.
+                assert not cluster.errors_logged(), cluster.errors_logged()
             finally:
-                await admin_conn.close()
-            cluster = Cluster(nodes, redis, url, admin)
-            yield cluster
+                for proxy in cluster.proxies if cluster is not None else []:
+                    await proxy.close()
+                for node in nodes:  # before their Redis goes
+                    await _stop(node)
     finally:
-        if cluster is not None:
-            for proxy in cluster.proxies:
-                await proxy.close()
-        for node in nodes:
-            await _stop(node)
         postgres.drop_database(database)
+
+
+async def _register_admin(url: str) -> wire.DeviceSession:
+    """The first account of a server is its admin: made first, so no test's user is."""
+    conn = Connection(url)
+    await conn.open()
+    try:
+        admin: wire.DeviceSession = await conn.call(
+            "auth.register",
+            wire.Credentials(username="admin", password=PASSWORD, device_name="admin"),
+        )
+        return admin
+    finally:
+        await conn.close()
 
 
 async def _stop(node: ServerProcess) -> None:
