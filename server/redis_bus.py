@@ -115,6 +115,12 @@ class RedisBus:
             socket_keepalive=True,
         )  # fmt: skip
         self._client = redis.Redis.from_pool(pool)
+        # What this process sends goes out on one connection of its own, in order, never
+        # waiting behind the pool (a busy moment must not stall or reorder the events).
+        self._sender = redis.Redis.from_url(
+            url, single_connection_client=True, socket_connect_timeout=CONNECT_TIMEOUT,
+            socket_timeout=CONNECT_TIMEOUT * 2, socket_keepalive=True,
+        )  # fmt: skip
         self._forget_script = self._client.register_script(FORGET_SCRIPT)
         self._rate_script = self._client.register_script(RATE_SCRIPT)
         self.up = False
@@ -142,6 +148,7 @@ class RedisBus:
             await self._client.ping()
         except (RedisError, OSError) as exc:
             await self._client.aclose()
+            await self._sender.aclose()
             raise BusUnavailable(f"cannot reach the bus at {describe(self.url)}: {exc}") from None
         self._tasks = [
             asyncio.create_task(self._subscribe_forever()),
@@ -163,6 +170,7 @@ class RedisBus:
             self._epoch_reader.cancel()
             await asyncio.gather(self._epoch_reader, return_exceptions=True)
         await self._client.aclose()
+        await self._sender.aclose()
 
     def _went_down(self, exc: BaseException) -> None:
         if self.up:
@@ -277,7 +285,7 @@ class RedisBus:
                 batch = [(b"f" + m, d) for m, d in self._held_forgets] + batch
                 self._held_forgets = []
             try:
-                await self._send(batch)
+                await self._send_or_retry(batch)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
@@ -291,10 +299,25 @@ class RedisBus:
                 if done is not None and not done.done():
                     done.set_result(None)
 
+    async def _send_or_retry(self, batch: list[tuple[bytes, asyncio.Future[None] | None]]) -> None:
+        """Send, trying again while the subscription says Redis is there (a send that timed
+        out on a loaded machine is not an outage; a repeat of it is harmless: clients drop
+        an event they already have by its id or seq); give up after SILENT_AFTER."""
+        give_up = time.monotonic() + SILENT_AFTER
+        while True:
+            try:
+                await self._send(batch)
+                return
+            except (RedisError, OSError) as exc:
+                if not self.up or time.monotonic() > give_up:
+                    raise
+                log.debug("sending on the bus failed (%s): trying again", exc)
+                await asyncio.sleep(0.05)
+
     async def _send(self, batch: list[tuple[bytes, asyncio.Future[None] | None]]) -> None:
         if not self.up:
             raise ConnectionError("bus unavailable")
-        async with self._client.pipeline(transaction=False) as pipe:
+        async with self._sender.pipeline(transaction=False) as pipe:
             sent = 0
             for payload, _ in batch:
                 if payload.startswith(b"f"):
