@@ -15,6 +15,7 @@ import pytest
 import pytest_asyncio
 
 from client.connection import Connection
+from client.errors import AccountDisabled, AuthRejected
 from protocol import accounts
 from protocol import admin as admin_wire
 from protocol import chat as chat_wire
@@ -170,7 +171,7 @@ async def test_someone_connected_to_two_processes_stays_online_until_their_last_
     assert [(p.user, p.online) for p in pulled.users] == [("here_cy", False)]
 
 
-async def test_a_revoked_device_is_closed_on_the_process_it_is_connected_to(
+async def test_a_device_revoked_through_one_process_is_closed_on_every_other(
     cluster: Cluster, connections: list[Connection]
 ) -> None:
     dan, _ = await person(cluster, connections, A, "revoke_dan")
@@ -182,6 +183,8 @@ async def test_a_revoked_device_is_closed_on_the_process_it_is_connected_to(
     await dan.call("devices.revoke", accounts.RevokeDevice(device_id=phone.device_id))
     for conn in (on_b, on_c):
         assert (await closed(conn, seconds=2)).startswith("4001")
+    with pytest.raises(AuthRejected):
+        await cluster.connect(C, phone.token)
     assert (await dan.call("auth.whoami")).username == "revoke_dan"  # the revoker stays
 
 
@@ -197,6 +200,8 @@ async def test_a_disabled_account_is_closed_on_every_process_at_once(
     await admin.call("admin.users.disable", admin_wire.AccountRef(username="disable_eve"))
     for conn in eve_conns:
         assert (await closed(conn, seconds=2)).startswith("4003")
+    with pytest.raises(AccountDisabled):
+        await cluster.connect(C, eve.token)
 
     await admin.call("admin.users.enable", admin_wire.AccountRef(username="disable_eve"))
     again = await cluster.connect(C, eve.token)  # the token works again, on any process
