@@ -20,6 +20,7 @@ from storage.database import Database
 from storage.engines import server_database
 from tests.helpers import PASSWORD, Home, ServerProcess
 from tests.postgres import session_cluster
+from tests.redis_server import session_redis
 
 
 class LiveServer:
@@ -216,3 +217,10 @@ def postgres_url(request: pytest.FixtureRequest) -> Iterator[str]:
         yield cluster.url(name)
     finally:
         cluster.drop_database(name)
+
+
+@pytest.fixture(scope="session")
+def redis_url(request: pytest.FixtureRequest) -> str:
+    """redis://127.0.0.1:PORT/0: the session's real Redis (tests/redis_server.py), shared by
+    every test that asks; a test that stops Redis starts its own with `private_redis()`."""
+    return session_redis(request.config).url

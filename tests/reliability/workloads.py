@@ -98,6 +98,9 @@ class ChatBurst:
         self.acked: dict[str, int] = {}  # text -> seq
         self.queued: dict[str, str] = {}  # client id -> text
         self.sent: set[str] = set()
+        # Set to end run() while its servers are up (a cluster that lost one process keeps
+        # serving the senders connected to the others).
+        self.stop = asyncio.Event()
 
     async def setup(self) -> None:
         names = [c.home.require_account().username for c in self.clients]
@@ -109,6 +112,8 @@ class ChatBurst:
     async def run(self, cycle: int) -> None:
         async def sender(i: int, client: RoostClient) -> None:
             for n in range(100_000):
+                if self.stop.is_set():
+                    return
                 text = f"c{cycle} s{i} m{n}"
                 args = chat_wire.SendMessage(
                     to=self.group, text=text, client_id=f"chat-c{cycle}-s{i}-m{n}"
@@ -158,6 +163,7 @@ class PostFanOut:
         self.acked: dict[str, str] = {}  # text -> post id
         self.queued: dict[str, str] = {}  # client id -> text
         self.sent: set[str] = set()
+        self.stop = asyncio.Event()  # as ChatBurst.stop
 
     async def setup(self) -> None:
         name = self.author.home.require_account().username
@@ -166,6 +172,8 @@ class PostFanOut:
 
     async def run(self, cycle: int) -> None:
         for n in range(100_000):
+            if self.stop.is_set():
+                return
             text = f"post c{cycle} n{n}"
             args = social_wire.CreatePost(text=text, client_id=f"post-c{cycle}-n{n}")
             self.sent.add(text)
