@@ -85,12 +85,15 @@ async def start_server(
     limits: Limits | None = None,
     registration: str = "open",
     database_url: str | None = None,
+    bus_url: str | None = None,
 ) -> RoostServer:
     """A server on an ephemeral port; anyone may register (tests of the registration modes
-    ask for another mode). `database_url`: PostgreSQL instead of SQLite in `data_dir`."""
+    ask for another mode). `database_url`: PostgreSQL instead of SQLite in `data_dir`;
+    `bus_url`: one of several processes on that database, through this Redis."""
     config = ServerConfig(
         data_dir=data_dir,
         database_url=database_url,
+        bus_url=bus_url,
         port=0,
         limits=limits or Limits(),
         shutdown_grace=5.0,

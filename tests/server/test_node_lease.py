@@ -42,6 +42,28 @@ async def test_a_server_holds_a_lease_while_it_runs_and_mints_under_it(
     assert holder.split(":")[1].isdigit()  # host:pid:random, for an operator reading the table
 
 
+async def test_two_servers_on_one_database_mint_under_different_nodes(
+    tmp_path: Path, postgres_url: str, redis_url: str
+) -> None:
+    bus = redis_url.rsplit("/", 1)[0] + "/7"  # a Roost of its own on the session's Redis
+    first = await start_server(tmp_path / "a", database_url=postgres_url, bus_url=bus)
+    second = await start_server(tmp_path / "b", database_url=postgres_url, bus_url=bus)
+    try:
+        a, b = LiveServer(first), LiveServer(second)
+        alice = await a.connect((await a.register("alice")).token)
+        bob = await b.connect((await b.register("bob")).token)
+        ids = [(await group(alice, "a", "bob")).id, (await group(bob, "b", "alice")).id]
+        await alice.close()
+        await bob.close()
+        assert node_of(ids[0]) != node_of(ids[1])
+        assert len(await NodeLeases(first.db).held()) == 2
+    finally:
+        await first.stop()
+    # the first one's lease went with it: the second still holds its own
+    assert [n for n, _, _ in await NodeLeases(second.db).held()] == [node_of(ids[1])]
+    await second.stop()
+
+
 async def test_a_second_server_on_one_database_without_a_bus_is_refused(
     tmp_path: Path, postgres_url: str
 ) -> None:
