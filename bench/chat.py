@@ -21,15 +21,27 @@ With `--engines sqlite,postgresql` Roost runs twice, on each database engine, in
 ("roost" on SQLite, "roost-pg" on a throw-away PostgreSQL cluster this script starts with the
 machine's own server binaries, fsync on, as tests/postgres.py does).
 
+With `--cluster N` Roost also runs as a cluster: N `roost serve --bus` processes (each its own
+data folder) on one throw-away PostgreSQL and one throw-away Redis (the machine's
+`redis-server`). At every rate, "roost-pg-bus" puts every client on the first process (the
+others run idle) and "roost-pg-bus-x" spreads them over all N, client i on process i mod N, so
+every group has members on every process. Each message's text carries its sender's process,
+so the receivers time cross-process deliveries apart ("x p50", "x p99"); "deliv%" checks that
+every acked message reached every other member, wherever connected. A second table gives the
+CPU seconds each process used over each step (the Roost processes, PostgreSQL's processes,
+Redis, the client workers) and all of them per 1,000 messages.
+
     python bench/chat.py                          # 500 clients, rates 1000..6000 msg/s
     python bench/chat.py --n 200 --rates 500,1000 --duration 3 --json
     python bench/chat.py --engines sqlite,postgresql --servers roost --rates 50,2000,3000
+    python bench/chat.py --cluster 2 --n 200 --rates 50,1000,2000   # the cluster alone
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import heapq
 import json
 import math
@@ -41,16 +53,23 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import msgspec
-import psutil
 from websockets.asyncio.client import ClientConnection
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(1, str(Path(__file__).resolve().parent.parent))
-from connections import HOST, open_one, request, roost_argv, server_process
+from cluster import ProcessCpu, postmaster_pid, redis_server
+from connections import (
+    HOST,
+    ServerProcess,
+    open_one,
+    request,
+    roost_argv,
+    server_process,
+)
 
 TARGET_RATE = 3000.0
 TARGET_P99_MS = 50.0
@@ -89,6 +108,14 @@ class Step:
     server_cpu: float  # CPU seconds per second of the step: 1.0 is one whole core
     client_cpu: float  # the same, summed over the client processes
     server_ms_per_1k: float  # server CPU milliseconds per 1,000 acked messages (noise-robust)
+    delivered_share: float  # deliveries / (acked messages x the other members of their group)
+    # A cluster's steps: deliveries whose sender was on another server process than the
+    # receiver (the figures above count every delivery), and the CPU seconds each process
+    # used over the step (the Roost processes, PostgreSQL's, Redis, the client workers).
+    cross_deliveries: int = 0
+    cross_p50_ms: float = math.nan
+    cross_p99_ms: float = math.nan
+    cpu_seconds: dict[str, float] = field(default_factory=dict)
 
 
 # ---------------------------------------------------------------------------------- bare server
@@ -133,30 +160,32 @@ async def run_worker(spec: dict[str, object]) -> dict[str, object]:
     schedule (a heap) for all its clients instead of a sleeping task each, request frames
     filled into a prepared template, and a delivery's send time found in the frame's text
     without decoding the whole frame."""
-    uri = str(spec["uri"])
     mode = str(spec["mode"])
     clients: list[dict[str, str]] = spec["clients"]  # type: ignore[assignment]
     per_client = float(spec["per_client_rate"])  # type: ignore[arg-type]
     duration = float(spec["duration"])  # type: ignore[arg-type]
     start_at = float(spec["start_at"])  # type: ignore[arg-type]
     end = start_at + duration
-    deliveries: list[float] = []
+    deliveries: list[float] = []  # from a sender on the receiver's own server process
+    cross: list[float] = []  # from a sender on another process of a cluster
     acks: list[float] = []
-    counts = {"sent": 0, "acked": 0, "errors": 0}
+    counts = {"sent": 0, "acked": 0, "errors": 0, "expected": 0}
     pending: list[dict[int, float]] = [{} for _ in clients]
     tag = f"{os.getpid()}-{random.getrandbits(48):x}"  # with the request id: a client_id
+    # The text is the send time and the sender's process: "TIME@NODE".
     if mode == "bare":
-        template = '{"id":%d,"text":"%r"}'
-        frames = [template for _ in clients]
+        frames = ['{"id":%d,"text":"%r@' + c["node"] + '"}' for c in clients]
     else:
+        start = '{"id":%d,"op":"chat.send","args":{"to":"'
         frames = [
-            '{"id":%d,"op":"chat.send","args":{"to":"' + c["group"] + '","text":"%r",'
-            '"client_id":"' + f"{tag}-{i}-" + '%d"}}'
+            f'{start}{c["group"]}","text":"%r@{c["node"]}","client_id":"{tag}-{i}-%d"}}}}'
             for i, c in enumerate(clients)
         ]
 
     async def read(i: int, ws: ClientConnection) -> None:
         mine = pending[i]
+        node = clients[i]["node"]
+        fanout = int(clients[i]["fanout"])
         async for raw in ws:
             now = time.monotonic()
             assert isinstance(raw, str)
@@ -165,21 +194,24 @@ async def run_worker(spec: dict[str, object]) -> dict[str, object]:
                 at = raw.find(_TEXT)
                 if at >= 0 and raw.startswith(("chat.message", "m"), 10):
                     text = raw[at + len(_TEXT) : raw.find('"', at + len(_TEXT))]
+                    sent_at_text, _, sender = text.partition("@")
                     try:
-                        deliveries.append(now - float(text))
+                        latency = now - float(sent_at_text)
                     except ValueError:
-                        pass
+                        continue
+                    (deliveries if sender == node else cross).append(latency)
                 continue
             frame = _frame.decode(raw)
             sent_at = mine.pop(frame.id, None) if frame.id is not None else None
             if frame.ok and sent_at is not None:
                 counts["acked"] += 1
+                counts["expected"] += fanout
                 if now <= end + 0.5:
                     acks.append(now - sent_at)
             else:
                 counts["errors"] += 1
 
-    conns = await asyncio.gather(*(open_one(uri, c.get("token") or None, 30) for c in clients))
+    conns = await asyncio.gather(*(open_one(c["uri"], c.get("token") or None, 30) for c in clients))
     if mode == "bare":
         for ws, c in zip(conns, clients, strict=True):
             await ws.send(c["group"])
@@ -208,7 +240,7 @@ async def run_worker(spec: dict[str, object]) -> dict[str, object]:
         task.cancel()
     await asyncio.gather(*readers, return_exceptions=True)
     await asyncio.gather(*(ws.close() for ws in conns), return_exceptions=True)
-    return {"deliveries": deliveries, "acks": acks, "cpu": cpu, **counts}
+    return {"deliveries": deliveries, "cross": cross, "acks": acks, "cpu": cpu, **counts}
 
 
 _TEXT = '"text":"'
@@ -221,26 +253,24 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-def cpu_seconds(pid: int) -> float:
-    times = psutil.Process(pid).cpu_times()
-    return float(times.user + times.system)
-
-
 async def run_step(
     server: str,
-    pid: int,
-    uri: str,
+    servers: dict[str, ProcessCpu],
     clients: list[dict[str, str]],
     rate: float,
     duration: float,
     workers: int,
+    services: dict[str, ProcessCpu] | None = None,
 ) -> Step:
+    """One offered rate for `duration` seconds. Each client names the server it connects to
+    (`uri`) and that server's index (`node`). `servers` are the processes whose CPU is the
+    server's own; `services` (a cluster's PostgreSQL and Redis) are measured beside them."""
+    services = services or {}
     start_at = time.monotonic() + 2.0 + len(clients) / 400  # time for every worker to connect
     procs = []
     for w in range(workers):
         spec = {
-            "uri": uri,
-            "mode": server,
+            "mode": server if server == "bare" else "roost",
             "clients": clients[w::workers],
             "per_client_rate": rate / len(clients),
             "duration": duration,
@@ -258,7 +288,10 @@ async def run_step(
         proc.stdin.close()
         procs.append(proc)
     await asyncio.sleep(max(0.0, start_at - time.monotonic()))
-    server_cpu_start = cpu_seconds(pid)
+    measured = {**servers, **services}
+    for process in measured.values():
+        process.mark()
+    used: dict[str, float] = {}
     results = []
     for proc in procs:
         out, _ = await proc.communicate()
@@ -266,16 +299,20 @@ async def run_step(
             raise RuntimeError(f"a worker failed with {proc.returncode}")
         results.append(json.loads(out))
         if len(results) == 1:
-            server_cpu_end = cpu_seconds(pid)
+            used = {name: process.since_mark() for name, process in measured.items()}
     busy = duration + DRAIN_SECONDS  # each worker's span from start_at to its end
     acked = sum(r["acked"] for r in results)
-    server_cpu_used = server_cpu_end - server_cpu_start
-    deliveries = [d for r in results for d in r["deliveries"]]
+    server_cpu_used = sum(used[name] for name in servers)
+    cross = [d for r in results for d in r["cross"]]
+    deliveries = [d for r in results for d in r["deliveries"]] + cross
+    expected = sum(r["expected"] for r in results)
     acks = [a for r in results for a in r["acks"]]
     sent = sum(r["sent"] for r in results)
     acked_in_time = len(acks)
     errors = sum(r["errors"] for r in results)
     offered_total = rate * duration
+    if services:
+        used["clients"] = sum(r["cpu"] for r in results)
     return Step(
         server=server,
         offered=rate,
@@ -291,7 +328,25 @@ async def run_step(
         server_cpu=server_cpu_used / busy,
         client_cpu=sum(r["cpu"] for r in results) / busy,
         server_ms_per_1k=server_cpu_used * 1e6 / acked if acked else math.nan,
+        delivered_share=len(deliveries) / expected if expected else math.nan,
+        cross_deliveries=len(cross),
+        cross_p50_ms=percentile(cross, 0.50) * 1000,
+        cross_p99_ms=percentile(cross, 0.99) * 1000,
+        cpu_seconds={name: round(seconds, 3) for name, seconds in used.items()} if services else {},
     )
+
+
+def placed(clients: list[dict[str, str]], servers: list[ServerProcess]) -> list[dict[str, str]]:
+    """The clients spread over `servers` one by one (client i on server i mod N): groups are
+    runs of consecutive clients, so every group of at least N has members on every server."""
+    size: dict[str, int] = {}
+    for c in clients:
+        size[c["group"]] = size.get(c["group"], 0) + 1
+    return [
+        {**c, "uri": servers[i % len(servers)].uri, "node": str(i % len(servers)),
+         "fanout": str(size[c["group"]] - 1)}
+        for i, c in enumerate(clients)
+    ]  # fmt: skip
 
 
 # ---------------------------------------------------------------------------------- set-up
@@ -368,16 +423,15 @@ async def run_roost(
 
         cluster = PostgresCluster().start()
         db = cluster.url(cluster.create_database())
-    elif engine != "sqlite":
-        raise SystemExit(f"--engines: {engine}? (sqlite, postgresql)")
     name = "roost" if engine == "sqlite" else "roost-pg"
     steps = []
     try:
         clients = await prepare_roost(args, workdir, db)
         async with server_process(name, roost_argv(workdir / "data", db), workdir) as roost:
+            servers = {name: ProcessCpu(roost.proc.pid)}
             for rate in rates:
                 step = await run_step(
-                    name, roost.proc.pid, roost.uri, clients, rate, args.duration, args.workers
+                    name, servers, placed(clients, [roost]), rate, args.duration, args.workers
                 )
                 print_table([step]) if not args.json else None
                 steps.append(step)
@@ -391,19 +445,164 @@ def bare_clients(n: int, group_size: int) -> list[dict[str, str]]:
     return [{"group": f"g{i // group_size}"} for i in range(n)]
 
 
-def print_table(steps: list[Step]) -> None:
+# ---------------------------------------------------------------------------------- cluster
+ONE, SPREAD = "roost-pg-bus", "roost-pg-bus-x"
+CLUSTER_RATE = 50.0  # the offered rate of the cross-process latency target
+TARGET_CLUSTER_P99_MS = 20.0
+
+
+async def run_cluster(args: argparse.Namespace, workdir: Path, rates: list[float]) -> list[Step]:
+    """One PostgreSQL, one Redis and `--cluster` N `roost serve --bus` processes, each with its
+    own data folder. At each rate: every client on process 0 (ONE; the others run idle), then
+    the clients spread over all N (SPREAD), so a group's messages cross between processes."""
+    from tests.postgres import PostgresCluster
+
+    workdir.mkdir(parents=True)
+    postgres = PostgresCluster().start()
+    steps: list[Step] = []
+    try:
+        with redis_server() as redis:
+            db = postgres.url(postgres.create_database())
+            clients = await prepare_roost(args, workdir, db)
+            services = {
+                "postgres": ProcessCpu(postmaster_pid(postgres.data)),
+                "redis": ProcessCpu(redis.pid),
+            }
+            async with contextlib.AsyncExitStack() as stack:
+                roosts = []
+                for k in range(args.cluster):  # one after another: the first finds itself alone
+                    argv = [*roost_argv(workdir / f"data-{k}", db), "--bus", redis.url]
+                    roost = server_process(f"roost-{k}", argv, workdir)
+                    roosts.append(await stack.enter_async_context(roost))
+                servers = {r.name: ProcessCpu(r.proc.pid) for r in roosts}
+                one, spread = placed(clients, roosts[:1]), placed(clients, roosts)
+                if args.warmup > 0:  # asyncpg prepares its statements once per connection
+                    print(f"warming up the cluster for {args.warmup:g} s ...", file=sys.stderr)
+                    await run_step(
+                        SPREAD, servers, spread, rates[0], args.warmup, args.workers, services
+                    )
+                for rate in rates:
+                    for name, where in ((ONE, one), (SPREAD, spread)):
+                        step = await run_step(
+                            name, servers, where, rate, args.duration, args.workers, services
+                        )
+                        if not args.json:
+                            print_table([step])
+                            print_cpu([step])
+                        steps.append(step)
+    finally:
+        postgres.stop()
+    return steps
+
+
+def cluster_summary(steps: list[Step], processes: int) -> dict[str, object]:
+    """Cross-process latency beside one process's, and the highest sustained rates."""
+    by_rate: dict[float, dict[str, Step]] = {}
+    for s in steps:
+        by_rate.setdefault(s.offered, {})[s.server] = s
+    latency = []
+    for rate, pair in sorted(by_rate.items()):
+        if ONE in pair and SPREAD in pair:
+            one, spread = pair[ONE], pair[SPREAD]
+            latency.append(
+                {
+                    "offered": rate,
+                    "one_p50_ms": round(one.p50_ms, 2),
+                    "one_p99_ms": round(one.p99_ms, 2),
+                    "cross_p50_ms": round(spread.cross_p50_ms, 2),
+                    "cross_p99_ms": round(spread.cross_p99_ms, 2),
+                    "cross_p99_ratio": round(spread.cross_p99_ms / one.p99_ms, 2),
+                }
+            )
+    at_rate = [row for row in latency if row["offered"] == CLUSTER_RATE]
+    one_best, spread_best = best_step(steps, ONE), best_step(steps, SPREAD)
+    return {
+        "processes": processes,
+        "one_max_sustained": one_best.offered if one_best else 0,
+        "spread_max_sustained": spread_best.offered if spread_best else 0,
+        "sustained_ratio": (
+            round(spread_best.offered / one_best.offered, 3) if one_best and spread_best else 0.0
+        ),
+        "latency": latency,
+        "target_p99_ms": TARGET_CLUSTER_P99_MS,
+        # None: the run did not offer CLUSTER_RATE
+        "target_met": (at_rate[0]["cross_p99_ms"] <= TARGET_CLUSTER_P99_MS) if at_rate else None,
+    }
+
+
+def print_cluster_summary(summary: dict[str, object]) -> None:
     print(
-        f"{'server':<8} {'offered/s':>9} {'acked/s':>9} {'errors':>6} {'deliveries':>10}"
-        f" {'p50 ms':>7} {'p99 ms':>7} {'ack p99':>8} {'srv cpu':>7} {'cli cpu':>7}"
-        f" {'srv ms/1k':>9}  sustained"
+        "\ncross-process delivery (sender and receiver on different processes) beside one"
+        " process, p50 / p99 ms:"
+    )
+    for row in summary["latency"]:  # type: ignore[attr-defined]
+        print(
+            f"  {row['offered']:>6.0f} msg/s: one process {row['one_p50_ms']:.1f} /"
+            f" {row['one_p99_ms']:.1f}, cross {row['cross_p50_ms']:.1f} /"
+            f" {row['cross_p99_ms']:.1f} (p99 {row['cross_p99_ratio']:.2f}x)"
+        )
+    met = summary["target_met"]
+    verdict = "not measured (offer 50 msg/s)" if met is None else "met" if met else "not met"
+    print(
+        f"highest sustained durable rate: 1 process {summary['one_max_sustained']:.0f} msg/s,"
+        f" spread over {summary['processes']} {summary['spread_max_sustained']:.0f} msg/s"
+        f" ({summary['sustained_ratio']:.2f}x; the top offered rate caps both)"
+    )
+    print(
+        f"target: cross-process delivery p99 <= {TARGET_CLUSTER_P99_MS:.0f} ms at"
+        f" {CLUSTER_RATE:.0f} msg/s: {verdict}"
+    )
+
+
+# ---------------------------------------------------------------------------------- output
+def _ms(value: float) -> str:
+    return "-" if math.isnan(value) else f"{value:.1f}"
+
+
+def print_table(steps: list[Step]) -> None:
+    cross = any(s.cpu_seconds for s in steps)  # a cluster's rows: cross-process columns
+    print(
+        f"{'server':<14} {'offered/s':>9} {'acked/s':>9} {'errors':>6} {'deliveries':>10}"
+        f" {'deliv%':>6} {'p50 ms':>7} {'p99 ms':>7}"
+        + (f" {'x p50':>7} {'x p99':>7}" if cross else "")
+        + f" {'ack p99':>8} {'srv cpu':>7} {'cli cpu':>7} {'srv ms/1k':>9}  sustained"
     )
     for s in steps:
         print(
-            f"{s.server:<8} {s.offered:>9.0f} {s.achieved:>9.0f} {s.errors:>6}"
-            f" {s.deliveries:>10} {s.p50_ms:>7.1f} {s.p99_ms:>7.1f} {s.ack_p99_ms:>8.1f}"
-            f" {s.server_cpu:>7.2f} {s.client_cpu:>7.2f} {s.server_ms_per_1k:>9.1f}"
-            f"  {'yes' if s.sustained else 'no'}"
+            f"{s.server:<14} {s.offered:>9.0f} {s.achieved:>9.0f} {s.errors:>6}"
+            f" {s.deliveries:>10} {s.delivered_share * 100:>6.1f} {_ms(s.p50_ms):>7}"
+            f" {_ms(s.p99_ms):>7}"
+            + (f" {_ms(s.cross_p50_ms):>7} {_ms(s.cross_p99_ms):>7}" if cross else "")
+            + f" {_ms(s.ack_p99_ms):>8} {s.server_cpu:>7.2f} {s.client_cpu:>7.2f}"
+            f" {_ms(s.server_ms_per_1k):>9}  {'yes' if s.sustained else 'no'}"
         )
+
+
+def print_cpu(steps: list[Step]) -> None:
+    """CPU seconds each process of a cluster used over each step (its duration plus the
+    drain), and all of them per 1,000 acked messages."""
+    rows = [s for s in steps if s.cpu_seconds]
+    if not rows:
+        return
+    names = list(rows[0].cpu_seconds)
+    print(
+        f"{'CPU seconds':<14} {'offered/s':>9} {'acked':>7}"
+        + "".join(f" {name:>9}" for name in names)
+        + f" {'all':>7} {'all ms/1k':>9}"
+    )
+    for s in rows:
+        total = sum(s.cpu_seconds.values())
+        per_1k = total * 1e6 / s.acked if s.acked else math.nan
+        print(
+            f"{s.server:<14} {s.offered:>9.0f} {s.acked:>7}"
+            + "".join(f" {s.cpu_seconds.get(name, math.nan):>9.2f}" for name in names)
+            + f" {total:>7.2f} {_ms(per_1k):>9}"
+        )
+
+
+def best_step(steps: list[Step], server: str) -> Step | None:
+    ok = [s for s in steps if s.server == server and s.sustained]
+    return max(ok, key=lambda s: s.offered) if ok else None
 
 
 async def main(args: argparse.Namespace) -> int:
@@ -417,51 +616,52 @@ async def main(args: argparse.Namespace) -> int:
         bare_argv = [sys.executable, str(Path(__file__).resolve()), "--bare-server"]
         if "bare" in args.servers:
             async with server_process("bare", bare_argv, workdir) as bare:
+                servers = {"bare": ProcessCpu(bare.proc.pid)}
+                clients = placed(bare_clients(args.n, args.group), [bare])
                 for rate in rates:
                     step = await run_step(
-                        "bare",
-                        bare.proc.pid,
-                        bare.uri,
-                        bare_clients(args.n, args.group),
-                        rate,
-                        args.duration,
-                        args.workers,
+                        "bare", servers, clients, rate, args.duration, args.workers
                     )
                     print_table([step]) if not args.json else None
                     steps.append(step)
+        if args.cluster:
+            steps += await run_cluster(args, workdir / "cluster", rates)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 
-    def best(server: str) -> Step | None:
-        ok = [s for s in steps if s.server == server and s.sustained]
-        return max(ok, key=lambda s: s.offered) if ok else None
-
-    roost_best, bare_best = best("roost"), best("bare")
+    roost_best, bare_best = best_step(steps, "roost"), best_step(steps, "bare")
     ratio = (roost_best.offered / bare_best.offered) if roost_best and bare_best else 0.0
     at_target = [
         s for s in steps if s.server == "roost" and s.offered >= TARGET_RATE and s.sustained
     ]
     target_met = any(s.p99_ms <= TARGET_P99_MS for s in at_target)
-    summary = {
+    summary: dict[str, object] = {
         "clients": args.n,
         "group_size": args.group,
         "duration_s": args.duration,
         "workers": args.workers,
-        "roost_max_sustained": roost_best.offered if roost_best else 0,
-        "roost_pg_max_sustained": (pg.offered if (pg := best("roost-pg")) else 0),
-        "bare_max_sustained": bare_best.offered if bare_best else 0,
-        "ratio": round(ratio, 3),
-        "target_met": target_met,
-        "steps": [asdict(s) for s in steps],
     }
+    if args.servers:
+        summary |= {
+            "roost_max_sustained": roost_best.offered if roost_best else 0,
+            "roost_pg_max_sustained": (pg.offered if (pg := best_step(steps, "roost-pg")) else 0),
+            "bare_max_sustained": bare_best.offered if bare_best else 0,
+            "ratio": round(ratio, 3),
+            "target_met": target_met,
+        }
+    if args.cluster:
+        summary["cluster"] = cluster_summary(steps, args.cluster)
+    summary["steps"] = [asdict(s) for s in steps]
     if args.json:
         print(json.dumps(summary, indent=2))
-    else:
-        print()
-        print_table(steps)
+        return 0
+    print()
+    print_table(steps)
+    print_cpu(steps)
+    if args.servers:
         print(
-            f"\nhighest sustained rate: Roost {summary['roost_max_sustained']:.0f} msg/s (durable),"
-            f" on PostgreSQL {summary['roost_pg_max_sustained']:.0f} msg/s,"
+            f"\nhighest sustained rate: Roost {summary['roost_max_sustained']:.0f} msg/s"
+            f" (durable), on PostgreSQL {summary['roost_pg_max_sustained']:.0f} msg/s,"
             f" bare {summary['bare_max_sustained']:.0f} msg/s; ratio {ratio:.2f}x"
             f" (the top offered rate caps both: raise --rates to find the real ceiling)"
         )
@@ -469,7 +669,40 @@ async def main(args: argparse.Namespace) -> int:
             f"target >= {TARGET_RATE:.0f} durable msg/s with delivery p99"
             f" <= {TARGET_P99_MS:.0f} ms: {'met' if target_met else 'not met'}"
         )
+    if args.cluster:
+        print_cluster_summary(summary["cluster"])  # type: ignore[arg-type]
     return 0
+
+
+def check_args(args: argparse.Namespace) -> str | None:
+    """What is wrong with the options, in one line; None if nothing."""
+    try:
+        rates = [float(r) for r in args.rates.split(",")]
+    except ValueError:
+        return f"--rates {args.rates!r}: write total msg/s steps such as 50,1000,2000"
+    if not rates or any(not (math.isfinite(r) and r > 0) for r in rates):
+        return f"--rates {args.rates!r}: every rate is a number of msg/s above 0"
+    if args.n < 2 or args.group < 2:
+        return "--n and --group: at least 2 (a message needs someone to receive it)"
+    if args.duration <= 0 or args.workers < 1 or args.warmup < 0:
+        return "--duration above 0, --workers at least 1, --warmup 0 or more"
+    if args.servers is None:  # with --cluster alone, only the cluster runs
+        args.servers = "" if args.cluster else "roost,bare"
+    servers = [s for s in args.servers.split(",") if s]
+    if unknown := set(servers) - {"roost", "bare"}:
+        return f"--servers: {', '.join(sorted(unknown))}? (roost, bare)"
+    if unknown := set(args.engines.split(",")) - {"sqlite", "postgresql"}:
+        return f"--engines: {', '.join(sorted(unknown))}? (sqlite, postgresql)"
+    if args.cluster == 1 or args.cluster < 0:
+        return "--cluster: 2 or more processes (one process is the roost-pg-bus row already)"
+    if args.cluster > args.group:
+        return (
+            f"--cluster {args.cluster} needs --group {args.cluster} or more: every group has"
+            " members on every process"
+        )
+    if not servers and not args.cluster:
+        return "nothing to run: --servers roost,bare and/or --cluster N"
+    return None
 
 
 def parse_args() -> argparse.Namespace:
@@ -482,12 +715,27 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--duration", type=float, default=5.0, help="seconds per step")
     parser.add_argument("--workers", type=int, default=4, help="client processes (default 4)")
     parser.add_argument(
-        "--servers", default="roost,bare", help="which servers to run (default roost,bare)"
+        "--servers",
+        help="which servers to run: roost, bare (default roost,bare; none with --cluster)",
     )
     parser.add_argument(
         "--engines",
         default="sqlite",
         help="Roost's database engines, each its own run: sqlite, postgresql (default sqlite)",
+    )
+    parser.add_argument(
+        "--cluster",
+        type=int,
+        default=0,
+        metavar="N",
+        help="also run N `roost serve --bus` processes on one PostgreSQL and one Redis:\n"
+        "every client on one of them, then spread over all N (rows roost-pg-bus, -x)",
+    )
+    parser.add_argument(
+        "--warmup",
+        type=float,
+        default=5.0,
+        help="seconds of load before a cluster's first step, not reported (default 5)",
     )
     parser.add_argument(
         "--seed",
@@ -497,7 +745,10 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--bare-server", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
-    return parser.parse_args()
+    args = parser.parse_args()
+    if not (args.worker or args.bare_server) and (problem := check_args(args)):
+        parser.exit(2, f"chat.py: {problem}\n")
+    return args
 
 
 if __name__ == "__main__":
