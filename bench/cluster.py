@@ -9,6 +9,7 @@ PostgreSQL (tests/postgres.py).
 from __future__ import annotations
 
 import contextlib
+import re
 import shutil
 import socket
 import subprocess
@@ -144,3 +145,19 @@ def postmaster_pid(data: Path) -> int:
     """The pid of the PostgreSQL server whose data folder is `data` (postmaster.pid's first
     line); its children are the backends, the WAL writer, the checkpointer."""
     return int((data / "postmaster.pid").read_text().split("\n", 1)[0])
+
+
+_PROBLEM = re.compile(r"^\S+ \S+ (WARNING|ERROR|CRITICAL) (.*)$")
+
+
+def log_problems(folder: Path) -> list[str]:
+    """The warnings and errors in the server logs under `folder`, each kind once with its count
+    (numbers made N, so "chat batch of 48 failed" and "... of 12 ..." are one kind): a bus that
+    went away or a failed commit shows in the report, not only in a deleted log."""
+    found: dict[tuple[str, str], int] = {}
+    for log in sorted(folder.rglob("*.log")):
+        for line in log.read_text(errors="replace").splitlines():
+            if match := _PROBLEM.match(line):
+                kind = (log.name, re.sub(r"\d+", "N", f"{match[1]} {match[2]}"))
+                found[kind] = found.get(kind, 0) + 1
+    return [f"{name}: {count} x {what}" for (name, what), count in found.items()]
