@@ -458,8 +458,8 @@ TARGET_CLUSTER_P99_MS = 20.0
 
 async def run_cluster(args: argparse.Namespace, workdir: Path, rates: list[float]) -> list[Step]:
     """One PostgreSQL, one Redis and `--cluster` N `roost serve --bus` processes, each with its
-    own data folder. At each rate: every client on process 0 (ONE; the others run idle), then
-    the clients spread over all N (SPREAD), so a group's messages cross between processes."""
+    own data folder. At each rate: the clients spread over all N (SPREAD), so a group's
+    messages cross between processes, then every client on process 0 (ONE; the others idle)."""
     from tests.postgres import PostgresCluster
 
     workdir.mkdir(parents=True)
@@ -487,7 +487,9 @@ async def run_cluster(args: argparse.Namespace, workdir: Path, rates: list[float
                         SPREAD, servers, spread, rates[0], args.warmup, args.workers, services
                     )
                 for rate in rates:
-                    for name, where in ((ONE, one), (SPREAD, spread)):
+                    # Spread first: if overload breaks a process's bus link, the one-process
+                    # step after it does not need the bus.
+                    for name, where in ((SPREAD, spread), (ONE, one)):
                         step = await run_step(
                             name, servers, where, rate, args.duration, args.workers, services
                         )
@@ -502,26 +504,29 @@ async def run_cluster(args: argparse.Namespace, workdir: Path, rates: list[float
 
 def cluster_summary(steps: list[Step], processes: int) -> dict[str, object]:
     """Cross-process latency beside one process's (each spread step beside the one-process
-    step just before it, so a rate offered twice gives two rows), the highest sustained
+    step next to it, so a rate offered twice gives two rows), the highest sustained
     rates, and whether the latency target was met at CLUSTER_RATE (every row there)."""
     latency = []
-    one: Step | None = None
+    held: Step | None = None
     for s in steps:
-        if s.server == ONE:
-            one = s
-        elif s.server == SPREAD and one is not None and one.offered == s.offered:
-            latency.append(
-                {
-                    "offered": s.offered,
-                    "one_p50_ms": round(one.p50_ms, 2),
-                    "one_p99_ms": round(one.p99_ms, 2),
-                    "cross_p50_ms": round(s.cross_p50_ms, 2),
-                    "cross_p99_ms": round(s.cross_p99_ms, 2),
-                    "cross_p99_ratio": round(s.cross_p99_ms / one.p99_ms, 2),
-                    "cross_delivered": s.cross_deliveries > 0 and s.sustained,
-                }
-            )
-            one = None
+        if s.server not in (ONE, SPREAD):
+            continue
+        if held is None or held.server == s.server or held.offered != s.offered:
+            held = s
+            continue
+        one, spread = (held, s) if held.server == ONE else (s, held)
+        held = None
+        latency.append(
+            {
+                "offered": spread.offered,
+                "one_p50_ms": round(one.p50_ms, 2),
+                "one_p99_ms": round(one.p99_ms, 2),
+                "cross_p50_ms": round(spread.cross_p50_ms, 2),
+                "cross_p99_ms": round(spread.cross_p99_ms, 2),
+                "cross_p99_ratio": round(spread.cross_p99_ms / one.p99_ms, 2),
+                "cross_delivered": spread.cross_deliveries > 0 and spread.sustained,
+            }
+        )
     at_rate = [row for row in latency if row["offered"] == CLUSTER_RATE]
     one_best, spread_best = best_step(steps, ONE), best_step(steps, SPREAD)
     return {

@@ -66,12 +66,12 @@ def test_one_process_puts_everyone_on_it() -> None:
 
 
 # ------------------------------------------------------------------------------ the summary
-def test_summary_pairs_each_spread_step_with_the_one_process_step_before_it() -> None:
+def test_summary_pairs_each_spread_step_with_the_one_process_step_beside_it() -> None:
     steps = [
         step(chat.ONE, 50, p99_ms=12.0),
         step(chat.SPREAD, 50, cross_deliveries=40, cross_p50_ms=6.0, cross_p99_ms=18.0),
         step(chat.ONE, 50, p99_ms=10.0),
-        step(chat.SPREAD, 50, cross_deliveries=40, cross_p99_ms=15.0),
+        step(chat.SPREAD, 50, cross_deliveries=40, cross_p50_ms=5.0, cross_p99_ms=15.0),
         step(chat.ONE, 2000),
         step(chat.SPREAD, 2000, cross_deliveries=0, sustained=False, delivered_share=0.5),
     ]
@@ -84,6 +84,8 @@ def test_summary_pairs_each_spread_step_with_the_one_process_step_before_it() ->
     assert summary["target_met"] is True
     assert summary["one_max_sustained"] == 2000
     assert summary["spread_max_sustained"] == 50  # lost deliveries are not sustained
+    spread_first = [steps[1], steps[0], steps[3], steps[2]]
+    assert chat.cluster_summary(spread_first, 2)["latency"] == rows[:2]  # type: ignore[index]
 
 
 def test_target_is_missed_by_one_slow_row_and_unmeasured_without_50_msg_s() -> None:
@@ -212,7 +214,7 @@ def test_tiny_cluster_run_delivers_across_processes() -> None:
     )  # fmt: skip
     assert run.returncode == 0, run.stderr[-2000:]
     summary = json.loads(run.stdout)
-    one, spread = summary["steps"]
+    spread, one = summary["steps"]  # spread first at each rate
     assert (one["server"], spread["server"]) == (chat.ONE, chat.SPREAD)
     for s in (one, spread):
         assert s["errors"] == 0 and s["acked"] > 0
