@@ -59,6 +59,7 @@ from pathlib import Path
 
 import msgspec
 from websockets.asyncio.client import ClientConnection
+from websockets.exceptions import ConnectionClosed
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(1, str(Path(__file__).resolve().parent.parent))
@@ -118,6 +119,8 @@ class Step:
     cross_p99_ms: float = math.nan
     cpu_seconds: dict[str, float] = field(default_factory=dict)
     load_1min: float = math.nan  # the machine's load average at the step's end
+    closed: int = 0  # client connections the server closed during the step
+    close_reasons: dict[str, int] = field(default_factory=dict)
 
 
 # ---------------------------------------------------------------------------------- bare server
@@ -173,6 +176,17 @@ async def run_worker(spec: dict[str, object]) -> dict[str, object]:
     acks: list[float] = []
     counts = {"sent": 0, "acked": 0, "errors": 0, "expected": 0}
     pending: list[dict[int, float]] = [{} for _ in clients]
+    # Connections the server closed (a kick, a restart): counted by close code and reason,
+    # and not sent on again; the step goes on with the others.
+    closed: dict[str, int] = {}
+    gone: set[int] = set()
+
+    def lost(i: int, exc: ConnectionClosed) -> None:
+        if i not in gone:
+            gone.add(i)
+            why = f"{exc.rcvd.code} {exc.rcvd.reason}" if exc.rcvd else "no close frame"
+            closed[why] = closed.get(why, 0) + 1
+
     tag = f"{os.getpid()}-{random.getrandbits(48):x}"  # with the request id: a client_id
     # The text is the send time and the sender's process: "TIME@NODE".
     if mode == "bare":
@@ -185,6 +199,12 @@ async def run_worker(spec: dict[str, object]) -> dict[str, object]:
         ]
 
     async def read(i: int, ws: ClientConnection) -> None:
+        try:
+            await read_frames(i, ws)
+        except ConnectionClosed as exc:
+            lost(i, exc)
+
+    async def read_frames(i: int, ws: ClientConnection) -> None:
         mine = pending[i]
         node = clients[i]["node"]
         fanout = int(clients[i]["fanout"])
@@ -233,7 +253,11 @@ async def run_worker(spec: dict[str, object]) -> dict[str, object]:
         now = time.monotonic()
         pending[i][n] = now
         frame = frames[i] % ((n, now) if mode == "bare" else (n, now, n))
-        await conns[i].send(frame)
+        try:
+            await conns[i].send(frame)
+        except ConnectionClosed as exc:
+            lost(i, exc)
+            continue
         counts["sent"] += 1
         heapq.heappush(heap, (due + interval, i, n))
     await asyncio.sleep(max(0.0, end + DRAIN_SECONDS - time.monotonic()))
@@ -242,7 +266,10 @@ async def run_worker(spec: dict[str, object]) -> dict[str, object]:
         task.cancel()
     await asyncio.gather(*readers, return_exceptions=True)
     await asyncio.gather(*(ws.close() for ws in conns), return_exceptions=True)
-    return {"deliveries": deliveries, "cross": cross, "acks": acks, "cpu": cpu, **counts}
+    return {
+        "deliveries": deliveries, "cross": cross, "acks": acks, "cpu": cpu, "closed": closed,
+        **counts,
+    }  # fmt: skip
 
 
 _TEXT = '"text":"'
@@ -312,6 +339,11 @@ async def run_step(
     sent = sum(r["sent"] for r in results)
     acked_in_time = len(acks)
     errors = sum(r["errors"] for r in results)
+    close_reasons: dict[str, int] = {}
+    for r in results:
+        for why, count in r["closed"].items():
+            close_reasons[why] = close_reasons.get(why, 0) + count
+    closed = sum(close_reasons.values())
     offered_total = rate * duration
     if services:
         used["clients"] = sum(r["cpu"] for r in results)
@@ -327,6 +359,7 @@ async def run_step(
         p99_ms=percentile(deliveries, 0.99) * 1000,
         ack_p99_ms=percentile(acks, 0.99) * 1000,
         sustained=errors == 0
+        and closed == 0
         and acked_in_time >= SUSTAINED_SHARE * offered_total
         and len(deliveries) >= SUSTAINED_SHARE * expected,
         server_cpu=server_cpu_used / busy,
@@ -338,6 +371,8 @@ async def run_step(
         cross_p99_ms=percentile(cross, 0.99) * 1000,
         cpu_seconds={name: round(seconds, 3) for name, seconds in used.items()} if services else {},
         load_1min=round(os.getloadavg()[0], 2),
+        closed=closed,
+        close_reasons=close_reasons,
     )
 
 
@@ -581,14 +616,15 @@ def _ms(value: float) -> str:
 def print_table(steps: list[Step]) -> None:
     cross = any(s.cpu_seconds for s in steps)  # a cluster's rows: cross-process columns
     print(
-        f"{'server':<14} {'offered/s':>9} {'acked/s':>9} {'errors':>6} {'deliveries':>10}"
+        f"{'server':<14} {'offered/s':>9} {'acked/s':>9} {'errors':>6} {'closed':>6}"
+        f" {'deliveries':>10}"
         f" {'deliv%':>6} {'p50 ms':>7} {'p99 ms':>7}"
         + (f" {'x p50':>7} {'x p99':>7}" if cross else "")
         + f" {'ack p99':>8} {'srv cpu':>7} {'cli cpu':>7} {'srv ms/1k':>9} {'load':>5}  sustained"
     )
     for s in steps:
         print(
-            f"{s.server:<14} {s.offered:>9.0f} {s.achieved:>9.0f} {s.errors:>6}"
+            f"{s.server:<14} {s.offered:>9.0f} {s.achieved:>9.0f} {s.errors:>6} {s.closed:>6}"
             f" {s.deliveries:>10} {s.delivered_share * 100:>6.1f} {_ms(s.p50_ms):>7}"
             f" {_ms(s.p99_ms):>7}"
             + (f" {_ms(s.cross_p50_ms):>7} {_ms(s.cross_p99_ms):>7}" if cross else "")
@@ -648,7 +684,13 @@ async def main(args: argparse.Namespace) -> int:
             steps += await run_cluster(args, workdir / "cluster", rates)
     finally:
         problems = log_problems(workdir)
+        if args.keep_logs is not None:
+            args.keep_logs.mkdir(parents=True, exist_ok=True)
+            for log in workdir.rglob("*.log"):
+                shutil.copy(log, args.keep_logs / f"{log.parent.name}-{log.name}")
         shutil.rmtree(workdir, ignore_errors=True)
+        if sys.exc_info()[0] is not None and problems:
+            print("warnings and errors in the server logs:", *problems, sep="\n  ", file=sys.stderr)
 
     roost_best, bare_best = best_step(steps, "roost"), best_step(steps, "bare")
     ratio = (roost_best.offered / bare_best.offered) if roost_best and bare_best else 0.0
@@ -766,6 +808,9 @@ def parse_args() -> argparse.Namespace:
         "--seed",
         type=Path,
         help="keep the registered users in this folder and start later runs from a copy",
+    )
+    parser.add_argument(
+        "--keep-logs", type=Path, metavar="DIR", help="copy the servers' logs here at the end"
     )
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--bare-server", action="store_true", help=argparse.SUPPRESS)

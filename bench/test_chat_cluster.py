@@ -217,7 +217,7 @@ def test_tiny_cluster_run_delivers_across_processes() -> None:
     spread, one = summary["steps"]  # spread first at each rate
     assert (one["server"], spread["server"]) == (chat.ONE, chat.SPREAD)
     for s in (one, spread):
-        assert s["errors"] == 0 and s["acked"] > 0
+        assert s["errors"] == 0 and s["closed"] == 0 and s["acked"] > 0
         assert s["delivered_share"] == 1.0  # every other member got every message
         assert set(s["cpu_seconds"]) == {"roost-0", "roost-1", "postgres", "redis", "clients"}
     assert one["cross_deliveries"] == 0
