@@ -54,6 +54,8 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
+import urllib.request
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -120,6 +122,8 @@ class Step:
     cpu_seconds: dict[str, float] = field(default_factory=dict)
     load_1min: float = math.nan  # the machine's load average at the step's end
     closed: int = 0  # client connections the server closed during the step
+    links_down: str = ""  # a cluster's processes whose bus link was down at the step's end
+    cluster_start: int = 0  # which start of a cluster's processes the step ran on
     close_reasons: dict[str, int] = field(default_factory=dict)
 
 
@@ -494,7 +498,12 @@ TARGET_CLUSTER_P99_MS = 20.0
 async def run_cluster(args: argparse.Namespace, workdir: Path, rates: list[float]) -> list[Step]:
     """One PostgreSQL, one Redis and `--cluster` N `roost serve --bus` processes, each with its
     own data folder. At each rate: the clients spread over all N (SPREAD), so a group's
-    messages cross between processes, then every client on process 0 (ONE; the others idle)."""
+    messages cross between processes, then every client on process 0 (ONE; the others idle).
+
+    Each process's /healthz says whether its bus link is up. A step that ends with a link down
+    is not sustained (it measured processes serving alone), and before the next step the
+    processes are started afresh (and warmed up again), so one step's breakage does not
+    spoil the next."""
     from tests.postgres import PostgresCluster
 
     workdir.mkdir(parents=True)
@@ -508,33 +517,97 @@ async def run_cluster(args: argparse.Namespace, workdir: Path, rates: list[float
                 "postgres": ProcessCpu(postmaster_pid(postgres.data)),
                 "redis": ProcessCpu(redis.pid),
             }
-            async with contextlib.AsyncExitStack() as stack:
-                roosts = []
-                for k in range(args.cluster):  # one after another: the first finds itself alone
-                    argv = [*roost_argv(workdir / f"data-{k}", db), "--bus", redis.url]
-                    roost = server_process(f"roost-{k}", argv, workdir)
-                    roosts.append(await stack.enter_async_context(roost))
-                servers = {r.name: ProcessCpu(r.proc.pid) for r in roosts}
-                one, spread = placed(clients, roosts[:1]), placed(clients, roosts)
-                if args.warmup > 0:  # asyncpg prepares its statements once per connection
-                    print(f"warming up the cluster for {args.warmup:g} s ...", file=sys.stderr)
-                    await run_step(
-                        SPREAD, servers, spread, rates[0], args.warmup, args.workers, services
-                    )
+            cluster = Cluster(args, workdir, db, redis.url, clients, services, rates[0])
+            try:
+                await cluster.start()
                 for rate in rates:
                     # Spread first: if overload breaks a process's bus link, the one-process
                     # step after it does not need the bus.
-                    for name, where in ((SPREAD, spread), (ONE, one)):
-                        step = await run_step(
-                            name, servers, where, rate, args.duration, args.workers, services
-                        )
+                    for name in (SPREAD, ONE):
+                        if down := await cluster.links_down():
+                            print(f"bus link down ({down}): starting the processes afresh",
+                                  file=sys.stderr)  # fmt: skip
+                            await cluster.restart()
+                        step = await cluster.step(name, rate)
                         if not args.json:
                             print_table([step])
                             print_cpu([step])
                         steps.append(step)
+            finally:
+                await cluster.stop()
     finally:
         postgres.stop()
     return steps
+
+
+class Cluster:
+    """The `roost serve --bus` processes of a run, started again when a bus link broke."""
+
+    def __init__(
+        self,
+        args: argparse.Namespace,
+        workdir: Path,
+        db: str,
+        bus: str,
+        clients: list[dict[str, str]],
+        services: dict[str, ProcessCpu],
+        warmup_rate: float,
+    ) -> None:
+        self.args, self.workdir, self.db, self.bus = args, workdir, db, bus
+        self.clients, self.services, self.warmup_rate = clients, services, warmup_rate
+        self.starts = 0
+        self.roosts: list[ServerProcess] = []
+        self._stack = contextlib.AsyncExitStack()
+
+    async def start(self) -> None:
+        self.starts += 1
+        for k in range(self.args.cluster):  # one after another: the first finds itself alone
+            argv = [*roost_argv(self.workdir / f"data-{k}", self.db), "--bus", self.bus]
+            roost = server_process(f"roost-{k}-start{self.starts}", argv, self.workdir)
+            self.roosts.append(await self._stack.enter_async_context(roost))
+        if self.args.warmup > 0:  # asyncpg prepares its statements once per connection
+            print(f"warming up the cluster for {self.args.warmup:g} s ...", file=sys.stderr)
+            await self._run(SPREAD, self.warmup_rate, self.args.warmup)
+
+    async def stop(self) -> None:
+        await self._stack.aclose()
+        self.roosts = []
+
+    async def restart(self) -> None:
+        await self.stop()
+        await self.start()
+
+    async def step(self, name: str, rate: float) -> Step:
+        step = await self._run(name, rate, self.args.duration)
+        step.links_down = await self.links_down()
+        step.sustained = step.sustained and not step.links_down
+        step.cluster_start = self.starts
+        return step
+
+    async def _run(self, name: str, rate: float, duration: float) -> Step:
+        servers = {f"roost-{k}": ProcessCpu(r.proc.pid) for k, r in enumerate(self.roosts)}
+        where = placed(self.clients, self.roosts if name == SPREAD else self.roosts[:1])
+        return await run_step(
+            name, servers, where, rate, duration, self.args.workers, self.services
+        )
+
+    async def links_down(self) -> str:
+        """The processes whose /healthz says their bus link is not up ("" if none)."""
+        states = await asyncio.gather(*(asyncio.to_thread(bus_state, r) for r in self.roosts))
+        return ", ".join(f"roost-{k}: {state}" for k, state in enumerate(states) if state != "ok")
+
+
+def bus_state(roost: ServerProcess) -> str:
+    """What the process's /healthz says of its bus: "ok" or why not."""
+    url = roost.uri.replace("ws://", "http://") + "/healthz"
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            body = json.load(response)
+    except urllib.error.HTTPError as exc:  # 503: the body still says
+        body = json.load(exc)
+    except OSError as exc:
+        return f"no answer ({exc})"
+    return "ok" if body.get("bus") == "ok" else str(body.get("bus_reason", body.get("bus")))
 
 
 def cluster_summary(steps: list[Step], processes: int) -> dict[str, object]:
@@ -566,6 +639,8 @@ def cluster_summary(steps: list[Step], processes: int) -> dict[str, object]:
     one_best, spread_best = best_step(steps, ONE), best_step(steps, SPREAD)
     return {
         "processes": processes,
+        # how many times the processes were started: more than once when a bus link broke
+        "starts": max((s.cluster_start for s in steps), default=0),
         "one_max_sustained": one_best.offered if one_best else 0,
         "spread_max_sustained": spread_best.offered if spread_best else 0,
         "sustained_ratio": (
@@ -597,6 +672,8 @@ def print_cluster_summary(summary: dict[str, object]) -> None:
         )
     met = summary["target_met"]
     verdict = "not measured (offer 50 msg/s)" if met is None else "met" if met else "not met"
+    if summary["starts"] > 1:  # type: ignore[operator]
+        print(f"the processes were started {summary['starts']} times: a bus link broke")
     print(
         f"highest sustained durable rate: 1 process {summary['one_max_sustained']:.0f} msg/s,"
         f" spread over {summary['processes']} {summary['spread_max_sustained']:.0f} msg/s"
@@ -619,7 +696,7 @@ def print_table(steps: list[Step]) -> None:
         f"{'server':<14} {'offered/s':>9} {'acked/s':>9} {'errors':>6} {'closed':>6}"
         f" {'deliveries':>10}"
         f" {'deliv%':>6} {'p50 ms':>7} {'p99 ms':>7}"
-        + (f" {'x p50':>7} {'x p99':>7}" if cross else "")
+        + (f" {'x p50':>7} {'x p99':>7} {'bus':>4}" if cross else "")
         + f" {'ack p99':>8} {'srv cpu':>7} {'cli cpu':>7} {'srv ms/1k':>9} {'load':>5}  sustained"
     )
     for s in steps:
@@ -627,7 +704,12 @@ def print_table(steps: list[Step]) -> None:
             f"{s.server:<14} {s.offered:>9.0f} {s.achieved:>9.0f} {s.errors:>6} {s.closed:>6}"
             f" {s.deliveries:>10} {s.delivered_share * 100:>6.1f} {_ms(s.p50_ms):>7}"
             f" {_ms(s.p99_ms):>7}"
-            + (f" {_ms(s.cross_p50_ms):>7} {_ms(s.cross_p99_ms):>7}" if cross else "")
+            + (
+                f" {_ms(s.cross_p50_ms):>7} {_ms(s.cross_p99_ms):>7}"
+                f" {'down' if s.links_down else 'ok':>4}"
+                if cross
+                else ""
+            )
             + f" {_ms(s.ack_p99_ms):>8} {s.server_cpu:>7.2f} {s.client_cpu:>7.2f}"
             f" {_ms(s.server_ms_per_1k):>9} {s.load_1min:>5.1f}  {'yes' if s.sustained else 'no'}"
         )

@@ -218,6 +218,7 @@ def test_tiny_cluster_run_delivers_across_processes() -> None:
     assert (one["server"], spread["server"]) == (chat.ONE, chat.SPREAD)
     for s in (one, spread):
         assert s["errors"] == 0 and s["closed"] == 0 and s["acked"] > 0
+        assert s["links_down"] == "" and s["cluster_start"] == 1
         assert s["delivered_share"] == 1.0  # every other member got every message
         assert set(s["cpu_seconds"]) == {"roost-0", "roost-1", "postgres", "redis", "clients"}
     assert one["cross_deliveries"] == 0
@@ -226,3 +227,4 @@ def test_tiny_cluster_run_delivers_across_processes() -> None:
     assert spread["cpu_seconds"]["roost-1"] > 0.05  # the second process served half of them
     assert summary["cluster"]["latency"][0]["offered"] == 40
     assert summary["server_log_problems"] == []
+    assert summary["cluster"]["starts"] == 1
