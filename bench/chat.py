@@ -706,7 +706,7 @@ def print_table(steps: list[Step]) -> None:
             f" {_ms(s.p99_ms):>7}"
             + (
                 f" {_ms(s.cross_p50_ms):>7} {_ms(s.cross_p99_ms):>7}"
-                f" {'down' if s.links_down else 'ok':>4}"
+                f" {('down' if s.links_down else 'ok') if s.cpu_seconds else '-':>4}"
                 if cross
                 else ""
             )
