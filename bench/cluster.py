@@ -57,22 +57,36 @@ class RedisServer:
         # A free port can be taken between the probe and redis's bind: try a few.
         for _attempt in range(5):
             self.port = free_port()
-            with open(self.folder / "redis.log", "wb") as log:
-                self.proc = subprocess.Popen(
-                    [
-                        self.binary,
-                        *("--bind", HOST, "--port", str(self.port), "--dir", str(self.folder)),
-                        *("--save", "", "--appendonly", "no", "--protected-mode", "yes"),
-                    ],
-                    stdin=subprocess.DEVNULL,
-                    stdout=log,
-                    stderr=subprocess.STDOUT,
-                )
-            if self._answers():
+            if self._launch():
                 return self
-            self._kill()
         self.stop()
         raise RuntimeError(f"redis-server did not start: see {self.folder / 'redis.log'}")
+
+    def pause(self) -> None:
+        """Stop Redis, keeping the port (an outage of the bus)."""
+        self._kill()
+
+    def resume(self) -> None:
+        """Start Redis again on the same port, empty."""
+        if not self._launch():
+            raise RuntimeError(f"redis-server did not start again on port {self.port}")
+
+    def _launch(self) -> bool:
+        with open(self.folder / "redis.log", "ab") as log:
+            self.proc = subprocess.Popen(
+                [
+                    self.binary,
+                    *("--bind", HOST, "--port", str(self.port), "--dir", str(self.folder)),
+                    *("--save", "", "--appendonly", "no", "--protected-mode", "yes"),
+                ],
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        if self._answers():
+            return True
+        self._kill()
+        return False
 
     def _answers(self) -> bool:
         deadline = time.monotonic() + REDIS_START_TIMEOUT

@@ -8,6 +8,7 @@ a real PostgreSQL and a real Redis.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import math
 import os
@@ -228,3 +229,45 @@ def test_tiny_cluster_run_delivers_across_processes() -> None:
     assert summary["cluster"]["latency"][0]["offered"] == 40
     assert summary["server_log_problems"] == []
     assert summary["cluster"]["starts"] == 1
+
+
+async def test_a_bus_link_down_is_seen_and_the_processes_start_afresh(tmp_path: Path) -> None:
+    """What run_cluster does when a step ends with a link down: /healthz tells, and the
+    processes started again serve the next step with working links."""
+    from tests.postgres import PostgresCluster
+
+    postgres = PostgresCluster().start()
+    try:
+        with cluster.redis_server() as redis:
+            db = postgres.url(postgres.create_database())
+            args = SimpleNamespace(
+                n=4, group=4, seed=None, cluster=2, warmup=0.0, duration=1.0, workers=1
+            )
+            clients = await chat.prepare_roost(args, tmp_path, db)
+            services = {"redis": cluster.ProcessCpu(redis.pid)}
+            processes = chat.Cluster(args, tmp_path, db, redis.url, clients, services, 20.0)
+            try:
+                await processes.start()
+                assert await processes.links_down() == ""
+                redis.pause()
+                down = ""
+                for _ in range(50):
+                    if "roost-1" in (down := await processes.links_down()):
+                        break
+                    await asyncio.sleep(0.2)
+                assert "roost-0: " in down and "roost-1: " in down
+                redis.resume()
+                await processes.restart()
+                assert processes.starts == 2 and await processes.links_down() == ""
+                step = await processes.step(chat.SPREAD, 20.0)
+                assert step.cluster_start == 2 and step.links_down == ""
+                assert step.cross_deliveries > 0 and step.delivered_share == 1.0
+            finally:
+                await processes.stop()
+    finally:
+        postgres.stop()
+    logs = sorted(log.name for log in tmp_path.glob("roost-*.log"))
+    assert logs == [  # the first start's logs are kept beside the second's
+        "roost-0-start1.log", "roost-0-start2.log", "roost-1-start1.log",
+        "roost-1-start2.log", "roost-setup.log",
+    ]  # fmt: skip
