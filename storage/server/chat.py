@@ -294,7 +294,11 @@ class ChatRepository:
         ids = sorted(set(conversation_ids))
         if not ids:
             return {}
-        sql = LAST_SEQS.format(marks=marks(ids)) + (" FOR UPDATE" if tx.engine != "sqlite" else "")
+        sql = LAST_SEQS.format(marks=marks(ids))
+        if tx.engine != "sqlite":
+            # in id order: two batches (two processes) sharing conversations never each hold
+            # one the other waits for (a bitmap scan would lock them in the table's order)
+            sql += " ORDER BY id FOR UPDATE"
         async with tx.execute(sql, ids) as cur:
             return {row[0]: row[1] for row in await cur.fetchall()}
 
