@@ -26,10 +26,12 @@ async def history(conn: Connection, to: str) -> list[wire.Message]:
 
 
 async def test_sends_through_two_servers_to_one_group_get_gap_free_seqs(
-    tmp_path: Path, postgres_url: str
+    tmp_path: Path, postgres_url: str, redis_url: str
 ) -> None:
+    bus = redis_url.rsplit("/", 1)[0] + "/8"  # a Roost of its own on the session's Redis
     servers = [
-        await start_server(tmp_path / name, database_url=postgres_url) for name in ("a", "b")
+        await start_server(tmp_path / name, database_url=postgres_url, bus_url=bus)
+        for name in ("a", "b")
     ]
     conns: list[Connection] = []
     try:
