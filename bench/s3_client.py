@@ -97,7 +97,9 @@ class Aiobotocore:
         await self._context.__aexit__(None, None, None)
 
 
-async def _timed(calls: list[Callable[[], Awaitable[Any]]], at_once: int) -> tuple[list[float], float]:
+async def _timed(
+    calls: list[Callable[[], Awaitable[Any]]], at_once: int
+) -> tuple[list[float], float]:
     """Each call's seconds, and the wall time for all, `at_once` in flight."""
     latencies: list[float] = []
     queue = list(reversed(calls))
@@ -114,6 +116,13 @@ async def _timed(calls: list[Callable[[], Awaitable[Any]]], at_once: int) -> tup
     return latencies, time.perf_counter() - start
 
 
+def _call(client: Any, op: str, key: str, data: bytes) -> Callable[[], Awaitable[Any]]:
+    if op == "put":
+        return lambda: client.put(key, data)
+    method = getattr(client, op)
+    return lambda: method(key)
+
+
 async def _round(client: Any, counts: dict[str, int], results: dict[tuple, list]) -> None:
     for size_name, size in SIZES.items():
         data = os.urandom(size)
@@ -121,10 +130,7 @@ async def _round(client: Any, counts: dict[str, int], results: dict[tuple, list]
             n = counts[size_name]
             keys = [f"{size_name}/{at_once}/{i}" for i in range(n)]
             for op in ("put", "get", "head"):
-                if op == "put":
-                    calls = [lambda k=k: client.put(k, data) for k in keys]
-                else:
-                    calls = [lambda k=k, f=getattr(client, op): f(k) for k in keys]
+                calls = [_call(client, op, k, data) for k in keys]
                 latencies, wall = await _timed(calls, at_once)
                 moved = 0 if op == "head" else n * size
                 results.setdefault((client.name, size_name, op, at_once), []).append(
@@ -149,7 +155,9 @@ async def main(args: argparse.Namespace) -> None:
     finally:
         server.stop()
     rows = []
-    for (name, size, op, at_once), runs in sorted(results.items(), key=lambda i: i[0][1:] + i[0][:1]):
+    for (name, size, op, at_once), runs in sorted(
+        results.items(), key=lambda i: i[0][1:] + i[0][:1]
+    ):
         latencies = sorted(x for lat, _, _ in runs for x in lat)
         wall = sum(w for _, w, _ in runs)
         moved = sum(m for _, _, m in runs)
@@ -163,7 +171,8 @@ async def main(args: argparse.Namespace) -> None:
     if args.json:
         print(json.dumps(rows, indent=1))
         return
-    print(f"{'size':5} {'op':4} {'conc':>4} {'client':12} {'median ms':>9} {'p99 ms':>8} {'ops/s':>8} {'MB/s':>8}")
+    heads = ("size", "op", "conc", "client", "median ms", "p99 ms", "ops/s", "MB/s")
+    print("{:5} {:4} {:>4} {:12} {:>9} {:>8} {:>8} {:>8}".format(*heads))
     for row in rows:
         print(
             f"{row['size']:5} {row['op']:4} {row['at_once']:>4} {row['client']:12}"

@@ -48,6 +48,16 @@ def serve(
             " stay in --data either way.",
         ),
     ] = None,
+    blocks: Annotated[
+        str | None,
+        typer.Option(
+            "--blocks",
+            metavar="URL",
+            help="Keep file blocks in an S3-compatible bucket:"
+            " s3://BUCKET[/PREFIX]?endpoint=https://HOST:PORT[&region=NAME], credentials from"
+            " AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY. Default: in --data.",
+        ),
+    ] = None,
     tls_cert: Annotated[
         Path | None, typer.Option("--tls-cert", help="PEM certificate (chain): serve wss://.")
     ] = None,
@@ -271,6 +281,13 @@ def serve(
             "only postgresql://USER@HOST:PORT/DB (without --db: SQLite in --data)",
             param_hint="--db",
         )
+    if blocks is not None:
+        from storage.content.s3_location import BadLocation, parse_s3_url
+
+        try:
+            parse_s3_url(blocks)
+        except BadLocation as exc:
+            raise typer.BadParameter(str(exc), param_hint="--blocks") from None
     if (tls_cert is None) != (tls_key is None):
         raise ClientError("--tls-cert and --tls-key go together")
     limits = Limits(
@@ -313,6 +330,7 @@ def serve(
         limits=limits,
         registration=registration,
         database_url=db,
+        blocks_url=blocks,
     )
     if print_config:  # everything above has been checked: this doubles as a config test
         for warning in setting_warnings(ctx):
@@ -326,6 +344,7 @@ def serve(
     if sources := sources_line(ctx):
         log.info(sources)
     from server.app import run
+    from storage.content.s3_blocks import S3Unreachable
 
     def ready(server: RoostServer) -> None:
         line = (
@@ -344,6 +363,8 @@ def serve(
         raise ClientError(f"cannot start the server: {exc}") from None
     except Unavailable as exc:  # only at start: once serving, ops answer `unavailable`
         raise ClientError(f"cannot start the server: {_unreachable(db, exc)}") from None
+    except S3Unreachable as exc:  # --blocks: bad bucket, credentials or endpoint
+        raise ClientError(f"cannot start the server: {exc}") from None
 
 
 def _unreachable(url: str | None, exc: Unavailable) -> str:

@@ -20,6 +20,7 @@ from server.session import Session
 from storage.content.blocks import BadBlock, BlockMissing, verify_block
 from storage.database import now_ms
 from storage.errors import Unavailable
+from storage.server.space import claim_blocks
 
 log = logging.getLogger("roost.server")
 BATCHED_BLOCK_BYTES = 256 << 10  # uploads this small are stored in batches (BlockWriter)
@@ -73,6 +74,11 @@ async def _put(services: Services, session: Session, f: wire.BlockFrame) -> byte
     try:
         if len(stored) <= BATCHED_BLOCK_BYTES:  # many small ones: batched into one pack
             size = await services.block_writer.put(f.digest, stored)  # verified, durable
+        elif _needs_claims(services):  # in S3: claimed between verifying and storing
+            assert f.codec is not None
+            size = await asyncio.to_thread(verify_block, f.digest, f.codec, f.payload)
+            await claim_blocks(services.db, [(f.digest, size, len(stored))], now_ms())
+            await asyncio.to_thread(services.blocks.put, f.digest, stored)
         else:  # large ones verify in parallel threads; an fsync each is cheap beside them
             size = await asyncio.to_thread(_verify_and_store, services, f, stored)
     except BadBlock as exc:
@@ -109,7 +115,14 @@ async def _put_batch(services: Services, session: Session, batch: wire.BatchFram
     assert session.identity is not None
     await check_upload_room(services, session.identity.user_id)
     try:
-        sizes = await asyncio.to_thread(_verify_and_store_all, services, batch.items)
+        if _needs_claims(services):  # in S3: claimed between verifying and storing
+            sizes = await asyncio.to_thread(_verify_all, batch.items)
+            claims = [(i.digest, n, len(i.stored)) for i, n in zip(batch.items, sizes, strict=True)]
+            await claim_blocks(services.db, claims, now_ms())
+            pairs = [(item.digest, item.stored) for item in batch.items]
+            await asyncio.to_thread(services.blocks.put_many, pairs)
+        else:
+            sizes = await asyncio.to_thread(_verify_and_store_all, services, batch.items)
     except BadBlock as exc:
         raise RoostError(ErrorCode.INVALID_ARGS, f"batch refused, nothing stored: {exc}") from None
     user, now = session.identity.user_id, now_ms()
@@ -121,13 +134,23 @@ async def _put_batch(services: Services, session: Session, batch: wire.BatchFram
     return encode_ok(batch.request_id, wire.StoredBatch(stored))
 
 
-def _verify_and_store_all(services: Services, items: list[wire.BatchItem]) -> list[int]:
+def _needs_claims(services: Services) -> bool:
+    """Whether the block store wants a committed claim before storing (blocks in S3)."""
+    return bool(getattr(services.blocks, "needs_claims", False))
+
+
+def _verify_all(items: list[wire.BatchItem]) -> list[int]:
     sizes: list[int] = []
     for item in items:
         try:
             sizes.append(verify_block(item.digest, item.codec, item.payload))
         except BadBlock as exc:
             raise BadBlock(f"block {item.hash[:12]}: {exc}") from None
+    return sizes
+
+
+def _verify_and_store_all(services: Services, items: list[wire.BatchItem]) -> list[int]:
+    sizes = _verify_all(items)
     services.blocks.put_many([(item.digest, item.stored) for item in items])  # views, as `_put`
     return sizes
 

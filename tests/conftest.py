@@ -20,6 +20,7 @@ from storage.database import Database
 from storage.engines import server_database
 from tests.helpers import PASSWORD, Home, ServerProcess
 from tests.postgres import session_cluster
+from tests.seaweed import s3_bucket, seaweed  # noqa: F401 (fixtures: a real S3 endpoint)
 
 
 class LiveServer:

@@ -89,9 +89,7 @@ class SeaweedServer:
             "credentials": [{"accessKey": ACCESS_KEY, "secretKey": SECRET_KEY}],
             "actions": ["Admin", "Read", "Write", "List", "Tagging"],
         }]}))  # fmt: skip
-        (master, master_grpc, volume, volume_grpc, filer, filer_grpc, s3, s3_grpc) = (
-            _free_ports(8)
-        )
+        (master, master_grpc, volume, volume_grpc, filer, filer_grpc, s3, s3_grpc) = _free_ports(8)
         self.s3_port, self.filer_port = s3, filer
         command = [
             self.weed, "server", f"-dir={self.folder}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1",
@@ -131,7 +129,9 @@ class SeaweedServer:
                 time.sleep(0.1)
                 continue
             return
-        raise RuntimeError(f"SeaweedFS did not answer S3 within {timeout:.0f}s:\n{self._log_tail()}")
+        raise RuntimeError(
+            f"SeaweedFS did not answer S3 within {timeout:.0f}s:\n{self._log_tail()}"
+        )
 
     def create_bucket(self) -> str:
         """A new, empty bucket's name (visible to S3 once this returns)."""

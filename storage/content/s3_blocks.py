@@ -1,0 +1,421 @@
+"""Blocks in an S3-compatible bucket (`roost serve --blocks s3://…`): the same stored bytes as
+`LocalBlockStore` (codec byte + payload), the same content addressing, reached through
+obstore.
+
+Why obstore: in one run against SeaweedFS on loopback (bench/s3_client.py, docs/BENCHMARKS.md)
+it took half aiobotocore's latency or less on small objects (4 KiB put/get/head: 1.2/0.9/0.6 ms
+against 2.7/1.8/1.5 ms one at a time, 2-4x the ops/s with 8 or 32 at once) and matched or beat
+it on 4 MiB ones; and its calls are plain functions that release the GIL (Rust underneath), so
+the store keeps the synchronous `BlockStore` interface the server calls from its threads,
+where aiobotocore would need an event loop in every thread.
+
+Layout under the bucket (and the URL's prefix):
+
+    blocks/ab/cdef…          a block on its own (one stored alone, or one over 256 KiB)
+    packs/TIME-RANDOM.pack   many small blocks: a header (as LocalBlockStore's packs: digest,
+                             offset, length of each) then the blocks, read by ranged GET
+
+Small blocks always go into packs (a PUT costs about a millisecond; 10,000 small files are a
+few dozen packs). Every process keeps an index of packed blocks in memory and learns of other
+processes' packs by listing `packs/` (names start with the time, so it lists only the newest
+after the first time) and reading the headers it has not seen; a read that misses, or finds
+its pack gone (rewritten by a collection), lists again. A PUT returns after S3 has committed
+the object: a block is durable when `put`/`put_many` returns.
+
+Collection safe while other processes upload. S3 has no rename and no touch, so the bytes
+cannot say "re-stored just now" the way a file's mtime does. The database says it instead:
+before a server stores uploaded blocks it *claims* them (`storage.server.space.claim_blocks`:
+their `blocks` rows get created_at = now, inserted if missing, committed), and only then asks
+this store whether the bytes are already here. Garbage collection on S3
+(`space.collect_garbage`) deletes bytes only inside a write transaction that holds the rows
+of what it deletes: rows it found unreferenced and older than the grace period (locked), or,
+for bytes without a row (a pack's dead blocks, blocks a crash left unrecorded), placeholder
+rows it inserts itself. It deletes the bytes, then the rows, then commits. So a claim and a
+collection of one block take turns on its row (SQLite has one writer; on PostgreSQL the row
+lock or the insert's unique-key wait orders them):
+
+- the claim commits first: the collection sees a fresh row (or cannot insert its
+  placeholder) and keeps the bytes; the uploader may skip its PUT.
+- the collection holds the row first: the claim waits until the bytes are gone and the row
+  deleted, then inserts a new row; the store finds no bytes and the uploader PUTs them.
+
+The race "uploader sees the block exists, skips the PUT, GC deletes it" cannot happen: the
+check comes after the claim. tests/files/test_s3_gc.py plays both orders by hand.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import threading
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+from typing import Any
+
+from storage.content.blocks import _PACK_ENTRY, _PACK_HEAD, _PACK_MAGIC, BlockMissing
+from storage.content.s3_location import S3Location
+from storage.errors import StorageError
+
+INSTALL_HINT = "blocks in S3 need obstore: pip install 'roost[s3]'"
+LOOSE_OVER = 256 << 10  # blocks larger than this are objects of their own
+HEADER_GUESS = 64 << 10  # the first ranged GET of a pack's header: ~1,500 entries
+LIST_SLACK_NS = 120 * 10**9  # packs named this much before the newest seen are listed again
+THREADS = 16  # HEADs and PUTs of one put_many run side by side
+
+
+class S3Unreachable(StorageError):
+    """The bucket cannot be used as configured; the message is one line for a person."""
+
+
+def _obstore() -> Any:
+    try:
+        import obstore
+    except ImportError:
+        raise S3Unreachable(INSTALL_HINT) from None
+    return obstore
+
+
+def open_store(location: S3Location, env: Mapping[str, str] | None = None) -> Any:
+    """An obstore S3Store for the location, credentials from the AWS_* variables."""
+    _obstore()
+    from obstore.store import S3Store
+
+    env = os.environ if env is None else env
+    config: dict[str, Any] = {"region": location.region}
+    if location.endpoint:
+        config["endpoint"] = location.endpoint
+    for var, key in (
+        ("AWS_ACCESS_KEY_ID", "access_key_id"),
+        ("AWS_SECRET_ACCESS_KEY", "secret_access_key"),
+        ("AWS_SESSION_TOKEN", "session_token"),
+    ):
+        if env.get(var):
+            config[key] = env[var]
+    return S3Store(
+        location.bucket,
+        prefix=location.prefix or None,
+        config=config,
+        client_options={
+            "allow_http": bool(location.endpoint and location.endpoint.startswith("http://")),
+            "connect_timeout": timedelta(seconds=5),
+            "timeout": timedelta(seconds=120),
+        },
+        retry_config={"max_retries": 3, "retry_timeout": timedelta(seconds=20)},
+    )
+
+
+def _digest_key(digest: bytes) -> str:
+    name = digest.hex()
+    return f"blocks/{name[:2]}/{name[2:]}"
+
+
+def _key_digest(key: str) -> bytes | None:
+    parts = key.split("/")
+    if len(parts) != 3 or parts[0] != "blocks":
+        return None
+    try:
+        digest = bytes.fromhex(parts[1] + parts[2])
+    except ValueError:
+        return None
+    return digest if len(digest) == 32 else None
+
+
+def _epoch(meta: Mapping[str, Any]) -> float:
+    return float(meta["last_modified"].timestamp())
+
+
+class S3BlockStore:
+    """The `BlockStore` interface on a bucket; see the module docstring for the layout, the
+    pack index and why uploads claim their blocks first (`needs_claims`)."""
+
+    needs_claims = True  # callers commit a claim (space.claim_blocks) before put/put_many
+
+    def __init__(self, location: S3Location, env: Mapping[str, str] | None = None) -> None:
+        self.location = location
+        self._ob = _obstore()
+        self._store = open_store(location, env)
+        self._packed: dict[bytes, tuple[str, int, int]] = {}
+        self._packs_seen: set[str] = set()
+        self._newest = ""  # the newest pack name listed
+        self._lock = threading.Lock()
+        self._pool = ThreadPoolExecutor(THREADS, thread_name_prefix="roost-s3")
+
+    def describe(self) -> str:
+        return self.location.describe()
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False)
+
+    # ------------------------------------------------------------------ start
+    def check(self) -> None:
+        """That the bucket answers to these credentials (one LIST); S3Unreachable in one line
+        otherwise. Called before serving: a bad URL or key stops the start, not an upload."""
+        try:
+            self._ob.list(self._store, prefix="packs/", chunk_size=1).collect()
+        except Exception as exc:
+            raise S3Unreachable(self.explain(exc)) from None
+        self._load_packs()
+
+    def explain(self, exc: BaseException) -> str:
+        where = self.describe()
+        text = str(exc)
+        exceptions = self._ob.exceptions
+        if "NoSuchBucket" in text or isinstance(exc, exceptions.NotFoundError):
+            return f"blocks: no bucket {self.location.bucket!r} at {where}: create it first"
+        if isinstance(exc, exceptions.PermissionDeniedError | exceptions.UnauthenticatedError) or (
+            "403" in text or "SignatureDoesNotMatch" in text or "InvalidAccessKeyId" in text
+        ):
+            return (
+                f"blocks: {where} refused the credentials: check AWS_ACCESS_KEY_ID and"
+                " AWS_SECRET_ACCESS_KEY"
+            )
+        if "connect" in text.lower() or "dns" in text.lower() or "timed out" in text.lower():
+            return f"blocks: cannot reach {where}: is the endpoint right and the S3 server up?"
+        first = text.strip().splitlines()[0] if text.strip() else type(exc).__name__
+        return f"blocks: {where} failed: {first[:200]}"
+
+    # ------------------------------------------------------------------ the pack index
+    def _load_packs(self, *, again: bool = False) -> None:
+        """Index packs not seen yet (listing only those named after the newest seen, less
+        some slack for clocks and slow writers); with `again`, forget everything and list
+        every pack (one went away)."""
+        with self._lock:
+            if again:
+                self._packed.clear()
+                self._packs_seen.clear()
+                self._newest = ""
+            offset = _earlier(self._newest, LIST_SLACK_NS) if self._newest else None
+        names = [m["path"] for m in self._list("packs/", offset)]
+        fresh = [n for n in names if n.endswith(".pack") and n not in self._packs_seen]
+        for name, table in zip(fresh, self._pool.map(self._table_or_none, fresh), strict=True):
+            if table is None:
+                continue  # collected while we listed
+            with self._lock:
+                for digest, offset_, length in table:
+                    self._packed.setdefault(digest, (name, offset_, length))
+                self._packs_seen.add(name)
+                self._newest = max(self._newest, name)
+
+    def _list(self, prefix: str, offset: str | None = None) -> Iterator[Mapping[str, Any]]:
+        stream = self._ob.list(self._store, prefix=prefix, offset=offset, chunk_size=1000)
+        for chunk in stream:
+            yield from chunk
+
+    def _table_or_none(self, name: str) -> list[tuple[bytes, int, int]] | None:
+        try:
+            return self.pack_table(name)
+        except FileNotFoundError:
+            return None
+
+    def pack_table(self, name: str) -> list[tuple[bytes, int, int]]:
+        """A pack's (digest, offset, length) entries, from its header (FileNotFoundError if
+        the pack is gone)."""
+        head = self._range(name, 0, HEADER_GUESS)
+        if len(head) < _PACK_HEAD.size:
+            raise StorageError(f"block pack {name} is damaged")
+        magic, count = _PACK_HEAD.unpack_from(head)
+        need = _PACK_HEAD.size + count * _PACK_ENTRY.size
+        if magic != _PACK_MAGIC:
+            raise StorageError(f"block pack {name} is damaged")
+        if len(head) < need:
+            head = self._range(name, 0, need)
+            if len(head) < need:
+                raise StorageError(f"block pack {name} is damaged")
+        return list(_PACK_ENTRY.iter_unpack(head[_PACK_HEAD.size : need]))
+
+    def _range(self, key: str, start: int, end: int) -> bytes:
+        """Bytes [start, end) of an object, fewer if it is shorter; FileNotFoundError if
+        it is absent."""
+        try:
+            return bytes(self._ob.get_range(self._store, key, start=start, end=end))
+        except FileNotFoundError:
+            raise
+        except self._ob.exceptions.NotFoundError:
+            raise FileNotFoundError(key) from None
+        except Exception as exc:
+            if "Range" in str(exc) and "not satisfiable" in str(exc).lower():
+                return b""
+            raise self._failed(exc) from None
+
+    def _failed(self, exc: BaseException) -> StorageError:
+        return StorageError(self.explain(exc))
+
+    def indexed(self) -> int:
+        """How many packed blocks the in-memory index holds."""
+        return len(self._packed)
+
+    # ------------------------------------------------------------------ existence
+    def _exists(self, key: str) -> bool:
+        try:
+            self._ob.head(self._store, key)
+        except (FileNotFoundError, self._ob.exceptions.NotFoundError):
+            return False
+        except Exception as exc:
+            raise self._failed(exc) from None
+        return True
+
+    def _stored(self, digests: Sequence[bytes]) -> set[bytes]:
+        """Those of `digests` whose bytes are here now: packed in a pack that still exists
+        (each pack HEADed once), or an object of their own."""
+        found: set[bytes] = set()
+        for attempt in range(2):
+            where = {d: self._packed.get(d) for d in digests if d not in found}
+            packs = sorted({w[0] for w in where.values() if w is not None})
+            alive = dict(zip(packs, self._pool.map(self._exists, packs), strict=True))
+            found.update(d for d, w in where.items() if w is not None and alive[w[0]])
+            if all(alive.values()) or attempt:
+                break
+            self._load_packs(again=True)  # a pack was rewritten: where are its blocks now?
+        rest = [d for d in digests if d not in found]
+        loose = self._pool.map(lambda d: self._exists(_digest_key(d)), rest)
+        found.update(d for d, here in zip(rest, loose, strict=True) if here)
+        return found
+
+    def has(self, digest: bytes) -> bool:
+        return bool(self._stored([digest]))
+
+    # ------------------------------------------------------------------ writing
+    def put(self, digest: bytes, stored: bytes | memoryview) -> None:
+        if not self._stored([digest]):
+            self._put_object(_digest_key(digest), stored)
+
+    def put_many(self, blocks: Sequence[tuple[bytes, bytes | memoryview]]) -> None:
+        """Store the new blocks among these: large ones as objects of their own, small ones
+        as one pack; durable together when this returns. Packs other processes wrote since
+        the last listing are learnt first, so a block they stored is not stored twice."""
+        unique = dict(blocks)
+        if any(d not in self._packed for d in unique):
+            self._load_packs()
+        here = self._stored(list(unique))
+        new = {d: s for d, s in unique.items() if d not in here}
+        large = [(d, s) for d, s in new.items() if len(s) > LOOSE_OVER]
+        small = {d: s for d, s in new.items() if len(s) <= LOOSE_OVER}
+        list(self._pool.map(lambda pair: self._put_object(_digest_key(pair[0]), pair[1]), large))
+        if small:
+            self._write_pack(small)
+
+    def _put_object(self, key: str, data: bytes | memoryview) -> None:
+        try:
+            self._ob.put(self._store, key, memoryview(data), use_multipart=False)
+        except Exception as exc:
+            raise StorageError(f"cannot store {key}: {self.explain(exc)}") from None
+
+    def _write_pack(self, blocks: Mapping[bytes, bytes | memoryview]) -> str:
+        name = f"packs/{time.time_ns():016x}-{secrets.token_hex(4)}.pack"
+        offset = _PACK_HEAD.size + len(blocks) * _PACK_ENTRY.size
+        table: list[tuple[bytes, int, int]] = []
+        for digest, stored in blocks.items():
+            table.append((digest, offset, len(stored)))
+            offset += len(stored)
+        body = b"".join([
+            _PACK_HEAD.pack(_PACK_MAGIC, len(blocks)),
+            *(_PACK_ENTRY.pack(*entry) for entry in table),
+            *blocks.values(),
+        ])  # fmt: skip
+        self._put_object(name, body)
+        with self._lock:
+            for digest, at, length in table:
+                self._packed[digest] = (name, at, length)
+            self._packs_seen.add(name)
+            self._newest = max(self._newest, name)
+        return name
+
+    # ------------------------------------------------------------------ reading
+    def get(self, digest: bytes) -> bytes:
+        for attempt in range(3):
+            where = self._packed.get(digest)
+            if where is None:
+                try:
+                    return bytes(self._ob.get(self._store, _digest_key(digest)).bytes())
+                except (FileNotFoundError, self._ob.exceptions.NotFoundError):
+                    pass
+                except Exception as exc:
+                    raise self._failed(exc) from None
+                self._load_packs(again=attempt > 0)  # another process may have packed it
+                continue
+            name, offset, length = where
+            try:
+                data = self._range(name, offset, offset + length)
+            except FileNotFoundError:
+                self._load_packs(again=True)  # rewritten by a collection: look again
+                continue
+            if len(data) != length:
+                raise StorageError(f"block pack {name} is cut short")
+            return data
+        raise BlockMissing(f"block {digest.hex()[:12]} is not stored")
+
+    # ------------------------------------------------------------------ collecting
+    # Called by space.collect_garbage inside the write transaction that holds the rows of
+    # what goes (see the module docstring); never on their own while uploads run.
+    def delete(self, digest: bytes) -> None:
+        self.delete_many([digest])
+
+    def delete_many(self, digests: Sequence[bytes]) -> None:
+        """Delete these blocks' own objects (a packed block goes with `repack`)."""
+        if not digests:
+            return
+        with self._lock:
+            for d in digests:
+                self._packed.pop(d, None)
+        try:
+            self._ob.delete(self._store, [_digest_key(d) for d in digests])
+        except Exception as exc:
+            raise self._failed(exc) from None
+
+    def collect(self, digest: bytes, idle_before: float) -> int | None:
+        """Only under a collection's row lock (space.collect_garbage): delete the block's own
+        object; the bytes freed, None if it has none (packed, or gone)."""
+        try:
+            meta = self._ob.head(self._store, _digest_key(digest))
+        except (FileNotFoundError, self._ob.exceptions.NotFoundError):
+            return None
+        self.delete_many([digest])
+        return int(meta["size"])
+
+    def digests(self) -> Iterator[tuple[bytes, float, int]]:
+        """Every block object's digest, LastModified (epoch seconds) and size."""
+        for meta in self._list("blocks/"):
+            digest = _key_digest(meta["path"])
+            if digest is not None:
+                yield digest, _epoch(meta), int(meta["size"])
+
+    def packs(self) -> list[tuple[str, float, int]]:
+        """Every pack's name, LastModified (epoch seconds) and size."""
+        return [
+            (m["path"], _epoch(m), int(m["size"]))
+            for m in self._list("packs/")
+            if m["path"].endswith(".pack")
+        ]
+
+    def repack(self, name: str, keep: set[bytes]) -> int:
+        """Only under a collection's row locks: write the blocks of `keep` found in `name`
+        to a new pack (durable first, so a reader always finds them somewhere), then delete
+        `name`; the bytes freed."""
+        try:
+            table = self.pack_table(name)
+        except FileNotFoundError:
+            return 0
+        size = table[-1][1] + table[-1][2] if table else 0
+        live = {d: self._range(name, at, at + n) for d, at, n in table if d in keep}
+        survivors = 0
+        if live:
+            survivors = sum(len(v) for v in live.values())
+            self._write_pack(live)
+        try:
+            self._ob.delete(self._store, name)
+        except Exception as exc:
+            raise self._failed(exc) from None
+        self._load_packs(again=True)
+        return max(size - survivors, 0)
+
+
+def _earlier(name: str, by_ns: int) -> str:
+    """A pack name `by_ns` before `name` (for listing from there: names start with the
+    time in hex)."""
+    stamp = name.removeprefix("packs/").split("-", 1)[0]
+    try:
+        return f"packs/{max(int(stamp, 16) - by_ns, 0):016x}"
+    except ValueError:
+        return ""
