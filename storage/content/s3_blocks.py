@@ -259,6 +259,8 @@ class S3BlockStore:
     def _stored(self, digests: Sequence[bytes]) -> set[bytes]:
         """Those of `digests` whose bytes are here now: packed in a pack that still exists
         (each pack HEADed once), or an object of their own."""
+        if any(d not in self._packed for d in digests):
+            self._load_packs()  # packs other processes wrote since the last listing
         found: set[bytes] = set()
         for attempt in range(2):
             where = {d: self._packed.get(d) for d in digests if d not in found}
@@ -286,8 +288,6 @@ class S3BlockStore:
         as one pack; durable together when this returns. Packs other processes wrote since
         the last listing are learnt first, so a block they stored is not stored twice."""
         unique = dict(blocks)
-        if any(d not in self._packed for d in unique):
-            self._load_packs()
         here = self._stored(list(unique))
         new = {d: s for d, s in unique.items() if d not in here}
         large = [(d, s) for d, s in new.items() if len(s) > LOOSE_OVER]
