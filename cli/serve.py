@@ -346,6 +346,9 @@ def serve(
     from server.app import run
     from storage.content.s3_blocks import S3Unreachable
 
+    if blocks is not None:  # before anything is logged: a bucket we cannot use stops here
+        _check_bucket(blocks)
+
     def ready(server: RoostServer) -> None:
         line = (
             f"Roost listening on {config.scheme}://{config.host}:{server.port}"
@@ -364,6 +367,20 @@ def serve(
     except Unavailable as exc:  # only at start: once serving, ops answer `unavailable`
         raise ClientError(f"cannot start the server: {_unreachable(db, exc)}") from None
     except S3Unreachable as exc:  # --blocks: bad bucket, credentials or endpoint
+        raise ClientError(f"cannot start the server: {exc}") from None
+
+
+def _check_bucket(url: str) -> None:
+    from storage.content.s3_blocks import S3BlockStore, S3Unreachable
+    from storage.content.s3_location import parse_s3_url
+
+    try:
+        store = S3BlockStore(parse_s3_url(url))
+        try:
+            store.check()
+        finally:
+            store.close()
+    except S3Unreachable as exc:
         raise ClientError(f"cannot start the server: {exc}") from None
 
 

@@ -163,18 +163,18 @@ class S3BlockStore:
         text = str(exc)
         exceptions = self._ob.exceptions
         if "NoSuchBucket" in text or isinstance(exc, exceptions.NotFoundError):
-            return f"blocks: no bucket {self.location.bucket!r} at {where}: create it first"
+            return f"blocks: {where}: no such bucket {self.location.bucket!r}; create it first"
         if isinstance(exc, exceptions.PermissionDeniedError | exceptions.UnauthenticatedError) or (
             "403" in text or "SignatureDoesNotMatch" in text or "InvalidAccessKeyId" in text
         ):
             return (
-                f"blocks: {where} refused the credentials: check AWS_ACCESS_KEY_ID and"
+                f"blocks: {where}: the credentials were refused: check AWS_ACCESS_KEY_ID and"
                 " AWS_SECRET_ACCESS_KEY"
             )
         if "connect" in text.lower() or "dns" in text.lower() or "timed out" in text.lower():
-            return f"blocks: cannot reach {where}: is the endpoint right and the S3 server up?"
+            return f"blocks: {where}: unreachable: is the endpoint right and the S3 server up?"
         first = text.strip().splitlines()[0] if text.strip() else type(exc).__name__
-        return f"blocks: {where} failed: {first[:200]}"
+        return f"blocks: {where}: {first[:200]}"
 
     # ------------------------------------------------------------------ the pack index
     def _load_packs(self, *, again: bool = False) -> None:

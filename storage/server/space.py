@@ -193,8 +193,9 @@ async def _collect_s3(db: Database, store: S3BlockStore, idle_before: float) -> 
             packed = {d for d in digests if d in store._packed}
             await _forget(tx, [h for h, _ in rows])
             await asyncio.to_thread(store.delete_many, [d for d in digests if d not in packed])
-        count += len(rows)
-        freed += sum(size for h, size in rows if bytes.fromhex(h) not in packed)
+        gone = [size for h, size in rows if bytes.fromhex(h) not in packed]
+        count += len(gone)  # packed ones count when their pack is rewritten, below
+        freed += sum(gone)
         if len(rows) < S3_GC_BATCH:
             break
     orphans = [(d, size) for d, mtime, size in await asyncio.to_thread(list, store.digests())

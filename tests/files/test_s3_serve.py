@@ -1,0 +1,178 @@
+"""File sync with blocks in a real S3 bucket (SeaweedFS), through the real server: one
+in-process server on each database engine, two `roost serve` processes sharing a bucket and a
+PostgreSQL database, the refusals of `roost serve --blocks`, and the admin commands."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from client.files import RemoteFiles
+from server.app import RoostServer
+from server.config import ServerConfig
+from storage.content.s3_blocks import S3BlockStore
+from storage.server import space
+from tests.conftest import LiveServer
+from tests.files.helpers import device
+from tests.helpers import ServerProcess, roost_command
+from tests.seaweed import SeaweedServer
+
+
+@pytest.fixture
+async def s3_live(
+    tmp_path: Path, database_url: str | None, s3_bucket: str
+) -> AsyncIterator[LiveServer]:
+    config = ServerConfig(
+        data_dir=tmp_path / "server", database_url=database_url, blocks_url=s3_bucket,
+        port=0, shutdown_grace=5.0, registration="open",
+    )  # fmt: skip
+    server = RoostServer(config)
+    await server.start()
+    try:
+        yield LiveServer(server)
+    finally:
+        await server.stop()
+
+
+async def test_files_sync_through_blocks_in_s3(s3_live: LiveServer, tmp_path: Path) -> None:
+    """Big and small files reach another device; nothing lands in the data folder; purged
+    small files are collected from their packs and the rest still syncs."""
+    laptop = await device(s3_live, tmp_path, "alice", "laptop", register=True)
+    phone = await device(s3_live, tmp_path, "alice", "phone")
+    try:
+        big = os.urandom(5 << 20)  # several blocks, each an object of its own
+        laptop.write("big.bin", big)
+        for i in range(40):
+            laptop.write(f"notes/n{i}.bin", os.urandom(3000))
+        await laptop.sync()
+        services = s3_live.server._services
+        assert services is not None and isinstance(services.blocks, S3BlockStore)
+        assert not (s3_live.server.config.data_dir / "blocks").exists()
+        assert services.blocks.packs(), "small files were not stored together"
+        assert await s3_live.metric("roost_block_index_entries") >= 40  # + a small tail of big
+        await phone.sync()
+        assert phone.read("big.bin") == big
+        assert phone.listing() == laptop.listing()
+
+        for i in range(30):
+            (laptop.root / f"notes/n{i}.bin").unlink()
+        await laptop.sync()
+        files = RemoteFiles(laptop.client)
+        for i in range(30):
+            await files.purge(f"notes/n{i}.bin")
+        done = await space.collect_garbage(
+            services.db, services.blocks, grace_seconds=0, now=time.time() + 2
+        )
+        assert done.blocks == 30
+        tablet = await device(s3_live, tmp_path, "alice", "tablet")
+        try:
+            await tablet.sync()
+            assert tablet.listing() == laptop.listing()
+            assert tablet.read("big.bin") == big
+            assert all(tablet.read(f"notes/n{i}.bin") == laptop.read(f"notes/n{i}.bin")
+                       for i in range(30, 40))  # fmt: skip
+        finally:
+            await tablet.client.close()
+    finally:
+        await laptop.client.close()
+        await phone.client.close()
+
+
+class ProcessServer(LiveServer):
+    """LiveServer's protocol helpers, for a `roost serve` child process."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+
+
+@pytest.mark.engines("postgresql")
+async def test_a_block_uploaded_through_one_process_is_read_through_another(
+    tmp_path: Path, database_url: str, s3_bucket: str
+) -> None:
+    args = ("--blocks", s3_bucket)
+    one = await ServerProcess(tmp_path / "one", extra_args=args, database_url=database_url).start()
+    two = await ServerProcess(tmp_path / "two", extra_args=args, database_url=database_url).start()
+    try:
+        laptop = await device(ProcessServer(one.url), tmp_path, "alice", "laptop", register=True)
+        phone = await device(ProcessServer(two.url), tmp_path, "alice", "phone")
+        try:
+            big, small = os.urandom(3 << 20), [os.urandom(2000 + i) for i in range(20)]
+            laptop.write("big.bin", big)
+            for i, data in enumerate(small):
+                laptop.write(f"small/{i}.bin", data)
+            await laptop.sync()  # through process one
+            await phone.sync()  # through process two: packs it never wrote, found by listing
+            assert phone.read("big.bin") == big
+            assert [phone.read(f"small/{i}.bin") for i in range(20)] == small
+        finally:
+            await laptop.client.close()
+            await phone.client.close()
+    finally:
+        await one.kill()
+        await two.kill()
+    for folder in (tmp_path / "one", tmp_path / "two"):
+        assert not (folder / "blocks").exists()
+
+
+async def roost(*args: str, env: dict[str, str] | None = None) -> tuple[int, str, str]:
+    proc = await asyncio.create_subprocess_exec(
+        *roost_command(), *args, env=env,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    out, err = await asyncio.wait_for(proc.communicate(), 60)
+    assert proc.returncode is not None
+    return proc.returncode, out.decode(), err.decode()
+
+
+async def test_serve_refuses_a_bucket_it_cannot_use_in_one_line(
+    tmp_path: Path, seaweed: SeaweedServer, s3_bucket: str
+) -> None:
+    data = str(tmp_path / "data")
+    base = ("serve", "--data", data, "--port", "0")
+    code, _, err = await roost(*base, "--blocks", "s3://Bad_Name?endpoint=http://127.0.0.1:1")
+    assert code == 2 and "--blocks" in err and "is not a bucket name" in err
+    cases = [
+        (seaweed.url("no-such-bucket"), os.environ, "no such bucket 'no-such-bucket'"),
+        (s3_bucket, {**os.environ, "AWS_SECRET_ACCESS_KEY": "wrong"}, "the credentials were refused"),
+        ("s3://bucket?endpoint=http://127.0.0.1:9", os.environ, "unreachable"),
+    ]
+    for url, env, says in cases:
+        code, _, err = await roost(*base, "--blocks", url, env=dict(env))
+        lines = err.strip().splitlines()
+        assert code == 1 and len(lines) == 1, err
+        assert "cannot start the server: blocks: s3://" in lines[0] and says in lines[0], err
+    code, out, _ = await roost(*base, "--blocks", s3_bucket, "--print-config")
+    assert code == 0 and s3_bucket in out
+
+
+async def test_admin_commands_on_a_server_with_blocks_in_s3(
+    s3_live: LiveServer, tmp_path: Path, database_url: str | None
+) -> None:
+    laptop = await device(s3_live, tmp_path, "alice", "laptop", register=True)
+    try:
+        laptop.write("a.txt", "first")
+        await laptop.sync()
+        laptop.write("a.txt", "second")
+        await laptop.sync()
+        await RemoteFiles(laptop.client).purge("a.txt")
+    finally:
+        await laptop.client.close()
+    folder = str(s3_live.server.config.data_dir)
+    db = ("--db", database_url) if database_url else ()
+    code, _, err = await roost("admin", "gc", "--data", folder, "--grace", "0s", *db)
+    assert code == 0, err
+    assert "freed 1 block(s)" in err and "in s3://" in err  # the first version's block
+    code, _, err = await roost("admin", "du", "--data", folder, *db)
+    assert code == 1 and "keeps its blocks in s3://" in err and len(err.strip().splitlines()) == 1
+    code, _, err = await roost("admin", "backup", str(tmp_path / "b"), "--data", folder,
+                               "--blocks-only")  # fmt: skip
+    assert code == 1 and "back up the bucket with its own tools" in err
+    async with s3_live.server._services.db.reader.execute(  # type: ignore[union-attr]
+        "SELECT COUNT(*) FROM blocks", ()
+    ) as cur:
+        assert (await cur.fetchone())[0] == 1  # the current version's block stays
