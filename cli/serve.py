@@ -54,8 +54,9 @@ def serve(
             "--blocks",
             metavar="URL",
             help="Keep file blocks in an S3-compatible bucket:"
-            " s3://BUCKET[/PREFIX]?endpoint=https://HOST:PORT[&region=NAME], credentials from"
-            " AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY. Default: in --data.",
+            " s3://BUCKET/PREFIX?endpoint=https://HOST:PORT&region=NAME (prefix and region"
+            " optional), credentials from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY."
+            " Default: in --data.",
         ),
     ] = None,
     tls_cert: Annotated[

@@ -1,4 +1,4 @@
-"""`--blocks s3://BUCKET[/PREFIX]?endpoint=URL&region=NAME`: parsed and checked without
+"""`--blocks s3://BUCKET/PREFIX?endpoint=URL&region=NAME`: parsed and checked without
 touching the network, so `roost serve --print-config` can refuse a bad one."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from urllib.parse import parse_qsl, urlsplit
 # S3's bucket naming rules (lowercase letters, digits, dots and hyphens, 3-63 characters).
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 _OPTIONS = ("endpoint", "region")
-FORM = "s3://BUCKET[/PREFIX]?endpoint=https://HOST:PORT[&region=NAME]"
+FORM = "s3://BUCKET/PREFIX?endpoint=https://HOST:PORT&region=NAME (prefix, region optional)"
 
 
 class BadLocation(ValueError):
