@@ -52,11 +52,14 @@ import time
 from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from storage.content.blocks import _PACK_ENTRY, _PACK_HEAD, _PACK_MAGIC, BlockMissing
 from storage.content.s3_location import S3Location
 from storage.errors import StorageError
+
+if TYPE_CHECKING:
+    from obstore.store import S3Config
 
 INSTALL_HINT = "blocks in S3 need obstore: pip install 'roost[s3]'"
 LOOSE_OVER = 256 << 10  # blocks larger than this are objects of their own
@@ -83,16 +86,15 @@ def open_store(location: S3Location, env: Mapping[str, str] | None = None) -> An
     from obstore.store import S3Store
 
     env = os.environ if env is None else env
-    config: dict[str, Any] = {"region": location.region}
+    config: S3Config = {"region": location.region}
     if location.endpoint:
         config["endpoint"] = location.endpoint
-    for var, key in (
-        ("AWS_ACCESS_KEY_ID", "access_key_id"),
-        ("AWS_SECRET_ACCESS_KEY", "secret_access_key"),
-        ("AWS_SESSION_TOKEN", "session_token"),
-    ):
-        if env.get(var):
-            config[key] = env[var]
+    if key_id := env.get("AWS_ACCESS_KEY_ID"):
+        config["access_key_id"] = key_id
+    if secret := env.get("AWS_SECRET_ACCESS_KEY"):
+        config["secret_access_key"] = secret
+    if token := env.get("AWS_SESSION_TOKEN"):
+        config["session_token"] = token
     return S3Store(
         location.bucket,
         prefix=location.prefix or None,

@@ -138,7 +138,7 @@ async def test_serve_refuses_a_bucket_it_cannot_use_in_one_line(
     assert code == 2 and "--blocks" in err and "is not a bucket name" in err
     cases = [
         (seaweed.url("no-such-bucket"), os.environ, "no such bucket 'no-such-bucket'"),
-        (s3_bucket, {**os.environ, "AWS_SECRET_ACCESS_KEY": "wrong"}, "the credentials were refused"),
+        (s3_bucket, {**os.environ, "AWS_SECRET_ACCESS_KEY": "bad"}, "credentials were refused"),
         ("s3://bucket?endpoint=http://127.0.0.1:9", os.environ, "unreachable"),
     ]
     for url, env, says in cases:
