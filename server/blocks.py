@@ -177,7 +177,12 @@ async def _get_batch(services: Services, session: Session, batch: wire.BatchFram
 
 def _read_all(services: Services, digests: list[bytes]) -> list[bytes]:
     """The stored bytes of each block, as long as they fit one reply frame."""
-    out: list[bytes] = []
+    # In S3, packed blocks whose sizes the index knows come side by side (a GET each would
+    # cost a round trip); anything else one by one, stopping at the reply's limit.
+    packed = getattr(services.blocks, "packed_bytes", lambda _: None)(digests)
+    if packed is not None and packed <= wire.MAX_BATCH_BYTES:
+        return list(services.blocks.get_many(digests))  # type: ignore[attr-defined]
+    out = []
     total = 0
     for digest in digests:
         out.append(services.blocks.get(digest))

@@ -64,6 +64,7 @@ class SeaweedServer:
         self.s3_port = self.filer_port = 0
         self._names = itertools.count(1)
         self._lock = threading.Lock()
+        self._shared: str | None = None
 
     @property
     def endpoint(self) -> str:
@@ -144,6 +145,16 @@ class SeaweedServer:
         self._wait_bucket(name)
         return name
 
+    def shared_bucket(self) -> str:
+        """One bucket for the session's tests, made on first use."""
+        if self._shared is None:
+            self._shared = self.create_bucket()
+        return self._shared
+
+    def new_prefix(self) -> str:
+        with self._lock:
+            return f"t{next(self._names)}"
+
     def _wait_bucket(self, name: str, timeout: float = 10.0) -> None:
         import obstore
         from obstore.store import S3Store
@@ -212,9 +223,11 @@ def seaweed(request: pytest.FixtureRequest) -> SeaweedServer:
 
 @pytest.fixture
 def s3_bucket(seaweed: SeaweedServer, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    """A fresh bucket on the session's SeaweedFS, with the AWS_* variables set to its
-    credentials for this test; the `s3://…` URL `roost serve --blocks` takes."""
+    """An empty place in a bucket of the session's SeaweedFS (a prefix of the test's own in
+    one shared bucket: SeaweedFS takes seconds to give a new bucket its first volumes), with
+    the AWS_* variables set to its credentials for this test; the `s3://…` URL `roost serve
+    --blocks` takes."""
     for key, value in seaweed.env().items():
         monkeypatch.setenv(key, value)
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-    yield seaweed.url(seaweed.create_bucket())
+    yield seaweed.url(seaweed.shared_bucket(), seaweed.new_prefix())

@@ -15,9 +15,10 @@ from collections.abc import Callable, Sequence
 
 import pytest
 
-from storage.content.blocks import BlockMissing, encode_block
+from storage.content.blocks import BadBlock, BlockMissing, BlockWriter, encode_block
 from storage.content.s3_blocks import S3BlockStore
 from storage.content.s3_location import parse_s3_url
+from storage.content.stores import block_claims
 from storage.database import Database, now_ms
 from storage.server import space
 
@@ -168,3 +169,23 @@ async def test_bytes_no_row_names_go_once_past_the_grace_period(
     with pytest.raises(BlockMissing):
         store.get(orphan[0])
     assert await rows(server_db) == set()
+
+
+async def test_the_block_writer_claims_before_it_stores_in_s3(
+    server_db: Database, stores: Callable[[], S3BlockStore]
+) -> None:
+    """Single small uploads (RPUT) are batched by BlockWriter: on S3 each batch is claimed,
+    committed, and only then stored; a bad block is refused and claims nothing."""
+    store = stores()
+    writer = BlockWriter(store, claim=block_claims(store, server_db))
+    good = [stored_of(os.urandom(1000 + i)) for i in range(5)]
+    bad_digest = hashlib.sha256(b"claimed").digest()
+    results = await asyncio.gather(
+        *(writer.put(d, s) for d, s, _ in good),
+        writer.put(bad_digest, good[0][1]),
+        return_exceptions=True,
+    )
+    assert results[:5] == [n for _, _, n in good]
+    assert isinstance(results[5], BadBlock)
+    assert await rows(server_db) == {d for d, _, _ in good}
+    assert [stores().get(d) for d, _, _ in good] == [s for _, s, _ in good]
