@@ -293,9 +293,9 @@ class S3BlockStore:
         unique = dict(blocks)
         # Small blocks are only ever stored in packs here: the index answers for them, and a
         # HEAD each (a millisecond) is spent only on large ones.
-        large = [d for d, s in unique.items() if len(s) > LOOSE_OVER]
-        here = self._stored([d for d in unique if d not in large], loose=False)
-        here |= self._stored(large)
+        big = {d for d, s in unique.items() if len(s) > LOOSE_OVER}
+        here = self._stored([d for d in unique if d not in big], loose=False)
+        here |= self._stored(list(big))
         new = {d: s for d, s in unique.items() if d not in here}
         large = [(d, s) for d, s in new.items() if len(s) > LOOSE_OVER]
         small = {d: s for d, s in new.items() if len(s) <= LOOSE_OVER}
