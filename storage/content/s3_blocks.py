@@ -9,11 +9,12 @@ it on 4 MiB ones; and its calls are plain functions that release the GIL (Rust u
 the store keeps the synchronous `BlockStore` interface the server calls from its threads,
 where aiobotocore would need an event loop in every thread.
 
-Layout under the bucket (and the URL's prefix):
+Layout under the bucket (and the URL's prefix), the same as DATA/blocks/ (so copying that
+folder's files into the bucket moves a server's blocks there):
 
-    blocks/ab/cdef…          a block on its own (one stored alone, or one over 256 KiB)
-    packs/TIME-RANDOM.pack   many small blocks: a header (as LocalBlockStore's packs: digest,
-                             offset, length of each) then the blocks, read by ranged GET
+    ab/cdef…                 a block on its own (one stored alone, or one over 256 KiB)
+    packs/TIME-RANDOM.pack   many small blocks: a header (LocalBlockStore's pack format: the
+                             digest, offset, length of each) then the blocks, read by ranged GET
 
 Small blocks always go into packs (a PUT costs about a millisecond; 10,000 small files are a
 few dozen packs). Every process keeps an index of packed blocks in memory and learns of other
@@ -111,15 +112,15 @@ def open_store(location: S3Location, env: Mapping[str, str] | None = None) -> An
 
 def _digest_key(digest: bytes) -> str:
     name = digest.hex()
-    return f"blocks/{name[:2]}/{name[2:]}"
+    return f"{name[:2]}/{name[2:]}"
 
 
 def _key_digest(key: str) -> bytes | None:
     parts = key.split("/")
-    if len(parts) != 3 or parts[0] != "blocks":
+    if len(parts) != 2 or len(parts[0]) != 2:
         return None
     try:
-        digest = bytes.fromhex(parts[1] + parts[2])
+        digest = bytes.fromhex(parts[0] + parts[1])
     except ValueError:
         return None
     return digest if len(digest) == 32 else None
@@ -202,7 +203,7 @@ class S3BlockStore:
                 self._newest = max(self._newest, name)
 
     def _list(self, prefix: str, offset: str | None = None) -> Iterator[Mapping[str, Any]]:
-        stream = self._ob.list(self._store, prefix=prefix, offset=offset, chunk_size=1000)
+        stream = self._ob.list(self._store, prefix=prefix or None, offset=offset, chunk_size=1000)
         for chunk in stream:
             yield from chunk
 
@@ -310,7 +311,7 @@ class S3BlockStore:
             raise StorageError(f"cannot store {key}: {self.explain(exc)}") from None
 
     def _write_pack(self, blocks: Mapping[bytes, bytes | memoryview]) -> str:
-        name = f"packs/{time.time_ns():016x}-{secrets.token_hex(4)}.pack"
+        name = f"packs/{time.time_ns():x}-{secrets.token_hex(4)}.pack"  # as LocalBlockStore
         offset = _PACK_HEAD.size + len(blocks) * _PACK_ENTRY.size
         table: list[tuple[bytes, int, int]] = []
         for digest, stored in blocks.items():
@@ -424,7 +425,7 @@ class S3BlockStore:
 
     def digests(self) -> Iterator[tuple[bytes, float, int]]:
         """Every block object's digest, LastModified (epoch seconds) and size."""
-        for meta in self._list("blocks/"):
+        for meta in self._list(""):  # packs/… are skipped by their name
             digest = _key_digest(meta["path"])
             if digest is not None:
                 yield digest, _epoch(meta), int(meta["size"])
@@ -464,6 +465,6 @@ def _earlier(name: str, by_ns: int) -> str:
     time in hex)."""
     stamp = name.removeprefix("packs/").split("-", 1)[0]
     try:
-        return f"packs/{max(int(stamp, 16) - by_ns, 0):016x}"
+        return f"packs/{max(int(stamp, 16) - by_ns, 0):x}"
     except ValueError:
         return ""

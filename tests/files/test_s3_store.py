@@ -145,3 +145,28 @@ def test_any_text_parses_or_is_refused_in_one_line(text: str) -> None:
             parse_s3_url(url, {})
         except BadLocation as exc:
             assert "\n" not in str(exc)
+
+
+def test_a_block_folder_copied_into_a_bucket_serves_from_there(
+    tmp_path: Path, s3_bucket: str
+) -> None:
+    """The documented move to S3: DATA/blocks' files (not the dot-named temp files) copied
+    as they are under the bucket's prefix (what `aws s3 sync` or rclone does)."""
+    import obstore
+
+    local = LocalBlockStore(tmp_path / "blocks", fsync=False)
+    big = stored_of(os.urandom(LOOSE_OVER + 10))
+    small = [stored_of(os.urandom(500 + i)) for i in range(20)]
+    local.put(*big)
+    local.put_many(small)
+    (tmp_path / "blocks" / big[0].hex()[:2] / ".left.tmp").write_bytes(b"half")
+    s3 = S3BlockStore(parse_s3_url(s3_bucket))
+    for path in (tmp_path / "blocks").rglob("*"):
+        if path.is_file() and not path.name.startswith("."):
+            key = path.relative_to(tmp_path / "blocks").as_posix()
+            obstore.put(s3._store, key, path.read_bytes())
+    s3.check()
+    assert s3.indexed() == 20
+    for digest, stored in [big, *small]:
+        assert s3.get(digest) == stored
+    assert [d for d, _, _ in s3.digests()] == [big[0]]
