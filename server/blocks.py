@@ -18,12 +18,14 @@ from server.context import Services
 from server.files import check_upload_room
 from server.session import Session
 from storage.content.blocks import BadBlock, BlockMissing, verify_block
+from storage.content.s3_blocks import S3Unreachable
 from storage.database import now_ms
 from storage.errors import Unavailable
 from storage.server.space import claim_blocks
 
 log = logging.getLogger("roost.server")
 BATCHED_BLOCK_BYTES = 256 << 10  # uploads this small are stored in batches (BlockWriter)
+BUCKET_AWAY = "the server's block storage is unavailable; try again shortly"
 
 
 def reply_reservation(frame: bytes) -> int:
@@ -61,6 +63,9 @@ async def answer_binary(services: Services, session: Session, frame: bytes) -> b
         return encode_error(request_id, exc)
     except Unavailable:  # the database is away: `unavailable`, as for JSON ops
         return encode_error(request_id, database_outage.refusal())
+    except S3Unreachable as exc:  # --blocks s3://…: the bucket is away; nothing acked is lost
+        log.warning("%s", exc)
+        return encode_error(request_id, RoostError(ErrorCode.UNAVAILABLE, BUCKET_AWAY))
     except Exception:
         log.exception("block frame failed")
         return encode_error(request_id, RoostError(ErrorCode.INTERNAL, "internal server error"))

@@ -71,7 +71,8 @@ SPAN_GAP = 64 << 10  # get_many reads across gaps this small between wanted bloc
 
 
 class S3Unreachable(StorageError):
-    """The bucket cannot be used as configured; the message is one line for a person."""
+    """The bucket cannot be used (at start: as configured; while serving: for now); the
+    message is one line for a person, never a credential."""
 
 
 def _obstore() -> Any:
@@ -204,7 +205,13 @@ class S3BlockStore:
 
     def _list(self, prefix: str, offset: str | None = None) -> Iterator[Mapping[str, Any]]:
         stream = self._ob.list(self._store, prefix=prefix or None, offset=offset, chunk_size=1000)
-        for chunk in stream:
+        while True:
+            try:
+                chunk = next(stream)
+            except StopIteration:
+                return
+            except Exception as exc:
+                raise self._failed(exc) from None
             yield from chunk
 
     def _table_or_none(self, name: str) -> list[tuple[bytes, int, int]] | None:
@@ -243,8 +250,8 @@ class S3BlockStore:
                 return b""
             raise self._failed(exc) from None
 
-    def _failed(self, exc: BaseException) -> StorageError:
-        return StorageError(self.explain(exc))
+    def _failed(self, exc: BaseException) -> S3Unreachable:
+        return S3Unreachable(self.explain(exc))
 
     def indexed(self) -> int:
         """How many packed blocks the in-memory index holds."""
@@ -308,7 +315,7 @@ class S3BlockStore:
         try:
             self._ob.put(self._store, key, memoryview(data), use_multipart=False)
         except Exception as exc:
-            raise StorageError(f"cannot store {key}: {self.explain(exc)}") from None
+            raise self._failed(exc) from None
 
     def _write_pack(self, blocks: Mapping[bytes, bytes | memoryview]) -> str:
         name = f"packs/{time.time_ns():x}-{secrets.token_hex(4)}.pack"  # as LocalBlockStore

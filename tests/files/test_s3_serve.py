@@ -8,14 +8,16 @@ import asyncio
 import os
 import time
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
+from client.errors import ServerError
 from client.files import RemoteFiles
 from server.app import RoostServer
 from server.config import ServerConfig
-from storage.content.s3_blocks import S3BlockStore
+from storage.content.s3_blocks import S3BlockStore, open_store
 from storage.server import space
 from tests.conftest import LiveServer
 from tests.files.helpers import device
@@ -176,3 +178,32 @@ async def test_admin_commands_on_a_server_with_blocks_in_s3(
         "SELECT COUNT(*) FROM blocks", ()
     ) as cur:
         assert (await cur.fetchone())[0] == 1  # the current version's block stays
+
+
+async def test_a_bucket_gone_while_serving_answers_unavailable_and_loses_nothing(
+    s3_live: LiveServer, tmp_path: Path
+) -> None:
+    laptop = await device(s3_live, tmp_path, "alice", "laptop", register=True)
+    phone = await device(s3_live, tmp_path, "alice", "phone")
+    services = s3_live.server._services
+    assert services is not None and isinstance(services.blocks, S3BlockStore)
+    store = services.blocks
+    working = store._store
+    try:
+        laptop.write("later.bin", os.urandom(600 << 10))
+        laptop.write("small.txt", "a small one")
+        gone = replace(store.location, endpoint="http://127.0.0.1:9")  # nothing listens there
+        store._store = open_store(gone)
+        with pytest.raises(ServerError) as refused:
+            await laptop.sync()
+        assert refused.value.code == "unavailable"
+        assert "block storage is unavailable" in str(refused.value)
+        store._store = working  # the bucket is back: the next pass sends what was refused
+        await laptop.sync()
+        await phone.sync()
+        assert phone.read("later.bin") == laptop.read("later.bin")
+        assert phone.read("small.txt") == b"a small one"
+    finally:
+        store._store = working
+        await laptop.client.close()
+        await phone.client.close()
