@@ -349,6 +349,10 @@ def serve(
 
     if blocks is not None:  # before anything is logged: a bucket we cannot use stops here
         _check_bucket(blocks)
+    else:  # a folder whose blocks are in a bucket, started without --blocks
+        from storage.content.stores import refuse_a_forgotten_bucket
+
+        refuse_a_forgotten_bucket(config.data_dir, None)
 
     def ready(server: RoostServer) -> None:
         line = (

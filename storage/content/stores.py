@@ -11,6 +11,7 @@ from storage.content.blocks import Claim, LocalBlockStore
 from storage.content.s3_blocks import S3BlockStore
 from storage.content.s3_location import BadLocation, parse_s3_url
 from storage.database import Database, now_ms
+from storage.errors import StorageError
 
 BlockStores = LocalBlockStore | S3BlockStore
 log = logging.getLogger("roost.server")
@@ -61,11 +62,30 @@ def recorded_location(data_dir: Path) -> str | None:
         return None
 
 
+def refuse_a_forgotten_bucket(data_dir: Path, url: str | None) -> None:
+    """Without --blocks, a folder whose server kept its blocks in a bucket would quietly serve
+    an empty DATA/blocks: refuse in one line, saying what to run."""
+    if url is None and (bucket := recorded_location(data_dir)) is not None:
+        raise StorageError(
+            f"the server on {data_dir} keeps its blocks in {where(bucket, data_dir)}: start it"
+            f" with --blocks {bucket} (to keep blocks in this folder instead, remove"
+            f" {data_dir / MARKER})"
+        )
+
+
 async def open_blocks(url: str | None, data_dir: Path) -> BlockStores:
     """The server's block store, ready to serve: a bucket answered (S3Unreachable in one
     line otherwise); a folder swept of temp files an interrupted write left."""
+    refuse_a_forgotten_bucket(data_dir, url)
     store = block_store(url, data_dir)
     if isinstance(store, S3BlockStore):
+        folder = data_dir / "blocks"
+        if folder.is_dir() and any(folder.iterdir()):
+            log.warning(
+                "%s holds blocks this server does not serve (its blocks are in %s): copy them"
+                " into the bucket (docs/OPERATIONS.md, Blocks in S3), then remove the folder",
+                folder, store.describe(),
+            )  # fmt: skip
         await asyncio.to_thread(store.check)
         log.info("blocks in %s (%d packed blocks indexed)", store.describe(), store.indexed())
     elif swept := await asyncio.to_thread(store.sweep_temp_files):

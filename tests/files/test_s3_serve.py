@@ -207,3 +207,13 @@ async def test_a_bucket_gone_while_serving_answers_unavailable_and_loses_nothing
         store._store = working
         await laptop.client.close()
         await phone.client.close()
+
+
+async def test_a_folder_whose_blocks_are_in_s3_refuses_to_start_without_them(
+    s3_live: LiveServer, s3_bucket: str
+) -> None:
+    folder = s3_live.server.config.data_dir
+    await s3_live.server.stop()
+    code, _, err = await roost("serve", "--data", str(folder), "--port", "0")
+    assert code == 1 and len(err.strip().splitlines()) == 1, err
+    assert "keeps its blocks in s3://" in err and f"start it with --blocks {s3_bucket}" in err
