@@ -167,10 +167,12 @@ class S3BlockStore:
         where = self.describe()
         text = str(exc)
         exceptions = self._ob.exceptions
-        if "NoSuchBucket" in text or isinstance(exc, exceptions.NotFoundError):
+        if "NoSuchBucket" in text:
             return f"blocks: {where}: no such bucket {self.location.bucket!r}; create it first"
         if isinstance(exc, exceptions.PermissionDeniedError | exceptions.UnauthenticatedError) or (
-            "403" in text or "SignatureDoesNotMatch" in text or "InvalidAccessKeyId" in text
+            "403 Forbidden" in text
+            or "SignatureDoesNotMatch" in text
+            or "InvalidAccessKeyId" in text
         ):
             return (
                 f"blocks: {where}: the credentials were refused: check AWS_ACCESS_KEY_ID and"

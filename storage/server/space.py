@@ -216,6 +216,8 @@ async def _collect_s3(db: Database, store: S3BlockStore, idle_before: float) -> 
         except FileNotFoundError:
             continue
         digests = [d for d, _, _ in table]
+        if len(await _with_rows(db, digests)) * 2 > len(digests):
+            continue  # mostly live (read without a lock: the transaction below decides)
         async with db.write() as tx:
             dead = await _hold_absent(tx, digests)
             # A pack is rewritten once half of it is garbage: copying survivors costs I/O.
