@@ -121,6 +121,31 @@ async def test_a_block_uploaded_through_one_process_is_read_through_another(
         assert not (folder / "blocks").exists()
 
 
+async def test_files_sync_through_roost_serve_with_blocks_in_s3(
+    tmp_path: Path, database_url: str | None, s3_bucket: str
+) -> None:
+    server = await ServerProcess(
+        tmp_path / "data", extra_args=("--blocks", s3_bucket), database_url=database_url
+    ).start()
+    try:
+        assert any("blocks in s3://" in line for line in server.log)
+        laptop = await device(ProcessServer(server.url), tmp_path, "alice", "laptop", register=True)
+        phone = await device(ProcessServer(server.url), tmp_path, "alice", "phone")
+        try:
+            laptop.write("photo.raw", os.urandom(2 << 20))
+            laptop.write("notes/todo.txt", "milk")
+            await laptop.sync()
+            await phone.sync()
+            assert phone.listing() == laptop.listing()
+            assert phone.read("photo.raw") == laptop.read("photo.raw")
+        finally:
+            await laptop.client.close()
+            await phone.client.close()
+    finally:
+        await server.kill()
+    assert not (tmp_path / "data" / "blocks").exists()
+
+
 async def roost(*args: str, env: dict[str, str] | None = None) -> tuple[int, str, str]:
     proc = await asyncio.create_subprocess_exec(
         *roost_command(), *args, env=env,
