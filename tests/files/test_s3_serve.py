@@ -5,6 +5,7 @@ PostgreSQL database, the refusals of `roost serve --blocks`, and the admin comma
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import os
 import time
 from collections.abc import AsyncIterator
@@ -15,6 +16,7 @@ import pytest
 
 from client.errors import ServerError
 from client.files import RemoteFiles
+from client.sync.transfer import Transfer
 from server.app import RoostServer
 from server.config import ServerConfig
 from storage.content.s3_blocks import S3BlockStore, open_store
@@ -242,3 +244,35 @@ async def test_a_folder_whose_blocks_are_in_s3_refuses_to_start_without_them(
     code, _, err = await roost("serve", "--data", str(folder), "--port", "0")
     assert code == 1 and len(err.strip().splitlines()) == 1, err
     assert "keeps its blocks in s3://" in err and f"start it with --blocks {s3_bucket}" in err
+
+
+async def test_in_s3_a_hash_claim_grants_nothing_and_bad_bytes_store_nothing(
+    s3_live: LiveServer, tmp_path: Path
+) -> None:
+    alice = await device(s3_live, tmp_path, "alice", "a1", register=True)
+    mallory = await device(s3_live, tmp_path, "mallory", "m1", register=True)
+    services = s3_live.server._services
+    assert services is not None and isinstance(services.blocks, S3BlockStore)
+    try:
+        secret = os.urandom(100_000)
+        alice.write("secret.bin", secret)
+        await alice.sync()
+        h = hashlib.sha256(secret).hexdigest()
+        conn = await mallory.client.connect()
+        thief = Transfer(conn)
+        assert await thief.missing(None, [h]) == [h]  # in the bucket, but not for her
+        with pytest.raises(ServerError) as refused:
+            await thief.fetch_block(h)
+        assert refused.value.code == "not_found"
+        fake = os.urandom(300_000)  # large: its own object, verified before any claim
+        with pytest.raises(ServerError) as bad:  # bytes that are not the block they claim
+            await thief.put_block(hashlib.sha256(b"x").hexdigest(), fake)
+        assert bad.value.code == "invalid_args"
+        assert not services.blocks.has(hashlib.sha256(b"x").digest())
+        await thief.put_block(h, secret)  # sending the bytes herself works, stored once
+        assert await thief.missing(None, [h]) == []
+        assert len([d for d, _, _ in services.blocks.digests()]) == 0  # packed, not loose
+        assert services.blocks.indexed() == 1
+    finally:
+        await alice.client.close()
+        await mallory.client.close()
