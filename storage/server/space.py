@@ -222,8 +222,9 @@ async def _collect_s3(db: Database, store: S3BlockStore, idle_before: float) -> 
             dead = await _hold_absent(tx, digests)
             # A pack is rewritten once half of it is garbage: copying survivors costs I/O.
             if dead and len(dead) * 2 >= len(digests):
+                # The live ones need no lock: only a collection deletes rows, and an upload
+                # refreshing one meanwhile finds it still in the pack or in the new one.
                 live = set(digests) - dead
-                await _lock(tx, sorted(d.hex() for d in live))
                 freed += await asyncio.to_thread(store.repack, name, live)
                 count += len(dead)
             await _forget(tx, [d.hex() for d in dead])
@@ -246,7 +247,9 @@ async def _lock_collectable(tx: Handle, older_than_ms: int) -> list[tuple[str, i
 
 async def _hold_absent(tx: Handle, digests: Sequence[bytes]) -> set[bytes]:
     """Those of `digests` with no row: each gets a placeholder row of this transaction (an
-    upload's claim of it waits until we commit), which `_forget` removes before the commit."""
+    upload's claim of it waits until we commit), which `_forget` removes before the commit.
+    Inserted in digest order, as claims are, so the two never wait on each other in a
+    circle; a row a claim is inserting right now is waited for, then counts as live."""
     held: set[bytes] = set()
     hexes = sorted({d.hex() for d in digests})
     for part in _chunks(hexes):
@@ -258,16 +261,6 @@ async def _hold_absent(tx: Handle, digests: Sequence[bytes]) -> set[bytes]:
         ) as cur:
             held.update(bytes.fromhex(str(r[0])) for r in await cur.fetchall())
     return held
-
-
-async def _lock(tx: Handle, hashes: Sequence[str]) -> None:
-    if tx.engine != "postgresql":
-        return
-    for part in _chunks(list(hashes)):
-        marks = ",".join("?" * len(part))
-        await tx.execute(
-            f"SELECT hash FROM blocks WHERE hash IN ({marks}) ORDER BY hash FOR UPDATE", list(part)
-        )
 
 
 async def _forget(tx: Handle, hashes: Sequence[str]) -> None:
