@@ -59,6 +59,16 @@ def serve(
             " Default: in --data.",
         ),
     ] = None,
+    bus: Annotated[
+        str | None,
+        typer.Option(
+            "--bus",
+            metavar="URL",
+            help="Serve one Roost from several processes: redis://HOST:PORT/DB (Redis or"
+            " Valkey) carries events, presence, rate limits and cache invalidation between"
+            " them. Needs --db postgresql://…; each process keeps its own --data.",
+        ),
+    ] = None,
     tls_cert: Annotated[
         Path | None, typer.Option("--tls-cert", help="PEM certificate (chain): serve wss://.")
     ] = None,
@@ -82,6 +92,25 @@ def serve(
             help="Posts kept in memory for timelines, about 0.8 KiB each (0: none).",
         ),
     ] = 50_000,
+    presence_online_delay: Annotated[
+        float,
+        typer.Option(
+            "--presence-online-delay",
+            min=0,
+            max=600,
+            help="Seconds connected before a user is shown online (a quick reconnect shows"
+            " nothing).",
+        ),
+    ] = 3.0,
+    presence_offline_delay: Annotated[
+        float,
+        typer.Option(
+            "--presence-offline-delay",
+            min=0,
+            max=600,
+            help="Seconds after a user's last device left before they are shown offline.",
+        ),
+    ] = 2.0,
     max_frame: Annotated[
         str, typer.Option("--max-frame", help="Largest JSON request, e.g. 64KiB.")
     ] = "64KiB",
@@ -289,6 +318,15 @@ def serve(
             parse_s3_url(blocks)
         except BadLocation as exc:
             raise typer.BadParameter(str(exc), param_hint="--blocks") from None
+    if bus is not None:
+        from server.redis_bus import check_url
+
+        if db is None:
+            raise ClientError("--bus needs --db postgresql://…: SQLite is one process's database")
+        try:
+            check_url(bus)
+        except ValueError as exc:
+            raise ClientError(str(exc)) from None
     if (tls_cert is None) != (tls_key is None):
         raise ClientError("--tls-cert and --tls-key go together")
     limits = Limits(
@@ -332,6 +370,9 @@ def serve(
         registration=registration,
         database_url=db,
         blocks_url=blocks,
+        bus_url=bus,
+        presence_online_delay=presence_online_delay,
+        presence_offline_delay=presence_offline_delay,
     )
     if print_config:  # everything above has been checked: this doubles as a config test
         for warning in setting_warnings(ctx):

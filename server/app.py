@@ -38,6 +38,7 @@ from server import (
     admin,
     blocking,
     blocks,
+    bus_messages,
     chat,
     discovery,
     export,
@@ -45,6 +46,7 @@ from server import (
     follows,
     gc_policy,
     health,
+    node_lease,
     notifications,
     password_changes,
     profiles,
@@ -55,19 +57,23 @@ from server import (
 )
 from server.auth_limits import AuthLimits
 from server.chat_commit import MessageCommitter
+from server.cluster_hub import ClusterHub
+from server.coherence import AcrossProcesses
 from server.config import ServerConfig
 from server.context import Services
 from server.database_outage import MESSAGE as DATABASE_UNAVAILABLE
 from server.database_outage import DatabaseOutage
 from server.expiry import expire_forever
-from server.hub import InProcessHub
-from server.limits import RateLimits
+from server.hub import Hub, InProcessHub
+from server.limits import RateLimits, SharedRateLimits
 from server.logs import auth_event
 from server.metrics import CONTENT_TYPE, Metrics
 from server.node_lease import NodeLease
 from server.passwords import Passwords
 from server.presence import Presence
-from server.router import Router
+from server.redis_bus import RedisBus
+from server.redis_bus import describe as describe_bus
+from server.router import Router, SharedTokens
 from server.search_index import index_for_search_forever
 from server.session import CLOSE_LOGIN_TIMEOUT, CLOSE_REVOKED, CLOSE_TOO_SLOW, Session
 from server.social_services import SocialServices
@@ -87,6 +93,7 @@ from storage.server.data_lock import DataFolderLock, lock_data_folder
 from storage.server.files import FileRepository
 from storage.server.idempotency import IdempotencyRepository
 from storage.server.invites import InviteRepository
+from storage.server.node_leases import NodeLeases
 from storage.server.profiles import ProfileRepository
 from storage.server.user_blocks import UserBlockRepository
 from storage.server.users import UserDirectory
@@ -95,6 +102,7 @@ log = logging.getLogger("roost.server")
 
 ACTIVITY_FLUSH_SECONDS = 10.0
 CLOSE_TRY_AGAIN_LATER = 1013  # RFC 6455: the server cannot serve this connection right now
+CLOSE_SERVICE_RESTART = 1012  # RFC 6455: reconnect (and catch up by cursor)
 # WAL checkpoints off the commit path (storage/sqlite.py), small and often: a checkpoint
 # copies into the database file every page written since the last one and fsyncs it, and a
 # commit's own fsync waits behind that. A post fanned out to 1,000 followers writes about
@@ -139,7 +147,9 @@ class RoostServer:
         self.db = server_database(
             config.database_url, config.database_path, checkpoint_every=CHECKPOINT_SECONDS
         )
-        self.hub = InProcessHub()
+        self._local_hub = InProcessHub()  # this process's connections
+        self.hub: Hub = self._local_hub  # with --bus, a ClusterHub over it
+        self.bus: RedisBus | None = None  # --bus: Redis between this and the other processes
         self._server: Server | None = None
         self._monitoring: Server | None = None  # --metrics-listen: /metrics on its own listener
         self._data_lock: DataFolderLock | None = None
@@ -181,6 +191,7 @@ class RoostServer:
         self.messages: MessageCommitter | None = None
         limits = config.limits
         self._rates = RateLimits(limits.ops_per_second, limits.ops_burst)
+        self._shared_rates: SharedRateLimits | None = None  # --bus: buckets in Redis
         self._caps = addresses.ConnectionCaps(
             limits.connections_per_address, limits.anonymous_connections_per_address
         )
@@ -223,6 +234,8 @@ class RoostServer:
             )
             await self._start()
         except BaseException:
+            if self.bus is not None:
+                await self.bus.close()
             if self._lease is not None:
                 await self._lease.release()
             await self.db.close()  # its worker threads would keep the process alive
@@ -235,11 +248,16 @@ class RoostServer:
         check_compiled()
         await self.db.open()
         self._lease = NodeLease(self.db, on_lost=self._lease_lost)
-        ids = SnowflakeGenerator(await self._lease.take())
+        node_id = await self._lease.take()
+        ids = SnowflakeGenerator(node_id)
+        alone = await self._alone_on_database(node_id)
         idempotency = IdempotencyRepository()
         social = SocialServices.open(
             self.db, self.config.celebrity_threshold, self.config.post_cache
         )
+        shared_tokens = None
+        if self.config.bus_url is not None:
+            shared_tokens = await self._join_cluster(self.config.bus_url, node_id, social, alone)
         self.messages = MessageCommitter(
             ChatBatches(self.db, self._chat, idempotency, social.blocks),
             self.hub,
@@ -273,7 +291,11 @@ class RoostServer:
         self._services = services
         handlers = {op: h for module in CAPABILITIES for op, h in module.HANDLERS.items()}
         self._router = Router(
-            services, handlers, observe=self.metrics.observe_op, outage=self._outage
+            services,
+            handlers,
+            observe=self.metrics.observe_op,
+            outage=self._outage,
+            shared_tokens=shared_tokens,
         )
         self._server = await self._listen()
         if self.config.metrics_host is not None:
@@ -298,6 +320,63 @@ class RoostServer:
             self.config.data_dir,
         )
         log.info("%s", await self._registration_note())
+
+    async def _alone_on_database(self, node_id: int) -> bool:
+        """Whether no other live process shares this database; without a bus, one that
+        does is refused: events, presence and caches would silently part ways."""
+        if self.db.engine != "postgresql":  # the data folder's lock keeps SQLite to one
+            return True
+        held = await NodeLeases(self.db).held()
+        others = [h for n, h, _ in held if n != node_id and not node_lease.died_here(h)]
+        if others and self.config.bus_url is None:
+            raise StorageError(
+                f"another roost serve ({others[0]}) is serving this database: several"
+                " processes need --bus redis://HOST:PORT/DB (docs/OPERATIONS.md)"
+            )
+        return not others
+
+    async def _join_cluster(
+        self, url: str, node_id: int, social: SocialServices, alone: bool
+    ) -> SharedTokens:
+        """Connect to the bus and route events, presence, rate limits and cache
+        invalidation through it; the shared rate-limit bucket for the router."""
+        bus = self.bus = RedisBus(url, node_id)
+        cluster = ClusterHub(self._local_hub, bus)
+        self.hub = cluster
+        social.node = node_id
+        social.coherence = AcrossProcesses(bus)
+        self.presence.share(cluster, cluster.elsewhere.has, bus.swap_presence)
+        cluster.on_left_elsewhere = self.presence.left_elsewhere
+        cluster.on_auth_count = lambda c: self._auth_limits.apply(c.what, c.address, c.username)
+        self._auth_limits.share(
+            lambda what, address, username: bus.send(
+                bus_messages.AuthCount(node_id, what, address, username)
+            )
+        )
+        bus.on_event = cluster.apply
+        bus.on_forget = lambda forget: social.drop(forget, tell=False)
+        bus.on_tick = cluster.forget_silent
+
+        async def came_up(after_outage: bool) -> None:
+            cluster.announce_roster(ask=True)
+            if after_outage:  # what was missed meanwhile: caches, events to our clients
+                cluster.elsewhere.refresh()
+                social.drop(bus_messages.Forget(node_id, everything=True), tell=False)
+                for session in tuple(self._sessions):
+                    session.kick(CLOSE_SERVICE_RESTART, "reconnect: events may have been missed")
+
+        bus.on_up = came_up
+        await bus.start()
+        if alone:  # the first process of a cluster: nobody is online yet
+            await bus.clear_presence()
+        log.info("bus %s: node %d of a cluster", describe_bus(url), node_id)
+        limits = self.config.limits
+
+        async def take(user_id: int, want: int) -> tuple[int, float] | None:
+            return await bus.take_tokens(user_id, limits.ops_per_second, limits.ops_burst, want)
+
+        self._shared_rates = SharedRateLimits(take, lease=max(1, min(8, limits.ops_burst // 8)))
+        return self._shared_rates.wait_for
 
     async def _registration_note(self) -> str:
         mode = self.config.registration
@@ -376,6 +455,8 @@ class RoostServer:
         if self.messages is not None:
             await self.messages.close()
         await self.presence.close()
+        if self.bus is not None:
+            await self.bus.close()  # tells the others this process's users are gone
         await self._outage.close()
         if self._lease is not None:
             await self._lease.release()
@@ -465,7 +546,10 @@ class RoostServer:
 
     async def _health_page(self) -> Response:
         problem = None if self._closing else await health.database_problem(self._read_database)
-        page = health.report(started=self._started, closing=self._closing, database=problem)
+        bus = None if self.bus is None else (self.bus.problem or "ok")
+        page = health.report(
+            started=self._started, closing=self._closing, database=problem, bus=bus
+        )
         if page.ok != self._healthy and not self._closing:  # once per change, not per probe
             self._healthy = page.ok
             if page.ok:
@@ -617,6 +701,8 @@ class RoostServer:
         while True:
             await asyncio.sleep(ACTIVITY_FLUSH_SECONDS)
             self._rates.sweep()  # buckets of users who left and have refilled since
+            if self._shared_rates is not None:
+                self._shared_rates.sweep()
             self._auth_limits.sweep()
             try:
                 await self._flush_activity()

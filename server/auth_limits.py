@@ -131,6 +131,29 @@ class AuthLimits:
         self._known: OrderedDict[tuple[str, str], float] = OrderedDict()
         self._registrations_per_hour = registrations_per_hour
         self._registrations: dict[str, deque[float]] = {}  # address -> times, this hour
+        self._tell: Callable[[str, str, str], None] | None = None
+
+    def share(self, tell: Callable[[str, str, str], None]) -> None:
+        """Pass every count this process makes to the other server processes (`--bus`):
+        `tell(what, address, username)`, which they `apply`. A guesser then gets no more
+        tries by spreading them over processes (a few at most, sent within the same
+        milliseconds)."""
+        self._tell = tell
+
+    def apply(self, what: str, address: str, username: str) -> None:
+        """A count another process made (see `share`)."""
+        if what == "failed":
+            self._count_failure(address, username)
+        elif what == "succeeded":
+            self._count_success(address, username)
+        elif what == "registered":
+            self._registrations.setdefault(address, deque()).append(self._clock())
+        elif what == "unregistered":
+            self._take_back_registration(address)
+
+    def _told(self, what: str, address: str, username: str = "") -> None:
+        if self._tell is not None:
+            self._tell(what, address, username)
 
     # ------------------------------------------------------------------------------ login
     def check_login(self, address: str, username: str) -> None:
@@ -146,12 +169,20 @@ class AuthLimits:
             raise _rate_limited(f"too many failed logins {where}", wait)
 
     def login_failed(self, address: str, username: str) -> None:
+        self._count_failure(address, username)
+        self._told("failed", address, username)
+
+    def _count_failure(self, address: str, username: str) -> None:
         self._by_pair.failed((address, username))
         self._by_address.failed(address)
         if not self._is_known(address, username):
             self._by_account.failed(username)
 
     def login_succeeded(self, address: str, username: str) -> None:
+        self._count_success(address, username)
+        self._told("succeeded", address, username)
+
+    def _count_success(self, address: str, username: str) -> None:
         self._by_pair.clear((address, username))
         self._by_account.clear(username)
         key = (address, username)
@@ -185,8 +216,13 @@ class AuthLimits:
         recent.append(now)
         if len(self._registrations) > MAX_RECORDS:
             self._forget_old_registrations(now)
+        self._told("registered", address)
 
     def registration_refused(self, address: str) -> None:
+        self._take_back_registration(address)
+        self._told("unregistered", address)
+
+    def _take_back_registration(self, address: str) -> None:
         recent = self._registrations.get(address)
         if recent:
             recent.pop()

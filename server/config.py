@@ -67,6 +67,8 @@ class ServerConfig:
     # Blocks in a bucket (s3://BUCKET[/PREFIX]?endpoint=…, storage.content.stores); None: in
     # data_dir/blocks
     blocks_url: str | None = None
+    # Redis (redis://HOST:PORT/DB) between the processes serving one Roost; None: one process
+    bus_url: str | None = None
     limits: Limits = field(default_factory=Limits)
     ping_interval: float | None = 20.0
     ping_timeout: float | None = 20.0

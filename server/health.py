@@ -44,8 +44,12 @@ async def database_problem(
     return None
 
 
-def report(*, started: float, closing: bool, database: str | None) -> Health:
-    """The page for a server started at `started` (time.time()), given its database's state."""
+def report(
+    *, started: float, closing: bool, database: str | None, bus: str | None = None
+) -> Health:
+    """The page for a server started at `started` (time.time()), given its database's state
+    and, for one of several processes (`--bus`), its bus's: "ok" or what is wrong. Without
+    the bus a process still serves its own connections, so it stays 200."""
     reason = "server is shutting down" if closing else database
     body: dict[str, object] = {
         "status": "ok" if reason is None else "unavailable",
@@ -53,6 +57,10 @@ def report(*, started: float, closing: bool, database: str | None) -> Health:
         "uptime_s": round(time.time() - started, 1),
         "database": "ok" if database is None else "unavailable",
     }
+    if bus is not None:
+        body["bus"] = "ok" if bus == "ok" else "unavailable"
+        if bus != "ok":
+            body["bus_reason"] = bus
     if reason is not None:
         body["reason"] = reason
     return Health(reason is None, msgspec.json.encode(body))

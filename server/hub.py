@@ -121,6 +121,10 @@ class InProcessHub:
     def is_online(self, user_id: int) -> bool:
         return bool(self._by_user.get(user_id))
 
+    def users(self) -> list[int]:
+        """Everyone with a connection here."""
+        return list(self._by_user)
+
     def connection_count(self) -> int:
         return sum(len(s) for s in self._by_device.values())
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import Protocol
 
 
 class TokenBucket:
@@ -82,3 +83,62 @@ class RateLimits:
 
     def __len__(self) -> int:
         return len(self._by_user)
+
+
+class TakeTokens(Protocol):
+    async def __call__(self, user_id: int, want: int) -> tuple[int, float] | None:
+        """Up to `want` tokens from the user's shared bucket: (taken, seconds to wait if
+        none); None if the shared bucket cannot be asked."""
+
+
+class SharedRateLimits:
+    """A user's bucket shared by every server process (in Redis: server/redis_bus.py),
+    taken a few tokens at a time: one round trip to Redis per `lease` ops instead of per op.
+    Tokens taken and not spent within `keep` seconds are dropped, so a process holds at most
+    `lease` of a user's tokens, and N processes add at most N x `lease` to the burst: never
+    N times the rate."""
+
+    def __init__(
+        self,
+        take: TakeTokens,
+        *,
+        lease: int = 8,
+        keep: float = 1.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._take = take
+        self._lease = lease
+        self._keep = keep
+        self._clock = clock
+        self._prepaid: dict[int, tuple[int, float]] = {}  # user -> (tokens, taken at)
+
+    async def wait_for(self, user_id: int) -> float | None:
+        """0.0 if the user may make a request now, else the seconds to wait; None if the
+        shared bucket cannot be asked (use the connection's own)."""
+        now = self._clock()
+        tokens, at = self._prepaid.get(user_id, (0, now))
+        if tokens > 0 and now - at <= self._keep:
+            self._spend(user_id, tokens, at)
+            return 0.0
+        answer = await self._take(user_id, self._lease)
+        if answer is None:
+            return None
+        taken, wait = answer
+        if taken == 0:
+            return wait
+        self._spend(user_id, taken, self._clock())
+        return 0.0
+
+    def _spend(self, user_id: int, tokens: int, at: float) -> None:
+        if tokens > 1:
+            self._prepaid[user_id] = (tokens - 1, at)
+        else:
+            self._prepaid.pop(user_id, None)
+
+    def sweep(self) -> int:
+        """Drop tokens held longer than `keep`; how many users'."""
+        now = self._clock()
+        stale = [u for u, (_, at) in self._prepaid.items() if now - at > self._keep]
+        for user_id in stale:
+            del self._prepaid[user_id]
+        return len(stale)

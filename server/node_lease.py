@@ -20,6 +20,22 @@ LEASE_MS = 60_000  # a dead process's node id is free again after this
 RENEW_EVERY = 10.0  # seconds: several renewals may fail (a database restart) before it lapses
 
 
+def died_here(holder: str) -> bool:
+    """Whether a lease's holder ("host:pid:random") was a process on this machine that is
+    gone (killed before it could release the lease, which then lives out its minute)."""
+    host, _, rest = holder.partition(":")
+    pid = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # alive, another user's
+        return False
+    return False
+
+
 class NodeLease:
     def __init__(self, db: Database, on_lost: Callable[[], None]) -> None:
         self._leases = NodeLeases(db)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -43,12 +43,23 @@ class _UserPresence:
 
 class PresenceTracker:
     def __init__(
-        self, schedule: Scheduler, announce: Announce, *, online_delay: float, offline_delay: float
+        self,
+        schedule: Scheduler,
+        announce: Announce,
+        *,
+        online_delay: float,
+        offline_delay: float,
+        elsewhere: Callable[[int], bool] | None = None,
     ) -> None:
+        """`elsewhere`: whether a user is connected to another server process (`--bus`).
+        Then what others were told is shared too (the announcer decides, once for all
+        processes), so every settle announces what it finds, and none is skipped for what
+        this process alone last said."""
         self._schedule = schedule
         self._announce = announce
         self._online_delay = online_delay
         self._offline_delay = offline_delay
+        self._elsewhere = elsewhere
         self._users: dict[int, _UserPresence] = {}
 
     def is_online(self, user_id: int) -> bool:
@@ -60,7 +71,7 @@ class PresenceTracker:
         state.connections += 1
         if state.connections == 1:
             self._cancel(state)
-            if not state.announced:
+            if not state.announced or self._elsewhere is not None:
                 state.timer = self._schedule(self._online_delay, lambda: self._settle(user_id))
 
     def disconnected(self, user_id: int) -> None:
@@ -70,21 +81,31 @@ class PresenceTracker:
         state.connections -= 1
         if state.connections == 0:
             self._cancel(state)
-            if state.announced:
+            if state.announced or self._elsewhere is not None:
                 state.timer = self._schedule(self._offline_delay, lambda: self._settle(user_id))
             else:
                 del self._users[user_id]
+
+    def left_elsewhere(self, user_id: int) -> None:
+        """The process that held the user's connections went away without settling them:
+        settle here, after the offline delay, unless this process has them."""
+        state = self._users.setdefault(user_id, _UserPresence(announced=True))
+        if state.connections == 0 and state.timer is None:
+            state.timer = self._schedule(self._offline_delay, lambda: self._settle(user_id))
 
     def _settle(self, user_id: int) -> None:
         state = self._users.get(user_id)
         if state is None:
             return
         state.timer = None
-        online = state.connections > 0
-        if online != state.announced:
-            state.announced = online
-            self._announce(user_id, online)
-        if not online:
+        here = state.connections > 0
+        if self._elsewhere is not None:
+            state.announced = here or self._elsewhere(user_id)
+            self._announce(user_id, state.announced)
+        elif here != state.announced:
+            state.announced = here
+            self._announce(user_id, here)
+        if not here:
             del self._users[user_id]
 
     @staticmethod
@@ -117,14 +138,41 @@ class Presence:
             self._call_later, self._announce, online_delay=online_delay, offline_delay=offline_delay
         )
 
+        self._swap: Callable[[int, bool], Awaitable[bool | None]] | None = None
+        self._elsewhere: Callable[[int], bool] = lambda user_id: False
+
+    def share(
+        self,
+        hub: Hub,
+        elsewhere: Callable[[int], bool],
+        swap: Callable[[int, bool], Awaitable[bool | None]],
+    ) -> None:
+        """Presence across server processes (`--bus`): announce through `hub`, count the
+        user's connections on other processes (`elsewhere`), and announce a change only if
+        `swap` (what all processes last announced, kept in Redis) says it is one."""
+        self._hub = hub
+        self._elsewhere = elsewhere
+        self._swap = swap
+        self.tracker = PresenceTracker(
+            self._call_later,
+            self._announce,
+            online_delay=self.tracker._online_delay,
+            offline_delay=self.tracker._offline_delay,
+            elsewhere=elsewhere,
+        )
+
     def connected(self, user_id: int) -> None:
         self.tracker.connected(user_id)
 
     def disconnected(self, user_id: int) -> None:
         self.tracker.disconnected(user_id)
 
+    def left_elsewhere(self, user_ids: set[int]) -> None:
+        for user_id in user_ids:
+            self.tracker.left_elsewhere(user_id)
+
     def is_online(self, user_id: int) -> bool:
-        return self.tracker.is_online(user_id)
+        return self.tracker.is_online(user_id) or self._elsewhere(user_id)
 
     async def audience(self, user_id: int) -> set[int]:
         return await self._chat.presence_audience(self._db.reader, user_id)
@@ -146,6 +194,8 @@ class Presence:
         task.add_done_callback(self._tasks.discard)
 
     async def _publish(self, user_id: int, online: bool) -> None:
+        if self._swap is not None and await self._swap(user_id, online) is False:
+            return  # already announced (by this or another process)
         try:
             audience = await self.audience(user_id)
             audience -= await self.unseen(user_id, audience)

@@ -17,6 +17,7 @@ import msgspec
 from protocol.envelope import decode_request, encode, encode_error, encode_ok
 from protocol.errors import ErrorCode, ProtocolError, RoostError
 from protocol.ops import OPS, OpSpec, spec_for
+from server import coherence
 from server.context import OpContext, Services
 from server.database_outage import DatabaseOutage, refusal
 from server.session import Session
@@ -31,6 +32,7 @@ _QUIET = {"ok", ErrorCode.RATE_LIMITED.value, ErrorCode.UNAVAILABLE.value}
 # A handler returns its result as a Struct, or already encoded (msgspec.Raw) when it has the bytes.
 Handler = Callable[[OpContext, Any], Awaitable[msgspec.Struct | msgspec.Raw]]
 OpObserver = Callable[[str, str, float], None]  # op, outcome ("ok" or error code), seconds
+SharedTokens = Callable[[int], Awaitable[float | None]]  # user id -> seconds to wait
 
 
 class Router:
@@ -40,7 +42,10 @@ class Router:
         handlers: Mapping[str, Handler],
         observe: OpObserver | None = None,
         outage: DatabaseOutage | None = None,
+        shared_tokens: SharedTokens | None = None,
     ) -> None:
+        """`shared_tokens`: a user's rate-limit bucket shared by every server process
+        (`--bus`); None from it (the bus is away), or no such bucket: the session's own."""
         missing = OPS.keys() - handlers.keys()
         extra = handlers.keys() - OPS.keys()
         if missing or extra:
@@ -51,6 +56,7 @@ class Router:
         self._handlers = dict(handlers)
         self._observe = observe or (lambda op, outcome, seconds: None)
         self.outage = outage or DatabaseOutage(services.db)
+        self._shared_tokens = shared_tokens
 
     async def dispatch(self, session: Session, frame: str | bytes) -> bytes:
         """Answer one request frame; never raises."""
@@ -60,8 +66,9 @@ class Router:
             return encode_error(exc.request_id, exc)
         started = time.perf_counter()
         outcome = "ok"
+        coherence.op_started()
         try:
-            wait = session.bucket.take()
+            wait = await self._wait_for_token(session)
             if wait:
                 raise RoostError(
                     ErrorCode.RATE_LIMITED,
@@ -94,6 +101,14 @@ class Router:
             if op_log.isEnabledFor(level):
                 op_log.log(level, "op", extra=op_fields(session, request.op, outcome, seconds))
 
+    async def _wait_for_token(self, session: Session) -> float:
+        """0.0 if the op may run now, else the seconds until the user's bucket allows it."""
+        if self._shared_tokens is not None and session.identity is not None:
+            wait = await self._shared_tokens(session.identity.user_id)
+            if wait is not None:
+                return wait
+        return session.bucket.take()
+
     async def _run(self, spec: OpSpec, session: Session, args: Any) -> bytes:
         handler = self._handlers[spec.name]
         ctx = OpContext(self._services, session)
@@ -102,6 +117,7 @@ class Router:
         if not spec.write or getattr(handler, "commits_itself", False):
             result = encode(await handler(ctx, args))
             ctx.publish_pending()
+            await self._services.social.coherence.settled()
             return result
         user_id = ctx.identity.user_id
         client_id: str | None = getattr(args, "client_id", None)
@@ -125,6 +141,7 @@ class Router:
             if client_id is not None:
                 await idempotency.record(tx, user_id, client_id, spec.name, result, now_ms())
         ctx.publish_pending()  # only now is the write committed
+        await self._services.social.coherence.settled()  # other processes' caches too
         return result
 
 

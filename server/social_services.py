@@ -12,6 +12,8 @@ from datetime import UTC, datetime
 
 from protocol import social as wire
 from protocol.errors import ErrorCode, RoostError
+from server import bus_messages as bus
+from server.coherence import Coherence, OneProcess
 from server.fanout import DEFAULT_CELEBRITY_THRESHOLD
 from server.lru import LRU
 from storage.database import Database, Handle
@@ -51,6 +53,9 @@ class SocialServices:
     # whom each reader blocked or muted, asked on every timeline read
     hot_hiding: LRU[int, Hiding] = field(default_factory=lambda: LRU(HOT_TIMELINES))
     epoch: int = 0  # bumped by every invalidation
+    # other server processes' writes reach these caches through it (--bus)
+    coherence: Coherence = field(default_factory=OneProcess)
+    node: int = 0  # this process's node id, named in what it tells the others
 
     @classmethod
     def open(
@@ -69,28 +74,41 @@ class SocialServices:
         )
 
     # ------------------------------------------------------------------ invalidation
+    # Each drops from this process's memory and tells the other processes (server/coherence.py)
     def forget_posts(self, post_ids: list[int]) -> None:
-        self.epoch += 1
-        for post_id in post_ids:
-            self.hot_posts.discard(post_id)
+        self.drop(bus.Forget(self.node, posts=post_ids))
 
     def forget_homes(self, user_ids: list[int]) -> None:
-        self.epoch += 1
-        for user_id in user_ids:
-            self.hot_homes.discard(user_id)
+        self.drop(bus.Forget(self.node, homes=user_ids))
 
     def forget_all_homes(self) -> None:
-        self.epoch += 1
-        self.hot_homes.clear()
+        self.drop(bus.Forget(self.node, all_homes=True))
 
     def forget_hiding(self, user_ids: list[int]) -> None:
+        self.drop(bus.Forget(self.node, hiding=user_ids))
+
+    def drop(self, forget: bus.Forget, *, tell: bool = True) -> None:
+        """Drop what `forget` names from memory; with `tell`, have the others drop it too."""
         self.epoch += 1
-        for user_id in user_ids:
+        if forget.everything:
+            self.hot_posts.clear()
+            self.hot_hiding.clear()
+        for post_id in forget.posts:
+            self.hot_posts.discard(post_id)
+        if forget.all_homes or forget.everything:
+            self.hot_homes.clear()
+        for user_id in forget.homes:
+            self.hot_homes.discard(user_id)
+        for user_id in forget.hiding:
             self.hot_hiding.discard(user_id)
+        if tell:
+            self.coherence.forgot(forget)
 
     # ------------------------------------------------------------------ blocks and mutes
     async def hiding(self, user_id: int) -> Hiding:
         """Whom `user_id` blocked or muted (committed lists, from memory when hot)."""
+        if not await self.coherence.fresh():
+            return await self.blocks.hiding(self.db.reader, user_id)
         hot = self.hot_hiding.get(user_id)
         if hot is not None:
             return hot
@@ -104,7 +122,7 @@ class SocialServices:
     async def records(self, conn: Handle, ids: list[int]) -> dict[int, PostRecord]:
         """Post rows by id, from memory when hot. Inside a transaction (`conn` is not the
         reader) the database is asked directly, so a handler sees its own uncommitted writes."""
-        if conn is not self.db.reader:
+        if conn is not self.db.reader or not await self.coherence.fresh():
             return await self.posts.get_many(conn, ids)
         epoch = self.epoch
         found: dict[int, PostRecord] = {}

@@ -62,14 +62,15 @@ async def _hybrid_ids(
 
 
 async def _head(social: SocialServices, user_id: int) -> HomeHead:
-    head = social.hot_homes.get(user_id)
+    cached = await social.coherence.fresh()
+    head = social.hot_homes.get(user_id) if cached else None
     if head is not None:
         return head
     epoch = social.epoch
     ids = await social.timelines.fanned_ids(social.db.reader, user_id, None, HEAD_SIZE)
     sources = await social.timelines.pull_sources(social.db.reader, user_id)
     head = HomeHead(ids, len(ids) < HEAD_SIZE, sources)
-    if epoch == social.epoch:
+    if cached and epoch == social.epoch:
         social.hot_homes.put(user_id, head)
     return head
 

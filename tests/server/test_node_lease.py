@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from client.connection import Connection
 from protocol import chat
 from protocol.ids import NODE_BITS, SEQUENCE_BITS
+from server.node_lease import died_here
+from storage.errors import StorageError
 from storage.server.node_leases import NodeLeases
 from tests.conftest import LiveServer, start_server
 
@@ -38,22 +42,27 @@ async def test_a_server_holds_a_lease_while_it_runs_and_mints_under_it(
     assert holder.split(":")[1].isdigit()  # host:pid:random, for an operator reading the table
 
 
-async def test_two_servers_on_one_database_mint_under_different_nodes(
+async def test_a_second_server_on_one_database_without_a_bus_is_refused(
     tmp_path: Path, postgres_url: str
 ) -> None:
     first = await start_server(tmp_path / "a", database_url=postgres_url)
-    second = await start_server(tmp_path / "b", database_url=postgres_url)
     try:
-        a, b = LiveServer(first), LiveServer(second)
-        alice = await a.connect((await a.register("alice")).token)
-        bob = await b.connect((await b.register("bob")).token)
-        ids = [(await group(alice, "a", "bob")).id, (await group(bob, "b", "alice")).id]
-        await alice.close()
-        await bob.close()
-        assert node_of(ids[0]) != node_of(ids[1])
-        assert len(await NodeLeases(first.db).held()) == 2
+        with pytest.raises(StorageError, match="several processes need --bus redis://"):
+            await start_server(tmp_path / "b", database_url=postgres_url)
+        # it left nothing behind: its lease is gone, the first one's is kept
+        assert len(await NodeLeases(first.db).held()) == 1
     finally:
         await first.stop()
-    # the first one's lease went with it: the second still holds its own
-    assert [n for n, _, _ in await NodeLeases(second.db).held()] == [node_of(ids[1])]
-    await second.stop()
+
+
+def test_a_lease_of_a_killed_process_on_this_machine_does_not_count_as_another_server() -> None:
+    import os
+    import socket
+    import subprocess
+
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    host = socket.gethostname()
+    assert died_here(f"{host}:{gone.pid}:ab12cd34")
+    assert not died_here(f"{host}:{os.getpid()}:ab12cd34")  # alive
+    assert not died_here(f"elsewhere.example:{gone.pid}:ab12cd34")  # cannot tell: counts
