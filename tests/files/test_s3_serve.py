@@ -7,8 +7,10 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import os
+import socket
+import subprocess
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -24,6 +26,7 @@ from storage.server import space
 from tests.conftest import LiveServer
 from tests.files.helpers import device
 from tests.helpers import ServerProcess, roost_command
+from tests.postgres import free_port
 from tests.seaweed import SeaweedServer
 
 
@@ -94,11 +97,38 @@ class ProcessServer(LiveServer):
         self.url = url
 
 
+@pytest.fixture
+def redis_url(tmp_path: Path) -> Iterator[str]:
+    """A throwaway redis-server on loopback (Debian's `redis-server`), for --bus."""
+    port = free_port()
+    proc = subprocess.Popen(
+        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+         "--appendonly", "no", "--dir", str(tmp_path)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=1) as s:
+                    s.sendall(b"PING\r\n")
+                    if s.recv(16).startswith(b"+PONG"):
+                        break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        proc.kill()
+        proc.wait()
+
+
 @pytest.mark.engines("postgresql")
 async def test_a_block_uploaded_through_one_process_is_read_through_another(
-    tmp_path: Path, database_url: str, s3_bucket: str
+    tmp_path: Path, database_url: str, s3_bucket: str, redis_url: str
 ) -> None:
-    args = ("--blocks", s3_bucket)
+    args = ("--blocks", s3_bucket, "--bus", redis_url)  # several processes need a bus
     one = await ServerProcess(tmp_path / "one", extra_args=args, database_url=database_url).start()
     two = await ServerProcess(tmp_path / "two", extra_args=args, database_url=database_url).start()
     try:
