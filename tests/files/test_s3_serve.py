@@ -129,9 +129,11 @@ async def test_a_block_uploaded_through_one_process_is_read_through_another(
     tmp_path: Path, database_url: str, s3_bucket: str, redis_url: str
 ) -> None:
     args = ("--blocks", s3_bucket, "--bus", redis_url)  # several processes need a bus
-    one = await ServerProcess(tmp_path / "one", extra_args=args, database_url=database_url).start()
-    two = await ServerProcess(tmp_path / "two", extra_args=args, database_url=database_url).start()
+    one = ServerProcess(tmp_path / "one", extra_args=args, database_url=database_url)
+    two = ServerProcess(tmp_path / "two", extra_args=args, database_url=database_url)
     try:
+        await one.start()
+        await two.start()
         laptop = await device(ProcessServer(one.url), tmp_path, "alice", "laptop", register=True)
         phone = await device(ProcessServer(two.url), tmp_path, "alice", "phone")
         try:
@@ -147,8 +149,9 @@ async def test_a_block_uploaded_through_one_process_is_read_through_another(
             await laptop.client.close()
             await phone.client.close()
     finally:
-        await one.kill()
-        await two.kill()
+        for proc in (one, two):
+            if proc.proc is not None and proc.proc.returncode is None:
+                await proc.kill()
     for folder in (tmp_path / "one", tmp_path / "two"):
         assert not (folder / "blocks").exists()
 
