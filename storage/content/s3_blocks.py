@@ -456,7 +456,13 @@ class S3BlockStore:
         except FileNotFoundError:
             return 0
         size = table[-1][1] + table[-1][2] if table else 0
-        live = {d: self._range(name, at, at + n) for d, at, n in table if d in keep}
+        whole = self._range(name, 0, size) if keep else b""  # one GET: a pack is a few MiB
+        live: dict[bytes, bytes] = {}
+        for d, at, n in table:
+            if d in keep:
+                live[d] = whole[at : at + n]
+                if len(live[d]) != n:
+                    raise StorageError(f"block pack {name} is cut short")
         survivors = 0
         if live:
             survivors = sum(len(v) for v in live.values())
@@ -465,7 +471,11 @@ class S3BlockStore:
             self._ob.delete(self._store, name)
         except Exception as exc:
             raise self._failed(exc) from None
-        self._load_packs(again=True)
+        with self._lock:  # what it held is in the new pack now, or gone
+            for d, _, _ in table:
+                if self._packed.get(d, ("",))[0] == name:
+                    del self._packed[d]
+            self._packs_seen.discard(name)
         return max(size - survivors, 0)
 
 
