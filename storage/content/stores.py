@@ -25,12 +25,6 @@ def block_store(url: str | None, data_dir: Path) -> BlockStores:
     return S3BlockStore(parse_s3_url(url))
 
 
-def check_url(url: str | None) -> None:
-    """BadLocation (saying what to write) for a --blocks URL that cannot name a store."""
-    if url is not None:
-        parse_s3_url(url)
-
-
 def where(url: str | None, data_dir: Path) -> str:
     """Where the blocks are, for a person: never a credential."""
     if url is None:
