@@ -421,11 +421,7 @@ def _check_bucket(url: str) -> None:
     from storage.content.s3_location import parse_s3_url
 
     try:
-        store = S3BlockStore(parse_s3_url(url))
-        try:
-            store.check()
-        finally:
-            store.close()
+        S3BlockStore(parse_s3_url(url)).check()
     except S3Unreachable as exc:
         raise ClientError(f"cannot start the server: {exc}") from None
 

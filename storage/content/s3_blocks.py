@@ -75,6 +75,20 @@ class S3Unreachable(StorageError):
     message is one line for a person, never a credential."""
 
 
+_pool: ThreadPoolExecutor | None = None
+_pool_lock = threading.Lock()
+
+
+def _shared_pool() -> ThreadPoolExecutor:
+    """One pool for every store of the process (its threads wait on the network). Work given
+    to it never waits on more work given to it, so it cannot starve itself."""
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            _pool = ThreadPoolExecutor(THREADS, thread_name_prefix="roost-s3")
+        return _pool
+
+
 def _obstore() -> Any:
     try:
         import obstore
@@ -145,13 +159,10 @@ class S3BlockStore:
         self._packs_seen: set[str] = set()
         self._newest = ""  # the newest pack name listed
         self._lock = threading.Lock()
-        self._pool = ThreadPoolExecutor(THREADS, thread_name_prefix="roost-s3")
+        self._pool = _shared_pool()
 
     def describe(self) -> str:
         return self.location.describe()
-
-    def close(self) -> None:
-        self._pool.shutdown(wait=False)
 
     # ------------------------------------------------------------------ start
     def check(self) -> None:
@@ -387,14 +398,12 @@ class S3BlockStore:
             ):
                 fetched[(name, start)] = data
         except FileNotFoundError:
-            return list(self._pool.map(self.get, digests))  # a pack went: one by one
+            return [self.get(d) for d in digests]  # a pack went: one by one
         out: list[bytes] = []
-        singles = {d: f for d, f in ((d, self._pool.submit(self.get, d)) for d in digests
-                                     if where[d] is None)}  # fmt: skip
         for d in digests:
             w = where[d]
-            if w is None:
-                out.append(singles[d].result())
+            if w is None:  # not packed (large, or packed by another process since): alone
+                out.append(self.get(d))
                 continue
             name, at, n = w
             start = max(s for (p, s) in fetched if p == name and s <= at)
