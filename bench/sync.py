@@ -517,9 +517,13 @@ def local_beside_s3(args: argparse.Namespace) -> None:
             work = Path(tempfile.mkdtemp(prefix="roost-bench-sync-"))
             extra = ("--blocks", seaweed.url(bucket, "bench")) if where == "s3" else ()
             roost = Roost(work, *extra)
+            assert seaweed.proc is not None
+            weed = psutil.Process(seaweed.proc.pid)
+            weed_cpu = sum(weed.cpu_times()[:2])
             try:
                 (work / "ws-a").mkdir()
                 a = measure_a(roost, args.size_mib << 20)
+                a_weed = sum(weed.cpu_times()[:2]) - weed_cpu
                 small = work / "ws-a" / "small"
                 small.mkdir()
                 rng = random.Random(3)
@@ -532,7 +536,9 @@ def local_beside_s3(args: argparse.Namespace) -> None:
                     f"{where}: (a) new {args.size_mib} MiB file A->B {a['roost_s']} s watching,"
                     f" cold {a['roost_cold_s']} s (up {a['roost_up_s']} + down"
                     f" {a['roost_down_s']}); (c) {args.small} files of 4 KiB"
-                    f" {t_up + t_down:.2f} s (up {t_up:.2f} + down {t_down:.2f})",
+                    f" {t_up + t_down:.2f} s (up {t_up:.2f} + down {t_down:.2f});"
+                    f" SeaweedFS CPU during (a) {a_weed:.1f} s, roost CPU during (a)"
+                    f" {a['roost_cpu_s']}",
                     flush=True,
                 )
             finally:

@@ -280,11 +280,14 @@ class S3BlockStore:
             raise self._failed(exc) from None
         return True
 
-    def _stored(self, digests: Sequence[bytes], *, loose: bool = True) -> set[bytes]:
+    def _stored(
+        self, digests: Sequence[bytes], *, loose: bool = True, listing: bool = True
+    ) -> set[bytes]:
         """Those of `digests` whose bytes are here now: packed in a pack that still exists
-        (each pack HEADed once), or (with `loose`) an object of their own."""
-        if any(d not in self._packed for d in digests):
-            self._load_packs()  # packs other processes wrote since the last listing
+        (each pack HEADed once), or (with `loose`) an object of their own. With `listing`,
+        packs other processes wrote since the last listing are learnt first."""
+        if listing and any(d not in self._packed for d in digests):
+            self._load_packs()
         found: set[bytes] = set()
         for attempt in range(2):
             where = {d: self._packed.get(d) for d in digests if d not in found}
@@ -304,7 +307,8 @@ class S3BlockStore:
 
     # ------------------------------------------------------------------ writing
     def put(self, digest: bytes, stored: bytes | memoryview) -> None:
-        if not self._stored([digest]):
+        # A large block is never packed here: its own object answers, no listing needed.
+        if not self._stored([digest], listing=len(stored) <= LOOSE_OVER):
             self._put_object(_digest_key(digest), stored)
 
     def put_many(self, blocks: Sequence[tuple[bytes, bytes | memoryview]]) -> None:
@@ -316,7 +320,7 @@ class S3BlockStore:
         # HEAD each (a millisecond) is spent only on large ones.
         big = {d for d, s in unique.items() if len(s) > LOOSE_OVER}
         here = self._stored([d for d in unique if d not in big], loose=False)
-        here |= self._stored(list(big))
+        here |= self._stored(list(big), listing=False)
         new = {d: s for d, s in unique.items() if d not in here}
         large = [(d, s) for d, s in new.items() if len(s) > LOOSE_OVER]
         small = {d: s for d, s in new.items() if len(s) <= LOOSE_OVER}
