@@ -17,6 +17,7 @@ an `rsync --daemon` on 127.0.0.1. Everything is loopback; every wait is bounded.
     python bench/sync.py                     # the full run (needs ~14 GiB of free disk)
     python bench/sync.py --size-mib 256 --big-mib 0 --small 2000    # a quick look
     python bench/sync.py --pairs 6           # just (a), Roost and Syncthing taking turns
+    python bench/sync.py --s3                # (a) and (c): local blocks, then blocks in S3
 """
 
 from __future__ import annotations
@@ -124,7 +125,7 @@ class Peak:
 
 
 class Roost:
-    def __init__(self, work: Path) -> None:
+    def __init__(self, work: Path, *serve_args: str) -> None:
         self.work = work
         self.server = subprocess.Popen(
             [
@@ -136,6 +137,7 @@ class Roost:
                 str(work / "server"),
                 "--registration",
                 "open",
+                *serve_args,
             ],
             stderr=subprocess.PIPE,
             text=True,
@@ -340,7 +342,16 @@ def main() -> None:
         default=0,
         help="run just (a), N rounds of Roost and Syncthing taking turns on the same new file",
     )
+    parser.add_argument(
+        "--s3",
+        action="store_true",
+        help="run just (a) and (c), Roost only, with blocks in the data folder and then in S3"
+        " (a throwaway SeaweedFS, tests/seaweed.py), in the same run",
+    )
     args = parser.parse_args()
+    if args.s3:
+        local_beside_s3(args)
+        return
     if args.pairs:
         pairs(args.pairs, args.size_mib << 20)
         return
@@ -490,6 +501,51 @@ def pairs(rounds: int, size: int) -> None:
         f" {rounds}; CPU seconds of all processes, median: roost {our_cpu:.1f},"
         f" syncthing {their_cpu:.1f}"
     )
+
+
+def local_beside_s3(args: argparse.Namespace) -> None:
+    """(a) and (c) with blocks in the data folder, then with `--blocks s3://…` on a SeaweedFS
+    on loopback (SQLite either way), each on a fresh server."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    from tests.seaweed import SeaweedServer
+
+    seaweed = SeaweedServer().start()
+    try:
+        os.environ.update(seaweed.env())
+        bucket = seaweed.create_bucket()
+        for where in ("local", "s3"):
+            work = Path(tempfile.mkdtemp(prefix="roost-bench-sync-"))
+            extra = ("--blocks", seaweed.url(bucket, "bench")) if where == "s3" else ()
+            roost = Roost(work, *extra)
+            assert seaweed.proc is not None
+            weed = psutil.Process(seaweed.proc.pid)
+            weed_cpu = sum(weed.cpu_times()[:2])
+            try:
+                (work / "ws-a").mkdir()
+                a = measure_a(roost, args.size_mib << 20)
+                a_weed = sum(weed.cpu_times()[:2]) - weed_cpu
+                small = work / "ws-a" / "small"
+                small.mkdir()
+                rng = random.Random(3)
+                for i in range(args.small):
+                    (small / f"f{i:05d}.txt").write_bytes(rng.randbytes(4096))
+                t_up = timed(lambda roost=roost: roost.sync("a"))
+                t_down = timed(lambda roost=roost: roost.sync("b"))
+                assert len(list((work / "ws-b" / "small").iterdir())) == args.small
+                print(
+                    f"{where}: (a) new {args.size_mib} MiB file A->B {a['roost_s']} s watching,"
+                    f" cold {a['roost_cold_s']} s (up {a['roost_up_s']} + down"
+                    f" {a['roost_down_s']}); (c) {args.small} files of 4 KiB"
+                    f" {t_up + t_down:.2f} s (up {t_up:.2f} + down {t_down:.2f});"
+                    f" SeaweedFS CPU during (a) {a_weed:.1f} s, roost CPU during (a)"
+                    f" {a['roost_cpu_s']}",
+                    flush=True,
+                )
+            finally:
+                roost.stop()
+                shutil.rmtree(work, ignore_errors=True)
+    finally:
+        seaweed.stop()
 
 
 def only(args: argparse.Namespace) -> None:

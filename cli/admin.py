@@ -17,7 +17,10 @@ from rich.table import Table
 from cli import admin_accounts, admin_copy, admin_invites, admin_users, output
 from cli.options import AsJson, duration_seconds
 from protocol.sizes import format_size
-from storage.content.blocks import LocalBlockStore
+from storage.content import stores
+from storage.content.s3_blocks import S3BlockStore
+from storage.content.s3_location import BadLocation, parse_s3_url
+from storage.content.stores import recorded_location
 from storage.database import Database, now_ms
 from storage.engines import server_database, where
 from storage.errors import StorageError
@@ -50,6 +53,15 @@ DatabaseUrl = Annotated[
         " (postgresql://USER@HOST:PORT/DB). Default: SQLite in --data.",
     ),
 ]
+BlocksUrl = Annotated[
+    str | None,
+    typer.Option(
+        "--blocks",
+        metavar="URL",
+        help="The server's S3 bucket, as given to roost serve --blocks (credentials from"
+        " AWS_*). Default: what the server on --data last ran with.",
+    ),
+]
 BlocksOnly = Annotated[
     bool,
     typer.Option(
@@ -73,6 +85,29 @@ def _url(db: str | None) -> str | None:
     return db
 
 
+def _blocks_url(folder: Path, given: str | None) -> str | None:
+    """The bucket of the folder's server (--blocks, else what it last ran with), or None
+    when its blocks are in the folder."""
+    url = given or recorded_location(folder)
+    if url is not None:
+        try:
+            parse_s3_url(url)
+        except BadLocation as exc:
+            raise typer.BadParameter(str(exc), param_hint="--blocks") from None
+    return url
+
+
+def _in_bucket_note(folder: Path) -> str | None:
+    """One line saying where the blocks are, if the folder's server keeps them in S3."""
+    url = recorded_location(folder)
+    if url is None:
+        return None
+    return (
+        f"the server on {folder} keeps its blocks in {stores.where(url, folder)}:"
+        " back up the bucket with its own tools (e.g. rclone sync, aws s3 sync)"
+    )
+
+
 def _refuse_on_postgres(folder: Path, blocks_only: bool, database_step: str) -> None:
     """backup and restore copy SQLite's file: for a server on PostgreSQL, say what does."""
     postgres = recorded_database(folder)
@@ -90,7 +125,10 @@ def backup(dest: Path, data: DataDir = None, blocks_only: BlocksOnly = False) ->
     folder = _data(data)
     _refuse_on_postgres(folder, blocks_only, "back that up with pg_dump first")
     waiting = partial(output.note, f"waiting for a garbage collection of {folder} to end")
+    in_bucket = _in_bucket_note(folder)
     if blocks_only:
+        if in_bucket:
+            raise StorageError(in_bucket)
         files = backups.backup_blocks(folder, dest, waiting=waiting)
         output.note(f"backed up the block folder to {dest}: {files} block files")
         return
@@ -99,6 +137,8 @@ def backup(dest: Path, data: DataDir = None, blocks_only: BlocksOnly = False) ->
         f"backed up to {dest}: database {report.database_bytes} bytes"
         f" (schema {report.schema_version}), {report.block_files} block files"
     )
+    if in_bucket:
+        output.note(f"warning: {in_bucket}")
 
 
 @app.command("restore", rich_help_panel=ON_THE_MACHINE)
@@ -113,6 +153,8 @@ def restore(
     folder = _data(data)
     _refuse_on_postgres(folder, blocks_only, "restore that with pg_restore")
     if blocks_only:
+        if in_bucket := _in_bucket_note(folder):
+            raise StorageError(in_bucket.replace("back up", "restore"))
         files = backups.restore_blocks(source, folder)
         output.note(f"restored the block folder of {source}: {files} block files")
         return
@@ -135,11 +177,13 @@ def gc(
         ),
     ] = "1h",
     db: DatabaseUrl = None,
+    blocks: BlocksUrl = None,
 ) -> None:
     """Forget uploads, staged lists and idempotency keys past their age, then delete file
-    blocks nothing refers to any more; safe while the server runs (a backup running now is
-    waited for)."""
+    blocks nothing refers to any more (in the data folder, or in the server's S3 bucket);
+    safe while the server runs (a backup running now is waited for)."""
     folder, url = _data(data), _url(db)
+    bucket = _blocks_url(folder, blocks)
     require_url_if_postgres(folder, url, "gc")
     if url is None and not (folder / backups.DATABASE).exists():
         raise StorageError(f"no Roost database in {folder}")
@@ -147,23 +191,26 @@ def gc(
     # Not during a backup: blocks its database snapshot names must stay until it copied them.
     waiting = partial(output.note, f"waiting for a backup of {folder} to end")
     with backups.maintenance(folder, exclusive=True, waiting=waiting):
-        expired, found = asyncio.run(_collect(folder, url, seconds))
+        expired, found = asyncio.run(_collect(folder, url, seconds, bucket))
     if expired:
         output.note(
             f"forgot {expired.uploads} upload(s) and {expired.staged} staged block(s) never"
             f" committed, {expired.idempotency_keys} idempotency key(s) past their age"
         )
-    output.note(f"freed {found.blocks} block(s), {format_size(found.bytes)} on disk")
+    where = "on disk" if bucket is None else f"in {stores.where(bucket, folder)}"
+    output.note(f"freed {found.blocks} block(s), {format_size(found.bytes)} {where}")
 
 
 async def _collect(
-    folder: Path, url: str | None, grace_seconds: float
+    folder: Path, url: str | None, grace_seconds: float, bucket: str | None = None
 ) -> tuple[Expired, space.Collected]:
     """Expired records, then unreferenced blocks (with any upload records they still have)."""
+    store = stores.block_store(bucket, folder)
+    if isinstance(store, S3BlockStore):  # a wrong key or bucket stops here, in one line
+        await asyncio.to_thread(store.check)
     db = await _open(folder, url)
     try:
         expired = await expire(db, now_ms())
-        store = LocalBlockStore(folder / backups.BLOCKS)
         return expired, await space.collect_garbage(db, store, grace_seconds=grace_seconds)
     finally:
         await db.close()
@@ -181,6 +228,12 @@ def du(data: DataDir = None, as_json: AsJson = False, db: DatabaseUrl = None) ->
     runs."""
     folder, url = _data(data), _url(db)
     require_url_if_postgres(folder, url, "du")
+    if (bucket := recorded_location(folder)) is not None:
+        raise StorageError(
+            f"the server on {folder} keeps its blocks in {stores.where(bucket, folder)}:"
+            " roost admin du measures a data folder's blocks; see the bucket's size with its"
+            " own tools (e.g. aws s3 ls --summarize --recursive)"
+        )
     report = asyncio.run(disk_usage(folder) if url is None else _usage_of(folder, url))
     if as_json:
         output.print_json(report)

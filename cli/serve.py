@@ -48,6 +48,17 @@ def serve(
             " stay in --data either way.",
         ),
     ] = None,
+    blocks: Annotated[
+        str | None,
+        typer.Option(
+            "--blocks",
+            metavar="URL",
+            help="Keep file blocks in an S3-compatible bucket:"
+            " s3://BUCKET/PREFIX?endpoint=https://HOST:PORT&region=NAME (prefix and region"
+            " optional), credentials from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY."
+            " Default: in --data.",
+        ),
+    ] = None,
     bus: Annotated[
         str | None,
         typer.Option(
@@ -300,6 +311,13 @@ def serve(
             "only postgresql://USER@HOST:PORT/DB (without --db: SQLite in --data)",
             param_hint="--db",
         )
+    if blocks is not None:
+        from storage.content.s3_location import BadLocation, parse_s3_url
+
+        try:
+            parse_s3_url(blocks)
+        except BadLocation as exc:
+            raise typer.BadParameter(str(exc), param_hint="--blocks") from None
     if bus is not None:
         from server.redis_bus import check_url
 
@@ -351,6 +369,7 @@ def serve(
         limits=limits,
         registration=registration,
         database_url=db,
+        blocks_url=blocks,
         bus_url=bus,
         presence_online_delay=presence_online_delay,
         presence_offline_delay=presence_offline_delay,
@@ -367,6 +386,14 @@ def serve(
     if sources := sources_line(ctx):
         log.info(sources)
     from server.app import run
+    from storage.content.s3_blocks import S3Unreachable
+
+    if blocks is not None:  # before anything is logged: a bucket we cannot use stops here
+        _check_bucket(blocks)
+    else:  # a folder whose blocks are in a bucket, started without --blocks
+        from storage.content.stores import refuse_a_forgotten_bucket
+
+        refuse_a_forgotten_bucket(config.data_dir, None)
 
     def ready(server: RoostServer) -> None:
         line = (
@@ -385,6 +412,18 @@ def serve(
         raise ClientError(f"cannot start the server: {exc}") from None
     except Unavailable as exc:  # only at start: once serving, ops answer `unavailable`
         raise ClientError(f"cannot start the server: {_unreachable(db, exc)}") from None
+    except S3Unreachable as exc:  # --blocks: bad bucket, credentials or endpoint
+        raise ClientError(f"cannot start the server: {exc}") from None
+
+
+def _check_bucket(url: str) -> None:
+    from storage.content.s3_blocks import S3BlockStore, S3Unreachable
+    from storage.content.s3_location import parse_s3_url
+
+    try:
+        S3BlockStore(parse_s3_url(url)).check()
+    except S3Unreachable as exc:
+        raise ClientError(f"cannot start the server: {exc}") from None
 
 
 def _unreachable(url: str | None, exc: Unavailable) -> str:

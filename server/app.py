@@ -77,8 +77,9 @@ from server.router import Router, SharedTokens
 from server.search_index import index_for_search_forever
 from server.session import CLOSE_LOGIN_TIMEOUT, CLOSE_REVOKED, CLOSE_TOO_SLOW, Session
 from server.social_services import SocialServices
-from storage.content.blocks import BlockWriter, LocalBlockStore
+from storage.content.blocks import BlockWriter
 from storage.content.chunker import check_compiled
+from storage.content.stores import BlockStores, block_claims, open_blocks
 from storage.database import now_ms
 from storage.engines import server_database, where
 from storage.errors import StorageError, Unavailable
@@ -156,7 +157,7 @@ class RoostServer:
         self._healthy = True  # what /healthz last said, so a change is logged once
         self._router: Router | None = None
         self._services: Services | None = None
-        self._block_store: LocalBlockStore | None = None
+        self._block_store: BlockStores | None = None
         self._accounts = AccountRepository(self.db)
         self._outage = DatabaseOutage(self.db)  # logs an outage once; ops answer `unavailable`
         self._closing = False
@@ -264,9 +265,9 @@ class RoostServer:
             window=self.config.chat_commit_window,
             max_batch=self.config.chat_batch_limit,
         )
-        block_store = self._block_store = LocalBlockStore(self.config.data_dir / "blocks")
-        if swept := await asyncio.to_thread(block_store.sweep_temp_files):
-            log.info("removed %d block temp files left by an interrupted write", swept)
+        block_store = self._block_store = await open_blocks(
+            self.config.blocks_url, self.config.data_dir
+        )  # the data folder's, or a bucket (--blocks s3://…): checked before serving
         services = Services(
             config=self.config,
             db=self.db,
@@ -283,7 +284,7 @@ class RoostServer:
             presence=self.presence,
             files=FileRepository(self.db),
             blocks=block_store,
-            block_writer=BlockWriter(block_store),
+            block_writer=BlockWriter(block_store, claim=block_claims(block_store, self.db)),
             invites=InviteRepository(self.db),
             users=UserDirectory(),
         )

@@ -18,11 +18,14 @@ from server.context import Services
 from server.files import check_upload_room
 from server.session import Session
 from storage.content.blocks import BadBlock, BlockMissing, verify_block
+from storage.content.s3_blocks import S3Unreachable
 from storage.database import now_ms
 from storage.errors import Unavailable
+from storage.server.space import claim_blocks
 
 log = logging.getLogger("roost.server")
 BATCHED_BLOCK_BYTES = 256 << 10  # uploads this small are stored in batches (BlockWriter)
+BUCKET_AWAY = "the server's block storage is unavailable; try again shortly"
 
 
 def reply_reservation(frame: bytes) -> int:
@@ -60,6 +63,9 @@ async def answer_binary(services: Services, session: Session, frame: bytes) -> b
         return encode_error(request_id, exc)
     except Unavailable:  # the database is away: `unavailable`, as for JSON ops
         return encode_error(request_id, database_outage.refusal())
+    except S3Unreachable as exc:  # --blocks s3://…: the bucket is away; nothing acked is lost
+        log.warning("%s", exc)
+        return encode_error(request_id, RoostError(ErrorCode.UNAVAILABLE, BUCKET_AWAY))
     except Exception:
         log.exception("block frame failed")
         return encode_error(request_id, RoostError(ErrorCode.INTERNAL, "internal server error"))
@@ -73,6 +79,11 @@ async def _put(services: Services, session: Session, f: wire.BlockFrame) -> byte
     try:
         if len(stored) <= BATCHED_BLOCK_BYTES:  # many small ones: batched into one pack
             size = await services.block_writer.put(f.digest, stored)  # verified, durable
+        elif _needs_claims(services):  # in S3: claimed between verifying and storing
+            assert f.codec is not None
+            size = await asyncio.to_thread(verify_block, f.digest, f.codec, f.payload)
+            await claim_blocks(services.db, [(f.digest, size, len(stored))], now_ms())
+            await asyncio.to_thread(services.blocks.put, f.digest, stored)
         else:  # large ones verify in parallel threads; an fsync each is cheap beside them
             size = await asyncio.to_thread(_verify_and_store, services, f, stored)
     except BadBlock as exc:
@@ -109,7 +120,14 @@ async def _put_batch(services: Services, session: Session, batch: wire.BatchFram
     assert session.identity is not None
     await check_upload_room(services, session.identity.user_id)
     try:
-        sizes = await asyncio.to_thread(_verify_and_store_all, services, batch.items)
+        if _needs_claims(services):  # in S3: claimed between verifying and storing
+            sizes = await asyncio.to_thread(_verify_all, batch.items)
+            claims = [(i.digest, n, len(i.stored)) for i, n in zip(batch.items, sizes, strict=True)]
+            await claim_blocks(services.db, claims, now_ms())
+            pairs = [(item.digest, item.stored) for item in batch.items]
+            await asyncio.to_thread(services.blocks.put_many, pairs)
+        else:
+            sizes = await asyncio.to_thread(_verify_and_store_all, services, batch.items)
     except BadBlock as exc:
         raise RoostError(ErrorCode.INVALID_ARGS, f"batch refused, nothing stored: {exc}") from None
     user, now = session.identity.user_id, now_ms()
@@ -121,13 +139,23 @@ async def _put_batch(services: Services, session: Session, batch: wire.BatchFram
     return encode_ok(batch.request_id, wire.StoredBatch(stored))
 
 
-def _verify_and_store_all(services: Services, items: list[wire.BatchItem]) -> list[int]:
+def _needs_claims(services: Services) -> bool:
+    """Whether the block store wants a committed claim before storing (blocks in S3)."""
+    return bool(getattr(services.blocks, "needs_claims", False))
+
+
+def _verify_all(items: list[wire.BatchItem]) -> list[int]:
     sizes: list[int] = []
     for item in items:
         try:
             sizes.append(verify_block(item.digest, item.codec, item.payload))
         except BadBlock as exc:
             raise BadBlock(f"block {item.hash[:12]}: {exc}") from None
+    return sizes
+
+
+def _verify_and_store_all(services: Services, items: list[wire.BatchItem]) -> list[int]:
+    sizes = _verify_all(items)
     services.blocks.put_many([(item.digest, item.stored) for item in items])  # views, as `_put`
     return sizes
 
@@ -154,7 +182,12 @@ async def _get_batch(services: Services, session: Session, batch: wire.BatchFram
 
 def _read_all(services: Services, digests: list[bytes]) -> list[bytes]:
     """The stored bytes of each block, as long as they fit one reply frame."""
-    out: list[bytes] = []
+    # In S3, packed blocks whose sizes the index knows come side by side (a GET each would
+    # cost a round trip); anything else one by one, stopping at the reply's limit.
+    packed = getattr(services.blocks, "packed_bytes", lambda _: None)(digests)
+    if packed is not None and packed <= wire.MAX_BATCH_BYTES:
+        return list(services.blocks.get_many(digests))  # type: ignore[attr-defined]
+    out = []
     total = 0
     for digest in digests:
         out.append(services.blocks.get(digest))

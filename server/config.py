@@ -64,6 +64,9 @@ class ServerConfig:
     port: int = DEFAULT_PORT
     # PostgreSQL (postgresql://USER@HOST:PORT/DB); None: SQLite in data_dir
     database_url: str | None = None
+    # Blocks in a bucket (s3://BUCKET[/PREFIX]?endpoint=…, storage.content.stores); None: in
+    # data_dir/blocks
+    blocks_url: str | None = None
     # Redis (redis://HOST:PORT/DB) between the processes serving one Roost; None: one process
     bus_url: str | None = None
     limits: Limits = field(default_factory=Limits)

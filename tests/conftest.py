@@ -21,6 +21,7 @@ from storage.engines import server_database
 from tests.helpers import PASSWORD, Home, ServerProcess
 from tests.postgres import session_cluster
 from tests.redis_server import session_redis
+from tests.seaweed import s3_bucket, seaweed  # noqa: F401 (fixtures: a real S3 endpoint)
 
 
 class LiveServer:

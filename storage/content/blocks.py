@@ -16,7 +16,7 @@ import struct
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Protocol
 
@@ -188,6 +188,11 @@ class BlockStore(Protocol):
 
 class BlockMissing(StorageError):
     pass
+
+
+# Commits a claim on (digest, raw size, stored size) blocks before a store that needs one
+# (`needs_claims`: blocks in S3, see storage/server/space.claim_blocks) is asked to store them.
+Claim = Callable[[list[tuple[bytes, int, int]]], Awaitable[None]]
 
 
 _PACK_MAGIC = b"RPK1"
@@ -495,9 +500,12 @@ class BlockWriter:
     being written wait for the next one, which is verified, written and made durable in
     one thread hop (`put_many`). `put` returns once its block is durable, or raises."""
 
-    def __init__(self, store: BlockStore, *, max_batch: int = 128) -> None:
+    def __init__(
+        self, store: BlockStore, *, max_batch: int = 128, claim: Claim | None = None
+    ) -> None:
         self._store = store
         self._max_batch = max_batch
+        self._claim = claim  # for a store that needs claims (S3): between verifying and storing
         self._pending: list[tuple[bytes, bytes | memoryview, asyncio.Future[int]]] = []
         self._flusher: asyncio.Task[None] | None = None
 
@@ -515,7 +523,10 @@ class BlockWriter:
             batch = self._pending[: self._max_batch]
             del self._pending[: self._max_batch]
             try:
-                results = await asyncio.to_thread(self._write, batch)
+                if self._claim is None:
+                    results = await asyncio.to_thread(self._write, batch)
+                else:
+                    results = await self._claim_and_write(batch)
             except Exception as exc:
                 for *_, done in batch:
                     if not done.done():
@@ -529,9 +540,29 @@ class BlockWriter:
                 else:
                     done.set_result(result)
 
+    async def _claim_and_write(
+        self, batch: list[tuple[bytes, bytes | memoryview, asyncio.Future[int]]]
+    ) -> list[int | BadBlock]:
+        assert self._claim is not None
+        results, good = await asyncio.to_thread(self._verify, batch)
+        if good:
+            sizes = [r for r in results if not isinstance(r, BadBlock)]
+            await self._claim([(d, size, len(s)) for (d, s), size in zip(good, sizes, strict=True)])
+            await asyncio.to_thread(self._store.put_many, good)
+        return results
+
     def _write(
         self, batch: list[tuple[bytes, bytes | memoryview, asyncio.Future[int]]]
     ) -> list[int | BadBlock]:
+        results, good = self._verify(batch)
+        if good:
+            self._store.put_many(good)
+        return results
+
+    @staticmethod
+    def _verify(
+        batch: list[tuple[bytes, bytes | memoryview, asyncio.Future[int]]],
+    ) -> tuple[list[int | BadBlock], list[tuple[bytes, bytes | memoryview]]]:
         results: list[int | BadBlock] = []
         good: list[tuple[bytes, bytes | memoryview]] = []
         for digest, stored, _ in batch:
@@ -544,6 +575,4 @@ class BlockWriter:
                 results.append(exc if isinstance(exc, BadBlock) else BadBlock(f"bad codec: {exc}"))
                 continue
             good.append((digest, stored))
-        if good:
-            self._store.put_many(good)
-        return results
+        return results, good

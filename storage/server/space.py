@@ -4,14 +4,22 @@ collecting blocks that nothing refers to any more.
 Collection is safe beside a running server: only blocks unreferenced for a grace period are
 taken (an upload not yet committed is younger than that), rows go first, in one transaction,
 then the bytes, each kept if an upload re-stored it meanwhile (`BlockStore.collect`).
+
+Blocks in S3 cannot be re-stored in place, so there the database orders uploads and
+collections instead: an upload claims its blocks (`claim_blocks`) before it asks the store
+whether their bytes are there, and a collection deletes bytes only while it holds the rows of
+what goes (see storage/content/s3_blocks.py for the reasoning).
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from storage.content.blocks import LocalBlockStore, pack_table
+from storage.content.s3_blocks import S3BlockStore
 from storage.database import Database, Handle
 from storage.server.files import FileRepository, _chunks
 
@@ -109,12 +117,18 @@ class Collected:
 
 
 async def collect_garbage(
-    db: Database, store: LocalBlockStore, *, grace_seconds: float, now: float | None = None
+    db: Database,
+    store: LocalBlockStore | S3BlockStore,
+    *,
+    grace_seconds: float,
+    now: float | None = None,
 ) -> Collected:
     """Delete blocks with no reference that are older than the grace period; then block files
     the database has no row for (left by a crash between storing and recording an upload)."""
     now = time.time() if now is None else now
     idle_before = now - grace_seconds
+    if isinstance(store, S3BlockStore):
+        return await _collect_s3(db, store, idle_before)
     files = FileRepository(db)
     freed = kept = count = 0
     while True:  # in short transactions: a running server's writes wait for each one
@@ -147,3 +161,110 @@ async def collect_garbage(
             count += dead
     freed += store.remove_stale_temps(idle_before)
     return Collected(count, freed, kept)
+
+
+# ---------------------------------------------------------------------- blocks in S3
+async def claim_blocks(db: Database, blocks: Sequence[tuple[bytes, int, int]], now_ms: int) -> None:
+    """Before storing uploaded blocks in S3: give each (digest, raw size, stored size) a
+    `blocks` row made or refreshed now, committed. A collection that did not hold the row
+    first will now leave the bytes alone for its grace period; one that did has finished
+    deleting them when this returns (the store then finds them absent and PUTs them). Rows
+    in digest order, as the collection locks them, so the two never deadlock."""
+    rows = sorted({d.hex(): (d.hex(), size, stored, now_ms) for d, size, stored in blocks}.items())
+    async with db.write() as tx:
+        await tx.executemany(
+            "INSERT INTO blocks (hash, size, stored_size, created_at) VALUES (?, ?, ?, ?)"
+            " ON CONFLICT (hash) DO UPDATE SET created_at = excluded.created_at",
+            [row for _, row in rows],
+        )
+
+
+S3_GC_BATCH = 500  # rows held (and objects deleted) per transaction: uploads wait for each
+
+
+async def _collect_s3(db: Database, store: S3BlockStore, idle_before: float) -> Collected:
+    """Collection on S3: every deletion of bytes happens inside the write transaction that
+    holds the rows of what it deletes (claim_blocks waits on them), in three passes."""
+    count = freed = 0
+    while True:  # rows unreferenced past the grace period, and their own objects
+        async with db.write() as tx:
+            rows = await _lock_collectable(tx, int(idle_before * 1000))
+            digests = [bytes.fromhex(h) for h, _ in rows]
+            packed = {d for d in digests if d in store._packed}
+            await _forget(tx, [h for h, _ in rows])
+            await asyncio.to_thread(store.delete_many, [d for d in digests if d not in packed])
+        gone = [size for h, size in rows if bytes.fromhex(h) not in packed]
+        count += len(gone)  # packed ones count when their pack is rewritten, below
+        freed += sum(gone)
+        if len(rows) < S3_GC_BATCH:
+            break
+    orphans = [(d, size) for d, mtime, size in await asyncio.to_thread(list, store.digests())
+               if mtime < idle_before]  # fmt: skip
+    for start in range(0, len(orphans), S3_GC_BATCH):
+        part = dict(orphans[start : start + S3_GC_BATCH])
+        async with db.write() as tx:
+            ours = await _hold_absent(tx, list(part))  # no row: a crash left them unrecorded
+            await asyncio.to_thread(store.delete_many, sorted(ours))
+            await _forget(tx, [d.hex() for d in ours])
+        count += len(ours)
+        freed += sum(part[d] for d in ours)
+    for name, mtime, _size in await asyncio.to_thread(store.packs):
+        if mtime >= idle_before:
+            continue
+        try:
+            table = await asyncio.to_thread(store.pack_table, name)
+        except FileNotFoundError:
+            continue
+        digests = [d for d, _, _ in table]
+        if len(await _with_rows(db, digests)) * 2 > len(digests):
+            continue  # mostly live (read without a lock: the transaction below decides)
+        async with db.write() as tx:
+            dead = await _hold_absent(tx, digests)
+            # A pack is rewritten once half of it is garbage: copying survivors costs I/O.
+            if dead and len(dead) * 2 >= len(digests):
+                # The live ones need no lock: only a collection deletes rows, and an upload
+                # refreshing one meanwhile finds it still in the pack or in the new one.
+                live = set(digests) - dead
+                freed += await asyncio.to_thread(store.repack, name, live)
+                count += len(dead)
+            await _forget(tx, [d.hex() for d in dead])
+    return Collected(count, freed, 0)
+
+
+async def _lock_collectable(tx: Handle, older_than_ms: int) -> list[tuple[str, int]]:
+    """Up to S3_GC_BATCH unreferenced rows past the grace period, locked (on PostgreSQL;
+    SQLite's writer holds everything) in digest order; rows an upload is claiming right now
+    are skipped: they are not garbage."""
+    lock = " FOR UPDATE SKIP LOCKED" if tx.engine == "postgresql" else ""
+    async with tx.execute(
+        "SELECT hash, stored_size FROM blocks WHERE refcount <= 0 AND created_at < ? AND NOT"
+        " EXISTS (SELECT 1 FROM attachment_blocks a WHERE a.hash = blocks.hash)"
+        f" ORDER BY hash LIMIT ?{lock}",
+        (older_than_ms, S3_GC_BATCH),
+    ) as cur:
+        return [(str(r[0]), int(r[1])) for r in await cur.fetchall()]
+
+
+async def _hold_absent(tx: Handle, digests: Sequence[bytes]) -> set[bytes]:
+    """Those of `digests` with no row: each gets a placeholder row of this transaction (an
+    upload's claim of it waits until we commit), which `_forget` removes before the commit.
+    Inserted in digest order, as claims are, so the two never wait on each other in a
+    circle; a row a claim is inserting right now is waited for, then counts as live."""
+    held: set[bytes] = set()
+    hexes = sorted({d.hex() for d in digests})
+    for part in _chunks(hexes):
+        values = ",".join("(?, 0, 0, 0)" for _ in part)
+        async with tx.execute(
+            f"INSERT INTO blocks (hash, size, stored_size, created_at) VALUES {values}"
+            " ON CONFLICT (hash) DO NOTHING RETURNING hash",
+            list(part),
+        ) as cur:
+            held.update(bytes.fromhex(str(r[0])) for r in await cur.fetchall())
+    return held
+
+
+async def _forget(tx: Handle, hashes: Sequence[str]) -> None:
+    for part in _chunks(list(hashes)):
+        marks = ",".join("?" * len(part))
+        await tx.execute(f"DELETE FROM block_uploads WHERE hash IN ({marks})", list(part))
+        await tx.execute(f"DELETE FROM blocks WHERE hash IN ({marks})", list(part))
