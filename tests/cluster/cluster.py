@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
 import urllib.error
 import urllib.request
 from collections.abc import AsyncIterator
@@ -131,9 +132,12 @@ def serve_flags(database_url: str, redis_url: str, *flags: str) -> tuple[str, ..
 
 
 @contextlib.asynccontextmanager
-async def running_cluster(config: pytest.Config, root: Path, *flags: str) -> AsyncIterator[Cluster]:
+async def running_cluster(
+    config: pytest.Config, root: Path, *flags: str, env: dict[str, str] | None = None
+) -> AsyncIterator[Cluster]:
     """Three processes on a fresh database (a copy of the migrated template, so no process
-    migrates) and a Redis of their own; stopped and removed when the block ends."""
+    migrates) and a Redis of their own; stopped and removed when the block ends. `env`: added
+    to the processes' environment (the credentials of a --blocks bucket)."""
     postgres = session_cluster(config)
     database = postgres.create_database(postgres.server_template())
     url = postgres.url(database)
@@ -141,7 +145,11 @@ async def running_cluster(config: pytest.Config, root: Path, *flags: str) -> Asy
     try:
         with private_redis() as redis:
             nodes = [
-                ServerProcess(root / f"node{i}", extra_args=serve_flags(url, redis.url, *flags))
+                ServerProcess(
+                    root / f"node{i}",
+                    extra_args=serve_flags(url, redis.url, *flags),
+                    env=os.environ | env if env else None,
+                )
                 for i in range(NODES)
             ]
             try:

@@ -19,6 +19,14 @@ from tests.conftest import LiveServer
 from tests.helpers import SECOND, Home, roost_command
 
 
+class ProcessServer(LiveServer):
+    """LiveServer's protocol helpers (register, login, connect), for a `roost serve` child
+    process at `url`."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+
+
 class Device:
     def __init__(self, client: RoostClient, root: Path) -> None:
         self.client = client

@@ -22,7 +22,7 @@ from server.config import ServerConfig
 from storage.content.s3_blocks import S3BlockStore, open_store
 from storage.server import space
 from tests.conftest import LiveServer
-from tests.files.helpers import device
+from tests.files.helpers import ProcessServer, device
 from tests.helpers import ServerProcess, roost_command
 from tests.seaweed import SeaweedServer
 
@@ -85,13 +85,6 @@ async def test_files_sync_through_blocks_in_s3(s3_live: LiveServer, tmp_path: Pa
     finally:
         await laptop.client.close()
         await phone.client.close()
-
-
-class ProcessServer(LiveServer):
-    """LiveServer's protocol helpers, for a `roost serve` child process."""
-
-    def __init__(self, url: str) -> None:
-        self.url = url
 
 
 @pytest.mark.engines("postgresql")
