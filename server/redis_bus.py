@@ -87,7 +87,7 @@ def check_url(url: str) -> None:
     """ValueError with a one-line reason if `url` is not a Redis URL."""
     parts = urlsplit(url)
     if parts.scheme not in ("redis", "rediss", "unix"):
-        raise ValueError(f"--bus {describe(url)!r}: write redis://HOST:PORT/DB (or rediss://)")
+        raise ValueError(f"--bus {describe(url)}: write redis://HOST:PORT/DB (or rediss://)")
     path = parts.path.strip("/")
     if parts.scheme != "unix" and path and not path.isdigit():
         raise ValueError(

@@ -14,6 +14,7 @@ from server.auth_limits import AuthLimits
 from server.cluster_hub import Elsewhere
 from server.limits import SharedRateLimits
 from server.presence import PresenceTracker
+from server.redis_bus import check_url, describe
 from tests.server.test_chat_units import FakeClock
 
 ids = st.integers(min_value=0, max_value=(1 << 63) - 1)
@@ -192,3 +193,24 @@ def test_failed_logins_on_one_process_count_on_every_other() -> None:
         a.start_registration("198.51.100.7")
     b.registration_refused("198.51.100.7")  # that one failed: taken back everywhere
     a.start_registration("198.51.100.7")
+
+
+@pytest.mark.parametrize(
+    ("url", "problem"),
+    [
+        ("http://127.0.0.1:6379", "write redis://HOST:PORT/DB"),
+        ("127.0.0.1:6379", "write redis://HOST:PORT/DB"),
+        ("redis://127.0.0.1:6379/zero", "the database is a number"),
+    ],
+)
+def test_a_bus_url_that_is_not_redis_is_refused_in_one_line(url: str, problem: str) -> None:
+    with pytest.raises(ValueError, match=problem) as refused:
+        check_url(url)
+    assert "\n" not in str(refused.value)
+
+
+@given(st.text(alphabet=st.characters(categories=["L", "N"]), min_size=1, max_size=20))
+def test_a_bus_url_is_shown_without_its_password(password: str) -> None:
+    url = f"redis://roost:{password}@cache.internal:6379/0"
+    check_url(url)
+    assert describe(url) == "redis://cache.internal:6379/0"
