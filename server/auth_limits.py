@@ -246,7 +246,9 @@ class AuthLimits:
 
 def _rate_limited(what: str, wait: float) -> RoostError:
     return RoostError(
-        ErrorCode.RATE_LIMITED, f"{what}: retry in {_duration(wait)}", retry_after=round(wait, 3)
+        ErrorCode.RATE_LIMITED,
+        f"{what}: retry in {_duration(wait)}",
+        retry_after=max(round(wait, 3), 0.001),
     )
 
 

@@ -73,7 +73,7 @@ class Router:
                 raise RoostError(
                     ErrorCode.RATE_LIMITED,
                     f"rate limited: retry in {max(1, math.ceil(wait))} s",
-                    retry_after=round(wait, 3),
+                    retry_after=max(round(wait, 3), 0.001),
                 )
             spec = spec_for(request.op)
             if spec.needs_auth and (session.identity is None or session.kicked):
