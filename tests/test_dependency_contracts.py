@@ -1,0 +1,72 @@
+"""What Roost assumes of its dependencies' undocumented parts, checked against the installed
+versions: an upgrade that breaks an assumption fails here, naming the dependency, instead of
+somewhere deep in a connection's life.
+
+- websockets (server/session.py): a server connection's `transport`, `protocol` (its
+  `state`, `data_to_send()`, `send_close()`), `send_in_progress` and `drain()`, used to write
+  many events in one socket write and to cut a peer that reads nothing.
+- Textual (tui/app.py): `App._driver.write()`, to send the terminal an OSC 9 notification.
+
+pyproject.toml bounds both below their next major release; raise a bound only after this
+passes on the new release.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+from importlib import metadata
+
+from textual.app import App
+from websockets.asyncio.client import connect
+from websockets.asyncio.server import ServerConnection, serve
+from websockets.protocol import OPEN
+
+
+def broken(dependency: str, what: str) -> str:
+    return (
+        f"{dependency} {metadata.version(dependency)} no longer has {what}, which Roost uses"
+        " (see this module's docstring): keep the version bound in pyproject.toml below this"
+        " release, or change the code that uses it"
+    )
+
+
+async def test_websockets_server_connections_have_what_session_writes_through() -> None:
+    seen: asyncio.Future[list[str]] = asyncio.get_running_loop().create_future()
+
+    async def handler(ws: ServerConnection) -> None:
+        missing = []
+        transport = getattr(ws, "transport", None)
+        if transport is None or not isinstance(transport.get_write_buffer_size(), int):
+            missing.append("ServerConnection.transport.get_write_buffer_size()")
+        elif len(transport.get_write_buffer_limits()) != 2:
+            missing.append("ServerConnection.transport.get_write_buffer_limits()")
+        protocol = getattr(ws, "protocol", None)
+        if protocol is None or getattr(protocol, "state", None) is not OPEN:
+            missing.append("ServerConnection.protocol.state (OPEN while open)")
+        if protocol is None or not isinstance(protocol.data_to_send(), list):
+            missing.append("ServerConnection.protocol.data_to_send() -> list")
+        if protocol is None or not callable(getattr(protocol, "send_close", None)):
+            missing.append("ServerConnection.protocol.send_close()")
+        if getattr(ws, "send_in_progress", "missing") is not None:
+            missing.append("ServerConnection.send_in_progress (None while no send runs)")
+        if not inspect.iscoroutinefunction(getattr(ws, "drain", None)):
+            missing.append("ServerConnection.drain() (a coroutine)")
+        seen.set_result(missing)
+        await ws.wait_closed()
+
+    async with serve(handler, "127.0.0.1", 0) as server:
+        port = server.sockets[0].getsockname()[1]
+        async with connect(f"ws://127.0.0.1:{port}"):
+            missing = await asyncio.wait_for(seen, 10)
+    assert not missing, broken("websockets", ", ".join(missing))
+
+
+async def test_textual_apps_have_a_driver_that_writes_to_the_terminal() -> None:
+    app: App[None] = App()
+    assert hasattr(app, "_driver"), broken("textual", "App._driver")
+    async with app.run_test():
+        driver = app._driver
+        assert driver is not None and callable(getattr(driver, "write", None)), broken(
+            "textual", "App._driver.write()"
+        )
