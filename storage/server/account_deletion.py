@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from protocol.files import mount_name
-from storage.database import Handle
+from storage.database import Handle, marks
 from storage.server.accounts import lock_user
 from storage.server.chat import ChatRepository, NewMessage
 from storage.server.credentials import revoke_devices
@@ -124,13 +124,13 @@ class AccountEraser:
                 done.touched_posts += [p for p in (record.reply_to, record.repost_of) if p]
         await self.timelines.remove_posts(tx, live)
         for part in _chunks(list(own)):
-            marks = ",".join("?" * len(part))
+            in_list = marks(part)
             await tx.execute(
-                f"UPDATE posts SET text = '', mentions = '', tags = '' WHERE id IN ({marks})",
+                f"UPDATE posts SET text = '', mentions = '', tags = '' WHERE id IN ({in_list})",
                 list(part),
             )
             for table in ("post_mentions", "likes"):  # others' likes of a post that is gone
-                await tx.execute(f"DELETE FROM {table} WHERE post_id IN ({marks})", list(part))
+                await tx.execute(f"DELETE FROM {table} WHERE post_id IN ({in_list})", list(part))
         done.posts = live
         done.touched_posts += live
 

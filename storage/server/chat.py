@@ -124,10 +124,10 @@ class ChatRepository:
         out: dict[int, list[MemberRecord]] = {cid: [] for cid in ids}
         if not ids:
             return out
-        marks = ",".join("?" * len(ids))
+        in_list = marks(ids)
         where = " AND cm.left_seq IS NULL" if current_only else ""
         async with conn.execute(
-            _MEMBER + f" WHERE cm.conversation_id IN ({marks}){where} ORDER BY u.username", ids
+            _MEMBER + f" WHERE cm.conversation_id IN ({in_list}){where} ORDER BY u.username", ids
         ) as cur:
             for row in await cur.fetchall():
                 out[row[0]].append(MemberRecord(*row))

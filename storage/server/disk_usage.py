@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from storage.content.blocks import pack_table
-from storage.database import Database
+from storage.database import Database, marks
 from storage.errors import StorageError
 
 DATABASE = "roost.db"
@@ -269,9 +269,10 @@ async def _dead_in_pack(rows: Rows, pack: Path) -> int:
 async def _recorded(rows: Rows, digests: Iterable[str]) -> set[str]:
     found: set[str] = set()
     for part in _batches(list(digests), _LOOKUP):
-        marks = ",".join("?" * len(part))
+        in_list = marks(part)
         found.update(
-            str(r[0]) for r in await rows(f"SELECT hash FROM blocks WHERE hash IN ({marks})", part)
+            str(r[0])
+            for r in await rows(f"SELECT hash FROM blocks WHERE hash IN ({in_list})", part)
         )
     return found
 

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from storage.database import Database, Handle
+from storage.database import Database, Handle, marks
 from storage.server.visibility import author_visible
 
 _MAX_VARS = 500  # stay well under SQLite's bound-parameter limit
@@ -332,10 +332,10 @@ class FileRepository:
         """`current` for many paths at once: path -> (version id, deleted)."""
         out: dict[str, tuple[int, bool]] = {}
         for part in _chunks(list(dict.fromkeys(paths))):
-            marks = ",".join("?" * len(part))
+            in_list = marks(part)
             async with conn.execute(
                 "SELECT path, version_id, deleted FROM files_current"
-                f" WHERE namespace_id = ? AND path IN ({marks})",
+                f" WHERE namespace_id = ? AND path IN ({in_list})",
                 [ns_id, *part],
             ) as cur:
                 for path, vid, deleted in await cur.fetchall():
@@ -346,11 +346,11 @@ class FileRepository:
         """The kind ("file" or "dir") of each of these paths that is live."""
         out: dict[str, str] = {}
         for part in _chunks(list(dict.fromkeys(paths))):
-            marks = ",".join("?" * len(part))
+            in_list = marks(part)
             async with conn.execute(
                 "SELECT c.path, v.kind FROM files_current c JOIN file_versions v"
                 " ON v.id = c.version_id"
-                f" WHERE c.namespace_id = ? AND c.deleted = 0 AND c.path IN ({marks})",
+                f" WHERE c.namespace_id = ? AND c.deleted = 0 AND c.path IN ({in_list})",
                 [ns_id, *part],
             ) as cur:
                 out.update((str(path), str(kind)) for path, kind in await cur.fetchall())
@@ -371,10 +371,10 @@ class FileRepository:
         """The live paths under each of these case-folded keys."""
         out: dict[str, set[str]] = {}
         for part in _chunks(list(dict.fromkeys(keys))):
-            marks = ",".join("?" * len(part))
+            in_list = marks(part)
             async with conn.execute(
                 "SELECT path_key, path FROM files_current"
-                f" WHERE namespace_id = ? AND deleted = 0 AND path_key IN ({marks})",
+                f" WHERE namespace_id = ? AND deleted = 0 AND path_key IN ({in_list})",
                 [ns_id, *part],
             ) as cur:
                 for key, path in await cur.fetchall():
@@ -505,9 +505,9 @@ class FileRepository:
         ids = [int(r[0]) for r in rows]
         blocks: dict[int, list[str]] = {}
         for part in _chunks([str(i) for i in ids]):
-            marks = ",".join("?" * len(part))
+            in_list = marks(part)
             async with conn.execute(
-                f"SELECT version_id, hash FROM version_blocks WHERE version_id IN ({marks})"
+                f"SELECT version_id, hash FROM version_blocks WHERE version_id IN ({in_list})"
                 " ORDER BY version_id, idx",
                 [int(i) for i in part],
             ) as cur:
@@ -567,9 +567,9 @@ class FileRepository:
         found: set[str] = set()
         c = conn
         for part in _chunks(list(dict.fromkeys(hashes))):
-            marks = ",".join("?" * len(part))
+            in_list = marks(part)
             sql = (
-                f"SELECT b.hash FROM blocks b WHERE b.hash IN ({marks}) AND ("
+                f"SELECT b.hash FROM blocks b WHERE b.hash IN ({in_list}) AND ("
                 " EXISTS (SELECT 1 FROM block_uploads u WHERE u.hash = b.hash AND u.user_id = ?)"
                 " OR EXISTS (SELECT 1 FROM attachment_blocks ab JOIN attachments a"
                 f"  ON a.id = ab.attachment_id WHERE ab.hash = b.hash AND {_READABLE_ATTACHMENT})"
@@ -613,9 +613,9 @@ class FileRepository:
         verified the upload."""
         out: dict[str, int] = {}
         for part in _chunks(list(dict.fromkeys(hashes))):
-            marks = ",".join("?" * len(part))
+            in_list = marks(part)
             async with conn.execute(
-                f"SELECT hash, size FROM blocks WHERE hash IN ({marks})", list(part)
+                f"SELECT hash, size FROM blocks WHERE hash IN ({in_list})", list(part)
             ) as cur:
                 out.update((str(h), int(n)) for h, n in await cur.fetchall())
         return out
@@ -624,9 +624,9 @@ class FileRepository:
         """These uploads of the user's are committed: they stop counting as waiting for a
         commit (their blocks stay readable through what now uses them)."""
         for part in _chunks(list(dict.fromkeys(hashes))):
-            marks = ",".join("?" * len(part))
+            in_list = marks(part)
             await tx.execute(
-                f"DELETE FROM block_uploads WHERE user_id = ? AND hash IN ({marks})",
+                f"DELETE FROM block_uploads WHERE user_id = ? AND hash IN ({in_list})",
                 [user_id, *part],
             )
 
@@ -678,16 +678,16 @@ class FileRepository:
         """`release_version` for many, a few set-based statements per 500 versions."""
         for part in _chunks([str(i) for i in version_ids]):
             ids = [int(i) for i in part]
-            marks = ",".join("?" * len(ids))
+            in_list = marks(ids)
             async with tx.execute(  # each version held a block once however often it repeats
                 f"SELECT hash, COUNT(DISTINCT version_id) FROM version_blocks"
-                f" WHERE version_id IN ({marks}) GROUP BY hash",
+                f" WHERE version_id IN ({in_list}) GROUP BY hash",
                 ids,
             ) as cur:
                 drops = [(int(r[1]), str(r[0])) for r in await cur.fetchall()]
             await tx.executemany("UPDATE blocks SET refcount = refcount - ? WHERE hash = ?", drops)
-            await tx.execute(f"DELETE FROM version_blocks WHERE version_id IN ({marks})", ids)
-            await tx.execute(f"DELETE FROM file_versions WHERE id IN ({marks})", ids)
+            await tx.execute(f"DELETE FROM version_blocks WHERE version_id IN ({in_list})", ids)
+            await tx.execute(f"DELETE FROM file_versions WHERE id IN ({in_list})", ids)
 
     async def collectable(self, tx: Handle, older_than: int, limit: int = -1) -> list[str]:
         """Blocks nothing refers to and no recent upload is waiting to commit (at most `limit`
@@ -699,9 +699,9 @@ class FileRepository:
         ) as cur:
             hashes = [str(r[0]) for r in await cur.fetchall()]
         for part in _chunks(hashes):
-            marks = ",".join("?" * len(part))
-            await tx.execute(f"DELETE FROM block_uploads WHERE hash IN ({marks})", list(part))
-            await tx.execute(f"DELETE FROM blocks WHERE hash IN ({marks})", list(part))
+            in_list = marks(part)
+            await tx.execute(f"DELETE FROM block_uploads WHERE hash IN ({in_list})", list(part))
+            await tx.execute(f"DELETE FROM blocks WHERE hash IN ({in_list})", list(part))
         return hashes
 
     async def refcount(self, hash_: str) -> int | None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from storage.database import Handle
+from storage.database import Handle, marks
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,11 +115,11 @@ class FollowRepository:
             ranked = [(row[0], row[1]) for row in await cur.fetchall()]
         if not ranked:
             return []
-        marks = ",".join("?" * len(ranked))
+        in_list = marks(ranked)
         summaries = {
             s.id: s
             for s in await self._summaries(
-                conn, f" WHERE u.id IN ({marks})", [uid for uid, _ in ranked]
+                conn, f" WHERE u.id IN ({in_list})", [uid for uid, _ in ranked]
             )
         }
         out: list[SuggestionRecord] = []

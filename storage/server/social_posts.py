@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 
-from storage.database import Handle
+from storage.database import Handle, marks
 from storage.server.visibility import author_visible
 
 MAX_THREAD_REPLIES = 500
@@ -89,8 +89,8 @@ class PostRepository:
         wanted = list(dict.fromkeys(ids))
         if not wanted:
             return {}
-        marks = ",".join("?" * len(wanted))
-        async with conn.execute(f"{_SELECT} WHERE p.id IN ({marks})", wanted) as cur:
+        in_list = marks(wanted)
+        async with conn.execute(f"{_SELECT} WHERE p.id IN ({in_list})", wanted) as cur:
             rows = await cur.fetchall()
         files = await self._attachments(conn, [row[0] for row in rows])
         records = {row[0]: PostRecord(*row) for row in rows}
@@ -103,11 +103,11 @@ class PostRepository:
     ) -> dict[int, tuple[AttachedFile, ...]]:
         if not ids:
             return {}
-        marks = ",".join("?" * len(ids))
+        in_list = marks(ids)
         found: dict[int, list[AttachedFile]] = {}
         async with conn.execute(
             "SELECT pa.post_id, a.id, a.name, a.size FROM post_attachments pa"
-            f" JOIN attachments a ON a.id = pa.attachment_id WHERE pa.post_id IN ({marks})"
+            f" JOIN attachments a ON a.id = pa.attachment_id WHERE pa.post_id IN ({in_list})"
             " ORDER BY pa.post_id, pa.idx",
             ids,
         ) as cur:
@@ -118,9 +118,9 @@ class PostRepository:
     async def liked(self, conn: Handle, user_id: int, ids: Sequence[int]) -> set[int]:
         if not ids:
             return set()
-        marks = ",".join("?" * len(ids))
+        in_list = marks(ids)
         async with conn.execute(
-            f"SELECT post_id FROM likes WHERE user_id = ? AND post_id IN ({marks})",
+            f"SELECT post_id FROM likes WHERE user_id = ? AND post_id IN ({in_list})",
             (user_id, *ids),
         ) as cur:
             return {row[0] for row in await cur.fetchall()}

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from storage.content.blocks import LocalBlockStore, pack_table
 from storage.content.s3_blocks import S3BlockStore
-from storage.database import Database, Handle
+from storage.database import Database, Handle, marks
 from storage.server.files import FileRepository, _chunks
 
 GC_BATCH = 2000  # blocks forgotten per transaction
@@ -101,9 +101,9 @@ async def _with_rows(db: Database, digests: list[bytes]) -> set[bytes]:
     yet collectable)."""
     known: set[bytes] = set()
     for part in _chunks([d.hex() for d in digests]):
-        marks = ",".join("?" * len(part))
+        in_list = marks(part)
         async with db.reader.execute(
-            f"SELECT hash FROM blocks WHERE hash IN ({marks})", list(part)
+            f"SELECT hash FROM blocks WHERE hash IN ({in_list})", list(part)
         ) as cur:
             known.update(bytes.fromhex(str(r[0])) for r in await cur.fetchall())
     return known
@@ -265,6 +265,6 @@ async def _hold_absent(tx: Handle, digests: Sequence[bytes]) -> set[bytes]:
 
 async def _forget(tx: Handle, hashes: Sequence[str]) -> None:
     for part in _chunks(list(hashes)):
-        marks = ",".join("?" * len(part))
-        await tx.execute(f"DELETE FROM block_uploads WHERE hash IN ({marks})", list(part))
-        await tx.execute(f"DELETE FROM blocks WHERE hash IN ({marks})", list(part))
+        in_list = marks(part)
+        await tx.execute(f"DELETE FROM block_uploads WHERE hash IN ({in_list})", list(part))
+        await tx.execute(f"DELETE FROM blocks WHERE hash IN ({in_list})", list(part))

@@ -112,10 +112,10 @@ class UserBlockRepository:
         ids = sorted(set(author_ids))
         if not ids:
             return set()
-        marks = ",".join("?" * len(ids))
+        in_list = marks(ids)
         async with conn.execute(
-            f"SELECT user_id FROM user_blocks WHERE target_id IN ({marks})"
-            f" UNION SELECT user_id FROM user_mutes WHERE target_id IN ({marks})",
+            f"SELECT user_id FROM user_blocks WHERE target_id IN ({in_list})"
+            f" UNION SELECT user_id FROM user_mutes WHERE target_id IN ({in_list})",
             [*ids, *ids],
         ) as cur:
             return {row[0] for row in await cur.fetchall()}
@@ -125,9 +125,9 @@ class UserBlockRepository:
         ids = sorted(set(among))
         if not ids:
             return set()
-        marks = ",".join("?" * len(ids))
+        in_list = marks(ids)
         async with conn.execute(
-            f"SELECT user_id FROM user_blocks WHERE target_id = ? AND user_id IN ({marks})",
+            f"SELECT user_id FROM user_blocks WHERE target_id = ? AND user_id IN ({in_list})",
             [user_id, *ids],
         ) as cur:
             return {row[0] for row in await cur.fetchall()}
@@ -137,10 +137,11 @@ class UserBlockRepository:
         ids = sorted(set(among))
         if not ids:
             return set()
-        marks = ",".join("?" * len(ids))
+        in_list = marks(ids)
         async with conn.execute(
-            f"SELECT target_id FROM user_blocks WHERE user_id = ? AND target_id IN ({marks})"
-            f" UNION SELECT user_id FROM user_blocks WHERE target_id = ? AND user_id IN ({marks})",
+            f"SELECT target_id FROM user_blocks WHERE user_id = ? AND target_id IN ({in_list})"
+            " UNION SELECT user_id FROM user_blocks"
+            f" WHERE target_id = ? AND user_id IN ({in_list})",
             [user_id, *ids, user_id, *ids],
         ) as cur:
             return {row[0] for row in await cur.fetchall()}

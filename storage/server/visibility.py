@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from storage.database import Handle
+from storage.database import Handle, marks
 
 
 def can_see(reader_id: int, author_id: int, *, locked: bool, follows: bool) -> bool:
@@ -57,9 +57,9 @@ class VisibilityRepository:
         wanted = [a for a in dict.fromkeys(author_ids) if a != reader_id]
         if not wanted:
             return set()
-        marks = ",".join("?" * len(wanted))
+        in_list = marks(wanted)
         async with conn.execute(
-            f"SELECT p.user_id FROM profiles p WHERE p.user_id IN ({marks}) AND p.locked = 1"
+            f"SELECT p.user_id FROM profiles p WHERE p.user_id IN ({in_list}) AND p.locked = 1"
             " AND NOT EXISTS (SELECT 1 FROM follows f"
             "  WHERE f.follower_id = ? AND f.followee_id = p.user_id)",
             (*wanted, reader_id),
