@@ -134,10 +134,8 @@ class Presence:
         self._blocks = blocks
         self._tasks: set[asyncio.Task[None]] = set()
         self._closed = False
-        self.tracker = PresenceTracker(
-            self._call_later, self._announce, online_delay=online_delay, offline_delay=offline_delay
-        )
-
+        self._delays = (online_delay, offline_delay)
+        self.tracker = self._tracker()
         self._swap: Callable[[int, bool], Awaitable[bool | None]] | None = None
         self._elsewhere: Callable[[int], bool] = lambda user_id: False
 
@@ -153,11 +151,15 @@ class Presence:
         self._hub = hub
         self._elsewhere = elsewhere
         self._swap = swap
-        self.tracker = PresenceTracker(
+        self.tracker = self._tracker(elsewhere)
+
+    def _tracker(self, elsewhere: Callable[[int], bool] | None = None) -> PresenceTracker:
+        online, offline = self._delays
+        return PresenceTracker(
             self._call_later,
             self._announce,
-            online_delay=self.tracker._online_delay,
-            offline_delay=self.tracker._offline_delay,
+            online_delay=online,
+            offline_delay=offline,
             elsewhere=elsewhere,
         )
 

@@ -128,7 +128,7 @@ class RedisBus:
         self.applied_epoch = 0  # every invalidation up to this one has been applied here
         self._epoch_waiters: list[tuple[int, asyncio.Future[None]]] = []
         self._outbox: asyncio.Queue[tuple[bytes, asyncio.Future[None] | None]] = asyncio.Queue()
-        self._held_forgets: list[tuple[bytes, asyncio.Future[None] | None]] = []
+        self._held_forgets: list[bytes] = []  # encoded Forget messages
         self._tasks: list[asyncio.Task[None]] = []
         self._closed = False
         self._epoch_batch: asyncio.Future[int] | None = None
@@ -268,7 +268,7 @@ class RedisBus:
         if len(self._held_forgets) >= HELD_FORGETS:
             self._held_forgets = []
             encoded = bus.encode(bus.Forget(self.node, everything=True))
-        self._held_forgets.append((encoded, None))
+        self._held_forgets.append(encoded)
 
     async def flushed(self) -> None:
         """Wait until everything queued so far has been sent (or dropped)."""
@@ -282,7 +282,7 @@ class RedisBus:
             while len(batch) < SEND_BATCH and not self._outbox.empty():
                 batch.append(self._outbox.get_nowait())
             if self.up and self._held_forgets:
-                batch = [(b"f" + m, d) for m, d in self._held_forgets] + batch
+                batch = [(b"f" + m, None) for m in self._held_forgets] + batch
                 self._held_forgets = []
             try:
                 await self._send_or_retry(batch)
