@@ -61,7 +61,10 @@ async def test_register_with_an_invite_code_then_get_disabled(
         await until(lambda: app.link_state == "connected", "connected")
 
         await admin.call("admin.users.disable", AccountRef(username="newbie"))
-        await until(lambda: isinstance(app.screen, ConfirmScreen), "told it is disabled")
+        await until(
+            lambda: isinstance(app.screen, ConfirmScreen) and bool(app.screen.query("#question")),
+            "told it is disabled",
+        )  # the screen is pushed before its widgets are composed
         question = str(app.screen.query_one("#question", Static).render())
         assert question.startswith("This account is disabled: ask the server's admin. Log out")
     await admin.close()
