@@ -32,7 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from protocol.envelope import encode_event
 from server.config import Limits
 from server.hub import InProcessHub
-from server.limits import TokenBucket
+from server.rate_limits import TokenBucket
 from server.session import Session
 from storage.server.accounts import Identity
 

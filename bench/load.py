@@ -107,7 +107,7 @@ from chat import percentile, roost_clients
 from connections import HOST, bearer, open_one, request, roost_argv, server_process
 
 from protocol.files import PUT, Codec, encode_block_frame
-from server.social_services import HOT_POSTS
+from server.social.services import HOT_POSTS
 
 KINDS = ("timeline", "post", "chat", "file")
 MIX = {"timeline": 0.50, "post": 0.15, "chat": 0.30, "file": 0.05}

@@ -51,8 +51,8 @@ from client.connection import Connection
 from client.outbox import new_client_id
 from protocol import social as wire
 from protocol.ids import EPOCH_MS, NODE_BITS, SEQUENCE_BITS
-from server.accounts import new_token
-from server.fanout import DEFAULT_CELEBRITY_THRESHOLD, fans_out
+from server.accounts.auth import new_token
+from server.social.fanout import DEFAULT_CELEBRITY_THRESHOLD, fans_out
 from storage.database import Database, now_ms
 from storage.postgres import PostgresDatabase
 from storage.server.credentials import secret_hash

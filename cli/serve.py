@@ -286,8 +286,8 @@ def serve(
     """Run a Roost server."""
     # The server is imported here so client-only commands never load it.
     from server import logs
+    from server.accounts.registration import MODES
     from server.config import Limits, ServerConfig, parse_listen_address
-    from server.registration import MODES
     from storage.engines import where
 
     if log_format not in logs.FORMATS:

@@ -1,5 +1,5 @@
 """Ops for a server's admins: invites, and the accounts on the server (list, disable, enable,
-promote, demote). Every one of them needs the admin role (server.admin.require_admin)."""
+promote, demote). Every one of them needs the admin role (server.accounts.admin.require_admin)."""
 
 from __future__ import annotations
 

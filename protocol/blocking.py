@@ -1,5 +1,5 @@
 """Blocks and mutes: ops on the caller's own two private lists. Nothing here is ever pushed to
-anyone else; see server/block_rules.py for what a block and a mute do."""
+anyone else; see server/social/block_rules.py for what a block and a mute do."""
 
 from __future__ import annotations
 

@@ -31,32 +31,13 @@ from protocol.envelope import encode_error, peek_request_id
 from protocol.errors import ErrorCode, RoostError
 from protocol.files import is_batch
 from protocol.ids import SnowflakeGenerator
-from server import (
-    account_deletion,
-    accounts,
-    addresses,
-    admin,
-    blocking,
-    blocks,
-    bus_messages,
-    chat,
-    discovery,
-    export,
-    files,
-    follows,
-    gc_policy,
-    health,
-    node_lease,
-    notifications,
-    password_changes,
-    profiles,
-    registration,
-    sharing,
-    social,
-    timelines,
-)
-from server.auth_limits import AuthLimits
-from server.chat_commit import MessageCommitter
+from server import addresses, bus_messages, export, gc_policy, health, node_lease
+from server.accounts import admin, auth, deletion, password_changes, registration
+from server.accounts.failed_attempts import AuthLimits
+from server.accounts.passwords import Passwords
+from server.chat import handlers as chat_handlers
+from server.chat.commit import MessageCommitter
+from server.chat.presence import Presence
 from server.cluster_hub import ClusterHub
 from server.coherence import AcrossProcesses
 from server.config import ServerConfig
@@ -64,19 +45,20 @@ from server.context import Services
 from server.database_outage import MESSAGE as DATABASE_UNAVAILABLE
 from server.database_outage import DatabaseOutage
 from server.expiry import expire_forever
+from server.files import handlers as files_handlers
+from server.files import sharing, transfer
 from server.hub import Hub, InProcessHub
-from server.limits import RateLimits, SharedRateLimits
 from server.logs import auth_event
 from server.metrics import CONTENT_TYPE, Metrics
 from server.node_lease import NodeLease
-from server.passwords import Passwords
-from server.presence import Presence
+from server.rate_limits import RateLimits, SharedRateLimits
 from server.redis_bus import RedisBus
 from server.redis_bus import describe as describe_bus
 from server.router import Router, SharedTokens
-from server.search_index import index_for_search_forever
 from server.session import CLOSE_LOGIN_TIMEOUT, CLOSE_REVOKED, CLOSE_TOO_SLOW, Session
-from server.social_services import SocialServices
+from server.social import blocking, discovery, follows, notifications, posts, profiles, timelines
+from server.social.search_index import index_for_search_forever
+from server.social.services import SocialServices
 from storage.content.blocks import BlockWriter
 from storage.content.chunker import check_compiled
 from storage.content.stores import BlockStores, block_claims, open_blocks
@@ -112,19 +94,19 @@ CLOSE_SERVICE_RESTART = 1012  # RFC 6455: reconnect (and catch up by cursor)
 CHECKPOINT_SECONDS = 0.1
 # each module's HANDLERS serve its ops in protocol.ops
 CAPABILITIES = [
-    accounts,
+    auth,
     password_changes,
-    account_deletion,
+    deletion,
     admin,
     profiles,
-    social,
+    posts,
     blocking,
     timelines,
     follows,
     notifications,
     discovery,
-    chat,
-    files,
+    chat_handlers,
+    files_handlers,
     sharing,
     export,
 ]
@@ -604,7 +586,7 @@ class RoostServer:
                     small = len(frame) <= SMALL_FRAME_BYTES and not is_batch(frame)
                     slots = small_at_once if small else blocks_at_once  # a batch is MiBs
                     await slots.acquire()  # backpressure: stop reading meanwhile
-                    reserve = blocks.reply_reservation(frame)  # a download: up to a block
+                    reserve = transfer.reply_reservation(frame)  # a download: up to a block
                     await session.room_for_reply(reserve)  # and while replies go unread
                     task = asyncio.create_task(self._answer_block(session, frame, slots, reserve))
                     block_tasks.add(task)
@@ -673,7 +655,7 @@ class RoostServer:
             return encode_error(None, RoostError(ErrorCode.UNAVAILABLE, "server is shutting down"))
         if isinstance(frame, bytes):  # block transfer; not charged to the op rate limit
             assert self._services is not None
-            return await self._tracked(blocks.answer_binary(self._services, session, frame))
+            return await self._tracked(transfer.answer_binary(self._services, session, frame))
         if len(frame) > limits.max_request_bytes:
             return encode_error(
                 peek_request_id(frame),

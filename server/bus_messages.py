@@ -82,7 +82,7 @@ class Leaving(msgspec.Struct, tag="l", array_like=True, frozen=True):
 
 class AuthCount(msgspec.Struct, tag="au", array_like=True, frozen=True):
     """A failed or successful login, or a registration counted or taken back, on `origin`
-    (server/auth_limits.py: every process counts them all)."""
+    (server/accounts/failed_attempts.py: every process counts them all)."""
 
     origin: int
     what: str

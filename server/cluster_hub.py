@@ -103,7 +103,7 @@ class ClusterHub:
         self._tasks: set[asyncio.Task[int]] = set()
         # users whose last connection on another process went away (presence re-checks them)
         self.on_left_elsewhere: Callable[[set[int]], None] = lambda users: None
-        # login and registration counts made on another process (server/auth_limits.py)
+        # login and registration counts made on another process (server/accounts/failed_attempts.py)
         self.on_auth_count: Callable[[bus.AuthCount], None] = lambda count: None
 
     # ------------------------------------------------------------------ the Hub interface

@@ -1,7 +1,7 @@
 """Caches that stay true across server processes (`--bus`).
 
 A write drops what it changed from this process's caches at commit (the `forget_*` methods
-of server/social_services.py) and, before its ack, has Redis publish the same invalidation
+of server/social/services.py) and, before its ack, has Redis publish the same invalidation
 to every other process, numbered by a shared epoch (server/redis_bus.py). A read that may
 use a cache first asks Redis for the epoch and waits until this process has applied every
 invalidation up to it: so a read that began after a write's ack, wherever it runs, never

@@ -50,9 +50,9 @@ class Limits:
     anonymous_connections_per_address: int = 16
     anonymous_frame_bytes: int = 64 << 10
     login_timeout: float = 60.0  # seconds
-    # Logins and registrations (server.auth_limits): the failed logins an address may make on
-    # one account before each further attempt waits (per address, 4x; per account, 10x), and
-    # the accounts one address may register in an hour (0: no limit).
+    # Logins and registrations (server.accounts.failed_attempts): the failed logins an address
+    # may make on one account before each further attempt waits (per address, 4x; per account,
+    # 10x), and the accounts one address may register in an hour (0: no limit).
     login_failures: int = 5
     registrations_per_hour: int = 10
 
@@ -82,7 +82,7 @@ class ServerConfig:
     # the main port; None: /metrics on the main port.
     metrics_host: str | None = None
     metrics_port: int = 0
-    # Who may register (server.registration): "invite" (a code from an admin), "open" or
+    # Who may register (server.accounts.registration): "invite" (a code from an admin), "open" or
     # "closed". The first account on a new server may register whatever this says.
     registration: str = "invite"
 
@@ -92,7 +92,7 @@ class ServerConfig:
 
     # Authors with more followers than this are not fanned out at post time (merged on read).
     celebrity_threshold: int = 10_000
-    # Posts kept in memory (server.social_services.HOT_POSTS), about 0.8 KiB each.
+    # Posts kept in memory (server.social.services.HOT_POSTS), about 0.8 KiB each.
     post_cache: int = 50_000
     # "hybrid" (fan-out on write + read-time merge) or "pull" (fan-out on read: the baseline
     # the timeline benchmark compares against).

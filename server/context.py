@@ -13,12 +13,12 @@ from typing import TYPE_CHECKING, Any
 from protocol.envelope import encode_event
 from protocol.errors import ErrorCode, RoostError
 from protocol.ids import SnowflakeGenerator
-from server.auth_limits import AuthLimits
-from server.chat_commit import MessageCommitter
+from server.accounts.failed_attempts import AuthLimits
+from server.accounts.passwords import Passwords
+from server.chat.commit import MessageCommitter
+from server.chat.presence import Presence
 from server.config import ServerConfig
 from server.hub import Hub
-from server.passwords import Passwords
-from server.presence import Presence
 from server.session import Session
 from storage.content.blocks import BlockStore, BlockWriter
 from storage.database import Database, Handle
@@ -31,7 +31,7 @@ from storage.server.profiles import ProfileRepository
 from storage.server.users import UserDirectory
 
 if TYPE_CHECKING:
-    from server.social_services import SocialServices
+    from server.social.services import SocialServices
 
 
 @dataclass

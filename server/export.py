@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from protocol import export as wire
 from server.context import OpContext
-from server.files import namespace_of, to_entry
+from server.files.handlers import namespace_of, to_entry
 from server.router import Handler
-from server.social_services import as_id
+from server.social.services import as_id
 
 
 async def posts(ctx: OpContext, args: wire.ExportPosts) -> wire.PostsPage:

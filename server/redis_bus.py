@@ -50,7 +50,7 @@ local epoch = redis.call('INCR', KEYS[1])
 redis.call('PUBLISH', ARGV[2], epoch .. ' ' .. ARGV[1])
 return epoch
 """
-# A token bucket (server/limits.py's, in Redis): ARGV rate, burst, want; takes up to `want`
+# A token bucket (server/rate_limits.py's, in Redis): ARGV rate, burst, want; takes up to `want`
 # whole tokens and returns "TAKEN WAIT": how many, and if none, the seconds until one is
 # there (a string: Lua numbers come back from Redis as integers).
 RATE_SCRIPT = """

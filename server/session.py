@@ -38,7 +38,7 @@ from websockets.exceptions import ConnectionClosed
 from websockets.protocol import OPEN
 
 from server.config import Limits
-from server.limits import TokenBucket
+from server.rate_limits import TokenBucket
 from storage.server.accounts import Identity
 
 log = logging.getLogger("roost.server")

@@ -1,6 +1,6 @@
 """Whom each user has blocked or muted: the two private lists, and the questions the rules
 ask of them (what a reader hides, whether two people are blocked either way, who hides an
-author). The rules themselves are in `server/block_rules.py`.
+author). The rules themselves are in `server/social/block_rules.py`.
 """
 
 from __future__ import annotations

@@ -64,7 +64,8 @@ def stores(s3_bucket: str) -> Callable[[], S3BlockStore]:
 
 
 async def upload(db: Database, store: S3BlockStore, blocks: list[tuple[bytes, bytes, int]]) -> None:
-    """What the server does with verified blocks in S3: claim, then store (server/blocks.py)."""
+    """What the server does with verified blocks in S3: claim, then store (server/files/
+    transfer.py)."""
     await space.claim_blocks(db, [(d, n, len(s)) for d, s, n in blocks], now_ms())
     await asyncio.to_thread(store.put_many, [(d, s) for d, s, _ in blocks])
 

@@ -13,7 +13,7 @@ from client.errors import ClientError, ServerError
 from client.files import RemoteFiles, find_invitation
 from protocol import files as wire
 from protocol.errors import ErrorCode
-from server.sharing import MAX_PENDING_FROM_ONE_OWNER
+from server.files.sharing import MAX_PENDING_FROM_ONE_OWNER
 from tests.conftest import LiveServer
 from tests.files.helpers import Device, device, share_with
 from tests.server.chat_fixtures import next_event

@@ -18,8 +18,8 @@ from client.connection import Connection
 from client.errors import ServerError
 from protocol import accounts
 from protocol.errors import ErrorCode, RoostError
-from server import auth_limits
-from server.auth_limits import AuthLimits, FailureRule, rules_for
+from server.accounts import failed_attempts as auth_limits
+from server.accounts.failed_attempts import AuthLimits, FailureRule, rules_for
 from tests.helpers import PASSWORD, SECOND, ServerProcess
 
 ATTACKER = "127.0.0.2"

@@ -8,9 +8,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from protocol.errors import RoostError
-from server import block_rules as rules
-from server.chat_commit import PendingSend, plan_batch
-from server.social_services import visible
+from server.chat.commit import PendingSend, plan_batch
+from server.social import block_rules as rules
+from server.social.services import visible
 from storage.server.social_posts import PostRecord
 from storage.server.user_blocks import Between, DirectBlock, Hiding
 

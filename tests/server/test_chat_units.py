@@ -8,9 +8,9 @@ from dataclasses import dataclass
 import pytest
 
 from protocol.errors import RoostError
-from server import chat_rules as rules
-from server.chat_commit import PendingSend, plan_batch
-from server.presence import PresenceTracker
+from server.chat import rules
+from server.chat.commit import PendingSend, plan_batch
+from server.chat.presence import PresenceTracker
 from storage.server.idempotency import StoredResult
 
 

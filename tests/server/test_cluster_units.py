@@ -10,10 +10,10 @@ from hypothesis import strategies as st
 
 from protocol.errors import RoostError
 from server import bus_messages as bus
-from server.auth_limits import AuthLimits
+from server.accounts.failed_attempts import AuthLimits
+from server.chat.presence import PresenceTracker
 from server.cluster_hub import Elsewhere
-from server.limits import SharedRateLimits
-from server.presence import PresenceTracker
+from server.rate_limits import SharedRateLimits
 from server.redis_bus import check_url, describe
 from tests.server.test_chat_units import FakeClock
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from server.fanout import fans_out, merge_newest, next_cursor
 from server.lru import LRU
+from server.social.fanout import fans_out, merge_newest, next_cursor
 
 
 def test_threshold_is_inclusive() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 
-from server.passwords import FairSlots, Passwords
+from server.accounts.passwords import FairSlots, Passwords
 
 
 async def test_a_freed_slot_goes_to_the_next_address_in_turn() -> None:

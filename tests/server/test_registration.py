@@ -16,8 +16,8 @@ from cli.options import duration_seconds
 from protocol.admin import INVITE_ID
 from protocol.errors import ErrorCode, RoostError
 from protocol.ops import OPS
-from server import registration as rules
-from server.admin import DEMOTE, DISABLE, ENABLE, LAST_ADMIN, PROMOTE, change_problem
+from server.accounts import registration as rules
+from server.accounts.admin import DEMOTE, DISABLE, ENABLE, LAST_ADMIN, PROMOTE, change_problem
 from storage.server.accounts import ADMIN, MEMBER, User
 from storage.server.credentials import secret_hash
 from storage.server.invites import InviteRecord

@@ -14,8 +14,8 @@ from client.errors import ServerError
 from protocol import social as wire
 from server.app import RoostServer
 from server.config import ServerConfig
-from server.social_services import SocialServices
-from server.timelines import home_page
+from server.social.services import SocialServices
+from server.social.timelines import home_page
 from storage.server.timelines import TimelineRepository
 from storage.server.users import UserDirectory
 from tests.conftest import LiveServer

@@ -7,7 +7,7 @@ import itertools
 from dataclasses import dataclass, field
 
 from server.hub import BROADCAST_PAUSE, BROADCAST_SLICE, InProcessHub
-from server.limits import TokenBucket
+from server.rate_limits import TokenBucket
 
 
 def test_token_bucket_allows_a_burst_then_paces() -> None:

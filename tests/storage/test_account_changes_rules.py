@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from protocol.account_changes import normalize_reset_code, show_reset_code
-from server.password_changes import new_reset_code
+from server.accounts.password_changes import new_reset_code
 from storage.server.account_deletion import ShareMember, next_owner
 from storage.server.credentials import secret_hash
 

@@ -4,10 +4,10 @@ first with a per-user read marker."""
 from __future__ import annotations
 
 from protocol import social as wire
-from server.block_rules import notifies
 from server.context import OpContext
 from server.router import Handler
-from server.social_services import SocialServices, as_id, when
+from server.social.block_rules import notifies
+from server.social.services import SocialServices, as_id, when
 from storage.database import Handle, now_ms
 from storage.server.notifications import NotificationRecord
 

@@ -10,7 +10,7 @@ from protocol import accounts as wire
 from protocol.accounts import ACCOUNT_DISABLED
 from protocol.errors import ErrorCode, RoostError
 from protocol.types import Empty
-from server import registration
+from server.accounts import registration
 from server.addresses import address_key
 from server.context import OpContext
 from server.logs import auth_event

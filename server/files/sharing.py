@@ -13,7 +13,7 @@ from protocol import files as wire
 from protocol.errors import ErrorCode, RoostError
 from protocol.types import Empty
 from server.context import OpContext
-from server.files import add_version, announce
+from server.files.handlers import add_version, announce
 from server.router import Handler
 from storage.database import now_ms
 from storage.server.files import InvitationRecord, NamespaceRecord, NewVersion

@@ -1,5 +1,5 @@
 """Chat rules as plain functions: who hears of a receipt, how far a receipt may go, who may be
-invited or removed. Handlers in server/chat.py call these; tests call them directly."""
+invited or removed. Handlers in server/chat/handlers.py call these; tests call them directly."""
 
 from __future__ import annotations
 

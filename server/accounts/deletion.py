@@ -7,8 +7,8 @@ from __future__ import annotations
 from protocol import account_changes as wire
 from protocol.envelope import encode_event
 from protocol.errors import ErrorCode, RoostError
-from server.admin import audit, require_admin
-from server.chat_commit import to_wire
+from server.accounts.admin import audit, require_admin
+from server.chat.commit import to_wire
 from server.context import OpContext
 from server.router import Handler
 from server.session import CLOSE_REVOKED

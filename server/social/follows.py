@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from protocol import social as wire
 from protocol.errors import ErrorCode, RoostError
-from server import block_rules
 from server.context import OpContext
-from server.fanout import BACKFILL_ON_FOLLOW
-from server.notifications import notify
 from server.router import Handler
-from server.social_services import when
+from server.social import block_rules
+from server.social.fanout import BACKFILL_ON_FOLLOW
+from server.social.notifications import notify
+from server.social.services import when
 from storage.database import now_ms
 from storage.server.social_graph import UserSummary
 

@@ -1,5 +1,5 @@
 """Handlers for chat.* and presence.get: decode, check membership, call the repository or the
-group committer, emit events. Membership rules live in `server.chat_rules`."""
+group committer, emit events. Membership rules live in `server.chat.rules`."""
 
 from __future__ import annotations
 
@@ -10,12 +10,12 @@ import msgspec
 from protocol import chat as wire
 from protocol.errors import ErrorCode, RoostError
 from protocol.types import Empty
-from server import block_rules
-from server import chat_rules as rules
-from server.chat_commit import to_wire
+from server.chat import rules
+from server.chat.commit import to_wire
 from server.context import OpContext
 from server.quota import check_text_length
 from server.router import Handler
+from server.social import block_rules
 from storage.database import now_ms
 from storage.errors import Duplicate
 from storage.server.chat import (
@@ -144,7 +144,7 @@ async def send(ctx: OpContext, args: wire.SendMessage) -> msgspec.Raw:
     )
 
 
-send.commits_itself = True  # type: ignore[attr-defined]  # group commit: see server.chat_commit
+send.commits_itself = True  # type: ignore[attr-defined]  # group commit: see server.chat.commit
 
 
 async def history(ctx: OpContext, args: wire.History) -> wire.MessagePage:

@@ -1,7 +1,7 @@
 """Handlers for changing a password, an admin issuing a one-time reset code, and redeeming it.
 
 Both ways of setting a password go through the login's failed-attempt limits
-(server/auth_limits.py): a stolen token cannot guess the old password any faster than a
+(server/accounts/failed_attempts.py): a stolen token cannot guess the old password any faster than a
 login could, and an address guessing reset codes slows down as one guessing passwords does.
 Neither the codes nor the passwords are ever logged.
 """
@@ -14,13 +14,13 @@ import secrets
 
 from protocol import account_changes as wire
 from protocol.errors import ErrorCode, RoostError
+from server.accounts.admin import audit, require_admin
 from server.addresses import address_key
-from server.admin import audit, require_admin
 from server.context import OpContext
 from server.logs import auth_event
 from server.router import Handler
 from server.session import CLOSE_REVOKED
-from server.social_services import when
+from server.social.services import when
 from storage.database import now_ms
 from storage.server import credentials
 from storage.server.credentials import secret_hash

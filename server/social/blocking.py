@@ -1,6 +1,6 @@
 """Handlers for block.* and mute.*: each acts on the caller's own lists only and tells nobody
 else (no event, no notification). Blocking also ends any follow between the two, both ways.
-What the lists then change is in `server/block_rules.py`; the caches a change touches are
+What the lists then change is in `server/social/block_rules.py`; the caches a change touches are
 dropped after commit, so the next read after the ack sees it."""
 
 from __future__ import annotations
@@ -8,10 +8,10 @@ from __future__ import annotations
 from protocol import blocking as wire
 from protocol import social as social_wire
 from protocol.errors import ErrorCode, RoostError
-from server import block_rules, follows
 from server.context import OpContext
 from server.router import Handler
-from server.social_services import when
+from server.social import block_rules, follows
+from server.social.services import when
 from storage.database import now_ms
 from storage.server.user_blocks import ListKind
 

@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 from protocol import profiles as wire
 from protocol.errors import ErrorCode, RoostError
 from server.context import OpContext
-from server.follows import approve_request
 from server.router import Handler
+from server.social.follows import approve_request
 from storage.database import now_ms
 from storage.server.profiles import ProfileRecord
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from protocol import social as wire
 from server.context import OpContext
-from server.follows import card
 from server.router import Handler
-from server.social_services import when
+from server.social.follows import card
+from server.social.services import when
 from storage.database import now_ms
 from storage.server.search import FileHit, MessageHit, search_repository
 from storage.server.search_query import search_terms

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from protocol import social as wire
 from protocol.errors import ErrorCode, RoostError
-from server.block_rules import hidden_on_profile
 from server.context import OpContext
-from server.fanout import merge_newest, next_cursor
 from server.router import Handler
-from server.social_services import HEAD_SIZE, HomeHead, SocialServices, as_id
+from server.social.block_rules import hidden_on_profile
+from server.social.fanout import merge_newest, next_cursor
+from server.social.services import HEAD_SIZE, HomeHead, SocialServices, as_id
 
 OVERFETCH = 10  # extra ids read per page so a few deleted posts do not shorten it
 MAX_ROUNDS = 5  # pages refilled at most this often when deletions thin them out

@@ -1,6 +1,6 @@
 """Presence and its debouncing: a user is announced online only after staying connected for
 `online_delay` seconds, and offline `offline_delay` seconds after their last device left
-(so a reconnect in between announces nothing). Typing indicators are in server/chat.py.
+(so a reconnect in between announces nothing). Typing indicators are in server/chat/handlers.py.
 
 `PresenceTracker` is plain logic with an injected scheduler; `Presence` wires it to the hub
 and to the one repository query that says who may see whom.

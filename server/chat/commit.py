@@ -20,8 +20,8 @@ from protocol import chat as wire
 from protocol.envelope import encode_event
 from protocol.errors import ErrorCode, RoostError
 from protocol.ids import SnowflakeGenerator
-from server.block_rules import direct_send_refusals
 from server.hub import Hub, Subscriber
+from server.social.block_rules import direct_send_refusals
 from storage.database import now_ms
 from storage.errors import Unavailable
 from storage.server.chat import NewMessage

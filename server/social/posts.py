@@ -11,11 +11,11 @@ from protocol import social as wire
 from protocol.errors import ErrorCode, RoostError
 from protocol.post_text import is_blank, parse_entities
 from server.context import OpContext
-from server.fanout import fans_out
-from server.notifications import notify
 from server.quota import check_text_length
 from server.router import Handler
-from server.social_services import SocialServices, as_id
+from server.social.fanout import fans_out
+from server.social.notifications import notify
+from server.social.services import SocialServices, as_id
 from storage.database import now_ms
 from storage.server.social_posts import NewPost, PostRecord
 

@@ -15,10 +15,10 @@ from protocol import admin as wire
 from protocol.accounts import ACCOUNT_DISABLED, CLOSE_DISABLED
 from protocol.errors import ErrorCode, RoostError
 from protocol.types import Empty
-from server import registration
+from server.accounts import registration
 from server.context import OpContext
 from server.router import Handler
-from server.social_services import when
+from server.social.services import when
 from storage.database import now_ms
 from storage.errors import Duplicate
 from storage.server.accounts import ADMIN, MEMBER, AccountRow, User

@@ -15,7 +15,7 @@ from protocol.envelope import encode_error, encode_ok
 from protocol.errors import ErrorCode, RoostError
 from server import database_outage
 from server.context import Services
-from server.files import check_upload_room
+from server.files.handlers import check_upload_room
 from server.session import Session
 from storage.content.blocks import BadBlock, BlockMissing, verify_block
 from storage.content.s3_blocks import S3Unreachable

@@ -14,8 +14,8 @@ from protocol import social as wire
 from protocol.errors import ErrorCode, RoostError
 from server import bus_messages as bus
 from server.coherence import Coherence, OneProcess
-from server.fanout import DEFAULT_CELEBRITY_THRESHOLD
 from server.lru import LRU
+from server.social.fanout import DEFAULT_CELEBRITY_THRESHOLD
 from storage.database import Database, Handle
 from storage.server.notifications import NotificationRepository
 from storage.server.social_graph import FollowRepository

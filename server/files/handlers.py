@@ -17,7 +17,7 @@ from server.quota import (
     uncommitted_cap,
 )
 from server.router import Handler
-from server.social_services import as_id
+from server.social.services import as_id
 from storage.database import now_ms
 from storage.server.files import AttachmentRecord, NamespaceRecord, NewVersion, VersionRecord
 from storage.server.space import hold_space, purge_history, storage_use, uncommitted_bytes
@@ -177,7 +177,7 @@ async def _blocks_of(
 
 
 @dataclass
-class PathState:
+class BatchPaths:
     """What the journal says of the batch's paths, updated as the batch's items are accepted:
     path -> (current version, deleted), and case-folded key -> live paths."""
 
@@ -209,7 +209,7 @@ async def commit(ctx: OpContext, args: wire.Commit) -> wire.CommitResult:
     above = sorted({folder for p, _ in valid for folder in wire.folders_above(p)})
     paths = [p for p, _ in valid] + above
     keys = [wire.path_key(p) for p in paths]
-    state = PathState(
+    state = BatchPaths(
         await files.currents(tx, ns.id, paths), await files.live_paths_by_key(tx, ns.id, keys)
     )
     tree = TreeShape(
@@ -249,7 +249,7 @@ async def commit(ctx: OpContext, args: wire.Commit) -> wire.CommitResult:
     return wire.CommitResult(result)
 
 
-def _folders_to_make(path: str, state: PathState, tree: TreeShape) -> list[NewVersion]:
+def _folders_to_make(path: str, state: BatchPaths, tree: TreeShape) -> list[NewVersion]:
     """Folder entries for the folders above `path` that are not there (a file put straight
     into "docs/" names none): then every live path's folders are live folders, which is what
     keeps a file from being made where a folder has files (`TreeShape`). The caller records
@@ -283,7 +283,7 @@ async def _check_item(
     item: wire.CommitItem,
     known: set[str],
     sizes: dict[str, int],
-    state: PathState,
+    state: BatchPaths,
     tree: TreeShape,
     ns_id: int,
 ) -> NewVersion:

@@ -1,0 +1,1 @@
+"""Accounts: registration, logins and devices, passwords, admin ops on accounts."""

@@ -1,0 +1,1 @@
+"""Chat: conversations, messages and receipts, their group commit, presence."""

@@ -1,0 +1,1 @@
+"""File sync: the files.* handlers, block transfer frames, shared folders."""

@@ -1,0 +1,1 @@
+"""Posts and timelines: posts, follows, profiles, blocks and mutes, notifications, search."""
