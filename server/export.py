@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from protocol import export as wire
 from server.context import OpContext
-from server.files.handlers import namespace_of, to_entry
+from server.files.handlers import namespace_of, wire_entry
 from server.router import Handler
 from server.social.services import as_id
 
@@ -25,7 +25,7 @@ async def versions(ctx: OpContext, args: wire.ExportVersions) -> wire.VersionsPa
     found = await ctx.services.files.all_versions(ns.id, as_id(args.after), args.limit)
     more = len(found) == args.limit
     return wire.VersionsPage(
-        versions=[to_entry(v) for v in found], next_after=str(found[-1].id) if more else None
+        versions=[wire_entry(v) for v in found], next_after=str(found[-1].id) if more else None
     )
 
 

@@ -87,13 +87,13 @@ async def create_invite(ctx: OpContext, args: wire.CreateInvite) -> wire.NewInvi
         raise RoostError(ErrorCode.INTERNAL, "could not make an invite code; try again")
     assert record is not None
     audit(ctx, "created invite", f"{invite_id} ({_limits(record)})")
-    return wire.NewInvite(code, _invite(record, now))
+    return wire.NewInvite(code, wire_invite(record, now))
 
 
 async def list_invites(ctx: OpContext, args: Empty) -> wire.InviteList:
     require_admin(ctx)
     now = now_ms()
-    return wire.InviteList([_invite(r, now) for r in await ctx.services.invites.all()])
+    return wire.InviteList([wire_invite(r, now) for r in await ctx.services.invites.all()])
 
 
 async def revoke_invite(ctx: OpContext, args: wire.RevokeInvite) -> wire.Invite:
@@ -112,10 +112,10 @@ async def revoke_invite(ctx: OpContext, args: wire.RevokeInvite) -> wire.Invite:
         record = await invites.by_id(tx, record.id)
     assert record is not None
     audit(ctx, "revoked invite", record.id)
-    return _invite(record, now_ms())
+    return wire_invite(record, now_ms())
 
 
-def _invite(record: InviteRecord, now: int) -> wire.Invite:
+def wire_invite(record: InviteRecord, now: int) -> wire.Invite:
     return wire.Invite(
         id=record.id,
         uses=record.uses,

@@ -8,7 +8,7 @@ from protocol import account_changes as wire
 from protocol.envelope import encode_event
 from protocol.errors import ErrorCode, RoostError
 from server.accounts.admin import audit, require_admin
-from server.chat.commit import to_wire
+from server.chat.commit import wire_new_message
 from server.context import OpContext
 from server.router import Handler
 from server.session import CLOSE_REVOKED
@@ -62,7 +62,7 @@ async def delete_user(ctx: OpContext, args: wire.DeleteUser) -> wire.UserDeleted
 
 
 def _event(row: NewMessage, username: str) -> bytes:
-    return encode_event("chat.message", to_wire(row, username, username))
+    return encode_event("chat.message", wire_new_message(row, username, username))
 
 
 HANDLERS: dict[str, Handler] = {"admin.delete_user": delete_user}

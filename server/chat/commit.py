@@ -196,7 +196,7 @@ class MessageCommitter:
             blocked = direct_send_refusals(state.direct_blocks)
             plan = plan_batch(batch, state.prior, state.member_ids, state.last_seqs, now, blocked)
             results = [
-                (item, row, _encoder.encode(to_wire(row, item.username)))
+                (item, row, _encoder.encode(wire_new_message(row, item.username)))
                 for item, row in plan.accepted
             ]
             writes = BatchWrites(
@@ -237,7 +237,7 @@ def _resolve(item: PendingSend, body: bytes) -> None:
         item.future.set_result(msgspec.Raw(body))
 
 
-def to_wire(row: NewMessage, sender: str, member: str | None = None) -> wire.Message:
+def wire_new_message(row: NewMessage, sender: str, member: str | None = None) -> wire.Message:
     return wire.Message(
         conversation=str(row.conversation_id),
         seq=row.seq,

@@ -11,7 +11,7 @@ from protocol import chat as wire
 from protocol.errors import ErrorCode, RoostError
 from protocol.types import Empty
 from server.chat import rules
-from server.chat.commit import to_wire
+from server.chat.commit import wire_new_message
 from server.context import OpContext
 from server.quota import check_text_length
 from server.router import Handler
@@ -110,7 +110,7 @@ def conversation_view(
     )
 
 
-def message_view(record: MessageRecord) -> wire.Message:
+def wire_message(record: MessageRecord) -> wire.Message:
     return wire.Message(
         conversation=str(record.conversation_id),
         seq=record.seq,
@@ -122,7 +122,7 @@ def message_view(record: MessageRecord) -> wire.Message:
     )
 
 
-def receipt_view(member: MemberRecord) -> wire.Receipt:
+def wire_receipt(member: MemberRecord) -> wire.Receipt:
     return wire.Receipt(
         conversation=str(member.conversation_id),
         user=member.username,
@@ -155,7 +155,7 @@ async def history(ctx: OpContext, args: wire.History) -> wire.MessagePage:
     rows, more = await ctx.services.chat.page(
         ctx.conn, conversation_id, before=args.before, upto=mine.visible_seq, limit=args.limit
     )
-    return wire.MessagePage(str(conversation_id), [message_view(r) for r in rows], more)
+    return wire.MessagePage(str(conversation_id), [wire_message(r) for r in rows], more)
 
 
 async def sync(ctx: OpContext, args: wire.Sync) -> wire.SyncResult:
@@ -178,7 +178,7 @@ async def sync(ctx: OpContext, args: wire.Sync) -> wire.SyncResult:
         rows = await chat.after(
             ctx.conn, record.id, after=after, upto=membership.left_seq, limit=room
         )
-        messages.extend(message_view(r) for r in rows)
+        messages.extend(wire_message(r) for r in rows)
         room -= len(rows)
         if rows and rows[-1].seq < top:
             more = True
@@ -189,7 +189,7 @@ async def sync(ctx: OpContext, args: wire.Sync) -> wire.SyncResult:
             for record, membership in mine
         ],
         messages=messages,
-        receipts=[receipt_view(r) for r in receipts],
+        receipts=[wire_receipt(r) for r in receipts],
         receipts_cursor=str(receipts[-1].receipt_id) if receipts else args.receipts_after,
         more=more,
     )
@@ -234,7 +234,7 @@ async def _advance(
             tx, old.conversation_id, low, max(new.delivered_seq, new.read_seq)
         )
         audience = rules.receipt_audience(senders, old.user_id)
-        ctx.emit(audience, "chat.receipt", receipt_view(new))
+        ctx.emit(audience, "chat.receipt", wire_receipt(new))
     return changed
 
 
@@ -247,7 +247,7 @@ async def mark_read(ctx: OpContext, args: wire.MarkRead) -> wire.Receipt:
     assert record is not None
     upto = rules.readable_seq(record.last_seq, mine.left_seq, args.seq)
     changed = await _advance(ctx, [(mine, upto, upto)])
-    return receipt_view(changed[0] if changed else mine)
+    return wire_receipt(changed[0] if changed else mine)
 
 
 async def delivered(ctx: OpContext, args: wire.Delivered) -> Empty:
@@ -348,7 +348,7 @@ async def leave(ctx: OpContext, args: wire.LeaveGroup) -> wire.Conversation:
 def _emit_change(
     ctx: OpContext, audience: list[int], row: NewMessage, sender: str, member: str | None
 ) -> None:
-    ctx.emit(audience, "chat.message", to_wire(row, sender, member))
+    ctx.emit(audience, "chat.message", wire_new_message(row, sender, member))
 
 
 # ----------------------------------------------------------------------------- ephemeral

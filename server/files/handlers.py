@@ -23,7 +23,7 @@ from storage.server.files import AttachmentRecord, NamespaceRecord, NewVersion, 
 from storage.server.space import hold_space, purge_history, storage_use, uncommitted_bytes
 
 
-def to_entry(v: VersionRecord) -> wire.Entry:
+def wire_entry(v: VersionRecord) -> wire.Entry:
     return wire.Entry(
         version_id=str(v.id),
         namespace_id=str(v.namespace_id),
@@ -95,7 +95,7 @@ async def namespace_of(ctx: OpContext, ns_id: str, *, write: bool = False) -> Na
     return ns
 
 
-def _to_wire_ns(ns: NamespaceRecord) -> wire.Namespace:
+def wire_namespace(ns: NamespaceRecord) -> wire.Namespace:
     return wire.Namespace(str(ns.id), ns.name, ns.kind, ns.role, ns.owner, ns.seq)
 
 
@@ -105,7 +105,7 @@ async def namespaces(ctx: OpContext, args: Empty) -> wire.NamespaceList:
         async with ctx.services.db.write() as tx:
             await files.ensure_home(tx, me.user_id, ctx.services.ids.next(), now_ms())
     return wire.NamespaceList(
-        [_to_wire_ns(n) for n in await files.namespaces_of(me.user_id, ctx.conn)]
+        [wire_namespace(n) for n in await files.namespaces_of(me.user_id, ctx.conn)]
     )
 
 
@@ -115,7 +115,7 @@ async def changes(ctx: OpContext, args: wire.GetChanges) -> wire.Changes:
     more = len(found) > args.limit
     found = found[: args.limit]
     cursor = found[-1].seq if found else args.since
-    return wire.Changes([to_entry(v) for v in found], cursor, more)
+    return wire.Changes([wire_entry(v) for v in found], cursor, more)
 
 
 async def missing(ctx: OpContext, args: wire.FindMissing) -> wire.Missing:
@@ -242,7 +242,7 @@ async def commit(ctx: OpContext, args: wire.Commit) -> wire.CommitResult:
     await files.settle_uploads(tx, me.user_id, (h for _, v in accepted for h in v.blocks))
     versions = iter(v for v in added if v.id not in made)
     result = [
-        o if o is not None else wire.Outcome(entry=to_entry(next(versions))) for o in outcomes
+        o if o is not None else wire.Outcome(entry=wire_entry(next(versions))) for o in outcomes
     ]
     if accepted:
         await announce(ctx, ns.id)
@@ -368,7 +368,7 @@ async def history(ctx: OpContext, args: wire.History) -> wire.Versions:
     found = await ctx.services.files.history(int(args.namespace_id), path)
     if not found:
         raise RoostError(ErrorCode.NOT_FOUND, f"no file {path!r}")
-    return wire.Versions([to_entry(v) for v in found])
+    return wire.Versions([wire_entry(v) for v in found])
 
 
 async def restore(ctx: OpContext, args: wire.Restore) -> wire.Entry:
@@ -423,7 +423,7 @@ async def attach(ctx: OpContext, args: wire.Attach) -> wire.Attachment:
     await files.settle_uploads(ctx.write_tx, me.user_id, blocks)
     record = await files.attachment(attachment_id, ctx.write_tx)
     assert record is not None
-    return _attachment(record)
+    return wire_attachment(record)
 
 
 async def media_get(ctx: OpContext, args: wire.GetAttachment) -> wire.Attachment:
@@ -432,7 +432,7 @@ async def media_get(ctx: OpContext, args: wire.GetAttachment) -> wire.Attachment
     )
     if record is None:  # missing and not yours to read look the same
         raise RoostError(ErrorCode.NOT_FOUND, f"no attachment {args.attachment_id}")
-    return _attachment(record)
+    return wire_attachment(record)
 
 
 async def post_media(ctx: OpContext, args: wire.GetPostMedia) -> wire.PostMedia:
@@ -448,7 +448,7 @@ async def post_media(ctx: OpContext, args: wire.GetPostMedia) -> wire.PostMedia:
         raise RoostError(ErrorCode.NOT_FOUND, f"no post {args.post_id}")
     files = ctx.services.files
     found = [await files.attachment(a.id, ctx.conn, reader_id=me) for a in post.attachments]
-    return wire.PostMedia(str(post.id), [_attachment(r) for r in found if r is not None])
+    return wire.PostMedia(str(post.id), [wire_attachment(r) for r in found if r is not None])
 
 
 def _number(value: str) -> int:
@@ -457,7 +457,7 @@ def _number(value: str) -> int:
     return number
 
 
-def _attachment(r: AttachmentRecord) -> wire.Attachment:
+def wire_attachment(r: AttachmentRecord) -> wire.Attachment:
     return wire.Attachment(str(r.id), r.name, r.size, r.owner, list(r.blocks), r.created_at)
 
 

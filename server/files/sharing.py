@@ -157,13 +157,13 @@ async def unshare(ctx: OpContext, args: wire.Unshare) -> wire.ShareInfo:
         ctx.emit([ctx.identity.user_id], "files.membership", event)
     elif waiting := await files.pending_invitation(tx, ns_id, member_id):
         await files.drop_invitation(tx, waiting.id)
-        ctx.emit([member_id], "files.invitation", _changed(waiting, "withdrawn"))
+        ctx.emit([member_id], "files.invitation", wire_invitation_changed(waiting, "withdrawn"))
     else:
         raise RoostError(ErrorCode.NOT_FOUND, f"{args.username} is not a member of {name!r}")
     return await _info(ctx, ns_id)
 
 
-def _changed(invitation: InvitationRecord, status: str) -> wire.InvitationChanged:
+def wire_invitation_changed(invitation: InvitationRecord, status: str) -> wire.InvitationChanged:
     return wire.InvitationChanged(
         str(invitation.id), invitation.folder, invitation.owner, invitation.role, status
     )
@@ -200,7 +200,7 @@ async def accept(ctx: OpContext, args: wire.AnswerInvitation) -> wire.ShareInfo:
     event = wire.MembershipChanged(str(invitation.namespace_id), invitation.folder)
     members = await files.members(invitation.namespace_id, tx)
     ctx.emit([user_id for user_id, *_ in members], "files.membership", event)
-    ctx.emit([me.user_id], "files.invitation", _changed(invitation, "accepted"))
+    ctx.emit([me.user_id], "files.invitation", wire_invitation_changed(invitation, "accepted"))
     return await _info(ctx, invitation.namespace_id)
 
 
@@ -209,7 +209,9 @@ async def decline(ctx: OpContext, args: wire.AnswerInvitation) -> Empty:
     await ctx.services.files.drop_invitation(ctx.write_tx, invitation.id)
     event = wire.MembershipChanged(str(invitation.namespace_id), invitation.folder)
     ctx.emit([invitation.owner_id], "files.membership", event)
-    ctx.emit([ctx.identity.user_id], "files.invitation", _changed(invitation, "declined"))
+    ctx.emit(
+        [ctx.identity.user_id], "files.invitation", wire_invitation_changed(invitation, "declined")
+    )
     return Empty()
 
 

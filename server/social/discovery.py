@@ -5,7 +5,7 @@ from __future__ import annotations
 from protocol import social as wire
 from server.context import OpContext
 from server.router import Handler
-from server.social.follows import card
+from server.social.follows import wire_card
 from server.social.services import when
 from storage.database import now_ms
 from storage.server.search import FileHit, MessageHit, search_repository
@@ -26,18 +26,18 @@ async def search(ctx: OpContext, args: wire.Search) -> wire.SearchResult:
     posts = await social.views(ctx.conn, me, ids, (await social.hiding(me)).anyone)
     return wire.SearchResult(
         posts=posts,
-        users=[card(u) for u in await found.people(terms.words, limit)],
-        tags=[tag(t) for t in await found.tags(me, terms.tag, limit)],
-        messages=[message(m) for m in await found.messages(me, terms.words, limit)],
-        files=[file(f) for f in await found.files(me, terms.words, limit)],
+        users=[wire_card(u) for u in await found.people(terms.words, limit)],
+        tags=[wire_tag(t) for t in await found.tags(me, terms.tag, limit)],
+        messages=[wire_message_hit(m) for m in await found.messages(me, terms.words, limit)],
+        files=[wire_file_hit(f) for f in await found.files(me, terms.words, limit)],
     )
 
 
-def tag(t: TagCount) -> wire.Tag:
+def wire_tag(t: TagCount) -> wire.Tag:
     return wire.Tag(tag=t.tag, authors=t.authors, posts=t.posts)
 
 
-def message(m: MessageHit) -> wire.MessageHit:
+def wire_message_hit(m: MessageHit) -> wire.MessageHit:
     return wire.MessageHit(
         conversation=str(m.conversation_id),
         conversation_kind=m.conversation_kind,
@@ -49,7 +49,7 @@ def message(m: MessageHit) -> wire.MessageHit:
     )
 
 
-def file(f: FileHit) -> wire.FileHit:
+def wire_file_hit(f: FileHit) -> wire.FileHit:
     return wire.FileHit(
         namespace_id=str(f.namespace_id),
         namespace_kind=f.namespace_kind,
@@ -65,7 +65,7 @@ def file(f: FileHit) -> wire.FileHit:
 async def trending(ctx: OpContext, args: wire.Trending) -> wire.TrendingTags:
     since = now_ms() - args.hours * HOUR_MS
     tags = await trending_tags(ctx.services.db.reader, ctx.identity.user_id, since, args.limit)
-    return wire.TrendingTags(hours=args.hours, tags=[tag(t) for t in tags])
+    return wire.TrendingTags(hours=args.hours, tags=[wire_tag(t) for t in tags])
 
 
 HANDLERS: dict[str, Handler] = {"search.query": search, "trending.tags": trending}

@@ -122,14 +122,14 @@ async def followers(ctx: OpContext, args: wire.ListUsers) -> wire.UserList:
     social = ctx.services.social
     target, name = await _target(ctx, args.username)
     users = await social.follows.followers(ctx.conn, target, args.limit)
-    return wire.UserList(username=name, users=[card(u) for u in users])
+    return wire.UserList(username=name, users=[wire_card(u) for u in users])
 
 
 async def following(ctx: OpContext, args: wire.ListUsers) -> wire.UserList:
     social = ctx.services.social
     target, name = await _target(ctx, args.username)
     users = await social.follows.following(ctx.conn, target, args.limit)
-    return wire.UserList(username=name, users=[card(u) for u in users])
+    return wire.UserList(username=name, users=[wire_card(u) for u in users])
 
 
 async def suggest(ctx: OpContext, args: wire.Suggest) -> wire.Suggestions:
@@ -150,7 +150,7 @@ async def suggest(ctx: OpContext, args: wire.Suggest) -> wire.Suggestions:
     )
 
 
-def card(user: UserSummary) -> wire.UserCard:
+def wire_card(user: UserSummary) -> wire.UserCard:
     return wire.UserCard(
         username=user.username,
         display_name=user.display_name,

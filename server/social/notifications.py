@@ -35,11 +35,11 @@ async def notify(
     record = await social.notifications.add(
         ctx.write_tx, ctx.services.ids.next(), user_id, kind, actor, post_id, now_ms()
     )
-    [event] = await _to_wire(ctx.services.social, ctx.write_tx, user_id, [record], None)
+    [event] = await _wire_notifications(ctx.services.social, ctx.write_tx, user_id, [record], None)
     ctx.emit([user_id], "notification.new", event, to_self=True)
 
 
-async def _to_wire(
+async def _wire_notifications(
     social: SocialServices,
     conn: Handle,
     user_id: int,
@@ -68,7 +68,7 @@ async def list_notifications(ctx: OpContext, args: wire.ListNotifications) -> wi
     records = await social.notifications.page(ctx.conn, me, before, args.limit)
     read_up_to = await social.notifications.read_up_to(ctx.conn, me)
     unread = await social.notifications.unread_count(ctx.conn, me, read_up_to)
-    items = await _to_wire(social, ctx.conn, me, records, read_up_to)
+    items = await _wire_notifications(social, ctx.conn, me, records, read_up_to)
     more = len(records) == args.limit
     return wire.Notifications(
         notifications=items,

@@ -20,7 +20,7 @@ async def get_profile(ctx: OpContext, args: wire.GetProfile) -> wire.Profile:
         record = await ctx.services.profiles.by_username(args.username.lower())
     if record is None:
         raise RoostError(ErrorCode.NOT_FOUND, f"no user {args.username!r}")
-    return to_wire(record)
+    return wire_profile(record)
 
 
 async def set_profile(ctx: OpContext, args: wire.SetProfile) -> wire.Profile:
@@ -30,7 +30,7 @@ async def set_profile(ctx: OpContext, args: wire.SetProfile) -> wire.Profile:
     record = await ctx.services.profiles.update(
         ctx.write_tx, me.user_id, display_name=args.display_name, bio=args.bio, now=now_ms()
     )
-    profile = to_wire(record)
+    profile = wire_profile(record)
     ctx.emit([me.user_id], "profile.updated", profile)  # the user's other devices
     return profile
 
@@ -49,7 +49,7 @@ async def _set_locked(ctx: OpContext, locked: bool) -> None:
             await approve_request(ctx, request.requester_id)
 
 
-def to_wire(record: ProfileRecord) -> wire.Profile:
+def wire_profile(record: ProfileRecord) -> wire.Profile:
     return wire.Profile(
         username=record.username,
         display_name=record.display_name,

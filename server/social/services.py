@@ -174,10 +174,10 @@ class SocialServices:
         for record in shown:
             if record.repost_of is not None:
                 original = records[record.repost_of]
-                inner = to_wire(original, original.id in liked)
-                out.append(to_wire(record, False, inner))
+                inner = wire_post(original, original.id in liked)
+                out.append(wire_post(record, False, inner))
             else:
-                out.append(to_wire(record, record.id in liked))
+                out.append(wire_post(record, record.id in liked))
         return out
 
     async def view(self, conn: Handle, viewer_id: int, post_id: int) -> wire.Post | None:
@@ -201,7 +201,7 @@ def visible(
     )
 
 
-def to_wire(record: PostRecord, liked: bool, original: wire.Post | None = None) -> wire.Post:
+def wire_post(record: PostRecord, liked: bool, original: wire.Post | None = None) -> wire.Post:
     return wire.Post(
         id=str(record.id),
         author=record.author,
