@@ -51,8 +51,7 @@ def _is_storage_error(exc: Exception) -> bool:
     """A storage error the client core let through, recognised by name: cli/ imports no
     storage module (the client core translates these at its boundary)."""
     return any(
-        c.__module__ == "storage.errors" and c.__name__ == "StorageError"
-        for c in type(exc).__mro__
+        c.__module__ == "storage.errors" and c.__name__ == "StorageError" for c in type(exc).__mro__
     )
 
 

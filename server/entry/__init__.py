@@ -13,6 +13,8 @@ This module imports nothing heavy: the CLI's error boundary imports it to recogn
 
 from __future__ import annotations
 
+from pathlib import Path
+
 
 class CommandFailed(Exception):
     """What the operator should read, in one line."""
@@ -25,3 +27,10 @@ class BadSetting(ValueError):
         super().__init__(message)
         self.flag = flag
         self.message = message
+
+
+def default_data_dir() -> Path:
+    """Where a server keeps its data when no --data is given."""
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("roost-server"))
