@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shlex
 import subprocess
 from importlib import metadata
 from pathlib import Path
@@ -54,7 +55,15 @@ def test_a_pure_python_fallback_is_called_slow() -> None:
 
 
 def test_show_completion_prints_a_script_that_completes_commands(tmp_path: Path) -> None:
-    script = roost("--show-completion", "bash")
+    # Typer finds the shell from the process tree, so ask from inside bash.
+    proc = subprocess.run(
+        ["bash", "-c", shlex.join([*roost_command(), "--show-completion"])],
+        env={**os.environ, "COLUMNS": "200"},
+        capture_output=True,
+        text=True,
+        timeout=60 * SECOND,
+    )
+    script = CliResult(proc.returncode, proc.stdout, proc.stderr)
     assert script.code == 0, script.stderr
     assert "_roost_completion" in script.stdout
     assert "complete" in script.stdout
