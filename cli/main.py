@@ -32,19 +32,28 @@ def _fail_with(exc: Exception) -> None:
     does not pay for them)."""
     from cli.settings import ConfigError
     from client.errors import ClientError, ServerError
-    from server.entry import CommandFailed
 
     if isinstance(exc, ConfigError):  # a setting from the environment or a file: usage
         _fail(str(exc), exc, code=2)
     elif isinstance(exc, ServerError):
         _fail(f"{exc.message} [{exc.code}]", exc)
-    elif isinstance(exc, (ClientError, CommandFailed)) or _is_storage_error(exc):
+    elif isinstance(exc, ClientError) or _is_storage_error(exc) or _is_server_command(exc):
         _fail(str(exc), exc)
     else:  # a bug: still one line, with a way to see more
         _fail(
             f"internal error: {type(exc).__name__}: {exc} (ROOST_DEBUG=1 shows the traceback)",
             exc,
         )
+
+
+def _is_server_command(exc: Exception) -> bool:
+    """A refusal from `roost serve` or `roost admin` (server.entry is loaded only if one of
+    them ran)."""
+    if "server.entry" not in sys.modules:
+        return False
+    from server.entry import CommandFailed
+
+    return isinstance(exc, CommandFailed)
 
 
 def _is_storage_error(exc: Exception) -> bool:
