@@ -14,6 +14,8 @@ post <= 200 ms.
 
     python bench/cli_startup.py            # 21 runs of each
     python bench/cli_startup.py --runs 41
+    python bench/cli_startup.py --roost /tmp/a/bin/roost --roost /tmp/b/bin/roost   # two installs,
+                                           # interleaved in one run (e.g. before and after a change)
 """
 
 from __future__ import annotations
@@ -35,24 +37,18 @@ LISTENING = re.compile(r"Roost listening on (ws://\S+)")
 TARGETS_MS = {"roost --help": 150, "roost timeline --json": 150, "roost post TEXT": 200}
 
 
-def roost() -> list[str]:
+def default_roost() -> list[str]:
     script = Path(sys.executable).with_name("roost")
     return [str(script)] if script.exists() else [sys.executable, "-m", "cli"]
 
 
-def start_server(folder: Path, env: dict[str, str]) -> tuple[subprocess.Popen[bytes], str]:
+def start_server(
+    roost: list[str], folder: Path, env: dict[str, str]
+) -> tuple[subprocess.Popen[bytes], str]:
     log = (folder / "server.log").open("wb")
+    data = str(folder / "data")
     server = subprocess.Popen(
-        [
-            *roost(),
-            "serve",
-            "--port",
-            "0",
-            "--data",
-            str(folder / "data"),
-            "--log-level",
-            "warning",
-        ],
+        [*roost, "serve", "--port", "0", "--data", data, "--registration", "open"],
         stdout=log,
         stderr=log,
         env=env,
@@ -79,45 +75,63 @@ def timed(command: list[str], env: dict[str, str]) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=21)
+    parser.add_argument(
+        "--roost",
+        action="append",
+        help="a roost script to measure (repeat to compare installs); default: the one beside"
+        " this interpreter",
+    )
     args = parser.parse_args()
-    for package in PACKAGES:  # as installed: bytecode on disk
+    installs = [[path] for path in args.roost] if args.roost else [default_roost()]
+    for package in PACKAGES:  # this checkout as installed: bytecode on disk
         compileall.compile_dir(ROOT / package, quiet=1)
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    env.update(COLUMNS="120")
+    env.pop("ROOST_SERVER", None)
+    commands: dict[str, tuple[list[str], dict[str, str]]] = {
+        "python -c pass": ([sys.executable, "-c", "pass"], env)
+    }
     with tempfile.TemporaryDirectory(prefix="roost-bench-cli-") as tmp:
         folder = Path(tmp)
-        env.update(ROOST_HOME=str(folder / "home"), COLUMNS="120")
-        env.pop("ROOST_SERVER", None)
-        server, url = start_server(folder, env)
+        server, url = start_server(installs[0], folder, env)
         try:
-            subprocess.run(
-                [*roost(), "register", "bench", "--server", url, "--password-stdin"],
-                input=b"bench-password\n", env=env, check=True, capture_output=True,
-            )  # fmt: skip
-            subprocess.run([*roost(), "post", "first"], env=env, check=True, capture_output=True)
-            commands = {
-                "python -c pass": [sys.executable, "-c", "pass"],
-                "roost --help": [*roost(), "--help"],
-                "roost timeline --json": [*roost(), "timeline", "--json", "--limit", "20"],
-                "roost post TEXT": [*roost(), "post", "a post from the start-up bench"],
-            }
-            for command in commands.values():  # warm the page cache once
-                timed(command, env)
+            for n, roost in enumerate(installs):
+                home = {**env, "ROOST_HOME": str(folder / f"home{n}")}
+                subprocess.run(
+                    [*roost, "register", f"bench{n}", "--server", url, "--password-stdin"],
+                    input=b"bench-password\n", env=home, check=True, capture_output=True,
+                )  # fmt: skip
+                subprocess.run([*roost, "post", "first"], env=home, check=True, capture_output=True)
+                # an install by its folder (.../NAME/bin/roost), when there are several
+                label = f" [{Path(roost[0]).parent.parent.name}]" if len(installs) > 1 else ""
+                commands[f"roost --help{label}"] = ([*roost, "--help"], home)
+                commands[f"roost timeline --json{label}"] = (
+                    [*roost, "timeline", "--json", "--limit", "20"],
+                    home,
+                )
+                commands[f"roost post TEXT{label}"] = (
+                    [*roost, "post", "a post from the start-up bench"],
+                    home,
+                )
+            for command, command_env in commands.values():  # warm the page cache once
+                timed(command, command_env)
             samples: dict[str, list[float]] = {name: [] for name in commands}
             for _ in range(args.runs):
-                for name, command in commands.items():
-                    samples[name].append(timed(command, env))
+                for name, (command, command_env) in commands.items():
+                    samples[name].append(timed(command, command_env))
         finally:
             server.terminate()
             server.wait(timeout=15)
     base = statistics.median(samples["python -c pass"])
     print(f"{args.runs} runs each, interleaved; load average {os.getloadavg()[0]:.2f}")
-    print(f"{'command':<24} {'median ms':>10} {'min-max ms':>14} {'x pass':>7}  target")
+    width = max(len(name) for name in samples)
+    print(f"{'command':<{width}} {'median ms':>10} {'min-max ms':>14} {'x pass':>7}  target")
     for name, values in samples.items():
         median = statistics.median(values)
-        target = TARGETS_MS.get(name)
+        target = next((ms for key, ms in TARGETS_MS.items() if name.startswith(key)), None)
         verdict = "" if target is None else f"<= {target} ms: {'yes' if median <= target else 'NO'}"
         span = f"{min(values):.0f}-{max(values):.0f}"
-        print(f"{name:<24} {median:>10.1f} {span:>14} {median / base:>6.2f}x  {verdict}")
+        print(f"{name:<{width}} {median:>10.1f} {span:>14} {median / base:>6.2f}x  {verdict}")
 
 
 if __name__ == "__main__":
