@@ -67,6 +67,7 @@ def demo(
     shared folder, opened in the terminal app as alice; a second terminal joins as bob.
     Quitting removes everything (unless --keep)."""
     folder = Path(tempfile.mkdtemp(prefix="roost-demo-"))
+    failed = None
     try:
         with _stopped_on_sigterm(), _server(folder) as url:
             setup = Demo(folder, url)
@@ -81,9 +82,11 @@ def demo(
     except KeyboardInterrupt:
         pass
     except DemoFailed as exc:
+        failed = str(exc)
+    finally:  # whatever happened, the server has stopped: the folder goes (or is kept)
         _finish(folder, keep)
-        raise typer.Exit(_fail(str(exc))) from None
-    _finish(folder, keep)
+    if failed is not None:
+        raise typer.Exit(_fail(failed))
 
 
 def _fail(message: str) -> int:
@@ -214,7 +217,8 @@ def _tell(setup: Demo) -> None:
         f" {bob}'s, a chat between them and a folder Shared they both edit."
     )
     output.note(f"Join as {bob} from another terminal:\n\n    {setup.join_command(bob)}\n")
-    output.note(f"Or run any command as {bob}, e.g.:  ROOST_HOME={setup.home(bob)} roost timeline")
+    home = shlex.quote(str(setup.home(bob)))
+    output.note(f"Or run any command as {bob}, e.g.:  ROOST_HOME={home} roost timeline")
 
 
 def _open_app(setup: Demo) -> None:
