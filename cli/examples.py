@@ -102,7 +102,11 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
     "admin demote": ("roost admin demote bob",),
     "admin reset-password": ("roost admin reset-password bob",),
     "admin delete": ("roost admin delete mallory",),
-    "demo": ("roost demo", "roost demo --keep"),
+    "demo": (
+        "roost demo",
+        "roost demo --keep",
+        "roost demo --no-tui   # then join from other terminals",
+    ),
 }
 
 # What `roost --help` shows under Examples: the first minutes, in order.
