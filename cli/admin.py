@@ -5,30 +5,19 @@ cli.admin_users, cli.admin_accounts)."""
 
 from __future__ import annotations
 
-import asyncio
-from functools import partial
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import platformdirs
 import typer
 from rich.table import Table
 
 from cli import admin_accounts, admin_copy, admin_invites, admin_users, output
 from cli.options import AsJson, duration_seconds
-from protocol.sizes import format_size
-from storage.content import stores
-from storage.content.s3_blocks import S3BlockStore
-from storage.content.s3_location import BadLocation, parse_s3_url
-from storage.content.stores import recorded_location
-from storage.database import Database, now_ms
-from storage.engines import server_database, where
-from storage.errors import StorageError
-from storage.server import backup as backups
-from storage.server import space
-from storage.server.data_engine import recorded_database, require_url_if_postgres
-from storage.server.disk_usage import DiskUsage, disk_usage, disk_usage_of
-from storage.server.expiry import Expired, expire
+
+if TYPE_CHECKING:
+    from server.entry.admin import DiskUsage
 
 app = typer.Typer(
     help="Operate a server. Invites and accounts go through the server as the admin account"
@@ -73,72 +62,29 @@ BlocksOnly = Annotated[
 
 
 def _data(data: Path | None) -> Path:
-    return data or Path(platformdirs.user_data_dir("roost-server"))
+    from server.entry import default_data_dir
+
+    return data or default_data_dir()
 
 
-def _url(db: str | None) -> str | None:
-    if db is not None and not db.startswith(("postgresql://", "postgres://")):
-        raise typer.BadParameter(
-            "only postgresql://USER@HOST:PORT/DB (without --db: SQLite in --data)",
-            param_hint="--db",
-        )
-    return db
+@contextmanager
+def _flags() -> Iterator[None]:
+    """A refused --db or --blocks reads as a usage error naming its flag."""
+    from server.entry import BadSetting
 
-
-def _blocks_url(folder: Path, given: str | None) -> str | None:
-    """The bucket of the folder's server (--blocks, else what it last ran with), or None
-    when its blocks are in the folder."""
-    url = given or recorded_location(folder)
-    if url is not None:
-        try:
-            parse_s3_url(url)
-        except BadLocation as exc:
-            raise typer.BadParameter(str(exc), param_hint="--blocks") from None
-    return url
-
-
-def _in_bucket_note(folder: Path) -> str | None:
-    """One line saying where the blocks are, if the folder's server keeps them in S3."""
-    url = recorded_location(folder)
-    if url is None:
-        return None
-    return (
-        f"the server on {folder} keeps its blocks in {stores.where(url, folder)}:"
-        " back up the bucket with its own tools (e.g. rclone sync, aws s3 sync)"
-    )
-
-
-def _refuse_on_postgres(folder: Path, blocks_only: bool, database_step: str) -> None:
-    """backup and restore copy SQLite's file: for a server on PostgreSQL, say what does."""
-    postgres = recorded_database(folder)
-    if postgres is not None and not blocks_only:
-        raise StorageError(
-            f"the server on {folder} keeps its database in PostgreSQL ({postgres}):"
-            f" {database_step}, and the block folder with --blocks-only"
-        )
+    try:
+        yield
+    except BadSetting as exc:
+        raise typer.BadParameter(exc.message, param_hint=exc.flag) from None
 
 
 @app.command("backup", rich_help_panel=ON_THE_MACHINE)
 def backup(dest: Path, data: DataDir = None, blocks_only: BlocksOnly = False) -> None:
     """Back up the server's data into DEST (a new folder); safe while the server runs. For a
     server on PostgreSQL: pg_dump its database first, then --blocks-only."""
-    folder = _data(data)
-    _refuse_on_postgres(folder, blocks_only, "back that up with pg_dump first")
-    waiting = partial(output.note, f"waiting for a garbage collection of {folder} to end")
-    in_bucket = _in_bucket_note(folder)
-    if blocks_only:
-        if in_bucket:
-            raise StorageError(in_bucket)
-        files = backups.backup_blocks(folder, dest, waiting=waiting)
-        output.note(f"backed up the block folder to {dest}: {files} block files")
-        return
-    report = backups.backup(folder, dest, waiting=waiting)
-    output.note(
-        f"backed up to {dest}: database {report.database_bytes} bytes"
-        f" (schema {report.schema_version}), {report.block_files} block files"
-    )
-    if in_bucket:
-        output.note(f"warning: {in_bucket}")
+    from server.entry import admin
+
+    admin.backup(_data(data), dest, blocks_only=blocks_only, note=output.note)
 
 
 @app.command("restore", rich_help_panel=ON_THE_MACHINE)
@@ -150,19 +96,9 @@ def restore(
 ) -> None:
     """Restore a backup into the data folder. Stop the server first. For a server on
     PostgreSQL: pg_restore its database, then --blocks-only."""
-    folder = _data(data)
-    _refuse_on_postgres(folder, blocks_only, "restore that with pg_restore")
-    if blocks_only:
-        if in_bucket := _in_bucket_note(folder):
-            raise StorageError(in_bucket.replace("back up", "restore"))
-        files = backups.restore_blocks(source, folder)
-        output.note(f"restored the block folder of {source}: {files} block files")
-        return
-    report = backups.restore(source, folder, force=force)
-    output.note(
-        f"restored {source}: schema {report.schema_version}, {report.block_files} block files;"
-        " start the server with roost serve"
-    )
+    from server.entry import admin
+
+    admin.restore(_data(data), source, force=force, blocks_only=blocks_only, note=output.note)
 
 
 @app.command("gc", rich_help_panel=ON_THE_MACHINE)
@@ -182,43 +118,11 @@ def gc(
     """Forget uploads, staged lists and idempotency keys past their age, then delete file
     blocks nothing refers to any more (in the data folder, or in the server's S3 bucket);
     safe while the server runs (a backup running now is waited for)."""
-    folder, url = _data(data), _url(db)
-    bucket = _blocks_url(folder, blocks)
-    require_url_if_postgres(folder, url, "gc")
-    if url is None and not (folder / backups.DATABASE).exists():
-        raise StorageError(f"no Roost database in {folder}")
+    from server.entry import admin
+
     seconds = duration_seconds(grace, "--grace")
-    # Not during a backup: blocks its database snapshot names must stay until it copied them.
-    waiting = partial(output.note, f"waiting for a backup of {folder} to end")
-    with backups.maintenance(folder, exclusive=True, waiting=waiting):
-        expired, found = asyncio.run(_collect(folder, url, seconds, bucket))
-    if expired:
-        output.note(
-            f"forgot {expired.uploads} upload(s) and {expired.staged} staged block(s) never"
-            f" committed, {expired.idempotency_keys} idempotency key(s) past their age"
-        )
-    where = "on disk" if bucket is None else f"in {stores.where(bucket, folder)}"
-    output.note(f"freed {found.blocks} block(s), {format_size(found.bytes)} {where}")
-
-
-async def _collect(
-    folder: Path, url: str | None, grace_seconds: float, bucket: str | None = None
-) -> tuple[Expired, space.Collected]:
-    """Expired records, then unreferenced blocks (with any upload records they still have)."""
-    store = stores.block_store(bucket, folder)
-    if isinstance(store, S3BlockStore):  # a wrong key or bucket stops here, in one line
-        await asyncio.to_thread(store.check)
-    db = await _open(folder, url)
-    try:
-        expired = await expire(db, now_ms())
-        return expired, await space.collect_garbage(db, store, grace_seconds=grace_seconds)
-    finally:
-        await db.close()
-
-
-async def _open(folder: Path, url: str | None) -> Database:
-    """The server's database, as roost serve opens it (migrated to this version's schema)."""
-    return await server_database(url, folder / backups.DATABASE).open()
+    with _flags():
+        admin.gc(_data(data), grace_seconds=seconds, db=db, blocks=blocks, note=output.note)
 
 
 @app.command("du", rich_help_panel=ON_THE_MACHINE)
@@ -226,27 +130,14 @@ def du(data: DataDir = None, as_json: AsJson = False, db: DatabaseUrl = None) ->
     """Where the server's disk goes: database, blocks by owner, old versions, attachments,
     what awaits a commit or garbage collection, free space. Read-only: safe while the server
     runs."""
-    folder, url = _data(data), _url(db)
-    require_url_if_postgres(folder, url, "du")
-    if (bucket := recorded_location(folder)) is not None:
-        raise StorageError(
-            f"the server on {folder} keeps its blocks in {stores.where(bucket, folder)}:"
-            " roost admin du measures a data folder's blocks; see the bucket's size with its"
-            " own tools (e.g. aws s3 ls --summarize --recursive)"
-        )
-    report = asyncio.run(disk_usage(folder) if url is None else _usage_of(folder, url))
+    from server.entry import admin
+
+    with _flags():
+        report = admin.du(_data(data), db=db)
     if as_json:
         output.print_json(report)
         return
     _print_usage(report)
-
-
-async def _usage_of(folder: Path, url: str) -> DiskUsage:
-    database = await _open(folder, url)
-    try:
-        return await disk_usage_of(database, folder, where(url, folder / backups.DATABASE))
-    finally:
-        await database.close()
 
 
 def _print_usage(r: DiskUsage) -> None:

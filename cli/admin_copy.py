@@ -1,20 +1,16 @@
 """roost admin copy --to postgresql://…: a stopped server's SQLite database into an empty
-PostgreSQL database (storage/server/copy_to_postgres.py), then a table of the rows copied."""
+PostgreSQL database (server/entry/admin.py), then a table of the rows copied."""
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 from typing import Annotated
 
-import platformdirs
 import typer
 from rich.table import Table
 
 from cli import output
 from cli.options import AsJson
-from client.errors import ClientError
-from storage.errors import Unavailable
 
 ON_THE_MACHINE = "On the server machine (its data folder; no login needed)"
 
@@ -38,18 +34,13 @@ def copy(
     """Copy the whole server database into an empty PostgreSQL database and check every
     table's row count; then run roost serve --db URL --data with the same folder (its blocks
     stay there). Stop the server first."""
-    from storage.postgres import describe, unreachable_reason
-    from storage.server.copy_to_postgres import copy_to_postgres
+    from server.entry import BadSetting, admin, default_data_dir
 
-    if not to.startswith(("postgresql://", "postgres://")):
-        raise typer.BadParameter("only postgresql://USER@HOST:PORT/DB", param_hint="--to")
-    folder = data.expanduser() if data else Path(platformdirs.user_data_dir("roost-server"))
+    folder = data.expanduser() if data else default_data_dir()
     try:
-        report = asyncio.run(copy_to_postgres(folder, to))
-    except Unavailable as exc:
-        raise ClientError(
-            f"cannot copy: database unreachable at {describe(to)}: {unreachable_reason(exc)}"
-        ) from None
+        report = admin.copy(folder, to)
+    except BadSetting as exc:
+        raise typer.BadParameter(exc.message, param_hint=exc.flag) from None
     if as_json:
         output.print_json(
             {

@@ -54,7 +54,7 @@ class ConfiguredCommand(TyperCommand):
         for param in self.params:
             if not isinstance(param, typer.core.TyperOption) or not param.expose_value:
                 continue
-            if not param.opts:
+            if not param.opts or param.name is None:  # a nameless option is no setting
                 continue
             found.append(
                 Setting(

@@ -7,42 +7,28 @@ command to it, and no text is read as markup.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
-from rich.console import Console, ConsoleOptions, RenderableType
-from rich.segment import Segment
-from rich.text import Text
 
 from client import display
 from protocol.sizes import format_size
 
-
-class SafeConsole(Console):
-    """A rich Console that cleans every piece of text it draws (rich itself strips only BEL,
-    backspace, CR, VT and FF). Strings are cleaned before they are measured, so columns line
-    up; whatever else (a Text, a table) is cleaned segment by segment as it is drawn."""
-
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(markup=False, highlight=False, soft_wrap=True, **kwargs)
-
-    def render_str(self, text: str, **kwargs: Any) -> Text:
-        return super().render_str(display.clean(text, multiline=True), **kwargs)
-
-    def render(
-        self, renderable: RenderableType, options: ConsoleOptions | None = None
-    ) -> Iterable[Segment]:
-        for segment in super().render(renderable, options):
-            if segment.control:  # rich's own cursor moves, never someone's text
-                yield segment
-            else:
-                yield Segment(display.clean(segment.text, multiline=True), segment.style)
+if TYPE_CHECKING:
+    from cli.console import SafeConsole
 
 
-stdout = SafeConsole()
-stderr = SafeConsole(stderr=True)
+def __getattr__(name: str) -> SafeConsole:
+    """`stdout` and `stderr`, made on first use: rich costs ~20 ms to import, which a command
+    that prints only JSON or nothing never pays (cli/console.py)."""
+    if name not in ("stdout", "stderr"):
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from cli.console import SafeConsole
+
+    console = SafeConsole(stderr=name == "stderr")
+    globals()[name] = console
+    return console
 
 
 def print_json(value: Any) -> None:
@@ -51,6 +37,7 @@ def print_json(value: Any) -> None:
 
 
 def note(message: str) -> None:
+    stderr: SafeConsole = globals().get("stderr") or __getattr__("stderr")
     stderr.print(message, markup=False)
 
 

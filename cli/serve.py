@@ -1,28 +1,18 @@
-"""roost serve: run the server in the foreground until Ctrl-C or SIGTERM."""
+"""roost serve: its flags; the server runs through server.entry.serve (in the foreground until
+Ctrl-C or SIGTERM)."""
 
 from __future__ import annotations
 
-import asyncio
-import ipaddress
-import logging
-import ssl
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, overload
+from typing import Annotated
 
-import platformdirs
 import typer
 
 from cli import output
 from cli.configured import print_settings, setting_warnings, sources_line
 from cli.options import AsJson
-from client.errors import ClientError
 from protocol.chat import MAX_MESSAGE_CHARS
-from protocol.sizes import format_size, parse_size
 from protocol.social import MAX_POST_CHARS
-from storage.errors import Unavailable
-
-if TYPE_CHECKING:
-    from server.app import RoostServer
 
 
 def serve(
@@ -284,202 +274,59 @@ def serve(
     as_json: AsJson = False,
 ) -> None:
     """Run a Roost server."""
-    # The server is imported here so client-only commands never load it.
-    from server import logs
-    from server.accounts.registration import MODES
-    from server.config import Limits, ServerConfig, parse_listen_address
-    from storage.engines import where
+    # The server is imported here, through its entry point, so other commands never load it.
+    from server.entry import BadSetting
+    from server.entry import serve as entry
 
-    if log_format not in logs.FORMATS:
-        raise typer.BadParameter(
-            f"must be one of {', '.join(logs.FORMATS)}", param_hint="--log-format"
+    try:
+        entry.check_logging(log_format, log_level)
+        config = entry.build_config(
+            host=host,
+            port=port,
+            data=data,
+            db=db,
+            blocks=blocks,
+            bus=bus,
+            tls_cert=tls_cert,
+            tls_key=tls_key,
+            celebrity_threshold=celebrity_threshold,
+            post_cache=post_cache,
+            presence_online_delay=presence_online_delay,
+            presence_offline_delay=presence_offline_delay,
+            max_frame=max_frame,
+            max_text=max_text,
+            max_post_text=max_post_text,
+            max_chat_text=max_chat_text,
+            rate=rate,
+            burst=burst,
+            quota=quota,
+            max_file_size=max_file_size,
+            max_uncommitted=max_uncommitted,
+            max_entries=max_entries,
+            send_queue_bytes=send_queue_bytes,
+            reply_queue_bytes=reply_queue_bytes,
+            connections_per_address=connections_per_address,
+            anonymous_per_address=anonymous_per_address,
+            max_anonymous_frame=max_anonymous_frame,
+            login_timeout=login_timeout,
+            login_failures=login_failures,
+            registrations_per_hour=registrations_per_hour,
+            trusted_proxy=trusted_proxy or [],
+            metrics_listen=metrics_listen,
+            registration=registration,
         )
-    if log_level not in logs.LEVELS:
-        raise typer.BadParameter(
-            f"must be one of {', '.join(logs.LEVELS)}", param_hint="--log-level"
-        )
-    if registration not in MODES:
-        raise typer.BadParameter(f"must be one of {', '.join(MODES)}", param_hint="--registration")
-    metrics_host, metrics_port = None, 0
-    if metrics_listen is not None:
-        try:
-            metrics_host, metrics_port = parse_listen_address(metrics_listen)
-        except ValueError as exc:
-            raise typer.BadParameter(str(exc), param_hint="--metrics-listen") from None
-    if db is not None and not db.startswith(("postgresql://", "postgres://")):
-        raise typer.BadParameter(
-            "only postgresql://USER@HOST:PORT/DB (without --db: SQLite in --data)",
-            param_hint="--db",
-        )
-    if blocks is not None:
-        from storage.content.s3_location import BadLocation, parse_s3_url
-
-        try:
-            parse_s3_url(blocks)
-        except BadLocation as exc:
-            raise typer.BadParameter(str(exc), param_hint="--blocks") from None
-    if bus is not None:
-        from server.redis_bus import check_url
-
-        if db is None:
-            raise ClientError("--bus needs --db postgresql://…: SQLite is one process's database")
-        try:
-            check_url(bus)
-        except ValueError as exc:
-            raise ClientError(str(exc)) from None
-    if (tls_cert is None) != (tls_key is None):
-        raise ClientError("--tls-cert and --tls-key go together")
-    limits = Limits(
-        max_request_bytes=_size("--max-frame", max_frame, at_least=1 << 10, at_most=64 << 20),
-        ops_per_second=rate,
-        ops_burst=burst,
-        max_post_chars=_text_limit(max_post_text, max_text, MAX_POST_CHARS),
-        max_message_chars=_text_limit(max_chat_text, max_text, MAX_MESSAGE_CHARS),
-        quota_bytes=_size("--quota", quota),
-        max_file_bytes=_size("--max-file-size", max_file_size),
-        max_uncommitted_bytes=_size("--max-uncommitted", _unless_none(max_uncommitted)),
-        max_entries=_count("--max-entries", max_entries),
-        send_queue_bytes=_size(
-            "--send-queue-bytes", send_queue_bytes, at_least=64 << 10, at_most=1 << 30
-        ),
-        reply_queue_bytes=_size(
-            "--reply-queue-bytes", reply_queue_bytes, at_least=1 << 20, at_most=1 << 30
-        ),
-        connections_per_address=connections_per_address,
-        anonymous_connections_per_address=anonymous_per_address,
-        anonymous_frame_bytes=_size(
-            "--max-anonymous-frame", max_anonymous_frame, at_least=4 << 10, at_most=64 << 20
-        ),
-        login_timeout=login_timeout,
-        login_failures=login_failures,
-        registrations_per_hour=registrations_per_hour,
-    )
-    config = ServerConfig(
-        # ~ is expanded here too: a config file or a quoted variable passes it through.
-        data_dir=data.expanduser() if data else Path(platformdirs.user_data_dir("roost-server")),
-        host=host,
-        port=port,
-        tls_cert=tls_cert.expanduser() if tls_cert else None,
-        tls_key=tls_key.expanduser() if tls_key else None,
-        trusted_proxies=_addresses("--trusted-proxy", trusted_proxy or []),
-        metrics_host=metrics_host,
-        metrics_port=metrics_port,
-        celebrity_threshold=celebrity_threshold,
-        post_cache=post_cache,
-        limits=limits,
-        registration=registration,
-        database_url=db,
-        blocks_url=blocks,
-        bus_url=bus,
-        presence_online_delay=presence_online_delay,
-        presence_offline_delay=presence_offline_delay,
-    )
+    except BadSetting as exc:
+        raise typer.BadParameter(exc.message, param_hint=exc.flag) from None
     if print_config:  # everything above has been checked: this doubles as a config test
         for warning in setting_warnings(ctx):
             output.note(f"warning: {warning}")
         print_settings(ctx, as_json, unset={"data": f"data in {config.data_dir}"})
         return
-    logs.configure(log_format, log_level)
-    log = logging.getLogger("roost.server")
-    for warning in setting_warnings(ctx):
-        log.warning(warning)
-    if sources := sources_line(ctx):
-        log.info(sources)
-    from server.app import run
-    from storage.content.s3_blocks import S3Unreachable
-
-    if blocks is not None:  # before anything is logged: a bucket we cannot use stops here
-        _check_bucket(blocks)
-    else:  # a folder whose blocks are in a bucket, started without --blocks
-        from storage.content.stores import refuse_a_forgotten_bucket
-
-        refuse_a_forgotten_bucket(config.data_dir, None)
-
-    def ready(server: RoostServer) -> None:
-        line = (
-            f"Roost listening on {config.scheme}://{config.host}:{server.port}"
-            f" (data in {config.data_dir}"
-            + (f", database {where(db, config.database_path)})" if db else ")")
-        )
-        if log_format == "json":  # every line on stderr stays JSON
-            logging.getLogger("roost.server").info(line)
-        else:
-            output.note(line)
-
-    try:
-        asyncio.run(run(config, on_ready=ready))
-    except (OSError, ssl.SSLError) as exc:  # port taken, unreadable certificate, ...
-        raise ClientError(f"cannot start the server: {exc}") from None
-    except Unavailable as exc:  # only at start: once serving, ops answer `unavailable`
-        raise ClientError(f"cannot start the server: {_unreachable(db, exc)}") from None
-    except S3Unreachable as exc:  # --blocks: bad bucket, credentials or endpoint
-        raise ClientError(f"cannot start the server: {exc}") from None
-
-
-def _check_bucket(url: str) -> None:
-    from storage.content.s3_blocks import S3BlockStore, S3Unreachable
-    from storage.content.s3_location import parse_s3_url
-
-    try:
-        S3BlockStore(parse_s3_url(url)).check()
-    except S3Unreachable as exc:
-        raise ClientError(f"cannot start the server: {exc}") from None
-
-
-def _unreachable(url: str | None, exc: Unavailable) -> str:
-    """`database unreachable at HOST:PORT/DB: why`, never the URL's password."""
-    if url is None:  # SQLite in the data folder: its own message says what went wrong
-        return str(exc)
-    from storage.postgres import describe, unreachable_reason
-
-    return f"database unreachable at {describe(url)}: {unreachable_reason(exc)}"
-
-
-@overload
-def _size(flag: str, text: str, *, at_least: int = 0, at_most: int | None = None) -> int: ...
-@overload
-def _size(flag: str, text: None, *, at_least: int = 0, at_most: int | None = None) -> None: ...
-def _size(
-    flag: str, text: str | None, *, at_least: int = 0, at_most: int | None = None
-) -> int | None:
-    if text is None:
-        return None
-    try:
-        value = parse_size(text)
-    except ValueError as exc:
-        raise typer.BadParameter(str(exc), param_hint=flag) from None
-    if value < at_least:
-        raise typer.BadParameter(f"must be at least {format_size(at_least)}", param_hint=flag)
-    if at_most is not None and value > at_most:  # each connection may buffer this much
-        raise typer.BadParameter(f"must be at most {format_size(at_most)}", param_hint=flag)
-    return value
-
-
-def _unless_none(text: str) -> str | None:
-    return None if text.strip().lower() == "none" else text
-
-
-def _count(flag: str, text: str) -> int | None:
-    if _unless_none(text) is None:
-        return None
-    try:
-        value = int(text.replace(",", "").replace("_", ""))
-    except ValueError:
-        raise typer.BadParameter(
-            f"{text!r}: write a whole number, or none", param_hint=flag
-        ) from None
-    if value < 1:
-        raise typer.BadParameter("must be at least 1", param_hint=flag)
-    return value
-
-
-def _addresses(flag: str, given: list[str]) -> frozenset[str]:
-    try:
-        return frozenset(str(ipaddress.ip_address(a.strip("[]"))) for a in given)
-    except ValueError as exc:
-        raise typer.BadParameter(str(exc), param_hint=flag) from None
-
-
-def _text_limit(own: int | None, shared: int | None, ceiling: int) -> int:
-    """--max-post-text / --max-chat-text, else --max-text up to what the protocol allows."""
-    return own or min(shared or ceiling, ceiling)
+    entry.run(
+        config,
+        log_format=log_format,
+        log_level=log_level,
+        warnings=setting_warnings(ctx),
+        sources=sources_line(ctx),
+        note=output.note,
+    )

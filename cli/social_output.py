@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-
-from rich.table import Table
-from rich.text import Text
+from typing import TYPE_CHECKING
 
 from cli import output
 from cli.output import line
 from client.display import clean
 from protocol import social as wire
 
+if TYPE_CHECKING:
+    from rich.text import Text
+
 
 def post_text(post: wire.Post, *, indent: str = "") -> Text:
+    from rich.text import Text  # rich loads only when something is drawn (not for --json)
+
     shown = post.original if post.original is not None else post
     text = Text(indent)
     if post.original is not None:
@@ -64,6 +67,8 @@ def print_thread(thread: wire.Thread) -> None:
 
 
 def print_users(users: list[wire.UserCard], empty: str) -> None:
+    from rich.table import Table  # rich loads only when something is drawn (not for --json)
+
     if not users:
         output.note(empty)
         return
@@ -106,6 +111,8 @@ def _print_tags(tags: list[wire.Tag]) -> None:
 
 
 def _print_messages(messages: list[wire.MessageHit]) -> None:
+    from rich.text import Text  # rich loads only when something is drawn (not for --json)
+
     for m in messages:
         direct = m.conversation_kind == "direct"
         text = Text(f"@{line(m.conversation_name)}" if direct else line(m.conversation_name))
@@ -118,6 +125,8 @@ def _print_messages(messages: list[wire.MessageHit]) -> None:
 
 
 def _print_files(files: list[wire.FileHit]) -> None:
+    from rich.text import Text  # rich loads only when something is drawn (not for --json)
+
     for f in files:
         path = f"{f.namespace}/{f.path}" if f.namespace else f.path
         text = Text(line(path) + ("/" if f.kind == "dir" else ""))
@@ -166,6 +175,8 @@ _VERB = {
 
 
 def print_requests(requests: list[wire.FollowRequest]) -> None:
+    from rich.table import Table  # rich loads only when something is drawn (not for --json)
+
     if not requests:
         output.note("no follow requests waiting")
         return
@@ -177,6 +188,8 @@ def print_requests(requests: list[wire.FollowRequest]) -> None:
 
 
 def print_notifications(notes: wire.Notifications) -> None:
+    from rich.text import Text  # rich loads only when something is drawn (not for --json)
+
     if not notes.notifications:
         output.note("no notifications")
         return

@@ -10,12 +10,13 @@ every TUI widget that shows what came from the server.
 from __future__ import annotations
 
 import re
-
-from rich.markup import escape
-from rich.style import Style
-from rich.text import Text
+from typing import TYPE_CHECKING
 
 from protocol.types import BIDI_CONTROLS
+
+if TYPE_CHECKING:  # rich loads only where something is drawn: `roost ... --json` never does
+    from rich.style import Style
+    from rich.text import Text
 
 REPLACEMENT = "\ufffd"
 ALERT_CHARS = 100  # a desktop notification shows a line, not a message
@@ -42,11 +43,15 @@ def clean(text: str, *, multiline: bool = False) -> str:
 def safe_text(text: str, style: str | Style = "", *, multiline: bool = False) -> Text:
     """Someone else's words as a rich `Text`: cleaned, and never parsed as markup. What a
     widget or a printer is given; `Text.append(safe_text(...))` builds a line around them."""
+    from rich.text import Text
+
     return Text(clean(text, multiline=multiline), style=style)
 
 
 def markup(text: str, *, multiline: bool = False) -> str:
     """Cleaned and markup-escaped, for the few places that take only a markup string."""
+    from rich.markup import escape
+
     return escape(clean(text, multiline=multiline))
 
 

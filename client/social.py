@@ -12,7 +12,6 @@ from pathlib import Path
 
 from client.core import Read, RoostClient, Written
 from client.errors import ClientError, Unreachable
-from client.files import RemoteFiles
 from protocol import blocking
 from protocol import social as wire
 from protocol.post_text import is_blank
@@ -54,6 +53,8 @@ class Social:
         for path in files:
             if not path.is_file():
                 raise ClientError(f"{path} is not a file")
+        from client.files import RemoteFiles  # the block transfer code: only to attach
+
         remote = RemoteFiles(self.client)
         try:
             ids = [(await remote.attach(path)).id for path in files]

@@ -30,6 +30,11 @@ from protocol.errors import ErrorCode, RoostError
 from protocol.files import Codec
 from storage.client.unbuffered import SequentialFile
 from storage.content.blocks import OpenFile, decode_block, encode_block, make_durable, sync_dirs
+from storage.content.malloc import tune_malloc
+
+# A process that moves blocks keeps big allocations in its heap instead of faulting in fresh
+# pages for each (storage/content/malloc.py); `roost` commands that move none skip this.
+tune_malloc()
 
 SMALL_BLOCK_BYTES = 256 << 10  # the server lets more of these be in flight (see server/app.py)
 LAND_BATCH = 128  # downloads made durable and renamed together, at most

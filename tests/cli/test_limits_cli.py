@@ -195,7 +195,7 @@ async def test_post_cache_flag_bounds_the_posts_held_in_memory(
     refused = await operator.run("serve", "--post-cache", "-1", "--port", "0")
     assert refused.code == 2
     [line] = [line for line in refused.stderr.splitlines() if "--post-cache" in line]
-    assert "greater than or equal to 0" in line  # the whole reason on that one line
+    assert "-1 is not in the range x>=0" in line  # the whole reason on that one line
 
     server = await ServerProcess(tmp_path / "data", extra_args=("--post-cache", "3")).start()
     try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shlex
 import subprocess
 from importlib import metadata
 from pathlib import Path
@@ -53,8 +54,21 @@ def test_a_pure_python_fallback_is_called_slow() -> None:
     assert "pure Python" in found["pyfastcdc"].detail
 
 
+def in_bash(*args: str, **env: str) -> CliResult:
+    """`roost ARGS` run from bash: Typer names the shell to complete for from the processes
+    above it. (`; exit $?` keeps bash there: a lone command would replace it.)"""
+    proc = subprocess.run(
+        ["bash", "-c", f"{shlex.join([*roost_command(), *args])}; exit $?"],
+        env={**os.environ, "COLUMNS": "200", **env},
+        capture_output=True,
+        text=True,
+        timeout=60 * SECOND,
+    )
+    return CliResult(proc.returncode, proc.stdout, proc.stderr)
+
+
 def test_show_completion_prints_a_script_that_completes_commands(tmp_path: Path) -> None:
-    script = roost("--show-completion", "bash")
+    script = in_bash("--show-completion")
     assert script.code == 0, script.stderr
     assert "_roost_completion" in script.stdout
     assert "complete" in script.stdout
@@ -67,7 +81,7 @@ def test_show_completion_prints_a_script_that_completes_commands(tmp_path: Path)
 
 
 def test_install_completion_writes_the_script_and_sources_it(tmp_path: Path) -> None:
-    result = roost("--install-completion", "bash", HOME=str(tmp_path), SHELL="/bin/bash")
+    result = in_bash("--install-completion", HOME=str(tmp_path), SHELL="/bin/bash")
     assert result.code == 0, result.stderr
     installed = tmp_path / ".bash_completions" / "roost.sh"
     assert "_roost_completion" in installed.read_text()
