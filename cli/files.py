@@ -1,11 +1,9 @@
-"""roost sync, roost files ..., roost share, roost media ...: thin over client.files and
-client.sync."""
+"""roost files ..., roost share, roost media ...: thin over client.files (roost sync is
+cli/sync_command.py; the report lines of a pass are here)."""
 
 from __future__ import annotations
 
-import asyncio
 import shlex
-import signal
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -21,8 +19,7 @@ from cli.session import with_client
 from client.core import RoostClient
 from client.errors import ClientError
 from client.files import RemoteFiles
-from client.sync.engine import PassReport, SyncEngine, mounted_aside_note, restored_note
-from client.sync.watch import run_forever
+from client.sync.engine import PassReport, mounted_aside_note, restored_note
 from protocol import files as wire
 
 files_app = typer.Typer(
@@ -95,58 +92,6 @@ def report_lines(report: PassReport) -> list[str]:
     lines += [f"skipped: {path}: {why}" for path, why in report.skipped]
     lines = [output.line(one) for one in lines]  # paths and device names: one line each
     return lines
-
-
-def _print_report(report: PassReport) -> None:
-    if lines := report_lines(report):
-        output.note("\n".join(lines))
-
-
-def sync(
-    directory: Annotated[
-        Path, typer.Argument(help="The folder to sync; becomes this device's workspace.")
-    ],
-    once: Annotated[bool, typer.Option("--once", help="One sync, then exit.")] = False,
-) -> None:
-    """Sync a folder with your Roost files (and folders shared with you).
-
-    One sync at a time per Roost home and per folder (roost tui's too); another is refused.
-
-    A .roost-workspace file marks the folder: without it, a sync starts afresh, deleting nothing.
-    """
-    root = directory.expanduser()
-    if root.exists() and not root.is_dir():
-        raise ClientError(f"{root} is not a folder")
-
-    async def body(client: RoostClient) -> None:
-        with progress_bar() as on_block:
-            engine = SyncEngine(client, root, on_block=on_block)
-            if once:
-                report = await engine.run_once()
-                _print_report(report)
-                c = engine.transfer.counters if engine.transfer else None
-                if c is not None:
-                    output.note(
-                        f"sent {c.blocks_sent} blocks ({c.bytes_sent} bytes), fetched"
-                        f" {c.blocks_fetched} blocks ({c.bytes_fetched} bytes),"
-                        f" {c.blocks_reused} re-used from disk"
-                    )
-                output.note(f"{engine.root} is in sync")
-                return
-            await engine.bind(watching=True)  # refused here, before saying it syncs
-            stop = asyncio.Event()
-            loop = asyncio.get_running_loop()
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                loop.add_signal_handler(sig, stop.set)
-            output.note(f"syncing {engine.root}; Ctrl-C to stop")
-            await run_forever(
-                engine,
-                stop,
-                on_report=_print_report,
-                on_offline=lambda why, d: output.note(f"offline ({why}); retrying in {d:.0f}s"),
-            )
-
-    with_client(body)
 
 
 @files_app.command("ls")

@@ -21,6 +21,7 @@ from cli import (
     profile,
     serve,
     social,
+    sync_command,
     tui,
 )
 from cli.configured import ConfiguredCommand
@@ -85,7 +86,7 @@ app.add_typer(outbox.app, name="outbox")
 social.register(app)
 blocking.register(app)
 app.add_typer(chat.app, name="chat")
-app.command()(files.sync)
+app.command()(sync_command.sync)
 app.command()(files.share)
 app.add_typer(files.files_app, name="files")
 app.add_typer(files.media_app, name="media")

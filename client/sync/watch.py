@@ -53,7 +53,9 @@ async def _run(
         while not stop.is_set():
             wake.clear()
             try:
-                report = await engine.run_once()
+                report = await _pass_unless_stopped(engine, stop)
+                if report is None:
+                    return
                 backoff.reset()
             except Unreachable as exc:
                 delay = backoff.next_delay()
@@ -78,6 +80,23 @@ async def _run(
             listener.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await watcher
+
+
+async def _pass_unless_stopped(engine: SyncEngine, stop: asyncio.Event) -> PassReport | None:
+    """One pass, cancelled as soon as `stop` is set (Ctrl-C must not wait for a large
+    download to finish; the download keeps what it fetched, `client.sync.partial`): None
+    then."""
+    running = asyncio.create_task(engine.run_once())
+    stopping = asyncio.create_task(stop.wait())
+    try:
+        await asyncio.wait([running, stopping], return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stopping.cancel()
+        if not running.done():
+            running.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await running  # its cleanup: the partial download kept, the lock released
+    return running.result() if not running.cancelled() else None
 
 
 async def _watch_disk(engine: SyncEngine, stop: asyncio.Event, wake: asyncio.Event) -> None:
