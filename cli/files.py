@@ -13,7 +13,7 @@ from typing import Annotated, Any
 import typer
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
 
-from cli import output
+from cli import file_commands, output
 from cli.options import AsJson, Force
 from cli.session import with_client
 from client.core import RoostClient
@@ -185,8 +185,13 @@ def get(
         Path | None, typer.Option("-o", "--output", help="Where to write it (a file or folder).")
     ] = None,
     force: Force = False,
+    recursive: Annotated[
+        bool, typer.Option("--recursive", "-r", help="A folder, with everything in it.")
+    ] = False,
 ) -> None:
-    """Download a file (never over an existing one without --force)."""
+    """Download a file, or a folder with -r (never over an existing file without --force)."""
+    if recursive:
+        return file_commands.get_folder(path, out, force)
     name = path.rstrip("/").rpartition("/")[2]
     dest = out / name if out is not None and out.is_dir() else out or Path(name)
 
@@ -203,13 +208,15 @@ def get(
 
 @files_app.command("put")
 def put(
-    file: Annotated[Path, typer.Argument(help="The local file to upload.")],
+    file: Annotated[Path, typer.Argument(help="The local file (or folder) to upload.")],
     path: Annotated[
         str | None, typer.Argument(help="Where in Roost; its name at the top by default.")
     ] = None,
     as_json: AsJson = False,
 ) -> None:
-    """Upload a file as a new version."""
+    """Upload a file as a new version; a folder, with everything in it."""
+    if file.is_dir():
+        return file_commands.put_folder(file, path, as_json)
 
     async def body(client: RoostClient) -> wire.Entry:
         with progress_bar() as on_block:

@@ -15,6 +15,7 @@ from cli import (
     chat,
     devices,
     export,
+    file_commands,
     files,
     outbox,
     password,
@@ -89,6 +90,7 @@ app.add_typer(chat.app, name="chat")
 app.command()(sync_command.sync)
 app.command()(files.share)
 app.add_typer(files.files_app, name="files")
+file_commands.register(files.files_app)
 app.add_typer(files.media_app, name="media")
 app.add_typer(admin.app, name="admin")
 app.command()(export.export)

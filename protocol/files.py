@@ -219,6 +219,22 @@ class Restore(msgspec.Struct, forbid_unknown_fields=True):
     client_id: ClientId | None = None
 
 
+class Move(msgspec.Struct, forbid_unknown_fields=True):
+    """Rename or move a file or folder (everything in it too) inside one namespace; the new
+    path's history goes on through the old one's. `parent_id`: the version of `src` the caller
+    saw (refused with `conflict` if it changed since); None: whatever is current."""
+
+    namespace_id: Id
+    src: Path
+    dst: Path
+    parent_id: Id | None = None
+    client_id: ClientId | None = None
+
+
+class Moved(msgspec.Struct):
+    entries: list[Entry]  # the new versions at the new paths, the moved path's first
+
+
 class Purge(msgspec.Struct, forbid_unknown_fields=True):
     namespace_id: Id
     path: Path  # a file, or a folder: every path under it
@@ -576,6 +592,13 @@ SPECS = [
     OpSpec("files.commit", Commit, CommitResult, write=True, summary="commit new versions"),
     OpSpec("files.history", History, Versions, summary="every version of a path"),
     OpSpec("files.restore", Restore, Entry, write=True, summary="make an old version current"),
+    OpSpec(
+        "files.move",
+        Move,
+        Moved,
+        write=True,
+        summary="rename or move a file or folder, its history kept",
+    ),
     OpSpec(
         "files.purge",
         Purge,

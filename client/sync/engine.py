@@ -310,7 +310,7 @@ class SyncEngine:
 
     def _record(self, report: PassReport, before: Totals, error: str | None = None) -> None:
         moved = Totals.between(before, self.transfer.counters if self.transfer else None)
-        pending = [f"{p}: {why}" for p, why in report.refused]
+        pending = [f"{p}: {why}" for p, why in report.refused + report.skipped]
         pending += [f"{p}: still being written" for p in report.settling]
         sync_status.record(
             self.client.home.path,

@@ -1,0 +1,35 @@
+"""The file commands of a member of a share, through the real server and client core: a
+shared folder fetched whole writes no dotfile and nothing outside its target; a viewer can
+neither remove nor move."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from client.errors import ClientError
+from client.file_commands import FileCommands
+from client.files import RemoteFiles
+from tests.files.helpers import Device, share_with
+
+
+async def test_a_member_gets_a_shared_folder_without_dotfiles_or_escapes(
+    alice_and_bob: tuple[Device, Device], tmp_path: Path
+) -> None:
+    alice, bob = alice_and_bob
+    alice.write("team/.bashrc", "alias ls='rm -rf ~'")
+    alice.write("team/sub/..evil", "x")
+    alice.write("team/plan.txt", "the plan")
+    await alice.sync()
+    await share_with(alice, "team", bob, "viewer")
+    commands = FileCommands(RemoteFiles(bob.client))
+    out = tmp_path / "bob-got"
+    plan = await commands.plan_get("team", out)
+    await commands.get_folder(plan)
+    got = sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file())
+    assert got == ["bashrc", "plan.txt", "sub/evil"]  # no dotfile; nothing outside `out`
+    with pytest.raises(ClientError, match="viewer"):
+        await commands.remove("team/plan.txt")
+    with pytest.raises(ClientError, match="viewer"):
+        await commands.move("team/plan.txt", "team/other.txt")
