@@ -28,10 +28,10 @@ def new_path(path: str, src: str, dst: str) -> str:
 
 
 async def move(ctx: OpContext, args: wire.Move) -> wire.Moved:
-    ns = await namespace_of(ctx, args.namespace_id, write=True)
     src, dst = wire.validate_path(args.src), wire.validate_path(args.dst)
     if problem := move_problem(src, dst):
         raise RoostError(ErrorCode.INVALID_ARGS, problem)
+    ns = await namespace_of(ctx, args.namespace_id, write=True)
     files, tx = ctx.services.files, ctx.write_tx
     moving = await files.live_under(tx, ns.id, src)
     top = next((v for v in moving if v.path == src), None)
