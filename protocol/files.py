@@ -235,6 +235,21 @@ class Moved(msgspec.Struct):
     entries: list[Entry]  # the new versions at the new paths, the moved path's first
 
 
+class SpaceUse(msgspec.Struct):
+    """What the caller's storage holds (`files.usage`): sizes as the files are (`*_bytes`)
+    and as the server keeps them, identical content once per namespace (`*_stored`)."""
+
+    current_files: int
+    current_bytes: int
+    current_stored: int
+    old_versions: int  # kept versions that are not current: edits, deletions, folders
+    old_bytes: int
+    old_stored: int  # content only old versions hold
+    attachments: int
+    attachment_bytes: int
+    counted_bytes: int  # what the quota counts: every version and attachment at its size
+
+
 class Purge(msgspec.Struct, forbid_unknown_fields=True):
     namespace_id: Id
     path: Path  # a file, or a folder: every path under it
@@ -605,6 +620,12 @@ SPECS = [
         Purged,
         write=True,
         summary="forget every old version of a path, keeping the current one",
+    ),
+    OpSpec(
+        "files.usage",
+        Empty,
+        SpaceUse,
+        summary="the caller's storage: current files, old versions, attachments",
     ),
     OpSpec("files.share", Share, ShareInfo, write=True, summary="invite a user to a folder"),
     OpSpec(

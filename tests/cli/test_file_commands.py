@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
@@ -157,3 +158,27 @@ async def test_get_and_put_a_whole_folder(alice: Home, tmp_path: Path) -> None:
     assert kept.read_text() == "# photos"
     file_as_folder = await alice.run("files", "get", "-r", "photos/2025/index.md")
     assert file_as_folder.code == 1 and "is a file" in file_as_folder.stderr
+
+
+async def test_usage_shows_current_files_kept_versions_and_attachments_apart(
+    alice: Home, tmp_path: Path
+) -> None:
+    same = tmp_path / "same.bin"
+    same.write_bytes(os.urandom(100_000))
+    await alice.ok("files", "put", str(same), "a.bin")
+    await alice.ok("files", "put", str(same), "copy/a.bin")  # identical content: stored once
+    edited = tmp_path / "edited.bin"
+    edited.write_bytes(os.urandom(50_000))
+    await alice.ok("files", "put", str(edited), "notes.bin")
+    await alice.ok("files", "put", str(same), "notes.bin")  # its old version is kept
+    await alice.ok("media", "put", str(edited))
+    space = json.loads((await alice.ok("usage", "--json")).stdout)["space"]
+    assert (space["current_files"], space["current_bytes"]) == (3, 300_000)
+    assert space["current_stored"] == 100_000
+    assert (space["old_bytes"], space["old_stored"]) == (50_000, 50_000)
+    assert space["old_versions"] == 1  # notes.bin's first version
+    assert (space["attachments"], space["attachment_bytes"]) == (1, 50_000)
+    assert space["counted_bytes"] == 400_000
+    shown = (await alice.ok("usage")).stdout
+    assert "current files: 3 files, 293.0 KiB (97.7 KiB stored: identical content once)" in shown
+    assert "attachments: 1, 48.8 KiB" in shown

@@ -102,9 +102,7 @@ async def test_dry_run_says_what_a_pass_would_do_and_changes_nothing(
     assert again.stdout == "" and "already in sync" in again.stderr
 
 
-async def test_status_shows_the_last_pass_and_what_is_pending(
-    alice: Home, tmp_path: Path
-) -> None:
+async def test_status_shows_the_last_pass_and_what_is_pending(alice: Home, tmp_path: Path) -> None:
     none = await alice.ok("sync", "status")
     assert "running: no" in none.stdout and "none yet" in none.stdout
     ws = tmp_path / "ws"

@@ -607,6 +607,7 @@ ROWS: dict[str, Row] = {
             "client_id": key(),
         },
     ),
+    "files.usage": Row([allowed(empty)], open_because=OWN),
     "files.purge": Row(
         [
             refused("not_found")(lambda w: {"namespace_id": w.ids["home"], "path": DIARY_PATH}),

@@ -51,9 +51,7 @@ async def test_ctrl_c_mid_download_exits_130_and_the_next_sync_resumes(
     )  # fmt: skip
     try:
         async with asyncio.timeout(60 * SECOND):  # half way: some blocks written, not all
-            while not any(
-                p.stat().st_size >= 8 << 20 for p in workspace.glob(TEMP_PREFIX + "*")
-            ):
+            while not any(p.stat().st_size >= 8 << 20 for p in workspace.glob(TEMP_PREFIX + "*")):
                 assert proc.returncode is None, "roost sync exited before downloading"
                 await asyncio.sleep(0.01)
         proc.send_signal(signal.SIGINT)
