@@ -92,6 +92,8 @@ class FileCommands:
                 " move inside one, or get and put the file"
             )
         to = target.path
+        if to == where.path:  # the same name, perhaps typed in another Unicode form
+            raise ClientError(f"{src!r} is already there")
         into = await self.files.current(target) if to else None
         if not to or (into is not None and not into.deleted and into.kind == "dir"):
             to = f"{to}/{where.path.rpartition('/')[2]}" if to else where.path.rpartition("/")[2]

@@ -4,6 +4,7 @@ neither remove nor move."""
 
 from __future__ import annotations
 
+import unicodedata
 from pathlib import Path
 
 import pytest
@@ -33,3 +34,21 @@ async def test_a_member_gets_a_shared_folder_without_dotfiles_or_escapes(
         await commands.remove("team/plan.txt")
     with pytest.raises(ClientError, match="viewer"):
         await commands.move("team/plan.txt", "team/other.txt")
+
+
+async def test_names_typed_in_nfd_are_the_nfc_paths_they_look_like(
+    pair: tuple[Device, Device],
+) -> None:
+    laptop, desktop = pair
+    nfc = "Café"
+    nfd = unicodedata.normalize("NFD", nfc)
+    commands = FileCommands(RemoteFiles(laptop.client))
+    made = await commands.make_folder(nfd)
+    assert made.path == nfc
+    with pytest.raises(ClientError, match="exists"):
+        await commands.make_folder(nfc)
+    with pytest.raises(ClientError, match="already there"):
+        await commands.move(nfc, nfd)
+    await commands.move(nfd, f"{nfd} 2026")
+    await desktop.sync()
+    assert desktop.listing() == [f"{nfc} 2026"]
