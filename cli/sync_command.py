@@ -150,7 +150,7 @@ class Progress:
             transient=True,
         )
         with self.bar:
-            self.task = self.bar.add_task("looking for changes", total=None)
+            self.task = self.bar.add_task("syncing", total=None, visible=False)
             yield self
 
     def on_plan(self, states: list[Any]) -> None:
@@ -158,16 +158,16 @@ class Progress:
 
         moving = (Action.UPLOAD, Action.DOWNLOAD, Action.CONFLICT)
         total = sum(s.size for s in states if s.action in moving and s.kind == "file")
-        if self.bar is not None:
-            self.bar.reset(self.task, total=total, description="syncing")
+        if self.bar is not None:  # nothing to move (or only deletions): no bar to show
+            self.bar.reset(self.task, total=total, description="syncing", visible=total > 0)
 
     def on_block(self, _hash: str, n: int) -> None:
         if self.bar is not None:
             self.bar.advance(self.task, n)
 
     def idle(self) -> None:
-        if self.bar is not None:
-            self.bar.reset(self.task, total=0, description="in sync")
+        if self.bar is not None:  # the "in sync" line says it; an empty bar would say 0/0
+            self.bar.reset(self.task, total=None, visible=False)
 
 
 def pass_summary(report: Any) -> str:
@@ -313,11 +313,15 @@ def show_status(as_json: bool) -> None:
         f"last pass: {_when(last.finished_at_ms)} ({_ago(last.finished_at_ms)}), {state}",
         markup=False,
     )
-    output.stdout.print(
-        f"  uploaded {last.uploaded}, downloaded {last.downloaded}, deleted {last.deleted},"
-        f" conflicted copies {last.conflicts}; {last.totals}",
-        markup=False,
-    )
+    if last.changed_at_ms is None:
+        output.stdout.print("last change: none since this folder was last synced", markup=False)
+    else:
+        output.stdout.print(
+            f"last change: {_when(last.changed_at_ms)}: uploaded {last.uploaded}, downloaded"
+            f" {last.downloaded}, deleted {last.deleted}, conflicted copies {last.conflicts};"
+            f" {last.totals}",
+            markup=False,
+        )
     if not last.pending:
         output.stdout.print("pending: nothing", markup=False)
     for item in last.pending:

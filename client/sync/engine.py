@@ -128,7 +128,8 @@ class PassReport:
     settling: list[str] = field(default_factory=list)  # still being written: a later pass
     hashed: int = 0
     moved: Totals = field(default_factory=Totals)  # what `run_once` sent and fetched
-    seconds: float = 0.0  # how long `run_once` took
+    seconds: float = 0.0  # how long `run_once` worked (its waits for files to settle aside)
+    waited: float = 0.0
     # Something this pass left for the next one: a conflicted copy to upload, a commit that
     # lost a race, a file that changed while it was read, a download or deletion held back.
     unsettled: bool = False
@@ -304,7 +305,7 @@ class SyncEngine:
                 self._record(PassReport(), before, error=why)
                 raise
             total.moved = Totals.between(before, self.transfer.counters if self.transfer else None)
-            total.seconds = time.monotonic() - started
+            total.seconds = time.monotonic() - started - total.waited
             self._record(total, before)
             return total
 
@@ -312,8 +313,8 @@ class SyncEngine:
         moved = Totals.between(before, self.transfer.counters if self.transfer else None)
         pending = [f"{p}: {why}" for p, why in report.refused + report.skipped]
         pending += [f"{p}: still being written" for p in report.settling]
-        sync_status.record(
-            self.client.home.path,
+        home = self.client.home.path
+        last = sync_status.carry_over(
             sync_status.LastPass(
                 root=str(self.root),
                 finished_at_ms=sync_status.now_ms(),
@@ -326,7 +327,10 @@ class SyncEngine:
                 pending=pending,
                 totals=sync_status.totals_line(moved),
             ),
+            sync_status.read(home),
+            acted=report.acted,
         )
+        sync_status.record(home, last)
 
     async def _passes(self) -> PassReport:
         total = PassReport()
@@ -335,6 +339,7 @@ class SyncEngine:
             total.merge(report)
             if report.settling:  # files still being written: once they rest
                 await asyncio.sleep(self.settle_ms / 1000)
+                total.waited += self.settle_ms / 1000
                 continue
             # A pass that did all it planned leaves nothing for another to find (a
             # second one cost ~0.4 s per 10,000 files, re-reading its own commits).

@@ -83,6 +83,25 @@ class LastPass(msgspec.Struct, omit_defaults=True):
     conflicts: int = 0
     pending: list[str] = msgspec.field(default_factory=list)  # "path: why", one a line
     totals: str = ""  # `totals_line` of the pass
+    # The counts and totals above are of the last pass that changed something, at this
+    # time (an idle pass of a running sync does not hide what the one before it did).
+    changed_at_ms: int | None = None
+
+
+def carry_over(new: LastPass, before: LastPass | None, *, acted: bool) -> LastPass:
+    """`new`, keeping what the last pass that changed something did when this one changed
+    nothing (same folder, no error)."""
+    if acted or not new.ok or before is None or before.root != new.root:
+        return msgspec.structs.replace(new, changed_at_ms=new.finished_at_ms if acted else None)
+    return msgspec.structs.replace(
+        new,
+        uploaded=before.uploaded,
+        downloaded=before.downloaded,
+        deleted=before.deleted,
+        conflicts=before.conflicts,
+        totals=before.totals,
+        changed_at_ms=before.changed_at_ms,
+    )
 
 
 def status_path(home: Path) -> Path:

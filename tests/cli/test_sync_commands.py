@@ -115,6 +115,9 @@ async def test_status_shows_the_last_pass_and_what_is_pending(alice: Home, tmp_p
     assert ", ok" in shown.stdout and "uploaded 1," in shown.stdout
     assert "sent 1 block, 5 B" in shown.stdout
     assert "pending: back\\slash.txt: backslashes are not allowed" in shown.stdout
+    await alice.ok("sync", str(ws), "--once")  # nothing to do: what the last change did stays
+    idle = await alice.ok("sync", "status")
+    assert "last change:" in idle.stdout and "uploaded 1," in idle.stdout, idle.stdout
     status = json.loads((await alice.ok("sync", "status", "--json")).stdout)
     assert status["running"] is False and status["last_pass"]["uploaded"] == 1
     extra = await alice.run("sync", "status", str(ws))
