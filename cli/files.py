@@ -18,7 +18,7 @@ from cli.options import AsJson, Force
 from cli.session import with_client
 from client.core import RoostClient
 from client.errors import ClientError
-from client.files import RemoteFiles
+from client.files import RemoteFiles, local_name
 from client.sync.engine import PassReport, mounted_aside_note, restored_note
 from protocol import files as wire
 
@@ -192,7 +192,7 @@ def get(
     """Download a file, or a folder with -r (never over an existing file without --force)."""
     if recursive:
         return file_commands.get_folder(path, out, force)
-    name = path.rstrip("/").rpartition("/")[2]
+    name = local_name(path.rstrip("/").rpartition("/")[2])  # a share's .bashrc: as bashrc
     dest = out / name if out is not None and out.is_dir() else out or Path(name)
 
     async def body(client: RoostClient) -> wire.Entry:

@@ -17,6 +17,13 @@ import msgspec
 from client.core import Written
 from client.errors import ClientError
 from client.files import Located, RemoteFiles, local_name, refuse_overwrite
+from client.limits import (
+    entries_problem,
+    fetch_usage,
+    quota_problem,
+    upload_group_bytes,
+    upload_problem,
+)
 from client.sync.ignore import MARKER, Ignore
 from client.sync.scan import hash_file
 from client.sync.transfer import Received, sources_of
@@ -217,21 +224,40 @@ class FileCommands:
                 items.append(wire.CommitItem(rel, parent_of(rel), wire.Kind.DIR))
         transfer = await self.files.transfer()
         transfer.on_block = (lambda _h, n: on_bytes(n)) if on_bytes else None
+        usage = await fetch_usage(self.files.client.call)
+        for f in files:
+            if problem := upload_problem(str(f), f.stat().st_size, usage):
+                raise ClientError(problem)
+        total = sum(f.stat().st_size for f in files)
+        if where.namespace.kind == "home" and (
+            problem := quota_problem(total, usage)
+            or entries_problem(usage, len(files) + len(folders) + 1)
+        ):
+            raise ClientError(problem)  # before a byte is sent: the commit would be refused
+        # The server lets only so much wait for a commit: a large folder commits as it goes.
+        budget = upload_group_bytes(usage)
+        done: list[wire.Entry] = []
+        waiting = 0
         for f in files:
             chunks = await asyncio.to_thread(hash_file, f)
             if await transfer.upload(None, sources_of(f, chunks)):
                 raise ClientError(f"{f} changed while it was being sent; try again")
             rel = remote(f)
+            size = sum(n for _, n in chunks)
             items.append(
                 wire.CommitItem(
                     rel,
                     parent_of(rel),
-                    size=sum(n for _, n in chunks),
+                    size=size,
                     mtime_ms=int(f.stat().st_mtime * 1000),
                     blocks=[h for h, _ in chunks],
                 )
             )
-        return await self._commit(where, items)
+            waiting += size
+            if budget is not None and waiting >= budget:
+                done += await self._commit(where, items)
+                items, waiting = [], 0
+        return done + (await self._commit(where, items) if items else [])
 
     # ------------------------------------------------------------------ helpers
     async def _file(self, path: str) -> wire.Entry:

@@ -8,6 +8,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
+from pathlib import Path
 
 import watchfiles
 
@@ -103,8 +104,20 @@ async def _watch_disk(engine: SyncEngine, stop: asyncio.Event, wake: asyncio.Eve
     async for changes in watchfiles.awatch(
         engine.root, stop_event=stop, debounce=DEBOUNCE_MS, recursive=True
     ):
-        if any(TEMP_PREFIX not in path for _, path in changes):
+        if any(_counts(engine, path) for _, path in changes):
             wake.set()
+
+
+def _counts(engine: SyncEngine, path: str) -> bool:
+    """Whether a change on disk may matter to a pass: not the engine's own temp files, nor
+    one the ignore rules leave alone (a browser writing its .crdownload wakes nothing)."""
+    if TEMP_PREFIX in path:
+        return False
+    try:
+        rel = Path(path).relative_to(engine.root).as_posix()
+    except ValueError:
+        return True
+    return rel == "." or not engine.ignore.ignored(rel)
 
 
 async def _listen(events: asyncio.Queue, wake: asyncio.Event) -> None:  # type: ignore[type-arg]

@@ -65,6 +65,13 @@ async def test_mkdir_rm_and_cat(alice: Home, tmp_path: Path) -> None:
     missing = await alice.run("files", "cat", "nothing.txt")
     assert missing.code == 1 and "no file 'nothing.txt'" in missing.stderr
 
+    await alice.ok("files", "put", str(text), "projects/.bashrc")
+    here = tmp_path / "here"
+    here.mkdir()
+    await alice.ok("files", "get", "projects/.bashrc", cwd=here)
+    assert [p.name for p in here.iterdir()] == ["bashrc"]  # never a dotfile by itself
+    await alice.ok("files", "rm", "projects/.bashrc")
+
     whole = await alice.run("files", "rm", "projects")
     assert whole.code == 1 and "add -r" in whole.stderr and "3 items" in whole.stderr
     await alice.ok("files", "rm", "projects/notes.txt")
@@ -182,3 +189,23 @@ async def test_usage_shows_current_files_kept_versions_and_attachments_apart(
     shown = (await alice.ok("usage")).stdout
     assert "current files: 3 files, 293.0 KiB (97.7 KiB stored: identical content once)" in shown
     assert "attachments: 1, 48.8 KiB" in shown
+
+
+async def test_a_folder_over_the_quota_is_refused_before_a_byte_is_sent(
+    make_home: Callable[[str, str], Home], tmp_path: Path
+) -> None:
+    server = await ServerProcess(tmp_path / "data", extra_args=("--quota", "1MiB")).start()
+    try:
+        alice = make_home("alice", server.url)
+        await alice.register("alice")
+        big = tmp_path / "videos"
+        big.mkdir()
+        for i in range(3):
+            (big / f"clip{i}.bin").write_bytes(os.urandom(400_000))
+        refused = await alice.run("files", "put", str(big))
+        assert refused.code == 1 and "quota" in refused.stderr, refused.stderr
+        assert refused.stderr.count("\n") == 1
+        usage = json.loads((await alice.ok("usage", "--json")).stdout)
+        assert usage["uncommitted_bytes"] == 0 and usage["space"]["current_files"] == 0
+    finally:
+        await server.kill()
