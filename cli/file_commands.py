@@ -86,13 +86,15 @@ def _bar(total: int, what: str) -> Iterator[Any]:
     if not output.stderr.is_terminal:
         yield None
         return
-    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
+    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn
+
+    from cli.progress_rate import AverageRate
 
     bar = Progress(
         TextColumn("{task.description}"),
         BarColumn(),
         DownloadColumn(binary_units=True),
-        TransferSpeedColumn(),
+        AverageRate(),
         console=output.stderr,
         transient=True,
     )

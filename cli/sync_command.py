@@ -133,19 +133,16 @@ class Progress:
         if not output.stderr.is_terminal:
             yield self
             return
-        from rich.progress import (
-            BarColumn,
-            DownloadColumn,
-            TextColumn,
-            TransferSpeedColumn,
-        )
+        from rich.progress import BarColumn, DownloadColumn, TextColumn
         from rich.progress import Progress as Bar
+
+        from cli.progress_rate import AverageRate
 
         self.bar = Bar(
             TextColumn("{task.description}"),
             BarColumn(),
             DownloadColumn(binary_units=True),
-            TransferSpeedColumn(),
+            AverageRate(),
             console=output.stderr,
             transient=True,
         )

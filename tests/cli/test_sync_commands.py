@@ -157,3 +157,15 @@ async def test_install_service_writes_a_user_unit_and_never_over_another(
     assert forced.code == 0 and f'"sync" "{other}"' in unit.read_text()
     missing = await run_with(alice, env, "sync", "install-service")
     assert missing.code == 1 and "name the folder" in missing.stderr
+
+
+def test_the_bar_rate_is_the_average_since_it_started() -> None:
+    from types import SimpleNamespace
+
+    from cli.progress_rate import AverageRate
+
+    column = AverageRate()
+    burst = SimpleNamespace(completed=4 << 30, elapsed=0.01)  # found on disk at once
+    assert column.render(burst).plain == ""
+    steady = SimpleNamespace(completed=30 << 20, elapsed=3.0)
+    assert column.render(steady).plain == "10.0 MiB/s"
