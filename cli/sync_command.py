@@ -235,33 +235,45 @@ DRY_RUN_LABELS = {
 }
 
 
-async def _dry_run(client: RoostClient, root: Path, as_json: bool) -> None:
+async def planned_changes(client: RoostClient, root: Path) -> tuple[list[Any], bool]:
+    """What a pass of `root` would do now (paths that change), and whether the server's side
+    is the last one seen (offline)."""
     from client.sync.engine import SyncEngine
 
+    preview = await SyncEngine(client, root).preview()
+    return [s for s in preview.paths if s.action.value in DRY_RUN_LABELS], preview.offline
+
+
+def planned_summary(planned: list[Any]) -> str:
+    """`1 to upload (2.9 KiB); 2 to download (4.0 MiB)`, or "" when nothing would change."""
+    return "; ".join(
+        f"{len(of)} to {label.removeprefix('would ')} ({output.size(sum(s.size for s in of))})"
+        for action, label in DRY_RUN_LABELS.items()
+        if (of := [s for s in planned if s.action.value == action])
+    )
+
+
+def _planned_json(planned: list[Any]) -> list[dict[str, Any]]:
+    return [
+        {"path": s.path, "action": s.action.value, "kind": s.kind, "size": s.size} for s in planned
+    ]
+
+
+async def _dry_run(client: RoostClient, root: Path, as_json: bool) -> None:
     if not root.is_dir():
         raise ClientError(f"{root} does not exist: a sync would make it and download into it")
-    preview = await SyncEngine(client, root).preview()
-    planned = [s for s in preview.paths if s.action.value in DRY_RUN_LABELS]
+    planned, offline = await planned_changes(client, root)
     if as_json:
-        output.print_json(
-            [
-                {"path": s.path, "action": s.action.value, "kind": s.kind, "size": s.size}
-                for s in planned
-            ]
-        )
+        output.print_json(_planned_json(planned))
         return
     for s in planned:
         what = "folder" if s.kind == "dir" else output.size(s.size)
         output.stdout.print(
             f"{DRY_RUN_LABELS[s.action.value]}: {output.line(s.path)} ({what})", markup=False
         )
-    said = "; ".join(
-        f"{len(of)} to {label.removeprefix('would ')} ({output.size(sum(s.size for s in of))})"
-        for action, label in DRY_RUN_LABELS.items()
-        if (of := [s for s in planned if s.action.value == action])
-    )
-    offline = " (offline: from the last view of the server)" if preview.offline else ""
-    output.note(f"dry run, nothing changed{offline}: {said or 'already in sync'}")
+    said = planned_summary(planned)
+    from_cache = " (offline: from the last view of the server)" if offline else ""
+    output.note(f"dry run, nothing changed{from_cache}: {said or 'already in sync'}")
 
 
 # ---------------------------------------------------------------------------- status
@@ -282,9 +294,20 @@ def show_status(as_json: bool) -> None:
     from client.sync import status
     from client.sync.lock import home_holder
 
-    home = ClientHome.from_env().path
+    client_home = ClientHome.from_env()
+    home = client_home.path
     holder = home_holder(home)
     last = status.read(home)
+    # Not running: what is waiting is what a pass would do now (a running sync acts on it).
+    waiting: tuple[list[Any], bool] | None = None
+    unknown: str | None = None  # why what is waiting cannot be told
+    if holder is None and last is not None and client_home.account() is not None:
+        root = Path(last.root)
+        if root.is_dir():
+            try:
+                waiting = with_client(lambda c: planned_changes(c, root))
+            except ClientError as exc:  # offline with nothing cached yet, say
+                unknown = str(exc)
     if as_json:
         output.print_json(
             {
@@ -292,6 +315,7 @@ def show_status(as_json: bool) -> None:
                 "pid": holder.pid if holder else None,
                 "folder": holder.root if holder and holder.root else last.root if last else None,
                 "last_pass": last,
+                "next_pass": _planned_json(waiting[0]) if waiting else None,
             }
         )
         return
@@ -319,6 +343,13 @@ def show_status(as_json: bool) -> None:
             f" {last.totals}",
             markup=False,
         )
+    if unknown is not None:
+        output.stdout.print(f"waiting: unknown ({output.line(unknown)})", markup=False)
+    if waiting is not None:
+        said = planned_summary(waiting[0])
+        from_cache = " (offline: from the last view of the server)" if waiting[1] else ""
+        said = f"{said}: roost sync {last.root} does it" if said else "nothing to sync"
+        output.stdout.print(f"waiting{from_cache}: {output.line(said)}", markup=False)
     if not last.pending:
         output.stdout.print("pending: nothing", markup=False)
     for item in last.pending:

@@ -115,9 +115,14 @@ async def test_status_shows_the_last_pass_and_what_is_pending(alice: Home, tmp_p
     assert ", ok" in shown.stdout and "uploaded 1," in shown.stdout
     assert "sent 1 block, 5 B" in shown.stdout
     assert "pending: back\\slash.txt: backslashes are not allowed" in shown.stdout
+    assert "waiting: nothing to sync" in shown.stdout
+    (ws / "later.txt").write_text("written while no sync runs")
+    waiting = await alice.ok("sync", "status")
+    assert f"waiting: 1 to upload (26 B): roost sync {ws} does it" in waiting.stdout
     await alice.ok("sync", str(ws), "--once")  # nothing to do: what the last change did stays
     idle = await alice.ok("sync", "status")
     assert "last change:" in idle.stdout and "uploaded 1," in idle.stdout, idle.stdout
+    assert "waiting: nothing to sync" in idle.stdout
     status = json.loads((await alice.ok("sync", "status", "--json")).stdout)
     assert status["running"] is False and status["last_pass"]["uploaded"] == 1
     extra = await alice.run("sync", "status", str(ws))
@@ -132,7 +137,8 @@ async def test_status_records_a_failed_pass(
     failed = await alice.run("sync", str(ws), "--once")
     assert failed.code == 1
     shown = await alice.ok("sync", "status")
-    assert "failed:" in shown.stdout, shown.stdout
+    assert "failed: cannot reach" in shown.stdout, shown.stdout
+    assert "waiting: unknown (cannot reach" in shown.stdout
 
 
 async def test_install_service_writes_a_user_unit_and_never_over_another(
