@@ -329,6 +329,8 @@ def show_status(as_json: bool) -> None:
         output.stdout.print("last pass: none yet from this Roost home", markup=False)
         return
     state = "ok" if last.ok else f"failed: {output.line(last.error or 'unknown error')}"
+    if last.error == status.STOPPED:
+        state = status.STOPPED
     output.stdout.print(f"folder: {output.line(last.root)}", markup=False)
     output.stdout.print(
         f"last pass: {_when(last.finished_at_ms)} ({_ago(last.finished_at_ms)}), {state}",

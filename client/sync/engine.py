@@ -301,7 +301,7 @@ class SyncEngine:
                 total = await self._passes()
             except BaseException as exc:
                 cancelled = isinstance(exc, asyncio.CancelledError | KeyboardInterrupt)
-                why = "stopped during a pass" if cancelled else str(exc) or type(exc).__name__
+                why = sync_status.STOPPED if cancelled else str(exc) or type(exc).__name__
                 self._record(PassReport(), before, error=why)
                 raise
             total.moved = Totals.between(before, self.transfer.counters if self.transfer else None)

@@ -17,6 +17,7 @@ from client.sync.transfer import Counters
 from protocol.sizes import format_size
 
 STATUS_FILE = "sync-status.json"
+STOPPED = "stopped before it finished (Ctrl-C or SIGTERM); the next pass goes on from there"
 
 
 @dataclass(frozen=True)

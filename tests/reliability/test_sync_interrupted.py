@@ -14,6 +14,8 @@ from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urlparse
 
+import pytest
+
 from client.sync.ignore import TEMP_PREFIX
 from client.sync.partial import PARTIAL_PREFIX
 from storage.content.chunker import chunk_file
@@ -29,8 +31,12 @@ def temp_files(root: Path) -> list[str]:
     return sorted(p.name for p in root.rglob("*") if p.name.startswith(TEMP_PREFIX))
 
 
+@pytest.mark.parametrize("mode", [[], ["--once"]], ids=["watching", "once"])
 async def test_ctrl_c_mid_download_exits_130_and_the_next_sync_resumes(
-    server_process: ServerProcess, make_home: Callable[[str, str], Home], tmp_path: Path
+    server_process: ServerProcess,
+    make_home: Callable[[str, str], Home],
+    tmp_path: Path,
+    mode: list[str],
 ) -> None:
     big = tmp_path / "big.bin"
     big.write_bytes(random.Random(3).randbytes(40_000_000))
@@ -46,7 +52,7 @@ async def test_ctrl_c_mid_download_exits_130_and_the_next_sync_resumes(
     await desktop.login("alice", device="desktop")
     workspace = tmp_path / "desktop"
     proc = await asyncio.create_subprocess_exec(
-        *roost_command(), "sync", str(workspace), env=desktop.env(),
+        *roost_command(), "sync", str(workspace), *mode, env=desktop.env(),
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
     )  # fmt: skip
     try:
@@ -63,6 +69,8 @@ async def test_ctrl_c_mid_download_exits_130_and_the_next_sync_resumes(
             await proc.wait()
     stderr = err.decode()
     assert proc.returncode == 130, stderr
+    stopped = await desktop.ok("sync", "status")
+    assert "stopped before it finished (Ctrl-C or SIGTERM)" in stopped.stdout, stopped.stdout
     assert "error" not in stderr.lower(), stderr
     assert not (workspace / "big.bin").exists()
     left = temp_files(workspace)
@@ -78,4 +86,5 @@ async def test_ctrl_c_mid_download_exits_130_and_the_next_sync_resumes(
     assert temp_files(workspace) == []
     status = await desktop.ok("sync", "status")
     assert "last pass" in status.stdout and ", ok" in status.stdout, status.stdout
+    assert "downloaded 1," in status.stdout
     await proxy.close()
