@@ -52,3 +52,28 @@ async def test_names_typed_in_nfd_are_the_nfc_paths_they_look_like(
     await commands.move(nfd, f"{nfd} 2026")
     await desktop.sync()
     assert desktop.listing() == [f"{nfc} 2026"]
+
+
+async def test_a_move_keeps_history_and_usage_counts_content_once_on_every_engine(
+    pair: tuple[Device, Device],
+) -> None:
+    laptop, desktop = pair
+    laptop.write("docs/plan.txt", "v1")
+    laptop.write("docs/copy.txt", "v1")  # the same content: stored once
+    await laptop.sync()
+    laptop.write("docs/plan.txt", "v2!")
+    await laptop.sync()
+    files = RemoteFiles(laptop.client)
+    commands = FileCommands(files)
+    await commands.move("docs", "archive")
+    history = await files.history("archive/plan.txt")
+    assert [(v.path, v.size) for v in history] == [
+        ("archive/plan.txt", 3), ("docs/plan.txt", 3), ("docs/plan.txt", 2),
+    ]  # fmt: skip
+    await files.restore("archive/plan.txt", history[-1].version_id)
+    await desktop.sync()
+    assert desktop.listing() == ["archive", "archive/copy.txt", "archive/plan.txt"]
+    assert desktop.read("archive/plan.txt") == b"v1"
+    space = await laptop.client.call("files.usage")
+    assert (space.current_files, space.current_bytes, space.current_stored) == (2, 4, 2)
+    assert space.old_stored == 3  # "v2!" is only in old versions now
