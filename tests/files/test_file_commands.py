@@ -77,3 +77,21 @@ async def test_a_move_keeps_history_and_usage_counts_content_once_on_every_engin
     space = await laptop.client.call("files.usage")
     assert (space.current_files, space.current_bytes, space.current_stored) == (2, 4, 2)
     assert space.old_stored == 3  # "v2!" is only in old versions now
+
+
+async def test_an_editor_of_a_share_renames_inside_it_and_the_owner_sees_it(
+    alice_and_bob: tuple[Device, Device],
+) -> None:
+    alice, bob = alice_and_bob
+    alice.write("team/plan.txt", "alice wrote this")
+    await alice.sync()
+    await share_with(alice, "team", bob, "editor")
+    commands = FileCommands(RemoteFiles(bob.client))
+    await commands.make_folder("team/done")
+    await commands.move("team/plan.txt", "team/done")  # into the folder, as mv does
+    with pytest.raises(ClientError, match="different places"):
+        await commands.move("team/done/plan.txt", "mine.txt")
+    await alice.sync()
+    assert alice.listing() == ["team", "team/done", "team/done/plan.txt"]
+    history = await RemoteFiles(alice.client).history("team/done/plan.txt")
+    assert [v.device for v in history] == [bob.client.home.require_account().device_name, "a1"]
