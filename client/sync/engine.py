@@ -453,7 +453,7 @@ class SyncEngine:
                         await self._pull(conn, mount)
             except Unreachable:
                 offline = True
-        found = await scan(self.root, self.ignore, self.index)
+        found = await scan(self.root, self.ignore, self.index, rename=False)  # changes nothing
         # A folder that lost its marker is synced afresh (`_check_marker`): show it so.
         afresh = not (self.root / MARKER).is_file()
         afresh = afresh or await self.index.root() != str(self.root)  # not this device's yet

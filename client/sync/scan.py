@@ -59,7 +59,7 @@ class ScanResult:
 
 
 def walk(
-    root: Path, ignore: Ignore
+    root: Path, ignore: Ignore, rename: bool = True
 ) -> tuple[dict[str, os.stat_result], list[tuple[str, str]], list[str]]:
     """Every path's stat, the names the server would refuse (with why), and the unreadable
     folders. Names are NFC, as the server keeps them: see `nfc_name`."""
@@ -81,7 +81,7 @@ def walk(
         for entry in entries:
             if entry.is_symlink():
                 continue
-            name, why = nfc_name(folder, entry.name, names)
+            name, why = nfc_name(folder, entry.name, names) if rename else (entry.name, None)
             rel = f"{rel_dir}/{name}" if rel_dir else name
             is_dir = entry.is_dir()
             if ignore.ignored(rel, is_dir):
@@ -176,12 +176,15 @@ async def scan(
     on_chunk: OnChunk | None = None,
     *,
     settle_ns: int = 0,
+    rename: bool = True,
 ) -> ScanResult:
     """With `on_chunk`, the chunks of large files being hashed are shown to it as they are
     found (a sync starts sending them at once). A changed file modified less than
-    `settle_ns` ago is left out (`ScanResult.settling`)."""
+    `settle_ns` ago is left out (`ScanResult.settling`). `rename=False` (a preview, which
+    changes nothing) leaves a name in another Unicode form as it is instead of renaming it to
+    NFC (`nfc_name`)."""
     ignore.reload()
-    stats, skipped, unreadable = await asyncio.to_thread(walk, root, ignore)
+    stats, skipped, unreadable = await asyncio.to_thread(walk, root, ignore, rename)
     cached = await index.local_rows()
     files: dict[str, LocalFile] = {}
     fresh: list[LocalRow] = []

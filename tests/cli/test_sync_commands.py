@@ -7,6 +7,7 @@ import asyncio
 import json
 import re
 import subprocess
+import unicodedata
 from collections.abc import Callable
 from pathlib import Path
 
@@ -175,3 +176,15 @@ def test_the_bar_rate_is_the_average_since_it_started() -> None:
     assert column.render(burst).plain == ""
     steady = SimpleNamespace(completed=30 << 20, elapsed=3.0)
     assert column.render(steady).plain == "10.0 MiB/s"
+
+
+async def test_dry_run_renames_no_name_to_nfc(alice: Home, tmp_path: Path) -> None:
+    ws = tmp_path / "ws"
+    ws.mkdir()
+    nfd = unicodedata.normalize("NFD", "café.txt")
+    (ws / nfd).write_text("from a macOS disk")
+    dry = await alice.ok("sync", str(ws), "--dry-run")
+    assert "would upload: café.txt" in unicodedata.normalize("NFC", dry.stdout)
+    assert [p.name for p in ws.iterdir()] == [nfd]  # the sync renames it; a dry run does not
+    await alice.ok("sync", str(ws), "--once")
+    assert sorted(p.name for p in ws.iterdir()) == [".roost-workspace", "café.txt"]
