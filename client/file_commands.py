@@ -270,11 +270,18 @@ class FileCommands:
         return entry
 
     async def _live_under(self, where: Located) -> list[wire.Entry]:
+        """The live entries at and under `where`; in the home, none under a shared folder's
+        name (what was there before it was shared: the share holds those paths now)."""
         prefix = where.path + "/" if where.path else ""
+        shares: set[str] = set()
+        if where.namespace.kind == "home":
+            shares = {ns.name for ns in await self.files.namespaces() if ns.kind == "shared"}
         return [
             e
             for e in await self.files.entries(where.namespace)
-            if not e.deleted and (e.path == where.path or e.path.startswith(prefix))
+            if not e.deleted
+            and (e.path == where.path or e.path.startswith(prefix))
+            and e.path.partition("/")[0] not in shares
         ]
 
     @staticmethod
