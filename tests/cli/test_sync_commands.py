@@ -188,3 +188,23 @@ async def test_dry_run_renames_no_name_to_nfc(alice: Home, tmp_path: Path) -> No
     assert [p.name for p in ws.iterdir()] == [nfd]  # the sync renames it; a dry run does not
     await alice.ok("sync", str(ws), "--once")
     assert sorted(p.name for p in ws.iterdir()) == [".roost-workspace", "café.txt"]
+
+
+async def test_sync_refuses_what_does_not_go_together_in_one_line(
+    alice: Home, make_home: Callable[[str, str], Home], tmp_path: Path
+) -> None:
+    ws = tmp_path / "ws"
+    ws.mkdir()
+    for args, said in [
+        (("--dry-run", "--once"), "--dry-run changes nothing; it goes without --once"),
+        (("--json",), "--json goes with --dry-run or status"),
+        ((str(tmp_path / "other"),), "takes no second folder"),
+    ]:
+        result = await alice.run("sync", str(ws), *args)
+        assert result.code == 1 and said in result.stderr, result.stderr
+        assert result.stderr.count("\n") == 1
+    missing = await alice.run("sync", str(tmp_path / "nowhere"), "--dry-run")
+    assert missing.code == 1 and "does not exist" in missing.stderr
+    stranger = make_home("nobody", alice.server_url)
+    refused = await stranger.run("sync", "install-service", str(ws))
+    assert refused.code == 1 and "log in first" in refused.stderr
