@@ -7,6 +7,7 @@ import socket
 import sys
 from typing import Annotated
 
+import msgspec
 import typer
 
 from cli import output
@@ -14,7 +15,7 @@ from cli.options import AsJson, CaFile, PasswordStdin, ServerUrl, ca_path, defau
 from cli.session import with_client
 from client.core import RoostClient
 from client.errors import ClientError, Unreachable
-from protocol.accounts import DeviceSession, Usage
+from protocol.accounts import DeviceSession
 
 
 def read_password(from_stdin: bool, *, confirm: bool) -> str:
@@ -139,9 +140,11 @@ def whoami(as_json: AsJson = False) -> None:
 
 def usage(as_json: AsJson = False) -> None:
     """Your storage use and the limits this server applies to you."""
-    found: Usage = with_client(lambda c: c.call("account.usage"))
+    from cli.usage_lines import space_lines, space_use
+
+    found, space = with_client(space_use)
     if as_json:
-        output.print_json(found)
+        output.print_json({**msgspec.to_builtins(found), "space": space})
         return
     used = output.size(found.used_bytes)
     if found.quota_bytes is None:
@@ -159,6 +162,7 @@ def usage(as_json: AsJson = False) -> None:
         waiting += f" of {output.size(found.max_uncommitted_bytes)}"
     for text in (
         line,
+        *space_lines(space),
         entries,
         waiting,
         f"largest file: {biggest}",

@@ -65,9 +65,9 @@ COMMANDS: tuple[Entry, ...] = (
     # Chat
     Entry("chat", CHAT, "cli.chat:app", "Direct and group conversations: send, list, history..."),
     # Files
-    Entry("sync", FILES, "cli.files:sync", "Sync a folder with your Roost files."),
+    Entry("sync", FILES, "cli.sync_command:sync", "Sync a folder with your Roost files."),
     Entry("share", FILES, "cli.files:share", "Share a folder with someone; accept or revoke."),
-    Entry("files", FILES, "cli.files:files_app", "Your files from any device: ls, get, put..."),
+    Entry("files", FILES, "cli.files:files_app", "Your files anywhere: ls, get, put, mv, rm..."),
     Entry("media", FILES, "cli.files:media_app", "Post attachments."),
     # Server
     Entry("serve", SERVER, "cli.serve:serve", "Run a Roost server.", configured=True),

@@ -1,11 +1,9 @@
-"""roost sync, roost files ..., roost share, roost media ...: thin over client.files and
-client.sync."""
+"""roost files ..., roost share, roost media ...: thin over client.files (roost sync is
+cli/sync_command.py; the report lines of a pass are here)."""
 
 from __future__ import annotations
 
-import asyncio
 import shlex
-import signal
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -15,14 +13,13 @@ from typing import Annotated, Any
 import typer
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
 
-from cli import output
+from cli import file_commands, output
 from cli.options import AsJson, Force
 from cli.session import with_client
 from client.core import RoostClient
 from client.errors import ClientError
-from client.files import RemoteFiles
-from client.sync.engine import PassReport, SyncEngine, mounted_aside_note, restored_note
-from client.sync.watch import run_forever
+from client.files import RemoteFiles, local_name
+from client.sync.engine import PassReport, mounted_aside_note, restored_note
 from protocol import files as wire
 
 files_app = typer.Typer(
@@ -95,58 +92,6 @@ def report_lines(report: PassReport) -> list[str]:
     lines += [f"skipped: {path}: {why}" for path, why in report.skipped]
     lines = [output.line(one) for one in lines]  # paths and device names: one line each
     return lines
-
-
-def _print_report(report: PassReport) -> None:
-    if lines := report_lines(report):
-        output.note("\n".join(lines))
-
-
-def sync(
-    directory: Annotated[
-        Path, typer.Argument(help="The folder to sync; becomes this device's workspace.")
-    ],
-    once: Annotated[bool, typer.Option("--once", help="One sync, then exit.")] = False,
-) -> None:
-    """Sync a folder with your Roost files (and folders shared with you).
-
-    One sync at a time per Roost home and per folder (roost tui's too); another is refused.
-
-    A .roost-workspace file marks the folder: without it, a sync starts afresh, deleting nothing.
-    """
-    root = directory.expanduser()
-    if root.exists() and not root.is_dir():
-        raise ClientError(f"{root} is not a folder")
-
-    async def body(client: RoostClient) -> None:
-        with progress_bar() as on_block:
-            engine = SyncEngine(client, root, on_block=on_block)
-            if once:
-                report = await engine.run_once()
-                _print_report(report)
-                c = engine.transfer.counters if engine.transfer else None
-                if c is not None:
-                    output.note(
-                        f"sent {c.blocks_sent} blocks ({c.bytes_sent} bytes), fetched"
-                        f" {c.blocks_fetched} blocks ({c.bytes_fetched} bytes),"
-                        f" {c.blocks_reused} re-used from disk"
-                    )
-                output.note(f"{engine.root} is in sync")
-                return
-            await engine.bind(watching=True)  # refused here, before saying it syncs
-            stop = asyncio.Event()
-            loop = asyncio.get_running_loop()
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                loop.add_signal_handler(sig, stop.set)
-            output.note(f"syncing {engine.root}; Ctrl-C to stop")
-            await run_forever(
-                engine,
-                stop,
-                on_report=_print_report,
-                on_offline=lambda why, d: output.note(f"offline ({why}); retrying in {d:.0f}s"),
-            )
-
-    with_client(body)
 
 
 @files_app.command("ls")
@@ -240,9 +185,14 @@ def get(
         Path | None, typer.Option("-o", "--output", help="Where to write it (a file or folder).")
     ] = None,
     force: Force = False,
+    recursive: Annotated[
+        bool, typer.Option("--recursive", "-r", help="A folder, with everything in it.")
+    ] = False,
 ) -> None:
-    """Download a file (never over an existing one without --force)."""
-    name = path.rstrip("/").rpartition("/")[2]
+    """Download a file, or a folder with -r (never over an existing file without --force)."""
+    if recursive:
+        return file_commands.get_folder(path, out, force)
+    name = local_name(path.rstrip("/").rpartition("/")[2])  # a share's .bashrc: as bashrc
     dest = out / name if out is not None and out.is_dir() else out or Path(name)
 
     async def body(client: RoostClient) -> wire.Entry:
@@ -258,13 +208,15 @@ def get(
 
 @files_app.command("put")
 def put(
-    file: Annotated[Path, typer.Argument(help="The local file to upload.")],
+    file: Annotated[Path, typer.Argument(help="The local file (or folder) to upload.")],
     path: Annotated[
         str | None, typer.Argument(help="Where in Roost; its name at the top by default.")
     ] = None,
     as_json: AsJson = False,
 ) -> None:
-    """Upload a file as a new version."""
+    """Upload a file as a new version; a folder, with everything in it."""
+    if file.is_dir():
+        return file_commands.put_folder(file, path, as_json)
 
     async def body(client: RoostClient) -> wire.Entry:
         with progress_bar() as on_block:
@@ -423,3 +375,6 @@ def media_get(
         output.note(
             f"{output.line(att.name)} -> {output.line(str(dest))} ({output.size(att.size)})"
         )
+
+
+file_commands.register(files_app)  # rm, mv, mkdir and cat: sub-commands of `roost files` too

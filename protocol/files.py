@@ -219,6 +219,37 @@ class Restore(msgspec.Struct, forbid_unknown_fields=True):
     client_id: ClientId | None = None
 
 
+class Move(msgspec.Struct, forbid_unknown_fields=True):
+    """Rename or move a file or folder (everything in it too) inside one namespace; the new
+    path's history goes on through the old one's. `parent_id`: the version of `src` the caller
+    saw (refused with `conflict` if it changed since); None: whatever is current."""
+
+    namespace_id: Id
+    src: Path
+    dst: Path
+    parent_id: Id | None = None
+    client_id: ClientId | None = None
+
+
+class Moved(msgspec.Struct):
+    entries: list[Entry]  # the new versions at the new paths, the moved path's first
+
+
+class SpaceUse(msgspec.Struct):
+    """What the caller's storage holds (`files.usage`): sizes as the files are (`*_bytes`)
+    and as the server keeps them, identical content once per namespace (`*_stored`)."""
+
+    current_files: int
+    current_bytes: int
+    current_stored: int
+    old_versions: int  # kept versions that are not current: edits, deletions, folders
+    old_bytes: int
+    old_stored: int  # content only old versions hold
+    attachments: int
+    attachment_bytes: int
+    counted_bytes: int  # what the quota counts: every version and attachment at its size
+
+
 class Purge(msgspec.Struct, forbid_unknown_fields=True):
     namespace_id: Id
     path: Path  # a file, or a folder: every path under it
@@ -577,11 +608,24 @@ SPECS = [
     OpSpec("files.history", History, Versions, summary="every version of a path"),
     OpSpec("files.restore", Restore, Entry, write=True, summary="make an old version current"),
     OpSpec(
+        "files.move",
+        Move,
+        Moved,
+        write=True,
+        summary="rename or move a file or folder, its history kept",
+    ),
+    OpSpec(
         "files.purge",
         Purge,
         Purged,
         write=True,
         summary="forget every old version of a path, keeping the current one",
+    ),
+    OpSpec(
+        "files.usage",
+        Empty,
+        SpaceUse,
+        summary="the caller's storage: current files, old versions, attachments",
     ),
     OpSpec("files.share", Share, ShareInfo, write=True, summary="invite a user to a folder"),
     OpSpec(

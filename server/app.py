@@ -46,7 +46,7 @@ from server.database_outage import MESSAGE as DATABASE_UNAVAILABLE
 from server.database_outage import DatabaseOutage
 from server.expiry import expire_forever
 from server.files import handlers as files_handlers
-from server.files import sharing, transfer
+from server.files import moves, sharing, transfer, usage
 from server.hub import Hub, InProcessHub
 from server.logs import auth_event
 from server.metrics import CONTENT_TYPE, Metrics
@@ -107,7 +107,9 @@ CAPABILITIES = [
     discovery,
     chat_handlers,
     files_handlers,
+    moves,
     sharing,
+    usage,
     export,
 ]
 BLOCK_FRAMES_AT_ONCE = 8  # per connection: verifying and storing blocks overlaps the network

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 import urllib.request
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -22,6 +23,10 @@ from tests.helpers import PASSWORD, Home, ServerProcess
 from tests.postgres import session_cluster
 from tests.redis_server import session_redis
 from tests.seaweed import s3_bucket, seaweed  # noqa: F401 (fixtures: a real S3 endpoint)
+
+# Test files are written whole before each sync: no waiting for them to settle (the tests of
+# that rule set their own delay). Inherited by every `roost` child process.
+os.environ.setdefault("ROOST_SYNC_SETTLE_MS", "0")
 
 
 class LiveServer:

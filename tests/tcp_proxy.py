@@ -20,9 +20,14 @@ CHUNK = 64 << 10
 
 
 class TcpProxy:
-    def __init__(self, backends: Sequence[int], *, rotate: bool = False) -> None:
+    def __init__(
+        self, backends: Sequence[int], *, rotate: bool = False, bytes_per_second: int | None = None
+    ) -> None:
         """`backends`: the loopback ports to send connections to, in order of preference;
-        `rotate`: start each connection's search one further along (round-robin)."""
+        `rotate`: start each connection's search one further along (round-robin);
+        `bytes_per_second`: a slow link, each way (None: as fast as loopback; may be changed
+        while connections pass)."""
+        self.bytes_per_second = bytes_per_second
         if not backends:
             raise ValueError("a proxy needs at least one backend port")
         self.backends = list(backends)
@@ -68,7 +73,7 @@ class TcpProxy:
             port, (back_reader, back_writer) = backend
             self.opened[port] += 1
             try:
-                await _pipe_both_ways(reader, writer, back_reader, back_writer)
+                await _pipe_both_ways(reader, writer, back_reader, back_writer, self)
             finally:
                 await _close(back_writer)
         finally:
@@ -92,11 +97,12 @@ async def _pipe_both_ways(
     client_writer: asyncio.StreamWriter,
     back_reader: asyncio.StreamReader,
     back_writer: asyncio.StreamWriter,
+    proxy: TcpProxy,
 ) -> None:
     """Copy each way until one side ends; then the other way is cut too."""
     ways = [
-        asyncio.create_task(_copy(client_reader, back_writer)),
-        asyncio.create_task(_copy(back_reader, client_writer)),
+        asyncio.create_task(_copy(client_reader, back_writer, proxy)),
+        asyncio.create_task(_copy(back_reader, client_writer, proxy)),
     ]
     try:
         await asyncio.wait(ways, return_when=asyncio.FIRST_COMPLETED)
@@ -106,11 +112,15 @@ async def _pipe_both_ways(
         await asyncio.gather(*ways, return_exceptions=True)
 
 
-async def _copy(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+async def _copy(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, proxy: TcpProxy
+) -> None:
     with contextlib.suppress(OSError):
         while chunk := await reader.read(CHUNK):
             writer.write(chunk)
             await writer.drain()
+            if proxy.bytes_per_second:
+                await asyncio.sleep(len(chunk) / proxy.bytes_per_second)
 
 
 async def _close(writer: asyncio.StreamWriter) -> None:

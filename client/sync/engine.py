@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -23,12 +24,15 @@ from client.connection import Connection
 from client.core import RoostClient
 from client.errors import ClientError, Unreachable
 from client.limits import fetch_usage, upload_group_bytes, upload_groups, upload_problem
+from client.sync import status as sync_status
 from client.sync.conflicts import conflicted_copy_name
 from client.sync.decide import Action, Content, Version, decide, for_viewer
 from client.sync.ignore import IGNORE_FILE, MARKER, TEMP_PREFIX, Ignore, reserved_here
 from client.sync.lock import SyncLock
 from client.sync.mounts import MountAside, mount_points, settled
+from client.sync.partial import drop_partials
 from client.sync.scan import LocalFile, OnChunk, ScanResult, scan
+from client.sync.status import Totals
 from client.sync.transfer import (
     BlockSource,
     Transfer,
@@ -44,6 +48,16 @@ from storage.content.chunker import Chunk
 SMALL_FILE_BYTES = 256 << 10  # at most one block: many can be in flight for little memory
 SMALL_FILES_FACTOR = 8  # small files at once = window x this; their blocks share batch frames
 MAX_PASSES = 6  # a pass's own results (conflicted copies) settle in the next one
+SETTLE_MS = 1500  # a file changed this recently is still being written: synced once it rests
+
+
+def settle_ms_from_env() -> int:
+    """ROOST_SYNC_SETTLE_MS, else SETTLE_MS (the test suite sets 0: its files are written
+    whole before each sync)."""
+    try:
+        return max(0, int(os.environ.get("ROOST_SYNC_SETTLE_MS", SETTLE_MS)))
+    except ValueError:
+        return SETTLE_MS
 
 
 def within(path: str, folders: list[str]) -> bool:
@@ -111,7 +125,11 @@ class PassReport:
     warnings: list[str] = field(default_factory=list)  # said once per engine, while they hold
     refused: list[tuple[str, str]] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (path, why)
+    settling: list[str] = field(default_factory=list)  # still being written: a later pass
     hashed: int = 0
+    moved: Totals = field(default_factory=Totals)  # what `run_once` sent and fetched
+    seconds: float = 0.0  # how long `run_once` worked (its waits for files to settle aside)
+    waited: float = 0.0
     # Something this pass left for the next one: a conflicted copy to upload, a commit that
     # lost a race, a file that changed while it was read, a download or deletion held back.
     unsettled: bool = False
@@ -132,6 +150,7 @@ class PassReport:
         self.refused = other.refused
         self.kept_local = other.kept_local
         self.skipped = other.skipped
+        self.settling = other.settling
         self.hashed += other.hashed
         self.unsettled = other.unsettled
 
@@ -174,7 +193,8 @@ class _Plan:
             fetched = self.action in (Action.DOWNLOAD, Action.CONFLICT)
             moves = remote.blocks if fetched and remote else ()
             blocks = moves or local.blocks
-            return PathState(self.ws, local.kind, local.size, self.action, False, blocks)
+            size = remote.size if moves and remote else local.size  # what moves, if anything
+            return PathState(self.ws, local.kind, size, self.action, False, blocks)
         if remote is not None:
             return PathState(
                 self.ws, remote.kind, remote.size, self.action, remote.deleted, remote.blocks
@@ -216,8 +236,10 @@ class SyncEngine:
         on_block: Callable[[str, int], None] | None = None,
         on_plan: Callable[[list[PathState]], None] | None = None,
         window: int = 8,
+        settle_ms: int | None = None,
     ) -> None:
         self.client = client
+        self.settle_ms = settle_ms_from_env() if settle_ms is None else settle_ms
         self.root = root.resolve()
         self.index = SyncIndex(client.database)
         self.ignore = Ignore(self.root)
@@ -230,6 +252,7 @@ class SyncEngine:
         self._journal = asyncio.Lock()
         self._warned: set[str] = set()  # warnings already said, not repeated every pass
         self.held: set[str] = set()  # server paths the last plan left alone (`_held_back`)
+        self._partials: list[Path] = []  # interrupted downloads found at bind: resumed or swept
 
     async def bind(self, *, watching: bool = False) -> None:
         """Where every engine starts: take this home's and folder's sync lock (`SyncBusy` when
@@ -245,7 +268,7 @@ class SyncEngine:
         try:
             if await self.index.root() != str(self.root):
                 await self.index.bind(str(self.root))
-            await asyncio.to_thread(sweep_temp_files, self.root)
+            self._partials = await asyncio.to_thread(sweep_temp_files, self.root)
         except BaseException:
             lock.release()
             raise
@@ -269,16 +292,63 @@ class SyncEngine:
                 self.release()
 
     async def run_once(self) -> PassReport:
+        """Passes until nothing is left to do (or MAX_PASSES), recorded in the client home for
+        `roost sync status`, failure included."""
         async with self.running():
-            total = PassReport()
-            for _ in range(MAX_PASSES):
-                report = await self.sync_pass()
-                total.merge(report)
-                # A pass that did all it planned leaves nothing for another to find (a
-                # second one cost ~0.4 s per 10,000 files, re-reading its own commits).
-                if not (report.acted and report.unsettled):
-                    break
+            before = Totals.of(self.transfer.counters if self.transfer else None)
+            started = time.monotonic()
+            try:
+                total = await self._passes()
+            except BaseException as exc:
+                cancelled = isinstance(exc, asyncio.CancelledError | KeyboardInterrupt)
+                why = sync_status.STOPPED if cancelled else str(exc) or type(exc).__name__
+                self._record(PassReport(), before, error=why)
+                raise
+            total.moved = Totals.between(before, self.transfer.counters if self.transfer else None)
+            total.seconds = time.monotonic() - started - total.waited
+            self._record(total, before)
             return total
+
+    def _record(self, report: PassReport, before: Totals, error: str | None = None) -> None:
+        moved = Totals.between(before, self.transfer.counters if self.transfer else None)
+        pending = [f"{p}: {why}" for p, why in report.refused + report.skipped]
+        pending += [f"{p}: still being written" for p in report.settling]
+        home = self.client.home.path
+        last = sync_status.carry_over(
+            sync_status.LastPass(
+                root=str(self.root),
+                finished_at_ms=sync_status.now_ms(),
+                ok=error is None,
+                error=error,
+                uploaded=len(report.uploaded),
+                downloaded=len(report.downloaded),
+                deleted=len(report.deleted_local) + len(report.deleted_remote),
+                conflicts=len(report.conflicts),
+                pending=pending,
+                totals=sync_status.totals_line(moved),
+            ),
+            sync_status.read(home),
+            acted=report.acted,
+        )
+        sync_status.record(home, last)
+
+    async def _passes(self) -> PassReport:
+        total = PassReport()
+        for _ in range(MAX_PASSES):
+            report = await self.sync_pass()
+            total.merge(report)
+            if report.settling:  # files still being written: once they rest
+                await asyncio.sleep(self.settle_ms / 1000)
+                total.waited += self.settle_ms / 1000
+                continue
+            # A pass that did all it planned leaves nothing for another to find (a
+            # second one cost ~0.4 s per 10,000 files, re-reading its own commits).
+            if not (report.acted and report.unsettled):
+                break
+        if self._partials and not total.unsettled:  # none of them is wanted any more
+            await asyncio.to_thread(drop_partials, self._partials)
+            self._partials = []
+        return total
 
     # ------------------------------------------------------------------ one pass
     async def sync_pass(self) -> PassReport:
@@ -302,10 +372,17 @@ class SyncEngine:
         self.ignore.detached = await self.index.detached()
         scanning = [True]  # offers that arrive after the pass are dropped
         try:
-            found = await scan(self.root, self.ignore, self.index, self._sender(mounts, scanning))
+            found = await scan(
+                self.root,
+                self.ignore,
+                self.index,
+                self._sender(mounts, scanning),
+                settle_ns=self.settle_ms * 1_000_000,
+            )
             report = PassReport(
                 hashed=found.hashed,
                 skipped=found.skipped,
+                settling=found.settling,
                 detached=early.detached,
                 conflicts=early.conflicts,
                 restored=early.restored,
@@ -376,9 +453,10 @@ class SyncEngine:
                         await self._pull(conn, mount)
             except Unreachable:
                 offline = True
-        found = await scan(self.root, self.ignore, self.index)
+        found = await scan(self.root, self.ignore, self.index, rename=False)  # changes nothing
         # A folder that lost its marker is synced afresh (`_check_marker`): show it so.
         afresh = not (self.root / MARKER).is_file()
+        afresh = afresh or await self.index.root() != str(self.root)  # not this device's yet
         plans = await self._plan(mounts, found, everything=True, afresh=afresh)
         states = [s for p in plans if (s := p.state()) is not None]
         return Preview(namespaces, sorted(states, key=lambda s: s.path), offline)
@@ -532,6 +610,7 @@ class SyncEngine:
             else:
                 local_by_mount[home.id][ws] = f
         plans: list[_Plan] = []
+        settling = set(found.settling)
         home_synced = {} if afresh else await self.index.synced(home.id)
         for m in mounts:
             synced = await self.index.synced(m.id) if m.prefix and not afresh else home_synced
@@ -542,6 +621,8 @@ class SyncEngine:
                     continue  # moved into a share: the mount owns these paths now
                 if found.unreadable and within(m.prefix + path, found.unreadable):
                     continue  # not known here: neither deleted nor written over
+                if m.prefix + path in settling:
+                    continue  # still being written: neither sent, deleted nor written over
                 lf, rr = local.get(path), remote.get(path)
                 base = synced.get(path)
                 if self._held_back(m.prefix + path, rr or base):
@@ -648,7 +729,12 @@ class SyncEngine:
         else:
             blocks = list(remote.blocks)
             lengths = await self.transfer.download(
-                blocks, dest, mtime_ms=remote.mtime_ms, local=local_sources, size=remote.size
+                blocks,
+                dest,
+                mtime_ms=remote.mtime_ms,
+                local=local_sources,
+                size=remote.size,
+                resumable=True,
             )
             st = dest.stat()
             chunks = tuple(zip(blocks, lengths, strict=True))

@@ -1,5 +1,6 @@
-"""What the sync engine leaves alone: `.roostignore` (gitignore syntax), its own temp files
-and workspace marker, and folders kept on this device only.
+"""What the sync engine leaves alone: other programs' temporary files (`DEFAULT_IGNORED`),
+`.roostignore` (gitignore syntax, which can undo those with `!`), its own temp files and
+workspace marker, and folders kept on this device only.
 
 The names are the protocol's (`protocol.files`): the server refuses them where they would
 collide with these files, and what an older server let through is left alone here, never
@@ -13,7 +14,21 @@ import pathspec
 
 from protocol.files import IGNORE_FILE, MARKER, TEMP_PREFIX
 
-__all__ = ["IGNORE_FILE", "MARKER", "TEMP_PREFIX", "Ignore", "reserved_here"]
+__all__ = ["DEFAULT_IGNORED", "IGNORE_FILE", "MARKER", "TEMP_PREFIX", "Ignore", "reserved_here"]
+
+# Files editors, office suites, browsers and desktops write beside the real ones and then
+# rename or delete: syncing them only sends half-written bytes around. A `.roostignore` line
+# such as `!*.part` syncs them again (its rules come after these, as in gitignore).
+DEFAULT_IGNORED = (
+    "*.tmp",
+    "*.part",
+    "*.crdownload",
+    "~$*",
+    ".#*",
+    "*.swp",
+    ".DS_Store",
+    "Thumbs.db",
+)
 
 
 def reserved_here(rel: str, is_dir: bool = False) -> bool:
@@ -30,7 +45,8 @@ def reserved_here(rel: str, is_dir: bool = False) -> bool:
 class Ignore:
     def __init__(self, root: Path) -> None:
         self._root = root
-        self._spec: pathspec.GitIgnoreSpec | None = None
+        self._defaults = pathspec.GitIgnoreSpec.from_lines(DEFAULT_IGNORED)
+        self._spec: pathspec.GitIgnoreSpec = self._defaults
         self._mtime: int | None = None
         self.detached: set[str] = set()  # top-level folders kept on this device only
         self.problem: str | None = None  # why the ignore file's rules are not in use
@@ -44,24 +60,22 @@ class Ignore:
                 raise IsADirectoryError(path)
             if st.st_mtime_ns != self._mtime:
                 lines = path.read_text(errors="replace").splitlines()
-                self._spec = pathspec.GitIgnoreSpec.from_lines(lines)
+                self._spec = pathspec.GitIgnoreSpec.from_lines([*DEFAULT_IGNORED, *lines])
                 self._mtime = st.st_mtime_ns
             self.problem = None
         except FileNotFoundError:
-            self._spec, self._mtime, self.problem = None, None, None
+            self._spec, self._mtime, self.problem = self._defaults, None, None
         except IsADirectoryError:  # a folder where Roost expects its file: never a crash
-            self._spec, self._mtime = None, None
+            self._spec, self._mtime = self._defaults, None
             self.problem = (
                 f"{IGNORE_FILE} is a folder, not a file of ignore rules: no rules apply, and the"
                 " folder stays on this device; rename it to have your rules back"
             )
         except OSError as exc:
-            self._spec, self._mtime = None, None
+            self._spec, self._mtime = self._defaults, None
             self.problem = f"{IGNORE_FILE} cannot be read ({exc.strerror}): no rules apply"
 
     def ignored(self, rel: str, is_dir: bool = False) -> bool:
         if reserved_here(rel, is_dir) or rel.partition("/")[0] in self.detached:
             return True
-        if self._spec is None:
-            return False
         return self._spec.match_file(rel + "/" if is_dir else rel)

@@ -104,6 +104,22 @@ class SyncLock:
             pass
 
 
+def home_holder(home: Path) -> Holder | None:
+    """Who syncs from this Roost home now (`roost sync status`), or None. A shared lock,
+    let go at once, fails only against a running sync's own."""
+    try:
+        fd = os.open(home / LOCK_FILE, os.O_RDONLY)
+    except OSError:
+        return None  # never synced from here
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return _read_holder(fd)
+    finally:
+        os.close(fd)
+    return None
+
+
 def _synced_around(root: Path) -> str | None:
     """Why `root` cannot be synced when a folder above it or inside it is being synced (from
     any home): two engines would each take the other's files for their own. None if neither.

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import os
 import stat
+import time
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -52,10 +53,13 @@ class ScanResult:
     # Files and folders this device may not read: what is in them is not known, so nothing
     # there counts as deleted ("" is the whole folder).
     unreadable: list[str] = field(default_factory=list)
+    # Files changed so recently they may still be being written (`settle_ns`): neither read
+    # nor synced this time, as Syncthing waits for a file to settle.
+    settling: list[str] = field(default_factory=list)
 
 
 def walk(
-    root: Path, ignore: Ignore
+    root: Path, ignore: Ignore, rename: bool = True
 ) -> tuple[dict[str, os.stat_result], list[tuple[str, str]], list[str]]:
     """Every path's stat, the names the server would refuse (with why), and the unreadable
     folders. Names are NFC, as the server keeps them: see `nfc_name`."""
@@ -77,7 +81,7 @@ def walk(
         for entry in entries:
             if entry.is_symlink():
                 continue
-            name, why = nfc_name(folder, entry.name, names)
+            name, why = nfc_name(folder, entry.name, names) if rename else (entry.name, None)
             rel = f"{rel_dir}/{name}" if rel_dir else name
             is_dir = entry.is_dir()
             if ignore.ignored(rel, is_dir):
@@ -159,18 +163,35 @@ async def _hash_all(
     return [h for done in await asyncio.gather(*map(one, batches)) for h in done]
 
 
+def still_written(st: os.stat_result, now_ns: int, settle_ns: int) -> bool:
+    """Whether a changed file was modified within the last `settle_ns`: an editor or a
+    download may still be writing it (a 150 MB copy once made four versions on the way)."""
+    return settle_ns > 0 and now_ns - st.st_mtime_ns < settle_ns
+
+
 async def scan(
-    root: Path, ignore: Ignore, index: SyncIndex, on_chunk: OnChunk | None = None
+    root: Path,
+    ignore: Ignore,
+    index: SyncIndex,
+    on_chunk: OnChunk | None = None,
+    *,
+    settle_ns: int = 0,
+    rename: bool = True,
 ) -> ScanResult:
     """With `on_chunk`, the chunks of large files being hashed are shown to it as they are
-    found (a sync starts sending them at once)."""
+    found (a sync starts sending them at once). A changed file modified less than
+    `settle_ns` ago is left out (`ScanResult.settling`). `rename=False` (a preview, which
+    changes nothing) leaves a name in another Unicode form as it is instead of renaming it to
+    NFC (`nfc_name`)."""
     ignore.reload()
-    stats, skipped, unreadable = await asyncio.to_thread(walk, root, ignore)
+    stats, skipped, unreadable = await asyncio.to_thread(walk, root, ignore, rename)
     cached = await index.local_rows()
     files: dict[str, LocalFile] = {}
     fresh: list[LocalRow] = []
     known: dict[str, tuple[tuple[str, int], ...]] = {}
     to_hash: list[str] = []
+    settling: list[str] = []
+    now_ns = time.time_ns()
     for rel, st in stats.items():
         if stat.S_ISREG(st.st_mode):
             row = cached.get(rel)
@@ -178,6 +199,8 @@ async def scan(
                 st.st_size, st.st_mtime_ns, st.st_ino
             ):  # fmt: skip
                 known[rel] = row.chunks
+            elif still_written(st, now_ns, settle_ns):
+                settling.append(rel)
             else:
                 to_hash.append(rel)
     for rel, chunks in await _hash_all(root, to_hash, stats, on_chunk, unreadable):
@@ -195,4 +218,4 @@ async def scan(
     gone = [p for p in cached if p not in files]
     if gone:
         await index.drop_local(gone)
-    return ScanResult(files, len(fresh), skipped, sorted(unreadable))
+    return ScanResult(files, len(fresh), skipped, sorted(unreadable), sorted(settling))

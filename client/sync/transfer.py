@@ -25,6 +25,7 @@ import msgspec
 from client.connection import Connection
 from client.errors import ClientError, ServerError
 from client.sync.ignore import TEMP_PREFIX
+from client.sync.partial import drop_partial, is_partial, keep_partial, read_partial
 from protocol import files as wire
 from protocol.errors import ErrorCode, RoostError
 from protocol.files import Codec
@@ -67,6 +68,8 @@ class BlockSource:
 class Counters:
     blocks_sent: int = 0
     bytes_sent: int = 0  # on the wire, after compression
+    content_sent: int = 0  # the blocks' own bytes: what a person reads as the size moved
+    content_fetched: int = 0
     blocks_fetched: int = 0
     bytes_fetched: int = 0
     blocks_reused: int = 0  # found locally instead of fetched
@@ -94,17 +97,20 @@ def sources_of(path: Path, chunks: Iterable[tuple[str, int]]) -> dict[str, Block
     return out
 
 
-def sweep_temp_files(root: Path) -> int:
+def sweep_temp_files(root: Path) -> list[Path]:
     """Delete the download temp files a killed sync left in the workspace (they are never
-    renamed into place); returns how many. Only while no download of ours is running."""
-    removed = 0
+    renamed into place). Only while no download of ours is running. The partials of
+    interrupted downloads stay for the next pass to resume from: returned, so they can be
+    swept once a pass has finished without wanting them (`client.sync.partial`)."""
+    partials: list[Path] = []
     for folder, _, names in os.walk(root):
         for name in names:
-            if name.startswith(TEMP_PREFIX):
+            if is_partial(name):
+                partials.append(Path(folder, name))
+            elif name.startswith(TEMP_PREFIX):
                 with contextlib.suppress(FileNotFoundError):
                     os.unlink(os.path.join(folder, name))
-                    removed += 1
-    return removed
+    return partials
 
 
 def read_block(src: BlockSource, expected: str, *, verify: bool = True) -> bytes:
@@ -191,13 +197,36 @@ class _TempFile:
         self.file: BinaryIO | SequentialFile | None = None
         self.buffer: list[Received] = []
         self.buffered = 0
+        # A write runs on in its thread when the download is cancelled: closing the file
+        # under it raised BufferError (its buffer still exported), so cleanup waits for it.
+        self._writing: asyncio.Future[None] | None = None
 
     async def add(self, data: Received, lengths: list[int]) -> None:
         lengths.append(len(data))
         self.buffer.append(data)
         self.buffered += len(data)
         if self.buffered >= WRITE_BYTES:
-            await asyncio.to_thread(self._write)
+            self._writing = asyncio.ensure_future(asyncio.to_thread(self._write))
+            await asyncio.shield(self._writing)
+
+    async def settled(self) -> None:
+        """Wait for a write still running in its thread (its failure is the download's)."""
+        if self._writing is not None:
+            with contextlib.suppress(BaseException):
+                await self._writing
+
+    def keep(self, dest: Path, hashes: Sequence[str], lengths: list[int]) -> None:
+        """Interrupted: write the blocks received so far and keep them as `dest`'s partial
+        (`client.sync.partial`), or discard the temp file when there is nothing worth it."""
+        try:
+            self.flushed()
+            assert self.file is not None
+            self.file.close()
+            kept = keep_partial(self.tmp, dest, list(zip(hashes, lengths, strict=False)))
+        except (OSError, AssertionError):
+            kept = False
+        if not kept:
+            self.discard()
 
     def _write(self) -> None:
         if self.file is None:
@@ -228,7 +257,8 @@ class _TempFile:
 
     def discard(self) -> None:
         if self.file is not None:
-            self.file.close()
+            with contextlib.suppress(OSError):
+                self.file.close()
         self.tmp.unlink(missing_ok=True)
 
 
@@ -397,6 +427,7 @@ class Transfer:
         for h, raw_size, stored in encoded:
             self.counters.blocks_sent += 1
             self.counters.bytes_sent += len(stored) + wire.BATCH_ITEM_BYTES
+            self.counters.content_sent += raw_size
             self.counters.sent_hashes.append(h)
             if self.on_block:
                 self.on_block(h, raw_size)
@@ -414,6 +445,7 @@ class Transfer:
         )
         self.counters.blocks_sent += 1
         self.counters.bytes_sent += len(payload) + wire.HEADER_BYTES
+        self.counters.content_sent += raw_size
         self.counters.sent_hashes.append(h)
         if early:
             self._early_sent[h] = raw_size
@@ -435,6 +467,7 @@ class Transfer:
     def _fetched(self, h: str, raw_size: int, wire_bytes: int) -> None:
         self.counters.blocks_fetched += 1
         self.counters.bytes_fetched += wire_bytes
+        self.counters.content_fetched += raw_size
         if self.on_block:
             self.on_block(h, raw_size)
 
@@ -500,17 +533,24 @@ class Transfer:
         mtime_ms: int | None = None,
         local: dict[str, BlockSource] | None = None,
         size: int | None = None,
+        resumable: bool = False,
     ) -> list[int]:
         """Assemble a file from blocks (local copies first) in a temp file beside `dest`,
         fsync it, then rename it into place. Returns each block's length. Given the file's
-        `size`, a small file's blocks travel in batches with other small files' blocks."""
-        local = local or {}
+        `size`, a small file's blocks travel in batches with other small files' blocks.
+        `resumable`: an interrupted download keeps what it fetched beside `dest`, and the
+        next one reads those blocks from there (the sync engine's workspace only)."""
+        local = dict(local or {})
+        if resumable and (partial := await asyncio.to_thread(read_partial, dest)):
+            for h, src in sources_of(*partial).items():
+                local.setdefault(h, src)
         size_hint = size if size is not None else wire.MAX_BLOCK_BYTES
         tmp = dest.with_name(f"{TEMP_PREFIX}{_TEMP_RUN}-{next(_temp_numbers)}")
         pending: deque[asyncio.Task[Received]] = deque()
         lengths: list[int] = []
         out = _TempFile(tmp, large=size is not None and size >= UNBUFFERED_BYTES)
         self._downloads += 1
+        landing = False
         try:
             for h in blocks:
                 pending.append(asyncio.create_task(self._block(h, local, size_hint)))
@@ -518,12 +558,22 @@ class Transfer:
                     await out.add(await pending.popleft(), lengths)
             while pending:
                 await out.add(await pending.popleft(), lengths)
+            landing = True  # the lander owns the temp file now
             await self._land(out, dest, mtime_ms)  # with whatever other files finish now
+            if resumable:
+                await asyncio.to_thread(drop_partial, dest)
             return lengths
-        except BaseException:
+        except BaseException as exc:
             for task in pending:
                 task.cancel()
-            await asyncio.to_thread(out.discard)
+            await out.settled()
+            interrupted = isinstance(exc, asyncio.CancelledError | KeyboardInterrupt)
+            if landing:
+                pass  # renamed into place or failed there; a temp file left is swept later
+            elif resumable and interrupted and (out.file is not None or out.buffer):
+                await asyncio.to_thread(out.keep, dest, blocks, lengths)
+            else:
+                await asyncio.to_thread(out.discard)
             raise
         finally:
             self._downloads -= 1

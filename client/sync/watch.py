@@ -8,6 +8,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
+from pathlib import Path
 
 import watchfiles
 
@@ -53,7 +54,9 @@ async def _run(
         while not stop.is_set():
             wake.clear()
             try:
-                report = await engine.run_once()
+                report = await _pass_unless_stopped(engine, stop)
+                if report is None:
+                    return
                 backoff.reset()
             except Unreachable as exc:
                 delay = backoff.next_delay()
@@ -80,12 +83,41 @@ async def _run(
             await watcher
 
 
+async def _pass_unless_stopped(engine: SyncEngine, stop: asyncio.Event) -> PassReport | None:
+    """One pass, cancelled as soon as `stop` is set (Ctrl-C must not wait for a large
+    download to finish; the download keeps what it fetched, `client.sync.partial`): None
+    then."""
+    running = asyncio.create_task(engine.run_once())
+    stopping = asyncio.create_task(stop.wait())
+    try:
+        await asyncio.wait([running, stopping], return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stopping.cancel()
+        if not running.done():
+            running.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await running  # its cleanup: the partial download kept, the lock released
+    return running.result() if not running.cancelled() else None
+
+
 async def _watch_disk(engine: SyncEngine, stop: asyncio.Event, wake: asyncio.Event) -> None:
     async for changes in watchfiles.awatch(
         engine.root, stop_event=stop, debounce=DEBOUNCE_MS, recursive=True
     ):
-        if any(TEMP_PREFIX not in path for _, path in changes):
+        if any(_counts(engine, path) for _, path in changes):
             wake.set()
+
+
+def _counts(engine: SyncEngine, path: str) -> bool:
+    """Whether a change on disk may matter to a pass: not the engine's own temp files, nor
+    one the ignore rules leave alone (a browser writing its .crdownload wakes nothing)."""
+    if TEMP_PREFIX in path:
+        return False
+    try:
+        rel = Path(path).relative_to(engine.root).as_posix()
+    except ValueError:
+        return True
+    return rel == "." or not engine.ignore.ignored(rel)
 
 
 async def _listen(events: asyncio.Queue, wake: asyncio.Event) -> None:  # type: ignore[type-arg]

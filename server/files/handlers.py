@@ -19,6 +19,7 @@ from server.quota import (
 from server.router import Handler
 from server.social.services import as_id
 from storage.database import now_ms
+from storage.server.file_moves import history_through_moves
 from storage.server.files import AttachmentRecord, NamespaceRecord, NewVersion, VersionRecord
 from storage.server.space import hold_space, purge_history, storage_use, uncommitted_bytes
 
@@ -365,7 +366,7 @@ async def announce(ctx: OpContext, ns_id: int) -> None:
 async def history(ctx: OpContext, args: wire.History) -> wire.Versions:
     await namespace_of(ctx, args.namespace_id)
     path = wire.validate_path(args.path)
-    found = await ctx.services.files.history(int(args.namespace_id), path)
+    found = await history_through_moves(ctx.services.files, ctx.conn, int(args.namespace_id), path)
     if not found:
         raise RoostError(ErrorCode.NOT_FOUND, f"no file {path!r}")
     return wire.Versions([wire_entry(v) for v in found])
@@ -376,7 +377,10 @@ async def restore(ctx: OpContext, args: wire.Restore) -> wire.Entry:
     path = wire.validate_path(args.path)
     files, tx = ctx.services.files, ctx.write_tx
     old = await files.version(tx, ns.id, int(args.version_id))
-    if old is None or old.path != path:
+    if old is not None and old.path != path:  # from before a move to `path`, or not its own
+        lineage = await history_through_moves(files, tx, ns.id, path)
+        old = old if any(v.id == old.id for v in lineage) else None
+    if old is None:
         raise RoostError(ErrorCode.NOT_FOUND, f"{path!r} has no version {args.version_id}")
     if old.deleted:
         raise RoostError(ErrorCode.INVALID_ARGS, "that version is a deletion; pick an older one")

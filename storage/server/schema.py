@@ -637,4 +637,25 @@ MIGRATIONS: list[Migration] = [
         )
         """,
     ),
+    Migration(
+        18,
+        "file moves: a path renamed or moved (files.move) records where its first new version"
+        " came from, so the new path's history goes on through the old one's",
+        """
+        CREATE TABLE file_moves (
+            version_id INTEGER PRIMARY KEY,
+            namespace_id INTEGER NOT NULL REFERENCES namespaces(id) ON DELETE CASCADE,
+            from_path TEXT NOT NULL,
+            from_version_id INTEGER NOT NULL
+        )
+        """,
+        postgres="""
+        CREATE TABLE file_moves (
+            version_id BIGINT PRIMARY KEY,
+            namespace_id BIGINT NOT NULL REFERENCES namespaces(id) ON DELETE CASCADE,
+            from_path TEXT NOT NULL,
+            from_version_id BIGINT NOT NULL
+        )
+        """,
+    ),
 ]

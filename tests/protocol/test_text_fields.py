@@ -30,6 +30,8 @@ EXEMPT = {
             ("files.history", "path"),
             ("files.purge", "path"),
             ("files.restore", "path"),
+            ("files.move", "src"),
+            ("files.move", "dst"),
             ("files.share", "folder"),
             ("files.unshare", "folder"),
             ("files.share.leave", "folder"),

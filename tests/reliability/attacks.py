@@ -565,6 +565,49 @@ ROWS: dict[str, Row] = {
             ),
         ]
     ),
+    "files.move": Row(
+        [
+            refused("not_found")(  # a stranger renaming alice's diary into view
+                lambda w: {
+                    "namespace_id": w.ids["home"],
+                    "src": DIARY_PATH,
+                    "dst": "public.txt",
+                    "client_id": key(),
+                }
+            ),
+            refused("forbidden", "bob")(  # a viewer of the share
+                lambda w: {
+                    "namespace_id": w.ids["share"],
+                    "src": PLAN_PATH,
+                    "dst": "moved.txt",
+                    "client_id": key(),
+                }
+            ),
+            refused("not_found", "carol")(  # removed from the share
+                lambda w: {
+                    "namespace_id": w.ids["share"],
+                    "src": PLAN_PATH,
+                    "dst": "moved.txt",
+                    "client_id": key(),
+                }
+            ),
+            refused("not_found", "penny")(  # invited, not a member yet
+                lambda w: {
+                    "namespace_id": w.ids["share"],
+                    "src": PLAN_PATH,
+                    "dst": "moved.txt",
+                    "client_id": key(),
+                }
+            ),
+        ],
+        valid=lambda w: {  # mallory's own home: nothing there to move (a reason of state)
+            "namespace_id": w.ids["mallory_home"],
+            "src": "notes.txt",
+            "dst": "old/notes.txt",
+            "client_id": key(),
+        },
+    ),
+    "files.usage": Row([allowed(empty)], open_because=OWN),
     "files.purge": Row(
         [
             refused("not_found")(lambda w: {"namespace_id": w.ids["home"], "path": DIARY_PATH}),

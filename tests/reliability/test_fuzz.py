@@ -317,7 +317,7 @@ CONTROLS = st.characters(categories=["Cc"], exclude_characters="\n\t") | st.samp
     ["\u202a", "\u202b", "\u202c", "\u202d", "\u202e", "\u2066", "\u2067", "\u2068", "\u2069"]
 )
 PATH_CONTROLS = st.characters(categories=["Cc"]) | CONTROLS
-PATH_FIELDS = {"path", "folder"}
+PATH_FIELDS = {"path", "folder", "src", "dst"}
 NO_RULE = {"password", "old_password", "new_password"}
 
 
