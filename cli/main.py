@@ -28,8 +28,6 @@ from cli.output import note
 from cli.settings import ConfigError
 from client.errors import ClientError, ServerError
 from client.home import ClientHome
-from storage.content.malloc import tune_malloc
-from storage.errors import StorageError
 
 
 class _RoostTyper(typer.Typer):
@@ -37,20 +35,31 @@ class _RoostTyper(typer.Typer):
     (ROOST_DEBUG=1 shows it)."""
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        tune_malloc()  # blocks reuse memory instead of faulting in fresh pages each time
         try:
             return super().__call__(*args, **kwargs)
         except ConfigError as exc:  # a setting from the environment or a file: usage
             _fail(str(exc), exc, code=2)
-        except (ClientError, StorageError) as exc:
+        except ClientError as exc:
             _fail(_describe(exc), exc)
         except KeyboardInterrupt:
             sys.exit(130)
-        except Exception as exc:  # a bug: still one line, with a way to see more
+        except Exception as exc:
+            if _refused_by_storage(exc):
+                _fail(str(exc), exc)
+            # a bug: still one line, with a way to see more
             _fail(
                 f"internal error: {type(exc).__name__}: {exc} (ROOST_DEBUG=1 shows the traceback)",
                 exc,
             )
+
+
+def _refused_by_storage(exc: Exception) -> bool:
+    """`roost serve` and `roost admin` (server side) refuse with storage's own errors. Their
+    modules are loaded when one is raised, so the class is looked up here, not imported: the
+    client commands never load storage through this boundary (the client translates its own
+    storage errors into ClientError)."""
+    errors = sys.modules.get("storage.errors")
+    return errors is not None and isinstance(exc, errors.StorageError)
 
 
 def _describe(exc: Exception) -> str:

@@ -1,15 +1,17 @@
-"""Chat for the CLI and TUI: catch-up by cursors, a local message store for offline reading,
-delivery acknowledgements, and the chat writes (queued in the outbox when offline)."""
+"""Chat for the CLI and TUI (`client.chat`, one per client): catch-up by cursors, a local
+message store for offline reading, delivery acknowledgements, and the chat writes (queued in
+the outbox when offline; the client stores one's own message once the server acks it, sent
+at once or replayed later)."""
 
 from __future__ import annotations
 
 import asyncio
-import weakref
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import msgspec
 
+from client.boundary import translate_storage_errors
 from client.core import Read, RoostClient, Written
 from client.errors import Unreachable
 from protocol import chat as wire
@@ -44,10 +46,14 @@ class CaughtUp:
     conversations: list[wire.Conversation]
 
 
+@translate_storage_errors
 class ChatClient:
     def __init__(self, client: RoostClient) -> None:
         self._client = client
         self._store = client.chat_store
+        # Receipts are read-merge-written: a live receipt and a catch-up page must not
+        # overwrite each other.
+        self._receipts_lock = asyncio.Lock()
 
     # ---------------------------------------------------------------- catch-up
     async def sync(self) -> CaughtUp:
@@ -108,8 +114,7 @@ class ChatClient:
         by_conversation: dict[str, list[wire.Receipt]] = {}
         for r in receipts:
             by_conversation.setdefault(r.conversation, []).append(r)
-        # Read-merge-write: a live receipt and a catch-up page must not overwrite each other.
-        async with _receipts_lock(self._client):
+        async with self._receipts_lock:
             await self._merge_receipts(by_conversation)
 
     async def _merge_receipts(self, by_conversation: dict[str, list[wire.Receipt]]) -> None:
@@ -197,15 +202,18 @@ class ChatClient:
 
     # ---------------------------------------------------------------- writes
     async def send(self, target: str, text: str) -> Written[wire.Message]:
-        written = await self._client.write("chat.send", wire.SendMessage(to=target, text=text))
-        if written.result is not None:
-            await self.kept_sent(written.result, target)
-        return written
+        """Send, or queue while offline; either way the acked message lands in the chat store
+        (the client does that, RoostClient._remember_write)."""
+        return await self._client.write("chat.send", wire.SendMessage(to=target, text=text))
 
     async def kept_sent(self, message: wire.Message, target: str) -> None:
         """Store one's own message once the server acked it (also after an outbox replay)."""
         await self._store.remember_target(_key(target), message.conversation)
         await self._keep([message])
+
+    async def kept_group(self, group: wire.Conversation) -> None:
+        """A group the server made for us is a target by its id from now on."""
+        await self._store.remember_target(group.id, group.id)
 
     async def typing(self, conversation: str, typing: bool = True) -> None:
         """Show (or stop) the typing indicator; ephemeral, so dropped when offline."""
@@ -217,12 +225,9 @@ class ChatClient:
             pass
 
     async def create_group(self, name: str, members: list[str]) -> Written[wire.Conversation]:
-        written = await self._client.write(
+        return await self._client.write(
             "chat.group.create", wire.CreateGroup(name=name, members=members)
         )
-        if written.result is not None:
-            await self._store.remember_target(written.result.id, written.result.id)
-        return written
 
     async def add(self, conversation: str, username: str) -> Written[wire.Conversation]:
         return await self._client.write(
@@ -267,13 +272,6 @@ class ChatClient:
             await self._store.remember_target(c.id, c.id)
             if c.kind == "direct":
                 await self._store.remember_target("@" + c.name, c.id)
-
-
-_RECEIPT_LOCKS: weakref.WeakKeyDictionary[RoostClient, asyncio.Lock] = weakref.WeakKeyDictionary()
-
-
-def _receipts_lock(client: RoostClient) -> asyncio.Lock:
-    return _RECEIPT_LOCKS.setdefault(client, asyncio.Lock())
 
 
 def _last_seqs(messages: list[wire.Message]) -> dict[str, int]:

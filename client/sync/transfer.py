@@ -30,6 +30,7 @@ from protocol.errors import ErrorCode, RoostError
 from protocol.files import Codec
 from storage.client.unbuffered import SequentialFile
 from storage.content.blocks import OpenFile, decode_block, encode_block, make_durable, sync_dirs
+from storage.content.malloc import tune_malloc
 
 SMALL_BLOCK_BYTES = 256 << 10  # the server lets more of these be in flight (see server/app.py)
 LAND_BATCH = 128  # downloads made durable and renamed together, at most
@@ -262,6 +263,7 @@ class Transfer:
         window: int = 8,
         on_block: Callable[[str, int], None] | None = None,
     ) -> None:
+        tune_malloc()  # blocks reuse memory instead of faulting in fresh pages each time
         self.conn = conn
         self.window = window
         self.on_block = on_block  # (hash, raw bytes) after each block moves; progress bars
