@@ -39,7 +39,9 @@ def event(name: str, data: object) -> Event:
     return Event(name, msgspec.Raw(msgspec.json.encode(data)))
 
 
-async def next_of(stream: EventStream, kind: type[ClientEvent], seconds: float = 5.0) -> ClientEvent:
+async def next_of(
+    stream: EventStream, kind: type[ClientEvent], seconds: float = 5.0
+) -> ClientEvent:
     """The next event of one kind (others on the way are skipped)."""
     async with asyncio.timeout(seconds * SECOND):
         async for e in stream:
