@@ -15,7 +15,6 @@ from client.boundary import translate_storage_errors
 from client.core import Read, RoostClient, Written
 from client.errors import Unreachable
 from protocol import chat as wire
-from protocol.envelope import Event
 from protocol.types import Empty
 
 CONVERSATIONS_CACHE = ("chat.list", "all")
@@ -90,17 +89,10 @@ class ChatClient:
         await self._remember_conversations(caught.conversations)
         return caught
 
-    async def on_event(self, event: Event) -> wire.Message | None:
-        """Store a live `chat.message` (long-running clients); its cursor moves only when no
-        seq is missing before it, so a gap is filled by the next sync."""
-        if event.event != "chat.message":
-            return None
-        message = _message.decode(event.data)
-        await self.received(message)
-        return message
-
     async def received(self, message: wire.Message) -> None:
-        """Keep a message that arrived live and tell the server this device has it."""
+        """Keep a message that arrived live and tell the server this device has it (the
+        client does this for each `chat.message` push before handing it on); its cursor moves
+        only when no seq is missing before it, so a gap is filled by the next sync."""
         await self._keep([message])
         cursors = await self._store.cursors()
         if cursors.get(message.conversation, 0) + 1 == message.seq:
