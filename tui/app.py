@@ -8,6 +8,7 @@ link changes) to the screens that listen, and keeps the status bar's state (`lin
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Iterable
 from typing import Any
@@ -90,7 +91,6 @@ class RoostApp(App[None]):
 
     async def on_mount(self) -> None:
         await self.client.__aenter__()
-        self.hear(self.client.events())
         if self.home.account() is None:
             self.push_screen(LoginScreen(), self._signed_in)
         else:
@@ -119,13 +119,16 @@ class RoostApp(App[None]):
         await self.client.close()  # ends the old client's event stream
         self.client = RoostClient(self.home, open_timeout=3.0)
         await self.client.__aenter__()
-        self.hear(self.client.events())
         self.link_state = "offline"
         self.push_screen(LoginScreen(), self._signed_in)
 
     # ------------------------------------------------------------------ connection
     @work(exclusive=True, group="link")
     async def stay_connected(self) -> None:
+        """Keep the link up and hear the client's events meanwhile (the stream is open before
+        the first connection, so nothing is missed)."""
+        stream = self.client.events()
+        hearing = asyncio.create_task(self._hear(stream))
         try:
             await self.client.stay_connected(backoff=self._backoff)
         except AuthRejected as exc:
@@ -143,6 +146,11 @@ class RoostApp(App[None]):
                 question += f" {queued} queued write(s) will be discarded."
             # Nothing is deleted without a yes: another device may still need this home's data.
             self.push_screen(ConfirmScreen(question, "Log out"), self._refused_answer)
+        finally:
+            stream.close()
+            if hearing.done() and not hearing.cancelled() and (error := hearing.exception()):
+                raise error  # a screen's handler failed: show it, as a worker's error
+            hearing.cancel()
 
     async def _refused_answer(self, yes: bool | None) -> None:
         if yes:
@@ -151,12 +159,10 @@ class RoostApp(App[None]):
             self.exit(message="This device is not logged in on the server; nothing was deleted.")
 
     # ------------------------------------------------------------------ events
-    @work(group="events")
-    async def hear(self, stream: EventStream) -> None:
-        """Hand each of the client's events to the screens (until that client closes)."""
-        async with stream:
-            async for event in stream:
-                await self._heard(event)
+    async def _hear(self, stream: EventStream) -> None:
+        """Hand each of the client's events to the screens, until the stream ends."""
+        async for event in stream:
+            await self._heard(event)
 
     async def _heard(self, event: ClientEvent) -> None:
         match event:
