@@ -381,6 +381,12 @@ class RoostClient:
         await self.cache.put(op, cache_key, msgspec.json.encode(result))
         return Read(result, False)
 
+    async def cached(self, op: str, cache_key: str) -> Any | None:
+        """A read's last answer as `read()` cached it, decoded (None if never cached): what a
+        view paints before the server answers."""
+        cached = await self.cache.get(op, cache_key)
+        return spec_for(op).decode_result(cached.value) if cached is not None else None
+
     # --------------------------------------------------------------------- accounts
     async def register(
         self,

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-import msgspec
 from textual import on, work
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -103,13 +102,13 @@ class ExploreScreen(RoostScreen):
     # ------------------------------------------------------------------ trending, suggestions
     @work(exclusive=True, group="explore-load")
     async def load(self) -> None:
-        cache = self.roost.client.cache
-        trending = await cache.get("trending.tags", TRENDING_KEY)
+        client = self.roost.client
+        trending = await client.cached("trending.tags", TRENDING_KEY)
         if trending is not None:
-            await self._show_trending(msgspec.json.decode(trending.value, type=TrendingTags))
-        suggestions = await cache.get("suggest.follows", SUGGEST_KEY)
+            await self._show_trending(trending)
+        suggestions = await client.cached("suggest.follows", SUGGEST_KEY)
         if suggestions is not None:
-            await self._show_suggestions(msgspec.json.decode(suggestions.value, type=Suggestions))
+            await self._show_suggestions(suggestions)
         social = self.roost.client.social
         try:
             await self._show_trending((await social.trending()).result)

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-import msgspec
 from rich.text import Text
 from textual import on, work
 from textual.binding import Binding
@@ -78,9 +77,9 @@ class NotificationsScreen(RoostScreen):
     @work(exclusive=True, group="notifications")
     async def load(self) -> None:
         client = self.roost.client
-        cached = await client.cache.get("notifications.list", "30:")
+        cached = await client.cached("notifications.list", "30:")
         if cached is not None:
-            await self._show(msgspec.json.decode(cached.value, type=Notifications), offline=True)
+            await self._show(cached, offline=True)
         try:
             answer = await client.social.notifications()
         except ClientError:

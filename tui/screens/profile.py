@@ -130,9 +130,9 @@ class ProfileScreen(RoostScreen):
         """Paint from the cache at once, then ask the server."""
         client = self.roost.client
         me = client.home.require_account().username
-        cached = await client.cache.get("profile.get", me)
+        cached = await client.cached("profile.get", me)
         if cached is not None:
-            self._show_own(msgspec.json.decode(cached.value, type=Profile), fill=True)
+            self._show_own(cached, fill=True)
         try:
             answer = await client.read("profile.get", GetProfile(), cache_key=me)
         except Unreachable:
@@ -195,13 +195,13 @@ class ProfileScreen(RoostScreen):
             return  # the app closed while an answer was on its way
 
     async def _load_other(self, username: str) -> None:
-        cache = self.roost.client.cache
-        cached = await cache.get("user.profile", username.lower())
+        client = self.roost.client
+        cached = await client.cached("user.profile", username.lower())
         if cached is not None:
-            self._show_other(msgspec.json.decode(cached.value, type=UserProfile), "offline copy")
-        cached_posts = await cache.get("timeline.user", f"{username.lower()}:{PAGE}:")
+            self._show_other(cached, "offline copy")
+        cached_posts = await client.cached("timeline.user", f"{username.lower()}:{PAGE}:")
         if cached_posts is not None:
-            await self._show_posts(msgspec.json.decode(cached_posts.value, type=Page))
+            await self._show_posts(cached_posts)
         social = self.roost.client.social
         card = self.query_one("#other-card", ProfileCard)
         try:
