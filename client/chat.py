@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 import msgspec
 
 from client.boundary import translate_storage_errors
+from client.connection import Connection
 from client.core import Read, RoostClient, Written
 from client.errors import Unreachable
 from protocol import chat as wire
@@ -89,16 +90,20 @@ class ChatClient:
         await self._remember_conversations(caught.conversations)
         return caught
 
-    async def received(self, message: wire.Message) -> None:
+    async def received(self, message: wire.Message, via: Connection | None = None) -> None:
         """Keep a message that arrived live and tell the server this device has it (the
         client does this for each `chat.message` push before handing it on); its cursor moves
-        only when no seq is missing before it, so a gap is filled by the next sync."""
+        only when no seq is missing before it, so a gap is filled by the next sync.
+
+        `via`: the connection it came on, which carries the acknowledgement; if that one is
+        gone the next sync acknowledges instead (an event never opens a connection, nor
+        replays the outbox behind the caller's back)."""
         await self._keep([message])
         cursors = await self._store.cursors()
         if cursors.get(message.conversation, 0) + 1 == message.seq:
             await self._store.advance_cursors({message.conversation: message.seq})
         me = self._client.home.require_account().username
-        await self._acknowledge([message], me)
+        await self._acknowledge([message], me, via)
 
     async def keep_receipts(self, receipts: list[wire.Receipt]) -> None:
         """Remember each member's newest receipt per conversation (they only move forward),
@@ -245,16 +250,19 @@ class ChatClient:
             [(m.conversation, m.seq, msgspec.json.encode(m)) for m in messages]
         )
 
-    async def _acknowledge(self, messages: list[wire.Message], me: str) -> None:
+    async def _acknowledge(
+        self, messages: list[wire.Message], me: str, via: Connection | None = None
+    ) -> None:
         """Tell the server this device received others' messages (the `delivered` state)."""
         received = _last_seqs([m for m in messages if m.sender != me])
         if not received:
             return
+        delivered = wire.Delivered([wire.Cursor(c, s) for c, s in received.items()])
         try:
-            await self._client.call(
-                "chat.delivered",
-                wire.Delivered([wire.Cursor(c, s) for c, s in received.items()]),
-            )
+            if via is not None:
+                await via.call("chat.delivered", delivered)
+            else:
+                await self._client.call("chat.delivered", delivered)
         except Unreachable:
             pass  # the next sync acknowledges again
 

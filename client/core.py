@@ -195,16 +195,16 @@ class RoostClient:
             if event is None:
                 continue  # an event this version does not know
             try:
-                await self._absorb(event)
+                await self._absorb(event, conn)
             except ClientError as exc:  # kept by the next catch-up instead
                 log.debug("could not keep %s: %s", type(event).__name__, exc)
             self._bus.publish(event)
 
-    async def _absorb(self, event: ClientEvent) -> None:
+    async def _absorb(self, event: ClientEvent, conn: Connection) -> None:
         """What the client keeps of a server event before anyone hears of it."""
         match event:
             case NewMessage(message=message):
-                await self.chat.received(message)
+                await self.chat.received(message, via=conn)
             case ReceiptChanged(receipt=receipt):
                 await self.chat.keep_receipts([receipt])
 
