@@ -208,6 +208,7 @@ class HomeScreen(RoostScreen):
             await self._show_model()
         else:
             self.notify("queued: sent when the server is back")
+            await self.roost.refresh_outbox()
 
     def action_repost(self) -> None:
         item = self._selected()
@@ -252,12 +253,21 @@ class HomeScreen(RoostScreen):
                     await self._show_model()
             case FollowChanged():
                 self.load()  # a follow copies their recent posts in; an unfollow takes them out
-            case WriteAcked(client_id=client_id, result=Post() as post):
-                if self.model.acked(client_id, post):
-                    for item in self.timeline.query(PostItem):
-                        if item.pending_client_id == client_id:
-                            item.update_post(post)  # sent, in place
-                    await self._show_model()
+            case WriteAcked(client_id=client_id, op=op, result=Post() as post):
+                await self._acked(client_id, op, post)
+
+    async def _acked(self, client_id: str, op: str, post: Post) -> None:
+        """A queued write reached the server: a pending post is sent in place; a post queued
+        elsewhere (a CLI command) arrives on top; a like or unlike shows its new counts."""
+        if self.model.acked(client_id, post):
+            for item in self.timeline.query(PostItem):
+                if item.pending_client_id == client_id:
+                    item.update_post(post)  # sent, in place
+        elif op in ("post.create", "post.repost"):
+            self.model.arrived(post)
+        else:
+            self.model.updated(post)
+        await self._show_model()
 
     def _note(self, text: str) -> None:
         self.query_one("#compose-note", Static).update(safe_text(text))
