@@ -198,6 +198,8 @@ class RoostClient:
                 await self._absorb(event, conn)
             except ClientError as exc:  # kept by the next catch-up instead
                 log.debug("could not keep %s: %s", type(event).__name__, exc)
+            except Exception:  # a bug: said, but the events keep flowing
+                log.exception("could not keep %s", type(event).__name__)
             self._bus.publish(event)
 
     async def _absorb(self, event: ClientEvent, conn: Connection) -> None:
