@@ -402,9 +402,7 @@ class MessagesScreen(RoostScreen):
         if choice is None:
             return
         if choice.target is not None:
-            existing = next(
-                (c for c in self._conversations if conversation_target(c) == choice.target), None
-            )
+            existing = self.model.find_target(choice.target)
             self.open(choice.target, existing.id if existing else None)
         elif choice.group is not None:
             self.create_group(choice.group, choice.members)
