@@ -69,6 +69,12 @@ class HomeScreen(RoostScreen):
     @work(exclusive=True, group="home-load")
     async def load(self) -> None:
         """Paint the first page from the cache at once, then ask the server."""
+        try:
+            await self._load()
+        except NoMatches:
+            return  # the app closed while a page was on its way (a reload after a follow)
+
+    async def _load(self) -> None:
         cached = await self.social.cached_home(PAGE)
         if cached is not None:
             await self._show_page(cached, replace=True)
@@ -78,10 +84,7 @@ class HomeScreen(RoostScreen):
             if cached is None:
                 self._note("offline, and nothing cached yet")
             return
-        try:
-            await self._show_page(answer.result, replace=True)
-        except NoMatches:
-            return  # the app closed while the answer was on its way
+        await self._show_page(answer.result, replace=True)
         self._note("offline: showing the cached timeline" if answer.offline else "")
 
     async def _show_page(self, page: Page, *, replace: bool) -> None:
