@@ -12,7 +12,7 @@ from rich.table import Table
 from cli import output
 from cli.options import AsJson
 from cli.session import with_client
-from client.chat import ChatClient, describe
+from client.chat import describe
 from client.core import Read, RoostClient, Written
 from client.display import clean
 from client.errors import ClientError
@@ -43,7 +43,7 @@ def send(
     target = _target(target)
 
     async def body(client: RoostClient) -> Written[wire.Message]:
-        return await ChatClient(client).send(target, text)
+        return await client.chat.send(target, text)
 
     written = with_client(body)
     if written.queued:
@@ -66,7 +66,7 @@ def group(
     """Start a group with these members; prints its id."""
 
     async def body(client: RoostClient) -> Written[wire.Conversation]:
-        return await ChatClient(client).create_group(name, [u.lstrip("@") for u in users])
+        return await client.chat.create_group(name, [u.lstrip("@") for u in users])
 
     _print_conversation(with_client(body), "chat.group.create", as_json, id_only=True)
 
@@ -74,28 +74,28 @@ def group(
 @app.command("add")
 def add(group: GroupArg, user: str, as_json: AsJson = False) -> None:
     """Add someone to a group."""
-    written = with_client(lambda c: ChatClient(c).add(group, user.lstrip("@")))
+    written = with_client(lambda c: c.chat.add(group, user.lstrip("@")))
     _print_conversation(written, "chat.group.add", as_json)
 
 
 @app.command("remove")
 def remove(group: GroupArg, user: str, as_json: AsJson = False) -> None:
     """Remove someone from a group you created."""
-    written = with_client(lambda c: ChatClient(c).remove(group, user.lstrip("@")))
+    written = with_client(lambda c: c.chat.remove(group, user.lstrip("@")))
     _print_conversation(written, "chat.group.remove", as_json)
 
 
 @app.command("leave")
 def leave(group: GroupArg, as_json: AsJson = False) -> None:
     """Leave a group (you keep its history up to now)."""
-    written = with_client(lambda c: ChatClient(c).leave(group))
+    written = with_client(lambda c: c.chat.leave(group))
     _print_conversation(written, "chat.group.leave", as_json)
 
 
 @app.command("list")
 def list_(as_json: AsJson = False) -> None:
     """Your conversations, most recent first, with unread counts."""
-    answer: Read[list[wire.Conversation]] = with_client(lambda c: ChatClient(c).conversations())
+    answer: Read[list[wire.Conversation]] = with_client(lambda c: c.chat.conversations())
     if answer.offline:
         output.offline(answer.cached_at)
     if as_json:
@@ -127,7 +127,7 @@ def history(
     target = _target(target)
 
     async def body(client: RoostClient) -> tuple[Read[wire.MessagePage], list[str]]:
-        page = await ChatClient(client).history(target, limit=limit, before=before)
+        page = await client.chat.history(target, limit=limit, before=before)
         queued = [] if not page.offline else await _queued_texts(client, target)
         return page, queued
 
@@ -158,7 +158,7 @@ def read(
 ) -> None:
     """Mark a conversation read (queued if the server is unreachable)."""
     target = _target(target)
-    written = with_client(lambda c: ChatClient(c).read(target, seq))
+    written = with_client(lambda c: c.chat.read(target, seq))
     if written.queued:
         output.queued("chat.read", written.client_id, False, why=written.why_queued)
     else:
@@ -169,7 +169,7 @@ def read(
 @app.command("presence")
 def presence(as_json: AsJson = False) -> None:
     """Who of the people you talk with is online."""
-    users: list[wire.Presence] = with_client(lambda c: ChatClient(c).presence())
+    users: list[wire.Presence] = with_client(lambda c: c.chat.presence())
     if as_json:
         output.print_json(users)
         return

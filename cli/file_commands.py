@@ -19,9 +19,8 @@ from client.core import RoostClient
 
 def _commands(client: RoostClient) -> Any:
     from client.file_commands import FileCommands
-    from client.files import RemoteFiles
 
-    return FileCommands(RemoteFiles(client))
+    return FileCommands(client.files)
 
 
 def rm(

@@ -18,7 +18,7 @@ from cli.options import AsJson, Force
 from cli.session import with_client
 from client.core import RoostClient
 from client.errors import ClientError
-from client.files import RemoteFiles, local_name
+from client.files import local_name
 from client.sync.engine import PassReport, mounted_aside_note, restored_note
 from protocol import files as wire
 
@@ -103,7 +103,7 @@ def ls(
     as_json: AsJson = False,
 ) -> None:
     """List a folder's files and folders (shared folders show at the top)."""
-    rows = with_client(lambda c: RemoteFiles(c).ls(path, recursive=recursive))
+    rows = with_client(lambda c: c.files.ls(path, recursive=recursive))
     if as_json:
         output.print_json(
             [
@@ -126,7 +126,7 @@ def ls(
 @files_app.command("history")
 def history(path: str, as_json: AsJson = False) -> None:
     """Every version of a file, newest first (deleted ones included)."""
-    versions = with_client(lambda c: RemoteFiles(c).history(path))
+    versions = with_client(lambda c: c.files.history(path))
     if as_json:
         output.print_json([version_json(v) for v in versions])
         return
@@ -151,7 +151,7 @@ def restore(
     as_json: AsJson = False,
 ) -> None:
     """Make an old version current again (as a new version); works for deleted files."""
-    entry = with_client(lambda c: RemoteFiles(c).restore(path, version))
+    entry = with_client(lambda c: c.files.restore(path, version))
     if as_json:
         output.print_json(version_json(entry))
     elif version is None:
@@ -171,7 +171,7 @@ def purge(
     if not yes and not typer.confirm(f"Purge the old versions of {path}? This cannot be undone"):
         output.note("nothing purged")
         raise typer.Exit(1)
-    done = with_client(lambda c: RemoteFiles(c).purge(path))
+    done = with_client(lambda c: c.files.purge(path))
     if as_json:
         output.print_json({"versions": done.versions, "bytes": done.bytes})
     else:
@@ -197,7 +197,7 @@ def get(
 
     async def body(client: RoostClient) -> wire.Entry:
         with progress_bar() as on_block:
-            files = RemoteFiles(client)
+            files = client.files
             transfer = await files.transfer()
             transfer.on_block = on_block
             return await files.get(path, dest, force=force)
@@ -220,7 +220,7 @@ def put(
 
     async def body(client: RoostClient) -> wire.Entry:
         with progress_bar() as on_block:
-            files = RemoteFiles(client)
+            files = client.files
             (await files.transfer()).on_block = on_block
             return await files.put(file, path)
 
@@ -273,10 +273,10 @@ def share(
     if role == wire.Role.OWNER:
         raise ClientError("--role must be viewer or editor")
     if revoke:
-        info = with_client(lambda c: RemoteFiles(c).unshare(folder, user))
+        info = with_client(lambda c: c.files.unshare(folder, user))
         verb = f"{user} no longer shares {info.folder} (nor is invited to)"
     else:
-        info = with_client(lambda c: RemoteFiles(c).share(folder, user, role.value))
+        info = with_client(lambda c: c.files.share(folder, user, role.value))
         invited = any(m.pending and m.username == user.lower() for m in info.members)
         verb = (
             f"invited {user} to {info.folder} as {role.value}: it is shared once they accept"
@@ -295,17 +295,17 @@ def _answer(action: str, name: str | None, as_json: bool) -> None:
         what = "shared folder" if action == "leave" else "invitation (its folder or id)"
         raise ClientError(f"roost share {action} NAME: name the {what}")
     if action == "accept":
-        info = with_client(lambda c: RemoteFiles(c).accept(name))
+        info = with_client(lambda c: c.files.accept(name))
         said = (
             f"accepted: {info.owner}'s folder is in your files as {info.folder}/ (you are"
             f" {info.role}); roost sync brings it to this device"
         )
         result: Any = info
     elif action == "decline":
-        invitation = with_client(lambda c: RemoteFiles(c).decline(name))
+        invitation = with_client(lambda c: c.files.decline(name))
         said, result = f"declined {invitation.folder} from {invitation.owner}", invitation
     else:
-        left = with_client(lambda c: RemoteFiles(c).leave(name))
+        left = with_client(lambda c: c.files.leave(name))
         said = (
             f"left {left.folder}; each of your devices keeps its copy as"
             f" {wire.kept_copy_name(left.folder)!r}, on that device only"
@@ -318,7 +318,7 @@ def _answer(action: str, name: str | None, as_json: bool) -> None:
 
 
 def _list_shares(as_json: bool) -> None:
-    found = with_client(lambda c: RemoteFiles(c).share_list())
+    found = with_client(lambda c: c.files.share_list())
     if as_json:
         output.print_json(found)
         return
@@ -344,7 +344,7 @@ def _list_shares(as_json: bool) -> None:
 @media_app.command("put")
 def media_put(file: Path, as_json: AsJson = False) -> None:
     """Upload a file as an attachment; prints its id (what a post refers to)."""
-    att = with_client(lambda c: RemoteFiles(c).attach(file))
+    att = with_client(lambda c: c.files.attach(file))
     if as_json:
         output.print_json(att)
     else:
@@ -370,7 +370,7 @@ def media_get(
 ) -> None:
     """Download a post's attachments, or one attachment. Names are made safe (no folders, no
     leading dot: `.bashrc` is saved as `bashrc`) and no file is replaced without --force."""
-    got = with_client(lambda c: RemoteFiles(c).download_media(media_id, out, force=force))
+    got = with_client(lambda c: c.files.download_media(media_id, out, force=force))
     for att, dest in got:
         output.note(
             f"{output.line(att.name)} -> {output.line(str(dest))} ({output.size(att.size)})"

@@ -13,7 +13,7 @@ from cli.options import AsJson
 from cli.session import with_client
 from client.core import RoostClient
 from client.errors import ClientError
-from storage.client.outbox import OutboxEntry
+from client.outbox import OutboxEntry
 
 app = typer.Typer(help="Writes queued while offline.", invoke_without_command=True)
 

@@ -15,7 +15,6 @@ from cli import social_output as show
 from cli.options import AsJson
 from cli.session import with_client
 from client.core import Read, RoostClient, Written
-from client.social import Social
 
 PostId = Annotated[str, typer.Argument(help="A post id (or local:N for a queued post).")]
 Limit = Annotated[int, typer.Option("--limit", min=1, max=100, help="How many to show.")]
@@ -29,7 +28,7 @@ def _write(body: Any, op: str, as_json: bool) -> Any:
     """Run a write; print the queued note, or return the result for the caller to print."""
 
     async def run(client: RoostClient) -> Written[Any]:
-        return await body(Social(client))  # type: ignore[no-any-return]
+        return await body(client.social)  # type: ignore[no-any-return]
 
     written: Written[Any] = with_client(run)
     if written.queued:
@@ -40,7 +39,7 @@ def _write(body: Any, op: str, as_json: bool) -> Any:
 
 def _read(body: Any) -> Any:
     async def run(client: RoostClient) -> Read[Any]:
-        return await body(Social(client))  # type: ignore[no-any-return]
+        return await body(client.social)  # type: ignore[no-any-return]
 
     answer: Read[Any] = with_client(run)
     if answer.offline:

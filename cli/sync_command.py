@@ -181,12 +181,11 @@ def pass_summary(report: Any) -> str:
 
 async def _sync(client: RoostClient, root: Path, once: bool) -> None:
     from cli.files import report_lines
-    from client.sync.engine import SyncEngine
     from client.sync.watch import run_forever
 
     progress = Progress()
     with progress.shown():
-        engine = SyncEngine(client, root, on_block=progress.on_block, on_plan=progress.on_plan)
+        engine = client.sync(root, on_block=progress.on_block, on_plan=progress.on_plan)
         if once:
             report = await engine.run_once()
             _print_lines(report_lines(report) + _settling_lines(report))
@@ -238,9 +237,7 @@ DRY_RUN_LABELS = {
 async def planned_changes(client: RoostClient, root: Path) -> tuple[list[Any], bool]:
     """What a pass of `root` would do now (paths that change), and whether the server's side
     is the last one seen (offline)."""
-    from client.sync.engine import SyncEngine
-
-    preview = await SyncEngine(client, root).preview()
+    preview = await client.sync(root).preview()
     return [s for s in preview.paths if s.action.value in DRY_RUN_LABELS], preview.offline
 
 

@@ -1,19 +1,21 @@
-"""Chat for the CLI and TUI: catch-up by cursors, a local message store for offline reading,
-delivery acknowledgements, and the chat writes (queued in the outbox when offline)."""
+"""Chat for the CLI and TUI (`client.chat`, one per client): catch-up by cursors, a local
+message store for offline reading, delivery acknowledgements, and the chat writes (queued in
+the outbox when offline; the client stores one's own message once the server acks it, sent
+at once or replayed later)."""
 
 from __future__ import annotations
 
 import asyncio
-import weakref
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import msgspec
 
+from client.boundary import translate_storage_errors
+from client.connection import Connection
 from client.core import Read, RoostClient, Written
 from client.errors import Unreachable
 from protocol import chat as wire
-from protocol.envelope import Event
 from protocol.types import Empty
 
 CONVERSATIONS_CACHE = ("chat.list", "all")
@@ -44,10 +46,14 @@ class CaughtUp:
     conversations: list[wire.Conversation]
 
 
+@translate_storage_errors
 class ChatClient:
     def __init__(self, client: RoostClient) -> None:
         self._client = client
         self._store = client.chat_store
+        # Receipts are read-merge-written: a live receipt and a catch-up page must not
+        # overwrite each other.
+        self._receipts_lock = asyncio.Lock()
 
     # ---------------------------------------------------------------- catch-up
     async def sync(self) -> CaughtUp:
@@ -84,23 +90,20 @@ class ChatClient:
         await self._remember_conversations(caught.conversations)
         return caught
 
-    async def on_event(self, event: Event) -> wire.Message | None:
-        """Store a live `chat.message` (long-running clients); its cursor moves only when no
-        seq is missing before it, so a gap is filled by the next sync."""
-        if event.event != "chat.message":
-            return None
-        message = _message.decode(event.data)
-        await self.received(message)
-        return message
+    async def received(self, message: wire.Message, via: Connection | None = None) -> None:
+        """Keep a message that arrived live and tell the server this device has it (the
+        client does this for each `chat.message` push before handing it on); its cursor moves
+        only when no seq is missing before it, so a gap is filled by the next sync.
 
-    async def received(self, message: wire.Message) -> None:
-        """Keep a message that arrived live and tell the server this device has it."""
+        `via`: the connection it came on, which carries the acknowledgement; if that one is
+        gone the next sync acknowledges instead (an event never opens a connection, nor
+        replays the outbox behind the caller's back)."""
         await self._keep([message])
         cursors = await self._store.cursors()
         if cursors.get(message.conversation, 0) + 1 == message.seq:
             await self._store.advance_cursors({message.conversation: message.seq})
         me = self._client.home.require_account().username
-        await self._acknowledge([message], me)
+        await self._acknowledge([message], me, via)
 
     async def keep_receipts(self, receipts: list[wire.Receipt]) -> None:
         """Remember each member's newest receipt per conversation (they only move forward),
@@ -108,8 +111,7 @@ class ChatClient:
         by_conversation: dict[str, list[wire.Receipt]] = {}
         for r in receipts:
             by_conversation.setdefault(r.conversation, []).append(r)
-        # Read-merge-write: a live receipt and a catch-up page must not overwrite each other.
-        async with _receipts_lock(self._client):
+        async with self._receipts_lock:
             await self._merge_receipts(by_conversation)
 
     async def _merge_receipts(self, by_conversation: dict[str, list[wire.Receipt]]) -> None:
@@ -197,15 +199,18 @@ class ChatClient:
 
     # ---------------------------------------------------------------- writes
     async def send(self, target: str, text: str) -> Written[wire.Message]:
-        written = await self._client.write("chat.send", wire.SendMessage(to=target, text=text))
-        if written.result is not None:
-            await self.kept_sent(written.result, target)
-        return written
+        """Send, or queue while offline; either way the acked message lands in the chat store
+        (the client does that, RoostClient._remember_write)."""
+        return await self._client.write("chat.send", wire.SendMessage(to=target, text=text))
 
     async def kept_sent(self, message: wire.Message, target: str) -> None:
         """Store one's own message once the server acked it (also after an outbox replay)."""
         await self._store.remember_target(_key(target), message.conversation)
         await self._keep([message])
+
+    async def kept_group(self, group: wire.Conversation) -> None:
+        """A group the server made for us is a target by its id from now on."""
+        await self._store.remember_target(group.id, group.id)
 
     async def typing(self, conversation: str, typing: bool = True) -> None:
         """Show (or stop) the typing indicator; ephemeral, so dropped when offline."""
@@ -217,12 +222,9 @@ class ChatClient:
             pass
 
     async def create_group(self, name: str, members: list[str]) -> Written[wire.Conversation]:
-        written = await self._client.write(
+        return await self._client.write(
             "chat.group.create", wire.CreateGroup(name=name, members=members)
         )
-        if written.result is not None:
-            await self._store.remember_target(written.result.id, written.result.id)
-        return written
 
     async def add(self, conversation: str, username: str) -> Written[wire.Conversation]:
         return await self._client.write(
@@ -248,16 +250,19 @@ class ChatClient:
             [(m.conversation, m.seq, msgspec.json.encode(m)) for m in messages]
         )
 
-    async def _acknowledge(self, messages: list[wire.Message], me: str) -> None:
+    async def _acknowledge(
+        self, messages: list[wire.Message], me: str, via: Connection | None = None
+    ) -> None:
         """Tell the server this device received others' messages (the `delivered` state)."""
         received = _last_seqs([m for m in messages if m.sender != me])
         if not received:
             return
+        delivered = wire.Delivered([wire.Cursor(c, s) for c, s in received.items()])
         try:
-            await self._client.call(
-                "chat.delivered",
-                wire.Delivered([wire.Cursor(c, s) for c, s in received.items()]),
-            )
+            if via is not None:
+                await via.call("chat.delivered", delivered)
+            else:
+                await self._client.call("chat.delivered", delivered)
         except Unreachable:
             pass  # the next sync acknowledges again
 
@@ -267,13 +272,6 @@ class ChatClient:
             await self._store.remember_target(c.id, c.id)
             if c.kind == "direct":
                 await self._store.remember_target("@" + c.name, c.id)
-
-
-_RECEIPT_LOCKS: weakref.WeakKeyDictionary[RoostClient, asyncio.Lock] = weakref.WeakKeyDictionary()
-
-
-def _receipts_lock(client: RoostClient) -> asyncio.Lock:
-    return _RECEIPT_LOCKS.setdefault(client, asyncio.Lock())
 
 
 def _last_seqs(messages: list[wire.Message]) -> dict[str, int]:

@@ -1,24 +1,45 @@
 """`RoostClient`: what the CLI and TUI call. It owns the client home's database, connects with
-the saved token, replays the outbox first, queues writes when offline, and answers reads from
-the cache when the server cannot be reached.
+the saved token, replays the outbox first (and finishes what each replayed write changes
+locally), queues writes when offline, and answers reads from the cache when the server cannot
+be reached.
+
+It holds one long-lived object per capability (`client.social`, `client.chat`,
+`client.files`, `client.sync(root)`) and one typed event stream (`client.events()`): server
+pushes decoded into client/events.py's structs, after the client kept what it keeps of them
+(chat messages, receipts), and the client's own news (writes acked on replay, link state).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import msgspec
 
 from client.backoff import Backoff
+from client.boundary import translate_storage_errors
 from client.connection import Connection, State, StateListener
 from client.errors import ClientError, InvalidArgs, ServerError, ServerUnavailable, Unreachable
+from client.event_bus import EventBus, EventStream
+from client.events import (
+    ClientEvent,
+    FollowChanged,
+    LinkChanged,
+    NewMessage,
+    ReceiptChanged,
+    WriteAcked,
+    decode_server_event,
+)
 from client.home import Account, ClientHome
-from client.outbox import LOCAL_ID, Outbox, ReplayReport, local_id, new_client_id
+from client.outbox import CREATES_ID, LOCAL_ID, Outbox, ReplayReport, local_id, new_client_id
 from protocol import accounts as wire
+from protocol import chat as chat_wire
+from protocol import social as social_wire
 from protocol.account_changes import PasswordReset, RedeemReset
 from protocol.errors import ErrorCode, RoostError
 from protocol.ops import spec_for
@@ -28,6 +49,14 @@ from storage.client.outbox import OutboxEntry, OutboxRepository
 from storage.client.schema import MIGRATIONS
 from storage.database import Database
 from storage.sqlite import SqliteDatabase
+
+if TYPE_CHECKING:
+    from client.chat import ChatClient
+    from client.files import RemoteFiles
+    from client.social import Social
+    from client.sync.engine import PathState, SyncEngine
+
+log = logging.getLogger("roost.client")
 
 T = TypeVar("T")
 
@@ -39,6 +68,11 @@ CACHED_BY_WRITE: dict[str, Callable[[Any], tuple[str, str]]] = {
     "follow.add": lambda profile: ("user.profile", profile.username.lower()),
     "follow.remove": lambda profile: ("user.profile", profile.username.lower()),
 }
+
+# Writes whose result changes whom your timelines show: each publishes FollowChanged.
+CHANGES_FOLLOWS = frozenset(
+    {"follow.add", "follow.remove", "block.add", "block.remove", "mute.add", "mute.remove"}
+)
 
 
 @dataclass
@@ -58,6 +92,7 @@ class Read(Generic[T]):
     cached_at: int | None = None
 
 
+@translate_storage_errors
 class RoostClient:
     def __init__(self, home: ClientHome, *, open_timeout: float = 5.0) -> None:
         self.home = home
@@ -71,9 +106,109 @@ class RoostClient:
         self._staying = False
         self._replayed_all = asyncio.Event()
         self._link = State.CLOSED  # the kept connection's state, while staying connected
-        # Called with (entry, result) for each queued write the server acked on replay,
-        # so a UI can turn a pending item into a sent one.
-        self.replay_listeners: list[Callable[[OutboxEntry, Any], None]] = []
+        self._bus = EventBus()
+        self._pump: asyncio.Task[None] | None = None  # decodes one connection's pushes
+        self._pumped: Connection | None = None
+        self._social: Social | None = None
+        self._chat: ChatClient | None = None
+        self._files: RemoteFiles | None = None
+        self._engines: dict[Path, SyncEngine] = {}
+
+    # --------------------------------------------------------------------- capabilities
+    # Built on first use (their modules are imported then, so a command that never syncs
+    # never loads the sync engine) and kept for the client's life, with their state.
+    @property
+    def social(self) -> Social:
+        if self._social is None:
+            from client.social import Social
+
+            self._social = Social(self)
+        return self._social
+
+    @property
+    def chat(self) -> ChatClient:
+        if self._chat is None:
+            from client.chat import ChatClient
+
+            self._chat = ChatClient(self)
+        return self._chat
+
+    @property
+    def files(self) -> RemoteFiles:
+        if self._files is None:
+            from client.files import RemoteFiles
+
+            self._files = RemoteFiles(self)
+        return self._files
+
+    def sync(
+        self,
+        root: Path,
+        *,
+        on_block: Callable[[str, int], None] | None = None,
+        on_plan: Callable[[list[PathState]], None] | None = None,
+    ) -> SyncEngine:
+        """The sync engine for a workspace folder, made on first use and kept per folder (its
+        lock, index and transfer with it). `on_block`/`on_plan`, when given, become the
+        engine's progress listeners (the view that runs it now)."""
+        from client.sync.engine import SyncEngine
+
+        key = root.expanduser().resolve()
+        engine = self._engines.get(key)
+        if engine is None:
+            engine = self._engines[key] = SyncEngine(self, key)
+        if on_block is not None:
+            engine.on_block = on_block
+        if on_plan is not None:
+            engine.on_plan = on_plan
+        return engine
+
+    async def workspace(self) -> Path | None:
+        """The folder bound as this device's workspace (`roost sync DIR`), if any."""
+        from storage.client.sync_index import SyncIndex
+
+        root = await SyncIndex(self._db).root()
+        return Path(root) if root is not None else None
+
+    # --------------------------------------------------------------------- events
+    def events(self) -> EventStream:
+        """Every event from now on, typed (client/events.py), until the stream or the client
+        is closed: `async for event in client.events(): ...`. Server pushes flow while a
+        connection is open (under `stay_connected`, across reconnects)."""
+        stream = self._bus.open()
+        if self._conn is not None:
+            self._watch(self._conn)
+        return stream
+
+    def _watch(self, conn: Connection) -> None:
+        """Decode this connection's pushes into events (one connection at a time)."""
+        if self._pumped is conn and self._pump is not None and not self._pump.done():
+            return
+        if self._pump is not None:
+            self._pump.cancel()
+        self._pumped = conn
+        self._pump = asyncio.create_task(self._pump_events(conn))
+
+    async def _pump_events(self, conn: Connection) -> None:
+        while True:
+            event = decode_server_event(await conn.events.get())
+            if event is None:
+                continue  # an event this version does not know
+            try:
+                await self._absorb(event, conn)
+            except ClientError as exc:  # kept by the next catch-up instead
+                log.debug("could not keep %s: %s", type(event).__name__, exc)
+            except Exception:  # a bug: said, but the events keep flowing
+                log.exception("could not keep %s", type(event).__name__)
+            self._bus.publish(event)
+
+    async def _absorb(self, event: ClientEvent, conn: Connection) -> None:
+        """What the client keeps of a server event before anyone hears of it."""
+        match event:
+            case NewMessage(message=message):
+                await self.chat.received(message, via=conn)
+            case ReceiptChanged(receipt=receipt):
+                await self.chat.keep_receipts([receipt])
 
     @property
     def database(self) -> Database:
@@ -89,6 +224,11 @@ class RoostClient:
         await self.close()
 
     async def close(self) -> None:
+        if self._pump is not None:
+            self._pump.cancel()
+            await asyncio.gather(self._pump, return_exceptions=True)
+            self._pump = self._pumped = None
+        self._bus.close()
         if self._conn is not None:
             await self._conn.close()
             self._conn = None
@@ -119,6 +259,8 @@ class RoostClient:
             await conn.close()  # type: ignore[unreachable]  # set during the await above
             return await self.connect()
         self._conn = conn
+        if self._bus.listened:
+            self._watch(conn)
         self.last_replay = await self.outbox.replay(conn, self._replayed)
         return conn
 
@@ -132,6 +274,7 @@ class RoostClient:
         self._conn = conn
         self._staying = True
         self._link = State.CONNECTING
+        self._watch(conn)  # the same connection object across reconnects
         notify = on_state or (lambda state, delay: None)
 
         def state_changed(state: State, delay: float) -> None:
@@ -139,10 +282,12 @@ class RoostClient:
             if state is not State.CONNECTED:
                 self._replayed_all.clear()
             notify(state, delay)
+            self._bus.publish(LinkChanged(state.value, delay))
 
         async def on_connect(connection: Connection) -> None:
             self.last_replay = await self.outbox.replay(connection, self._replayed)
             self._replayed_all.set()
+            self._bus.publish(LinkChanged(State.CONNECTED.value, replayed=True))
 
         try:
             await conn.keep_connected(on_connect, state_changed, backoff)
@@ -157,20 +302,39 @@ class RoostClient:
 
     @property
     def connection(self) -> Connection | None:
-        """The current connection (its `events` queue carries server pushes)."""
+        """The current connection, if one was opened."""
         return self._conn
 
-    async def _replayed(self, entry: OutboxEntry, result: bytes) -> None:
-        decoded = spec_for(entry.op).decode_result(result)
-        await self._remember_write(entry.op, decoded)
-        for listener in self.replay_listeners:
-            listener(entry, decoded)
+    @property
+    def link(self) -> State:
+        """The kept connection's state under `stay_connected` (else `closed`)."""
+        return self._link
 
-    async def _remember_write(self, op: str, result: Any) -> None:
+    async def _replayed(self, entry: OutboxEntry, result: bytes) -> None:
+        """Finish a queued write the server acked on replay, exactly as if it had been sent
+        at once (whoever replays it: a CLI command or the TUI), then say so."""
+        decoded = spec_for(entry.op).decode_result(result)
+        await self._remember_write(entry.op, decoded, entry.args)
+        created = local_id(entry)
+        created_id = getattr(decoded, CREATES_ID[entry.op], None) if created else None
+        self._bus.publish(WriteAcked(entry.client_id, entry.op, decoded, created, created_id))
+
+    async def _remember_write(self, op: str, result: Any, args: bytes) -> None:
+        """What an acked write changes on this device: the caches its result refreshes, the
+        chat store for one's own message, the cached first pages for one's own post."""
         cached_as = CACHED_BY_WRITE.get(op)
         if cached_as is not None:
             read_op, key = cached_as(result)
             await self.cache.put(read_op, key, msgspec.json.encode(result))
+        if op == "chat.send":
+            sent = msgspec.json.decode(args, type=chat_wire.SendMessage)
+            await self.chat.kept_sent(result, sent.to)
+        elif op == "chat.group.create":
+            await self.chat.kept_group(result)
+        elif op in ("post.create", "post.repost"):
+            await self.social.kept_post(result)
+        elif op in CHANGES_FOLLOWS and isinstance(result, social_wire.UserProfile):
+            self._bus.publish(FollowChanged(result))
 
     async def call(self, op: str, args: Any = None) -> Any:
         conn = await self.connect()
@@ -203,7 +367,7 @@ class RoostClient:
             if self._conn is not None:
                 await self._conn.drop()
             return Written(None, True, client_id, local_id(entry), exc.message)
-        await self._remember_write(op, result)
+        await self._remember_write(op, result, msgspec.json.encode(args))
         return Written(result, False, client_id)
 
     async def read(self, op: str, args: Any, *, cache_key: str) -> Read[Any]:
@@ -218,6 +382,12 @@ class RoostClient:
             return Read(spec.decode_result(cached.value), True, cached.updated_at)
         await self.cache.put(op, cache_key, msgspec.json.encode(result))
         return Read(result, False)
+
+    async def cached(self, op: str, cache_key: str) -> Any | None:
+        """A read's last answer as `read()` cached it, decoded (None if never cached): what a
+        view paints before the server answers."""
+        cached = await self.cache.get(op, cache_key)
+        return spec_for(op).decode_result(cached.value) if cached is not None else None
 
     # --------------------------------------------------------------------- accounts
     async def register(

@@ -9,6 +9,7 @@ ClientError
 │   └── AccountDisabled  ... because an admin disabled the account (logging in won't help)
 ├── NotLoggedIn        this client home has no account yet
 ├── SyncBusy           another roost process is syncing this home or folder
+├── LocalDataError     this device's own database failed (newer schema, full disk, damage)
 └── ServerError        the server refused an op; carries its stable error code
     └── InvalidArgs    refused before sending: the protocol's field rules would refuse it
 """
@@ -48,6 +49,11 @@ class NotLoggedIn(ClientError):
 
 class SyncBusy(ClientError):
     pass
+
+
+class LocalDataError(ClientError):
+    """The client home's database could not do what was asked; raised in place of storage's
+    own errors (client/boundary.py), so nothing above client/ imports storage."""
 
 
 class ServerError(ClientError):

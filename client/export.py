@@ -25,9 +25,10 @@ from typing import Any
 
 import msgspec
 
+from client.boundary import translate_storage_errors
 from client.core import RoostClient
 from client.errors import ClientError
-from client.files import RemoteFiles, local_name
+from client.files import local_name
 from protocol import chat as chat_wire
 from protocol import export as wire
 from protocol import files as files_wire
@@ -70,10 +71,11 @@ def _json(value: Any) -> bytes:
     return msgspec.json.format(msgspec.json.encode(value), indent=2) + b"\n"
 
 
+@translate_storage_errors
 class Exporter:
     def __init__(self, client: RoostClient, page: int = 500) -> None:
         self.client = client
-        self.remote = RemoteFiles(client)
+        self.remote = client.files
         self.page = page  # posts, messages or versions asked for at a time
 
     async def write(self, dest: Path) -> ExportSummary:

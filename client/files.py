@@ -13,6 +13,7 @@ from typing import Any
 
 import msgspec
 
+from client.boundary import translate_storage_errors
 from client.core import Read, RoostClient, Written
 from client.errors import ClientError, ServerError
 from client.limits import entries_problem, fetch_usage, quota_problem, upload_problem
@@ -121,6 +122,7 @@ def list_under(live: list[wire.Entry], base: str, recursive: bool) -> list[Liste
     return list(rows.values()) if found else None
 
 
+@translate_storage_errors
 class RemoteFiles:
     def __init__(self, client: RoostClient) -> None:
         self.client = client

@@ -19,9 +19,12 @@ from dataclasses import dataclass, field
 
 import msgspec
 
+from client.boundary import translate_storage_errors
 from client.connection import Connection
 from client.errors import ClientError, ServerError
 from storage.client.outbox import OutboxEntry, OutboxRepository
+
+__all__ = ["LOCAL_ID", "Outbox", "OutboxEntry", "ReplayReport", "local_id", "new_client_id"]
 
 MAX_RATE_LIMIT_WAITS = 5
 
@@ -48,6 +51,7 @@ class ReplayReport:
     failed: list[tuple[OutboxEntry, ServerError]] = field(default_factory=list)
 
 
+@translate_storage_errors
 class Outbox:
     def __init__(self, repo: OutboxRepository) -> None:
         self._repo = repo

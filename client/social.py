@@ -8,8 +8,12 @@ behind it and sent with the server's id once it exists.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
+import msgspec
+
+from client.boundary import translate_storage_errors
 from client.core import Read, RoostClient, Written
 from client.errors import ClientError, Unreachable
 from protocol import blocking
@@ -26,6 +30,25 @@ def check_post_text(text: str) -> None:
         )
 
 
+_page = msgspec.json.Decoder(wire.Page)
+
+
+def _as_typed(me: str) -> str:
+    return me
+
+
+def _lowered(me: str) -> str:
+    return me.lower()
+
+
+# The timelines one's own post appears on, and how their cache keys name the owner.
+OWN_TIMELINES: dict[str, Callable[[str], str]] = {
+    "timeline.home": _as_typed,
+    "timeline.user": _lowered,
+}
+
+
+@translate_storage_errors
 class Social:
     def __init__(self, client: RoostClient) -> None:
         self.client = client
@@ -53,9 +76,7 @@ class Social:
         for path in files:
             if not path.is_file():
                 raise ClientError(f"{path} is not a file")
-        from client.files import RemoteFiles  # the block transfer code: only to attach
-
-        remote = RemoteFiles(self.client)
+        remote = self.client.files
         try:
             ids = [(await remote.attach(path)).id for path in files]
         except Unreachable as exc:
@@ -111,6 +132,36 @@ class Social:
         return await self.client.write(
             "notifications.read", wire.MarkNotificationsRead(up_to=up_to)
         )
+
+    async def kept_post(self, post: wire.Post) -> None:
+        """One's own post, acked (sent at once or replayed from the outbox), goes on top of the
+        cached first pages of one's home and own timelines, so an offline read shows it."""
+        me = self._me()
+        for op, owner in OWN_TIMELINES.items():
+            for key in await self.client.cache.keys(op):
+                who, _, rest = key.partition(":")
+                limit, _, before = rest.partition(":")
+                if who != owner(me) or before or not limit.isdigit():
+                    continue  # someone else's, or an older page
+                cached = await self.client.cache.get(op, key)
+                if cached is None:
+                    continue
+                page = _page.decode(cached.value)
+                if any(p.id == post.id for p in page.posts):
+                    continue
+                posts = [post, *page.posts]
+                if len(posts) > int(limit):
+                    posts = posts[: int(limit)]
+                    page = wire.Page(posts, posts[-1].id)
+                else:
+                    page = wire.Page(posts, page.next_before)
+                await self.client.cache.put(op, key, msgspec.json.encode(page))
+
+    async def cached_home(self, limit: int = 20) -> wire.Page | None:
+        """The first page of the home timeline as last cached, to paint before the server
+        answers (None when nothing is cached)."""
+        cached = await self.client.cache.get("timeline.home", f"{self._me()}:{limit}:")
+        return _page.decode(cached.value) if cached is not None else None
 
     # ------------------------------------------------------------------ reads
     async def home(self, limit: int = 20, before: str | None = None) -> Read[wire.Page]:

@@ -61,6 +61,7 @@ from server.social.search_index import index_for_search_forever
 from server.social.services import SocialServices
 from storage.content.blocks import BlockWriter
 from storage.content.chunker import check_compiled
+from storage.content.malloc import tune_malloc
 from storage.content.stores import BlockStores, block_claims, open_blocks
 from storage.database import now_ms
 from storage.engines import server_database, where
@@ -746,6 +747,7 @@ async def run(
     config: ServerConfig, *, on_ready: Callable[[RoostServer], None] | None = None
 ) -> None:
     """Serve until SIGINT or SIGTERM, then shut down gracefully."""
+    tune_malloc()  # blocks reuse memory instead of faulting in fresh pages each time
     server = RoostServer(config)
     await server.start()
     gc_policy.tune()

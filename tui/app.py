@@ -1,8 +1,9 @@
 """`RoostApp`: paints from the client cache at once, then stays live over one connection.
 
 The app owns the `RoostClient`, keeps the connection up in a worker (reconnecting with
-backoff), pumps server events and acked offline writes to the screens that listen, and
-keeps the status bar's state (`link_state`, `retry_at`, `outbox_count`).
+backoff), hands every typed event of `client.events()` (server pushes, acked offline writes,
+link changes) to the screens that listen, and keeps the status bar's state (`link_state`,
+`retry_at`, `outbox_count`).
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ import time
 from collections.abc import Iterable
 from typing import Any
 
-import msgspec
 from textual import work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
@@ -22,16 +22,15 @@ from textual.screen import Screen
 from textual.widget import Widget
 
 from client.backoff import Backoff
-from client.chat import ChatClient
 from client.connection import State
 from client.core import RoostClient
 from client.display import alert_text, clean
 from client.errors import AccountDisabled, AuthRejected, ClientError
+from client.event_bus import EventStream
+from client.events import ClientEvent, LinkChanged, NewMessage, NewNotification, WriteAcked
 from client.home import ClientHome
 from protocol.chat import Message as ChatMessage
-from protocol.ops import EVENTS
-from storage.client.outbox import OutboxEntry
-from tui.messages import FollowChanged, ServerEvent, WriteAcked
+from tui.messages import ClientEventReceived
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.devices import DevicesScreen
 from tui.screens.explore import ExploreScreen
@@ -86,13 +85,12 @@ class RoostApp(App[None]):
         super().__init__()
         self.home = home
         self.client = RoostClient(home, open_timeout=3.0)
-        self.listeners: set[Widget] = set()  # screens that hear server events and acks
+        self.listeners: set[Widget] = set()  # screens that hear the client's events
         self._backoff = backoff
         self._connect = connect
 
     async def on_mount(self) -> None:
         await self.client.__aenter__()
-        self.client.replay_listeners.append(self._replayed)
         if self.home.account() is None:
             self.push_screen(LoginScreen(), self._signed_in)
         else:
@@ -118,19 +116,21 @@ class RoostApp(App[None]):
         if self.client.connection is not None:
             await self.client.connection.close()
         self.home.forget()
-        await self.client.close()
+        await self.client.close()  # ends the old client's event stream
         self.client = RoostClient(self.home, open_timeout=3.0)
         await self.client.__aenter__()
-        self.client.replay_listeners.append(self._replayed)
         self.link_state = "offline"
         self.push_screen(LoginScreen(), self._signed_in)
 
     # ------------------------------------------------------------------ connection
     @work(exclusive=True, group="link")
     async def stay_connected(self) -> None:
-        pump = asyncio.create_task(self._pump_events())
+        """Keep the link up and hear the client's events meanwhile (the stream is open before
+        the first connection, so nothing is missed)."""
+        stream = self.client.events()
+        hearing = asyncio.create_task(self._hear(stream))
         try:
-            await self.client.stay_connected(self._link_changed, self._backoff)
+            await self.client.stay_connected(backoff=self._backoff)
         except AuthRejected as exc:
             self.link_state = "offline"
             queued = await self.client.outbox.count()
@@ -147,13 +147,35 @@ class RoostApp(App[None]):
             # Nothing is deleted without a yes: another device may still need this home's data.
             self.push_screen(ConfirmScreen(question, "Log out"), self._refused_answer)
         finally:
-            pump.cancel()
+            stream.close()
+            if hearing.done() and not hearing.cancelled() and (error := hearing.exception()):
+                raise error  # a screen's handler failed: show it, as a worker's error
+            hearing.cancel()
 
     async def _refused_answer(self, yes: bool | None) -> None:
         if yes:
             await self.signed_out()
         else:
             self.exit(message="This device is not logged in on the server; nothing was deleted.")
+
+    # ------------------------------------------------------------------ events
+    async def _hear(self, stream: EventStream) -> None:
+        """Hand each of the client's events to the screens, until the stream ends."""
+        async for event in stream:
+            await self._heard(event)
+
+    async def _heard(self, event: ClientEvent) -> None:
+        match event:
+            case LinkChanged(state=state, retry_in=delay):
+                self._link_changed(State(state), delay)
+            case WriteAcked():
+                self.call_later(self.refresh_outbox)
+        self.broadcast(ClientEventReceived(event))
+        match event:
+            case NewNotification(notification=note) if self.current_mode != "notifications":
+                self.alert(f"Roost: @{note.actor} {note.kind}")
+            case NewMessage(message=message) if not self._messages_screen_listening():
+                await self._alert_direct_message(message)  # once it listens, that screen alerts
 
     def _link_changed(self, state: State, delay: float) -> None:
         if state is State.RECONNECTING:
@@ -162,23 +184,6 @@ class RoostApp(App[None]):
         if state is State.CONNECTED:
             self.call_later(self.refresh_outbox)
 
-    async def _pump_events(self) -> None:
-        while self.client.connection is None:
-            await asyncio.sleep(0.05)
-        events = self.client.connection.events
-        while True:
-            event = await events.get()
-            kind = EVENTS.get(event.event)
-            try:
-                data: Any = msgspec.json.decode(event.data, type=kind) if kind else None
-            except msgspec.ValidationError:
-                continue  # an event this version does not understand
-            self.broadcast(ServerEvent(event.event, data))
-            if event.event == "notification.new" and self.current_mode != "notifications":
-                self.alert(f"Roost: @{data.actor} {data.kind}" if data is not None else "Roost")
-            elif event.event == "chat.message" and not self._messages_screen_listening():
-                await self._alert_direct_message(data)  # once it listens, that screen alerts
-
     def _messages_screen_listening(self) -> bool:
         return any(isinstance(listener, MessagesScreen) for listener in self.listeners)
 
@@ -186,7 +191,7 @@ class RoostApp(App[None]):
         account = self.home.account()
         if message.kind != "text" or account is None or message.sender == account.username:
             return
-        known = await ChatClient(self.client).cached_conversations() or []
+        known = await self.client.chat.cached_conversations() or []
         kinds = {c.id: c.kind for c in known}
         if kinds.get(message.conversation, "direct") == "direct":
             self.alert(f"Roost: @{message.sender}: {message.text[:80]}")
@@ -219,11 +224,7 @@ class RoostApp(App[None]):
             markup=False,
         )
 
-    def _replayed(self, entry: OutboxEntry, result: Any) -> None:
-        self.broadcast(WriteAcked(entry.client_id, entry.op, result))
-        self.call_later(self.refresh_outbox)
-
-    def broadcast(self, message: ServerEvent | WriteAcked | FollowChanged) -> None:
+    def broadcast(self, message: ClientEventReceived) -> None:
         for listener in tuple(self.listeners):
             listener.post_message(message)
 

@@ -1,36 +1,17 @@
-"""Messages the app broadcasts to its screens: server pushes and acked offline writes."""
+"""The message the app broadcasts to its screens: one typed client event (client/events.py),
+as `client.events()` yielded it. Screens match on `message.event`'s type."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from textual.message import Message
 
+from client.events import ClientEvent
 
-class ServerEvent(Message):
-    """An event pushed by the server (`name` as in docs/PROTOCOL.md, `data` decoded)."""
 
-    def __init__(self, name: str, data: Any) -> None:
+class ClientEventReceived(Message):
+    """An event from the client: a server push it decoded (and kept what it keeps of), a
+    queued write acked on replay, a follow changed, the link changed."""
+
+    def __init__(self, event: ClientEvent) -> None:
         super().__init__()
-        self.name = name
-        self.data = data
-
-
-class WriteAcked(Message):
-    """A write that was queued offline has been committed by the server."""
-
-    def __init__(self, client_id: str, op: str, result: Any) -> None:
-        super().__init__()
-        self.client_id = client_id
-        self.op = op
-        self.result = result
-
-
-class FollowChanged(Message):
-    """You followed, unfollowed, blocked or muted someone from this app: timelines that depend
-    on it reload (`following` is whether you follow them now)."""
-
-    def __init__(self, username: str, following: bool) -> None:
-        super().__init__()
-        self.username = username
-        self.following = following
+        self.event = event

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import msgspec
 
+from client.boundary import translate_storage_errors
 from client.connection import Connection
 from client.core import RoostClient
 from client.errors import ClientError, Unreachable
@@ -227,6 +228,7 @@ def _remote_from(e: wire.Entry) -> RemoteRow:
     )  # fmt: skip
 
 
+@translate_storage_errors
 class SyncEngine:
     def __init__(
         self,

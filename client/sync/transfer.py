@@ -33,10 +33,6 @@ from storage.client.unbuffered import SequentialFile
 from storage.content.blocks import OpenFile, decode_block, encode_block, make_durable, sync_dirs
 from storage.content.malloc import tune_malloc
 
-# A process that moves blocks keeps big allocations in its heap instead of faulting in fresh
-# pages for each (storage/content/malloc.py); `roost` commands that move none skip this.
-tune_malloc()
-
 SMALL_BLOCK_BYTES = 256 << 10  # the server lets more of these be in flight (see server/app.py)
 LAND_BATCH = 128  # downloads made durable and renamed together, at most
 WRITE_BYTES = 4 << 20  # a download writes its temp file in pieces this big
@@ -297,6 +293,7 @@ class Transfer:
         window: int = 8,
         on_block: Callable[[str, int], None] | None = None,
     ) -> None:
+        tune_malloc()  # blocks reuse memory instead of faulting in fresh pages each time
         self.conn = conn
         self.window = window
         self.on_block = on_block  # (hash, raw bytes) after each block moves; progress bars

@@ -14,6 +14,8 @@ import watchfiles
 
 from client.backoff import Backoff
 from client.errors import Unreachable
+from client.event_bus import EventStream
+from client.events import FilesChanged, ShareInvitationChanged, ShareMembershipChanged
 from client.sync.engine import PassReport, SyncEngine
 from client.sync.ignore import TEMP_PREFIX
 
@@ -31,8 +33,8 @@ async def run_forever(
     wake: asyncio.Event | None = None,
 ) -> None:
     """Sync until `stop`, holding the sync lock all along (`SyncBusy` when another engine has
-    it). A caller that already reads the connection's events (the TUI) passes its own `wake`
-    and sets it on `files.*` events; otherwise this listens for them itself."""
+    it). A caller that already hears the client's events (the TUI) passes its own `wake` and
+    sets it on file events; otherwise this listens to `client.events()` itself."""
     async with engine.running(watching=True):
         await _run(engine, stop, on_report, on_offline, wake)
 
@@ -48,7 +50,9 @@ async def _run(
     wake = wake or asyncio.Event()
     wake.set()
     watcher = asyncio.create_task(_watch_disk(engine, stop, wake))
-    listener: asyncio.Task[None] | None = None
+    # Opened before the first pass connects, so no announcement is missed; it follows the
+    # client across reconnects.
+    listener = asyncio.create_task(_listen(engine.client.events(), wake)) if listen else None
     backoff = Backoff()
     try:
         while not stop.is_set():
@@ -71,9 +75,6 @@ async def _run(
                 continue
             if on_report:
                 on_report(report)
-            conn = engine.transfer.conn if engine.transfer else None
-            if listen and conn is not None and (listener is None or listener.done()):
-                listener = asyncio.create_task(_listen(conn.events, wake))
             await _wait_any(stop, wake, POLL_SECONDS)
     finally:
         watcher.cancel()
@@ -120,11 +121,11 @@ def _counts(engine: SyncEngine, path: str) -> bool:
     return rel == "." or not engine.ignore.ignored(rel)
 
 
-async def _listen(events: asyncio.Queue, wake: asyncio.Event) -> None:  # type: ignore[type-arg]
-    while True:
-        event = await events.get()
-        if event.event.startswith("files."):
-            wake.set()
+async def _listen(stream: EventStream, wake: asyncio.Event) -> None:
+    async with stream:
+        async for event in stream:
+            if isinstance(event, FilesChanged | ShareMembershipChanged | ShareInvitationChanged):
+                wake.set()
 
 
 async def _wait_any(stop: asyncio.Event, wake: asyncio.Event, timeout: float) -> None:

@@ -32,3 +32,8 @@ class CacheRepository:
         ) as cur:
             row = await cur.fetchone()
         return Cached(bytes(row[0]), int(row[1])) if row else None
+
+    async def keys(self, kind: str) -> list[str]:
+        """Every key cached for one kind of read (e.g. each page size of a timeline)."""
+        async with self._db.reader.execute("SELECT key FROM cache WHERE kind = ?", (kind,)) as cur:
+            return [str(row[0]) for row in await cur.fetchall()]

@@ -11,15 +11,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 ENTRY_POINT = "server.entry"
 
-# Still on storage until the client core translates what they use (#23, the client-core
-# change); delete each line as it goes. The last test fails once a listed file no longer
-# imports storage, so this list cannot go stale.
-NOT_YET = {
-    "cli/outbox.py": "storage.client.outbox",
-    "tui/app.py": "storage.client.outbox",
-    "tui/screens/files.py": "storage.client.sync_index",
-}
-
 
 def _imports(path: Path) -> Iterator[tuple[int, str]]:
     for node in ast.walk(ast.parse(path.read_text(), str(path))):
@@ -53,7 +44,7 @@ def test_cli_and_tui_reach_the_server_only_through_its_entry_point() -> None:
                 continue
             if _in(module, "server"):
                 found.append(f"{name}:{line} imports {module}")
-            elif _in(module, "storage") and NOT_YET.get(name) != module:
+            elif _in(module, "storage"):
                 found.append(f"{name}:{line} imports {module}")
     assert found == [], "\n".join(found)
 
@@ -63,10 +54,3 @@ def test_serve_and_admin_use_the_entry_point() -> None:
     for name in ("cli/serve.py", "cli/admin.py", "cli/admin_copy.py"):
         modules = {m for _, m in _imports(ROOT / name)}
         assert any(_in(m, ENTRY_POINT) for m in modules), name
-
-
-def test_the_not_yet_list_is_current() -> None:
-    for name, module in NOT_YET.items():
-        assert module in {m for _, m in _imports(ROOT / name)}, (
-            f"{name} no longer imports {module}: delete its line from NOT_YET"
-        )

@@ -106,7 +106,8 @@ async def test_demo_opens_the_app_as_alice_and_quitting_removes_everything(
     terminal = Terminal()
     try:
         terminal.start([*roost_command(), "demo"], _env(tmp_path))
-        screen = await terminal.wait_for("Press Enter", timeout=120)
+        await terminal.wait_for("Press Enter", timeout=120)
+        screen = terminal.tmux("capture-pane", "-p", "-J", "-t", "t")  # a long path wraps
         assert JOIN.search(screen), screen  # the command for a second terminal is on screen
         terminal.send_keys("Enter")
         await terminal.wait_for("Welcome to our Roost", timeout=60)

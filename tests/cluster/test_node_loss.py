@@ -21,8 +21,8 @@ import msgspec
 import pytest
 import pytest_asyncio
 
-from client.chat import ChatClient
 from client.core import RoostClient
+from client.events import NewMessage
 from protocol import chat as chat_wire
 from tests.cluster.cluster import CLUSTER_LOOP, Cluster, running_cluster
 from tests.helpers import NO_RATE_LIMIT, SECOND
@@ -47,14 +47,13 @@ async def cluster(
         yield running
 
 
-async def pump(chat: ChatClient, client: RoostClient, live: list[chat_wire.Message]) -> None:
-    """Keep every chat message pushed to this device, as a long-running client does."""
-    conn = client.connection
-    assert conn is not None
-    while True:
-        event = await conn.events.get()
-        if (kept := await chat.on_event(event)) is not None:
-            live.append(kept)
+async def pump(client: RoostClient, live: list[chat_wire.Message]) -> None:
+    """Hear every chat message pushed to this device (the client keeps each before it is
+    handed on), as a long-running client does."""
+    async with client.events() as stream:
+        async for event in stream:
+            if isinstance(event, NewMessage):
+                live.append(event.message)
 
 
 @pytest.mark.timeout(180)  # the scenario's own limit, and the cluster's start
@@ -95,10 +94,9 @@ async def test_the_clients_of_a_killed_process_move_to_another_and_lose_nothing_
             posts = PostFanOut(author, followers)
             await posts.setup()
 
-            reading = ChatClient(reader)
-            await reading.sync()  # its cursor: the group's `created` entry
+            await reader.chat.sync()  # its cursor: the group's `created` entry
             live: list[chat_wire.Message] = []
-            pumping = asyncio.create_task(pump(reading, reader, live))
+            pumping = asyncio.create_task(pump(reader, live))
 
             running = [asyncio.create_task(w.run(0)) for w in (burst, posts)]
             await asyncio.sleep(rng.uniform(0.3, 0.8) * SECOND)
@@ -132,7 +130,7 @@ async def test_the_clients_of_a_killed_process_move_to_another_and_lose_nothing_
             assert moved, proxies[DOOMED].opened
 
             # The reader catches up by its cursors: it holds each entry once, none missing.
-            await reading.sync()
+            await reader.chat.sync()
             bodies, more = await reader.chat_store.page(group.id, before=None, limit=100_000)
             held = [msgspec.json.decode(b, type=chat_wire.Message) for b in bodies]
             assert not more

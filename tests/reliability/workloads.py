@@ -18,6 +18,7 @@ from typing import Any
 from client.connection import Connection
 from client.core import RoostClient, Written
 from client.errors import ServerError, Unreachable
+from client.events import WriteAcked
 from client.home import Account, ClientHome
 from client.sync.engine import SyncEngine
 from client.sync.transfer import Transfer
@@ -26,7 +27,6 @@ from protocol import chat as chat_wire
 from protocol import files as files_wire
 from protocol import profiles as profiles_wire
 from protocol import social as social_wire
-from storage.client.outbox import OutboxEntry
 from storage.content.blocks import LocalBlockStore
 from tests.helpers import PASSWORD
 
@@ -73,18 +73,17 @@ class Replays:
         self.killed_at = datetime.max.replace(tzinfo=UTC)
         self.lost_acks = 0  # replays the server had committed before it died: first result back
         self._clients = clients
-        for c in clients:
-            c.replay_listeners.append(self._acked)
-
-    def _acked(self, entry: OutboxEntry, result: Any) -> None:
-        self.results[entry.client_id] = result
+        self._streams = [c.events() for c in clients]
 
     async def resume(self) -> None:
         """Reconnect every client (which replays its outbox); nothing may stay queued."""
-        for c in self._clients:
+        for c, stream in zip(self._clients, self._streams, strict=True):
             await c.connect()
             assert c.last_replay is not None and not c.last_replay.failed, c.last_replay
             assert await c.outbox.count() == 0
+            for event in stream.drain():
+                if isinstance(event, WriteAcked):
+                    self.results[event.client_id] = event.result
 
 
 class ChatBurst:

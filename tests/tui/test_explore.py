@@ -97,7 +97,8 @@ async def test_search_finds_people_and_posts_and_a_trending_tag_searches_itself(
 
 def sections(app: RoostApp) -> list[str]:
     view = app.screen.query_one("#results", ListView)
-    return [str(item.query_one(Static).render()) for item in view.query(SectionTitle)]
+    # A row is in the DOM a moment before the text inside it is mounted.
+    return [str(s.render()) for item in view.query(SectionTitle) for s in item.query(Static)]
 
 
 async def test_search_shows_each_kind_and_a_message_opens_its_conversation(

@@ -110,6 +110,43 @@ async def test_offline_post_is_pending_until_the_server_returns(tmp_path: Path) 
     await server.stop()
 
 
+async def test_a_like_queued_offline_shows_its_count_once_the_server_takes_it(
+    tmp_path: Path,
+) -> None:
+    server = RoostServer(
+        ServerConfig(registration="open", data_dir=tmp_path / "s", port=0, shutdown_grace=1.0)
+    )
+    await server.start()
+    port = server.port
+    home = await registered_home(tmp_path, f"ws://127.0.0.1:{port}", "dora")
+    async with RoostClient(home) as dora:
+        await dora.social.post("a queen was seen")
+    app = RoostApp(home, backoff=FAST)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await until(lambda: timeline_texts(app) == ["a queen was seen"], "the post")
+        await until(lambda: app.link_state == "connected", "connected")
+        await server.stop()
+        await until(lambda: app.link_state != "connected", "offline")
+
+        app.screen.query_one("#timeline", ListView).focus()
+        app.screen.query_one("#timeline", ListView).index = 0
+        await pilot.press("l")
+        await until(lambda: app.outbox_count == 1, "the like queued")
+        first = app.screen.query(PostItem).first()
+        assert first.post.like_count == 0  # not liked until the server says so
+
+        server = RoostServer(
+            ServerConfig(
+                registration="open", data_dir=tmp_path / "s", port=port, shutdown_grace=1.0
+            )
+        )
+        await server.start()
+        await until(lambda: app.screen.query(PostItem).first().post.liked, "liked once replayed")
+        assert app.screen.query(PostItem).first().post.like_count == 1
+        assert "♥ 1" in shown_rows(app)  # drawn, not only held
+    await server.stop()
+
+
 async def test_notifications_screen_lists_and_marks_read(live: LiveServer, tmp_path: Path) -> None:
     dan_home = await registered_home(tmp_path, live.url, "dan", name="dan")
     eve_home = await registered_home(tmp_path, live.url, "eve", name="eve")

@@ -205,6 +205,34 @@ async def test_a_direct_message_alerts_before_messages_was_ever_opened(
         await until(lambda: alerts == ["Roost: @kim: are the bees out?"], "desktop notification")
 
 
+async def test_a_message_is_kept_and_delivered_before_messages_was_ever_opened(
+    live: LiveServer, tmp_path: Path
+) -> None:
+    lee_home = await registered_home(tmp_path, live.url, "lee", name="lee")
+    max_home = await registered_home(tmp_path, live.url, "max", name="max")
+    app = RoostApp(lee_home, backoff=FAST)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await until(lambda: app.link_state == "connected", "connected")
+        async with RoostClient(max_home) as max_:
+            sent = (await max_.chat.send("@lee", "the smoker is lit")).result
+            assert sent is not None
+
+            async def delivered() -> bool:
+                await max_.chat.sync()
+                receipts = await max_.chat.receipts(sent.conversation)
+                return any(r.user == "lee" and r.delivered_seq >= sent.seq for r in receipts)
+
+            # Lee's client kept and acknowledged it while Lee was on Home: Max sees it delivered.
+            for _ in range(100):
+                if await delivered():
+                    break
+                await pilot.pause(0.05)
+            assert await delivered()
+        # Offline-ready at once: the message is in Lee's store before the screen asks the server.
+        cached = await app.client.chat_store.page(sent.conversation, before=None, limit=5)
+        assert len(cached[0]) == 1
+
+
 async def test_start_a_group_from_the_dialog(live: LiveServer, tmp_path: Path) -> None:
     gina_home = await registered_home(tmp_path, live.url, "gina", name="gina")
     await live.register("hank")

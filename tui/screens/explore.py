@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-import msgspec
 from textual import on, work
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -18,9 +17,9 @@ from textual.widgets import Input, ListItem, ListView, Static
 
 from client.display import safe_text
 from client.errors import ClientError, ServerError
-from client.social import Social
+from client.events import FollowChanged, WriteAcked
 from protocol.social import SearchResult, Suggestions, TrendingTags
-from tui.messages import FollowChanged, WriteAcked
+from tui.messages import ClientEventReceived
 from tui.screens.base import RoostScreen
 from tui.screens.messages import MessagesScreen
 from tui.screens.profile import open_profile
@@ -103,14 +102,14 @@ class ExploreScreen(RoostScreen):
     # ------------------------------------------------------------------ trending, suggestions
     @work(exclusive=True, group="explore-load")
     async def load(self) -> None:
-        cache = self.roost.client.cache
-        trending = await cache.get("trending.tags", TRENDING_KEY)
+        client = self.roost.client
+        trending = await client.cached("trending.tags", TRENDING_KEY)
         if trending is not None:
-            await self._show_trending(msgspec.json.decode(trending.value, type=TrendingTags))
-        suggestions = await cache.get("suggest.follows", SUGGEST_KEY)
+            await self._show_trending(trending)
+        suggestions = await client.cached("suggest.follows", SUGGEST_KEY)
         if suggestions is not None:
-            await self._show_suggestions(msgspec.json.decode(suggestions.value, type=Suggestions))
-        social = Social(self.roost.client)
+            await self._show_suggestions(suggestions)
+        social = self.roost.client.social
         try:
             await self._show_trending((await social.trending()).result)
             await self._show_suggestions((await social.suggest()).result)
@@ -141,16 +140,17 @@ class ExploreScreen(RoostScreen):
         empty = "No suggestions yet: follow someone, and the people they follow show up here."
         self._note("#suggestions-note", "" if suggestions.users or kept else empty)
 
-    def on_follow_changed(self, message: FollowChanged) -> None:
-        """Followed or unfollowed elsewhere (a profile): the suggestion's button agrees."""
-        for button in self.query(FollowButton):
-            if button.username == message.username:
-                button.set_following(message.following)
-
-    def on_write_acked(self, message: WriteAcked) -> None:
-        for button in self.query(FollowButton):
-            if button.acked(message.client_id, message.result):
-                return
+    def on_client_event_received(self, received: ClientEventReceived) -> None:
+        match received.event:
+            case FollowChanged(profile=profile):
+                # Followed or unfollowed elsewhere (a profile): the suggestion's button agrees.
+                for button in self.query(FollowButton):
+                    if button.username == profile.username:
+                        button.set_following(profile.you_follow)
+            case WriteAcked(client_id=client_id, result=result):
+                for button in self.query(FollowButton):
+                    if button.acked(client_id, result):
+                        return
 
     # ------------------------------------------------------------------ search
     @on(Input.Submitted, "#explore-search")
@@ -170,7 +170,7 @@ class ExploreScreen(RoostScreen):
         title = self.query_one("#results-title", Static)
         title.update(safe_text(f"Searching for “{query}”…"))
         try:
-            answer = await Social(self.roost.client).search(query)
+            answer = await self.roost.client.social.search(query)
         except ServerError as exc:
             await self._no_results(exc.message)
             return

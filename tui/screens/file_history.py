@@ -17,7 +17,7 @@ from textual.widgets import Button, DataTable, Static
 from client.core import RoostClient
 from client.display import safe_text
 from client.errors import ClientError, ServerError
-from client.files import Located, RemoteFiles
+from client.files import Located
 from protocol import files as wire
 
 if TYPE_CHECKING:
@@ -72,7 +72,7 @@ class FileHistoryScreen(ModalScreen[bool]):
     @work(exclusive=True, group="history")
     async def load(self) -> None:
         try:
-            answer = await RemoteFiles(self.client).versions(self.where)
+            answer = await self.client.files.versions(self.where)
         except ClientError as exc:
             self._note(f"cannot read the history: {exc}")
             return

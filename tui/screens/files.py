@@ -21,7 +21,13 @@ from textual.widgets import DataTable, ProgressBar, Static, Tree
 
 from client.display import safe_text
 from client.errors import ClientError, SyncBusy, Unreachable
-from client.files import RemoteFiles, locate_in
+from client.events import (
+    FilesChanged,
+    ShareInvitationChanged,
+    ShareMembershipChanged,
+    WriteAcked,
+)
+from client.files import locate_in
 from client.sync.engine import (
     PassReport,
     PathState,
@@ -31,8 +37,7 @@ from client.sync.engine import (
 )
 from client.sync.watch import run_forever
 from protocol import files as wire
-from storage.client.sync_index import SyncIndex
-from tui.messages import ServerEvent, WriteAcked
+from tui.messages import ClientEventReceived
 from tui.screens.base import RoostScreen
 from tui.screens.file_history import FileHistoryScreen
 from tui.screens.share import ShareScreen
@@ -117,15 +122,15 @@ class FilesScreen(RoostScreen):
     @work(exclusive=True, group="files-load")
     async def load(self) -> None:
         client = self.roost.client
-        root = await SyncIndex(client.database).root()
+        root = await client.workspace()
         try:
             if root is None:
-                listing = await RemoteFiles(client).listing()
+                listing = await client.files.listing()
                 self.namespaces, self._offline = listing.namespaces, listing.offline
                 label = "Your files on the server"
                 self._rows = rows_from_listing(listing)
             else:
-                engine = self._engine(Path(root))
+                engine = self._engine(root)
                 preview = await engine.preview()
                 self.namespaces, self._offline = preview.namespaces, preview.offline
                 label = shown_root(engine.root)
@@ -148,7 +153,7 @@ class FilesScreen(RoostScreen):
     async def _load_invitations(self) -> None:
         """Shares offered to this user, shown above the tree until they answer (a / x)."""
         try:
-            answer = await RemoteFiles(self.roost.client).cached_shares()
+            answer = await self.roost.client.files.cached_shares()
         except ClientError:
             return  # offline with nothing cached: nothing known to show
         if answer.result.invitations == self.invitations:
@@ -183,7 +188,7 @@ class FilesScreen(RoostScreen):
 
     @work(exclusive=True, group="files-invitation")
     async def answer_invitation(self, invitation: wire.Invitation, *, accept: bool) -> None:
-        files = RemoteFiles(self.roost.client)
+        files = self.roost.client.files
         try:
             if accept:
                 info = await files.accept(invitation.id)
@@ -221,10 +226,9 @@ class FilesScreen(RoostScreen):
         self.load()
 
     def _engine(self, root: Path) -> SyncEngine:
-        if self.engine is None or self.engine.root != root.resolve():
-            self.engine = SyncEngine(
-                self.roost.client, root, on_block=self.progress.block, on_plan=self._planned
-            )
+        self.engine = self.roost.client.sync(
+            root, on_block=self.progress.block, on_plan=self._planned
+        )
         return self.engine
 
     def _describe(self, bound: bool) -> None:
@@ -333,16 +337,15 @@ class FilesScreen(RoostScreen):
             bar.update(total=total, progress=done)
             self.files_tree.show_progress(self.progress)
 
-    async def on_server_event(self, message: ServerEvent) -> None:
-        if message.name.startswith("files."):
-            if self.syncing:
-                self._wake.set()  # the engine's pass pulls the change, then the tree reloads
-            else:
-                self.load()
-
-    async def on_write_acked(self, message: WriteAcked) -> None:
-        if message.op.startswith("files."):
-            self.load()  # a queued restore or share reached the server
+    async def on_client_event_received(self, received: ClientEventReceived) -> None:
+        match received.event:
+            case FilesChanged() | ShareMembershipChanged() | ShareInvitationChanged():
+                if self.syncing:
+                    self._wake.set()  # the engine's pass pulls the change, then the tree reloads
+                else:
+                    self.load()
+            case WriteAcked(op=op) if op.startswith("files."):
+                self.load()  # a queued restore or share reached the server
 
     # ------------------------------------------------------------------ dialogs
     @on(Tree.NodeSelected, "#files-tree")

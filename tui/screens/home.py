@@ -1,11 +1,13 @@
-"""Home: your timeline, newest first, live; write, reply, like, repost, open a thread."""
+"""Home: your timeline, newest first, live; write, reply, like, repost, open a thread.
+
+The timeline's state is the client's `Timeline` model, changed by pages, typed events and
+this screen's writes; `_show_model` makes the list show it."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
-import msgspec
 from textual import on, work
 from textual.binding import Binding
 from textual.css.query import NoMatches
@@ -14,9 +16,11 @@ from textual.widgets import Input, ListView, Static
 
 from client.display import safe_text
 from client.errors import ClientError, ServerError
+from client.events import FollowChanged, NewPost, PostDeleted, WriteAcked
 from client.social import Social, check_post_text
-from protocol.social import Deleted, Page, Post
-from tui.messages import FollowChanged, ServerEvent, WriteAcked
+from client.timeline import Entry, Timeline
+from protocol.social import Page, Post
+from tui.messages import ClientEventReceived
 from tui.screens.base import RoostScreen
 from tui.screens.profile import open_profile
 from tui.screens.thread import ThreadScreen
@@ -38,7 +42,7 @@ class HomeScreen(RoostScreen):
 
     def __init__(self) -> None:
         super().__init__()
-        self._next_before: str | None = None
+        self.model = Timeline()
         self._loading_more = False
         self._reply_to: Post | None = None
 
@@ -50,7 +54,7 @@ class HomeScreen(RoostScreen):
 
     @property
     def social(self) -> Social:
-        return Social(self.roost.client)
+        return self.roost.client.social
 
     @property
     def timeline(self) -> ListView:
@@ -65,52 +69,71 @@ class HomeScreen(RoostScreen):
     @work(exclusive=True, group="home-load")
     async def load(self) -> None:
         """Paint the first page from the cache at once, then ask the server."""
-        client = self.roost.client
-        me = client.home.require_account().username
-        cached = await client.cache.get("timeline.home", f"{me}:{PAGE}:")
+        try:
+            await self._load()
+        except NoMatches:
+            return  # the app closed while a page was on its way (a reload after a follow)
+
+    async def _load(self) -> None:
+        cached = await self.social.cached_home(PAGE)
         if cached is not None:
-            await self._show_page(msgspec.json.decode(cached.value, type=Page), replace=True)
+            await self._show_page(cached, replace=True)
         try:
             answer = await self.social.home(PAGE)
         except ClientError:
             if cached is None:
                 self._note("offline, and nothing cached yet")
             return
-        try:
-            await self._show_page(answer.result, replace=True)
-        except NoMatches:
-            return  # the app closed while the answer was on its way
+        await self._show_page(answer.result, replace=True)
         self._note("offline: showing the cached timeline" if answer.offline else "")
 
     async def _show_page(self, page: Page, *, replace: bool) -> None:
-        pending = (
-            [i for i in self.timeline.query(PostItem) if i.pending_client_id] if replace else []
-        )
-        if replace:
+        self.model.show_page(page, replace=replace)
+        await self._show_model(rebuild=replace)
+
+    async def _show_model(self, *, rebuild: bool = False) -> None:
+        """Make the list show the model: new entries on top or at the end, gone ones out,
+        changed ones redrawn in place (the highlighted row stays where it is)."""
+        entries = self.model.entries
+        items = list(self.timeline.query(PostItem))
+        keys = [_key(i) for i in items]
+        wanted = [e.key for e in entries]
+        if rebuild and keys != wanted:
             await self.timeline.clear()
-            for item in pending:  # writes not yet acked stay on top
-                await self.timeline.append(
-                    PostItem(item.post, pending_client_id=item.pending_client_id)
-                )
-        shown = {i.post.id for i in self.timeline.query(PostItem)}
-        for post in page.posts:
-            if post.id not in shown:
-                await self.timeline.append(PostItem(post))
-        self._next_before = page.next_before
+            await self.timeline.extend(_item(e) for e in entries)
+        else:
+            for item in items:
+                if _key(item) not in wanted:
+                    await item.remove()
+            kept = [k for k in keys if k in wanted]
+            on_top = wanted[: wanted.index(kept[0])] if kept else wanted
+            at_end = wanted[wanted.index(kept[-1]) + 1 :] if kept else []
+            by_key = {e.key: e for e in entries}
+            if on_top:
+                await self.timeline.insert(0, [_item(by_key[k]) for k in on_top])
+            if at_end:
+                await self.timeline.extend(_item(by_key[k]) for k in at_end)
+            for item in self.timeline.query(PostItem):
+                entry = by_key.get(_key(item))
+                if entry is not None and entry.post is not item.post:
+                    item.update_post(entry.post)
+            if [_key(i) for i in self.timeline.query(PostItem)] != wanted:
+                await self._show_model(rebuild=True)  # an order the steps above cannot reach
+                return
         if self.timeline.index is None and len(self.timeline):
             self.timeline.index = 0  # so the keys act on a post right away
 
     @on(ListView.Highlighted, "#timeline")
     def _near_the_end(self, event: ListView.Highlighted) -> None:
         index = self.timeline.index or 0
-        if self._next_before and not self._loading_more and index >= len(self.timeline) - 3:
+        if self.model.next_before and not self._loading_more and index >= len(self.timeline) - 3:
             self.load_more()
 
     @work(group="home-more")
     async def load_more(self) -> None:
         self._loading_more = True
         try:
-            answer = await self.social.home(PAGE, self._next_before)
+            answer = await self.social.home(PAGE, self.model.next_before)
             await self._show_page(answer.result, replace=False)
         except ClientError:
             pass
@@ -161,7 +184,8 @@ class HomeScreen(RoostScreen):
             me = self.roost.client.home.require_account().username
             draft = Post(id=written.local_id or written.client_id, author=me, text=text,
                          created_at=datetime.now(UTC), reply_to=reply_to)  # fmt: skip
-            await self.timeline.insert(0, [PostItem(draft, pending_client_id=written.client_id)])
+            self.model.queued(draft, written.client_id)
+            await self._show_model()
             await self.roost.refresh_outbox()
         elif written.result is not None:
             await self._add_on_top(written.result)
@@ -183,11 +207,11 @@ class HomeScreen(RoostScreen):
             self.notify(exc.message, severity="error")
             return
         if written.result is not None:
-            updated = written.result
-            item.update_post(msgspec.structs.replace(item.post, original=updated)
-                             if item.post.repost_of else updated)  # fmt: skip
+            self.model.updated(written.result)  # wherever it shows, reposts of it too
+            await self._show_model()
         else:
             self.notify("queued: sent when the server is back")
+            await self.roost.refresh_outbox()
 
     def action_repost(self) -> None:
         item = self._selected()
@@ -219,29 +243,42 @@ class HomeScreen(RoostScreen):
             open_profile(self.roost, (item.post.original or item.post).author)
 
     # ------------------------------------------------------------------ live
-    def on_follow_changed(self, message: FollowChanged) -> None:
-        self.load()  # a follow copies their recent posts in; an unfollow takes them out
-
     async def _add_on_top(self, post: Post) -> None:
-        if any(i.post.id == post.id for i in self.timeline.query(PostItem)):
-            return
-        await self.timeline.insert(0, [PostItem(post)])
+        if self.model.arrived(post):
+            await self._show_model()
 
-    async def on_server_event(self, message: ServerEvent) -> None:
-        if message.name == "post.created" and isinstance(message.data, Post):
-            await self._add_on_top(message.data)
-        elif message.name == "post.deleted" and isinstance(message.data, Deleted):
-            gone = message.data.post_id
-            for item in list(self.timeline.query(PostItem)):
-                if gone in (item.post.id, item.post.repost_of):
-                    await item.remove()
+    async def on_client_event_received(self, received: ClientEventReceived) -> None:
+        match received.event:
+            case NewPost(post=post):
+                await self._add_on_top(post)
+            case PostDeleted(post_id=post_id):
+                if self.model.deleted(post_id):
+                    await self._show_model()
+            case FollowChanged():
+                self.load()  # a follow copies their recent posts in; an unfollow takes them out
+            case WriteAcked(client_id=client_id, op=op, result=Post() as post):
+                await self._acked(client_id, op, post)
 
-    async def on_write_acked(self, message: WriteAcked) -> None:
-        if message.op in ("follow.add", "follow.remove"):
-            self.load()
-        for item in self.timeline.query(PostItem):
-            if item.pending_client_id == message.client_id and isinstance(message.result, Post):
-                item.update_post(message.result)
+    async def _acked(self, client_id: str, op: str, post: Post) -> None:
+        """A queued write reached the server: a pending post is sent in place; a post queued
+        elsewhere (a CLI command) arrives on top; a like or unlike shows its new counts."""
+        if self.model.acked(client_id, post):
+            for item in self.timeline.query(PostItem):
+                if item.pending_client_id == client_id:
+                    item.update_post(post)  # sent, in place
+        elif op in ("post.create", "post.repost"):
+            self.model.arrived(post)
+        else:
+            self.model.updated(post)
+        await self._show_model()
 
     def _note(self, text: str) -> None:
         self.query_one("#compose-note", Static).update(safe_text(text))
+
+
+def _key(item: PostItem) -> str:
+    return item.pending_client_id or item.post.id
+
+
+def _item(entry: Entry) -> PostItem:
+    return PostItem(entry.post, pending_client_id=entry.pending_client_id)

@@ -1,13 +1,15 @@
 """Messages: conversations on the left (unread counts, presence dots), the open one on the
 right (live messages, delivered/read marks, typing indicator, compose). Cache first, then
-the server; sends made offline queue in the outbox and show as pending until acked."""
+the server; sends made offline queue in the outbox and show as pending until acked.
+
+The list's state (order, unread counts, presence, what is open, queued sends) is the client's
+`ConversationList` model, fed by the client's typed events; this screen renders it."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
-import msgspec
 from rich.text import Text
 from textual import on, work
 from textual.binding import Binding
@@ -16,10 +18,18 @@ from textual.widget import Widget
 from textual.widgets import Input, ListView, Static
 
 from client.chat import ChatClient
+from client.conversations import Arrival, ConversationList
 from client.display import clean, safe_text
 from client.errors import ClientError, ServerError
+from client.events import (
+    NewMessage,
+    PresenceChanged,
+    ReceiptChanged,
+    TypingChanged,
+    WriteAcked,
+)
 from protocol import chat as wire
-from tui.messages import ServerEvent, WriteAcked
+from tui.messages import ClientEventReceived
 from tui.screens.base import RoostScreen
 from tui.screens.new_chat import NewChat, NewChatScreen
 from tui.widgets.chat import (
@@ -46,14 +56,10 @@ class MessagesScreen(RoostScreen):
 
     def __init__(self) -> None:
         super().__init__()
-        self._conversations: list[wire.Conversation] = []  # most recently active first
-        self._online: dict[str, bool] = {}
+        self.model = ConversationList(me="")  # `me` is known once mounted (logged in)
         self._receipts: list[wire.Receipt] = []  # of the open conversation
-        self._target: str | None = None  # the open conversation: @user or an id
-        self._open_id: str | None = None  # None for a direct chat before its first message
         self._typing = TypingTracker()
         self._throttle = TypingThrottle()
-        self._pending: dict[str, str] = {}  # client id of a queued send -> its target
 
     def compose_body(self) -> Iterable[Widget]:
         with Horizontal(id="messages-body"):
@@ -76,7 +82,24 @@ class MessagesScreen(RoostScreen):
     # ------------------------------------------------------------------ accessors
     @property
     def chat(self) -> ChatClient:
-        return ChatClient(self.roost.client)
+        return self.roost.client.chat
+
+    # The model's fields under the names this screen has always used.
+    @property
+    def _conversations(self) -> list[wire.Conversation]:
+        return self.model.conversations
+
+    @property
+    def _online(self) -> dict[str, bool]:
+        return self.model.online
+
+    @property
+    def _target(self) -> str | None:
+        return self.model.open_target
+
+    @property
+    def _open_id(self) -> str | None:
+        return self.model.open_id
 
     @property
     def me(self) -> str:
@@ -95,7 +118,7 @@ class MessagesScreen(RoostScreen):
         return self.query_one("#chat-compose", Input)
 
     def _open_conversation(self) -> wire.Conversation | None:
-        return next((c for c in self._conversations if c.id == self._open_id), None)
+        return self.model.opened
 
     def _showing(self, conversation: str) -> bool:
         """Whether the user is looking at this conversation right now."""
@@ -104,6 +127,7 @@ class MessagesScreen(RoostScreen):
     # ------------------------------------------------------------------ lifecycle
     def on_mount(self) -> None:
         super().on_mount()
+        self.model.me = self.me
         self.conversation_list.focus()
         self.set_interval(1.0, self._show_typing)
         # Catch up whenever the link comes (back) up; the first paint is from the cache.
@@ -114,7 +138,7 @@ class MessagesScreen(RoostScreen):
         if state == "connected":
             self.catch_up()
         elif self._online:
-            self._online = {}  # presence is unknown until the server answers again
+            self.model.forget_presence()  # unknown until the server answers again
             self.call_later(self._show_list, self._conversations)
 
     @work(exclusive=True, group="messages-catch-up")
@@ -153,18 +177,18 @@ class MessagesScreen(RoostScreen):
         if opened is not None and opened.last_seq > max(shown, default=0):
             self.load_conversation()  # it moved on while we were away
         try:
-            self._online = {p.user: p.online for p in await self.chat.presence()}
+            for p in await self.chat.presence():
+                self.model.set_presence(p.user, p.online)
         except ClientError:
             return
         await self._show_list(self._conversations)
 
     async def _show_list(self, conversations: list[wire.Conversation]) -> None:
-        self._conversations = list(conversations)
-        if self._target is not None and self._open_id is None:
-            # A direct chat opened before it existed: it now has an id.
-            self._open_id = next(
-                (c.id for c in conversations if conversation_target(c) == self._target), None
-            )
+        self.model.replace(conversations)
+        await self._render_list()
+
+    async def _render_list(self) -> None:
+        conversations = self.model.conversations
         view = self.conversation_list
         items = list(view.query(ConversationItem))
         if [i.conversation.id for i in items] == [c.id for c in conversations]:
@@ -197,10 +221,6 @@ class MessagesScreen(RoostScreen):
             text = EMPTY_LIST
         self.query_one("#conversations-note", Static).update(safe_text(text, multiline=True))
 
-    async def _moved_to_top(self, conversation: wire.Conversation) -> None:
-        rest = [c for c in self._conversations if c.id != conversation.id]
-        await self._show_list([conversation, *rest])
-
     @on(ListView.Selected, "#conversations")
     def _selected(self, event: ListView.Selected) -> None:
         if isinstance(event.item, ConversationItem):
@@ -208,8 +228,7 @@ class MessagesScreen(RoostScreen):
 
     # ------------------------------------------------------------------ a conversation
     def open(self, target: str, conversation_id: str | None) -> None:
-        self._target = target
-        self._open_id = conversation_id
+        self.model.open(target, conversation_id)
         self._receipts = []
         self.compose_input.disabled = False
         self.compose_input.focus()
@@ -250,7 +269,7 @@ class MessagesScreen(RoostScreen):
             return
         page = answer.result
         if page.conversation is not None and self._open_id is None:
-            self._open_id = page.conversation
+            self.model.open_id = page.conversation
         if not page.messages:
             self._hint("No messages yet: say hello.")
         await self._show_messages(page.messages)
@@ -264,7 +283,7 @@ class MessagesScreen(RoostScreen):
         await self.chat_log.remove_children()
         rows = [MessageRow(m, self.me, self._mark(m)) for m in messages]
         for q in queued:
-            self._pending[q.client_id] = target or ""
+            self.model.queue(q.client_id, target or "")
             draft = wire.Message(self._open_id or "", 0, self.me, q.text, q.queued_at)
             rows.append(MessageRow(draft, self.me, "", pending_client_id=q.client_id))
         if rows:
@@ -307,8 +326,8 @@ class MessagesScreen(RoostScreen):
             return
         done = self._open_conversation()
         if done is not None:
-            read = _with(done, unread=0, read_seq=done.last_seq)
-            await self._show_list([read if c.id == done.id else c for c in self._conversations])
+            self.model.read(done.id)
+            await self._render_list()
 
     # ------------------------------------------------------------------ writing
     @on(Input.Changed, "#chat-compose")
@@ -342,7 +361,7 @@ class MessagesScreen(RoostScreen):
             self.notify(exc.message if isinstance(exc, ServerError) else str(exc), severity="error")
             return
         if written.queued:
-            self._pending[written.client_id] = target
+            self.model.queue(written.client_id, target)
             draft = wire.Message(self._open_id or "", 0, self.me, text, datetime.now(UTC))
             self.chat_log.query("#chat-hint").remove()
             await self.chat_log.mount(
@@ -354,28 +373,25 @@ class MessagesScreen(RoostScreen):
             await self._sent(written.result, target)
 
     async def _sent(self, message: wire.Message, target: str) -> None:
-        known = any(c.id == message.conversation for c in self._conversations)
-        if target == self._target:
-            if self._open_id is None:
-                self._open_id = message.conversation
-            await self._append(message)
-            self.refresh_marks()  # a receipt may have come before the row was there
-        if known:
-            c = next(c for c in self._conversations if c.id == message.conversation)
-            await self._moved_to_top(_with(c, last_seq=max(c.last_seq, message.seq)))
+        showing = target == self._target
+        if self.model.sent(message, target) is Arrival.MOVED:
+            await self._render_list()
         else:
             self.load()  # a direct chat that its first message just created
+        if showing:
+            await self._append(message)
+            self.refresh_marks()  # a receipt may have come before the row was there
         self._show_title()
 
-    async def on_write_acked(self, event: WriteAcked) -> None:
-        if event.op != "chat.send" or not isinstance(event.result, wire.Message):
+    async def _acked(self, acked: WriteAcked) -> None:
+        """A queued send reached the server (the client stored it already): sent in place."""
+        if acked.op != "chat.send" or not isinstance(acked.result, wire.Message):
             return
-        message = event.result
-        target = self._pending.pop(event.client_id, message.conversation)
+        message = acked.result
+        target = self.model.acked(acked.client_id) or message.conversation
         for row in self.chat_log.query(MessageRow):
-            if row.pending_client_id == event.client_id:
+            if row.pending_client_id == acked.client_id:
                 row.show(message, self._mark(message))  # in place: it keeps its position
-        await self.chat.kept_sent(message, target)
         await self._sent(message, target)
 
     # ------------------------------------------------------------------ starting a chat
@@ -386,9 +402,7 @@ class MessagesScreen(RoostScreen):
         if choice is None:
             return
         if choice.target is not None:
-            existing = next(
-                (c for c in self._conversations if conversation_target(c) == choice.target), None
-            )
+            existing = self.model.find_target(choice.target)
             self.open(choice.target, existing.id if existing else None)
         elif choice.group is not None:
             self.create_group(choice.group, choice.members)
@@ -403,47 +417,41 @@ class MessagesScreen(RoostScreen):
         if written.result is None:
             self.notify("queued: the group is created when the server is back")
             return
-        await self._moved_to_top(written.result)
+        self.model.added(written.result)
+        await self._render_list()
         self.open(written.result.id, written.result.id)
 
     # ------------------------------------------------------------------ live
-    async def on_server_event(self, event: ServerEvent) -> None:
-        data = event.data
-        if event.name == "chat.message" and isinstance(data, wire.Message):
-            await self._message_arrived(data)
-        elif event.name == "chat.receipt" and isinstance(data, wire.Receipt):
-            await self.chat.keep_receipts([data])
-            self.refresh_marks()
-        elif event.name == "chat.typing" and isinstance(data, wire.Typing):
-            self._typing.update(data)
-            self._show_typing()
-        elif event.name == "presence.changed" and isinstance(data, wire.Presence):
-            self._online[data.user] = data.online
-            await self._show_list(self._conversations)
-            if self._target is not None:
-                self._show_title()
+    async def on_client_event_received(self, received: ClientEventReceived) -> None:
+        match received.event:
+            case NewMessage(message=message):
+                await self._message_arrived(message)
+            case ReceiptChanged():
+                self.refresh_marks()  # the client kept the receipt before handing it on
+            case TypingChanged(typing=typing):
+                self._typing.update(typing)
+                self._show_typing()
+            case PresenceChanged(presence=presence):
+                self.model.set_presence(presence.user, presence.online)
+                await self._render_list()
+                if self._target is not None:
+                    self._show_title()
+            case WriteAcked() as acked:
+                await self._acked(acked)
 
     async def _message_arrived(self, message: wire.Message) -> None:
-        try:
-            await self.chat.received(message)
-        except ClientError:
-            pass  # stored; the delivery ack goes with the next catch-up
+        """A message the client has already stored and acknowledged: show it."""
         self._typing.stop(message.conversation, message.sender)
         self._show_typing()
-        conversation = next((c for c in self._conversations if c.id == message.conversation), None)
+        conversation = self.model.find(message.conversation)
         mine = message.sender == self.me
-        if self._open_id is None and conversation is None and self._target == "@" + message.sender:
-            self._open_id = message.conversation  # the first message of the chat we have open
+        arrival = self.model.arrived(message, showing=self._showing(message.conversation))
         if message.conversation == self._open_id:
             await self._append(message)
-        if conversation is None or message.kind != "text":
+        if arrival is Arrival.UNKNOWN:
             self.load()  # a new conversation, or its members changed
         else:
-            showing = self._showing(message.conversation)
-            unread = conversation.unread + (0 if mine or showing else 1)
-            await self._moved_to_top(
-                _with(conversation, last_seq=max(conversation.last_seq, message.seq), unread=unread)
-            )
+            await self._render_list()
         if mine:
             return
         if self._showing(message.conversation):
@@ -454,7 +462,3 @@ class MessagesScreen(RoostScreen):
     def _show_typing(self) -> None:
         who = self._typing.who(self._open_id) if self._open_id else []
         self.query_one("#typing", Static).update(Text(typing_line(who)))
-
-
-def _with(c: wire.Conversation, **changes: int) -> wire.Conversation:
-    return msgspec.structs.replace(c, **changes)

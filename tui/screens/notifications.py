@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-import msgspec
 from rich.text import Text
 from textual import on, work
 from textual.binding import Binding
@@ -15,9 +14,9 @@ from textual.widgets import ListItem, ListView, Static
 
 from client.display import clean
 from client.errors import ClientError, ServerError
-from client.social import Social
+from client.events import NewNotification
 from protocol.social import Notification, Notifications
-from tui.messages import ServerEvent
+from tui.messages import ClientEventReceived
 from tui.screens.base import RoostScreen
 from tui.screens.profile import open_profile
 from tui.screens.thread import ThreadScreen
@@ -78,11 +77,11 @@ class NotificationsScreen(RoostScreen):
     @work(exclusive=True, group="notifications")
     async def load(self) -> None:
         client = self.roost.client
-        cached = await client.cache.get("notifications.list", "30:")
+        cached = await client.cached("notifications.list", "30:")
         if cached is not None:
-            await self._show(msgspec.json.decode(cached.value, type=Notifications), offline=True)
+            await self._show(cached, offline=True)
         try:
-            answer = await Social(client).notifications()
+            answer = await client.social.notifications()
         except ClientError:
             return
         await self._show(answer.result, offline=answer.offline)
@@ -130,7 +129,7 @@ class NotificationsScreen(RoostScreen):
         note = self._highlighted()
         if note is None or note.kind != "follow_request":
             return
-        social = Social(self.roost.client)
+        social = self.roost.client.social
         try:
             written = await (social.approve(note.actor) if approve else social.decline(note.actor))
         except ServerError as exc:
@@ -165,12 +164,12 @@ class NotificationsScreen(RoostScreen):
     @work(group="notifications-write")
     async def action_mark_read(self) -> None:
         try:
-            await Social(self.roost.client).mark_read()
+            await self.roost.client.social.mark_read()
         except ClientError as exc:
             self.notify(str(exc), severity="error")
             return
         self.load()
 
-    def on_server_event(self, message: ServerEvent) -> None:
-        if message.name == "notification.new":
+    def on_client_event_received(self, received: ClientEventReceived) -> None:
+        if isinstance(received.event, NewNotification):
             self.load()

@@ -21,10 +21,10 @@ from textual.widgets import Button, Input, ListView, Static
 
 from client.display import safe_text
 from client.errors import ClientError, ServerError, Unreachable
-from client.social import Social
+from client.events import ProfileUpdated, WriteAcked
 from protocol.profiles import GetProfile, Profile, SetProfile
 from protocol.social import Page, UserProfile
-from tui.messages import ServerEvent, WriteAcked
+from tui.messages import ClientEventReceived
 from tui.screens.base import RoostScreen
 from tui.screens.thread import ThreadScreen
 from tui.widgets.posts import PostItem
@@ -130,9 +130,9 @@ class ProfileScreen(RoostScreen):
         """Paint from the cache at once, then ask the server."""
         client = self.roost.client
         me = client.home.require_account().username
-        cached = await client.cache.get("profile.get", me)
+        cached = await client.cached("profile.get", me)
         if cached is not None:
-            self._show_own(msgspec.json.decode(cached.value, type=Profile), fill=True)
+            self._show_own(cached, fill=True)
         try:
             answer = await client.read("profile.get", GetProfile(), cache_key=me)
         except Unreachable:
@@ -195,14 +195,14 @@ class ProfileScreen(RoostScreen):
             return  # the app closed while an answer was on its way
 
     async def _load_other(self, username: str) -> None:
-        cache = self.roost.client.cache
-        cached = await cache.get("user.profile", username.lower())
+        client = self.roost.client
+        cached = await client.cached("user.profile", username.lower())
         if cached is not None:
-            self._show_other(msgspec.json.decode(cached.value, type=UserProfile), "offline copy")
-        cached_posts = await cache.get("timeline.user", f"{username.lower()}:{PAGE}:")
+            self._show_other(cached, "offline copy")
+        cached_posts = await client.cached("timeline.user", f"{username.lower()}:{PAGE}:")
         if cached_posts is not None:
-            await self._show_posts(msgspec.json.decode(cached_posts.value, type=Page))
-        social = Social(self.roost.client)
+            await self._show_posts(cached_posts)
+        social = self.roost.client.social
         card = self.query_one("#other-card", ProfileCard)
         try:
             answer = await social.profile(username)
@@ -231,7 +231,7 @@ class ProfileScreen(RoostScreen):
     @work(exclusive=True, group="profile-posts")
     async def reload_posts(self, username: str) -> None:
         try:
-            posts = await Social(self.roost.client).user_timeline(username, PAGE)
+            posts = await self.roost.client.social.user_timeline(username, PAGE)
         except ClientError:
             return
         try:
@@ -332,20 +332,21 @@ class ProfileScreen(RoostScreen):
                 open_profile(self.roost, post.author)
 
     # ------------------------------------------------------------------ live
-    def on_write_acked(self, message: WriteAcked) -> None:
-        if self.username is not None:
-            self.query_one("#follow", FollowButton).acked(message.client_id, message.result)
-            for toggle in self._lists():
-                toggle.acked(message.client_id, message.result)
-            return
-        if message.client_id in self._pending:
-            self._pending.discard(message.client_id)
-            if not self._pending:
-                self._show_own(message.result)
+    def on_client_event_received(self, received: ClientEventReceived) -> None:
+        match received.event:
+            case WriteAcked() as acked:
+                self._acked(acked)
+            case ProfileUpdated(profile=profile) if self.username is None:
+                if not self._pending:
+                    self._show_own(profile, fill=True)
 
-    def on_server_event(self, message: ServerEvent) -> None:
+    def _acked(self, acked: WriteAcked) -> None:
         if self.username is not None:
+            self.query_one("#follow", FollowButton).acked(acked.client_id, acked.result)
+            for toggle in self._lists():
+                toggle.acked(acked.client_id, acked.result)
             return
-        if message.name == "profile.updated" and isinstance(message.data, Profile):
+        if acked.client_id in self._pending:
+            self._pending.discard(acked.client_id)
             if not self._pending:
-                self._show_own(message.data, fill=True)
+                self._show_own(acked.result)

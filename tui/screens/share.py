@@ -14,7 +14,6 @@ from textual.widgets import Button, DataTable, Input, RadioButton, RadioSet, Sta
 from client.core import RoostClient
 from client.display import safe_text
 from client.errors import ClientError
-from client.files import RemoteFiles
 from protocol import files as wire
 
 
@@ -70,7 +69,7 @@ class ShareScreen(ModalScreen[None]):
     @work(exclusive=True, group="share-load")
     async def load(self) -> None:
         try:
-            answer = await RemoteFiles(self.client).cached_shares()
+            answer = await self.client.files.cached_shares()
         except ClientError as exc:
             self._note(f"cannot read the members: {exc}")
             return
@@ -112,7 +111,7 @@ class ShareScreen(ModalScreen[None]):
     @work(exclusive=True, group="share-write")
     async def share(self, user: str, role: str) -> None:
         try:
-            info = await RemoteFiles(self.client).share(self.folder, user, role)
+            info = await self.client.files.share(self.folder, user, role)
         except ClientError as exc:
             self._note(str(exc))
             return
@@ -139,7 +138,7 @@ class ShareScreen(ModalScreen[None]):
     @work(exclusive=True, group="share-write")
     async def revoke(self, user: str) -> None:
         try:
-            info = await RemoteFiles(self.client).unshare(self.folder, user)
+            info = await self.client.files.unshare(self.folder, user)
         except ClientError as exc:
             self._note(str(exc))
             return

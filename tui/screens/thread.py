@@ -11,7 +11,6 @@ from textual.widgets import Static
 
 from client.display import safe_text
 from client.errors import ClientError
-from client.social import Social
 from tui.widgets.posts import render_post
 
 
@@ -39,7 +38,7 @@ class ThreadScreen(ModalScreen[None]):
         assert isinstance(app, RoostApp)
         body = self.query_one("#thread-body", Static)
         try:
-            answer = await Social(app.client).thread(self._post_id)
+            answer = await app.client.social.thread(self._post_id)
         except ClientError as exc:
             body.update(safe_text(f"cannot open this thread: {exc}"))
             return

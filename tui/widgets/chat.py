@@ -10,6 +10,7 @@ from rich.text import Text
 from textual.widgets import ListItem, Static
 
 from client.chat import describe
+from client.conversations import target_of
 from client.display import clean, safe_text
 from protocol import chat as wire
 
@@ -97,7 +98,7 @@ class TypingThrottle:
 
 # --------------------------------------------------------------------------- widgets
 def conversation_target(conversation: wire.Conversation) -> str:
-    return "@" + conversation.name if conversation.kind == "direct" else conversation.id
+    return target_of(conversation)
 
 
 def render_conversation(conversation: wire.Conversation, online: bool | None) -> Text:

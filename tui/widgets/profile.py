@@ -21,7 +21,6 @@ from client.errors import ClientError, ServerError
 from client.social import Social
 from protocol.profiles import Profile
 from protocol.social import UserProfile
-from tui.messages import FollowChanged
 
 if TYPE_CHECKING:
     from tui.app import RoostApp
@@ -201,7 +200,7 @@ class FollowButton(Button):
     @work(exclusive=True, group="follow")
     async def toggle(self) -> None:
         app: RoostApp = self.app  # type: ignore[assignment]
-        social = Social(app.client)
+        social = app.client.social
         want = not (self.following or self.requested)
         try:
             written = await (
@@ -220,8 +219,7 @@ class FollowButton(Button):
         if written.queued:
             self.pending_client_id = written.client_id
             await app.refresh_outbox()
-        else:
-            app.broadcast(FollowChanged(self.username, self.following))
+        # Sent: the client tells every screen (FollowChanged), timelines reload.
         self._relabel()
         self.post_message(self.Changed(self, written.result))
 
@@ -288,7 +286,7 @@ class PrivateListButton(Button):
         app: RoostApp = self.app  # type: ignore[assignment]
         want = not self.listed
         try:
-            written = await self.write(Social(app.client), want)
+            written = await self.write(app.client.social, want)
         except ServerError as exc:
             self.notify(exc.message, severity="error")
             return
@@ -299,8 +297,7 @@ class PrivateListButton(Button):
         if written.queued:
             self.pending_client_id = written.client_id
             await app.refresh_outbox()
-        elif written.result is not None:  # timelines that showed them reload
-            app.broadcast(FollowChanged(self.username, written.result.you_follow))
+        # Sent: the client tells every screen (FollowChanged), timelines that showed them reload.
         self._relabel()
         self.post_message(self.Changed(self, written.result))
 

@@ -1,0 +1,119 @@
+"""A timeline as a plain model: the posts shown newest first, one's own posts still queued on
+top (pending), the cursor for the next older page, and how each event changes them: a new
+post arrives on top, a deleted one goes (with its reposts), a post's new counts replace it
+wherever it shows (also inside a repost), a reply shown raises its parent's reply count.
+Screens render `entries`; it does no I/O (tests/client/test_timeline.py).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import msgspec
+
+from protocol.social import Page, Post
+
+
+@dataclass(frozen=True)
+class Entry:
+    post: Post
+    pending_client_id: str | None = None  # a post still in the outbox
+
+    @property
+    def key(self) -> str:
+        """Stable while it shows: the client id while pending, then the post's id."""
+        return self.pending_client_id or self.post.id
+
+    @property
+    def shown_post(self) -> Post:
+        """The post a person acts on: the original of a repost."""
+        return self.post.original if self.post.repost_of and self.post.original else self.post
+
+
+@dataclass
+class Timeline:
+    entries: list[Entry] = field(default_factory=list)
+    next_before: str | None = None  # the cursor of the next older page; None at the end
+
+    @property
+    def posts(self) -> list[Post]:
+        return [e.post for e in self.entries]
+
+    def find(self, post_id: str) -> Entry | None:
+        return next((e for e in self.entries if e.post.id == post_id), None)
+
+    # ------------------------------------------------------------------ pages
+    def show_page(self, page: Page, *, replace: bool) -> None:
+        """The first page (replace: what was shown goes, pending posts stay on top) or the
+        next older one (appended, without repeating a post already shown)."""
+        if replace:
+            self.entries = [e for e in self.entries if e.pending_client_id]
+        shown = {e.post.id for e in self.entries if not e.pending_client_id}
+        self.entries += [Entry(p) for p in page.posts if p.id not in shown]
+        self.next_before = page.next_before
+
+    # ------------------------------------------------------------------ events
+    def arrived(self, post: Post) -> bool:
+        """A new post: on top (under nothing: pending ones are newer still); a reply raises its
+        parent's reply count where the parent shows. False if it was already shown."""
+        if self.find(post.id) is not None:
+            return False
+        self.entries.insert(0, Entry(post))
+        if post.reply_to is not None:
+            parent = self._post(post.reply_to)
+            if parent is not None:
+                self.updated(msgspec.structs.replace(parent, reply_count=parent.reply_count + 1))
+        return True
+
+    def deleted(self, post_id: str) -> list[str]:
+        """A post is gone: it and its reposts leave. Returns the keys that left."""
+        gone = [e.key for e in self.entries if post_id in (e.post.id, e.post.repost_of)]
+        self.entries = [e for e in self.entries if e.key not in gone]
+        return gone
+
+    def updated(self, post: Post) -> list[str]:
+        """A post's new state (counts, liked) replaces it wherever it shows: as itself, and as
+        the original inside a repost. Returns the keys of the entries that changed."""
+        changed = []
+        for i, e in enumerate(self.entries):
+            if e.pending_client_id:
+                continue
+            if e.post.id == post.id:
+                self.entries[i] = Entry(_keep_original(post, e.post))
+            elif e.post.repost_of == post.id:
+                self.entries[i] = Entry(msgspec.structs.replace(e.post, original=post))
+            else:
+                continue
+            changed.append(e.key)
+        return changed
+
+    def queued(self, draft: Post, client_id: str) -> None:
+        """One's own post is in the outbox: on top, pending."""
+        self.entries.insert(0, Entry(draft, client_id))
+
+    def acked(self, client_id: str, post: Post) -> bool:
+        """A pending post reached the server: it stays where it is, as the real post."""
+        for i, e in enumerate(self.entries):
+            if e.pending_client_id == client_id:
+                self.entries[i] = Entry(post)
+                # A live `post.created` for it may have come first: keep one.
+                self.entries = [
+                    x for j, x in enumerate(self.entries) if j == i or x.post.id != post.id
+                ]
+                return True
+        return False
+
+    def _post(self, post_id: str) -> Post | None:
+        for e in self.entries:
+            if e.post.id == post_id and not e.pending_client_id:
+                return e.post
+            if e.post.original is not None and e.post.original.id == post_id:
+                return e.post.original
+        return None
+
+
+def _keep_original(new: Post, old: Post) -> Post:
+    """A repost's new state may come without the post it reposts: keep the one shown."""
+    if new.repost_of and new.original is None and old.original is not None:
+        return msgspec.structs.replace(new, original=old.original)
+    return new
