@@ -48,8 +48,9 @@ def register(
     ] = "",
 ) -> None:
     """Create an account and log this device in."""
+    url = default_server(server)  # a bad address is said before the password is asked
     password = read_password(password_stdin, confirm=True)
-    args = (server or default_server(), username, password,
+    args = (url, username, password,
             device or socket.gethostname(), ca_path(ca), invite.strip() or None)  # fmt: skip
     session: DeviceSession = with_client(lambda c: c.register(*args))
     output.note(f"registered {output.line(session.username)}; this device is {_device(session)}")
@@ -68,8 +69,9 @@ def login(
     ca: CaFile = "",
 ) -> None:
     """Log this device in to an existing account."""
+    url = default_server(server)
     password = read_password(password_stdin, confirm=False)
-    args = (server or default_server(), username, password,
+    args = (url, username, password,
             device or socket.gethostname(), ca_path(ca))  # fmt: skip
     session: DeviceSession = with_client(lambda c: c.login(*args))
     output.note(f"logged in as {output.line(session.username)}; this device is {_device(session)}")

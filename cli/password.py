@@ -86,7 +86,7 @@ def _redeem(code: str, from_stdin: bool, server: str, ca: str) -> None:
 
     async def body(client: RoostClient) -> PasswordReset:
         account = client.home.account()
-        url = server or (account.server if account else default_server())
+        url = default_server(server) if server or not account else account.server
         chosen_ca = ca_path(ca) or (account.ca if account else None)
         return await client.redeem_reset(url, code, new, chosen_ca)
 

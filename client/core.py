@@ -18,6 +18,7 @@ from client.connection import Connection, State, StateListener
 from client.errors import ClientError, InvalidArgs, ServerError, ServerUnavailable, Unreachable
 from client.home import Account, ClientHome
 from client.outbox import LOCAL_ID, Outbox, ReplayReport, local_id, new_client_id
+from client.server_url import server_url
 from protocol import accounts as wire
 from protocol.account_changes import PasswordReset, RedeemReset
 from protocol.errors import ErrorCode, RoostError
@@ -273,6 +274,7 @@ class RoostClient:
                 " roost logout first, or set ROOST_HOME"
             )
         check_args(op, credentials)  # a name typed with a newline: said before connecting
+        server = server_url(server)  # http://, https:// and bare host:port as people type them
         conn = Connection(server, open_timeout=self._open_timeout, ca=ca)
         await conn.open()
         try:
