@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
 from cli import output
 from cli.options import AsJson, duration_seconds
@@ -88,22 +87,23 @@ def invites(as_json: AsJson = False) -> None:
     """List invite codes: uses left, expiry, state (the codes themselves are not kept)."""
     found: InviteList = with_client(lambda c: c.call("admin.invites.list"))
     if as_json:
-        output.print_json(found.invites)
+        output.print_json({"invites": found.invites})
         return
     if not found.invites:
         output.note("no invites yet: make one with roost admin invite")
         return
-    table = Table("id", "uses left", "expires", "state", "made by", "made")
-    for i in found.invites:
-        table.add_row(
+    rows = [
+        [
             i.id,
             f"{i.uses_left} of {i.uses}",
             output.when(i.expires_at) if i.expires_at else "never",
             i.state,
-            output.line(i.created_by),
+            i.created_by,
             output.when(i.created_at),
-        )
-    output.stdout.print(table)
+        ]
+        for i in found.invites
+    ]
+    output.table(["id", "uses left", "expires", "state", "made by", "made"], rows)
 
 
 def _uses(invite: Invite) -> str:

@@ -15,7 +15,7 @@ from typing import Annotated, Any
 import typer
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
 
-from cli import output
+from cli import output, typed_ids
 from cli.options import AsJson, Force
 from cli.session import with_client
 from client.core import RoostClient
@@ -161,10 +161,12 @@ def ls(
     rows = with_client(lambda c: RemoteFiles(c).ls(path, recursive=recursive))
     if as_json:
         output.print_json(
-            [
-                version_json(r.entry, r.shown) if r.entry else {"path": r.shown, "kind": r.kind}
-                for r in rows
-            ]
+            {
+                "entries": [
+                    version_json(r.entry, r.shown) if r.entry else {"path": r.shown, "kind": r.kind}
+                    for r in rows
+                ]
+            }
         )
         return
     for r in rows:
@@ -182,14 +184,20 @@ def ls(
 def history(path: str, as_json: AsJson = False) -> None:
     """Every version of a file, newest first (deleted ones included)."""
     versions = with_client(lambda c: RemoteFiles(c).history(path))
+    typed_ids.remember("version", [v.version_id for v in versions])
     if as_json:
-        output.print_json([version_json(v) for v in versions])
+        output.print_json({"versions": [version_json(v) for v in versions]})
         return
-    for v in versions:
-        when = _when(v.created_at_ms).astimezone().strftime("%Y-%m-%d %H:%M:%S")
-        what = "deleted" if v.deleted else output.size(v.size)
-        device = output.line(v.device)
-        output.stdout.print(f"{v.version_id}  {when}  {what:>10}  from {device}", markup=False)
+    rows = [
+        [
+            v.version_id,
+            _when(v.created_at_ms).astimezone().strftime("%Y-%m-%d %H:%M:%S"),
+            "deleted" if v.deleted else output.size(v.size),
+            v.device,
+        ]
+        for v in versions
+    ]
+    output.table(["#", "version", "committed", "size", "from"], output.numbered(rows))
 
 
 @files_app.command("restore")
@@ -199,8 +207,9 @@ def restore(
         str | None,
         typer.Option(
             "--version",
-            help="A version id from files history; without it, a deleted file comes back as"
-            " it was before its deletion.",
+            help="A version id from files history (its last 6+ digits, or #N); without it, a"
+            " deleted file comes back as it was before its deletion.",
+            callback=typed_ids.callback("version"),
         ),
     ] = None,
     as_json: AsJson = False,

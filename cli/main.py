@@ -55,7 +55,9 @@ class _RoostTyper(typer.Typer):
 
 def _describe(exc: Exception) -> str:
     if isinstance(exc, ServerError):
-        return f"{exc.message} [{exc.code}]"
+        from client.error_wording import plain_message
+
+        return f"{plain_message(exc.message)} [{exc.code}]"
     return str(exc)
 
 

@@ -7,7 +7,7 @@ command to it, and no text is read as markup.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -50,6 +50,29 @@ def print_json(value: Any) -> None:
     print(display.json_text(msgspec.json.encode(value).decode()))
 
 
+def table(headers: Sequence[str], rows: Iterable[Sequence[str]]) -> None:
+    """Rows on stdout: a table on a terminal (cells wrap, never cut off); when stdout is a pipe
+    or a file, plain lines of tab-separated cells under one header line, for cut and awk. A
+    tab or newline inside a cell shows as ␉ or ␊, so each row stays one line of cells."""
+    if not stdout.is_terminal:
+        for cells in (headers, *rows):
+            print("\t".join(display.clean(cell) for cell in cells))
+        return
+    from rich.table import Table  # only a terminal needs it
+
+    shown = Table()
+    for header in headers:
+        shown.add_column(header, overflow="fold")
+    for cells in rows:
+        shown.add_row(*(display.clean(cell) for cell in cells))
+    stdout.print(shown)
+
+
+def numbered(rows: Iterable[Sequence[str]]) -> list[list[str]]:
+    """Each row with its `#N` first: what commands that take an id accept for that row."""
+    return [[f"#{i}", *cells] for i, cells in enumerate(rows, 1)]
+
+
 def note(message: str) -> None:
     stderr.print(message, markup=False)
 
@@ -64,7 +87,7 @@ def queued(
 ) -> None:
     """`why`: the server's reason when it answered but could not serve (else: unreachable)."""
     reason = why.split(";")[0].strip() if why else "the server is unreachable"
-    note(f"queued: {reason}; {op} will be sent on the next connection")
+    note(f"queued: {reason}; it will be sent on the next connection (roost outbox lists it)")
     if local_id is not None:
         note(f"until then, refer to it as {local_id}")
     if as_json:

@@ -316,4 +316,6 @@ def check_args(op: str, args: msgspec.Struct) -> None:
     try:
         spec_for(op).decode_args(msgspec.json.encode(msgspec.structs.replace(args, **stand_ins)))
     except RoostError as exc:
-        raise InvalidArgs(exc.message) from None
+        from client.error_wording import plain_message  # in the user's words, no op names
+
+        raise InvalidArgs(plain_message(exc.message, msgspec.structs.asdict(args))) from None
