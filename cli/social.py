@@ -16,6 +16,7 @@ from cli.compose import composed
 from cli.options import AsJson
 from cli.session import with_client
 from client.core import Read, RoostClient, Written
+from client.errors import Unreachable
 from client.social import Social
 
 PostId = Annotated[
@@ -46,9 +47,18 @@ def _write(body: Any, op: str, as_json: bool) -> Any:
     return written.result
 
 
-def _read(body: Any) -> Any:
+def _read(body: Any, offline: Any = None) -> Any:
+    """Run a read; `offline(client)`: what the cache can piece together when the server is
+    unreachable and this exact read was never cached (None: nothing)."""
+
     async def run(client: RoostClient) -> Read[Any]:
-        return await body(Social(client))  # type: ignore[no-any-return]
+        try:
+            return await body(Social(client))  # type: ignore[no-any-return]
+        except Unreachable:
+            pieced = await offline(client) if offline is not None else None
+            if pieced is None:
+                raise
+            return pieced  # type: ignore[no-any-return]
 
     answer: Read[Any] = with_client(run)
     if answer.offline:
@@ -140,10 +150,18 @@ def timeline(
     as_json: AsJson = False,
 ) -> None:
     """Your home timeline (or one user's posts), newest first."""
+    from client import offline_reads
+
     if user is None:
-        page = _read(lambda s: s.home(limit, before))
+        page = _read(
+            lambda s: s.home(limit, before),
+            None if before else lambda c: offline_reads.home_timeline(c, limit),
+        )
     else:
-        page = _read(lambda s: s.user_timeline(user, limit, before))
+        page = _read(
+            lambda s: s.user_timeline(user, limit, before),
+            None if before else lambda c: offline_reads.user_timeline(c, user, limit),
+        )
     typed_ids.remember("post", [show.shown_id(p) for p in page.posts])
     if as_json:
         output.print_json(page)
@@ -206,7 +224,11 @@ def search(
     as_json: AsJson = False,
 ) -> None:
     """Search what you may see: people, posts, tags, your chat messages, your files' names."""
-    result = _read(lambda s: s.search(query, limit))
+    from client import offline_reads
+
+    result = _read(
+        lambda s: s.search(query, limit), lambda c: offline_reads.search(c, query, limit)
+    )
     typed_ids.remember("post", [show.shown_id(p) for p in result.posts])
     if as_json:
         output.print_json(result)

@@ -32,3 +32,13 @@ class CacheRepository:
         ) as cur:
             row = await cur.fetchone()
         return Cached(bytes(row[0]), int(row[1])) if row else None
+
+    async def all_of(self, kind: str) -> list[tuple[str, Cached]]:
+        """Every cached answer of one kind with its key, newest first (offline reads that
+        piece an answer together from what was cached for other arguments)."""
+        async with self._db.reader.execute(
+            "SELECT key, value, updated_at FROM cache WHERE kind = ? ORDER BY updated_at DESC",
+            (kind,),
+        ) as cur:
+            rows = await cur.fetchall()
+        return [(str(r[0]), Cached(bytes(r[1]), int(r[2]))) for r in rows]
