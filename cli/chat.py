@@ -39,23 +39,24 @@ GroupArg = Annotated[
 ]
 
 
-async def _target(client: RoostClient, typed: str) -> str:
-    """The wire target for what was typed, against the conversations this device last saw."""
+async def _target(client: RoostClient, typed: str, *, group: bool = False) -> str:
+    """The wire target for what was typed, against the conversations this device last saw;
+    `group`: only a group will do."""
     from client.chat_targets import chat_target
 
     known = await ChatClient(client).cached_conversations() or []
     target = chat_target(typed, known, typed_ids.listed("conversation"))
+    by_name = target.startswith("@") and not typed.strip().startswith("@")
+    if by_name and group:
+        raise ClientError(f"no group called {typed.strip()!r}: roost chat list shows yours")
     try:
         wire.parse_target(target)
     except RoostError as exc:
+        if by_name:
+            raise ClientError(
+                f"no group called {typed.strip()!r}, nor a user: roost chat list shows yours"
+            ) from None
         raise ClientError(exc.message) from None
-    return target
-
-
-async def _group(client: RoostClient, typed: str) -> str:
-    target = await _target(client, typed)
-    if target.startswith("@"):
-        raise ClientError(f"no group called {typed.lstrip('@')!r}: roost chat list shows yours")
     return target
 
 
@@ -245,7 +246,7 @@ async def _on_group(
     typed: str,
     change: Callable[[ChatClient, str], Awaitable[Written[wire.Conversation]]],
 ) -> Written[wire.Conversation]:
-    return await change(ChatClient(client), await _group(client, typed))
+    return await change(ChatClient(client), await _target(client, typed, group=True))
 
 
 def _members(c: wire.Conversation) -> str:
