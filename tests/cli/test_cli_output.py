@@ -48,7 +48,7 @@ async def test_posts_are_named_by_suffix_or_listing_number_and_bad_ids_say_so(
     await bob.ok("follow", "alice")
 
     listing = (await bob.ok("timeline")).stdout
-    assert f"#1  @alice" in listing and f"id {second}" in listing
+    assert "#1  @alice" in listing and f"id {second}" in listing
     await bob.ok("like", "#2")  # the second row: the first post
     await bob.ok("repost", first[-8:])
     await bob.ok("post", "a reply", "--reply-to", "#1")

@@ -162,7 +162,7 @@ async def test_purge_then_gc_frees_the_blocks_of_old_versions_only(
     await alice.ok("files", "get", "doc.bin", "-o", str(tmp_path / "back.bin"))
     assert (tmp_path / "back.bin").read_bytes() == doc.read_bytes()
     history = json.loads((await alice.ok("files", "history", "doc.bin", "--json")).stdout)
-    assert len(history) == 1
+    assert len(history["versions"]) == 1
     assert json.loads((await alice.ok("usage", "--json")).stdout)["used_bytes"] == 100_000
 
 

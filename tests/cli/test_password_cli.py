@@ -88,7 +88,7 @@ async def test_admin_delete_through_the_cli(
     assert done["username"] == "bob" and done["posts"] == 1 and done["devices_logged_out"] == 1
     assert (await bob.run("devices")).code == 1
     following = json.loads((await alice.ok("following", "--json")).stdout)
-    assert following == [], following
+    assert following == {"users": []}, following
     taken = await make_home("bob-again", alice.server_url).run(
         "register", "bob", "--password-stdin", stdin=f"{PASSWORD}\n"
     )
