@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from cli import output
+from cli import output, typed_ids
 from cli.options import AsJson, duration_seconds
 from cli.session import with_client
 from protocol.admin import (
@@ -74,9 +74,14 @@ def invite(
 
 @invite_app.command("revoke")
 def revoke(
-    code: Annotated[str, typer.Argument(help="The code, or its id as roost admin invites lists.")],
+    code: Annotated[
+        str,
+        typer.Argument(help="The code, its id as roost admin invites lists, or #N from that list."),
+    ],
 ) -> None:
     """Stop an invite code working (accounts already made with it stay)."""
+    if code.strip().startswith("#"):
+        code = typed_ids.resolve("invite", code)
     revoked: Invite = with_client(
         lambda c: c.call("admin.invites.revoke", RevokeInvite(code=code.strip()))
     )
@@ -86,6 +91,7 @@ def revoke(
 def invites(as_json: AsJson = False) -> None:
     """List invite codes: uses left, expiry, state (the codes themselves are not kept)."""
     found: InviteList = with_client(lambda c: c.call("admin.invites.list"))
+    typed_ids.remember("invite", [i.id for i in found.invites])
     if as_json:
         output.print_json({"invites": found.invites})
         return
@@ -103,7 +109,8 @@ def invites(as_json: AsJson = False) -> None:
         ]
         for i in found.invites
     ]
-    output.table(["id", "uses left", "expires", "state", "made by", "made"], rows)
+    headers = ["#", "id", "uses left", "expires", "state", "made by", "made"]
+    output.table(headers, output.numbered(rows))
 
 
 def _uses(invite: Invite) -> str:

@@ -169,6 +169,9 @@ def ls(
             }
         )
         return
+    if not output.stdout.is_terminal:  # piped: tab-separated, as every listing
+        output.table(["size", "modified", "path"], [_ls_cells(r) for r in rows])
+        return
     for r in rows:
         if r.entry is None or r.kind == "dir":
             label = "share" if r.kind == "share" else "folder"
@@ -178,6 +181,13 @@ def ls(
             output.stdout.print(
                 f"{output.size(r.entry.size):>10}  {when:16}  {output.line(r.shown)}", markup=False
             )
+
+
+def _ls_cells(r: Any) -> list[str]:
+    if r.entry is None or r.kind == "dir":
+        return ["share" if r.kind == "share" else "folder", "", r.shown + "/"]
+    when = _when(r.entry.mtime_ms).astimezone().strftime("%Y-%m-%d %H:%M")
+    return [output.size(r.entry.size), when, r.shown]
 
 
 @files_app.command("history")
@@ -239,7 +249,8 @@ def purge(
     if as_json:
         output.print_json({"versions": done.versions, "bytes": done.bytes})
     else:
-        output.note(f"purged {done.versions} old version(s) of {path}: {output.size(done.bytes)}")
+        versions = output.count(done.versions, "old version")
+        output.note(f"purged {versions} of {path}: {output.size(done.bytes)}")
 
 
 @files_app.command("get")
@@ -414,7 +425,10 @@ def media_get(
     media_id: Annotated[
         str,
         typer.Argument(
-            metavar="ID", help="A post id (all its attachments) or one attachment's id."
+            metavar="ID",
+            help="A post id (all its attachments; its last 6+ digits or #N work too) or one"
+            " attachment's id.",
+            callback=typed_ids.callback("post"),
         ),
     ],
     out: Annotated[

@@ -108,6 +108,11 @@ def when(value: datetime | None) -> str:
     return value.astimezone().strftime("%Y-%m-%d %H:%M") if value else "-"
 
 
+def count(n: int, noun: str, plural: str | None = None) -> str:
+    """A count in English: 1 follower, 2 followers, 0 followers."""
+    return f"{n} {noun if n == 1 else plural or noun + 's'}"
+
+
 def size(n: int) -> str:
     """A byte count as people read it: 812 B, 1.4 MiB."""
     return format_size(n)

@@ -77,7 +77,8 @@ def password(
         return result
 
     done = with_client(body)
-    others = f"; {done.devices_logged_out} other device(s) logged out" if log_out_others else ""
+    others = output.count(done.devices_logged_out, "other device")
+    others = f"; {others} logged out" if log_out_others else ""
     output.note(f"password changed{others}")
 
 
@@ -92,6 +93,7 @@ def _redeem(code: str, from_stdin: bool, server: str, ca: str) -> None:
 
     done = with_client(body)
     output.note(
-        f"password of {output.line(done.username)} set; {done.devices_logged_out} device(s)"
+        f"password of {output.line(done.username)} set;"
+        f" {output.count(done.devices_logged_out, 'device')}"
         f" logged out. Log in with: roost login {output.line(done.username)}"
     )

@@ -31,7 +31,7 @@ def report_replay(client: RoostClient) -> None:
     if report is None:
         return
     if report.sent:
-        output.note(f"sent {len(report.sent)} queued write(s)")
+        output.note(f"sent {output.count(len(report.sent), 'queued write')}")
     for entry, error in report.failed:
         from client.error_wording import plain_message
         from client.write_wording import describe_write

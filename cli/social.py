@@ -31,6 +31,14 @@ Limit = Annotated[int, typer.Option("--limit", min=1, max=100, help="How many to
 Before = Annotated[
     str | None, typer.Option("--before", help="Only older than this id (from the last page).")
 ]
+BeforePost = Annotated[
+    str | None,
+    typer.Option(
+        "--before",
+        help="Only older than this post (the id the last page named, its last 6+ digits, #N).",
+        callback=typed_ids.callback("post"),
+    ),
+]
 UserArg = Annotated[str | None, typer.Argument(help="A username; you if left out.")]
 
 
@@ -146,7 +154,7 @@ def thread(post_id: PostId, as_json: AsJson = False) -> None:
 def timeline(
     user: Annotated[str | None, typer.Option("--user", help="One user's posts.")] = None,
     limit: Limit = 20,
-    before: Before = None,
+    before: BeforePost = None,
     as_json: AsJson = False,
 ) -> None:
     """Your home timeline (or one user's posts), newest first."""
@@ -267,7 +275,7 @@ def suggest(as_json: AsJson = False) -> None:
         output.stdout.print(
             f"@{output.line(u.username)}  followed by"
             f" {', '.join('@' + output.line(n) for n in u.followed_by)}"
-            f" ({u.mutuals} you follow, {u.followers} followers)",
+            f" ({u.mutuals} you follow, {output.count(u.followers, 'follower')})",
             markup=False,
         )
 

@@ -159,8 +159,8 @@ def print_profile(p: wire.UserProfile) -> None:
         if on
     ]
     output.stdout.print(
-        f"{p.posts} posts · {p.followers} followers · {p.following} following"
-        + (f" · {', '.join(relation)}" if relation else ""),
+        f"{output.count(p.posts, 'post')} · {output.count(p.followers, 'follower')}"
+        f" · {p.following} following" + (f" · {', '.join(relation)}" if relation else ""),
         markup=False,
     )
     output.stdout.print(f"joined {output.when(p.created_at)}", style="dim", markup=False)

@@ -66,6 +66,10 @@ def find_invitation(invitations: list[wire.Invitation], which: str) -> wire.Invi
     """The invitation `which` names: its id, or its folder's name (case-insensitively); one
     line naming the choices when none or several match."""
     text = which.strip().strip("/")
+    if text.isdigit():  # an id, or its last 6+ digits
+        from client.ids import resolve_id
+
+        text = resolve_id(text, "invitation", seen=[i.id for i in invitations])
     for invitation in invitations:
         if invitation.id == text:
             return invitation

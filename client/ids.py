@@ -27,6 +27,7 @@ KINDS: dict[str, tuple[str, str]] = {
     "conversation": ("conversation", "roost chat list"),
     "version": ("file version", "roost files history PATH"),
     "invite": ("invite", "roost admin invites"),
+    "invitation": ("invitation", "roost share"),
 }
 
 

@@ -13,6 +13,7 @@ import msgspec
 
 from client.core import Read, RoostClient
 from protocol import social as wire
+from protocol.profiles import Profile, SetProfile
 
 _page = msgspec.json.Decoder(wire.Page)
 _thread = msgspec.json.Decoder(wire.Thread)
@@ -66,6 +67,26 @@ async def search(client: RoostClient, query: str, limit: int) -> Read[wire.Searc
         p for p in everything.result if all(w in (p.original or p).text.casefold() for w in words)
     ][:limit]
     return Read(wire.SearchResult(posts=hits, users=[]), True, everything.cached_at)
+
+
+async def with_queued_profile(client: RoostClient, profile: Profile) -> tuple[Profile, bool]:
+    """Your profile as it will be once the queued profile changes are sent (offline reads
+    show your own pending changes), and whether any were."""
+    if profile.username.lower() != client.home.require_account().username.lower():
+        return profile, False
+    changed = False
+    for entry in await client.outbox.entries():
+        if entry.op != "profile.set" or entry.failed:
+            continue
+        change = msgspec.json.decode(entry.args, type=SetProfile)
+        fields = {
+            name: value
+            for name in ("display_name", "bio", "locked")
+            if (value := getattr(change, name)) is not None
+        }
+        profile = msgspec.structs.replace(profile, **fields)
+        changed = changed or bool(fields)
+    return profile, changed
 
 
 def _as_page(

@@ -97,7 +97,7 @@ async def test_offline_send_is_queued_history_is_cached_and_replay_delivers_once
 
     await server_process.start()
     replayed = await alice.ok("chat", "list")
-    assert "sent 1 queued write(s)" in replayed.stderr
+    assert "sent 1 queued write\n" in replayed.stderr
     again = await alice.ok("chat", "list")  # replayed once, not twice
     assert "sent" not in again.stderr
     history = json.loads((await bob.ok("chat", "history", "@alice", "--json")).stdout)["messages"]

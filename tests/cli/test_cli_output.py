@@ -78,6 +78,18 @@ async def test_posts_are_named_by_suffix_or_listing_number_and_bad_ids_say_so(
     assert stat.S_IMODE((bob.path / "listed.json").stat().st_mode) == 0o600
 
 
+async def test_invites_are_revoked_by_listing_number(alice_and_bob_cli: tuple[Home, Home]) -> None:
+    alice, _ = alice_and_bob_cli  # the first account: the server's admin
+    await alice.ok("admin", "invite")
+    second = json.loads((await alice.ok("admin", "invite", "--json")).stdout)["invite"]["id"]
+    header, *listed = rows((await alice.ok("admin", "invites")).stdout)
+    assert header[:2] == ["#", "id"] and [r[0] for r in listed] == ["#1", "#2"]
+    number = next(r[0] for r in listed if r[1] == second)
+    await alice.ok("admin", "invite", "revoke", number)
+    states = json.loads((await alice.ok("admin", "invites", "--json")).stdout)["invites"]
+    assert {i["id"]: i["state"] for i in states}[second] == "revoked"
+
+
 async def test_server_url_forms(
     server_process: ServerProcess, make_home: Callable[[str, str], Home]
 ) -> None:
@@ -157,6 +169,8 @@ async def test_every_listing_answers_an_object_with_a_named_list(
     alice, bob = alice_and_bob_cli
     await alice.ok("post", "hello #roost")
     await bob.ok("follow", "alice")
+    card = (await bob.ok("user", "alice")).stdout
+    assert "1 post · 1 follower · 0 following" in card  # counts in English
     await bob.ok("chat", "send", "@alice", "hi")
     listings = {
         ("timeline",): "posts",
@@ -197,6 +211,7 @@ async def test_offline_reads_answer_from_the_cache(
     await bob.ok("chat", "send", "@alice", "hello")
     await bob.ok("timeline", "--limit", "2")
     await bob.ok("chat", "list")
+    await bob.ok("profile", "show")
     await server_process.terminate()
 
     home = await bob.ok("timeline", "--json")  # another --limit than was cached
@@ -216,6 +231,11 @@ async def test_offline_reads_answer_from_the_cache(
     assert chats.stderr.startswith("offline:")
     nothing = await bob.run("timeline", "--user", "carol", "--json")
     assert nothing.code == 0 and json.loads(nothing.stdout)["posts"] == []
+
+    await bob.ok("profile", "set", "--bio", "written on a train")  # queued
+    mine = await bob.ok("profile", "show")
+    assert "written on a train" in mine.stdout
+    assert "pending: shown with your queued change" in mine.stderr
 
 
 async def test_chat_targets_by_name_and_the_outbox_in_plain_words(

@@ -64,7 +64,7 @@ async def test_sync_ls_put_get_history_restore_share_media(
     assert (bob_ws / "team" / "plan.txt").read_text() == "v1"
     assert not (bob_ws / "empty").exists()  # alice's unshared folder stays hers
     bobs = await bob.ok("files", "ls")
-    assert bobs.stdout.split() == ["share", "team/"]
+    assert bobs.stdout.splitlines() == ["size\tmodified\tpath", "share\t\tteam/"]
     bobs_team = json.loads((await bob.ok("files", "ls", "team", "--json")).stdout)["entries"]
     assert [r["path"] for r in bobs_team] == ["team/plan.txt", "team/report.txt"]
     whole = await bob.run("files", "get", "team")

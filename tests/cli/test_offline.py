@@ -37,7 +37,7 @@ async def test_offline_write_is_queued_then_replayed_exactly_once(
 
     await server_process.start()
     replayed = await alice.ok("whoami")  # any command that reaches the server replays first
-    assert "sent 2 queued write(s)" in replayed.stderr
+    assert "sent 2 queued writes" in replayed.stderr
     assert json.loads((await alice.ok("outbox", "--json")).stdout) == {"entries": []}
     profile = json.loads((await alice.ok("profile", "show", "--json")).stdout)
     assert (profile["bio"], profile["display_name"]) == ("written on a train", "Alice")
@@ -70,7 +70,7 @@ async def test_replay_after_a_lost_ack_applies_once(
     await phone.ok("profile", "set", "--bio", "changed on the phone")
 
     replayed = await laptop.ok("profile", "show", "--json")  # replays the queued entry again
-    assert "sent 1 queued write(s)" in replayed.stderr
+    assert "sent 1 queued write\n" in replayed.stderr
     profile = json.loads(replayed.stdout)
     assert profile["bio"] == "changed on the phone"  # the replay did not apply a second time
     assert profile["updated_at"] != first["updated_at"]
@@ -99,7 +99,7 @@ async def test_refused_queued_write_is_kept_and_reported(
     await server_process.start()
 
     result = await carol.ok("whoami")
-    assert "sent 1 queued write(s)" in result.stderr
+    assert "sent 1 queued write\n" in result.stderr
     assert '(profile: name "nnn' in result.stderr  # what it was, in words
     assert "was refused: the name is too long (at most 64 characters)" in result.stderr
     assert "profile.set" not in result.stderr

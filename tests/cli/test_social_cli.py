@@ -106,7 +106,7 @@ async def test_offline_writes_refer_to_queued_posts_by_local_id(
 
     await server_process.start()
     replay = await alice.ok("whoami")
-    assert "sent 4 queued write(s)" in replay.stderr
+    assert "sent 4 queued writes" in replay.stderr
     posts = (await _json(alice, "timeline"))["posts"]
     assert [p["text"] for p in posts] == [
         "and a reply to it",

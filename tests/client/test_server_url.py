@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from client.server_url import DEFAULT_PORT, BadServerUrl, server_url
 
 hosts = st.one_of(
-    st.from_regex(r"\A[a-z][a-z0-9-]{0,20}(\.[a-z][a-z0-9]{0,10}){0,3}\Z"),
+    st.from_regex(r"\A[a-z]([a-z0-9-]{0,20}[a-z0-9])?(\.[a-z][a-z0-9]{0,10}){0,3}\Z"),
     st.ip_addresses(v=4).map(str),
     st.ip_addresses(v=6).map(lambda a: f"[{a}]"),
 )
