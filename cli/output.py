@@ -7,6 +7,7 @@ command to it, and no text is read as markup.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
@@ -60,12 +61,22 @@ def table(headers: Sequence[str], rows: Iterable[Sequence[str]]) -> None:
         return
     from rich.table import Table  # only a terminal needs it
 
+    cleaned = [[display.clean(cell) for cell in cells] for cells in rows]
     shown = Table()
-    for header in headers:
-        shown.add_column(header, overflow="fold")
-    for cells in rows:
-        shown.add_row(*(display.clean(cell) for cell in cells))
+    for i, header in enumerate(headers):
+        column = [cells[i] for cells in cleaned if i < len(cells)]
+        if column and all(_ID_CELL.fullmatch(cell) for cell in column):
+            # An id keeps its line whole, so it can be copied; other columns wrap instead.
+            width = max(len(header), *(len(cell) for cell in column))
+            shown.add_column(header, no_wrap=True, min_width=width)
+        else:
+            shown.add_column(header, overflow="fold")
+    for cells in cleaned:
+        shown.add_row(*cells)
     stdout.print(shown)
+
+
+_ID_CELL = re.compile(r"#?[0-9a-f]*")
 
 
 def numbered(rows: Iterable[Sequence[str]]) -> list[list[str]]:
