@@ -31,8 +31,8 @@ async def test_offline_write_is_queued_then_replayed_exactly_once(
     assert outbox[0]["client_id"] != outbox[1]["client_id"]
 
     cached = await alice.ok("profile", "show", "--json")  # reads fall back to the cache
-    assert json.loads(cached.stdout)["bio"] == "online bio"
-    assert cached.stderr.startswith("offline:")
+    assert json.loads(cached.stdout)["bio"] == "written on a train"  # with what is queued
+    assert cached.stderr.startswith("offline:") and "pending:" in cached.stderr
     assert (await alice.run("devices")).code == 1  # a read with nothing cached cannot pretend
 
     await server_process.start()
