@@ -160,7 +160,7 @@ class Connection:
             raise self._lost_error(ws) from None
         except TimeoutError:
             raise ConnectionLost(
-                f"no reply to {what} within {self._request_timeout:.0f}s"
+                f"no reply from {self.url} within {self._request_timeout:.0f}s"
             ) from None
         finally:
             self._pending.pop(request_id, None)

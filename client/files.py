@@ -383,7 +383,7 @@ class RemoteFiles:
     async def _write(self, op: str, args: msgspec.Struct) -> Any:
         written: Written[Any] = await self.client.write(op, args)
         if written.result is None:
-            raise ClientError(f"the server is unreachable; {op} was queued")
+            raise ClientError("the server is unreachable; queued (roost outbox lists it)")
         return written.result
 
     # ------------------------------------------------------------------ attachments

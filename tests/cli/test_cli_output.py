@@ -275,3 +275,24 @@ async def test_chat_targets_by_name_and_the_outbox_in_plain_words(
     assert all("." not in e[1].split(" ")[0] for e in entries)  # no op names
     as_json = json.loads((await alice.ok("outbox", "--json")).stdout)
     assert [e["what"] for e in as_json["entries"]] == [e[1] for e in entries]
+
+
+async def test_refusals_are_one_line_in_the_users_terms(
+    alice_and_bob_cli: tuple[Home, Home], make_home: Callable[[str, str], Home]
+) -> None:
+    alice, _ = alice_and_bob_cli
+    newcomer = make_home("newcomer", alice.server_url)
+    cases = [
+        (alice, ("devices", "revoke", "abc"), "not a device id: abc"),
+        (alice, ("files", "restore", "a.txt", "--version", "v1"), "not a file version id: v1"),
+        (alice, ("post", "hello", "--reply-to", "xyz"), "not a post id: xyz"),
+        (alice, ("chat", "history", "#5"), "no #5: the last conversation listing"),
+        (alice, ("profile", "set", "--name", "x" * 65), "the name is too long"),
+        (newcomer, ("register", "x", "--password-stdin"), "the user name is too short"),
+    ]
+    for home, args, says in cases:
+        refused = await home.run(*args, stdin=PASSWORD + "\n")
+        assert refused.code == 1, (args, refused)
+        [line] = refused.stderr.splitlines()
+        assert line.startswith(f"error: {says}"), (args, line)
+        assert not any(op in line for op in ("args:", "post.", "devices.", "auth.", "files.")), line
