@@ -26,7 +26,7 @@ from cli import (
 from cli.configured import ConfiguredCommand
 from cli.output import note
 from cli.settings import ConfigError
-from client.errors import ClientError, ServerError
+from client.errors import ClientError, ServerError, Unreachable
 from client.home import ClientHome
 from storage.content.malloc import tune_malloc
 from storage.errors import StorageError
@@ -54,6 +54,8 @@ class _RoostTyper(typer.Typer):
 
 
 def _describe(exc: Exception) -> str:
+    if isinstance(exc, Unreachable) and str(exc).startswith("cannot reach "):
+        return f"{exc} (start a server with roost serve, or pick another with --server)"
     if isinstance(exc, ServerError):
         from client.error_wording import plain_message
 

@@ -107,7 +107,11 @@ class Connection:
             hint = "" if self._ca else "; for a server with its own certificate, pass --ca FILE"
             raise Unreachable(f"cannot trust {self.url}: {exc.verify_message}{hint}") from None
         except (OSError, TimeoutError, InvalidHandshake) as exc:
-            raise Unreachable(f"cannot reach {self.url}: {exc or type(exc).__name__}") from None
+            from client.server_url import why_unreachable
+
+            raise Unreachable(
+                f"cannot reach {self.url}: {why_unreachable(self.url, exc)}"
+            ) from None
         self.close_reason = None
         self._reader = asyncio.create_task(self._read_forever(self._ws))
 

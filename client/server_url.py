@@ -19,6 +19,18 @@ _HOST = re.compile(r"\A(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z
 _PATH = re.compile(r"\A(?:/[A-Za-z0-9._~!$&'()*+,;=:@%/-]*)?\Z")
 
 
+def why_unreachable(url: str, exc: BaseException) -> str:
+    """Why a connection to `url` failed, in a few words a person can act on (an exception
+    such as a reset carries no text of its own)."""
+    if isinstance(exc, ConnectionResetError) and url.startswith("wss://"):
+        return "it dropped the TLS handshake; for a server without TLS use ws://"
+    if isinstance(exc, ConnectionRefusedError):
+        return "nothing is listening there"
+    if isinstance(exc, TimeoutError):
+        return "no answer in time"
+    return str(exc) or type(exc).__name__
+
+
 class BadServerUrl(ClientError):
     """A server address none of the accepted forms can read."""
 

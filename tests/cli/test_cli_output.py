@@ -108,6 +108,15 @@ async def test_server_url_forms(
     assert json.loads(logged.stdout)["server"] == f"ws://127.0.0.1:{port}"
     assert json.loads((await phone.ok("whoami", "--json")).stdout)["username"] == "alice"
 
+    tls = make_home("tls", f"wss://127.0.0.1:{port}")  # TLS against a plain server
+    refused = await tls.run("login", "alice", "--password-stdin", stdin=PASSWORD + "\n")
+    assert refused.code == 1
+    assert refused.stderr == (
+        f"error: cannot reach wss://127.0.0.1:{port}: it dropped the TLS handshake; for a"
+        " server without TLS use ws:// (start a server with roost serve, or pick another"
+        " with --server)\n"
+    )
+
     for bad, says in (
         ("ftp://127.0.0.1:1", "ftp:// is not served"),
         ("127.0.0.1:99999", "the port must be 1-65535"),
