@@ -4,10 +4,7 @@ $VISUAL / $EDITOR on a temporary file when no text is given."""
 from __future__ import annotations
 
 import os
-import shlex
-import subprocess
 import sys
-import tempfile
 
 from client.errors import ClientError
 
@@ -27,6 +24,10 @@ def composed(given: str | None, *, nothing: str) -> str:
 
 
 def _edited() -> str:
+    import shlex  # only when an editor opens: start-up stays light
+    import subprocess
+    import tempfile
+
     editor = os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi"
     fd, path = tempfile.mkstemp(prefix="roost-", suffix=".txt")
     os.close(fd)
