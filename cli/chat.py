@@ -16,7 +16,7 @@ from cli.session import with_client
 from client.chat import ChatClient, describe
 from client.core import Read, RoostClient, Written
 from client.display import clean
-from client.errors import ClientError
+from client.errors import ClientError, Unreachable
 from protocol import chat as wire
 from protocol.errors import RoostError
 
@@ -44,7 +44,15 @@ async def _target(client: RoostClient, typed: str, *, group: bool = False) -> st
     `group`: only a group will do."""
     from client.chat_targets import chat_target
 
-    known = await ChatClient(client).cached_conversations() or []
+    chat = ChatClient(client)
+    known = await chat.cached_conversations() or []
+    name = typed.strip().casefold()
+    bare = not typed.strip().startswith(("@", "#")) and not typed.strip().isdigit()
+    if bare and not any(c.name.casefold() == name for c in known):
+        try:  # a group made elsewhere since the last list: fetch the list once
+            known = (await chat.conversations()).result
+        except Unreachable:
+            pass
     target = chat_target(typed, known, typed_ids.listed("conversation"))
     by_name = target.startswith("@") and not typed.strip().startswith("@")
     if by_name and group:

@@ -258,11 +258,15 @@ async def test_chat_targets_by_name_and_the_outbox_in_plain_words(
 
     sent = json.loads((await alice.ok("chat", "send", "garden club", "by name", "--json")).stdout)
     assert sent["conversation"] == group
+    bobs = json.loads(
+        (await bob.ok("chat", "send", "GARDEN CLUB", "never listed", "--json")).stdout
+    )
+    assert bobs["conversation"] == group  # bob's device fetched the list to find the name
     await alice.ok("chat", "send", "#1", "by number")
     await alice.ok("chat", "send", group[-6:], "by suffix")
     texts = json.loads((await carol.ok("chat", "history", group, "--json")).stdout)["messages"]
     assert [m["text"] for m in texts if m["kind"] == "text"] == [
-        "by name", "by number", "by suffix"
+        "by name", "never listed", "by number", "by suffix"
     ]  # fmt: skip
     direct = json.loads((await alice.ok("chat", "send", "bob", "no @", "--json")).stdout)
     assert direct["conversation"] != group
