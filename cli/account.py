@@ -47,12 +47,16 @@ def register(
             " registers by invite.",
         ),
     ] = "",
+    as_json: AsJson = False,
 ) -> None:
     """Create an account and log this device in."""
+    url = default_server(server)  # a bad address is said before the password is asked
     password = read_password(password_stdin, confirm=True)
-    args = (server or default_server(), username, password,
+    args = (url, username, password,
             device or socket.gethostname(), ca_path(ca), invite.strip() or None)  # fmt: skip
     session: DeviceSession = with_client(lambda c: c.register(*args))
+    if as_json:
+        _print_session(session, url)
     output.note(f"registered {output.line(session.username)}; this device is {_device(session)}")
     if session.role == "admin":
         output.note(
@@ -67,13 +71,31 @@ def login(
     password_stdin: PasswordStdin = False,
     device: DeviceName = "",
     ca: CaFile = "",
+    as_json: AsJson = False,
 ) -> None:
     """Log this device in to an existing account."""
+    url = default_server(server)
     password = read_password(password_stdin, confirm=False)
-    args = (server or default_server(), username, password,
+    args = (url, username, password,
             device or socket.gethostname(), ca_path(ca))  # fmt: skip
     session: DeviceSession = with_client(lambda c: c.login(*args))
+    if as_json:
+        _print_session(session, url)
     output.note(f"logged in as {output.line(session.username)}; this device is {_device(session)}")
+
+
+def _print_session(session: DeviceSession, server: str) -> None:
+    """The account and device as JSON; never the token (it stays in the home, private)."""
+    output.print_json(
+        {
+            "username": session.username,
+            "user_id": session.user_id,
+            "device_id": session.device_id,
+            "device_name": session.device_name,
+            "role": session.role,
+            "server": server,
+        }
+    )
 
 
 def _device(session: DeviceSession) -> str:

@@ -6,9 +6,8 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
-from cli import output
+from cli import output, typed_ids
 from cli.options import AsJson, duration_seconds
 from cli.session import with_client
 from protocol.admin import (
@@ -75,9 +74,14 @@ def invite(
 
 @invite_app.command("revoke")
 def revoke(
-    code: Annotated[str, typer.Argument(help="The code, or its id as roost admin invites lists.")],
+    code: Annotated[
+        str,
+        typer.Argument(help="The code, its id as roost admin invites lists, or #N from that list."),
+    ],
 ) -> None:
     """Stop an invite code working (accounts already made with it stay)."""
+    if code.strip().startswith("#"):
+        code = typed_ids.resolve("invite", code)
     revoked: Invite = with_client(
         lambda c: c.call("admin.invites.revoke", RevokeInvite(code=code.strip()))
     )
@@ -87,23 +91,26 @@ def revoke(
 def invites(as_json: AsJson = False) -> None:
     """List invite codes: uses left, expiry, state (the codes themselves are not kept)."""
     found: InviteList = with_client(lambda c: c.call("admin.invites.list"))
+    typed_ids.remember("invite", [i.id for i in found.invites])
     if as_json:
-        output.print_json(found.invites)
+        output.print_json({"invites": found.invites})
         return
     if not found.invites:
         output.note("no invites yet: make one with roost admin invite")
         return
-    table = Table("id", "uses left", "expires", "state", "made by", "made")
-    for i in found.invites:
-        table.add_row(
+    rows = [
+        [
             i.id,
             f"{i.uses_left} of {i.uses}",
             output.when(i.expires_at) if i.expires_at else "never",
             i.state,
-            output.line(i.created_by),
+            i.created_by,
             output.when(i.created_at),
-        )
-    output.stdout.print(table)
+        ]
+        for i in found.invites
+    ]
+    headers = ["#", "id", "uses left", "expires", "state", "made by", "made"]
+    output.table(headers, output.numbered(rows))
 
 
 def _uses(invite: Invite) -> str:

@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
 from cli import output
 from cli.admin_invites import THROUGH_THE_SERVER
@@ -21,20 +20,22 @@ def users(as_json: AsJson = False) -> None:
     """List the accounts: role, when made and last seen, devices, storage used, disabled."""
     found: AccountList = with_client(lambda c: c.call("admin.users.list"))
     if as_json:
-        output.print_json(found.users)
+        output.print_json({"users": found.users})
         return
-    table = Table("username", "role", "created", "last seen", "devices", "storage", "disabled")
-    for u in found.users:
-        table.add_row(
-            output.line(u.username),
+    rows = [
+        [
+            u.username,
             u.role,
             output.when(u.created_at),
             output.when(u.last_seen_at),
             str(u.devices),
             output.size(u.used_bytes),
             output.when(u.disabled_at) if u.disabled_at else "",
-        )
-    output.stdout.print(table)
+        ]
+        for u in found.users
+    ]
+    headers = ["username", "role", "created", "last seen", "devices", "storage", "disabled"]
+    output.table(headers, rows)
 
 
 def _change(op: str, username: str) -> AccountSummary:

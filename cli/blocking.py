@@ -7,7 +7,6 @@ from collections.abc import Callable
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 
 from cli import output
 from cli.options import AsJson
@@ -54,17 +53,13 @@ def unmute(username: User, as_json: AsJson = False) -> None:
 
 def _print(result: wire.ListedUsers, as_json: bool, empty: str, since: str) -> None:
     if as_json:
-        output.print_json(result.users)
+        output.print_json({"users": result.users})
         return
     if not result.users:
         output.note(empty)
         return
-    table = Table("user", "name", since)
-    for u in result.users:
-        table.add_row(
-            f"@{output.line(u.username)}", output.line(u.display_name), output.when(u.since)
-        )
-    output.stdout.print(table)
+    rows = [[f"@{u.username}", u.display_name, output.when(u.since)] for u in result.users]
+    output.table(["user", "name", since], rows)
 
 
 def blocks(as_json: AsJson = False) -> None:

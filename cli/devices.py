@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
-import typer
-from rich.table import Table
+from typing import Annotated
 
-from cli import output
+import typer
+
+from cli import output, typed_ids
 from cli.options import AsJson
 from cli.session import with_client
-from protocol.accounts import DeviceList, RevokeDevice
 
 app = typer.Typer(help="List or revoke this account's devices.", invoke_without_command=True)
+
+DeviceId = Annotated[
+    str,
+    typer.Argument(
+        help="A device id, its last 6+ digits, or #N from roost devices.",
+        callback=typed_ids.callback("device"),
+    ),
+]
 
 
 @app.callback()
@@ -18,24 +26,30 @@ def list_devices(ctx: typer.Context, as_json: AsJson = False) -> None:
     """List the devices logged in to your account."""
     if ctx.invoked_subcommand is not None:
         return
+    from protocol.accounts import DeviceList
+
     devices: DeviceList = with_client(lambda c: c.call("devices.list"))
+    typed_ids.remember("device", [d.id for d in devices.devices])
     if as_json:
-        output.print_json(devices.devices)
+        output.print_json({"devices": devices.devices})
         return
-    table = Table("id", "name", "created", "last seen", "")
-    for d in devices.devices:
-        table.add_row(
+    rows = [
+        [
             d.id,
-            output.line(d.name),
+            d.name,
             output.when(d.created_at),
             output.when(d.last_seen_at),
             "this device" if d.current else "",
-        )
-    output.stdout.print(table)
+        ]
+        for d in devices.devices
+    ]
+    output.table(["#", "id", "name", "created", "last seen", "this"], output.numbered(rows))
 
 
 @app.command("revoke")
-def revoke(device_id: str) -> None:
+def revoke(device_id: DeviceId) -> None:
     """Revoke a device: its token stops working and its connections close."""
+    from protocol.accounts import RevokeDevice
+
     with_client(lambda c: c.call("devices.revoke", RevokeDevice(device_id=device_id)))
     output.note(f"revoked device {device_id}")

@@ -35,7 +35,7 @@ def rm(
     Deleted on the server, and on every device at its next sync."""
     removed = with_client(lambda c: _commands(c).remove(path, recursive=recursive))
     if as_json:
-        output.print_json(removed)
+        output.print_json({"removed": removed})
         return
     shown = output.line(removed[0]) if len(removed) == 1 else f"{len(removed)} files and folders"
     output.note(f"removed {shown} (roost files history and restore keep them)")
@@ -68,7 +68,7 @@ def mv(
     Inside your files, or inside one shared folder; nothing is uploaded again."""
     entries = with_client(lambda c: _commands(c).move(src, dst))
     if as_json:
-        output.print_json(entries)
+        output.print_json({"entries": entries})
         return
     output.note(f"moved {output.line(src)} -> {output.line(entries[0].path)}")
 
@@ -132,7 +132,7 @@ def put_folder(local: Path, path: str | None, as_json: bool) -> None:
 
     top, entries = with_client(body)
     if as_json:
-        output.print_json(entries)
+        output.print_json({"entries": entries})
         return
     files = [e for e in entries if e.kind == "file"]
     size = sum(e.size for e in files)

@@ -13,7 +13,7 @@ from typing import Annotated, Any
 import typer
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
 
-from cli import file_commands, output
+from cli import file_commands, output, typed_ids
 from cli.options import AsJson, Force
 from cli.session import with_client
 from client.core import RoostClient
@@ -106,11 +106,16 @@ def ls(
     rows = with_client(lambda c: c.files.ls(path, recursive=recursive))
     if as_json:
         output.print_json(
-            [
-                version_json(r.entry, r.shown) if r.entry else {"path": r.shown, "kind": r.kind}
-                for r in rows
-            ]
+            {
+                "entries": [
+                    version_json(r.entry, r.shown) if r.entry else {"path": r.shown, "kind": r.kind}
+                    for r in rows
+                ]
+            }
         )
+        return
+    if not output.stdout.is_terminal:  # piped: tab-separated, as every listing
+        output.table(["size", "modified", "path"], [_ls_cells(r) for r in rows])
         return
     for r in rows:
         if r.entry is None or r.kind == "dir":
@@ -123,18 +128,31 @@ def ls(
             )
 
 
+def _ls_cells(r: Any) -> list[str]:
+    if r.entry is None or r.kind == "dir":
+        return ["share" if r.kind == "share" else "folder", "", r.shown + "/"]
+    when = _when(r.entry.mtime_ms).astimezone().strftime("%Y-%m-%d %H:%M")
+    return [output.size(r.entry.size), when, r.shown]
+
+
 @files_app.command("history")
 def history(path: str, as_json: AsJson = False) -> None:
     """Every version of a file, newest first (deleted ones included)."""
     versions = with_client(lambda c: c.files.history(path))
+    typed_ids.remember("version", [v.version_id for v in versions])
     if as_json:
-        output.print_json([version_json(v) for v in versions])
+        output.print_json({"versions": [version_json(v) for v in versions]})
         return
-    for v in versions:
-        when = _when(v.created_at_ms).astimezone().strftime("%Y-%m-%d %H:%M:%S")
-        what = "deleted" if v.deleted else output.size(v.size)
-        device = output.line(v.device)
-        output.stdout.print(f"{v.version_id}  {when}  {what:>10}  from {device}", markup=False)
+    rows = [
+        [
+            v.version_id,
+            _when(v.created_at_ms).astimezone().strftime("%Y-%m-%d %H:%M:%S"),
+            "deleted" if v.deleted else output.size(v.size),
+            v.device,
+        ]
+        for v in versions
+    ]
+    output.table(["#", "version", "committed", "size", "from"], output.numbered(rows))
 
 
 @files_app.command("restore")
@@ -144,8 +162,9 @@ def restore(
         str | None,
         typer.Option(
             "--version",
-            help="A version id from files history; without it, a deleted file comes back as"
-            " it was before its deletion.",
+            help="A version id from files history (its last 6+ digits, or #N); without it, a"
+            " deleted file comes back as it was before its deletion.",
+            callback=typed_ids.callback("version"),
         ),
     ] = None,
     as_json: AsJson = False,
@@ -175,7 +194,8 @@ def purge(
     if as_json:
         output.print_json({"versions": done.versions, "bytes": done.bytes})
     else:
-        output.note(f"purged {done.versions} old version(s) of {path}: {output.size(done.bytes)}")
+        versions = output.count(done.versions, "old version")
+        output.note(f"purged {versions} of {path}: {output.size(done.bytes)}")
 
 
 @files_app.command("get")
@@ -357,7 +377,10 @@ def media_get(
     media_id: Annotated[
         str,
         typer.Argument(
-            metavar="ID", help="A post id (all its attachments) or one attachment's id."
+            metavar="ID",
+            help="A post id (all its attachments; its last 6+ digits or #N work too) or one"
+            " attachment's id.",
+            callback=typed_ids.callback("post"),
         ),
     ],
     out: Annotated[

@@ -36,12 +36,16 @@ def _fail_with(exc: Exception) -> None:
     """One line for `exc` (the error classes are imported only now: a start without a failure
     does not pay for them)."""
     from cli.settings import ConfigError
-    from client.errors import ClientError, ServerError
+    from client.errors import ClientError, ServerError, Unreachable
 
     if isinstance(exc, ConfigError):  # a setting from the environment or a file: usage
         _fail(str(exc), exc, code=2)
     elif isinstance(exc, ServerError):
-        _fail(f"{exc.message} [{exc.code}]", exc)
+        from client.error_wording import plain_message
+
+        _fail(f"{plain_message(exc.message)} [{exc.code}]", exc)
+    elif isinstance(exc, Unreachable) and str(exc).startswith("cannot reach "):
+        _fail(f"{exc} (start a server with roost serve, or pick another with --server)", exc)
     elif isinstance(exc, ClientError) or _is_storage_error(exc) or _is_server_command(exc):
         _fail(str(exc), exc)
     else:  # a bug: still one line, with a way to see more

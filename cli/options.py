@@ -13,15 +13,23 @@ AsJson = Annotated[bool, typer.Option("--json", help="Print one JSON document on
 Force = Annotated[bool, typer.Option("--force", "-f", help="Replace a file already there.")]
 ServerUrl = Annotated[
     str,
-    typer.Option("--server", help="Server URL (ws:// or wss://); ROOST_SERVER sets the default."),
+    typer.Option(
+        "--server",
+        help="Server address: ws://, wss://, http:// (as ws), https:// (as wss) or a bare"
+        " HOST:PORT; ROOST_SERVER sets the default.",
+    ),
 ]
 PasswordStdin = Annotated[
     bool, typer.Option("--password-stdin", help="Read the password from the first line of stdin.")
 ]
 
 
-def default_server() -> str:
-    return os.environ.get("ROOST_SERVER", DEFAULT_SERVER)
+def default_server(given: str = "") -> str:
+    """The server to use: --server, else ROOST_SERVER, else the local default; as the
+    ws:// or wss:// URL it means (a bad address is one line naming the forms that work)."""
+    from client.server_url import server_url
+
+    return server_url(given or os.environ.get("ROOST_SERVER", DEFAULT_SERVER))
 
 
 CaFile = Annotated[

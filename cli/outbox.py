@@ -3,24 +3,26 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
-import msgspec
 import typer
-from rich.table import Table
 
 from cli import output
 from cli.options import AsJson
 from cli.session import with_client
-from client.core import RoostClient
 from client.errors import ClientError
 from client.outbox import OutboxEntry
+
+if TYPE_CHECKING:
+    from client.core import RoostClient
 
 app = typer.Typer(help="Writes queued while offline.", invoke_without_command=True)
 
 
 @app.callback()
 def list_entries(ctx: typer.Context, as_json: AsJson = False) -> None:
-    """List queued writes in the order they will be sent (none of this contacts the server)."""
+    """List queued writes in the order they will be sent, each with what it will do (none of
+    this contacts the server)."""
     if ctx.invoked_subcommand is not None:
         return
 
@@ -29,16 +31,16 @@ def list_entries(ctx: typer.Context, as_json: AsJson = False) -> None:
 
     entries = with_client(body)
     if as_json:
-        output.print_json([_as_dict(e) for e in entries])
+        output.print_json({"entries": [_as_dict(e) for e in entries]})
         return
     if not entries:
         output.note("the outbox is empty")
         return
-    table = Table("#", "op", "queued at", "attempts", "state")
+    rows = []
     for e in entries:
-        state = f"refused: {output.line(e.failed_message or '')}" if e.failed else "pending"
-        table.add_row(str(e.seq), e.op, _time(e.created_at), str(e.attempts), state)
-    output.stdout.print(table)
+        state = f"refused: {e.failed_message or ''}" if e.failed else "pending"
+        rows.append([str(e.seq), _what(e), _time(e.created_at), str(e.attempts), state])
+    output.table(["#", "what", "queued at", "attempts", "state"], rows)
 
 
 @app.command("drop")
@@ -53,12 +55,26 @@ def drop(seq: int) -> None:
     output.note(f"dropped outbox entry #{seq}")
 
 
+def _args(e: OutboxEntry) -> Any:
+    import msgspec
+
+    return msgspec.json.decode(e.args)
+
+
+def _what(e: OutboxEntry) -> str:
+    from client.write_wording import describe_write
+
+    args = _args(e)
+    return describe_write(e.op, args if isinstance(args, dict) else {})
+
+
 def _as_dict(e: OutboxEntry) -> dict[str, object]:
     return {
         "seq": e.seq,
+        "what": _what(e),
         "op": e.op,
         "client_id": e.client_id,
-        "args": msgspec.json.decode(e.args),
+        "args": _args(e),
         "queued_at": datetime.fromtimestamp(e.created_at / 1000).astimezone().isoformat(),
         "attempts": e.attempts,
         "state": "refused" if e.failed else "pending",

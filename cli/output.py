@@ -7,6 +7,8 @@ command to it, and no text is read as markup.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -36,6 +38,40 @@ def print_json(value: Any) -> None:
     print(display.json_text(msgspec.json.encode(value).decode()))
 
 
+def table(headers: Sequence[str], rows: Iterable[Sequence[str]]) -> None:
+    """Rows on stdout: a table on a terminal (cells wrap, never cut off); when stdout is a pipe
+    or a file, plain lines of tab-separated cells under one header line, for cut and awk. A
+    tab or newline inside a cell shows as ␉ or ␊, so each row stays one line of cells."""
+    stdout: SafeConsole = globals().get("stdout") or __getattr__("stdout")
+    if not stdout.is_terminal:
+        for cells in (headers, *rows):
+            print("\t".join(display.clean(cell) for cell in cells))
+        return
+    from rich.table import Table  # only a terminal needs it
+
+    cleaned = [[display.clean(cell) for cell in cells] for cells in rows]
+    shown = Table()
+    for i, header in enumerate(headers):
+        column = [cells[i] for cells in cleaned if i < len(cells)]
+        if column and all(_ID_CELL.fullmatch(cell) for cell in column):
+            # An id keeps its line whole, so it can be copied; other columns wrap instead.
+            width = max(len(header), *(len(cell) for cell in column))
+            shown.add_column(header, no_wrap=True, min_width=width)
+        else:
+            shown.add_column(header, overflow="fold")
+    for cells in cleaned:
+        shown.add_row(*cells)
+    stdout.print(shown)
+
+
+_ID_CELL = re.compile(r"#?[0-9a-f]*")
+
+
+def numbered(rows: Iterable[Sequence[str]]) -> list[list[str]]:
+    """Each row with its `#N` first: what commands that take an id accept for that row."""
+    return [[f"#{i}", *cells] for i, cells in enumerate(rows, 1)]
+
+
 def note(message: str) -> None:
     stderr: SafeConsole = globals().get("stderr") or __getattr__("stderr")
     stderr.print(message, markup=False)
@@ -51,7 +87,7 @@ def queued(
 ) -> None:
     """`why`: the server's reason when it answered but could not serve (else: unreachable)."""
     reason = why.split(";")[0].strip() if why else "the server is unreachable"
-    note(f"queued: {reason}; {op} will be sent on the next connection")
+    note(f"queued: {reason}; it will be sent on the next connection (roost outbox lists it)")
     if local_id is not None:
         note(f"until then, refer to it as {local_id}")
     if as_json:
@@ -70,6 +106,11 @@ def offline(cached_at: int | None) -> None:
 
 def when(value: datetime | None) -> str:
     return value.astimezone().strftime("%Y-%m-%d %H:%M") if value else "-"
+
+
+def count(n: int, noun: str, plural: str | None = None) -> str:
+    """A count in English: 1 follower, 2 followers, 0 followers."""
+    return f"{n} {noun if n == 1 else plural or noun + 's'}"
 
 
 def size(n: int) -> str:

@@ -77,7 +77,8 @@ def password(
         return result
 
     done = with_client(body)
-    others = f"; {done.devices_logged_out} other device(s) logged out" if log_out_others else ""
+    others = output.count(done.devices_logged_out, "other device")
+    others = f"; {others} logged out" if log_out_others else ""
     output.note(f"password changed{others}")
 
 
@@ -86,12 +87,13 @@ def _redeem(code: str, from_stdin: bool, server: str, ca: str) -> None:
 
     async def body(client: RoostClient) -> PasswordReset:
         account = client.home.account()
-        url = server or (account.server if account else default_server())
+        url = default_server(server) if server or not account else account.server
         chosen_ca = ca_path(ca) or (account.ca if account else None)
         return await client.redeem_reset(url, code, new, chosen_ca)
 
     done = with_client(body)
     output.note(
-        f"password of {output.line(done.username)} set; {done.devices_logged_out} device(s)"
+        f"password of {output.line(done.username)} set;"
+        f" {output.count(done.devices_logged_out, 'device')}"
         f" logged out. Log in with: roost login {output.line(done.username)}"
     )

@@ -29,9 +29,20 @@ def show(
         key = (username or client.home.require_account().username).lower()
         return await client.read("profile.get", GetProfile(username=username), cache_key=key)
 
-    answer = with_client(body)
+    async def pending(client: RoostClient) -> tuple[Read[Profile], bool]:
+        answer = await body(client)
+        if not answer.offline:
+            return answer, False
+        from client.offline_reads import with_queued_profile
+
+        profile, changed = await with_queued_profile(client, answer.result)
+        return Read(profile, True, answer.cached_at), changed
+
+    answer, queued = with_client(pending)
     if answer.offline:
         output.offline(answer.cached_at)
+    if queued:
+        output.note("pending: shown with your queued change, sent on the next connection")
     _print(answer.result, as_json)
 
 

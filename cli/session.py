@@ -6,6 +6,8 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
+import msgspec
+
 from cli import output
 from client.core import RoostClient
 from client.home import ClientHome
@@ -29,8 +31,14 @@ def report_replay(client: RoostClient) -> None:
     if report is None:
         return
     if report.sent:
-        output.note(f"sent {len(report.sent)} queued write(s)")
+        output.note(f"sent {output.count(len(report.sent), 'queued write')}")
     for entry, error in report.failed:
+        from client.error_wording import plain_message
+        from client.write_wording import describe_write
+
+        args = msgspec.json.decode(entry.args)
+        what = describe_write(entry.op, args if isinstance(args, dict) else {})
         output.note(
-            f"queued {entry.op} #{entry.seq} was refused: {error.message} (see roost outbox)"
+            f"queued #{entry.seq} ({what}) was refused: {plain_message(error.message)}"
+            " (see roost outbox)"
         )

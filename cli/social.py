@@ -10,16 +10,33 @@ from typing import Annotated, Any
 
 import typer
 
-from cli import output
+from cli import output, typed_ids
 from cli import social_output as show
+from cli.compose import composed
 from cli.options import AsJson
 from cli.session import with_client
 from client.core import Read, RoostClient, Written
+from client.errors import Unreachable
 
-PostId = Annotated[str, typer.Argument(help="A post id (or local:N for a queued post).")]
+PostId = Annotated[
+    str,
+    typer.Argument(
+        help="A post id, its last 6+ digits, #N from the last listing, or local:N for a queued"
+        " post.",
+        callback=typed_ids.callback("post", allow_local=True),
+    ),
+]
 Limit = Annotated[int, typer.Option("--limit", min=1, max=100, help="How many to show.")]
 Before = Annotated[
     str | None, typer.Option("--before", help="Only older than this id (from the last page).")
+]
+BeforePost = Annotated[
+    str | None,
+    typer.Option(
+        "--before",
+        help="Only older than this post (the id the last page named, its last 6+ digits, #N).",
+        callback=typed_ids.callback("post"),
+    ),
 ]
 UserArg = Annotated[str | None, typer.Argument(help="A username; you if left out.")]
 
@@ -37,9 +54,18 @@ def _write(body: Any, op: str, as_json: bool) -> Any:
     return written.result
 
 
-def _read(body: Any) -> Any:
+def _read(body: Any, offline: Any = None) -> Any:
+    """Run a read; `offline(client)`: what the cache can piece together when the server is
+    unreachable and this exact read was never cached (None: nothing)."""
+
     async def run(client: RoostClient) -> Read[Any]:
-        return await body(client.social)  # type: ignore[no-any-return]
+        try:
+            return await body(client.social)  # type: ignore[no-any-return]
+        except Unreachable:
+            pieced = await offline(client) if offline is not None else None
+            if pieced is None:
+                raise
+            return pieced  # type: ignore[no-any-return]
 
     answer: Read[Any] = with_client(run)
     if answer.offline:
@@ -48,8 +74,22 @@ def _read(body: Any) -> Any:
 
 
 def post(
-    text: Annotated[str, typer.Argument(help="Up to 280 characters; @user and #tag work.")],
-    reply_to: Annotated[str | None, typer.Option("--reply-to", help="Reply to this post.")] = None,
+    text: Annotated[
+        str | None,
+        typer.Argument(
+            help="Up to 280 characters; @user and #tag work. - reads it from stdin; left out,"
+            " $EDITOR opens for it.",
+            metavar="[TEXT]",
+        ),
+    ] = None,
+    reply_to: Annotated[
+        str | None,
+        typer.Option(
+            "--reply-to",
+            help="Reply to this post (an id, its last 6+ digits or #N).",
+            callback=typed_ids.callback("post", allow_local=True),
+        ),
+    ] = None,
     attach: Annotated[
         list[Path] | None,
         typer.Option(
@@ -63,12 +103,14 @@ def post(
     Queued if the server is unreachable; one with attachments needs it (they go up first).
     """
     files = attach or []
+    body = composed(text, nothing="nothing posted: the text is empty")
     result = _write(
-        lambda s: s.post_files(text, files, reply_to) if files else s.post(text, reply_to),
+        lambda s: s.post_files(body, files, reply_to) if files else s.post(body, reply_to),
         "post.create",
         as_json,
     )
     if result is not None:
+        typed_ids.remember("post", [result.id], listing=False)
         output.print_json(result) if as_json else show.print_post(result)
 
 
@@ -76,6 +118,7 @@ def repost(post_id: PostId, as_json: AsJson = False) -> None:
     """Repost a post."""
     result = _write(lambda s: s.repost(post_id), "post.repost", as_json)
     if result is not None:
+        typed_ids.remember("post", [result.id], listing=False)
         output.print_json(result) if as_json else show.print_post(result)
 
 
@@ -103,20 +146,30 @@ def delete(post_id: PostId, as_json: AsJson = False) -> None:
 def thread(post_id: PostId, as_json: AsJson = False) -> None:
     """Show a post with what it replies to and its replies."""
     result = _read(lambda s: s.thread(post_id))
+    typed_ids.remember("post", [p.id for p in show.thread_posts(result)])
     output.print_json(result) if as_json else show.print_thread(result)
 
 
 def timeline(
     user: Annotated[str | None, typer.Option("--user", help="One user's posts.")] = None,
     limit: Limit = 20,
-    before: Before = None,
+    before: BeforePost = None,
     as_json: AsJson = False,
 ) -> None:
     """Your home timeline (or one user's posts), newest first."""
+    from client import offline_reads
+
     if user is None:
-        page = _read(lambda s: s.home(limit, before))
+        page = _read(
+            lambda s: s.home(limit, before),
+            None if before else lambda c: offline_reads.home_timeline(c, limit),
+        )
     else:
-        page = _read(lambda s: s.user_timeline(user, limit, before))
+        page = _read(
+            lambda s: s.user_timeline(user, limit, before),
+            None if before else lambda c: offline_reads.user_timeline(c, user, limit),
+        )
+    typed_ids.remember("post", [show.shown_id(p) for p in page.posts])
     if as_json:
         output.print_json(page)
     else:
@@ -149,14 +202,17 @@ def unfollow(username: str, as_json: AsJson = False) -> None:
 def followers(username: UserArg = None, as_json: AsJson = False) -> None:
     """Who follows a user."""
     result = _read(lambda s: s.followers(username))
-    output.print_json(result.users) if as_json else show.print_users(result.users, "no followers")
+    if as_json:
+        output.print_json({"users": result.users})
+    else:
+        show.print_users(result.users, "no followers")
 
 
 def following(username: UserArg = None, as_json: AsJson = False) -> None:
     """Whom a user follows."""
     result = _read(lambda s: s.following(username))
     if as_json:
-        output.print_json(result.users)
+        output.print_json({"users": result.users})
     else:
         show.print_users(result.users, "not following anyone")
 
@@ -175,7 +231,12 @@ def search(
     as_json: AsJson = False,
 ) -> None:
     """Search what you may see: people, posts, tags, your chat messages, your files' names."""
-    result = _read(lambda s: s.search(query, limit))
+    from client import offline_reads
+
+    result = _read(
+        lambda s: s.search(query, limit), lambda c: offline_reads.search(c, query, limit)
+    )
+    typed_ids.remember("post", [show.shown_id(p) for p in result.posts])
     if as_json:
         output.print_json(result)
         return
@@ -189,7 +250,7 @@ def trending(
     """Hashtags used by the most people lately."""
     result = _read(lambda s: s.trending(hours))
     if as_json:
-        output.print_json(result.tags)
+        output.print_json({"tags": result.tags})
         return
     if not result.tags:
         output.note(f"no hashtags in the last {hours} hours")
@@ -205,7 +266,7 @@ def suggest(as_json: AsJson = False) -> None:
     """Who to follow: people followed by people you follow."""
     result = _read(lambda s: s.suggest())
     if as_json:
-        output.print_json(result.users)
+        output.print_json({"users": result.users})
         return
     if not result.users:
         output.note("no suggestions yet: follow a few people first")
@@ -213,7 +274,7 @@ def suggest(as_json: AsJson = False) -> None:
         output.stdout.print(
             f"@{output.line(u.username)}  followed by"
             f" {', '.join('@' + output.line(n) for n in u.followed_by)}"
-            f" ({u.mutuals} you follow, {u.followers} followers)",
+            f" ({u.mutuals} you follow, {output.count(u.followers, 'follower')})",
             markup=False,
         )
 
@@ -226,6 +287,8 @@ def notifications(
 ) -> None:
     """Mentions, replies, likes, reposts and follows, newest first."""
     result = _read(lambda s: s.notifications(limit, before))
+    mentioned = [show.shown_id(n.post) for n in result.notifications if n.post is not None]
+    typed_ids.remember("post", mentioned, listing=False)
     output.print_json(result) if as_json else show.print_notifications(result)
     if mark_read and result.notifications:
         newest = result.notifications[0].id
@@ -245,7 +308,10 @@ def requests(ctx: typer.Context, as_json: AsJson = False) -> None:
     if ctx.invoked_subcommand is not None:
         return
     result = _read(lambda s: s.requests())
-    output.print_json(result.requests) if as_json else show.print_requests(result.requests)
+    if as_json:
+        output.print_json({"requests": result.requests})
+    else:
+        show.print_requests(result.requests)
 
 
 @requests_app.command("approve")

@@ -14,11 +14,14 @@ if TYPE_CHECKING:
     from rich.text import Text
 
 
-def post_text(post: wire.Post, *, indent: str = "") -> Text:
+def post_text(post: wire.Post, *, indent: str = "", number: int | None = None) -> Text:
+    """A post as a terminal shows it; `number`: its `#N` in the listing being printed."""
     from rich.text import Text  # rich loads only when something is drawn (not for --json)
 
     shown = post.original if post.original is not None else post
     text = Text(indent)
+    if number is not None:
+        text.append(f"#{number}  ", style="dim")
     if post.original is not None:
         text.append(f"↻ @{line(post.author)} reposted\n{indent}", style="dim")
     text.append(f"@{line(shown.author)}", style="bold")
@@ -40,14 +43,20 @@ def print_post(post: wire.Post) -> None:
     output.stdout.print(post_text(post))
 
 
-def print_posts(posts: list[wire.Post], empty: str) -> None:
+def shown_id(post: wire.Post) -> str:
+    """The id a listing shows for a post (a repost shows the original's)."""
+    return post.original.id if post.original is not None else post.id
+
+
+def print_posts(posts: list[wire.Post], empty: str, *, first: int = 1) -> None:
+    """Numbered from `first`: the `#N` that commands taking a post id accept."""
     if not posts:
         output.note(empty)
         return
     for i, post in enumerate(posts):
         if i:
             output.stdout.print()
-        print_post(post)
+        output.stdout.print(post_text(post, number=first + i))
 
 
 def print_page(page: wire.Page, empty: str) -> None:
@@ -56,28 +65,31 @@ def print_page(page: wire.Page, empty: str) -> None:
         output.note(f"older: --before {page.next_before}")
 
 
+def thread_posts(thread: wire.Thread) -> list[wire.Post]:
+    """The thread's posts in the order they are printed (and numbered)."""
+    return [*thread.ancestors, thread.post, *thread.replies]
+
+
 def print_thread(thread: wire.Thread) -> None:
+    number = 1
     for post in thread.ancestors:
-        output.stdout.print(post_text(post))
+        output.stdout.print(post_text(post, number=number))
         output.stdout.print("│", style="dim")
-    output.stdout.print(post_text(thread.post))
+        number += 1
+    output.stdout.print(post_text(thread.post, number=number))
     for reply in thread.replies:
+        number += 1
         output.stdout.print()
-        output.stdout.print(post_text(reply, indent="    "))
+        output.stdout.print(post_text(reply, indent="    ", number=number))
 
 
 def print_users(users: list[wire.UserCard], empty: str) -> None:
-    from rich.table import Table  # rich loads only when something is drawn (not for --json)
 
     if not users:
         output.note(empty)
         return
-    table = Table("user", "name", "followers", "following")
-    for u in users:
-        table.add_row(
-            f"@{line(u.username)}", line(u.display_name), str(u.followers), str(u.following)
-        )
-    output.stdout.print(table)
+    rows = [[f"@{u.username}", u.display_name, str(u.followers), str(u.following)] for u in users]
+    output.table(["user", "name", "followers", "following"], rows)
 
 
 def print_search(found: wire.SearchResult, query: str) -> None:
@@ -156,8 +168,8 @@ def print_profile(p: wire.UserProfile) -> None:
         if on
     ]
     output.stdout.print(
-        f"{p.posts} posts · {p.followers} followers · {p.following} following"
-        + (f" · {', '.join(relation)}" if relation else ""),
+        f"{output.count(p.posts, 'post')} · {output.count(p.followers, 'follower')}"
+        f" · {p.following} following" + (f" · {', '.join(relation)}" if relation else ""),
         markup=False,
     )
     output.stdout.print(f"joined {output.when(p.created_at)}", style="dim", markup=False)
@@ -175,15 +187,12 @@ _VERB = {
 
 
 def print_requests(requests: list[wire.FollowRequest]) -> None:
-    from rich.table import Table  # rich loads only when something is drawn (not for --json)
 
     if not requests:
         output.note("no follow requests waiting")
         return
-    table = Table("user", "name", "asked")
-    for r in requests:
-        table.add_row(f"@{line(r.username)}", line(r.display_name), output.when(r.requested_at))
-    output.stdout.print(table)
+    rows = [[f"@{r.username}", r.display_name, output.when(r.requested_at)] for r in requests]
+    output.table(["user", "name", "asked"], rows)
     output.note("answer with: roost requests approve USER | roost requests decline USER")
 
 

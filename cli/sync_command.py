@@ -261,7 +261,7 @@ async def _dry_run(client: RoostClient, root: Path, as_json: bool) -> None:
         raise ClientError(f"{root} does not exist: a sync would make it and download into it")
     planned, offline = await planned_changes(client, root)
     if as_json:
-        output.print_json(_planned_json(planned))
+        output.print_json({"changes": _planned_json(planned)})
         return
     for s in planned:
         what = "folder" if s.kind == "dir" else output.size(s.size)

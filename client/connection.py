@@ -107,7 +107,11 @@ class Connection:
             hint = "" if self._ca else "; for a server with its own certificate, pass --ca FILE"
             raise Unreachable(f"cannot trust {self.url}: {exc.verify_message}{hint}") from None
         except (OSError, TimeoutError, InvalidHandshake) as exc:
-            raise Unreachable(f"cannot reach {self.url}: {exc or type(exc).__name__}") from None
+            from client.server_url import why_unreachable
+
+            raise Unreachable(
+                f"cannot reach {self.url}: {why_unreachable(self.url, exc)}"
+            ) from None
         self.close_reason = None
         self._reader = asyncio.create_task(self._read_forever(self._ws))
 
@@ -160,7 +164,7 @@ class Connection:
             raise self._lost_error(ws) from None
         except TimeoutError:
             raise ConnectionLost(
-                f"no reply to {what} within {self._request_timeout:.0f}s"
+                f"no reply from {self.url} within {self._request_timeout:.0f}s"
             ) from None
         finally:
             self._pending.pop(request_id, None)

@@ -37,6 +37,7 @@ from client.events import (
 )
 from client.home import Account, ClientHome
 from client.outbox import CREATES_ID, LOCAL_ID, Outbox, ReplayReport, local_id, new_client_id
+from client.server_url import server_url
 from protocol import accounts as wire
 from protocol import chat as chat_wire
 from protocol import social as social_wire
@@ -443,6 +444,7 @@ class RoostClient:
                 " roost logout first, or set ROOST_HOME"
             )
         check_args(op, credentials)  # a name typed with a newline: said before connecting
+        server = server_url(server)  # http://, https:// and bare host:port as people type them
         conn = Connection(server, open_timeout=self._open_timeout, ca=ca)
         await conn.open()
         try:
@@ -484,4 +486,6 @@ def check_args(op: str, args: msgspec.Struct) -> None:
     try:
         spec_for(op).decode_args(msgspec.json.encode(msgspec.structs.replace(args, **stand_ins)))
     except RoostError as exc:
-        raise InvalidArgs(exc.message) from None
+        from client.error_wording import plain_message  # in the user's words, no op names
+
+        raise InvalidArgs(plain_message(exc.message, msgspec.structs.asdict(args))) from None

@@ -67,6 +67,10 @@ def find_invitation(invitations: list[wire.Invitation], which: str) -> wire.Invi
     """The invitation `which` names: its id, or its folder's name (case-insensitively); one
     line naming the choices when none or several match."""
     text = which.strip().strip("/")
+    if text.isdigit():  # an id, or its last 6+ digits
+        from client.ids import resolve_id
+
+        text = resolve_id(text, "invitation", seen=[i.id for i in invitations])
     for invitation in invitations:
         if invitation.id == text:
             return invitation
@@ -381,7 +385,7 @@ class RemoteFiles:
     async def _write(self, op: str, args: msgspec.Struct) -> Any:
         written: Written[Any] = await self.client.write(op, args)
         if written.result is None:
-            raise ClientError(f"the server is unreachable; {op} was queued")
+            raise ClientError("the server is unreachable; queued (roost outbox lists it)")
         return written.result
 
     # ------------------------------------------------------------------ attachments

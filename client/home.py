@@ -18,7 +18,8 @@ from client.errors import NotLoggedIn
 DEFAULT_SERVER = "ws://127.0.0.1:7447"
 # What a home holds that nobody else may read.
 PRIVATE_FILES = (
-    "config.json", "token", "client.db", "client.db-wal", "client.db-shm", "sync.lock"
+    "config.json", "token", "client.db", "client.db-wal", "client.db-shm", "sync.lock",
+    "listed.json",  # the ids of the last listings (client/ids.py)
 )  # fmt: skip
 
 
@@ -104,6 +105,7 @@ class ClientHome:
     def forget(self) -> None:
         """Log this home out: the token and account go, the cache and outbox too."""
         for path in (
+            self.path / "listed.json",
             self._token_path,
             self._config_path,
             self.database_path,

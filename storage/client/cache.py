@@ -37,3 +37,13 @@ class CacheRepository:
         """Every key cached for one kind of read (e.g. each page size of a timeline)."""
         async with self._db.reader.execute("SELECT key FROM cache WHERE kind = ?", (kind,)) as cur:
             return [str(row[0]) for row in await cur.fetchall()]
+
+    async def all_of(self, kind: str) -> list[tuple[str, Cached]]:
+        """Every cached answer of one kind with its key, newest first (offline reads that
+        piece an answer together from what was cached for other arguments)."""
+        async with self._db.reader.execute(
+            "SELECT key, value, updated_at FROM cache WHERE kind = ? ORDER BY updated_at DESC",
+            (kind,),
+        ) as cur:
+            rows = await cur.fetchall()
+        return [(str(r[0]), Cached(bytes(r[1]), int(r[2]))) for r in rows]

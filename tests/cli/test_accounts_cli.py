@@ -22,7 +22,7 @@ async def test_register_login_whoami_devices_logout(
     me = json.loads((await phone.ok("whoami", "--json")).stdout)
     assert me["username"] == "alice" and me["device_name"] == "phone" and me["server"] == live.url
 
-    devices = json.loads((await laptop.ok("devices", "--json")).stdout)
+    devices = json.loads((await laptop.ok("devices", "--json")).stdout)["devices"]
     assert [d["name"] for d in devices] == [devices[0]["name"], "phone"]
     assert [d["current"] for d in devices] == [True, False]
     table = (await laptop.ok("devices")).stdout
@@ -59,7 +59,7 @@ async def test_errors_are_one_line_with_exit_code_1(
         ),
         (
             other.run("register", "bad!name", "--password-stdin", stdin="long enough pw\n"),
-            "username must be 3-32 letters",
+            "the user name must be 3-32 letters",
         ),
         (
             other.run("register", "carl", "--password-stdin", stdin="short\n"),

@@ -108,7 +108,7 @@ async def test_a_sqlite_server_moves_to_postgresql_with_its_accounts_messages_an
         await laptop.login("bob", device="laptop")  # the same password hash
         shown = json.loads((await laptop.ok("profile", "show", "alice", "--json")).stdout)
         assert (shown["display_name"], shown["bio"]) == ("Alice Liddell", "down the hole")
-        listed = json.loads((await alice.ok("files", "ls", "-r", "--json")).stdout)
+        listed = json.loads((await alice.ok("files", "ls", "-r", "--json")).stdout)["entries"]
         assert {f["path"]: f["kind"] for f in listed} == {"notes": "dir", "notes/plan.txt": "file"}
         # Every block the copied versions name is still in the folder the server serves.
         store = LocalBlockStore(data / "blocks")

@@ -35,7 +35,8 @@ async def test_a_member_gets_one_line_for_every_admin_command(
         assert result.code == 1, (command, result)
         assert result.stdout == "", (command, result.stdout)
         assert result.stderr == "error: only an admin of this server may do that [forbidden]\n"
-    roles = {u["username"]: u for u in json.loads((await alice.ok(*SERVER_COMMANDS[1])).stdout)}
+    listing = json.loads((await alice.ok(*SERVER_COMMANDS[1])).stdout)["users"]
+    roles = {u["username"]: u for u in listing}
     assert roles["alice"]["role"] == "admin" and roles["alice"]["disabled_at"] is None
     assert roles["bob"]["role"] == "member"
 
@@ -64,12 +65,12 @@ async def test_an_admin_disables_enables_promotes_and_demotes(
     other = make_home("bob-phone", live.url)
     login = await other.run("login", "bob", "--password-stdin", stdin="correct horse battery\n")
     assert login.stderr == "error: this account is disabled: ask the server's admin [forbidden]\n"
-    listed = json.loads((await alice.ok("admin", "users", "--json")).stdout)
+    listed = json.loads((await alice.ok("admin", "users", "--json")).stdout)["users"]
     assert [u["disabled_at"] is not None for u in listed] == [False, True]
 
     await alice.ok("admin", "enable", "bob")
     assert "hello from bob" in (await bob.ok("timeline")).stdout
-    assert (await bob.ok("outbox", "--json")).stdout.strip() == "[]"
+    assert (await bob.ok("outbox", "--json")).stdout.strip() == '{"entries":[]}'
 
     promoted = await alice.ok("admin", "promote", "bob")
     assert "bob is now an admin" in promoted.stderr

@@ -23,7 +23,7 @@ async def test_block_refuses_bob_and_hides_him_until_unblocked(
     await bob.ok("post", "hi @alice")
     done = await alice.ok("block", "bob")
     assert done.stderr.strip() == "blocked @bob"
-    assert [u["username"] for u in await _json(alice, "blocks")] == ["bob"]
+    assert [u["username"] for u in (await _json(alice, "blocks"))["users"]] == ["bob"]
     shown = await alice.ok("blocks")
     assert "@bob" in shown.stdout
     profile = await alice.ok("user", "bob")
@@ -36,10 +36,10 @@ async def test_block_refuses_bob_and_hides_him_until_unblocked(
         refused = await bob.run(*args)
         assert refused.code == 1, refused
         assert refused.stderr == f"error: {words} [forbidden]\n"  # nothing says "block"
-    assert await _json(bob, "blocks") == []  # bob's own list, not alice's
+    assert await _json(bob, "blocks") == {"users": []}  # bob's own list, not alice's
     assert (await _json(alice, "notifications"))["notifications"] == []
     assert (await _json(alice, "timeline"))["posts"] == []
-    history = await _json(alice, "chat", "history", "@bob")
+    history = (await _json(alice, "chat", "history", "@bob"))["messages"]
     assert [m["text"] for m in history] == ["hello"]
 
     undone = await _json(alice, "unblock", "bob")
@@ -55,10 +55,10 @@ async def test_mute_hides_posts_but_messages_arrive(alice_and_bob_cli: tuple[Hom
     await alice.ok("follow", "bob")
     await bob.ok("post", "loud post")
     assert (await alice.ok("mute", "bob")).stderr.strip() == "muted @bob"
-    assert [u["username"] for u in await _json(alice, "mutes")] == ["bob"]
+    assert [u["username"] for u in (await _json(alice, "mutes"))["users"]] == ["bob"]
     assert (await _json(alice, "timeline"))["posts"] == []
     await bob.ok("chat", "send", "@alice", "still reaches you")
-    history = await _json(alice, "chat", "history", "@bob")
+    history = (await _json(alice, "chat", "history", "@bob"))["messages"]
     assert [m["text"] for m in history] == ["still reaches you"]
     assert (await alice.ok("unmute", "bob")).stderr.strip() == "unmuted @bob"
     assert [p["text"] for p in (await _json(alice, "timeline"))["posts"]] == ["loud post"]
@@ -69,7 +69,7 @@ async def test_bad_names_get_one_line(alice_and_bob_cli: tuple[Home, Home]) -> N
     for args, words in (
         (("block", "nobody"), "no user 'nobody'"),
         (("mute", "alice"), "you cannot mute yourself"),
-        (("block", "x"), "username"),
+        (("block", "x"), "the user name is too short"),
     ):
         result = await alice.run(*args)
         assert result.code == 1, result

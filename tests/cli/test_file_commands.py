@@ -42,7 +42,7 @@ async def stdout_bytes(home: Home, *args: str) -> bytes:
 
 async def ls(home: Home) -> dict[str, str]:
     listed = json.loads((await home.ok("files", "ls", "-r", "--json")).stdout)
-    return {r["path"]: r["kind"] for r in listed}
+    return {r["path"]: r["kind"] for r in listed["entries"]}
 
 
 async def test_mkdir_rm_and_cat(alice: Home, tmp_path: Path) -> None:
@@ -77,7 +77,9 @@ async def test_mkdir_rm_and_cat(alice: Home, tmp_path: Path) -> None:
     await alice.ok("files", "rm", "projects/notes.txt")
     assert "projects/notes.txt" not in await ls(alice)
     await alice.ok("files", "restore", "projects/notes.txt")  # a deletion, as any other
-    removed = json.loads((await alice.ok("files", "rm", "-r", "projects", "--json")).stdout)
+    removed = json.loads((await alice.ok("files", "rm", "-r", "projects", "--json")).stdout)[
+        "removed"
+    ]
     assert removed == ["projects", "projects/2026", "projects/2026/big.bin", "projects/notes.txt"]
     assert await ls(alice) == {}
     gone = await alice.run("files", "rm", "projects")
@@ -95,7 +97,9 @@ async def test_mv_keeps_history_and_the_other_device_gets_the_rename(
     await alice.ok("sync", str(ws), "--once")
 
     await alice.ok("files", "mv", "docs/plan.txt", "docs/roadmap.txt")
-    history = json.loads((await alice.ok("files", "history", "docs/roadmap.txt", "--json")).stdout)
+    history = json.loads((await alice.ok("files", "history", "docs/roadmap.txt", "--json")).stdout)[
+        "versions"
+    ]
     assert [(h["path"], h["size"]) for h in history] == [
         ("docs/roadmap.txt", 10), ("docs/plan.txt", 10), ("docs/plan.txt", 2),
     ]  # fmt: skip
@@ -109,7 +113,7 @@ async def test_mv_keeps_history_and_the_other_device_gets_the_rename(
     }  # fmt: skip
     deep = json.loads(
         (await alice.ok("files", "history", "archive/docs/roadmap.txt", "--json")).stdout
-    )
+    )["versions"]
     assert len(deep) == 5 and deep[-1]["path"] == "docs/plan.txt"
 
     await alice.ok("sync", str(ws), "--once")

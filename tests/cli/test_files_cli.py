@@ -22,7 +22,7 @@ async def test_sync_ls_put_get_history_restore_share_media(
     assert "uploaded: team/plan.txt" in synced.stderr
 
     async def ls(*args: str) -> dict[str, str]:
-        listed = json.loads((await alice.ok("files", "ls", *args, "--json")).stdout)
+        listed = json.loads((await alice.ok("files", "ls", *args, "--json")).stdout)["entries"]
         return {r["path"]: r["kind"] for r in listed}
 
     assert await ls() == {"empty": "dir", "team": "dir"}  # one level, as ls does
@@ -42,7 +42,9 @@ async def test_sync_ls_put_get_history_restore_share_media(
 
     (ws / "team" / "plan.txt").write_text("v2")
     await alice.ok("sync", str(ws), "--once")
-    history = json.loads((await alice.ok("files", "history", "team/plan.txt", "--json")).stdout)
+    history = json.loads((await alice.ok("files", "history", "team/plan.txt", "--json")).stdout)[
+        "versions"
+    ]
     assert [h["size"] for h in history] == [2, 2] and set(history[0]) >= {
         "version", "size", "modified_at", "deleted"
     }  # fmt: skip
@@ -62,8 +64,8 @@ async def test_sync_ls_put_get_history_restore_share_media(
     assert (bob_ws / "team" / "plan.txt").read_text() == "v1"
     assert not (bob_ws / "empty").exists()  # alice's unshared folder stays hers
     bobs = await bob.ok("files", "ls")
-    assert bobs.stdout.split() == ["share", "team/"]
-    bobs_team = json.loads((await bob.ok("files", "ls", "team", "--json")).stdout)
+    assert bobs.stdout.splitlines() == ["size\tmodified\tpath", "share\t\tteam/"]
+    bobs_team = json.loads((await bob.ok("files", "ls", "team", "--json")).stdout)["entries"]
     assert [r["path"] for r in bobs_team] == ["team/plan.txt", "team/report.txt"]
     whole = await bob.run("files", "get", "team")
     assert whole.stderr == "error: 'team' is a whole shared folder: name a file or folder in it\n"

@@ -110,7 +110,7 @@ async def test_json_output_carries_the_same_text_escaped(scene: Scene) -> None:
         assert not unsafe_in(result.stdout), (args, unsafe_in(result.stdout))
         json.loads(result.stdout)
     history = json.loads((await scene.alice.ok("chat", "history", "@mallory", "--json")).stdout)
-    assert history[0]["text"] == HOSTILE["DM-TEXT"]  # the value itself is unchanged
+    assert history["messages"][0]["text"] == HOSTILE["DM-TEXT"]  # the value itself is unchanged
 
 
 async def test_a_real_terminal_keeps_its_title_and_screen(scene: Scene) -> None:
@@ -142,11 +142,11 @@ async def test_a_name_typed_with_a_newline_is_refused_in_one_line(
     refused = await alice.run("register", "alice\n", "--password-stdin", stdin="correct horse\n")
     assert refused.code == 1 and refused.stdout == ""
     assert refused.stderr == (
-        "error: bad auth.register args: username must be 3-32 letters, digits or underscores;"
+        "error: the user name must be 3-32 letters, digits or underscores;"
         " compared case-insensitively [invalid_args]\n"
     )
     await alice.register("alice")
     refused = await alice.run("profile", "set", "--name", "Alice\x1b]0;pwned\x07")
     assert refused.code == 1 and refused.stderr.count("\n") == 1
-    assert "display_name must be at most 64 characters, no control characters" in refused.stderr
-    assert json.loads((await alice.ok("outbox", "--json")).stdout) == []  # nothing queued
+    assert "the name must be at most 64 characters, no control characters" in refused.stderr
+    assert json.loads((await alice.ok("outbox", "--json")).stdout) == {"entries": []}  # none

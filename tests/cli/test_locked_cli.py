@@ -47,7 +47,7 @@ async def test_locked_account_through_the_cli(
     refused = await bob.run("thread", post["id"])
     assert refused.stderr.strip() == f"error: no post {post['id']} [not_found]"
 
-    assert [r["username"] for r in await _json(alice, "requests")] == ["bob"]
+    assert [r["username"] for r in (await _json(alice, "requests"))["requests"]] == ["bob"]
     listed = await alice.ok("requests")
     assert "@bob" in listed.stdout and "roost requests approve USER" in listed.stderr
     noted = await alice.ok("notifications")
@@ -71,7 +71,7 @@ async def test_locked_account_through_the_cli(
     declined = await alice.ok("requests", "decline", "carol")
     assert declined.stderr.strip() == "declined @carol's request"
     assert await _sees(carol, post["id"]) == nothing
-    assert (await _json(alice, "requests")) == []
+    assert (await _json(alice, "requests")) == {"requests": []}
     assert "no follow requests waiting" in (await alice.ok("requests")).stderr
 
     for args, message in (

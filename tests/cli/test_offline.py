@@ -25,20 +25,20 @@ async def test_offline_write_is_queued_then_replayed_exactly_once(
     as_json = await alice.ok("profile", "set", "--name", "Alice", "--json")
     assert json.loads(as_json.stdout)["queued"] is True
 
-    outbox = json.loads((await alice.ok("outbox", "--json")).stdout)
+    outbox = json.loads((await alice.ok("outbox", "--json")).stdout)["entries"]
     assert [(e["op"], e["state"]) for e in outbox] == [("profile.set", "pending")] * 2
     assert outbox[0]["args"]["bio"] == "written on a train"
     assert outbox[0]["client_id"] != outbox[1]["client_id"]
 
     cached = await alice.ok("profile", "show", "--json")  # reads fall back to the cache
-    assert json.loads(cached.stdout)["bio"] == "online bio"
-    assert cached.stderr.startswith("offline:")
+    assert json.loads(cached.stdout)["bio"] == "written on a train"  # with what is queued
+    assert cached.stderr.startswith("offline:") and "pending:" in cached.stderr
     assert (await alice.run("devices")).code == 1  # a read with nothing cached cannot pretend
 
     await server_process.start()
     replayed = await alice.ok("whoami")  # any command that reaches the server replays first
-    assert "sent 2 queued write(s)" in replayed.stderr
-    assert json.loads((await alice.ok("outbox", "--json")).stdout) == []
+    assert "sent 2 queued writes" in replayed.stderr
+    assert json.loads((await alice.ok("outbox", "--json")).stdout) == {"entries": []}
     profile = json.loads((await alice.ok("profile", "show", "--json")).stdout)
     assert (profile["bio"], profile["display_name"]) == ("written on a train", "Alice")
     again = await alice.ok("whoami")
@@ -55,7 +55,7 @@ async def test_replay_after_a_lost_ack_applies_once(
 
     await server_process.terminate()
     await laptop.ok("profile", "set", "--bio", "queued on the laptop")
-    [entry] = json.loads((await laptop.ok("outbox", "--json")).stdout)
+    [entry] = json.loads((await laptop.ok("outbox", "--json")).stdout)["entries"]
     await server_process.start()
 
     # The first attempt reaches the server, but its ack is lost: the entry stays queued.
@@ -70,11 +70,11 @@ async def test_replay_after_a_lost_ack_applies_once(
     await phone.ok("profile", "set", "--bio", "changed on the phone")
 
     replayed = await laptop.ok("profile", "show", "--json")  # replays the queued entry again
-    assert "sent 1 queued write(s)" in replayed.stderr
+    assert "sent 1 queued write\n" in replayed.stderr
     profile = json.loads(replayed.stdout)
     assert profile["bio"] == "changed on the phone"  # the replay did not apply a second time
     assert profile["updated_at"] != first["updated_at"]
-    assert json.loads((await laptop.ok("outbox", "--json")).stdout) == []
+    assert json.loads((await laptop.ok("outbox", "--json")).stdout) == {"entries": []}
 
 
 async def test_refused_queued_write_is_kept_and_reported(
@@ -99,10 +99,12 @@ async def test_refused_queued_write_is_kept_and_reported(
     await server_process.start()
 
     result = await carol.ok("whoami")
-    assert "sent 1 queued write(s)" in result.stderr
-    assert "was refused: bad profile.set args: display_name is too long" in result.stderr
-    [kept] = json.loads((await carol.ok("outbox", "--json")).stdout)
+    assert "sent 1 queued write\n" in result.stderr
+    assert '(profile: name "nnn' in result.stderr  # what it was, in words
+    assert "was refused: the name is too long (at most 64 characters)" in result.stderr
+    assert "profile.set" not in result.stderr
+    [kept] = json.loads((await carol.ok("outbox", "--json")).stdout)["entries"]
     assert kept["state"] == "refused" and kept["error"]["code"] == "invalid_args"
     assert json.loads((await carol.ok("profile", "show", "--json")).stdout)["bio"] == "after it"
     await carol.ok("outbox", "drop", str(kept["seq"]))
-    assert json.loads((await carol.ok("outbox", "--json")).stdout) == []
+    assert json.loads((await carol.ok("outbox", "--json")).stdout) == {"entries": []}

@@ -84,7 +84,7 @@ async def test_an_invite_works_its_number_of_uses_then_says_it_is_used_up(
     )
     assert third == "error: that invite code is used up: ask the admin for a new one [forbidden]\n"
 
-    listed = json.loads((await admin.ok("admin", "invites", "--json")).stdout)
+    listed = json.loads((await admin.ok("admin", "invites", "--json")).stdout)["invites"]
     assert [(i["id"], i["uses_left"], i["state"]) for i in listed] == [(invite_id, 0, "used up")]
     assert listed[0]["created_by"] == "admin"
     table = (await admin.ok("admin", "invites")).stdout
@@ -117,7 +117,7 @@ async def test_a_wrong_an_expired_and_a_revoked_code_each_say_so(
     await admin.ok("admin", "invite", "revoke", by_code)  # or the whole code
     states = {
         i["id"]: (i["state"], i["expires_at"])
-        for i in json.loads((await admin.ok("admin", "invites", "--json")).stdout)
+        for i in json.loads((await admin.ok("admin", "invites", "--json")).stdout)["invites"]
     }
     assert states[invite_id] == ("revoked", None)
     assert states[by_code.split("-")[0]][0] == "revoked"
@@ -188,5 +188,5 @@ async def test_serve_refuses_an_unknown_registration_mode(
 async def users(admin: Home) -> list[dict[str, object]]:
     listed: list[dict[str, object]] = json.loads(
         (await admin.ok("admin", "users", "--json")).stdout
-    )
+    )["users"]
     return listed

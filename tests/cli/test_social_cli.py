@@ -47,11 +47,11 @@ async def test_post_follow_timeline_and_notifications(
 
     shown = await bob.ok("timeline")
     assert "@alice" in shown.stdout and "hello #roost, @bob" in shown.stdout
-    assert [u["username"] for u in await _json(alice, "followers")] == ["bob"]
-    assert [u["username"] for u in await _json(bob, "following")] == ["alice"]
+    assert [u["username"] for u in (await _json(alice, "followers"))["users"]] == ["bob"]
+    assert [u["username"] for u in (await _json(bob, "following"))["users"]] == ["alice"]
     assert [p["id"] for p in (await _json(bob, "search", "hello"))["posts"]] == [first["id"]]
-    assert (await _json(bob, "trending"))[0]["tag"] == "roost"
-    assert await _json(bob, "suggest") == []
+    assert (await _json(bob, "trending"))["tags"][0]["tag"] == "roost"
+    assert await _json(bob, "suggest") == {"users": []}
     profile = await _json(bob, "user", "alice")
     assert (profile["followers"], profile["posts"], profile["you_follow"]) == (1, 1, True)
 
@@ -106,7 +106,7 @@ async def test_offline_writes_refer_to_queued_posts_by_local_id(
 
     await server_process.start()
     replay = await alice.ok("whoami")
-    assert "sent 4 queued write(s)" in replay.stderr
+    assert "sent 4 queued writes" in replay.stderr
     posts = (await _json(alice, "timeline"))["posts"]
     assert [p["text"] for p in posts] == [
         "and a reply to it",
@@ -117,7 +117,7 @@ async def test_offline_writes_refer_to_queued_posts_by_local_id(
     assert reply["reply_to"] == train["id"]  # the local id was swapped for the server's
     assert (train["like_count"], train["liked"], train["reply_count"]) == (1, True, 1)
     assert bobs["like_count"] == 1
-    assert await _json(alice, "outbox") == []
+    assert await _json(alice, "outbox") == {"entries": []}
 
     # A second replay (e.g. after a lost ack) applies nothing twice.
     again = await alice.ok("whoami")
@@ -133,12 +133,12 @@ async def test_reference_to_a_dropped_queued_post_is_kept_and_reported(
     await server_process.terminate()
     local = (await _json(carol, "post", "never mind"))["local_id"]
     await carol.ok("like", local)
-    entries = await _json(carol, "outbox")
+    entries = (await _json(carol, "outbox"))["entries"]
     await carol.ok("outbox", "drop", str(entries[0]["seq"]))
     await server_process.start()
     result = await carol.ok("whoami")
     assert "refers to a queued post the server did not accept" in result.stderr
-    [kept] = await _json(carol, "outbox")
+    [kept] = (await _json(carol, "outbox"))["entries"]
     assert (kept["op"], kept["state"], kept["error"]["code"]) == (
         "post.like",
         "refused",
@@ -209,6 +209,6 @@ async def test_post_with_attachments_then_media_get(
     offline = await alice.run("post", "later", "--attach", str(tmp_path / "plan.txt"))
     assert offline.code == 1 and offline.stdout == ""
     assert offline.stderr == "error: cannot attach while offline; nothing was posted or queued\n"
-    assert json.loads((await alice.ok("outbox", "--json")).stdout) == []
+    assert json.loads((await alice.ok("outbox", "--json")).stdout) == {"entries": []}
     queued = await alice.ok("post", "text only still queues")
     assert "queued" in queued.stderr

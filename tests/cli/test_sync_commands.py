@@ -86,14 +86,14 @@ async def test_dry_run_says_what_a_pass_would_do_and_changes_nothing(
     assert "kept.txt" not in dry.stdout  # in sync: not listed
     assert dry.stderr.startswith("dry run, nothing changed: 1 to upload (2.9 KiB)")
     as_json = json.loads((await alice.ok("sync", str(laptop), "--dry-run", "--json")).stdout)
-    assert {(r["path"], r["action"]) for r in as_json} == {
+    assert {(r["path"], r["action"]) for r in as_json["changes"]} == {
         ("new.bin", "upload"), ("docs/fresh.txt", "download"), ("gone.txt", "delete_local"),
         ("clash.txt", "conflict"),
     }  # fmt: skip
     after = {p: p.read_bytes() for p in laptop.rglob("*") if p.is_file()}
     assert after == before
     on_server = json.loads((await alice.ok("files", "ls", "-r", "--json")).stdout)
-    assert "new.bin" not in {r["path"] for r in on_server}
+    assert "new.bin" not in {r["path"] for r in on_server["entries"]}
 
     synced = await alice.ok("sync", str(laptop), "--once")
     assert re.search(r"sent \d+ blocks?, [\d.]+ (B|KiB)", synced.stderr), synced.stderr

@@ -37,7 +37,7 @@ async def test_a_chat_send_queued_and_replayed_by_the_cli_shows_as_sent_offline(
 
     await server_process.start()
     replayed = await alice.ok("whoami")  # the next command that reaches the server replays
-    assert "sent 1 queued write(s)" in replayed.stderr
+    assert "sent 1 queued write" in replayed.stderr
 
     await server_process.terminate()
     history = await alice.ok("chat", "history", "@bob")

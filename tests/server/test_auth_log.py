@@ -37,7 +37,7 @@ async def a_session_of_logins(server: ServerProcess, make_home: Callable[[str, s
         assert failed.code == 1 and "wrong username or password" in failed.stderr
     with pytest.raises(InvalidStatus):
         await connect(server.url, additional_headers={"Authorization": "Bearer forged-token-9"})
-    devices = json.loads((await laptop.ok("devices", "--json")).stdout)
+    devices = json.loads((await laptop.ok("devices", "--json")).stdout)["devices"]
     phone_id = next(d["id"] for d in devices if not d["current"])
     await laptop.ok("devices", "revoke", phone_id)
     refused = await phone.run("whoami")

@@ -142,7 +142,7 @@ async def test_a_cli_user_writing_while_the_database_is_away_is_told_so_and_it_l
     assert sent.code == 0, sent.stderr
     assert sent.stderr.strip() == (
         "queued: the server's database is unavailable;"
-        " profile.set will be sent on the next connection"
+        " it will be sent on the next connection (roost outbox lists it)"
     )
     read = await bob.run("profile", "show", "alice", "--json")
     assert read.code == 1
