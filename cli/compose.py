@@ -28,7 +28,11 @@ def _edited() -> str:
     import subprocess
     import tempfile
 
-    editor = os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi"
+    editor = os.environ.get("VISUAL") or os.environ.get("EDITOR")
+    if editor is None:
+        if not (sys.stdin.isatty() and sys.stdout.isatty()):  # a script: no editor to show
+            raise ClientError("no text given: pass it as an argument, or - to read stdin")
+        editor = "vi"
     fd, path = tempfile.mkstemp(prefix="roost-", suffix=".txt")
     os.close(fd)
     try:

@@ -8,12 +8,14 @@ nothing of chat, files, the sync engine, Textual or the server.
 from __future__ import annotations
 
 import importlib
-from collections.abc import Iterator, Mapping
+import sys
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import typer
 from typer import _click
 from typer.core import TyperGroup
+from typer.exceptions import Abort
 from typer.main import get_command_from_info, get_group_from_info
 from typer.models import CommandInfo, TyperInfo
 
@@ -82,6 +84,23 @@ class LazyGroup(TyperGroup):
         super().__init__(**attrs)
         self.commands = _Commands()  # type: ignore[assignment]
 
+    def main(  # type: ignore[override]
+        self, args: Sequence[str] | None = None, standalone_mode: bool = True, **extra: Any
+    ) -> Any:
+        """As click's main, but a usage error (an unknown command, a missing argument, a bad
+        option value) is one line on stderr, not a box drawn by rich."""
+        if not standalone_mode:
+            return super().main(args, standalone_mode=False, **extra)
+        try:
+            returned = super().main(args, standalone_mode=False, **extra)
+        except _click.ClickException as exc:
+            sys.stderr.write(f"error: {one_line(exc)}\n")
+            sys.exit(exc.exit_code)
+        except Abort:
+            sys.stderr.write("aborted\n")
+            sys.exit(1)
+        sys.exit(returned if type(returned) is int else 0)  # an exit code (typer.Exit)
+
     def list_commands(self, ctx: _click.Context) -> list[str]:
         return list(BY_NAME)
 
@@ -106,3 +125,14 @@ class LazyGroup(TyperGroup):
                 formatter.write(f"{indent}{command:<44} # {why}\n")
         formatter.write_paragraph()
         formatter.write_text("Every command's --help shows its options and examples.")
+
+
+def one_line(exc: _click.ClickException) -> str:
+    """`No such command 'lss'. Did you mean 'ls'? (roost files --help shows them all)`."""
+    from client.display import clean
+
+    message = " ".join(clean(exc.format_message()).split())
+    context = getattr(exc, "ctx", None)
+    if context is not None:
+        return f"{message} ({context.command_path} --help shows how)"
+    return message

@@ -128,4 +128,4 @@ def _plain_roost(
 
 
 def main() -> None:
-    app()
+    app(prog_name="roost")  # `python -m cli` too: what it prints names the command people type

@@ -54,6 +54,21 @@ def test_help_groups_the_commands_and_shows_first_steps() -> None:
     assert "roost demo" in result.stdout and "roost serve --port 7447 --data" in result.stdout
 
 
+@pytest.mark.parametrize(
+    ("argv", "said"),
+    [
+        (["files", "lss"], "error: No such command 'lss'. Did you mean 'ls'? (roost files --help"),
+        (["timeline", "--limit", "0"], "error: Invalid value for '--limit': 0 is not in the range"),
+        (["--bogus"], "error: No such option: --bogus (roost --help shows how)"),
+        (["like"], "error: Missing argument 'post_id'. (roost like --help shows how)"),
+    ],
+)
+def test_a_mistyped_command_is_one_line_naming_its_help(argv: list[str], said: str) -> None:
+    result = subprocess.run([sys.executable, "-m", "cli", *argv], capture_output=True, text=True)
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr.startswith(said) and result.stderr.count("\n") == 1, result.stderr
+
+
 def test_every_command_help_shows_an_example() -> None:
     runner = CliRunner()
     paths = []
