@@ -19,10 +19,10 @@ from protocol import chat as wire
 from protocol.types import Empty
 
 CONVERSATIONS_CACHE = ("chat.list", "all")
-RECEIPTS_CURSOR = ("chat.sync", "receipts_cursor")
+RECEIPTS_CURSOR = ("chat.catch_up", "receipts_cursor")
 RECEIPTS_CACHE = "chat.receipts"  # key: conversation id -> the members' latest receipts
-SYNC_PAGE = 1000
-MAX_SYNC_PAGES = 1000  # bounded: a million entries per catch-up
+CATCH_UP_PAGE = 1000
+MAX_CATCH_UP_PAGES = 1000  # bounded: a million entries per catch-up
 
 _message = msgspec.json.Decoder(wire.Message)
 _conversations = msgspec.json.Decoder(list[wire.Conversation])
@@ -56,7 +56,7 @@ class ChatClient:
         self._receipts_lock = asyncio.Lock()
 
     # ---------------------------------------------------------------- catch-up
-    async def sync(self) -> CaughtUp:
+    async def catch_up(self) -> CaughtUp:
         """Fetch everything missed since this device's cursors, store it, acknowledge it."""
         conn = await self._client.connect()
         me = self._client.home.require_account().username
@@ -64,13 +64,13 @@ class ChatClient:
         cached = await self._client.cache.get(*RECEIPTS_CURSOR)
         receipts_after = cached.value.decode() if cached else None
         caught = CaughtUp([], [], [])
-        for _ in range(MAX_SYNC_PAGES):
-            page: wire.SyncResult = await conn.call(
-                "chat.sync",
-                wire.Sync(
+        for _ in range(MAX_CATCH_UP_PAGES):
+            page: wire.CatchUpResult = await conn.call(
+                "chat.catch_up",
+                wire.CatchUp(
                     cursors=[wire.Cursor(c, s) for c, s in cursors.items()],
                     receipts_after=receipts_after,
-                    limit=SYNC_PAGE,
+                    limit=CATCH_UP_PAGE,
                 ),
             )
             await self._keep(page.messages)
@@ -93,10 +93,10 @@ class ChatClient:
     async def received(self, message: wire.Message, via: Connection | None = None) -> None:
         """Keep a message that arrived live and tell the server this device has it (the
         client does this for each `chat.message` push before handing it on); its cursor moves
-        only when no seq is missing before it, so a gap is filled by the next sync.
+        only when no seq is missing before it, so a gap is filled by the next catch-up.
 
         `via`: the connection it came on, which carries the acknowledgement; if that one is
-        gone the next sync acknowledges instead (an event never opens a connection, nor
+        gone the next catch-up acknowledges instead (an event never opens a connection, nor
         replays the outbox behind the caller's back)."""
         await self._keep([message])
         cursors = await self._store.cursors()
@@ -129,7 +129,7 @@ class ChatClient:
     async def conversations(self) -> Read[list[wire.Conversation]]:
         """Every conversation with unread counts (after catching up); cached when offline."""
         try:
-            caught = await self.sync()
+            caught = await self.catch_up()
         except Unreachable:
             cached = await self._client.cache.get(*CONVERSATIONS_CACHE)
             if cached is None:

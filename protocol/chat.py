@@ -125,7 +125,7 @@ class Cursor(msgspec.Struct, forbid_unknown_fields=True):
     seq: Seq
 
 
-class SyncResult(msgspec.Struct):
+class CatchUpResult(msgspec.Struct):
     conversations: list[Conversation]  # every conversation the caller is or was in
     messages: list[Message]  # after the cursors, by conversation then seq
     receipts: list[Receipt]  # changed after receipts_after
@@ -189,7 +189,7 @@ class Delivered(msgspec.Struct, forbid_unknown_fields=True):
     cursors: Annotated[list[Cursor], msgspec.Meta(max_length=1000)]
 
 
-class Sync(msgspec.Struct, forbid_unknown_fields=True):
+class CatchUp(msgspec.Struct, forbid_unknown_fields=True):
     cursors: Annotated[list[Cursor], msgspec.Meta(max_length=10_000)] = []
     receipts_after: Id | None = None
     limit: Annotated[int, msgspec.Meta(ge=1, le=2000)] = 1000
@@ -210,7 +210,9 @@ SPECS = [
     OpSpec("chat.history", History, MessagePage, summary="a page of a conversation by seq"),
     OpSpec("chat.read", MarkRead, Receipt, write=True, summary="mark a conversation read"),
     OpSpec("chat.delivered", Delivered, Empty, summary="acknowledge received messages"),
-    OpSpec("chat.sync", Sync, SyncResult, summary="everything missed since the cursors"),
+    OpSpec("chat.catch_up", CatchUp, CatchUpResult, summary="everything missed since the cursors"),
+    # The name before 1.0 (clients installed then still call it): the same op.
+    OpSpec("chat.sync", CatchUp, CatchUpResult, summary="old name of chat.catch_up"),
     OpSpec("chat.typing", SetTyping, Empty, summary="show or stop a typing indicator"),
     OpSpec("presence.get", Empty, PresenceList, summary="who of the caller's contacts is online"),
 ]

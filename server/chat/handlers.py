@@ -158,7 +158,7 @@ async def history(ctx: OpContext, args: wire.History) -> wire.MessagePage:
     return wire.MessagePage(str(conversation_id), [wire_message(r) for r in rows], more)
 
 
-async def sync(ctx: OpContext, args: wire.Sync) -> wire.SyncResult:
+async def catch_up(ctx: OpContext, args: wire.CatchUp) -> wire.CatchUpResult:
     chat, me = ctx.services.chat, ctx.identity.user_id
     cursors = {int(c.conversation): c.seq for c in args.cursors}
     mine = await chat.conversations_of(ctx.conn, me)
@@ -183,7 +183,7 @@ async def sync(ctx: OpContext, args: wire.Sync) -> wire.SyncResult:
         if rows and rows[-1].seq < top:
             more = True
     receipts = await chat.receipts_after(ctx.conn, me, int(args.receipts_after or 0))
-    return wire.SyncResult(
+    return wire.CatchUpResult(
         conversations=[
             conversation_view(record, membership, members[record.id], unread.get(record.id, 0))
             for record, membership in mine
@@ -390,7 +390,8 @@ HANDLERS: dict[str, Handler] = {
     "chat.history": history,
     "chat.read": mark_read,
     "chat.delivered": delivered,
-    "chat.sync": sync,
+    "chat.catch_up": catch_up,
+    "chat.sync": catch_up,  # the old name
     "chat.typing": typing,
     "presence.get": presence,
 }

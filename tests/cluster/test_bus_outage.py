@@ -103,8 +103,8 @@ async def test_without_redis_each_process_serves_its_own_and_catches_up_when_it_
         await connect_all()
 
         caught = await conns["cat"].call(
-            "chat.sync",
-            chat_wire.Sync(cursors=[chat_wire.Cursor(before.conversation, before.seq)]),
+            "chat.catch_up",
+            chat_wire.CatchUp(cursors=[chat_wire.Cursor(before.conversation, before.seq)]),
         )
         with_ann = [m for m in caught.messages if m.conversation == before.conversation]
         assert [(m.seq, m.text) for m in with_ann] == [(missed.seq, "while Redis was away")]

@@ -94,7 +94,7 @@ async def test_the_clients_of_a_killed_process_move_to_another_and_lose_nothing_
             posts = PostFanOut(author, followers)
             await posts.setup()
 
-            await reader.chat.sync()  # its cursor: the group's `created` entry
+            await reader.chat.catch_up()  # its cursor: the group's `created` entry
             live: list[chat_wire.Message] = []
             pumping = asyncio.create_task(pump(reader, live))
 
@@ -130,7 +130,7 @@ async def test_the_clients_of_a_killed_process_move_to_another_and_lose_nothing_
             assert moved, proxies[DOOMED].opened
 
             # The reader catches up by its cursors: it holds each entry once, none missing.
-            await reader.chat.sync()
+            await reader.chat.catch_up()
             bodies, more = await reader.chat_store.page(group.id, before=None, limit=100_000)
             held = [msgspec.json.decode(b, type=chat_wire.Message) for b in bodies]
             assert not more

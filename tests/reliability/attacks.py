@@ -471,6 +471,15 @@ ROWS: dict[str, Row] = {
         [allowed(lambda w: {"cursors": [{"conversation": w.ids["group"], "seq": 2}]})],
         open_because="cursors of conversations the caller is not in are ignored",
     ),
+    "chat.catch_up": Row(
+        [
+            allowed(
+                lambda w: {"cursors": [{"conversation": w.ids["group"], "seq": 0}]},
+                none_of_alices_conversations,
+            )
+        ],
+        open_because=OWN,
+    ),
     "chat.sync": Row(
         [
             allowed(

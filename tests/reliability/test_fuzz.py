@@ -409,7 +409,7 @@ DEEP = "[" * 20_000 + "]" * 20_000
     ("op", "args", "code", "says"),
     [
         # msgspec's RecursionError escaped the decoder and killed the connection (1011)
-        ("chat.sync", DEEP, "malformed", "nested too deeply"),
+        ("chat.catch_up", DEEP, "malformed", "nested too deeply"),
         ("profile.set", '{"bio": ' + DEEP + "}", "malformed", "nested too deeply"),
         # numbers past 64 bits reached SQLite and came back as `internal`
         (
@@ -489,7 +489,9 @@ def bad_round(fuzz: Fuzz, rng: random.Random) -> None:
             frame = f'{{"id": {i}, "op": "auth.whoami", "args": {{"x": "' + "y" * 60_000
         elif kind == 2:
             depth = rng.randint(25_000, 30_000)
-            frame = f'{{"id": {i}, "op": "chat.sync", "args": ' + "[" * depth + "]" * depth + "}"
+            frame = (
+                f'{{"id": {i}, "op": "chat.catch_up", "args": ' + "[" * depth + "]" * depth + "}"
+            )
         elif kind == 3:
             frame = "z" * (100 << 10)  # over the request limit: too_large
         elif kind == 4:
@@ -498,7 +500,7 @@ def bad_round(fuzz: Fuzz, rng: random.Random) -> None:
                 files_wire.PUT, i, digest, files_wire.Codec.RAW, big
             )
         else:
-            frame = json.dumps({"id": i, "op": "chat.sync", "args": {}})
+            frame = json.dumps({"id": i, "op": "chat.catch_up", "args": {}})
         assert answer(fuzz, frame) is not None
     assert answer(fuzz, "x" * (5 << 20)) is None  # one connection dropped per round
     fuzz.bystander_is_served()

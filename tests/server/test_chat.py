@@ -126,7 +126,7 @@ async def test_a_non_member_cannot_read_send_or_see_a_group(chat_live: LiveServe
         await eve.call("chat.history", wire.History(to="12345"))
     assert err.value.code == "not_found"
     assert (await eve.call("chat.list")).conversations == []
-    synced = await eve.call("chat.sync", wire.Sync(cursors=[wire.Cursor(group.id, 0)]))
+    synced = await eve.call("chat.catch_up", wire.CatchUp(cursors=[wire.Cursor(group.id, 0)]))
     assert (synced.conversations, synced.messages, synced.receipts) == ([], [], [])
     await eve.call("chat.delivered", wire.Delivered([wire.Cursor(group.id, 2)]))  # ignored
     assert await quiet(eve, "chat.message") == []
@@ -225,7 +225,7 @@ async def test_offline_device_catches_up_on_messages_receipts_and_membership(
     ann, ben = await users(chat_live, "ann", "ben")
     cyd_session = await chat_live.register("cyd")
     group = await ann.call("chat.group.create", wire.CreateGroup(name="g", members=["ben"]))
-    first = await ben.call("chat.sync", wire.Sync())
+    first = await ben.call("chat.catch_up", wire.CatchUp())
     assert [m.kind for m in first.messages] == ["created"]
     cursors = {m.conversation: m.seq for m in first.messages}
     receipts_cursor = first.receipts_cursor
@@ -243,8 +243,8 @@ async def test_offline_device_catches_up_on_messages_receipts_and_membership(
     receipts: list[wire.Receipt] = []
     for _ in range(10):  # pages of 2, to exercise `more`
         page = await ben.call(
-            "chat.sync",
-            wire.Sync(
+            "chat.catch_up",
+            wire.CatchUp(
                 cursors=[wire.Cursor(c, s) for c, s in cursors.items()],
                 receipts_after=receipts_cursor,
                 limit=2,
@@ -268,8 +268,8 @@ async def test_offline_device_catches_up_on_messages_receipts_and_membership(
     assert any(r.user == "cyd" and r.read_seq == 4 for r in receipts)
     assert {c.id for c in page.conversations} == {group.id, dm.conversation}
     again = await ben.call(
-        "chat.sync",
-        wire.Sync(
+        "chat.catch_up",
+        wire.CatchUp(
             cursors=[wire.Cursor(c, s) for c, s in cursors.items()], receipts_after=receipts_cursor
         ),
     )
@@ -338,3 +338,12 @@ async def test_history_pages_by_seq(chat_live: LiveServer) -> None:
     none_yet = await ben.call("chat.history", wire.History(to="@cyd", limit=5))
     assert (none_yet.conversation, none_yet.messages, none_yet.more) == (None, [], False)
     await asyncio.gather(ann.close(), ben.close())
+
+
+async def test_the_old_name_chat_sync_still_catches_up(chat_live: LiveServer) -> None:
+    """Clients installed before chat.sync became chat.catch_up keep working."""
+    ann, ben = await users(chat_live, "ann", "ben")
+    await ann.call("chat.send", wire.SendMessage(to="@ben", text="still there?"))
+    old = await ben.call("chat.sync", wire.CatchUp())
+    new = await ben.call("chat.catch_up", wire.CatchUp())
+    assert [m.text for m in old.messages] == [m.text for m in new.messages] == ["still there?"]

@@ -218,7 +218,7 @@ async def test_a_message_is_kept_and_delivered_before_messages_was_ever_opened(
             assert sent is not None
 
             async def delivered() -> bool:
-                await max_.chat.sync()
+                await max_.chat.catch_up()
                 receipts = await max_.chat.receipts(sent.conversation)
                 return any(r.user == "lee" and r.delivered_seq >= sent.seq for r in receipts)
 
