@@ -18,11 +18,7 @@ User = Annotated[str, typer.Argument(help="A username.")]
 
 
 def _change(body: Callable[[Social], Any], op: str, done: str, as_json: bool) -> None:
-    result = _write(body, op, as_json)
-    if result is not None:
-        output.print_json(result) if as_json else output.note(
-            f"{done} @{output.line(result.username)}"
-        )
+    _write(body, op, as_json, lambda r: output.note(f"{done} @{output.line(r.username)}"))
 
 
 def block(username: User, as_json: AsJson = False) -> None:

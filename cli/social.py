@@ -41,8 +41,10 @@ BeforePost = Annotated[
 UserArg = Annotated[str | None, typer.Argument(help="A username; you if left out.")]
 
 
-def _write(body: Any, op: str, as_json: bool) -> Any:
-    """Run a write; print the queued note, or return the result for the caller to print."""
+def _write(body: Any, op: str, as_json: bool, said: Callable[[Any], None]) -> Any:
+    """Every social write prints the same way: the queued note when it was queued, else its
+    result as JSON with --json, else what `said(result)` prints. The result (None when queued)
+    is returned for what the caller does beside printing."""
 
     async def run(client: RoostClient) -> Written[Any]:
         return await body(client.social)  # type: ignore[no-any-return]
@@ -51,7 +53,15 @@ def _write(body: Any, op: str, as_json: bool) -> Any:
     if written.queued:
         output.queued(op, written.client_id, as_json, written.local_id, why=written.why_queued)
         return None
+    if as_json:
+        output.print_json(written.result)
+    else:
+        said(written.result)
     return written.result
+
+
+def _quiet(result: Any) -> None:
+    """For a write whose caller prints its own line."""
 
 
 def _read(body: Any, offline: Any = None) -> Any:
@@ -108,39 +118,44 @@ def post(
         lambda s: s.post_files(body, files, reply_to) if files else s.post(body, reply_to),
         "post.create",
         as_json,
+        show.print_post,
     )
     if result is not None:
         typed_ids.remember("post", [result.id], listing=False)
-        output.print_json(result) if as_json else show.print_post(result)
 
 
 def repost(post_id: PostId, as_json: AsJson = False) -> None:
     """Repost a post."""
-    result = _write(lambda s: s.repost(post_id), "post.repost", as_json)
+    result = _write(lambda s: s.repost(post_id), "post.repost", as_json, show.print_post)
     if result is not None:
         typed_ids.remember("post", [result.id], listing=False)
-        output.print_json(result) if as_json else show.print_post(result)
 
 
 def like(post_id: PostId, as_json: AsJson = False) -> None:
     """Like a post."""
-    result = _write(lambda s: s.like(post_id), "post.like", as_json)
-    if result is not None:
-        output.print_json(result) if as_json else output.note(f"liked {post_id}")
+    _write(
+        lambda s: s.like(post_id), "post.like", as_json, lambda _: output.note(f"liked {post_id}")
+    )
 
 
 def unlike(post_id: PostId, as_json: AsJson = False) -> None:
     """Take back a like."""
-    result = _write(lambda s: s.unlike(post_id), "post.unlike", as_json)
-    if result is not None:
-        output.print_json(result) if as_json else output.note(f"unliked {post_id}")
+    _write(
+        lambda s: s.unlike(post_id),
+        "post.unlike",
+        as_json,
+        lambda _: output.note(f"unliked {post_id}"),
+    )
 
 
 def delete(post_id: PostId, as_json: AsJson = False) -> None:
     """Delete one of your posts or reposts."""
-    result = _write(lambda s: s.delete(post_id), "post.delete", as_json)
-    if result is not None:
-        output.print_json(result) if as_json else output.note(f"deleted {post_id}")
+    _write(
+        lambda s: s.delete(post_id),
+        "post.delete",
+        as_json,
+        lambda _: output.note(f"deleted {post_id}"),
+    )
 
 
 def thread(post_id: PostId, as_json: AsJson = False) -> None:
@@ -178,25 +193,25 @@ def timeline(
 
 def follow(username: str, as_json: AsJson = False) -> None:
     """Follow a user."""
-    result = _write(lambda s: s.follow(username), "follow.add", as_json)
-    if result is None:
-        return
-    name = output.line(result.username)
-    if as_json:
-        output.print_json(result)
-    elif result.requested:
-        output.note(f"requested: @{name} approves follow requests")
-    else:
-        output.note(f"following @{name}")
+
+    def said(result: Any) -> None:
+        name = output.line(result.username)
+        if result.requested:
+            output.note(f"requested: @{name} approves follow requests")
+        else:
+            output.note(f"following @{name}")
+
+    _write(lambda s: s.follow(username), "follow.add", as_json, said)
 
 
 def unfollow(username: str, as_json: AsJson = False) -> None:
     """Stop following a user (or take back a follow request still waiting)."""
-    result = _write(lambda s: s.unfollow(username), "follow.remove", as_json)
-    if result is not None:
-        output.print_json(result) if as_json else output.note(
-            f"unfollowed @{output.line(result.username)}"
-        )
+    _write(
+        lambda s: s.unfollow(username),
+        "follow.remove",
+        as_json,
+        lambda r: output.note(f"unfollowed @{output.line(r.username)}"),
+    )
 
 
 def followers(username: UserArg = None, as_json: AsJson = False) -> None:
@@ -292,7 +307,7 @@ def notifications(
     output.print_json(result) if as_json else show.print_notifications(result)
     if mark_read and result.notifications:
         newest = result.notifications[0].id
-        if _write(lambda s: s.mark_read(newest), "notifications.read", False) is not None:
+        if _write(lambda s: s.mark_read(newest), "notifications.read", False, _quiet) is not None:
             output.note("marked as read")
 
 
@@ -317,21 +332,23 @@ def requests(ctx: typer.Context, as_json: AsJson = False) -> None:
 @requests_app.command("approve")
 def approve(username: str, as_json: AsJson = False) -> None:
     """Approve USER's request: they follow you and see your posts from now on."""
-    result = _write(lambda s: s.approve(username), "follow.approve", as_json)
-    if result is not None:
-        output.print_json(result) if as_json else output.note(
-            f"approved: @{output.line(result.username)} follows you now"
-        )
+    _write(
+        lambda s: s.approve(username),
+        "follow.approve",
+        as_json,
+        lambda r: output.note(f"approved: @{output.line(r.username)} follows you now"),
+    )
 
 
 @requests_app.command("decline")
 def decline(username: str, as_json: AsJson = False) -> None:
     """Decline USER's request (they are not told)."""
-    result = _write(lambda s: s.decline(username), "follow.decline", as_json)
-    if result is not None:
-        output.print_json(result) if as_json else output.note(
-            f"declined @{output.line(result.username)}'s request"
-        )
+    _write(
+        lambda s: s.decline(username),
+        "follow.decline",
+        as_json,
+        lambda r: output.note(f"declined @{output.line(r.username)}'s request"),
+    )
 
 
 COMMANDS: list[Callable[..., None]] = [
