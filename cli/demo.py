@@ -113,10 +113,14 @@ def _stopped_on_sigterm() -> Iterator[None]:
         raise KeyboardInterrupt
 
     previous = signal.signal(signal.SIGTERM, interrupt)
+    # Ctrl-C too, even when started from a script that ignores it (a shell's background job
+    # inherits SIGINT ignored, and the demo would then wait forever).
+    previous_int = signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         yield
     finally:
         signal.signal(signal.SIGTERM, previous)
+        signal.signal(signal.SIGINT, previous_int)
 
 
 def _roost(*args: str) -> list[str]:

@@ -31,12 +31,19 @@ def _env(tmp_path: Path) -> dict[str, str]:
     return env
 
 
-async def _started(tmp_path: Path, *flags: str) -> tuple[asyncio.subprocess.Process, str]:
+def _ignore_ctrl_c() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # as a shell's background job starts
+
+
+async def _started(
+    tmp_path: Path, *flags: str, ctrl_c_ignored: bool = False
+) -> tuple[asyncio.subprocess.Process, str]:
     """`roost demo --no-tui FLAGS` once it is set up and waiting; what it printed so far."""
     demo = await asyncio.create_subprocess_exec(
         *roost_command(), "demo", "--no-tui", *flags,
         stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE, env=_env(tmp_path),
+        preexec_fn=_ignore_ctrl_c if ctrl_c_ignored else None,
     )  # fmt: skip
     assert demo.stderr is not None
     printed = ""
@@ -64,8 +71,28 @@ def _refused(url: str) -> bool:
         return s.connect_ex((parts.hostname or "", parts.port or 0)) != 0
 
 
+async def _end(demo: asyncio.subprocess.Process) -> None:
+    """A demo a failed test left running: SIGTERM lets it stop its server and clean up."""
+    if demo.returncode is None:
+        demo.terminate()
+        try:
+            await asyncio.wait_for(demo.wait(), 30 * SECOND)
+        except TimeoutError:
+            demo.kill()
+
+
 async def test_demo_sets_up_two_people_and_its_command_joins_as_bob(tmp_path: Path) -> None:
-    demo, printed = await _started(tmp_path)
+    # Started as from a script that ignores Ctrl-C: the demo still ends on it.
+    demo, printed = await _started(tmp_path, ctrl_c_ignored=True)
+    try:
+        await _joins_as_bob_then_ctrl_c_ends_it(demo, printed, tmp_path)
+    finally:
+        await _end(demo)
+
+
+async def _joins_as_bob_then_ctrl_c_ends_it(
+    demo: asyncio.subprocess.Process, printed: str, tmp_path: Path
+) -> None:
     bob = _bob(printed)
 
     timeline = json.loads((await bob.ok("timeline", "--json")).stdout)
@@ -88,6 +115,15 @@ async def test_demo_keep_leaves_the_folder_and_says_how_to_serve_it_again(
     tmp_path: Path,
 ) -> None:
     demo, printed = await _started(tmp_path, "--keep")
+    try:
+        await _keep_then_sigterm(demo, printed, tmp_path)
+    finally:
+        await _end(demo)
+
+
+async def _keep_then_sigterm(
+    demo: asyncio.subprocess.Process, printed: str, tmp_path: Path
+) -> None:
     url = URL.search(printed)
     assert url
     demo.send_signal(signal.SIGTERM)

@@ -117,10 +117,10 @@ async def test_the_client_refuses_before_sending(
     """What a person types with a newline is refused by the client with the server's words,
     before anything is sent or queued."""
     async with client_home("alice") as alice:
-        with pytest.raises(InvalidArgs, match="username must be 3-32 letters"):
+        with pytest.raises(InvalidArgs, match="user name must be 3-32 letters"):
             await alice.register(live.url, "alice\n", PASSWORD, "laptop")
         assert alice.home.account() is None
         await alice.register(live.url, "alice", PASSWORD, "laptop")
-        with pytest.raises(InvalidArgs, match="display_name must be at most 64 characters"):
+        with pytest.raises(InvalidArgs, match="name must be at most 64 characters"):
             await alice.write("profile.set", SetProfile(display_name="Al\x1b[2J"))
         assert await alice.outbox.count() == 0
