@@ -79,7 +79,10 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
     "files": ("roost files ls", "roost files get notes.txt", "roost files history notes.txt"),
     "files ls": ("roost files ls", "roost files ls Photos --recursive"),
     "files history": ("roost files history notes.txt",),
-    "files restore": ("roost files restore notes.txt --version VERSION",),
+    "files restore": (
+        "roost files restore notes.txt --version VERSION",
+        "roost files restore docs --at 14:30 --dry-run",
+    ),
     "files purge": ("roost files purge old-stuff --yes",),
     "files get": ("roost files get notes.txt --output ~/notes.txt", "roost files get -r Photos"),
     "files put": ("roost files put ~/notes.txt notes.txt", "roost files put ~/Photos Photos"),
