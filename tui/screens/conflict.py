@@ -81,4 +81,4 @@ class ConflictScreen(ModalScreen[bool]):
         if event.button.id == "close":
             self.dismiss(False)
         elif event.button.id in ("mine", "theirs", "both"):
-            self.resolve(event.button.id)  # type: ignore[arg-type]
+            self.resolve(event.button.id)
