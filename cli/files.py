@@ -239,7 +239,7 @@ def restore_folder_at(folder: str, at: str, *, dry_run: bool, as_json: bool) -> 
         output.note(f"dry run, nothing changed: {len(plan.steps)} to change back to {moment}")
     else:
         output.note(
-            f"{folder} is as it was at {moment}: {len(done)} new versions"
+            f"{folder} is as it was at {moment}: {output.count(len(done), 'new version')}"
             " (roost files history keeps the ones before)"
         )
 

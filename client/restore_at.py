@@ -1,4 +1,5 @@
-"""`roost files restore DIR --at TIME`: bring a whole folder back to how it was at a moment.
+"""`roost files restore DIR --at TIME`: bring a whole folder (or one file) back to how it was
+at a moment.
 
 A client-side plan over existing ops (no new server op): each path the journal knows under
 DIR (tombstones included) gets its history (`files.history`); the version current at TIME is
@@ -108,10 +109,11 @@ class FolderRestore:
         entries = [
             e
             for e in await self.files.entries(where.namespace)
-            if e.path.startswith(prefix) and e.path.partition("/")[0] not in shares
+            if (e.path == where.path or e.path.startswith(prefix))
+            and e.path.partition("/")[0] not in shares
         ]
         if not entries:
-            raise ClientError(f"no folder {folder!r} (now or before) in your files")
+            raise ClientError(f"no file or folder {folder!r} (now or before) in your files")
         at_ms = int(at.timestamp() * 1000)
         steps: list[Step] = []
         for e in entries:

@@ -172,9 +172,9 @@ class SyncIndex:
         (once included) takes it as new here, deleting nothing on the server."""
         async with self._db.write() as tx:  # exact, case and all (LIKE folds ASCII case)
             await tx.execute(
-                "DELETE FROM sync_synced WHERE namespace_id = ? AND (path = ?"
+                "DELETE FROM sync_synced WHERE namespace_id = ? AND (? = '' OR path = ?"
                 " OR substr(path, 1, length(?) + 1) = ? || '/')",
-                (namespace_id, path, path, path),
+                (namespace_id, path, path, path, path),
             )
             await tx.execute(
                 "DELETE FROM sync_local WHERE path = ?"

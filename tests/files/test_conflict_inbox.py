@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from client.sync.conflicts import conflicted_copy_name, parse_copy_name
 from tests.conftest import LiveServer
-from tests.files.helpers import Device
+from tests.files.helpers import Device, share_with
 from tests.helpers import Home
 
 names = st.text(
@@ -98,3 +98,29 @@ async def test_mine_and_both_resolve_it_on_all(
         assert device.read("notes.txt") == b"line one\nline two from the desktop\n"
         assert device.read("notes (laptop).txt") == b"line one\nline two from the laptop\n"
         assert not (device.root / copy).exists()
+
+
+async def test_a_viewer_sees_a_shares_conflicts_but_cannot_resolve_or_restore(
+    alice_and_bob: tuple[Device, Device], live: LiveServer
+) -> None:
+    alice, bob = alice_and_bob
+    copy = "team/doc (conflicted copy from phone 2026-01-02 030405).txt"
+    alice.write("team/doc.txt", "theirs\n")
+    alice.write(copy, "mine\n")
+    alice.write("team/pic.bin", b"\x00\xff" * 10)
+    alice.write("team/pic (conflicted copy from phone 2026-01-02 030405).bin", b"\x00\x01")
+    await alice.sync()
+    await share_with(alice, "team", bob, "viewer")
+    cli = Home(bob.client.home.path, live.url)
+    listed = json.loads((await cli.ok("conflicts", "--json")).stdout)["conflicts"]
+    assert {c["copy"] for c in listed} == {copy, copy.replace("doc", "pic").replace("txt", "bin")}
+    binary = await cli.ok("conflicts", "diff", "team/pic.bin")
+    assert binary.stdout.startswith("binary files differ")
+    for args in (
+        ("conflicts", "keep", "team/doc.txt", "--theirs"),
+        ("files", "restore", "team", "--at", "1h"),
+    ):
+        refused = await cli.run(*args)
+        assert refused.code != 0 and "viewer" in refused.stderr, refused.stderr
+        assert len(refused.stderr.strip().splitlines()) == 1
+    assert "team/" + copy.partition("/")[2] in (await cli.ok("conflicts")).stdout

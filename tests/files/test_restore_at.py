@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import shutil
 from datetime import datetime, timedelta
 
 import pytest
@@ -68,6 +69,7 @@ async def test_a_folder_restored_to_a_time_matches_its_journal_then(
     laptop.write("docs/a.txt", "a then")
     laptop.write("docs/b.txt", "b then")
     laptop.write("docs/sub/c.txt", "c then")
+    laptop.write("docs/old/y.txt", "in a folder deleted later")
     laptop.write("other.txt", "not in docs")
     await laptop.sync()
     await asyncio.sleep(0.05)
@@ -76,6 +78,8 @@ async def test_a_folder_restored_to_a_time_matches_its_journal_then(
     laptop.write("docs/a.txt", "a edited badly")
     (laptop.root / "docs/b.txt").unlink()
     laptop.write("docs/new.txt", "made after")
+    laptop.write("docs/later/x.txt", "in a folder made after")
+    shutil.rmtree(laptop.root / "docs/old")
     laptop.write("other.txt", "edited, outside docs")
     await laptop.sync()
 
@@ -84,6 +88,8 @@ async def test_a_folder_restored_to_a_time_matches_its_journal_then(
     assert "would restore: docs/a.txt" in dry.stdout
     assert "would restore: docs/b.txt" in dry.stdout
     assert "would delete: docs/new.txt" in dry.stdout
+    assert "would delete: docs/later\n" in dry.stdout or "would delete: docs/later " in dry.stdout
+    assert "would restore: docs/old/y.txt" in dry.stdout
     assert "c.txt" not in dry.stdout and "other" not in dry.stdout
     assert "nothing changed" in dry.stderr
     files = RemoteFiles(laptop.client)
@@ -91,22 +97,37 @@ async def test_a_folder_restored_to_a_time_matches_its_journal_then(
 
     done = await cli.ok("files", "restore", "docs", "--at", moment.isoformat(), "--json")
     changes = {c["path"]: c["action"] for c in json.loads(done.stdout)["changes"]}
-    assert changes == {"docs/a.txt": "restore", "docs/b.txt": "restore", "docs/new.txt": "delete"}
+    assert changes == {
+        "docs/a.txt": "restore",
+        "docs/b.txt": "restore",
+        "docs/old": "restore",
+        "docs/old/y.txt": "restore",
+        "docs/new.txt": "delete",
+        "docs/later": "delete",
+        "docs/later/x.txt": "delete",
+    }
 
     await desktop.sync()
     assert desktop.read("docs/a.txt") == b"a then"
     assert desktop.read("docs/b.txt") == b"b then"
     assert desktop.read("docs/sub/c.txt") == b"c then"
     assert not (desktop.root / "docs/new.txt").exists()
+    assert not (desktop.root / "docs/later").exists()
+    assert desktop.read("docs/old/y.txt") == b"in a folder deleted later"
     assert desktop.read("other.txt") == b"edited, outside docs"  # outside the folder: as now
     # Nothing lost: the bad edit and the newer file stay in the history.
     assert [v.size for v in await files.history("docs/a.txt")][1] == len("a edited badly")
     newer = await files.history("docs/new.txt")
     assert newer[0].deleted and not newer[1].deleted
 
+    one = await cli.ok("files", "restore", "other.txt", "--at", moment.isoformat())
+    assert "1 new version " in one.stderr
+    await desktop.sync()
+    assert desktop.read("other.txt") == b"not in docs"  # one file works too
+
     again = await cli.ok("files", "restore", "docs", "--at", moment.isoformat())
     assert "nothing to restore" in again.stderr
     bad = await cli.run("files", "restore", "docs", "--at", "someday")
     assert bad.code != 0 and "not a time" in bad.stderr and len(bad.stderr.splitlines()) == 1
     nowhere = await cli.run("files", "restore", "nowhere", "--at", "1h")
-    assert nowhere.code != 0 and "no folder 'nowhere'" in nowhere.stderr
+    assert nowhere.code != 0 and "no file or folder 'nowhere'" in nowhere.stderr

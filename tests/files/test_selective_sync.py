@@ -14,7 +14,7 @@ from client.files import RemoteFiles
 from client.sync.ignore import excluded_by
 from client.sync.selective import workspace_path
 from tests.conftest import LiveServer
-from tests.files.helpers import Device
+from tests.files.helpers import Device, share_with
 from tests.helpers import Home
 
 
@@ -125,3 +125,33 @@ async def test_edits_under_an_excluded_folder_are_refused_and_kept(
     await desktop.sync()
     assert desktop.read("Videos/new-here.txt") == b"made while excluded"
     assert desktop.read("Videos/trip.mp4") == b"trip"
+
+
+async def test_a_member_excludes_a_shared_folder_and_the_owner_loses_nothing(
+    alice_and_bob: tuple[Device, Device], live: LiveServer
+) -> None:
+    alice, bob = alice_and_bob
+    alice.write("team/plan.txt", "the plan")
+    alice.write("team/sub/notes.txt", "notes")
+    await alice.sync()
+    await share_with(alice, "team", bob, "editor")
+    await bob.sync()
+    assert bob.read("team/plan.txt") == b"the plan"
+    cli = Home(bob.client.home.path, live.url)
+    before = await server_files(alice)
+
+    await cli.ok("sync", "exclude", "team")
+    assert not (bob.root / "team").exists()
+    await bob.sync()
+    assert not (bob.root / "team").exists()  # the share's folder is not made again
+    alice.write("team/plan.txt", "the plan, v2")
+    await alice.sync()
+    await bob.sync()
+    assert not (bob.root / "team").exists()
+    await cli.ok("sync", "include", "team")
+    assert bob.read("team/plan.txt") == b"the plan, v2"
+    assert bob.read("team/sub/notes.txt") == b"notes"
+    await alice.sync()
+    assert alice.read("team/sub/notes.txt") == b"notes"
+    before["team/plan.txt"] = len(b"the plan, v2")
+    assert await server_files(alice) == before
