@@ -98,8 +98,9 @@ def keep(
         bool, typer.Option("--both", help="Keep both: the copy gets a plain name of its own.")
     ] = False,
 ) -> None:
-    """Resolve a conflict on the server, so on every device at its next sync (the copy stays
-    in roost files history)."""
+    """Resolve a conflict everywhere: on the server, so on every device at its next sync.
+
+    The copy stays in roost files history either way."""
     chosen = [name for name, on in (("mine", mine), ("theirs", theirs), ("both", both)) if on]
     if len(chosen) != 1:
         raise ClientError("say which to keep: exactly one of --mine, --theirs or --both")

@@ -4,6 +4,7 @@ copy (mine), and keeping mine, theirs or both; resolved on the server, so on eve
 
 from __future__ import annotations
 
+from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -16,6 +17,17 @@ from client.display import safe_text
 from client.errors import ClientError
 
 KEEP_KEYS = "m: keep mine (the copy) · t: keep theirs (the file) · b: keep both · Esc: close"
+
+
+def coloured(diff: str) -> Text:
+    """The diff with removed lines red and added ones green; every line cleaned first (they
+    are someone's file)."""
+    out = Text()
+    for line in diff.splitlines():
+        style = "" if line[:3] in ("---", "+++") else {"-": "red", "+": "green", "@": "cyan"}
+        out.append(safe_text(line, style.get(line[:1], "") if isinstance(style, dict) else ""))
+        out.append("\n")
+    return out
 
 
 class ConflictScreen(ModalScreen[bool]):
@@ -58,7 +70,7 @@ class ConflictScreen(ModalScreen[bool]):
             text = await self.inbox.diff(self.path)
         except ClientError as exc:
             text = f"cannot show the diff: {exc}"
-        self.query_one("#conflict-text", Static).update(safe_text(text, multiline=True))
+        self.query_one("#conflict-text", Static).update(coloured(text))
 
     def action_close(self) -> None:
         self.dismiss(False)

@@ -396,9 +396,15 @@ class FilesScreen(RoostScreen):
         self.load()
 
     def action_resolve_conflict(self) -> None:
+        from client.sync.conflicts import parse_copy_name
+
         row = self.files_tree.selected_row
-        if row is None or not row.conflicted_copy or row.deleted:
-            self.notify("select a conflicted copy to resolve")
+        copies = [  # the file itself will do when it has a copy
+            r for r in self._rows if r.conflicted_copy and not r.deleted
+            and (r is row or (row and getattr(parse_copy_name(r.path), "original", "") == row.path))
+        ]  # fmt: skip
+        if row is None or row.deleted or not copies:
+            self.notify("select a conflicted copy (or its file) to resolve")
             return
         self.app.push_screen(ConflictScreen(row.path), self._restored)
 
