@@ -28,7 +28,10 @@ def parse_time(text: str, now: datetime) -> datetime:
     the future. `now` is aware (local)."""
     said = text.strip().lower()
     if m := _AGO.match(said):
-        return now - timedelta(seconds=int(m.group(1)) * _UNITS[m.group(2)])
+        try:
+            return now - timedelta(seconds=int(m.group(1)) * _UNITS[m.group(2)])
+        except OverflowError:  # before the year 1
+            raise ClientError(f"--at {text!r} is too long ago: nothing is older") from None
     when: datetime | None = None
     try:
         when = datetime.fromisoformat(said.upper())
