@@ -112,7 +112,9 @@ class ConflictInbox:
         return b"".join(parts)
 
     async def diff(self, path: str) -> str:
-        c = await self.find(path)
+        return await self.diff_of(await self.find(path))
+
+    async def diff_of(self, c: Conflict) -> str:
         mine = await self._bytes(c.copy_path, c.copy.size)
         theirs = await self._bytes(c.path, c.original.size) if c.original else None
         return text_diff(c, theirs, mine)
@@ -176,3 +178,11 @@ class ConflictInbox:
 
 def when_of(ms: int) -> datetime:
     return datetime.fromtimestamp(ms / 1000).astimezone()
+
+
+def sides(c: Conflict) -> str:
+    """`mine: laptop, 2026-12-05 14:02:11 · theirs: desktop, 2026-12-05 14:01:50`."""
+    mine = f"mine: {c.name.device}, {when_of(c.copy.mtime_ms):%Y-%m-%d %H:%M:%S}"
+    if c.original is None:
+        return f"{mine} · theirs: deleted"
+    return f"{mine} · theirs: {c.original.device}, {when_of(c.original.mtime_ms):%Y-%m-%d %H:%M:%S}"

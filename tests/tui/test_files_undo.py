@@ -44,6 +44,8 @@ async def test_a_conflict_is_diffed_and_resolved_with_theirs_from_the_dialog(
         text = app.screen.query_one("#conflict-text", Static)
         await until(lambda: "+from desktop" in str(text.render()), "the diff")
         assert "-from laptop" in str(text.render())
+        said = str(app.screen.query_one("#conflict-sides", Static).render())
+        assert "mine: desktop, " in said and "theirs: laptop, " in said
         await pilot.press("t")
         await until(lambda: isinstance(app.screen, FilesScreen), "dialog closed")
         await pilot.press("s")

@@ -12,7 +12,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
-from client.conflict_inbox import ConflictInbox, Keep
+from client.conflict_inbox import ConflictInbox, Keep, sides
 from client.display import safe_text
 from client.errors import ClientError
 
@@ -45,6 +45,7 @@ class ConflictScreen(ModalScreen[bool]):
     def compose(self) -> ComposeResult:
         with Vertical(id="history-box"):
             yield Static(safe_text(f"Conflict: {self.path}"), classes="section-title")
+            yield Static("", id="conflict-sides")
             with VerticalScroll(id="conflict-diff"):
                 yield Static("reading both sides…", id="conflict-text")
             yield Static(KEEP_KEYS, id="conflict-note")
@@ -67,7 +68,9 @@ class ConflictScreen(ModalScreen[bool]):
     @work(exclusive=True, group="conflict")
     async def load(self) -> None:
         try:
-            text = await self.inbox.diff(self.path)
+            conflict = await self.inbox.find(self.path)
+            self.query_one("#conflict-sides", Static).update(safe_text(sides(conflict)))
+            text = await self.inbox.diff_of(conflict)
         except ClientError as exc:
             text = f"cannot show the diff: {exc}"
         self.query_one("#conflict-text", Static).update(coloured(text))
