@@ -244,13 +244,12 @@ def _print_lines(lines: list[str]) -> None:
 def selective(what: str, text: str) -> None:
     from cli.files import report_lines
     from client.sync import selective as chosen
-    from storage.client.sync_index import SyncIndex
 
     async def run(client: RoostClient) -> tuple[str, Any]:
-        bound = await SyncIndex(client.database).root()
+        bound = await client.workspace()
         if bound is None:
             raise ClientError("no folder is synced on this device yet: roost sync DIR first")
-        engine = client.sync(Path(bound))
+        engine = client.sync(bound)
         folder = chosen.workspace_path(text, engine.root)
         act = chosen.exclude if what == EXCLUDE else chosen.include
         return folder, await act(engine, folder)
@@ -331,12 +330,9 @@ def _ago(ms: int) -> str:
 
 
 def _excluded() -> set[str]:
-    from storage.client.sync_index import SyncIndex
+    from client.sync.selective import excluded_folders
 
-    async def read(client: RoostClient) -> set[str]:
-        return await SyncIndex(client.database).excluded()
-
-    return with_client(read)
+    return with_client(excluded_folders)
 
 
 def show_status(as_json: bool) -> None:

@@ -14,12 +14,16 @@ import contextlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from client.errors import ClientError
 from client.files import normalize
 from client.sync.engine import PassReport, SyncEngine
 from client.sync.ignore import excluded_by
-from storage.client.sync_index import LocalRow, SyncedRow
+from storage.client.sync_index import LocalRow, SyncedRow, SyncIndex
+
+if TYPE_CHECKING:
+    from client.core import RoostClient
 
 
 def workspace_path(text: str, root: Path, cwd: Path | None = None) -> str:
@@ -143,3 +147,8 @@ async def include(engine: SyncEngine, folder: str) -> PassReport:
         await engine.index.forget_under(where.namespace_id, where.path, folder)
         await engine.index.set_excluded(folder, False)
         return await engine.run_once()
+
+
+async def excluded_folders(client: RoostClient) -> set[str]:
+    """The folders this device keeps off its disk (for `roost sync status`)."""
+    return await SyncIndex(client.database).excluded()
