@@ -15,7 +15,21 @@ from tests.tui.test_app import FAST, until
 from tests.tui.test_files import closed, files_screen, row
 from tui.app import RoostApp
 from tui.screens.conflict import ConflictScreen
-from tui.screens.files import FilesScreen
+from tui.screens.files import EXCLUDED, FilesScreen, with_excluded
+from tui.widgets.files import FileRow
+
+
+def test_an_excluded_share_keeps_its_row_and_a_folder_gets_one() -> None:
+    rows = [
+        FileRow("team", "share", 0, "synced", "shared by @ann"),
+        FileRow("a.txt", "file", 1, "synced"),
+    ]
+    shown = {r.path: r for r in with_excluded(rows, {"team", "Videos"})}
+    assert len(shown) == 3
+    assert shown["team"].kind == "share" and shown["team"].state == EXCLUDED
+    assert "shared by @ann" in shown["team"].detail and "e brings it back" in shown["team"].detail
+    assert shown["Videos"].kind == "dir" and shown["Videos"].state == EXCLUDED
+    assert shown["a.txt"].state == "synced"
 
 
 async def test_a_conflict_is_diffed_and_resolved_with_theirs_from_the_dialog(

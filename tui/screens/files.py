@@ -9,6 +9,7 @@ how to bind one.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
 from collections.abc import Iterable
 from pathlib import Path
@@ -60,6 +61,20 @@ CONFLICT_HINT = (
     " see the difference and keep mine, theirs or both."
 )
 EXCLUDED = "excluded"  # a folder kept off this device (e brings it back)
+
+
+def with_excluded(rows: list[FileRow], excluded: set[str]) -> list[FileRow]:
+    """The folders kept off this device shown as such: a share's own row says it, any other
+    excluded folder gets a row (the workspace has nothing of it to list)."""
+    back = "not on this device: e brings it back"
+    out = [
+        dataclasses.replace(r, state=EXCLUDED, detail=f"{r.detail} · {back}")
+        if r.path in excluded
+        else r
+        for r in rows
+    ]
+    known = {r.path for r in rows}
+    return out + [FileRow(f, "dir", 0, EXCLUDED, back) for f in sorted(excluded - known)]
 
 
 def shown_root(root: Path) -> str:
@@ -139,10 +154,9 @@ class FilesScreen(RoostScreen):
                 preview = await engine.preview()
                 self.namespaces, self._offline = preview.namespaces, preview.offline
                 label = shown_root(engine.root)
-                self._rows = rows_from_preview(preview) + [
-                    FileRow(folder, "dir", 0, EXCLUDED, "not on this device: e brings it back")
-                    for folder in sorted(await engine.index.excluded())
-                ]
+                self._rows = with_excluded(
+                    rows_from_preview(preview), await engine.index.excluded()
+                )
         except Unreachable:
             self._title("offline, and nothing cached yet")
             self._hint("The files show here once the server has been reached.")
