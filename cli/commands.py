@@ -69,6 +69,7 @@ COMMANDS: tuple[Entry, ...] = (
     Entry("share", FILES, "cli.files:share", "Share a folder with someone; accept or revoke."),
     Entry("files", FILES, "cli.files:files_app", "Your files anywhere: ls, get, put, mv, rm..."),
     Entry("media", FILES, "cli.files:media_app", "Post attachments."),
+    Entry("conflicts", FILES, "cli.conflicts:app", "Conflicted copies: list, diff, keep one side."),
     # Server
     Entry("serve", SERVER, "cli.serve:serve", "Run a Roost server.", configured=True),
     Entry("admin", SERVER, "cli.admin:app", "Operate a server: invites, accounts, backups."),

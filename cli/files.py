@@ -167,9 +167,30 @@ def restore(
             callback=typed_ids.callback("version"),
         ),
     ] = None,
+    at: Annotated[
+        str | None,
+        typer.Option(
+            "--at",
+            help="Bring the folder PATH back to how it was at this time (2026-12-05 14:30,"
+            " 14:30, or 2h for two hours ago): changed files restored, newer ones deleted, all"
+            " as new versions.",
+        ),
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="With --at: print what would change; change nothing.")
+    ] = False,
     as_json: AsJson = False,
 ) -> None:
-    """Make an old version current again (as a new version); works for deleted files."""
+    """Make an old version current again (as a new version); works for deleted files.
+
+    With --at TIME, a whole folder goes back to that moment (try --dry-run first)."""
+    if at is not None:
+        if version is not None:
+            raise ClientError("--at and --version do not go together: --at restores a folder")
+        restore_folder_at(path, at, dry_run=dry_run, as_json=as_json)
+        return
+    if dry_run:
+        raise ClientError("--dry-run goes with --at (roost files restore DIR --at TIME --dry-run)")
     entry = with_client(lambda c: c.files.restore(path, version))
     if as_json:
         output.print_json(version_json(entry))
@@ -177,6 +198,50 @@ def restore(
         output.note(f"restored {path} (now version {entry.version_id})")
     else:
         output.note(f"restored {path} to version {version} (now version {entry.version_id})")
+
+
+def restore_folder_at(folder: str, at: str, *, dry_run: bool, as_json: bool) -> None:
+    from client.restore_at import FolderRestore, parse_time
+
+    when = parse_time(at, datetime.now().astimezone())
+
+    async def run(c: RoostClient) -> tuple[Any, list[wire.Entry]]:
+        restorer = FolderRestore(c.files)
+        plan = await restorer.plan(folder, when)
+        return plan, [] if dry_run else await restorer.apply(plan)
+
+    plan, done = with_client(run)
+    verb = {"restore": "would restore" if dry_run else "restored",
+            "delete": "would delete" if dry_run else "deleted"}  # fmt: skip
+    if as_json:
+        output.print_json(
+            {
+                "at": when.isoformat(),
+                "dry_run": dry_run,
+                "changes": [
+                    {
+                        "path": plan.shown(s),
+                        "action": s.kind,
+                        "version": s.then.version_id if s.then else None,
+                    }
+                    for s in plan.steps
+                ],
+            }
+        )
+        return
+    for s in plan.steps:
+        then = f" (version {s.then.version_id})" if s.then else " (it did not exist then)"
+        output.stdout.print(f"{verb[s.kind]}: {output.line(plan.shown(s))}{then}", markup=False)
+    moment = f"{when:%Y-%m-%d %H:%M:%S}"
+    if not plan.steps:
+        output.note(f"{folder} is as it was at {moment}: nothing to restore")
+    elif dry_run:
+        output.note(f"dry run, nothing changed: {len(plan.steps)} to change back to {moment}")
+    else:
+        output.note(
+            f"{folder} is as it was at {moment}: {output.count(len(done), 'new version')}"
+            " (roost files history keeps the ones before)"
+        )
 
 
 @files_app.command("purge")

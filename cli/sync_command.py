@@ -27,6 +27,7 @@ from client.home import ClientHome
 T = TypeVar("T")
 
 STATUS, INSTALL_SERVICE = "status", "install-service"
+EXCLUDE, INCLUDE = "exclude", "include"
 EXIT_INTERRUPTED = {signal.SIGINT: 130, signal.SIGTERM: 143}  # 128 + the signal, as shells say
 
 
@@ -35,11 +36,16 @@ def sync(
         str,
         typer.Argument(
             help="The folder to sync (it becomes this device's workspace); or status; or"
-            " install-service DIR. (A folder called status: write ./status.)"
+            " install-service DIR; or exclude / include PATH. (A folder called status: write"
+            " ./status.)"
         ),
     ],
     folder: Annotated[
-        Path | None, typer.Argument(help="After install-service: the folder to sync.")
+        Path | None,
+        typer.Argument(
+            help="After install-service: the folder to sync; after exclude or include: the"
+            " folder of the synced one to keep off or bring back to this device."
+        ),
     ] = None,
     once: Annotated[bool, typer.Option("--once", help="One sync, then exit.")] = False,
     dry_run: Annotated[
@@ -65,6 +71,10 @@ def sync(
 
     roost sync status shows the last pass, what is pending and any error; roost sync
     install-service DIR writes a systemd user unit that keeps DIR in sync in the background.
+
+    roost sync exclude PATH removes a folder from this device only (never from the server or
+    other devices) and stops fetching it, once all of it is on the server; roost sync include
+    PATH brings it back. Stop a running roost sync first (one sync at a time).
     """
     if directory == STATUS:
         _refuse_extra(folder, STATUS)
@@ -74,6 +84,13 @@ def sync(
         if folder is None:
             raise ClientError("roost sync install-service DIR: name the folder to keep in sync")
         install_service(folder, force=force)
+        return
+    if directory in (EXCLUDE, INCLUDE):
+        if folder is None:
+            raise ClientError(f"roost sync {directory} PATH: name the folder")
+        if once or dry_run or as_json or force:
+            raise ClientError(f"roost sync {directory} takes only the folder")
+        selective(directory, str(folder))
         return
     _refuse_extra(folder, directory)
     root = Path(directory).expanduser()
@@ -223,6 +240,31 @@ def _print_lines(lines: list[str]) -> None:
         output.note("\n".join(lines))
 
 
+# ---------------------------------------------------------------------------- exclude / include
+def selective(what: str, text: str) -> None:
+    from cli.files import report_lines
+    from client.sync import selective as chosen
+
+    async def run(client: RoostClient) -> tuple[str, Any]:
+        bound = await client.workspace()
+        if bound is None:
+            raise ClientError("no folder is synced on this device yet: roost sync DIR first")
+        engine = client.sync(bound)
+        folder = chosen.workspace_path(text, engine.root)
+        act = chosen.exclude if what == EXCLUDE else chosen.include
+        return folder, await act(engine, folder)
+
+    folder, report = with_client(lambda c: interruptible(run(c)))
+    _print_lines(report_lines(report))
+    if what == EXCLUDE:
+        output.note(
+            f"excluded {output.line(folder)}: removed from this device only, kept on the server"
+            f" and your other devices (roost sync include {output.line(folder)} brings it back)"
+        )
+    else:
+        output.note(f"included {output.line(folder)}: synced on this device again")
+
+
 # ---------------------------------------------------------------------------- --dry-run
 DRY_RUN_LABELS = {
     "upload": "would upload",
@@ -287,6 +329,12 @@ def _ago(ms: int) -> str:
     return f"{seconds // 3600} h ago"
 
 
+def _excluded() -> set[str]:
+    from client.sync.selective import excluded_folders
+
+    return with_client(excluded_folders)
+
+
 def show_status(as_json: bool) -> None:
     from client.sync import status
     from client.sync.lock import home_holder
@@ -305,9 +353,11 @@ def show_status(as_json: bool) -> None:
                 waiting = with_client(lambda c: planned_changes(c, root))
             except ClientError as exc:  # offline with nothing cached yet, say
                 unknown = str(exc)
+    excluded = sorted(_excluded()) if client_home.account() is not None else []
     if as_json:
         output.print_json(
             {
+                "excluded": excluded,
                 "running": holder is not None,
                 "pid": holder.pid if holder else None,
                 "folder": holder.root if holder and holder.root else last.root if last else None,
@@ -349,6 +399,12 @@ def show_status(as_json: bool) -> None:
         from_cache = " (offline: from the last view of the server)" if waiting[1] else ""
         said = f"{said}: roost sync {last.root} does it" if said else "nothing to sync"
         output.stdout.print(f"waiting{from_cache}: {output.line(said)}", markup=False)
+    for folder in excluded:
+        output.stdout.print(
+            f"excluded: {output.line(folder)} (not on this device; roost sync include brings it"
+            " back)",
+            markup=False,
+        )
     if not last.pending:
         output.stdout.print("pending: nothing", markup=False)
     for item in last.pending:

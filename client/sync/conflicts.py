@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import datetime
 
 _UNSAFE = re.compile(r"[/\\\x00-\x1f\x7f]")
@@ -27,3 +28,35 @@ def conflicted_copy_name(
         if full not in taken:
             return full
     raise RuntimeError("too many conflicted copies of one file")
+
+
+_COPY = re.compile(
+    r"^(?P<stem>.*) \(conflicted copy from (?P<device>.+)"
+    r" (?P<when>\d{4}-\d{2}-\d{2} \d{6})(?: (?P<n>\d+))?\)(?P<ext>\.[^./]*)?$"
+)
+
+
+@dataclass(frozen=True)
+class CopyName:
+    """What a conflicted copy's name says: the path it is a copy of, the device whose edit
+    it holds and when that edit lost the race."""
+
+    original: str
+    device: str
+    when: datetime
+
+
+def parse_copy_name(path: str) -> CopyName | None:
+    """The reverse of `conflicted_copy_name`; None for any other name."""
+    folder, _, name = path.rpartition("/")
+    m = _COPY.match(name)
+    if m is None:
+        return None
+    try:
+        when = datetime.strptime(m["when"], "%Y-%m-%d %H%M%S")
+    except ValueError:
+        return None
+    original = m["stem"] + (m["ext"] or "")
+    if not m["stem"]:
+        return None
+    return CopyName(f"{folder}/{original}" if folder else original, m["device"], when)

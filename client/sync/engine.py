@@ -28,7 +28,15 @@ from client.limits import fetch_usage, upload_group_bytes, upload_groups, upload
 from client.sync import status as sync_status
 from client.sync.conflicts import conflicted_copy_name
 from client.sync.decide import Action, Content, Version, decide, for_viewer
-from client.sync.ignore import IGNORE_FILE, MARKER, TEMP_PREFIX, Ignore, reserved_here
+from client.sync.ignore import (
+    IGNORE_FILE,
+    MARKER,
+    TEMP_PREFIX,
+    Ignore,
+    excluded_by,
+    excluded_notes,
+    reserved_here,
+)
 from client.sync.lock import SyncLock
 from client.sync.mounts import MountAside, mount_points, settled
 from client.sync.partial import drop_partials
@@ -367,6 +375,7 @@ class SyncEngine:
             # blocks sent ahead during the scan wait for a commit: no more than a group's worth
             self.transfer.early_budget = upload_group_bytes(await fetch_usage(conn.call))
         early = PassReport()  # before the scan: folders synced afresh or kept, files moved
+        self.ignore.excluded = await self.index.excluded()
         await self._check_marker(early)
         mounts = await self._mounts(conn, early)
         for mount in mounts:
@@ -391,6 +400,9 @@ class SyncEngine:
                 mounted_aside=early.mounted_aside,
             )
             report.refused += [(p or ".", UNREADABLE) for p in found.unreadable]
+            report.refused += await asyncio.to_thread(
+                excluded_notes, self.root, self.ignore.excluded
+            )
             await self._act(mounts, found, report)
             warnings = [*early.warnings, *(f"{p}: {HELD_BACK}" for p in sorted(self.held))]
             self._warn(report, warnings + ([self.ignore.problem] if self.ignore.problem else []))
@@ -455,6 +467,7 @@ class SyncEngine:
                         await self._pull(conn, mount)
             except Unreachable:
                 offline = True
+        self.ignore.excluded = await self.index.excluded()
         found = await scan(self.root, self.ignore, self.index, rename=False)  # changes nothing
         # A folder that lost its marker is synced afresh (`_check_marker`): show it so.
         afresh = not (self.root / MARKER).is_file()
@@ -507,6 +520,8 @@ class SyncEngine:
                 await self.index.forget_synced(m.id)
             if folder != m.namespace.name and before.get(m.id) != folder:
                 report.mounted_aside.append(MountAside(m.namespace.name, m.namespace.owner, folder))
+            if excluded_by(folder, self.ignore.excluded):
+                continue  # kept off this device (roost sync exclude): not made, not restored
             whole = "" in report.restored  # the workspace itself is synced afresh
             if not whole and before.get(m.id) == folder and not (self.root / folder).is_dir():
                 # Gone as a whole: a member renamed or deleted the share's folder. Taken as

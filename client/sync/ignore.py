@@ -8,13 +8,23 @@ read as rules, synced or uploaded."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pathspec
 
 from protocol.files import IGNORE_FILE, MARKER, TEMP_PREFIX
 
-__all__ = ["DEFAULT_IGNORED", "IGNORE_FILE", "MARKER", "TEMP_PREFIX", "Ignore", "reserved_here"]
+__all__ = [
+    "DEFAULT_IGNORED",
+    "IGNORE_FILE",
+    "MARKER",
+    "TEMP_PREFIX",
+    "Ignore",
+    "excluded_by",
+    "excluded_notes",
+    "reserved_here",
+]
 
 # Files editors, office suites, browsers and desktops write beside the real ones and then
 # rename or delete: syncing them only sends half-written bytes around. A `.roostignore` line
@@ -42,6 +52,30 @@ def reserved_here(rel: str, is_dir: bool = False) -> bool:
     return parts[0] == IGNORE_FILE and (len(parts) > 1 or is_dir)
 
 
+def excluded_by(rel: str, excluded: set[str]) -> str | None:
+    """The excluded folder `rel` is (or is inside), else None."""
+    parts = rel.split("/")
+    for n in range(1, len(parts) + 1):
+        if (folder := "/".join(parts[:n])) in excluded:
+            return folder
+    return None
+
+
+EXCLUDED_HERE = (
+    "excluded on this device (roost sync include {folder} syncs it): kept here, not uploaded"
+)
+
+
+def excluded_notes(root: Path, excluded: set[str]) -> list[tuple[str, str]]:
+    """(folder, why) for each excluded folder that has files on this disk again."""
+    out = []
+    for folder in sorted(excluded):
+        path = root / folder
+        if path.is_dir() and any(files for _, _, files in os.walk(path)):
+            out.append((folder, EXCLUDED_HERE.format(folder=folder)))
+    return out
+
+
 class Ignore:
     def __init__(self, root: Path) -> None:
         self._root = root
@@ -49,6 +83,7 @@ class Ignore:
         self._spec: pathspec.GitIgnoreSpec = self._defaults
         self._mtime: int | None = None
         self.detached: set[str] = set()  # top-level folders kept on this device only
+        self.excluded: set[str] = set()  # folders this device does not keep (selective sync)
         self.problem: str | None = None  # why the ignore file's rules are not in use
         self.reload()
 
@@ -77,5 +112,7 @@ class Ignore:
 
     def ignored(self, rel: str, is_dir: bool = False) -> bool:
         if reserved_here(rel, is_dir) or rel.partition("/")[0] in self.detached:
+            return True
+        if self.excluded and excluded_by(rel, self.excluded) is not None:
             return True
         return self._spec.match_file(rel + "/" if is_dir else rel)

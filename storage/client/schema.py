@@ -114,4 +114,13 @@ MIGRATIONS: list[Migration] = [
         )
         """,
     ),
+    Migration(
+        6,
+        "selective sync: workspace folders this device keeps off its disk (roost sync exclude)",
+        """
+        CREATE TABLE sync_excluded (
+            path TEXT PRIMARY KEY
+        )
+        """,
+    ),
 ]

@@ -152,6 +152,36 @@ class SyncIndex:
         async with self._db.write() as tx:
             await tx.execute("INSERT OR IGNORE INTO sync_detached (folder) VALUES (?)", (folder,))
 
+    async def excluded(self) -> set[str]:
+        """Workspace folders this device does not keep (`roost sync exclude`): never fetched,
+        never uploaded, never deleted anywhere because they are missing here. They outlive a
+        change of workspace folder: they are this device's choice, not the folder's."""
+        async with self._db.reader.execute("SELECT path FROM sync_excluded") as cur:
+            return {str(r[0]) for r in await cur.fetchall()}
+
+    async def set_excluded(self, path: str, excluded: bool) -> None:
+        async with self._db.write() as tx:
+            if excluded:
+                await tx.execute("INSERT OR IGNORE INTO sync_excluded (path) VALUES (?)", (path,))
+            else:
+                await tx.execute("DELETE FROM sync_excluded WHERE path = ?", (path,))
+
+    async def forget_under(self, namespace_id: str, path: str, local_prefix: str) -> None:
+        """Forget the base of `path` and everything under it in one namespace, and the hash
+        cache under `local_prefix` (its workspace path): the next pass that sees it again
+        (once included) takes it as new here, deleting nothing on the server."""
+        async with self._db.write() as tx:  # exact, case and all (LIKE folds ASCII case)
+            await tx.execute(
+                "DELETE FROM sync_synced WHERE namespace_id = ? AND (? = '' OR path = ?"
+                " OR substr(path, 1, length(?) + 1) = ? || '/')",
+                (namespace_id, path, path, path, path),
+            )
+            await tx.execute(
+                "DELETE FROM sync_local WHERE path = ?"
+                " OR substr(path, 1, length(?) + 1) = ? || '/'",
+                (local_prefix, local_prefix, local_prefix),
+            )
+
     async def put_mounts(self, mounts: dict[str, str]) -> None:
         async with self._db.write() as tx:
             await tx.executemany(

@@ -70,7 +70,7 @@ async def test_a_conflict_shows_the_conflicted_copy_highlighted(
         assert "conflicted copy" in label.plain
         assert any("on yellow" in str(span.style) for span in label.spans)  # highlighted
         hint = str(screen.query_one("#files-hint", Static).render())
-        assert "1 conflicted copy" in hint and "delete the copy" in hint
+        assert "1 conflicted copy" in hint and "press k" in hint
         await until(lambda: getattr(row(screen, "doc.txt"), "state", "") == "synced", "synced")
     assert (desk.root / "doc.txt").read_text() == "from laptop"
     assert (desk.root / copy).read_text() == "from desktop"

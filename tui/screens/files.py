@@ -9,6 +9,7 @@ how to bind one.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
 from collections.abc import Iterable
 from pathlib import Path
@@ -39,6 +40,7 @@ from client.sync.watch import run_forever
 from protocol import files as wire
 from tui.messages import ClientEventReceived
 from tui.screens.base import RoostScreen
+from tui.screens.conflict import ConflictScreen
 from tui.screens.file_history import FileHistoryScreen
 from tui.screens.share import ShareScreen
 from tui.widgets.files import (
@@ -55,9 +57,24 @@ NO_WORKSPACE_HINT = (
     " `roost sync DIR` in a terminal, then sync it from here with s."
 )
 CONFLICT_HINT = (
-    "{n} conflicted cop{ies}: two devices changed the same file. Open both, keep what you"
-    " want, delete the copy."
+    "{n} conflicted cop{ies}: two devices changed the same file. Select a copy and press k to"
+    " see the difference and keep mine, theirs or both."
 )
+EXCLUDED = "excluded"  # a folder kept off this device (e brings it back)
+
+
+def with_excluded(rows: list[FileRow], excluded: set[str]) -> list[FileRow]:
+    """The folders kept off this device shown as such: a share's own row says it, any other
+    excluded folder gets a row (the workspace has nothing of it to list)."""
+    back = "not on this device: e brings it back"
+    out = [
+        dataclasses.replace(r, state=EXCLUDED, detail=f"{r.detail} · {back}")
+        if r.path in excluded
+        else r
+        for r in rows
+    ]
+    known = {r.path for r in rows}
+    return out + [FileRow(f, "dir", 0, EXCLUDED, back) for f in sorted(excluded - known)]
 
 
 def shown_root(root: Path) -> str:
@@ -74,6 +91,9 @@ class FilesScreen(RoostScreen):
         Binding("d", "toggle_deleted", "Deleted"),
         Binding("a", "accept_invitation", "Accept share"),
         Binding("x", "decline_invitation", "Decline share"),
+        # Shown in the hint and the selected row's line, not the footer (tui-keys owns it).
+        Binding("k", "resolve_conflict", "Resolve conflict", show=False),
+        Binding("e", "toggle_excluded", "Keep here/not", show=False),
         Binding("ctrl+r", "reload", "Reload"),
     ]
 
@@ -134,7 +154,9 @@ class FilesScreen(RoostScreen):
                 preview = await engine.preview()
                 self.namespaces, self._offline = preview.namespaces, preview.offline
                 label = shown_root(engine.root)
-                self._rows = rows_from_preview(preview)
+                self._rows = with_excluded(
+                    rows_from_preview(preview), await engine.index.excluded()
+                )
         except Unreachable:
             self._title("offline, and nothing cached yet")
             self._hint("The files show here once the server has been reached.")
@@ -265,7 +287,9 @@ class FilesScreen(RoostScreen):
         if row is not None:
             text = f"{row.path}: {row.state}" + (f" ({row.detail})" if row.detail else "")
             if row.conflicted_copy:
-                text += " · compare with the original, keep one"
+                text += " · k: see the difference, keep mine, theirs or both"
+            elif row.kind != "file" and row.state != EXCLUDED and self.engine is not None:
+                text += " · e: keep it off this device"
         self.query_one("#file-detail", Static).update(safe_text(text))
 
     def action_reload(self) -> None:
@@ -383,6 +407,42 @@ class FilesScreen(RoostScreen):
         self.app.push_screen(ShareScreen(top, owner, shared_as), self._shared)
 
     def _shared(self, _: None) -> None:
+        self.load()
+
+    def action_resolve_conflict(self) -> None:
+        from client.sync.conflicts import parse_copy_name
+
+        row = self.files_tree.selected_row
+        copies = [  # the file itself will do when it has a copy
+            r for r in self._rows if r.conflicted_copy and not r.deleted
+            and (r is row or (row and getattr(parse_copy_name(r.path), "original", "") == row.path))
+        ]  # fmt: skip
+        if row is None or row.deleted or not copies:
+            self.notify("select a conflicted copy (or its file) to resolve")
+            return
+        self.app.push_screen(ConflictScreen(row.path), self._restored)
+
+    def action_toggle_excluded(self) -> None:
+        row = self.files_tree.selected_row
+        if self.engine is None or row is None or row.kind == "file":
+            self.notify("select a folder of the workspace to keep it off this device or back")
+            return
+        self.toggle_excluded(row.path, exclude=row.state != EXCLUDED)
+
+    @work(exclusive=True, group="files-exclude")
+    async def toggle_excluded(self, folder: str, *, exclude: bool) -> None:
+        from client.sync import selective
+
+        assert self.engine is not None
+        try:
+            if exclude:
+                await selective.exclude(self.engine, folder)
+                self.notify(f"{folder} is off this device now; still on the server (e: back)")
+            else:
+                await selective.include(self.engine, folder)
+                self.notify(f"{folder} syncs on this device again")
+        except ClientError as exc:
+            self.notify(f"cannot change {folder}: {exc}", severity="error")
         self.load()
 
     # ------------------------------------------------------------------ text
