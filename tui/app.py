@@ -64,17 +64,27 @@ class RoostApp(App[None]):
     }
     BINDINGS = [
         # Help, Quit and the screens are shown by the status bar and the nav bar (the
-        # footer keeps its room for each screen's own keys).
-        Binding("f1,question_mark", "help", "Help", show=False),
-        Binding("f2", "switch_mode('home')", "Home", show=False),
-        Binding("f3", "switch_mode('notifications')", "Alerts", show=False),
-        Binding("f4", "switch_mode('profile')", "Profile", show=False),
-        Binding("f5", "switch_mode('devices')", "Devices", show=False),
-        Binding("f6", "switch_mode('messages')", "Messages", show=False),
-        Binding("f7", "switch_mode('files')", "Files", show=False),
-        Binding("f8", "switch_mode('explore')", "Explore", show=False),
+        # footer keeps its room for each screen's own keys). Alt+N does what FN does:
+        # desktop terminals take some F-keys, and laptops need fn for them.
+        Binding("f1,alt+1,question_mark", "help", "Help", show=False),
+        Binding("f2,alt+2", "switch_mode('home')", "Home", show=False),
+        Binding("f3,alt+3", "switch_mode('notifications')", "Alerts", show=False),
+        Binding("f4,alt+4", "switch_mode('profile')", "Profile", show=False),
+        Binding("f5,alt+5", "switch_mode('devices')", "Devices", show=False),
+        Binding("f6,alt+6", "switch_mode('messages')", "Messages", show=False),
+        Binding("f7,alt+7", "switch_mode('files')", "Files", show=False),
+        Binding("f8,alt+8", "switch_mode('explore')", "Explore", show=False),
         Binding("ctrl+t", "toggle_dark", "Theme"),
         Binding("ctrl+q", "quit", "Quit", priority=True, show=False),
+        # Textual hands each key to the widget focused when the key arrives, and moves the
+        # focus for Tab only once that widget has let Tab pass: "alice<Tab>secret" typed
+        # faster than that put "alicesecret" in one field. Moving the focus here, before
+        # any key is handed on, keeps the keys after Tab for the next field.
+        Binding("tab", "focus_next", "Next field", priority=True, show=False),
+        Binding("shift+tab", "focus_previous", "Previous field", priority=True, show=False),
+        # Vim's j/k move in every list (a text field takes them as letters first).
+        Binding("j", "in_list('cursor_down')", "Down", show=False),
+        Binding("k", "in_list('cursor_up')", "Up", show=False),
     ]
 
     link_state: reactive[str] = reactive("offline")
@@ -236,7 +246,14 @@ class RoostApp(App[None]):
 
     # ------------------------------------------------------------------ actions
     def action_help(self) -> None:
-        self.push_screen(HelpScreen())
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen())
+
+    async def action_in_list(self, action: str) -> None:
+        """Move the cursor of the list that has the focus (ListView, Tree, DataTable…)."""
+        focused = self.focused
+        if focused is not None and hasattr(focused, f"action_{action}"):
+            await self.run_action(action, focused)
 
     @work(exclusive=True, group="logout")
     async def action_logout(self) -> None:
