@@ -30,6 +30,7 @@ from client.event_bus import EventStream
 from client.events import ClientEvent, LinkChanged, NewMessage, NewNotification, WriteAcked
 from client.home import ClientHome
 from protocol.chat import Message as ChatMessage
+from tui.keys import read_alt_digits_as_keys
 from tui.messages import ClientEventReceived
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.devices import DevicesScreen
@@ -93,6 +94,7 @@ class RoostApp(App[None]):
 
     def __init__(self, home: ClientHome, *, backoff: Backoff | None = None, connect: bool = True):
         super().__init__()
+        read_alt_digits_as_keys()  # so Alt+1…8 reach the bindings below
         self.home = home
         self.client = RoostClient(home, open_timeout=3.0)
         self.listeners: set[Widget] = set()  # screens that hear the client's events

@@ -8,6 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from textual import events
+from textual._xterm_parser import XTermParser
 from textual.widgets import Input, ListView, Static
 
 from client.core import RoostClient
@@ -19,6 +20,7 @@ from tests.conftest import LiveServer
 from tests.tui.test_app import FAST, registered_home, until
 from tests.tui.test_home import timeline_texts
 from tui.app import RoostApp
+from tui.keys import read_alt_digits_as_keys
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.explore import ExploreScreen
 from tui.screens.help import HelpScreen
@@ -170,6 +172,20 @@ async def test_screens_switch_with_alt_digits_and_question_mark_opens_help(
         await until(lambda: isinstance(app.screen, HelpScreen), "help from the list")
         await pilot.press("escape", "alt+1")
         await until(lambda: isinstance(app.screen, HelpScreen), "help with Alt+1")
+
+
+def read_keys(data: str) -> list[tuple[str, str | None]]:
+    parser = XTermParser()
+    return [(k.key, k.character) for k in [*parser.feed(data), *parser.feed("")]]
+
+
+def test_a_terminals_alt_digit_is_read_as_alt_digit_and_a_typed_pound_stays_text() -> None:
+    read_alt_digits_as_keys()
+    assert read_keys("\x1b2") == [("alt+2", None)]  # not "™", typed into the post box
+    assert read_keys("\x1b8") == [("alt+8", None)]  # not "•"
+    assert read_keys("\x1b\x1b6") == [("escape", "\x1b"), ("alt+6", None)]
+    assert read_keys("£") == [("pound_sign", "£")]  # a UK keyboard's Shift+3
+    assert read_keys("\x1bj") == [("alt+j", "j")]
 
 
 async def test_slash_on_explore_goes_to_the_search_box(live: LiveServer, tmp_path: Path) -> None:
