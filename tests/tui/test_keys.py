@@ -17,6 +17,8 @@ from client.home import ClientHome
 from client.social import Social, check_post_text
 from protocol.social import GetThread
 from tests.conftest import LiveServer
+from tests.helpers import PASSWORD, roost_command
+from tests.tmux import Terminal
 from tests.tui.test_app import FAST, registered_home, until
 from tests.tui.test_home import timeline_texts
 from tui.app import RoostApp
@@ -251,3 +253,33 @@ async def test_a_failed_send_keeps_the_typed_text(live: LiveServer, tmp_path: Pa
         await pilot.press(*keys_of("need anything from the shop"), "enter")
         await until(lambda: compose.value == "need anything from the shop", "text given back")
         assert isinstance(app.screen, MessagesScreen)  # `n` opened no second dialog
+
+
+async def test_in_a_real_terminal_tab_alt_digits_and_letters_do_what_they_say(
+    live: LiveServer, tmp_path: Path
+) -> None:
+    """`roost tui` in tmux at 80x24: "alice<Tab>secret" sent in one write fills two fields,
+    Alt+6 (ESC 6 from the terminal) opens Messages, and letters typed on Home are a post."""
+    await registered_home(tmp_path, live.url, "alice", name="alice")
+    terminal = Terminal(width=80, height=24)
+    env = {"ROOST_HOME": str(tmp_path / "fresh"), "ROOST_SERVER": live.url}
+    try:
+        terminal.start([*roost_command(), "tui"], env)
+        await terminal.wait_for("Username", timeout=60)
+        terminal.send_keys("-l", f"alice\t{PASSWORD}")  # one write, as fast typing arrives
+        terminal.send_keys("Enter")
+        await terminal.wait_for("What's happening?")
+        terminal.send_keys("-l", "tally ho")
+        terminal.send_keys("M-6")
+        await terminal.wait_for("Conversations")
+        terminal.send_keys("M-2")
+        screen = await terminal.wait_for("tally ho")  # the draft waited in the post box
+        assert "8/280" in screen
+        terminal.send_keys("Enter")
+        await terminal.wait_for("♡ 0")
+    finally:
+        terminal.close()
+    home = ClientHome(tmp_path / "fresh")
+    async with RoostClient(home) as alice:
+        mine = await Social(alice).user_timeline("alice", 5)
+    assert [p.text for p in mine.result.posts] == ["tally ho"]
