@@ -283,3 +283,36 @@ async def test_in_a_real_terminal_tab_alt_digits_and_letters_do_what_they_say(
     async with RoostClient(home) as alice:
         mine = await Social(alice).user_timeline("alice", 5)
     assert [p.text for p in mine.result.posts] == ["tally ho"]
+
+
+async def test_j_and_k_move_in_the_notifications_list_too(live: LiveServer, tmp_path: Path) -> None:
+    alice_home, bob_home = await follower_of_alice(live, tmp_path)
+    async with RoostClient(bob_home) as bob:
+        page = await Social(bob).user_timeline("alice", 5)
+        await Social(bob).like(page.result.posts[0].id)
+    app = RoostApp(alice_home, backoff=FAST)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("f3")
+        notes = app.screen.query_one("#notifications", ListView)
+        await until(lambda: len(notes) == 2 and notes.index == 0, "follow and like")
+        assert notes.has_focus
+        await pilot.press("j")
+        assert notes.index == 1
+        await pilot.press("k")
+        assert notes.index == 0
+
+
+async def test_tab_typed_in_one_burst_in_the_new_chat_dialog(
+    live: LiveServer, tmp_path: Path
+) -> None:
+    _, bob_home = await follower_of_alice(live, tmp_path)
+    app = RoostApp(bob_home, backoff=FAST)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("f6")
+        await until(lambda: isinstance(app.screen, MessagesScreen), "messages")
+        await pilot.press("n")
+        await until(lambda: isinstance(app.screen, NewChatScreen), "new chat dialog")
+        type_in_one_burst(app, "alice\tHive keepers")
+        name = app.screen.query_one("#new-chat-name", Input)
+        await until(lambda: name.value == "Hive keepers", "the group name in its own field")
+        assert app.screen.query_one("#new-chat-people", Input).value == "alice"
