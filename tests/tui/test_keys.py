@@ -9,6 +9,7 @@ from pathlib import Path
 
 from textual import events
 from textual._xterm_parser import XTermParser
+from textual.binding import Binding
 from textual.widgets import Input, ListView, Static
 
 from client.core import RoostClient
@@ -23,6 +24,7 @@ from tests.tui.test_app import FAST, registered_home, until
 from tests.tui.test_home import timeline_texts
 from tui.app import RoostApp
 from tui.keys import read_alt_digits_as_keys
+from tui.screens.base import letter_actions
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.explore import ExploreScreen
 from tui.screens.help import HelpScreen
@@ -316,3 +318,18 @@ async def test_tab_typed_in_one_burst_in_the_new_chat_dialog(
         name = app.screen.query_one("#new-chat-name", Input)
         await until(lambda: name.value == "Hive keepers", "the group name in its own field")
         assert app.screen.query_one("#new-chat-people", Input).value == "alice"
+
+
+def test_letter_actions_are_those_on_a_printable_key() -> None:
+    bindings = [
+        Binding("l", "like", "Like"),
+        Binding("slash", "search", "Search"),
+        Binding("ctrl+r", "reload", "Reload"),
+        Binding("escape,n", "answer(False)", "No"),
+        Binding("enter", "open_thread", "Thread"),
+        ("f", "follow", "Follow"),  # a tuple is not looked at: Roost writes Binding(...)
+    ]
+    assert letter_actions(bindings) == {"like", "search", "answer(False)"}
+    assert letter_actions(HomeScreen.BINDINGS) == {
+        "compose", "reply", "like", "repost", "open_author"
+    }  # fmt: skip
