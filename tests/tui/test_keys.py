@@ -333,3 +333,22 @@ def test_letter_actions_are_those_on_a_printable_key() -> None:
     assert letter_actions(HomeScreen.BINDINGS) == {
         "compose", "reply", "like", "repost", "open_author"
     }  # fmt: skip
+
+
+async def test_a_reply_the_server_refuses_keeps_its_text(live: LiveServer, tmp_path: Path) -> None:
+    alice_home, bob_home = await follower_of_alice(live, tmp_path)
+    app = RoostApp(bob_home, backoff=FAST)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await until(lambda: app.link_state == "connected", "connected")
+        await until(lambda: timeline_texts(app) == ["the first honey of the year"], "the post")
+        await pilot.press("escape", "r")  # reply to alice's post…
+        async with RoostClient(alice_home) as alice:  # …which she deletes meanwhile
+            await Social(alice).delete(app.screen.query(PostItem).first().post.id)
+        await pilot.press(*keys_of("how many jars?"), "enter")
+        note = app.screen.query_one("#compose-note", Static)
+        await until(lambda: "replying to" not in note.render().plain, "the server's answer")
+        assert app.screen.query_one("#compose", Input).value == "how many jars?"
+        assert note.render().plain.startswith("no post ")  # the server's one line
+    async with RoostClient(bob_home) as bob:
+        mine = await Social(bob).user_timeline("bob", 5)
+    assert mine.result.posts == []
