@@ -21,10 +21,23 @@ from protocol import social as wire
 from protocol.post_text import is_blank
 
 
+def chars_left(text: str) -> int:
+    """How many more characters a post may have (below zero: how many too many)."""
+    return wire.MAX_POST_CHARS - len(text)
+
+
+def post_counter(text: str) -> str:
+    """The TUI's live counter, by the rule `check_post_text` applies."""
+    left = chars_left(text)
+    if left < 0:
+        return f"{len(text)}/{wire.MAX_POST_CHARS}: {-left} too many"
+    return f"{len(text)}/{wire.MAX_POST_CHARS}"
+
+
 def check_post_text(text: str) -> None:
     if is_blank(text):
         raise ClientError("a post needs some text")
-    if len(text) > wire.MAX_POST_CHARS:
+    if chars_left(text) < 0:
         raise ClientError(
             f"a post is at most {wire.MAX_POST_CHARS} characters; this one has {len(text)}"
         )

@@ -30,6 +30,7 @@ from client.event_bus import EventStream
 from client.events import ClientEvent, LinkChanged, NewMessage, NewNotification, WriteAcked
 from client.home import ClientHome
 from protocol.chat import Message as ChatMessage
+from tui.keys import read_alt_digits_as_keys
 from tui.messages import ClientEventReceived
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.devices import DevicesScreen
@@ -64,17 +65,27 @@ class RoostApp(App[None]):
     }
     BINDINGS = [
         # Help, Quit and the screens are shown by the status bar and the nav bar (the
-        # footer keeps its room for each screen's own keys).
-        Binding("f1,question_mark", "help", "Help", show=False),
-        Binding("f2", "switch_mode('home')", "Home", show=False),
-        Binding("f3", "switch_mode('notifications')", "Alerts", show=False),
-        Binding("f4", "switch_mode('profile')", "Profile", show=False),
-        Binding("f5", "switch_mode('devices')", "Devices", show=False),
-        Binding("f6", "switch_mode('messages')", "Messages", show=False),
-        Binding("f7", "switch_mode('files')", "Files", show=False),
-        Binding("f8", "switch_mode('explore')", "Explore", show=False),
+        # footer keeps its room for each screen's own keys). Alt+N does what FN does:
+        # desktop terminals take some F-keys, and laptops need fn for them.
+        Binding("f1,alt+1,question_mark", "help", "Help", show=False),
+        Binding("f2,alt+2", "switch_mode('home')", "Home", show=False),
+        Binding("f3,alt+3", "switch_mode('notifications')", "Alerts", show=False),
+        Binding("f4,alt+4", "switch_mode('profile')", "Profile", show=False),
+        Binding("f5,alt+5", "switch_mode('devices')", "Devices", show=False),
+        Binding("f6,alt+6", "switch_mode('messages')", "Messages", show=False),
+        Binding("f7,alt+7", "switch_mode('files')", "Files", show=False),
+        Binding("f8,alt+8", "switch_mode('explore')", "Explore", show=False),
         Binding("ctrl+t", "toggle_dark", "Theme"),
         Binding("ctrl+q", "quit", "Quit", priority=True, show=False),
+        # Textual hands each key to the widget focused when the key arrives, and moves the
+        # focus for Tab only once that widget has let Tab pass: "alice<Tab>secret" typed
+        # faster than that put "alicesecret" in one field. Moving the focus here, before
+        # any key is handed on, keeps the keys after Tab for the next field.
+        Binding("tab", "focus_next", "Next field", priority=True, show=False),
+        Binding("shift+tab", "focus_previous", "Previous field", priority=True, show=False),
+        # Vim's j/k move in every list (a text field takes them as letters first).
+        Binding("j", "in_list('cursor_down')", "Down", show=False),
+        Binding("k", "in_list('cursor_up')", "Up", show=False),
     ]
 
     link_state: reactive[str] = reactive("offline")
@@ -83,6 +94,7 @@ class RoostApp(App[None]):
 
     def __init__(self, home: ClientHome, *, backoff: Backoff | None = None, connect: bool = True):
         super().__init__()
+        read_alt_digits_as_keys()  # so Alt+1…8 reach the bindings below
         self.home = home
         self.client = RoostClient(home, open_timeout=3.0)
         self.listeners: set[Widget] = set()  # screens that hear the client's events
@@ -236,7 +248,14 @@ class RoostApp(App[None]):
 
     # ------------------------------------------------------------------ actions
     def action_help(self) -> None:
-        self.push_screen(HelpScreen())
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen())
+
+    async def action_in_list(self, action: str) -> None:
+        """Move the cursor of the list that has the focus (ListView, Tree, DataTable…)."""
+        focused = self.focused
+        if focused is not None and hasattr(focused, f"action_{action}"):
+            await self.run_action(action, focused)
 
     @work(exclusive=True, group="logout")
     async def action_logout(self) -> None:

@@ -193,6 +193,7 @@ async def test_open_a_profile_from_a_post_then_unfollow_and_follow_again(
     async with app.run_test(size=(120, 40)) as pilot:
         await until(lambda: app.link_state == "connected", "connected")
         await until(lambda: timeline_texts(app) == ["Smoker lit, going in"], "bob's post")
+        app.screen.query_one("#timeline", ListView).focus()  # letters act in the list
         app.screen.query_one("#timeline", ListView).index = 0
         await pilot.press("p")
         await until(lambda: isinstance(app.screen, ProfileScreen), "bob's profile")

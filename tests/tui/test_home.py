@@ -49,6 +49,7 @@ async def test_a_followers_open_app_shows_a_new_post_live_and_can_like_it(
         assert written.result is not None
         await until(lambda: "fresh from the hive #bees" in timeline_texts(app), "live post", 1.0)
 
+        app.screen.query_one("#timeline", ListView).focus()  # letters act in the list
         app.screen.query_one("#timeline", ListView).index = 0
         await pilot.press("l")
         await until(lambda: app.screen.query(PostItem).first().post.liked, "liked in the view")

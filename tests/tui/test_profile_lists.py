@@ -40,7 +40,7 @@ async def test_mute_and_block_from_a_profile(live: LiveServer, tmp_path: Path) -
     async with app.run_test(size=(120, 40)) as pilot:
         await until(lambda: app.link_state == "connected", "connected")
         await until(lambda: timeline_texts(app) == ["Smoker lit, going in"], "bob's post")
-        await pilot.press("p")
+        await pilot.press("escape", "p")  # from the timeline (the post box has the focus)
         await until(lambda: isinstance(app.screen, ProfileScreen), "bob's profile")
         screen = app.screen
         mute = screen.query_one("#mute", MuteButton)

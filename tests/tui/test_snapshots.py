@@ -74,10 +74,10 @@ async def settle(pilot: Pilot[Any]) -> None:
     await pilot.pause()
 
 
-def opening(key: str) -> Any:
+def opening(*keys: str) -> Any:
     async def run_before(pilot: Pilot[Any]) -> None:
         await settle(pilot)
-        await pilot.press(key)
+        await pilot.press(*keys)
         await settle(pilot)
 
     return run_before
@@ -135,7 +135,9 @@ def test_thread_screen(snap_compare: Any, tmp_path: Path, size: tuple[int, int])
 
     asyncio.run(fill())
     app = RoostApp(home, connect=False)
-    assert snap_compare(app, terminal_size=size, run_before=opening("enter"))
+    assert snap_compare(
+        app, terminal_size=size, run_before=opening("escape", "enter")
+    )  # from the list
 
 
 @pytest.mark.parametrize("size", SIZES)

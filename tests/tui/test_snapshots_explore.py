@@ -94,7 +94,7 @@ def test_someone_elses_profile(snap_compare: Any, tmp_path: Path, size: tuple[in
 
     async def open_bob(pilot: Pilot[Any]) -> None:
         await settle(pilot)
-        await pilot.press("p")  # the highlighted post on Home is bob's
+        await pilot.press("escape", "p")  # into the list: its highlighted post is bob's
         await settle(pilot)
 
     assert snap_compare(app, terminal_size=size, run_before=open_bob)

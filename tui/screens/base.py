@@ -7,9 +7,10 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.screen import Screen
 from textual.widget import Widget
-from textual.widgets import Footer, Header
+from textual.widgets import Footer, Header, Input, TextArea
 
 from tui.widgets.nav_bar import NavBar
 from tui.widgets.status_bar import StatusBar
@@ -18,7 +19,27 @@ if TYPE_CHECKING:
     from tui.app import RoostApp
 
 
+def letter_actions(bindings: Iterable[Binding | tuple[str, ...]]) -> frozenset[str]:
+    """The actions bound to a single printable key ("l", "/", "?"): a person typing text
+    presses those keys meaning the letters."""
+    actions = set()
+    for binding in bindings:
+        if isinstance(binding, Binding):
+            keys = binding.key.split(",")
+            if any(len(k) == 1 or k in ("slash", "question_mark") for k in keys):
+                actions.add(binding.action)
+    return frozenset(actions)
+
+
+def is_text_entry(widget: Widget | None) -> bool:
+    return isinstance(widget, (Input, TextArea))
+
+
 class RoostScreen(Screen[None]):
+    """A main screen. Its single-letter commands act only while the focus is out of a text
+    field (in a list, most often); in a field those letters are text, and the footer shows
+    the commands dimmed."""
+
     def compose(self) -> ComposeResult:
         yield Header()
         yield NavBar()
@@ -29,6 +50,17 @@ class RoostScreen(Screen[None]):
     def compose_body(self) -> Iterable[Widget]:
         """The screen's own widgets, between the header and the status bar."""
         return ()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if is_text_entry(self.focused) and action in letter_actions(self.BINDINGS):
+            return None  # shown dimmed, does nothing: the letter goes into the field
+        return True
+
+    def on_descendant_focus(self) -> None:
+        self.refresh_bindings()  # the footer dims or lights the letter commands
+
+    def on_descendant_blur(self) -> None:
+        self.refresh_bindings()
 
     @property
     def roost(self) -> RoostApp:

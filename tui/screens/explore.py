@@ -56,7 +56,8 @@ NOUNS = {
 
 class ExploreScreen(RoostScreen):
     BINDINGS = [
-        Binding("slash", "search", "Search"),
+        # Priority: the search box has the focus on arrival, and there "/" was typed as text.
+        Binding("slash", "search", "Search", priority=True),
         Binding("p", "open_profile", "Profile"),
         Binding("ctrl+r", "reload", "Reload"),
     ]
@@ -96,8 +97,14 @@ class ExploreScreen(RoostScreen):
     def action_reload(self) -> None:
         self.load()
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "search":  # in a query being typed, "/" is part of it
+            return None if self.focused is self.search_box and self.search_box.value else True
+        return super().check_action(action, parameters)
+
     def action_search(self) -> None:
         self.search_box.focus()
+        self.search_box.select_all()  # what one types next replaces the last query
 
     # ------------------------------------------------------------------ trending, suggestions
     @work(exclusive=True, group="explore-load")

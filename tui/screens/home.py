@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 
 from textual import on, work
 from textual.binding import Binding
+from textual.containers import Horizontal
 from textual.css.query import NoMatches
 from textual.widget import Widget
 from textual.widgets import Input, ListView, Static
@@ -17,11 +18,12 @@ from textual.widgets import Input, ListView, Static
 from client.display import safe_text
 from client.errors import ClientError, ServerError
 from client.events import FollowChanged, NewPost, PostDeleted, WriteAcked
-from client.social import Social, check_post_text
+from client.social import Social, chars_left, check_post_text, post_counter
 from client.timeline import Entry, Timeline
 from protocol.social import Page, Post
 from tui.messages import ClientEventReceived
 from tui.screens.base import RoostScreen
+from tui.screens.confirm import ConfirmScreen
 from tui.screens.profile import open_profile
 from tui.screens.thread import ThreadScreen
 from tui.widgets.posts import PostItem
@@ -38,6 +40,7 @@ class HomeScreen(RoostScreen):
         Binding("enter", "open_thread", "Thread", show=False),
         Binding("p", "open_author", "Author"),
         Binding("ctrl+r", "reload", "Reload"),
+        Binding("escape", "to_timeline", "Timeline"),
     ]
 
     def __init__(self) -> None:
@@ -45,11 +48,15 @@ class HomeScreen(RoostScreen):
         self.model = Timeline()
         self._loading_more = False
         self._reply_to: Post | None = None
+        self._sending = False  # one post on its way at a time: Enter twice posts once
 
     def compose_body(self) -> Iterable[Widget]:
-        yield Input(placeholder="What's happening? (Enter posts; 280 characters)", id="compose",
-                    max_length=280)  # fmt: skip
-        yield Static(id="compose-note")
+        # No max_length: a longer text is not cut silently, the counter says what is over.
+        yield Input(placeholder="What's happening? (Enter posts; Esc goes to the timeline)",
+                    id="compose")  # fmt: skip
+        with Horizontal(id="compose-status"):
+            yield Static(id="compose-note")
+            yield Static(post_counter(""), id="compose-count")
         yield ListView(id="timeline")
 
     @property
@@ -62,8 +69,15 @@ class HomeScreen(RoostScreen):
 
     def on_mount(self) -> None:
         super().on_mount()
-        self.timeline.focus()
+        self.compose_box.focus()  # what a person types on arrival is a post
         self.load()
+
+    @property
+    def compose_box(self) -> Input:
+        return self.query_one("#compose", Input)
+
+    def action_to_timeline(self) -> None:
+        self.timeline.focus()
 
     # ------------------------------------------------------------------ reading
     @work(exclusive=True, group="home-load")
@@ -147,7 +161,13 @@ class HomeScreen(RoostScreen):
     def action_compose(self) -> None:
         self._reply_to = None
         self._note("")
-        self.query_one("#compose", Input).focus()
+        self.compose_box.focus()
+
+    @on(Input.Changed, "#compose")
+    def _count(self, event: Input.Changed) -> None:
+        counter = self.query_one("#compose-count", Static)
+        counter.update(post_counter(event.value))
+        counter.set_class(chars_left(event.value) < 0, "over")
 
     def _selected(self) -> PostItem | None:
         item = self.timeline.highlighted_child
@@ -159,27 +179,34 @@ class HomeScreen(RoostScreen):
             return
         self._reply_to = item.post.original or item.post if item.post.repost_of else item.post
         self._note(f"replying to @{self._reply_to.author}")
-        self.query_one("#compose", Input).focus()
+        self.compose_box.focus()
 
     @on(Input.Submitted, "#compose")
     def _submitted(self, event: Input.Submitted) -> None:
         text = event.value
+        if self._sending:
+            return
         try:
-            check_post_text(text)
+            check_post_text(text)  # the CLI's rule and words
         except ClientError as exc:
             self._note(str(exc))
             return
-        event.input.value = ""
+        self._sending = True
         self.publish(text, self._reply_to.id if self._reply_to else None)
-        self._reply_to = None
 
     @work(group="home-write")
     async def publish(self, text: str, reply_to: str | None) -> None:
         try:
             written = await self.social.post(text, reply_to)
         except ServerError as exc:
-            self._note(exc.message)
+            self._note(exc.message)  # the text stays in the box, to fix and send again
             return
+        finally:
+            self._sending = False
+        if self.compose_box.value == text:
+            self.compose_box.value = ""
+        self._reply_to = None
+        self._note("")
         if written.queued:
             me = self.roost.client.home.require_account().username
             draft = Post(id=written.local_id or written.client_id, author=me, text=text,
@@ -189,7 +216,6 @@ class HomeScreen(RoostScreen):
             await self.roost.refresh_outbox()
         elif written.result is not None:
             await self._add_on_top(written.result)
-        self.timeline.focus()
 
     def action_like(self) -> None:
         item = self._selected()
@@ -214,9 +240,19 @@ class HomeScreen(RoostScreen):
             await self.roost.refresh_outbox()
 
     def action_repost(self) -> None:
+        """A repost shows to all one's followers at once: ask first."""
         item = self._selected()
-        if item is not None and not item.pending_client_id:
-            self.repost(item.post.repost_of or item.post.id)
+        if item is None or item.pending_client_id:
+            return
+        original = item.post.original or item.post if item.post.repost_of else item.post
+        post_id = item.post.repost_of or item.post.id
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.repost(post_id)
+
+        question = f"Repost @{original.author}'s post to everyone who follows you?"
+        self.app.push_screen(ConfirmScreen(question, "Repost"), answered)
 
     @work(group="home-write")
     async def repost(self, post_id: str) -> None:

@@ -8,7 +8,7 @@ import socket
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Button, Footer, Input, Label, Static
 
@@ -27,7 +27,7 @@ class LoginScreen(Screen[bool]):
     ]
 
     def compose(self) -> ComposeResult:
-        with Vertical(id="login-box") as box:
+        with VerticalScroll(id="login-box") as box:
             box.border_title = "Roost"  # in the border: the form fits 80x24
             yield Static("Log in, or create an account on your group's server.", id="login-hint")
             yield Label("Server")
@@ -86,10 +86,8 @@ class LoginScreen(Screen[bool]):
                 await app.client.register(*args, invite=self._value("invite") or None)
             else:
                 await app.client.login(*args)
-        except ServerError as exc:
-            error.update(safe_text(exc.message))
-            return
         except ClientError as exc:
-            error.update(safe_text(str(exc)))
+            error.update(safe_text(exc.message if isinstance(exc, ServerError) else str(exc)))
+            self.call_after_refresh(error.scroll_visible)  # wrapped, and in sight at 80x24
             return
         self.dismiss(True)

@@ -359,6 +359,8 @@ class MessagesScreen(RoostScreen):
             written = await self.chat.send(target, text)
         except ClientError as exc:
             self.notify(exc.message if isinstance(exc, ServerError) else str(exc), severity="error")
+            if target == self._target and not self.compose_input.value:
+                self.compose_input.value = text  # not sent: the words stay, to fix and resend
             return
         if written.queued:
             self.model.queue(written.client_id, target)

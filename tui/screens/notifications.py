@@ -109,8 +109,9 @@ class NotificationsScreen(RoostScreen):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in ("approve", "decline"):  # shown only on a follow request
             note = self._highlighted()
-            return note is not None and note.kind == "follow_request"
-        return True
+            if note is None or note.kind != "follow_request":
+                return False
+        return super().check_action(action, parameters)
 
     @on(ListView.Highlighted, "#notifications")
     def _highlight_moved(self) -> None:

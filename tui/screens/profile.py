@@ -107,7 +107,7 @@ class ProfileScreen(RoostScreen):
             return False
         if action in OTHERS_ONLY and self.username is None:
             return False
-        return True
+        return super().check_action(action, parameters)
 
     @property
     def own_card(self) -> ProfileCard:
