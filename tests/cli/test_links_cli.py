@@ -1,0 +1,256 @@
+"""Public links as people use them: `roost link` against a `roost serve` process, the URL
+fetched with real HTTP clients (urllib, and curl where it is installed)."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import os
+import shutil
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+from tests.helpers import SECOND, Home, ServerProcess, resident_bytes
+
+MiB = 1 << 20
+
+
+def fetch(
+    url: str, *, headers: dict[str, str] | None = None, method: str = "GET"
+) -> tuple[int, dict[str, str], bytes]:
+    """Status, headers and body, whatever the status (a blocking call: run it in a thread)."""
+    request = urllib.request.Request(url, headers=headers or {}, method=method)
+    try:
+        with urllib.request.urlopen(request, timeout=30 * SECOND) as response:
+            return response.status, dict(response.headers), response.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, dict(exc.headers), exc.read()
+
+
+async def get(url: str, **kwargs: object) -> tuple[int, dict[str, str], bytes]:
+    return await asyncio.to_thread(fetch, url, **kwargs)  # type: ignore[arg-type]
+
+
+def basic(password: str) -> dict[str, str]:
+    return {"Authorization": "Basic " + base64.b64encode(f":{password}".encode()).decode()}
+
+
+async def make_link(home: Home, path: str, *args: str, stdin: str | None = None) -> dict[str, str]:
+    made = json.loads((await home.ok("link", path, *args, "--json", stdin=stdin)).stdout)
+    assert made["url"].startswith("http://127.0.0.1:") and "/l/" in made["url"]
+    return made  # type: ignore[no-any-return]
+
+
+async def test_a_link_hands_out_that_version_whole_and_in_ranges(
+    alice_and_bob_cli: tuple[Home, Home], tmp_path: Path
+) -> None:
+    alice, _ = alice_and_bob_cli
+    local = tmp_path / "report été.pdf"
+    content = os.urandom(3 * MiB + 12345)  # several blocks
+    local.write_bytes(content)
+    await alice.ok("files", "put", str(local), "docs/report été.pdf")
+    made = await make_link(alice, "docs/report été.pdf", "--expires", "7d")
+    url = made["url"]
+    assert made["size"] == len(content) and made["expires_at"] is not None
+
+    status, headers, body = await get(url)
+    assert status == 200 and body == content
+    assert headers["Content-Type"] == "application/pdf"
+    assert headers["Content-Length"] == str(len(content))
+    assert headers["Accept-Ranges"] == "bytes"
+    disposition = headers["Content-Disposition"]
+    assert (
+        disposition.startswith("attachment;") and "UTF-8''report%20%C3%A9t%C3%A9.pdf" in disposition
+    )
+
+    start, end = MiB - 100, 2 * MiB + 100  # across block boundaries (about 1 MiB each)
+    status, headers, body = await get(url, headers={"Range": f"bytes={start}-{end}"})
+    assert status == 206 and body == content[start : end + 1]
+    assert headers["Content-Range"] == f"bytes {start}-{end}/{len(content)}"
+    status, _, body = await get(url, headers={"Range": "bytes=-10"})
+    assert status == 206 and body == content[-10:]
+    status, headers, _ = await get(url, headers={"Range": f"bytes={len(content)}-"})
+    assert status == 416 and headers["Content-Range"] == f"bytes */{len(content)}"
+    status, headers, body = await get(url, method="HEAD")
+    assert status == 200 and body == b"" and headers["Content-Length"] == str(len(content))
+
+    if curl := shutil.which("curl"):
+        out = tmp_path / "by-curl"
+        done = await asyncio.to_thread(
+            subprocess.run,
+            [curl, "-sS", "-f", "-r", "100-199", "-o", str(out), url],
+            capture_output=True,
+            timeout=30 * SECOND,
+        )
+        assert done.returncode == 0, done.stderr
+        assert out.read_bytes() == content[100:200]
+
+    local.write_bytes(b"a later version")
+    await alice.ok("files", "put", str(local), "docs/report été.pdf")
+    assert (await get(url))[2] == content  # the link keeps the version it was made for
+
+    listed = json.loads((await alice.ok("link", "ls", "--json")).stdout)
+    assert [(x["id"], x["path"], x["password"]) for x in listed] == [
+        (made["id"], "docs/report été.pdf", False)
+    ]
+    removed = await alice.ok("link", "rm", url)
+    assert "404" in removed.stderr
+    assert (await get(url))[0] == 404
+    assert json.loads((await alice.ok("link", "ls", "--json")).stdout) == []
+
+
+async def test_a_link_reaches_nothing_else(
+    alice_and_bob_cli: tuple[Home, Home], tmp_path: Path, server_process: ServerProcess
+) -> None:
+    alice, _ = alice_and_bob_cli
+    (tmp_path / "a.txt").write_text("the linked one")
+    (tmp_path / "b.txt").write_text("a private one")
+    await alice.ok("files", "put", str(tmp_path / "a.txt"), "a.txt")
+    await alice.ok("files", "put", str(tmp_path / "b.txt"), "b.txt")
+    url = (await make_link(alice, "a.txt"))["url"]
+    base, token = url.rsplit("/l/", 1)
+    assert (await get(url))[2] == b"the linked one"
+    for path in (
+        f"/l/{token}/../b.txt",
+        f"/l/{token}/b.txt",
+        f"/l/{token[:-1]}",
+        f"/l/{token[:-1]}A" if token[-1] != "A" else f"/l/{token[:-1]}B",
+        "/l/../b.txt",
+        "/l/",
+        "/l/b.txt",
+    ):
+        status, _, body = await get(base + path)
+        assert status == 404 and b"private" not in body, path
+    status, headers, _ = await get(url, method="POST")
+    assert status == 405 and headers["Allow"] == "GET, HEAD"
+    # the port still speaks WebSocket for everyone else
+    assert "a.txt" in (await alice.ok("files", "ls")).stdout
+
+
+async def test_a_password_is_asked_checked_and_guessing_is_slowed(
+    alice_and_bob_cli: tuple[Home, Home], tmp_path: Path
+) -> None:
+    alice, _ = alice_and_bob_cli
+    (tmp_path / "secret.txt").write_text("for friends")
+    await alice.ok("files", "put", str(tmp_path / "secret.txt"), "secret.txt")
+    made = await make_link(alice, "secret.txt", "--password-stdin", stdin="open sesame\n")
+    url = made["url"]
+    status, headers, _ = await get(url)
+    assert status == 401 and headers["WWW-Authenticate"].startswith("Basic ")  # a browser asks
+    status, _, body = await get(url, headers=basic("wrong"))
+    assert status == 403 and b"wrong password" in body
+    status, _, body = await get(url, headers=basic("open sesame"))
+    assert status == 200 and body == b"for friends"
+    codes = [(await get(url, headers=basic(f"guess {i}")))[0] for i in range(6)]
+    assert codes[:5] == [403] * 5 and codes[5] == 429  # five free, then a delay
+    status, headers, _ = await get(url, headers=basic("open sesame"))
+    assert status == 429 and int(headers["Retry-After"]) >= 1  # no guess is even checked
+    listed = json.loads((await alice.ok("link", "ls", "--json")).stdout)
+    assert listed[0]["password"] is True
+    empty = await alice.run("link", "secret.txt", "--password-stdin", stdin="\n")
+    assert empty.code == 1 and empty.stderr.count("\n") == 1 and "empty" in empty.stderr
+
+
+async def test_an_expired_link_answers_404(
+    alice_and_bob_cli: tuple[Home, Home], tmp_path: Path
+) -> None:
+    alice, _ = alice_and_bob_cli
+    (tmp_path / "soon.txt").write_text("briefly")
+    await alice.ok("files", "put", str(tmp_path / "soon.txt"), "soon.txt")
+    url = (await make_link(alice, "soon.txt", "--expires", "1s"))["url"]
+    assert (await get(url))[0] == 200
+    await asyncio.sleep(1.2)
+    assert (await get(url))[0] == 404
+    [listed] = json.loads((await alice.ok("link", "ls", "--json")).stdout)
+    assert listed["expired"] is True
+
+
+async def test_only_owners_and_editors_make_links_and_keep_them(
+    alice_and_bob_cli: tuple[Home, Home], tmp_path: Path
+) -> None:
+    alice, bob = alice_and_bob_cli
+    (tmp_path / "plan.txt").write_text("team plan")
+    await alice.ok("files", "put", str(tmp_path / "plan.txt"), "team/plan.txt")
+    await alice.ok("share", "team", "bob", "--role", "viewer")
+    await bob.ok("share", "accept", "team")
+    refused = await bob.run("link", "team/plan.txt")
+    assert refused.code == 1 and refused.stderr.count("\n") == 1
+    assert "viewer" in refused.stderr
+    alices = (await make_link(alice, "team/plan.txt"))["url"]
+    gone = await bob.run("link", "rm", alices)  # a member, not the maker nor the owner
+    assert gone.code == 1 and "no such link" in gone.stderr
+    assert (await get(alices))[0] == 200
+
+    await alice.ok("share", "team", "bob", "--role", "editor")
+    bobs = (await make_link(bob, "team/plan.txt"))["url"]
+    assert (await get(bobs))[2] == b"team plan"
+    await alice.ok("share", "team", "bob", "--role", "viewer")
+    assert (await get(bobs))[0] == 404  # a viewer no longer hands the share's files out
+    # the owner may take down a link a member made of the share's files
+    await alice.ok("share", "team", "bob", "--role", "editor")
+    bobs_id = json.loads((await bob.ok("link", "ls", "--json")).stdout)[0]["id"]
+    await alice.ok("link", "rm", bobs_id)
+    assert (await get(bobs))[0] == 404
+
+
+BAD_INPUT = [
+    (("link",), "name a file"),
+    (("link", "nothing-here.txt"), "no file"),
+    (("link", "a.txt", "--expires", "5q"), "--expires"),
+    (("link", "a.txt", "--expires", "0d"), "--expires"),
+    (("link", "rm"), "name the link"),
+    (("link", "rm", "not-a-link"), "URL, its token or its id"),
+    (("link", "rm", "123456"), "no such link"),
+    (("link", "ls", "--expires", "7d"), "go with PATH"),
+    (("link", "folder"), "is a folder"),
+    (("link", "a.txt", "b.txt"), "one file at a time"),
+]
+
+
+async def test_bad_input_gets_one_line(
+    alice_and_bob_cli: tuple[Home, Home], tmp_path: Path
+) -> None:
+    alice, _ = alice_and_bob_cli
+    (tmp_path / "a.txt").write_text("a")
+    await alice.ok("files", "put", str(tmp_path / "a.txt"), "a.txt")
+    await alice.ok("files", "mkdir", "folder")
+    for args, says in BAD_INPUT:
+        result = await alice.run(*args)
+        assert result.code == 1, (args, result)
+        assert result.stderr.count("\n") == 1 and says in result.stderr, (args, result.stderr)
+    assert json.loads((await alice.ok("link", "ls", "--json")).stdout) == []  # nothing made
+
+
+async def test_a_download_streams_in_bounded_memory(
+    alice_and_bob_cli: tuple[Home, Home], tmp_path: Path, server_process: ServerProcess
+) -> None:
+    """A slow reader of a big file costs the server about a block, not the file."""
+    alice, _ = alice_and_bob_cli
+    size = 96 * MiB
+    local = tmp_path / "big.bin"
+    with local.open("wb") as f:
+        for _ in range(size // MiB):
+            f.write(os.urandom(MiB))
+    await alice.ok("files", "put", str(local), "big.bin")
+    url = (await make_link(alice, "big.bin"))["url"]
+    assert server_process.proc is not None
+    pid = server_process.proc.pid
+    before = resident_bytes(pid)
+
+    def read_slowly() -> tuple[int, int]:
+        with urllib.request.urlopen(url, timeout=30 * SECOND) as response:
+            first = response.read(MiB)
+            time.sleep(1.5)  # the server meanwhile must not read ahead into memory
+            during = resident_bytes(pid)
+            rest = 0
+            while chunk := response.read(4 * MiB):
+                rest += len(chunk)
+            return during, len(first) + rest
+
+    during, received = await asyncio.to_thread(read_slowly)
+    assert received == size
+    assert during - before < 32 * MiB, (before, during)
