@@ -12,6 +12,7 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 
 from tests.helpers import SECOND, Home, ServerProcess, resident_bytes
@@ -41,7 +42,7 @@ def basic(password: str) -> dict[str, str]:
 
 async def make_link(home: Home, path: str, *args: str, stdin: str | None = None) -> dict[str, str]:
     made = json.loads((await home.ok("link", path, *args, "--json", stdin=stdin)).stdout)
-    assert made["url"].startswith("http://127.0.0.1:") and "/l/" in made["url"]
+    assert made["url"].startswith(home.server_url.replace("ws://", "http://").rstrip("/") + "/l/")
     return made  # type: ignore[no-any-return]
 
 
@@ -254,3 +255,25 @@ async def test_a_download_streams_in_bounded_memory(
     during, received = await asyncio.to_thread(read_slowly)
     assert received == size
     assert during - before < 32 * MiB, (before, during)
+
+
+async def test_public_url_names_the_address_people_outside_use(
+    tmp_path: Path, make_home: Callable[[str, str], Home]
+) -> None:
+    """Behind a proxy the server cannot know its outside address: --public-url says it."""
+    server = await ServerProcess(
+        tmp_path / "data", extra_args=("--public-url", "https://files.example.org/roost/")
+    ).start()
+    try:
+        alice = make_home("alice", server.url)
+        await alice.register("alice")
+        (tmp_path / "a.txt").write_text("a")
+        await alice.ok("files", "put", str(tmp_path / "a.txt"), "a.txt")
+        made = json.loads((await alice.ok("link", "a.txt", "--json")).stdout)
+        prefix = "https://files.example.org/roost/l/"
+        assert made["url"].startswith(prefix)
+        token = made["url"].removeprefix(prefix)
+        local = server.url.replace("ws://", "http://").rstrip("/") + "/l/" + token
+        assert (await get(local))[2] == b"a"  # the proxy strips /roost; the token is the same
+    finally:
+        await server.kill()
