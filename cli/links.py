@@ -93,7 +93,7 @@ def _list(as_json: bool) -> None:
 
     found = with_client(lambda c: PublicLinks(c).list())
     if as_json:
-        output.print_json([_link_json(link, shown) for link, shown in found])
+        output.print_json({"links": [_link_json(link, shown) for link, shown in found]})
         return
     if not found:
         output.note("no links (roost link PATH makes one)")

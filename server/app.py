@@ -438,8 +438,7 @@ class RoostServer:
         self._closing = True
         self._server.server.close()  # stop listening; open connections stay for now
         if self._link_downloads is not None:  # a download may run for minutes: cut it
-            for download in tuple(self._link_downloads.streaming):
-                download.cancel()
+            self._link_downloads.close()
         try:
             await asyncio.wait_for(self._idle.wait(), self.config.shutdown_grace)
         except TimeoutError:

@@ -99,7 +99,14 @@ class LinkDownloads:
         self._passwords = passwords
         self._per_address = FailureCounts(PER_ADDRESS, clock)
         self._per_link = FailureCounts(PER_LINK, clock)
-        self.streaming: set[asyncio.Task[Any]] = set()  # cancelled at shutdown
+        self.streaming: set[asyncio.Task[Any]] = set()
+        self._closing = False
+
+    def close(self) -> None:
+        """Cut every download still running (a shutdown must not wait for slow readers)."""
+        self._closing = True
+        for task in tuple(self.streaming):
+            task.cancel()
 
     async def answer(
         self, connection: ServerConnection, request: Request, address: str
@@ -182,7 +189,7 @@ class LinkDownloads:
             transport.write(head.serialize())
             if body and target.size > 0:
                 await self._write_blocks(connection, target, span)
-            await asyncio.wait_for(connection.drain(), STALL_SECONDS)
+            await _drained(connection)
         except (TimeoutError, ConnectionError, BlockMissing) as exc:
             log.info("link %d download cut short: %s", target.link_id, exc or type(exc).__name__)
             transport.abort()
@@ -193,7 +200,8 @@ class LinkDownloads:
             self.streaming.discard(task)
         transport.close()
         try:
-            await asyncio.wait_for(asyncio.shield(connection.connection_lost_waiter), STALL_SECONDS)
+            async with asyncio.timeout(STALL_SECONDS):
+                await asyncio.shield(connection.connection_lost_waiter)
         except TimeoutError:
             transport.abort()
 
@@ -207,8 +215,16 @@ class LinkDownloads:
             for at in range(0, len(raw), WRITE_PIECE):
                 if transport.is_closing():
                     raise ConnectionError("the reader went away")
+                if self._closing:  # a cancellation can be lost in a race: this cannot
+                    raise asyncio.CancelledError
                 transport.write(raw[at : at + WRITE_PIECE])
-                await asyncio.wait_for(connection.drain(), STALL_SECONDS)
+                await _drained(connection)
+
+
+async def _drained(connection: ServerConnection) -> None:
+    """Until the transport's buffer is low again; TimeoutError when the reader stalls."""
+    async with asyncio.timeout(STALL_SECONDS):
+        await connection.drain()
 
 
 def _decoded(stored: bytes) -> bytes | memoryview:

@@ -8,6 +8,7 @@ import base64
 import json
 import os
 import shutil
+import ssl
 import subprocess
 import time
 import urllib.error
@@ -94,14 +95,14 @@ async def test_a_link_hands_out_that_version_whole_and_in_ranges(
     await alice.ok("files", "put", str(local), "docs/report été.pdf")
     assert (await get(url))[2] == content  # the link keeps the version it was made for
 
-    listed = json.loads((await alice.ok("link", "ls", "--json")).stdout)
+    listed = json.loads((await alice.ok("link", "ls", "--json")).stdout)["links"]
     assert [(x["id"], x["path"], x["password"]) for x in listed] == [
         (made["id"], "docs/report été.pdf", False)
     ]
     removed = await alice.ok("link", "rm", url)
     assert "404" in removed.stderr
     assert (await get(url))[0] == 404
-    assert json.loads((await alice.ok("link", "ls", "--json")).stdout) == []
+    assert json.loads((await alice.ok("link", "ls", "--json")).stdout)["links"] == []
 
 
 async def test_a_link_reaches_nothing_else(
@@ -150,7 +151,7 @@ async def test_a_password_is_asked_checked_and_guessing_is_slowed(
     assert codes[:5] == [403] * 5 and codes[5] == 429  # five free, then a delay
     status, headers, _ = await get(url, headers=basic("open sesame"))
     assert status == 429 and int(headers["Retry-After"]) >= 1  # no guess is even checked
-    listed = json.loads((await alice.ok("link", "ls", "--json")).stdout)
+    listed = json.loads((await alice.ok("link", "ls", "--json")).stdout)["links"]
     assert listed[0]["password"] is True
     empty = await alice.run("link", "secret.txt", "--password-stdin", stdin="\n")
     assert empty.code == 1 and empty.stderr.count("\n") == 1 and "empty" in empty.stderr
@@ -166,7 +167,7 @@ async def test_an_expired_link_answers_404(
     assert (await get(url))[0] == 200
     await asyncio.sleep(1.2)
     assert (await get(url))[0] == 404
-    [listed] = json.loads((await alice.ok("link", "ls", "--json")).stdout)
+    [listed] = json.loads((await alice.ok("link", "ls", "--json")).stdout)["links"]
     assert listed["expired"] is True
 
 
@@ -193,7 +194,7 @@ async def test_only_owners_and_editors_make_links_and_keep_them(
     assert (await get(bobs))[0] == 404  # a viewer no longer hands the share's files out
     # the owner may take down a link a member made of the share's files
     await alice.ok("share", "team", "bob", "--role", "editor")
-    bobs_id = json.loads((await bob.ok("link", "ls", "--json")).stdout)[0]["id"]
+    bobs_id = json.loads((await bob.ok("link", "ls", "--json")).stdout)["links"][0]["id"]
     await alice.ok("link", "rm", bobs_id)
     assert (await get(bobs))[0] == 404
 
@@ -223,7 +224,9 @@ async def test_bad_input_gets_one_line(
         result = await alice.run(*args)
         assert result.code == 1, (args, result)
         assert result.stderr.count("\n") == 1 and says in result.stderr, (args, result.stderr)
-    assert json.loads((await alice.ok("link", "ls", "--json")).stdout) == []  # nothing made
+    assert (
+        json.loads((await alice.ok("link", "ls", "--json")).stdout)["links"] == []
+    )  # nothing made
 
 
 async def test_a_download_streams_in_bounded_memory(
@@ -277,3 +280,53 @@ async def test_public_url_names_the_address_people_outside_use(
         assert (await get(local))[2] == b"a"  # the proxy strips /roost; the token is the same
     finally:
         await server.kill()
+
+
+async def test_a_link_over_tls_is_https_and_streams_the_same(
+    tmp_path: Path, make_home: Callable[[str, str], Home]
+) -> None:
+    from tests.server.test_tls import self_signed
+
+    cert, key = self_signed(tmp_path)
+    server = await ServerProcess(
+        tmp_path / "data", extra_args=("--tls-cert", str(cert), "--tls-key", str(key))
+    ).start()
+    try:
+        alice = make_home("alice", server.url)
+        await alice.ok("register", "alice", "--password-stdin", "--ca", str(cert),
+                       stdin="correct horse battery\n")  # fmt: skip
+        content = os.urandom(2 * MiB + 7)
+        (tmp_path / "a.bin").write_bytes(content)
+        await alice.ok("files", "put", str(tmp_path / "a.bin"), "a.bin")
+        made = json.loads((await alice.ok("link", "a.bin", "--json")).stdout)
+        assert made["url"].startswith("https://127.0.0.1:")
+        context = ssl.create_default_context(cafile=str(cert))
+
+        def fetch_tls(headers: dict[str, str]) -> tuple[int, bytes]:
+            request = urllib.request.Request(made["url"], headers=headers)
+            with urllib.request.urlopen(request, context=context, timeout=30 * SECOND) as got:
+                return got.status, got.read()
+
+        assert await asyncio.to_thread(fetch_tls, {}) == (200, content)
+        assert await asyncio.to_thread(fetch_tls, {"Range": "bytes=5-9"}) == (206, content[5:10])
+    finally:
+        await server.kill()
+
+
+async def test_shutdown_cuts_a_download_instead_of_waiting_for_it(
+    alice_and_bob_cli: tuple[Home, Home], tmp_path: Path, server_process: ServerProcess
+) -> None:
+    alice, _ = alice_and_bob_cli
+    with (tmp_path / "big.bin").open("wb") as f:
+        for _ in range(48):
+            f.write(os.urandom(MiB))
+    await alice.ok("files", "put", str(tmp_path / "big.bin"), "big.bin")
+    url = json.loads((await alice.ok("link", "big.bin", "--json")).stdout)["url"]
+    response = await asyncio.to_thread(urllib.request.urlopen, url, timeout=30 * SECOND)
+    try:
+        assert len(await asyncio.to_thread(response.read, MiB)) == MiB  # then stops reading
+        started = time.monotonic()
+        assert await server_process.terminate() == 0
+        assert time.monotonic() - started < 8 * SECOND  # not the 10 s grace, nor forever
+    finally:
+        response.close()
