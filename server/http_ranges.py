@@ -11,7 +11,7 @@ import urllib.parse
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
-_RANGE = re.compile(r"bytes=(\d*)-(\d*)")
+_RANGE = re.compile(r"bytes=([0-9]*)-([0-9]*)")
 _UNSAFE_IN_QUOTES = re.compile(r'[^\x20-\x7e]|["\\%]')
 
 

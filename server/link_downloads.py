@@ -37,8 +37,9 @@ from server.http_ranges import (
     content_type,
     requested_range,
 )
-from storage.content.blocks import BlockMissing, BlockStore, decode_block
+from storage.content.blocks import BlockStore, decode_block
 from storage.database import now_ms
+from storage.errors import StorageError
 from storage.server.credentials import secret_hash
 from storage.server.links import LinkRepository, LinkTarget
 
@@ -190,8 +191,12 @@ class LinkDownloads:
             if body and target.size > 0:
                 await self._write_blocks(connection, target, span)
             await _drained(connection)
-        except (TimeoutError, ConnectionError, BlockMissing) as exc:
+        except (TimeoutError, ConnectionError) as exc:
             log.info("link %d download cut short: %s", target.link_id, exc or type(exc).__name__)
+            transport.abort()
+        except StorageError as exc:  # the head is sent: all a reader can get now is a cut
+            log.error("link %d: a block of version %d cannot be read: %s", target.link_id,
+                      target.version_id, exc)  # fmt: skip
             transport.abort()
         except BaseException:  # cancelled (shutdown): the peer sees a cut, not a hang
             transport.abort()

@@ -4,12 +4,15 @@ their version, ended by removal, by a purge of that version and by the maker's r
 from __future__ import annotations
 
 import asyncio
+import http.client
 import urllib.error
 import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from client.core import RoostClient
 from client.errors import ServerError
@@ -70,3 +73,50 @@ async def test_links_on_every_engine(
         assert await fetch(fresh_url) == (200, b"third")
         await PublicLinks(alice).remove(fresh.link.id)
         assert (await fetch(fresh_url))[0] == 404
+
+
+ANSWERS = {200, 206, 400, 401, 403, 404, 405, 416, 429}
+URL_CHARS = st.characters(min_codepoint=0x21, max_codepoint=0x7E, exclude_characters="#?")
+HEADER_TEXT = st.text(st.characters(min_codepoint=0x20, max_codepoint=0x7E), max_size=60)
+
+
+def fuzz_link_requests(port: int, tokens: list[str]) -> None:
+    """Hostile requests to /l/…: every answer is a deliberate one, never a 500 nor a hang."""
+
+    @settings(max_examples=200, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(
+        st.sampled_from(["GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS"]),
+        st.sampled_from(tokens),
+        st.text(URL_CHARS, max_size=40),
+        st.one_of(
+            st.none(), HEADER_TEXT, st.from_regex(r"bytes=[0-9]{0,12}-[0-9]{0,12}", fullmatch=True)
+        ),
+        st.one_of(st.none(), HEADER_TEXT, HEADER_TEXT.map(lambda t: "Basic " + t)),
+    )
+    def check(method: str, token: str, tail: str, range_: str | None, auth: str | None) -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30 * SECOND)
+        try:
+            headers = {k: v for k, v in (("Range", range_), ("Authorization", auth)) if v}
+            conn.request(method, "/l/" + token + tail, headers=headers)
+            response = conn.getresponse()
+            response.read()
+            assert response.status in ANSWERS, (method, tail, headers, response.status)
+        finally:
+            conn.close()
+
+    check()
+
+
+async def test_hostile_http_requests_to_links(
+    live: LiveServer, client_home: Callable[[str], RoostClient], tmp_path: Path
+) -> None:
+    (tmp_path / "a.txt").write_bytes(b"0123456789" * 1000)
+    async with client_home("alice") as alice:
+        await alice.register(live.url, "alice", PASSWORD, "laptop")
+        await alice.files.put(tmp_path / "a.txt", "a.txt")
+        plain, _ = await PublicLinks(alice).create("a.txt")
+        guarded, _ = await PublicLinks(alice).create("a.txt", password="sesame")
+    await asyncio.to_thread(fuzz_link_requests, live.server.port, [plain.token, guarded.token, ""])
+    assert await fetch(f"http://127.0.0.1:{live.server.port}/l/{plain.token}") == (
+        200, b"0123456789" * 1000
+    )  # fmt: skip
