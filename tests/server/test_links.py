@@ -120,3 +120,21 @@ async def test_hostile_http_requests_to_links(
     assert await fetch(f"http://127.0.0.1:{live.server.port}/l/{plain.token}") == (
         200, b"0123456789" * 1000
     )  # fmt: skip
+
+
+async def test_a_link_ends_when_its_maker_leaves_the_share(
+    live: LiveServer, client_home: Callable[[str], RoostClient], tmp_path: Path
+) -> None:
+    (tmp_path / "plan.txt").write_text("plan")
+    async with client_home("alice") as alice, client_home("bob") as bob:
+        await alice.register(live.url, "alice", PASSWORD, "laptop")
+        await bob.register(live.url, "bob", PASSWORD, "laptop")
+        await alice.files.put(tmp_path / "plan.txt", "team/plan.txt")
+        await alice.files.share("team", "bob", "editor")
+        await bob.files.accept("team")
+        _, left = await PublicLinks(bob).create("team/plan.txt")
+        _, removed = await PublicLinks(alice).create("team/plan.txt")
+        assert await fetch(left) == (200, b"plan")
+        await bob.files.leave("team")
+        assert (await fetch(left))[0] == 404
+        assert await fetch(removed) == (200, b"plan")  # the owner's own link goes on
