@@ -134,6 +134,9 @@ class LinkDownloads:
             return _text(HTTPStatus.REQUESTED_RANGE_NOT_SATISFIABLE, "range past the end\n",
                          [("Content-Range", f"bytes */{target.size}")])  # fmt: skip
         await self._stream(connection, target, wanted, body=method == "GET")
+        what = "whole" if wanted is None else f"bytes {wanted.start}-{wanted.end}"
+        log.info("link %d: %s of version %d (%s) to %s", target.link_id, method,
+                 target.version_id, what, address)  # fmt: skip
         return _text(HTTPStatus.OK, "")  # never sent: the connection is closed
 
     async def _check_password(
