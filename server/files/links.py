@@ -70,8 +70,8 @@ async def create(ctx: OpContext, args: wire.CreateLink) -> wire.CreatedLink:
         raise RoostError(ErrorCode.INVALID_ARGS, f"{path!r} is a folder; a link is to one file")
     if len(await links.made_by(ctx.conn, me.user_id, MAX_LINKS_PER_USER)) >= MAX_LINKS_PER_USER:
         raise RoostError(
-            ErrorCode.TOO_LARGE, f"you have {MAX_LINKS_PER_USER} links; remove some first"
-            " (roost link ls, roost link rm)"
+            ErrorCode.TOO_LARGE, f"you have {MAX_LINKS_PER_USER} links (expired ones count until"
+            " removed); remove some first (roost link ls, roost link rm)"
         )  # fmt: skip
     password_hash = None
     if args.password is not None:

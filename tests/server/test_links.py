@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from client.core import RoostClient
 from client.errors import ServerError
 from client.links import PublicLinks
+from server.files import links as server_links
 from tests.conftest import LiveServer
 from tests.helpers import PASSWORD, SECOND
 
@@ -138,3 +139,21 @@ async def test_a_link_ends_when_its_maker_leaves_the_share(
         await bob.files.leave("team")
         assert (await fetch(left))[0] == 404
         assert await fetch(removed) == (200, b"plan")  # the owner's own link goes on
+
+
+async def test_links_per_user_are_capped(
+    live: LiveServer,
+    client_home: Callable[[str], RoostClient],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(server_links, "MAX_LINKS_PER_USER", 3)
+    (tmp_path / "a.txt").write_text("a")
+    async with client_home("alice") as alice:
+        await alice.register(live.url, "alice", PASSWORD, "laptop")
+        await alice.files.put(tmp_path / "a.txt", "a.txt")
+        made = [(await PublicLinks(alice).create("a.txt"))[0] for _ in range(3)]
+        with pytest.raises(ServerError, match="you have 3 links"):
+            await PublicLinks(alice).create("a.txt")
+        await PublicLinks(alice).remove(made[0].token)
+        await PublicLinks(alice).create("a.txt")  # room again
