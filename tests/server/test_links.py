@@ -4,6 +4,7 @@ their version, ended by removal, by a purge of that version and by the maker's r
 from __future__ import annotations
 
 import asyncio
+import base64
 import http.client
 import urllib.error
 import urllib.request
@@ -157,3 +158,32 @@ async def test_links_per_user_are_capped(
             await PublicLinks(alice).create("a.txt")
         await PublicLinks(alice).remove(made[0].token)
         await PublicLinks(alice).create("a.txt")  # room again
+
+
+async def test_inside_a_delay_no_password_is_checked(tmp_path: Path) -> None:
+    """The limit's rule with a clock of its own: right or wrong, a try inside the delay is
+    refused unchecked; the right password afterwards clears the address's count."""
+    from websockets.datastructures import Headers
+    from websockets.http11 import Request
+
+    from server.accounts.passwords import Passwords
+    from server.link_downloads import LinkDownloads
+    from storage.server.links import LinkTarget
+
+    now = [1000.0]
+    passwords = Passwords(1)
+    downloads = LinkDownloads(None, None, passwords, clock=lambda: now[0])  # type: ignore[arg-type]
+    target = LinkTarget(7, 8, "a.txt", 1, 0, await passwords.hash("sesame"), ())
+
+    async def attempt(password: str, address: str = "10.0.0.1") -> int:
+        auth = "Basic " + base64.b64encode(f":{password}".encode()).decode()
+        request = Request("/l/x", Headers([("Authorization", auth)]))
+        refusal = await downloads._check_password(target, request, address)
+        return 200 if refusal is None else refusal.status_code
+
+    assert [await attempt("nope") for _ in range(5)] == [403] * 5
+    assert await attempt("sesame") == 429  # inside the 1 s delay: not even checked
+    assert await attempt("nope", "10.0.0.2") == 403  # another address has its own count
+    now[0] += 1.5
+    assert await attempt("sesame") == 200
+    assert await attempt("nope") == 403  # the count started over
