@@ -68,6 +68,7 @@ COMMANDS: tuple[Entry, ...] = (
     Entry("sync", FILES, "cli.sync_command:sync", "Sync a folder with your Roost files."),
     Entry("share", FILES, "cli.files:share", "Share a folder with someone; accept or revoke."),
     Entry("files", FILES, "cli.files:files_app", "Your files anywhere: ls, get, put, mv, rm..."),
+    Entry("link", FILES, "cli.links:link", "A public download link to a file; ls, rm."),
     Entry("media", FILES, "cli.files:media_app", "Post attachments."),
     Entry("conflicts", FILES, "cli.conflicts:app", "Conflicted copies: list, diff, keep one side."),
     # Server

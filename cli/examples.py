@@ -81,6 +81,12 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
     "conflicts diff": ("roost conflicts diff notes.txt",),
     "conflicts keep": ("roost conflicts keep notes.txt --theirs",),
     "share": ("roost share Photos bob --role editor", "roost share accept Photos", "roost share"),
+    "link": (
+        "roost link report.pdf --expires 7d",
+        "echo 'sesame' | roost link Photos/trip.zip --password-stdin",
+        "roost link ls",
+        "roost link rm LINK_ID",
+    ),
     "files": ("roost files ls", "roost files get notes.txt", "roost files history notes.txt"),
     "files ls": ("roost files ls", "roost files ls Photos --recursive"),
     "files history": ("roost files history notes.txt",),

@@ -238,6 +238,15 @@ def serve(
             " 127.0.0.1:9100, and no longer on the main port.",
         ),
     ] = None,
+    public_url: Annotated[
+        str | None,
+        typer.Option(
+            "--public-url",
+            metavar="URL",
+            help="How people outside reach this server (https://files.example.org), for the"
+            " URLs of public links; default: the address each client connects to.",
+        ),
+    ] = None,
     registration: Annotated[
         str,
         typer.Option(
@@ -314,6 +323,7 @@ def serve(
             trusted_proxy=trusted_proxy or [],
             metrics_listen=metrics_listen,
             registration=registration,
+            public_url=public_url,
         )
     except BadSetting as exc:
         raise typer.BadParameter(exc.message, param_hint=exc.flag) from None

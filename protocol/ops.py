@@ -17,13 +17,25 @@ from protocol import (
     chat,
     export,
     files,
+    links,
     profiles,
     social,
 )
 from protocol.errors import ErrorCode, RoostError
 from protocol.spec import OpSpec
 
-CAPABILITIES = [accounts, account_changes, admin, profiles, social, blocking, chat, files, export]
+CAPABILITIES = [
+    accounts,
+    account_changes,
+    admin,
+    profiles,
+    social,
+    blocking,
+    chat,
+    files,
+    links,
+    export,
+]
 
 OPS: dict[str, OpSpec] = {spec.name: spec for cap in CAPABILITIES for spec in cap.SPECS}
 

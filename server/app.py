@@ -20,6 +20,7 @@ import time
 from collections.abc import Awaitable, Callable
 from http import HTTPStatus
 from pathlib import Path
+from typing import Any
 
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.datastructures import Headers
@@ -46,7 +47,13 @@ from server.database_outage import MESSAGE as DATABASE_UNAVAILABLE
 from server.database_outage import DatabaseOutage
 from server.expiry import expire_forever
 from server.files import handlers as files_handlers
-from server.files import moves, sharing, transfer, usage
+from server.files import links, moves, sharing, transfer, usage
+from server.files.downloads import (
+    OPEN_TIMEOUT,
+    LinkAwareConnection,
+    LinkDownloads,
+    is_link_request,
+)
 from server.hub import Hub, InProcessHub
 from server.logs import auth_event
 from server.metrics import CONTENT_TYPE, Metrics
@@ -76,6 +83,7 @@ from storage.server.data_lock import DataFolderLock, lock_data_folder
 from storage.server.files import FileRepository
 from storage.server.idempotency import IdempotencyRepository
 from storage.server.invites import InviteRepository
+from storage.server.links import LinkRepository
 from storage.server.node_leases import NodeLeases
 from storage.server.profiles import ProfileRepository
 from storage.server.user_blocks import UserBlockRepository
@@ -110,6 +118,7 @@ CAPABILITIES = [
     files_handlers,
     moves,
     sharing,
+    links,
     usage,
     export,
 ]
@@ -156,6 +165,7 @@ class RoostServer:
         self._tls: ssl.SSLContext | None = None
         self._indexer: asyncio.Task[None] | None = None  # new messages into search, on a timer
         self._sessions: set[Session] = set()
+        self._link_downloads: LinkDownloads | None = None  # GET /l/TOKEN
         self.metrics = Metrics(
             connections=lambda: len(self._sessions),
             queued_frames=lambda: sum(s.queued for s in self._sessions),
@@ -272,8 +282,10 @@ class RoostServer:
             block_writer=BlockWriter(block_store, claim=block_claims(block_store, self.db)),
             invites=InviteRepository(self.db),
             users=UserDirectory(),
+            links=LinkRepository(self.db),
         )
         self._services = services
+        self._link_downloads = LinkDownloads(services.links, block_store, services.passwords)
         handlers = {op: h for module in CAPABILITIES for op, h in module.HANDLERS.items()}
         self._router = Router(
             services,
@@ -386,6 +398,8 @@ class RoostServer:
         return [db, db.with_name(db.name + "-wal"), self.config.data_dir / "blocks"]
 
     async def _listen(self) -> Server:
+        # asyncio refuses a TLS handshake timeout without TLS
+        tls_timeout: dict[str, Any] = {"ssl_handshake_timeout": OPEN_TIMEOUT} if self._tls else {}
         return await serve(
             self._connection,
             self.config.host,
@@ -401,6 +415,10 @@ class RoostServer:
             close_timeout=5,
             server_header="Roost",
             ssl=self._tls,
+            # the handshake's timeout is LinkAwareConnection's: lifted for a link download
+            open_timeout=None,
+            create_connection=LinkAwareConnection,
+            **tls_timeout,
         )
 
     async def _listen_for_monitoring(self, host: str) -> Server:
@@ -419,6 +437,8 @@ class RoostServer:
             return
         self._closing = True
         self._server.server.close()  # stop listening; open connections stay for now
+        if self._link_downloads is not None:  # a download may run for minutes: cut it
+            self._link_downloads.close()
         try:
             await asyncio.wait_for(self._idle.wait(), self.config.shutdown_grace)
         except TimeoutError:
@@ -476,6 +496,8 @@ class RoostServer:
             request.headers.get(addresses.FORWARDED_FOR),
             self.config.trusted_proxies,
         )
+        if is_link_request(path):
+            return await self._link_download(connection, request, address)
         header = request.headers.get("Authorization")
         identity: Identity | None = None
         if header is not None:
@@ -517,6 +539,24 @@ class RoostServer:
         connection.roost_identity = identity  # type: ignore[attr-defined]
         connection.roost_address = address  # type: ignore[attr-defined]
         return None
+
+    async def _link_download(
+        self, connection: ServerConnection, request: Request, address: str
+    ) -> Response:
+        """A public link's file, streamed (server/files/downloads.py); counted against the
+        address's cap on anonymous connections while it lasts."""
+        assert self._link_downloads is not None
+        key = addresses.address_key(address)
+        refusal = self._caps.admit(key, anonymous=True)
+        if refusal is not None:
+            return _refuse(connection, HTTPStatus.TOO_MANY_REQUESTS, refusal)
+        try:
+            return await self._link_downloads.answer(connection, request, address)
+        except Unavailable as exc:
+            self._outage.noticed(exc)
+            return _refuse(connection, HTTPStatus.SERVICE_UNAVAILABLE, DATABASE_UNAVAILABLE)
+        finally:
+            self._caps.release(key, anonymous=True)
 
     async def _monitoring_page(self, connection: ServerConnection, request: Request) -> Response:
         path = request.path.partition("?")[0]
@@ -689,6 +729,8 @@ class RoostServer:
             if self._shared_rates is not None:
                 self._shared_rates.sweep()
             self._auth_limits.sweep()
+            if self._link_downloads is not None:
+                self._link_downloads.sweep()
             try:
                 await self._flush_activity()
             except Unavailable as exc:  # logged once per outage; flushed when it is back

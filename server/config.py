@@ -85,6 +85,9 @@ class ServerConfig:
     # Who may register (server.accounts.registration): "invite" (a code from an admin), "open" or
     # "closed". The first account on a new server may register whatever this says.
     registration: str = "invite"
+    # --public-url: how people outside reach this server (https://files.example.org), for the
+    # URLs of public links; None: clients build them from the address they connect to.
+    public_url: str | None = None
 
     @property
     def scheme(self) -> str:

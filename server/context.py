@@ -27,6 +27,7 @@ from storage.server.chat import ChatRepository
 from storage.server.files import FileRepository
 from storage.server.idempotency import IdempotencyRepository
 from storage.server.invites import InviteRepository
+from storage.server.links import LinkRepository
 from storage.server.profiles import ProfileRepository
 from storage.server.users import UserDirectory
 
@@ -56,6 +57,7 @@ class Services:
     block_writer: BlockWriter  # uploads: verified and stored in batches
     invites: InviteRepository
     users: UserDirectory  # usernames <-> ids
+    links: LinkRepository  # public links (server/files/links.py)
 
 
 @dataclass

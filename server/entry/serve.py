@@ -75,6 +75,7 @@ def build_config(
     trusted_proxy: list[str],
     metrics_listen: str | None,
     registration: str,
+    public_url: str | None = None,
 ) -> ServerConfig:
     """The server's configuration from `roost serve`'s settings, each one checked."""
     if registration not in MODES:
@@ -140,6 +141,7 @@ def build_config(
         tls_cert=tls_cert.expanduser() if tls_cert else None,
         tls_key=tls_key.expanduser() if tls_key else None,
         trusted_proxies=_addresses("--trusted-proxy", trusted_proxy),
+        public_url=_public_url(public_url),
         metrics_host=metrics_host,
         metrics_port=metrics_port,
         celebrity_threshold=celebrity_threshold,
@@ -245,6 +247,20 @@ def _size(
     if at_most is not None and value > at_most:  # each connection may buffer this much
         raise BadSetting(flag, f"must be at most {format_size(at_most)}")
     return value
+
+
+def _public_url(text: str | None) -> str | None:
+    """--public-url: http(s)://HOST[:PORT][/PREFIX], the start of every public link's URL."""
+    if text is None or not text.strip():
+        return None
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(text.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
+        raise BadSetting(
+            "--public-url", "use http(s)://HOST[:PORT][/PREFIX], as people outside reach it"
+        )
+    return text.strip().rstrip("/")
 
 
 def _unless_none(text: str) -> str | None:

@@ -89,6 +89,7 @@ class AccountEraser:
         await _run(
             tx,
             "DELETE FROM share_invitations WHERE user_id = ?",
+            "DELETE FROM file_links WHERE created_by = ?",  # public links they made
             "DELETE FROM block_uploads WHERE user_id = ?",
             "DELETE FROM staged_blocks WHERE user_id = ?",
             "DELETE FROM idempotency_keys WHERE user_id = ?",

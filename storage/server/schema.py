@@ -658,4 +658,37 @@ MIGRATIONS: list[Migration] = [
         )
         """,
     ),
+    Migration(
+        19,
+        "public links: a token (stored hashed) that lets anyone download one version of one"
+        " file over plain HTTP, until it expires or is removed; a password is argon2-hashed",
+        """
+        CREATE TABLE file_links (
+            id INTEGER PRIMARY KEY,
+            token_hash TEXT NOT NULL UNIQUE,
+            namespace_id INTEGER NOT NULL REFERENCES namespaces(id) ON DELETE CASCADE,
+            version_id INTEGER NOT NULL,
+            path TEXT NOT NULL,
+            created_by INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+            created_at INTEGER NOT NULL,
+            expires_at INTEGER,
+            password_hash TEXT
+        );
+        CREATE INDEX file_links_by_creator ON file_links (created_by, id)
+        """,
+        postgres="""
+        CREATE TABLE file_links (
+            id BIGINT PRIMARY KEY,
+            token_hash TEXT NOT NULL UNIQUE,
+            namespace_id BIGINT NOT NULL REFERENCES namespaces(id) ON DELETE CASCADE,
+            version_id BIGINT NOT NULL,
+            path TEXT NOT NULL,
+            created_by BIGINT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+            created_at BIGINT NOT NULL,
+            expires_at BIGINT,
+            password_hash TEXT
+        );
+        CREATE INDEX file_links_by_creator ON file_links (created_by, id)
+        """,
+    ),
 ]

@@ -200,6 +200,7 @@ async def test_every_listing_answers_an_object_with_a_named_list(
         ("outbox",): "entries",
         ("files", "ls"): "entries",
         ("share",): "shares",
+        ("link", "ls"): "links",
         ("admin", "users"): "users",
         ("admin", "invites"): "invites",
     }

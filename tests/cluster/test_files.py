@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import os
+import urllib.request
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -104,6 +105,27 @@ async def test_a_share_made_through_one_process_is_used_through_another(
     await hal.sync()
     await gus.sync()
     assert gus.read("club/minutes.md") == b"# minutes\n- honey sale on Saturday\n"
+
+
+async def test_a_link_made_through_one_process_downloads_from_every_other(
+    cluster: Cluster, devices: list[Device], tmp_path: Path
+) -> None:
+    """Links are in the database and blocks in the bucket: any process serves any link."""
+    from client.links import PublicLinks
+
+    joy = await on(devices, cluster.url(A), tmp_path, "joy", "a", register=True)
+    data = os.urandom(3 << 20)
+    joy.write("hive.raw", data)
+    await joy.sync()
+    made, _ = await PublicLinks(joy.client).create("hive.raw")
+
+    def fetch(node: int) -> bytes:
+        base = cluster.url(node).replace("ws://", "http://").rstrip("/")
+        with urllib.request.urlopen(base + made.url_path, timeout=30 * SECOND) as got:
+            return bytes(got.read())
+
+    for node in (A, B, C):
+        assert await asyncio.to_thread(fetch, node) == data
 
 
 async def test_an_upload_cut_by_a_killed_process_finishes_through_another(

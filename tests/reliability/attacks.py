@@ -63,6 +63,10 @@ def none_of_alices_conversations(world: World, result: dict[str, Any]) -> None:
     assert not theirs & {m["conversation"] for m in result.get("messages", [])}, result
 
 
+def no_links_of_alice(world: World, result: dict[str, Any]) -> None:
+    assert world.ids["link"] not in {link["id"] for link in result["links"]}, result
+
+
 def nothing_readable(world: World, result: dict[str, Any]) -> None:
     # knowing a hash is not access: every one of alice's blocks counts as missing
     assert result["hashes"] == list(world.hashes.values()), result
@@ -631,6 +635,31 @@ ROWS: dict[str, Row] = {
             ),
         ],
         fuzz=False,  # alice's own purge would forget the versions other rows restore
+    ),
+    "link.create": Row(
+        [
+            refused("not_found")(lambda w: {"namespace_id": w.ids["home"], "path": DIARY_PATH}),
+            refused("not_found")(lambda w: {"namespace_id": w.ids["share"], "path": PLAN_PATH}),
+            refused("forbidden", "bob")(  # a viewer may not hand the share's files out
+                lambda w: {"namespace_id": w.ids["share"], "path": PLAN_PATH}
+            ),
+            refused("not_found", "carol")(
+                lambda w: {"namespace_id": w.ids["share"], "path": PLAN_PATH}
+            ),
+            refused("not_found", "penny")(
+                lambda w: {"namespace_id": w.ids["share"], "path": PLAN_PATH}
+            ),
+        ]
+    ),
+    "link.list": Row([allowed(empty, no_links_of_alice)], open_because=OWN),
+    "link.remove": Row(
+        [
+            refused("not_found")(lambda w: {"link": w.ids["link"]}),
+            refused("not_found")(lambda w: {"link": w.ids["link_token"]}),
+            refused("not_found", "bob")(lambda w: {"link": w.ids["link"]}),
+            refused("not_found", "carol")(lambda w: {"link": w.ids["link"]}),
+        ],
+        fuzz=False,  # alice's own remove would take down the link other rows aim at
     ),
     "files.share": Row(
         [

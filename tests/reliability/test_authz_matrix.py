@@ -83,6 +83,8 @@ def alice_snapshot(world: World) -> dict[str, Any]:
                 for u in alice.call("admin.users.list")["users"]
             ],
             "invites": alice.call("admin.invites.list")["invites"],
+            # nobody else makes, lists or takes down her public links
+            "links": alice.call("link.list")["links"],
         }
     finally:
         alice.close()

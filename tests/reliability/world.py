@@ -93,6 +93,8 @@ def build_world(url: str) -> World:
             "lena attachment name": "lena-only-photo.bin",
             "lena attachment block": world.hashes["lena"],
             "invite code": world.ids["invite_code"],
+            "link id": world.ids["link"],
+            "link token": world.ids["link_token"],
         }
     )
     world.known = {
@@ -227,6 +229,8 @@ def _files(world: World, alice: Peer, bob: Peer, mallory: Peer) -> None:
     )
     world.ids["attachment"] = attachment["id"]
     world.hashes.update(diary=diary, plan=plan, attachment=scan)
+    link = alice.call("link.create", {"namespace_id": world.ids["home"], "path": DIARY_PATH})
+    world.ids["link"], world.ids["link_token"] = link["link"]["id"], link["token"]
 
 
 def _item(path: str, block: str, size: int) -> dict[str, Any]:
