@@ -5,6 +5,7 @@ and (optionally) staying connected with exponential backoff and jitter.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import enum
 import itertools
 import logging
@@ -71,6 +72,7 @@ class Connection:
         self.dropped_events = 0
         self.close_reason: str | None = None
         self._stopped = False
+        self._retry_now = asyncio.Event()  # cuts a reconnect's wait short (a person asked)
 
     @property
     def connected(self) -> bool:
@@ -190,6 +192,10 @@ class Connection:
         if self._reader is not None:
             await asyncio.gather(self._reader, return_exceptions=True)
 
+    def retry_now(self) -> None:
+        """Under keep_connected(): try again at once instead of after the backoff's delay."""
+        self._retry_now.set()
+
     async def keep_connected(
         self,
         on_connect: Callable[[Connection], Awaitable[None]] | None = None,
@@ -220,7 +226,9 @@ class Connection:
                 break  # type: ignore[unreachable]  # stop() may run during the awaits above
             delay = backoff.next_delay()
             notify(State.RECONNECTING, delay)
-            await asyncio.sleep(delay)
+            self._retry_now.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._retry_now.wait(), delay)
         notify(State.CLOSED, 0.0)
 
     # ------------------------------------------------------------------------------------

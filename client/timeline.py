@@ -34,6 +34,7 @@ class Entry:
 class Timeline:
     entries: list[Entry] = field(default_factory=list)
     next_before: str | None = None  # the cursor of the next older page; None at the end
+    _live: set[str] = field(default_factory=set)  # ids arrived live since the last first page
 
     @property
     def posts(self) -> list[Post]:
@@ -45,9 +46,25 @@ class Timeline:
     # ------------------------------------------------------------------ pages
     def show_page(self, page: Page, *, replace: bool) -> None:
         """The first page (replace: what was shown goes, pending posts stay on top) or the
-        next older one (appended, without repeating a post already shown)."""
+        next older one (appended, without repeating a post already shown).
+
+        A first page may have been asked for before a post arrived live: a post that arrived
+        since the last first page and is newer than all of this one stays on top (without
+        this, a slow answer took a live post out from under the person acting on it)."""
         if replace:
-            self.entries = [e for e in self.entries if e.pending_client_id]
+            newest = max((p.created_at for p in page.posts), default=None)
+            in_page = {p.id for p in page.posts}
+            self.entries = [
+                e
+                for e in self.entries
+                if e.pending_client_id
+                or (
+                    e.post.id in self._live
+                    and e.post.id not in in_page
+                    and (newest is None or e.post.created_at > newest)
+                )
+            ]
+            self._live = set()
         shown = {e.post.id for e in self.entries if not e.pending_client_id}
         self.entries += [Entry(p) for p in page.posts if p.id not in shown]
         self.next_before = page.next_before
@@ -59,6 +76,7 @@ class Timeline:
         if self.find(post.id) is not None:
             return False
         self.entries.insert(0, Entry(post))
+        self._live.add(post.id)
         if post.reply_to is not None:
             parent = self._post(post.reply_to)
             if parent is not None:

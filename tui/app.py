@@ -27,7 +27,14 @@ from client.core import RoostClient
 from client.display import alert_text, clean
 from client.errors import AccountDisabled, AuthRejected, ClientError
 from client.event_bus import EventStream
-from client.events import ClientEvent, LinkChanged, NewMessage, NewNotification, WriteAcked
+from client.events import (
+    ClientEvent,
+    LinkChanged,
+    NewMessage,
+    NewNotification,
+    ReceiptChanged,
+    WriteAcked,
+)
 from client.home import ClientHome
 from protocol.chat import Message as ChatMessage
 from tui.messages import ClientEventReceived
@@ -80,6 +87,8 @@ class RoostApp(App[None]):
     link_state: reactive[str] = reactive("offline")
     retry_at: reactive[float] = reactive(0.0)
     outbox_count: reactive[int] = reactive(0)
+    unread_messages: reactive[int] = reactive(0)  # shown beside Messages in the nav bar
+    unread_alerts: reactive[int] = reactive(0)  # beside Alerts
 
     def __init__(self, home: ClientHome, *, backoff: Backoff | None = None, connect: bool = True):
         super().__init__()
@@ -104,6 +113,7 @@ class RoostApp(App[None]):
         self.sub_title = clean(f"@{account.username} on {account.server}")
         await self.switch_mode("home")
         await self.refresh_outbox()
+        self.refresh_unread()
         if self._connect:
             self.stay_connected()
 
@@ -170,6 +180,10 @@ class RoostApp(App[None]):
                 self._link_changed(State(state), delay)
             case WriteAcked():
                 self.call_later(self.refresh_outbox)
+            case LinkChanged(state="connected", replayed=True):
+                self._back_online()
+            case NewMessage() | NewNotification() | ReceiptChanged():
+                self.refresh_unread()
         self.broadcast(ClientEventReceived(event))
         match event:
             case NewNotification(notification=note) if self.current_mode != "notifications":
@@ -183,6 +197,33 @@ class RoostApp(App[None]):
         self.link_state = LINK_LABELS[state]
         if state is State.CONNECTED:
             self.call_later(self.refresh_outbox)
+
+    def _back_online(self) -> None:
+        """The link is up and the outbox replayed: what each screen showed from the cache
+        (or could not show) is asked for again, without waiting for Ctrl+R. Messages and
+        Files catch up on their own."""
+        self.refresh_unread()
+        for listener in tuple(self.listeners):
+            if isinstance(listener, HomeScreen | NotificationsScreen | ExploreScreen):
+                listener.action_reload()
+            elif isinstance(listener, DevicesScreen):
+                listener.action_reload()  # a separate arm: mypy reads one union per isinstance
+
+    @work(exclusive=True, group="unread")
+    async def refresh_unread(self) -> None:
+        """The unread counts of the nav bar: the server's when it answers, else the cache's."""
+        await asyncio.sleep(0.1)  # a burst of events asks once
+        client = self.client
+        try:
+            conversations = await client.chat.conversations()
+            self.unread_messages = sum(c.unread for c in conversations.result if c.member)
+        except ClientError:
+            pass
+        try:
+            notes = await client.social.notifications()
+            self.unread_alerts = notes.result.unread
+        except ClientError:
+            pass
 
     def _messages_screen_listening(self) -> bool:
         return any(isinstance(listener, MessagesScreen) for listener in self.listeners)
@@ -235,6 +276,10 @@ class RoostApp(App[None]):
             pass
 
     # ------------------------------------------------------------------ actions
+    def action_retry_now(self) -> None:
+        """The status bar's "retry now": reconnect at once instead of after the wait."""
+        self.client.retry_now()
+
     def action_help(self) -> None:
         self.push_screen(HelpScreen())
 
@@ -259,6 +304,7 @@ class RoostApp(App[None]):
         yield SystemCommand("Files", "Your workspace: sync, history, sharing", self._mode("files"))
         yield SystemCommand("Explore", "Search, trending, who to follow", self._mode("explore"))
         yield SystemCommand("Help", "Keys and how Roost works", self.action_help)
+        yield SystemCommand("Retry now", "Reconnect to the server now", self.action_retry_now)
         yield SystemCommand("Toggle theme", "Light or dark", self.action_toggle_dark)
         yield SystemCommand("Log out", "Revoke this device and forget it here", self.action_logout)
 

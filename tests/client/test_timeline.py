@@ -92,3 +92,21 @@ def test_a_pending_post_is_never_updated_by_another_posts_counts() -> None:
     t = Timeline()
     t.queued(post("local:1"), "client-a")
     assert t.updated(post("local:1", like_count=5)) == []
+
+
+def test_a_first_page_asked_before_a_live_post_does_not_take_it_out() -> None:
+    t = Timeline()
+    t.show_page(Page([post("1")], None), replace=True)
+    later = datetime(2026, 1, 2, tzinfo=UTC)
+    assert t.arrived(post("2", created_at=later))
+    t.show_page(Page([post("1")], None), replace=True)  # the slow answer of a reload
+    assert ids(t) == ["2", "1"]
+    t.show_page(Page([post("2", created_at=later), post("1")], None), replace=True)
+    assert ids(t) == ["2", "1"]
+
+
+def test_a_reload_after_an_unfollow_empties_what_was_paged_in() -> None:
+    t = Timeline()
+    t.show_page(Page([post("1"), post("0")], None), replace=True)
+    t.show_page(Page([], None), replace=True)
+    assert ids(t) == []

@@ -27,6 +27,11 @@ from tui.screens.thread import ThreadScreen
 from tui.widgets.posts import PostItem
 
 PAGE = 20
+EMPTY_HOME = (
+    "Nothing here yet: your timeline shows your posts and those of the people you follow.\n"
+    "Find people on Explore (F8): who to follow, trending tags, search; or run"
+    " `roost suggest` in a terminal. Write your first post above."
+)
 
 
 class HomeScreen(RoostScreen):
@@ -45,11 +50,13 @@ class HomeScreen(RoostScreen):
         self.model = Timeline()
         self._loading_more = False
         self._reply_to: Post | None = None
+        self._paged = False  # a page (cached or the server's) has been shown
 
     def compose_body(self) -> Iterable[Widget]:
         yield Input(placeholder="What's happening? (Enter posts; 280 characters)", id="compose",
                     max_length=280)  # fmt: skip
         yield Static(id="compose-note")
+        yield Static(id="home-empty")
         yield ListView(id="timeline")
 
     @property
@@ -89,6 +96,7 @@ class HomeScreen(RoostScreen):
 
     async def _show_page(self, page: Page, *, replace: bool) -> None:
         self.model.show_page(page, replace=replace)
+        self._paged = True
         await self._show_model(rebuild=replace)
 
     async def _show_model(self, *, rebuild: bool = False) -> None:
@@ -120,8 +128,15 @@ class HomeScreen(RoostScreen):
             if [_key(i) for i in self.timeline.query(PostItem)] != wanted:
                 await self._show_model(rebuild=True)  # an order the steps above cannot reach
                 return
+        self._show_empty_hint()
         if self.timeline.index is None and len(self.timeline):
             self.timeline.index = 0  # so the keys act on a post right away
+
+    def _show_empty_hint(self) -> None:
+        """An empty home says how to find people (once a page has said it is empty)."""
+        hint = self.query_one("#home-empty", Static)
+        hint.display = not self.model.entries and self._paged
+        hint.update(EMPTY_HOME)
 
     @on(ListView.Highlighted, "#timeline")
     def _near_the_end(self, event: ListView.Highlighted) -> None:
@@ -172,6 +187,7 @@ class HomeScreen(RoostScreen):
         event.input.value = ""
         self.publish(text, self._reply_to.id if self._reply_to else None)
         self._reply_to = None
+        self._note("")  # "replying to @alice" is done with
 
     @work(group="home-write")
     async def publish(self, text: str, reply_to: str | None) -> None:

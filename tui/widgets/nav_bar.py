@@ -12,12 +12,23 @@ from textual.widgets import Static
 SWITCH = "switch_mode('"
 
 
+BADGES = {"messages": "unread_messages", "notifications": "unread_alerts"}  # app reactives
+
+
 class NavBar(Static):
     def on_mount(self) -> None:
-        here = self.app.current_mode  # the mode this screen was shown in
+        self._here = self.app.current_mode  # the mode this screen was shown in
+        for name in BADGES.values():
+            if hasattr(self.app, name):
+                self.watch(self.app, name, self._draw, init=False)
+        self._draw()
+
+    def _draw(self, *_: object) -> None:
+        here = self._here
         items = []
         for key, mode, label in screens(self.app.BINDINGS):
-            text = f" [b]{key.upper()}[/b] {label} "
+            count: int = getattr(self.app, BADGES.get(mode, ""), 0) or 0
+            text = f" [b]{key.upper()}[/b] {label}{f' ({count})' if count else ''} "
             if mode == here:
                 items.append(f"[reverse]{text}[/]")
             else:
