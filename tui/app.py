@@ -176,12 +176,12 @@ class RoostApp(App[None]):
 
     async def _heard(self, event: ClientEvent) -> None:
         match event:
-            case LinkChanged(state=state, retry_in=delay):
+            case LinkChanged(state=state, retry_in=delay, replayed=replayed):
                 self._link_changed(State(state), delay)
+                if replayed:
+                    self._back_online()
             case WriteAcked():
                 self.call_later(self.refresh_outbox)
-            case LinkChanged(state="connected", replayed=True):
-                self._back_online()
             case NewMessage() | NewNotification() | ReceiptChanged():
                 self.refresh_unread()
         self.broadcast(ClientEventReceived(event))
