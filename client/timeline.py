@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import msgspec
 
-from protocol.social import Page, Post
+from protocol.social import Page, Post, Thread
 
 
 @dataclass(frozen=True)
@@ -135,3 +135,42 @@ def _keep_original(new: Post, old: Post) -> Post:
     if new.repost_of and new.original is None and old.original is not None:
         return msgspec.structs.replace(new, original=old.original)
     return new
+
+
+@dataclass(frozen=True)
+class ThreadRow:
+    post: Post
+    depth: int  # 0 for the post opened and the posts it answers; a reply one deeper than its
+    # parent
+    focus: bool = False  # the post the thread was opened on
+
+
+def thread_rows(thread: Thread) -> list[ThreadRow]:
+    """A thread as rows to draw: the posts it answers, the post, then each reply right under
+    what it answers (oldest first among siblings), indented one level deeper. A reply whose
+    parent is not in the thread (deleted, or hidden from the reader) hangs under the post."""
+    rows = [ThreadRow(p, 0) for p in thread.ancestors]
+    rows.append(ThreadRow(thread.post, 0, focus=True))
+    known = {thread.post.id} | {r.id for r in thread.replies}
+    children: dict[str, list[Post]] = {}
+    for reply in thread.replies:
+        parent = reply.reply_to if reply.reply_to in known else thread.post.id
+        children.setdefault(parent or thread.post.id, []).append(reply)
+    seen: set[str] = set()
+    # The replies reached from the post, then any that only reach each other (a cycle cannot
+    # come from the server, but every reply shows once and nothing loops on one).
+    for start in [thread.post.id, *(r.id for r in thread.replies)]:
+        if start == thread.post.id:
+            stack = [(p, 1) for p in reversed(children.get(start, []))]
+        elif start in seen:
+            continue
+        else:
+            stack = [(next(r for r in thread.replies if r.id == start), 1)]
+        while stack:
+            post, depth = stack.pop()
+            if post.id in seen:
+                continue
+            seen.add(post.id)
+            rows.append(ThreadRow(post, depth))
+            stack.extend((p, depth + 1) for p in reversed(children.get(post.id, [])))
+    return rows

@@ -19,6 +19,7 @@ from tests.tui.test_home import timeline_texts
 from tests.tui.test_messages import open_messages, shown, write
 from tui.app import RoostApp
 from tui.screens.home import HomeScreen
+from tui.screens.thread import ThreadItem, ThreadScreen
 from tui.widgets.nav_bar import NavBar
 from tui.widgets.posts import PostItem
 
@@ -164,3 +165,53 @@ async def test_an_empty_home_says_how_to_find_people(live: LiveServer, tmp_path:
         box.focus()
         await pilot.press("enter")
         await until(lambda: not hint.display, "hint gone once there is a post")
+
+
+async def test_the_thread_view_replies_likes_reposts_and_indents_replies(
+    live: LiveServer, tmp_path: Path
+) -> None:
+    alice_home = await registered_home(tmp_path, live.url, "alice", name="alice")
+    bob_home = await registered_home(tmp_path, live.url, "bob", name="bob")
+    async with RoostClient(bob_home) as bob:
+        await Social(bob).follow("alice")
+    async with RoostClient(alice_home) as alice:
+        root = (await Social(alice).post("the queen is laying")).result
+        assert root is not None
+        first = (await Social(alice).post("eggs everywhere", root.id)).result
+        assert first is not None
+        await Social(alice).post("(and larvae)", first.id)
+    app = RoostApp(bob_home, backoff=FAST)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await until(lambda: "the queen is laying" in timeline_texts(app), "alice's post")
+        timeline = app.screen.query_one("#timeline", ListView)
+        timeline.focus()
+        timeline.index = timeline_texts(app).index("the queen is laying")
+        await pilot.press("enter")
+        await until(lambda: isinstance(app.screen, ThreadScreen), "the thread")
+
+        def rows() -> list[tuple[str, int]]:
+            return [(i.post.text, i.depth) for i in app.screen.query(ThreadItem)]
+
+        await until(lambda: len(rows()) == 3, "the thread's posts")
+        assert rows() == [("the queen is laying", 0), ("eggs everywhere", 1), ("(and larvae)", 2)]
+
+        await pilot.press("l")
+        await until(lambda: app.screen.query(ThreadItem).first().post.liked, "liked")
+        await pilot.press("t")
+        await until(lambda: app.screen.query(ThreadItem).first().post.repost_count == 1, "repost")
+
+        app.screen.query_one("#thread-posts", ListView).index = 1
+        await pilot.press("r")
+        await pilot.press(*"so many")
+        await pilot.press("enter")
+        await until(lambda: ("so many", 2) in rows(), "my reply under the one it answers")
+        assert [t for t, _ in rows()].index("so many") == 3  # under "eggs everywhere"'s own
+        await pilot.press("escape")
+        await until(lambda: isinstance(app.screen, HomeScreen), "back home")
+        post = next(i.post for i in app.screen.query(PostItem) if i.post.text == root.text)
+        assert post.liked and post.like_count == 1  # the like shows on Home at once
+
+    async with RoostClient(alice_home) as alice:
+        thread = (await Social(alice).thread(root.id)).result
+    assert (thread.post.like_count, thread.post.repost_count) == (1, 1)
+    assert [(r.author, r.text) for r in thread.replies if r.author == "bob"] == [("bob", "so many")]

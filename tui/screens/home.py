@@ -247,7 +247,13 @@ class HomeScreen(RoostScreen):
     def action_open_thread(self) -> None:
         item = self._selected()
         if item is not None and not item.pending_client_id:
-            self.app.push_screen(ThreadScreen(item.post.repost_of or item.post.id))
+            self.app.push_screen(
+                ThreadScreen(item.post.repost_of or item.post.id, on_change=self._changed_in_thread)
+            )
+
+    def _changed_in_thread(self, post: Post) -> None:
+        if self.model.updated(post):  # a like in the thread shows here too, in place
+            self.call_later(self._show_model)
 
     @on(ListView.Selected, "#timeline")
     def _selected_row(self) -> None:
