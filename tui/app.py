@@ -36,6 +36,7 @@ from client.events import (
     WriteAcked,
 )
 from client.home import ClientHome
+from client.settings import load_settings, save_settings, settings_path, unknown_keys
 from protocol.chat import Message as ChatMessage
 from tui.messages import ClientEventReceived
 from tui.screens.confirm import ConfirmScreen
@@ -72,16 +73,16 @@ class RoostApp(App[None]):
     BINDINGS = [
         # Help, Quit and the screens are shown by the status bar and the nav bar (the
         # footer keeps its room for each screen's own keys).
-        Binding("f1,question_mark", "help", "Help", show=False),
-        Binding("f2", "switch_mode('home')", "Home", show=False),
-        Binding("f3", "switch_mode('notifications')", "Alerts", show=False),
-        Binding("f4", "switch_mode('profile')", "Profile", show=False),
-        Binding("f5", "switch_mode('devices')", "Devices", show=False),
-        Binding("f6", "switch_mode('messages')", "Messages", show=False),
-        Binding("f7", "switch_mode('files')", "Files", show=False),
-        Binding("f8", "switch_mode('explore')", "Explore", show=False),
-        Binding("ctrl+t", "toggle_dark", "Theme"),
-        Binding("ctrl+q", "quit", "Quit", priority=True, show=False),
+        Binding("f1,question_mark", "help", "Help", show=False, id="help"),
+        Binding("f2", "switch_mode('home')", "Home", show=False, id="home"),
+        Binding("f3", "switch_mode('notifications')", "Alerts", show=False, id="alerts"),
+        Binding("f4", "switch_mode('profile')", "Profile", show=False, id="profile"),
+        Binding("f5", "switch_mode('devices')", "Devices", show=False, id="devices"),
+        Binding("f6", "switch_mode('messages')", "Messages", show=False, id="messages"),
+        Binding("f7", "switch_mode('files')", "Files", show=False, id="files"),
+        Binding("f8", "switch_mode('explore')", "Explore", show=False, id="explore"),
+        Binding("ctrl+t", "toggle_dark", "Theme", id="theme"),
+        Binding("ctrl+q", "quit", "Quit", priority=True, show=False, id="quit"),
     ]
 
     link_state: reactive[str] = reactive("offline")
@@ -99,11 +100,44 @@ class RoostApp(App[None]):
         self._connect = connect
 
     async def on_mount(self) -> None:
+        self._apply_settings()
         await self.client.__aenter__()
         if self.home.account() is None:
             self.push_screen(LoginScreen(), self._signed_in)
         else:
             await self.start_session()
+
+    def _apply_settings(self) -> None:
+        """The theme and key choices saved in the client home; a change of theme (Ctrl+T,
+        the command palette) is saved from then on."""
+        settings, warning = load_settings(self.home)
+        warnings = [warning] if warning else []
+        if settings.theme is not None:
+            if settings.theme in self.available_themes:
+                self.theme = settings.theme
+            else:
+                warnings.append(f"{settings_path(self.home)}: no theme {settings.theme!r}")
+        if settings.keys:
+            ids = {b.id for b in self.BINDINGS if isinstance(b, Binding) and b.id}
+            if unknown := unknown_keys(settings, ids):
+                warnings.append(
+                    f"{settings_path(self.home)}: no key action {', '.join(unknown)}"
+                    f" (known: {', '.join(sorted(ids))})"
+                )
+            self.set_keymap({k: v for k, v in settings.keys.items() if k in ids})
+        for text in warnings:
+            self.notify(text, severity="warning", timeout=10)
+        self.watch(self, "theme", self._save_theme, init=False)
+
+    def _save_theme(self, theme: str) -> None:
+        settings, warning = load_settings(self.home)
+        if warning is not None:
+            return  # a file someone must fix is not overwritten
+        settings.theme = theme
+        try:
+            save_settings(self.home, settings)
+        except OSError as exc:
+            self.notify(f"cannot save the theme: {exc.strerror}", severity="warning")
 
     async def on_unmount(self) -> None:
         await self.client.close()
