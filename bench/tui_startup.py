@@ -30,11 +30,22 @@ from client.home import ClientHome
 from tui.app import RoostApp
 from tui.screens.home import HomeScreen
 
+def painted(app):
+    app.call_after_refresh(lambda: (print(time.time(), flush=True), app.exit()))
+
+# The cached page is either in Home's first layout (composed with the screen) or shown by a
+# later `_show_page`: whichever paints the posts first.
+original_mount = HomeScreen.on_mount
+def on_mount(self):
+    original_mount(self)
+    if self.model.entries:
+        painted(self.app)
+HomeScreen.on_mount = on_mount
 original = HomeScreen._show_page
 async def show(self, page, **kw):
     await original(self, page, **kw)
     if page.posts:
-        self.app.call_after_refresh(lambda: (print(time.time(), flush=True), self.app.exit()))
+        painted(self.app)
 HomeScreen._show_page = show
 RoostApp(ClientHome(Path({home!r})), connect=False).run(headless=True, size=(120, 40))
 """

@@ -12,11 +12,13 @@ import logging
 import ssl
 from collections.abc import Awaitable, Callable
 from http import HTTPStatus
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
-from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus, InvalidURI
+# websockets is imported where a connection opens or reads (a tenth of a second at start-up,
+# which the terminal app spends painting its cache first: bench/tui_startup.py).
+if TYPE_CHECKING:
+    from websockets.asyncio.client import ClientConnection
 
 from client.backoff import Backoff
 from client.errors import (
@@ -80,6 +82,9 @@ class Connection:
 
     async def open(self) -> None:
         """Connect once; Unreachable or AuthRejected on failure."""
+        from websockets.asyncio.client import connect
+        from websockets.exceptions import InvalidHandshake, InvalidStatus, InvalidURI
+
         headers = {"Authorization": f"Bearer {self._token}"} if self._token else None
         try:
             self._ws = await connect(
@@ -157,6 +162,8 @@ class Connection:
     async def _exchange(
         self, ws: ClientConnection, request_id: int, frame: bytes, what: str
     ) -> Reply | bytes:
+        from websockets.exceptions import ConnectionClosed
+
         future: asyncio.Future[Reply | bytes] = asyncio.get_running_loop().create_future()
         self._pending[request_id] = future
         try:
@@ -233,6 +240,8 @@ class Connection:
 
     # ------------------------------------------------------------------------------------
     async def _read_forever(self, ws: ClientConnection) -> None:
+        from websockets.exceptions import ConnectionClosed
+
         try:
             async for frame in ws:
                 if isinstance(frame, bytes) and frame[:1] != b"{":

@@ -9,8 +9,10 @@ link changes) to the screens that listen, and keeps the status bar's state (`lin
 from __future__ import annotations
 
 import asyncio
+import importlib
+import sys
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from textual import work
@@ -38,17 +40,10 @@ from client.events import (
 from client.home import ClientHome
 from client.settings import load_settings, save_settings, settings_path, unknown_keys
 from protocol.chat import Message as ChatMessage
+from protocol.social import Page
 from tui.messages import ClientEventReceived
-from tui.screens.confirm import ConfirmScreen
-from tui.screens.devices import DevicesScreen
-from tui.screens.explore import ExploreScreen
-from tui.screens.files import FilesScreen
-from tui.screens.help import HelpScreen
+from tui.screens.home import PAGE as HOME_PAGE
 from tui.screens.home import HomeScreen
-from tui.screens.login import LoginScreen
-from tui.screens.messages import MessagesScreen
-from tui.screens.notifications import NotificationsScreen
-from tui.screens.profile import ProfileScreen
 
 LINK_LABELS = {
     State.CONNECTING: "connecting",
@@ -58,17 +53,38 @@ LINK_LABELS = {
 }
 
 
+def _later(module: str, name: str) -> Callable[[], Screen[Any]]:
+    """A mode's screen, its module imported when the mode is first shown: the cached
+    timeline paints without waiting for Files, Explore or Messages to load (bench/tui_startup.py)."""
+
+    def make() -> Screen[Any]:
+        screen: Screen[Any] = getattr(importlib.import_module(module), name)()
+        return screen
+
+    return make
+
+
+def _screen(module: str, name: str, *args: Any) -> Any:
+    """An instance of a dialog or screen whose module is imported on first use."""
+    return getattr(importlib.import_module(module), name)(*args)
+
+
+# The modes whose screens ask the server again once the link is back (Messages and Files
+# catch up on their own).
+RELOADED_WHEN_ONLINE = ("home", "notifications", "explore", "devices")
+
+
 class RoostApp(App[None]):
     CSS_PATH = "roost.tcss"
     TITLE = "Roost"
     MODES = {
         "home": HomeScreen,
-        "notifications": NotificationsScreen,
-        "profile": ProfileScreen,
-        "devices": DevicesScreen,
-        "messages": MessagesScreen,
-        "files": FilesScreen,
-        "explore": ExploreScreen,
+        "notifications": _later("tui.screens.notifications", "NotificationsScreen"),
+        "profile": _later("tui.screens.profile", "ProfileScreen"),
+        "devices": _later("tui.screens.devices", "DevicesScreen"),
+        "messages": _later("tui.screens.messages", "MessagesScreen"),
+        "files": _later("tui.screens.files", "FilesScreen"),
+        "explore": _later("tui.screens.explore", "ExploreScreen"),
     }
     BINDINGS = [
         # Help, Quit and the screens are shown by the status bar and the nav bar (the
@@ -96,6 +112,7 @@ class RoostApp(App[None]):
         self.home = home
         self.client = RoostClient(home, open_timeout=3.0)
         self.listeners: set[Widget] = set()  # screens that hear the client's events
+        self.first_home_page: Page | None = None  # the cached timeline, for Home's first paint
         self._backoff = backoff
         self._connect = connect
 
@@ -103,7 +120,7 @@ class RoostApp(App[None]):
         self._apply_settings()
         await self.client.__aenter__()
         if self.home.account() is None:
-            self.push_screen(LoginScreen(), self._signed_in)
+            self.push_screen(_screen("tui.screens.login", "LoginScreen"), self._signed_in)
         else:
             await self.start_session()
 
@@ -145,6 +162,10 @@ class RoostApp(App[None]):
     async def start_session(self) -> None:
         account = self.home.require_account()
         self.sub_title = clean(f"@{account.username} on {account.server}")
+        try:  # read before Home is made, so its first layout already holds the posts
+            self.first_home_page = await self.client.social.cached_home(HOME_PAGE)
+        except ClientError:
+            self.first_home_page = None
         await self.switch_mode("home")
         await self.refresh_outbox()
         self.refresh_unread()
@@ -164,7 +185,7 @@ class RoostApp(App[None]):
         self.client = RoostClient(self.home, open_timeout=3.0)
         await self.client.__aenter__()
         self.link_state = "offline"
-        self.push_screen(LoginScreen(), self._signed_in)
+        self.push_screen(_screen("tui.screens.login", "LoginScreen"), self._signed_in)
 
     # ------------------------------------------------------------------ connection
     @work(exclusive=True, group="link")
@@ -189,7 +210,8 @@ class RoostApp(App[None]):
             if queued:
                 question += f" {queued} queued write(s) will be discarded."
             # Nothing is deleted without a yes: another device may still need this home's data.
-            self.push_screen(ConfirmScreen(question, "Log out"), self._refused_answer)
+            confirm = _screen("tui.screens.confirm", "ConfirmScreen", question, "Log out")
+            self.push_screen(confirm, self._refused_answer)
         finally:
             stream.close()
             if hearing.done() and not hearing.cancelled() and (error := hearing.exception()):
@@ -237,11 +259,11 @@ class RoostApp(App[None]):
         (or could not show) is asked for again, without waiting for Ctrl+R. Messages and
         Files catch up on their own."""
         self.refresh_unread()
-        for listener in tuple(self.listeners):
-            if isinstance(listener, HomeScreen | NotificationsScreen | ExploreScreen):
-                listener.action_reload()
-            elif isinstance(listener, DevicesScreen):
-                listener.action_reload()  # a separate arm: mypy reads one union per isinstance
+        for mode in RELOADED_WHEN_ONLINE:
+            for screen in self._screen_stacks.get(mode, [])[:1]:
+                reload = getattr(screen, "action_reload", None)
+                if screen in self.listeners and reload is not None:
+                    reload()
 
     @work(exclusive=True, group="unread")
     async def refresh_unread(self) -> None:
@@ -260,7 +282,10 @@ class RoostApp(App[None]):
             pass
 
     def _messages_screen_listening(self) -> bool:
-        return any(isinstance(listener, MessagesScreen) for listener in self.listeners)
+        messages = sys.modules.get("tui.screens.messages")  # not yet imported: not listening
+        return messages is not None and any(
+            isinstance(listener, messages.MessagesScreen) for listener in self.listeners
+        )
 
     async def _alert_direct_message(self, message: ChatMessage) -> None:
         account = self.home.account()
@@ -315,7 +340,7 @@ class RoostApp(App[None]):
         self.client.retry_now()
 
     def action_help(self) -> None:
-        self.push_screen(HelpScreen())
+        self.push_screen(_screen("tui.screens.help", "HelpScreen"))
 
     @work(exclusive=True, group="logout")
     async def action_logout(self) -> None:
