@@ -4,7 +4,10 @@ reply's parent count and label, the empty home's hint."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
+
+import pytest
 
 from textual.widgets import Input, ListView, Static
 
@@ -20,7 +23,7 @@ from tests.tui.test_messages import open_messages, shown, write
 from tui.app import RoostApp
 from tui.screens.home import HomeScreen
 from tui.screens.thread import ThreadItem, ThreadScreen
-from tui.widgets.nav_bar import NavBar
+from tui.widgets.nav_bar import NavBar, badge, nav_items
 from tui.widgets.posts import PostItem
 
 SLOW = Backoff(base=60.0, cap=60.0)  # only "retry now" reconnects within a test
@@ -68,7 +71,7 @@ async def test_receipts_turn_to_read_live_and_reading_while_open_leaves_nothing_
         async with RoostClient(alice_home) as check:
             listed = (await check.chat.conversations()).result
         assert [c.unread for c in listed] == [0]
-        assert "Messages (" not in nav_text(app)
+        assert not re.search(r"Messages \d", nav_text(app))
 
 
 async def test_unread_messages_and_alerts_show_in_the_nav_bar_on_every_screen(
@@ -79,20 +82,20 @@ async def test_unread_messages_and_alerts_show_in_the_nav_bar_on_every_screen(
     app = RoostApp(bob_home, backoff=FAST)
     async with app.run_test(size=(120, 40)) as pilot, RoostClient(alice_home) as alice:
         await until(lambda: app.link_state == "connected", "connected")
-        assert "(" not in nav_text(app)
+        assert not re.search(r"(Messages|Alerts) \d", nav_text(app))
         await alice.chat.send("@bob", "psst")
         await Social(alice).post("hello @bob")
-        await until(lambda: "Messages (1)" in nav_text(app), "messages badge")
-        await until(lambda: "Alerts (1)" in nav_text(app), "alerts badge")
+        await until(lambda: "Messages 1" in nav_text(app), "messages badge")
+        await until(lambda: "Alerts 1" in nav_text(app), "alerts badge")
         await pilot.press("f5")
         await until(lambda: app.current_mode == "devices", "devices")
-        await until(lambda: "Messages (1)" in nav_text(app), "the badge on another screen")
+        await until(lambda: "Messages 1" in nav_text(app), "the badge on another screen")
 
         await open_messages(app, pilot)
         app.screen.query_one("#conversations", ListView).focus()
         await pilot.press("enter")
-        await until(lambda: "Messages (" not in nav_text(app), "read: the badge goes")
-        assert "Alerts (1)" in nav_text(app)
+        await until(lambda: not re.search(r"Messages \d", nav_text(app)), "read: badge gone")
+        assert "Alerts 1" in nav_text(app)
 
 
 async def test_an_app_started_offline_catches_up_when_the_server_comes(
@@ -215,3 +218,15 @@ async def test_the_thread_view_replies_likes_reposts_and_indents_replies(
         thread = (await Social(alice).thread(root.id)).result
     assert (thread.post.like_count, thread.post.repost_count) == (1, 1)
     assert [(r.author, r.text) for r in thread.replies if r.author == "bob"] == [("bob", "so many")]
+
+
+@pytest.mark.parametrize("messages,alerts", [(0, 0), (1, 1), (12, 7), (250, 1000)])
+def test_the_nav_line_with_unread_counts_fits_80_columns(messages: int, alerts: int) -> None:
+    counts = {"messages": messages, "notifications": alerts}
+    items = nav_items(RoostApp.BINDINGS, counts)
+    if sum(len(plain) for _, plain, _ in items) > 80:
+        items = nav_items(RoostApp.BINDINGS, counts, gap="")
+    line = "".join(plain for _, plain, _ in items)
+    assert len(line) <= 80 and "F8 Explore" in line
+    if messages:
+        assert f"Messages {badge(messages)}" in line
