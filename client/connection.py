@@ -15,6 +15,7 @@ from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 
 import msgspec
+
 # websockets is imported where a connection opens or reads (a tenth of a second at start-up,
 # which the terminal app spends painting its cache first: bench/tui_startup.py).
 if TYPE_CHECKING:

@@ -55,7 +55,8 @@ LINK_LABELS = {
 
 def _later(module: str, name: str) -> Callable[[], Screen[Any]]:
     """A mode's screen, its module imported when the mode is first shown: the cached
-    timeline paints without waiting for Files, Explore or Messages to load (bench/tui_startup.py)."""
+    timeline paints without waiting for Files, Explore or Messages to load
+    (bench/tui_startup.py)."""
 
     def make() -> Screen[Any]:
         screen: Screen[Any] = getattr(importlib.import_module(module), name)()

@@ -8,7 +8,6 @@ import re
 from pathlib import Path
 
 import pytest
-
 from textual.widgets import Input, ListView, Static
 
 from client.backoff import Backoff

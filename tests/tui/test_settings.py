@@ -28,7 +28,9 @@ async def test_the_theme_chosen_is_there_next_time(live: LiveServer, tmp_path: P
 
 async def test_key_choices_are_used_and_bad_ones_named(live: LiveServer, tmp_path: Path) -> None:
     home = await registered_home(tmp_path, live.url, "erin")
-    save_settings(home, Settings(theme="no-such-theme", keys={"messages": "ctrl+g", "mesages": "x"}))
+    save_settings(
+        home, Settings(theme="no-such-theme", keys={"messages": "ctrl+g", "mesages": "x"})
+    )
     app = RoostApp(home, backoff=FAST)
     async with app.run_test(size=(120, 40)) as pilot:
         said = [n.message for n in app._notifications]

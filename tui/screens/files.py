@@ -29,6 +29,7 @@ from client.events import (
     WriteAcked,
 )
 from client.files import locate_in
+from client.sync import status as sync_status
 from client.sync.engine import (
     PassReport,
     PathState,
@@ -36,7 +37,6 @@ from client.sync.engine import (
     mounted_aside_note,
     restored_note,
 )
-from client.sync import status as sync_status
 from client.sync.watch import run_forever
 from client.workspace_folder import make_workspace_folder
 from protocol import files as wire
@@ -276,8 +276,8 @@ class FilesScreen(RoostScreen):
                 last = None  # a pass over the folder bound before
             last_line = last_pass_line(last, pending)
             self._hint(
-                f"{last_line}h: history and restore · m: share a top-level folder · d: deleted files"
-                " · w: another folder"
+                f"{last_line}h: history and restore · m: share a top-level folder"
+                " · d: deleted files · w: another folder"
             )
 
     @on(Tree.NodeHighlighted, "#files-tree")

@@ -55,8 +55,11 @@ class ThreadScreen(ModalScreen[None]):
         box = Vertical(
             Static("loading…", id="thread-note"),
             ListView(id="thread-posts"),
-            Input(placeholder="Your reply (Enter sends, Esc cancels)", id="thread-reply",
-                  max_length=280),  # fmt: skip
+            Input(
+                placeholder="Your reply (Enter sends, Esc cancels)",
+                id="thread-reply",
+                max_length=280,
+            ),
             id="thread-box",
         )
         box.border_subtitle = HINT  # a modal has no footer

@@ -26,13 +26,13 @@ class NavBar(Static):
     def on_resize(self) -> None:
         self._draw()
 
-    def _draw(self, *_: object) -> None:
+    def _draw(self, *_args: object) -> None:
         shown = nav_items(self.app.BINDINGS, self._counts())
         width = self.size.width or self.app.size.width
-        if sum(len(plain) for _, plain, _ in shown) > width:
+        if sum(len(plain) for _mode, plain, _markup in shown) > width:
             shown = nav_items(self.app.BINDINGS, self._counts(), gap="")  # unread counts fit
         items = []
-        for mode, _, markup in shown:
+        for mode, _plain, markup in shown:
             if mode == self._here:
                 items.append(f"[reverse]{markup}[/]")
             else:
