@@ -229,3 +229,26 @@ def test_the_nav_line_with_unread_counts_fits_80_columns(messages: int, alerts: 
     assert len(line) <= 80 and "F8 Explore" in line
     if messages:
         assert f"Messages {badge(messages)}" in line
+
+
+async def test_a_cached_page_paints_first_then_the_rest_follows(tmp_path: Path) -> None:
+    """Offline, the first screenful is in Home's first layout and the rest of the cached
+    page follows it, every post once and in order."""
+    from datetime import UTC, datetime
+
+    import msgspec
+
+    from client.home import Account, ClientHome
+    from protocol.social import Page, Post
+
+    home = ClientHome(tmp_path / "cached")
+    home.save(Account("ws://127.0.0.1:9", "1", "alice", "2", "laptop"), "token")
+    now = datetime.now(UTC)
+    posts = [Post(str(100 - i), "bob", f"cached post {i}", now) for i in range(20)]
+    async with RoostClient(home) as client:
+        await client.cache.put("timeline.home", "alice:20:", msgspec.json.encode(Page(posts, None)))
+    app = RoostApp(home, connect=False)
+    async with app.run_test(size=(120, 40)):
+        await until(lambda: len(timeline_texts(app)) == 20, "the whole cached page")
+        assert timeline_texts(app) == [p.text for p in posts]
+        await until(lambda: "offline" in home_note(app), "offline note")

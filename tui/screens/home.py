@@ -5,6 +5,7 @@ this screen's writes; `_show_model` makes the list show it."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
@@ -25,6 +26,7 @@ from tui.screens.base import RoostScreen
 from tui.widgets.posts import PostItem
 
 PAGE = 20
+FIRST_PAINT_ROWS = 12  # posts in the first layout: more than a 60-row terminal shows
 EMPTY_HOME = (
     "Nothing here yet: your timeline shows your posts and those of the people you follow.\n"
     "Find people on Explore (F8): who to follow, trending tags, search; or run"
@@ -49,6 +51,7 @@ class HomeScreen(RoostScreen):
         self._loading_more = False
         self._reply_to: Post | None = None
         self._paged = False  # a page (cached or the server's) has been shown
+        self._drawing = asyncio.Lock()
 
     def compose_body(self) -> Iterable[Widget]:
         yield Input(placeholder="What's happening? (Enter posts; 280 characters)", id="compose",
@@ -61,7 +64,9 @@ class HomeScreen(RoostScreen):
         if first is not None:
             self.model.show_page(first, replace=True)
             self._paged = True
-        yield ListView(*(_item(e) for e in self.model.entries), id="timeline")
+        # Only what a tall terminal shows goes into the first layout; the rest follows it.
+        first_rows = self.model.entries[:FIRST_PAINT_ROWS]
+        yield ListView(*(_item(e) for e in first_rows), id="timeline")
 
     @property
     def social(self) -> Social:
@@ -76,6 +81,8 @@ class HomeScreen(RoostScreen):
         self.timeline.focus()
         if len(self.timeline):
             self.timeline.index = 0  # so the keys act on a post right away
+        if len(self.timeline) < len(self.model.entries):
+            self.call_after_refresh(self._show_model)  # the posts below the first screenful
         self.load()
 
     # ------------------------------------------------------------------ reading
@@ -108,7 +115,12 @@ class HomeScreen(RoostScreen):
 
     async def _show_model(self, *, rebuild: bool = False) -> None:
         """Make the list show the model: new entries on top or at the end, gone ones out,
-        changed ones redrawn in place (the highlighted row stays where it is)."""
+        changed ones redrawn in place (the highlighted row stays where it is). One at a
+        time: two passes over the same rows at once would each add what is missing."""
+        async with self._drawing:
+            await self._draw_model(rebuild=rebuild)
+
+    async def _draw_model(self, *, rebuild: bool) -> None:
         entries = self.model.entries
         items = list(self.timeline.query(PostItem))
         keys = [_key(i) for i in items]
@@ -133,7 +145,7 @@ class HomeScreen(RoostScreen):
                 if entry is not None and entry.post is not item.post:
                     item.update_post(entry.post)
             if [_key(i) for i in self.timeline.query(PostItem)] != wanted:
-                await self._show_model(rebuild=True)  # an order the steps above cannot reach
+                await self._draw_model(rebuild=True)  # an order the steps above cannot reach
                 return
         self._show_empty_hint()
         if self.timeline.index is None and len(self.timeline):
