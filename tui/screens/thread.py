@@ -86,7 +86,7 @@ class ThreadScreen(ModalScreen[None]):
         self.load()
 
     @work(exclusive=True, group="thread-load")
-    async def load(self) -> None:
+    async def load(self, *, after_write: bool = False) -> None:
         try:
             answer = await self.social.thread(self._post_id)
         except ClientError as exc:
@@ -100,6 +100,9 @@ class ThreadScreen(ModalScreen[None]):
         wanted = keep.post.id if keep is not None else self._post_id
         self.posts.index = ids.index(wanted) if wanted in ids else 0
         self._note("(offline copy)" if answer.offline else "")
+        if after_write and self._on_change is not None:
+            for row in rows:  # a reply's or repost's new counts, for the screen beneath
+                self._on_change(row.post)
 
     def _note(self, text: str) -> None:
         self.query_one("#thread-note", Static).update(safe_text(text))
@@ -160,7 +163,7 @@ class ThreadScreen(ModalScreen[None]):
         if written.queued:
             self.notify("reply queued: sent when the server is back")
             return
-        self.load()  # the reply under its parent, the counts raised
+        self.load(after_write=True)  # the reply under its parent, the counts raised
 
     def action_like(self) -> None:
         post = self._acted_on()
@@ -197,7 +200,7 @@ class ThreadScreen(ModalScreen[None]):
             self.notify("repost queued: sent when the server is back")
             return
         self.notify(f"reposted @{post.author}'s post")
-        self.load()  # the repost count
+        self.load(after_write=True)  # the repost count
 
     def _changed(self, post: Post) -> None:
         """A post's new counts: in place here, and for the screen that opened the thread."""
