@@ -239,8 +239,10 @@ class RoostApp(App[None]):
                     self._back_online()
             case WriteAcked():
                 self.call_later(self.refresh_outbox)
-            case NewMessage() | NewNotification() | ReceiptChanged():
+            case NewMessage() | NewNotification():
                 self.refresh_unread()
+            case ReceiptChanged(receipt=receipt) if receipt.user == self._me():
+                self.refresh_unread()  # read on another device
         self.broadcast(ClientEventReceived(event))
         match event:
             case NewNotification(notification=note) if self.current_mode != "notifications":
@@ -254,6 +256,10 @@ class RoostApp(App[None]):
         self.link_state = LINK_LABELS[state]
         if state is State.CONNECTED:
             self.call_later(self.refresh_outbox)
+
+    def _me(self) -> str | None:
+        account = self.home.account()
+        return account.username if account is not None else None
 
     def _back_online(self) -> None:
         """The link is up and the outbox replayed: what each screen showed from the cache

@@ -213,6 +213,7 @@ async def test_the_thread_view_replies_likes_reposts_and_indents_replies(
         post = next(i.post for i in app.screen.query(PostItem) if i.post.text == root.text)
         assert post.liked and post.like_count == 1  # the like shows on Home at once
         assert post.repost_count == 1
+        assert "so many" in timeline_texts(app)  # the reply written there, here too
 
     async with RoostClient(alice_home) as alice:
         thread = (await Social(alice).thread(root.id)).result

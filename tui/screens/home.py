@@ -272,8 +272,9 @@ class HomeScreen(RoostScreen):
                 ThreadScreen(item.post.repost_of or item.post.id, on_change=self._changed_in_thread)
             )
 
-    def _changed_in_thread(self, post: Post) -> None:
-        if self.model.updated(post):  # a like in the thread shows here too, in place
+    def _changed_in_thread(self, post: Post, new: bool) -> None:
+        """A like in the thread shows here too, in place; a reply written there, on top."""
+        if self.model.arrived(post) if new else self.model.updated(post):
             self.call_later(self._show_model)
 
     @on(ListView.Selected, "#timeline")

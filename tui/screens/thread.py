@@ -1,8 +1,8 @@
 """A post with the posts it answers and its replies, each reply indented under what it answers
 (client.timeline.thread_rows); the highlighted post can be replied to, liked and reposted.
 
-`on_change`, when given, hears each post whose counts changed here, so the screen that
-opened the thread shows them too when it comes back."""
+`on_change`, when given, hears each post whose counts changed here (and, with `new` true,
+a reply written here), so the screen that opened the thread shows them too."""
 
 from __future__ import annotations
 
@@ -45,7 +45,9 @@ class ThreadScreen(ModalScreen[None]):
         Binding("t", "repost", "Repost"),
     ]
 
-    def __init__(self, post_id: str, on_change: Callable[[Post], object] | None = None) -> None:
+    def __init__(
+        self, post_id: str, on_change: Callable[[Post, bool], object] | None = None
+    ) -> None:
         super().__init__()
         self._post_id = post_id
         self._on_change = on_change
@@ -102,7 +104,7 @@ class ThreadScreen(ModalScreen[None]):
         self._note("(offline copy)" if answer.offline else "")
         if after_write and self._on_change is not None:
             for row in rows:  # a reply's or repost's new counts, for the screen beneath
-                self._on_change(row.post)
+                self._on_change(row.post, False)
 
     def _note(self, text: str) -> None:
         self.query_one("#thread-note", Static).update(safe_text(text))
@@ -160,9 +162,11 @@ class ThreadScreen(ModalScreen[None]):
             self._note(exc.message)  # the text stays
             return
         self._end_reply()
-        if written.queued:
+        if written.queued or written.result is None:
             self.notify("reply queued: sent when the server is back")
             return
+        if self._on_change is not None:
+            self._on_change(written.result, True)
         self.load(after_write=True)  # the reply under its parent, the counts raised
 
     def action_like(self) -> None:
@@ -208,7 +212,7 @@ class ThreadScreen(ModalScreen[None]):
             if item.post.id == post.id:
                 item.update_post(post)
         if self._on_change is not None:
-            self._on_change(post)
+            self._on_change(post, False)
 
     def action_open_author(self) -> None:
         from tui.app import RoostApp
