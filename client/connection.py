@@ -5,17 +5,21 @@ and (optionally) staying connected with exponential backoff and jitter.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import enum
 import itertools
 import logging
 import ssl
 from collections.abc import Awaitable, Callable
 from http import HTTPStatus
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
-from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus, InvalidURI
+
+# websockets is imported where a connection opens or reads (a tenth of a second at start-up,
+# which the terminal app spends painting its cache first: bench/tui_startup.py).
+if TYPE_CHECKING:
+    from websockets.asyncio.client import ClientConnection
 
 from client.backoff import Backoff
 from client.errors import (
@@ -71,6 +75,7 @@ class Connection:
         self.dropped_events = 0
         self.close_reason: str | None = None
         self._stopped = False
+        self._retry_now = asyncio.Event()  # cuts a reconnect's wait short (a person asked)
 
     @property
     def connected(self) -> bool:
@@ -78,6 +83,9 @@ class Connection:
 
     async def open(self) -> None:
         """Connect once; Unreachable or AuthRejected on failure."""
+        from websockets.asyncio.client import connect
+        from websockets.exceptions import InvalidHandshake, InvalidStatus, InvalidURI
+
         headers = {"Authorization": f"Bearer {self._token}"} if self._token else None
         try:
             self._ws = await connect(
@@ -155,6 +163,8 @@ class Connection:
     async def _exchange(
         self, ws: ClientConnection, request_id: int, frame: bytes, what: str
     ) -> Reply | bytes:
+        from websockets.exceptions import ConnectionClosed
+
         future: asyncio.Future[Reply | bytes] = asyncio.get_running_loop().create_future()
         self._pending[request_id] = future
         try:
@@ -190,6 +200,10 @@ class Connection:
         if self._reader is not None:
             await asyncio.gather(self._reader, return_exceptions=True)
 
+    def retry_now(self) -> None:
+        """Under keep_connected(): try again at once instead of after the backoff's delay."""
+        self._retry_now.set()
+
     async def keep_connected(
         self,
         on_connect: Callable[[Connection], Awaitable[None]] | None = None,
@@ -220,11 +234,15 @@ class Connection:
                 break  # type: ignore[unreachable]  # stop() may run during the awaits above
             delay = backoff.next_delay()
             notify(State.RECONNECTING, delay)
-            await asyncio.sleep(delay)
+            self._retry_now.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._retry_now.wait(), delay)
         notify(State.CLOSED, 0.0)
 
     # ------------------------------------------------------------------------------------
     async def _read_forever(self, ws: ClientConnection) -> None:
+        from websockets.exceptions import ConnectionClosed
+
         try:
             async for frame in ws:
                 if isinstance(frame, bytes) and frame[:1] != b"{":

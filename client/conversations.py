@@ -23,6 +23,12 @@ def same_target(a: str, b: str) -> bool:
     return a.lower() == b.lower()
 
 
+def needs_read(conversation: wire.Conversation) -> bool:
+    """Whether reading it must tell the server: unread messages, or messages that arrived
+    while it was open (not counted unread here, but past the server's read mark)."""
+    return conversation.unread > 0 or conversation.last_seq > conversation.read_seq
+
+
 class Arrival(enum.Enum):
     """What a message that arrived did to the list."""
 

@@ -296,6 +296,11 @@ class RoostClient:
             self._staying = False
             self._replayed_all.clear()
 
+    def retry_now(self) -> None:
+        """Under stay_connected(), while reconnecting: try again at once."""
+        if self._staying and self._conn is not None:
+            self._conn.retry_now()
+
     async def wait_replayed(self) -> None:
         """Under stay_connected(): until the link is up and the outbox replayed, so reads and
         writes go to the server (the link reports "connected" before the replay ends)."""

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import msgspec
 
-from protocol.social import Page, Post
+from protocol.social import Page, Post, Thread
 
 
 @dataclass(frozen=True)
@@ -34,6 +34,7 @@ class Entry:
 class Timeline:
     entries: list[Entry] = field(default_factory=list)
     next_before: str | None = None  # the cursor of the next older page; None at the end
+    _live: set[str] = field(default_factory=set)  # ids arrived live since the last first page
 
     @property
     def posts(self) -> list[Post]:
@@ -45,9 +46,25 @@ class Timeline:
     # ------------------------------------------------------------------ pages
     def show_page(self, page: Page, *, replace: bool) -> None:
         """The first page (replace: what was shown goes, pending posts stay on top) or the
-        next older one (appended, without repeating a post already shown)."""
+        next older one (appended, without repeating a post already shown).
+
+        A first page may have been asked for before a post arrived live: a post that arrived
+        since the last first page and is newer than all of this one stays on top (without
+        this, a slow answer took a live post out from under the person acting on it)."""
         if replace:
-            self.entries = [e for e in self.entries if e.pending_client_id]
+            newest = max((p.created_at for p in page.posts), default=None)
+            in_page = {p.id for p in page.posts}
+            self.entries = [
+                e
+                for e in self.entries
+                if e.pending_client_id
+                or (
+                    e.post.id in self._live
+                    and e.post.id not in in_page
+                    and (newest is None or e.post.created_at > newest)
+                )
+            ]
+            self._live = set()
         shown = {e.post.id for e in self.entries if not e.pending_client_id}
         self.entries += [Entry(p) for p in page.posts if p.id not in shown]
         self.next_before = page.next_before
@@ -59,6 +76,7 @@ class Timeline:
         if self.find(post.id) is not None:
             return False
         self.entries.insert(0, Entry(post))
+        self._live.add(post.id)
         if post.reply_to is not None:
             parent = self._post(post.reply_to)
             if parent is not None:
@@ -117,3 +135,42 @@ def _keep_original(new: Post, old: Post) -> Post:
     if new.repost_of and new.original is None and old.original is not None:
         return msgspec.structs.replace(new, original=old.original)
     return new
+
+
+@dataclass(frozen=True)
+class ThreadRow:
+    post: Post
+    depth: int  # 0 for the post opened and the posts it answers; a reply one deeper than its
+    # parent
+    focus: bool = False  # the post the thread was opened on
+
+
+def thread_rows(thread: Thread) -> list[ThreadRow]:
+    """A thread as rows to draw: the posts it answers, the post, then each reply right under
+    what it answers (oldest first among siblings), indented one level deeper. A reply whose
+    parent is not in the thread (deleted, or hidden from the reader) hangs under the post."""
+    rows = [ThreadRow(p, 0) for p in thread.ancestors]
+    rows.append(ThreadRow(thread.post, 0, focus=True))
+    known = {thread.post.id} | {r.id for r in thread.replies}
+    children: dict[str, list[Post]] = {}
+    for reply in thread.replies:
+        parent = reply.reply_to if reply.reply_to in known else thread.post.id
+        children.setdefault(parent or thread.post.id, []).append(reply)
+    seen: set[str] = set()
+    # The replies reached from the post, then any that only reach each other (a cycle cannot
+    # come from the server, but every reply shows once and nothing loops on one).
+    for start in [thread.post.id, *(r.id for r in thread.replies)]:
+        if start == thread.post.id:
+            stack = [(p, 1) for p in reversed(children.get(start, []))]
+        elif start in seen:
+            continue
+        else:
+            stack = [(next(r for r in thread.replies if r.id == start), 1)]
+        while stack:
+            post, depth = stack.pop()
+            if post.id in seen:
+                continue
+            seen.add(post.id)
+            rows.append(ThreadRow(post, depth))
+            stack.extend((p, depth + 1) for p in reversed(children.get(post.id, [])))
+    return rows

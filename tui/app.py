@@ -9,8 +9,10 @@ link changes) to the screens that listen, and keeps the status bar's state (`lin
 from __future__ import annotations
 
 import asyncio
+import importlib
+import sys
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from textual import work
@@ -27,21 +29,22 @@ from client.core import RoostClient
 from client.display import alert_text, clean
 from client.errors import AccountDisabled, AuthRejected, ClientError
 from client.event_bus import EventStream
-from client.events import ClientEvent, LinkChanged, NewMessage, NewNotification, WriteAcked
+from client.events import (
+    ClientEvent,
+    LinkChanged,
+    NewMessage,
+    NewNotification,
+    ReceiptChanged,
+    WriteAcked,
+)
 from client.home import ClientHome
+from client.settings import load_settings, save_settings, settings_path, unknown_keys
 from protocol.chat import Message as ChatMessage
+from protocol.social import Page
 from tui.keys import read_alt_digits_as_keys
 from tui.messages import ClientEventReceived
-from tui.screens.confirm import ConfirmScreen
-from tui.screens.devices import DevicesScreen
-from tui.screens.explore import ExploreScreen
-from tui.screens.files import FilesScreen
-from tui.screens.help import HelpScreen
+from tui.screens.home import PAGE as HOME_PAGE
 from tui.screens.home import HomeScreen
-from tui.screens.login import LoginScreen
-from tui.screens.messages import MessagesScreen
-from tui.screens.notifications import NotificationsScreen
-from tui.screens.profile import ProfileScreen
 
 LINK_LABELS = {
     State.CONNECTING: "connecting",
@@ -51,32 +54,54 @@ LINK_LABELS = {
 }
 
 
+def _later(module: str, name: str) -> Callable[[], Screen[Any]]:
+    """A mode's screen, its module imported when the mode is first shown: the cached
+    timeline paints without waiting for Files, Explore or Messages to load
+    (bench/tui_startup.py)."""
+
+    def make() -> Screen[Any]:
+        screen: Screen[Any] = getattr(importlib.import_module(module), name)()
+        return screen
+
+    return make
+
+
+def _screen(module: str, name: str, *args: Any) -> Any:
+    """An instance of a dialog or screen whose module is imported on first use."""
+    return getattr(importlib.import_module(module), name)(*args)
+
+
+# The modes whose screens ask the server again once the link is back (Messages and Files
+# catch up on their own).
+RELOADED_WHEN_ONLINE = ("home", "notifications", "explore", "devices")
+
+
 class RoostApp(App[None]):
     CSS_PATH = "roost.tcss"
     TITLE = "Roost"
     MODES = {
         "home": HomeScreen,
-        "notifications": NotificationsScreen,
-        "profile": ProfileScreen,
-        "devices": DevicesScreen,
-        "messages": MessagesScreen,
-        "files": FilesScreen,
-        "explore": ExploreScreen,
+        "notifications": _later("tui.screens.notifications", "NotificationsScreen"),
+        "profile": _later("tui.screens.profile", "ProfileScreen"),
+        "devices": _later("tui.screens.devices", "DevicesScreen"),
+        "messages": _later("tui.screens.messages", "MessagesScreen"),
+        "files": _later("tui.screens.files", "FilesScreen"),
+        "explore": _later("tui.screens.explore", "ExploreScreen"),
     }
     BINDINGS = [
         # Help, Quit and the screens are shown by the status bar and the nav bar (the
         # footer keeps its room for each screen's own keys). Alt+N does what FN does:
         # desktop terminals take some F-keys, and laptops need fn for them.
-        Binding("f1,alt+1,question_mark", "help", "Help", show=False),
-        Binding("f2,alt+2", "switch_mode('home')", "Home", show=False),
-        Binding("f3,alt+3", "switch_mode('notifications')", "Alerts", show=False),
-        Binding("f4,alt+4", "switch_mode('profile')", "Profile", show=False),
-        Binding("f5,alt+5", "switch_mode('devices')", "Devices", show=False),
-        Binding("f6,alt+6", "switch_mode('messages')", "Messages", show=False),
-        Binding("f7,alt+7", "switch_mode('files')", "Files", show=False),
-        Binding("f8,alt+8", "switch_mode('explore')", "Explore", show=False),
-        Binding("ctrl+t", "toggle_dark", "Theme"),
-        Binding("ctrl+q", "quit", "Quit", priority=True, show=False),
+        Binding("f1,alt+1,question_mark", "help", "Help", show=False, id="help"),
+        Binding("f2,alt+2", "switch_mode('home')", "Home", show=False, id="home"),
+        Binding("f3,alt+3", "switch_mode('notifications')", "Alerts", show=False, id="alerts"),
+        Binding("f4,alt+4", "switch_mode('profile')", "Profile", show=False, id="profile"),
+        Binding("f5,alt+5", "switch_mode('devices')", "Devices", show=False, id="devices"),
+        Binding("f6,alt+6", "switch_mode('messages')", "Messages", show=False, id="messages"),
+        Binding("f7,alt+7", "switch_mode('files')", "Files", show=False, id="files"),
+        Binding("f8,alt+8", "switch_mode('explore')", "Explore", show=False, id="explore"),
+        Binding("ctrl+t", "toggle_dark", "Theme", id="theme"),
+        Binding("ctrl+q", "quit", "Quit", priority=True, show=False, id="quit"),
         # Textual hands each key to the widget focused when the key arrives, and moves the
         # focus for Tab only once that widget has let Tab pass: "alice<Tab>secret" typed
         # faster than that put "alicesecret" in one field. Moving the focus here, before
@@ -91,6 +116,8 @@ class RoostApp(App[None]):
     link_state: reactive[str] = reactive("offline")
     retry_at: reactive[float] = reactive(0.0)
     outbox_count: reactive[int] = reactive(0)
+    unread_messages: reactive[int] = reactive(0)  # shown beside Messages in the nav bar
+    unread_alerts: reactive[int] = reactive(0)  # beside Alerts
 
     def __init__(self, home: ClientHome, *, backoff: Backoff | None = None, connect: bool = True):
         super().__init__()
@@ -98,15 +125,49 @@ class RoostApp(App[None]):
         self.home = home
         self.client = RoostClient(home, open_timeout=3.0)
         self.listeners: set[Widget] = set()  # screens that hear the client's events
+        self.first_home_page: Page | None = None  # the cached timeline, for Home's first paint
         self._backoff = backoff
         self._connect = connect
 
     async def on_mount(self) -> None:
+        self._apply_settings()
         await self.client.__aenter__()
         if self.home.account() is None:
-            self.push_screen(LoginScreen(), self._signed_in)
+            self.push_screen(_screen("tui.screens.login", "LoginScreen"), self._signed_in)
         else:
             await self.start_session()
+
+    def _apply_settings(self) -> None:
+        """The theme and key choices saved in the client home; a change of theme (Ctrl+T,
+        the command palette) is saved from then on."""
+        settings, warning = load_settings(self.home)
+        warnings = [warning] if warning else []
+        if settings.theme is not None:
+            if settings.theme in self.available_themes:
+                self.theme = settings.theme
+            else:
+                warnings.append(f"{settings_path(self.home)}: no theme {settings.theme!r}")
+        if settings.keys:
+            ids = {b.id for b in self.BINDINGS if isinstance(b, Binding) and b.id}
+            if unknown := unknown_keys(settings, ids):
+                warnings.append(
+                    f"{settings_path(self.home)}: no key action {', '.join(unknown)}"
+                    f" (known: {', '.join(sorted(ids))})"
+                )
+            self.set_keymap({k: v for k, v in settings.keys.items() if k in ids})
+        for text in warnings:
+            self.notify(text, severity="warning", timeout=10)
+        self.watch(self, "theme", self._save_theme, init=False)
+
+    def _save_theme(self, theme: str) -> None:
+        settings, warning = load_settings(self.home)
+        if warning is not None:
+            return  # a file someone must fix is not overwritten
+        settings.theme = theme
+        try:
+            save_settings(self.home, settings)
+        except OSError as exc:
+            self.notify(f"cannot save the theme: {exc.strerror}", severity="warning")
 
     async def on_unmount(self) -> None:
         await self.client.close()
@@ -114,8 +175,13 @@ class RoostApp(App[None]):
     async def start_session(self) -> None:
         account = self.home.require_account()
         self.sub_title = clean(f"@{account.username} on {account.server}")
+        try:  # read before Home is made, so its first layout already holds the posts
+            self.first_home_page = await self.client.social.cached_home(HOME_PAGE)
+        except ClientError:
+            self.first_home_page = None
         await self.switch_mode("home")
         await self.refresh_outbox()
+        self.refresh_unread()
         if self._connect:
             self.stay_connected()
 
@@ -132,7 +198,7 @@ class RoostApp(App[None]):
         self.client = RoostClient(self.home, open_timeout=3.0)
         await self.client.__aenter__()
         self.link_state = "offline"
-        self.push_screen(LoginScreen(), self._signed_in)
+        self.push_screen(_screen("tui.screens.login", "LoginScreen"), self._signed_in)
 
     # ------------------------------------------------------------------ connection
     @work(exclusive=True, group="link")
@@ -157,7 +223,8 @@ class RoostApp(App[None]):
             if queued:
                 question += f" {queued} queued write(s) will be discarded."
             # Nothing is deleted without a yes: another device may still need this home's data.
-            self.push_screen(ConfirmScreen(question, "Log out"), self._refused_answer)
+            confirm = _screen("tui.screens.confirm", "ConfirmScreen", question, "Log out")
+            self.push_screen(confirm, self._refused_answer)
         finally:
             stream.close()
             if hearing.done() and not hearing.cancelled() and (error := hearing.exception()):
@@ -178,10 +245,16 @@ class RoostApp(App[None]):
 
     async def _heard(self, event: ClientEvent) -> None:
         match event:
-            case LinkChanged(state=state, retry_in=delay):
+            case LinkChanged(state=state, retry_in=delay, replayed=replayed):
                 self._link_changed(State(state), delay)
+                if replayed:
+                    self._back_online()
             case WriteAcked():
                 self.call_later(self.refresh_outbox)
+            case NewMessage() | NewNotification():
+                self.refresh_unread()
+            case ReceiptChanged(receipt=receipt) if receipt.user == self._me():
+                self.refresh_unread()  # read on another device
         self.broadcast(ClientEventReceived(event))
         match event:
             case NewNotification(notification=note) if self.current_mode != "notifications":
@@ -196,8 +269,42 @@ class RoostApp(App[None]):
         if state is State.CONNECTED:
             self.call_later(self.refresh_outbox)
 
+    def _me(self) -> str | None:
+        account = self.home.account()
+        return account.username if account is not None else None
+
+    def _back_online(self) -> None:
+        """The link is up and the outbox replayed: what each screen showed from the cache
+        (or could not show) is asked for again, without waiting for Ctrl+R. Messages and
+        Files catch up on their own."""
+        self.refresh_unread()
+        for mode in RELOADED_WHEN_ONLINE:
+            for screen in self._screen_stacks.get(mode, [])[:1]:
+                reload = getattr(screen, "action_reload", None)
+                if screen in self.listeners and reload is not None:
+                    reload()
+
+    @work(exclusive=True, group="unread")
+    async def refresh_unread(self) -> None:
+        """The unread counts of the nav bar: the server's when it answers, else the cache's."""
+        await asyncio.sleep(0.1)  # a burst of events asks once
+        client = self.client
+        try:
+            conversations = await client.chat.conversations()
+            self.unread_messages = sum(c.unread for c in conversations.result if c.member)
+        except ClientError:
+            pass
+        try:
+            notes = await client.social.notifications()
+            self.unread_alerts = notes.result.unread
+        except ClientError:
+            pass
+
     def _messages_screen_listening(self) -> bool:
-        return any(isinstance(listener, MessagesScreen) for listener in self.listeners)
+        messages = sys.modules.get("tui.screens.messages")  # not yet imported: not listening
+        return messages is not None and any(
+            isinstance(listener, messages.MessagesScreen) for listener in self.listeners
+        )
 
     async def _alert_direct_message(self, message: ChatMessage) -> None:
         account = self.home.account()
@@ -247,9 +354,13 @@ class RoostApp(App[None]):
             pass
 
     # ------------------------------------------------------------------ actions
+    def action_retry_now(self) -> None:
+        """The status bar's "retry now": reconnect at once instead of after the wait."""
+        self.client.retry_now()
+
     def action_help(self) -> None:
-        if not isinstance(self.screen, HelpScreen):
-            self.push_screen(HelpScreen())
+        if type(self.screen).__name__ != "HelpScreen":
+            self.push_screen(_screen("tui.screens.help", "HelpScreen"))
 
     async def action_in_list(self, action: str) -> None:
         """Move the cursor of the list that has the focus (ListView, Tree, DataTable…)."""
@@ -278,6 +389,7 @@ class RoostApp(App[None]):
         yield SystemCommand("Files", "Your workspace: sync, history, sharing", self._mode("files"))
         yield SystemCommand("Explore", "Search, trending, who to follow", self._mode("explore"))
         yield SystemCommand("Help", "Keys and how Roost works", self.action_help)
+        yield SystemCommand("Retry now", "Reconnect to the server now", self.action_retry_now)
         yield SystemCommand("Toggle theme", "Light or dark", self.action_toggle_dark)
         yield SystemCommand("Log out", "Revoke this device and forget it here", self.action_logout)
 

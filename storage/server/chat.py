@@ -155,7 +155,9 @@ class ChatRepository:
             " cm.delivered_seq, cm.read_seq, cm.receipt_id"
             " FROM conversation_members cm JOIN conversations c ON c.id = cm.conversation_id"
             " JOIN users u ON u.id = cm.user_id WHERE cm.user_id = ?"
-            " ORDER BY c.last_seq > 0 DESC, c.id DESC",
+            # Latest activity first: the last message's time, or the creation's for none yet.
+            " ORDER BY COALESCE((SELECT m.sent_at FROM messages m WHERE m.conversation_id = c.id"
+            " AND m.seq = c.last_seq), c.created_at) DESC, c.id DESC",
             (user_id,),
         ) as cur:
             rows = await cur.fetchall()

@@ -105,3 +105,24 @@ async def test_offline_send_is_queued_history_is_cached_and_replay_delivers_once
         (1, "before the train"),
         (2, "on the train"),
     ]
+
+
+async def test_chat_list_puts_the_latest_activity_first(
+    server_process: ServerProcess, make_home: Callable[[str, str], Home]
+) -> None:
+    alice, bob, carol = (make_home(n, server_process.url) for n in ("alice", "bob", "carol"))
+    for home, name in ((alice, "alice"), (bob, "bob"), (carol, "carol")):
+        await home.register(name)
+
+    def order(stdout: str) -> list[str]:
+        return [c["name"] for c in json.loads(stdout)["conversations"]]
+
+    await alice.ok("chat", "send", "@bob", "older chat")
+    await alice.ok("chat", "send", "@carol", "newer chat")
+    garden = (await alice.ok("chat", "group", "garden", "bob")).stdout.strip()
+    assert order((await alice.ok("chat", "list", "--json")).stdout) == ["garden", "carol", "bob"]
+
+    await bob.ok("chat", "send", "@alice", "the oldest chat speaks again")
+    assert order((await alice.ok("chat", "list", "--json")).stdout) == ["bob", "garden", "carol"]
+    await bob.ok("chat", "send", garden, "and the group")
+    assert order((await alice.ok("chat", "list", "--json")).stdout) == ["garden", "bob", "carol"]

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from hypothesis import given
 from hypothesis import strategies as st
 
-from client.conversations import Arrival, ConversationList, target_of
+from client.conversations import Arrival, ConversationList, needs_read, target_of
 from protocol import chat as wire
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
@@ -129,3 +129,16 @@ def test_every_conversation_stays_listed_once_and_the_latest_is_on_top(
         assert order(m)[0] == arrivals[-1][0]
     expected_unread = sum(1 for _, mine in arrivals if not mine)
     assert m.unread == expected_unread
+
+
+def test_a_message_read_while_open_still_needs_a_receipt_sent() -> None:
+    m = model()
+    m.open("@bob", "1")
+    assert not needs_read(m.conversations[0])
+    m.arrived(message("1", 2, "bob"), showing=True)
+    opened = m.find("1")
+    assert opened is not None and opened.unread == 0  # not counted here...
+    assert needs_read(opened)  # ...but the server must still hear it was read
+    m.read("1")
+    done = m.find("1")
+    assert done is not None and not needs_read(done)

@@ -6,6 +6,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import msgspec
+from hypothesis import given
+from hypothesis import strategies as st
 
 from client.timeline import Timeline
 from protocol.social import Page, Post
@@ -92,3 +94,58 @@ def test_a_pending_post_is_never_updated_by_another_posts_counts() -> None:
     t = Timeline()
     t.queued(post("local:1"), "client-a")
     assert t.updated(post("local:1", like_count=5)) == []
+
+
+def test_a_first_page_asked_before_a_live_post_does_not_take_it_out() -> None:
+    t = Timeline()
+    t.show_page(Page([post("1")], None), replace=True)
+    later = datetime(2026, 1, 2, tzinfo=UTC)
+    assert t.arrived(post("2", created_at=later))
+    t.show_page(Page([post("1")], None), replace=True)  # the slow answer of a reload
+    assert ids(t) == ["2", "1"]
+    t.show_page(Page([post("2", created_at=later), post("1")], None), replace=True)
+    assert ids(t) == ["2", "1"]
+
+
+def test_a_reload_after_an_unfollow_empties_what_was_paged_in() -> None:
+    t = Timeline()
+    t.show_page(Page([post("1"), post("0")], None), replace=True)
+    t.show_page(Page([], None), replace=True)
+    assert ids(t) == []
+
+
+def test_a_thread_indents_each_reply_under_what_it_answers() -> None:
+    from client.timeline import thread_rows
+    from protocol.social import Thread
+
+    root = post("r")
+    thread = Thread(
+        post=post("p", reply_to="r"),
+        ancestors=[root],
+        replies=[
+            post("a", reply_to="p"),
+            post("b", reply_to="p"),
+            post("a1", reply_to="a"),
+            post("x", reply_to="gone"),  # its parent was deleted: under the post
+        ],
+    )
+    rows = [(r.post.id, r.depth, r.focus) for r in thread_rows(thread)]
+    assert rows == [
+        ("r", 0, False),
+        ("p", 0, True),
+        ("a", 1, False),
+        ("a1", 2, False),
+        ("b", 1, False),
+        ("x", 1, False),
+    ]
+
+
+@given(st.lists(st.tuples(st.integers(0, 9), st.integers(0, 9)), max_size=30))
+def test_every_reply_shows_once_whatever_the_shape(pairs: list[tuple[int, int]]) -> None:
+    from client.timeline import thread_rows
+    from protocol.social import Thread
+
+    replies = {f"{i}": post(f"{i}", reply_to=f"{j}" if j != i else "p") for i, j in pairs}
+    rows = thread_rows(Thread(post=post("p"), ancestors=[], replies=list(replies.values())))
+    shown = [r.post.id for r in rows[1:]]
+    assert sorted(shown) == sorted(replies)

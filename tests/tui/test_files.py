@@ -308,3 +308,40 @@ async def test_sync_is_refused_while_roost_sync_runs_in_another_terminal(
             assert refusal not in hint()
     finally:
         await other.kill()
+
+
+async def test_f7_chooses_and_makes_the_workspace_folder_and_says_when_all_is_in_sync(
+    live: LiveServer, tmp_path: Path
+) -> None:
+    from tests.tui.test_app import registered_home
+    from tui.screens.workspace import WorkspaceScreen
+
+    home = await registered_home(tmp_path, live.url, "zoe")
+    (tmp_path / "a-file").write_text("not a folder")
+    folder = tmp_path / "work" / "Roost"
+    app = RoostApp(home, backoff=FAST)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await files_screen(app, pilot)
+        hint = screen.query_one("#files-hint", Static)
+        await until(lambda: "Press w to choose" in str(hint.render()), "how to bind, here")
+        await pilot.press("w")
+        await until(lambda: isinstance(app.screen, WorkspaceScreen), "the folder dialog")
+        box = app.screen.query_one("#workspace-folder", Input)
+        box.value = str(tmp_path / "a-file")
+        await pilot.press("enter")
+        note = app.screen.query_one("#workspace-note", Static)
+        await until(lambda: "is a file, not a folder" in str(note.render()), "refused")
+        assert isinstance(app.screen, WorkspaceScreen) and box.value.endswith("a-file")
+
+        box.value = str(folder)
+        await pilot.press("enter")
+        await until(lambda: isinstance(app.screen, FilesScreen), "dialog closed")
+        await until(lambda: folder.is_dir(), "the folder made")
+        (folder / "notes.txt").write_text("from the tui")
+        await until(lambda: getattr(row(screen, "notes.txt"), "state", "") == "synced", "synced")
+        await until(lambda: "everything in sync" in str(hint.render()), "in sync, said")
+        assert "last pass " in str(hint.render())
+    async with RoostClient(home) as client:
+        assert await client.workspace() == folder.resolve()
+        listing = await RemoteFiles(client).listing()
+    assert "notes.txt" in [path for path, _ in listing.entries]

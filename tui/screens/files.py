@@ -12,6 +12,7 @@ import asyncio
 import dataclasses
 import os
 from collections.abc import Iterable
+from datetime import datetime
 from pathlib import Path
 
 import msgspec
@@ -29,6 +30,7 @@ from client.events import (
     WriteAcked,
 )
 from client.files import locate_in
+from client.sync import status as sync_status
 from client.sync.engine import (
     PassReport,
     PathState,
@@ -37,12 +39,14 @@ from client.sync.engine import (
     restored_note,
 )
 from client.sync.watch import run_forever
+from client.workspace_folder import make_workspace_folder
 from protocol import files as wire
 from tui.messages import ClientEventReceived
 from tui.screens.base import RoostScreen
 from tui.screens.conflict import ConflictScreen
 from tui.screens.file_history import FileHistoryScreen
 from tui.screens.share import ShareScreen
+from tui.screens.workspace import WorkspaceScreen
 from tui.widgets.files import (
     FileRow,
     FileTree,
@@ -53,8 +57,8 @@ from tui.widgets.files import (
 )
 
 NO_WORKSPACE_HINT = (
-    "No folder is bound on this device: these are your files on the server. Bind one with"
-    " `roost sync DIR` in a terminal, then sync it from here with s."
+    "No folder is bound on this device: these are your files on the server. Press w to choose"
+    " or create the folder to keep in sync (or run `roost sync DIR` in a terminal)."
 )
 CONFLICT_HINT = (
     "{n} conflicted cop{ies}: two devices changed the same file. Select a copy and press k to"
@@ -77,6 +81,22 @@ def with_excluded(rows: list[FileRow], excluded: set[str]) -> list[FileRow]:
     return out + [FileRow(f, "dir", 0, EXCLUDED, back) for f in sorted(excluded - known)]
 
 
+def last_pass_line(last: sync_status.LastPass | None, waiting: int) -> str:
+    """`last pass 14:02:11 · everything in sync · `: when the engine last finished, and
+    whether anything is left (empty before the first pass)."""
+    if last is None:
+        return ""
+    when = datetime.fromtimestamp(last.finished_at_ms / 1000).astimezone()
+    said = f"last pass {when:%H:%M:%S}"
+    if not last.ok:
+        said += f" · stopped: {last.error or 'failed'}"
+    elif waiting or last.pending:
+        said += f" · {max(waiting, len(last.pending))} waiting"
+    else:
+        said += " · everything in sync"
+    return said + " · "
+
+
 def shown_root(root: Path) -> str:
     home = str(Path.home())
     text = str(root)
@@ -86,6 +106,7 @@ def shown_root(root: Path) -> str:
 class FilesScreen(RoostScreen):
     BINDINGS = [
         Binding("s", "toggle_sync", "Sync on/off"),
+        Binding("w", "choose_workspace", "Folder"),
         Binding("h", "history", "History"),
         Binding("m", "share", "Share"),
         Binding("d", "toggle_deleted", "Deleted"),
@@ -272,7 +293,14 @@ class FilesScreen(RoostScreen):
         elif pending and not self.syncing:
             self._hint(f"{pending} change(s) waiting: press s to sync")
         else:
-            self._hint("h: history and restore · m: share a top-level folder · d: deleted files")
+            last = sync_status.read(self.roost.client.home.path)
+            if last is not None and (self.engine is None or last.root != str(self.engine.root)):
+                last = None  # a pass over the folder bound before
+            last_line = last_pass_line(last, pending)
+            self._hint(
+                f"{last_line}h: history and restore · m: share a top-level folder"
+                " · d: deleted files · w: another folder"
+            )
 
     @on(Tree.NodeHighlighted, "#files-tree")
     def _highlighted(self, event: Tree.NodeHighlighted[FileRow]) -> None:
@@ -300,9 +328,38 @@ class FilesScreen(RoostScreen):
         self.load()
 
     # ------------------------------------------------------------------ syncing
+    def action_choose_workspace(self) -> None:
+        if self.syncing:
+            self.notify("sync is on: press s to stop it before choosing another folder")
+            return
+        current = self.engine.root if self.engine is not None else None
+        self.app.push_screen(
+            WorkspaceScreen(current, self.roost.client.home.path), self._workspace_chosen
+        )
+
+    def _workspace_chosen(self, folder: Path | None) -> None:
+        if folder is not None:
+            self.bind_workspace(folder)
+
+    @work(exclusive=True, group="files-bind")
+    async def bind_workspace(self, folder: Path) -> None:
+        """Make the folder if missing, bind it as this device's workspace, and sync it."""
+        try:
+            made = await asyncio.to_thread(make_workspace_folder, folder)
+            engine = self._engine(folder)
+            await engine.bind()  # refused (SyncBusy) while `roost sync` runs elsewhere
+            engine.release()  # the sync below takes the lock again, for as long as it runs
+        except ClientError as exc:
+            self.notify(f"cannot use {folder}: {exc}", severity="error")
+            return
+        self.notify(f"{'made and ' if made else ''}syncing {shown_root(folder)}")
+        self._busy = None
+        self.load()
+        self.run_sync()
+
     def action_toggle_sync(self) -> None:
         if self.engine is None:
-            self.notify("no workspace on this device: bind one with `roost sync DIR`")
+            self.notify("no workspace on this device: press w to choose or create a folder")
             return
         if self.syncing:
             self._stop.set()

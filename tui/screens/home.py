@@ -5,6 +5,7 @@ this screen's writes; `_show_model` makes the list show it."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
@@ -23,12 +24,15 @@ from client.timeline import Entry, Timeline
 from protocol.social import Page, Post
 from tui.messages import ClientEventReceived
 from tui.screens.base import RoostScreen
-from tui.screens.confirm import ConfirmScreen
-from tui.screens.profile import open_profile
-from tui.screens.thread import ThreadScreen
 from tui.widgets.posts import PostItem
 
 PAGE = 20
+FIRST_PAINT_ROWS = 12  # posts in the first layout: more than a 60-row terminal shows
+EMPTY_HOME = (
+    "Nothing here yet: your timeline shows your posts and those of the people you follow.\n"
+    "Find people on Explore (F8): who to follow, trending tags, search; or run"
+    " `roost suggest` in a terminal. Write your first post above."
+)
 
 
 class HomeScreen(RoostScreen):
@@ -50,6 +54,9 @@ class HomeScreen(RoostScreen):
         self._reply_to: Post | None = None
         self._sending = False  # one post on its way at a time: Enter twice posts once
 
+        self._paged = False  # a page (cached or the server's) has been shown
+        self._drawing = asyncio.Lock()
+
     def compose_body(self) -> Iterable[Widget]:
         # No max_length: a longer text is not cut silently, the counter says what is over.
         yield Input(placeholder="What's happening? (Enter posts; Esc goes to the timeline)",
@@ -57,7 +64,16 @@ class HomeScreen(RoostScreen):
         with Horizontal(id="compose-status"):
             yield Static(id="compose-note")
             yield Static(post_counter(""), id="compose-count")
-        yield ListView(id="timeline")
+        yield Static(id="home-empty")
+        # The cached page the app read before making this screen: in the first layout, not a
+        # second one (bench/tui_startup.py measures this first paint).
+        first, self.roost.first_home_page = self.roost.first_home_page, None
+        if first is not None:
+            self.model.show_page(first, replace=True)
+            self._paged = True
+        # Only what a tall terminal shows goes into the first layout; the rest follows it.
+        first_rows = self.model.entries[:FIRST_PAINT_ROWS]
+        yield ListView(*(_item(e) for e in first_rows), id="timeline")
 
     @property
     def social(self) -> Social:
@@ -70,6 +86,10 @@ class HomeScreen(RoostScreen):
     def on_mount(self) -> None:
         super().on_mount()
         self.compose_box.focus()  # what a person types on arrival is a post
+        if len(self.timeline):
+            self.timeline.index = 0  # so the keys act on a post once in the list
+        if len(self.timeline) < len(self.model.entries):
+            self.call_after_refresh(self._show_model)  # the posts below the first screenful
         self.load()
 
     @property
@@ -89,13 +109,14 @@ class HomeScreen(RoostScreen):
             return  # the app closed while a page was on its way (a reload after a follow)
 
     async def _load(self) -> None:
-        cached = await self.social.cached_home(PAGE)
+        had_page = self._paged  # the cached page came with the screen (or a load before)
+        cached = None if had_page else await self.social.cached_home(PAGE)
         if cached is not None:
             await self._show_page(cached, replace=True)
         try:
             answer = await self.social.home(PAGE)
         except ClientError:
-            if cached is None:
+            if cached is None and not had_page:
                 self._note("offline, and nothing cached yet")
             return
         await self._show_page(answer.result, replace=True)
@@ -103,11 +124,17 @@ class HomeScreen(RoostScreen):
 
     async def _show_page(self, page: Page, *, replace: bool) -> None:
         self.model.show_page(page, replace=replace)
+        self._paged = True
         await self._show_model(rebuild=replace)
 
     async def _show_model(self, *, rebuild: bool = False) -> None:
         """Make the list show the model: new entries on top or at the end, gone ones out,
-        changed ones redrawn in place (the highlighted row stays where it is)."""
+        changed ones redrawn in place (the highlighted row stays where it is). One at a
+        time: two passes over the same rows at once would each add what is missing."""
+        async with self._drawing:
+            await self._draw_model(rebuild=rebuild)
+
+    async def _draw_model(self, *, rebuild: bool) -> None:
         entries = self.model.entries
         items = list(self.timeline.query(PostItem))
         keys = [_key(i) for i in items]
@@ -132,10 +159,17 @@ class HomeScreen(RoostScreen):
                 if entry is not None and entry.post is not item.post:
                     item.update_post(entry.post)
             if [_key(i) for i in self.timeline.query(PostItem)] != wanted:
-                await self._show_model(rebuild=True)  # an order the steps above cannot reach
+                await self._draw_model(rebuild=True)  # an order the steps above cannot reach
                 return
+        self._show_empty_hint()
         if self.timeline.index is None and len(self.timeline):
             self.timeline.index = 0  # so the keys act on a post right away
+
+    def _show_empty_hint(self) -> None:
+        """An empty home says how to find people (once a page has said it is empty)."""
+        hint = self.query_one("#home-empty", Static)
+        hint.display = not self.model.entries and self._paged
+        hint.update(EMPTY_HOME)
 
     @on(ListView.Highlighted, "#timeline")
     def _near_the_end(self, event: ListView.Highlighted) -> None:
@@ -252,6 +286,8 @@ class HomeScreen(RoostScreen):
                 self.repost(post_id)
 
         question = f"Repost @{original.author}'s post to everyone who follows you?"
+        from tui.screens.confirm import ConfirmScreen  # imported when first used (start-up)
+
         self.app.push_screen(ConfirmScreen(question, "Repost"), answered)
 
     @work(group="home-write")
@@ -265,15 +301,26 @@ class HomeScreen(RoostScreen):
             await self._add_on_top(written.result)
 
     def action_open_thread(self) -> None:
+        from tui.screens.thread import ThreadScreen  # imported when first opened (start-up)
+
         item = self._selected()
         if item is not None and not item.pending_client_id:
-            self.app.push_screen(ThreadScreen(item.post.repost_of or item.post.id))
+            self.app.push_screen(
+                ThreadScreen(item.post.repost_of or item.post.id, on_change=self._changed_in_thread)
+            )
+
+    def _changed_in_thread(self, post: Post, new: bool) -> None:
+        """A like in the thread shows here too, in place; a reply written there, on top."""
+        if self.model.arrived(post) if new else self.model.updated(post):
+            self.call_later(self._show_model)
 
     @on(ListView.Selected, "#timeline")
     def _selected_row(self) -> None:
         self.action_open_thread()
 
     def action_open_author(self) -> None:
+        from tui.screens.profile import open_profile  # imported when first used (start-up)
+
         item = self._selected()
         if item is not None:
             open_profile(self.roost, (item.post.original or item.post).author)

@@ -18,7 +18,7 @@ from textual.widget import Widget
 from textual.widgets import Input, ListView, Static
 
 from client.chat import ChatClient
-from client.conversations import Arrival, ConversationList
+from client.conversations import Arrival, ConversationList, needs_read
 from client.display import clean, safe_text
 from client.errors import ClientError, ServerError
 from client.events import (
@@ -318,7 +318,7 @@ class MessagesScreen(RoostScreen):
     async def mark_read(self) -> None:
         """Opening a conversation reads it: the sender sees the read mark."""
         conversation = self._open_conversation()
-        if self._target is None or conversation is None or conversation.unread == 0:
+        if self._target is None or conversation is None or not needs_read(conversation):
             return
         try:
             await self.chat.read(self._target)
@@ -328,6 +328,7 @@ class MessagesScreen(RoostScreen):
         if done is not None:
             self.model.read(done.id)
             await self._render_list()
+        self.roost.refresh_unread()
 
     # ------------------------------------------------------------------ writing
     @on(Input.Changed, "#chat-compose")

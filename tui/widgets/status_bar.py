@@ -30,7 +30,7 @@ class StatusBar(Horizontal):
         link.set_classes(f"link-{state}")
         if state == "reconnecting":
             seconds = max(0, round(getattr(app, "retry_at", 0.0) - time.monotonic()))
-            link.update(f"● reconnecting in {seconds} s")
+            link.update(f"● reconnecting in {seconds} s · [@click=app.retry_now]retry now[/]")
         else:
             link.update(f"● {state}")
         count: int = getattr(app, "outbox_count", 0)
