@@ -41,8 +41,8 @@ from client.home import ClientHome
 from client.settings import load_settings, save_settings, settings_path, unknown_keys
 from protocol.chat import Message as ChatMessage
 from protocol.social import Page
+from tui.client_events import ClientEventReceived
 from tui.keys import read_alt_digits_as_keys
-from tui.messages import ClientEventReceived
 from tui.screens.home import PAGE as HOME_PAGE
 from tui.screens.home import HomeScreen
 

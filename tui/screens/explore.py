@@ -19,7 +19,7 @@ from client.display import safe_text
 from client.errors import ClientError, ServerError
 from client.events import FollowChanged, WriteAcked
 from protocol.social import SearchResult, Suggestions, TrendingTags
-from tui.messages import ClientEventReceived
+from tui.client_events import ClientEventReceived
 from tui.screens.base import RoostScreen
 from tui.screens.messages import MessagesScreen
 from tui.screens.profile import open_profile

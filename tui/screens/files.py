@@ -41,7 +41,7 @@ from client.sync.engine import (
 from client.sync.watch import run_forever
 from client.workspace_folder import make_workspace_folder
 from protocol import files as wire
-from tui.messages import ClientEventReceived
+from tui.client_events import ClientEventReceived
 from tui.screens.base import RoostScreen
 from tui.screens.conflict import ConflictScreen
 from tui.screens.file_history import FileHistoryScreen

@@ -22,7 +22,7 @@ from client.events import FollowChanged, NewPost, PostDeleted, WriteAcked
 from client.social import Social, chars_left, check_post_text, post_counter
 from client.timeline import Entry, Timeline
 from protocol.social import Page, Post
-from tui.messages import ClientEventReceived
+from tui.client_events import ClientEventReceived
 from tui.screens.base import RoostScreen
 from tui.widgets.posts import PostItem
 

@@ -29,7 +29,7 @@ from client.events import (
     WriteAcked,
 )
 from protocol import chat as wire
-from tui.messages import ClientEventReceived
+from tui.client_events import ClientEventReceived
 from tui.screens.base import RoostScreen
 from tui.screens.new_chat import NewChat, NewChatScreen
 from tui.widgets.chat import (

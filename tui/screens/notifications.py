@@ -16,7 +16,7 @@ from client.display import clean
 from client.errors import ClientError, ServerError
 from client.events import NewNotification
 from protocol.social import Notification, Notifications
-from tui.messages import ClientEventReceived
+from tui.client_events import ClientEventReceived
 from tui.screens.base import RoostScreen
 from tui.screens.profile import open_profile
 from tui.screens.thread import ThreadScreen

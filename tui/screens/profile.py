@@ -24,7 +24,7 @@ from client.errors import ClientError, ServerError, Unreachable
 from client.events import ProfileUpdated, WriteAcked
 from protocol.profiles import GetProfile, Profile, SetProfile
 from protocol.social import Page, UserProfile
-from tui.messages import ClientEventReceived
+from tui.client_events import ClientEventReceived
 from tui.screens.base import RoostScreen
 from tui.screens.thread import ThreadScreen
 from tui.widgets.posts import PostItem
