@@ -5,7 +5,8 @@ somewhere deep in a connection's life.
 - websockets (server/session.py): a server connection's `transport`, `protocol` (its
   `state`, `data_to_send()`, `send_close()`), `send_in_progress` and `drain()`, used to write
   many events in one socket write and to cut a peer that reads nothing.
-- Textual (tui/app.py): `App._driver.write()`, to send the terminal an OSC 9 notification.
+- Textual (tui/app.py): `App._driver.write()`, to send the terminal an OSC 9 notification;
+  (tui/keys.py) `textual._ansi_sequences.ANSI_SEQUENCES_KEYS`, to read ESC+digit as Alt+digit.
 
 pyproject.toml bounds both below their next major release; raise a bound only after this
 passes on the new release.
@@ -17,6 +18,7 @@ import asyncio
 import inspect
 from importlib import metadata
 
+import pytest
 from textual.app import App
 from websockets.asyncio.client import connect
 from websockets.asyncio.server import ServerConnection, serve
@@ -70,3 +72,14 @@ async def test_textual_apps_have_a_driver_that_writes_to_the_terminal() -> None:
         assert driver is not None and callable(getattr(driver, "write", None)), broken(
             "textual", "App._driver.write()"
         )
+
+
+def test_textual_reads_escape_pairs_from_a_table_roost_extends() -> None:
+    """tui/keys.py adds ESC+digit to Textual's private table of sequences (Alt+1..8)."""
+    try:
+        from textual import _ansi_sequences
+    except ImportError:
+        pytest.fail(broken("textual", "textual._ansi_sequences"))
+    table = getattr(_ansi_sequences, "ANSI_SEQUENCES_KEYS", None)
+    assert isinstance(table, dict), broken("textual", "_ansi_sequences.ANSI_SEQUENCES_KEYS")
+    assert "\x1b2" in table or "\x1b[A" in table, broken("textual", "ANSI_SEQUENCES_KEYS keys")
