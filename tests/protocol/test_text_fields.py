@@ -23,6 +23,11 @@ EXEMPT = {
     ("auth.change_password", "old_password"): "a password: checked, never shown",
     ("auth.change_password", "new_password"): "a password: as at registration",
     ("auth.reset_password", "new_password"): "a password: as at registration",
+    ("link.create", "password"): "a link's password: checked, never shown",
+    (
+        "link.remove",
+        "link",
+    ): "a token, an id or a link's URL: compared with what is stored, never shown",
     **{
         (op, field): "a path: protocol.files.validate_path decides (controls refused there)"
         for op, field in [
@@ -32,6 +37,7 @@ EXEMPT = {
             ("files.restore", "path"),
             ("files.move", "src"),
             ("files.move", "dst"),
+            ("link.create", "path"),
             ("files.share", "folder"),
             ("files.unshare", "folder"),
             ("files.share.leave", "folder"),
