@@ -3,6 +3,7 @@ thin over client.file_commands."""
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -54,8 +55,11 @@ def cat(path: Annotated[str, typer.Argument(help="The file to print.")]) -> None
     def write(data: Any) -> None:
         out.write(data)
 
-    with_client(lambda c: _commands(c).cat(path, write))
-    out.flush()
+    try:
+        with_client(lambda c: _commands(c).cat(path, write))
+        out.flush()
+    except BrokenPipeError:  # the reader has what it wanted (| head): stop, as cat does
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # nothing left to flush
 
 
 def mv(

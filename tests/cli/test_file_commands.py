@@ -60,6 +60,7 @@ async def test_mkdir_rm_and_cat(alice: Home, tmp_path: Path) -> None:
     assert (await alice.ok("files", "cat", "projects/notes.txt")).stdout == "line one\nline two\n"
     cat_big = await stdout_bytes(alice, "files", "cat", "projects/2026/big.bin")
     assert cat_big == big.read_bytes()
+    assert await _cat_read_by_head(alice, "projects/2026/big.bin") == (0, b"")
     folder = await alice.run("files", "cat", "projects")
     assert folder.code == 1 and "is a folder" in folder.stderr
     missing = await alice.run("files", "cat", "nothing.txt")
@@ -213,3 +214,19 @@ async def test_a_folder_over_the_quota_is_refused_before_a_byte_is_sent(
         assert usage["uncommitted_bytes"] == 0 and usage["space"]["current_files"] == 0
     finally:
         await server.kill()
+
+
+async def _cat_read_by_head(home: Home, path: str) -> tuple[int, bytes]:
+    """`roost files cat PATH | head -c 100`: the reader leaves after 100 bytes; cat's exit code
+    and what it said on stderr."""
+    read_end, write_end = os.pipe()
+    cat = await asyncio.create_subprocess_exec(
+        *roost_command(), "files", "cat", path, env=home.env(),
+        stdout=write_end, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    os.close(write_end)
+    with os.fdopen(read_end, "rb") as reader:
+        await asyncio.to_thread(reader.read, 100)
+    assert cat.stderr is not None
+    said = await cat.stderr.read()
+    return await asyncio.wait_for(cat.wait(), 60), said
