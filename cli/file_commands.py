@@ -89,18 +89,9 @@ def _bar(total: int, what: str) -> Iterator[Any]:
     if not output.stderr.is_terminal:
         yield None
         return
-    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn
+    from cli.progress_rate import bytes_bar
 
-    from cli.progress_rate import AverageRate
-
-    bar = Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        DownloadColumn(binary_units=True),
-        AverageRate(),
-        console=output.stderr,
-        transient=True,
-    )
+    bar = bytes_bar(output.stderr)
     with bar:
         task = bar.add_task(what, total=total)
         yield lambda n: bar.advance(task, n)

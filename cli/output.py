@@ -33,6 +33,13 @@ def __getattr__(name: str) -> SafeConsole:
     return console
 
 
+def _console(name: str) -> SafeConsole:
+    """`stdout` or `stderr` from inside this module, where the module's __getattr__ is not
+    consulted: the one already made, else made now."""
+    made: SafeConsole | None = globals().get(name)
+    return made if made is not None else __getattr__(name)
+
+
 def print_json(value: Any) -> None:
     """One JSON document on stdout (structs, lists, dicts; datetimes as RFC 3339)."""
     print(display.json_text(msgspec.json.encode(value).decode()))
@@ -42,7 +49,7 @@ def table(headers: Sequence[str], rows: Iterable[Sequence[str]]) -> None:
     """Rows on stdout: a table on a terminal (cells wrap, never cut off); when stdout is a pipe
     or a file, plain lines of tab-separated cells under one header line, for cut and awk. A
     tab or newline inside a cell shows as ␉ or ␊, so each row stays one line of cells."""
-    stdout: SafeConsole = globals().get("stdout") or __getattr__("stdout")
+    stdout = _console("stdout")
     if not stdout.is_terminal:
         for cells in (headers, *rows):
             print("\t".join(display.clean(cell) for cell in cells))
@@ -73,8 +80,7 @@ def numbered(rows: Iterable[Sequence[str]]) -> list[list[str]]:
 
 
 def note(message: str) -> None:
-    stderr: SafeConsole = globals().get("stderr") or __getattr__("stderr")
-    stderr.print(message, markup=False)
+    _console("stderr").print(message, markup=False)
 
 
 def line(text: str) -> str:

@@ -13,6 +13,21 @@ from rich.text import Text
 from client.sync.status import rate
 
 
+def bytes_bar(console: Any) -> Any:
+    """The bar that moves bytes (a folder's get or put, a sync pass): what, how far, how much
+    in binary units, the average rate; gone once done."""
+    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn
+
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        DownloadColumn(binary_units=True),
+        AverageRate(),
+        console=console,
+        transient=True,
+    )
+
+
 class AverageRate(ProgressColumn):
     def render(self, task: Any) -> Text:
         shown = rate(int(task.completed), task.elapsed or 0.0)

@@ -150,19 +150,9 @@ class Progress:
         if not output.stderr.is_terminal:
             yield self
             return
-        from rich.progress import BarColumn, DownloadColumn, TextColumn
-        from rich.progress import Progress as Bar
+        from cli.progress_rate import bytes_bar
 
-        from cli.progress_rate import AverageRate
-
-        self.bar = Bar(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            DownloadColumn(binary_units=True),
-            AverageRate(),
-            console=output.stderr,
-            transient=True,
-        )
+        self.bar = bytes_bar(output.stderr)
         with self.bar:
             self.task = self.bar.add_task("syncing", total=None, visible=False)
             yield self

@@ -105,6 +105,10 @@ class Social:
     async def unlike(self, post_id: str) -> Written[wire.Post]:
         return await self.client.write("post.unlike", wire.PostRef(post_id=post_id))
 
+    async def toggle_like(self, post: wire.Post) -> Written[wire.Post]:
+        """Like it, or take the like back if it is liked (the TUI's one key for both)."""
+        return await (self.unlike(post.id) if post.liked else self.like(post.id))
+
     async def delete(self, post_id: str) -> Written[wire.Deleted]:
         return await self.client.write("post.delete", wire.PostRef(post_id=post_id))
 

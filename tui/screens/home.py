@@ -260,9 +260,7 @@ class HomeScreen(RoostScreen):
     async def toggle_like(self, item: PostItem) -> None:
         post = item.post.original if item.post.repost_of and item.post.original else item.post
         try:
-            written = await (
-                self.social.unlike(post.id) if post.liked else self.social.like(post.id)
-            )
+            written = await self.social.toggle_like(post)
         except ServerError as exc:
             self.notify(exc.message, severity="error")
             return

@@ -177,9 +177,7 @@ class ThreadScreen(ModalScreen[None]):
     @work(group="thread-write")
     async def toggle_like(self, post: Post) -> None:
         try:
-            written = await (
-                self.social.unlike(post.id) if post.liked else self.social.like(post.id)
-            )
+            written = await self.social.toggle_like(post)
         except ServerError as exc:
             self.notify(exc.message, severity="error")
             return
