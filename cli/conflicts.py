@@ -82,7 +82,11 @@ def diff(
     path: Annotated[str, typer.Argument(help="The conflicted copy, or the file it copies.")],
 ) -> None:
     """A text diff from the file (theirs) to its conflicted copy (mine)."""
-    sys.stdout.write(with_client(lambda c: _inbox(c).diff(path)))
+    from client.display import clean
+
+    # Both sides may be someone else's words: an escape sequence in them is shown, never sent
+    # to the terminal (newlines and tabs kept).
+    sys.stdout.write(clean(with_client(lambda c: _inbox(c).diff(path)), multiline=True))
 
 
 @app.command("keep")

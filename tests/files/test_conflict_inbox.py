@@ -124,3 +124,21 @@ async def test_a_viewer_sees_a_shares_conflicts_but_cannot_resolve_or_restore(
         assert refused.code != 0 and "viewer" in refused.stderr, refused.stderr
         assert len(refused.stderr.strip().splitlines()) == 1
     assert "team/" + copy.partition("/")[2] in (await cli.ok("conflicts")).stdout
+
+
+async def test_a_diff_shows_an_escape_sequence_instead_of_sending_it(
+    pair: tuple[Device, Device], live: LiveServer
+) -> None:
+    """A share member's edit that carries a terminal command reaches the diff as text."""
+    laptop, desktop = pair
+    laptop.write("notes.txt", "line one\n")
+    await laptop.sync()
+    await desktop.sync()
+    desktop.write("notes.txt", "line one\x1b]52;c;aGk=\x07\x1b[2J\n")
+    laptop.write("notes.txt", "line one, calmly\n")
+    await desktop.sync()
+    await laptop.sync()
+    cli = Home(desktop.client.home.path, live.url)
+    diff = (await cli.ok("conflicts", "diff", "notes.txt")).stdout
+    assert "\x1b" not in diff and "\x07" not in diff
+    assert "+line one, calmly" in diff and "2J" in diff  # shown, in a visible form
