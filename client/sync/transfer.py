@@ -29,9 +29,9 @@ from client.sync.partial import drop_partial, is_partial, keep_partial, read_par
 from protocol import files as wire
 from protocol.errors import ErrorCode, RoostError
 from protocol.files import Codec
-from storage.client.unbuffered import SequentialFile
 from storage.content.blocks import OpenFile, decode_block, encode_block, make_durable, sync_dirs
 from storage.content.malloc import tune_malloc
+from storage.content.unbuffered import SequentialFile
 
 SMALL_BLOCK_BYTES = 256 << 10  # the server lets more of these be in flight (see server/app.py)
 LAND_BATCH = 128  # downloads made durable and renamed together, at most
@@ -184,7 +184,7 @@ _temp_numbers = itertools.count()
 
 class _TempFile:
     """A download's temp file, written off the event loop in pieces of up to WRITE_BYTES.
-    A large one bypasses the page cache (storage.client.unbuffered): it is written once and the
+    A large one bypasses the page cache (storage.content.unbuffered): it is written once and the
     cache would only be a detour on its way to the disk."""
 
     def __init__(self, tmp: Path, *, large: bool = False) -> None:

@@ -13,8 +13,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from storage.client import unbuffered
-from storage.client.unbuffered import PIECE, SequentialFile
+from storage.content import unbuffered
+from storage.content.unbuffered import PIECE, SequentialFile
 
 
 def write_pieces(path: Path, pieces: list[bytes]) -> SequentialFile:
@@ -79,3 +79,42 @@ def test_an_existing_file_is_never_overwritten(tmp_path: Path) -> None:
     with pytest.raises(FileExistsError):
         SequentialFile(tmp_path / "taken")
     assert (tmp_path / "taken").read_bytes() == b"keep me"
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.sampled_from([0, 1, 4095, 4096, 4097, 1 << 20, PIECE, unbuffered.WHOLE_FILE_MAX]))
+def test_a_whole_file_written_at_once_holds_exactly_its_bytes(
+    tmp_path_factory: pytest.TempPathFactory, size: int
+) -> None:
+    folder = tmp_path_factory.mktemp("whole")
+    data = random.Random(size).randbytes(size)
+    unbuffered.write_new_file(folder / "a", data, fsync=True)
+    unbuffered.write_new_file(folder / "b", memoryview(data), fsync=False)
+    assert (folder / "a").read_bytes() == data
+    assert (folder / "b").read_bytes() == data
+
+
+def test_a_whole_file_is_refused_over_its_limit_and_never_overwrites(tmp_path: Path) -> None:
+    with pytest.raises(ValueError):
+        unbuffered.write_new_file(tmp_path / "x", bytes(unbuffered.WHOLE_FILE_MAX + 1), fsync=False)
+    assert not (tmp_path / "x").exists()
+    (tmp_path / "taken").write_bytes(b"keep me")
+    with pytest.raises(FileExistsError):
+        unbuffered.write_new_file(tmp_path / "taken", b"other", fsync=False)
+    assert (tmp_path / "taken").read_bytes() == b"keep me"
+
+
+def test_a_whole_file_on_a_filesystem_refusing_o_direct_is_written_buffered(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real_write = os.write
+
+    def refusing_write(fd: int, data: object) -> int:
+        if unbuffered._O_DIRECT and _is_direct(fd):
+            raise OSError(errno.EINVAL, "Invalid argument")
+        return real_write(fd, data)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(os, "write", refusing_write)
+    data = random.Random(3).randbytes(300_001)
+    unbuffered.write_new_file(tmp_path / "f.bin", data, fsync=True)
+    assert (tmp_path / "f.bin").read_bytes() == data
