@@ -64,6 +64,12 @@ class FilesChanged(msgspec.Struct, frozen=True):
     change: files.FilesChanged
 
 
+class FileIncoming(msgspec.Struct, frozen=True):
+    """A file on its way into a namespace you can read: its blocks so far (`files.announce`)."""
+
+    incoming: files.FilesIncoming
+
+
 class ShareMembershipChanged(msgspec.Struct, frozen=True):
     """You joined or left a shared folder (or it was unshared with you)."""
 
@@ -111,6 +117,7 @@ ClientEvent = (
     | PresenceChanged
     | ProfileUpdated
     | FilesChanged
+    | FileIncoming
     | ShareMembershipChanged
     | ShareInvitationChanged
     | WriteAcked
@@ -136,6 +143,7 @@ SERVER_EVENTS: dict[str, Callable[[bytes], ClientEvent]] = {
     "presence.changed": _decoder(chat.Presence, PresenceChanged),
     "profile.updated": _decoder(profiles.Profile, ProfileUpdated),
     "files.changed": _decoder(files.FilesChanged, FilesChanged),
+    "files.incoming": _decoder(files.FilesIncoming, FileIncoming),
     "files.membership": _decoder(files.MembershipChanged, ShareMembershipChanged),
     "files.invitation": _decoder(files.InvitationChanged, ShareInvitationChanged),
 }

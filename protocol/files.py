@@ -172,6 +172,36 @@ class StageBlocks(msgspec.Struct, forbid_unknown_fields=True):
     hashes: Hashes
 
 
+class AnnounceUpload(msgspec.Struct, forbid_unknown_fields=True):
+    """A file on its way: its staged blocks (`files.stage`, this `upload_id`) may be fetched
+    by the namespace's members before the commit that names it makes the version current."""
+
+    namespace_id: str
+    path: str
+    upload_id: UploadId
+
+
+class WithdrawUpload(msgspec.Struct, forbid_unknown_fields=True):
+    upload_id: UploadId
+
+
+class IncomingState(enum.StrEnum):
+    STARTED = "started"  # announced; no blocks yet
+    BLOCKS = "blocks"  # these blocks are stored, at these places in the file's list
+    WITHDRAWN = "withdrawn"  # no commit will name it: drop what was fetched
+
+
+class FilesIncoming(msgspec.Struct):
+    """Event: a member's file on its way into a namespace (see `files.announce`)."""
+
+    namespace_id: str
+    path: str
+    upload_id: str
+    state: IncomingState
+    offset: int = 0
+    hashes: list[str] = msgspec.field(default_factory=list)
+
+
 class CommitItem(msgspec.Struct, forbid_unknown_fields=True):
     """One path's new version; `parent_id` must name the path's current version (None for a
     path never seen), else the item is refused with `conflict`."""
@@ -604,6 +634,13 @@ SPECS = [
     OpSpec("files.changes", GetChanges, Changes, summary="a namespace's journal after a cursor"),
     OpSpec("files.missing", FindMissing, Missing, summary="which blocks the caller must send"),
     OpSpec("files.stage", StageBlocks, Empty, summary="stage a page of a long block list"),
+    OpSpec(
+        "files.announce",
+        AnnounceUpload,
+        Empty,
+        summary="say a file is on its way, so members fetch its blocks while it uploads",
+    ),
+    OpSpec("files.withdraw", WithdrawUpload, Empty, summary="no commit will name this upload"),
     OpSpec("files.commit", Commit, CommitResult, write=True, summary="commit new versions"),
     OpSpec("files.history", History, Versions, summary="every version of a path"),
     OpSpec("files.restore", Restore, Entry, write=True, summary="make an old version current"),
@@ -658,6 +695,7 @@ SPECS = [
 ]
 EVENTS: dict[str, type[msgspec.Struct]] = {
     "files.changed": FilesChanged,
+    "files.incoming": FilesIncoming,
     "files.membership": MembershipChanged,
     "files.invitation": InvitationChanged,
 }

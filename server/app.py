@@ -48,6 +48,7 @@ from server.database_outage import DatabaseOutage
 from server.expiry import expire_forever
 from server.files import handlers as files_handlers
 from server.files import links, moves, sharing, transfer, usage
+from server.files import streaming as files_streaming
 from server.files.downloads import (
     OPEN_TIMEOUT,
     LinkAwareConnection,
@@ -116,6 +117,7 @@ CAPABILITIES = [
     discovery,
     chat_handlers,
     files_handlers,
+    files_streaming,
     moves,
     sharing,
     links,
@@ -645,6 +647,8 @@ class RoostServer:
             self._sessions.discard(session)
             if identity is not None:
                 self.presence.disconnected(identity.user_id)
+            if session.announced and self._services is not None:  # files on their way from it
+                await files_streaming.withdraw_on_close(self._services, session)
             if session.identity is not None:
                 self.hub.detach(session)
                 self._last_seen[session.identity.device_id] = now_ms()

@@ -86,6 +86,7 @@ class Session:
         "_room_waiter",
         "_writer",
         "address",
+        "announced",
         "bucket",
         "identity",
         "on_kick",
@@ -106,6 +107,7 @@ class Session:
         self.bucket = bucket
         self.address = address  # the client's address, for auth limits and log lines
         self.on_kick = on_kick  # e.g. leave the hub at once, not when the close handshake ends
+        self.announced: set[str] | None = None  # files on their way (server.files.streaming)
         # frames in their WebSocket framing, and whether each is an event; made on first send:
         # idle sockets stay small
         self._outgoing: deque[tuple[bytes, bool]] | None = None

@@ -42,8 +42,10 @@ from client.sync.mounts import MountAside, mount_points, settled
 from client.sync.partial import drop_partials
 from client.sync.scan import LocalFile, OnChunk, ScanResult, scan
 from client.sync.status import Totals
+from client.sync.streaming import StreamIn, StreamOut
 from client.sync.transfer import (
     BlockSource,
+    TempFile,
     Transfer,
     first_error,
     sources_of,
@@ -263,6 +265,9 @@ class SyncEngine:
         self._warned: set[str] = set()  # warnings already said, not repeated every pass
         self.held: set[str] = set()  # server paths the last plan left alone (`_held_back`)
         self._partials: list[Path] = []  # interrupted downloads found at bind: resumed or swept
+        # Other devices' large files, fetched while they upload (client.sync.streaming)
+        self.incoming = StreamIn(self.root, lambda tmp: TempFile(tmp, large=True))
+        self._prefixes: dict[str, str] = {}  # namespace id -> its folder here ("" the home)
 
     async def bind(self, *, watching: bool = False) -> None:
         """Where every engine starts: take this home's and folder's sync lock (`SyncBusy` when
@@ -299,6 +304,7 @@ class SyncEngine:
             yield
         finally:
             if took:
+                await self.incoming.close()
                 self.release()
 
     async def run_once(self) -> PassReport:
@@ -360,6 +366,22 @@ class SyncEngine:
             self._partials = []
         return total
 
+    def on_incoming(self, event: wire.FilesIncoming) -> None:
+        """Another device's file on its way (`files.incoming`): fetch it meanwhile, unless
+        this device does not keep that path or sent it itself."""
+        prefix = self._prefixes.get(event.namespace_id)
+        streams_out = self.transfer.streams_out if self.transfer else None
+        if prefix is None or (streams_out and event.upload_id in streams_out.upload_ids):
+            return
+        ws = prefix + event.path
+        if event.state == wire.IncomingState.WITHDRAWN:
+            self.incoming.withdrawn(event.upload_id)
+        elif event.state == wire.IncomingState.STARTED:
+            if not (reserved_here(ws, False) or self.ignore.ignored(ws)):
+                self.incoming.started(ws, event.upload_id)
+        else:
+            self.incoming.blocks(event.upload_id, event.offset, event.hashes)
+
     # ------------------------------------------------------------------ one pass
     async def sync_pass(self) -> PassReport:
         async with self._journal:
@@ -372,12 +394,16 @@ class SyncEngine:
             self.transfer = Transfer(conn, window=self.window, on_block=self.on_block)
             if old is not None:
                 self.transfer.counters = old
+            self.transfer.streams_out = StreamOut(conn.call)
+            self.transfer.incoming = self.incoming
+            self.incoming.fetch = self.transfer.fetch_block
             # blocks sent ahead during the scan wait for a commit: no more than a group's worth
             self.transfer.early_budget = upload_group_bytes(await fetch_usage(conn.call))
         early = PassReport()  # before the scan: folders synced afresh or kept, files moved
         self.ignore.excluded = await self.index.excluded()
         await self._check_marker(early)
         mounts = await self._mounts(conn, early)
+        self._prefixes = {m.id: m.prefix for m in mounts}
         for mount in mounts:
             await self._pull(conn, mount)
         self.ignore.detached = await self.index.detached()
@@ -409,6 +435,9 @@ class SyncEngine:
         finally:
             scanning[0] = False
             self.transfer.forget_early()
+            if self.transfer.streams_out is not None:  # what no commit took is withdrawn
+                await self.transfer.streams_out.close()
+            self.incoming.sweep()
         return report
 
     def _sender(self, mounts: list[Mount], scanning: list[bool]) -> OnChunk:
@@ -418,16 +447,22 @@ class SyncEngine:
         assert transfer is not None
         shares = {m.prefix[:-1]: m for m in mounts if m.prefix}
 
-        def offer(h: str, src: BlockSource) -> None:  # on the event loop
+        home = next(m for m in mounts if not m.prefix)
+
+        def offer(h: str, src: BlockSource, ns_id: str, rel: str) -> None:  # on the event loop
             if scanning[0]:
                 transfer.offer(h, src)
+                if transfer.streams_out is not None:  # announced, so others fetch it meanwhile
+                    transfer.streams_out.chunk(ns_id, rel, h)
 
         def on_chunk(path: Path, chunk: Chunk) -> None:  # in a hashing thread
-            top, _, rest = path.relative_to(self.root).as_posix().partition("/")
+            ws = path.relative_to(self.root).as_posix()
+            top, _, rest = ws.partition("/")
             share = shares.get(top) if rest else None
             if share is None or not share.read_only:
                 src = BlockSource(path, chunk.offset, chunk.length)
-                loop.call_soon_threadsafe(offer, chunk.hash, src)
+                ns_id, rel = (share.id, rest) if share else (home.id, ws)
+                loop.call_soon_threadsafe(offer, chunk.hash, src, ns_id, rel)
 
         return on_chunk
 

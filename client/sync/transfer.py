@@ -26,6 +26,7 @@ from client.connection import Connection
 from client.errors import ClientError, ServerError
 from client.sync.ignore import TEMP_PREFIX
 from client.sync.partial import drop_partial, is_partial, keep_partial, read_partial
+from client.sync.streaming import StreamIn, StreamOut
 from protocol import files as wire
 from protocol.errors import ErrorCode, RoostError
 from protocol.files import Codec
@@ -182,7 +183,7 @@ _TEMP_RUN = secrets.token_hex(6)
 _temp_numbers = itertools.count()
 
 
-class _TempFile:
+class TempFile:
     """A download's temp file, written off the event loop in pieces of up to WRITE_BYTES.
     A large one bypasses the page cache (storage.content.unbuffered): it is written once and the
     cache would only be a detour on its way to the disk."""
@@ -258,7 +259,7 @@ class _TempFile:
         self.tmp.unlink(missing_ok=True)
 
 
-_Landing = tuple[_TempFile, Path, int | None]
+_Landing = tuple[TempFile, Path, int | None]
 
 
 def land_files(batch: Sequence[_Landing]) -> list[BaseException | None]:
@@ -283,6 +284,13 @@ def land_files(batch: Sequence[_Landing]) -> list[BaseException | None]:
     # read as a local delete and be sent to the server.
     sync_dirs(dest.parent for (_, dest, _), error in zip(batch, errors, strict=True) if not error)
     return errors
+
+
+def _workspace_path(root: Path, dest: Path) -> str:
+    try:
+        return dest.relative_to(root).as_posix()
+    except ValueError:
+        return ""
 
 
 class Transfer:
@@ -315,6 +323,10 @@ class Transfer:
         # which lets only so much wait (client.limits.upload_group_bytes). None: no limit.
         self.early_budget: int | None = None
         self._early_bytes = 0
+        # Large files streaming through (client.sync.streaming): this device's, announced as
+        # they are hashed; other devices', fetched while they upload. Set by the sync engine.
+        self.streams_out: StreamOut | None = None
+        self.incoming: StreamIn | None = None
 
     # ------------------------------------------------------------------ upload
     async def missing(self, namespace_id: str | None, hashes: Sequence[str]) -> list[str]:
@@ -343,7 +355,7 @@ class Transfer:
         """Start sending a large block of a file that is still being hashed: a large new file
         then travels while the rest of it is read, instead of after. Failures are dropped
         here; `upload` asks the server again for whatever the plan sends."""
-        if h in self._early or src.length <= SMALL_BLOCK_BYTES:
+        if h in self._early:
             return
         if self.early_budget is not None and self._early_bytes + src.length > self.early_budget:
             return  # sent with its file's group instead
@@ -381,6 +393,9 @@ class Transfer:
         self, namespace_id: str | None, sources: dict[str, BlockSource], *, early: bool = False
     ) -> set[str]:
         needed = await self.missing(namespace_id, list(sources))
+        if self.streams_out is not None:
+            for h in set(sources) - set(needed):  # held by the server already
+                self.streams_out.stored(h)
         small = [h for h in needed if sources[h].length <= SMALL_BLOCK_BYTES]
         large = iter([h for h in needed if sources[h].length > SMALL_BLOCK_BYTES])
         small_batches = batches(small, lambda h: sources[h].length)
@@ -422,6 +437,8 @@ class Transfer:
         pairs = [(bytes.fromhex(h), stored) for h, _, stored in encoded]
         await self.conn.call_binary(lambda rid: wire.encode_batch(wire.PUT_BATCH, rid, pairs))
         for h, raw_size, stored in encoded:
+            if self.streams_out is not None:
+                self.streams_out.stored(h)
             self.counters.blocks_sent += 1
             self.counters.bytes_sent += len(stored) + wire.BATCH_ITEM_BYTES
             self.counters.content_sent += raw_size
@@ -440,6 +457,8 @@ class Transfer:
         await self.conn.call_binary(
             lambda rid: wire.encode_block_frame(wire.PUT, rid, digest, codec, payload)
         )
+        if self.streams_out is not None:
+            self.streams_out.stored(h)
         self.counters.blocks_sent += 1
         self.counters.bytes_sent += len(payload) + wire.HEADER_BYTES
         self.counters.content_sent += raw_size
@@ -537,6 +556,14 @@ class Transfer:
         `size`, a small file's blocks travel in batches with other small files' blocks.
         `resumable`: an interrupted download keeps what it fetched beside `dest`, and the
         next one reads those blocks from there (the sync engine's workspace only)."""
+        if self.incoming is not None and resumable:  # fetched while its sender uploaded it
+            arrived = await self.incoming.take(_workspace_path(self.incoming.root, dest), blocks)
+            if arrived is not None:
+                streamed, streamed_lengths = arrived
+                assert isinstance(streamed, TempFile)
+                await asyncio.to_thread(dest.parent.mkdir, parents=True, exist_ok=True)
+                await self._land(streamed, dest, mtime_ms)
+                return streamed_lengths
         local = dict(local or {})
         if resumable and (partial := await asyncio.to_thread(read_partial, dest)):
             for h, src in sources_of(*partial).items():
@@ -545,7 +572,7 @@ class Transfer:
         tmp = dest.with_name(f"{TEMP_PREFIX}{_TEMP_RUN}-{next(_temp_numbers)}")
         pending: deque[asyncio.Task[Received]] = deque()
         lengths: list[int] = []
-        out = _TempFile(tmp, large=size is not None and size >= UNBUFFERED_BYTES)
+        out = TempFile(tmp, large=size is not None and size >= UNBUFFERED_BYTES)
         self._downloads += 1
         landing = False
         try:
@@ -582,7 +609,7 @@ class Transfer:
         memory than before."""
         return 2 * self.window if self._downloads == 1 else self.window
 
-    async def _land(self, out: _TempFile, dest: Path, mtime_ms: int | None) -> None:
+    async def _land(self, out: TempFile, dest: Path, mtime_ms: int | None) -> None:
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._landing.append(((out, dest, mtime_ms), done))
         if self._lander is None or self._lander.done():
@@ -616,12 +643,15 @@ class Transfer:
         batch: list[tuple[wire.CommitItem, wire.CommitItem]] = []  # (as given, as sent)
         size = 0
         for item in items:
-            sent = self._staged_form(item)
+            streamed = item
+            if self.streams_out is not None:  # announced: its upload, the rest staged now
+                streamed = await self.streams_out.finish(namespace_id, item)
+            sent = self._staged_form(streamed) if streamed is item else streamed
             cost = len(msgspec.json.encode(sent)) + 8
             if batch and (size + cost > COMMIT_BUDGET or len(batch) >= wire.MAX_COMMIT_ITEMS):
                 outcomes.extend(await self._commit_batch(namespace_id, batch))
                 batch, size = [], 0
-            batch.append((item, sent))
+            batch.append((streamed, sent))
             size += cost
         if batch:
             outcomes.extend(await self._commit_batch(namespace_id, batch))
@@ -636,6 +666,9 @@ class Transfer:
         result: wire.CommitResult = await self.conn.call(
             "files.commit", wire.Commit(namespace_id, [sent for _, sent in batch])
         )
+        for (_, sent), outcome in zip(batch, result.outcomes, strict=True):
+            if self.streams_out is not None and sent.upload_id and outcome.entry is not None:
+                self.streams_out.arrived(sent.upload_id)
         return result.outcomes
 
     @staticmethod

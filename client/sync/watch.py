@@ -15,7 +15,7 @@ import watchfiles
 from client.backoff import Backoff
 from client.errors import Unreachable
 from client.event_bus import EventStream
-from client.events import FilesChanged, ShareInvitationChanged, ShareMembershipChanged
+from client.events import FileIncoming, FilesChanged, ShareInvitationChanged, ShareMembershipChanged
 from client.sync.engine import PassReport, SyncEngine
 from client.sync.ignore import TEMP_PREFIX
 
@@ -52,7 +52,8 @@ async def _run(
     watcher = asyncio.create_task(_watch_disk(engine, stop, wake))
     # Opened before the first pass connects, so no announcement is missed; it follows the
     # client across reconnects.
-    listener = asyncio.create_task(_listen(engine.client.events(), wake)) if listen else None
+    # Files on their way from other devices are heard here in either case.
+    listener = asyncio.create_task(_listen(engine, wake if listen else None))
     backoff = Backoff()
     try:
         while not stop.is_set():
@@ -78,8 +79,7 @@ async def _run(
             await _wait_any(stop, wake, POLL_SECONDS)
     finally:
         watcher.cancel()
-        if listener:
-            listener.cancel()
+        listener.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await watcher
 
@@ -121,10 +121,15 @@ def _counts(engine: SyncEngine, path: str) -> bool:
     return rel == "." or not engine.ignore.ignored(rel)
 
 
-async def _listen(stream: EventStream, wake: asyncio.Event) -> None:
+async def _listen(engine: SyncEngine, wake: asyncio.Event | None) -> None:
+    stream: EventStream = engine.client.events()
     async with stream:
         async for event in stream:
-            if isinstance(event, FilesChanged | ShareMembershipChanged | ShareInvitationChanged):
+            if isinstance(event, FileIncoming):
+                engine.on_incoming(event.incoming)
+            elif wake is not None and isinstance(
+                event, FilesChanged | ShareMembershipChanged | ShareInvitationChanged
+            ):
                 wake.set()
 
 

@@ -19,6 +19,7 @@ from server.quota import (
 from server.router import Handler
 from server.social.services import as_id
 from storage.database import now_ms
+from storage.server.announced_uploads import withdraw as withdraw_announced
 from storage.server.file_moves import history_through_moves
 from storage.server.files import AttachmentRecord, NamespaceRecord, NewVersion, VersionRecord
 from storage.server.space import hold_space, purge_history, storage_use, uncommitted_bytes
@@ -131,7 +132,16 @@ async def stage(ctx: OpContext, args: wire.StageBlocks) -> Empty:
         staged = await files.staged_count(tx, me.user_id, page)
         check_staged(staged + len(args.hashes), limits.max_staged_blocks, limits.upload_age_ms)
         await files.stage(tx, me.user_id, args.upload_id, args.offset, args.hashes, now_ms())
+    from server.files import streaming  # it builds on this module's namespace_of
+
+    await streaming.staged(ctx, args)
     return Empty()
+
+
+def _arrived(ctx: OpContext, upload_ids: list[str]) -> None:
+    """Committed: nothing of these uploads to withdraw when the connection closes."""
+    if ctx.session.announced:
+        ctx.session.announced.difference_update(upload_ids)
 
 
 async def check_upload_room(services: Services, user_id: int) -> None:
@@ -222,6 +232,7 @@ async def commit(ctx: OpContext, args: wire.Commit) -> wire.CommitResult:
     made: set[int] = set()  # folders the items needed and nobody committed: made for them
     space = await space_of(ctx, ns.owner_id)
     sizes = await files.block_sizes(tx, inline)
+    arrived: list[str] = []  # uploads that were on their way (files.announce)
     for item in args.items:
         try:
             new = await _check_item(ctx, item, known, sizes, state, tree, ns.id)
@@ -238,8 +249,13 @@ async def commit(ctx: OpContext, args: wire.Commit) -> wire.CommitResult:
             if version is not new:
                 made.add(version_id)
         outcomes.append(None)
+        if item.upload_id is not None:
+            arrived.append(item.upload_id)
     me = ctx.identity
     added = await files.add_versions(tx, ns.id, accepted, me.user_id, me.device_name, now_ms())
+    if arrived:  # the journal entry tells the members; a refused item's stays announced
+        await withdraw_announced(tx, me.user_id, arrived)
+        ctx.after_commit(lambda: _arrived(ctx, arrived))
     await files.settle_uploads(tx, me.user_id, (h for _, v in accepted for h in v.blocks))
     versions = iter(v for v in added if v.id not in made)
     result = [

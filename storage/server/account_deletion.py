@@ -92,6 +92,7 @@ class AccountEraser:
             "DELETE FROM file_links WHERE created_by = ?",  # public links they made
             "DELETE FROM block_uploads WHERE user_id = ?",
             "DELETE FROM staged_blocks WHERE user_id = ?",
+            "DELETE FROM announced_uploads WHERE user_id = ?",
             "DELETE FROM idempotency_keys WHERE user_id = ?",
             "DELETE FROM password_resets WHERE user_id = ?",
             "DELETE FROM profiles WHERE user_id = ?",  # and so from user search (its trigger)

@@ -33,9 +33,10 @@ class Expired:
     uploads: int
     staged: int
     idempotency_keys: int
+    announced: int = 0
 
     def __bool__(self) -> bool:
-        return bool(self.uploads or self.staged or self.idempotency_keys)
+        return bool(self.uploads or self.staged or self.idempotency_keys or self.announced)
 
 
 async def expire(db: Database, now_ms: int, ages: Ages = Ages()) -> Expired:
@@ -45,6 +46,8 @@ async def expire(db: Database, now_ms: int, ages: Ages = Ages()) -> Expired:
         await _forget_older(db, "block_uploads", now_ms - ages.uploads_ms),
         await _forget_older(db, "staged_blocks", now_ms - ages.uploads_ms),
         await _forget_older(db, "idempotency_keys", now_ms - ages.idempotency_ms),
+        # a file announced by a server process that died before its commit or withdrawal
+        await _forget_older(db, "announced_uploads", now_ms - ages.uploads_ms),
     )
 
 

@@ -575,9 +575,15 @@ class FileRepository:
                 f"  ON a.id = ab.attachment_id WHERE ab.hash = b.hash AND {_READABLE_ATTACHMENT})"
                 " OR EXISTS (SELECT 1 FROM version_blocks vb JOIN file_versions v"
                 "  ON v.id = vb.version_id JOIN namespace_members m"
-                "  ON m.namespace_id = v.namespace_id WHERE vb.hash = b.hash AND m.user_id = ?))"
+                "  ON m.namespace_id = v.namespace_id WHERE vb.hash = b.hash AND m.user_id = ?)"
+                # a file on its way (files.announce): what its uploader staged and stored
+                " OR EXISTS (SELECT 1 FROM staged_blocks sb JOIN announced_uploads an"
+                "  ON an.user_id = sb.user_id AND an.upload_id = sb.upload_id"
+                "  JOIN namespace_members m ON m.namespace_id = an.namespace_id"
+                "  JOIN block_uploads u ON u.hash = sb.hash AND u.user_id = sb.user_id"
+                "  WHERE sb.hash = b.hash AND m.user_id = ?))"
             )
-            async with c.execute(sql, [*part, user_id, user_id, user_id]) as cur:
+            async with c.execute(sql, [*part, user_id, user_id, user_id, user_id]) as cur:
                 found.update(str(r[0]) for r in await cur.fetchall())
         return found
 

@@ -691,4 +691,33 @@ MIGRATIONS: list[Migration] = [
         CREATE INDEX file_links_by_creator ON file_links (created_by, id)
         """,
     ),
+    Migration(
+        20,
+        "files on their way: an announced upload lets a namespace's members fetch the blocks"
+        " its uploader has staged and stored before the commit that makes the version current",
+        """
+        CREATE TABLE announced_uploads (
+            user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+            upload_id TEXT NOT NULL,
+            namespace_id INTEGER NOT NULL REFERENCES namespaces(id) ON DELETE CASCADE,
+            path TEXT NOT NULL,
+            created_at INTEGER NOT NULL,
+            PRIMARY KEY (user_id, upload_id)
+        );
+        CREATE INDEX announced_uploads_by_created_at ON announced_uploads (created_at);
+        CREATE INDEX staged_blocks_by_hash ON staged_blocks (hash)
+        """,
+        postgres="""
+        CREATE TABLE announced_uploads (
+            user_id BIGINT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+            upload_id TEXT NOT NULL,
+            namespace_id BIGINT NOT NULL REFERENCES namespaces(id) ON DELETE CASCADE,
+            path TEXT NOT NULL,
+            created_at BIGINT NOT NULL,
+            PRIMARY KEY (user_id, upload_id)
+        );
+        CREATE INDEX announced_uploads_by_created_at ON announced_uploads (created_at);
+        CREATE INDEX staged_blocks_by_hash ON staged_blocks (hash)
+        """,
+    ),
 ]

@@ -220,6 +220,14 @@ def invitation_answer(world: World) -> dict[str, Any]:
     return {"invitation_id": world.ids["penny_invitation"], "client_id": key()}
 
 
+def announce(namespace: str) -> Args:
+    return lambda w: {
+        "namespace_id": w.ids[namespace],
+        "path": "big.iso",
+        "upload_id": "on-its-way",
+    }
+
+
 def commit(namespace: str, item: Args) -> Args:
     return lambda w: {"namespace_id": w.ids[namespace], "items": [item(w)], "client_id": key()}
 
@@ -530,6 +538,21 @@ ROWS: dict[str, Row] = {
             )
         ],
         open_because="stages the caller's own list; blocks are checked at commit",
+    ),
+    "files.announce": Row(
+        [
+            refused("not_found")(announce("home")),
+            refused("not_found")(announce("share")),
+            refused("forbidden", "bob")(announce("share")),
+            refused("not_found", "carol")(announce("share")),
+            refused("not_found", "penny")(announce("share")),
+            allowed(announce("mallory_home")),
+        ],
+        valid=announce("home"),
+    ),
+    "files.withdraw": Row(
+        [allowed(lambda w: {"upload_id": "stolen-blocks"})],
+        open_because="withdraws only the caller's own announcements",
     ),
     "files.commit": Row(
         [

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from client.sync.transfer import _TempFile, land_files
+from client.sync.transfer import TempFile, land_files
 from storage.content import blocks
 from storage.content.blocks import LocalBlockStore
 
@@ -66,7 +66,7 @@ def test_a_stored_block_has_its_file_and_folder_synced(
 async def test_a_landed_download_has_its_folder_synced(tmp_path: Path, synced: Synced) -> None:
     dest = tmp_path / "docs" / "report.txt"
     dest.parent.mkdir()
-    out = _TempFile(dest.with_name(".roost-tmp-x"))
+    out = TempFile(dest.with_name(".roost-tmp-x"))
     await out.add(b"downloaded", [])
     assert land_files([(out, dest, None)]) == [None]
     assert dest.read_bytes() == b"downloaded"
@@ -77,7 +77,7 @@ async def test_a_large_download_written_past_the_cache_is_fsynced(
     tmp_path: Path, synced: Synced
 ) -> None:
     dest = tmp_path / "video.bin"
-    out = _TempFile(dest.with_name(".roost-tmp-big"), large=True)
+    out = TempFile(dest.with_name(".roost-tmp-big"), large=True)
     data = os.urandom(5 << 20) + b"tail"
     for i in range(0, len(data), 1 << 20):
         await out.add(data[i : i + (1 << 20)], [])
@@ -94,7 +94,7 @@ async def test_many_downloads_landed_together_are_all_durable(
     for i in range(blocks.SYNCFS_OVER + 4):
         dest = tmp_path / f"folder{i}" / "note.txt"
         dest.parent.mkdir()
-        out = _TempFile(dest.with_name(".roost-tmp-x"))
+        out = TempFile(dest.with_name(".roost-tmp-x"))
         await out.add(f"note {i}".encode(), [])
         batch.append((out, dest, None))
     assert land_files(batch) == [None] * len(batch)
