@@ -137,6 +137,7 @@ class PassReport:
     refused: list[tuple[str, str]] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (path, why)
     settling: list[str] = field(default_factory=list)  # still being written: a later pass
+    settled_in_ns: int = 0  # when the first of them will have rested
     hashed: int = 0
     moved: Totals = field(default_factory=Totals)  # what `run_once` sent and fetched
     seconds: float = 0.0  # how long `run_once` worked (its waits for files to settle aside)
@@ -162,6 +163,7 @@ class PassReport:
         self.kept_local = other.kept_local
         self.skipped = other.skipped
         self.settling = other.settling
+        self.settled_in_ns = other.settled_in_ns
         self.hashed += other.hashed
         self.unsettled = other.unsettled
 
@@ -354,8 +356,9 @@ class SyncEngine:
             report = await self.sync_pass()
             total.merge(report)
             if report.settling:  # files still being written: once they rest
-                await asyncio.sleep(self.settle_ms / 1000)
-                total.waited += self.settle_ms / 1000
+                wait = min(max(report.settled_in_ns / 1e9, 0.05), self.settle_ms / 1000)
+                await asyncio.sleep(wait)
+                total.waited += wait
                 continue
             # A pass that did all it planned leaves nothing for another to find (a
             # second one cost ~0.4 s per 10,000 files, re-reading its own commits).
@@ -408,6 +411,7 @@ class SyncEngine:
             await self._pull(conn, mount)
         self.ignore.detached = await self.index.detached()
         scanning = [True]  # offers that arrive after the pass are dropped
+        settling: set[str] = set()  # large files read early, committed once they rest
         try:
             found = await scan(
                 self.root,
@@ -416,10 +420,12 @@ class SyncEngine:
                 self._sender(mounts, scanning),
                 settle_ns=self.settle_ms * 1_000_000,
             )
+            settling.update(found.settling)
             report = PassReport(
                 hashed=found.hashed,
                 skipped=found.skipped,
                 settling=found.settling,
+                settled_in_ns=found.settled_in_ns,
                 detached=early.detached,
                 conflicts=early.conflicts,
                 restored=early.restored,
@@ -434,9 +440,13 @@ class SyncEngine:
             self._warn(report, warnings + ([self.ignore.problem] if self.ignore.problem else []))
         finally:
             scanning[0] = False
-            self.transfer.forget_early()
+            prefixes = self._prefixes
+            if not settling:  # else their blocks go on travelling while they settle
+                self.transfer.forget_early()
             if self.transfer.streams_out is not None:  # what no commit took is withdrawn
-                await self.transfer.streams_out.close()
+                await self.transfer.streams_out.close(
+                    keep=lambda ns, path: prefixes.get(ns, "\0") + path in settling
+                )
             self.incoming.sweep()
         return report
 

@@ -56,6 +56,7 @@ class ScanResult:
     # Files changed so recently they may still be being written (`settle_ns`): neither read
     # nor synced this time, as Syncthing waits for a file to settle.
     settling: list[str] = field(default_factory=list)
+    settled_in_ns: int = 0  # how long until the first of them has rested long enough
 
 
 def walk(
@@ -163,6 +164,16 @@ async def _hash_all(
     return [h for done in await asyncio.gather(*map(one, batches)) for h in done]
 
 
+QUIET_NS = 300_000_000  # a large file untouched this long is read while it settles
+
+
+def _read_early(st: os.stat_result, now_ns: int, settle_ns: int) -> bool:
+    """Whether a large file still settling is read (and its blocks sent, and announced to
+    other devices) now rather than once it rests: the writer paused, and reading it is
+    what takes time. It is committed only if it is unchanged once it has rested."""
+    return st.st_size >= EARLY_BYTES and now_ns - st.st_mtime_ns >= min(QUIET_NS, settle_ns)
+
+
 def still_written(st: os.stat_result, now_ns: int, settle_ns: int) -> bool:
     """Whether a changed file was modified within the last `settle_ns`: an editor or a
     download may still be writing it (a 150 MB copy once made four versions on the way)."""
@@ -191,21 +202,30 @@ async def scan(
     known: dict[str, tuple[tuple[str, int], ...]] = {}
     to_hash: list[str] = []
     settling: list[str] = []
+    settled_in = 0
     now_ns = time.time_ns()
     for rel, st in stats.items():
         if stat.S_ISREG(st.st_mode):
             row = cached.get(rel)
-            if row and (row.size, row.mtime_ns, row.inode) == (
+            unchanged = row is not None and (row.size, row.mtime_ns, row.inode) == (
                 st.st_size, st.st_mtime_ns, st.st_ino
-            ):  # fmt: skip
-                known[rel] = row.chunks
-            elif still_written(st, now_ns, settle_ns):
-                settling.append(rel)
-            else:
-                to_hash.append(rel)
+            )  # fmt: skip
+            if not still_written(st, now_ns, settle_ns):
+                if row is not None and unchanged:
+                    known[rel] = row.chunks
+                else:
+                    to_hash.append(rel)
+                continue
+            settling.append(rel)
+            rests_in = st.st_mtime_ns + settle_ns - now_ns
+            settled_in = min(settled_in, rests_in) if settled_in else rests_in
+            if not unchanged and on_chunk is not None and _read_early(st, now_ns, settle_ns):
+                to_hash.append(rel)  # hashed and sent now; committed once it rests
+    early = set(settling)
     for rel, chunks in await _hash_all(root, to_hash, stats, on_chunk, unreadable):
         if chunks is not None:
-            known[rel] = chunks
+            if rel not in early:
+                known[rel] = chunks
             st = stats[rel]
             fresh.append(LocalRow(rel, st.st_size, st.st_mtime_ns, st.st_ino, chunks))
     for rel, st in stats.items():
@@ -218,4 +238,7 @@ async def scan(
     gone = [p for p in cached if p not in files]
     if gone:
         await index.drop_local(gone)
-    return ScanResult(files, len(fresh), skipped, sorted(unreadable), sorted(settling))
+    settled_in -= time.time_ns() - now_ns  # the time hashing took counts
+    return ScanResult(
+        files, len(fresh), skipped, sorted(unreadable), sorted(settling), max(settled_in, 0)
+    )

@@ -130,15 +130,20 @@ class StreamOut:
     def arrived(self, upload_id: str) -> None:
         self._arrived.add(upload_id)
 
-    async def close(self) -> None:
+    async def close(self, keep: Callable[[str, str], bool] = lambda ns, path: False) -> None:
         """At the end of a pass: every announcement no commit took is withdrawn, so the
-        members drop what they fetched."""
-        files, self._files = list(self._files.values()), {}
-        for out in files:
-            await _stop(out.pump)
-        for upload_id in sorted(self.upload_ids - self._arrived - self._withdrawn):
+        members drop what they fetched, but those of files `keep` names (namespace, path):
+        still settling, they are committed by a later pass."""
+        kept = {key: out for key, out in self._files.items() if keep(*key) and not out.broken}
+        for key, out in self._files.items():
+            if key not in kept:
+                await _stop(out.pump)
+        self._files = kept
+        still = {out.upload_id for out in kept.values()}
+        for upload_id in sorted(self.upload_ids - self._arrived - self._withdrawn - still):
             await self._withdraw(upload_id)
-        self._stored.clear()
+        if not kept:
+            self._stored.clear()
 
     async def _withdraw(self, upload_id: str) -> None:
         self._withdrawn.add(upload_id)

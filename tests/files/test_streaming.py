@@ -15,6 +15,7 @@ from typing import BinaryIO
 import pytest
 
 from client.errors import ServerError
+from client.files import RemoteFiles
 from client.sync import scan, watch
 from client.sync.engine import SyncEngine
 from client.sync.ignore import TEMP_PREFIX
@@ -105,7 +106,7 @@ async def test_a_sender_killed_half_way_leaves_nothing_and_resumes_with_what_is_
         # A is killed: nothing of it runs any more (it withdraws nothing itself); the server
         # sees its connection close
         with monkeypatch.context() as killed:
-            killed.setattr(StreamOut, "close", lambda self: asyncio.sleep(0))
+            killed.setattr(StreamOut, "close", lambda self, keep=None: asyncio.sleep(0))
             uploading.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await uploading
@@ -180,3 +181,29 @@ async def test_a_viewer_cannot_announce(alice_and_bob: tuple[Device, Device]) ->
             "files.announce", wire.AnnounceUpload(share.namespace_id, "x.bin", "viewer-1234")
         )
     assert refused.value.code == "forbidden"
+
+
+async def test_a_big_file_is_read_and_sent_while_it_settles_and_committed_once_it_rests(
+    pair: tuple[Device, Device], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A file whose writer paused is read at once (its blocks travel, B fetches them), but
+    committed only once it has rested: a writer that goes on makes no version of the half."""
+    a, b = pair
+    monkeypatch.setattr(scan, "EARLY_BYTES", 1 << 20)
+    a.engine = SyncEngine(a.client, a.root, settle_ms=1500)
+    first, rest = random.Random(5).randbytes(6 << 20), random.Random(6).randbytes(6 << 20)
+    path = a.write("dump.bin", first)
+    async with watching(b):
+        await asyncio.sleep(0.4)  # the writer pauses longer than a moment
+        started = time.monotonic()
+        syncing = asyncio.create_task(a.sync())
+        await wait_for(lambda: bool(incoming_temp_files(b)))
+        assert time.monotonic() - started < 1.0  # streaming before the file has rested
+        with open(path, "ab") as f:  # and goes on writing
+            f.write(rest)
+        await syncing
+        await wait_for(lambda: (b.root / "dump.bin").exists())
+        assert b.read("dump.bin") == first + rest
+    history = await RemoteFiles(a.client).history("dump.bin")
+    assert [v.size for v in history] == [len(first + rest)]  # one version: the whole file
+    assert incoming_temp_files(b) == []
