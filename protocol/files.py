@@ -176,8 +176,8 @@ class AnnounceUpload(msgspec.Struct, forbid_unknown_fields=True):
     """A file on its way: its staged blocks (`files.stage`, this `upload_id`) may be fetched
     by the namespace's members before the commit that names it makes the version current."""
 
-    namespace_id: str
-    path: str
+    namespace_id: Id
+    path: Path
     upload_id: UploadId
 
 

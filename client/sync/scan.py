@@ -56,7 +56,7 @@ class ScanResult:
     # Files changed so recently they may still be being written (`settle_ns`): neither read
     # nor synced this time, as Syncthing waits for a file to settle.
     settling: list[str] = field(default_factory=list)
-    settled_in_ns: int = 0  # how long until the first of them has rested long enough
+    settled_in_ns: int = 0  # when to look again: one of them rests, or pauses long enough to read
 
 
 def walk(
@@ -217,10 +217,13 @@ async def scan(
                     to_hash.append(rel)
                 continue
             settling.append(rel)
-            rests_in = st.st_mtime_ns + settle_ns - now_ns
-            settled_in = min(settled_in, rests_in) if settled_in else rests_in
-            if not unchanged and on_chunk is not None and _read_early(st, now_ns, settle_ns):
-                to_hash.append(rel)  # hashed and sent now; committed once it rests
+            look_in = st.st_mtime_ns + settle_ns - now_ns  # it has rested then
+            if not unchanged and on_chunk is not None and st.st_size >= EARLY_BYTES:
+                if _read_early(st, now_ns, settle_ns):
+                    to_hash.append(rel)  # hashed and sent now; committed once it rests
+                else:  # read as soon as its writer has paused
+                    look_in = st.st_mtime_ns + min(QUIET_NS, settle_ns) - now_ns
+            settled_in = min(settled_in, look_in) if settled_in else look_in
     early = set(settling)
     for rel, chunks in await _hash_all(root, to_hash, stats, on_chunk, unreadable):
         if chunks is not None:

@@ -27,6 +27,7 @@ from client.errors import ClientError, ServerError
 from client.sync.ignore import TEMP_PREFIX
 from client.sync.partial import drop_partial, is_partial, keep_partial, read_partial
 from client.sync.streaming import StreamIn, StreamOut
+from client.sync.wire_codec import compress_blocks
 from protocol import files as wire
 from protocol.errors import ErrorCode, RoostError
 from protocol.files import Codec
@@ -120,15 +121,15 @@ def read_block(src: BlockSource, expected: str, *, verify: bool = True) -> bytes
 
 
 def read_and_encode(
-    src: BlockSource, expected: str, *, verify: bool = True
+    src: BlockSource, expected: str, *, verify: bool = True, compress: bool = True
 ) -> tuple[int, Codec, bytes]:
     """(raw size, codec, payload): the raw bytes are not kept while the payload travels."""
     raw = read_block(src, expected, verify=verify)
-    return (len(raw), *encode_block(raw))
+    return (len(raw), *encode_block(raw, compress=compress))
 
 
 def read_and_encode_many(
-    wanted: Sequence[tuple[str, BlockSource]],
+    wanted: Sequence[tuple[str, BlockSource]], *, compress: bool = True
 ) -> tuple[list[tuple[str, int, bytes]], set[str]]:
     """Read and encode a batch of small blocks in one thread hop: (hash, raw size, codec
     byte + payload) for each, and the hashes whose file changed meanwhile."""
@@ -136,7 +137,7 @@ def read_and_encode_many(
     unreadable: set[str] = set()
     for h, src in wanted:
         try:
-            raw_size, codec, payload = read_and_encode(src, h)
+            raw_size, codec, payload = read_and_encode(src, h, compress=compress)
         except (FileChanged, OSError):
             unreadable.add(h)
             continue
@@ -305,6 +306,7 @@ class Transfer:
         self.conn = conn
         self.window = window
         self.on_block = on_block  # (hash, raw bytes) after each block moves; progress bars
+        self.compress = compress_blocks(conn.url)  # raw to a nearby server (wire_codec)
         self.counters = Counters()
         self._landing: list[tuple[_Landing, asyncio.Future[None]]] = []
         self._lander: asyncio.Task[None] | None = None
@@ -405,7 +407,7 @@ class Transfer:
             for h in todo:  # shared by the workers: each block is sent once
                 try:  # the server hashes it anyway: a changed file shows in its answer
                     raw_size, codec, payload = await asyncio.to_thread(
-                        read_and_encode, sources[h], h, verify=False
+                        read_and_encode, sources[h], h, verify=False, compress=self.compress
                     )
                     await self._send_block(h, raw_size, codec, payload, early=early)
                 except (FileChanged, OSError):
@@ -418,7 +420,9 @@ class Transfer:
         async def batch_worker() -> None:
             for batch in small_batches:  # shared too
                 wanted = [(h, sources[h]) for h in batch]
-                encoded, changed = await asyncio.to_thread(read_and_encode_many, wanted)
+                encoded, changed = await asyncio.to_thread(
+                    read_and_encode_many, wanted, compress=self.compress
+                )
                 unreadable.update(changed)
                 if encoded:
                     await self._send_batch(encoded)
@@ -447,7 +451,7 @@ class Transfer:
                 self.on_block(h, raw_size)
 
     async def put_block(self, h: str, raw: bytes) -> None:
-        codec, payload = await asyncio.to_thread(encode_block, raw)
+        codec, payload = await asyncio.to_thread(encode_block, raw, compress=self.compress)
         await self._send_block(h, len(raw), codec, payload)
 
     async def _send_block(

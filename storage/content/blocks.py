@@ -39,10 +39,13 @@ PROBE_OVER = 256 << 10  # blocks this large are sampled before a whole zstd pass
 PROBE_BYTES = 16 << 10  # each of three samples: the start, the middle and the end
 
 
-def encode_block(raw: bytes | memoryview) -> tuple[Codec, bytes]:
-    """Compress a block for the wire and the disk, keeping it raw when zstd does not help.
-    A large block whose samples do not compress at all (media, archives, encrypted data)
-    stays raw without a whole pass: that pass costs as much as hashing it."""
+def encode_block(raw: bytes | memoryview, *, compress: bool = True) -> tuple[Codec, bytes]:
+    """Compress a block for the wire and the disk, keeping it raw when zstd does not help
+    (or `compress` is False). A large block whose samples do not compress at all (media,
+    archives, encrypted data) stays raw without a whole pass: that pass costs as much as
+    hashing it."""
+    if not compress:
+        return Codec.RAW, bytes(raw)
     compressor = zstandard.ZstdCompressor(level=ZSTD_LEVEL)
     if len(raw) > PROBE_OVER and not _saves(compressor, _samples(raw)):
         return Codec.RAW, bytes(raw)
