@@ -256,7 +256,7 @@ class SyncEngine:
         self.settle_ms = settle_ms_from_env() if settle_ms is None else settle_ms
         self.root = root.resolve()
         self.index = SyncIndex(client.database)
-        self.ignore = Ignore(self.root)
+        self.ignore = Ignore(self.root, workspace=True)
         self.on_block = on_block
         self.on_plan = on_plan  # (what this pass is about to do) before it acts; progress views
         self.window = window
@@ -361,8 +361,9 @@ class SyncEngine:
                 total.waited += wait
                 continue
             # A pass that did all it planned leaves nothing for another to find (a
-            # second one cost ~0.4 s per 10,000 files, re-reading its own commits).
-            if not (report.acted and report.unsettled):
+            # second one cost ~0.4 s per 10,000 files, re-reading its own commits), unless
+            # it fetched a shared folder's new ignore rules: the next pass applies them.
+            if not (report.acted and (report.unsettled or self.ignore.stale())):
                 break
         if self._partials and not total.unsettled:  # none of them is wanted any more
             await asyncio.to_thread(drop_partials, self._partials)
@@ -407,6 +408,7 @@ class SyncEngine:
         await self._check_marker(early)
         mounts = await self._mounts(conn, early)
         self._prefixes = {m.id: m.prefix for m in mounts}
+        self.ignore.shares = {m.prefix[:-1] for m in mounts if m.prefix}  # their rule files
         for mount in mounts:
             await self._pull(conn, mount)
         self.ignore.detached = await self.index.detached()
@@ -437,7 +439,7 @@ class SyncEngine:
             )
             await self._act(mounts, found, report)
             warnings = [*early.warnings, *(f"{p}: {HELD_BACK}" for p in sorted(self.held))]
-            self._warn(report, warnings + ([self.ignore.problem] if self.ignore.problem else []))
+            self._warn(report, warnings + self.ignore.problems)
         finally:
             scanning[0] = False
             prefixes = self._prefixes
@@ -513,6 +515,7 @@ class SyncEngine:
             except Unreachable:
                 offline = True
         self.ignore.excluded = await self.index.excluded()
+        self.ignore.shares = {m.prefix[:-1] for m in mounts if m.prefix}
         found = await scan(self.root, self.ignore, self.index, rename=False)  # changes nothing
         # A folder that lost its marker is synced afresh (`_check_marker`): show it so.
         afresh = not (self.root / MARKER).is_file()
