@@ -18,6 +18,7 @@ read as rules, synced or uploaded."""
 from __future__ import annotations
 
 import os
+import stat
 from pathlib import Path
 
 import pathspec
@@ -135,6 +136,8 @@ class RuleFile:
                     if "/" not in self.shown
                     else "the shared folder's rules do not apply on this device"
                 )
+            if not stat.S_ISREG(self.path.stat().st_mode):  # a pipe would block the read
+                return None, f"{self.shown} is not a file: its rules do not apply"
             with self.path.open("rb") as f:
                 data = f.read(MAX_RULES_BYTES + 1)
         except FileNotFoundError:
