@@ -4,6 +4,8 @@ it; a device's own `.roostignore` at the top of its workspace stays on that devi
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import pytest
@@ -11,10 +13,18 @@ import pytest
 from client.errors import ServerError
 from client.files import RemoteFiles
 from client.sync.engine import SyncEngine
-from client.sync.ignore import Ignore
+from client.sync.ignore import MARKER, Ignore
+from client.sync.watch import run_forever
 from protocol import files as wire
 from tests.conftest import LiveServer
 from tests.files.helpers import Device, device, share_with
+from tests.helpers import SECOND
+
+
+async def eventually(check: Callable[[], Awaitable[bool]]) -> None:
+    async with asyncio.timeout(20 * SECOND):
+        while not await check():
+            await asyncio.sleep(0.05)
 
 
 async def on_server(d: Device, path: str = "") -> list[str]:
@@ -188,3 +198,32 @@ async def test_a_home_rule_file_an_older_roost_uploaded_is_deleted_nowhere(
         assert c.listing() == ["y.log"]  # nobody's rules but its own reach a new device
     finally:
         await c.client.close()
+
+
+async def test_a_running_sync_sends_what_a_rule_taken_out_of_my_own_file_kept_back(
+    live: LiveServer, tmp_path: Path
+) -> None:
+    """The device's own rule file never syncs, but a change to it still wakes a watching sync
+    (else it would wait for the next poll, half a minute away)."""
+    a = await device(live, tmp_path, "alice", "laptop", register=True)
+    a.write(".roostignore", "*.log\n")
+    a.write("x.log", "kept back, for now")
+    stop = asyncio.Event()
+    running = asyncio.create_task(run_forever(a.engine, stop))
+    try:
+
+        async def marked() -> bool:
+            return (a.root / MARKER).exists()
+
+        await eventually(marked)  # the first pass is done
+        assert await on_server(a) == []
+        a.write(".roostignore", "")
+
+        async def sent() -> bool:
+            return await on_server(a) == ["x.log"]
+
+        await eventually(sent)
+    finally:
+        stop.set()
+        await asyncio.wait_for(running, 10 * SECOND)
+        await a.client.close()
