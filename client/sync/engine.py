@@ -361,9 +361,8 @@ class SyncEngine:
                 total.waited += wait
                 continue
             # A pass that did all it planned leaves nothing for another to find (a
-            # second one cost ~0.4 s per 10,000 files, re-reading its own commits), unless
-            # it fetched a shared folder's new ignore rules: the next pass applies them.
-            if not (report.acted and (report.unsettled or self.ignore.stale())):
+            # second one cost ~0.4 s per 10,000 files, re-reading its own commits).
+            if not (report.acted and report.unsettled):
                 break
         if self._partials and not total.unsettled:  # none of them is wanted any more
             await asyncio.to_thread(drop_partials, self._partials)
@@ -479,7 +478,7 @@ class SyncEngine:
         return on_chunk
 
     async def _act(self, mounts: list[Mount], found: ScanResult, report: PassReport) -> None:
-        plans = await self._plan(mounts, found)
+        plans = await self._rules_first(mounts, found, report)
         if self.on_plan:
             self.on_plan([s for p in plans if (s := p.state()) is not None])
         local_sources: dict[str, BlockSource] = {}
@@ -488,6 +487,24 @@ class SyncEngine:
                 for h, src in sources_of(self.root / rel, f.chunks).items():
                     local_sources.setdefault(h, src)
         await self._apply(plans, found, local_sources, report)
+
+    async def _rules_first(
+        self, mounts: list[Mount], found: ScanResult, report: PassReport
+    ) -> list[_Plan]:
+        """The plan, with a share's new ignore rules fetched first and applied to it: else a
+        member's first sync fetches, and a file written as the rules change is sent, though
+        the rules keep it off."""
+        plans = await self._plan(mounts, found)
+        rules = [p for p in plans if p.action == Action.DOWNLOAD and self.ignore.is_rule_file(p.ws)]
+        if not rules:
+            return plans
+        await self._apply(rules, found, {}, report)
+        self.ignore.reload()
+        for rel in [r for r, f in found.files.items() if self.ignore.ignored(r, _is_dir(f))]:
+            del found.files[rel]
+        report.unsettled = True  # what they no longer ignore was not scanned: the next pass
+        fetched = {p.ws for p in rules}  # not on the scan's list, yet no deletion
+        return [p for p in await self._plan(mounts, found) if p.ws not in fetched]
 
     def _warn(self, report: PassReport, now: list[str]) -> None:
         """Report each warning the first pass it holds, not every pass while it does."""

@@ -113,10 +113,6 @@ class RuleFile:
             return None
         return (st.st_mtime_ns, st.st_size)
 
-    def stale(self) -> bool:
-        """Whether the file changed since it was read (made, edited or removed)."""
-        return self._stat() != self._stamp
-
     def reload(self) -> bool:
         """Read the file if it changed; whether its rules did."""
         stamp = self._stat()
@@ -228,10 +224,6 @@ class Ignore:
         changed = [f.reload() for f in (self._own, *self._shared.values())]
         if any(changed):
             self._folders.clear()
-
-    def stale(self) -> bool:
-        """Whether a rule file changed since the rules were read (a pass fetched one)."""
-        return any(f.stale() for f in (self._own, *self._shared.values()))
 
     def is_rule_file(self, rel: str) -> bool:
         """Whether `rel` is a rule file this folder reads (its change may change what syncs)."""

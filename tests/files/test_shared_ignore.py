@@ -81,18 +81,43 @@ async def test_a_shared_rule_keeps_what_others_already_sent_off_a_device_and_del
     bob.write("Team/.roostignore", "*.log\n")  # an editor adds the rule for everyone
     assert (await bob.sync()).uploaded == ["Team/.roostignore"]
     (bob.root / "Team/old.log").unlink()  # ignored here now: the deletion stays here
-    alice.write("Team/new.log", "made after the rule, before alice had it")
+    alice.write("Team/new.log", "made as the rule arrives")
     report = await alice.sync()
     assert report.downloaded == ["Team/.roostignore"] and not report.deleted_remote
-    assert report.uploaded == ["Team/new.log"]  # the pass before the rules arrived
+    assert report.uploaded == []  # the rules came first
     alice.write("Team/later.log", "after")
     report = await bob.sync()
     assert not report.acted  # neither fetched nor deleted anywhere
-    assert not (bob.root / "Team/new.log").exists()
     assert not (await alice.sync()).acted
-    assert "Team/later.log" not in await on_server(alice, "Team")
     assert alice.read("Team/old.log") == b"synced before anyone ignored logs"
-    assert {"Team/old.log", "Team/new.log"} <= set(await on_server(alice, "Team"))
+    assert alice.read("Team/new.log") == b"made as the rule arrives"
+    assert await on_server(alice, "Team") == ["Team/.roostignore", "Team/old.log", "Team/plan.txt"]
+
+
+async def test_rules_apply_in_the_very_pass_that_brings_them(
+    alice_and_bob: tuple[Device, Device],
+) -> None:
+    """A member who joins does not fetch what the rules keep off, and a file written while
+    the rules change is not sent: a pass fetches a share's new rules before anything else."""
+    alice, bob = alice_and_bob
+    alice.write("Team/old.log", "sent before the rule")
+    alice.write("Team/plan.txt", "the plan")
+    await alice.sync()
+    alice.write("Team/.roostignore", "*.log\n")
+    await alice.sync()
+    await share_with(alice, "Team", bob, "editor")
+    report = await bob.sync()
+    assert sorted(report.downloaded) == ["Team/.roostignore", "Team/plan.txt"]
+    assert bob.listing() == ["Team", "Team/.roostignore", "Team/plan.txt"]
+
+    alice.write("Team/.roostignore", "*.log\n*.iso\n")
+    await alice.sync()
+    bob.write("Team/disk.iso", "written as the rule arrives")
+    report = await bob.sync()
+    assert report.downloaded == ["Team/.roostignore"] and not report.uploaded
+    assert "Team/disk.iso" not in await on_server(alice, "Team")
+    assert (await bob.sync()).acted is False
+    assert bob.read("Team/disk.iso") == b"written as the rule arrives"
 
 
 async def test_a_viewer_cannot_change_the_shared_rules(
