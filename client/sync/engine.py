@@ -256,7 +256,7 @@ class SyncEngine:
         self.settle_ms = settle_ms_from_env() if settle_ms is None else settle_ms
         self.root = root.resolve()
         self.index = SyncIndex(client.database)
-        self.ignore = Ignore(self.root)
+        self.ignore = Ignore(self.root, workspace=True)
         self.on_block = on_block
         self.on_plan = on_plan  # (what this pass is about to do) before it acts; progress views
         self.window = window
@@ -407,6 +407,7 @@ class SyncEngine:
         await self._check_marker(early)
         mounts = await self._mounts(conn, early)
         self._prefixes = {m.id: m.prefix for m in mounts}
+        self.ignore.shares = {m.prefix[:-1] for m in mounts if m.prefix}  # their rule files
         for mount in mounts:
             await self._pull(conn, mount)
         self.ignore.detached = await self.index.detached()
@@ -437,7 +438,7 @@ class SyncEngine:
             )
             await self._act(mounts, found, report)
             warnings = [*early.warnings, *(f"{p}: {HELD_BACK}" for p in sorted(self.held))]
-            self._warn(report, warnings + ([self.ignore.problem] if self.ignore.problem else []))
+            self._warn(report, warnings + self.ignore.problems)
         finally:
             scanning[0] = False
             prefixes = self._prefixes
@@ -477,7 +478,7 @@ class SyncEngine:
         return on_chunk
 
     async def _act(self, mounts: list[Mount], found: ScanResult, report: PassReport) -> None:
-        plans = await self._plan(mounts, found)
+        plans = await self._rules_first(mounts, found, report)
         if self.on_plan:
             self.on_plan([s for p in plans if (s := p.state()) is not None])
         local_sources: dict[str, BlockSource] = {}
@@ -486,6 +487,24 @@ class SyncEngine:
                 for h, src in sources_of(self.root / rel, f.chunks).items():
                     local_sources.setdefault(h, src)
         await self._apply(plans, found, local_sources, report)
+
+    async def _rules_first(
+        self, mounts: list[Mount], found: ScanResult, report: PassReport
+    ) -> list[_Plan]:
+        """The plan, with a share's new ignore rules fetched first and applied to it: else a
+        member's first sync fetches, and a file written as the rules change is sent, though
+        the rules keep it off."""
+        plans = await self._plan(mounts, found)
+        rules = [p for p in plans if p.action == Action.DOWNLOAD and self.ignore.is_rule_file(p.ws)]
+        if not rules:
+            return plans
+        await self._apply(rules, found, {}, report)
+        self.ignore.reload()
+        for rel in [r for r, f in found.files.items() if self.ignore.ignored(r, _is_dir(f))]:
+            del found.files[rel]
+        report.unsettled = True  # what they no longer ignore was not scanned: the next pass
+        fetched = {p.ws for p in rules}  # not on the scan's list, yet no deletion
+        return [p for p in await self._plan(mounts, found) if p.ws not in fetched]
 
     def _warn(self, report: PassReport, now: list[str]) -> None:
         """Report each warning the first pass it holds, not every pass while it does."""
@@ -513,6 +532,7 @@ class SyncEngine:
             except Unreachable:
                 offline = True
         self.ignore.excluded = await self.index.excluded()
+        self.ignore.shares = {m.prefix[:-1] for m in mounts if m.prefix}
         found = await scan(self.root, self.ignore, self.index, rename=False)  # changes nothing
         # A folder that lost its marker is synced afresh (`_check_marker`): show it so.
         afresh = not (self.root / MARKER).is_file()

@@ -111,14 +111,15 @@ async def _watch_disk(engine: SyncEngine, stop: asyncio.Event, wake: asyncio.Eve
 
 def _counts(engine: SyncEngine, path: str) -> bool:
     """Whether a change on disk may matter to a pass: not the engine's own temp files, nor
-    one the ignore rules leave alone (a browser writing its .crdownload wakes nothing)."""
+    one the ignore rules leave alone (a browser writing its .crdownload wakes nothing), but
+    a rule file's (a rule taken out sends what it kept back)."""
     if TEMP_PREFIX in path:
         return False
     try:
         rel = Path(path).relative_to(engine.root).as_posix()
     except ValueError:
         return True
-    return rel == "." or not engine.ignore.ignored(rel)
+    return rel == "." or engine.ignore.is_rule_file(rel) or not engine.ignore.ignored(rel)
 
 
 async def _listen(engine: SyncEngine, wake: asyncio.Event | None) -> None:

@@ -321,8 +321,10 @@ async def test_roostignore_keeps_paths_local(pair: tuple[Device, Device]) -> Non
     a.write("src/main.c", "int main;")
     await a.sync()
     await b.sync()
-    assert b.listing() == [".roostignore", "src", "src/main.c"]
+    assert b.listing() == ["src", "src/main.c"]  # the rules themselves stay on the laptop
     assert os.path.exists(a.root / "app.log")
+    listed = [r.shown for r in await RemoteFiles(a.client).ls(recursive=True)]
+    assert listed == ["src", "src/main.c"]
 
 
 async def test_ignoring_what_was_synced_deletes_it_nowhere(pair: tuple[Device, Device]) -> None:
@@ -334,11 +336,12 @@ async def test_ignoring_what_was_synced_deletes_it_nowhere(pair: tuple[Device, D
 
     a.write(".roostignore", "*.log\nbuild/\n")
     report = await a.sync()
-    assert report.uploaded == [".roostignore"] and not report.deleted_remote
+    assert not report.acted  # the rules stay on the laptop; nothing deleted on the server
     listed = [r.shown for r in await RemoteFiles(a.client).ls(recursive=True)]
     assert "old.log" in listed and "build/out.o" in listed  # still on the server
+    b.write(".roostignore", "*.log\nbuild/\n")  # each device says what it keeps to itself
     report = await b.sync()
-    assert report.downloaded == [".roostignore"] and not report.deleted_local
+    assert not report.acted
     assert b.read("old.log") == b"synced before anyone ignored logs"
 
     b.write("old.log", "changed on the desktop, where logs are ignored now")

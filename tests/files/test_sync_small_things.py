@@ -96,8 +96,10 @@ async def test_temp_files_stay_on_their_device_until_roostignore_lets_them_throu
     assert b.listing() == ["photos", "report.pdf"]
 
     a.write(".roostignore", "!*.part\n")
-    await a.sync()
-    await b.sync()  # brings the rules; the next pass reads them
+    assert (await a.sync()).uploaded == ["report.pdf.part"]  # the rules stay on the laptop
+    await b.sync()
+    assert "report.pdf.part" not in b.listing()  # the desktop's rules still skip it
+    b.write(".roostignore", "!*.part\n")
     await b.sync()
     assert b.read("report.pdf.part") == b"half written"
     assert "draft.tmp" not in b.listing()
