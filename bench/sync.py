@@ -334,7 +334,9 @@ def main() -> None:
     parser.add_argument("--small", type=int, default=10_000)
     parser.add_argument("--json", action="store_true")
     parser.add_argument(
-        "--only", choices=("a", "c"), help="run just (a) or just (c), Roost only, to iterate fast"
+        "--only",
+        choices=("a", "c", "d"),
+        help="run just (a), (c) or (d), Roost only, to iterate fast",
     )
     parser.add_argument(
         "--pairs",
@@ -548,6 +550,34 @@ def local_beside_s3(args: argparse.Namespace) -> None:
         seaweed.stop()
 
 
+def measure_d(roost: Roost, size: int) -> dict[str, object]:
+    """(d): peak RSS while a big file syncs, both ways it can: `roost sync --once` on A, then
+    on B; and streamed, with both devices running `roost sync` (B fetches while A uploads)."""
+    work = roost.work
+    make_file(work / "ws-a" / "huge.bin", size, seed=2)
+    peak = Peak()
+    peak.watch("server", roost.server.pid)
+    seconds = timed(lambda: (roost.sync("a", peak), roost.sync("b", peak)))
+    peak.stop()
+    once = {k: v >> 20 for k, v in peak.peaks.items()}
+    staged = work / "staged.bin"
+    make_file(staged, size, seed=3)
+    peak = Peak()
+    peak.watch("server", roost.server.pid)
+    pair = LivePair(roost, peak)
+    try:
+        live = pair.deliver(staged, work / "ws-a" / "huge2.bin", work / "ws-b" / "huge2.bin")
+    finally:
+        pair.stop()
+        peak.stop()
+    return {
+        "once_peak_rss_mib": once,
+        "once_s": round(seconds, 1),
+        "live_peak_rss_mib": {k: v >> 20 for k, v in peak.peaks.items()},
+        "live_s": round(live, 1),
+    }
+
+
 def only(args: argparse.Namespace) -> None:
     """One scenario, Roost alone: (a) a new file A -> B, or (c) many small files A -> B."""
     work = Path(tempfile.mkdtemp(prefix="roost-bench-sync-"))
@@ -556,6 +586,8 @@ def only(args: argparse.Namespace) -> None:
         (work / "ws-a").mkdir()
         if args.only == "a":
             print(f"(a) new {args.size_mib} MiB file A->B: {measure_a(roost, args.size_mib << 20)}")
+        elif args.only == "d":
+            print(f"(d) {args.big_mib} MiB: {measure_d(roost, args.big_mib << 20)}")
         else:
             small = work / "ws-a" / "small"
             small.mkdir()

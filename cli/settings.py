@@ -18,7 +18,9 @@ from typing import Any, NamedTuple
 ENV_PREFIX = "ROOST_"
 # ROOST_* variables that are not server settings: the client's and the tests'. An unknown
 # ROOST_* variable only warns (a typo should be seen), so one missing here costs a warning.
-OTHER_VARIABLES = frozenset({"HOME", "SERVER", "CA", "DEBUG", "CONFIG", "CHILD", "SYNC_SETTLE_MS"})
+OTHER_VARIABLES = frozenset(
+    {"HOME", "SERVER", "CA", "DEBUG", "CONFIG", "CHILD", "SYNC_SETTLE_MS", "SYNC_COMPRESS"}
+)
 OTHER_PREFIXES = ("TEST_", "CRASH_")
 _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"0", "false", "no", "off"})
