@@ -169,6 +169,7 @@ class Connection:
         self._pending[request_id] = future
         try:
             await ws.send(frame, text=frame[:1] == b"{")
+            del frame  # a block is MiBs: not kept while the reply is awaited
             return await asyncio.wait_for(future, self._request_timeout)
         except ConnectionClosed:
             raise self._lost_error(ws) from None

@@ -92,3 +92,13 @@ def quota_problem(size: int, usage: Usage | None) -> str | None:
         f"quota exceeded: {format_size(usage.used_bytes)} of {format_size(usage.quota_bytes)}"
         f" used; this needs {format_size(size)} more"
     )
+
+
+def early_send_bytes(usage: Usage | None) -> int | None:
+    """How many bytes of blocks a sync sends while it is still hashing, per pass: half of what
+    the server lets wait for a commit (with a group being committed, at most three quarters
+    wait at once). A big file's blocks travel, and stream to other devices, as it is read,
+    up to this much of it. None: no limit known."""
+    if usage is None or usage.max_uncommitted_bytes is None:
+        return None
+    return max(usage.max_uncommitted_bytes // 2, 1)

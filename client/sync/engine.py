@@ -24,7 +24,13 @@ from client.boundary import translate_storage_errors
 from client.connection import Connection
 from client.core import RoostClient
 from client.errors import ClientError, Unreachable
-from client.limits import fetch_usage, upload_group_bytes, upload_groups, upload_problem
+from client.limits import (
+    early_send_bytes,
+    fetch_usage,
+    upload_group_bytes,
+    upload_groups,
+    upload_problem,
+)
 from client.sync import status as sync_status
 from client.sync.conflicts import conflicted_copy_name
 from client.sync.decide import Action, Content, Version, decide, for_viewer
@@ -401,7 +407,7 @@ class SyncEngine:
             self.transfer.incoming = self.incoming
             self.incoming.fetch = self.transfer.fetch_block
             # blocks sent ahead during the scan wait for a commit: no more than a group's worth
-            self.transfer.early_budget = upload_group_bytes(await fetch_usage(conn.call))
+            self.transfer.early_budget = early_send_bytes(await fetch_usage(conn.call))
         early = PassReport()  # before the scan: folders synced afresh or kept, files moved
         self.ignore.excluded = await self.index.excluded()
         await self._check_marker(early)

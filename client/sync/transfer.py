@@ -406,10 +406,13 @@ class Transfer:
         async def worker(todo: Iterator[str]) -> None:
             for h in todo:  # shared by the workers: each block is sent once
                 try:  # the server hashes it anyway: a changed file shows in its answer
-                    raw_size, codec, payload = await asyncio.to_thread(
-                        read_and_encode, sources[h], h, verify=False, compress=self.compress
+                    await self._send_block(  # the bytes are referenced by the send alone
+                        h,
+                        *await asyncio.to_thread(
+                            read_and_encode, sources[h], h, verify=False, compress=self.compress
+                        ),
+                        early=early,
                     )
-                    await self._send_block(h, raw_size, codec, payload, early=early)
                 except (FileChanged, OSError):
                     unreadable.add(h)
                 except ServerError as exc:
@@ -438,13 +441,15 @@ class Transfer:
         return unreadable
 
     async def _send_batch(self, encoded: list[tuple[str, int, bytes]]) -> None:
-        pairs = [(bytes.fromhex(h), stored) for h, _, stored in encoded]
-        await self.conn.call_binary(lambda rid: wire.encode_batch(wire.PUT_BATCH, rid, pairs))
-        for h, raw_size, stored in encoded:
+        held = [[(bytes.fromhex(h), stored) for h, _, stored in encoded]]
+        sizes = [(h, raw_size, len(stored)) for h, raw_size, stored in encoded]
+        encoded.clear()  # as for one block: only the frame being sent holds the bytes
+        await self.conn.call_binary(lambda rid: wire.encode_batch(wire.PUT_BATCH, rid, held.pop()))
+        for h, raw_size, stored_size in sizes:
             if self.streams_out is not None:
                 self.streams_out.stored(h)
             self.counters.blocks_sent += 1
-            self.counters.bytes_sent += len(stored) + wire.BATCH_ITEM_BYTES
+            self.counters.bytes_sent += stored_size + wire.BATCH_ITEM_BYTES
             self.counters.content_sent += raw_size
             self.counters.sent_hashes.append(h)
             if self.on_block:
@@ -457,14 +462,18 @@ class Transfer:
     async def _send_block(
         self, h: str, raw_size: int, codec: Codec, payload: bytes, *, early: bool = False
     ) -> None:
-        digest = bytes.fromhex(h)
+        digest, sent = bytes.fromhex(h), len(payload)
+        # Only the frame being sent holds the bytes: nothing keeps them while the reply is
+        # awaited (with 16 blocks in flight, that was ~2 MiB more memory per block).
+        held = [payload]
+        del payload
         await self.conn.call_binary(
-            lambda rid: wire.encode_block_frame(wire.PUT, rid, digest, codec, payload)
+            lambda rid: wire.encode_block_frame(wire.PUT, rid, digest, codec, held.pop())
         )
         if self.streams_out is not None:
             self.streams_out.stored(h)
         self.counters.blocks_sent += 1
-        self.counters.bytes_sent += len(payload) + wire.HEADER_BYTES
+        self.counters.bytes_sent += sent + wire.HEADER_BYTES
         self.counters.content_sent += raw_size
         self.counters.sent_hashes.append(h)
         if early:

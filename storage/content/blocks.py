@@ -27,7 +27,7 @@ from storage.content.unbuffered import write_new_file
 from storage.errors import StorageError
 
 DIRECT_OVER = 256 << 10  # loose blocks larger than this are written past the page cache
-RECENT_BYTES = 16 << 20  # the latest large blocks kept in memory for the devices fetching them
+RECENT_BYTES = 8 << 20  # the latest large blocks kept in memory for the devices fetching them
 ZSTD_LEVEL = 1  # ~1 GB/s on this hardware; level 3 saves little on mixed data
 
 

@@ -27,7 +27,7 @@ with warnings.catch_warnings():
 AVG_SIZE = 768 << 10  # pyfastcdc's real average is avg + min: about 1 MiB
 MIN_SIZE = 256 << 10
 MAX_SIZE = 4 << 20
-PIECE = 8 << 20  # a large file is read and cut in pieces this big
+PIECE = 4 << 20  # a large file is read and cut in pieces this big
 HASH_THREADS = 2
 PIECES_AHEAD = 1  # a piece is hashed while the next is cut: memory stays a few pieces
 

@@ -21,8 +21,10 @@ from typing import Any
 
 M_TRIM_THRESHOLD = -1  # glibc's mallopt parameters (malloc.h)
 M_MMAP_THRESHOLD = -3
+M_ARENA_MAX = -8
+ARENAS = 2
 HEAP_UP_TO = 32 << 20  # allocations up to this size come from the heap, not a fresh mmap
-KEEP_FREE = 64 << 20  # free memory at the top of a heap kept for reuse, per arena
+KEEP_FREE = 16 << 20  # free memory at the top of a heap kept for reuse, per arena
 
 
 def glibc(name: str) -> Any | None:
@@ -42,6 +44,7 @@ def tune_malloc() -> bool:
     if mallopt is None:
         return False
     mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
+    mallopt(M_ARENA_MAX, ARENAS)
     return bool(mallopt(M_MMAP_THRESHOLD, HEAP_UP_TO)) and bool(
         mallopt(M_TRIM_THRESHOLD, KEEP_FREE)
     )

@@ -98,18 +98,19 @@ class SequentialFile:
 
 _aligned = threading.local()  # one reusable aligned buffer per thread (block stores' workers)
 WHOLE_FILE_MAX = PIECE + ALIGN  # a stored block: a codec byte and up to 4 MiB
+WHOLE_FILE_STEP = 1 << 20  # written through the buffer this much at a time
 
 
 def write_new_file(path: Path, data: bytes | memoryview, *, fsync: bool) -> None:
-    """Create `path` holding exactly `data` (at most WHOLE_FILE_MAX bytes) past the page cache, from
-    this thread's aligned buffer (a fresh mapping per file would fault in its pages each
-    time); durable when `fsync`. Buffered where the filesystem refuses O_DIRECT."""
+    """Create `path` holding exactly `data` (at most WHOLE_FILE_MAX bytes) past the page cache,
+    through this thread's small aligned buffer (a fresh mapping per file would fault in its
+    pages each time); durable when `fsync`. Buffered where the filesystem refuses O_DIRECT."""
     view = memoryview(data)
     if len(view) > WHOLE_FILE_MAX:
         raise ValueError(f"write_new_file takes at most {WHOLE_FILE_MAX} bytes")
     buffer: mmap.mmap | None = getattr(_aligned, "buffer", None)
     if buffer is None and _O_DIRECT:
-        buffer = _aligned.buffer = mmap.mmap(-1, WHOLE_FILE_MAX)
+        buffer = _aligned.buffer = mmap.mmap(-1, WHOLE_FILE_STEP)
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
     fd = -1
     if buffer is not None:
@@ -120,12 +121,8 @@ def write_new_file(path: Path, data: bytes | memoryview, *, fsync: bool) -> None
                 raise
     try:
         if fd >= 0 and buffer is not None:
-            padded = -(-len(view) // ALIGN) * ALIGN
-            buffer[: len(view)] = view
-            buffer[len(view) : padded] = bytes(padded - len(view))
             try:
-                _write_fully(fd, memoryview(buffer)[:padded])
-                os.ftruncate(fd, len(view))
+                _write_aligned(fd, view, buffer)
             except OSError as exc:  # opened with O_DIRECT, yet this filesystem refuses it
                 if exc.errno != errno.EINVAL:
                     raise
@@ -140,6 +137,17 @@ def write_new_file(path: Path, data: bytes | memoryview, *, fsync: bool) -> None
     finally:
         if fd >= 0:
             os.close(fd)
+
+
+def _write_aligned(fd: int, view: memoryview, buffer: mmap.mmap) -> None:
+    """Every write a whole number of aligned blocks; the file cut to its length at the end."""
+    for start in range(0, len(view), WHOLE_FILE_STEP):
+        part = view[start : start + WHOLE_FILE_STEP]
+        padded = -(-len(part) // ALIGN) * ALIGN
+        buffer[: len(part)] = part
+        buffer[len(part) : padded] = bytes(padded - len(part))
+        _write_fully(fd, memoryview(buffer)[:padded])
+    os.ftruncate(fd, len(view))
 
 
 def _write_fully(fd: int, view: memoryview) -> None:

@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 
 from client.limits import (
     UPLOAD_GROUP_BYTES,
+    early_send_bytes,
     entries_problem,
     upload_group_bytes,
     upload_groups,
@@ -49,6 +50,14 @@ def test_a_group_is_a_quarter_of_what_may_wait_for_a_commit() -> None:
     assert upload_group_bytes(usage()) is None
     assert upload_group_bytes(usage(max_uncommitted_bytes=8 << 20)) == 2 << 20
     assert upload_group_bytes(usage(max_uncommitted_bytes=8 << 30)) == UPLOAD_GROUP_BYTES
+
+
+def test_half_of_what_may_wait_for_a_commit_is_sent_while_hashing() -> None:
+    assert early_send_bytes(None) is None
+    assert early_send_bytes(usage()) is None
+    assert early_send_bytes(usage(max_uncommitted_bytes=8 << 30)) == 4 << 30  # a 4 GiB file
+    group = upload_group_bytes(usage(max_uncommitted_bytes=8 << 20))
+    assert group is not None and group + (4 << 20) < 8 << 20  # both fit under the cap
 
 
 def test_a_file_larger_than_may_wait_for_a_commit_is_refused_before_sending() -> None:
