@@ -40,6 +40,13 @@ class RoostScreen(Screen[None]):
     field (in a list, most often); in a field those letters are text, and the footer shows
     the commands dimmed."""
 
+    def __init__(self) -> None:
+        super().__init__()
+        # Textual parses every stylesheet again (twice) when a mode's screen is first shown,
+        # as if it had missed a theme change; a screen made now is styled when it mounts from
+        # the stylesheet as it is, and a change still pending reaches it as the shown screen.
+        self._css_update_count = self.app._css_update_count
+
     def compose(self) -> ComposeResult:
         yield Header()
         yield NavBar()
