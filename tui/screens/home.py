@@ -90,7 +90,10 @@ class HomeScreen(RoostScreen):
             self.timeline.index = 0  # so the keys act on a post once in the list
         if len(self.timeline) < len(self.model.entries):
             self.call_after_refresh(self._show_model)  # the posts below the first screenful
-        self.load()
+        if self._paged:  # the cached posts paint first; asking the server waits for that
+            self.call_after_refresh(self.load)
+        else:
+            self.load()
 
     @property
     def compose_box(self) -> Input:
