@@ -128,6 +128,16 @@ class RoostApp(App[None]):
         self.first_home_page: Page | None = None  # the cached timeline, for Home's first paint
         self._backoff = backoff
         self._connect = connect
+        self._css_refreshed_at = self._css_update_count  # the stylesheet is made for the theme
+
+    def refresh_css(self, animate: bool = True) -> None:
+        super().refresh_css(animate)
+        self._css_refreshed_at = self._css_update_count
+
+    def css_is_current(self) -> bool:
+        """Whether the stylesheet holds every change of theme so far (none waits to be
+        applied), so that a screen made now needs no refresh of the whole CSS."""
+        return self._css_refreshed_at == self._css_update_count
 
     async def on_mount(self) -> None:
         self._apply_settings()

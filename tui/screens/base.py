@@ -3,6 +3,7 @@ broadcasts."""
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
@@ -10,7 +11,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
 from textual.widget import Widget
-from textual.widgets import Footer, Header, Input, TextArea
+from textual.widgets import Footer, Header, Input
 
 from tui.widgets.nav_bar import NavBar
 from tui.widgets.status_bar import StatusBar
@@ -32,7 +33,12 @@ def letter_actions(bindings: Iterable[Binding | tuple[str, ...]]) -> frozenset[s
 
 
 def is_text_entry(widget: Widget | None) -> bool:
-    return isinstance(widget, (Input, TextArea))
+    # TextArea's module is large and Home has none: no TextArea exists until a screen that
+    # has one has imported it (the cached timeline paints without it).
+    text_area = sys.modules.get("textual.widgets._text_area")
+    return isinstance(widget, Input) or (
+        text_area is not None and isinstance(widget, text_area.TextArea)
+    )
 
 
 class RoostScreen(Screen[None]):
@@ -42,10 +48,11 @@ class RoostScreen(Screen[None]):
 
     def __init__(self) -> None:
         super().__init__()
-        # Textual parses every stylesheet again (twice) when a mode's screen is first shown,
-        # as if it had missed a theme change; a screen made now is styled when it mounts from
-        # the stylesheet as it is, and a change still pending reaches it as the shown screen.
-        self._css_update_count = self.app._css_update_count
+        # Textual parses every stylesheet again, twice, when a mode's screen is first shown,
+        # as if the screen had missed a change of theme. One made while the stylesheet holds
+        # the current theme is styled from it when it mounts: nothing was missed.
+        if self.roost.css_is_current():
+            self._css_update_count = self.app._css_update_count
 
     def compose(self) -> ComposeResult:
         yield Header()
