@@ -11,8 +11,9 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
 from textual.widget import Widget
-from textual.widgets import Footer, Header, Input
+from textual.widgets import Header, Input
 
+from tui.widgets.footer import RoostFooter
 from tui.widgets.nav_bar import NavBar
 from tui.widgets.status_bar import StatusBar
 
@@ -59,7 +60,7 @@ class RoostScreen(Screen[None]):
         yield NavBar()
         yield from self.compose_body()
         yield StatusBar()
-        yield Footer()
+        yield RoostFooter()
 
     def compose_body(self) -> Iterable[Widget]:
         """The screen's own widgets, between the header and the status bar."""
