@@ -41,6 +41,7 @@ from client.home import ClientHome
 from client.settings import load_settings, save_settings, settings_path, unknown_keys
 from protocol.chat import Message as ChatMessage
 from protocol.social import Page
+from tui import gc_policy
 from tui.client_events import ClientEventReceived
 from tui.keys import read_alt_digits_as_keys
 from tui.screens.home import PAGE as HOME_PAGE
@@ -140,6 +141,7 @@ class RoostApp(App[None]):
         return self._css_refreshed_at == self._css_update_count
 
     async def on_mount(self) -> None:
+        self.set_timer(gc_policy.SETTLE_SECONDS, gc_policy.resume)  # if `roost tui` held it
         self._apply_settings()
         await self.client.__aenter__()
         if self.home.account() is None:
