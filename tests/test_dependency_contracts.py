@@ -8,7 +8,9 @@ somewhere deep in a connection's life.
 - Textual (tui/app.py): `App._driver.write()`, to send the terminal an OSC 9 notification;
   (tui/keys.py) `textual._ansi_sequences.ANSI_SEQUENCES_KEYS`, to read ESC+digit as Alt+digit;
   (tui/screens/base.py, tui/app.py) `App._css_update_count` and `Screen._css_update_count`,
-  which `switch_mode` compares, to mark a screen made now as styled by the current stylesheet.
+  which `switch_mode` compares, to mark a screen made now as styled by the current stylesheet;
+  (tui/css_cache.py) `Stylesheet._parse_rules()` and `Stylesheet._variables`, where parsed
+  rules are kept in the client home and read back.
 
 pyproject.toml bounds both below their next major release; raise a bound only after this
 passes on the new release.
@@ -22,6 +24,7 @@ from importlib import metadata
 
 import pytest
 from textual.app import App
+from textual.css.stylesheet import Stylesheet
 from textual.screen import Screen
 from websockets.asyncio.client import connect
 from websockets.asyncio.server import ServerConnection, serve
@@ -102,3 +105,16 @@ async def test_textual_screens_count_the_css_updates_they_have_seen() -> None:
         assert all(isinstance(count, int) for count in counts), broken(
             "textual", "App._css_update_count and Screen._css_update_count"
         )
+
+
+def test_textual_stylesheets_parse_each_source_through_one_method() -> None:
+    """tui/css_cache.py overrides Stylesheet._parse_rules (each source's parse, its rules
+    returned) and keys what it keeps with Stylesheet._variables (the theme's)."""
+    parse = getattr(Stylesheet, "_parse_rules", None)
+    names = list(inspect.signature(parse).parameters) if parse is not None else []
+    wanted = ["self", "css", "read_from", "is_default_rules", "tie_breaker", "scope"]
+    assert names == wanted, broken("textual", "Stylesheet._parse_rules(css, read_from, ...)")
+    sheet = Stylesheet(variables={"primary": "blue"})
+    assert getattr(sheet, "_variables", None) == {"primary": "blue"}, broken(
+        "textual", "Stylesheet._variables"
+    )
