@@ -33,7 +33,6 @@ from client.errors import (
 from protocol.accounts import ACCOUNT_DISABLED, CLOSE_DISABLED
 from protocol.envelope import Event, Reply, decode_server_frame, encode_request
 from protocol.errors import ProtocolError
-from protocol.ops import spec_for
 
 log = logging.getLogger("roost.client")
 
@@ -134,6 +133,8 @@ class Connection:
 
     async def call(self, op: str, args: Any = None) -> Any:
         """Run an op; returns its result struct or raises ServerError / ConnectionLost."""
+        from protocol.ops import spec_for  # every capability's types: loaded on first call
+
         spec = spec_for(op)
         result = await self.call_raw(op, msgspec.json.encode(args if args is not None else {}))
         return spec.decode_result(result)

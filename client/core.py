@@ -43,7 +43,6 @@ from protocol import chat as chat_wire
 from protocol import social as social_wire
 from protocol.account_changes import PasswordReset, RedeemReset
 from protocol.errors import ErrorCode, RoostError
-from protocol.ops import spec_for
 from storage.client.cache import CacheRepository
 from storage.client.chat_cache import ChatCacheRepository
 from storage.client.outbox import OutboxEntry, OutboxRepository
@@ -56,6 +55,7 @@ if TYPE_CHECKING:
     from client.files import RemoteFiles
     from client.social import Social
     from client.sync.engine import PathState, SyncEngine
+    from protocol.spec import OpSpec
 
 log = logging.getLogger("roost.client")
 
@@ -477,6 +477,15 @@ class RoostClient:
         await self.close()
         self.home.forget()
         return revoked
+
+
+def spec_for(op: str) -> OpSpec:
+    """An op's spec. protocol.ops imports every capability's types (the files protocol's alone
+    costs ~20 ms), so it is loaded on first use: the terminal app paints its cached timeline
+    without it (bench/tui_startup.py)."""
+    from protocol.ops import spec_for as spec
+
+    return spec(op)
 
 
 def check_args(op: str, args: msgspec.Struct) -> None:

@@ -8,13 +8,18 @@ matches on types (`match event: case NewMessage(message=m): ...`).
 
 from __future__ import annotations
 
+import functools
+import importlib
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 
-from protocol import chat, files, profiles, social
+from protocol import chat, profiles, social
 from protocol.envelope import Event
+
+if TYPE_CHECKING:
+    from protocol import files
 
 
 class NewPost(msgspec.Struct, frozen=True):
@@ -131,6 +136,19 @@ def _decoder(kind: type[Any], wrap: Callable[[Any], ClientEvent]) -> Callable[[b
     return lambda data: wrap(decoder.decode(data))
 
 
+def _later(
+    module: str, name: str, wrap: Callable[[Any], ClientEvent]
+) -> Callable[[bytes], ClientEvent]:
+    """A decoder whose type's module is imported when the first such event arrives (the files
+    protocol is large, and the terminal app paints its cached timeline before any event)."""
+
+    @functools.cache
+    def decoder() -> msgspec.json.Decoder[Any]:
+        return msgspec.json.Decoder(getattr(importlib.import_module(module), name))
+
+    return lambda data: wrap(decoder().decode(data))
+
+
 # Server event name -> how its data becomes a typed event. tests/client/test_events.py checks
 # that every event the protocol names (protocol.ops.EVENTS) has an entry.
 SERVER_EVENTS: dict[str, Callable[[bytes], ClientEvent]] = {
@@ -142,10 +160,10 @@ SERVER_EVENTS: dict[str, Callable[[bytes], ClientEvent]] = {
     "chat.typing": _decoder(chat.Typing, TypingChanged),
     "presence.changed": _decoder(chat.Presence, PresenceChanged),
     "profile.updated": _decoder(profiles.Profile, ProfileUpdated),
-    "files.changed": _decoder(files.FilesChanged, FilesChanged),
-    "files.incoming": _decoder(files.FilesIncoming, FileIncoming),
-    "files.membership": _decoder(files.MembershipChanged, ShareMembershipChanged),
-    "files.invitation": _decoder(files.InvitationChanged, ShareInvitationChanged),
+    "files.changed": _later("protocol.files", "FilesChanged", FilesChanged),
+    "files.incoming": _later("protocol.files", "FilesIncoming", FileIncoming),
+    "files.membership": _later("protocol.files", "MembershipChanged", ShareMembershipChanged),
+    "files.invitation": _later("protocol.files", "InvitationChanged", ShareInvitationChanged),
 }
 
 

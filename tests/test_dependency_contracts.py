@@ -6,7 +6,11 @@ somewhere deep in a connection's life.
   `state`, `data_to_send()`, `send_close()`), `send_in_progress` and `drain()`, used to write
   many events in one socket write and to cut a peer that reads nothing.
 - Textual (tui/app.py): `App._driver.write()`, to send the terminal an OSC 9 notification;
-  (tui/keys.py) `textual._ansi_sequences.ANSI_SEQUENCES_KEYS`, to read ESC+digit as Alt+digit.
+  (tui/keys.py) `textual._ansi_sequences.ANSI_SEQUENCES_KEYS`, to read ESC+digit as Alt+digit;
+  (tui/screens/base.py, tui/app.py) `App._css_update_count` and `Screen._css_update_count`,
+  which `switch_mode` compares, to mark a screen made now as styled by the current stylesheet;
+  (tui/css_cache.py) `Stylesheet._parse_rules()` and `Stylesheet._variables`, where parsed
+  rules are kept in the client home and read back.
 
 pyproject.toml bounds both below their next major release; raise a bound only after this
 passes on the new release.
@@ -20,6 +24,8 @@ from importlib import metadata
 
 import pytest
 from textual.app import App
+from textual.css.stylesheet import Stylesheet
+from textual.screen import Screen
 from websockets.asyncio.client import connect
 from websockets.asyncio.server import ServerConnection, serve
 from websockets.protocol import OPEN
@@ -83,3 +89,32 @@ def test_textual_reads_escape_pairs_from_a_table_roost_extends() -> None:
     table = getattr(_ansi_sequences, "ANSI_SEQUENCES_KEYS", None)
     assert isinstance(table, dict), broken("textual", "_ansi_sequences.ANSI_SEQUENCES_KEYS")
     assert "\x1b2" in table or "\x1b[A" in table, broken("textual", "ANSI_SEQUENCES_KEYS keys")
+
+
+async def test_textual_screens_count_the_css_updates_they_have_seen() -> None:
+    """tui/screens/base.py copies App._css_update_count into a new main screen's
+    Screen._css_update_count (switch_mode refreshes all CSS when the two differ);
+    tests/tui/test_startup.py checks that a first screen switch then parses nothing again."""
+    app: App[None] = App()
+    async with app.run_test():
+        screen: Screen[None] = Screen()
+        counts = (
+            getattr(app, "_css_update_count", None),
+            getattr(screen, "_css_update_count", None),
+        )
+        assert all(isinstance(count, int) for count in counts), broken(
+            "textual", "App._css_update_count and Screen._css_update_count"
+        )
+
+
+def test_textual_stylesheets_parse_each_source_through_one_method() -> None:
+    """tui/css_cache.py overrides Stylesheet._parse_rules (each source's parse, its rules
+    returned) and keys what it keeps with Stylesheet._variables (the theme's)."""
+    parse = getattr(Stylesheet, "_parse_rules", None)
+    names = list(inspect.signature(parse).parameters) if parse is not None else []
+    wanted = ["self", "css", "read_from", "is_default_rules", "tie_breaker", "scope"]
+    assert names == wanted, broken("textual", "Stylesheet._parse_rules(css, read_from, ...)")
+    sheet = Stylesheet(variables={"primary": "blue"})
+    assert getattr(sheet, "_variables", None) == {"primary": "blue"}, broken(
+        "textual", "Stylesheet._variables"
+    )

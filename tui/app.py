@@ -41,7 +41,10 @@ from client.home import ClientHome
 from client.settings import load_settings, save_settings, settings_path, unknown_keys
 from protocol.chat import Message as ChatMessage
 from protocol.social import Page
+from tui import gc_policy
 from tui.client_events import ClientEventReceived
+from tui.css_cache import CACHE_NAME as CSS_CACHE
+from tui.css_cache import CachedStylesheet
 from tui.keys import read_alt_digits_as_keys
 from tui.screens.home import PAGE as HOME_PAGE
 from tui.screens.home import HomeScreen
@@ -121,6 +124,9 @@ class RoostApp(App[None]):
 
     def __init__(self, home: ClientHome, *, backoff: Backoff | None = None, connect: bool = True):
         super().__init__()
+        # Parsed once per look and kept in the client home (tui/css_cache.py).
+        variables = self.get_css_variables()
+        self.stylesheet = CachedStylesheet(home.path / CSS_CACHE, variables=variables)
         read_alt_digits_as_keys()  # so Alt+1…8 reach the bindings below
         self.home = home
         self.client = RoostClient(home, open_timeout=3.0)
@@ -128,14 +134,35 @@ class RoostApp(App[None]):
         self.first_home_page: Page | None = None  # the cached timeline, for Home's first paint
         self._backoff = backoff
         self._connect = connect
+        self._css_refreshed_at = self._css_update_count  # the stylesheet is made for the theme
+
+    def refresh_css(self, animate: bool = True) -> None:
+        super().refresh_css(animate)
+        self._css_refreshed_at = self._css_update_count
+
+    def css_is_current(self) -> bool:
+        """Whether the stylesheet holds every change of theme so far (none waits to be
+        applied), so that a screen made now needs no refresh of the whole CSS."""
+        return self._css_refreshed_at == self._css_update_count
 
     async def on_mount(self) -> None:
+        self.set_timer(gc_policy.SETTLE_SECONDS, self._started)
         self._apply_settings()
         await self.client.__aenter__()
         if self.home.account() is None:
             self.push_screen(_screen("tui.screens.login", "LoginScreen"), self._signed_in)
         else:
             await self.start_session()
+
+    def _started(self) -> None:
+        """Once the first screen is painted: collection resumes (if `roost tui` held it), and
+        what was parsed of the stylesheet is kept for the next start."""
+        gc_policy.resume()
+        self._keep_parsed_css()
+
+    def _keep_parsed_css(self) -> None:
+        if isinstance(self.stylesheet, CachedStylesheet):  # not replaced by a CSS reload
+            self.stylesheet.save()
 
     def _apply_settings(self) -> None:
         """The theme and key choices saved in the client home; a change of theme (Ctrl+T,
@@ -170,6 +197,7 @@ class RoostApp(App[None]):
             self.notify(f"cannot save the theme: {exc.strerror}", severity="warning")
 
     async def on_unmount(self) -> None:
+        self._keep_parsed_css()  # an app closed within a second of starting, too
         await self.client.close()
 
     async def start_session(self) -> None:

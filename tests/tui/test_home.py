@@ -24,8 +24,7 @@ def timeline_texts(app: RoostApp) -> list[str]:
 
 def shown_rows(app: RoostApp) -> str:
     """The text the timeline's rows draw, as far as they are mounted."""
-    rows = app.screen.query(PostItem)
-    return "\n".join(str(body.render()) for row in rows for body in row.query(Static))
+    return "\n".join(str(row.render()) for row in app.screen.query(PostItem))
 
 
 def pending_count(app: RoostApp) -> int:

@@ -3,6 +3,7 @@ broadcasts."""
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
@@ -10,8 +11,9 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
 from textual.widget import Widget
-from textual.widgets import Footer, Header, Input, TextArea
+from textual.widgets import Header, Input
 
+from tui.widgets.footer import RoostFooter
 from tui.widgets.nav_bar import NavBar
 from tui.widgets.status_bar import StatusBar
 
@@ -32,7 +34,12 @@ def letter_actions(bindings: Iterable[Binding | tuple[str, ...]]) -> frozenset[s
 
 
 def is_text_entry(widget: Widget | None) -> bool:
-    return isinstance(widget, (Input, TextArea))
+    # TextArea's module is large and Home has none: no TextArea exists until a screen that
+    # has one has imported it (the cached timeline paints without it).
+    text_area = sys.modules.get("textual.widgets._text_area")
+    return isinstance(widget, Input) or (
+        text_area is not None and isinstance(widget, text_area.TextArea)
+    )
 
 
 class RoostScreen(Screen[None]):
@@ -40,12 +47,20 @@ class RoostScreen(Screen[None]):
     field (in a list, most often); in a field those letters are text, and the footer shows
     the commands dimmed."""
 
+    def __init__(self) -> None:
+        super().__init__()
+        # Textual parses every stylesheet again, twice, when a mode's screen is first shown,
+        # as if the screen had missed a change of theme. One made while the stylesheet holds
+        # the current theme is styled from it when it mounts: nothing was missed.
+        if self.roost.css_is_current():
+            self._css_update_count = self.app._css_update_count
+
     def compose(self) -> ComposeResult:
         yield Header()
         yield NavBar()
         yield from self.compose_body()
         yield StatusBar()
-        yield Footer()
+        yield RoostFooter()
 
     def compose_body(self) -> Iterable[Widget]:
         """The screen's own widgets, between the header and the status bar."""

@@ -27,7 +27,11 @@ from tui.screens.base import RoostScreen
 from tui.widgets.posts import PostItem
 
 PAGE = 20
-FIRST_PAINT_ROWS = 12  # posts in the first layout: more than a 60-row terminal shows
+# A post's row is at least 4 lines (author, text, counts, rule); the header, nav line,
+# compose box, note, status bar and footer take 8. The first layout holds the rows the
+# terminal can show, no more: each row is styled, laid out and drawn before the first frame.
+POST_MIN_LINES = 4
+AROUND_TIMELINE_LINES = 8
 EMPTY_HOME = (
     "Nothing here yet: your timeline shows your posts and those of the people you follow.\n"
     "Find people on Explore (F8): who to follow, trending tags, search; or run"
@@ -71,8 +75,8 @@ class HomeScreen(RoostScreen):
         if first is not None:
             self.model.show_page(first, replace=True)
             self._paged = True
-        # Only what a tall terminal shows goes into the first layout; the rest follows it.
-        first_rows = self.model.entries[:FIRST_PAINT_ROWS]
+        # Only what the terminal shows goes into the first layout; the rest follows it.
+        first_rows = self.model.entries[: first_paint_rows(self.app.size.height)]
         yield ListView(*(_item(e) for e in first_rows), id="timeline")
 
     @property
@@ -90,7 +94,10 @@ class HomeScreen(RoostScreen):
             self.timeline.index = 0  # so the keys act on a post once in the list
         if len(self.timeline) < len(self.model.entries):
             self.call_after_refresh(self._show_model)  # the posts below the first screenful
-        self.load()
+        if self._paged:  # the cached posts paint first; asking the server waits for that
+            self.call_after_refresh(self.load)
+        else:
+            self.load()
 
     @property
     def compose_box(self) -> Input:
@@ -355,6 +362,11 @@ class HomeScreen(RoostScreen):
 
     def _note(self, text: str) -> None:
         self.query_one("#compose-note", Static).update(safe_text(text))
+
+
+def first_paint_rows(terminal_lines: int) -> int:
+    """How many posts can show at once on a terminal this tall (at least one)."""
+    return max(1, -(-(terminal_lines - AROUND_TIMELINE_LINES) // POST_MIN_LINES))
 
 
 def _key(item: PostItem) -> str:

@@ -10,11 +10,12 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Button, Footer, Input, Label, Static
+from textual.widgets import Button, Input, Label, Static
 
 from client.display import safe_text
 from client.errors import ClientError, ServerError
 from client.home import DEFAULT_SERVER
+from tui.widgets.footer import RoostFooter
 
 
 class LoginScreen(Screen[bool]):
@@ -47,7 +48,7 @@ class LoginScreen(Screen[bool]):
                 yield Button("Log in", id="login", variant="primary")
                 yield Button("Register", id="register")
             yield Static(id="login-error")
-        yield Footer()
+        yield RoostFooter()
 
     def on_mount(self) -> None:
         self.query_one("#username", Input).focus()
