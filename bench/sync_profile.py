@@ -70,6 +70,9 @@ def main() -> None:
     parser.add_argument("--size-mib", type=int, default=1024)
     parser.add_argument("--top", type=int, default=8, help="innermost frames listed per process")
     parser.add_argument("--rate", type=int, default=250, help="py-spy samples per second")
+    parser.add_argument(
+        "--warm", type=int, default=0, help="files delivered (and deleted) before the profiled one"
+    )
     args = parser.parse_args()
     spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
     if not Path(spy).exists():
@@ -79,6 +82,13 @@ def main() -> None:
     pair: LivePair | None = None
     try:
         pair = LivePair(roost)
+        for i in range(args.warm):  # as `bench/sync.py --pairs` runs round after round
+            make_file(work / "staged.bin", args.size_mib << 20, seed=100 + i)
+            name = f"warm{i}.bin"
+            took = pair.deliver(work / "staged.bin", work / "ws-a" / name, work / "ws-b" / name)
+            print(f"warm-up {i + 1}: {took:.2f} s, CPU s {pair.cpu}", flush=True)
+            (work / "ws-a" / name).unlink()
+            time.sleep(5)
         staged = work / "staged.bin"
         make_file(staged, args.size_mib << 20, seed=7)
         pids = {

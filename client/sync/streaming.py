@@ -29,6 +29,9 @@ from protocol import files as wire
 log = logging.getLogger("roost.sync")
 
 STAGE_PAGE = wire.MAX_HASHES_PER_REQUEST  # hashes per files.stage
+# A page at most this often: each is a write on the server and an event to every member
+# (a page per block cost the server ~1.5 CPU s per GiB); the other devices fetch this late.
+STAGE_EVERY = 0.1
 IDLE_SECONDS = 600.0  # an incoming file with no news this long is dropped (its sender is gone)
 FETCH_DEPTH = 16  # blocks of an incoming file in flight at once
 
@@ -87,6 +90,7 @@ class StreamOut:
             )
             while True:
                 await out.news.wait()
+                await asyncio.sleep(STAGE_EVERY)  # blocks stored meanwhile go in the same page
                 out.news.clear()
                 await self._stage_ready(out)
         except asyncio.CancelledError:

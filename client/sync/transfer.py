@@ -368,16 +368,56 @@ class Transfer:
             self._early_runner = asyncio.create_task(self._send_offered())
 
     async def _send_offered(self) -> None:
-        while self._offers:
-            batch, self._offers = self._offers, {}  # everything offered so far, in one query
-            try:
-                await self._send_missing(None, batch, early=True)
-            except Exception:
-                pass  # e.g. the connection dropped: the pass's own upload meets it and says so
-            finally:
-                for h in batch:
-                    if not (done := self._early[h]).done():
-                        done.set_result(None)
+        """Send what is offered as it comes: each new lot is checked with one files.missing,
+        and 2 x window senders keep blocks in flight throughout (a lot at a time, waiting
+        for each to finish, moved a big file at a third of the speed)."""
+        todo: asyncio.Queue[tuple[str, BlockSource] | None] = asyncio.Queue()
+        busy = [0]
+
+        async def sender() -> None:
+            while (item := await todo.get()) is not None:
+                h, src = item
+                busy[0] += 1
+                try:
+                    await self._send_block(
+                        h,
+                        *await asyncio.to_thread(
+                            read_and_encode, src, h, verify=False, compress=self.compress
+                        ),
+                        early=True,
+                    )
+                except Exception:
+                    pass  # e.g. the connection dropped: the pass's own upload meets it and says so
+                finally:
+                    busy[0] -= 1
+                    self._settle_early(h)
+
+        senders = [asyncio.create_task(sender()) for _ in range(2 * self.window)]
+        try:
+            while self._offers or busy[0] or not todo.empty():
+                if not self._offers:
+                    await asyncio.sleep(0.005)  # more offers, or the last blocks' replies
+                    continue
+                batch, self._offers = self._offers, {}  # everything offered so far, one query
+                try:
+                    needed = set(await self.missing(None, list(batch)))
+                except Exception:
+                    needed = set()  # the pass's own upload asks again
+                for h, src in batch.items():
+                    if h in needed:
+                        todo.put_nowait((h, src))
+                    else:
+                        if self.streams_out is not None:
+                            self.streams_out.stored(h)
+                        self._settle_early(h)
+        finally:
+            for task in senders:
+                task.cancel()
+            await asyncio.gather(*senders, return_exceptions=True)
+
+    def _settle_early(self, h: str) -> None:
+        if (done := self._early.get(h)) is not None and not done.done():
+            done.set_result(None)
 
     def forget_early(self) -> None:
         """At the end of a pass: stop sending ahead and forget what was offered."""
