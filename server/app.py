@@ -124,7 +124,7 @@ CAPABILITIES = [
     usage,
     export,
 ]
-BLOCK_FRAMES_AT_ONCE = 8  # per connection: verifying and storing blocks overlaps the network
+BLOCK_FRAMES_AT_ONCE = 16  # per connection: verifying and storing blocks overlaps the network
 SMALL_FRAME_BYTES = (256 << 10) + 64  # a block of at most 256 KiB and its header
 SMALL_FRAMES_AT_ONCE = 64  # many small files: their latency is mostly waiting (4 MiB of memory)
 
@@ -619,6 +619,7 @@ class RoostServer:
         blocks_at_once = asyncio.Semaphore(BLOCK_FRAMES_AT_ONCE)
         small_at_once = asyncio.Semaphore(SMALL_FRAMES_AT_ONCE)
         block_tasks: set[asyncio.Task[None]] = set()
+        blocks = self._services.blocks if self._services is not None else None
         try:
             if identity is not None:
                 try:
@@ -631,7 +632,7 @@ class RoostServer:
                     small = len(frame) <= SMALL_FRAME_BYTES and not is_batch(frame)
                     slots = small_at_once if small else blocks_at_once  # a batch is MiBs
                     await slots.acquire()  # backpressure: stop reading meanwhile
-                    reserve = transfer.reply_reservation(frame)  # a download: up to a block
+                    reserve = transfer.reply_reservation(frame, blocks)  # a download: its block
                     await session.room_for_reply(reserve)  # and while replies go unread
                     task = asyncio.create_task(self._answer_block(session, frame, slots, reserve))
                     block_tasks.add(task)

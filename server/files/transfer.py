@@ -28,13 +28,17 @@ BATCHED_BLOCK_BYTES = 256 << 10  # uploads this small are stored in batches (Blo
 BUCKET_AWAY = "the server's block storage is unavailable; try again shortly"
 
 
-def reply_reservation(frame: bytes) -> int:
-    """The most bytes the reply to this binary frame may take: a whole block for RGET, a whole
-    batch for RGTS (held against the connection's reply budget while the reply is made), a
-    short JSON answer for anything else."""
+def reply_reservation(frame: bytes, blocks: object = None) -> int:
+    """The most bytes the reply to this binary frame may take: the block's stored size for an
+    RGET when the block store knows it at once (else a whole block), a whole batch for RGTS
+    (held against the connection's reply budget while the reply is made), a short JSON
+    answer for anything else. Reserving 4 MiB for every RGET let a device fetch only two
+    blocks at a time within the 8 MiB budget, where most blocks are ~1 MiB."""
     magic = frame[:4]
     if magic == wire.GET:
-        return wire.MAX_BLOCK_BYTES
+        size_of = getattr(blocks, "stored_size", None)
+        size = size_of(frame[12 : wire.HEADER_BYTES]) if size_of is not None else None
+        return wire.MAX_BLOCK_BYTES if size is None else size + wire.HEADER_BYTES
     if magic == wire.GET_BATCH:
         return wire.MAX_BATCH_BYTES
     return 0

@@ -390,6 +390,17 @@ class LocalBlockStore:
         return pack
 
     # ------------------------------------------------------------------ reading
+    def stored_size(self, digest: bytes) -> int | None:
+        """The stored bytes of a block, known without reading it (None: not known here)."""
+        if (recent := self._recent.get(digest)) is not None:
+            return len(recent)
+        if (where := self._packed.get(digest)) is not None:
+            return where[2]
+        try:
+            return self._path(digest).stat().st_size
+        except OSError:
+            return None
+
     def get(self, digest: bytes) -> bytes:
         if (recent := self._recent.get(digest)) is not None:
             return bytes(recent)
