@@ -48,7 +48,8 @@ import syncthing_pair
 PASSWORD = "correct horse battery"
 ROOST = [str(Path(sys.executable).with_name("roost"))]
 LISTENING = re.compile(r"listening on (ws://\S+)")
-SENT = re.compile(r"sent (\d+) blocks \((\d+) bytes\)")
+SENT = re.compile(r"sent (\d+) blocks?(?:, ([\d.,]+) (B|KiB|MiB|GiB))?")
+UNITS = {"B": 1, "KiB": 1 << 10, "MiB": 1 << 20, "GiB": 1 << 30}
 RSYNC_SENT = re.compile(r"Total bytes sent: ([\d,]+)")
 WORDS = (
     "the of and to in is was for on that with as by at from his her this which or be are an"
@@ -181,8 +182,11 @@ class Roost:
 
     def sync(self, device: str, peak: Peak | None = None) -> tuple[int, int]:
         err = self.run(device, "sync", str(self.work / f"ws-{device}"), "--once", peak=peak)
-        m = SENT.search(err)
-        return (int(m[1]), int(m[2])) if m else (0, 0)
+        m = SENT.search(err)  # "sent 1 block, 1.1 MiB": the blocks' own bytes, as people read
+        if not m:
+            return (0, 0)
+        size = float(m[2].replace(",", "")) * UNITS[m[3]] if m[2] else 0
+        return int(m[1]), int(size)
 
     def stop(self) -> None:
         self.server.terminate()
@@ -335,8 +339,8 @@ def main() -> None:
     parser.add_argument("--json", action="store_true")
     parser.add_argument(
         "--only",
-        choices=("a", "c", "d"),
-        help="run just (a), (c) or (d), Roost only, to iterate fast",
+        choices=("a", "b", "c", "d"),
+        help="run just (a), (b), (c) or (d), Roost only, to iterate fast",
     )
     parser.add_argument(
         "--pairs",
@@ -373,13 +377,22 @@ def main() -> None:
         results["a"] = {**new_file, "rsync_s": round(rs_seconds, 2)}
         # (b) 100 bytes inserted mid-file
         insert_middle(src, b"#" * 100)
-        blocks, sent = roost.sync("a")
+        started = time.perf_counter()
+        blocks, sent = roost.sync("a")  # waits for the rewritten file to rest (the settle)
+        up_s = time.perf_counter() - started
         roost.sync("b")
+        insert_s = time.perf_counter() - started
         assert digest(work / "ws-b" / "big.bin") == digest(src)
         shutil.copy(src, work / "rsync-src.bin")
         os.replace(work / "rsync-src.bin", work / "big.bin")
         _, rs_sent = rsync.push(work / "big.bin")
-        results["b"] = {"roost_blocks": blocks, "roost_bytes": sent, "rsync_bytes": rs_sent}
+        results["b"] = {
+            "roost_blocks": blocks,
+            "roost_bytes": sent,
+            "roost_s": round(insert_s, 2),
+            "roost_up_s": round(up_s, 2),
+            "rsync_bytes": rs_sent,
+        }
         # (c) many small files
         small = work / "ws-a" / "small"
         small.mkdir()
@@ -431,7 +444,8 @@ def main() -> None:
     )
     print(
         f"(b) 100 B inserted mid-file: roost sent {b['roost_blocks']} blocks, "
-        f"{b['roost_bytes']} bytes; rsync sent {b['rsync_bytes']} bytes"
+        f"{b['roost_bytes']} bytes in {b['roost_s']} s (A {b['roost_up_s']} s, its settle"
+        f" included, then B); rsync sent {b['rsync_bytes']} bytes"
     )
     print(f"(c) {c['files']} files of 4 KiB: roost {c['roost_s']} s, rsync {c['rsync_s']} s")
     print(f"syncthing: {results['syncthing']}")
@@ -586,6 +600,23 @@ def only(args: argparse.Namespace) -> None:
         (work / "ws-a").mkdir()
         if args.only == "a":
             print(f"(a) new {args.size_mib} MiB file A->B: {measure_a(roost, args.size_mib << 20)}")
+        elif args.only == "b":
+            src = work / "ws-a" / "big.bin"
+            make_file(src, args.size_mib << 20)
+            roost.sync("a")
+            roost.sync("b")
+            time.sleep(2)  # the new file has rested on both sides
+            insert_middle(src, b"#" * 100)
+            started = time.perf_counter()
+            blocks, sent = roost.sync("a")
+            up = time.perf_counter() - started
+            roost.sync("b")
+            took = time.perf_counter() - started
+            assert digest(work / "ws-b" / "big.bin") == digest(src), "B differs"
+            print(
+                f"(b) 100 B inserted mid-file: sent {blocks} blocks, {sent} bytes;"
+                f" {took:.2f} s until B has it (A {up:.2f} s, its settle included, then B)"
+            )
         elif args.only == "d":
             print(f"(d) {args.big_mib} MiB: {measure_d(roost, args.big_mib << 20)}")
         else:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import os
 import time
 from collections.abc import AsyncIterator, Callable
@@ -23,7 +24,7 @@ import msgspec
 from client.boundary import translate_storage_errors
 from client.connection import Connection
 from client.core import RoostClient
-from client.errors import ClientError, Unreachable
+from client.errors import ClientError, ServerError, Unreachable
 from client.limits import (
     early_send_bytes,
     fetch_usage,
@@ -50,21 +51,25 @@ from client.sync.scan import LocalFile, OnChunk, ScanResult, scan
 from client.sync.status import Totals
 from client.sync.streaming import StreamIn, StreamOut
 from client.sync.transfer import (
+    RATE_LIMIT_WAIT_MAX,
     BlockSource,
     TempFile,
     Transfer,
+    call_patiently,
     first_error,
     sources_of,
     sweep_temp_files,
 )
 from protocol import files as wire
 from protocol.accounts import Usage
+from protocol.errors import ErrorCode
 from storage.client.sync_index import LocalRow, RemoteRow, SyncedRow, SyncIndex
 from storage.content.chunker import Chunk
 
 SMALL_FILE_BYTES = 256 << 10  # at most one block: many can be in flight for little memory
 SMALL_FILES_FACTOR = 8  # small files at once = window x this; their blocks share batch frames
 MAX_PASSES = 6  # a pass's own results (conflicted copies) settle in the next one
+RATE_LIMITED_PASSES = 5  # passes the server's rate limit may cut short before a run fails
 SETTLE_MS = 1500  # a file changed this recently is still being written: synced once it rests
 
 
@@ -358,8 +363,17 @@ class SyncEngine:
 
     async def _passes(self) -> PassReport:
         total = PassReport()
+        limited = 0
         for _ in range(MAX_PASSES):
-            report = await self.sync_pass()
+            try:
+                report = await self.sync_pass()
+            except ServerError as exc:  # refused before it ran: the pass runs again, once
+                wait = exc.retry_after if exc.code == ErrorCode.RATE_LIMITED else None
+                if wait is None or limited >= RATE_LIMITED_PASSES:
+                    raise
+                limited += 1  # the bucket refills for a whole pass, not just one op
+                await asyncio.sleep(min(max(wait, 1.0) * limited, RATE_LIMIT_WAIT_MAX))
+                continue
             total.merge(report)
             if report.settling:  # files still being written: once they rest
                 wait = min(max(report.settled_in_ns / 1e9, 0.05), self.settle_ms / 1000)
@@ -403,7 +417,7 @@ class SyncEngine:
             self.transfer = Transfer(conn, window=self.window, on_block=self.on_block)
             if old is not None:
                 self.transfer.counters = old
-            self.transfer.streams_out = StreamOut(conn.call)
+            self.transfer.streams_out = StreamOut(functools.partial(call_patiently, conn))
             self.transfer.incoming = self.incoming
             self.incoming.fetch = self.transfer.fetch_block
             # blocks sent ahead during the scan wait for a commit: no more than a group's worth

@@ -18,7 +18,7 @@ from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 import msgspec
 
@@ -44,9 +44,30 @@ BATCH_BLOCKS = 256  # small blocks per batch frame (RPTS up, RGTS/RBKS down)
 BATCH_BYTES = 2 << 20  # raw bytes of small blocks per batch frame (the server allows 4 MiB)
 BATCHES_IN_FLIGHT = 4  # upload batches at once: one is read while others travel
 FETCH_BATCH_BLOCKS = 16  # small blocks per RGTS: several in flight, so files land meanwhile
+# Blocks offered while a file is hashed are checked with files.missing at most this often (a
+# query per block went past the server's 100 ops a second)
+MISSING_EVERY = 0.1
 
 
 Received = bytes | memoryview  # a block's bytes: a raw one is a view into its frame, not a copy
+
+
+RATE_LIMIT_RETRIES = 3  # a sync's op refused as rate_limited is sent again this often
+RATE_LIMIT_WAIT_MAX = 5.0  # seconds: a longer wait fails the pass (the next one retries)
+
+
+async def call_patiently(conn: Connection, op: str, args: object = None) -> Any:
+    """`conn.call`, sending an op the server refused as `rate_limited` again once it says
+    (such an op never ran): a busy second must not fail a sync of many files."""
+    for attempt in range(RATE_LIMIT_RETRIES + 1):
+        try:
+            return await conn.call(op, args)
+        except ServerError as exc:
+            wait = exc.retry_after if exc.code == ErrorCode.RATE_LIMITED else None
+            if wait is None or wait > RATE_LIMIT_WAIT_MAX or attempt == RATE_LIMIT_RETRIES:
+                raise
+            await asyncio.sleep(wait)
+    raise AssertionError("unreachable")
 
 
 class FileChanged(ClientError):
@@ -336,8 +357,8 @@ class Transfer:
         out: list[str] = []
         step = wire.MAX_HASHES_PER_REQUEST
         for i in range(0, len(unique), step):
-            answer: wire.Missing = await self.conn.call(
-                "files.missing", wire.FindMissing(namespace_id, unique[i : i + step])
+            answer: wire.Missing = await call_patiently(
+                self.conn, "files.missing", wire.FindMissing(namespace_id, unique[i : i + step])
             )
             out.extend(answer.hashes)
         return out
@@ -399,6 +420,7 @@ class Transfer:
                     await asyncio.sleep(0.005)  # more offers, or the last blocks' replies
                     continue
                 batch, self._offers = self._offers, {}  # everything offered so far, one query
+                asked = asyncio.create_task(asyncio.sleep(MISSING_EVERY))  # at most so often
                 try:
                     needed = set(await self.missing(None, list(batch)))
                 except Exception:
@@ -410,6 +432,7 @@ class Transfer:
                         if self.streams_out is not None:
                             self.streams_out.stored(h)
                         self._settle_early(h)
+                await asyncio.gather(asked, return_exceptions=True)
         finally:
             for task in senders:
                 task.cancel()
@@ -716,8 +739,8 @@ class Transfer:
         for item, sent in batch:
             if sent.upload_id is not None and item.upload_id is None:
                 await self.stage(sent.upload_id, item.blocks or [])
-        result: wire.CommitResult = await self.conn.call(
-            "files.commit", wire.Commit(namespace_id, [sent for _, sent in batch])
+        result: wire.CommitResult = await call_patiently(
+            self.conn, "files.commit", wire.Commit(namespace_id, [sent for _, sent in batch])
         )
         for (_, sent), outcome in zip(batch, result.outcomes, strict=True):
             if self.streams_out is not None and sent.upload_id and outcome.entry is not None:
@@ -738,6 +761,6 @@ class Transfer:
     async def stage(self, upload_id: str, blocks: Sequence[str]) -> None:
         step = wire.MAX_HASHES_PER_REQUEST
         for i in range(0, len(blocks), step):
-            await self.conn.call(
-                "files.stage", wire.StageBlocks(upload_id, i, list(blocks[i : i + step]))
+            await call_patiently(
+                self.conn, "files.stage", wire.StageBlocks(upload_id, i, list(blocks[i : i + step]))
             )

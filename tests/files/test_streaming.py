@@ -14,6 +14,7 @@ from typing import BinaryIO
 
 import pytest
 
+from client.connection import Connection
 from client.errors import ServerError
 from client.files import RemoteFiles
 from client.sync import scan, watch
@@ -21,8 +22,10 @@ from client.sync.engine import SyncEngine
 from client.sync.ignore import TEMP_PREFIX
 from client.sync.streaming import StreamOut
 from protocol import files as wire
+from server.config import Limits
 from storage.content.chunker import Chunk, chunk_bytes
-from tests.files.helpers import Device, share_with
+from tests.conftest import LiveServer, start_server
+from tests.files.helpers import Device, device, share_with
 
 
 def slow_disk(monkeypatch: pytest.MonkeyPatch, seconds: float = 0.05) -> None:
@@ -207,3 +210,38 @@ async def test_a_big_file_is_read_and_sent_while_it_settles_and_committed_once_i
     history = await RemoteFiles(a.client).history("dump.bin")
     assert [v.size for v in history] == [len(first + rest)]  # one version: the whole file
     assert incoming_temp_files(b) == []
+
+
+async def test_a_big_file_syncs_on_a_server_that_allows_few_ops_a_second(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The ops a sync sends (missing checks, staged pages, the commit) are spaced out, and one
+    refused as rate_limited is sent again when the server says: the sync does not fail."""
+    server = await start_server(tmp_path / "s", Limits(ops_per_second=8, ops_burst=8))
+    live = LiveServer(server)
+    refused: list[str] = []
+    real_call = Connection.call
+
+    async def call(self: Connection, op: str, args: object = None) -> object:
+        try:
+            return await real_call(self, op, args)
+        except ServerError as exc:
+            refused.append(exc.code)
+            raise
+
+    monkeypatch.setattr(Connection, "call", call)
+    try:
+        a = await device(live, tmp_path, "alice", "laptop", register=True)
+        b = await device(live, tmp_path, "alice", "desktop")
+        slow_disk(monkeypatch, 0.02)
+        data = random.Random(7).randbytes(24 << 20)
+        async with watching(b):
+            a.write("iso/disk.img", data)
+            await a.sync()
+            await wait_for(lambda: (b.root / "iso" / "disk.img").exists(), 60)
+            assert b.read("iso/disk.img") == data
+        assert "rate_limited" in refused  # the limit was met, and lived with
+        await a.client.close()
+        await b.client.close()
+    finally:
+        await server.stop()
