@@ -65,6 +65,7 @@ from protocol.accounts import Usage
 from protocol.errors import ErrorCode
 from storage.client.sync_index import LocalRow, RemoteRow, SyncedRow, SyncIndex
 from storage.content.chunker import Chunk
+from storage.content.malloc import tune_malloc
 
 SMALL_FILE_BYTES = 256 << 10  # at most one block: many can be in flight for little memory
 SMALL_FILES_FACTOR = 8  # small files at once = window x this; their blocks share batch frames
@@ -263,6 +264,7 @@ class SyncEngine:
         window: int = 8,
         settle_ms: int | None = None,
     ) -> None:
+        tune_malloc()  # before the hashing and transfer threads start (storage.content.malloc)
         self.client = client
         self.settle_ms = settle_ms_from_env() if settle_ms is None else settle_ms
         self.root = root.resolve()

@@ -6,7 +6,10 @@ gives them back on free, so every block paid for page faults on new memory again
 whose host takes back the memory a guest frees, that is the dearest memory there is (a 1 GiB
 sync: ~200,000 faults, half a second of kernel time per process). Keeping such allocations
 in the heap, and keeping freed heap to reuse, halves the faults. The cost: a process keeps
-up to `KEEP_FREE` bytes per malloc arena it has used, instead of returning them at once.
+up to `KEEP_FREE` bytes per malloc arena it has used, instead of returning them at once; so
+it uses at most `ARENAS` arenas (glibc makes up to 8 per core, one per thread that meets
+another in malloc: hashing, reading and verifying threads each kept their own 64 MiB, and a
+4 GiB sync peaked at ~230 MiB where 128 is the target).
 
 A long-running server calls `trim_malloc` now and then (server/gc_policy.py): the database's
 threads allocate in arenas of their own, and what their frees leave between chunks still in
@@ -22,7 +25,7 @@ from typing import Any
 M_TRIM_THRESHOLD = -1  # glibc's mallopt parameters (malloc.h)
 M_MMAP_THRESHOLD = -3
 M_ARENA_MAX = -8
-ARENAS = 2
+ARENAS = 2  # set before a process starts its worker threads (see the note above)
 HEAP_UP_TO = 32 << 20  # allocations up to this size come from the heap, not a fresh mmap
 KEEP_FREE = 16 << 20  # free memory at the top of a heap kept for reuse, per arena
 
