@@ -32,6 +32,7 @@ EXEMPT = {
         (op, field): "a path: protocol.files.validate_path decides (controls refused there)"
         for op, field in [
             ("files.commit", "items[].path"),
+            ("files.announce", "path"),
             ("files.history", "path"),
             ("files.purge", "path"),
             ("files.restore", "path"),
