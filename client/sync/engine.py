@@ -421,7 +421,7 @@ class SyncEngine:
                 self.transfer.counters = old
             self.transfer.streams_out = StreamOut(functools.partial(call_patiently, conn))
             self.transfer.incoming = self.incoming
-            self.incoming.fetch = self.transfer.fetch_block
+            self.incoming.fetch = functools.partial(self.transfer.fetch_block, counted=False)
             # blocks sent ahead during the scan wait for a commit: no more than a group's worth
             self.transfer.early_budget = early_send_bytes(await fetch_usage(conn.call))
         early = PassReport()  # before the scan: folders synced afresh or kept, files moved

@@ -545,7 +545,9 @@ class Transfer:
             self.on_block(h, raw_size)
 
     # ------------------------------------------------------------------ download
-    async def fetch_block(self, h: str) -> Received:
+    async def fetch_block(self, h: str, *, counted: bool = True) -> Received:
+        """One block, checked. `counted=False`: a block of a file still on its way, counted
+        by the pass that lands the file (`download`), so its report says what it fetched."""
         digest = bytes.fromhex(h)
         frame = await self.conn.call_binary(
             lambda rid: wire.encode_block_frame(wire.GET, rid, digest)
@@ -553,7 +555,8 @@ class Transfer:
         parsed = wire.decode_block_frame(frame)
         assert parsed.codec is not None
         raw = await asyncio.to_thread(decode_verified, parsed.codec, parsed.payload, h)
-        self._fetched(h, len(raw), len(frame))
+        if counted:
+            self._fetched(h, len(raw), len(frame))
         return raw
 
     def _fetched(self, h: str, raw_size: int, wire_bytes: int) -> None:
@@ -639,6 +642,8 @@ class Transfer:
                 assert isinstance(streamed, TempFile)
                 await asyncio.to_thread(dest.parent.mkdir, parents=True, exist_ok=True)
                 await self._land(streamed, dest, mtime_ms)
+                for h, n in zip(blocks, streamed_lengths, strict=True):
+                    self._fetched(h, n, n + wire.HEADER_BYTES)
                 return streamed_lengths
         local = dict(local or {})
         if resumable and (partial := await asyncio.to_thread(read_partial, dest)):
