@@ -376,13 +376,7 @@ def main() -> None:
         rs_seconds, _ = rsync.push(src)
         results["a"] = {**new_file, "rsync_s": round(rs_seconds, 2)}
         # (b) 100 bytes inserted mid-file
-        insert_middle(src, b"#" * 100)
-        started = time.perf_counter()
-        blocks, sent = roost.sync("a")  # waits for the rewritten file to rest (the settle)
-        up_s = time.perf_counter() - started
-        roost.sync("b")
-        insert_s = time.perf_counter() - started
-        assert digest(work / "ws-b" / "big.bin") == digest(src)
+        blocks, sent, insert_s, up_s = measure_b(roost, src)
         shutil.copy(src, work / "rsync-src.bin")
         os.replace(work / "rsync-src.bin", work / "big.bin")
         _, rs_sent = rsync.push(work / "big.bin")
@@ -564,6 +558,19 @@ def local_beside_s3(args: argparse.Namespace) -> None:
         seaweed.stop()
 
 
+def measure_b(roost: Roost, src: Path) -> tuple[int, int, float, float]:
+    """(b): 100 bytes inserted mid-file on A: (blocks sent, their bytes, seconds until B has
+    it, of which A's `sync --once`, the rewritten file's settle wait included)."""
+    insert_middle(src, b"#" * 100)
+    started = time.perf_counter()
+    blocks, sent = roost.sync("a")
+    up = time.perf_counter() - started
+    roost.sync("b")
+    took = time.perf_counter() - started
+    assert digest(roost.work / "ws-b" / src.name) == digest(src), "B differs"
+    return blocks, sent, took, up
+
+
 def measure_d(roost: Roost, size: int) -> dict[str, object]:
     """(d): peak RSS while a big file syncs, both ways it can: `roost sync --once` on A, then
     on B; and streamed, with both devices running `roost sync` (B fetches while A uploads)."""
@@ -606,13 +613,7 @@ def only(args: argparse.Namespace) -> None:
             roost.sync("a")
             roost.sync("b")
             time.sleep(2)  # the new file has rested on both sides
-            insert_middle(src, b"#" * 100)
-            started = time.perf_counter()
-            blocks, sent = roost.sync("a")
-            up = time.perf_counter() - started
-            roost.sync("b")
-            took = time.perf_counter() - started
-            assert digest(work / "ws-b" / "big.bin") == digest(src), "B differs"
+            blocks, sent, took, up = measure_b(roost, src)
             print(
                 f"(b) 100 B inserted mid-file: sent {blocks} blocks, {sent} bytes;"
                 f" {took:.2f} s until B has it (A {up:.2f} s, its settle included, then B)"

@@ -122,6 +122,15 @@ class Session:
         self._closing = False
         self._closer: asyncio.Task[None] | None = None  # held so the task is not collected
 
+    def on_its_way(self, upload_id: str) -> None:
+        """This connection announced a file (`files.announce`): withdrawn if it closes first."""
+        self.announced = (self.announced or set()) | {upload_id}
+
+    def arrived(self, *upload_ids: str) -> None:
+        """Committed or withdrawn: nothing of these to withdraw when the connection closes."""
+        if self.announced:
+            self.announced.difference_update(upload_ids)
+
     @property
     def closing(self) -> bool:
         """Kicked (its token revoked, its account deleted or disabled) or being cut off: a

@@ -138,12 +138,6 @@ async def stage(ctx: OpContext, args: wire.StageBlocks) -> Empty:
     return Empty()
 
 
-def _arrived(ctx: OpContext, upload_ids: list[str]) -> None:
-    """Committed: nothing of these uploads to withdraw when the connection closes."""
-    if ctx.session.announced:
-        ctx.session.announced.difference_update(upload_ids)
-
-
 async def check_upload_room(services: Services, user_id: int) -> None:
     """Refuse a block upload (RPUT, RPTS) while the user's uploads waiting for a commit are
     at their cap. Checked before the bytes are stored, against what is recorded: the frames
@@ -255,7 +249,7 @@ async def commit(ctx: OpContext, args: wire.Commit) -> wire.CommitResult:
     added = await files.add_versions(tx, ns.id, accepted, me.user_id, me.device_name, now_ms())
     if arrived:  # the journal entry tells the members; a refused item's stays announced
         await withdraw_announced(tx, me.user_id, arrived)
-        ctx.after_commit(lambda: _arrived(ctx, arrived))
+        ctx.after_commit(lambda: ctx.session.arrived(*arrived))
     await files.settle_uploads(tx, me.user_id, (h for _, v in accepted for h in v.blocks))
     versions = iter(v for v in added if v.id not in made)
     result = [

@@ -45,7 +45,7 @@ async def announce(ctx: OpContext, args: wire.AnnounceUpload) -> Empty:
                 f"{MAX_ANNOUNCED} files are on their way already; commit or withdraw one first",
             )
         await announced_uploads.announce(tx, me.user_id, args.upload_id, ns.id, path, now_ms())
-    _remember(ctx.session, args.upload_id)
+    ctx.session.on_its_way(args.upload_id)
     await _tell_members(ctx, Announced(args.upload_id, ns.id, path), wire.IncomingState.STARTED)
     return Empty()
 
@@ -54,7 +54,7 @@ async def withdraw(ctx: OpContext, args: wire.WithdrawUpload) -> Empty:
     """Idempotent: withdrawing what is not (or no longer) announced does nothing."""
     async with ctx.services.db.write() as tx:
         gone = await announced_uploads.withdraw(tx, ctx.identity.user_id, [args.upload_id])
-    _forget(ctx.session, args.upload_id)
+    ctx.session.arrived(args.upload_id)
     for found in gone:
         await _tell_members(ctx, found, wire.IncomingState.WITHDRAWN)
     return Empty()
@@ -83,16 +83,6 @@ async def withdraw_on_close(services: Services, session: Session) -> None:
             services.hub.publish([m[0] for m in members], encode_event("files.incoming", event))
     except Exception:  # the expiry forgets them within a day; nothing partial is ever shown
         log.exception("withdrawing the uploads of a closed connection failed")
-
-
-def _remember(session: Session | None, upload_id: str) -> None:
-    if session is not None:
-        session.announced = (session.announced or set()) | {upload_id}
-
-
-def _forget(session: Session | None, upload_id: str) -> None:
-    if session is not None and session.announced:
-        session.announced.discard(upload_id)
 
 
 async def _tell_members(
