@@ -20,6 +20,8 @@ What counts against a user, all of it measured by the server, never taken from a
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from protocol.errors import ErrorCode, RoostError
 from protocol.sizes import format_size
 from storage.server.expiry import HOUR_MS
@@ -117,6 +119,30 @@ def check_uncommitted(pending: int, cap: int | None, age_ms: int) -> None:
             f"uploads waiting for a commit are at this server's limit: {format_size(pending)}"
             f" of {format_size(cap)}; commit them, or they expire after {_hours(age_ms)}",
         )
+
+
+ROOM_RECHECK_BYTES = 32 << 20
+ROOM_RECHECK_S = 0.25
+
+
+@dataclass
+class UploadRoom:
+    """What a connection may still upload before the uncommitted cap is read again: the room
+    the last read showed, less what came since, for ROOM_RECHECK_S, and only while that room
+    is more than ROOM_RECHECK_BYTES (near the cap, every upload is checked)."""
+
+    unchecked: int  # bytes that may come before the next read
+    until: float  # time.monotonic() after which the next upload reads again
+
+    @classmethod
+    def after_check(cls, room: int, now: float) -> UploadRoom:
+        return cls(min(room - ROOM_RECHECK_BYTES, ROOM_RECHECK_BYTES), now + ROOM_RECHECK_S)
+
+    def allows(self, incoming: int, now: float) -> bool:
+        if now >= self.until or incoming > self.unchecked:
+            return False
+        self.unchecked -= incoming
+        return True
 
 
 def check_staged(count: int, cap: int, age_ms: int) -> None:

@@ -38,6 +38,7 @@ from websockets.exceptions import ConnectionClosed
 from websockets.protocol import OPEN
 
 from server.config import Limits
+from server.quota import UploadRoom
 from server.rate_limits import TokenBucket
 from storage.server.accounts import Identity
 
@@ -90,6 +91,7 @@ class Session:
         "bucket",
         "identity",
         "on_kick",
+        "upload_room",
         "ws",
     )
 
@@ -108,6 +110,7 @@ class Session:
         self.address = address  # the client's address, for auth limits and log lines
         self.on_kick = on_kick  # e.g. leave the hub at once, not when the close handshake ends
         self.announced: set[str] | None = None  # files on their way (server.files.streaming)
+        self.upload_room: UploadRoom | None = None  # what may be uploaded unchecked (files)
         # frames in their WebSocket framing, and whether each is an event; made on first send:
         # idle sockets stay small
         self._outgoing: deque[tuple[bytes, bool]] | None = None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 from protocol import files as wire
@@ -10,6 +11,7 @@ from protocol.types import Empty
 from server.context import OpContext, Services
 from server.quota import (
     QuotaCheck,
+    UploadRoom,
     check_file_size,
     check_staged,
     check_uncommitted,
@@ -17,6 +19,7 @@ from server.quota import (
     uncommitted_cap,
 )
 from server.router import Handler
+from server.session import Session
 from server.social.services import as_id
 from storage.database import now_ms
 from storage.server.announced_uploads import withdraw as withdraw_announced
@@ -138,15 +141,23 @@ async def stage(ctx: OpContext, args: wire.StageBlocks) -> Empty:
     return Empty()
 
 
-async def check_upload_room(services: Services, user_id: int) -> None:
+async def check_upload_room(services: Services, session: Session, incoming: int) -> None:
     """Refuse a block upload (RPUT, RPTS) while the user's uploads waiting for a commit are
-    at their cap. Checked before the bytes are stored, against what is recorded: the frames
-    a connection has in flight may take a user past the cap by a few MiB, no more."""
+    at their cap. Checked before the bytes are stored, against what is recorded, at most
+    once per ROOM_RECHECK_BYTES or ROOM_RECHECK_S of a connection's uploads while the cap
+    is further away than that: one read per block cost the database a third of a second per
+    GiB. A user may go past the cap by that much per connection, plus its frames in flight."""
+    assert session.identity is not None
     limits = services.config.limits
     cap = uncommitted_cap(limits.max_uncommitted_bytes, limits.max_file_bytes, limits.quota_bytes)
-    if cap is not None:
-        pending = await uncommitted_bytes(services.db.reader, user_id)
-        check_uncommitted(pending, cap, limits.upload_age_ms)
+    if cap is None:
+        return
+    room, now = session.upload_room, time.monotonic()
+    if room is not None and room.allows(incoming, now):
+        return
+    pending = await uncommitted_bytes(services.db.reader, session.identity.user_id)
+    check_uncommitted(pending, cap, limits.upload_age_ms)
+    session.upload_room = UploadRoom.after_check(cap - pending, now)
 
 
 async def _blocks_of(

@@ -77,7 +77,7 @@ async def answer_binary(services: Services, session: Session, frame: bytes) -> b
 
 async def _put(services: Services, session: Session, f: wire.BlockFrame) -> bytes:
     assert f.codec is not None and session.identity is not None
-    await check_upload_room(services, session.identity.user_id)
+    await check_upload_room(services, session, len(f.payload))
     # codec byte + payload, as sent; a view, not a copy (a large block is MiBs)
     stored = memoryview(f.payload.obj)[wire.HEADER_BYTES - 1 :]
     try:
@@ -122,7 +122,7 @@ async def _put_batch(services: Services, session: Session, batch: wire.BatchFram
     """Verify every block of the batch, then store them all: one bad block refuses the whole
     batch before anything is written."""
     assert session.identity is not None
-    await check_upload_room(services, session.identity.user_id)
+    await check_upload_room(services, session, sum(len(item.stored) for item in batch.items))
     try:
         if _needs_claims(services):  # in S3: claimed between verifying and storing
             sizes = await asyncio.to_thread(_verify_all, batch.items)

@@ -23,7 +23,7 @@ from typing import Protocol
 import zstandard
 
 from protocol.files import MAX_BLOCK_BYTES, Codec
-from storage.content.unbuffered import write_new_file
+from storage.content.unbuffered import read_whole_file, write_new_file
 from storage.errors import StorageError
 
 DIRECT_OVER = 256 << 10  # loose blocks larger than this are written past the page cache
@@ -408,7 +408,7 @@ class LocalBlockStore:
             where = self._packed.get(digest)
             if where is None:
                 try:
-                    return self._path(digest).read_bytes()
+                    return read_whole_file(self._path(digest))
                 except FileNotFoundError:
                     pass
                 self._load_packs(again=attempt > 0)  # another process may have packed it

@@ -1,4 +1,5 @@
-"""Writing a large new file front to back without filling the page cache (O_DIRECT).
+"""Writing a large new file front to back without filling the page cache (O_DIRECT), and
+reading a whole one back the same way when the cache does not hold it.
 
 Bytes written through the page cache cost kernel time to cache first, and more again to
 write back; for a file that is written once and not read soon (a large download landing)
@@ -153,3 +154,68 @@ def _write_aligned(fd: int, view: memoryview, buffer: mmap.mmap) -> None:
 def _write_fully(fd: int, view: memoryview) -> None:
     while view:
         view = view[os.write(fd, view) :]
+
+
+_RWF_NOWAIT: int = getattr(os, "RWF_NOWAIT", 0)
+
+
+def read_whole_file(path: Path) -> bytes:
+    """The bytes of a file of at most WHOLE_FILE_MAX bytes: from the page cache when all of
+    it is there, else straight from the disk into this thread's aligned buffer. A block
+    written past the cache and read back through it cost kernel time to fill the cache with
+    pages nobody reads again (about 0.9 CPU s per GiB here, against 0.15 s)."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+    try:
+        size = os.fstat(fd).st_size
+        if size > WHOLE_FILE_MAX or not (_O_DIRECT and _RWF_NOWAIT):
+            return _read_fully(fd, size)
+        cached = bytearray(size)
+        try:  # RWF_NOWAIT: what the cache holds, never waiting on the disk
+            if os.preadv(fd, [cached], 0, _RWF_NOWAIT) == size:
+                return bytes(cached)
+        except OSError as exc:
+            if exc.errno not in (errno.EAGAIN, errno.EOPNOTSUPP, errno.EINVAL):
+                raise
+        del cached
+        direct = _read_direct(path, size)
+        return direct if direct is not None else _read_fully(fd, size)
+    finally:
+        os.close(fd)
+
+
+def _read_direct(path: Path, size: int) -> bytes | None:
+    """None where the filesystem refuses O_DIRECT."""
+    buffer: mmap.mmap | None = getattr(_aligned, "read_buffer", None)
+    if buffer is None:
+        buffer = _aligned.read_buffer = mmap.mmap(-1, -(-WHOLE_FILE_MAX // ALIGN) * ALIGN)
+    try:
+        fd = os.open(path, os.O_RDONLY | _O_DIRECT | getattr(os, "O_CLOEXEC", 0))
+    except OSError as exc:
+        if exc.errno == errno.EINVAL:
+            return None
+        raise
+    try:
+        view = memoryview(buffer)[: -(-size // ALIGN) * ALIGN]
+        got = 0
+        while got < size:
+            try:
+                n = os.preadv(fd, [view[got:]], got)
+            except OSError as exc:
+                if exc.errno == errno.EINVAL:
+                    return None
+                raise
+            if n == 0:
+                break  # cut short meanwhile: the caller's checks see it
+            got += n
+        return bytes(view[:got])
+    finally:
+        os.close(fd)
+
+
+def _read_fully(fd: int, size: int) -> bytes:
+    parts: list[bytes] = []
+    at = 0
+    while at < size and (part := os.pread(fd, size - at, at)):
+        parts.append(part)
+        at += len(part)
+    return parts[0] if len(parts) == 1 else b"".join(parts)

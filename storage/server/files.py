@@ -9,6 +9,8 @@ the handlers' plain functions.
 from __future__ import annotations
 
 import asyncio
+import functools
+import sqlite3
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -16,6 +18,7 @@ from typing import Any, TypeVar
 
 from storage.database import Database, Handle, marks
 from storage.server.visibility import author_visible
+from storage.sqlite import SqliteDatabase
 
 _MAX_VARS = 500  # stay well under SQLite's bound-parameter limit
 ALL_ROWS = 2**63 - 1  # a LIMIT both engines read as "no limit"
@@ -537,20 +540,17 @@ class FileRepository:
     async def _flush_uploads(self) -> None:
         while self._uploads:
             batch, self._uploads = self._uploads, []
+            blocks = [(h, size, stored, now) for (_, h, size, stored, now), _ in batch]
+            uploads = [(user, h, now) for (user, h, _, _, now), _ in batch]
             try:
-                async with self._db.write() as tx:
-                    await tx.executemany(  # a re-upload restarts the grace period of gc
-                        "INSERT INTO blocks (hash, size, stored_size, created_at)"
-                        " VALUES (?, ?, ?, ?)"
-                        " ON CONFLICT (hash) DO UPDATE SET created_at = excluded.created_at",
-                        [(h, size, stored, now) for (_, h, size, stored, now), _ in batch],
+                if isinstance(self._db, SqliteDatabase):  # one hop to its thread, not four
+                    await self._db.transaction_on_thread(
+                        functools.partial(_record_uploads, blocks=blocks, uploads=uploads)
                     )
-                    await tx.executemany(  # a re-upload restarts its wait for a commit
-                        "INSERT INTO block_uploads (user_id, hash, created_at) VALUES (?, ?, ?)"
-                        " ON CONFLICT (user_id, hash)"
-                        " DO UPDATE SET created_at = excluded.created_at",
-                        [(user, h, now) for (user, h, _, _, now), _ in batch],
-                    )
+                else:
+                    async with self._db.write() as tx:
+                        await tx.executemany(RECORD_BLOCKS, blocks)
+                        await tx.executemany(RECORD_UPLOADS, uploads)
             except Exception as exc:
                 for _, done in batch:
                     if not done.done():
@@ -769,3 +769,23 @@ class FileRepository:
         return AttachmentRecord(
             int(row[0]), int(row[1]), str(row[2]), str(row[3]), int(row[4]), int(row[5]), blocks
         )
+
+
+# A re-upload restarts the block's grace period of gc, and its wait for a commit.
+RECORD_BLOCKS = (
+    "INSERT INTO blocks (hash, size, stored_size, created_at) VALUES (?, ?, ?, ?)"
+    " ON CONFLICT (hash) DO UPDATE SET created_at = excluded.created_at"
+)
+RECORD_UPLOADS = (
+    "INSERT INTO block_uploads (user_id, hash, created_at) VALUES (?, ?, ?)"
+    " ON CONFLICT (user_id, hash) DO UPDATE SET created_at = excluded.created_at"
+)
+
+
+def _record_uploads(
+    tx: sqlite3.Connection,
+    blocks: list[tuple[str, int, int, int]],
+    uploads: list[tuple[int, str, int]],
+) -> None:
+    tx.executemany(RECORD_BLOCKS, blocks)
+    tx.executemany(RECORD_UPLOADS, uploads)

@@ -9,7 +9,10 @@ from hypothesis import strategies as st
 
 from protocol.errors import RoostError
 from server.quota import (
+    ROOM_RECHECK_BYTES,
+    ROOM_RECHECK_S,
     QuotaCheck,
+    UploadRoom,
     check_file_size,
     check_staged,
     check_text_length,
@@ -136,3 +139,25 @@ def test_staged_blocks_are_refused_past_the_cap() -> None:
         "too many staged blocks: this needs 1,001 of this server's limit of 1,000;"
         " commit what is staged, or it expires after 1.5 h"
     )
+
+
+@given(
+    st.integers(min_value=0, max_value=4 * ROOM_RECHECK_BYTES),
+    st.lists(st.integers(min_value=1, max_value=8 << 20), max_size=40),
+)
+def test_uploads_skip_the_room_check_only_far_from_the_cap(room: int, sizes: list[int]) -> None:
+    """Between two reads of the uncommitted bytes, a connection's uploads never take the user
+    past the cap, and never further than ROOM_RECHECK_BYTES past the last read."""
+    estimate = UploadRoom.after_check(room, now=0.0)
+    unchecked = 0
+    for n in sizes:
+        if estimate.allows(n, now=0.1):
+            unchecked += n
+    assert unchecked <= max(0, room - ROOM_RECHECK_BYTES)
+    assert unchecked <= ROOM_RECHECK_BYTES
+
+
+def test_the_room_is_read_again_after_a_while() -> None:
+    estimate = UploadRoom.after_check(10 * ROOM_RECHECK_BYTES, now=100.0)
+    assert estimate.allows(1 << 20, now=100.0)
+    assert not estimate.allows(1 << 20, now=100.0 + ROOM_RECHECK_S)

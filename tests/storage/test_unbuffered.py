@@ -118,3 +118,39 @@ def test_a_whole_file_on_a_filesystem_refusing_o_direct_is_written_buffered(
     data = random.Random(3).randbytes(300_001)
     unbuffered.write_new_file(tmp_path / "f.bin", data, fsync=True)
     assert (tmp_path / "f.bin").read_bytes() == data
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(0, unbuffered.WHOLE_FILE_MAX), st.booleans(), st.integers(0, 2**32))
+def test_a_stored_block_reads_back_exactly_from_the_disk_or_the_cache(
+    tmp_path_factory: pytest.TempPathFactory, size: int, through_cache: bool, seed: int
+) -> None:
+    data = random.Random(seed).randbytes(size)
+    path = tmp_path_factory.mktemp("read") / "block"
+    if through_cache:  # written buffered: the page cache holds it
+        path.write_bytes(data)
+    else:  # written past the cache: read from the disk
+        unbuffered.write_new_file(path, data, fsync=True)
+    assert unbuffered.read_whole_file(path) == data
+    assert unbuffered.read_whole_file(path) == data  # and again, whichever way it went
+
+
+def test_a_filesystem_refusing_o_direct_reads_still_get_the_bytes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real_open = os.open
+
+    def refusing_open(path: object, flags: int, *args: object) -> int:
+        if unbuffered._O_DIRECT and flags & unbuffered._O_DIRECT:
+            raise OSError(errno.EINVAL, "Invalid argument")
+        return real_open(path, flags, *args)  # type: ignore[arg-type]
+
+    data = random.Random(3).randbytes(PIECE + 99)
+    (tmp_path / "f.bin").write_bytes(data)
+    fd = os.open(tmp_path / "f.bin", os.O_RDONLY)
+    try:  # out of the page cache, so the read goes for the disk
+        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+    finally:
+        os.close(fd)
+    monkeypatch.setattr(os, "open", refusing_open)
+    assert unbuffered.read_whole_file(tmp_path / "f.bin") == data
