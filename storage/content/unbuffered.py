@@ -184,30 +184,34 @@ def read_whole_file(path: Path) -> bytes:
 
 
 def _read_direct(path: Path, size: int) -> bytes | None:
-    """None where the filesystem refuses O_DIRECT."""
-    buffer: mmap.mmap | None = getattr(_aligned, "read_buffer", None)
+    """None where the filesystem refuses O_DIRECT. Read a step at a time through the aligned
+    buffer the thread writes with: a whole block's buffer per thread cost the server ~16 MiB."""
+    buffer: mmap.mmap | None = getattr(_aligned, "buffer", None)
     if buffer is None:
-        buffer = _aligned.read_buffer = mmap.mmap(-1, -(-WHOLE_FILE_MAX // ALIGN) * ALIGN)
+        buffer = _aligned.buffer = mmap.mmap(-1, WHOLE_FILE_STEP)
     try:
         fd = os.open(path, os.O_RDONLY | _O_DIRECT | getattr(os, "O_CLOEXEC", 0))
     except OSError as exc:
         if exc.errno == errno.EINVAL:
             return None
         raise
+    out = bytearray(size)
     try:
-        view = memoryview(buffer)[: -(-size // ALIGN) * ALIGN]
         got = 0
         while got < size:
             try:
-                n = os.preadv(fd, [view[got:]], got)
+                n = os.preadv(fd, [buffer], got)
             except OSError as exc:
                 if exc.errno == errno.EINVAL:
                     return None
                 raise
-            if n == 0:
-                break  # cut short meanwhile: the caller's checks see it
+            n = min(n, size - got)
+            if n <= 0:
+                del out[got:]  # cut short meanwhile: the caller's checks see it
+                break
+            out[got : got + n] = memoryview(buffer)[:n]
             got += n
-        return bytes(view[:got])
+        return out  # type: ignore[return-value]  # bytes-like; a copy to bytes costs 0.1 s/GiB
     finally:
         os.close(fd)
 
