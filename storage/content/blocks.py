@@ -27,7 +27,6 @@ from storage.content.unbuffered import read_whole_file, write_new_file
 from storage.errors import StorageError
 
 DIRECT_OVER = 256 << 10  # loose blocks larger than this are written past the page cache
-RECENT_BYTES = 8 << 20  # the latest large blocks kept in memory for the devices fetching them
 ZSTD_LEVEL = 1  # ~1 GB/s on this hardware; level 3 saves little on mixed data
 
 
@@ -206,36 +205,6 @@ _PACK_HEAD = struct.Struct(">4sI")  # magic, block count
 _PACK_ENTRY = struct.Struct(">32sQI")  # digest, offset in the pack, stored length
 
 
-class RecentBlocks:
-    """The large blocks stored last, up to `limit` bytes, oldest dropped first. Written past
-    the page cache, a block another device fetches while its file still streams in would
-    otherwise come back from the disk. Thread-safe."""
-
-    def __init__(self, limit: int) -> None:
-        self._limit = limit
-        self._blocks: dict[bytes, bytes | memoryview] = {}  # insertion order: oldest first
-        self._bytes = 0
-        self._lock = threading.Lock()
-
-    def add(self, digest: bytes, stored: bytes | memoryview) -> None:
-        with self._lock:
-            if digest in self._blocks or len(stored) > self._limit:
-                return
-            self._blocks[digest] = stored
-            self._bytes += len(stored)
-            while self._bytes > self._limit:
-                self._bytes -= len(self._blocks.pop(next(iter(self._blocks))))
-
-    def get(self, digest: bytes) -> bytes | memoryview | None:
-        with self._lock:
-            return self._blocks.get(digest)
-
-    def forget(self, digest: bytes) -> None:
-        with self._lock:
-            if (gone := self._blocks.pop(digest, None)) is not None:
-                self._bytes -= len(gone)
-
-
 class LocalBlockStore:
     """Blocks as files under DATA/blocks/ab/cdef…, written to a temp file and renamed.
 
@@ -258,7 +227,6 @@ class LocalBlockStore:
         self._packed: dict[bytes, tuple[Path, int, int]] = {}
         self._packs_seen: set[str] = set()
         self._lock = threading.Lock()
-        self._recent = RecentBlocks(RECENT_BYTES)
         self._load_packs()
 
     def _path(self, digest: bytes) -> Path:
@@ -331,9 +299,8 @@ class LocalBlockStore:
         path.parent.mkdir(exist_ok=True)
         tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
         try:
-            if len(stored) > DIRECT_OVER:  # written once, read soon from `_recent` if at all
+            if len(stored) > DIRECT_OVER:  # written once; read back past the cache too
                 write_new_file(tmp, stored, fsync=self._fsync)
-                self._recent.add(digest, stored)
             else:
                 with open(tmp, "wb") as f:
                     f.write(stored)
@@ -392,8 +359,6 @@ class LocalBlockStore:
     # ------------------------------------------------------------------ reading
     def stored_size(self, digest: bytes) -> int | None:
         """The stored bytes of a block, known without reading it (None: not known here)."""
-        if (recent := self._recent.get(digest)) is not None:
-            return len(recent)
         if (where := self._packed.get(digest)) is not None:
             return where[2]
         try:
@@ -402,8 +367,6 @@ class LocalBlockStore:
             return None
 
     def get(self, digest: bytes) -> bytes:
-        if (recent := self._recent.get(digest)) is not None:
-            return bytes(recent)
         for attempt in range(2):
             where = self._packed.get(digest)
             if where is None:
@@ -434,17 +397,13 @@ class LocalBlockStore:
         from this process's index."""
         with self._lock:
             self._packed.pop(digest, None)
-        self._recent.forget(digest)
         self._path(digest).unlink(missing_ok=True)
 
     def collect(self, digest: bytes, idle_before: float) -> int | None:
         """Delete a loose block file unless it was stored or re-stored at or after
         `idle_before`; the bytes freed, 0 if kept, None if there is no such file (a packed
         block goes with `repack`)."""
-        freed = _remove_unless_refreshed(self._path(digest), idle_before)
-        if freed:
-            self._recent.forget(digest)
-        return freed
+        return _remove_unless_refreshed(self._path(digest), idle_before)
 
     def digests(self) -> Iterator[tuple[bytes, float]]:
         """Every loose block file's digest and mtime (epoch seconds)."""
