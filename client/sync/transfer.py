@@ -38,6 +38,7 @@ from storage.content.unbuffered import SequentialFile
 SMALL_BLOCK_BYTES = 256 << 10  # the server lets more of these be in flight (see server/app.py)
 LAND_BATCH = 128  # downloads made durable and renamed together, at most
 WRITE_BYTES = 4 << 20  # a download writes its temp file in pieces this big
+WRITE_AHEAD_BYTES = 3 * WRITE_BYTES  # buffered at most while a piece is written
 UNBUFFERED_BYTES = 16 << 20  # downloads this large bypass the page cache
 COMMIT_BUDGET = 48 << 10  # bytes of JSON per files.commit request (the limit is 64 KiB)
 BATCH_BLOCKS = 256  # small blocks per batch frame (RPTS up, RGTS/RBKS down)
@@ -221,11 +222,24 @@ class TempFile:
         self._writing: asyncio.Future[None] | None = None
 
     async def add(self, data: Received, lengths: list[int]) -> None:
+        """Buffer a block; write the buffer in a thread once it holds WRITE_BYTES. Reading
+        goes on while a piece is written, up to WRITE_AHEAD_BYTES buffered (waiting for each
+        write left a 1 GiB rebuild from local blocks reading and writing by turns)."""
         lengths.append(len(data))
         self.buffer.append(data)
         self.buffered += len(data)
-        if self.buffered >= WRITE_BYTES:
-            self._writing = asyncio.ensure_future(asyncio.to_thread(self._write))
+        if self.buffered < WRITE_BYTES:
+            return
+        if self._writing is not None:
+            if not self._writing.done() and self.buffered < WRITE_AHEAD_BYTES:
+                return
+            await asyncio.shield(self._writing)  # raises its failure: the download's
+        pieces, self.buffer, self.buffered = self.buffer, [], 0
+        self._writing = asyncio.ensure_future(asyncio.to_thread(self._write, pieces))
+
+    async def written(self) -> None:
+        """Wait for the piece being written; raises its failure."""
+        if self._writing is not None:
             await asyncio.shield(self._writing)
 
     async def settled(self) -> None:
@@ -238,6 +252,8 @@ class TempFile:
         """Interrupted: write the blocks received so far and keep them as `dest`'s partial
         (`client.sync.partial`), or discard the temp file when there is nothing worth it."""
         try:
+            if self._write_failed():
+                raise OSError("a piece of it was not written")  # a hole: nothing to keep
             self.flushed()
             assert self.file is not None
             self.file.close()
@@ -247,14 +263,20 @@ class TempFile:
         if not kept:
             self.discard()
 
-    def _write(self) -> None:
+    def _write_failed(self) -> bool:
+        w = self._writing
+        return w is not None and w.done() and (w.cancelled() or w.exception() is not None)
+
+    def _write(self, pieces: list[Received] | None = None) -> None:
+        """Write `pieces`, else what is buffered (on a thread, one at a time)."""
         if self.file is None:
             self.tmp.parent.mkdir(parents=True, exist_ok=True)
             # closed in finish or discard
             self.file = SequentialFile(self.tmp) if self.large else open(self.tmp, "wb")
-        for piece in self.buffer:
+        if pieces is None:
+            pieces, self.buffer, self.buffered = self.buffer, [], 0
+        for piece in pieces:
             self.file.write(piece)
-        self.buffer, self.buffered = [], 0
 
     def flushed(self) -> BinaryIO | SequentialFile:
         """Write what is buffered and flush it to the OS; the caller then makes it durable."""
@@ -691,6 +713,7 @@ class Transfer:
         return 2 * self.window if self._downloads == 1 else self.window
 
     async def _land(self, out: TempFile, dest: Path, mtime_ms: int | None) -> None:
+        await out.written()  # the lander writes what is left: never beside a running write
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._landing.append(((out, dest, mtime_ms), done))
         if self._lander is None or self._lander.done():
