@@ -146,7 +146,9 @@ async def check_upload_room(services: Services, session: Session, incoming: int)
     at their cap. Checked before the bytes are stored, against what is recorded, at most
     once per ROOM_RECHECK_BYTES or ROOM_RECHECK_S of a connection's uploads while the cap
     is further away than that: one read per block cost the database a third of a second per
-    GiB. A user may go past the cap by that much per connection, plus its frames in flight."""
+    GiB. Unchecked uploads leave the last read's room above ROOM_RECHECK_BYTES, so only
+    several connections at once can pass the cap (by up to that much each), besides the
+    frames in flight."""
     assert session.identity is not None
     limits = services.config.limits
     cap = uncommitted_cap(limits.max_uncommitted_bytes, limits.max_file_bytes, limits.quota_bytes)
