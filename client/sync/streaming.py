@@ -172,6 +172,8 @@ class TempWriter(Protocol):
 
     async def settled(self) -> None: ...
 
+    async def written(self) -> None: ...
+
     def discard(self) -> None: ...
 
 
@@ -260,7 +262,7 @@ class StreamIn:
             self._files.pop(incoming.upload_id, None)
             await _stop(incoming.worker)
             await incoming.out.settled()
-        if incoming.failed:
+        if incoming.failed or not await _written(incoming.out):
             incoming.out.discard()
             return None
         return incoming.out, incoming.lengths
@@ -321,3 +323,13 @@ class StreamIn:
                 task.cancel()
             incoming.failed = True
             incoming.progress.set()
+
+
+async def _written(out: TempWriter) -> bool:
+    """Whether every piece handed to `out` reached its file (writes run in the background)."""
+    try:
+        await out.written()
+    except Exception as exc:
+        log.debug("incoming %s not written: %s", out.tmp.name, exc)
+        return False
+    return True

@@ -685,6 +685,7 @@ class Transfer:
                     await out.add(await pending.popleft(), lengths)
             while pending:
                 await out.add(await pending.popleft(), lengths)
+            await out.written()  # a piece that failed to write fails the download here
             landing = True  # the lander owns the temp file now
             await self._land(out, dest, mtime_ms)  # with whatever other files finish now
             if resumable:

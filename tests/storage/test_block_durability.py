@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import hashlib
 import os
+import random
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from client.sync.transfer import TempFile, land_files
 from storage.content import blocks
@@ -81,9 +84,55 @@ async def test_a_large_download_written_past_the_cache_is_fsynced(
     data = os.urandom(5 << 20) + b"tail"
     for i in range(0, len(data), 1 << 20):
         await out.add(data[i : i + (1 << 20)], [])
+    await out.written()  # pieces are written in the background while more arrive
     assert land_files([(out, dest, None)]) == [None]
     assert dest.read_bytes() == data
     assert synced.covers(dest) and synced.covers(dest.parent)
+
+
+@settings(max_examples=15, deadline=None)
+@given(
+    st.lists(st.integers(1, 3 << 20), min_size=1, max_size=12),
+    st.booleans(),
+    st.integers(0, 2**32),
+)
+async def test_a_download_written_while_more_arrives_holds_every_block_in_order(
+    tmp_path_factory: pytest.TempPathFactory, sizes: list[int], large: bool, seed: int
+) -> None:
+    rng = random.Random(seed)
+    pieces = [rng.randbytes(n) for n in sizes]
+    folder = tmp_path_factory.mktemp("land")
+    out = TempFile(folder / ".roost-tmp-x", large=large)
+    lengths: list[int] = []
+    for piece in pieces:
+        await out.add(piece, lengths)
+    await out.written()
+    assert land_files([(out, folder / "f.bin", None)]) == [None]
+    assert (folder / "f.bin").read_bytes() == b"".join(pieces)
+    assert lengths == sizes
+
+
+async def test_a_piece_that_fails_to_write_fails_the_download_and_leaves_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A write in the background that fails (a full disk) is the download's failure: it is
+    raised by the next piece or by `written`, and nothing is landed or kept."""
+    out = TempFile(tmp_path / ".roost-tmp-x")
+    real_write = TempFile._write
+
+    def failing_write(self: TempFile, pieces: object = None) -> None:
+        if pieces is not None:
+            raise OSError(28, "No space left on device")
+        real_write(self)
+
+    monkeypatch.setattr(TempFile, "_write", failing_write)
+    with pytest.raises(OSError, match="No space"):
+        for _ in range(4 * 16):
+            await out.add(os.urandom(1 << 20), [])
+        await out.written()
+    await out.settled()
+    out.keep(tmp_path / "f.bin", [], [])  # as an interrupted download would: nothing kept
+    assert list(tmp_path.iterdir()) == []
 
 
 async def test_many_downloads_landed_together_are_all_durable(
