@@ -28,6 +28,7 @@ T = TypeVar("T")
 
 STATUS, INSTALL_SERVICE = "status", "install-service"
 EXCLUDE, INCLUDE = "exclude", "include"
+STOPPED = "stopped; what was fetched is kept, and the next roost sync goes on from there"
 EXIT_INTERRUPTED = {signal.SIGINT: 130, signal.SIGTERM: 143}  # 128 + the signal, as shells say
 
 
@@ -103,7 +104,7 @@ def sync(
         return
     if as_json:
         raise ClientError("--json goes with --dry-run or status")
-    with_client(lambda c: interruptible(_sync(c, root, once)))
+    with_client(lambda c: interruptible(_sync(c, root, once), said=STOPPED))
 
 
 def _refuse_extra(extra: Path | None, what: str) -> None:
@@ -111,9 +112,10 @@ def _refuse_extra(extra: Path | None, what: str) -> None:
         raise ClientError(f"roost sync {what} takes no second folder (got {extra})")
 
 
-async def interruptible(work: Awaitable[T]) -> T:
+async def interruptible(work: Awaitable[T], said: str = "") -> T:
     """Run `work`; Ctrl-C (or SIGTERM) cancels it at any moment and exits 130 (143) once its
-    cleanup has run: partial downloads kept for the next pass, the sync lock let go."""
+    cleanup has run: partial downloads kept for the next pass, the sync lock let go. `said`:
+    the line printed then."""
     loop = asyncio.get_running_loop()
     task = asyncio.ensure_future(work)
     got: list[int] = []
@@ -129,6 +131,8 @@ async def interruptible(work: Awaitable[T]) -> T:
     except asyncio.CancelledError:
         if not got:
             raise
+        if said:
+            output.note(said)
         raise typer.Exit(EXIT_INTERRUPTED[signal.Signals(got[0])]) from None
     finally:
         for sig in EXIT_INTERRUPTED:

@@ -72,6 +72,7 @@ async def test_ctrl_c_mid_download_exits_130_and_the_next_sync_resumes(
     stopped = await desktop.ok("sync", "status")
     assert "stopped before it finished (Ctrl-C or SIGTERM)" in stopped.stdout, stopped.stdout
     assert "error" not in stderr.lower(), stderr
+    assert "the next roost sync goes on from there" in stderr, stderr  # says what to do
     assert not (workspace / "big.bin").exists()
     left = temp_files(workspace)
     assert left and all(name.startswith(PARTIAL_PREFIX) for name in left), left
