@@ -50,6 +50,8 @@ from server.files import handlers as files_handlers
 from server.files import links, moves, sharing, transfer, usage
 from server.files import streaming as files_streaming
 from server.files.downloads import (
+    LINK_PASSWORD_RIGHT,
+    LINK_PASSWORD_WRONG,
     OPEN_TIMEOUT,
     LinkAwareConnection,
     LinkDownloads,
@@ -288,6 +290,13 @@ class RoostServer:
         )
         self._services = services
         self._link_downloads = LinkDownloads(services.links, block_store, services.passwords)
+        if self.bus is not None:  # wrong link passwords count on every process
+            bus, node = self.bus, self.bus.node
+            self._link_downloads.share(
+                lambda what, address, link_id: bus.send(
+                    bus_messages.AuthCount(node, what, address, str(link_id))
+                )
+            )
         handlers = {op: h for module in CAPABILITIES for op, h in module.HANDLERS.items()}
         self._router = Router(
             services,
@@ -346,7 +355,7 @@ class RoostServer:
         social.coherence = AcrossProcesses(bus)
         self.presence.share(cluster, cluster.elsewhere.has, bus.swap_presence)
         cluster.on_left_elsewhere = self.presence.left_elsewhere
-        cluster.on_auth_count = lambda c: self._auth_limits.apply(c.what, c.address, c.username)
+        cluster.on_auth_count = self._counted_elsewhere
         self._auth_limits.share(
             lambda what, address, username: bus.send(
                 bus_messages.AuthCount(node_id, what, address, username)
@@ -376,6 +385,14 @@ class RoostServer:
 
         self._shared_rates = SharedRateLimits(take, lease=max(1, min(8, limits.ops_burst // 8)))
         return self._shared_rates.wait_for
+
+    def _counted_elsewhere(self, count: bus_messages.AuthCount) -> None:
+        """A failed login, a registration or a link password tried on another process."""
+        if count.what in (LINK_PASSWORD_WRONG, LINK_PASSWORD_RIGHT):
+            if self._link_downloads is not None and count.username.isdigit():
+                self._link_downloads.apply(count.what, count.address, int(count.username))
+            return
+        self._auth_limits.apply(count.what, count.address, count.username)
 
     async def _registration_note(self) -> str:
         mode = self.config.registration

@@ -82,7 +82,8 @@ class Leaving(msgspec.Struct, tag="l", array_like=True, frozen=True):
 
 class AuthCount(msgspec.Struct, tag="au", array_like=True, frozen=True):
     """A failed or successful login, or a registration counted or taken back, on `origin`
-    (server/accounts/failed_attempts.py: every process counts them all)."""
+    (server/accounts/failed_attempts.py: every process counts them all); or a link's password
+    tried (`what` one of server/files/downloads.py's LINK_PASSWORD_*, `username` the link id)."""
 
     origin: int
     what: str

@@ -87,6 +87,11 @@ def _text(status: HTTPStatus, message: str, extra: list[tuple[str, str]] | None 
     return Response(status, status.phrase, _headers(headers + (extra or [])), body)
 
 
+# What `share` passes between processes (in a bus AuthCount, beside the login counts).
+LINK_PASSWORD_WRONG = "link_password_wrong"
+LINK_PASSWORD_RIGHT = "link_password_right"
+
+
 class LinkDownloads:
     def __init__(
         self,
@@ -100,8 +105,22 @@ class LinkDownloads:
         self._passwords = passwords
         self._per_address = FailureCounts(PER_ADDRESS, clock)
         self._per_link = FailureCounts(PER_LINK, clock)
+        self._tell: Callable[[str, str, int], None] | None = None
         self.streaming: set[asyncio.Task[Any]] = set()
         self._closing = False
+
+    def share(self, tell: Callable[[str, str, int], None]) -> None:
+        """Pass every wrong and right password to the other server processes (`--bus`):
+        `tell(what, address, link_id)`, which they `apply`. A guesser then gets no more tries
+        by spreading them over the processes behind a load balancer."""
+        self._tell = tell
+
+    def apply(self, what: str, address: str, link_id: int) -> None:
+        """A count another process made (see `share`)."""
+        if what == LINK_PASSWORD_WRONG:
+            self._count_failure(address, link_id)
+        elif what == LINK_PASSWORD_RIGHT:
+            self._per_address.clear((address, link_id))
 
     def close(self) -> None:
         """Cut every download still running (a shutdown must not wait for slow readers)."""
@@ -153,11 +172,20 @@ class LinkDownloads:
             return _text(HTTPStatus.UNAUTHORIZED, "this link needs its password\n", [ASK_PASSWORD])
         if await self._passwords.verify(target.password_hash, given, requester=address):
             self._per_address.clear(keys[0])
+            self._told(LINK_PASSWORD_RIGHT, address, target.link_id)
             return None
-        self._per_address.failed(keys[0])
-        self._per_link.failed(keys[1])
+        self._count_failure(address, target.link_id)
+        self._told(LINK_PASSWORD_WRONG, address, target.link_id)
         log.info("wrong password for link %d from %s", target.link_id, address)
         return _text(HTTPStatus.FORBIDDEN, "wrong password for this link\n")
+
+    def _count_failure(self, address: str, link_id: int) -> None:
+        self._per_address.failed((address, link_id))
+        self._per_link.failed(link_id)
+
+    def _told(self, what: str, address: str, link_id: int) -> None:
+        if self._tell is not None:
+            self._tell(what, address, link_id)
 
     def sweep(self) -> None:
         self._per_address.trim()

@@ -1,14 +1,17 @@
 """Files across processes: three `roost serve` on one PostgreSQL database, one Redis and one
 S3 bucket (SeaweedFS). A file synced through one process arrives on a device connected to
 another, live; a share made through one is used through another; and an upload cut short by
-a process killed under it finishes through another, with nothing half-stored visible.
+a process killed under it finishes through another, with nothing half-stored visible; wrong
+link passwords count on every process.
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import hashlib
 import os
+import urllib.error
 import urllib.request
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -161,3 +164,34 @@ async def test_an_upload_cut_by_a_killed_process_finishes_through_another(
         await asyncio.gather(upload, return_exceptions=True)
         if cluster.nodes[C].proc is None or cluster.nodes[C].proc.returncode is not None:
             await cluster.nodes[C].start()  # the module's other tests keep three processes
+
+
+async def test_wrong_link_passwords_count_on_every_process(
+    cluster: Cluster, devices: list[Device], tmp_path: Path
+) -> None:
+    """Five wrong passwords spread over three processes use up the address's five free
+    guesses everywhere: the sixth gets 429, wherever it goes, even with the right password."""
+    from client.links import PublicLinks
+
+    wren = await on(devices, cluster.url(A), tmp_path, "wren", "a", register=True)
+    wren.write("secret.txt", b"the hive is behind the shed")
+    await wren.sync()
+    made, _ = await PublicLinks(wren.client).create("secret.txt", password="right horse")
+
+    def status(node: int, password: str) -> int:
+        base = cluster.url(node).replace("ws://", "http://").rstrip("/")
+        basic = base64.b64encode(f":{password}".encode()).decode()
+        request = urllib.request.Request(
+            base + made.url_path, headers={"Authorization": f"Basic {basic}"}
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=30 * SECOND) as got:
+                return int(got.status)
+        except urllib.error.HTTPError as exc:
+            return exc.code
+
+    for node in (A, A, B, B, C):  # five wrong guesses, none over the limit where it was made
+        assert await asyncio.to_thread(status, node, "wrong") == 403
+    await asyncio.sleep(0.5)  # the counts travel over the bus (a right password too soon
+    for node in (A, B, C):  # would clear them: the holder of the password may)
+        assert await asyncio.to_thread(status, node, "right horse") == 429, node
