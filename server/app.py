@@ -148,6 +148,8 @@ class RoostServer:
         self._local_hub = InProcessHub()  # this process's connections
         self.hub: Hub = self._local_hub  # with --bus, a ClusterHub over it
         self.bus: RedisBus | None = None  # --bus: Redis between this and the other processes
+        # with --bus: a count (failed login, registration, link password) for the other processes
+        self._tell_elsewhere: Callable[[str, str, str], None] | None = None
         self._server: Server | None = None
         self._monitoring: Server | None = None  # --metrics-listen: /metrics on its own listener
         self._data_lock: DataFolderLock | None = None
@@ -290,13 +292,8 @@ class RoostServer:
         )
         self._services = services
         self._link_downloads = LinkDownloads(services.links, block_store, services.passwords)
-        if self.bus is not None:  # wrong link passwords count on every process
-            bus, node = self.bus, self.bus.node
-            self._link_downloads.share(
-                lambda what, address, link_id: bus.send(
-                    bus_messages.AuthCount(node, what, address, str(link_id))
-                )
-            )
+        if self._tell_elsewhere is not None:  # wrong link passwords count on every process
+            self._link_downloads.share(self._tell_elsewhere)
         handlers = {op: h for module in CAPABILITIES for op, h in module.HANDLERS.items()}
         self._router = Router(
             services,
@@ -356,11 +353,12 @@ class RoostServer:
         self.presence.share(cluster, cluster.elsewhere.has, bus.swap_presence)
         cluster.on_left_elsewhere = self.presence.left_elsewhere
         cluster.on_auth_count = self._counted_elsewhere
-        self._auth_limits.share(
-            lambda what, address, username: bus.send(
-                bus_messages.AuthCount(node_id, what, address, username)
-            )
-        )
+
+        def tell(what: str, address: str, name: str) -> None:
+            bus.send(bus_messages.AuthCount(node_id, what, address, name))
+
+        self._tell_elsewhere = tell
+        self._auth_limits.share(tell)
         bus.on_event = cluster.apply
         bus.on_forget = lambda forget: social.drop(forget, tell=False)
         bus.on_tick = cluster.forget_silent
@@ -389,8 +387,8 @@ class RoostServer:
     def _counted_elsewhere(self, count: bus_messages.AuthCount) -> None:
         """A failed login, a registration or a link password tried on another process."""
         if count.what in (LINK_PASSWORD_WRONG, LINK_PASSWORD_RIGHT):
-            if self._link_downloads is not None and count.username.isdigit():
-                self._link_downloads.apply(count.what, count.address, int(count.username))
+            if self._link_downloads is not None:
+                self._link_downloads.apply(count.what, count.address, count.username)
             return
         self._auth_limits.apply(count.what, count.address, count.username)
 

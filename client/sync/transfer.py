@@ -714,7 +714,8 @@ class Transfer:
         return 2 * self.window if self._downloads == 1 else self.window
 
     async def _land(self, out: TempFile, dest: Path, mtime_ms: int | None) -> None:
-        await out.written()  # the lander writes what is left: never beside a running write
+        """Land `out` once its pieces are written (its callers awaited `written()`: the
+        lander writes what is left, never beside a running write)."""
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._landing.append(((out, dest, mtime_ms), done))
         if self._lander is None or self._lander.done():

@@ -105,22 +105,24 @@ class LinkDownloads:
         self._passwords = passwords
         self._per_address = FailureCounts(PER_ADDRESS, clock)
         self._per_link = FailureCounts(PER_LINK, clock)
-        self._tell: Callable[[str, str, int], None] | None = None
+        self._tell: Callable[[str, str, str], None] | None = None
         self.streaming: set[asyncio.Task[Any]] = set()
         self._closing = False
 
-    def share(self, tell: Callable[[str, str, int], None]) -> None:
+    def share(self, tell: Callable[[str, str, str], None]) -> None:
         """Pass every wrong and right password to the other server processes (`--bus`):
-        `tell(what, address, link_id)`, which they `apply`. A guesser then gets no more tries
+        `tell(what, address, link id)`, which they `apply`. A guesser then gets no more tries
         by spreading them over the processes behind a load balancer."""
         self._tell = tell
 
-    def apply(self, what: str, address: str, link_id: int) -> None:
+    def apply(self, what: str, address: str, link: str) -> None:
         """A count another process made (see `share`)."""
+        if not link.isdigit():
+            return
         if what == LINK_PASSWORD_WRONG:
-            self._count_failure(address, link_id)
+            self._count_failure(address, int(link))
         elif what == LINK_PASSWORD_RIGHT:
-            self._per_address.clear((address, link_id))
+            self._per_address.clear((address, int(link)))
 
     def close(self) -> None:
         """Cut every download still running (a shutdown must not wait for slow readers)."""
@@ -185,7 +187,7 @@ class LinkDownloads:
 
     def _told(self, what: str, address: str, link_id: int) -> None:
         if self._tell is not None:
-            self._tell(what, address, link_id)
+            self._tell(what, address, str(link_id))
 
     def sweep(self) -> None:
         self._per_address.trim()

@@ -172,7 +172,7 @@ def read_whole_file(path: Path) -> bytes:
         cached = bytearray(size)
         try:  # RWF_NOWAIT: what the cache holds, never waiting on the disk
             if os.preadv(fd, [cached], 0, _RWF_NOWAIT) == size:
-                return bytes(cached)
+                return cached  # type: ignore[return-value]  # bytes-like, as below: no copy
         except OSError as exc:
             if exc.errno not in (errno.EAGAIN, errno.EOPNOTSUPP, errno.EINVAL):
                 raise
